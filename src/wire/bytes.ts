@@ -1,0 +1,310 @@
+/**
+ * Big-endian byte reader and writer: the primitives every OSCAR structure is built from (PROTOCOL.md §1).
+ *
+ * Decoders never throw anything but {@link WireError}: every read is bounds-checked against the end of the
+ * view it was given, and no read allocates more than the bytes actually present (subarray views, no copies).
+ */
+
+/** Stable codes for wire failures; callers and tests match on these, not on messages. */
+export type WireErrorCode =
+  | 'TRUNCATED' // a field runs past the end of its enclosing data
+  | 'TRAILING_BYTES' // data left over where a structure must end exactly
+  | 'BAD_START_BYTE' // FLAP marker is not 0x2A
+  | 'FRAME_TOO_LARGE' // frame exceeds the configured maximum
+  | 'BAD_LENGTH' // a length field is inconsistent with its content
+  | 'BAD_VALUE' // a field holds a value the structure forbids
+  | 'TOO_MANY' // a count exceeds a configured limit
+  | 'BAD_ENCODING'; // text that must be ASCII/UTF-8 isn't
+
+/** The one error type of the wire layer: where decoding failed, and why. */
+export class WireError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: WireErrorCode;
+  /** Byte offset (within the buffer being decoded) where the problem was found. */
+  readonly offset: number;
+  /** Human-readable reason, without the offset. */
+  readonly reason: string;
+
+  constructor(code: WireErrorCode, offset: number, reason: string) {
+    super(`${reason} (at offset ${offset})`);
+    this.name = 'WireError';
+    this.code = code;
+    this.offset = offset;
+    this.reason = reason;
+  }
+
+  /** True if `e` is a WireError (optionally with the given code). */
+  static is(e: unknown, code?: WireErrorCode): e is WireError {
+    return e instanceof WireError && (code === undefined || e.code === code);
+  }
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+const utf8Encoder = new TextEncoder();
+
+/** Decodes bytes as UTF-8, replacing invalid sequences (never throws). */
+export function decodeText(bytes: Uint8Array): string {
+  return utf8Decoder.decode(bytes);
+}
+
+/** Encodes a string as UTF-8. */
+export function encodeText(s: string): Uint8Array {
+  return utf8Encoder.encode(s);
+}
+
+/**
+ * Sequential big-endian reader over a window [start, end) of a buffer.
+ * Offsets reported in errors are absolute positions in the underlying buffer.
+ */
+export class ByteReader {
+  /** The underlying buffer. */
+  readonly buf: Uint8Array;
+  /** Current absolute read position. */
+  offset: number;
+  /** Absolute end of the readable window. */
+  readonly end: number;
+
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    if (start < 0 || end > buf.length || start > end) {
+      throw new WireError('BAD_LENGTH', start, `reader window [${start}, ${end}) outside buffer of ${buf.length}`);
+    }
+    this.buf = buf;
+    this.offset = start;
+    this.end = end;
+  }
+
+  /** Bytes left to read in the window. */
+  get remaining(): number {
+    return this.end - this.offset;
+  }
+
+  /** True when the whole window has been consumed. */
+  get done(): boolean {
+    return this.offset >= this.end;
+  }
+
+  /** Throws TRUNCATED unless `n` more bytes are available. */
+  need(n: number, what = 'field'): void {
+    if (n < 0 || this.offset + n > this.end) {
+      throw new WireError('TRUNCATED', this.offset, `${what} needs ${n} bytes, ${this.end - this.offset} left`);
+    }
+  }
+
+  /** Reads an unsigned 8-bit integer. */
+  u8(what = 'u8'): number {
+    this.need(1, what);
+    return this.buf[this.offset++]!;
+  }
+
+  /** Reads an unsigned big-endian 16-bit integer. */
+  u16(what = 'u16'): number {
+    this.need(2, what);
+    const b = this.buf;
+    const o = this.offset;
+    this.offset = o + 2;
+    return (b[o]! << 8) | b[o + 1]!;
+  }
+
+  /** Reads an unsigned big-endian 32-bit integer. */
+  u32(what = 'u32'): number {
+    this.need(4, what);
+    const b = this.buf;
+    const o = this.offset;
+    this.offset = o + 4;
+    return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+  }
+
+  /** Reads an unsigned big-endian 64-bit integer. */
+  u64(what = 'u64'): bigint {
+    const hi = this.u32(what);
+    const lo = this.u32(what);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /** Returns a view (no copy) of the next `n` bytes. */
+  bytes(n: number, what = 'bytes'): Uint8Array {
+    this.need(n, what);
+    const v = this.buf.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return v;
+  }
+
+  /** Returns a view of everything left in the window. */
+  rest(): Uint8Array {
+    const v = this.buf.subarray(this.offset, this.end);
+    this.offset = this.end;
+    return v;
+  }
+
+  /** Returns a reader over the next `n` bytes and advances past them. */
+  sub(n: number, what = 'block'): ByteReader {
+    this.need(n, what);
+    const r = new ByteReader(this.buf, this.offset, this.offset + n);
+    this.offset += n;
+    return r;
+  }
+
+  /** Reads a u8-length-prefixed block ("string08" bytes, e.g. a screen name). */
+  block8(what = 'string08'): Uint8Array {
+    const n = this.u8(what);
+    return this.bytes(n, what);
+  }
+
+  /** Reads a u16-length-prefixed block. */
+  block16(what = 'block16'): Uint8Array {
+    const n = this.u16(what);
+    return this.bytes(n, what);
+  }
+
+  /** Reads a u8-length-prefixed string (UTF-8, invalid bytes replaced). */
+  string8(what = 'string08'): string {
+    return decodeText(this.block8(what));
+  }
+
+  /** Reads a u16-length-prefixed string (UTF-8, invalid bytes replaced). */
+  string16(what = 'string16'): string {
+    return decodeText(this.block16(what));
+  }
+
+  /** Skips `n` bytes. */
+  skip(n: number, what = 'skipped field'): void {
+    this.need(n, what);
+    this.offset += n;
+  }
+
+  /** Throws TRAILING_BYTES unless the window is fully consumed. */
+  expectEnd(what = 'structure'): void {
+    if (this.offset !== this.end) {
+      throw new WireError('TRAILING_BYTES', this.offset, `${this.end - this.offset} unexpected bytes after ${what}`);
+    }
+  }
+}
+
+/**
+ * Growable big-endian writer. Methods chain; `finish()` returns a view of exactly the bytes written.
+ * Values out of range for their width are a programming error and throw RangeError (encoders only).
+ */
+export class ByteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private len = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Number of bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  private ensure(n: number): void {
+    const need = this.len + n;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** Writes an unsigned 8-bit integer. */
+  u8(v: number): this {
+    checkRange(v, 0xff, 'u8');
+    this.ensure(1);
+    this.buf[this.len++] = v;
+    return this;
+  }
+
+  /** Writes an unsigned big-endian 16-bit integer. */
+  u16(v: number): this {
+    checkRange(v, 0xffff, 'u16');
+    this.ensure(2);
+    this.view.setUint16(this.len, v);
+    this.len += 2;
+    return this;
+  }
+
+  /** Writes an unsigned big-endian 32-bit integer. */
+  u32(v: number): this {
+    checkRange(v, 0xffffffff, 'u32');
+    this.ensure(4);
+    this.view.setUint32(this.len, v);
+    this.len += 4;
+    return this;
+  }
+
+  /** Writes an unsigned big-endian 64-bit integer. */
+  u64(v: bigint): this {
+    if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${v}`);
+    this.ensure(8);
+    this.view.setBigUint64(this.len, v);
+    this.len += 8;
+    return this;
+  }
+
+  /** Writes raw bytes. */
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+    return this;
+  }
+
+  /** Writes a u8 length then the bytes ("string08"). */
+  block8(b: Uint8Array): this {
+    if (b.length > 0xff) throw new RangeError(`string08 too long: ${b.length}`);
+    return this.u8(b.length).bytes(b);
+  }
+
+  /** Writes a u16 length then the bytes. */
+  block16(b: Uint8Array): this {
+    if (b.length > 0xffff) throw new RangeError(`block16 too long: ${b.length}`);
+    return this.u16(b.length).bytes(b);
+  }
+
+  /** Writes a u8-length-prefixed UTF-8 string. */
+  string8(s: string): this {
+    return this.block8(encodeText(s));
+  }
+
+  /** Writes a u16-length-prefixed UTF-8 string. */
+  string16(s: string): this {
+    return this.block16(encodeText(s));
+  }
+
+  /** Reserves a u16 placeholder and returns a function that back-fills it with the bytes written since. */
+  lengthPrefix16(): () => this {
+    const at = this.len;
+    this.u16(0);
+    return () => {
+      const n = this.len - at - 2;
+      checkRange(n, 0xffff, 'u16 length');
+      this.view.setUint16(at, n);
+      return this;
+    };
+  }
+
+  /** Returns a view of exactly the bytes written (valid until the next write). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+function checkRange(v: number, max: number, what: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${what} out of range: ${v}`);
+}
+
+/** Lowercase hex of bytes. */
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/** Bytes from a hex string (whitespace ignored). Throws WireError on odd length or non-hex characters. */
+export function fromHex(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, '');
+  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) throw new WireError('BAD_VALUE', 0, 'invalid hex string');
+  return new Uint8Array(Buffer.from(clean, 'hex'));
+}
