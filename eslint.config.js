@@ -1,16 +1,34 @@
 // Lint runs in `npm test`; type errors are caught by `npm run typecheck`.
+// The layer rules below enforce ARCHITECTURE.md's import table, so a layering mistake fails CI.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+const layer = (files, forbidden, why) => ({
+  files,
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: forbidden, message: why }] }],
+  },
+});
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', AbortController: 'readonly' } },
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', clearImmediate: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', structuredClone: 'readonly', fetch: 'readonly' } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  layer(['src/wire/**/*.ts'], ['**/pki/**', '**/store/**', '**/server/**', '**/client/**', '**/cli/**', 'node:net', 'node:tls', 'node:fs', 'node:fs/*', 'node:http', 'node:https'],
+    'wire/ is pure bytes <-> values: no I/O and no other src/ layer (ARCHITECTURE.md).'),
+  layer(['src/pki/**/*.ts'], ['**/store/**', '**/server/**', '**/client/**', '**/cli/**', 'node:net', 'node:tls', 'node:http', 'node:https'],
+    'pki/ may import only wire/ (ARCHITECTURE.md).'),
+  layer(['src/store/**/*.ts'], ['**/server/**', '**/client/**', '**/cli/**'],
+    'store/ may import only wire/ and pki/ interfaces (ARCHITECTURE.md).'),
+  layer(['src/server/families/**/*.ts'], ['**/store/**', '**/net/**', 'node:net', 'node:tls', 'node:fs'],
+    'Families talk to ports (server/ports.ts), never to sockets or a concrete store (STYLE.md example 2, 3).'),
+  layer(['src/client/**/*.ts'], ['**/server/**', '**/store/**', '**/cli/**'],
+    'client/ may import only wire/ and pki/ (the web client reuses it).'),
 );

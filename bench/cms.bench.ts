@@ -1,0 +1,89 @@
+/**
+ * Secure IM codec throughput (issue 5): messages encoded and decoded per second on one core, both profiles, RSA-2048
+ * and RSA-3072, against the OpenSSL limit measured in the same run with `openssl speed` — one private-key plus one
+ * public-key operation per message each way: limit = 1 / (1/sign + 1/verify). Target ratio >= 0.8.
+ *
+ * Decode includes everything a client does per message: envelope parse, key unwrap, content decryption, SignedData
+ * parse, signature check, name/forwarding checks, the replay cache, and a trust callback that caches its (real)
+ * certificate-chain check per certificate, as the PKI verifier is expected to.
+ */
+import { execFileSync } from 'node:child_process';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { encodeSecureIm } from '../src/pki/cms/secure-im-encode.js';
+import { decodeSecureIm } from '../src/pki/cms/secure-im-decode.js';
+import { MemoryReplayCache } from '../src/pki/cms/replay-cache.js';
+import { extraIdentity, fixtures, type FixtureIdentity } from '../src/pki/cms/test-fixtures.js';
+import type { SecureImProfile, TrustCallback } from '../src/pki/cms/secure-im-types.js';
+
+const SECONDS = Number(process.env.CMS_BENCH_SECONDS ?? 2);
+
+function opensslSpeed(): Record<number, { sign: number; verify: number }> {
+  const out = execFileSync('openssl', ['speed', '-seconds', String(SECONDS), 'rsa2048', 'rsa3072'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const res: Record<number, { sign: number; verify: number }> = {};
+  for (const m of out.matchAll(/^rsa\s+(\d+)\s+bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)/gm)) {
+    res[Number(m[1])] = { sign: Number(m[2]), verify: Number(m[3]) };
+  }
+  if (!res[2048] || !res[3072]) throw new Error(`could not parse openssl speed output:\n${out}`);
+  return res;
+}
+
+const f = fixtures();
+const caKey = createPublicKey(f.caCert.publicKey.export({ type: 'spki', format: 'pem' }));
+const trustCache = new Map<string, boolean>();
+const trust: TrustCallback = async (cert: X509Certificate, screenName: string) => {
+  let ok = trustCache.get(cert.fingerprint256);
+  if (ok === undefined) {
+    ok = cert.verify(caKey) && cert.checkIssued(f.caCert);
+    trustCache.set(cert.fingerprint256, ok);
+  }
+  return ok && cert.subject.includes(`CN=${screenName}`) ? { ok: true } : { ok: false, code: 'untrusted', reason: 'no' };
+};
+
+const TEXT = '<HTML><BODY BGCOLOR="#ffffff"><FONT LANG="0">hey, are we still on for lunch tomorrow at noon?</FONT></BODY></HTML>';
+
+async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient: FixtureIdentity): Promise<{ enc: number; dec: number }> {
+  const encOpts = {
+    profile, text: TEXT,
+    sender: { screenName: sender.name, signingKey: sender.key, signingCert: sender.certDer },
+    recipient: { screenName: recipient.name, cert: recipient.certDer },
+  };
+  // warm-up (JIT, caches)
+  for (let i = 0; i < 20; i++) encodeSecureIm(encOpts);
+  const msgs: Uint8Array[] = [];
+  let t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < SECONDS * 1000) { msgs.push(encodeSecureIm(encOpts)); n++; }
+  const enc = n / ((performance.now() - t0) / 1000);
+
+  const decOpts = {
+    recipientKeys: [{ cert: recipient.certDer, key: recipient.key }], senderScreenName: sender.name,
+    senderCerts: [sender.certDer], recipientScreenName: recipient.name, trust, replayCache: new MemoryReplayCache(),
+  };
+  for (let i = 0; i < 10; i++) await decodeSecureIm(msgs[i]!, { ...decOpts, replayCache: new MemoryReplayCache() });
+  t0 = performance.now();
+  n = 0;
+  while (performance.now() - t0 < SECONDS * 1000 && n < msgs.length) {
+    const r = await decodeSecureIm(msgs[n]!, decOpts);
+    if (r.verdict !== 'verified') throw new Error(`bench decode failed: ${r.code} ${r.reason}`);
+    n++;
+  }
+  const dec = n / ((performance.now() - t0) / 1000);
+  return { enc, dec };
+}
+
+const ids2048 = { s: f.ids.alice!, r: f.ids['bob-enc']! };
+const ids3072 = { s: extraIdentity('carol3072', 'carol', 3072), r: extraIdentity('dave3072', 'dave', 3072) };
+const speed = opensslSpeed();
+console.log(`openssl speed: rsa2048 sign ${speed[2048]!.sign}/s verify ${speed[2048]!.verify}/s; rsa3072 sign ${speed[3072]!.sign}/s verify ${speed[3072]!.verify}/s`);
+let worst = Infinity;
+for (const bits of [2048, 3072] as const) {
+  const s = speed[bits]!;
+  const limit = 1 / (1 / s.sign + 1 / s.verify);
+  const ids = bits === 2048 ? ids2048 : ids3072;
+  for (const profile of ['aim-legacy', 'modern'] as const) {
+    const { enc, dec } = await run(profile, ids.s, ids.r);
+    worst = Math.min(worst, enc / limit, dec / limit);
+    console.log(`rsa${bits} ${profile.padEnd(10)} encode ${enc.toFixed(0).padStart(6)}/s (ratio ${(enc / limit).toFixed(2)})  decode ${dec.toFixed(0).padStart(6)}/s (ratio ${(dec / limit).toFixed(2)})  limit ${limit.toFixed(0)}/s`);
+  }
+}
+console.log(`worst ratio ${worst.toFixed(2)} (target >= 0.80)`);

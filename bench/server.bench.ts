@@ -1,0 +1,113 @@
+/**
+ * Server load bench (issue 4, "Tests and figures"): N clients sign on over real loopback sockets and exchange
+ * ~300-byte ICBM channel-1 IMs in pairs; we measure IMs relayed per second (wall and per relay-CPU-second) and
+ * delivery latency p50/p99, against a baseline relay measured in the same run that only forwards FLAP frames
+ * (bench/support/baseline-relay.ts). Memory per idle signed-on session = (RSS and heap after sign-on − before) / N.
+ *
+ * Both the server and the baseline run as child processes, so their CPU (from /proc) and memory are not mixed
+ * with the load generator's. The server child is the real composition (src/server/main.ts startServer) on a fresh
+ * data directory with SQLite; its IM rate class is relaxed (see server-child.ts), since with AIM's default
+ * limits (one IM per ~4 s per client) the bench would measure the limiter, not the relay.
+ *
+ * Usage: npm run bench -- server          (N = 100 and 1,000)
+ *        CERTIM_BENCH_N=100,1000,5000 npm run bench -- server
+ *        CERTIM_BENCH_TARGETS=baseline   (only the baseline; for developing the load generator)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnBenchChild, type BenchChild } from './support/child.js';
+import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
+import { createBenchAccounts, BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
+import { fmt, sleep } from './support/stats.js';
+
+const PHASE_SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
+const SIZES = (process.env.CERTIM_BENCH_N ?? '100,1000').split(',').map(Number).filter((n) => n >= 2);
+const TARGETS = (process.env.CERTIM_BENCH_TARGETS ?? 'server,baseline').split(',');
+
+interface TargetRun {
+  signOnPerSec: number;
+  rssPerSession: number;
+  heapPerSession: number;
+  closed: PhaseResult;
+  closedPerCpuSec: number;
+  fixed: PhaseResult | undefined;
+}
+
+async function startTarget(kind: string, n: number, dir: string): Promise<BenchChild> {
+  if (kind === 'baseline') return spawnBenchChild('bench/support/baseline-relay-main.ts');
+  await createBenchAccounts(dir, n);
+  return spawnBenchChild('bench/support/server-child.ts', [dir]);
+}
+
+async function runTarget(kind: 'server' | 'baseline', n: number, rate: number | undefined): Promise<TargetRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'certim-bench-'));
+  const child = await startTarget(kind, n, dir);
+  try {
+    const port = Number(child.ready.oscar);
+    const before = await child.memory();
+    const signOn = await signOnAll({ kind, host: '127.0.0.1', port }, n, benchScreenName, BENCH_PASSWORD);
+    await sleep(200);
+    const idle = await child.memory();
+    const cpu0 = child.cpuSeconds();
+    const closed = await closedLoop(signOn.clients, PHASE_SECONDS);
+    const cpu = child.cpuSeconds() - cpu0;
+    await sleep(300);
+    const fixed = rate ? await fixedRate(signOn.clients, rate, PHASE_SECONDS) : undefined;
+    for (const c of signOn.clients) c.close();
+    return {
+      signOnPerSec: n / signOn.seconds,
+      rssPerSession: (idle.rss - before.rss) / n,
+      heapPerSession: (idle.heapUsed + idle.external - before.heapUsed - before.external) / n,
+      closed,
+      closedPerCpuSec: cpu > 0 ? closed.delivered / cpu : NaN,
+      fixed,
+    };
+  } finally {
+    await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function line(name: string, r: TargetRun): string {
+  const f = r.fixed;
+  return [
+    `  ${name.padEnd(8)}`,
+    `sign-on ${fmt(r.signOnPerSec).padStart(6)}/s`,
+    `| closed loop ${fmt(r.closed.perSecond).padStart(7)} IM/s, ${fmt(r.closedPerCpuSec).padStart(7)} IM/relay-CPU-s, p50 ${fmt(r.closed.p50, 2)} ms p99 ${fmt(r.closed.p99, 2)} ms`,
+    f ? `| at ${fmt(f.sent / f.seconds)}/s offered: delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms p99 ${fmt(f.p99, 2)} ms` : '',
+    `| idle session ${fmt(r.rssPerSession / 1024, 1)} KB RSS, ${fmt(r.heapPerSession / 1024, 1)} KB heap+buffers`,
+  ].join(' ');
+}
+
+console.log(`server bench: loopback, ${IM_NOTE()}, phases of ${PHASE_SECONDS} s, N = ${SIZES.join(', ')}`);
+for (const n of SIZES) {
+  console.log(`\nN = ${fmt(n)} clients (${n / 2} pairs)`);
+  let server: TargetRun | undefined;
+  if (TARGETS.includes('server')) {
+    server = await runTarget('server', n, undefined);
+  }
+  // Offered rate for the latency phase: half of what the server sustained flat out (or of the baseline's, when the
+  // server is not benched), so both are compared below saturation at the same load.
+  const base0 = TARGETS.includes('baseline') ? await runTarget('baseline', n, undefined) : undefined;
+  const rate = Math.max(100, Math.round(0.5 * (server?.closed.perSecond ?? base0?.closed.perSecond ?? 1000)));
+  if (server) {
+    server.fixed = (await runTarget('server', n, rate)).fixed;
+    console.log(line('server', server));
+  }
+  if (base0) {
+    base0.fixed = (await runTarget('baseline', n, rate)).fixed;
+    console.log(line('baseline', base0));
+  }
+  if (server && base0) {
+    console.log(
+      `  ratio server/baseline: throughput ${fmt(server.closed.perSecond / base0.closed.perSecond, 2)} (wall), ` +
+        `${fmt(server.closedPerCpuSec / base0.closedPerCpuSec, 2)} (per relay-CPU-second); ` +
+        `p99 at ${fmt(rate)}/s: ${fmt((server.fixed?.p99 ?? NaN) / (base0.fixed?.p99 ?? NaN), 2)}x the baseline's`,
+    );
+  }
+}
+
+function IM_NOTE(): string {
+  return '300-byte ICBM ch-1 frames';
+}

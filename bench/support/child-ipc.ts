@@ -1,0 +1,35 @@
+/**
+ * The child side of a benched process (baseline relay or real server): answers the parent's IPC requests for
+ * memory figures after a forced GC (the child runs with --expose-gc), so per-session memory is measured in a
+ * process that holds nothing but the thing being measured.
+ */
+
+/** A memory sample sent to the parent. */
+export interface MemorySample {
+  /** Resident set size, bytes. */
+  rss: number;
+  /** V8 heap in use, bytes. */
+  heapUsed: number;
+  /** Memory held by Buffers/ArrayBuffers outside the heap, bytes. */
+  external: number;
+}
+
+/** Starts answering `{ cmd: 'mem' }` messages with a {@link MemorySample}; `{ cmd: 'exit' }` runs `onExit`. */
+export function serveParentRequests(onExit: () => Promise<void>): void {
+  process.on('message', (msg: { cmd?: string }) => {
+    if (msg.cmd === 'mem') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc) {
+        gc();
+        gc();
+      }
+      const m = process.memoryUsage();
+      process.send?.({ mem: { rss: m.rss, heapUsed: m.heapUsed, external: m.external + m.arrayBuffers } satisfies MemorySample });
+    } else if (msg.cmd === 'exit') {
+      void onExit().finally(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => {
+    void onExit().finally(() => process.exit(0));
+  });
+}

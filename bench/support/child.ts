@@ -1,0 +1,84 @@
+/**
+ * Runs the process under test (baseline relay or real server) as a child, so its CPU time and memory are measured
+ * apart from the load generator's: CPU from /proc/<pid>/stat, memory through an IPC request (child-ipc.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { MemorySample } from './child-ipc.js';
+
+/** A running child under test. */
+export interface BenchChild {
+  /** Its process id. */
+  readonly pid: number;
+  /** The JSON ready line it printed. */
+  readonly ready: Record<string, unknown>;
+  /** User + system CPU seconds the child has used so far. */
+  cpuSeconds(): number;
+  /** A memory sample taken inside the child after GC. */
+  memory(): Promise<MemorySample>;
+  /** Asks it to close and waits for exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+const CLOCK_TICKS = 100;
+
+/** Spawns `node --expose-gc --import tsx <script> ...args` and waits (≤ 60 s) for its `{"event":"ready"}` line. */
+export async function spawnBenchChild(script: string, args: string[] = []): Promise<BenchChild> {
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${script}`);
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script}: no ready line within 60 s`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${script} exited early with code ${code}`)));
+    lines.on('line', (line) => {
+      try {
+        const obj = JSON.parse(line) as Record<string, unknown>;
+        if (obj.event === 'ready') {
+          clearTimeout(timer);
+          resolve(obj);
+        }
+      } catch {
+        // not JSON: ignore
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    pid,
+    ready,
+    cpuSeconds() {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
+    },
+    memory() {
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('memory sample timed out')), 10_000);
+        const onMsg = (msg: { mem?: MemorySample }): void => {
+          if (!msg.mem) return;
+          clearTimeout(t);
+          child.off('message', onMsg);
+          resolve(msg.mem);
+        };
+        child.on('message', onMsg);
+        child.send({ cmd: 'mem' });
+      });
+    },
+    stop() {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.send({ cmd: 'exit' });
+      });
+    },
+  };
+}

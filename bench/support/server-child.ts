@@ -1,0 +1,31 @@
+/**
+ * Child-process entry for the real server under load: the real composition (startServer) on the given data
+ * directory, SQLite, loopback, free ports. One change from the defaults: the IM rate class is relaxed (and the
+ * connection limits raised), because AIM's default class 3 allows one IM per ~4 s per client, which would make
+ * the bench measure the limiter instead of the relay. Everything else (parsing, sessions, routing, limits
+ * checks) runs as in production.
+ */
+import { startServer } from '../../src/server/main.js';
+import { DEFAULT_RATE_CLASSES } from '../../src/server/session/rate-classes.js';
+import { serveParentRequests } from './child-ipc.js';
+
+const dataDir = process.argv[2];
+if (!dataDir) throw new Error('usage: server-child.ts DATA_DIR');
+
+// Classes keep their ids and windows (the limiter still runs on every SNAC); all levels are 0, which the moving
+// average can never fall below, so nothing is warned, dropped or disconnected.
+const relaxed = DEFAULT_RATE_CLASSES.map((c) => ({ ...c, clear: 0, alert: 0, limit: 0, disconnect: 0 }));
+
+const server = await startServer({
+  dataDir,
+  host: '127.0.0.1',
+  port: 0,
+  tlsPort: 0,
+  httpPort: 0,
+  engine: { rateClasses: relaxed, maxConnections: 200_000 },
+  log: (level, msg, fields) => {
+    if (level === 'error') process.stderr.write(`server-child: ${msg} ${JSON.stringify(fields ?? {})}\n`);
+  },
+});
+serveParentRequests(() => server.close());
+process.stdout.write(`${JSON.stringify({ event: 'ready', oscar: server.ports.oscar })}\n`);

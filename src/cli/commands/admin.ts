@@ -1,0 +1,84 @@
+/**
+ * `certim admin`: the administrator's entry point. Dispatches `user` (accounts, admin-user.ts), `ca` (the server
+ * CA, admin-ca.ts) and `cert` (issued certificates, admin-cert.ts, given the store's SQL certificate ledger).
+ */
+import type { Command } from '../command.js';
+import { StoreError } from '../../store/index.js';
+import { openAdminStore, takeStoreFlags, UsageError } from './admin-store.js';
+import { runAdminUser } from './admin-user.js';
+import type { CertificateLedger } from '../../pki/ledger.js';
+
+// TODO(pki): replace these two stubs with the PKI engineer's modules once they exist:
+//   import { runAdminCa } from './admin-ca.js';      runAdminCa(argv: string[]): Promise<number>
+//   import { runAdminCert } from './admin-cert.js';  runAdminCert(argv: string[], ledger: CertificateLedger): Promise<number>
+async function runAdminCa(_argv: string[]): Promise<number> {
+  console.error('certim admin ca: not available in this build yet (src/cli/commands/admin-ca.ts is missing)');
+  return 1;
+}
+async function runAdminCert(_argv: string[], _ledger: CertificateLedger): Promise<number> {
+  console.error('certim admin cert: not available in this build yet (src/cli/commands/admin-cert.ts is missing)');
+  return 1;
+}
+
+const USAGE = `usage: certim admin <area> ...
+  certim admin user add|list|remove|passwd ...   accounts (certim admin user --help)
+  certim admin ca ...                            the server's certificate authority
+  certim admin cert list|revoke ...              issued user certificates
+common options: --data-dir DIR (default ./data), --db URL (sqlite:PATH or postgres://...)`;
+
+/** Runs `certim admin ...` (argv after `admin`); resolves to the exit code. */
+export async function runAdmin(argv: readonly string[]): Promise<number> {
+  const [area, ...rest] = argv;
+  switch (area) {
+    case 'user':
+      return runAdminUser(rest);
+    case 'ca':
+      return runAdminCa([...rest]);
+    case 'cert':
+      return runCert(rest);
+    case '--help':
+    case '-h':
+    case 'help':
+      console.error(USAGE);
+      return 0;
+    default:
+      console.error(area ? `certim admin: unknown area '${area}'\n${USAGE}` : USAGE);
+      return 2;
+  }
+}
+
+/** Opens the store named by --data-dir/--db and hands its ledger to admin-cert (which still sees --data-dir). */
+async function runCert(argv: readonly string[]): Promise<number> {
+  let location;
+  try {
+    location = takeStoreFlags(argv, true);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`certim admin cert: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const { rest, ...where } = location;
+  let store;
+  try {
+    store = await openAdminStore(where);
+  } catch (e) {
+    if (StoreError.is(e)) {
+      console.error(`certim admin cert: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  try {
+    return await runAdminCert(rest, store.ledger);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The `admin` entry in the command table. */
+export const adminCommand: Command = {
+  summary: 'administer accounts, the CA and issued certificates',
+  run: (argv) => runAdmin(argv),
+};

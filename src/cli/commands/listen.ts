@@ -1,0 +1,71 @@
+/**
+ * `certim listen [--json] [--count N]`: signs on and prints incoming IMs with their security verdict. With
+ * --json, exactly one JSON object per IM on stdout: from, text, secure, verdict, trust, reason (and code,
+ * profile, time, offline). Status and key-change warnings go to stderr. Exits after N IMs when --count is given.
+ */
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import type { IncomingIm } from '../../client/client.js';
+import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
+
+const USAGE = 'usage: certim listen [--json] [--count N] [--profile DIR]';
+
+/** The one-line human form of an IM with its verdict marker. */
+export function formatIm(m: IncomingIm): string {
+  const t = m.time.toISOString().replace('T', ' ').slice(0, 19);
+  const mark = !m.secure ? '[PLAINTEXT]' : m.verdict === 'verified' ? (m.trust === 'personal' ? '[secure, verified]' : m.trust === 'changed' ? '[secure, KEY CHANGED]' : '[secure]') : m.verdict === 'untrusted' ? '[UNTRUSTED]' : '[FAILED]';
+  const body = m.verdict === 'failed' ? `(message rejected: ${m.reason})` : m.text;
+  return `${t} ${m.from} ${mark}${m.offline ? ' (offline)' : ''}: ${body}${m.verdict === 'untrusted' && m.secure ? `  (${m.reason})` : ''}`;
+}
+
+/** `certim listen`. */
+export const listenCommand: Command = {
+  summary: 'print incoming IMs with their security verdict',
+  async run(argv) {
+    let client;
+    try {
+      const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, json: { type: 'boolean' }, count: { type: 'string' } } });
+      if (values.help) {
+        console.error(USAGE);
+        return 0;
+      }
+      const count = values.count === undefined ? undefined : Number(values.count);
+      if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw new UsageError(`--count must be a positive integer\n${USAGE}`);
+      const connected = await connectFromProfile(values, { reconnect: true });
+      client = connected.client;
+      const c = client;
+      let seen = 0;
+      const done = new Promise<number>((resolve) => {
+        c.on('im', (m) => {
+          if (values.json) {
+            console.log(JSON.stringify({ from: m.from, text: m.text, secure: m.secure, verdict: m.verdict, trust: m.trust, reason: m.reason, code: m.code, profile: m.profile ?? null, time: m.time.toISOString(), offline: m.offline }));
+          } else {
+            console.log(formatIm(m));
+          }
+          seen++;
+          if (count !== undefined && seen >= count) resolve(0);
+        });
+        c.on('key-change', (k) => console.error(keyChangeWarning(k)));
+        c.on('warning', (w) => console.error(`certim listen: ${w.message}`));
+        c.on('disconnected', ({ willReconnect }) => console.error(`certim listen: disconnected${willReconnect ? '; reconnecting' : ''}`));
+        c.on('signed-on', ({ screenName }) => console.error(`certim listen: signed on again as ${screenName}`));
+        c.on('signed-off', ({ reason }) => {
+          console.error(`certim listen: signed off: ${reason}`);
+          resolve(1);
+        });
+        const stop = (): void => resolve(0);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      console.error(`certim listen: signed on as ${c.screenName}; waiting for IMs`);
+      const code = await done;
+      // Let stdout drain before exiting.
+      await new Promise<void>((r) => process.stdout.write('', () => r()));
+      return code;
+    } catch (e) {
+      return reportError('listen', e);
+    } finally {
+      client?.close();
+    }
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * `certim send BUDDY TEXT`: one-shot secure IM. Signs on, encrypts to the buddy's verified certificate, waits for
+ * the server's ack, signs off. Exits non-zero with the reason when the IM could not be sent securely (plaintext
+ * only with --allow-plaintext, an explicit choice for this message).
+ */
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { formatFingerprint } from '../../client/trust.js';
+import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
+
+const USAGE = 'usage: certim send BUDDY TEXT [--allow-plaintext] [--json] [--profile DIR]';
+
+/** `certim send`. */
+export const sendCommand: Command = {
+  summary: 'send one end-to-end encrypted IM',
+  async run(argv) {
+    let client;
+    try {
+      const { values, positionals } = parseArgs({
+        args: argv,
+        options: { ...COMMON_OPTIONS, 'allow-plaintext': { type: 'boolean' }, json: { type: 'boolean' } },
+        allowPositionals: true,
+      });
+      if (values.help) {
+        console.error(USAGE);
+        return 0;
+      }
+      const [buddy, ...words] = positionals;
+      if (!buddy || words.length === 0) throw new UsageError(USAGE);
+      const text = words.join(' ');
+      ({ client } = await connectFromProfile(values, { reconnect: false }));
+      client.on('key-change', (c) => console.error(keyChangeWarning(c)));
+      const r = await client.sendIm(buddy, text, { allowPlaintext: values['allow-plaintext'] === true });
+      if (values.json) {
+        console.log(JSON.stringify({ to: buddy, secure: r.secure, profile: r.profile ?? null, trust: r.trust ?? null, fingerprint: r.fingerprint ?? null, keyChanged: r.keyChange !== undefined }));
+      } else if (r.secure) {
+        console.log(`sent to ${buddy}: encrypted and signed (${r.profile}), recipient ${r.trust === 'personal' ? 'personally verified' : r.trust === 'changed' ? 'KEY CHANGED' : 'CA-certified'} ${formatFingerprint(r.fingerprint ?? '')}`);
+      } else {
+        console.log(`sent to ${buddy}: NOT ENCRYPTED (you allowed plaintext)`);
+      }
+      return 0;
+    } catch (e) {
+      return reportError('send', e);
+    } finally {
+      client?.close();
+    }
+  },
+};

@@ -1,0 +1,63 @@
+/**
+ * The client's one error type. Callers (CLI, chat UI, web client) match on `code`, never on the message
+ * (STYLE.md example 6), so every failure a user can meet has its own stable code here.
+ */
+
+/** Stable codes for client failures. */
+export type ClientErrorCode =
+  | 'CONNECT_FAILED' // TCP/TLS connection could not be opened
+  | 'CONNECTION_CLOSED' // the connection closed while a request was pending
+  | 'PROTOCOL' // the server sent something the client cannot parse or did not expect
+  | 'TIMEOUT' // a request got no reply in time
+  | 'SNAC_ERROR' // the server answered a request with an error SNAC (see `snacError`)
+  | 'LOGIN_FAILED' // BUCP login refused (see `loginError`)
+  | 'CA_CHANGED' // the server's CA is not the one pinned in the profile: refuse loudly
+  | 'CA_UNKNOWN' // no CA pinned yet and none could be confirmed
+  | 'TLS_UNTRUSTED' // the TLS peer did not chain to the pinned CA
+  | 'PROFILE' // profile directory missing, unreadable or malformed
+  | 'NO_KEYS' // the profile has no keys/certificates yet (run `certim keys init`)
+  | 'BAD_PASSPHRASE' // private keys could not be decrypted with the given passphrase
+  | 'ENROLL_FAILED' // EST enrollment refused or failed
+  | 'NO_BUDDY_CERT' // the buddy has no (valid) certificate: a secure IM is impossible
+  | 'BUDDY_OFFLINE' // the buddy is not signed on and the server would not store the IM
+  | 'PLAINTEXT_REFUSED' // sending plaintext was not explicitly allowed for this conversation
+  | 'SEND_FAILED' // the IM was refused by the server (see `snacError`)
+  | 'KEY_CHANGED' // the buddy's certificate changed since it was last seen
+  | 'SIGNED_OFF' // the client was closed
+  | 'BAD_ARGUMENT'; // a caller passed an invalid value
+
+/** A typed client failure. */
+export class ClientError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ClientErrorCode;
+  /** The SNAC error code (PROTOCOL.md §1.5) when `code` is SNAC_ERROR or SEND_FAILED. */
+  readonly snacError: number | undefined;
+  /** The BUCP login error code (PROTOCOL.md §2.1) when `code` is LOGIN_FAILED. */
+  readonly loginError: number | undefined;
+
+  constructor(code: ClientErrorCode, message: string, extra: { snacError?: number; loginError?: number; cause?: unknown } = {}) {
+    super(message, extra.cause !== undefined ? { cause: extra.cause } : undefined);
+    this.name = 'ClientError';
+    this.code = code;
+    this.snacError = extra.snacError;
+    this.loginError = extra.loginError;
+  }
+
+  /** True if `e` is a ClientError (optionally with the given code). */
+  static is(e: unknown, code?: ClientErrorCode): e is ClientError {
+    return e instanceof ClientError && (code === undefined || e.code === code);
+  }
+}
+
+/** Human-readable names for SNAC error codes (PROTOCOL.md §1.5), for messages shown to users. */
+export function snacErrorName(code: number): string {
+  const names: Record<number, string> = {
+    0x01: 'invalid SNAC', 0x02: 'rate limit (to host)', 0x03: 'rate limit (to client)', 0x04: 'recipient not logged on',
+    0x05: 'service unavailable', 0x06: 'service not defined', 0x07: 'obsolete SNAC', 0x08: 'not supported by host',
+    0x09: 'not supported by client', 0x0a: 'refused by client', 0x0b: 'reply too big', 0x0c: 'responses lost',
+    0x0d: 'request denied', 0x0e: 'malformed payload', 0x0f: 'insufficient rights', 0x10: 'blocked by you',
+    0x11: 'sender too evil', 0x12: 'receiver too evil', 0x13: 'temporarily unavailable', 0x14: 'no match',
+    0x15: 'list overflow', 0x16: 'ambiguous', 0x17: 'queue full', 0x1a: 'timeout', 0x1c: 'general failure',
+  };
+  return names[code] ?? `error 0x${code.toString(16).padStart(4, '0')}`;
+}

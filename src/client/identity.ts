@@ -1,0 +1,35 @@
+/**
+ * Our identity as the client uses it: both private keys with their certificates, and the certificate-info block
+ * published at every sign-on (PROTOCOL.md §6.1, numcerts 2: encryption cert then signing cert).
+ */
+import type { KeyObject } from 'node:crypto';
+import { encodeCertificateInfo } from '../wire/cert-info.js';
+import { identityFingerprint } from './trust.js';
+
+/** One key pair role. */
+export interface IdentityPart {
+  /** The private key (kept in memory only; encrypted at rest by the profile). */
+  privateKey: KeyObject;
+  /** Its certificate, DER. */
+  certDer: Uint8Array;
+}
+
+/** A signed-on user's keys and certificates. */
+export interface Identity {
+  /** Whose identity. */
+  screenName: string;
+  /** Encryption pair (envelope recipient). */
+  encryption: IdentityPart;
+  /** Signing pair. */
+  signing: IdentityPart;
+}
+
+/** The certificate-info block for an identity. */
+export function certInfoBlock(id: Identity): Uint8Array {
+  return encodeCertificateInfo({ certA: id.encryption.certDer, certB: id.signing.certDer });
+}
+
+/** The identity fingerprint users compare (see trust.ts). */
+export function identityFingerprintOf(id: Identity): string {
+  return identityFingerprint(id.encryption.certDer, id.signing.certDer);
+}

@@ -1,0 +1,279 @@
+/**
+ * Node-side account operations over a profile directory: pin the CA, create and enroll keys, load them, rotate
+ * and re-enroll, and build a signed-on {@link CertimClient}. The CLI commands are thin wrappers over these.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { fromPem, toPem } from '../../pki/asn1/der.js';
+import { buildCsr } from '../../pki/csr.js';
+import { PkiError } from '../../pki/errors.js';
+import { generateIdentityKeys } from '../../pki/keys.js';
+import { encryptPrivateKey, readPrivateKey } from '../../pki/pkcs8.js';
+import { CertimClient, type CertimClientOptions } from '../client.js';
+import { ClientError } from '../errors.js';
+import { identityFingerprintOf, type Identity } from '../identity.js';
+import { parseHostPort, type TransportTarget } from '../transport.js';
+import { caBundleFromDer, fetchCaCerts, sha256Hex, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
+import { ProfileDir, type ProfileSettings } from './profile.js';
+import { nodeTransportFactory } from './tcp-transport.js';
+
+/** Default OSCAR-over-TLS port of `certim server`. */
+export const DEFAULT_TLS_PORT = 5191;
+/** Default HTTPS (EST) port of `certim server`. */
+export const DEFAULT_HTTPS_PORT = 8443;
+/** Re-enroll when a certificate has less than this left. */
+export const REENROLL_BEFORE_MS = 30 * 24 * 3600_000;
+
+/** Asks the user to confirm a CA fingerprint on first contact; resolves true to pin it. */
+export type ConfirmCa = (fingerprint: string) => Promise<boolean>;
+
+/**
+ * Learns and pins the server's CA. With `expectedFingerprint` (from --ca-fingerprint) the CA must match it;
+ * otherwise `confirm` must accept the fingerprint shown. If the profile already pins a CA, a different one is
+ * refused with CA_CHANGED — never silently replaced.
+ */
+export async function pinCa(profile: ProfileDir, httpsUrl: string, expectedFingerprint: string | undefined, confirm: ConfirmCa | undefined): Promise<CaBundle> {
+  const previous = profile.exists() ? profile.settings().caFingerprint : undefined;
+  const bundle = await fetchCaCerts(httpsUrl);
+  const got = bundle.rootFingerprint;
+  if (previous !== undefined && previous !== got) {
+    throw new ClientError('CA_CHANGED', `the server's CA changed!\n  pinned:  ${previous}\n  offered: ${got}\nRefusing to continue. If the server's CA was really replaced, verify the new fingerprint with its admin and start a new profile.`);
+  }
+  const want = expectedFingerprint?.replace(/[\s:]/g, '').toLowerCase();
+  if (want !== undefined && want !== got) {
+    throw new ClientError('CA_CHANGED', `the server's CA fingerprint ${got} does not match the expected ${want}: refusing to trust it`);
+  }
+  if (want === undefined && previous === undefined) {
+    if (!confirm || !(await confirm(got))) throw new ClientError('CA_UNKNOWN', `CA fingerprint ${got} was not confirmed; pass --ca-fingerprint ${got} after checking it with the server's admin`);
+  }
+  // Re-fetch over a connection that now trusts only this CA: the HTTPS server itself must chain to it.
+  const checked = await fetchCaCerts(httpsUrl, bundle.pems);
+  if (checked.rootFingerprint !== got) throw new ClientError('CA_CHANGED', 'the CA changed between two requests');
+  return checked;
+}
+
+/** Options of {@link initKeys}. */
+export interface InitKeysOptions {
+  /** Profile directory. */
+  profile: ProfileDir;
+  /** Screen name. */
+  screenName: string;
+  /** "host[:port]" of OSCAR over TLS. */
+  server: string;
+  /** EST base URL; default https://HOST:8443. */
+  https?: string;
+  /** Account password (EST Basic auth). */
+  password: string;
+  /** Passphrase that encrypts the private keys. */
+  passphrase: string;
+  /** Expected CA fingerprint (skips the confirmation). */
+  caFingerprint?: string;
+  /** Confirmation callback for first contact. */
+  confirmCa?: ConfirmCa;
+  /** RSA size (default 3072; tests use 2048). */
+  keySize?: number;
+  /** Plain TCP + classic login (test rigs only). */
+  plain?: boolean;
+}
+
+/** Creates a profile: pins the CA, generates both key pairs, enrolls them over EST, and saves everything. */
+export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileSettings; identity: Identity }> {
+  const target = parseHostPort(o.server, DEFAULT_TLS_PORT);
+  const httpsUrl = o.https ?? `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${DEFAULT_HTTPS_PORT}`;
+  if (o.profile.exists()) {
+    const s = o.profile.settings();
+    if (s.screenName.toLowerCase().replace(/ /g, '') !== o.screenName.toLowerCase().replace(/ /g, '')) {
+      throw new ClientError('PROFILE', `${o.profile.dir} already belongs to ${s.screenName}; use another --profile`);
+    }
+  }
+  const ca = await pinCa(o.profile, httpsUrl, o.caFingerprint, o.confirmCa);
+  const keySize = o.keySize ?? 3072;
+  const settings: ProfileSettings = {
+    version: 1,
+    screenName: o.screenName,
+    server: `${target.host}:${target.port}`,
+    https: httpsUrl,
+    caFingerprint: ca.rootFingerprint,
+    keySize,
+    ...(o.plain ? { plain: true } : {}),
+  };
+  o.profile.ensure();
+  o.profile.write('ca.pem', ca.pems.join(''));
+  const identity = await enrollNewKeys(o.profile, settings, ca.pems, o.passphrase, (csr) => simpleEnroll(httpsUrl, ca.pems, o.screenName, o.password, csr));
+  o.profile.saveSettings(settings);
+  return { settings, identity };
+}
+
+/** Generates fresh key pairs, has them certified by `enroll`, and stores keys (encrypted) and certificates. */
+async function enrollNewKeys(profile: ProfileDir, settings: ProfileSettings, _caPems: string[], passphrase: string, enroll: (csrDer: Uint8Array) => Promise<Uint8Array>): Promise<Identity> {
+  if (passphrase.length === 0) throw new ClientError('BAD_ARGUMENT', 'an empty passphrase would leave the keys unprotected');
+  const keys = await generateIdentityKeys(settings.keySize);
+  const encCsr = buildCsr({ screenName: settings.screenName, privateKey: keys.encryption.privateKey, keyUsage: ['keyEncipherment'] });
+  const sigCsr = buildCsr({ screenName: settings.screenName, privateKey: keys.signing.privateKey, keyUsage: ['digitalSignature', 'nonRepudiation'] });
+  const encCert = await enroll(encCsr);
+  const sigCert = await enroll(sigCsr);
+  checkIssued(encCert, keys.encryption.publicKey, 'encryption');
+  checkIssued(sigCert, keys.signing.publicKey, 'signing');
+  // Keys first (encrypted), then certificates: a crash in between leaves the old certificates, which the old
+  // keys no longer match — `keys show` reports that, and `keys init`/`rotate` repairs it.
+  profile.write('encryption.key', await encryptPrivateKey(keys.encryption.privateKey, passphrase));
+  profile.write('signing.key', await encryptPrivateKey(keys.signing.privateKey, passphrase));
+  profile.write('encryption.crt', toPem('CERTIFICATE', encCert));
+  profile.write('signing.crt', toPem('CERTIFICATE', sigCert));
+  return {
+    screenName: settings.screenName,
+    encryption: { privateKey: keys.encryption.privateKey, certDer: encCert },
+    signing: { privateKey: keys.signing.privateKey, certDer: sigCert },
+  };
+}
+
+function checkIssued(certDer: Uint8Array, publicKey: KeyObject, what: string): void {
+  const cert = new X509Certificate(certDer);
+  if (!cert.publicKey.equals(publicKey)) throw new ClientError('ENROLL_FAILED', `the CA returned a ${what} certificate for a different key`);
+}
+
+/** Reads one PEM certificate file of the profile as DER. */
+function readCert(profile: ProfileDir, name: string): Uint8Array {
+  const pem = profile.read(name);
+  const block = pem ? fromPem(pem).find((b) => b.label === 'CERTIFICATE') : undefined;
+  if (!block) throw new ClientError('NO_KEYS', `no ${name} in ${profile.dir}: run \`certim keys init\` first`);
+  return block.der;
+}
+
+/** Loads and decrypts our identity. BAD_PASSPHRASE on a wrong passphrase. */
+export async function loadIdentity(profile: ProfileDir, passphrase: string): Promise<Identity> {
+  const settings = profile.settings();
+  const encPem = profile.read('encryption.key');
+  const sigPem = profile.read('signing.key');
+  if (!encPem || !sigPem) throw new ClientError('NO_KEYS', `no keys in ${profile.dir}: run \`certim keys init\` first`);
+  let enc: KeyObject;
+  let sig: KeyObject;
+  try {
+    [enc, sig] = await Promise.all([readPrivateKey(encPem, passphrase), readPrivateKey(sigPem, passphrase)]);
+  } catch (e) {
+    if (e instanceof PkiError && e.code === 'BAD_PASSPHRASE') throw new ClientError('BAD_PASSPHRASE', 'wrong passphrase for the keys in this profile', { cause: e });
+    throw e;
+  }
+  return {
+    screenName: settings.screenName,
+    encryption: { privateKey: enc, certDer: readCert(profile, 'encryption.crt') },
+    signing: { privateKey: sig, certDer: readCert(profile, 'signing.crt') },
+  };
+}
+
+/** What `keys show` prints. */
+export interface KeysSummary {
+  /** Screen name. */
+  screenName: string;
+  /** Server. */
+  server: string;
+  /** Pinned CA fingerprint. */
+  caFingerprint: string;
+  /** Identity fingerprint (what buddies verify). */
+  fingerprint: string;
+  /** Per-certificate details. */
+  certs: { role: 'encryption' | 'signing'; fingerprint: string; serial: string; notAfter: string; keyBits: number | undefined }[];
+}
+
+/** Summarizes the profile's certificates (no passphrase needed). */
+export function keysSummary(profile: ProfileDir): KeysSummary {
+  const s = profile.settings();
+  const enc = readCert(profile, 'encryption.crt');
+  const sig = readCert(profile, 'signing.crt');
+  const fake: Identity = { screenName: s.screenName, encryption: { privateKey: undefined as unknown as KeyObject, certDer: enc }, signing: { privateKey: undefined as unknown as KeyObject, certDer: sig } };
+  return {
+    screenName: s.screenName,
+    server: s.server,
+    caFingerprint: s.caFingerprint,
+    fingerprint: identityFingerprintOf(fake),
+    certs: ([['encryption', enc], ['signing', sig]] as const).map(([role, der]) => {
+      const c = new X509Certificate(der);
+      return { role, fingerprint: sha256Hex(der), serial: c.serialNumber.toLowerCase(), notAfter: new Date(c.validTo).toISOString(), keyBits: c.publicKey.asymmetricKeyDetails?.modulusLength };
+    }),
+  };
+}
+
+/**
+ * New key pairs for the same account (e.g. after a suspected compromise, or before expiry): enrolled with
+ * `/simplereenroll`, authenticated by the CURRENT signing certificate over TLS, so no password is needed.
+ * Buddies see a new certificate hash and a key change.
+ */
+export async function rotateKeys(profile: ProfileDir, passphrase: string, opts: { password?: string; keySize?: number } = {}): Promise<Identity> {
+  const settings = profile.settings();
+  if (opts.keySize) settings.keySize = opts.keySize;
+  const current = await loadIdentity(profile, passphrase);
+  const caPems = profile.caPems();
+  const certPem = toPem('CERTIFICATE', current.signing.certDer);
+  const keyPem = current.signing.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const enroll = opts.password !== undefined
+    ? (csr: Uint8Array) => simpleEnroll(settings.https, caPems, settings.screenName, opts.password!, csr)
+    : (csr: Uint8Array) => simpleReenroll(settings.https, caPems, certPem, keyPem, csr);
+  const id = await enrollNewKeys(profile, settings, caPems, passphrase, enroll);
+  profile.saveSettings(settings);
+  return id;
+}
+
+/** True when either certificate expires within {@link REENROLL_BEFORE_MS}. */
+export function needsReenroll(id: Identity, now = new Date()): boolean {
+  return [id.encryption.certDer, id.signing.certDer].some((der) => new Date(new X509Certificate(der).validTo).getTime() - now.getTime() < REENROLL_BEFORE_MS);
+}
+
+/** The pinned CA as DER, root first. */
+export function caDers(profile: ProfileDir): Uint8Array[] {
+  const ders = profile.caPems().flatMap((p) => fromPem(p).map((b) => b.der));
+  const bundle = caBundleFromDer(ders);
+  if (bundle.rootFingerprint !== profile.settings().caFingerprint) {
+    throw new ClientError('CA_CHANGED', `ca.pem in ${profile.dir} does not match the pinned fingerprint: the profile was tampered with`);
+  }
+  return ders;
+}
+
+/** Options of {@link openClient}. */
+export interface OpenClientOptions {
+  /** Account password. */
+  password: string;
+  /** Key passphrase (omit to run without keys: plaintext only, explicitly). */
+  passphrase?: string;
+  /** Buddies to watch (default: every buddy in the certificate cache). */
+  buddies?: string[];
+  /** Passed through to the client. */
+  client?: Partial<CertimClientOptions>;
+  /** Override the login address (test rigs). */
+  server?: TransportTarget;
+}
+
+/**
+ * Builds a client from the profile: TLS pinned to the profile's CA, our identity (re-enrolled first when a
+ * certificate is close to expiry), and the buddy cache as store. The caller calls `connect()`.
+ */
+export async function openClient(profile: ProfileDir, o: OpenClientOptions): Promise<{ client: CertimClient; identity: Identity | undefined; settings: ProfileSettings; reenrolled: boolean }> {
+  const settings = profile.settings();
+  const ca = caDers(profile);
+  let identity = o.passphrase !== undefined ? await loadIdentity(profile, o.passphrase) : undefined;
+  let reenrolled = false;
+  if (identity && o.passphrase !== undefined && needsReenroll(identity)) {
+    identity = await rotateKeys(profile, o.passphrase);
+    reenrolled = true;
+  }
+  const transport = nodeTransportFactory(settings.plain ? { plain: true } : { caPem: profile.caPems() });
+  const client = new CertimClient({
+    screenName: settings.screenName,
+    password: o.password,
+    server: o.server ?? parseHostPort(settings.server, DEFAULT_TLS_PORT),
+    transport,
+    ...(settings.plain ? { mode: 'md5' as const } : {}),
+    ...(identity ? { identity } : {}),
+    caCerts: ca,
+    buddyStore: profile,
+    buddies: o.buddies ?? profile.all().map((b) => b.screenName),
+    ...o.client,
+  });
+  return { client, identity, settings, reenrolled };
+}
+
+/** Maps a TLS failure against the pinned CA to the loud CA_CHANGED message. */
+export function explainTlsFailure(e: unknown, settings: ProfileSettings): unknown {
+  if (ClientError.is(e, 'TLS_UNTRUSTED')) {
+    return new ClientError('CA_CHANGED', `the server at ${settings.server} is not certified by the pinned CA ${settings.caFingerprint}.\nIts CA may have changed, or someone is intercepting the connection. Refusing to sign on.`, { cause: e });
+  }
+  return e;
+}

@@ -1,0 +1,145 @@
+/**
+ * EST client (RFC 7030) over node:https: `/cacerts` to learn the CA on first contact, `/simpleenroll` with HTTP
+ * Basic (screen name + password) and `/simplereenroll` with TLS client authentication by the current signing
+ * certificate. Every call except the first-contact `/cacerts` trusts only the pinned CA (see tcp-transport.ts).
+ */
+import { createHash } from 'node:crypto';
+import * as https from 'node:https';
+import { contentOf, parseAsn1, seqOf, toPem } from '../../pki/asn1/der.js';
+import { decodeCertsOnly } from '../../pki/certs-only.js';
+import { ClientError } from '../errors.js';
+import { pinnedTlsOptions } from './tcp-transport.js';
+
+/** Largest EST response we read (a few certificates). */
+const MAX_RESPONSE = 256 * 1024;
+
+/** One HTTP exchange. */
+interface HttpResult {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+function estRequest(
+  baseUrl: string,
+  op: string,
+  opts: { method: 'GET' | 'POST'; body?: Uint8Array; headers?: Record<string, string>; tls: https.RequestOptions; timeoutMs?: number },
+): Promise<HttpResult> {
+  const url = new URL(`/.well-known/est/${op}`, baseUrl);
+  if (url.protocol !== 'https:') return Promise.reject(new ClientError('BAD_ARGUMENT', `EST needs an https:// URL, got ${baseUrl}`));
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: opts.method, headers: opts.headers, ...opts.tls, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_RESPONSE) {
+          req.destroy(new ClientError('ENROLL_FAILED', `EST ${op}: response larger than ${MAX_RESPONSE} bytes`));
+          return;
+        }
+        chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new ClientError('TIMEOUT', `EST ${op}: no answer from ${url.host}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (ClientError.is(err)) return reject(err);
+      const tlsProblem = typeof err.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|VERIFY/i.test(err.code);
+      reject(tlsProblem
+        ? new ClientError('TLS_UNTRUSTED', `${url.host}: the HTTPS certificate does not chain to the pinned CA (${err.message})`, { cause: err })
+        : new ClientError('CONNECT_FAILED', `EST ${op}: cannot reach ${url.host}: ${err.message}`, { cause: err }));
+    });
+    if (opts.body) req.write(opts.body);
+    req.end();
+  });
+}
+
+/** Extracts the certificates (DER) from a base64 certs-only PKCS#7 (RFC 7030 §4.1.3 / §4.2.3). */
+export function parseCertsOnly(body: Uint8Array): Uint8Array[] {
+  const text = Buffer.from(body).toString('latin1').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  try {
+    return decodeCertsOnly(Buffer.from(text, 'base64')).map((c) => new Uint8Array(c));
+  } catch (e) {
+    throw new ClientError('PROTOCOL', `EST: malformed certs-only response: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** SHA-256 of DER bytes, lowercase hex: the fingerprint users compare out of band. */
+export function sha256Hex(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** True if a DER certificate's issuer and subject are the same bytes (a self-signed root). */
+function isSelfIssued(der: Uint8Array): boolean {
+  const tbs = seqOf(seqOf(parseAsn1(der), 'Certificate', 3)[0], 'TBSCertificate', 6);
+  const off = tbs[0]!.tag === 0xa0 ? 1 : 0;
+  const issuer = tbs[off + 2]!;
+  const subject = tbs[off + 4]!;
+  return Buffer.compare(Buffer.from(contentOf(issuer)), Buffer.from(contentOf(subject))) === 0;
+}
+
+/** The CA as learned from `/cacerts`: PEMs with the root first, and the root's SHA-256 fingerprint. */
+export interface CaBundle {
+  /** PEM certificates, root first. */
+  pems: string[];
+  /** SHA-256 of the root certificate's DER, lowercase hex. */
+  rootFingerprint: string;
+}
+
+/** Orders certificates root first and computes the root fingerprint. */
+export function caBundleFromDer(certs: Uint8Array[]): CaBundle {
+  const root = certs.find((c) => isSelfIssued(c));
+  if (!root) throw new ClientError('CA_UNKNOWN', 'the CA certificates contain no self-signed root');
+  const ordered = [root, ...certs.filter((c) => c !== root)];
+  return { pems: ordered.map((c) => toPem('CERTIFICATE', c)), rootFingerprint: sha256Hex(root) };
+}
+
+/**
+ * Fetches `/cacerts`. With `pinnedCaPem` the HTTPS peer must chain to it; without (first contact) the TLS
+ * certificate cannot be checked yet, so the caller MUST compare the returned fingerprint with one the user
+ * confirmed (prompt or --ca-fingerprint) before trusting anything.
+ */
+export async function fetchCaCerts(baseUrl: string, pinnedCaPem?: string[]): Promise<CaBundle> {
+  const host = new URL(baseUrl).hostname;
+  const tlsOpts: https.RequestOptions = pinnedCaPem ? pinnedTlsOptions(pinnedCaPem, host) : { rejectUnauthorized: false };
+  const res = await estRequest(baseUrl, 'cacerts', { method: 'GET', tls: tlsOpts });
+  if (res.status !== 200) throw new ClientError('ENROLL_FAILED', `EST cacerts: HTTP ${res.status} ${res.body.toString('utf8').slice(0, 200)}`);
+  return caBundleFromDer(parseCertsOnly(res.body));
+}
+
+/** Sends a CSR to `/simpleenroll` with HTTP Basic auth; returns the issued certificate (DER). */
+export async function simpleEnroll(baseUrl: string, caPem: string[], screenName: string, password: string, csrDer: Uint8Array): Promise<Uint8Array> {
+  const host = new URL(baseUrl).hostname;
+  const auth = Buffer.from(`${screenName}:${password}`, 'utf8').toString('base64');
+  const res = await estRequest(baseUrl, 'simpleenroll', {
+    method: 'POST',
+    body: Buffer.from(Buffer.from(csrDer).toString('base64'), 'ascii'),
+    headers: { 'Content-Type': 'application/pkcs10', 'Content-Transfer-Encoding': 'base64', Authorization: `Basic ${auth}` },
+    tls: pinnedTlsOptions(caPem, host),
+  });
+  return enrollResult('simpleenroll', res);
+}
+
+/** Sends a CSR to `/simplereenroll`, authenticating with the current certificate and key over TLS. */
+export async function simpleReenroll(baseUrl: string, caPem: string[], clientCertPem: string, clientKeyPem: string, csrDer: Uint8Array): Promise<Uint8Array> {
+  const host = new URL(baseUrl).hostname;
+  const res = await estRequest(baseUrl, 'simplereenroll', {
+    method: 'POST',
+    body: Buffer.from(Buffer.from(csrDer).toString('base64'), 'ascii'),
+    headers: { 'Content-Type': 'application/pkcs10', 'Content-Transfer-Encoding': 'base64' },
+    tls: { ...pinnedTlsOptions(caPem, host), cert: clientCertPem, key: clientKeyPem },
+  });
+  return enrollResult('simplereenroll', res);
+}
+
+function enrollResult(op: string, res: HttpResult): Uint8Array {
+  if (res.status !== 200) {
+    const why = res.status === 401 ? 'wrong screen name or password' : res.body.toString('utf8').trim().slice(0, 300);
+    throw new ClientError('ENROLL_FAILED', `EST ${op} refused (HTTP ${res.status}): ${why}`);
+  }
+  const certs = parseCertsOnly(res.body);
+  const cert = certs[0];
+  if (!cert) throw new ClientError('ENROLL_FAILED', `EST ${op}: the response holds no certificate`);
+  return cert;
+}

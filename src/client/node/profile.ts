@@ -1,0 +1,150 @@
+/**
+ * The profile directory: everything one certim identity keeps on disk.
+ *
+ *   profile.json        screen name, server address, EST URL, pinned CA fingerprint, key size
+ *   ca.pem              the pinned CA certificates (root first)
+ *   encryption.key      PKCS#8 EncryptedPrivateKeyInfo (PBES2 scrypt + AES-256) — never written unencrypted
+ *   signing.key         the same, for the signing key
+ *   encryption.crt      our certificates (PEM)
+ *   signing.crt
+ *   buddies.json        buddy certificate cache and trust marks (see ../trust.ts)
+ *
+ * Directory mode 0700, files 0600; every write goes to a temp file first and is renamed into place, so a crash
+ * never leaves half a key. Default location: $XDG_CONFIG_HOME/certim, else ~/.config/certim.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { normalizeScreenName } from '../../pki/screen-name.js';
+import { ClientError } from '../errors.js';
+import type { BuddyRecord, BuddyStore } from '../trust.js';
+
+/** The settings file. */
+export interface ProfileSettings {
+  /** Format version. */
+  version: 1;
+  /** Our screen name. */
+  screenName: string;
+  /** OSCAR-over-TLS login address "host:port". */
+  server: string;
+  /** Base URL of the server's HTTPS (EST) endpoint. */
+  https: string;
+  /** SHA-256 of the pinned CA root certificate (hex). */
+  caFingerprint: string;
+  /** RSA size used for our keys. */
+  keySize: number;
+  /** Connect with plain TCP + classic login instead of TLS (test rigs and classic servers only). */
+  plain?: boolean;
+}
+
+/** The default profile directory. */
+export function defaultProfileDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+  return join(base, 'certim');
+}
+
+/** Writes a file atomically with mode 0600. */
+export function writePrivateFile(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+/** A profile directory on disk. */
+export class ProfileDir implements BuddyStore {
+  private buddies: Record<string, BuddyRecord> | undefined;
+
+  constructor(readonly dir: string) {}
+
+  /** Path of a file in the profile. */
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  /** Creates the directory (0700) if needed. */
+  ensure(): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.dir, 0o700);
+  }
+
+  /** True if settings exist. */
+  exists(): boolean {
+    return existsSync(this.path('profile.json'));
+  }
+
+  /** Reads the settings; PROFILE error when missing or malformed. */
+  settings(): ProfileSettings {
+    const p = this.path('profile.json');
+    if (!existsSync(p)) throw new ClientError('PROFILE', `no certim profile in ${this.dir}: run \`certim keys init --server HOST:PORT --user NAME\` first`);
+    try {
+      const s = JSON.parse(readFileSync(p, 'utf8')) as ProfileSettings;
+      if (s.version !== 1 || typeof s.screenName !== 'string' || typeof s.server !== 'string' || typeof s.caFingerprint !== 'string') {
+        throw new Error('missing fields');
+      }
+      return s;
+    } catch (e) {
+      throw new ClientError('PROFILE', `${p} is not a valid certim profile: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Writes the settings. */
+  saveSettings(s: ProfileSettings): void {
+    this.ensure();
+    writePrivateFile(this.path('profile.json'), `${JSON.stringify(s, null, 2)}\n`);
+  }
+
+  /** Reads a text file of the profile, or undefined. */
+  read(name: string): string | undefined {
+    const p = this.path(name);
+    return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+  }
+
+  /** Writes a text file of the profile (0600, atomic). */
+  write(name: string, data: string): void {
+    this.ensure();
+    writePrivateFile(this.path(name), data);
+  }
+
+  /** The pinned CA certificates (PEM, root first). */
+  caPems(): string[] {
+    const text = this.read('ca.pem');
+    if (!text) throw new ClientError('CA_UNKNOWN', `no pinned CA in ${this.dir}: run \`certim keys init\` first`);
+    return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*/g)?.map((s) => s.trim() + '\n') ?? [];
+  }
+
+  // --- BuddyStore ---
+
+  private loadBuddies(): Record<string, BuddyRecord> {
+    if (!this.buddies) {
+      const text = this.read('buddies.json');
+      try {
+        this.buddies = text ? (JSON.parse(text) as Record<string, BuddyRecord>) : {};
+      } catch (e) {
+        throw new ClientError('PROFILE', `${this.path('buddies.json')} is corrupt: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return this.buddies;
+  }
+
+  /** Re-reads buddies.json (another certim process may have written it). */
+  reload(): void {
+    this.buddies = undefined;
+  }
+
+  get(screenName: string): BuddyRecord | undefined {
+    return this.loadBuddies()[normalizeScreenName(screenName)];
+  }
+
+  put(record: BuddyRecord): void {
+    // Merge with what is on disk now, so two certim processes on one profile do not erase each other's buddies.
+    this.reload();
+    const all = this.loadBuddies();
+    all[normalizeScreenName(record.screenName)] = record;
+    this.write('buddies.json', `${JSON.stringify(all, null, 2)}\n`);
+  }
+
+  all(): BuddyRecord[] {
+    return Object.values(this.loadBuddies());
+  }
+}

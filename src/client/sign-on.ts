@@ -1,0 +1,170 @@
+/**
+ * Sign-on (PROTOCOL.md §2.1–2.2): BUCP login on the login connection, the cookie hand-off to BOS, and the BOS
+ * handshake up to "client ready". certim signs on over TLS with its password login (17/02 TLV 0x7C01, checked
+ * with scrypt by the server); `md5` mode is the classic challenge login for plain connections.
+ */
+import { BUCP_FAMILY, BucpSubtype, LoginError } from '../wire/families/bucp.js';
+import { FlapHelloTlv } from '../wire/flap.js';
+import { OSERVICE_FAMILY, OServiceSubtype } from '../wire/families/oservice.js';
+import { LOCATE_FAMILY, LocateSubtype } from '../wire/families/locate.js';
+import { ICBM_FAMILY } from '../wire/families/icbm.js';
+import { BUDDY_FAMILY, BuddySubtype } from '../wire/families/buddy.js';
+import type { Snac } from '../wire/snac.js';
+import { tlv } from '../wire/tlv.js';
+import { ClientError } from './errors.js';
+import { OscarConnection, type OscarConnectionHandlers } from './oscar-connection.js';
+import {
+  decodeKeyResponse, decodeLoginResponse, decodeRateClassIds, decodeTlvBody, encodeCertimLogin, encodeClientReady,
+  encodeClientVersions, encodeIcbmParameters, encodeKeyRequest, encodeLocateSetInfo, encodeMd5Login, encodeScreenNames,
+  encodeU16List,
+} from './protocol.js';
+import { parseHostPort, type TransportFactory, type TransportTarget } from './transport.js';
+
+/** How the password travels. */
+export type LoginMode = 'certim-tls' | 'md5';
+
+/** What sign-on needs. */
+export interface SignOnOptions {
+  /** Account screen name. */
+  screenName: string;
+  /** Account password (sent only over TLS in `certim-tls` mode). */
+  password: string;
+  /** Login host. */
+  server: TransportTarget;
+  /** Opens connections (TLS pinned to the CA, or plain). */
+  transport: TransportFactory;
+  /** Default `certim-tls`. */
+  mode?: LoginMode;
+  /** Capabilities to announce (02/04 TLV 0x0005). */
+  capabilities: Uint8Array[];
+  /** Certificate-info block to publish (02/04 TLV 0x0006). */
+  certInfo?: Uint8Array;
+  /** Client-side buddy list to watch (03/04). */
+  buddies: string[];
+  /** Handlers for the BOS connection once it is up (unsolicited SNACs before "ready" are queued for them). */
+  handlers: OscarConnectionHandlers;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+}
+
+/** The result of a successful sign-on. */
+export interface SignOnResult {
+  /** The BOS connection, signed on and ready. */
+  bos: OscarConnection;
+  /** The screen name as the server formats it. */
+  screenName: string;
+}
+
+const LOGIN_REASONS: Record<number, string> = {
+  [LoginError.INVALID_SN_OR_PASSWORD]: 'invalid screen name or password',
+  0x0004: 'invalid screen name or password',
+  [LoginError.BAD_PASSWORD]: 'incorrect password',
+  [LoginError.BAD_INPUT]: 'the server refused this login method',
+  [LoginError.INVALID_ACCOUNT]: 'no such account',
+  0x0008: 'account deleted',
+  [LoginError.SUSPENDED]: 'account suspended',
+  [LoginError.CONNECTING_TOO_OFTEN]: 'connecting too often; wait and retry',
+  [LoginError.RATE_LIMITED]: 'too many attempts; wait and retry',
+  [LoginError.TEMPORARILY_UNAVAILABLE]: 'service temporarily unavailable',
+};
+
+/** Human-readable reason for a BUCP login error code. */
+export function loginErrorReason(code: number): string {
+  return LOGIN_REASONS[code] ?? `login refused (code 0x${code.toString(16).padStart(4, '0')})`;
+}
+
+/** Runs the BUCP login and returns the BOS address and cookie. */
+export async function bucpLogin(opts: SignOnOptions): Promise<{ bosAddress: string; cookie: Uint8Array; screenName: string }> {
+  const login = await OscarConnection.open(opts.transport, opts.server, [], {}, { timeoutMs: opts.timeoutMs });
+  try {
+    let reply: Snac;
+    if ((opts.mode ?? 'certim-tls') === 'certim-tls') {
+      reply = await login.request(BUCP_FAMILY, BucpSubtype.LOGIN_REQUEST, encodeCertimLogin(opts.screenName, opts.password), { timeoutMs: opts.timeoutMs });
+    } else {
+      const keyReply = await login.request(BUCP_FAMILY, BucpSubtype.KEY_REQUEST, encodeKeyRequest(opts.screenName), { timeoutMs: opts.timeoutMs });
+      if (keyReply.subtype === BucpSubtype.LOGIN_RESPONSE) {
+        reply = keyReply; // unknown user: the server answers the key request with a failed 17/03
+      } else {
+        const key = decodeKeyResponse(keyReply.body);
+        reply = await login.request(BUCP_FAMILY, BucpSubtype.LOGIN_REQUEST, encodeMd5Login(opts.screenName, opts.password, key), { timeoutMs: opts.timeoutMs });
+      }
+    }
+    if (reply.family !== BUCP_FAMILY || reply.subtype !== BucpSubtype.LOGIN_RESPONSE) {
+      throw new ClientError('PROTOCOL', `expected a login response, got SNAC ${reply.family}/${reply.subtype}`);
+    }
+    const res = decodeLoginResponse(decodeTlvBody(reply.body));
+    if (!res.ok) {
+      throw new ClientError('LOGIN_FAILED', `sign-on as ${opts.screenName} refused: ${loginErrorReason(res.errorCode)}`, { loginError: res.errorCode });
+    }
+    return { bosAddress: res.bosAddress, cookie: res.cookie, screenName: res.screenName || opts.screenName };
+  } finally {
+    login.close();
+  }
+}
+
+/**
+ * Full sign-on: BUCP login, BOS connection with the cookie, then the AIM 5.x handshake (host online, versions,
+ * rates, Locate set info with capabilities and certificate block, ICBM parameters, buddy list, client ready).
+ * A refused certificate upload fails the sign-on: publishing our certificate is part of being secure.
+ */
+export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
+  const { bosAddress, cookie, screenName } = await bucpLogin(opts);
+  // The BOS address names the server's own listener; keep the host we were told to use when it names a
+  // wildcard address, so a server bound to 0.0.0.0 still works.
+  let bosTarget = parseHostPort(bosAddress, opts.server.port);
+  if (bosTarget.host === '0.0.0.0' || bosTarget.host === '::') bosTarget = { host: opts.server.host, port: bosTarget.port };
+
+  // Unsolicited SNACs that arrive during the handshake (host online first of all) are buffered here.
+  const early: Snac[] = [];
+  let waiter: { family: number; subtype: number; resolve(s: Snac): void } | undefined;
+  let ready = false;
+  const bos = await OscarConnection.open(opts.transport, bosTarget, [tlv(FlapHelloTlv.AuthCookie, cookie)], {
+    onSnac: (snac) => {
+      if (ready) return opts.handlers.onSnac?.(snac);
+      if (waiter && snac.family === waiter.family && snac.subtype === waiter.subtype) {
+        const w = waiter;
+        waiter = undefined;
+        w.resolve(snac);
+        return;
+      }
+      early.push(snac);
+    },
+    onSignOff: (so) => opts.handlers.onSignOff?.(so),
+    onClose: (err) => opts.handlers.onClose?.(err),
+  }, { timeoutMs: opts.timeoutMs });
+
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const waitFor = (family: number, subtype: number): Promise<Snac> => {
+    const i = early.findIndex((s) => s.family === family && s.subtype === subtype);
+    if (i >= 0) return Promise.resolve(early.splice(i, 1)[0]!);
+    return new Promise<Snac>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ClientError('TIMEOUT', `${bos.peer}: no SNAC ${family}/${subtype} within ${timeoutMs} ms`)), timeoutMs);
+      waiter = { family, subtype, resolve: (s) => { clearTimeout(timer); resolve(s); } };
+    });
+  };
+
+  try {
+    await waitFor(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE);
+    await bos.request(OSERVICE_FAMILY, OServiceSubtype.CLIENT_VERSIONS, encodeClientVersions(), { timeoutMs });
+    const rates = await bos.request(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_QUERY, new Uint8Array(0), { timeoutMs });
+    bos.send(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_SUB_ADD, encodeU16List(decodeRateClassIds(rates.body)));
+    const published = bos.sendChecked(LOCATE_FAMILY, LocateSubtype.SET_INFO, encodeLocateSetInfo(opts.capabilities, opts.certInfo));
+    published.catch(() => undefined);
+    await bos.request(LOCATE_FAMILY, LocateSubtype.RIGHTS_QUERY, new Uint8Array(0), { timeoutMs });
+    try {
+      await published;
+    } catch (e) {
+      throw new ClientError('PROTOCOL', `the server refused our certificate block: ${(e as Error).message}`, { cause: e });
+    }
+    bos.send(ICBM_FAMILY, 0x02, encodeIcbmParameters());
+    if (opts.buddies.length > 0) bos.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNames(opts.buddies));
+    bos.send(OSERVICE_FAMILY, OServiceSubtype.CLIENT_ONLINE, encodeClientReady());
+  } catch (e) {
+    bos.close();
+    throw e;
+  }
+  ready = true;
+  // Hand anything that arrived during the handshake (early arrivals, offline IMs) to the session, in order.
+  for (const s of early.splice(0)) opts.handlers.onSnac?.(s);
+  return { bos, screenName };
+}

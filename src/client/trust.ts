@@ -1,0 +1,132 @@
+/**
+ * Buddy certificates and the three trust levels the user sees:
+ * - `ca`: the buddy's certificate is valid for that screen name under the pinned CA (the default);
+ * - `personal`: the user compared the identity fingerprint out of band (`certim trust verify`) and it matched;
+ * - `changed`: the buddy's certificate differs from the one first seen / verified, and the user has not
+ *   verified the new one yet (a safety-number change).
+ * The record is per buddy, keyed by the normalized screen name; storage is behind {@link BuddyStore}.
+ */
+import { createHash } from 'node:crypto';
+import { normalizeScreenName } from '../pki/screen-name.js';
+
+/** What the UI shows for a buddy or a message. */
+export type TrustLevel = 'ca' | 'personal' | 'changed';
+
+/** What we remember about a buddy's certificates. */
+export interface BuddyRecord {
+  /** Screen name as last seen. */
+  screenName: string;
+  /** Hex MD5 of the certificate-info block (user-info TLV 0x001B) these certs came from. */
+  certInfoHash: string;
+  /** The block itself, base64 (so a restart needs no refetch). */
+  certInfo: string;
+  /** SHA-256 over encryption-cert DER ‖ signing-cert DER, hex: what users compare. */
+  fingerprint: string;
+  /** SHA-256 of the encryption (or common) certificate, hex. */
+  encryptionFingerprint: string;
+  /** SHA-256 of the signing certificate, hex. */
+  signingFingerprint: string;
+  /** Fingerprint the user personally verified, if any. */
+  verifiedFingerprint?: string;
+  /** The fingerprint we had before the current one, when it changed and is not yet verified. */
+  previousFingerprint?: string;
+  /** ISO time first seen. */
+  firstSeen: string;
+  /** ISO time this fingerprint was first seen. */
+  since: string;
+  /** Whether the buddy announced certim's modern capability when last seen. */
+  modern?: boolean;
+}
+
+/** Where buddy records live (the profile directory in Node; browser storage later). */
+export interface BuddyStore {
+  /** The record for a buddy, if any. */
+  get(screenName: string): BuddyRecord | undefined;
+  /** Stores (replaces) a buddy's record. */
+  put(record: BuddyRecord): void;
+  /** All records. */
+  all(): BuddyRecord[];
+}
+
+/** An in-memory {@link BuddyStore} (tests, and sessions without a profile). */
+export class MemoryBuddyStore implements BuddyStore {
+  private readonly map = new Map<string, BuddyRecord>();
+  get(screenName: string): BuddyRecord | undefined {
+    return this.map.get(normalizeScreenName(screenName));
+  }
+  put(record: BuddyRecord): void {
+    this.map.set(normalizeScreenName(record.screenName), record);
+  }
+  all(): BuddyRecord[] {
+    return [...this.map.values()];
+  }
+}
+
+/** The identity fingerprint of a certificate pair (for numcerts 1 the same certificate twice). */
+export function identityFingerprint(encryptionDer: Uint8Array, signingDer: Uint8Array): string {
+  return createHash('sha256').update(encryptionDer).update(signingDer).digest('hex');
+}
+
+/** Formats a hex fingerprint in groups of four for reading aloud. */
+export function formatFingerprint(hex: string): string {
+  return hex.replace(/(.{4})(?=.)/g, '$1 ').toUpperCase();
+}
+
+/** Normalizes a fingerprint typed by a user (spaces, colons, case). */
+export function parseFingerprint(s: string): string {
+  return s.replace(/[\s:]/g, '').toLowerCase();
+}
+
+/** The trust level of a buddy record. */
+export function trustLevel(rec: BuddyRecord): TrustLevel {
+  if (rec.previousFingerprint !== undefined) return 'changed';
+  if (rec.verifiedFingerprint !== undefined && rec.verifiedFingerprint === rec.fingerprint) return 'personal';
+  return 'ca';
+}
+
+/** A key change noticed while updating a record. */
+export interface KeyChange {
+  /** The buddy. */
+  screenName: string;
+  /** Fingerprint before. */
+  oldFingerprint: string;
+  /** Fingerprint now. */
+  newFingerprint: string;
+  /** The buddy had been personally verified before the change. */
+  wasVerified: boolean;
+}
+
+/**
+ * Folds newly fetched, verified certificates into the buddy's record. Returns the new record and the key change,
+ * if the fingerprint differs from the one we had.
+ */
+export function updateRecord(
+  prev: BuddyRecord | undefined,
+  next: Omit<BuddyRecord, 'firstSeen' | 'since' | 'verifiedFingerprint' | 'previousFingerprint'>,
+  now = new Date(),
+): { record: BuddyRecord; change?: KeyChange } {
+  const iso = now.toISOString();
+  if (!prev) return { record: { ...next, firstSeen: iso, since: iso } };
+  if (prev.fingerprint === next.fingerprint) {
+    return { record: { ...prev, ...next, firstSeen: prev.firstSeen, since: prev.since, verifiedFingerprint: prev.verifiedFingerprint, previousFingerprint: prev.previousFingerprint } };
+  }
+  const record: BuddyRecord = {
+    ...next,
+    firstSeen: prev.firstSeen,
+    since: iso,
+    previousFingerprint: prev.fingerprint,
+    ...(prev.verifiedFingerprint !== undefined ? { verifiedFingerprint: prev.verifiedFingerprint } : {}),
+  };
+  return {
+    record,
+    change: { screenName: next.screenName, oldFingerprint: prev.fingerprint, newFingerprint: next.fingerprint, wasVerified: prev.verifiedFingerprint === prev.fingerprint },
+  };
+}
+
+/** Marks the buddy's current certificate as personally verified when `fingerprint` matches it. */
+export function verifyRecord(rec: BuddyRecord, fingerprint: string): { ok: true; record: BuddyRecord } | { ok: false; expected: string } {
+  const fp = parseFingerprint(fingerprint);
+  if (fp !== rec.fingerprint) return { ok: false, expected: rec.fingerprint };
+  const { previousFingerprint: _drop, ...rest } = rec;
+  return { ok: true, record: { ...rest, verifiedFingerprint: fp } };
+}

@@ -1,0 +1,67 @@
+/**
+ * Replay protection for modern-profile Secure IMs: each signed message carries a random message id (ESS
+ * contentIdentifier) and a signing time. A message is fresh once; ids are remembered for a window, and anything
+ * signed before the window (or before the oldest id we had to forget to stay within the memory bound) is refused,
+ * so a bounded cache never lets an old message through twice.
+ */
+
+/** Outcome of a replay check. */
+export type ReplayOutcome = 'fresh' | 'replayed' | 'stale';
+
+/** What the decoder needs from a replay cache (tests and a persistent store may provide their own). */
+export interface ReplayCache {
+  /** Records (sender, id) if unseen and within the window; says why not otherwise. */
+  checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome;
+}
+
+/** Options of {@link MemoryReplayCache}. */
+export interface MemoryReplayCacheOptions {
+  /** How long ids are remembered, and the oldest signing time accepted. Default 7 days (offline IMs wait). */
+  windowMs?: number;
+  /** Largest accepted signing time ahead of `now` (clock skew). Default 10 minutes. */
+  maxSkewMs?: number;
+  /** Memory bound. Default 100,000 ids. */
+  maxEntries?: number;
+}
+
+/** An in-memory, bounded replay cache. */
+export class MemoryReplayCache implements ReplayCache {
+  private readonly seen = new Map<string, number>(); // key -> signing time (ms), in insertion order
+  private floor = -Infinity; // signing times <= floor are refused (ids we evicted early)
+  private readonly windowMs: number;
+  private readonly maxSkewMs: number;
+  private readonly maxEntries: number;
+
+  constructor(opts: MemoryReplayCacheOptions = {}) {
+    this.windowMs = opts.windowMs ?? 7 * 24 * 3600_000;
+    this.maxSkewMs = opts.maxSkewMs ?? 10 * 60_000;
+    this.maxEntries = opts.maxEntries ?? 100_000;
+  }
+
+  /** @inheritdoc */
+  checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome {
+    const t = signingTime.getTime();
+    const n = now.getTime();
+    if (!Number.isFinite(t) || t < n - this.windowMs || t > n + this.maxSkewMs || t <= this.floor) return 'stale';
+    const key = `${sender}\u0000${Buffer.from(messageId).toString('base64')}`;
+    if (this.seen.has(key)) return 'replayed';
+    // Forget ids whose signing time left the window (insertion order is close to time order; stop at the first
+    // entry still inside so the work per call stays small).
+    for (const [k, kt] of this.seen) {
+      if (kt >= n - this.windowMs) break;
+      this.seen.delete(k);
+    }
+    if (this.seen.size >= this.maxEntries) {
+      const [k, kt] = this.seen.entries().next().value as [string, number];
+      this.seen.delete(k);
+      if (kt > this.floor) this.floor = kt;
+    }
+    this.seen.set(key, t);
+    return 'fresh';
+  }
+
+  /** Number of remembered ids (for tests and metrics). */
+  get size(): number {
+    return this.seen.size;
+  }
+}

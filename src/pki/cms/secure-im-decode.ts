@@ -1,0 +1,446 @@
+/**
+ * Secure IM decoder: the reverse of secure-im-encode.ts for both profiles, plus what other senders emit — BER
+ * indefinite lengths and constructed OCTET STRINGs (AIM 5.2), recipient by IssuerAndSerialNumber or [0]
+ * SubjectKeyIdentifier, EnvelopedData version 0 or 2, signed attributes present or absent (PROTOCOL.md §6.3, §9.3).
+ *
+ * Never throws: every outcome is a {@link SecureImResult}. Once a RecipientInfo for one of our keys is found, every
+ * later failure (key unwrap, content decryption, inner structure, signature) reports code `tampered` and the same
+ * `remote` value, and the PKCS#1 v1.5 unwrap substitutes a random key on bad padding (RFC 3218 §2.3.2) so the
+ * content decryption always runs: a remote party cannot tell the steps apart. `step` records the detail locally.
+ */
+import { constants, createDecipheriv, hash, privateDecrypt, verify } from 'node:crypto';
+import {
+  Asn1Error, children, contentOf, der, parseAsn1, rawOf, readOctets, readSmallInt, readString, readStringBytes, readTime, TAG,
+  type Asn1,
+} from '../asn1/der.js';
+import { normalizeScreenName } from '../screen-name.js';
+import { decodeCharset } from './charset.js';
+import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
+import { parseContentType, splitHeaders } from './content-headers.js';
+import { CONTENT_CIPHERS, DIGESTS, knownOid, OID, RSA_SIGNATURE_OIDS } from './oids.js';
+import { randomBytesPooled } from './random-pool.js';
+import { unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
+import type {
+  DecodeSecureImOptions, PreparedRecipient, SecureImFailureCode, SecureImProfile, SecureImResult, SecureImStep,
+} from './secure-im-types.js';
+
+/** Largest message we look at; AIM clients cap ICBMs far below this. Bounds work on hostile input. */
+export const MAX_SECURE_IM_BYTES = 64 * 1024;
+
+class Fail {
+  constructor(readonly code: SecureImFailureCode, readonly step: SecureImStep, readonly reason: string) {}
+}
+
+const fail = (code: SecureImFailureCode, step: SecureImStep, reason: string): never => {
+  throw new Fail(code, step, reason);
+};
+
+function oidOf(n: Asn1 | undefined, what: string): string | undefined {
+  if (!n || n.tag !== TAG.OID) throw new Asn1Error('BAD_TAG', n?.start ?? 0, `${what}: expected OBJECT IDENTIFIER`);
+  return knownOid(contentOf(n));
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/** A parsed RecipientInfo identifier. */
+type RecipientId = { kind: 'ias'; issuerRaw: Uint8Array; serialRaw: Uint8Array } | { kind: 'ski'; ski: Uint8Array };
+
+function matchesCert(rid: RecipientId, cert: CmsCertificate): boolean {
+  if (rid.kind === 'ski') return cert.ski !== undefined && bytesEqual(rid.ski, cert.ski);
+  return bytesEqual(der.seq(rid.issuerRaw, rid.serialRaw), cert.issuerAndSerial);
+}
+
+/** Reads IssuerAndSerialNumber (SEQUENCE) or [0] SubjectKeyIdentifier (RFC 5652 §5.3, §6.2.1). */
+function readRecipientId(n: Asn1 | undefined): RecipientId {
+  if (n && n.tag === TAG.SEQUENCE) {
+    const [issuer, serial] = children(n);
+    if (!issuer || issuer.tag !== TAG.SEQUENCE || !serial || serial.tag !== TAG.INTEGER) throw new Asn1Error('BAD_VALUE', n.start, 'bad IssuerAndSerialNumber');
+    return { kind: 'ias', issuerRaw: rawOf(issuer), serialRaw: rawOf(serial) };
+  }
+  if (n && (n.tag === 0x80 || n.tag === 0xa0)) return { kind: 'ski', ski: readStringBytes(n, 0x80, 'SubjectKeyIdentifier') };
+  throw new Asn1Error('BAD_TAG', n?.start ?? 0, 'unknown recipient/signer identifier');
+}
+
+interface Envelope {
+  profile: SecureImProfile;
+  ktris: { rid: RecipientId; keyAlg: Asn1[]; encryptedKey: Uint8Array }[];
+  cipherOid: string | undefined;
+  cipherParams: Asn1 | undefined;
+  encrypted: Uint8Array;
+  mac: Uint8Array | undefined;
+  aad: Uint8Array | undefined;
+}
+
+/** Parses ContentInfo(EnvelopedData | AuthEnvelopedData) (RFC 5652 §6, RFC 5083 §2). */
+function parseEnvelope(bytes: Uint8Array): Envelope {
+  const ci = parseAsn1(bytes, { ber: true });
+  const [typeNode, wrapped] = children(ci);
+  if (ci.tag !== TAG.SEQUENCE || !wrapped || wrapped.tag !== 0xa0) throw new Asn1Error('BAD_VALUE', ci.start, 'bad ContentInfo');
+  const type = oidOf(typeNode, 'contentType');
+  const profile: SecureImProfile = type === OID.envelopedData ? 'aim-legacy' : type === OID.authEnvelopedData ? 'modern' : fail('unsupported-algorithm', 'parse', 'content is neither EnvelopedData nor AuthEnvelopedData');
+  const body = children(wrapped)[0];
+  if (!body || body.tag !== TAG.SEQUENCE) throw new Asn1Error('BAD_VALUE', wrapped.start, 'bad envelope body');
+  const f = children(body);
+  let i = 0;
+  const version = readSmallInt(f[i++] ?? fail('malformed', 'parse', 'empty envelope'));
+  if (profile === 'aim-legacy' ? ![0, 2, 3, 4].includes(version) : version !== 0) fail('unsupported-algorithm', 'parse', `envelope version ${version}`);
+  if (f[i]?.tag === 0xa0) i++; // originatorInfo: ignored (certificates we do not need)
+  const riSet = f[i++];
+  if (!riSet || riSet.tag !== TAG.SET) throw new Asn1Error('BAD_VALUE', body.start, 'missing RecipientInfos');
+  const ktris: Envelope['ktris'] = [];
+  for (const ri of children(riSet)) {
+    if (ri.tag !== TAG.SEQUENCE) continue; // kari/kekri/pwri/ori: not for us
+    const [, rid, keyAlg, ek] = children(ri);
+    if (!keyAlg || keyAlg.tag !== TAG.SEQUENCE || !ek) throw new Asn1Error('BAD_VALUE', ri.start, 'bad KeyTransRecipientInfo');
+    ktris.push({ rid: readRecipientId(rid), keyAlg: children(keyAlg), encryptedKey: readOctets(ek) });
+  }
+  const eci = f[i++];
+  if (!eci || eci.tag !== TAG.SEQUENCE) throw new Asn1Error('BAD_VALUE', body.start, 'missing EncryptedContentInfo');
+  const [, algNode, encNode] = children(eci);
+  if (!algNode || algNode.tag !== TAG.SEQUENCE) throw new Asn1Error('BAD_VALUE', eci.start, 'bad content encryption algorithm');
+  const [cOid, cParams] = children(algNode);
+  if (!encNode || (encNode.tag !== 0x80 && encNode.tag !== 0xa0)) fail('malformed', 'parse', 'detached encrypted content is not supported');
+  const encrypted = readStringBytes(encNode!, 0x80, 'encryptedContent');
+  let mac: Uint8Array | undefined;
+  let aad: Uint8Array | undefined;
+  if (profile === 'modern') {
+    let n = f[i++];
+    if (n?.tag === 0xa1) {
+      // authAttrs are MACed as their DER SET OF encoding (RFC 5083 §2.2).
+      aad = Uint8Array.from(rawOf(n));
+      aad[0] = TAG.SET;
+      n = f[i++];
+    }
+    if (!n) throw new Asn1Error('TRUNCATED', body.end, 'missing mac');
+    mac = readOctets(n);
+  }
+  return { profile, ktris, cipherOid: oidOf(cOid, 'content encryption algorithm'), cipherParams: cParams, encrypted, mac, aad };
+}
+
+/** Key transport: PKCS#1 v1.5 (constant-time, RFC 3218) or RSAES-OAEP; a key of the right length in every case. */
+function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): { key: Buffer; ok: boolean } {
+  const alg = oidOf(ktri.keyAlg[0], 'key encryption algorithm');
+  if (alg === OID.rsaEncryption) {
+    // COMPAT(AIM 5.2, joscar): the only key transport classic clients know. Not in modern: it is a downgrade.
+    if (profile === 'modern') fail('unsupported-algorithm', 'policy', 'modern profile requires RSA-OAEP key transport');
+    const u = unwrapPkcs1v15(r.key, r.cert.modulusBytes, ktri.encryptedKey, keyLen);
+    return { key: u.key, ok: u.paddingOk };
+  }
+  if (alg === OID.rsaesOaep) {
+    const hash = oaepHash(ktri.keyAlg[1]);
+    try {
+      const key = privateDecrypt({ key: r.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ktri.encryptedKey);
+      if (key.length === keyLen) return { key, ok: true };
+    } catch {
+      // fall through: same path as a wrong-length key
+    }
+    return { key: randomBytesPooled(keyLen), ok: false };
+  }
+  return fail('unsupported-algorithm', 'policy', 'key transport is not RSA');
+}
+
+/** RSAES-OAEP-params (RFC 4055 §4.1): hash and MGF1 hash must agree; no label. Default = SHA-1. */
+function oaepHash(params: Asn1 | undefined): string {
+  let hash = 'sha1';
+  let mgfHash = 'sha1';
+  if (params && params.tag === TAG.SEQUENCE) {
+    for (const p of children(params)) {
+      const inner = children(p)[0];
+      if (p.tag === 0xa0) {
+        hash = DIGESTS[oidOf(children(inner!)[0], 'OAEP hash') ?? '']?.name ?? fail('unsupported-algorithm', 'policy', 'OAEP hash');
+      } else if (p.tag === 0xa1) {
+        const [mgf, mgfParams] = children(inner!);
+        if (oidOf(mgf, 'MGF') !== OID.mgf1 || !mgfParams) fail('unsupported-algorithm', 'policy', 'OAEP mask generation function');
+        mgfHash = DIGESTS[oidOf(children(mgfParams!)[0], 'MGF1 hash') ?? '']?.name ?? fail('unsupported-algorithm', 'policy', 'MGF1 hash');
+      } else {
+        fail('unsupported-algorithm', 'policy', 'OAEP label (pSourceFunc) is not supported');
+      }
+    }
+  } else if (params && params.tag !== TAG.NULL) {
+    fail('malformed', 'parse', 'bad RSAES-OAEP parameters');
+  }
+  if (hash !== mgfHash) fail('unsupported-algorithm', 'policy', 'OAEP hash and MGF1 hash differ');
+  return hash;
+}
+
+/** Decrypts the content; undefined on bad padding / bad tag (the caller reports `tampered`). */
+function decryptContent(env: Envelope, cipher: { name: string; mode: 'cbc' | 'gcm' }, key: Buffer): Buffer | undefined {
+  const p = env.cipherParams;
+  try {
+    if (cipher.mode === 'cbc') {
+      if (!p || p.tag !== TAG.OCTET_STRING) return fail('malformed', 'parse', 'CBC parameters must be an IV');
+      const iv = readOctets(p);
+      if (iv.length !== 16) return fail('malformed', 'parse', 'CBC IV must be 16 bytes');
+      if (env.encrypted.length === 0 || env.encrypted.length % 16 !== 0) return undefined;
+      const d = createDecipheriv(cipher.name, key, iv);
+      return Buffer.concat([d.update(env.encrypted), d.final()]);
+    }
+    if (!p || p.tag !== TAG.SEQUENCE) return fail('malformed', 'parse', 'GCM parameters missing');
+    const [nonceNode, icvNode] = children(p);
+    const nonce = readOctets(nonceNode ?? fail('malformed', 'parse', 'GCM nonce missing'));
+    const icvLen = icvNode ? readSmallInt(icvNode) : 12; // aes-ICVlen DEFAULT 12 (RFC 5084 §3.2)
+    if (nonce.length !== 12) return fail('unsupported-algorithm', 'policy', 'GCM nonce must be 12 bytes');
+    if (icvLen < 12 || icvLen > 16) return fail('unsupported-algorithm', 'policy', `GCM tag length ${icvLen}`);
+    if (!env.mac || env.mac.length !== icvLen) return undefined;
+    const d = createDecipheriv(cipher.name as 'aes-256-gcm', key, nonce, { authTagLength: icvLen });
+    if (env.aad) d.setAAD(env.aad);
+    d.setAuthTag(env.mac);
+    return Buffer.concat([d.update(env.encrypted), d.final()]);
+  } catch (e) {
+    if (e instanceof Fail || e instanceof Asn1Error) throw e;
+    return undefined;
+  }
+}
+
+interface SignedParts {
+  content: Uint8Array;
+  eContentType: string | undefined;
+  digestOid: string | undefined;
+  sigOid: string | undefined;
+  signature: Uint8Array;
+  signedAttrsDer: Uint8Array | undefined;
+  attrs: Map<string, Asn1[]>;
+  sid: RecipientId;
+  certs: Asn1[];
+}
+
+/** Parses ContentInfo(SignedData) with exactly one signer (COMPAT joscar SecureAimDecoder rejects others). */
+function parseSignedData(bytes: Uint8Array): SignedParts {
+  const ci = parseAsn1(bytes, { ber: true });
+  const [typeNode, wrapped] = children(ci);
+  if (oidOf(typeNode, 'inner contentType') !== OID.signedData || !wrapped || wrapped.tag !== 0xa0) {
+    return fail('tampered', 'inner-parse', 'inner content is not SignedData');
+  }
+  const sd = children(children(wrapped)[0] ?? fail('tampered', 'inner-parse', 'empty SignedData'));
+  let i = 1; // version
+  i++; // digestAlgorithms (the SignerInfo names its own)
+  const encap = children(sd[i++] ?? fail('tampered', 'inner-parse', 'missing encapContentInfo'));
+  const eContentType = oidOf(encap[0], 'eContentType');
+  const eContent = encap[1];
+  if (!eContent || eContent.tag !== 0xa0) return fail('unsupported-algorithm', 'inner-parse', 'detached signatures are not supported');
+  const content = readOctets(children(eContent)[0] ?? fail('tampered', 'inner-parse', 'empty eContent'));
+  let certs: Asn1[] = [];
+  if (sd[i]?.tag === 0xa0) certs = children(sd[i++]!);
+  if (sd[i]?.tag === 0xa1) i++; // crls
+  const signerInfos = sd[i];
+  if (!signerInfos || signerInfos.tag !== TAG.SET) return fail('tampered', 'inner-parse', 'missing SignerInfos');
+  const sis = children(signerInfos);
+  if (sis.length !== 1) return fail('tampered', 'inner-parse', `expected exactly one signer, got ${sis.length}`);
+  const si = children(sis[0]!);
+  let j = 1; // version
+  const sid = readRecipientId(si[j++]);
+  const digestOid = oidOf(children(si[j++] ?? fail('tampered', 'inner-parse', 'missing digestAlgorithm'))[0], 'digestAlgorithm');
+  const attrs = new Map<string, Asn1[]>();
+  let signedAttrsDer: Uint8Array | undefined;
+  if (si[j]?.tag === 0xa0) {
+    const sa = si[j++]!;
+    const list = children(sa);
+    // Signature input is the DER SET OF; a BER (indefinite) block is re-encoded from its members.
+    signedAttrsDer = sa.indefinite ? der.tlv(TAG.SET, ...list.map(rawOf)) : Uint8Array.from(rawOf(sa));
+    signedAttrsDer[0] = TAG.SET;
+    for (const a of list) {
+      const [t, vals] = children(a);
+      const oid = oidOf(t, 'attribute type');
+      if (!vals || vals.tag !== TAG.SET) return fail('tampered', 'inner-parse', 'bad attribute');
+      if (oid) {
+        if (attrs.has(oid)) return fail('tampered', 'inner-parse', 'duplicate signed attribute');
+        attrs.set(oid, children(vals));
+      }
+    }
+  }
+  const sigOid = oidOf(children(si[j++] ?? fail('tampered', 'inner-parse', 'missing signatureAlgorithm'))[0], 'signatureAlgorithm');
+  const signature = readOctets(si[j++] ?? fail('tampered', 'inner-parse', 'missing signature'));
+  return { content, eContentType, digestOid, sigOid, signature, signedAttrsDer, attrs, sid, certs };
+}
+
+function singleAttr(p: SignedParts, oid: string): Asn1 | undefined {
+  const v = p.attrs.get(oid);
+  if (!v) return undefined;
+  if (v.length !== 1) return fail('tampered', 'inner-parse', 'signed attribute must have one value');
+  return v[0];
+}
+
+const failedResult = (f: Fail, profile?: SecureImProfile): SecureImResult => ({
+  verdict: 'failed', code: f.code, reason: f.reason, remote: 'undecryptable', step: f.step, ...(profile ? { profile } : {}),
+});
+
+/**
+ * Decodes one Secure IM (the bytes after the four zero charset bytes of ICBM fragment 01 01).
+ * Resolves to a verdict; never rejects for bad input (a trust callback that throws yields `untrusted`).
+ */
+export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOptions): Promise<SecureImResult> {
+  let profile: SecureImProfile | undefined;
+  try {
+    if (bytes.length > MAX_SECURE_IM_BYTES) fail('malformed', 'parse', `message larger than ${MAX_SECURE_IM_BYTES} bytes`);
+    let env: Envelope;
+    try {
+      env = parseEnvelope(bytes);
+    } catch (e) {
+      if (e instanceof Asn1Error) fail('malformed', 'parse', e.message);
+      throw e;
+    }
+    profile = env.profile;
+    if (profile === 'aim-legacy' && opts.requireModern) fail('unsupported-algorithm', 'policy', 'legacy profile from a peer that announced the modern capability (downgrade)');
+    const cipher = env.cipherOid ? CONTENT_CIPHERS[env.cipherOid] : undefined;
+    if (!cipher || (profile === 'modern') !== (cipher.mode === 'gcm')) fail('unsupported-algorithm', 'policy', 'content encryption algorithm is not allowed in this profile');
+
+    // Which of our keys is addressed? (Public information: safe to report as its own code.)
+    let picked: { ktri: Envelope['ktris'][number]; r: PreparedRecipient } | undefined;
+    outer: for (const ktri of env.ktris) {
+      for (const rk of opts.recipientKeys) {
+        const r = { cert: prepareCertificate(rk.cert), key: rk.key };
+        if (matchesCert(ktri.rid, r.cert)) { picked = { ktri, r }; break outer; }
+      }
+    }
+    if (!picked) return failedResult(new Fail('wrong-recipient', 'recipient', 'no RecipientInfo names one of our certificates'), profile);
+
+    // From here on every failure is `tampered` and the steps always run in the same order: a bad unwrap yields a
+    // random key (RFC 3218), which fails in content decryption or parsing exactly like a tampered ciphertext.
+    let unwrapOk = false;
+    try {
+      let plain: Buffer | undefined;
+      try {
+        const u = unwrapKey(picked.ktri, picked.r, cipher!.keyLen, profile);
+        unwrapOk = u.ok;
+        plain = decryptContent(env, cipher!, u.key);
+        u.key.fill(0);
+      } catch (e) {
+        if (e instanceof Asn1Error) fail('malformed', 'parse', e.message);
+        throw e;
+      }
+      if (!plain) return fail('tampered', 'content-decrypt', 'the message could not be decrypted');
+      let signedBytes: Uint8Array = plain;
+      if (plain[0] !== TAG.SEQUENCE) {
+        const outer = splitHeaders(plain);
+        if (!outer || parseContentType(outer.headers.get('content-type')).type !== 'application/pkcs7-mime') {
+          fail('tampered', 'inner-parse', 'decrypted content lacks the application/pkcs7-mime header block');
+        }
+        signedBytes = outer!.body;
+      }
+      let sp: SignedParts;
+      try {
+        sp = parseSignedData(signedBytes);
+      } catch (e) {
+        if (e instanceof Asn1Error) fail('tampered', 'inner-parse', `inner SignedData: ${e.message}`);
+        throw e;
+      }
+      return await verifySigned(sp!, profile, opts);
+    } catch (e) {
+      // Local diagnostics only: the code and `remote` stay the same.
+      if (e instanceof Fail && e.code === 'tampered' && !unwrapOk) throw new Fail('tampered', 'key-unwrap', 'the message could not be decrypted');
+      throw e;
+    }
+  } catch (e) {
+    if (e instanceof Fail) return failedResult(e, profile);
+    // Defensive: a bug must still not crash the caller nor leak detail remotely.
+    return failedResult(new Fail('malformed', 'parse', `internal error: ${e instanceof Error ? e.message : String(e)}`), profile);
+  }
+}
+
+async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: DecodeSecureImOptions): Promise<SecureImResult> {
+  const digest = sp.digestOid ? DIGESTS[sp.digestOid] : undefined;
+  if (!digest) return fail('unsupported-algorithm', 'policy', 'unknown digest algorithm');
+  if (!sp.sigOid || !(sp.sigOid in RSA_SIGNATURE_OIDS)) return fail('unsupported-algorithm', 'policy', 'signature algorithm is not RSA PKCS#1 v1.5');
+  const implied = RSA_SIGNATURE_OIDS[sp.sigOid];
+  if (implied && implied !== sp.digestOid) return fail('tampered', 'signature', 'signature and digest algorithms disagree');
+  if (digest.weak && profile === 'modern') return fail('unsupported-algorithm', 'policy', `${digest.name} signature in the modern profile (downgrade)`);
+  if (sp.eContentType !== OID.data) return fail('tampered', 'inner-parse', 'signed content is not id-data');
+
+  // Find the signer certificate: the sender's published certificates first, else the ones embedded.
+  const senderCerts = (opts.senderCerts ?? []).map((c) => prepareCertificate(c));
+  let signer = senderCerts.find((c) => matchesCert(sp.sid, c));
+  if (!signer) {
+    if (senderCerts.length > 0) return fail('signer-mismatch', 'signature', 'signed with a certificate that is not one of the sender\'s');
+    for (const c of sp.certs) {
+      let cert: CmsCertificate;
+      try {
+        cert = prepareCertificate(rawOf(c));
+      } catch {
+        continue;
+      }
+      if (matchesCert(sp.sid, cert)) { signer = cert; break; }
+    }
+    if (!signer) return fail('signer-mismatch', 'signature', 'signer certificate not available');
+  }
+
+  // Signature (over the signed attributes, or directly over the content when there are none).
+  const md = hash(digest.name, sp.content, 'buffer');
+  let signedInput: Uint8Array = sp.content;
+  let signingTime: Date | undefined;
+  let messageId: Uint8Array | undefined;
+  let senderAttr: string | undefined;
+  let recipientAttr: string | undefined;
+  if (sp.signedAttrsDer) {
+    const ct = singleAttr(sp, OID.contentType);
+    const mdAttr = singleAttr(sp, OID.messageDigest);
+    if (!ct || !mdAttr) return fail('tampered', 'signature', 'signed attributes lack contentType or messageDigest');
+    if (oidOf(ct, 'contentType attribute') !== OID.data) return fail('tampered', 'signature', 'contentType attribute mismatch');
+    const mdVal = readOctets(mdAttr);
+    if (!bytesEqual(mdVal, md)) return fail('tampered', 'signature', 'message digest mismatch');
+    const st = singleAttr(sp, OID.signingTime);
+    if (st) signingTime = readTime(st);
+    const id = singleAttr(sp, OID.contentIdentifier);
+    if (id) messageId = readOctets(id);
+    const s = singleAttr(sp, OID.senderScreenName);
+    if (s) senderAttr = readString(s);
+    const r = singleAttr(sp, OID.recipientScreenName);
+    if (r) recipientAttr = readString(r);
+    signedInput = sp.signedAttrsDer;
+  }
+  let sigOk = false;
+  try {
+    sigOk = verify(digest.name, signedInput, signer.publicKey, sp.signature);
+  } catch {
+    sigOk = false;
+  }
+  if (!sigOk) return fail('tampered', 'signature', 'bad signature');
+
+  // Who signed, and for whom.
+  const sender = normalizeScreenName(opts.senderScreenName);
+  if (normalizeScreenName(signer.commonName) !== sender) {
+    return fail('signer-mismatch', 'policy', `signer certificate is for '${signer.commonName}', not the sender '${opts.senderScreenName}'`);
+  }
+  if (senderAttr !== undefined && normalizeScreenName(senderAttr) !== sender) {
+    return fail('signer-mismatch', 'policy', `signed sender '${senderAttr}' is not the sending screen name`);
+  }
+  if (recipientAttr !== undefined && normalizeScreenName(recipientAttr) !== normalizeScreenName(opts.recipientScreenName)) {
+    return fail('forwarded', 'policy', `message was signed for '${recipientAttr}', not for us`);
+  }
+  const now = opts.now ?? new Date();
+  let replayChecked = false;
+  if (messageId && opts.replayCache) {
+    if (!signingTime) return fail('replayed', 'policy', 'message id without a signing time');
+    const r = opts.replayCache.checkAndRemember(sender, messageId, signingTime, now);
+    if (r === 'replayed') return fail('replayed', 'policy', 'message id seen before');
+    if (r === 'stale') return fail('replayed', 'policy', 'signing time outside the replay window');
+    replayChecked = true;
+  }
+
+  // Inner headers and text.
+  const inner = splitHeaders(sp.content);
+  const ctype = parseContentType(inner?.headers.get('content-type'));
+  if (!inner || !ctype.type.startsWith('text/')) return fail('tampered', 'inner-parse', 'signed content lacks the text header block');
+  const charset = ctype.charset ?? 'us-ascii';
+  const text = decodeCharset(inner.body, charset);
+  if (text === undefined) return fail('unsupported-algorithm', 'inner-parse', `unsupported or invalid charset '${charset}'`);
+
+  const base = {
+    profile, text, charset, remote: 'ok' as const,
+    signer: { screenName: signer.commonName, fingerprint: signer.fingerprint },
+    bound: senderAttr !== undefined && recipientAttr !== undefined,
+    replayChecked,
+    ...(messageId ? { messageId: Buffer.from(messageId).toString('hex') } : {}),
+    ...(signingTime ? { signingTime } : {}),
+    ...(profile === 'aim-legacy' ? { weak: digest.weak } : {}),
+  };
+  let decision;
+  try {
+    decision = await opts.trust(signer.x509, opts.senderScreenName, 'signing');
+  } catch (e) {
+    decision = { ok: false as const, code: 'trust-error', reason: e instanceof Error ? e.message : String(e) };
+  }
+  if (decision.ok) return { verdict: 'verified', code: 'ok', reason: 'signature verified and signer trusted', ...base };
+  return { verdict: 'untrusted', code: decision.code, reason: decision.reason, step: 'trust', ...base };
+}

@@ -1,0 +1,142 @@
+/**
+ * Secure IM encoder: text -> inner header block -> CMS SignedData (attached) -> outer header block -> CMS
+ * EnvelopedData (aim-legacy) or AuthEnvelopedData (modern). Output is the exact byte string that travels after the
+ * four zero charset bytes of ICBM fragment 01 01 (PROTOCOL.md §3.4, §6.3).
+ *
+ * The DER is written directly for these fixed shapes (see ../asn1/der.ts writer) — no schema objects, one copy per
+ * level — and keys come from the per-certificate cache, so the cost is the RSA private operation plus ~tens of µs.
+ */
+import { constants, createCipheriv, hash, publicEncrypt, sign } from 'node:crypto';
+import { der } from '../asn1/der.js';
+import { encodeCharset, pickCharset } from './charset.js';
+import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
+import { encodeHeaders } from './content-headers.js';
+import { OID_DER } from './oids.js';
+import { randomBytesPooled } from './random-pool.js';
+import type { EncodeSecureImOptions, SecureImCharset } from './secure-im-types.js';
+
+const NULL = der.null();
+
+/** Outer header block, exactly as AIM 5.2 writes it (PROTOCOL.md §6.3 item 2). */
+export const OUTER_HEADERS = encodeHeaders([
+  ['Content-Type', 'application/pkcs7-mime; charset=us-ascii'],
+  ['Content-Language', 'en'],
+  ['Content-Transfer-Encoding', 'binary'],
+]);
+
+const innerHeaderCache = new Map<string, Buffer>();
+
+/** Inner header block for a charset (PROTOCOL.md §6.3 item 3), cached per charset. */
+export function innerHeaders(charset: string): Buffer {
+  let h = innerHeaderCache.get(charset);
+  if (!h) {
+    h = encodeHeaders([
+      ['Content-Type', `text/x-aolrtf; charset=${charset}`],
+      ['Content-Language', 'en'],
+      ['Content-Transfer-Encoding', 'binary'],
+    ]);
+    innerHeaderCache.set(charset, h);
+  }
+  return h;
+}
+
+// AlgorithmIdentifiers, encoded once. MD5 with NULL parameters as BouncyCastle (joscar) writes it; SHA-256 with
+// absent parameters (RFC 5754 §2).
+const ALG_MD5 = der.seq(OID_DER.md5, NULL);
+const ALG_SHA256 = der.seq(OID_DER.sha256);
+const ALG_RSA = der.seq(OID_DER.rsaEncryption, NULL);
+/** RSAES-OAEP-params with SHA-256 and MGF1-SHA-256, explicit (RFC 4055 §4.1), as `openssl cms` encodes them. */
+const ALG_OAEP_SHA256 = der.seq(
+  OID_DER.rsaesOaep,
+  der.seq(der.explicit(0, der.seq(OID_DER.sha256)), der.explicit(1, der.seq(OID_DER.mgf1, der.seq(OID_DER.sha256)))),
+);
+const ATTR_CONTENT_TYPE_DATA = der.seq(OID_DER.contentType, der.set(OID_DER.data));
+const INT0 = der.int(0);
+const INT1 = der.int(1);
+const INT16 = der.int(16);
+
+/** Builds a ContentInfo(SignedData) over `content` (exported for tests that need a SignedData without envelope). */
+export function buildSignedData(opts: {
+  content: Uint8Array;
+  digest: 'md5' | 'sha256';
+  signer: CmsCertificate;
+  signingKey: EncodeSecureImOptions['sender']['signingKey'];
+  signingTime: Date;
+  /** Extra signed attributes (already-encoded Attribute SEQUENCEs). */
+  extraAttrs?: Uint8Array[];
+}): Uint8Array {
+  const md = hash(opts.digest, opts.content, 'buffer');
+  const attrs = der.setOf(
+    ATTR_CONTENT_TYPE_DATA,
+    der.seq(OID_DER.signingTime, der.set(der.time(opts.signingTime))),
+    der.seq(OID_DER.messageDigest, der.set(der.octets(md))),
+    ...(opts.extraAttrs ?? []),
+  );
+  // The signature covers the attributes with their SET OF tag (RFC 5652 §5.4); they travel as [0] IMPLICIT.
+  const signature = sign(opts.digest, attrs, opts.signingKey);
+  attrs[0] = 0xa0;
+  const digestAlg = opts.digest === 'md5' ? ALG_MD5 : ALG_SHA256;
+  const signerInfo = der.seq(INT1, opts.signer.issuerAndSerial, digestAlg, attrs, ALG_RSA, der.octets(signature));
+  const signedData = der.seq(
+    INT1,
+    der.set(digestAlg),
+    der.seq(OID_DER.data, der.explicit(0, der.octets(opts.content))),
+    der.implicitConstructed(0, opts.signer.der),
+    der.set(signerInfo),
+  );
+  return der.seq(OID_DER.signedData, der.explicit(0, signedData));
+}
+
+/**
+ * Encodes one Secure IM. Synchronous: node:crypto's RSA calls are synchronous and run at OpenSSL speed with cached
+ * KeyObjects. Throws RangeError only for caller errors (text not fitting a forced charset, legacy + includeSelf).
+ */
+export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
+  const modern = opts.profile === 'modern';
+  if (!modern && opts.includeSelf) throw new RangeError('aim-legacy carries exactly one recipient (classic clients read only the first)');
+  const signer = prepareCertificate(opts.sender.signingCert);
+  const recipient = prepareCertificate(opts.recipient.cert);
+  const charset: SecureImCharset = opts.charset ?? pickCharset(opts.text, modern ? 'utf-8' : 'unicode-2-0');
+  const inner = Buffer.concat([innerHeaders(charset), encodeCharset(opts.text, charset)]);
+  const rnd = randomBytesPooled(64);
+  const now = opts.now ?? new Date();
+
+  if (!modern) {
+    const signed = buildSignedData({ content: inner, digest: 'md5', signer, signingKey: opts.sender.signingKey, signingTime: now });
+    const cek = rnd.subarray(0, 16);
+    const iv = rnd.subarray(16, 32);
+    const c = createCipheriv('aes-128-cbc', cek, iv);
+    const ct = Buffer.concat([c.update(OUTER_HEADERS), c.update(signed), c.final()]);
+    const ek = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
+    const ktri = der.seq(INT0, recipient.issuerAndSerial, ALG_RSA, der.octets(ek));
+    const eci = der.seq(OID_DER.data, der.seq(OID_DER.aes128Cbc, der.octets(iv)), der.tlv(0x80, ct));
+    return der.seq(OID_DER.envelopedData, der.explicit(0, der.seq(INT0, der.set(ktri), eci)));
+  }
+
+  const messageId = opts.messageId ?? rnd.subarray(48, 64);
+  const signed = buildSignedData({
+    content: inner, digest: 'sha256', signer, signingKey: opts.sender.signingKey, signingTime: now,
+    extraAttrs: [
+      der.seq(OID_DER.contentIdentifier, der.set(der.octets(messageId))),
+      der.seq(OID_DER.senderScreenName, der.set(der.utf8(opts.sender.screenName))),
+      der.seq(OID_DER.recipientScreenName, der.set(der.utf8(opts.recipient.screenName))),
+    ],
+  });
+  const cek = rnd.subarray(0, 32);
+  const nonce = rnd.subarray(32, 44);
+  const c = createCipheriv('aes-256-gcm', cek, nonce, { authTagLength: 16 });
+  const ct = Buffer.concat([c.update(OUTER_HEADERS), c.update(signed), c.final()]);
+  const tag = c.getAuthTag();
+  const wrapTo = [recipient];
+  if (opts.includeSelf) {
+    if (!opts.sender.encryptionCert) throw new RangeError('includeSelf needs sender.encryptionCert');
+    wrapTo.push(prepareCertificate(opts.sender.encryptionCert));
+  }
+  const ris = wrapTo.map((r) => {
+    const ek = publicEncrypt({ key: r.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+    return der.seq(INT0, r.issuerAndSerial, ALG_OAEP_SHA256, der.octets(ek));
+  });
+  const aeci = der.seq(OID_DER.data, der.seq(OID_DER.aes256Gcm, der.seq(der.octets(nonce), INT16)), der.tlv(0x80, ct));
+  const aed = der.seq(INT0, der.setOf(...ris), aeci, der.octets(tag));
+  return der.seq(OID_DER.authEnvelopedData, der.explicit(0, aed));
+}

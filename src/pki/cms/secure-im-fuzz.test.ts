@@ -1,0 +1,86 @@
+/**
+ * Fuzzes the decoder with >= 10,000 mutated messages per run (three base messages: certim legacy, certim modern, and
+ * an openssl BER-streamed legacy one). Every outcome must be a typed verdict — never a throw, never an internal
+ * error — and anything still verified must carry the original text and signer (no forgery by mutation).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { decodeSecureIm } from './secure-im-decode.js';
+import { encodeSecureIm, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
+import { fixtures, opensslMessage } from './test-fixtures.js';
+import type { DecodeSecureImOptions } from './secure-im-types.js';
+
+const ITERATIONS = 10_000;
+const CODES = new Set(['malformed', 'unsupported-algorithm', 'wrong-recipient', 'tampered', 'signer-mismatch', 'replayed', 'forwarded']);
+
+/** xorshift32: reproducible mutations from a printed seed. */
+function rng(seed: number): (n: number) => number {
+  let s = seed >>> 0 || 1;
+  return (n: number) => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s % n;
+  };
+}
+
+function mutate(base: Uint8Array, r: (n: number) => number, other: Uint8Array): Uint8Array {
+  const b = Buffer.from(base);
+  // Bias half the mutations to the first 400 bytes, where the structure (tags, lengths, OIDs, rid) lives.
+  const pos = (): number => (r(2) === 0 ? r(Math.min(400, b.length)) : r(b.length));
+  switch (r(9)) {
+    case 0: { const p = pos(); b[p]! ^= 1 << r(8); return b; }
+    case 1: { const p = pos(); b[p] = r(256); return b; }
+    case 2: return b.subarray(0, r(b.length));
+    case 3: { const p = pos(); return Buffer.concat([b.subarray(0, p), Buffer.from([r(256), r(256), r(256)].slice(0, 1 + r(3))), b.subarray(p)]); }
+    case 4: { const p = pos(); return Buffer.concat([b.subarray(0, p), b.subarray(p + 1 + r(16))]); }
+    case 5: { const p = pos(); const q = pos(); const [s, e] = p < q ? [p, q] : [q, p]; return Buffer.concat([b.subarray(0, e), b.subarray(s, e), b.subarray(e)]); }
+    case 6: { // length tweaks: set a byte after a plausible tag to 0x80 / 0x84 / 0xff
+      const p = pos(); b[p] = [0x80, 0x81, 0x84, 0xff, 0x00][r(5)]!; return b;
+    }
+    case 7: { const p = pos(); return Buffer.concat([b.subarray(0, p), other.subarray(p)]); }
+    default: { for (let i = 0; i < 4; i++) b[pos()]! ^= 1 << r(8); return b; }
+  }
+}
+
+test(`decoder fuzz: ${ITERATIONS} mutated messages give only typed results`, async () => {
+  const f = fixtures();
+  const alice = f.ids.alice!;
+  const bob = f.ids['bob-enc']!;
+  const text = '<HTML><BODY>fuzz me</BODY></HTML>';
+  const enc = (profile: 'aim-legacy' | 'modern'): Uint8Array => encodeSecureIm({
+    profile, text, sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+    recipient: { screenName: 'Bob Smith', cert: bob.certDer },
+  });
+  const bases = [
+    enc('aim-legacy'),
+    enc('modern'),
+    opensslMessage({ signer: alice, recipient: bob, inner: Buffer.concat([innerHeaders('us-ascii'), Buffer.from(text)]), md: 'md5',
+      outerHeaders: OUTER_HEADERS, encryptArgs: ['-aes128', '-keyid', '-stream'] }),
+  ];
+  const opts: DecodeSecureImOptions = {
+    recipientKeys: [{ cert: bob.certDer, key: bob.key }], senderScreenName: 'alice', senderCerts: [alice.certDer],
+    recipientScreenName: 'Bob Smith', trust: async () => ({ ok: true }),
+  };
+  const seed = randomInt(1, 2 ** 31);
+  const r = rng(seed);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < ITERATIONS; i++) {
+    const which = i % bases.length;
+    const m = mutate(bases[which]!, r, bases[(which + 1) % bases.length]!);
+    const res = await decodeSecureIm(m, opts);
+    counts.set(res.code, (counts.get(res.code) ?? 0) + 1);
+    const ctx = `seed ${seed} iteration ${i}: ${res.code} ${res.reason}`;
+    assert.doesNotMatch(res.reason, /internal error/, ctx);
+    if (res.verdict === 'failed') {
+      assert.ok(CODES.has(res.code), ctx);
+      assert.equal(res.remote, 'undecryptable', ctx);
+      assert.equal(res.text, undefined, ctx);
+    } else {
+      assert.equal(res.text, text, ctx);
+      assert.equal(res.signer?.screenName, 'alice', ctx);
+    }
+  }
+  // The mix must exercise the deep paths, not only the parser.
+  assert.ok((counts.get('tampered') ?? 0) > 500, JSON.stringify([...counts]));
+  assert.ok((counts.get('malformed') ?? 0) > 500, JSON.stringify([...counts]));
+});

@@ -1,0 +1,228 @@
+/**
+ * X.509 v3 extensions we write and read (RFC 5280 §4.2): basicConstraints, keyUsage, extKeyUsage, subjectAltName,
+ * subject/authority key identifiers, CRL distribution points. One encoder and one decoder per extension, next to
+ * each other so each can be checked against the ASN.1 quoted above it.
+ */
+import {
+  der, children, contentOf, readBitString, readBool, readOctets, readOid, readSmallInt, seqOf, TAG, ctxTag,
+  type Asn1, Asn1Error,
+} from './asn1/der.js';
+import { OID } from './oids.js';
+
+/** One raw extension. */
+export interface Extension {
+  /** extnID. */
+  oid: string;
+  /** critical flag (DEFAULT FALSE). */
+  critical: boolean;
+  /** extnValue contents (the DER inside the OCTET STRING). */
+  value: Uint8Array;
+}
+
+/** Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+export function encodeExtension(oid: string, critical: boolean, value: Uint8Array): Uint8Array {
+  return critical ? der.seq(der.oid(oid), der.bool(true), der.octets(value)) : der.seq(der.oid(oid), der.octets(value));
+}
+
+/** Parses `Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension`. Duplicate OIDs are malformed (RFC 5280 §4.2). */
+export function parseExtensions(n: Asn1): Extension[] {
+  const out: Extension[] = [];
+  const seen = new Set<string>();
+  for (const e of seqOf(n, 'Extensions')) {
+    const kids = seqOf(e, 'Extension', 2);
+    const oid = readOid(kids[0]!);
+    let critical = false;
+    let vi = 1;
+    if (kids[1]!.tag === TAG.BOOLEAN) {
+      critical = readBool(kids[1]!);
+      vi = 2;
+    }
+    const v = kids[vi];
+    if (!v) throw new Asn1Error('TRUNCATED', e.start, 'Extension without extnValue');
+    if (seen.has(oid)) throw new Asn1Error('BAD_VALUE', e.start, `duplicate extension ${oid}`);
+    seen.add(oid);
+    out.push({ oid, critical, value: readOctets(v) });
+  }
+  return out;
+}
+
+// --- keyUsage -----------------------------------------------------------------------------------------------------
+
+/** KeyUsage ::= BIT STRING { digitalSignature (0), nonRepudiation (1), keyEncipherment (2), ... decipherOnly (8) } */
+export const KEY_USAGE_BITS = [
+  'digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign',
+  'cRLSign', 'encipherOnly', 'decipherOnly',
+] as const;
+/** One keyUsage bit name. */
+export type KeyUsage = (typeof KEY_USAGE_BITS)[number];
+
+/** DER named BIT STRING: trailing zero bits removed (X.690 §11.2.2). */
+export function encodeKeyUsage(usages: readonly KeyUsage[]): Uint8Array {
+  let highest = -1;
+  const bits = new Uint8Array(2);
+  for (const u of usages) {
+    const i = KEY_USAGE_BITS.indexOf(u);
+    bits[i >> 3]! |= 0x80 >> (i & 7);
+    highest = Math.max(highest, i);
+  }
+  if (highest < 0) return der.bitString(new Uint8Array(0));
+  const nbytes = (highest >> 3) + 1;
+  return der.bitString(bits.subarray(0, nbytes), nbytes * 8 - (highest + 1));
+}
+
+/** Decodes a keyUsage extension value into bit names. */
+export function decodeKeyUsage(n: Asn1): KeyUsage[] {
+  const { bytes } = readBitString(n);
+  const out: KeyUsage[] = [];
+  KEY_USAGE_BITS.forEach((name, i) => {
+    if ((i >> 3) < bytes.length && (bytes[i >> 3]! & (0x80 >> (i & 7)))) out.push(name);
+  });
+  return out;
+}
+
+// --- basicConstraints ---------------------------------------------------------------------------------------------
+
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL } */
+export interface BasicConstraints {
+  /** Whether the subject is a CA. */
+  ca: boolean;
+  /** Max number of non-self-issued intermediates below. */
+  pathLen?: number;
+}
+
+/** Encodes basicConstraints (DER omits the DEFAULT FALSE). */
+export function encodeBasicConstraints(bc: BasicConstraints): Uint8Array {
+  const parts: Uint8Array[] = [];
+  if (bc.ca) parts.push(der.bool(true));
+  if (bc.pathLen !== undefined) parts.push(der.int(bc.pathLen));
+  return der.seq(...parts);
+}
+
+/** Decodes basicConstraints. */
+export function decodeBasicConstraints(n: Asn1): BasicConstraints {
+  const kids = seqOf(n, 'BasicConstraints');
+  let ca = false;
+  let pathLen: number | undefined;
+  for (const k of kids) {
+    if (k.tag === TAG.BOOLEAN) ca = readBool(k);
+    else if (k.tag === TAG.INTEGER) pathLen = readSmallInt(k);
+  }
+  return pathLen === undefined ? { ca } : { ca, pathLen };
+}
+
+// --- extKeyUsage --------------------------------------------------------------------------------------------------
+
+/** ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId */
+export function encodeExtKeyUsage(oids: readonly string[]): Uint8Array {
+  return der.seq(...oids.map((o) => der.oid(o)));
+}
+
+/** Decodes extKeyUsage into OIDs. */
+export function decodeExtKeyUsage(n: Asn1): string[] {
+  return seqOf(n, 'ExtKeyUsageSyntax').map(readOid);
+}
+
+// --- subjectAltName -----------------------------------------------------------------------------------------------
+
+/** The GeneralName forms we write and read. */
+export interface GeneralNames {
+  /** uniformResourceIdentifier [6] IA5String (e.g. `im:bob@example.org`, RFC 3860). */
+  uris: string[];
+  /** dNSName [2] IA5String. */
+  dns: string[];
+  /** iPAddress [7] OCTET STRING, as text. */
+  ips: string[];
+  /** rfc822Name [1] IA5String. */
+  emails: string[];
+}
+
+function ipBytes(ip: string): Uint8Array {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return Uint8Array.from(ip.split('.').map(Number));
+  // IPv6: expand "::".
+  const [head, tail] = ip.includes('::') ? ip.split('::') as [string, string] : [ip, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) throw new RangeError(`bad IP address '${ip}'`);
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  return out;
+}
+
+function ipText(b: Uint8Array): string {
+  if (b.length === 4) return Array.from(b).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i + 1 < b.length; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  return groups.join(':');
+}
+
+/** GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName (implicit tags). */
+export function encodeGeneralNames(names: Partial<GeneralNames>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const e of names.emails ?? []) parts.push(der.implicit(1, Buffer.from(e, 'latin1')));
+  for (const d of names.dns ?? []) parts.push(der.implicit(2, Buffer.from(d, 'latin1')));
+  for (const u of names.uris ?? []) parts.push(der.implicit(6, Buffer.from(u, 'latin1')));
+  for (const ip of names.ips ?? []) parts.push(der.implicit(7, ipBytes(ip)));
+  return der.seq(...parts);
+}
+
+/** Reads GeneralName children of a SEQUENCE (or of an IMPLICIT [n] GeneralNames). Other forms are skipped. */
+export function decodeGeneralNameList(items: Asn1[]): GeneralNames {
+  const out: GeneralNames = { uris: [], dns: [], ips: [], emails: [] };
+  for (const g of items) {
+    const text = (): string => Buffer.from(contentOf(g)).toString('latin1');
+    if (g.tag === ctxTag(1, false)) out.emails.push(text());
+    else if (g.tag === ctxTag(2, false)) out.dns.push(text());
+    else if (g.tag === ctxTag(6, false)) out.uris.push(text());
+    else if (g.tag === ctxTag(7, false)) out.ips.push(ipText(contentOf(g)));
+  }
+  return out;
+}
+
+/** Decodes a subjectAltName value. */
+export function decodeGeneralNames(n: Asn1): GeneralNames {
+  return decodeGeneralNameList(seqOf(n, 'GeneralNames'));
+}
+
+// --- key identifiers ----------------------------------------------------------------------------------------------
+
+/** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] KeyIdentifier OPTIONAL, ... } */
+export function encodeAuthorityKeyIdentifier(keyId: Uint8Array): Uint8Array {
+  return der.seq(der.implicit(0, keyId));
+}
+
+/** The keyIdentifier of an AuthorityKeyIdentifier, if present. */
+export function decodeAuthorityKeyIdentifier(n: Asn1): Uint8Array | undefined {
+  for (const k of seqOf(n, 'AuthorityKeyIdentifier')) if (k.tag === ctxTag(0, false)) return contentOf(k);
+  return undefined;
+}
+
+// --- cRLDistributionPoints ----------------------------------------------------------------------------------------
+
+/**
+ * CRLDistributionPoints ::= SEQUENCE OF DistributionPoint; DistributionPoint ::= SEQUENCE { distributionPoint [0]
+ * DistributionPointName OPTIONAL, ... }; DistributionPointName ::= CHOICE { fullName [0] GeneralNames, ... }.
+ * The outer [0] tags a CHOICE, so it is explicit; fullName [0] is implicit.
+ */
+export function encodeCrlDistributionPoints(urls: readonly string[]): Uint8Array {
+  return der.seq(...urls.map((u) =>
+    der.seq(der.explicit(0, der.implicitConstructed(0, der.implicit(6, Buffer.from(u, 'latin1')))))));
+}
+
+/** URIs of all fullName distribution points. */
+export function decodeCrlDistributionPoints(n: Asn1): string[] {
+  const out: string[] = [];
+  for (const dp of seqOf(n, 'CRLDistributionPoints')) {
+    for (const f of children(dp)) {
+      if (f.tag !== ctxTag(0, true)) continue;
+      for (const name of children(f)) {
+        if (name.tag === ctxTag(0, true)) out.push(...decodeGeneralNameList(children(name)).uris);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+/** Tunables of the OSCAR engine, with defaults. Every limit a hostile client could push against lives here. */
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './auth/login-throttle.js';
+import { DEFAULT_RATE_CLASSES, defaultRateClassMap, type RateClass, type RateClassMap } from './session/rate-classes.js';
+
+/** Engine configuration. */
+export interface EngineConfig {
+  /** Host name/IP put in 17/03 BOS addresses (clients reconnect there). */
+  advertisedHost: string;
+  /** Largest FLAP frame accepted, header included (max 65541). */
+  maxFrameSize: number;
+  /** Output bytes a connection may have pending before it is treated as a slow reader and closed. */
+  maxPendingOutput: number;
+  /** Frames queued for processing before the socket is paused. */
+  maxQueuedFrames: number;
+  /** A connection that has not completed sign-on within this many ms is closed. */
+  unauthenticatedTimeoutMs: number;
+  /** Maximum simultaneous connections (further ones are closed at once). */
+  maxConnections: number;
+  /** Rate classes announced and enforced. */
+  rateClasses: readonly RateClass[];
+  /** (family, subtype) -> rate class. */
+  rateClassMap: RateClassMap;
+  /** BOS cookie lifetime (s). */
+  cookieTtlSeconds: number;
+  /** Failed-login throttling. */
+  loginThrottle: LoginThrottleOptions;
+  /** Locate: max profile/away length. */
+  maxProfileLength: number;
+  /** Locate: max cert-info block length (two RSA-3072 certs fit comfortably in 8192). */
+  maxCertBlockLength: number;
+  /** Locate: max capabilities. */
+  maxCapabilities: number;
+  /** ICBM: max message length advertised and enforced (encrypted IMs are ~1 KB+). */
+  maxMessageLength: number;
+  /** Buddy: max client-side buddies. */
+  maxBuddies: number;
+  /** Buddy: max watchers announced. */
+  maxWatchers: number;
+  /** PermitDeny: max entries per list. */
+  maxPermitDeny: number;
+  /** Feedbag: max items per user. */
+  maxFeedbagItems: number;
+  /** Offline IMs held per recipient. */
+  maxOfflinePerRecipient: number;
+}
+
+/** Defaults. */
+export function defaultEngineConfig(): EngineConfig {
+  return {
+    advertisedHost: '127.0.0.1',
+    maxFrameSize: 65541,
+    maxPendingOutput: 4 * 1024 * 1024,
+    maxQueuedFrames: 256,
+    unauthenticatedTimeoutMs: 30_000,
+    maxConnections: 20_000,
+    rateClasses: DEFAULT_RATE_CLASSES,
+    rateClassMap: defaultRateClassMap(),
+    cookieTtlSeconds: 60,
+    loginThrottle: DEFAULT_LOGIN_THROTTLE,
+    maxProfileLength: 4096,
+    maxCertBlockLength: 8192,
+    maxCapabilities: 32,
+    maxMessageLength: 8000,
+    maxBuddies: 1000,
+    maxWatchers: 3000,
+    maxPermitDeny: 1000,
+    maxFeedbagItems: 1500,
+    maxOfflinePerRecipient: 500,
+  };
+}

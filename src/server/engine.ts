@@ -1,0 +1,104 @@
+/**
+ * The engine: everything connection-independent the handlers share — ports, online sessions, relay, presence,
+ * cookies, login throttling, config, clock and counters. One per server; no sockets here.
+ */
+import { CookieIssuer } from './auth/cookie.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { InProcessRelay, type MessageRelay } from './cluster/relay.js';
+import { defaultEngineConfig, type EngineConfig } from './config.js';
+import type { Clock, ServerPorts } from './ports.js';
+import { Presence } from './session/presence.js';
+import { SessionRegistry } from './session/registry.js';
+
+/** Counters exposed by `metrics()`. */
+export interface EngineMetrics {
+  /** Open connections. */
+  connections: number;
+  /** Signed-on sessions. */
+  sessions: number;
+  /** SNACs received. */
+  snacsIn: number;
+  /** SNACs sent. */
+  snacsOut: number;
+  /** IMs relayed to online users. */
+  imsRelayed: number;
+  /** IMs stored for offline users. */
+  imsStored: number;
+  /** SNACs dropped by rate limiting. */
+  rateDropped: number;
+  /** Connections closed for rate or output limits. */
+  limitDisconnects: number;
+  /** Malformed FLAP streams closed / malformed SNAC bodies answered. */
+  malformedFrames: number;
+  /** Malformed SNAC bodies answered with error 0x0E. */
+  malformedSnacs: number;
+  /** Successful / failed logins. */
+  loginsOk: number;
+  /** Failed logins. */
+  loginsFailed: number;
+}
+
+/** Log sink: level, message, structured fields. Never passed secrets or message contents. */
+export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** Options for {@link Engine}. */
+export interface EngineOptions {
+  /** Ports to storage, passwords and the PKI. */
+  ports: ServerPorts;
+  /** Config overrides. */
+  config?: Partial<EngineConfig>;
+  /** Clock (default Date.now). */
+  clock?: Clock;
+  /** Relay (default in-process over this engine's registry). */
+  relay?: MessageRelay;
+  /** Logger (default: silent). */
+  log?: Logger;
+  /** HMAC key for BOS cookies (default: random per process). */
+  cookieSecret?: Uint8Array;
+}
+
+/** Shared server state. */
+export class Engine {
+  /** Ports. */
+  readonly ports: ServerPorts;
+  /** Effective config. */
+  readonly config: EngineConfig;
+  /** Clock. */
+  readonly clock: Clock;
+  /** Online sessions. */
+  readonly registry = new SessionRegistry();
+  /** Delivery hand-off. */
+  readonly relay: MessageRelay;
+  /** Presence fan-out. */
+  readonly presence: Presence;
+  /** BOS cookies. */
+  readonly cookies: CookieIssuer;
+  /** Failed-login throttle. */
+  readonly throttle: LoginThrottle;
+  /** Logger. */
+  readonly log: Logger;
+  /** Counters. */
+  readonly counters: EngineMetrics = {
+    connections: 0, sessions: 0, snacsIn: 0, snacsOut: 0, imsRelayed: 0, imsStored: 0, rateDropped: 0,
+    limitDisconnects: 0, malformedFrames: 0, malformedSnacs: 0, loginsOk: 0, loginsFailed: 0,
+  };
+  /** Ports the listeners bound ({ plain, tls }), filled by the network layer; used for 17/03 BOS addresses. */
+  readonly boundPorts: { plain?: number; tls?: number } = {};
+
+  /** @param options ports and overrides */
+  constructor(options: EngineOptions) {
+    this.ports = options.ports;
+    this.config = { ...defaultEngineConfig(), ...options.config };
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.relay = options.relay ?? new InProcessRelay(this.registry);
+    this.presence = new Presence(this.registry, this.clock);
+    this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
+    this.throttle = new LoginThrottle(this.config.loginThrottle);
+    this.log = options.log ?? (() => {});
+  }
+
+  /** A snapshot of the counters. */
+  metrics(): EngineMetrics {
+    return { ...this.counters, sessions: this.registry.size };
+  }
+}

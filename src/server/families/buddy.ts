@@ -1,0 +1,34 @@
+/** Buddy (0x0003) handlers: rights and the client-side buddy list (03/04 add, 03/05 remove). */
+import { BUDDY_FAMILY as F, BuddySubtype as S, decodeScreenNameList, encodeRights } from '../../wire/families/buddy.js';
+import { SnacErrorCode } from '../../wire/snac.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
+import { errorReply, reply, type BosFamily } from './family.js';
+
+/** Buddy on BOS. */
+export const buddyFamily: BosFamily = {
+  family: F,
+  version: 1,
+  handlers: {
+    [S.RIGHTS_QUERY]: (ctx) => [reply(F, S.RIGHTS_REPLY, encodeRights(ctx.engine.config.maxBuddies, ctx.engine.config.maxWatchers))],
+    [S.ADD_BUDDIES]: (ctx, body) => {
+      const s = ctx.session;
+      const added: string[] = [];
+      for (const name of decodeScreenNameList(body, ctx.engine.config.maxBuddies)) {
+        const k = normalizeScreenName(name);
+        if (s.clientBuddies.has(k)) continue;
+        if (s.clientBuddies.size >= ctx.engine.config.maxBuddies) return [errorReply(F, SnacErrorCode.ListOverflow)];
+        s.clientBuddies.add(k);
+        added.push(k);
+      }
+      ctx.engine.presence.reindex(s);
+      ctx.engine.presence.arrivalsFor(s, added);
+    },
+    [S.DEL_BUDDIES]: (ctx, body) => {
+      const s = ctx.session;
+      for (const name of decodeScreenNameList(body, ctx.engine.config.maxBuddies)) s.clientBuddies.delete(normalizeScreenName(name));
+      ctx.engine.presence.reindex(s);
+    },
+    [S.ADD_TEMP_BUDDIES]: () => {},
+    [S.DEL_TEMP_BUDDIES]: () => {},
+  },
+};

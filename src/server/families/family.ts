@@ -1,0 +1,58 @@
+/**
+ * The contract between the connection loop and the per-family modules (STYLE examples 1 and 2): a family
+ * declares its id, version and subtype handlers in one file; a handler gets the session and the body and
+ * returns replies for its own connection. Delivery to other users goes through the engine's MessageRelay.
+ */
+import type { Engine } from '../engine.js';
+import type { Session } from '../session/session.js';
+
+/** A reply to the requesting connection. `requestId` defaults to the request's id. */
+export interface Reply {
+  /** Family. */
+  family: number;
+  /** Subtype. */
+  subtype: number;
+  /** Body bytes. */
+  body: Uint8Array;
+  /** SNAC flags (default 0). */
+  flags?: number;
+  /** Request id (default: echo the request). */
+  requestId?: number;
+}
+
+/** What a BOS handler sees. */
+export interface BosContext {
+  /** The engine (ports, registry, relay, presence, config, clock). */
+  engine: Engine;
+  /** The signed-on session. */
+  session: Session;
+  /** The request's SNAC id. */
+  requestId: number;
+}
+
+/** A handler: returns replies (possibly none). May throw WireError (-> error 0x0E reply). */
+export type BosHandler = (ctx: BosContext, body: Uint8Array) => Promise<Reply[] | void> | Reply[] | void;
+
+/** One SNAC family served on BOS connections. */
+export interface BosFamily {
+  /** Family id. */
+  family: number;
+  /** Version announced in 01/18. */
+  version: number;
+  /** Handlers by subtype. */
+  handlers: Readonly<Record<number, BosHandler>>;
+}
+
+/** Builds a reply. */
+export function reply(family: number, subtype: number, body: Uint8Array, extra: { flags?: number; requestId?: number } = {}): Reply {
+  return { family, subtype, body, ...extra };
+}
+
+/** Builds a SNAC error reply (subtype 0x0001) with a u16 code and optional raw TLV bytes after it. */
+export function errorReply(family: number, code: number, tlvBytes?: Uint8Array): Reply {
+  const body = new Uint8Array(2 + (tlvBytes?.length ?? 0));
+  body[0] = code >> 8;
+  body[1] = code & 0xff;
+  if (tlvBytes) body.set(tlvBytes, 2);
+  return { family, subtype: 0x0001, body };
+}

@@ -1,0 +1,83 @@
+/** OService (0x0001) handlers on BOS: handshake, rate info, self info, idle, status, cert BART IDs, client ready. */
+import {
+  OSERVICE_FAMILY as F, OServiceSubtype as S, decodeBartQuery2, decodeClientOnline, decodeIdle, decodeSetUserInfoFields,
+  decodeU16List, decodeVersions, encodeBartReply2, encodeRateInfo, encodeVersions, type RateClassRecord,
+} from '../../wire/families/oservice.js';
+import { SnacErrorCode } from '../../wire/snac.js';
+import { clientReady } from '../session/lifecycle.js';
+import { pairsByClass } from '../session/rate-classes.js';
+import { userInfoBlock } from '../session/user-info-block.js';
+import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
+
+/** The BOS family list for 01/03 and the (family, subtype) pairs handled, filled by the family table. */
+export interface OServiceTables {
+  /** All families served on BOS connections. */
+  families: readonly BosFamily[];
+}
+
+let tables: OServiceTables = { families: [] };
+
+/** Installs the family table (called once by families/index.ts). */
+export function setOServiceTables(t: OServiceTables): void {
+  tables = t;
+}
+
+function selfInfo(ctx: BosContext): Reply {
+  return reply(F, S.USER_INFO_UPDATE, userInfoBlock(ctx.session, ctx.engine.clock.now()));
+}
+
+/** Builds 01/07 for the session's declared OService version. */
+export function rateInfoBody(ctx: BosContext): Uint8Array {
+  const { config } = ctx.engine;
+  const handled: Array<[number, number]> = [];
+  for (const fam of tables.families) for (const sub of Object.keys(fam.handlers)) handled.push([fam.family, Number(sub)]);
+  const pairs = pairsByClass(config.rateClasses, config.rateClassMap, handled);
+  const records: RateClassRecord[] = config.rateClasses.map((c) => ({ ...c, current: c.max, lastTime: 0, dropping: false }));
+  return encodeRateInfo(records, pairs, ctx.session.oserviceVersion >= 2);
+}
+
+/** OService on BOS. */
+export const oserviceFamily: BosFamily = {
+  family: F,
+  version: 4,
+  handlers: {
+    [S.CLIENT_ONLINE]: async (ctx, body) => {
+      decodeClientOnline(body);
+      await clientReady(ctx.engine, ctx.session);
+    },
+    [S.CLIENT_VERSIONS]: (ctx, body) => {
+      const list = decodeVersions(body);
+      const os = list.find((v) => v.family === F);
+      if (os) ctx.session.oserviceVersion = os.version;
+      // R echoes the client's list; we answer with what we serve, at the client's version where it asked.
+      const served = tables.families.map((fam) => ({ family: fam.family, version: list.find((v) => v.family === fam.family)?.version ?? fam.version }));
+      return [reply(F, S.HOST_VERSIONS, encodeVersions(served))];
+    },
+    [S.RATE_PARAMS_QUERY]: (ctx) => [reply(F, S.RATE_PARAMS_REPLY, rateInfoBody(ctx))],
+    [S.RATE_PARAMS_SUB_ADD]: (_ctx, body) => {
+      decodeU16List(body);
+    },
+    [S.USER_INFO_QUERY]: (ctx) => [selfInfo(ctx)],
+    [S.IDLE_NOTIFICATION]: (ctx, body) => {
+      const secs = decodeIdle(body);
+      const s = ctx.session;
+      s.idleSince = secs === 0 ? 0 : ctx.engine.clock.now() - secs * 1000;
+      ctx.engine.presence.broadcast(s);
+    },
+    [S.SET_USER_INFO_FIELDS]: (ctx, body) => {
+      const f = decodeSetUserInfoFields(body);
+      if (f.status !== undefined) ctx.session.status = f.status;
+      ctx.engine.presence.broadcast(ctx.session);
+      return [selfInfo(ctx)];
+    },
+    [S.BART_QUERY2]: (_ctx, body) => {
+      // joustsim sends its cert hash BART IDs here (PROTOCOL §6.4); we echo each with code 0 (§9.4, inferred).
+      const ids = decodeBartQuery2(body);
+      return [reply(F, S.BART_REPLY2, encodeBartReply2(ids.map((id) => ({ query: id, code: 0, reply: id }))))];
+    },
+    [S.SERVICE_REQUEST]: () => [errorReply(F, SnacErrorCode.ServiceUnavailable)],
+    [S.SET_PRIVACY_FLAGS]: () => {},
+    [S.NOOP]: () => {},
+    [0x0c]: () => {},
+  },
+};

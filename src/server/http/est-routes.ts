@@ -1,0 +1,128 @@
+/**
+ * RFC 7030 (EST) over the HTTPS listener: authentication and rate limiting here, certificate logic in the PKI's
+ * pure handlers (through {@link EstPort}).
+ *
+ * - `GET  /.well-known/est/cacerts`         anyone (clients need it to bootstrap trust; RFC 7030 §4.1).
+ * - `POST /.well-known/est/simpleenroll`    HTTP Basic with the IM account's screen name and password (§3.2.3).
+ *   Failed attempts count per account and per address in the failed-login throttle the OSCAR login uses, so
+ *   guessing over EST and over OSCAR draws on one budget; over budget -> 429 + Retry-After before any hashing.
+ * - `POST /.well-known/est/simplereenroll`  the TLS client certificate (§3.3.2), checked with the PKI verifier
+ *   (chains to our CA, valid now, not revoked); the screen name comes from the certificate.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { LoginThrottle } from '../auth/login-throttle.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
+import type { EstResult, HttpPorts } from './http-ports.js';
+import { HttpError, parseBasicAuth, readBody, send } from './request.js';
+
+/** EST path prefix (RFC 7030 §3.2.2). */
+export const EST_PREFIX = '/.well-known/est/';
+
+/** Counters the EST routes keep (exported on /metrics). */
+export interface EstCounters {
+  /** Certificates issued. */
+  estEnrollments: number;
+  /** Requests refused by the PKI (bad CSR, name mismatch, weak key...). */
+  estRefusals: number;
+  /** Wrong passwords / rejected client certificates. */
+  estAuthFailures: number;
+  /** 429 answers. */
+  estRateLimited: number;
+}
+
+/** What the EST routes need. */
+export interface EstRouteDeps {
+  /** Ports to PKI and accounts. */
+  ports: HttpPorts;
+  /** Failed-login throttle (shared with the OSCAR login when main.ts passes the engine's). */
+  throttle: LoginThrottle;
+  /** Seconds to put in Retry-After when throttled (the throttle's window). */
+  retryAfterSeconds: number;
+  /** Body size limit. */
+  maxBodyBytes: number;
+  /** Counters to bump. */
+  counters: EstCounters;
+  /** Clock (ms). */
+  now: () => number;
+}
+
+const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="certim EST", charset="UTF-8"' };
+
+/** Handles a request under {@link EST_PREFIX}; `op` is the path after the prefix. */
+export async function handleEst(op: string, req: IncomingMessage, res: ServerResponse, deps: EstRouteDeps): Promise<void> {
+  switch (op) {
+    case 'cacerts':
+      requireMethod(req, 'GET');
+      return reply(res, await deps.ports.est.cacerts());
+    case 'simpleenroll': {
+      requireMethod(req, 'POST');
+      const screenName = await authenticateBasic(req, deps);
+      const body = await readBody(req, deps.maxBodyBytes);
+      return reply(res, await deps.ports.est.simpleEnroll(screenName, body, req.headers['content-type']), deps.counters);
+    }
+    case 'simplereenroll': {
+      requireMethod(req, 'POST');
+      const { screenName, der } = await authenticateClientCert(req, deps);
+      const body = await readBody(req, deps.maxBodyBytes);
+      return reply(res, await deps.ports.est.simpleReenroll(screenName, body, req.headers['content-type'], der), deps.counters);
+    }
+    default:
+      throw new HttpError(404, 'NOT_FOUND', `unknown EST operation '${op}' (supported: cacerts, simpleenroll, simplereenroll)`);
+  }
+}
+
+function requireMethod(req: IncomingMessage, method: string): void {
+  if (req.method !== method) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use ${method} for this EST operation`, { Allow: method });
+}
+
+function reply(res: ServerResponse, r: EstResult, counters?: EstCounters): void {
+  if (counters) {
+    if (r.status >= 200 && r.status < 300) counters.estEnrollments++;
+    else counters.estRefusals++;
+  }
+  send(res, r.status, r.contentType, r.body, r.headers);
+}
+
+async function authenticateBasic(req: IncomingMessage, deps: EstRouteDeps): Promise<string> {
+  const creds = parseBasicAuth(req.headers.authorization);
+  if (!creds) throw new HttpError(401, 'AUTH_REQUIRED', 'HTTP Basic authentication with your screen name and password is required', BASIC_CHALLENGE);
+  const key = normalizeScreenName(creds.user);
+  const address = req.socket.remoteAddress ?? 'unknown';
+  const now = deps.now();
+  const state = deps.throttle.check(key, address, now);
+  if (state !== 'ok') {
+    deps.counters.estRateLimited++;
+    throw new HttpError(
+      429,
+      'RATE_LIMITED',
+      `too many failed logins for this ${state === 'account' ? 'account' : 'address'}; try again later`,
+      { 'Retry-After': String(deps.retryAfterSeconds) },
+    );
+  }
+  const result = await deps.ports.checkPassword(creds.user, creds.password);
+  if (result === 'ok') {
+    deps.throttle.succeed(key);
+    return creds.user;
+  }
+  deps.counters.estAuthFailures++;
+  if (result === 'disabled') throw new HttpError(403, 'ACCOUNT_DISABLED', 'this account is disabled');
+  deps.throttle.fail(key, address, now);
+  throw new HttpError(401, 'BAD_CREDENTIALS', 'wrong screen name or password', BASIC_CHALLENGE);
+}
+
+async function authenticateClientCert(req: IncomingMessage, deps: EstRouteDeps): Promise<{ screenName: string; der: Uint8Array }> {
+  const socket = req.socket as TLSSocket;
+  const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
+  const raw = peer && 'raw' in peer ? (peer.raw as Buffer | undefined) : undefined;
+  if (!raw || raw.length === 0) {
+    throw new HttpError(401, 'CLIENT_CERT_REQUIRED', 'simplereenroll needs TLS client authentication with your current certificate');
+  }
+  const der = new Uint8Array(raw);
+  const check = await deps.ports.checkClientCertificate(der);
+  if (!check.ok) {
+    deps.counters.estAuthFailures++;
+    throw new HttpError(403, 'CLIENT_CERT_REJECTED', `client certificate refused: ${check.reason}`);
+  }
+  return { screenName: check.screenName, der };
+}

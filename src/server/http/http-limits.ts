@@ -1,0 +1,24 @@
+/** Limits of the HTTPS listener: every bound a hostile client could push against, in one place. */
+
+/** HTTPS listener limits. */
+export interface HttpLimits {
+  /** Largest request body accepted (a 4096-bit CSR in base64 is ~2.5 KiB). */
+  maxBodyBytes: number;
+  /** Time allowed to receive the headers (slowloris). */
+  headersTimeoutMs: number;
+  /** Time allowed for a whole request. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Simultaneous connections. */
+  maxConnections: number;
+}
+
+/** Defaults: 64 KiB bodies, 10 s for headers, 30 s per request. */
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = {
+  maxBodyBytes: 64 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1_000,
+};

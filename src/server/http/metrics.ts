@@ -1,0 +1,42 @@
+/** Prometheus text exposition (format 0.0.4) of the server's counters and gauges, for `/metrics`. */
+
+/** Help text and type for the metrics we know; unknown names are exported as untyped. */
+const DESCRIPTIONS: Record<string, { help: string; type: 'counter' | 'gauge' }> = {
+  connections: { help: 'Open OSCAR connections.', type: 'gauge' },
+  sessions: { help: 'Signed-on OSCAR sessions.', type: 'gauge' },
+  snacs_in: { help: 'SNACs received.', type: 'counter' },
+  snacs_out: { help: 'SNACs sent.', type: 'counter' },
+  ims_relayed: { help: 'IMs relayed to online users.', type: 'counter' },
+  ims_stored: { help: 'IMs stored for offline users.', type: 'counter' },
+  rate_dropped: { help: 'SNACs dropped by rate limiting.', type: 'counter' },
+  limit_disconnects: { help: 'Connections closed for rate or output limits.', type: 'counter' },
+  malformed_frames: { help: 'Connections closed for malformed FLAP framing.', type: 'counter' },
+  malformed_snacs: { help: 'Malformed SNAC bodies answered with an error.', type: 'counter' },
+  logins_ok: { help: 'Successful OSCAR logins.', type: 'counter' },
+  logins_failed: { help: 'Failed OSCAR logins.', type: 'counter' },
+  http_requests: { help: 'HTTPS requests served.', type: 'counter' },
+  est_enrollments: { help: 'Certificates issued over EST (simpleenroll + simplereenroll).', type: 'counter' },
+  est_refusals: { help: 'EST requests refused (bad CSR, wrong name, weak key, ...).', type: 'counter' },
+  est_auth_failures: { help: 'EST authentication failures (password or client certificate).', type: 'counter' },
+  est_rate_limited: { help: 'EST requests refused with 429 by the failed-login throttle.', type: 'counter' },
+  uptime_seconds: { help: 'Seconds since the server started.', type: 'gauge' },
+};
+
+/** camelCase -> snake_case ("imsRelayed" -> "ims_relayed"). */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/[^a-z0-9_]/g, '_');
+}
+
+/** Renders name -> value pairs as Prometheus text, each prefixed `certim_`. Non-finite values are skipped. */
+export function renderPrometheus(values: Record<string, number>): string {
+  const out: string[] = [];
+  for (const [raw, value] of Object.entries(values)) {
+    if (!Number.isFinite(value)) continue;
+    const name = snakeCase(raw);
+    const d = DESCRIPTIONS[name];
+    const full = `certim_${name}${d?.type === 'counter' ? '_total' : ''}`;
+    if (d) out.push(`# HELP ${full} ${d.help}`, `# TYPE ${full} ${d.type}`);
+    out.push(`${full} ${value}`);
+  }
+  return `${out.join('\n')}\n`;
+}

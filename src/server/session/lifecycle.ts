@@ -1,0 +1,63 @@
+/**
+ * Session start and end: what happens at BOS sign-on (load persisted state, take over an older session), at
+ * client ready (arrivals both ways, queued offline IMs), and at close (departures).
+ */
+import { SignOffReason } from '../../wire/flap.js';
+import { ICBM_FAMILY, IcbmSubtype, IcbmTlv, encodeChannelMsgToClient } from '../../wire/families/icbm.js';
+import { ByteReader } from '../../wire/bytes.js';
+import { readTlvRestList, tlvU32 } from '../../wire/tlv.js';
+import { deliveryTlvs } from '../../wire/families/icbm.js';
+import type { Engine } from '../engine.js';
+import { privacyFrom } from './privacy.js';
+import { Session, type SessionLink } from './session.js';
+import { offlineUserInfoBlock, userInfoBlock } from './user-info-block.js';
+
+/** Creates and registers a session for an authenticated BOS connection; signs off an older one of the same SN. */
+export async function startSession(engine: Engine, screenName: string, link: SessionLink): Promise<Session> {
+  const s = new Session(screenName, link, engine.clock.now());
+  const [info, pd] = await Promise.all([engine.ports.userInfo.get(screenName), engine.ports.permitDeny.get(screenName)]);
+  if (info.certHash) s.certHash = info.certHash;
+  s.privacy = privacyFrom(pd.mode, pd.permit, pd.deny);
+  const old = engine.registry.add(s);
+  if (old) {
+    // Classic behaviour: the newest sign-on wins; the old session is told why (ch-4 TLV 0x0009 = 1).
+    old.closed = true;
+    old.link.signOff(SignOffReason.SignedOnElsewhere);
+    engine.log('info', 'session taken over', { screenName });
+  }
+  return s;
+}
+
+/** 01/02 client ready: presence both ways, then queued offline IMs (removed once handed to the socket). */
+export async function clientReady(engine: Engine, s: Session): Promise<void> {
+  if (s.ready || s.closed) return;
+  s.ready = true;
+  engine.presence.reindex(s);
+  engine.presence.arrivalsFor(s);
+  engine.presence.broadcast(s);
+  await deliverOffline(engine, s);
+}
+
+async function deliverOffline(engine: Engine, s: Session): Promise<void> {
+  for (let round = 0; round < 100 && !s.closed; round++) {
+    const batch = await engine.ports.offline.fetch(s.screenName, 50);
+    if (batch.length === 0 || s.closed) return;
+    for (const m of batch) {
+      const sender = engine.registry.get(m.sender);
+      const info = sender && !sender.closed ? userInfoBlock(sender, engine.clock.now()) : offlineUserInfoBlock(m.sender);
+      const tlvs = readTlvRestList(new ByteReader(m.payload));
+      const body = encodeChannelMsgToClient(m.cookie, m.channel, info, deliveryTlvs(tlvs, undefined, [tlvU32(IcbmTlv.OFFLINE_TIMESTAMP, Math.floor(m.sentAt / 1000))]));
+      s.link.sendSnac(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT, body);
+    }
+    await engine.ports.offline.ack(s.screenName, batch.map((m) => m.id));
+    if (batch.length < 50) return;
+  }
+}
+
+/** Connection closed: unregister and tell watchers, unless the session was already replaced. */
+export function endSession(engine: Engine, s: Session): void {
+  const wasReady = s.ready;
+  s.closed = true;
+  const current = engine.registry.remove(s);
+  if (current && wasReady) engine.presence.departed(s);
+}

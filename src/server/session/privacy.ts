@@ -1,0 +1,56 @@
+/**
+ * Permit/deny evaluation (PROTOCOL §3.5, §3.9 attribute 0x00CA): who may see a user's presence and send them
+ * IMs. Feedbag clients get it from their permit/deny/PD-info items, others from the PermitDeny family.
+ */
+import { normalizeScreenName } from '../../pki/screen-name.js';
+
+/** PD modes: 1 permit all, 2 deny all, 3 permit some, 4 deny some, 5 permit buddies. */
+export type PdMode = 1 | 2 | 3 | 4 | 5;
+
+/** A user's privacy settings; names are normalized keys. */
+export interface Privacy {
+  /** Mode. */
+  mode: PdMode;
+  /** Permit list. */
+  permit: Set<string>;
+  /** Deny list. */
+  deny: Set<string>;
+}
+
+/** Everyone may see and IM. */
+export function openPrivacy(): Privacy {
+  return { mode: 1, permit: new Set(), deny: new Set() };
+}
+
+/** Coerces a stored/wire number to a mode (unknown values act as permit-all). */
+export function toPdMode(n: number | undefined): PdMode {
+  return n === 2 || n === 3 || n === 4 || n === 5 ? n : 1;
+}
+
+/**
+ * True when the owner of `privacy` lets `otherKey` (normalized) see them and IM them.
+ * `buddies` is the owner's buddy set, consulted for mode 5.
+ */
+export function permits(privacy: Privacy, otherKey: string, buddies: ReadonlySet<string>): boolean {
+  switch (privacy.mode) {
+    case 1:
+      return true;
+    case 2:
+      return false;
+    case 3:
+      return privacy.permit.has(otherKey);
+    case 4:
+      return !privacy.deny.has(otherKey);
+    case 5:
+      return buddies.has(otherKey);
+  }
+}
+
+/** Builds a Privacy from a mode and raw screen-name lists. */
+export function privacyFrom(mode: number | undefined, permit: Iterable<string>, deny: Iterable<string>): Privacy {
+  const p = openPrivacy();
+  p.mode = toPdMode(mode);
+  for (const n of permit) p.permit.add(normalizeScreenName(n));
+  for (const n of deny) p.deny.add(normalizeScreenName(n));
+  return p;
+}

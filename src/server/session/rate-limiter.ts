@@ -1,0 +1,86 @@
+/**
+ * Per-connection rate enforcement (PROTOCOL §3.1): each class keeps a moving average of the milliseconds
+ * between SNACs, `new = (old*(W-1) + elapsed)/W` clamped to max. The connection loop asks before dispatch
+ * (STYLE example 8), so no handler has to remember, and one client's flood never slows anyone else.
+ */
+import type { RateClass } from './rate-classes.js';
+
+/** What to do with a SNAC: deliver it, or drop it, or close the connection. */
+export type RateVerdict = 'ok' | 'drop' | 'disconnect';
+
+/** Class state transitions the client should hear about as 01/0A (code 2 alert, 3 limited, 4 clear). */
+export type RateNotice = 'alert' | 'limited' | 'clear';
+
+/** Live state of one rate class on one connection. */
+export interface RateState {
+  /** The class parameters. */
+  readonly cls: RateClass;
+  /** Current moving average (ms). */
+  current: number;
+  /** Time of the previous SNAC in this class (ms). */
+  last: number;
+  /** Currently limited (dropping) until the average climbs back to `clear`. */
+  limited: boolean;
+  /** Currently in the alert band (a warning was sent). */
+  alerted: boolean;
+}
+
+/** Result of one check. */
+export interface RateCheck {
+  /** Deliver, drop, or disconnect. */
+  verdict: RateVerdict;
+  /** A state change the client should be told about, if any. */
+  notice?: RateNotice;
+  /** The class state after the check (for the 01/0A record). */
+  state: RateState;
+}
+
+/** One connection's rate classes. */
+export class RateLimiter {
+  private readonly states = new Map<number, RateState>();
+
+  /** @param classes the announced classes; @param now the connection's start time (ms). */
+  constructor(classes: readonly RateClass[], now: number) {
+    for (const cls of classes) this.states.set(cls.id, { cls, current: cls.max, last: now, limited: false, alerted: false });
+  }
+
+  /** The state of a class (undefined for unknown ids). */
+  state(classId: number): RateState | undefined {
+    return this.states.get(classId);
+  }
+
+  /** Accounts one SNAC of class `classId` at time `now` (ms) and says what to do with it. */
+  check(classId: number, now: number): RateCheck {
+    const state = this.states.get(classId) ?? this.states.values().next().value;
+    if (!state) return { verdict: 'ok', state: { cls: { id: 0, window: 1, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 0 }, current: 0, last: now, limited: false, alerted: false } };
+    const { cls } = state;
+    const elapsed = Math.max(0, now - state.last);
+    state.last = now;
+    state.current = Math.min(cls.max, Math.floor((state.current * (cls.window - 1) + elapsed) / cls.window));
+    if (state.current < cls.disconnect) return { verdict: 'disconnect', state };
+    if (state.limited) {
+      if (state.current >= cls.clear) {
+        state.limited = false;
+        state.alerted = false;
+        return { verdict: 'ok', notice: 'clear', state };
+      }
+      return { verdict: 'drop', state };
+    }
+    if (state.current < cls.limit) {
+      state.limited = true;
+      return { verdict: 'drop', notice: 'limited', state };
+    }
+    if (state.current < cls.alert) {
+      if (!state.alerted) {
+        state.alerted = true;
+        return { verdict: 'ok', notice: 'alert', state };
+      }
+      return { verdict: 'ok', state };
+    }
+    if (state.alerted && state.current >= cls.clear) {
+      state.alerted = false;
+      return { verdict: 'ok', notice: 'clear', state };
+    }
+    return { verdict: 'ok', state };
+  }
+}

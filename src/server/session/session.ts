@@ -1,0 +1,85 @@
+/**
+ * One signed-on BOS session: the user's live presence state and the link to their connection. Handlers read
+ * and change it; only the connection loop (server/net) turns `link` calls into bytes on a socket.
+ */
+import { normalizeScreenName } from '../../pki/screen-name.js';
+import { openPrivacy, type Privacy } from './privacy.js';
+
+/** Options for a server-originated SNAC. */
+export interface SnacSendOptions {
+  /** SNAC flags (default 0). */
+  flags?: number;
+  /** Request id; default a fresh server id (high bit set). */
+  requestId?: number;
+}
+
+/** The connection behind a session, as handlers and the relay may use it. */
+export interface SessionLink {
+  /** Queues one SNAC for the client (corked; flushed once per I/O phase). */
+  sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): void;
+  /** Sends FLAP ch-4 (with TLV 0x0009 = `reason` when given) and closes the connection. */
+  signOff(reason?: number): void;
+  /** The peer's IPv4 address as the server saw it (4 bytes), undefined for IPv6 peers. */
+  readonly remoteIpv4: Uint8Array | undefined;
+  /** True when the connection runs over TLS. */
+  readonly tls: boolean;
+}
+
+/** Live state of a signed-on user. */
+export class Session {
+  /** Normalized screen name. */
+  readonly key: string;
+  /** Formatted screen name. */
+  screenName: string;
+  /** Sign-on time, Unix seconds. */
+  readonly signedOnAt: number;
+  /** Idle since (ms), 0 when active. */
+  idleSince = 0;
+  /** Status u32 (01/1E TLV 0x0006). */
+  status = 0;
+  /** Profile MIME type and bytes. */
+  profileMime: string | undefined;
+  /** Profile bytes. */
+  profile: Uint8Array | undefined;
+  /** Away MIME type. */
+  awayMime: string | undefined;
+  /** Away message; undefined when not away. */
+  away: Uint8Array | undefined;
+  /** Capability UUIDs (16 bytes each). */
+  capabilities: Uint8Array[] = [];
+  /** MD5 of the stored cert-info block (TLV 0x001B), undefined when none. */
+  certHash: Uint8Array | undefined;
+  /** Warning level (percent x 10). */
+  warning = 0;
+  /** Client-side buddy list (03/04), normalized. */
+  readonly clientBuddies = new Set<string>();
+  /** Buddies from the feedbag (class 0 items), normalized. */
+  feedbagBuddies = new Set<string>();
+  /** True once the client sent 13/07 (use feedbag). */
+  feedbagActive = false;
+  /** Who may see/IM this user. */
+  privacy: Privacy = openPrivacy();
+  /** True after 01/02 client ready. */
+  ready = false;
+  /** OService version the client declared in 01/17 (1 when it did not). */
+  oserviceVersion = 1;
+  /** The connection. */
+  readonly link: SessionLink;
+  /** True once replaced or closed (late events are ignored). */
+  closed = false;
+
+  /** @param screenName formatted SN; @param link the connection; @param nowMs sign-on time */
+  constructor(screenName: string, link: SessionLink, nowMs: number) {
+    this.key = normalizeScreenName(screenName);
+    this.screenName = screenName;
+    this.link = link;
+    this.signedOnAt = Math.floor(nowMs / 1000);
+  }
+
+  /** All buddies this session watches (client-side and feedbag). */
+  buddies(): Set<string> {
+    if (this.feedbagBuddies.size === 0) return this.clientBuddies;
+    if (this.clientBuddies.size === 0) return this.feedbagBuddies;
+    return new Set([...this.clientBuddies, ...this.feedbagBuddies]);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Family 0x0017 BUCP: the MD5 challenge login of AIM 3.5–5.x (PROTOCOL §2.1), plus certim's TLS password login.
+ *
+ * certim TLS login extension (certim clients; only honoured on TLS connections):
+ *   C->S 17/02 with TLV 0x0001 screen name and TLV {@link TLV_CERTIM_PASSWORD} (0x7C01) = the UTF-8 password,
+ *   no TLV 0x0025 and no 17/06 key request needed. The server checks it against the scrypt hash. Response is the
+ *   ordinary 17/03. On a plain TCP connection a 17/02 carrying 0x7C01 is refused with login error 0x0006 and the
+ *   password is never looked at.
+ */
+import { ByteReader, ByteWriter, WireError, encodeText } from '../bytes.js';
+import { TlvList, readTlvRestList, tlv, tlvU16, tlvString, writeTlvRestList, type Tlv } from '../tlv.js';
+
+/** BUCP family id. */
+export const BUCP_FAMILY = 0x0017;
+
+/** BUCP subtypes. */
+export const BucpSubtype = {
+  ERROR: 0x01,
+  LOGIN_REQUEST: 0x02,
+  LOGIN_RESPONSE: 0x03,
+  KEY_REQUEST: 0x06,
+  KEY_RESPONSE: 0x07,
+} as const;
+
+/** TLV types used in 17/02 and 17/03. */
+export const BucpTlv = {
+  SCREEN_NAME: 0x0001,
+  CLIENT_ID: 0x0003,
+  ERROR_URL: 0x0004,
+  BOS_ADDRESS: 0x0005,
+  COOKIE: 0x0006,
+  ERROR_CODE: 0x0008,
+  PASSWORD_HASH: 0x0025,
+  MULTI_CONN: 0x004a,
+  STRONG_HASH: 0x004c,
+} as const;
+
+/** certim extension: plaintext password, accepted only over TLS (see file comment). */
+export const TLV_CERTIM_PASSWORD = 0x7c01;
+
+/** Login error codes for 17/03 TLV 0x0008 (PROTOCOL §2.1). */
+export const LoginError = {
+  INVALID_SN_OR_PASSWORD: 0x0001,
+  BAD_PASSWORD: 0x0005,
+  BAD_INPUT: 0x0006,
+  INVALID_ACCOUNT: 0x0007,
+  SUSPENDED: 0x0011,
+  CONNECTING_TOO_OFTEN: 0x0018,
+  RATE_LIMITED: 0x001d,
+  TEMPORARILY_UNAVAILABLE: 0x0013,
+} as const;
+
+/** 17/06 key request. */
+export interface SNAC_0x17_0x06_BUCPChallengeRequest {
+  /** Screen name (TLV 0x0001). */
+  screenName: string;
+}
+
+/** Decodes 17/06. */
+export function decodeKeyRequest(body: Uint8Array): SNAC_0x17_0x06_BUCPChallengeRequest {
+  const tlvs = readTlvRestList(new ByteReader(body));
+  const sn = tlvs.string(BucpTlv.SCREEN_NAME);
+  if (sn === undefined || sn.length === 0) throw new WireError('BAD_VALUE', 0, '17/06 without screen name TLV 0x0001');
+  return { screenName: sn };
+}
+
+/** Encodes 17/07: u16 key length + key bytes. */
+export function encodeKeyResponse(key: Uint8Array): Uint8Array {
+  return new ByteWriter(key.length + 2).block16(key).finish();
+}
+
+/** 17/02 login request. */
+export interface SNAC_0x17_0x02_BUCPLoginRequest {
+  /** Screen name (TLV 0x0001). */
+  screenName: string;
+  /** 16-byte MD5 response (TLV 0x0025), when a classic login. */
+  passwordHash?: Uint8Array;
+  /** TLV 0x004C present: the "strong" pre-hashed variant. */
+  strong: boolean;
+  /** certim TLS-only plaintext password (TLV 0x7C01). */
+  certimPassword?: string;
+  /** Client id string (TLV 0x0003). */
+  clientId?: string;
+  /** Multi-conn flag (TLV 0x004A), 0 when absent. */
+  multiConn: number;
+  /** All TLVs as sent. */
+  tlvs: TlvList;
+}
+
+/** Decodes 17/02. */
+export function decodeLoginRequest(body: Uint8Array): SNAC_0x17_0x02_BUCPLoginRequest {
+  const tlvs = readTlvRestList(new ByteReader(body));
+  const screenName = tlvs.string(BucpTlv.SCREEN_NAME);
+  if (screenName === undefined || screenName.length === 0) throw new WireError('BAD_VALUE', 0, '17/02 without screen name');
+  const hash = tlvs.bytes(BucpTlv.PASSWORD_HASH);
+  if (hash !== undefined && hash.length !== 16) throw new WireError('BAD_LENGTH', 0, '17/02 TLV 0x0025 must be 16 bytes');
+  const mc = tlvs.bytes(BucpTlv.MULTI_CONN);
+  const out: SNAC_0x17_0x02_BUCPLoginRequest = {
+    screenName,
+    strong: tlvs.has(BucpTlv.STRONG_HASH),
+    multiConn: mc !== undefined && mc.length >= 1 ? mc[0]! : 0,
+    tlvs,
+  };
+  if (hash !== undefined) out.passwordHash = hash;
+  const pw = tlvs.string(TLV_CERTIM_PASSWORD);
+  if (pw !== undefined) out.certimPassword = pw;
+  const cid = tlvs.string(BucpTlv.CLIENT_ID);
+  if (cid !== undefined) out.clientId = cid;
+  return out;
+}
+
+/** Encodes a successful 17/03: SN, BOS address `host:port`, cookie. */
+export function encodeLoginSuccess(screenName: string, bosAddress: string, cookie: Uint8Array): Uint8Array {
+  const items: Tlv[] = [tlvString(BucpTlv.SCREEN_NAME, screenName), tlvString(BucpTlv.BOS_ADDRESS, bosAddress), tlv(BucpTlv.COOKIE, cookie)];
+  return writeTlvRestList(new ByteWriter(cookie.length + 64), items).finish();
+}
+
+/** Encodes a failed 17/03: SN, u16 error code, error URL. */
+export function encodeLoginFailure(screenName: string, code: number): Uint8Array {
+  return writeTlvRestList(new ByteWriter(64), [
+    tlvString(BucpTlv.SCREEN_NAME, screenName),
+    tlvU16(BucpTlv.ERROR_CODE, code),
+    tlv(BucpTlv.ERROR_URL, encodeText(`https://certim.invalid/login-error/${code}`)),
+  ]).finish();
+}

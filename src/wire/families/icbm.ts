@@ -1,0 +1,162 @@
+/**
+ * Family 0x0004 ICBM (PROTOCOL §3.4, §8.1): parameters, IM send/deliver, host acks, client errors, typing, and
+ * the rendezvous (channel 2) address rewrite. Channel-1 payloads are never parsed: encrypted IMs pass untouched.
+ */
+import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
+import { TlvList, readTlvRestList, writeTlv, type Tlv } from '../tlv.js';
+
+/** ICBM family id. */
+export const ICBM_FAMILY = 0x0004;
+
+/** ICBM subtypes. */
+export const IcbmSubtype = {
+  ERROR: 0x01,
+  ADD_PARAMETERS: 0x02,
+  PARAMETER_QUERY: 0x04,
+  PARAMETER_REPLY: 0x05,
+  CHANNEL_MSG_TO_HOST: 0x06,
+  CHANNEL_MSG_TO_CLIENT: 0x07,
+  EVIL_REQUEST: 0x08,
+  EVIL_REPLY: 0x09,
+  MISSED_CALLS: 0x0a,
+  CLIENT_ERR: 0x0b,
+  HOST_ACK: 0x0c,
+  CLIENT_EVENT: 0x14,
+} as const;
+
+/** 04/06 TLV types. */
+export const IcbmTlv = {
+  IM_DATA: 0x0002,
+  REQUEST_HOST_ACK: 0x0003,
+  AUTO_RESPONSE: 0x0004,
+  RENDEZVOUS: 0x0005,
+  STORE_OFFLINE: 0x0006,
+  /** Offline delivery timestamp u32 (AIM 6 / libpurple; inferred for AIM 5 which ignores it). */
+  OFFLINE_TIMESTAMP: 0x0016,
+} as const;
+
+/** ICBM parameters (04/02 body, 04/05 body after the u16 max slots). */
+export interface IcbmParameters {
+  /** Channel (0 = all). */
+  channel: number;
+  /** Flags (0x01 channel msgs allowed, 0x02 missed calls, 0x08 typing). */
+  flags: number;
+  /** Max message length. */
+  maxMessageLength: number;
+  /** Max sender warning level. */
+  maxSenderWarn: number;
+  /** Max receiver warning level. */
+  maxReceiverWarn: number;
+  /** Min interval between IMs (ms). */
+  minInterval: number;
+}
+
+/** Decodes 04/02. */
+export function decodeParameters(body: Uint8Array): IcbmParameters {
+  const r = new ByteReader(body);
+  return { channel: r.u16(), flags: r.u32(), maxMessageLength: r.u16(), maxSenderWarn: r.u16(), maxReceiverWarn: r.u16(), minInterval: r.u32() };
+}
+
+/** Encodes 04/05: u16 max slots + parameters. */
+export function encodeParameterReply(maxSlots: number, p: IcbmParameters): Uint8Array {
+  return new ByteWriter(18).u16(maxSlots).u16(p.channel).u32(p.flags).u16(p.maxMessageLength).u16(p.maxSenderWarn).u16(p.maxReceiverWarn).u32(p.minInterval).finish();
+}
+
+/** 04/06 send. */
+export interface SNAC_0x04_0x06_ICBMChannelMsgToHost {
+  /** 8-byte cookie. */
+  cookie: Uint8Array;
+  /** Channel (1 IM, 2 rendezvous, 4 ICQ). */
+  channel: number;
+  /** Recipient. */
+  screenName: string;
+  /** The TLV rest-list bytes, verbatim. */
+  tlvBytes: Uint8Array;
+  /** The same TLVs decoded. */
+  tlvs: TlvList;
+}
+
+/** Decodes 04/06. */
+export function decodeChannelMsgToHost(body: Uint8Array): SNAC_0x04_0x06_ICBMChannelMsgToHost {
+  const r = new ByteReader(body);
+  const cookie = r.bytes(8, 'cookie');
+  const channel = r.u16('channel');
+  const sn = r.block8('screen name');
+  if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty recipient');
+  const start = r.offset;
+  const tlvs = readTlvRestList(r);
+  return { cookie, channel, screenName: decodeText(sn), tlvBytes: body.subarray(start), tlvs };
+}
+
+/** Encodes 04/07: cookie, channel, sender user-info block (already encoded), TLV rest-list bytes. */
+export function encodeChannelMsgToClient(cookie: Uint8Array, channel: number, senderInfo: Uint8Array, tlvBytes: Uint8Array): Uint8Array {
+  return new ByteWriter(10 + senderInfo.length + tlvBytes.length).bytes(cookie).u16(channel).bytes(senderInfo).bytes(tlvBytes).finish();
+}
+
+/**
+ * Re-encodes TLVs for delivery: drops those the server consumes (0x0003 host-ack request, 0x0006 store flag),
+ * keeps all others byte for byte, optionally replacing one TLV value and appending extras.
+ */
+export function deliveryTlvs(tlvs: TlvList, replace?: ReadonlyMap<number, Uint8Array>, append: readonly Tlv[] = []): Uint8Array {
+  const w = new ByteWriter(256);
+  for (const t of tlvs) {
+    if (t.type === IcbmTlv.REQUEST_HOST_ACK || t.type === IcbmTlv.STORE_OFFLINE) continue;
+    const v = replace?.get(t.type);
+    writeTlv(w, v === undefined ? t : { type: t.type, value: v, offset: -1 });
+  }
+  for (const t of append) writeTlv(w, t);
+  return w.finish();
+}
+
+/** Encodes 04/0C host ack: cookie, channel, SN. */
+export function encodeHostAck(cookie: Uint8Array, channel: number, screenName: string): Uint8Array {
+  return new ByteWriter(32).bytes(cookie).u16(channel).string8(screenName).finish();
+}
+
+/** 04/0B client error (also 04/14 typing): cookie, channel, SN, then the rest. */
+export interface IcbmClientAddressed {
+  /** 8-byte cookie. */
+  cookie: Uint8Array;
+  /** Channel. */
+  channel: number;
+  /** Peer screen name. */
+  screenName: string;
+  /** Everything after the SN, verbatim (04/0B: u16 code + data; 04/14: u16 event). */
+  rest: Uint8Array;
+}
+
+/** Decodes 04/0B or 04/14 (cookie, channel, SN, rest). */
+export function decodeClientAddressed(body: Uint8Array): IcbmClientAddressed {
+  const r = new ByteReader(body);
+  const cookie = r.bytes(8, 'cookie');
+  const channel = r.u16('channel');
+  const sn = r.block8('screen name');
+  if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty screen name');
+  const rest = r.rest();
+  return { cookie, channel, screenName: decodeText(sn), rest };
+}
+
+/** Encodes 04/0B or 04/14 with the peer's SN substituted. */
+export function encodeClientAddressed(m: IcbmClientAddressed): Uint8Array {
+  return new ByteWriter(32 + m.rest.length).bytes(m.cookie).u16(m.channel).string8(m.screenName).bytes(m.rest).finish();
+}
+
+/**
+ * Rewrites a channel-2 rendezvous block (TLV 0x0005 value: u16 type, u64 cookie, 16-byte capability, TLVs) the
+ * way PROTOCOL §8.1 asks: if it carries 0x0003 (proposer's own IP), replace 0x0003 with the IPv4 the server saw
+ * and append 0x0004 with it too. Returns undefined when no rewrite applies. Other TLVs are kept verbatim.
+ */
+export function rewriteRendezvousAddress(rv: Uint8Array, observedIpv4: Uint8Array): Uint8Array | undefined {
+  if (observedIpv4.length !== 4) return undefined;
+  const r = new ByteReader(rv);
+  r.skip(26, 'rendezvous header');
+  const inner = readTlvRestList(r);
+  if (!inner.has(0x0003)) return undefined;
+  const w = new ByteWriter(rv.length + 8).bytes(rv.subarray(0, 26));
+  for (const t of inner) {
+    if (t.type === 0x0004) continue;
+    writeTlv(w, t.type === 0x0003 ? { type: 0x0003, value: observedIpv4, offset: -1 } : t);
+  }
+  writeTlv(w, { type: 0x0004, value: observedIpv4, offset: -1 });
+  return w.finish();
+}

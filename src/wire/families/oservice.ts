@@ -1,0 +1,224 @@
+/**
+ * Family 0x0001 OService (PROTOCOL §3.1): host online, versions, rate classes, self info, idle, status, and the
+ * 01/22 -> 01/23 certificate BART ID exchange of §6.4.
+ */
+import { ByteReader, ByteWriter, WireError } from '../bytes.js';
+import { readTlvRestList } from '../tlv.js';
+
+/** OService family id. */
+export const OSERVICE_FAMILY = 0x0001;
+
+/** OService subtypes. */
+export const OServiceSubtype = {
+  ERROR: 0x01,
+  CLIENT_ONLINE: 0x02,
+  HOST_ONLINE: 0x03,
+  SERVICE_REQUEST: 0x04,
+  RATE_PARAMS_QUERY: 0x06,
+  RATE_PARAMS_REPLY: 0x07,
+  RATE_PARAMS_SUB_ADD: 0x08,
+  RATE_PARAMS_CHANGE: 0x0a,
+  USER_INFO_QUERY: 0x0e,
+  USER_INFO_UPDATE: 0x0f,
+  EVIL_NOTIFICATION: 0x10,
+  IDLE_NOTIFICATION: 0x11,
+  MOTD: 0x13,
+  SET_PRIVACY_FLAGS: 0x14,
+  NOOP: 0x16,
+  CLIENT_VERSIONS: 0x17,
+  HOST_VERSIONS: 0x18,
+  SET_USER_INFO_FIELDS: 0x1e,
+  BART_QUERY2: 0x22,
+  BART_REPLY2: 0x23,
+} as const;
+
+/** 01/0A rate change codes. */
+export const RateChangeCode = { CHANGED: 1, WARNING: 2, LIMITED: 3, CLEAR: 4 } as const;
+
+/** Encodes 01/03: u16 per family served on this connection. */
+export function encodeHostOnline(families: readonly number[]): Uint8Array {
+  const w = new ByteWriter(families.length * 2);
+  for (const f of families) w.u16(f);
+  return w.finish();
+}
+
+/** A (family, version) pair of 01/17 / 01/18. */
+export interface FamilyVersion {
+  /** Family id. */
+  family: number;
+  /** Version. */
+  version: number;
+}
+
+/** Decodes 01/17 (or 01/18): repeated (u16 family, u16 version). */
+export function decodeVersions(body: Uint8Array): FamilyVersion[] {
+  const r = new ByteReader(body);
+  if (body.length % 4 !== 0) throw new WireError('BAD_LENGTH', 0, 'version list length not a multiple of 4');
+  const out: FamilyVersion[] = [];
+  while (!r.done) out.push({ family: r.u16('family'), version: r.u16('version') });
+  return out;
+}
+
+/** Encodes 01/18. */
+export function encodeVersions(list: readonly FamilyVersion[]): Uint8Array {
+  const w = new ByteWriter(list.length * 4);
+  for (const v of list) w.u16(v.family).u16(v.version);
+  return w.finish();
+}
+
+/** One rate class record of 01/07 / 01/0A. */
+export interface RateClassRecord {
+  /** Class id. */
+  id: number;
+  /** Window. */
+  window: number;
+  /** Clear level. */
+  clear: number;
+  /** Alert level. */
+  alert: number;
+  /** Limit level. */
+  limit: number;
+  /** Disconnect level. */
+  disconnect: number;
+  /** Current average. */
+  current: number;
+  /** Max level. */
+  max: number;
+  /** ms since the last SNAC of the class (v2 field). */
+  lastTime: number;
+  /** Dropping flag (v2 field). */
+  dropping: boolean;
+}
+
+function writeRateClass(w: ByteWriter, c: RateClassRecord, v2: boolean): void {
+  w.u16(c.id).u32(c.window).u32(c.clear).u32(c.alert).u32(c.limit).u32(c.disconnect).u32(c.current).u32(c.max);
+  if (v2) w.u32(c.lastTime >>> 0).u8(c.dropping ? 1 : 0);
+}
+
+/** Encodes 01/07: classes (35-byte records when `v2`, OService ≥ 2), then each class's (family, subtype) pairs. */
+export function encodeRateInfo(classes: readonly RateClassRecord[], pairs: ReadonlyMap<number, ReadonlyArray<readonly [number, number]>>, v2: boolean): Uint8Array {
+  const w = new ByteWriter(1024);
+  w.u16(classes.length);
+  for (const c of classes) writeRateClass(w, c, v2);
+  for (const c of classes) {
+    const list = pairs.get(c.id) ?? [];
+    w.u16(c.id).u16(list.length);
+    for (const [f, s] of list) w.u16(f).u16(s);
+  }
+  return w.finish();
+}
+
+/** Encodes 01/0A: u16 code + one class record. */
+export function encodeRateChange(code: number, c: RateClassRecord, v2: boolean): Uint8Array {
+  const w = new ByteWriter(40).u16(code);
+  writeRateClass(w, c, v2);
+  return w.finish();
+}
+
+/** Decodes 01/08 (and 01/0C): repeated u16 class ids. */
+export function decodeU16List(body: Uint8Array): number[] {
+  if (body.length % 2 !== 0) throw new WireError('BAD_LENGTH', 0, 'u16 list of odd length');
+  const r = new ByteReader(body);
+  const out: number[] = [];
+  while (!r.done) out.push(r.u16());
+  return out;
+}
+
+/** One 01/02 tuple. */
+export interface ClientOnlineEntry {
+  /** Family. */
+  family: number;
+  /** Version. */
+  version: number;
+  /** Tool id. */
+  toolId: number;
+  /** Tool version. */
+  toolVersion: number;
+}
+
+/** Decodes 01/02 client ready: repeated {family, version, tool id, tool version}. */
+export function decodeClientOnline(body: Uint8Array): ClientOnlineEntry[] {
+  if (body.length % 8 !== 0) throw new WireError('BAD_LENGTH', 0, '01/02 length not a multiple of 8');
+  const r = new ByteReader(body);
+  const out: ClientOnlineEntry[] = [];
+  while (!r.done) out.push({ family: r.u16(), version: r.u16(), toolId: r.u16(), toolVersion: r.u16() });
+  return out;
+}
+
+/** Decodes 01/11: u32 idle seconds (0 = active). */
+export function decodeIdle(body: Uint8Array): number {
+  const r = new ByteReader(body);
+  const v = r.u32('idle seconds');
+  r.expectEnd('01/11');
+  return v;
+}
+
+/** 01/1E set user info fields. */
+export interface SNAC_0x01_0x1E_OServiceSetUserInfoFields {
+  /** TLV 0x0006 status u32, when present. */
+  status?: number;
+  /** TLV 0x001D BART ids bytes, when present. */
+  bart?: Uint8Array;
+}
+
+/** Decodes 01/1E. */
+export function decodeSetUserInfoFields(body: Uint8Array): SNAC_0x01_0x1E_OServiceSetUserInfoFields {
+  const tlvs = readTlvRestList(new ByteReader(body));
+  const out: SNAC_0x01_0x1E_OServiceSetUserInfoFields = {};
+  const status = tlvs.u32(0x0006);
+  if (status !== undefined) out.status = status;
+  const bart = tlvs.bytes(0x001d);
+  if (bart !== undefined) out.bart = bart;
+  return out;
+}
+
+/** A BART ID (PROTOCOL §3.10): u16 type, u8 flags, u8 length, hash. */
+export interface BartId {
+  /** Type (0x0402 encryption cert chain, 0x0403 signing cert chain, ...). */
+  type: number;
+  /** Flags. */
+  flags: number;
+  /** Hash bytes. */
+  hash: Uint8Array;
+}
+
+/** Reads one BART ID. */
+export function readBartId(r: ByteReader): BartId {
+  const type = r.u16('BART type');
+  const flags = r.u8('BART flags');
+  const hash = r.block8('BART hash');
+  return { type, flags, hash };
+}
+
+/** Writes one BART ID. */
+export function writeBartId(w: ByteWriter, id: BartId): ByteWriter {
+  return w.u16(id.type).u8(id.flags).block8(id.hash);
+}
+
+/** Decodes 01/22: repeated BART IDs (at most 64). */
+export function decodeBartQuery2(body: Uint8Array): BartId[] {
+  const r = new ByteReader(body);
+  const out: BartId[] = [];
+  while (!r.done) {
+    if (out.length >= 64) throw new WireError('TOO_MANY', r.offset, 'more than 64 BART ids');
+    out.push(readBartId(r));
+  }
+  return out;
+}
+
+/** Encodes 01/23: per id {query ID, u8 code, reply ID}; certim echoes each id with code 0 (PROTOCOL §9.4). */
+export function encodeBartReply2(entries: ReadonlyArray<{ query: BartId; code: number; reply: BartId }>): Uint8Array {
+  const w = new ByteWriter(64);
+  for (const e of entries) {
+    writeBartId(w, e.query);
+    w.u8(e.code);
+    writeBartId(w, e.reply);
+  }
+  return w.finish();
+}
+
+/** Encodes 01/13 MOTD: u16 type + TLV 0x000B text. */
+export function encodeMotd(type: number, text: string): Uint8Array {
+  const t = new TextEncoder().encode(text);
+  return new ByteWriter(8 + t.length).u16(type).u16(0x000b).block16(t).finish();
+}

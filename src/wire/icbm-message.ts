@@ -1,0 +1,232 @@
+/**
+ * ICBM message structures (PROTOCOL.md §3.4, `R:wire/snacs.go`, `JP/snaccmd/icbm/AbstractImIcbm.java`):
+ *
+ * - `04/06` IcbmChannelMsgToHost:   u64 cookie · u16 channel · string08 recipient SN · TLV rest-list
+ * - `04/07` IcbmChannelMsgToClient: u64 cookie · u16 channel · sender user info (§4) · TLV rest-list
+ * - channel-1 TLV 0x0002 = fragments {u8 id, u8 version, u16 length, data}:
+ *     05 01 features byte list · 01 01 message part (u16 charset, u16 subset, text) · 0D 01 encryption code
+ *
+ * An encrypted IM carries fragment 0x0D (u16 0x0001), optionally 05 01, then 01 01 with charset/subset 0 and
+ * the raw CMS EnvelopedData as "text". Fragment 0x0D present => encrypted. Servers relay it untouched.
+ */
+import { ByteReader, ByteWriter, WireError } from './bytes.js';
+import { TlvList, readTlvRestList, tlv, writeTlvRestList, type Tlv } from './tlv.js';
+import { readUserInfo, writeUserInfo, type UserInfo, type UserInfoFields } from './user-info.js';
+
+/** ICBM subtypes handled here. */
+export const IcbmSubtype = {
+  ChannelMsgToHost: 0x0006,
+  ChannelMsgToClient: 0x0007,
+} as const;
+
+/** ICBM channels. */
+export const IcbmChannel = {
+  /** Plain (and AIM Secure IM) instant messages. */
+  Im: 0x0001,
+  /** Rendezvous. */
+  Rendezvous: 0x0002,
+  /** ICQ. */
+  Icq: 0x0004,
+} as const;
+
+/** TLVs of `04/06` / `04/07`. */
+export const IcbmTlv = {
+  /** Channel-1 message data (fragment list). */
+  ImData: 0x0002,
+  WantHostAck: 0x0003,
+  AutoResponse: 0x0004,
+  /** Rendezvous data (ch 2) / ICQ data (ch 4). */
+  RendezvousData: 0x0005,
+  StoreIfOffline: 0x0006,
+  IconInfo: 0x0008,
+  WantsIcon: 0x0009,
+  /** `04/07` only: sender supports typing notifications. */
+  SupportsTyping: 0x000b,
+  Bart: 0x000d,
+} as const;
+
+/** Size of the ICBM cookie. */
+export const ICBM_COOKIE_SIZE = 8;
+
+/** `04/06`: client -> server send. `cookie` is an opaque 8-byte view. */
+export interface IcbmChannelMsgToHost {
+  readonly cookie: Uint8Array;
+  readonly channel: number;
+  readonly screenName: string;
+  readonly tlvs: TlvList;
+}
+
+/** `04/07`: server -> client delivery. */
+export interface IcbmChannelMsgToClient {
+  readonly cookie: Uint8Array;
+  readonly channel: number;
+  readonly sender: UserInfo;
+  readonly tlvs: TlvList;
+}
+
+/** Decodes a `04/06` body. */
+export function decodeIcbmChannelMsgToHost(body: Uint8Array): IcbmChannelMsgToHost {
+  const r = new ByteReader(body);
+  const cookie = r.bytes(ICBM_COOKIE_SIZE, 'ICBM cookie');
+  const channel = r.u16('ICBM channel');
+  const screenName = r.string8('recipient screen name');
+  return { cookie, channel, screenName, tlvs: readTlvRestList(r) };
+}
+
+/** Encodes a `04/06` body. */
+export function encodeIcbmChannelMsgToHost(m: { cookie: Uint8Array; channel: number; screenName: string; tlvs: Iterable<Tlv> }): Uint8Array {
+  if (m.cookie.length !== ICBM_COOKIE_SIZE) throw new RangeError('ICBM cookie must be 8 bytes');
+  const w = new ByteWriter(128).bytes(m.cookie).u16(m.channel).string8(m.screenName);
+  return writeTlvRestList(w, m.tlvs).finish();
+}
+
+/** Decodes a `04/07` body. */
+export function decodeIcbmChannelMsgToClient(body: Uint8Array): IcbmChannelMsgToClient {
+  const r = new ByteReader(body);
+  const cookie = r.bytes(ICBM_COOKIE_SIZE, 'ICBM cookie');
+  const channel = r.u16('ICBM channel');
+  const sender = readUserInfo(r);
+  return { cookie, channel, sender, tlvs: readTlvRestList(r) };
+}
+
+/** Encodes a `04/07` body. */
+export function encodeIcbmChannelMsgToClient(m: { cookie: Uint8Array; channel: number; sender: UserInfoFields | UserInfo; tlvs: Iterable<Tlv> }): Uint8Array {
+  if (m.cookie.length !== ICBM_COOKIE_SIZE) throw new RangeError('ICBM cookie must be 8 bytes');
+  const w = new ByteWriter(256).bytes(m.cookie).u16(m.channel);
+  writeUserInfo(w, m.sender);
+  return writeTlvRestList(w, m.tlvs).finish();
+}
+
+/** Fragment ids inside channel-1 TLV 0x0002 (all with version 0x01). */
+export const ImFragmentId = {
+  MessagePart: 0x01,
+  Features: 0x05,
+  EncryptionCode: 0x0d,
+} as const;
+
+/** Fragment version used by every known client. */
+export const IM_FRAGMENT_VERSION = 0x01;
+
+/** One channel-1 fragment. */
+export interface ImFragment {
+  readonly id: number;
+  readonly version: number;
+  /** View into the decoded buffer. */
+  readonly data: Uint8Array;
+}
+
+/** Message charsets (`JP/ImEncodingParams.java`). */
+export const ImCharset = {
+  Ascii: 0x0000,
+  Utf16be: 0x0002,
+  Latin1: 0x0003,
+} as const;
+
+/** Encryption code value for an AIM Secure IM CMS payload. */
+export const IM_ENCRYPTION_SECURE_IM = 0x0001;
+
+/** Default features byte list (what OOS sends). */
+export const DEFAULT_IM_FEATURES: Uint8Array = new Uint8Array([0x01, 0x01, 0x02]);
+
+/** Decodes a fragment list (the whole value of TLV 0x0002). */
+export function decodeImFragments(buf: Uint8Array): ImFragment[] {
+  const out: ImFragment[] = [];
+  let o = 0;
+  const n = buf.length;
+  while (o < n) {
+    if (o + 4 > n) throw new WireError('TRUNCATED', o, `IM fragment header needs 4 bytes, ${n - o} left`);
+    const len = (buf[o + 2]! << 8) | buf[o + 3]!;
+    if (o + 4 + len > n) throw new WireError('TRUNCATED', o + 4, `IM fragment needs ${len} bytes, ${n - o - 4} left`);
+    out.push({ id: buf[o]!, version: buf[o + 1]!, data: buf.subarray(o + 4, o + 4 + len) });
+    o += 4 + len;
+  }
+  return out;
+}
+
+/** Encodes a fragment list. */
+export function encodeImFragments(frags: readonly ImFragment[]): Uint8Array {
+  const w = new ByteWriter(64);
+  for (const f of frags) w.u8(f.id).u8(f.version).block16(f.data);
+  return w.finish();
+}
+
+/** A decoded message part (fragment 01 01). */
+export interface ImMessagePart {
+  readonly charset: number;
+  readonly charsetSubset: number;
+  /** Text bytes in `charset` — or, for encrypted IMs, the raw CMS EnvelopedData. */
+  readonly text: Uint8Array;
+}
+
+/** A decoded channel-1 message (TLV 0x0002 value). */
+export interface ImMessage {
+  /** Fragment 05 01 data, if present (last one wins). */
+  readonly features: Uint8Array | undefined;
+  /** Fragment 0D 01 u16 encryption code, if present. */
+  readonly encryptionCode: number | undefined;
+  /** Message parts (01 01), in order. */
+  readonly parts: readonly ImMessagePart[];
+  /** All fragments as received, including unknown ids. */
+  readonly fragments: readonly ImFragment[];
+}
+
+/** True if the message carries an encryption-code fragment (PROTOCOL.md §3.4: 0x0D present => encrypted). */
+export function isEncryptedIm(m: ImMessage): boolean {
+  return m.encryptionCode !== undefined;
+}
+
+/**
+ * Decodes the value of channel-1 TLV 0x0002. Unknown fragment ids are kept in `fragments` and otherwise
+ * ignored; a message part shorter than its 4-byte charset header, or an encryption code that is not exactly
+ * u16, is a WireError.
+ */
+export function decodeImMessage(buf: Uint8Array): ImMessage {
+  const fragments = decodeImFragments(buf);
+  let features: Uint8Array | undefined;
+  let encryptionCode: number | undefined;
+  const parts: ImMessagePart[] = [];
+  for (const f of fragments) {
+    const at = f.data.byteOffset - buf.byteOffset;
+    if (f.id === ImFragmentId.Features) features = f.data;
+    else if (f.id === ImFragmentId.EncryptionCode) {
+      if (f.data.length !== 2) throw new WireError('BAD_LENGTH', at, `encryption code fragment must be 2 bytes, is ${f.data.length}`);
+      encryptionCode = (f.data[0]! << 8) | f.data[1]!;
+    } else if (f.id === ImFragmentId.MessagePart) {
+      if (f.data.length < 4) throw new WireError('TRUNCATED', at, `message part needs 4 charset bytes, has ${f.data.length}`);
+      parts.push({ charset: (f.data[0]! << 8) | f.data[1]!, charsetSubset: (f.data[2]! << 8) | f.data[3]!, text: f.data.subarray(4) });
+    }
+  }
+  return { features, encryptionCode, parts, fragments };
+}
+
+/** Input for {@link encodeImMessage}. */
+export interface ImMessageInput {
+  /** Features list (default {@link DEFAULT_IM_FEATURES}); pass an empty array to omit the fragment. */
+  features?: Uint8Array;
+  /** Encryption code; when set, written FIRST, as AIM does for Secure IM. */
+  encryptionCode?: number;
+  parts: readonly { charset: number; charsetSubset?: number; text: Uint8Array }[];
+}
+
+/** Encodes the value of channel-1 TLV 0x0002: [0D 01], [05 01], 01 01 parts. */
+export function encodeImMessage(m: ImMessageInput): Uint8Array {
+  const w = new ByteWriter(64 + m.parts.reduce((a, p) => a + p.text.length + 8, 0));
+  if (m.encryptionCode !== undefined) w.u8(ImFragmentId.EncryptionCode).u8(IM_FRAGMENT_VERSION).u16(2).u16(m.encryptionCode);
+  const features = m.features ?? DEFAULT_IM_FEATURES;
+  if (features.length > 0) w.u8(ImFragmentId.Features).u8(IM_FRAGMENT_VERSION).block16(features);
+  for (const p of m.parts) {
+    if (p.text.length + 4 > 0xffff) throw new RangeError(`message part too long: ${p.text.length}`);
+    w.u8(ImFragmentId.MessagePart).u8(IM_FRAGMENT_VERSION).u16(p.text.length + 4).u16(p.charset).u16(p.charsetSubset ?? 0).bytes(p.text);
+  }
+  return w.finish();
+}
+
+/** Encodes an AIM Secure IM channel-1 TLV 0x0002 value: 0D 01 (0x0001), 05 01, 01 01 with charset 0/0 + CMS. */
+export function encodeEncryptedImMessage(cms: Uint8Array, features: Uint8Array = DEFAULT_IM_FEATURES): Uint8Array {
+  return encodeImMessage({ encryptionCode: IM_ENCRYPTION_SECURE_IM, features, parts: [{ charset: 0, charsetSubset: 0, text: cms }] });
+}
+
+/** Convenience: the TLV 0x0002 carrying a channel-1 message. */
+export function imDataTlv(m: ImMessageInput): Tlv {
+  return tlv(IcbmTlv.ImData, encodeImMessage(m));
+}

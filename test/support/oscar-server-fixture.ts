@@ -1,0 +1,80 @@
+/**
+ * Starts a real OSCAR server for end-to-end tests: the real SQLite store in a temp directory, the real password
+ * module, plain TCP and (optionally) TLS listeners on free ports. Accounts are created through the store.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SecureContextOptions } from 'node:tls';
+import { checkLegacyLogin, hashPassword, makeLegacyVerifier, verifyPassword } from '../../src/server/auth/password.js';
+import { createOscarServer, type OscarServer } from '../../src/server/net/oscar-server.js';
+import type { EngineOptions } from '../../src/server/engine.js';
+import type { CertificateChecker, ServerPorts } from '../../src/server/ports.js';
+import { openStore, type Store } from '../../src/store/index.js';
+
+/** A running test server. */
+export interface OscarFixture {
+  /** The server. */
+  server: OscarServer;
+  /** The real store. */
+  store: Store;
+  /** Plain port. */
+  port: number;
+  /** TLS port (0 without TLS). */
+  tlsPort: number;
+  /** Data directory. */
+  dir: string;
+  /** Creates an account (legacy MD5 login enabled unless `legacy` is false). */
+  addUser(screenName: string, password: string, legacy?: boolean): Promise<void>;
+  /** Stops everything and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startOscarFixture}. */
+export interface FixtureOptions {
+  /** TLS credentials for the TLS listener. */
+  tls?: SecureContextOptions;
+  /** Certificate checker (default: refuses everything). */
+  certificates?: CertificateChecker;
+  /** Engine overrides (config, clock...). */
+  engine?: Partial<Omit<EngineOptions, 'ports'>>;
+}
+
+const FAST_SCRYPT = { N: 1 << 10, r: 8, p: 1 };
+
+/** Starts a server over a fresh SQLite database. */
+export async function startOscarFixture(opts: FixtureOptions = {}): Promise<OscarFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'certim-oscar-'));
+  const store = await openStore(`sqlite:${join(dir, 'certim.db')}`);
+  const ports: ServerPorts = {
+    accounts: store.accounts,
+    passwords: { verifyPassword, checkLegacyLogin },
+    userInfo: store.userInfo,
+    feedbag: store.feedbag,
+    permitDeny: store.permitDeny,
+    offline: store.offline,
+    certificates: opts.certificates ?? { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'no checker configured' }) },
+  };
+  const server = createOscarServer({ ...opts.engine, ports });
+  const bound = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: 0, ...(opts.tls ? { tls: opts.tls } : {}) });
+  return {
+    server,
+    store,
+    port: bound.oscar,
+    tlsPort: bound.oscarTls,
+    dir,
+    async addUser(screenName, password, legacy = true) {
+      await store.accounts.create({
+        screenName,
+        passwordHash: await hashPassword(password, FAST_SCRYPT),
+        legacyVerifier: legacy ? makeLegacyVerifier(password) : null,
+        legacyLoginEnabled: legacy,
+      });
+    },
+    async stop() {
+      await server.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
