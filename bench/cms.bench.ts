@@ -3,6 +3,7 @@
  * and RSA-3072, against the OpenSSL limit measured in the same run with `openssl speed` — one private-key plus one
  * public-key operation per message each way: limit = 1 / (1/sign + 1/verify). Target ratio >= 0.8.
  *
+ * Rates are per CPU-second of this process, as `openssl speed` reports per CPU-second (see cpuSeconds()).
  * Decode includes everything a client does per message: envelope parse, key unwrap, content decryption, SignedData
  * parse, signature check, name/forwarding checks, the replay cache, and a trust callback that caches its (real)
  * certificate-chain check per certificate, as the PKI verifier is expected to.
@@ -41,7 +42,7 @@ const trust: TrustCallback = async (cert: X509Certificate, screenName: string) =
 
 const TEXT = '<HTML><BODY BGCOLOR="#ffffff"><FONT LANG="0">hey, are we still on for lunch tomorrow at noon?</FONT></BODY></HTML>';
 
-async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient: FixtureIdentity): Promise<{ enc: number; dec: number }> {
+async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient: FixtureIdentity): Promise<{ enc: number; dec: number; encWall: number; decWall: number }> {
   const encOpts = {
     profile, text: TEXT,
     sender: { screenName: sender.name, signingKey: sender.key, signingCert: sender.certDer },
@@ -51,9 +52,11 @@ async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient:
   for (let i = 0; i < 20; i++) encodeSecureIm(encOpts);
   const msgs: Uint8Array[] = [];
   let t0 = performance.now();
+  let c0 = cpuSeconds();
   let n = 0;
   while (performance.now() - t0 < SECONDS * 1000) { msgs.push(encodeSecureIm(encOpts)); n++; }
-  const enc = n / ((performance.now() - t0) / 1000);
+  const enc = n / (cpuSeconds() - c0);
+  const encWall = n / ((performance.now() - t0) / 1000);
 
   const decOpts = {
     recipientKeys: [{ cert: recipient.certDer, key: recipient.key }], senderScreenName: sender.name,
@@ -61,29 +64,49 @@ async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient:
   };
   for (let i = 0; i < 10; i++) await decodeSecureIm(msgs[i]!, { ...decOpts, replayCache: new MemoryReplayCache() });
   t0 = performance.now();
+  c0 = cpuSeconds();
   n = 0;
   while (performance.now() - t0 < SECONDS * 1000 && n < msgs.length) {
     const r = await decodeSecureIm(msgs[n]!, decOpts);
     if (r.verdict !== 'verified') throw new Error(`bench decode failed: ${r.code} ${r.reason}`);
     n++;
   }
-  const dec = n / ((performance.now() - t0) / 1000);
-  return { enc, dec };
+  const dec = n / (cpuSeconds() - c0);
+  const decWall = n / ((performance.now() - t0) / 1000);
+  return { enc, dec, encWall, decWall };
+}
+
+/**
+ * CPU seconds (user + system) used by this process. `openssl speed` divides by CPU user time (not wall time, unless
+ * -elapsed), so "per core" rates on a shared machine compare like with like only on CPU time. Our figure includes
+ * every thread of the process (GC helpers too), which can only understate our rate.
+ */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 const ids2048 = { s: f.ids.alice!, r: f.ids['bob-enc']! };
 const ids3072 = { s: extraIdentity('carol3072', 'carol', 3072), r: extraIdentity('dave3072', 'dave', 3072) };
-const speed = opensslSpeed();
-console.log(`openssl speed: rsa2048 sign ${speed[2048]!.sign}/s verify ${speed[2048]!.verify}/s; rsa3072 sign ${speed[3072]!.sign}/s verify ${speed[3072]!.verify}/s`);
-let worst = Infinity;
+// The machine is shared and noisy: measure the OpenSSL limit before and after our runs and keep the higher figure
+// for each operation, so the ratios are conservative.
+const before = opensslSpeed();
+const results: { bits: number; profile: string; enc: number; dec: number; encWall: number; decWall: number }[] = [];
 for (const bits of [2048, 3072] as const) {
+  const ids = bits === 2048 ? ids2048 : ids3072;
+  for (const profile of ['aim-legacy', 'modern'] as const) results.push({ bits, profile, ...(await run(profile, ids.s, ids.r)) });
+}
+const after = opensslSpeed();
+const speed: Record<number, { sign: number; verify: number }> = {};
+for (const bits of [2048, 3072]) {
+  speed[bits] = { sign: Math.max(before[bits]!.sign, after[bits]!.sign), verify: Math.max(before[bits]!.verify, after[bits]!.verify) };
+  console.log(`openssl speed rsa${bits}: sign ${before[bits]!.sign}/${after[bits]!.sign} verify ${before[bits]!.verify}/${after[bits]!.verify} (before/after; max used)`);
+}
+let worst = Infinity;
+for (const { bits, profile, enc, dec, encWall, decWall } of results) {
   const s = speed[bits]!;
   const limit = 1 / (1 / s.sign + 1 / s.verify);
-  const ids = bits === 2048 ? ids2048 : ids3072;
-  for (const profile of ['aim-legacy', 'modern'] as const) {
-    const { enc, dec } = await run(profile, ids.s, ids.r);
-    worst = Math.min(worst, enc / limit, dec / limit);
-    console.log(`rsa${bits} ${profile.padEnd(10)} encode ${enc.toFixed(0).padStart(6)}/s (ratio ${(enc / limit).toFixed(2)})  decode ${dec.toFixed(0).padStart(6)}/s (ratio ${(dec / limit).toFixed(2)})  limit ${limit.toFixed(0)}/s`);
-  }
+  worst = Math.min(worst, enc / limit, dec / limit);
+  console.log(`rsa${bits} ${profile.padEnd(10)} encode ${enc.toFixed(0).padStart(6)}/s (ratio ${(enc / limit).toFixed(2)})  decode ${dec.toFixed(0).padStart(6)}/s (ratio ${(dec / limit).toFixed(2)})  limit ${limit.toFixed(0)}/s  [wall-clock: ${encWall.toFixed(0)}/s, ${decWall.toFixed(0)}/s]`);
 }
 console.log(`worst ratio ${worst.toFixed(2)} (target >= 0.80)`);

@@ -12,6 +12,7 @@
  * Usage: npm run bench -- server          (N = 100 and 1,000)
  *        CERTIM_BENCH_N=100,1000,5000 npm run bench -- server
  *        CERTIM_BENCH_TARGETS=baseline   (only the baseline; for developing the load generator)
+ *        CERTIM_BENCH_PROFILE=/tmp/prof  (V8 CPU profiles of the children)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ const TARGETS = (process.env.CERTIM_BENCH_TARGETS ?? 'server,baseline').split(',
 
 interface TargetRun {
   signOnPerSec: number;
+  signOnCpuMs: number;
   rssPerSession: number;
   heapPerSession: number;
   closed: PhaseResult;
@@ -46,7 +48,9 @@ async function runTarget(kind: 'server' | 'baseline', n: number, rate: number | 
   try {
     const port = Number(child.ready.oscar);
     const before = await child.memory();
+    const cpuStart = child.cpuSeconds();
     const signOn = await signOnAll({ kind, host: '127.0.0.1', port }, n, benchScreenName, BENCH_PASSWORD);
+    const signOnCpu = child.cpuSeconds() - cpuStart;
     await sleep(200);
     const idle = await child.memory();
     const cpu0 = child.cpuSeconds();
@@ -57,6 +61,7 @@ async function runTarget(kind: 'server' | 'baseline', n: number, rate: number | 
     for (const c of signOn.clients) c.close();
     return {
       signOnPerSec: n / signOn.seconds,
+      signOnCpuMs: (1000 * signOnCpu) / n,
       rssPerSession: (idle.rss - before.rss) / n,
       heapPerSession: (idle.heapUsed + idle.external - before.heapUsed - before.external) / n,
       closed,
@@ -73,7 +78,7 @@ function line(name: string, r: TargetRun): string {
   const f = r.fixed;
   return [
     `  ${name.padEnd(8)}`,
-    `sign-on ${fmt(r.signOnPerSec).padStart(6)}/s`,
+    `sign-on ${fmt(r.signOnPerSec).padStart(6)}/s (${fmt(r.signOnCpuMs, 2)} CPU-ms each)`,
     `| closed loop ${fmt(r.closed.perSecond).padStart(7)} IM/s, ${fmt(r.closedPerCpuSec).padStart(7)} IM/relay-CPU-s, p50 ${fmt(r.closed.p50, 2)} ms p99 ${fmt(r.closed.p99, 2)} ms`,
     f ? `| at ${fmt(f.sent / f.seconds)}/s offered: delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms p99 ${fmt(f.p99, 2)} ms` : '',
     `| idle session ${fmt(r.rssPerSession / 1024, 1)} KB RSS, ${fmt(r.heapPerSession / 1024, 1)} KB heap+buffers`,

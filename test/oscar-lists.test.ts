@@ -64,6 +64,8 @@ test('feedbag: items stored, presence from the feedbag, deny list and PD mode ho
     gina.conn.sendSnac(0x0013, 0x0008, Uint8Array.from([...item('hank', 0, 20, 3), ...item('', 0, 21, 4, pdMode)]));
     assert.deepEqual(statuses((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0, 0]);
     assert.equal(userInfoScreenName((await hank.conn.expectSnac(0x0003, 0x000c)).body), 'gina');
+    // Presence is symmetric: gina no longer sees hank either.
+    assert.equal(userInfoScreenName((await gina.conn.expectSnac(0x0003, 0x000c)).body), 'hank');
     hank.conn.sendSnac(0x0004, 0x0006, imBody('gina', 'let me in'));
     assert.equal(decodeSnacError((await hank.conn.expectSnac(0x0004, 0x0001)).body).code, 0x04);
     gina.conn.sendSnac(0x0004, 0x0006, imBody('hank', 'you are blocked'));

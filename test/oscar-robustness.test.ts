@@ -95,9 +95,22 @@ test('a flooding client is warned, dropped, then disconnected; another client st
   }
 });
 
-test('unauthenticated connections time out; SNACs before the hello close the connection', async () => {
-  const fx = await startOscarFixture({ engine: { config: { unauthenticatedTimeoutMs: 300 } } });
+test('unauthenticated connections time out; SNACs before the hello close the connection; max connections', async () => {
+  const fx = await startOscarFixture({ engine: { config: { unauthenticatedTimeoutMs: 300, maxConnections: 2 } } });
   try {
+    const a = await TestConnection.open({ port: fx.port });
+    const b = await TestConnection.open({ port: fx.port });
+    await a.nextFrame((f) => f.channel === FlapChannel.SignOn);
+    await b.nextFrame((f) => f.channel === FlapChannel.SignOn);
+    const c = await TestConnection.open({ port: fx.port });
+    await c.closed;
+    assert.equal(fx.server.metrics().connections, 2);
+    a.close();
+    b.close();
+    await a.closed;
+    await b.closed;
+    for (let i = 0; i < 50 && fx.server.metrics().connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+
     const idle = await TestConnection.open({ port: fx.port });
     await idle.nextFrame((f) => f.channel === FlapChannel.SignOn);
     idle.sendFrame(FlapChannel.SignOn, encodeFlapHello());
@@ -108,6 +121,36 @@ test('unauthenticated connections time out; SNACs before the hello close the con
     const rude = await TestConnection.open({ port: fx.port });
     rude.sendSnac(0x0017, 0x0006);
     await rude.closed;
+  } finally {
+    await fx.stop();
+  }
+});
+
+test('a recipient that stops reading is disconnected once its pending output passes the limit', async () => {
+  const loose = [1, 2, 3, 4, 5].map((id) => ({ id, window: 2, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 1000 }));
+  const fx = await startOscarFixture({ engine: { config: { maxPendingOutput: 256 * 1024, rateClasses: loose } } });
+  try {
+    await fx.addUser('sender', 'pw');
+    await fx.addUser('sleepy', 'pw');
+    const ep = { port: fx.port };
+    const sender = await signOn(ep, 'sender', 'pw', 'md5-strong');
+    const sleepy = await signOn(ep, 'sleepy', 'pw', 'md5-strong');
+    sleepy.conn.socket.pause();
+    const big = 'x'.repeat(7000);
+    let sent = 0;
+    const before = fx.server.metrics().limitDisconnects;
+    while (fx.server.metrics().limitDisconnects === before && sent < 5000) {
+      for (let i = 0; i < 50; i++) sender.conn.sendSnac(0x0004, 0x0006, imBody('sleepy', big));
+      sent += 50;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(fx.server.metrics().limitDisconnects, before + 1, `after ${sent} IMs`);
+    // The sender is unaffected and now gets "not logged on".
+    for (let i = 0; i < 50 && fx.server.engine.registry.get('sleepy'); i++) await new Promise((r) => setTimeout(r, 10));
+    sender.conn.sendSnac(0x0004, 0x0006, imBody('sleepy', 'still there?'));
+    assert.equal(decodeSnacError((await sender.conn.expectSnacWhere(0x0004, 0x0001, () => true, 5000)).body).code, 0x04);
+    sender.conn.close();
+    sleepy.conn.close();
   } finally {
     await fx.stop();
   }

@@ -334,6 +334,16 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
         assert.equal(await s.offline.count('quinn'), 2);
       });
 
+      test('concurrent enqueues to one recipient never exceed the cap', async () => {
+        const s = await fresh();
+        await s.accounts.create(account('ruth'));
+        const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) =>
+          s.offline.enqueue({ recipient: 'ruth', sender: `s${i}`, channel: 1, cookie: cookie(i), payload: bytes(i), sentAt: i }, 3)));
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
+        for (const r of results) if (r.status === 'rejected') assert.ok(StoreError.is(r.reason, 'STORE_LIMIT'), String(r.reason));
+        assert.equal(await s.offline.count('ruth'), 3);
+      });
+
       test('purgeOlderThan drops only old messages', async () => {
         const s = await fresh();
         await s.accounts.create(account('rita'));

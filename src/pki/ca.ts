@@ -169,7 +169,7 @@ export class CertificateAuthority {
     opts: { days?: number } = {},
   ): Promise<IssuedCertificate> {
     const sn = normalizeScreenName(screenName);
-    if (sn.length === 0 || sn.length > 97 || /[\s\x00-\x1f]/.test(sn)) throw new PkiError('INVALID_ARGUMENT', `bad screen name "${screenName}"`);
+    if (sn.length === 0 || sn.length > 97 || /[\s\p{Cc}]/u.test(sn)) throw new PkiError('INVALID_ARGUMENT', `bad screen name "${screenName}"`);
     const publicKey = this.#subjectPublicKey(subjectKey);
     const san = encodeGeneralNames({ uris: [imUri(sn, this.#o.domain)] });
     return this.#issue(publicKey, encodeName([['CN', screenName.trim()]]), sn, purpose, [
@@ -519,7 +519,7 @@ export async function readRootCertificate(dataDir: string): Promise<Certificate>
   try {
     pem = await readFile(f, 'utf8');
   } catch (e) {
-    throw new PkiError('INVALID_ARGUMENT', `no CA found at ${f} (start the server once to create it)`, { cause: e });
+    throw new PkiError('NOT_FOUND', `no CA found at ${f} (start the server once to create it)`, { cause: e });
   }
   return parseCertificate(pem);
 }

@@ -8,7 +8,8 @@ export type PkiErrorCode =
   | 'DUPLICATE_SERIAL'
   | 'UNKNOWN_SERIAL'
   | 'CA_MISMATCH'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND';
 
 /** The one error type thrown by src/pki. */
 export class PkiError extends Error {

@@ -7,7 +7,6 @@ import {
   der, children, contentOf, readBitString, readBool, readOctets, readOid, readSmallInt, seqOf, TAG, ctxTag,
   type Asn1, Asn1Error,
 } from './asn1/der.js';
-import { OID } from './oids.js';
 
 /** One raw extension. */
 export interface Extension {

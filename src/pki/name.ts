@@ -28,9 +28,10 @@ const SHORT: Record<string, string> = {
 };
 const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).map(([k, v]) => [v, k]));
 
-/** Name attributes to encode, in order: short keys CN/O/OU/C/L/ST. */
-export type NameSpec = ReadonlyArray<readonly [keyof typeof LONG_KEYS, string]>;
-const LONG_KEYS = { CN: 1, O: 1, OU: 1, C: 1, L: 1, ST: 1 } as const;
+/** Short attribute keys {@link encodeName} understands. */
+export type NameKey = 'CN' | 'O' | 'OU' | 'C' | 'L' | 'ST';
+/** Name attributes to encode, in order. */
+export type NameSpec = ReadonlyArray<readonly [NameKey, string]>;
 
 /** Encodes a Name: one single-valued RDN per attribute; C as PrintableString, the rest UTF8String (RFC 5280). */
 export function encodeName(spec: NameSpec): Uint8Array {
@@ -60,10 +61,9 @@ export function parseName(n: Asn1): DistinguishedName {
   return { der: rawOf(n), attributes };
 }
 
-/** The first (most significant per RFC 4514 display is last, but X.509 order is first) CN, or undefined. */
+/** The subject's CN, or undefined. With several CNs the last (most specific in X.509 order) wins. */
 export function commonNameOf(name: DistinguishedName): string | undefined {
   let cn: string | undefined;
-  // The most specific CN is the last one in X.509 order.
   for (const a of name.attributes) if (a.oid === OID.commonName) cn = a.value;
   return cn;
 }

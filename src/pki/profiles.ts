@@ -42,7 +42,7 @@ export const VERIFY_RULES: Record<VerifyPurpose, { anyKeyUsage: KeyUsage[]; eku:
 };
 
 /** The issuing purpose a CSR's requested keyUsage implies (EST): both roles -> common. */
-export function purposeFromKeyUsage(ku: readonly KeyUsage[] | undefined): CertificatePurpose | undefined {
+export function purposeFromKeyUsage(ku: readonly KeyUsage[] | undefined): 'encrypt' | 'sign' | 'common' | undefined {
   if (!ku || ku.length === 0) return undefined;
   const enc = ku.includes('keyEncipherment');
   const sig = ku.includes('digitalSignature') || ku.includes('nonRepudiation');

@@ -146,28 +146,28 @@ export function fuzzDecoder(name: string, decode: (b: Uint8Array) => unknown, se
   const maxLen = opts.maxRandomLength ?? 64;
   const stats: FuzzStats = { values: 0, errors: new Map(), total: 0 };
   return withoutStackTraces(() => {
-  for (let i = 0; i < iterations; i++) {
-    let input: Uint8Array;
-    if (seeds.length === 0 || rng.chance(randomFraction)) input = rng.bytes(rng.int(maxLen + 1));
-    else {
-      input = rng.pick(seeds);
-      for (let k = 1 + rng.int(3); k > 0; k--) input = mutate(rng, input, rng.pick(seeds));
-    }
-    stats.total++;
-    try {
-      decode(input);
-      stats.values++;
-    } catch (e) {
-      if (!(e instanceof WireError)) {
-        throw new Error(`${name}: threw ${String(e)} (not a WireError) on input ${toHex(input)}`);
+    for (let i = 0; i < iterations; i++) {
+      let input: Uint8Array;
+      if (seeds.length === 0 || rng.chance(randomFraction)) input = rng.bytes(rng.int(maxLen + 1));
+      else {
+        input = rng.pick(seeds);
+        for (let k = 1 + rng.int(3); k > 0; k--) input = mutate(rng, input, rng.pick(seeds));
       }
-      if (!Number.isInteger(e.offset) || e.offset < 0 || e.offset > input.length) {
-        throw new Error(`${name}: WireError offset ${e.offset} outside input of ${input.length} bytes (${e.code}) on ${toHex(input)}`);
+      stats.total++;
+      try {
+        decode(input);
+        stats.values++;
+      } catch (e) {
+        if (!(e instanceof WireError)) {
+          throw new Error(`${name}: threw ${String(e)} (not a WireError) on input ${toHex(input)}`);
+        }
+        if (!Number.isInteger(e.offset) || e.offset < 0 || e.offset > input.length) {
+          throw new Error(`${name}: WireError offset ${e.offset} outside input of ${input.length} bytes (${e.code}) on ${toHex(input)}`);
+        }
+        stats.errors.set(e.code, (stats.errors.get(e.code) ?? 0) + 1);
       }
-      stats.errors.set(e.code, (stats.errors.get(e.code) ?? 0) + 1);
     }
-  }
-  return stats;
+    return stats;
   });
 }
 

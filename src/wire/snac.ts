@@ -68,7 +68,8 @@ export function decodeSnac(payload: Uint8Array): Snac {
     versionPrefix = r.block16('SNAC family-version prefix');
     bodyOffset = r.offset;
   }
-  return { ...h, body: payload.subarray(bodyOffset), bodyOffset, versionPrefix };
+  // Spelled out: an object spread here measured ~20x slower on Node 20 (bench/wire.bench.ts).
+  return { family: h.family, subtype: h.subtype, flags: h.flags, requestId: h.requestId, body: payload.subarray(bodyOffset), bodyOffset, versionPrefix };
 }
 
 /** Writes a SNAC header. */

@@ -44,6 +44,15 @@ test('PROTOCOL §4.1: short caps (0x0019) expand and merge with full caps withou
   assert.throws(() => bad.capabilities, isCode('BAD_LENGTH'));
 });
 
+test('PROTOCOL §4.1: a maximal short-caps TLV (32766 entries) is expanded in linear time', () => {
+  const shorts = new Uint8Array(65532);
+  for (let i = 0; i < shorts.length; i += 2) { shorts[i] = (i >> 9) & 0xff; shorts[i + 1] = (i >> 1) & 0xff; }
+  const u = decodeUserInfo(new UserInfoBuilder('a').capabilities(['SecureIm']).add(tlv(0x0019, shorts)).encode());
+  const t = performance.now();
+  assert.equal(u.capabilities.length, 32766); // SecureIm (short 0x0001) appears once
+  assert.ok(performance.now() - t < 2000);
+});
+
 test('PROTOCOL §4.1: member since prefers 0x0005 and falls back to 0x0002; away bit; status; warning', () => {
   const u = decodeUserInfo(fromHex('01 61 0064 0003 0002 0004 00000010 0001 0002 0030 0006 0004 00010000'));
   assert.equal(u.warningLevel, 100);

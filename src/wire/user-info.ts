@@ -8,7 +8,7 @@
  * do not port (§9.10).
  */
 import { ByteReader, ByteWriter, WireError } from './bytes.js';
-import { decodeCapabilityBlock, decodeShortCapabilities, expandShortCapability, capabilityEquals, encodeCapabilityBlock, type CapabilityName } from './capabilities.js';
+import { capabilityToString, decodeCapabilityBlock, decodeShortCapabilities, encodeCapabilityBlock, expandShortCapability, type CapabilityName } from './capabilities.js';
 import { decodeExtraInfoBlocks, encodeExtraInfoBlocks, type ExtraInfoBlock } from './extra-info.js';
 import { TlvList, readTlvCountedBlock, tlv, tlvU16, tlvU32, writeTlvCountedBlock, type Tlv } from './tlv.js';
 
@@ -95,9 +95,16 @@ export class UserInfo {
    */
   get capabilities(): Uint8Array[] {
     const out: Uint8Array[] = [];
+    // A Set, not a linear scan: TLV 0x0019 may hold 32k shorts and pairwise dedupe would be quadratic.
+    const seen = new Set<string>();
     const full = this.tlvs.getLast(UserInfoTlv.Capabilities);
     if (full) {
-      try { out.push(...decodeCapabilityBlock(full.value)); } catch (e) { throw rebase(e, full.offset); }
+      let caps: Uint8Array[];
+      try { caps = decodeCapabilityBlock(full.value); } catch (e) { throw rebase(e, full.offset); }
+      for (const c of caps) {
+        const k = capabilityToString(c);
+        if (!seen.has(k)) { seen.add(k); out.push(c); }
+      }
     }
     const short = this.tlvs.getLast(UserInfoTlv.ShortCapabilities);
     if (short) {
@@ -105,7 +112,8 @@ export class UserInfo {
       try { shorts = decodeShortCapabilities(short.value); } catch (e) { throw rebase(e, short.offset); }
       for (const s of shorts) {
         const c = expandShortCapability(s);
-        if (!out.some((x) => capabilityEquals(x, c))) out.push(c);
+        const k = capabilityToString(c);
+        if (!seen.has(k)) { seen.add(k); out.push(c); }
       }
     }
     return out;

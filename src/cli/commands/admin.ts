@@ -6,19 +6,9 @@ import type { Command } from '../command.js';
 import { StoreError } from '../../store/index.js';
 import { openAdminStore, takeStoreFlags, UsageError } from './admin-store.js';
 import { runAdminUser } from './admin-user.js';
-import type { CertificateLedger } from '../../pki/ledger.js';
-
-// TODO(pki): replace these two stubs with the PKI engineer's modules once they exist:
-//   import { runAdminCa } from './admin-ca.js';      runAdminCa(argv: string[]): Promise<number>
-//   import { runAdminCert } from './admin-cert.js';  runAdminCert(argv: string[], ledger: CertificateLedger): Promise<number>
-async function runAdminCa(_argv: string[]): Promise<number> {
-  console.error('certim admin ca: not available in this build yet (src/cli/commands/admin-ca.ts is missing)');
-  return 1;
-}
-async function runAdminCert(_argv: string[], _ledger: CertificateLedger): Promise<number> {
-  console.error('certim admin cert: not available in this build yet (src/cli/commands/admin-cert.ts is missing)');
-  return 1;
-}
+import { MemoryCertificateLedger } from '../../pki/ledger-memory.js';
+import { runAdminCa } from './admin-ca.js';
+import { runAdminCert } from './admin-cert.js';
 
 const USAGE = `usage: certim admin <area> ...
   certim admin user add|list|remove|passwd ...   accounts (certim admin user --help)
@@ -33,7 +23,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number> {
     case 'user':
       return runAdminUser(rest);
     case 'ca':
-      return runAdminCa([...rest]);
+      return runAdminCa(rest);
     case 'cert':
       return runCert(rest);
     case '--help':
@@ -60,6 +50,8 @@ async function runCert(argv: readonly string[]): Promise<number> {
     throw e;
   }
   const { rest, ...where } = location;
+  // Help and usage mistakes need no database; don't create one for them.
+  if (!rest[0] || rest[0].startsWith('-') || rest[0] === 'help') return runAdminCert(rest, new MemoryCertificateLedger());
   let store;
   try {
     store = await openAdminStore(where);

@@ -2,8 +2,18 @@
 import type { Command } from '../command.js';
 import { serverCommand } from './server.js';
 import { adminCommand } from './admin.js';
+import { keysCommand } from './keys.js';
+import { trustCommand } from './trust.js';
+import { sendCommand } from './send.js';
+import { listenCommand } from './listen.js';
+import { messageCommand } from './message.js';
 
 export const commands: Record<string, Command> = {
   server: serverCommand,
   admin: adminCommand,
+  keys: keysCommand,
+  trust: trustCommand,
+  send: sendCommand,
+  listen: listenCommand,
+  message: messageCommand,
 };

@@ -6,7 +6,7 @@ import type { Command } from '../command.js';
 import { initKeys, keysSummary, rotateKeys } from '../../client/node/account.js';
 import { formatFingerprint } from '../../client/trust.js';
 import { exportP12, importP12 } from './keys-p12.js';
-import { COMMON_OPTIONS, keySizeFrom, profileFrom, promptLine, readPassphrase, readPassword, reportError, UsageError } from './client-options.js';
+import { COMMON_OPTIONS, connectFromProfile, keySizeFrom, profileFrom, promptLine, readPassphrase, readPassword, reportError, UsageError } from './client-options.js';
 
 const USAGE = `usage:
   certim keys init --server HOST[:PORT] --user NAME [--https URL] [--ca-fingerprint HEX] [--profile DIR]
@@ -87,6 +87,13 @@ async function rotate(argv: string[]): Promise<number> {
   const keySize = keySizeFrom(values['key-size']);
   await rotateKeys(profile, passphrase, keySize ? { keySize } : {});
   const after = keysSummary(profile).fingerprint;
+  // Publish the new certificates now, so buddies who message us while we are offline encrypt to the new key.
+  try {
+    const { client } = await connectFromProfile(values, { reconnect: false });
+    client.close();
+  } catch (e) {
+    console.error(`certim keys rotate: the new certificates are enrolled but not yet published (${(e as Error).message}); they will be at your next sign-on.`);
+  }
   console.log(`Keys rotated.\n  old fingerprint: ${formatFingerprint(before)}\n  new fingerprint: ${formatFingerprint(after)}`);
   console.log('Your buddies will see a key-change warning; tell them the new fingerprint.');
   return 0;

@@ -35,6 +35,7 @@ export const listenCommand: Command = {
       client = connected.client;
       const c = client;
       let seen = 0;
+      let finished = false;
       const done = new Promise<number>((resolve) => {
         c.on('im', (m) => {
           if (values.json) {
@@ -50,6 +51,7 @@ export const listenCommand: Command = {
         c.on('disconnected', ({ willReconnect }) => console.error(`certim listen: disconnected${willReconnect ? '; reconnecting' : ''}`));
         c.on('signed-on', ({ screenName }) => console.error(`certim listen: signed on again as ${screenName}`));
         c.on('signed-off', ({ reason }) => {
+          if (finished) return;
           console.error(`certim listen: signed off: ${reason}`);
           resolve(1);
         });
@@ -59,6 +61,7 @@ export const listenCommand: Command = {
       });
       console.error(`certim listen: signed on as ${c.screenName}; waiting for IMs`);
       const code = await done;
+      finished = true;
       // Let stdout drain before exiting.
       await new Promise<void>((r) => process.stdout.write('', () => r()));
       return code;

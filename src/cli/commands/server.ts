@@ -79,30 +79,37 @@ export const serverCommand: Command = {
       return 0;
     }
     const log = stderrLogger();
-    const server = await startServer({ ...parsed.options, log });
-    const ready = {
-      event: 'ready',
-      oscar: server.ports.oscar,
-      oscarTls: server.ports.oscarTls,
-      https: server.ports.https,
-      caFingerprint: server.caFingerprint,
-      host: server.host,
-      dataDir: server.dataDir,
-      db: server.backend,
-      pid: process.pid,
+    // Signal handlers go in before anything is printed: a supervisor may send SIGTERM the instant it reads the
+    // ready line, and a signal with no listener would kill the process without a clean shutdown.
+    let stopSignal: NodeJS.Signals | undefined;
+    let wake: (() => void) | undefined;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      stopSignal ??= sig;
+      wake?.();
     };
-    if (parsed.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: NodeJS.Signals): void => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        log('info', `${sig}: shutting down`);
-        resolve();
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      const server = await startServer({ ...parsed.options, log });
+      const ready = {
+        event: 'ready',
+        oscar: server.ports.oscar,
+        oscarTls: server.ports.oscarTls,
+        https: server.ports.https,
+        caFingerprint: server.caFingerprint,
+        host: server.host,
+        dataDir: server.dataDir,
+        db: server.backend,
+        pid: process.pid,
       };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
-    await server.close();
+      if (parsed.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
+      if (!stopSignal) await new Promise<void>((resolve) => (wake = resolve));
+      log('info', `${stopSignal ?? 'signal'}: shutting down`);
+      await server.close();
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
     log('info', 'stopped');
     return 0;
   },

@@ -16,7 +16,7 @@ import {
 import { normalizeScreenName } from '../screen-name.js';
 import { decodeCharset } from './charset.js';
 import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
-import { parseContentType, splitHeaders } from './content-headers.js';
+import { decodeMimeEntity, getMimeHeader, parseContentType, type MimeEntity } from '../../wire/mime-headers.js';
 import { CONTENT_CIPHERS, DIGESTS, knownOid, OID, RSA_SIGNATURE_OIDS } from './oids.js';
 import { randomBytesPooled } from './random-pool.js';
 import { unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
@@ -262,6 +262,26 @@ function singleAttr(p: SignedParts, oid: string): Asn1 | undefined {
   return v[0];
 }
 
+/** The MIME-like header block (PROTOCOL.md §6.3) or undefined; header blocks are small, so a tight bound. */
+function headerBlock(bytes: Uint8Array): MimeEntity | undefined {
+  try {
+    return decodeMimeEntity(bytes, { maxHeaderBytes: 2048, maxHeaders: 16 });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lower-cased media type of the block's Content-Type, or undefined when absent/invalid. */
+function mediaType(e: MimeEntity): string | undefined {
+  const v = getMimeHeader(e, 'Content-Type');
+  if (v === undefined) return undefined;
+  try {
+    return parseContentType(v).mediaType;
+  } catch {
+    return undefined;
+  }
+}
+
 const failedResult = (f: Fail, profile?: SecureImProfile): SecureImResult => ({
   verdict: 'failed', code: f.code, reason: f.reason, remote: 'undecryptable', step: f.step, ...(profile ? { profile } : {}),
 });
@@ -313,8 +333,8 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
       if (!plain) return fail('tampered', 'content-decrypt', 'the message could not be decrypted');
       let signedBytes: Uint8Array = plain;
       if (plain[0] !== TAG.SEQUENCE) {
-        const outer = splitHeaders(plain);
-        if (!outer || parseContentType(outer.headers.get('content-type')).type !== 'application/pkcs7-mime') {
+        const outer = headerBlock(plain);
+        if (!outer || mediaType(outer) !== 'application/pkcs7-mime') {
           fail('tampered', 'inner-parse', 'decrypted content lacks the application/pkcs7-mime header block');
         }
         signedBytes = outer!.body;
@@ -419,10 +439,9 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
   }
 
   // Inner headers and text.
-  const inner = splitHeaders(sp.content);
-  const ctype = parseContentType(inner?.headers.get('content-type'));
-  if (!inner || !ctype.type.startsWith('text/')) return fail('tampered', 'inner-parse', 'signed content lacks the text header block');
-  const charset = ctype.charset ?? 'us-ascii';
+  const inner = headerBlock(sp.content);
+  if (!inner || !mediaType(inner)?.startsWith('text/')) return fail('tampered', 'inner-parse', 'signed content lacks the text header block');
+  const charset = parseContentType(getMimeHeader(inner, 'Content-Type')!).charset ?? 'us-ascii';
   const text = decodeCharset(inner.body, charset);
   if (text === undefined) return fail('unsupported-algorithm', 'inner-parse', `unsupported or invalid charset '${charset}'`);
 

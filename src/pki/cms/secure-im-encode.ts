@@ -10,7 +10,7 @@ import { constants, createCipheriv, hash, publicEncrypt, sign } from 'node:crypt
 import { der } from '../asn1/der.js';
 import { encodeCharset, pickCharset } from './charset.js';
 import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
-import { encodeHeaders } from './content-headers.js';
+import { encodeMimeEntity } from '../../wire/mime-headers.js';
 import { OID_DER } from './oids.js';
 import { randomBytesPooled } from './random-pool.js';
 import type { EncodeSecureImOptions, SecureImCharset } from './secure-im-types.js';
@@ -18,11 +18,7 @@ import type { EncodeSecureImOptions, SecureImCharset } from './secure-im-types.j
 const NULL = der.null();
 
 /** Outer header block, exactly as AIM 5.2 writes it (PROTOCOL.md §6.3 item 2). */
-export const OUTER_HEADERS = encodeHeaders([
-  ['Content-Type', 'application/pkcs7-mime; charset=us-ascii'],
-  ['Content-Language', 'en'],
-  ['Content-Transfer-Encoding', 'binary'],
-]);
+export const OUTER_HEADERS = encodeMimeEntity({ contentType: 'application/pkcs7-mime; charset=us-ascii' }, new Uint8Array(0));
 
 const innerHeaderCache = new Map<string, Buffer>();
 
@@ -30,11 +26,7 @@ const innerHeaderCache = new Map<string, Buffer>();
 export function innerHeaders(charset: string): Buffer {
   let h = innerHeaderCache.get(charset);
   if (!h) {
-    h = encodeHeaders([
-      ['Content-Type', `text/x-aolrtf; charset=${charset}`],
-      ['Content-Language', 'en'],
-      ['Content-Transfer-Encoding', 'binary'],
-    ]);
+    h = Buffer.from(encodeMimeEntity({ contentType: `text/x-aolrtf; charset=${charset}` }, new Uint8Array(0)));
     innerHeaderCache.set(charset, h);
   }
   return h;

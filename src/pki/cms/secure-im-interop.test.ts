@@ -9,7 +9,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSecureIm } from './secure-im-decode.js';
 import { encodeSecureIm, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
-import { encodeHeaders } from './content-headers.js';
 import { minimalTrust } from './minimal-trust.js';
 import { MemoryReplayCache } from './replay-cache.js';
 import { fixtures, opensslDecrypt, opensslMessage, opensslVerify } from './test-fixtures.js';
@@ -72,7 +71,7 @@ for (const c of cases) {
 test('golden vector: AIM 5.2 legacy shape (BER indefinite, EnvelopedData v2, [0] SKI, segmented content, joscar header order)', async () => {
   // Signed content with joscar's header order (Content-Transfer-Encoding first) and ISO-8859-1 text.
   const joscarInner = Buffer.concat([
-    encodeHeaders([['Content-Transfer-Encoding', 'binary'], ['Content-Type', 'text/x-aolrtf; charset=iso-8859-1'], ['Content-Language', 'en']]),
+    Buffer.from('Content-Transfer-Encoding: binary\r\nContent-Type: text/x-aolrtf; charset=iso-8859-1\r\nContent-Language: en\r\n\r\n'),
     Buffer.from('<HTML><BODY BGCOLOR="#ffffff">caf\u00e9</BODY></HTML>', 'latin1'),
   ]);
   const m = opensslMessage({

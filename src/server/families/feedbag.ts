@@ -46,7 +46,8 @@ async function refresh(engine: Engine, s: Session): Promise<void> {
   if (privacy) s.privacy = privacy;
   engine.presence.reindex(s);
   engine.presence.arrivalsFor(s, added);
-  engine.presence.broadcast(s);
+  if (privacy) engine.presence.privacyChanged(s);
+  else engine.presence.broadcast(s);
 }
 
 async function change(ctx: BosContext, body: Uint8Array, op: 'insert' | 'update' | 'delete'): Promise<Reply[]> {

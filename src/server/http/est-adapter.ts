@@ -1,14 +1,21 @@
-/** Placeholder until src/pki/est.ts lands: EST answers 503 with a clear reason. */
+/**
+ * Mounts the PKI's pure EST functions (src/pki/est.ts) on the listener's {@link EstPort}. The listener has already
+ * authenticated the caller (HTTP Basic, or the TLS client certificate checked by the PKI verifier), so this only
+ * passes identities and bodies through.
+ */
 import type { CertificateAuthority } from '../../pki/ca.js';
+import { estCaCerts, estSimpleEnroll, estSimpleReenroll, type EstResponse } from '../../pki/est.js';
 import type { EstPort, EstResult } from './http-ports.js';
 
-const unavailable: EstResult = { status: 503, contentType: 'text/plain; charset=utf-8', body: 'EST_UNAVAILABLE\nEST handlers are not built yet\n' };
+function toResult(r: EstResponse): EstResult {
+  return { status: r.status, contentType: r.contentType, body: r.body, headers: r.headers };
+}
 
-/** Adapts the CA + PKI EST handlers to the listener's {@link EstPort}. */
-export function createEstPort(_ca: CertificateAuthority): EstPort {
+/** EST over the given CA. */
+export function createEstPort(ca: CertificateAuthority): EstPort {
   return {
-    cacerts: async () => unavailable,
-    simpleEnroll: async () => unavailable,
-    simpleReenroll: async () => unavailable,
+    cacerts: async () => toResult(estCaCerts(ca)),
+    simpleEnroll: async (screenName, body) => toResult(await estSimpleEnroll(ca, screenName, body)),
+    simpleReenroll: async (_screenName, body, _contentType, currentCertDer) => toResult(await estSimpleReenroll(ca, currentCertDer, body)),
   };
 }

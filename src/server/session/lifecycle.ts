@@ -44,7 +44,10 @@ async function deliverOffline(engine: Engine, s: Session): Promise<void> {
     if (batch.length === 0 || s.closed) return;
     for (const m of batch) {
       const sender = engine.registry.get(m.sender);
-      const info = sender && !sender.closed ? userInfoBlock(sender, engine.clock.now()) : offlineUserInfoBlock(m.sender);
+      // The sender's cert hash matters even when they are gone: it names the certificate to verify a secure IM with.
+      const info = sender && !sender.closed
+        ? userInfoBlock(sender, engine.clock.now())
+        : offlineUserInfoBlock(m.sender, (await engine.ports.userInfo.get(m.sender)).certHash ?? undefined);
       const tlvs = readTlvRestList(new ByteReader(m.payload));
       const body = encodeChannelMsgToClient(m.cookie, m.channel, info, deliveryTlvs(tlvs, undefined, [tlvU32(IcbmTlv.OFFLINE_TIMESTAMP, Math.floor(m.sentAt / 1000))]));
       s.link.sendSnac(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT, body);

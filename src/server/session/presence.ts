@@ -15,6 +15,11 @@ export function visibleTo(target: Session, viewerKey: string): boolean {
   return permits(target.privacy, viewerKey, target.buddies());
 }
 
+/** Presence is symmetric, as in classic AIM: blocking someone also hides them from you. */
+export function mutuallyVisible(a: Session, b: Session): boolean {
+  return visibleTo(a, b.key) && visibleTo(b, a.key);
+}
+
 /** Presence fan-out over one registry. */
 export class Presence {
   /** @param registry online sessions; @param clock time source */
@@ -34,7 +39,7 @@ export class Presence {
     const block = userInfoBlock(s, this.clock.now());
     for (const w of this.registry.watchersOf(s.key)) {
       if (!w.ready || w.closed || w === s) continue;
-      if (visibleTo(s, w.key)) w.link.sendSnac(BUDDY_FAMILY, BuddySubtype.ARRIVED, block);
+      if (mutuallyVisible(s, w)) w.link.sendSnac(BUDDY_FAMILY, BuddySubtype.ARRIVED, block);
       else w.link.sendSnac(BUDDY_FAMILY, BuddySubtype.DEPARTED, encodeDeparted(s.screenName));
     }
   }
@@ -44,7 +49,7 @@ export class Presence {
     const body = encodeDeparted(s.screenName);
     for (const w of this.registry.watchersOf(s.key)) {
       if (!w.ready || w.closed || w === s) continue;
-      if (visibleTo(s, w.key)) w.link.sendSnac(BUDDY_FAMILY, BuddySubtype.DEPARTED, body);
+      if (mutuallyVisible(s, w)) w.link.sendSnac(BUDDY_FAMILY, BuddySubtype.DEPARTED, body);
     }
   }
 
@@ -55,7 +60,20 @@ export class Presence {
     for (const k of keys) {
       const b = this.registry.byKey(k);
       if (!b || !b.ready || b.closed || b === s) continue;
-      if (visibleTo(b, s.key)) s.link.sendSnac(BUDDY_FAMILY, BuddySubtype.ARRIVED, userInfoBlock(b, now));
+      if (mutuallyVisible(b, s)) s.link.sendSnac(BUDDY_FAMILY, BuddySubtype.ARRIVED, userInfoBlock(b, now));
+    }
+  }
+
+  /** After `s` changed its privacy: re-evaluates both directions (its watchers, and its own buddies). */
+  privacyChanged(s: Session): void {
+    this.broadcast(s);
+    if (!s.ready || s.closed) return;
+    const now = this.clock.now();
+    for (const k of s.buddies()) {
+      const b = this.registry.byKey(k);
+      if (!b || !b.ready || b.closed || b === s) continue;
+      if (mutuallyVisible(b, s)) s.link.sendSnac(BUDDY_FAMILY, BuddySubtype.ARRIVED, userInfoBlock(b, now));
+      else s.link.sendSnac(BUDDY_FAMILY, BuddySubtype.DEPARTED, encodeDeparted(b.screenName));
     }
   }
 }

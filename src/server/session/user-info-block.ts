@@ -19,7 +19,7 @@ export function userInfoBlock(s: Session, nowMs: number): Uint8Array {
 
 /** A minimal block for a user who is not signed on (offline IM senders, cert queries for offline users). */
 export function offlineUserInfoBlock(screenName: string, certHash?: Uint8Array): Uint8Array {
-  const b = new UserInfoBuilder(screenName).userClass(UserClass.Aim);
+  const b = new UserInfoBuilder(screenName).userClass(UserClass.Aim).capabilities([]);
   if (certHash !== undefined) b.certInfoHash(certHash);
   return b.encode();
 }

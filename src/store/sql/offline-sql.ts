@@ -37,14 +37,15 @@ export function sqlOffline(db: SqlDriver): OfflineMessageStore {
       return db.transaction(async (tx) => {
         const owner = await tx.all(`SELECT sn_key FROM accounts WHERE sn_key = ?${db.dialect.forUpdate}`, [key]);
         if (!owner[0]) throw new StoreError('STORE_NOT_FOUND', `no account ${JSON.stringify(m.recipient)}`);
-        const held = num((await tx.all('SELECT COUNT(*) AS n FROM offline_messages WHERE recipient_key = ?', [key]))[0]?.n ?? 0);
-        if (held >= maxPerRecipient) throw new StoreError('STORE_LIMIT', `${key} already holds ${held} offline messages`);
+        // The cap check rides in the INSERT (one round trip fewer); it is exact because the row lock above
+        // serializes enqueues to one recipient, and each statement sees the commits made before it.
         const rows = await tx.all(
           `INSERT INTO offline_messages (recipient_key, sender, channel, cookie, payload, sent_at)
-           VALUES (?, ?, ?, ?, ?, ?) RETURNING id, recipient_key, sender, channel, cookie, payload, sent_at`,
-          [key, m.sender, m.channel, m.cookie, m.payload, m.sentAt],
+           SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM offline_messages WHERE recipient_key = ?) < ?
+           RETURNING id, recipient_key, sender, channel, cookie, payload, sent_at`,
+          [key, m.sender, m.channel, m.cookie, m.payload, m.sentAt, key, maxPerRecipient],
         );
-        if (!rows[0]) throw new StoreError('STORE_INVALID', 'insert returned no row');
+        if (!rows[0]) throw new StoreError('STORE_LIMIT', `${key} already holds ${maxPerRecipient} or more offline messages`);
         return toMessage(rows[0]);
       });
     },

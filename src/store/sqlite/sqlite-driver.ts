@@ -40,6 +40,8 @@ class SqliteDriver implements SqlDriver {
   readonly #db: DatabaseHandle;
   readonly #statements = new Map<string, Statement>();
   #tail: Promise<unknown> = Promise.resolve();
+  /** Operations queued on the lock and not yet finished; 0 means a statement may run at once. */
+  #pending = 0;
   #closed = false;
   /** The executor used inside a transaction: runs directly, the lock is already held. */
   readonly #direct: SqlExecutor;
@@ -54,15 +56,15 @@ class SqliteDriver implements SqlDriver {
   }
 
   all(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]> {
-    return this.#locked(() => this.#all(sql, params));
+    return this.#now(() => this.#all(sql, params));
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    return this.#locked(() => this.#run(sql, params));
+    return this.#now(() => this.#run(sql, params));
   }
 
   exec(script: string): Promise<void> {
-    return this.#locked(() => { this.#db.exec(script); });
+    return this.#now(() => { this.#db.exec(script); });
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -88,13 +90,20 @@ class SqliteDriver implements SqlDriver {
     this.#db.close();
   }
 
+  /** A single synchronous statement: runs at once when nothing is queued (the common case), else queues. */
+  #now<T>(fn: () => T): Promise<T> {
+    if (this.#closed || this.#pending > 0) return this.#locked(fn);
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(typed(e));
+    }
+  }
+
   #locked<T>(fn: () => T | Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', 'the store is closed'));
-    const next = this.#tail.then(fn).catch((e: unknown) => {
-      // Another process held the write lock past busy_timeout: a typed, retryable failure, not a driver error.
-      if (sqliteCode(e)?.startsWith('SQLITE_BUSY')) throw new StoreError('STORE_UNAVAILABLE', `SQLite database is locked: ${(e as Error).message}`, { cause: e });
-      throw e;
-    });
+    this.#pending++;
+    const next = this.#tail.then(fn).catch((e: unknown) => { throw typed(e); }).finally(() => { this.#pending--; });
     this.#tail = next.catch(() => undefined);
     return next;
   }
@@ -120,6 +129,12 @@ class SqliteDriver implements SqlDriver {
   #run(sql: string, params: readonly SqlValue[] = []): number {
     return this.#statement(sql).run(...params.map(toSqlite)).changes;
   }
+}
+
+/** Another process held the write lock past busy_timeout: a typed, retryable failure, not a driver error. */
+function typed(e: unknown): unknown {
+  if (sqliteCode(e)?.startsWith('SQLITE_BUSY')) return new StoreError('STORE_UNAVAILABLE', `SQLite database is locked: ${(e as Error).message}`, { cause: e });
+  return e;
 }
 
 /** better-sqlite3 binds Buffers, not plain Uint8Arrays. */

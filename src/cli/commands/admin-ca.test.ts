@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAdminCa } from './admin-ca.js';
+import { runAdminCert } from './admin-cert.js';
+import { openCertificateAuthority } from '../../pki/ca.js';
+import { MemoryCertificateLedger } from '../../pki/ledger-memory.js';
+import { generateRsaKeyPair } from '../../pki/keys.js';
+
+test('admin ca show prints the root fingerprint; admin cert list/revoke work on the ledger', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'certim-adminca-'));
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+  assert.equal(await runAdminCa(['show', '--data-dir', dataDir], io), 1, 'no CA yet');
+  assert.match(err.join('\n'), /start the server once/);
+  const ledger = new MemoryCertificateLedger();
+  const ca = await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: () => {}, issuingKeyBits: 2048 });
+  assert.equal(await runAdminCa(['show', '--data-dir', dataDir], io), 0);
+  const text = out.join('\n');
+  assert.ok(text.includes(ca.rootFingerprint()));
+  assert.match(text, /certim Root CA \(example\.org\)/);
+  assert.equal(await runAdminCa(['bogus'], io), 2);
+
+  const k = await generateRsaKeyPair(2048);
+  const c = await ca.issueUserCertificate(k.publicKey, 'Bob Smith', 'encrypt');
+  const lines: string[] = [];
+  const cio = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), now: () => new Date() };
+  assert.equal(await runAdminCert(['list', 'BOB SMITH'], ledger, cio), 0);
+  assert.match(lines.join('\n'), new RegExp(`${c.certificate.serial}\\s+encrypt.*valid`));
+  assert.equal(await runAdminCert(['revoke', c.certificate.serial, '--reason', 'keyCompromise'], ledger, cio), 0);
+  assert.equal(await runAdminCert(['revoke', c.certificate.serial, '--reason', 'bogus'], ledger, cio), 2);
+  assert.equal(await runAdminCert(['revoke', 'ffff'], ledger, cio), 1);
+  lines.length = 0;
+  assert.equal(await runAdminCert(['list', 'bobsmith'], ledger, cio), 0);
+  assert.match(lines.join('\n'), /revoked .*keyCompromise/);
+  const v = await ca.verify(c.der, { purpose: 'encrypt', screenName: 'bobsmith' });
+  assert.equal(v.ok ? 'ok' : v.code, 'REVOKED');
+  const crlChanged = await ca.crl();
+  assert.ok(crlChanged.length > 0);
+});

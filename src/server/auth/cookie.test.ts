@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { COOKIE_LENGTH, CookieIssuer } from './cookie.js';
+
+const T = 1_700_000_000_000;
+
+test('a cookie is 256 bytes and redeems once to its claims', () => {
+  const ci = new CookieIssuer(new Uint8Array(32).fill(1), 60);
+  const c = ci.issue({ screenName: 'Bob Smith', tls: true, multiConn: 1 }, T);
+  assert.equal(c.length, COOKIE_LENGTH);
+  assert.deepEqual(ci.redeem(c, T + 1000), { screenName: 'Bob Smith', tls: true, multiConn: 1 });
+  assert.equal(ci.redeem(c, T + 2000), undefined, 'single use');
+});
+
+test('tampered, expired, foreign-key and garbage cookies are refused', () => {
+  const ci = new CookieIssuer(new Uint8Array(32).fill(1), 60);
+  const other = new CookieIssuer(new Uint8Array(32).fill(2), 60);
+  const tampered = ci.issue({ screenName: 'bob', tls: false, multiConn: 0 }, T);
+  tampered[25] = tampered[25]! ^ 1;
+  const cases: Array<[string, Uint8Array, number]> = [
+    ['tampered', tampered, T],
+    ['expired', ci.issue({ screenName: 'bob', tls: false, multiConn: 0 }, T), T + 61_000],
+    ['other key', other.issue({ screenName: 'bob', tls: false, multiConn: 0 }, T), T],
+    ['garbage', new Uint8Array(256).fill(0xff), T],
+    ['short', new Uint8Array(3), T],
+  ];
+  for (const [name, cookie, now] of cases) assert.equal(ci.redeem(cookie, now), undefined, name);
+});

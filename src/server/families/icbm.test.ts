@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ByteWriter } from '../../wire/bytes.js';
+import { decodeSnacError } from '../../wire/snac.js';
+import { readTlvRestList } from '../../wire/tlv.js';
+import { ByteReader } from '../../wire/bytes.js';
+import { fakeEngine, readySession } from '../testing/fakes.js';
+import { icbmFamily } from './icbm.js';
+import type { Reply } from './family.js';
+
+const COOKIE = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+
+function im(to: string, opts: { ack?: boolean; store?: boolean; text?: string } = {}): Uint8Array {
+  const text = Buffer.from(opts.text ?? 'hi');
+  const w = new ByteWriter().bytes(COOKIE).u16(1).string8(to);
+  const frag = new ByteWriter().u8(1).u8(1).u16(4 + text.length).u32(0).bytes(text).finish();
+  w.u16(2).block16(frag);
+  if (opts.ack) w.u16(3).u16(0);
+  if (opts.store) w.u16(6).u16(0);
+  return w.finish();
+}
+
+type Setup = 'online' | 'offline' | 'unknown' | 'blocks-sender' | 'sender-blocks';
+
+const cases: Array<{ name: string; setup: Setup; ack?: boolean; store?: boolean; want: { error?: number; ack: boolean; delivered: boolean; stored: boolean } }> = [
+  { name: 'online recipient, ack requested', setup: 'online', ack: true, want: { ack: true, delivered: true, stored: false } },
+  { name: 'online recipient, no ack', setup: 'online', want: { ack: false, delivered: true, stored: false } },
+  { name: 'offline without store flag', setup: 'offline', ack: true, want: { error: 0x04, ack: false, delivered: false, stored: false } },
+  { name: 'offline with store flag', setup: 'offline', ack: true, store: true, want: { ack: true, delivered: false, stored: true } },
+  { name: 'unknown recipient with store flag', setup: 'unknown', store: true, want: { error: 0x04, ack: false, delivered: false, stored: false } },
+  { name: 'recipient blocks sender', setup: 'blocks-sender', ack: true, want: { error: 0x04, ack: false, delivered: false, stored: false } },
+  { name: 'sender blocks recipient', setup: 'sender-blocks', ack: true, want: { error: 0x10, ack: false, delivered: false, stored: false } },
+];
+
+for (const c of cases) {
+  test(`ICBM 04/06: ${c.name}`, async () => {
+    const { engine, state } = fakeEngine(['alice', 'bob']);
+    const alice = readySession(engine, 'alice');
+    let bobLink;
+    if (c.setup !== 'offline' && c.setup !== 'unknown') {
+      const bob = readySession(engine, 'bob');
+      bobLink = bob.link;
+      if (c.setup === 'blocks-sender') bob.session.privacy = { mode: 4, permit: new Set(), deny: new Set(['alice']) };
+    }
+    if (c.setup === 'sender-blocks') alice.session.privacy = { mode: 4, permit: new Set(), deny: new Set(['bob']) };
+    const to = c.setup === 'unknown' ? 'carol' : 'bob';
+    const replies = ((await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 9 }, im(to, c))) ?? []) as Reply[];
+    const err = replies.find((r) => r.subtype === 0x01);
+    assert.equal(err ? decodeSnacError(err.body).code : undefined, c.want.error);
+    assert.equal(replies.some((r) => r.subtype === 0x0c), c.want.ack);
+    assert.equal((bobLink?.of(0x0004, 0x0007).length ?? 0) > 0, c.want.delivered);
+    assert.equal((state.offline.get('bob')?.length ?? 0) > 0, c.want.stored);
+  });
+}
+
+test('ICBM 04/07 keeps the sender TLVs verbatim but strips 0x0003 and 0x0006', async () => {
+  const { engine } = fakeEngine(['alice', 'bob']);
+  const alice = readySession(engine, 'alice');
+  const bob = readySession(engine, 'bob');
+  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 1 }, im('bob', { ack: true, store: true, text: 'secret-ciphertext' }));
+  const body = bob.link.of(0x0004, 0x0007)[0]!.body;
+  const r = new ByteReader(body);
+  assert.deepEqual([...r.bytes(8)], [...COOKIE]);
+  assert.equal(r.u16(), 1);
+  assert.equal(r.string8(), 'alice');
+  r.u16();
+  const n = r.u16();
+  for (let i = 0; i < n; i++) {
+    r.u16();
+    r.block16();
+  }
+  const tlvs = readTlvRestList(r);
+  assert.deepEqual(tlvs.items.map((t) => t.type), [0x0002]);
+  assert.ok(Buffer.from(tlvs.bytes(2)!).toString().endsWith('secret-ciphertext'));
+});
+
+test('ICBM offline store full -> error 0x17 and no ack', async () => {
+  const { engine } = fakeEngine(['alice', 'bob'], { maxOfflinePerRecipient: 1 });
+  const alice = readySession(engine, 'alice');
+  const ctx = { engine, session: alice.session, requestId: 1 };
+  await icbmFamily.handlers[0x06]!(ctx, im('bob', { store: true, ack: true }));
+  const replies = (await icbmFamily.handlers[0x06]!(ctx, im('bob', { store: true, ack: true }))) as Reply[];
+  assert.deepEqual(replies.map((r) => [r.subtype, decodeSnacError(r.body).code]), [[0x01, 0x17]]);
+});

@@ -1,0 +1,232 @@
+/**
+ * End-to-end proof for the certim client (issue 6): a real `certim server` process, real CLI processes.
+ * alice and bob run `keys init` (EST enrollment), alice `send`s bob a secure IM that bob's `listen --json`
+ * prints as verified + CA-certified; the server's database and log never see the text; a hostile relay's edit
+ * yields a failed verdict; an IM to offline bob arrives at his next sign-on, still verified; bob's key rotation
+ * raises a key-change warning at alice's next send; plaintext needs an explicit choice; a changed CA is refused.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestServer, TestUser } from './support/cli-harness.js';
+import { startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
+
+function marker(): string {
+  return `MARKER-${randomBytes(8).toString('hex')}`;
+}
+
+/** Every file under `dir` (database, WAL, CA files...) as one buffer, to search for leaked plaintext. */
+function allBytes(dir: string): Buffer {
+  const parts: Buffer[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) parts.push(allBytes(p));
+    else parts.push(readFileSync(p));
+  }
+  return Buffer.concat(parts);
+}
+
+describe('certim client end to end', { timeout: 600_000 }, () => {
+  let server: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  const markers: string[] = [];
+
+  before(async () => {
+    server = await TestServer.start();
+    alice = new TestUser('alice', join(server.tmp, 'alice-profile'), 'alice-password-1', 'alice passphrase');
+    bob = new TestUser('bob', join(server.tmp, 'bob-profile'), 'bob-password-1', 'bob passphrase');
+    await server.addUser('alice', alice.password);
+    await server.addUser('bob', bob.password);
+    await server.addUser('dave', 'dave-password-1');
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('keys init enrolls both users over EST and keeps private keys encrypted, files 0600 in a 0700 directory', async () => {
+    for (const u of [alice, bob]) {
+      const r = await u.keysInit(server);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`CA fingerprint: ${server.ready.caFingerprint}`));
+      assert.equal(statSync(u.profile).mode & 0o777, 0o700);
+      for (const f of readdirSync(u.profile)) assert.equal(statSync(join(u.profile, f)).mode & 0o777, 0o600, f);
+      for (const k of ['encryption.key', 'signing.key']) {
+        const pem = readFileSync(join(u.profile, k), 'utf8');
+        assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+        // openssl reads it with the passphrase, and refuses it without.
+        const out = execFileSync('openssl', ['pkey', '-in', join(u.profile, k), '-passin', `pass:${u.passphrase}`, '-noout', '-text'], { encoding: 'utf8' });
+        assert.match(out, /Private-Key: \(2048 bit/);
+      }
+      const show = await u.run(['keys', 'show', '--json']);
+      const s = JSON.parse(show.stdout) as { screenName: string; caFingerprint: string; certs: { role: string; keyBits: number }[] };
+      assert.equal(s.screenName, u.name);
+      assert.equal(s.caFingerprint, server.ready.caFingerprint);
+      assert.deepEqual(s.certs.map((c) => [c.role, c.keyBits]), [['encryption', 2048], ['signing', 2048]]);
+    }
+  });
+
+  it('alice sends bob a secure IM; bob listen --json prints it verified and CA-certified', async () => {
+    const listen = bob.start(['listen', '--json', '--count', '1']);
+    await listen.waitFor((_o, e) => e.includes('waiting for IMs'), 'bob signed on');
+    const m = marker();
+    markers.push(m);
+    const sent = await alice.run(['send', 'bob', `hello bob ${m}`, '--json']);
+    assert.equal(sent.code, 0, sent.stderr);
+    const s = JSON.parse(sent.stdout) as { secure: boolean; profile: string; trust: string };
+    assert.deepEqual([s.secure, s.profile, s.trust], [true, 'modern', 'ca']);
+    const done = await listen.exited;
+    assert.equal(done.code, 0, done.stderr);
+    const [im] = listen.jsonLines();
+    assert.ok(im, listen.stdout);
+    assert.equal(im.from, 'alice');
+    assert.equal(im.text, `hello bob ${m}`);
+    assert.equal(im.secure, true);
+    assert.equal(im.verdict, 'verified');
+    assert.equal(im.trust, 'ca');
+    assert.equal(im.offline, false);
+    assert.equal(typeof im.reason, 'string');
+  });
+
+  it('an IM to offline bob is stored and delivered at his next sign-on, still verified', async () => {
+    const m = marker();
+    markers.push(m);
+    const sent = await alice.run(['send', 'bob', `while you were out ${m}`]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const listen = bob.start(['listen', '--json', '--count', '1']);
+    const done = await listen.exited;
+    assert.equal(done.code, 0, done.stderr);
+    const [im] = listen.jsonLines();
+    assert.equal(im?.text, `while you were out ${m}`);
+    assert.equal(im?.verdict, 'verified');
+    assert.equal(im?.trust, 'ca');
+    assert.equal(im?.offline, true);
+  });
+
+  it('a relay that flips a ciphertext byte produces a failed verdict, not a wrong message', async () => {
+    // The proxy presents a TLS certificate from the server's own issuing CA (the worst case: a malicious server).
+    const ca = join(server.dataDir, 'ca');
+    const dir = server.tmp;
+    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'proxy.key'), '-subj', '/CN=127.0.0.1', '-out', join(dir, 'proxy.csr')], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'proxy.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
+    execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'proxy.csr'), '-CA', join(ca, 'issuing.crt'), '-CAkey', join(ca, 'issuing.key'), '-passin', `file:${join(ca, 'issuing.pass')}`, '-set_serial', '7', '-days', '1', '-extfile', join(dir, 'proxy.ext'), '-out', join(dir, 'proxy.crt')], { stdio: 'ignore' });
+    let proxy: TamperProxy | undefined;
+    const carol = new TestUser('carol', join(server.tmp, 'carol-profile'), 'carol-password-1', 'carol passphrase');
+    await server.addUser('carol', carol.password);
+    try {
+      proxy = await startTamperProxy({
+        upstream: { host: '127.0.0.1', port: server.ready.oscarTls },
+        key: readFileSync(join(dir, 'proxy.key'), 'utf8'),
+        cert: readFileSync(join(dir, 'proxy.crt'), 'utf8') + readFileSync(join(ca, 'issuing.crt'), 'utf8'),
+        tamper: true,
+      });
+      const init = await carol.keysInit(server, `127.0.0.1:${proxy.port}`);
+      assert.equal(init.code, 0, init.stderr);
+      const listen = bob.start(['listen', '--json', '--count', '1']);
+      await listen.waitFor((_o, e) => e.includes('waiting for IMs'), 'bob signed on');
+      const m = marker();
+      markers.push(m);
+      const sent = await carol.run(['send', 'bob', `pay 10 EUR to carol ${m}`]);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.equal(proxy.tampered, 1, 'the proxy altered the IM in transit');
+      const done = await listen.exited;
+      assert.equal(done.code, 0, done.stderr);
+      const [im] = listen.jsonLines();
+      assert.equal(im?.from, 'carol');
+      assert.equal(im?.secure, true);
+      assert.equal(im?.verdict, 'failed');
+      assert.equal(im?.trust, null);
+      assert.equal(im?.text, '', 'a failed message shows no text');
+      assert.ok(!listen.stdout.includes(m));
+      assert.ok(typeof im?.reason === 'string' && (im.reason as string).length > 0);
+    } finally {
+      await proxy?.close();
+    }
+  });
+
+  it('never silently plaintext: an IM to a buddy without a certificate fails unless plaintext is allowed', async () => {
+    const refused = await alice.run(['send', 'dave', 'no keys here']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /dave has no certificate/);
+    assert.match(refused.stderr, /PLAINTEXT_REFUSED/);
+    const allowed = await alice.run(['send', 'dave', 'fine, in the clear', '--allow-plaintext']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stdout, /NOT ENCRYPTED/);
+  });
+
+  it("bob rotates his keys; alice's next send raises the key-change warning and trust shows 'changed'", async () => {
+    const rotate = await bob.run(['keys', 'rotate']);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    const newFp = (JSON.parse((await bob.run(['keys', 'show', '--json'])).stdout) as { fingerprint: string }).fingerprint;
+    const m = marker();
+    markers.push(m);
+    const sent = await alice.run(['send', 'bob', `after your rotation ${m}`, '--json']);
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stderr, /WARNING: bob's key changed!/);
+    const s = JSON.parse(sent.stdout) as { keyChanged: boolean; trust: string; fingerprint: string };
+    assert.equal(s.keyChanged, true);
+    assert.equal(s.trust, 'changed');
+    assert.equal(s.fingerprint, newFp);
+
+    const show = JSON.parse((await alice.run(['trust', 'show', 'bob', '--json'])).stdout) as { trust: string; fingerprint: string };
+    assert.deepEqual([show.trust, show.fingerprint], ['changed', newFp]);
+    const wrong = await alice.run(['trust', 'verify', 'bob', 'ab'.repeat(32)]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /does NOT match/);
+    const ok = await alice.run(['trust', 'verify', 'bob', newFp]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const after = JSON.parse((await alice.run(['trust', 'show', 'bob', '--json'])).stdout) as { trust: string };
+    assert.equal(after.trust, 'personal');
+
+    // bob (offline during the send) reads it with his new key.
+    const listen = bob.start(['listen', '--json', '--count', '1']);
+    await listen.exited;
+    const [im] = listen.jsonLines();
+    assert.equal(im?.text, `after your rotation ${m}`);
+    assert.equal(im?.verdict, 'verified');
+  });
+
+  it('a changed CA is refused loudly', async () => {
+    const other = await TestServer.start();
+    try {
+      await other.addUser('alice', alice.password);
+      // alice's profile pins the first server's CA: re-running init against another CA must refuse.
+      const r = await alice.run(['keys', 'init', '--server', other.tlsAddress, '--user', 'alice', '--https', other.httpsUrl]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /CA changed!/);
+      assert.match(r.stderr, /CA_CHANGED/);
+      // And a profile pointed at a server whose TLS does not chain to the pinned CA refuses to sign on.
+      const settingsPath = join(alice.profile, 'profile.json');
+      const saved = readFileSync(settingsPath, 'utf8');
+      try {
+        const s = JSON.parse(saved) as { server: string };
+        s.server = other.tlsAddress;
+        writeFileSync(settingsPath, JSON.stringify(s));
+        const send = await alice.run(['send', 'bob', 'hi']);
+        assert.equal(send.code, 1);
+        assert.match(send.stderr, /not certified by the pinned CA/);
+      } finally {
+        writeFileSync(settingsPath, saved);
+      }
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("the server's database files and log hold no trace of any secure IM's text", async () => {
+    assert.ok(markers.length >= 4);
+    const stored = allBytes(server.dataDir);
+    const log = server.cli.stderr;
+    for (const m of markers) {
+      assert.equal(stored.includes(Buffer.from(m)), false, `${m} found in the data directory`);
+      assert.equal(stored.includes(Buffer.from(m, 'utf16le')), false);
+      assert.equal(log.includes(m), false, `${m} found in the server log`);
+    }
+    // The plaintext IM to dave, by contrast, is stored as sent (offline): proof the search would find text.
+    assert.equal(stored.includes(Buffer.from('fine, in the clear')), true);
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * Test harness for end-to-end client tests: a real `certim server --json` process on free ports in a temp data
+ * directory, accounts made with `certim admin user add`, and real CLI processes (one-shot or long-running).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Repository root. */
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The CLI entry (source, through tsx). */
+export const CLI_ENTRY = join(ROOT, 'test', 'support', 'certim.ts');
+/** How a test starts `certim`: the equivalent of `npx certim`. */
+export const CLI = [process.execPath, '--import', 'tsx', CLI_ENTRY];
+
+/** The ready line of `certim server --json`. */
+export interface ServerReady {
+  event: 'ready';
+  oscar: number;
+  oscarTls: number;
+  https: number;
+  caFingerprint: string;
+}
+
+/** Output of a finished process. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running long-lived CLI process with helpers to wait for output. */
+export class RunningCli {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<RunResult>;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.poke();
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.poke();
+    });
+    this.exited = new Promise((res) => child.on('close', (code) => {
+      this.poke();
+      res({ code, stdout: this.stdout, stderr: this.stderr });
+    }));
+  }
+
+  private poke(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Waits until `pred` holds for (stdout, stderr), or fails after `timeoutMs`. */
+  async waitFor(pred: (stdout: string, stderr: string) => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred(this.stdout, this.stderr)) {
+      if (this.child.exitCode !== null) throw new Error(`process exited (${this.child.exitCode}) while waiting for ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 500));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** JSON objects printed on stdout, one per line. */
+  jsonLines(): Record<string, unknown>[] {
+    return this.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  /** Stops the process (SIGTERM) and waits for it. */
+  async stop(): Promise<RunResult> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+/** Starts a CLI process. */
+export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): RunningCli {
+  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return new RunningCli(child);
+}
+
+/** Runs a CLI command to completion. */
+export async function runCli(args: string[], env: Record<string, string> = {}, opts: { input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+  const p = startCli(args, env, opts.cwd);
+  p.child.stdin!.end(opts.input ?? '');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  try {
+    return await p.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A real server process in a temp data directory. */
+export class TestServer {
+  readonly cli: RunningCli;
+  ready!: ServerReady;
+
+  private constructor(readonly dataDir: string, readonly tmp: string) {
+    this.cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json']);
+  }
+
+  /** Starts a server and waits for its ready line. */
+  static async start(): Promise<TestServer> {
+    const tmp = mkdtempSync(join(tmpdir(), 'certim-e2e-'));
+    const s = new TestServer(join(tmp, 'data'), tmp);
+    await s.cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
+    s.ready = JSON.parse(s.cli.stdout.split('\n').find((l) => l.includes('"event":"ready"'))!) as ServerReady;
+    return s;
+  }
+
+  /** EST base URL. */
+  get httpsUrl(): string {
+    return `https://127.0.0.1:${this.ready.https}`;
+  }
+
+  /** OSCAR-over-TLS address. */
+  get tlsAddress(): string {
+    return `127.0.0.1:${this.ready.oscarTls}`;
+  }
+
+  /** Creates an account. */
+  async addUser(name: string, password: string): Promise<void> {
+    const r = await runCli(['admin', 'user', 'add', name, '--password-stdin', '--data-dir', this.dataDir], {}, { input: `${password}\n` });
+    if (r.code !== 0) throw new Error(`admin user add ${name} failed: ${r.stderr}`);
+  }
+
+  /** Stops the server and removes its directory. */
+  async stop(): Promise<void> {
+    await this.cli.stop();
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/** A user with a profile directory and secrets passed the scripted way (environment). */
+export class TestUser {
+  constructor(readonly name: string, readonly profile: string, readonly password: string, readonly passphrase: string) {}
+
+  /** Environment with this user's secrets and a small key size (2 shared cores). */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return { CERTIM_PASSWORD: this.password, CERTIM_PASSPHRASE: this.passphrase, CERTIM_KEY_SIZE: '2048', ...extra };
+  }
+
+  /** Runs `certim ARGS --profile DIR` as this user. */
+  run(args: string[], extra: Record<string, string> = {}, opts: { input?: string } = {}): Promise<RunResult> {
+    return runCli([...args, '--profile', this.profile], this.env(extra), opts);
+  }
+
+  /** Starts `certim ARGS --profile DIR` as this user. */
+  start(args: string[], extra: Record<string, string> = {}): RunningCli {
+    const p = startCli([...args, '--profile', this.profile], this.env(extra));
+    p.child.stdin!.end();
+    return p;
+  }
+
+  /** `certim keys init` against `server` (optionally through another OSCAR address, e.g. a proxy). */
+  keysInit(server: TestServer, oscarAddress = server.tlsAddress): Promise<RunResult> {
+    return this.run(['keys', 'init', '--server', oscarAddress, '--user', this.name, '--https', server.httpsUrl, '--ca-fingerprint', server.ready.caFingerprint]);
+  }
+}

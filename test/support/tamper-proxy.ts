@@ -1,0 +1,119 @@
+/**
+ * Test-only hostile relay: a TLS-terminating OSCAR proxy between a certim client and the server that flips one
+ * byte inside the Secure IM ciphertext of every ICBM it forwards (04/06, client -> server) when tampering is on
+ * (option `tamper`, or CERTIM_TEST_TAMPER=1 in its environment).
+ *
+ * Its TLS certificate is issued with the server CA's own issuing key (the test reads it from the data directory),
+ * so the client's pinned-CA check passes: this models the worst case, a relay or server that holds the CA and
+ * turns malicious. End-to-end signatures must still turn its edit into a `failed` verdict, never a wrong text.
+ * The proxy rewrites the BOS address in the login reply (17/03) to itself so the BOS connection passes through too.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { ByteReader, ByteWriter } from '../../src/wire/bytes.js';
+import { FlapChannel, FlapDeframer, encodeFlap } from '../../src/wire/flap.js';
+import { decodeSnac, encodeSnac } from '../../src/wire/snac.js';
+import { readTlvRestList, tlv, writeTlvRestList } from '../../src/wire/tlv.js';
+import { decodeIcbmChannelMsgToHost, decodeImMessage, IcbmTlv, isEncryptedIm } from '../../src/wire/icbm-message.js';
+
+/** Options of {@link startTamperProxy}. */
+export interface TamperProxyOptions {
+  /** The real server's OSCAR-over-TLS address. */
+  upstream: { host: string; port: number };
+  /** PEM key and certificate chain (leaf first) the proxy presents. */
+  key: string;
+  cert: string;
+  /** Flip a ciphertext byte in forwarded ICBMs (default: CERTIM_TEST_TAMPER === '1'). */
+  tamper?: boolean;
+}
+
+/** A running proxy. */
+export interface TamperProxy {
+  /** Port it listens on (127.0.0.1). */
+  port: number;
+  /** How many ICBMs it altered. */
+  readonly tampered: number;
+  /** Stops it. */
+  close(): Promise<void>;
+}
+
+/** Starts the proxy. */
+export async function startTamperProxy(opts: TamperProxyOptions): Promise<TamperProxy> {
+  const tamper = opts.tamper ?? process.env.CERTIM_TEST_TAMPER === '1';
+  let tampered = 0;
+  let port = 0;
+  const sockets = new Set<net.Socket>();
+
+  const server = tls.createServer({ key: opts.key, cert: opts.cert }, (client) => {
+    sockets.add(client);
+    const upstream = tls.connect({ host: opts.upstream.host, port: opts.upstream.port, rejectUnauthorized: false });
+    sockets.add(upstream);
+    const fromClient = new FlapDeframer();
+    const fromServer = new FlapDeframer();
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.on('data', (chunk: Buffer) => {
+      for (const f of fromClient.push(chunk)) {
+        let payload = f.payload;
+        if (tamper && f.channel === FlapChannel.Data) {
+          const altered = flipCiphertextByte(payload);
+          if (altered) {
+            payload = altered;
+            tampered++;
+          }
+        }
+        upstream.write(encodeFlap({ channel: f.channel, sequence: f.sequence, payload }));
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      for (const f of fromServer.push(chunk)) {
+        let payload = f.payload;
+        if (f.channel === FlapChannel.Data) payload = rewriteBosAddress(payload, `127.0.0.1:${port}`) ?? payload;
+        client.write(encodeFlap({ channel: f.channel, sequence: f.sequence, payload }));
+      }
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    get tampered() {
+      return tampered;
+    },
+    close: () => new Promise<void>((res) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => res());
+    }),
+  };
+}
+
+/** 17/03 with a BOS address: point it at the proxy. */
+function rewriteBosAddress(payload: Uint8Array, address: string): Uint8Array | undefined {
+  const snac = decodeSnac(payload);
+  if (snac.family !== 0x0017 || snac.subtype !== 0x0003) return undefined;
+  const tlvs = readTlvRestList(new ByteReader(snac.body));
+  if (!tlvs.has(0x0005)) return undefined;
+  const items = tlvs.items.map((t) => (t.type === 0x0005 ? tlv(0x0005, new TextEncoder().encode(address)) : t));
+  return encodeSnac(snac, writeTlvRestList(new ByteWriter(), items).finish());
+}
+
+/** 04/06 carrying an encrypted channel-1 IM: a copy with one byte of the CMS ciphertext flipped. */
+function flipCiphertextByte(payload: Uint8Array): Uint8Array | undefined {
+  const snac = decodeSnac(payload);
+  if (snac.family !== 0x0004 || snac.subtype !== 0x0006) return undefined;
+  const m = decodeIcbmChannelMsgToHost(snac.body);
+  const data = m.tlvs.bytes(IcbmTlv.ImData);
+  if (m.channel !== 1 || !data) return undefined;
+  const im = decodeImMessage(data);
+  const cms = im.parts[0]?.text;
+  if (!isEncryptedIm(im) || !cms || cms.length < 64) return undefined;
+  // Views share the payload's buffer, so the CMS offset inside the payload is a byteOffset difference.
+  const at = cms.byteOffset - payload.byteOffset + Math.floor(cms.length * 0.8);
+  const copy = new Uint8Array(payload);
+  copy[at] = copy[at]! ^ 0x01;
+  return copy;
+}
