@@ -30,14 +30,16 @@ function opensslSpeed(): Record<number, { sign: number; verify: number }> {
 
 const f = fixtures();
 const caKey = createPublicKey(f.caCert.publicKey.export({ type: 'spki', format: 'pem' }));
-const trustCache = new Map<string, boolean>();
+const trustCache = new WeakMap<X509Certificate, Map<string, boolean>>();
 const trust: TrustCallback = async (cert: X509Certificate, screenName: string) => {
-  let ok = trustCache.get(cert.fingerprint256);
+  let byName = trustCache.get(cert);
+  if (!byName) trustCache.set(cert, (byName = new Map()));
+  let ok = byName.get(screenName);
   if (ok === undefined) {
-    ok = cert.verify(caKey) && cert.checkIssued(f.caCert);
-    trustCache.set(cert.fingerprint256, ok);
+    ok = cert.verify(caKey) && cert.checkIssued(f.caCert) && cert.subject.includes(`CN=${screenName}`);
+    byName.set(screenName, ok);
   }
-  return ok && cert.subject.includes(`CN=${screenName}`) ? { ok: true } : { ok: false, code: 'untrusted', reason: 'no' };
+  return ok ? { ok: true } : { ok: false, code: 'untrusted', reason: 'not issued by the test CA for this name' };
 };
 
 const TEXT = '<HTML><BODY BGCOLOR="#ffffff"><FONT LANG="0">hey, are we still on for lunch tomorrow at noon?</FONT></BODY></HTML>';

@@ -196,6 +196,27 @@ test('CRL is served as DER application/pkix-crl signed by the issuing CA', () =>
   }
 });
 
+test('after revocation the certificate can no longer reenroll, and the served CRL lists it', async () => {
+  const serial = run('openssl', ['x509', '-in', f('alice.pem'), '-noout', '-serial']).trim().replace(/^serial=/, '').toLowerCase().replace(/^0+(?=.)/, '');
+  // Revoke through the CA ledger in the server's database (what `certim admin cert revoke` does).
+  const store = await openStore(databaseUrlForDataDir(dir));
+  try {
+    assert.equal(await store.ledger.revoke(serial, 'keyCompromise', new Date()), true);
+  } finally {
+    await store.close();
+  }
+  const r = curl('/.well-known/est/simplereenroll', ['--cert', f('alice.pem'), '--key', f('alice.key'), '--data-binary', `@${f('alice2.csr.b64')}`, '-H', 'Content-Type: application/pkcs10']);
+  assert.equal(r.status, 403);
+  assert.match(r.body.toString(), /revoked/);
+  const crl = curl('/ca/crl');
+  writeFileSync(f('crl2.der'), crl.body);
+  const text = run('openssl', ['crl', '-inform', 'DER', '-in', f('crl2.der'), '-noout', '-text']);
+  assert.match(text.toLowerCase().replace(/[:\s]/g, ''), new RegExp(`serialnumber${serial}`));
+  // The newer certificate is unaffected.
+  const ok = curl('/.well-known/est/simplereenroll', ['--cert', f('alice2.pem'), '--key', f('alice2.key'), '--data-binary', `@${f('alice.csr.b64')}`, '-H', 'Content-Type: application/pkcs10']);
+  assert.equal(ok.status, 200, ok.body.toString());
+});
+
 test('health and metrics', () => {
   const h = curl('/healthz');
   assert.equal(h.status, 200);

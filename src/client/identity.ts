@@ -26,7 +26,9 @@ export interface Identity {
 
 /** The certificate-info block for an identity. */
 export function certInfoBlock(id: Identity): Uint8Array {
-  return encodeCertificateInfo({ certA: id.encryption.certDer, certB: id.signing.certDer });
+  const same = Buffer.from(id.encryption.certDer).equals(Buffer.from(id.signing.certDer));
+  // One common certificate (e.g. imported from a classic client's .p12) is numcerts 1 (PROTOCOL.md §6.1).
+  return encodeCertificateInfo(same ? { certA: id.encryption.certDer } : { certA: id.encryption.certDer, certB: id.signing.certDer });
 }
 
 /** The identity fingerprint users compare (see trust.ts). */

@@ -34,7 +34,7 @@ function file(name: string, content: string): string {
 
 before(async () => {
   [ca, user] = await Promise.all([
-    openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m), issuingKeyBits: 3072 }),
+    openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m), issuingKeyBits: 2048 }),
     generateRsaKeyPair(2048),
   ]);
 });
@@ -193,4 +193,13 @@ test('CSR PEM built here is accepted by openssl req -verify', () => {
   assert.ok(r.ok, r.out);
   assert.match(r.out, /verify OK|Certificate request self-signature verify OK/);
   assert.match(r.out, /Non Repudiation/);
+});
+
+test('normalizeSerial keeps byte boundaries', async () => {
+  const { normalizeSerial } = await import('./ca.js');
+  assert.equal(normalizeSerial('0A:12'), '0a12');
+  assert.equal(normalizeSerial('00ff'), 'ff');
+  assert.equal(normalizeSerial('A12'), '0a12');
+  assert.equal(normalizeSerial('00'), '00');
+  assert.throws(() => normalizeSerial('xyz'), (e) => PkiError.is(e, 'INVALID_ARGUMENT'));
 });

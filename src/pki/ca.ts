@@ -199,7 +199,7 @@ export class CertificateAuthority {
 
   /** Revokes a serial (lowercase hex). Throws UNKNOWN_SERIAL when this CA never issued it. */
   async revoke(serial: string, reason: RevocationReason = 'unspecified'): Promise<void> {
-    const s = serial.toLowerCase().replace(/[:\s]/g, '').replace(/^0+(?=.)/, '');
+    const s = normalizeSerial(serial);
     const ok = await this.#o.ledger.revoke(s, reason, this.#o.now());
     if (!ok) throw new PkiError('UNKNOWN_SERIAL', `no certificate with serial ${s} was issued by this CA`);
     this.#crlCache = undefined;
@@ -296,20 +296,21 @@ export class CertificateAuthority {
     // Backdate a little so a client whose clock runs slightly behind does not see "not yet valid".
     const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 5 * 60_000);
     const notAfter = new Date(notBefore.getTime() + days * DAY);
+    const spki = spkiOf(publicKey, this.#o.provider);
     const exts = [
       encodeExtension(OID.basicConstraints, true, encodeBasicConstraints({ ca: false })),
       encodeExtension(OID.keyUsage, true, encodeKeyUsage(ISSUE_KEY_USAGE[purpose])),
       encodeExtension(OID.extKeyUsage, false, encodeExtKeyUsage(ISSUE_EXT_KEY_USAGE[purpose])),
       ...extra,
-      encodeExtension(OID.subjectKeyIdentifier, false, derOctets(keyIdentifier(publicKey, this.#o.provider))),
+      encodeExtension(OID.subjectKeyIdentifier, false, derOctets(keyIdentifier(spki, this.#o.provider))),
       encodeExtension(OID.authorityKeyIdentifier, false, encodeAuthorityKeyIdentifier(this.#issuing.subjectKeyId ?? keyIdentifier(this.#issuing.spki, this.#o.provider))),
       encodeExtension(OID.cRLDistributionPoints, false, encodeCrlDistributionPoints([this.#o.crlUrl])),
     ];
     for (let attempt = 0; ; attempt++) {
       const certDer = buildCertificate({
-        serial: randomSerial(this.#o.provider), issuer: this.#issuing.subject.der, subject, notBefore, notAfter, publicKey, extensions: exts,
+        serial: randomSerial(this.#o.provider), issuer: this.#issuing.subject.der, subject, notBefore, notAfter, publicKey: spki, extensions: exts,
       }, this.#issuingKey, this.#o.provider);
-      const certificate = parseCertificate(certDer, this.#o.provider);
+      const certificate = parseCertificate(certDer, this.#o.provider, { publicKey, spki });
       const record: IssuedCertificateRecord = {
         serial: certificate.serial, screenName: ledgerName, purpose, notBefore, notAfter,
         fingerprint: certificate.fingerprint256, der: certDer, issuedAt: now,
@@ -340,6 +341,18 @@ function derOctets(b: Uint8Array): Uint8Array {
   // KeyIdentifier ::= OCTET STRING
   const len = b.length;
   return Uint8Array.from([0x04, len, ...b]);
+}
+
+/**
+ * Canonical serial text as the ledger stores it: lowercase hex, even length, without leading 00 octets
+ * (`0A:12` -> `0a12`, `00ff` -> `ff`). Separators (`:` and spaces) are dropped. Throws INVALID_ARGUMENT for non-hex.
+ */
+export function normalizeSerial(serial: string): string {
+  let s = serial.toLowerCase().replace(/[:\s]/g, '');
+  if (!/^[0-9a-f]+$/.test(s)) throw new PkiError('INVALID_ARGUMENT', `'${serial}' is not a hex serial number`);
+  if (s.length % 2) s = `0${s}`;
+  while (s.length > 2 && s.startsWith('00')) s = s.slice(2);
+  return s;
 }
 
 /** `im:<normalized screen name>@<domain>` (RFC 3860); characters outside the URI unreserved set are %-encoded. */

@@ -11,6 +11,7 @@ import { decodeCertsOnly } from './certs-only.js';
 import { parseCertificate } from './x509-parse.js';
 import { buildCsr } from './csr.js';
 import { generateRsaKeyPair } from './keys.js';
+import { toPem } from './asn1/der.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'certim-est-'));
 let ca: CertificateAuthority;
@@ -55,8 +56,8 @@ test('simpleenroll with an openssl req CSR: issued cert names the account, opens
   assert.deepEqual(c.keyUsage, ['keyEncipherment']);
   const pem = ossl(['pkcs7', '-inform', 'DER', '-print_certs'], Buffer.from(r.body, 'base64'));
   writeFileSync(join(dir, 'bob.pem'), pem);
-  writeFileSync(join(dir, 'root.pem'), ca.rootCertificate.der.length ? `-----BEGIN CERTIFICATE-----\n${Buffer.from(ca.rootCertificate.der).toString('base64')}\n-----END CERTIFICATE-----\n` : '');
-  writeFileSync(join(dir, 'issuing.pem'), `-----BEGIN CERTIFICATE-----\n${Buffer.from(ca.issuingCertificate.der).toString('base64')}\n-----END CERTIFICATE-----\n`);
+  writeFileSync(join(dir, 'root.pem'), toPem('CERTIFICATE', ca.rootCertificate.der));
+  writeFileSync(join(dir, 'issuing.pem'), toPem('CERTIFICATE', ca.issuingCertificate.der));
   const v = spawnSync('openssl', ['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', '-purpose', 'smimeencrypt', 'bob.pem'], { cwd: dir, encoding: 'utf8' });
   assert.equal(v.status, 0, v.stdout + v.stderr);
 });

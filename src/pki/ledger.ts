@@ -2,8 +2,8 @@
  * The CA's record of what it issued and revoked. The CA (ca.ts) owns this interface; the store implements it in SQL
  * (sqlite and postgres), and {@link MemoryCertificateLedger} (ledger-memory.ts) serves unit tests.
  *
- * Serials are lowercase hex without leading "00" sign bytes trimmed (exactly as {@link IssuedCertificateRecord.serial}
- * is given to `recordIssued`); implementations compare them as opaque strings.
+ * Serials are lowercase hex, even length, without a leading 00 sign octet (ca.ts `normalizeSerial`), exactly as
+ * given to `recordIssued`; implementations compare them as opaque strings.
  */
 
 /** Why a certificate was revoked: the RFC 5280 §5.3.1 CRLReason names (value 7 is unused in the RFC). */

@@ -77,7 +77,7 @@ function nodeOpen(provider: CryptoProvider, key: string | Buffer, passphrase: st
   } catch (e) {
     const msg = (e as Error).message;
     const code = (e as { code?: string }).code ?? '';
-    if (/bad decrypt|BAD_DECRYPT|wrong tag|nested asn1|unsupported|decode/i.test(msg + code) && passphrase !== undefined) {
+    if (/bad decrypt|BAD_DECRYPT|wrong tag|nested asn1|decode/i.test(msg + code) && passphrase !== undefined) {
       throw new PkiError('BAD_PASSPHRASE', 'decryption failed: wrong passphrase (or corrupted data)', { cause: e });
     }
     if (/passphrase required|interrupted or cancelled|ERR_MISSING_PASSPHRASE/i.test(msg + code)) {

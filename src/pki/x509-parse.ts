@@ -74,6 +74,14 @@ export interface Certificate {
   fingerprint256: string;
 }
 
+/** A public key whose SPKI the caller already has (the CA, right after certifying it). */
+export interface KnownKey {
+  /** The key object. */
+  publicKey: KeyObject;
+  /** Its SubjectPublicKeyInfo DER. */
+  spki: Uint8Array;
+}
+
 /** Lowercase hex of an INTEGER's content with any leading 00 sign octet removed (keeps negative serials readable). */
 export function serialHex(n: Asn1): string {
   let c = contentOf(n);
@@ -90,10 +98,12 @@ export function certificateDer(input: Uint8Array | string): Uint8Array {
 }
 
 /** Parses a certificate. Throws PkiError MALFORMED on anything that isn't a well-formed X.509 certificate. */
-export function parseCertificate(input: Uint8Array | string, provider: CryptoProvider = nodeCryptoProvider): Certificate {
+export function parseCertificate(
+  input: Uint8Array | string, provider: CryptoProvider = nodeCryptoProvider, knownPublicKey?: KnownKey,
+): Certificate {
   const bytes = certificateDer(input);
   try {
-    return parseInner(bytes, provider);
+    return parseInner(bytes, provider, knownPublicKey);
   } catch (e) {
     if (e instanceof PkiError) throw e;
     if (Asn1Error.is(e)) throw new PkiError('MALFORMED', `malformed certificate: ${e.message}`, { cause: e });
@@ -101,7 +111,11 @@ export function parseCertificate(input: Uint8Array | string, provider: CryptoPro
   }
 }
 
-function parseInner(bytes: Uint8Array, provider: CryptoProvider): Certificate {
+/**
+ * `knownPublicKey` lets the CA skip re-importing the key it just certified (the import is most of a parse's cost);
+ * it is only used when its SPKI equals the certificate's.
+ */
+function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey: KnownKey | undefined): Certificate {
   const root = parseAsn1(bytes);
   const [tbsN, sigAlgN, sigN] = seqOf(root, 'Certificate', 3);
   const tbsKids = seqOf(tbsN, 'TBSCertificate', 6);
@@ -140,7 +154,9 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider): Certificate {
   const spki = rawOf(spkiN!);
   let publicKey: KeyObject;
   try {
-    publicKey = provider.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    publicKey = knownPublicKey && Buffer.from(knownPublicKey.spki).equals(Buffer.from(spki))
+      ? knownPublicKey.publicKey
+      : provider.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   } catch (e) {
     throw new PkiError('MALFORMED', `certificate public key cannot be imported: ${(e as Error).message}`, { cause: e });
   }

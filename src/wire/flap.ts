@@ -123,10 +123,8 @@ export class FlapDeframer {
     let o = 0;
     // 1. Finish a header begun in an earlier chunk.
     if (this.headFill > 0) {
-      while (this.headFill < FLAP_HEADER_SIZE && o < n) {
-        this.head[this.headFill++] = chunk[o++]!;
-        if (this.headFill === 1) this.checkStart(this.head[0]!, this.consumed);
-      }
+      // (The start byte was checked when the header's first byte arrived.)
+      while (this.headFill < FLAP_HEADER_SIZE && o < n) this.head[this.headFill++] = chunk[o++]!;
       this.consumed += o;
       if (this.headFill < FLAP_HEADER_SIZE) return;
       const total = this.checkLength(this.head, 0, this.consumed - FLAP_HEADER_SIZE);

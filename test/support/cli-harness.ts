@@ -5,14 +5,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** Repository root. */
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 /** The CLI entry (source, through tsx). */
 export const CLI_ENTRY = join(ROOT, 'test', 'support', 'certim.ts');
-/** How a test starts `certim`: the equivalent of `npx certim`. */
-export const CLI = [process.execPath, '--import', 'tsx', CLI_ENTRY];
+/** The tsx loader, by absolute URL so the CLI can run from any working directory. */
+const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
+/** How a test starts `certim`: the equivalent of `npx certim` (`node --import tsx test/support/certim.ts`). */
+export const CLI = [process.execPath, '--import', TSX, CLI_ENTRY];
 
 /** The ready line of `certim server --json`. */
 export interface ServerReady {

@@ -8,6 +8,7 @@
 import type { CertificateLedger } from '../../pki/ledger.js';
 import { isRevocationReason, REASON_CODES } from '../../pki/crl.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
+import { normalizeSerial } from '../../pki/ca.js';
 
 /** Where output goes; tests pass their own. */
 export interface AdminCertIo {
@@ -69,8 +70,10 @@ export async function runAdminCert(argv: readonly string[], ledger: CertificateL
       io.err(`certim admin cert: unknown reason '${reason}'\n${ADMIN_CERT_USAGE}`);
       return 2;
     }
-    const serial = target.toLowerCase().replace(/[:\s]/g, '').replace(/^0+(?=.)/, '');
-    if (!/^[0-9a-f]+$/.test(serial)) {
+    let serial: string;
+    try {
+      serial = normalizeSerial(target);
+    } catch (_e) {
       io.err(`certim admin cert: '${target}' is not a hex serial number`);
       return 2;
     }

@@ -6,6 +6,7 @@ import { keysCommand } from './keys.js';
 import { trustCommand } from './trust.js';
 import { sendCommand } from './send.js';
 import { listenCommand } from './listen.js';
+import { chatCommand } from './chat.js';
 import { messageCommand } from './message.js';
 
 export const commands: Record<string, Command> = {
@@ -15,5 +16,6 @@ export const commands: Record<string, Command> = {
   trust: trustCommand,
   send: sendCommand,
   listen: listenCommand,
+  chat: chatCommand,
   message: messageCommand,
 };

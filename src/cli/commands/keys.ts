@@ -3,9 +3,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { initKeys, keysSummary, rotateKeys } from '../../client/node/account.js';
+import { exportIdentityP12, importIdentityP12, initKeys, keysSummary, rotateKeys } from '../../client/node/account.js';
 import { formatFingerprint } from '../../client/trust.js';
-import { exportP12, importP12 } from './keys-p12.js';
+
 import { COMMON_OPTIONS, connectFromProfile, keySizeFrom, profileFrom, promptLine, readPassphrase, readPassword, reportError, UsageError } from './client-options.js';
 
 const USAGE = `usage:
@@ -103,7 +103,7 @@ async function exportCmd(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, p12: { type: 'string' }, legacy: { type: 'boolean' } } });
   if (!values.p12) throw new UsageError('keys export needs --p12 FILE');
   const passphrase = await readPassphrase(values);
-  await exportP12(profileFrom(values), passphrase, values.p12, values.legacy === true);
+  await exportIdentityP12(profileFrom(values), passphrase, values.p12, values.legacy === true);
   console.log(`Wrote ${values.p12} (protected with your key passphrase).`);
   return 0;
 }
@@ -113,7 +113,7 @@ async function importCmd(argv: string[]): Promise<number> {
   const file = positionals[0];
   if (!file) throw new UsageError('keys import needs a FILE (.p12)');
   const passphrase = await readPassphrase(values);
-  await importP12(profileFrom(values), passphrase, file);
+  await importIdentityP12(profileFrom(values), passphrase, file);
   console.log(`Imported ${file}.`);
   return 0;
 }

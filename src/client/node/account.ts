@@ -3,17 +3,21 @@
  * and re-enroll, and build a signed-on {@link CertimClient}. The CLI commands are thin wrappers over these.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fromPem, toPem } from '../../pki/asn1/der.js';
 import { buildCsr } from '../../pki/csr.js';
 import { PkiError } from '../../pki/errors.js';
 import { generateIdentityKeys } from '../../pki/keys.js';
 import { encryptPrivateKey, readPrivateKey } from '../../pki/pkcs8.js';
+import { exportIdentityPkcs12, importIdentityPkcs12 } from '../../pki/pkcs12.js';
+import { verifyCertificate } from '../../pki/verifier.js';
+import { parseCertificate } from '../../pki/x509-parse.js';
 import { CertimClient, type CertimClientOptions } from '../client.js';
 import { ClientError } from '../errors.js';
 import { identityFingerprintOf, type Identity } from '../identity.js';
 import { parseHostPort, type TransportTarget } from '../transport.js';
 import { caBundleFromDer, fetchCaCerts, sha256Hex, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
-import { ProfileDir, type ProfileSettings } from './profile.js';
+import { ProfileDir, writePrivateFile, type ProfileSettings } from './profile.js';
 import { nodeTransportFactory } from './tcp-transport.js';
 
 /** Default OSCAR-over-TLS port of `certim server`. */
@@ -276,4 +280,47 @@ export function explainTlsFailure(e: unknown, settings: ProfileSettings): unknow
     return new ClientError('CA_CHANGED', `the server at ${settings.server} is not certified by the pinned CA ${settings.caFingerprint}.\nIts CA may have changed, or someone is intercepting the connection. Refusing to sign on.`, { cause: e });
   }
   return e;
+}
+
+/** Writes our identity (both pairs and the CA certificates) to a PKCS#12 file, mode 0600. */
+export async function exportIdentityP12(profile: ProfileDir, passphrase: string, file: string, legacy: boolean): Promise<void> {
+  const id = await loadIdentity(profile, passphrase);
+  const p12 = await exportIdentityPkcs12({
+    screenName: id.screenName,
+    numCerts: 2,
+    encryption: { privateKey: id.encryption.privateKey, certificate: parseCertificate(id.encryption.certDer) },
+    signing: { privateKey: id.signing.privateKey, certificate: parseCertificate(id.signing.certDer) },
+    caCertificates: caDers(profile).map((d) => parseCertificate(d)),
+  }, passphrase, { legacy });
+  writePrivateFile(file, p12);
+}
+
+/**
+ * Imports an identity from a PKCS#12 file into an existing profile (made by `keys init`, which pinned the CA):
+ * the certificates must be valid for the profile's screen name under the pinned CA. Keys are re-encrypted with
+ * `passphrase` (the .p12 password is the same passphrase).
+ */
+export async function importIdentityP12(profile: ProfileDir, passphrase: string, file: string): Promise<Identity> {
+  const settings = profile.settings();
+  let p12;
+  try {
+    p12 = await importIdentityPkcs12(readFileSync(file), passphrase);
+  } catch (e) {
+    if (e instanceof PkiError && e.code === 'BAD_PASSPHRASE') throw new ClientError('BAD_PASSPHRASE', `wrong password for ${file}`, { cause: e });
+    throw e;
+  }
+  const ca = caDers(profile);
+  for (const [part, purpose] of [[p12.encryption, 'encrypt'], [p12.signing, 'sign']] as const) {
+    const v = await verifyCertificate(part.certificate.der, { purpose, screenName: settings.screenName, trustAnchors: ca.slice(0, 1), intermediates: ca.slice(1) });
+    if (!v.ok) throw new ClientError('NO_KEYS', `the ${purpose === 'encrypt' ? 'encryption' : 'signing'} certificate in ${file} is not usable for ${settings.screenName}: ${v.reason}`);
+  }
+  profile.write('encryption.key', await encryptPrivateKey(p12.encryption.privateKey, passphrase));
+  profile.write('signing.key', await encryptPrivateKey(p12.signing.privateKey, passphrase));
+  profile.write('encryption.crt', toPem('CERTIFICATE', p12.encryption.certificate.der));
+  profile.write('signing.crt', toPem('CERTIFICATE', p12.signing.certificate.der));
+  return {
+    screenName: settings.screenName,
+    encryption: { privateKey: p12.encryption.privateKey, certDer: p12.encryption.certificate.der },
+    signing: { privateKey: p12.signing.privateKey, certDer: p12.signing.certificate.der },
+  };
 }

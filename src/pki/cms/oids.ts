@@ -98,14 +98,27 @@ function encodeBigOid(dotted: string): Uint8Array {
 /** Pre-encoded OID TLVs for the encoder. */
 export const OID_DER = Object.fromEntries(Object.entries(OID).map(([k, v]) => [k, encodeBigOid(v)])) as Record<keyof typeof OID, Uint8Array>;
 
-const byContent = new Map<string, string>(
-  Object.values(OID).map((v) => [Buffer.from(encodeBigOid(v).subarray(2)).toString('latin1'), v]),
-);
+// Known OIDs bucketed by content length, for a byte comparison without building strings on the hot path.
+const byLength = new Map<number, { bytes: Uint8Array; dotted: string }[]>();
+for (const dotted of Object.values(OID)) {
+  const bytes = encodeBigOid(dotted).subarray(2);
+  let bucket = byLength.get(bytes.length);
+  if (!bucket) byLength.set(bytes.length, (bucket = []));
+  bucket.push({ bytes, dotted });
+}
 
 /**
  * Identifies an OID element by its content bytes, returning the dotted form if it is one this codec knows, else
  * undefined. Matching raw bytes avoids both text building on the hot path and `readOid`'s arc-size limit.
  */
 export function knownOid(content: Uint8Array): string | undefined {
-  return byContent.get(Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('latin1'));
+  const bucket = byLength.get(content.length);
+  if (!bucket) return undefined;
+  const n = content.length;
+  outer: for (const { bytes, dotted } of bucket) {
+    // compare from the end: OIDs of one family share their prefix
+    for (let i = n - 1; i >= 0; i--) if (bytes[i] !== content[i]) continue outer;
+    return dotted;
+  }
+  return undefined;
 }

@@ -19,6 +19,7 @@ import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
 import { decodeMimeEntity, getMimeHeader, parseContentType, type MimeEntity } from '../../wire/mime-headers.js';
 import { CONTENT_CIPHERS, DIGESTS, knownOid, OID, RSA_SIGNATURE_OIDS } from './oids.js';
 import { randomBytesPooled } from './random-pool.js';
+import { innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
 import { unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
 import type {
   DecodeSecureImOptions, PreparedRecipient, SecureImFailureCode, SecureImProfile, SecureImResult, SecureImStep,
@@ -262,6 +263,12 @@ function singleAttr(p: SignedParts, oid: string): Asn1 | undefined {
   return v[0];
 }
 
+const KNOWN_CHARSETS = ['us-ascii', 'iso-8859-1', 'utf-8', 'unicode-2-0', 'utf-16be'] as const;
+
+function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
+  return b.length >= prefix.length && Buffer.compare(b.subarray(0, prefix.length), prefix) === 0;
+}
+
 /** The MIME-like header block (PROTOCOL.md §6.3) or undefined; header blocks are small, so a tight bound. */
 function headerBlock(bytes: Uint8Array): MimeEntity | undefined {
   try {
@@ -332,7 +339,9 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
       }
       if (!plain) return fail('tampered', 'content-decrypt', 'the message could not be decrypted');
       let signedBytes: Uint8Array = plain;
-      if (plain[0] !== TAG.SEQUENCE) {
+      if (startsWith(plain, OUTER_HEADERS)) {
+        signedBytes = plain.subarray(OUTER_HEADERS.length); // fast path: the exact block AIM and certim write
+      } else if (plain[0] !== TAG.SEQUENCE) {
         const outer = headerBlock(plain);
         if (!outer || mediaType(outer) !== 'application/pkcs7-mime') {
           fail('tampered', 'inner-parse', 'decrypted content lacks the application/pkcs7-mime header block');
@@ -439,10 +448,20 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
   }
 
   // Inner headers and text.
-  const inner = headerBlock(sp.content);
-  if (!inner || !mediaType(inner)?.startsWith('text/')) return fail('tampered', 'inner-parse', 'signed content lacks the text header block');
-  const charset = parseContentType(getMimeHeader(inner, 'Content-Type')!).charset ?? 'us-ascii';
-  const text = decodeCharset(inner.body, charset);
+  let charset: string | undefined;
+  let body: Uint8Array | undefined;
+  for (const cs of KNOWN_CHARSETS) {
+    // Fast path: the exact block AIM and certim write for this charset.
+    const h = innerHeaders(cs);
+    if (startsWith(sp.content, h)) { charset = cs; body = sp.content.subarray(h.length); break; }
+  }
+  if (body === undefined) {
+    const inner = headerBlock(sp.content);
+    if (!inner || !mediaType(inner)?.startsWith('text/')) return fail('tampered', 'inner-parse', 'signed content lacks the text header block');
+    charset = parseContentType(getMimeHeader(inner, 'Content-Type')!).charset ?? 'us-ascii';
+    body = inner.body;
+  }
+  const text = decodeCharset(body, charset!);
   if (text === undefined) return fail('unsupported-algorithm', 'inner-parse', `unsupported or invalid charset '${charset}'`);
 
   const base = {

@@ -3,8 +3,8 @@
  * EnvelopedData (aim-legacy) or AuthEnvelopedData (modern). Output is the exact byte string that travels after the
  * four zero charset bytes of ICBM fragment 01 01 (PROTOCOL.md §3.4, §6.3).
  *
- * The DER is written directly for these fixed shapes (see ../asn1/der.ts writer) — no schema objects, one copy per
- * level — and keys come from the per-certificate cache, so the cost is the RSA private operation plus ~tens of µs.
+ * The DER is written directly for these fixed shapes (der-builder.ts: one allocation, each byte copied once; small
+ * parts with ../asn1/der.ts) — no schema objects — and keys come from the per-certificate cache, so the cost is the RSA private operation plus ~tens of µs.
  */
 import { constants, createCipheriv, hash, publicEncrypt, sign } from 'node:crypto';
 import { der } from '../asn1/der.js';
@@ -13,6 +13,7 @@ import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
 import { encodeMimeEntity } from '../../wire/mime-headers.js';
 import { OID_DER } from './oids.js';
 import { randomBytesPooled } from './random-pool.js';
+import { encode, node, type DerPart } from './der-builder.js';
 import type { EncodeSecureImOptions, SecureImCharset } from './secure-im-types.js';
 
 const NULL = der.null();
@@ -47,7 +48,10 @@ const INT0 = der.int(0);
 const INT1 = der.int(1);
 const INT16 = der.int(16);
 
-/** Builds a ContentInfo(SignedData) over `content` (exported for tests that need a SignedData without envelope). */
+/**
+ * Builds a ContentInfo(SignedData) over `content` (RFC 5652 §5) as a builder tree (exported for tests that need a
+ * SignedData without envelope: pass it to `encode`).
+ */
 export function buildSignedData(opts: {
   content: Uint8Array;
   digest: 'md5' | 'sha256';
@@ -56,7 +60,7 @@ export function buildSignedData(opts: {
   signingTime: Date;
   /** Extra signed attributes (already-encoded Attribute SEQUENCEs). */
   extraAttrs?: Uint8Array[];
-}): Uint8Array {
+}): DerPart {
   const md = hash(opts.digest, opts.content, 'buffer');
   const attrs = der.setOf(
     ATTR_CONTENT_TYPE_DATA,
@@ -68,15 +72,15 @@ export function buildSignedData(opts: {
   const signature = sign(opts.digest, attrs, opts.signingKey);
   attrs[0] = 0xa0;
   const digestAlg = opts.digest === 'md5' ? ALG_MD5 : ALG_SHA256;
-  const signerInfo = der.seq(INT1, opts.signer.issuerAndSerial, digestAlg, attrs, ALG_RSA, der.octets(signature));
-  const signedData = der.seq(
+  const signerInfo = node(0x30, INT1, opts.signer.issuerAndSerial, digestAlg, attrs, ALG_RSA, node(0x04, signature));
+  const signedData = node(0x30,
     INT1,
-    der.set(digestAlg),
-    der.seq(OID_DER.data, der.explicit(0, der.octets(opts.content))),
-    der.implicitConstructed(0, opts.signer.der),
-    der.set(signerInfo),
+    node(0x31, digestAlg),
+    node(0x30, OID_DER.data, node(0xa0, node(0x04, opts.content))),
+    node(0xa0, opts.signer.der), // certificates [0] IMPLICIT SET OF: the signer's certificate (issue 5)
+    node(0x31, signerInfo),
   );
-  return der.seq(OID_DER.signedData, der.explicit(0, signedData));
+  return node(0x30, OID_DER.signedData, node(0xa0, signedData));
 }
 
 /**
@@ -98,11 +102,12 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
     const cek = rnd.subarray(0, 16);
     const iv = rnd.subarray(16, 32);
     const c = createCipheriv('aes-128-cbc', cek, iv);
-    const ct = Buffer.concat([c.update(OUTER_HEADERS), c.update(signed), c.final()]);
+    const ct1 = c.update(encode(OUTER_HEADERS, signed));
+    const ct2 = c.final();
     const ek = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
-    const ktri = der.seq(INT0, recipient.issuerAndSerial, ALG_RSA, der.octets(ek));
-    const eci = der.seq(OID_DER.data, der.seq(OID_DER.aes128Cbc, der.octets(iv)), der.tlv(0x80, ct));
-    return der.seq(OID_DER.envelopedData, der.explicit(0, der.seq(INT0, der.set(ktri), eci)));
+    const ktri = node(0x30, INT0, recipient.issuerAndSerial, ALG_RSA, node(0x04, ek));
+    const eci = node(0x30, OID_DER.data, node(0x30, OID_DER.aes128Cbc, node(0x04, iv)), node(0x80, ct1, ct2));
+    return encode(node(0x30, OID_DER.envelopedData, node(0xa0, node(0x30, INT0, node(0x31, ktri), eci))));
   }
 
   const messageId = opts.messageId ?? rnd.subarray(48, 64);
@@ -117,7 +122,8 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
   const cek = rnd.subarray(0, 32);
   const nonce = rnd.subarray(32, 44);
   const c = createCipheriv('aes-256-gcm', cek, nonce, { authTagLength: 16 });
-  const ct = Buffer.concat([c.update(OUTER_HEADERS), c.update(signed), c.final()]);
+  const ct1 = c.update(encode(OUTER_HEADERS, signed));
+  const ct2 = c.final();
   const tag = c.getAuthTag();
   const wrapTo = [recipient];
   if (opts.includeSelf) {
@@ -128,7 +134,7 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
     const ek = publicEncrypt({ key: r.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
     return der.seq(INT0, r.issuerAndSerial, ALG_OAEP_SHA256, der.octets(ek));
   });
-  const aeci = der.seq(OID_DER.data, der.seq(OID_DER.aes256Gcm, der.seq(der.octets(nonce), INT16)), der.tlv(0x80, ct));
-  const aed = der.seq(INT0, der.setOf(...ris), aeci, der.octets(tag));
-  return der.seq(OID_DER.authEnvelopedData, der.explicit(0, aed));
+  const aeci = node(0x30, OID_DER.data, node(0x30, OID_DER.aes256Gcm, node(0x30, node(0x04, nonce), INT16)), node(0x80, ct1, ct2));
+  const aed = node(0x30, INT0, der.setOf(...ris), aeci, node(0x04, tag));
+  return encode(node(0x30, OID_DER.authEnvelopedData, node(0xa0, aed)));
 }

@@ -9,7 +9,7 @@
  */
 import {
   ICBM_FAMILY as F, IcbmSubtype as S, IcbmTlv, decodeChannelMsgToHost, decodeClientAddressed, decodeParameters,
-  deliveryTlvs, encodeChannelMsgToClient, encodeClientAddressed, encodeHostAck, encodeParameterReply,
+  encodeDelivery, encodeClientAddressed, encodeHostAck, encodeParameterReply,
   rewriteRendezvousAddress,
 } from '../../wire/families/icbm.js';
 import { SnacErrorCode } from '../../wire/snac.js';
@@ -25,7 +25,8 @@ async function offlineAllows(ctx: BosContext, recipient: string): Promise<boolea
   return permits(privacy, ctx.session.key, buddies);
 }
 
-async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
+/** 04/06. Synchronous for online recipients (the hot path); a promise only when the store is involved. */
+function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   const { engine, session: me } = ctx;
   const m = decodeChannelMsgToHost(body);
   const wantsAck = m.tlvs.has(IcbmTlv.REQUEST_HOST_ACK);
@@ -33,7 +34,7 @@ async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
   const imData = m.tlvs.bytes(IcbmTlv.IM_DATA);
   if (imData !== undefined && imData.length > engine.config.maxMessageLength) return [errorReply(F, SnacErrorCode.MalformedPayload)];
   const toKey = normalizeScreenName(m.screenName);
-  if (!permits(me.privacy, toKey, me.buddies())) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
+  if (!permits(me.privacy, toKey, () => me.buddies())) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
 
   const target = engine.registry.byKey(toKey);
   if (target && target.ready && !target.closed) {
@@ -44,7 +45,7 @@ async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
       const rewritten = rewriteRendezvousAddress(rv, me.link.remoteIpv4);
       if (rewritten) replace = new Map([[IcbmTlv.RENDEZVOUS, rewritten]]);
     }
-    const out = encodeChannelMsgToClient(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), deliveryTlvs(m.tlvs, replace));
+    const out = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, replace);
     if (!engine.relay.sendToUser(target.key, F, S.CHANNEL_MSG_TO_CLIENT, out)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
     engine.counters.imsRelayed++;
     return ack();
@@ -52,11 +53,17 @@ async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
 
   // Not signed on (or not ready yet): store only when asked to and only plain IMs of existing accounts.
   if (m.channel !== 1 || !m.tlvs.has(IcbmTlv.STORE_OFFLINE)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
-  const account = await engine.ports.accounts.get(m.screenName);
-  if (!account || !(await offlineAllows(ctx, m.screenName))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+  return storeOffline(ctx, m.screenName, m.cookie, m.tlvBytes, ack);
+}
+
+async function storeOffline(ctx: BosContext, to: string, cookie: Uint8Array, tlvBytes: Uint8Array, ack: () => Reply[]): Promise<Reply[]> {
+  const { engine, session: me } = ctx;
+  const account = await engine.ports.accounts.get(to);
+  if (!account || !(await offlineAllows(ctx, to))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
   try {
+    // Durable before the ack: once acknowledged, the IM survives a crash (the store commits before resolving).
     await engine.ports.offline.enqueue(
-      { recipient: account.screenName, sender: me.screenName, channel: m.channel, cookie: m.cookie.slice(), payload: m.tlvBytes.slice(), sentAt: engine.clock.now() },
+      { recipient: account.screenName, sender: me.screenName, channel: 1, cookie: cookie.slice(), payload: tlvBytes.slice(), sentAt: engine.clock.now() },
       engine.config.maxOfflinePerRecipient,
     );
   } catch (e) {
@@ -74,7 +81,7 @@ function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number): Rep
   const { engine, session: me } = ctx;
   const m = decodeClientAddressed(body);
   const target = engine.registry.get(m.screenName);
-  if (!target || !target.ready || !visibleTo(target, me.key) || !permits(me.privacy, target.key, me.buddies())) {
+  if (!target || !target.ready || !visibleTo(target, me.key) || !permits(me.privacy, target.key, () => me.buddies())) {
     return subtype === S.CLIENT_ERR ? [errorReply(F, SnacErrorCode.NotLoggedOn)] : undefined;
   }
   engine.relay.sendToUser(target.key, F, subtype, encodeClientAddressed({ ...m, screenName: me.screenName }));

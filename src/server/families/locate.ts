@@ -50,6 +50,7 @@ async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] 
   if (isClearedCertificateInfo(info)) {
     await engine.ports.userInfo.setCertBlock(session.screenName, null);
     session.certHash = undefined;
+    session.touch();
     return undefined;
   }
   const now = new Date(engine.clock.now());
@@ -65,6 +66,7 @@ async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] 
   // Stored verbatim; the hash is over exactly these bytes (PROTOCOL §4.2).
   const hash = await engine.ports.userInfo.setCertBlock(session.screenName, block.slice());
   session.certHash = hash ?? undefined;
+  session.touch();
   return undefined;
 }
 
@@ -154,6 +156,7 @@ export const locateFamily: BosFamily = {
         replies = await setCertInfo(ctx, info.certInfo);
         changed ||= before === undefined ? s.certHash !== undefined : s.certHash === undefined || Buffer.compare(before, s.certHash) !== 0;
       }
+      s.touch();
       if (changed) ctx.engine.presence.broadcast(s);
       return replies;
     },

@@ -62,11 +62,13 @@ export const oserviceFamily: BosFamily = {
       const secs = decodeIdle(body);
       const s = ctx.session;
       s.idleSince = secs === 0 ? 0 : ctx.engine.clock.now() - secs * 1000;
+      s.touch();
       ctx.engine.presence.broadcast(s);
     },
     [S.SET_USER_INFO_FIELDS]: (ctx, body) => {
       const f = decodeSetUserInfoFields(body);
       if (f.status !== undefined) ctx.session.status = f.status;
+      ctx.session.touch();
       ctx.engine.presence.broadcast(ctx.session);
       return [selfInfo(ctx)];
     },

@@ -15,7 +15,7 @@ import { WireError } from '../../wire/bytes.js';
 import { FlapChannel, FlapDeframer, FlapHelloTlv, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
-import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame } from '../../wire/snac.js';
+import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
 import { handleAuthSnac } from '../auth/bucp-login.js';
 import type { Engine } from '../engine.js';
 import { BOS_FAMILIES, findHandler } from '../families/index.js';
@@ -189,7 +189,9 @@ export class OscarConnection implements SessionLink {
     try {
       while (this.queue.length > 0 && this.state !== 'closed') {
         const f = this.queue.shift()!;
-        await this.handleFrame(f);
+        // Most SNACs complete synchronously; only await those that touch the store.
+        const pending = this.handleFrame(f);
+        if (pending) await pending;
       }
     } finally {
       this.processing = false;
@@ -200,7 +202,7 @@ export class OscarConnection implements SessionLink {
     }
   }
 
-  private async handleFrame(f: FlapFrame): Promise<void> {
+  private handleFrame(f: FlapFrame): Promise<void> | void {
     switch (f.channel) {
       case FlapChannel.SignOn:
         return this.onHello(f.payload);
@@ -250,37 +252,50 @@ export class OscarConnection implements SessionLink {
     this.sendSnac(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE, encodeHostOnline(BOS_FAMILIES.map((f) => f.family)));
   }
 
-  private async onSnac(payload: Uint8Array): Promise<void> {
+  private onSnac(payload: Uint8Array): Promise<void> | void {
     this.engine.counters.snacsIn++;
     if (payload.length < 10) {
       this.engine.counters.malformedFrames++;
       return this.close('short SNAC header');
     }
     const h = decodeSnacHeader(payload);
-    const answer = (replies: Reply[] | void | undefined): void => {
-      for (const r of replies ?? []) this.sendSnac(r.family, r.subtype, r.body, { flags: r.flags ?? 0, requestId: r.requestId ?? h.requestId });
-    };
-    const fail = (code: number): void => this.sendSnac(h.family, 0x0001, encodeSnacError(code), { requestId: h.requestId });
     try {
       const snac = decodeSnac(payload);
       if (this.state === 'auth') {
-        const replies = h.family === BUCP_FAMILY ? await handleAuthSnac(this.engine, { tls: this.tls, address: this.address }, h.subtype, snac.body) : undefined;
-        if (replies === undefined) return fail(SnacErrorCode.InvalidSnac);
-        return answer(replies);
+        if (h.family !== BUCP_FAMILY) return this.fail(h, SnacErrorCode.InvalidSnac);
+        return handleAuthSnac(this.engine, { tls: this.tls, address: this.address }, h.subtype, snac.body).then(
+          (replies) => (replies === undefined ? this.fail(h, SnacErrorCode.InvalidSnac) : this.answer(h, replies)),
+          (e: unknown) => this.handlerFailed(h, e),
+        );
       }
       const session = this.session;
       if (!session || session.closed) return;
       const handler = findHandler(h.family, h.subtype);
-      if (!handler) return fail(SnacErrorCode.InvalidSnac);
-      answer(await handler({ engine: this.engine, session, requestId: h.requestId }, snac.body));
+      if (!handler) return this.fail(h, SnacErrorCode.InvalidSnac);
+      const result = handler({ engine: this.engine, session, requestId: h.requestId }, snac.body);
+      if (result instanceof Promise) return result.then((r) => this.answer(h, r), (e: unknown) => this.handlerFailed(h, e));
+      this.answer(h, result);
     } catch (e) {
-      if (WireError.is(e)) {
-        this.engine.counters.malformedSnacs++;
-        return fail(SnacErrorCode.MalformedPayload);
-      }
-      this.engine.log('error', 'handler failed', { family: h.family, subtype: h.subtype, error: e instanceof Error ? e.stack ?? e.message : String(e) });
-      return fail(SnacErrorCode.GeneralFailure);
+      this.handlerFailed(h, e);
     }
+  }
+
+  private answer(h: SnacHeader, replies: Reply[] | void | undefined): void {
+    for (const r of replies ?? []) this.sendSnac(r.family, r.subtype, r.body, { flags: r.flags ?? 0, requestId: r.requestId ?? h.requestId });
+  }
+
+  private fail(h: SnacHeader, code: number): void {
+    this.sendSnac(h.family, 0x0001, encodeSnacError(code), { requestId: h.requestId });
+  }
+
+  /** Malformed bodies get 0x0E; anything else is a server fault: logged, answered 0x1C, connection kept. */
+  private handlerFailed(h: SnacHeader, e: unknown): void {
+    if (WireError.is(e)) {
+      this.engine.counters.malformedSnacs++;
+      return this.fail(h, SnacErrorCode.MalformedPayload);
+    }
+    this.engine.log('error', 'handler failed', { family: h.family, subtype: h.subtype, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    this.fail(h, SnacErrorCode.GeneralFailure);
   }
 
   private onClose(): void {

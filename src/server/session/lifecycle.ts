@@ -3,10 +3,9 @@
  * client ready (arrivals both ways, queued offline IMs), and at close (departures).
  */
 import { SignOffReason } from '../../wire/flap.js';
-import { ICBM_FAMILY, IcbmSubtype, IcbmTlv, encodeChannelMsgToClient } from '../../wire/families/icbm.js';
+import { ICBM_FAMILY, IcbmSubtype, IcbmTlv, encodeDelivery } from '../../wire/families/icbm.js';
 import { ByteReader } from '../../wire/bytes.js';
 import { readTlvRestList, tlvU32 } from '../../wire/tlv.js';
-import { deliveryTlvs } from '../../wire/families/icbm.js';
 import type { Engine } from '../engine.js';
 import { privacyFrom } from './privacy.js';
 import { Session, type SessionLink } from './session.js';
@@ -49,7 +48,7 @@ async function deliverOffline(engine: Engine, s: Session): Promise<void> {
         ? userInfoBlock(sender, engine.clock.now())
         : offlineUserInfoBlock(m.sender, (await engine.ports.userInfo.get(m.sender)).certHash ?? undefined);
       const tlvs = readTlvRestList(new ByteReader(m.payload));
-      const body = encodeChannelMsgToClient(m.cookie, m.channel, info, deliveryTlvs(tlvs, undefined, [tlvU32(IcbmTlv.OFFLINE_TIMESTAMP, Math.floor(m.sentAt / 1000))]));
+      const body = encodeDelivery(m.cookie, m.channel, info, tlvs, undefined, [tlvU32(IcbmTlv.OFFLINE_TIMESTAMP, Math.floor(m.sentAt / 1000))]);
       s.link.sendSnac(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT, body);
     }
     await engine.ports.offline.ack(s.screenName, batch.map((m) => m.id));

@@ -12,7 +12,7 @@ import { userInfoBlock } from './user-info-block.js';
 
 /** True when `target` lets `viewer` see its presence and receive its IMs. */
 export function visibleTo(target: Session, viewerKey: string): boolean {
-  return permits(target.privacy, viewerKey, target.buddies());
+  return permits(target.privacy, viewerKey, () => target.buddies());
 }
 
 /** Presence is symmetric, as in classic AIM: blocking someone also hides them from you. */
@@ -35,6 +35,7 @@ export class Presence {
 
   /** Sends `s`'s current info to every ready watcher allowed to see it, and departures to those who may not. */
   broadcast(s: Session): void {
+    s.touch();
     if (!s.ready || s.closed) return;
     const block = userInfoBlock(s, this.clock.now());
     for (const w of this.registry.watchersOf(s.key)) {

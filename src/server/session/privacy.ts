@@ -29,9 +29,9 @@ export function toPdMode(n: number | undefined): PdMode {
 
 /**
  * True when the owner of `privacy` lets `otherKey` (normalized) see them and IM them.
- * `buddies` is the owner's buddy set, consulted for mode 5.
+ * `buddies` is the owner's buddy set (or a function producing it), consulted only for mode 5.
  */
-export function permits(privacy: Privacy, otherKey: string, buddies: ReadonlySet<string>): boolean {
+export function permits(privacy: Privacy, otherKey: string, buddies: ReadonlySet<string> | (() => ReadonlySet<string>)): boolean {
   switch (privacy.mode) {
     case 1:
       return true;
@@ -42,7 +42,7 @@ export function permits(privacy: Privacy, otherKey: string, buddies: ReadonlySet
     case 4:
       return !privacy.deny.has(otherKey);
     case 5:
-      return buddies.has(otherKey);
+      return (typeof buddies === 'function' ? buddies() : buddies).has(otherKey);
   }
 }
 

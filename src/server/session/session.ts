@@ -67,6 +67,8 @@ export class Session {
   readonly link: SessionLink;
   /** True once replaced or closed (late events are ignored). */
   closed = false;
+  /** Cached user-info block and the idle minute it was built for (see user-info-block.ts). */
+  infoCache: { idleMinutes: number; bytes: Uint8Array } | undefined;
 
   /** @param screenName formatted SN; @param link the connection; @param nowMs sign-on time */
   constructor(screenName: string, link: SessionLink, nowMs: number) {
@@ -74,6 +76,11 @@ export class Session {
     this.screenName = screenName;
     this.link = link;
     this.signedOnAt = Math.floor(nowMs / 1000);
+  }
+
+  /** Drops the cached user-info block; call after changing anything the block shows. */
+  touch(): void {
+    this.infoCache = undefined;
   }
 
   /** All buddies this session watches (client-side and feedbag). */

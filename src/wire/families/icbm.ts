@@ -94,18 +94,41 @@ export function encodeChannelMsgToClient(cookie: Uint8Array, channel: number, se
 }
 
 /**
- * Re-encodes TLVs for delivery: drops those the server consumes (0x0003 host-ack request, 0x0006 store flag),
- * keeps all others byte for byte, optionally replacing one TLV value and appending extras.
+ * Encodes 04/07 for delivery of a 04/06 in one exact-size allocation: cookie, channel, sender user-info block,
+ * then the sender's TLVs byte for byte, minus those the server consumes (0x0003 host-ack request, 0x0006 store
+ * flag), with optional value replacements (rendezvous rewrite) and extra TLVs appended (offline timestamp).
  */
-export function deliveryTlvs(tlvs: TlvList, replace?: ReadonlyMap<number, Uint8Array>, append: readonly Tlv[] = []): Uint8Array {
-  const w = new ByteWriter(256);
-  for (const t of tlvs) {
-    if (t.type === IcbmTlv.REQUEST_HOST_ACK || t.type === IcbmTlv.STORE_OFFLINE) continue;
-    const v = replace?.get(t.type);
-    writeTlv(w, v === undefined ? t : { type: t.type, value: v, offset: -1 });
-  }
-  for (const t of append) writeTlv(w, t);
-  return w.finish();
+export function encodeDelivery(
+  cookie: Uint8Array,
+  channel: number,
+  senderInfo: Uint8Array,
+  tlvs: TlvList,
+  replace?: ReadonlyMap<number, Uint8Array>,
+  append: readonly Tlv[] = [],
+): Uint8Array {
+  const keep = (t: Tlv): boolean => t.type !== IcbmTlv.REQUEST_HOST_ACK && t.type !== IcbmTlv.STORE_OFFLINE;
+  const valueOf = (t: Tlv): Uint8Array => replace?.get(t.type) ?? t.value;
+  let size = 10 + senderInfo.length;
+  for (const t of tlvs) if (keep(t)) size += 4 + valueOf(t).length;
+  for (const t of append) size += 4 + t.value.length;
+  const out = new Uint8Array(size);
+  out.set(cookie.subarray(0, 8), 0);
+  out[8] = channel >> 8;
+  out[9] = channel & 0xff;
+  out.set(senderInfo, 10);
+  let o = 10 + senderInfo.length;
+  const put = (type: number, v: Uint8Array): void => {
+    if (v.length > 0xffff) throw new RangeError(`TLV 0x${type.toString(16)} too long`);
+    out[o] = type >> 8;
+    out[o + 1] = type & 0xff;
+    out[o + 2] = v.length >> 8;
+    out[o + 3] = v.length & 0xff;
+    out.set(v, o + 4);
+    o += 4 + v.length;
+  };
+  for (const t of tlvs) if (keep(t)) put(t.type, valueOf(t));
+  for (const t of append) put(t.type, t.value);
+  return out;
 }
 
 /** Encodes 04/0C host ack: cookie, channel, SN. */
