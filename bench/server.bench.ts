@@ -21,6 +21,7 @@ import { spawnBenchChild, type BenchChild } from './support/child.js';
 import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
 import { createBenchAccounts, BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
 import { fmt, sleep } from './support/stats.js';
+import { IM_FRAME_BYTES } from './support/load-client.js';
 
 const PHASE_SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
 const SIZES = (process.env.CERTIM_BENCH_N ?? '100,1000').split(',').map(Number).filter((n) => n >= 2);
@@ -33,7 +34,7 @@ interface TargetRun {
   heapPerSession: number;
   closed: PhaseResult;
   closedPerCpuSec: number;
-  fixed: PhaseResult | undefined;
+  fixed: PhaseResult;
 }
 
 async function startTarget(kind: string, n: number, dir: string): Promise<BenchChild> {
@@ -42,7 +43,8 @@ async function startTarget(kind: string, n: number, dir: string): Promise<BenchC
   return spawnBenchChild('bench/support/server-child.ts', [dir]);
 }
 
-async function runTarget(kind: 'server' | 'baseline', n: number, rate: number | undefined): Promise<TargetRun> {
+/** Runs one target at N clients; `rateFor` picks the open-loop rate from the closed-loop result. */
+async function runTarget(kind: 'server' | 'baseline', n: number, rateFor: (closed: PhaseResult) => number): Promise<TargetRun> {
   const dir = mkdtempSync(join(tmpdir(), 'certim-bench-'));
   const child = await startTarget(kind, n, dir);
   try {
@@ -57,7 +59,7 @@ async function runTarget(kind: 'server' | 'baseline', n: number, rate: number | 
     const closed = await closedLoop(signOn.clients, PHASE_SECONDS);
     const cpu = child.cpuSeconds() - cpu0;
     await sleep(300);
-    const fixed = rate ? await fixedRate(signOn.clients, rate, PHASE_SECONDS) : undefined;
+    const fixed = await fixedRate(signOn.clients, rateFor(closed), PHASE_SECONDS);
     for (const c of signOn.clients) c.close();
     return {
       signOnPerSec: n / signOn.seconds,
@@ -80,39 +82,27 @@ function line(name: string, r: TargetRun): string {
     `  ${name.padEnd(8)}`,
     `sign-on ${fmt(r.signOnPerSec).padStart(6)}/s (${fmt(r.signOnCpuMs, 2)} CPU-ms each)`,
     `| closed loop ${fmt(r.closed.perSecond).padStart(7)} IM/s, ${fmt(r.closedPerCpuSec).padStart(7)} IM/relay-CPU-s, p50 ${fmt(r.closed.p50, 2)} ms p99 ${fmt(r.closed.p99, 2)} ms`,
-    f ? `| at ${fmt(f.sent / f.seconds)}/s offered: delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms p99 ${fmt(f.p99, 2)} ms` : '',
+    `| at ${fmt(f.sent / f.seconds)}/s offered: delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms p99 ${fmt(f.p99, 2)} ms`,
     `| idle session ${fmt(r.rssPerSession / 1024, 1)} KB RSS, ${fmt(r.heapPerSession / 1024, 1)} KB heap+buffers`,
   ].join(' ');
 }
 
-console.log(`server bench: loopback, ${IM_NOTE()}, phases of ${PHASE_SECONDS} s, N = ${SIZES.join(', ')}`);
+console.log(`server bench: loopback, ${IM_FRAME_BYTES}-byte ICBM ch-1 frames, phases of ${PHASE_SECONDS} s, N = ${SIZES.join(', ')}`);
 for (const n of SIZES) {
   console.log(`\nN = ${fmt(n)} clients (${n / 2} pairs)`);
-  let server: TargetRun | undefined;
-  if (TARGETS.includes('server')) {
-    server = await runTarget('server', n, undefined);
-  }
-  // Offered rate for the latency phase: half of what the server sustained flat out (or of the baseline's, when the
-  // server is not benched), so both are compared below saturation at the same load.
-  const base0 = TARGETS.includes('baseline') ? await runTarget('baseline', n, undefined) : undefined;
-  const rate = Math.max(100, Math.round(0.5 * (server?.closed.perSecond ?? base0?.closed.perSecond ?? 1000)));
-  if (server) {
-    server.fixed = (await runTarget('server', n, rate)).fixed;
-    console.log(line('server', server));
-  }
-  if (base0) {
-    base0.fixed = (await runTarget('baseline', n, rate)).fixed;
-    console.log(line('baseline', base0));
-  }
+  // Offered rate for the latency phase: half of what the server sustained flat out (or the baseline, when the server
+  // is not benched), the same for both, so they are compared below saturation at the same load.
+  let rate = 0;
+  const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
+  const server = TARGETS.includes('server') ? await runTarget('server', n, pick) : undefined;
+  if (server) console.log(line('server', server));
+  const base0 = TARGETS.includes('baseline') ? await runTarget('baseline', n, pick) : undefined;
+  if (base0) console.log(line('baseline', base0));
   if (server && base0) {
     console.log(
       `  ratio server/baseline: throughput ${fmt(server.closed.perSecond / base0.closed.perSecond, 2)} (wall), ` +
         `${fmt(server.closedPerCpuSec / base0.closedPerCpuSec, 2)} (per relay-CPU-second); ` +
-        `p99 at ${fmt(rate)}/s: ${fmt((server.fixed?.p99 ?? NaN) / (base0.fixed?.p99 ?? NaN), 2)}x the baseline's`,
+        `p99 at ${fmt(rate)}/s: ${fmt(server.fixed.p99 / base0.fixed.p99, 2)}x the baseline's`,
     );
   }
-}
-
-function IM_NOTE(): string {
-  return '300-byte ICBM ch-1 frames';
 }

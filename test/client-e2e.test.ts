@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestServer, TestUser } from './support/cli-harness.js';
-import { startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
+import { proxyCredentials, startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
 
 function marker(): string {
   return `MARKER-${randomBytes(8).toString('hex')}`;
@@ -109,19 +109,14 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
 
   it('a relay that flips a ciphertext byte produces a failed verdict, not a wrong message', async () => {
     // The proxy presents a TLS certificate from the server's own issuing CA (the worst case: a malicious server).
-    const ca = join(server.dataDir, 'ca');
-    const dir = server.tmp;
-    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'proxy.key'), '-subj', '/CN=127.0.0.1', '-out', join(dir, 'proxy.csr')], { stdio: 'ignore' });
-    writeFileSync(join(dir, 'proxy.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
-    execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'proxy.csr'), '-CA', join(ca, 'issuing.crt'), '-CAkey', join(ca, 'issuing.key'), '-passin', `file:${join(ca, 'issuing.pass')}`, '-set_serial', '7', '-days', '1', '-extfile', join(dir, 'proxy.ext'), '-out', join(dir, 'proxy.crt')], { stdio: 'ignore' });
+    const creds = proxyCredentials(server.dataDir, server.tmp);
     let proxy: TamperProxy | undefined;
     const carol = new TestUser('carol', join(server.tmp, 'carol-profile'), 'carol-password-1', 'carol passphrase');
     await server.addUser('carol', carol.password);
     try {
       proxy = await startTamperProxy({
         upstream: { host: '127.0.0.1', port: server.ready.oscarTls },
-        key: readFileSync(join(dir, 'proxy.key'), 'utf8'),
-        cert: readFileSync(join(dir, 'proxy.crt'), 'utf8') + readFileSync(join(ca, 'issuing.crt'), 'utf8'),
+        ...creds,
         tamper: true,
       });
       const init = await carol.keysInit(server, `127.0.0.1:${proxy.port}`);

@@ -217,6 +217,19 @@ test('after revocation the certificate can no longer reenroll, and the served CR
   assert.equal(ok.status, 200, ok.body.toString());
 });
 
+test('bounded bodies (413), wrong methods (405) and unknown paths (404) get clear text errors', () => {
+  writeFileSync(f('big.b64'), 'A'.repeat(70 * 1024));
+  const big = enroll('Alice', 'alice-pw', f('big.b64'));
+  assert.equal(big.status, 413);
+  assert.match(big.body.toString(), /^BODY_TOO_LARGE\n.*65536-byte limit/);
+  const get = curl('/.well-known/est/simpleenroll');
+  assert.equal(get.status, 405);
+  assert.equal(get.headers.allow, 'POST');
+  const missing = curl('/.well-known/est/fullcmc');
+  assert.equal(missing.status, 404);
+  assert.match(missing.body.toString(), /unknown EST operation/);
+});
+
 test('health and metrics', () => {
   const h = curl('/healthz');
   assert.equal(h.status, 200);

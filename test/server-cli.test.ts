@@ -143,3 +143,27 @@ test('npm start path: bin/certim.js over a fresh build starts a working server',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a port already in use: exit 1 with a clear message, nothing on stdout', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', () => res()));
+  const busy = (blocker.address() as { port: number }).port;
+  try {
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLI, 'server', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--http-port', String(busy), '--json'], { cwd: ROOT });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (code) => res({ code, out, err }));
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.out, '');
+    assert.match(r.err, new RegExp(`cannot start: .*EADDRINUSE.*port ${busy} is in use`));
+  } finally {
+    blocker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

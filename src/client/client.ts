@@ -68,6 +68,10 @@ export interface CertimClientOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number } | false;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
+  /** Keep incoming IMs (raw 04/07 bodies) instead of decoding them; see {@link CertimClient.spoolTo}. */
+  spool?: (body: Uint8Array, receivedAt: Date) => void;
+  /** Announce certim's modern secure-IM capability (default true; false behaves like a classic AIM client). */
+  announceModern?: boolean;
   /** Clock (tests). */
   now?: () => Date;
 }
@@ -183,9 +187,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private readonly watched = new Set<string>();
   private readonly recentCookies = new Map<string, number>();
   private readonly codec: SecureImCodec;
-  private readonly replay: ReplayCache;
+  private readonly replayCache: ReplayCache;
   private readonly now: () => Date;
   private readonly fetches = new Map<string, Promise<BuddyCerts | undefined>>();
+  private spool: ((body: Uint8Array, receivedAt: Date) => void) | undefined;
   /** The screen name as the server formats it, once signed on. */
   screenName: string;
 
@@ -193,9 +198,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     super();
     this.screenName = opts.screenName;
     this.codec = opts.codec ?? defaultCodec;
-    this.replay = opts.replayCache ?? new MemoryReplayCache();
+    this.replayCache = opts.replayCache ?? new MemoryReplayCache();
     this.now = opts.now ?? (() => new Date());
     for (const b of opts.buddies ?? []) this.watched.add(b);
+    this.spool = opts.spool;
   }
 
   /** True while signed on. */
@@ -222,7 +228,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
   private async signOnOnce(): Promise<void> {
     const id = this.opts.identity;
-    const caps = id ? [CAP_SECURE_IM, CAP_MODERN] : [];
+    const caps = id ? (this.opts.announceModern === false ? [CAP_SECURE_IM] : [CAP_SECURE_IM, CAP_MODERN]) : [];
     const { bos, screenName } = await signOn({
       screenName: this.opts.screenName,
       password: this.opts.password,
@@ -455,7 +461,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private onSnac(snac: Snac): void {
     try {
       if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CHANNEL_MSG_TO_CLIENT) {
-        void this.onIncomingIm(snac.body).catch((e: unknown) => this.warn(e));
+        void this.replay(snac.body.slice(), this.now());
       } else if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CLIENT_EVENT) {
         this.onTyping(snac.body);
       } else if (snac.family === BUDDY_FAMILY && (snac.subtype === BuddySubtype.ARRIVED || snac.subtype === BuddySubtype.DEPARTED)) {
@@ -508,7 +514,33 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     this.emit('typing', { from, event: ev === 2 ? 'typing' : ev === 1 ? 'paused' : 'none' });
   }
 
-  private async onIncomingIm(body: Uint8Array): Promise<void> {
+  private incoming: Promise<void> = Promise.resolve();
+
+  /**
+   * Decodes and emits one ICBM delivery body (04/07), e.g. one kept by a spool. Deliveries are processed one at
+   * a time, in order. `receivedAt` stands in for the time of live (not offline-stored) messages.
+   */
+  replay(body: Uint8Array, receivedAt?: Date): Promise<void> {
+    const run = this.incoming.then(() => this.onIncomingIm(body, receivedAt)).catch((e: unknown) => this.warn(e));
+    this.incoming = run;
+    return run;
+  }
+
+  /**
+   * From now on keep incoming IMs (raw 04/07 bodies, i.e. ciphertext) with `spool` instead of decoding them —
+   * including ones already received but not yet emitted. One-shot sessions (send, trust, keys rotate) and a
+   * `listen --count` that got its count use this, because the server deletes offline IMs once delivered.
+   * `undefined` switches back to decoding.
+   */
+  spoolTo(spool: ((body: Uint8Array, receivedAt: Date) => void) | undefined): void {
+    this.spool = spool;
+  }
+
+  private async onIncomingIm(body: Uint8Array, receivedAt?: Date): Promise<void> {
+    if (this.spool) {
+      this.spool(body, receivedAt ?? this.now());
+      return;
+    }
     const m = decodeIcbmChannelMsgToClient(body);
     if (m.channel !== IcbmChannel.Im) return;
     const from = m.sender.screenName;
@@ -520,7 +552,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
     const offlineTs = m.tlvs.u32(0x0016);
     const offline = offlineTs !== undefined;
-    const time = offline ? new Date(offlineTs * 1000) : this.now();
+    const time = offline ? new Date(offlineTs * 1000) : receivedAt ?? this.now();
     const data = m.tlvs.bytes(IcbmTlv.ImData);
     if (!data) return;
     const im = decodeImMessage(data);
@@ -550,7 +582,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     } catch (e) {
       certProblem = (e as Error).message;
     }
-    const senderModern = certs?.record.modern ?? false;
+    // A legacy message is a downgrade only when both sides announced the modern profile.
+    const senderModern = (certs?.record.modern ?? false) && this.opts.announceModern !== false;
     const anchors = this.opts.caCerts.slice(0, 1);
     const intermediates = this.opts.caCerts.slice(1);
     const trust: TrustCallback = async (cert, screenName, purpose) => {
@@ -562,12 +595,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
         { cert: id.encryption.certDer, key: id.encryption.privateKey },
         // COMPAT joscar/joustsim: classic clients envelope to the buddy's SIGNING cert (PROTOCOL.md §6.2).
         { cert: id.signing.certDer, key: id.signing.privateKey },
+        ...(id.previous ?? []).map((p) => ({ cert: p.certDer, key: p.privateKey })),
       ],
       senderScreenName: from,
       ...(certs ? { senderCerts: [certs.encryptionDer, certs.signingDer] } : {}),
       recipientScreenName: this.screenName,
       trust,
-      replayCache: this.replay,
+      replayCache: this.replayCache,
       now: this.now(),
       requireModern: senderModern,
     });

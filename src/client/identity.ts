@@ -22,6 +22,11 @@ export interface Identity {
   encryption: IdentityPart;
   /** Signing pair. */
   signing: IdentityPart;
+  /**
+   * Pairs replaced by the last key rotation: used only to DECRYPT messages that were encrypted to the old
+   * certificate before buddies learned the new one (e.g. waiting in the offline store). Never used to sign.
+   */
+  previous?: IdentityPart[];
 }
 
 /** The certificate-info block for an identity. */

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, statSync, existsSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
@@ -62,15 +62,17 @@ test('first start: root RSA-3072 self-signed pathLen 1, issuing CA, root key enc
   assert.equal(osslFp.split('=')[1]!.trim().replace(/:/g, '').toLowerCase(), ca.rootFingerprint());
 });
 
-test('restart reuses the CA (same fingerprint, no new keys, no warning); wrong env passphrase is BAD_PASSPHRASE', async () => {
+test('restart reuses the CA (same fingerprint, no new keys, no warning), also after root.pass went offline', async () => {
   const again = await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m) });
   assert.equal(again.rootFingerprint(), ca.rootFingerprint());
   assert.equal(again.issuingCertificate.fingerprint256, ca.issuingCertificate.fingerprint256);
   assert.equal(warnings.length, 1);
-  await assert.rejects(
-    openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: { CERTIM_CA_PASSPHRASE: 'not it' } }),
-    (e) => PkiError.is(e, 'BAD_PASSPHRASE'),
-  );
+  // the admin follows the advice and moves root.pass offline; setting the env var later does not break restarts
+  renameSync(join(dataDir, 'ca', 'root.pass'), join(tmp, 'root.pass.offline'));
+  const third = await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: { CERTIM_CA_PASSPHRASE: 'set later' }, warn: (m) => warnings.push(m) });
+  assert.equal(third.rootFingerprint(), ca.rootFingerprint());
+  assert.equal(warnings.length, 1);
+  renameSync(join(tmp, 'root.pass.offline'), join(dataDir, 'ca', 'root.pass'));
 });
 
 test('CERTIM_CA_PASSPHRASE: no pass files are written and the keys open with it', async () => {
@@ -81,6 +83,15 @@ test('CERTIM_CA_PASSPHRASE: no pass files are written and the keys open with it'
   assert.ok(openssl(['pkcs8', '-in', join(d, 'ca', 'root.key'), '-passin', 'pass:s3cret-ca']).ok);
   const c2 = await openCertificateAuthority({ dataDir: d, domain: 'example.org', ledger: new MemoryCertificateLedger(), env: { CERTIM_CA_PASSPHRASE: 's3cret-ca' } });
   assert.equal(c2.rootFingerprint(), c.rootFingerprint());
+  await assert.rejects(
+    openCertificateAuthority({ dataDir: d, domain: 'example.org', ledger: new MemoryCertificateLedger(), env: { CERTIM_CA_PASSPHRASE: 'not it' } }),
+    (e) => PkiError.is(e, 'BAD_PASSPHRASE'),
+  );
+  await assert.rejects(
+    openCertificateAuthority({ dataDir: d, domain: 'example.org', ledger: new MemoryCertificateLedger(), env: {} }),
+    (e) => PkiError.is(e, 'BAD_PASSPHRASE') && /CERTIM_CA_PASSPHRASE/.test(e.message),
+  );
+  assert.ok(!existsSync(join(d, 'ca', 'issuing.pass')), 'no passphrase file invented for an existing key');
 });
 
 test('issued encryption / signing certificates pass openssl verify -purpose smimeencrypt / smimesign', async () => {

@@ -256,7 +256,7 @@ export class CertificateAuthority {
   async importIssuingCa(certPem: string, keyPem: string, chainPem?: string, keyPassphrase?: string): Promise<void> {
     const imported = await validateImport(certPem, keyPem, chainPem, keyPassphrase, this.#o.provider);
     const dir = caDir(this.#o.dataDir);
-    const pass = await issuingPassphrase(dir, this.#o);
+    const pass = await issuingPassphrase(dir, this.#o, true);
     await writeAtomic(join(dir, 'issuing.key'), await encryptPrivateKey(imported.key, pass, { provider: this.#o.provider }), 0o600);
     await writeAtomic(join(dir, 'issuing.crt'), toPem('CERTIFICATE', imported.issuing.der), 0o644);
     await writeAtomic(join(dir, 'chain.pem'), imported.intermediates.map((c) => toPem('CERTIFICATE', c.der)).join(''), 0o644);
@@ -393,11 +393,18 @@ function envPassphrase(o: CaInternals): string | undefined {
   return p !== undefined && p.length > 0 ? p : undefined;
 }
 
-async function issuingPassphrase(dir: string, o: CaInternals): Promise<string> {
-  const fromEnv = envPassphrase(o);
-  if (fromEnv) return fromEnv;
+/**
+ * The issuing key's passphrase: issuing.pass when present (it was generated with the key), else the configured
+ * passphrase / CERTIM_CA_PASSPHRASE. Only when `creating` a new issuing key and neither exists is one generated.
+ */
+async function issuingPassphrase(dir: string, o: CaInternals, creating: boolean): Promise<string> {
   const f = join(dir, 'issuing.pass');
   if (await exists(f)) return readPassFile(f);
+  const fromEnv = envPassphrase(o);
+  if (fromEnv) return fromEnv;
+  if (!creating) {
+    throw new PkiError('BAD_PASSPHRASE', `the issuing CA key is encrypted: set ${CA_PASSPHRASE_ENV} (or restore ${f})`);
+  }
   const p = generatedPassphrase(o.provider);
   await writeAtomic(f, `${p}\n`, 0o600);
   return p;
@@ -478,7 +485,7 @@ async function createHierarchy(dir: string, o: CaInternals, rootBits: number, is
       encodeExtension(OID.authorityKeyIdentifier, false, encodeAuthorityKeyIdentifier(rootSki)),
     ],
   }, rootKeys.privateKey, p);
-  const issuingPass = await issuingPassphrase(dir, o);
+  const issuingPass = await issuingPassphrase(dir, o, true);
   await writeAtomic(join(dir, 'root.key'), await encryptPrivateKey(rootKeys.privateKey, rootPass, { provider: p }), 0o600);
   await writeAtomic(join(dir, 'issuing.key'), await encryptPrivateKey(issuingKeys.privateKey, issuingPass, { provider: p }), 0o600);
   await writeAtomic(join(dir, 'issuing.crt'), toPem('CERTIFICATE', issuingDer), 0o644);
@@ -489,7 +496,8 @@ async function createHierarchy(dir: string, o: CaInternals, rootBits: number, is
 
 /**
  * Opens the CA in `<dataDir>/ca/`, creating a root + issuing CA on first start (RSA-3072 by default) and reusing
- * them afterwards. Throws BAD_PASSPHRASE when the issuing key cannot be opened with the configured passphrase.
+ * them afterwards. Throws BAD_PASSPHRASE when the issuing key cannot be opened (issuing.pass, else the configured
+ * passphrase / CERTIM_CA_PASSPHRASE).
  */
 export async function openCertificateAuthority(opts: CaOptions): Promise<CertificateAuthority> {
   const o: CaInternals = {
@@ -517,7 +525,7 @@ export async function openCertificateAuthority(opts: CaOptions): Promise<Certifi
   const intermediates = (await exists(join(dir, 'chain.pem')))
     ? fromPem(await readFile(join(dir, 'chain.pem'), 'utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, p))
     : [];
-  const issuingKey = await readPrivateKey(await readFile(join(dir, 'issuing.key'), 'utf8'), await issuingPassphrase(dir, o), p);
+  const issuingKey = await readPrivateKey(await readFile(join(dir, 'issuing.key'), 'utf8'), await issuingPassphrase(dir, o, false), p);
   if (!Buffer.from(spkiOf(issuingKey, p)).equals(Buffer.from(issuing.spki))) {
     throw new PkiError('CA_MISMATCH', `${join(dir, 'issuing.key')} does not belong to ${join(dir, 'issuing.crt')}`);
   }

@@ -7,7 +7,7 @@
  * allocate gigabytes or spin for minutes. A failed decryption (bad padding, the usual wrong-password symptom) is
  * PkiError BAD_PASSPHRASE.
  */
-import { der, parseAsn1, seqOf, readOid, readOctets, readSmallInt, TAG, type Asn1 } from './asn1/der.js';
+import { der, seqOf, readOid, readOctets, readSmallInt, TAG, type Asn1 } from './asn1/der.js';
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
 import { pkcs12Kdf, PKCS12_KDF_IV, PKCS12_KDF_KEY } from './pkcs12-kdf.js';
@@ -204,9 +204,4 @@ async function pbes2Decrypt(params: Asn1 | undefined, ciphertext: Uint8Array, pa
     throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported PBES2 key derivation ${kdfOid}`);
   }
   return cbc(provider, true, cipher.name, key, iv, ciphertext);
-}
-
-/** Parses an AlgorithmIdentifier from DER bytes (convenience for callers holding encoded bytes). */
-export function parseAlgorithm(bytes: Uint8Array): Asn1 {
-  return parseAsn1(bytes);
 }

@@ -8,7 +8,10 @@
  * turns malicious. End-to-end signatures must still turn its edit into a `failed` verdict, never a wrong text.
  * The proxy rewrites the BOS address in the login reply (17/03) to itself so the BOS connection passes through too.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { ByteReader, ByteWriter } from '../../src/wire/bytes.js';
 import { FlapChannel, FlapDeframer, encodeFlap } from '../../src/wire/flap.js';
@@ -33,8 +36,22 @@ export interface TamperProxy {
   port: number;
   /** How many ICBMs it altered. */
   readonly tampered: number;
+  /** Cuts every connection passing through (a network failure), keeping the listener. */
+  dropAll(): void;
   /** Stops it. */
   close(): Promise<void>;
+}
+
+/**
+ * Issues the proxy's TLS certificate with `openssl`, signed by the server CA's issuing key from `dataDir/ca`
+ * (test rigs only). Returns the key and the chain (leaf, issuing CA).
+ */
+export function proxyCredentials(dataDir: string, workDir: string): { key: string; cert: string } {
+  const ca = join(dataDir, 'ca');
+  execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(workDir, 'proxy.key'), '-subj', '/CN=127.0.0.1', '-out', join(workDir, 'proxy.csr')], { stdio: 'ignore' });
+  writeFileSync(join(workDir, 'proxy.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
+  execFileSync('openssl', ['x509', '-req', '-in', join(workDir, 'proxy.csr'), '-CA', join(ca, 'issuing.crt'), '-CAkey', join(ca, 'issuing.key'), '-passin', `file:${join(ca, 'issuing.pass')}`, '-set_serial', String(Date.now()), '-days', '1', '-extfile', join(workDir, 'proxy.ext'), '-out', join(workDir, 'proxy.crt')], { stdio: 'ignore' });
+  return { key: readFileSync(join(workDir, 'proxy.key'), 'utf8'), cert: readFileSync(join(workDir, 'proxy.crt'), 'utf8') + readFileSync(join(ca, 'issuing.crt'), 'utf8') };
 }
 
 /** Starts the proxy. */
@@ -83,6 +100,10 @@ export async function startTamperProxy(opts: TamperProxyOptions): Promise<Tamper
     port,
     get tampered() {
       return tampered;
+    },
+    dropAll() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
     },
     close: () => new Promise<void>((res) => {
       for (const s of sockets) s.destroy();

@@ -15,7 +15,7 @@ import type { ProfileDir } from '../../client/node/profile.js';
 import { formatFingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { decodeKeys, markerFor, render, sentMarker, type ChatBuddy, type ChatState } from './chat-screen.js';
-import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
+import { COMMON_OPTIONS, connectFromProfile, profileFrom, reportError, UsageError } from './client-options.js';
 
 const USAGE = 'usage: certim chat [--profile DIR] [BUDDY...]';
 
@@ -89,7 +89,8 @@ class ChatApp {
     });
   }
 
-  start(): void {
+  /** Subscribes to the client's events (before sign-on, so nothing delivered at sign-on is missed). */
+  attach(): void {
     const c = this.client;
     c.on('buddy', (p) => {
       this.ensureBuddy(p.screenName);
@@ -119,10 +120,15 @@ class ChatApp {
       this.st.status = willReconnect ? 'disconnected, reconnecting…' : 'disconnected';
       this.redraw();
     });
-    c.on('signed-on', () => {
+    c.on('signed-on', ({ screenName }) => {
+      this.st.me = screenName;
       this.st.status = 'online';
       this.redraw();
     });
+  }
+
+  /** Takes over the terminal. */
+  start(): void {
     const stdin = process.stdin;
     if (stdin.isTTY) stdin.setRawMode(true);
     stdin.setEncoding('utf8');
@@ -265,9 +271,17 @@ export const chatCommand: Command = {
         return 0;
       }
       if (!process.stdout.isTTY) throw new UsageError('certim chat needs a terminal (use `certim send` / `certim listen` in scripts)');
-      const connected = await connectFromProfile(values, { reconnect: true, buddies: positionals });
+      let app!: ChatApp;
+      const connected = await connectFromProfile(values, {
+        reconnect: true,
+        consume: true,
+        buddies: positionals,
+        setup: (c) => {
+          app = new ChatApp(c, profileFrom(values), positionals);
+          app.attach();
+        },
+      });
       client = connected.client;
-      const app = new ChatApp(client, connected.profile, positionals);
       app.start();
       process.once('SIGTERM', () => app.stop(0));
       return await app.done;

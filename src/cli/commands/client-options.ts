@@ -123,10 +123,15 @@ export function keySizeFrom(value: string | undefined): number | undefined {
   return n;
 }
 
-/** Opens and signs on a client from the profile (password and passphrase read as above). */
+/**
+ * Opens and signs on a client from the profile (password and passphrase read as above). `setup` runs before
+ * sign-on so no event (e.g. an offline IM delivered at sign-on) is missed. With `consume`, IMs that earlier
+ * one-shot commands kept in the profile's inbox are replayed after sign-on; without it (send, trust, rotate)
+ * incoming IMs go to that inbox instead of being lost.
+ */
 export async function connectFromProfile(
   values: { profile?: string | undefined; 'password-file'?: string | undefined; 'passphrase-file'?: string | undefined },
-  opts: { reconnect: boolean; buddies?: string[] },
+  opts: { reconnect: boolean; consume?: boolean; buddies?: string[]; setup?: (client: CertimClient) => void },
 ): Promise<{ client: CertimClient; profile: ProfileDir; settings: ProfileSettings }> {
   const profile = profileFrom(values);
   const settings = profile.settings();
@@ -136,14 +141,19 @@ export async function connectFromProfile(
     password,
     passphrase,
     ...(opts.buddies ? { buddies: [...new Set([...profile.all().map((b) => b.screenName), ...opts.buddies])] } : {}),
-    client: opts.reconnect ? {} : { reconnect: false },
+    client: {
+      ...(opts.reconnect ? {} : { reconnect: false }),
+      ...(opts.consume ? {} : { spool: (body: Uint8Array, at: Date) => profile.spoolSave(body, at) }),
+    },
   });
   if (reenrolled) console.error('certim: your certificates were close to expiry and have been renewed.');
+  opts.setup?.(client);
   try {
     await client.connect();
   } catch (e) {
     throw explainTlsFailure(e, settings);
   }
+  if (opts.consume) for (const { body, receivedAt } of profile.spoolTake()) void client.replay(body, receivedAt);
   return { client, profile, settings };
 }
 

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import type { IncomingIm } from '../../client/client.js';
-import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
+import type { CertimClient, IncomingIm } from '../../client/client.js';
+import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, profileFrom, reportError, UsageError } from './client-options.js';
 
 const USAGE = 'usage: certim listen [--json] [--count N] [--profile DIR]';
 
@@ -31,12 +31,14 @@ export const listenCommand: Command = {
       }
       const count = values.count === undefined ? undefined : Number(values.count);
       if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw new UsageError(`--count must be a positive integer\n${USAGE}`);
-      const connected = await connectFromProfile(values, { reconnect: true });
-      client = connected.client;
-      const c = client;
       let seen = 0;
       let finished = false;
+      let resolveDone!: (code: number) => void;
       const done = new Promise<number>((resolve) => {
+        resolveDone = resolve;
+      });
+      const spoolProfile = profileFrom(values);
+      const setup = (c: CertimClient): void => {
         c.on('im', (m) => {
           if (values.json) {
             console.log(JSON.stringify({ from: m.from, text: m.text, secure: m.secure, verdict: m.verdict, trust: m.trust, reason: m.reason, code: m.code, profile: m.profile ?? null, time: m.time.toISOString(), offline: m.offline }));
@@ -44,21 +46,28 @@ export const listenCommand: Command = {
             console.log(formatIm(m));
           }
           seen++;
-          if (count !== undefined && seen >= count) resolve(0);
+          if (count !== undefined && seen >= count) {
+            // Anything after the Nth IM stays in the profile's inbox for the next listen, not lost.
+            c.spoolTo((body, at) => spoolProfile.spoolSave(body, at));
+            resolveDone(0);
+          }
         });
         c.on('key-change', (k) => console.error(keyChangeWarning(k)));
         c.on('warning', (w) => console.error(`certim listen: ${w.message}`));
         c.on('disconnected', ({ willReconnect }) => console.error(`certim listen: disconnected${willReconnect ? '; reconnecting' : ''}`));
-        c.on('signed-on', ({ screenName }) => console.error(`certim listen: signed on again as ${screenName}`));
         c.on('signed-off', ({ reason }) => {
           if (finished) return;
           console.error(`certim listen: signed off: ${reason}`);
-          resolve(1);
+          resolveDone(1);
         });
-        const stop = (): void => resolve(0);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      };
+      const stop = (): void => resolveDone(0);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const connected = await connectFromProfile(values, { reconnect: true, consume: true, setup });
+      client = connected.client;
+      const c = client;
+      c.on('signed-on', ({ screenName }) => console.error(`certim listen: signed on again as ${screenName}`));
       console.error(`certim listen: signed on as ${c.screenName}; waiting for IMs`);
       const code = await done;
       finished = true;

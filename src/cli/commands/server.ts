@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { DEFAULT_SERVER_OPTIONS, startServer, stderrLogger, type ServerOptions } from '../../server/main.js';
+import { DEFAULT_SERVER_OPTIONS, startServer, stderrLogger, type RunningServer, type ServerOptions } from '../../server/main.js';
 
 const USAGE = `usage: certim server [options]
 
@@ -90,7 +90,15 @@ export const serverCommand: Command = {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     try {
-      const server = await startServer({ ...parsed.options, log });
+      let server: RunningServer;
+      try {
+        server = await startServer({ ...parsed.options, log });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException & { port?: number };
+        const hint = err.code === 'EADDRINUSE' ? ` (port ${err.port ?? '?'} is in use: pick another with --port/--tls-port/--http-port, or 0)` : '';
+        console.error(`certim server: cannot start: ${err.message ?? String(e)}${hint}`);
+        return 1;
+      }
       const ready = {
         event: 'ready',
         oscar: server.ports.oscar,

@@ -14,7 +14,7 @@ import { verifyCertificate } from '../../pki/verifier.js';
 import { parseCertificate } from '../../pki/x509-parse.js';
 import { CertimClient, type CertimClientOptions } from '../client.js';
 import { ClientError } from '../errors.js';
-import { identityFingerprintOf, type Identity } from '../identity.js';
+import { identityFingerprintOf, type Identity, type IdentityPart } from '../identity.js';
 import { parseHostPort, type TransportTarget } from '../transport.js';
 import { caBundleFromDer, fetchCaCerts, sha256Hex, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
 import { ProfileDir, writePrivateFile, type ProfileSettings } from './profile.js';
@@ -157,10 +157,22 @@ export async function loadIdentity(profile: ProfileDir, passphrase: string): Pro
     if (e instanceof PkiError && e.code === 'BAD_PASSPHRASE') throw new ClientError('BAD_PASSPHRASE', 'wrong passphrase for the keys in this profile', { cause: e });
     throw e;
   }
+  const previous: IdentityPart[] = [];
+  for (const role of ['encryption', 'signing']) {
+    const keyPem = profile.read(`previous-${role}.key`);
+    const certPem = profile.read(`previous-${role}.crt`);
+    if (!keyPem || !certPem) continue;
+    try {
+      previous.push({ privateKey: await readPrivateKey(keyPem, passphrase), certDer: readCert(profile, `previous-${role}.crt`) });
+    } catch {
+      // A previous key under an older passphrase is only a convenience; skip it.
+    }
+  }
   return {
     screenName: settings.screenName,
     encryption: { privateKey: enc, certDer: readCert(profile, 'encryption.crt') },
     signing: { privateKey: sig, certDer: readCert(profile, 'signing.crt') },
+    ...(previous.length ? { previous } : {}),
   };
 }
 
@@ -211,9 +223,14 @@ export async function rotateKeys(profile: ProfileDir, passphrase: string, opts: 
   const enroll = opts.password !== undefined
     ? (csr: Uint8Array) => simpleEnroll(settings.https, caPems, settings.screenName, opts.password!, csr)
     : (csr: Uint8Array) => simpleReenroll(settings.https, caPems, certPem, keyPem, csr);
+  // Keep the replaced keys (still encrypted) to read IMs already encrypted to them; one generation is enough.
+  for (const f of ['encryption.key', 'signing.key', 'encryption.crt', 'signing.crt']) {
+    const old = profile.read(f);
+    if (old) profile.write(`previous-${f}`, old);
+  }
   const id = await enrollNewKeys(profile, settings, caPems, passphrase, enroll);
   profile.saveSettings(settings);
-  return id;
+  return { ...id, previous: [current.encryption, current.signing] };
 }
 
 /** True when either certificate expires within {@link REENROLL_BEFORE_MS}. */

@@ -8,11 +8,13 @@
  *   encryption.crt      our certificates (PEM)
  *   signing.crt
  *   buddies.json        buddy certificate cache and trust marks (see ../trust.ts)
+ *   previous-*          the keys and certificates replaced by the last rotation (decrypt-only)
+ *   inbox/              IMs that arrived while a one-shot command was signed on, as received (ciphertext)
  *
  * Directory mode 0700, files 0600; every write goes to a temp file first and is renamed into place, so a crash
  * never leaves half a key. Default location: $XDG_CONFIG_HOME/certim, else ~/.config/certim.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { normalizeScreenName } from '../../pki/screen-name.js';
@@ -111,6 +113,29 @@ export class ProfileDir implements BuddyStore {
     const text = this.read('ca.pem');
     if (!text) throw new ClientError('CA_UNKNOWN', `no pinned CA in ${this.dir}: run \`certim keys init\` first`);
     return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*/g)?.map((s) => s.trim() + '\n') ?? [];
+  }
+
+  // --- inbox spool: IMs that arrived during one-shot commands, kept as received (ciphertext) ---
+
+  /** Keeps one raw ICBM delivery for the next `listen`/`chat`. */
+  spoolSave(body: Uint8Array, receivedAt: Date): void {
+    const dir = this.path('inbox');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const name = `${receivedAt.getTime().toString().padStart(15, '0')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.icbm`;
+    writePrivateFile(join(dir, name), body);
+  }
+
+  /** Takes (reads and removes) every spooled delivery, oldest first. */
+  spoolTake(): { body: Uint8Array; receivedAt: Date }[] {
+    const dir = this.path('inbox');
+    if (!existsSync(dir)) return [];
+    const out: { body: Uint8Array; receivedAt: Date }[] = [];
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.icbm')).sort()) {
+      const p = join(dir, name);
+      out.push({ body: new Uint8Array(readFileSync(p)), receivedAt: new Date(Number(name.split('-')[0])) });
+      unlinkSync(p);
+    }
+    return out;
   }
 
   // --- BuddyStore ---

@@ -5,7 +5,7 @@
  * fingerprint.
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import { children, contentOf, parseAsn1, rawOf, readOctets, readString, seqOf, TAG, der } from '../asn1/der.js';
+import { Asn1Error, children, contentOf, parseAsn1, rawOf, readOctets, readString, seqOf, TAG, der } from '../asn1/der.js';
 import { knownOid, OID } from './oids.js';
 
 /** A certificate prepared for CMS use. Immutable; safe to share. */
@@ -74,7 +74,8 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
   for (; i < tbs.length; i++) {
     const t = tbs[i]!;
     if (t.tag !== 0xa3) continue;
-    for (const ext of seqOf(children(t)[0], 'Extensions')) {
+    const extSeq = children(t)[0];
+    for (const ext of seqOf(extSeq, 'Extensions')) {
       const parts = seqOf(ext, 'Extension', 2);
       if (parts[0]!.tag === TAG.OID && knownOid(contentOf(parts[0]!)) === OID.subjectKeyIdentifier) {
         const inner = parseAsn1(readOctets(parts[parts.length - 1]!));
@@ -83,6 +84,7 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
     }
   }
   let commonName = '';
+  if (!issuer || !serial || !subject) throw new Asn1Error('TRUNCATED', 0, 'TBSCertificate too short');
   for (const rdn of children(subject)) {
     for (const atv of children(rdn)) {
       const kv = seqOf(atv, 'AttributeTypeAndValue', 2);

@@ -28,6 +28,12 @@ import type {
 /** Largest message we look at; AIM clients cap ICBMs far below this. Bounds work on hostile input. */
 export const MAX_SECURE_IM_BYTES = 64 * 1024;
 
+/** Children of an element that must be present and constructed (else an Asn1Error, never a TypeError). */
+function kids(n: Asn1 | undefined): Asn1[] {
+  if (!n) throw new Asn1Error('TRUNCATED', 0, 'missing element');
+  return children(n);
+}
+
 class Fail {
   constructor(readonly code: SecureImFailureCode, readonly step: SecureImStep, readonly reason: string) {}
 }
@@ -56,7 +62,7 @@ function matchesCert(rid: RecipientId, cert: CmsCertificate): boolean {
 /** Reads IssuerAndSerialNumber (SEQUENCE) or [0] SubjectKeyIdentifier (RFC 5652 §5.3, §6.2.1). */
 function readRecipientId(n: Asn1 | undefined): RecipientId {
   if (n && n.tag === TAG.SEQUENCE) {
-    const [issuer, serial] = children(n);
+    const [issuer, serial] = kids(n);
     if (!issuer || issuer.tag !== TAG.SEQUENCE || !serial || serial.tag !== TAG.INTEGER) throw new Asn1Error('BAD_VALUE', n.start, 'bad IssuerAndSerialNumber');
     return { kind: 'ias', issuerRaw: rawOf(issuer), serialRaw: rawOf(serial) };
   }
@@ -77,13 +83,13 @@ interface Envelope {
 /** Parses ContentInfo(EnvelopedData | AuthEnvelopedData) (RFC 5652 §6, RFC 5083 §2). */
 function parseEnvelope(bytes: Uint8Array): Envelope {
   const ci = parseAsn1(bytes, { ber: true });
-  const [typeNode, wrapped] = children(ci);
+  const [typeNode, wrapped] = kids(ci);
   if (ci.tag !== TAG.SEQUENCE || !wrapped || wrapped.tag !== 0xa0) throw new Asn1Error('BAD_VALUE', ci.start, 'bad ContentInfo');
   const type = oidOf(typeNode, 'contentType');
   const profile: SecureImProfile = type === OID.envelopedData ? 'aim-legacy' : type === OID.authEnvelopedData ? 'modern' : fail('unsupported-algorithm', 'parse', 'content is neither EnvelopedData nor AuthEnvelopedData');
-  const body = children(wrapped)[0];
+  const body = kids(wrapped)[0];
   if (!body || body.tag !== TAG.SEQUENCE) throw new Asn1Error('BAD_VALUE', wrapped.start, 'bad envelope body');
-  const f = children(body);
+  const f = kids(body);
   let i = 0;
   const version = readSmallInt(f[i++] ?? fail('malformed', 'parse', 'empty envelope'));
   if (profile === 'aim-legacy' ? ![0, 2, 3, 4].includes(version) : version !== 0) fail('unsupported-algorithm', 'parse', `envelope version ${version}`);
@@ -91,17 +97,17 @@ function parseEnvelope(bytes: Uint8Array): Envelope {
   const riSet = f[i++];
   if (!riSet || riSet.tag !== TAG.SET) throw new Asn1Error('BAD_VALUE', body.start, 'missing RecipientInfos');
   const ktris: Envelope['ktris'] = [];
-  for (const ri of children(riSet)) {
+  for (const ri of kids(riSet)) {
     if (ri.tag !== TAG.SEQUENCE) continue; // kari/kekri/pwri/ori: not for us
-    const [, rid, keyAlg, ek] = children(ri);
+    const [, rid, keyAlg, ek] = kids(ri);
     if (!keyAlg || keyAlg.tag !== TAG.SEQUENCE || !ek) throw new Asn1Error('BAD_VALUE', ri.start, 'bad KeyTransRecipientInfo');
-    ktris.push({ rid: readRecipientId(rid), keyAlg: children(keyAlg), encryptedKey: readOctets(ek) });
+    ktris.push({ rid: readRecipientId(rid), keyAlg: kids(keyAlg), encryptedKey: readOctets(ek) });
   }
   const eci = f[i++];
   if (!eci || eci.tag !== TAG.SEQUENCE) throw new Asn1Error('BAD_VALUE', body.start, 'missing EncryptedContentInfo');
-  const [, algNode, encNode] = children(eci);
+  const [, algNode, encNode] = kids(eci);
   if (!algNode || algNode.tag !== TAG.SEQUENCE) throw new Asn1Error('BAD_VALUE', eci.start, 'bad content encryption algorithm');
-  const [cOid, cParams] = children(algNode);
+  const [cOid, cParams] = kids(algNode);
   if (!encNode || (encNode.tag !== 0x80 && encNode.tag !== 0xa0)) fail('malformed', 'parse', 'detached encrypted content is not supported');
   const encrypted = readStringBytes(encNode!, 0x80, 'encryptedContent');
   let mac: Uint8Array | undefined;
@@ -147,14 +153,14 @@ function oaepHash(params: Asn1 | undefined): string {
   let hash = 'sha1';
   let mgfHash = 'sha1';
   if (params && params.tag === TAG.SEQUENCE) {
-    for (const p of children(params)) {
-      const inner = children(p)[0];
+    for (const p of kids(params)) {
+      const inner = kids(p)[0];
       if (p.tag === 0xa0) {
-        hash = DIGESTS[oidOf(children(inner!)[0], 'OAEP hash') ?? '']?.name ?? fail('unsupported-algorithm', 'policy', 'OAEP hash');
+        hash = DIGESTS[oidOf(kids(inner)[0], 'OAEP hash') ?? '']?.name ?? fail('unsupported-algorithm', 'policy', 'OAEP hash');
       } else if (p.tag === 0xa1) {
-        const [mgf, mgfParams] = children(inner!);
+        const [mgf, mgfParams] = kids(inner);
         if (oidOf(mgf, 'MGF') !== OID.mgf1 || !mgfParams) fail('unsupported-algorithm', 'policy', 'OAEP mask generation function');
-        mgfHash = DIGESTS[oidOf(children(mgfParams!)[0], 'MGF1 hash') ?? '']?.name ?? fail('unsupported-algorithm', 'policy', 'MGF1 hash');
+        mgfHash = DIGESTS[oidOf(kids(mgfParams)[0], 'MGF1 hash') ?? '']?.name ?? fail('unsupported-algorithm', 'policy', 'MGF1 hash');
       } else {
         fail('unsupported-algorithm', 'policy', 'OAEP label (pSourceFunc) is not supported');
       }
@@ -179,7 +185,7 @@ function decryptContent(env: Envelope, cipher: { name: string; mode: 'cbc' | 'gc
       return Buffer.concat([d.update(env.encrypted), d.final()]);
     }
     if (!p || p.tag !== TAG.SEQUENCE) return fail('malformed', 'parse', 'GCM parameters missing');
-    const [nonceNode, icvNode] = children(p);
+    const [nonceNode, icvNode] = kids(p);
     const nonce = readOctets(nonceNode ?? fail('malformed', 'parse', 'GCM nonce missing'));
     const icvLen = icvNode ? readSmallInt(icvNode) : 12; // aes-ICVlen DEFAULT 12 (RFC 5084 §3.2)
     if (nonce.length !== 12) return fail('unsupported-algorithm', 'policy', 'GCM nonce must be 12 bytes');
@@ -210,48 +216,48 @@ interface SignedParts {
 /** Parses ContentInfo(SignedData) with exactly one signer (COMPAT joscar SecureAimDecoder rejects others). */
 function parseSignedData(bytes: Uint8Array): SignedParts {
   const ci = parseAsn1(bytes, { ber: true });
-  const [typeNode, wrapped] = children(ci);
+  const [typeNode, wrapped] = kids(ci);
   if (oidOf(typeNode, 'inner contentType') !== OID.signedData || !wrapped || wrapped.tag !== 0xa0) {
     return fail('tampered', 'inner-parse', 'inner content is not SignedData');
   }
-  const sd = children(children(wrapped)[0] ?? fail('tampered', 'inner-parse', 'empty SignedData'));
+  const sd = kids(kids(wrapped)[0] ?? fail('tampered', 'inner-parse', 'empty SignedData'));
   let i = 1; // version
   i++; // digestAlgorithms (the SignerInfo names its own)
-  const encap = children(sd[i++] ?? fail('tampered', 'inner-parse', 'missing encapContentInfo'));
+  const encap = kids(sd[i++] ?? fail('tampered', 'inner-parse', 'missing encapContentInfo'));
   const eContentType = oidOf(encap[0], 'eContentType');
   const eContent = encap[1];
   if (!eContent || eContent.tag !== 0xa0) return fail('unsupported-algorithm', 'inner-parse', 'detached signatures are not supported');
-  const content = readOctets(children(eContent)[0] ?? fail('tampered', 'inner-parse', 'empty eContent'));
+  const content = readOctets(kids(eContent)[0] ?? fail('tampered', 'inner-parse', 'empty eContent'));
   let certs: Asn1[] = [];
-  if (sd[i]?.tag === 0xa0) certs = children(sd[i++]!);
+  if (sd[i]?.tag === 0xa0) certs = kids(sd[i++]);
   if (sd[i]?.tag === 0xa1) i++; // crls
   const signerInfos = sd[i];
   if (!signerInfos || signerInfos.tag !== TAG.SET) return fail('tampered', 'inner-parse', 'missing SignerInfos');
-  const sis = children(signerInfos);
+  const sis = kids(signerInfos);
   if (sis.length !== 1) return fail('tampered', 'inner-parse', `expected exactly one signer, got ${sis.length}`);
-  const si = children(sis[0]!);
+  const si = kids(sis[0]);
   let j = 1; // version
   const sid = readRecipientId(si[j++]);
-  const digestOid = oidOf(children(si[j++] ?? fail('tampered', 'inner-parse', 'missing digestAlgorithm'))[0], 'digestAlgorithm');
+  const digestOid = oidOf(kids(si[j++] ?? fail('tampered', 'inner-parse', 'missing digestAlgorithm'))[0], 'digestAlgorithm');
   const attrs = new Map<string, Asn1[]>();
   let signedAttrsDer: Uint8Array | undefined;
   if (si[j]?.tag === 0xa0) {
     const sa = si[j++]!;
-    const list = children(sa);
+    const list = kids(sa);
     // Signature input is the DER SET OF; a BER (indefinite) block is re-encoded from its members.
     signedAttrsDer = sa.indefinite ? der.tlv(TAG.SET, ...list.map(rawOf)) : Uint8Array.from(rawOf(sa));
     signedAttrsDer[0] = TAG.SET;
     for (const a of list) {
-      const [t, vals] = children(a);
+      const [t, vals] = kids(a);
       const oid = oidOf(t, 'attribute type');
       if (!vals || vals.tag !== TAG.SET) return fail('tampered', 'inner-parse', 'bad attribute');
       if (oid) {
         if (attrs.has(oid)) return fail('tampered', 'inner-parse', 'duplicate signed attribute');
-        attrs.set(oid, children(vals));
+        attrs.set(oid, kids(vals));
       }
     }
   }
-  const sigOid = oidOf(children(si[j++] ?? fail('tampered', 'inner-parse', 'missing signatureAlgorithm'))[0], 'signatureAlgorithm');
+  const sigOid = oidOf(kids(si[j++] ?? fail('tampered', 'inner-parse', 'missing signatureAlgorithm'))[0], 'signatureAlgorithm');
   const signature = readOctets(si[j++] ?? fail('tampered', 'inner-parse', 'missing signature'));
   return { content, eContentType, digestOid, sigOid, signature, signedAttrsDer, attrs, sid, certs };
 }
@@ -348,14 +354,12 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
         }
         signedBytes = outer!.body;
       }
-      let sp: SignedParts;
       try {
-        sp = parseSignedData(signedBytes);
+        return await verifySigned(parseSignedData(signedBytes), profile, opts);
       } catch (e) {
         if (e instanceof Asn1Error) fail('tampered', 'inner-parse', `inner SignedData: ${e.message}`);
         throw e;
       }
-      return await verifySigned(sp!, profile, opts);
     } catch (e) {
       // Local diagnostics only: the code and `remote` stay the same.
       if (e instanceof Fail && e.code === 'tampered' && !unwrapOk) throw new Fail('tampered', 'key-unwrap', 'the message could not be decrypted');
@@ -364,6 +368,8 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
   } catch (e) {
     if (e instanceof Fail) return failedResult(e, profile);
     // Defensive: a bug must still not crash the caller nor leak detail remotely.
+    // CERTIM_CMS_DEBUG=1 prints the stack of such a bug (never message content) while fuzzing.
+    if (process.env.CERTIM_CMS_DEBUG) console.error(e);
     return failedResult(new Fail('malformed', 'parse', `internal error: ${e instanceof Error ? e.message : String(e)}`), profile);
   }
 }

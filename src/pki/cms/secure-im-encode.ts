@@ -99,15 +99,7 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
 
   if (!modern) {
     const signed = buildSignedData({ content: inner, digest: 'md5', signer, signingKey: opts.sender.signingKey, signingTime: now });
-    const cek = rnd.subarray(0, 16);
-    const iv = rnd.subarray(16, 32);
-    const c = createCipheriv('aes-128-cbc', cek, iv);
-    const ct1 = c.update(encode(OUTER_HEADERS, signed));
-    const ct2 = c.final();
-    const ek = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
-    const ktri = node(0x30, INT0, recipient.issuerAndSerial, ALG_RSA, node(0x04, ek));
-    const eci = node(0x30, OID_DER.data, node(0x30, OID_DER.aes128Cbc, node(0x04, iv)), node(0x80, ct1, ct2));
-    return encode(node(0x30, OID_DER.envelopedData, node(0xa0, node(0x30, INT0, node(0x31, ktri), eci))));
+    return envelopeLegacy([OUTER_HEADERS, signed], recipient, rnd);
   }
 
   const messageId = opts.messageId ?? rnd.subarray(48, 64);
@@ -119,18 +111,44 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
       der.seq(OID_DER.recipientScreenName, der.set(der.utf8(opts.recipient.screenName))),
     ],
   });
-  const cek = rnd.subarray(0, 32);
-  const nonce = rnd.subarray(32, 44);
-  const c = createCipheriv('aes-256-gcm', cek, nonce, { authTagLength: 16 });
-  const ct1 = c.update(encode(OUTER_HEADERS, signed));
-  const ct2 = c.final();
-  const tag = c.getAuthTag();
   const wrapTo = [recipient];
   if (opts.includeSelf) {
     if (!opts.sender.encryptionCert) throw new RangeError('includeSelf needs sender.encryptionCert');
     wrapTo.push(prepareCertificate(opts.sender.encryptionCert));
   }
-  const ris = wrapTo.map((r) => {
+  return envelopeModern([OUTER_HEADERS, signed], wrapTo, rnd);
+}
+
+/**
+ * ContentInfo(EnvelopedData) as AIM 5.2/joscar read it: version 0, one KTRI (IssuerAndSerialNumber, rsaEncryption
+ * PKCS#1 v1.5), AES-128-CBC. `content` parts are concatenated as the plaintext. Exported for tests and tools that
+ * wrap an existing SignedData; `rnd` (>= 32 bytes) supplies key and IV, fresh random by default.
+ */
+export function envelopeLegacy(content: DerPart[], recipient: CmsCertificate, rnd: Uint8Array = randomBytesPooled(32)): Buffer {
+  const cek = rnd.subarray(0, 16);
+  const iv = rnd.subarray(16, 32);
+  const c = createCipheriv('aes-128-cbc', cek, iv);
+  const ct1 = c.update(encode(...content));
+  const ct2 = c.final();
+  const ek = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
+  const ktri = node(0x30, INT0, recipient.issuerAndSerial, ALG_RSA, node(0x04, ek));
+  const eci = node(0x30, OID_DER.data, node(0x30, OID_DER.aes128Cbc, node(0x04, iv)), node(0x80, ct1, ct2));
+  return encode(node(0x30, OID_DER.envelopedData, node(0xa0, node(0x30, INT0, node(0x31, ktri), eci))));
+}
+
+/**
+ * ContentInfo(AuthEnvelopedData) (RFC 5083/5084): version 0, one KTRI per recipient (IssuerAndSerialNumber,
+ * RSAES-OAEP-SHA256), AES-256-GCM with a 12-byte nonce and a 16-byte tag, no authAttrs. `rnd` (>= 44 bytes)
+ * supplies key and nonce, fresh random by default.
+ */
+export function envelopeModern(content: DerPart[], recipients: CmsCertificate[], rnd: Uint8Array = randomBytesPooled(44)): Buffer {
+  const cek = rnd.subarray(0, 32);
+  const nonce = rnd.subarray(32, 44);
+  const c = createCipheriv('aes-256-gcm', cek, nonce, { authTagLength: 16 });
+  const ct1 = c.update(encode(...content));
+  const ct2 = c.final();
+  const tag = c.getAuthTag();
+  const ris = recipients.map((r) => {
     const ek = publicEncrypt({ key: r.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
     return der.seq(INT0, r.issuerAndSerial, ALG_OAEP_SHA256, der.octets(ek));
   });

@@ -10,7 +10,7 @@
 import {
   ICBM_FAMILY as F, IcbmSubtype as S, IcbmTlv, decodeChannelMsgToHost, decodeClientAddressed, decodeParameters,
   encodeDelivery, encodeClientAddressed, encodeHostAck, encodeParameterReply,
-  rewriteRendezvousAddress,
+  rewriteRendezvousAddress, type SNAC_0x04_0x06_ICBMChannelMsgToHost,
 } from '../../wire/families/icbm.js';
 import { SnacErrorCode } from '../../wire/snac.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
@@ -25,16 +25,17 @@ async function offlineAllows(ctx: BosContext, recipient: string): Promise<boolea
   return permits(privacy, ctx.session.key, buddies);
 }
 
+const EMPTY: ReadonlySet<string> = new Set();
+
 /** 04/06. Synchronous for online recipients (the hot path); a promise only when the store is involved. */
 function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   const { engine, session: me } = ctx;
   const m = decodeChannelMsgToHost(body);
   const wantsAck = m.tlvs.has(IcbmTlv.REQUEST_HOST_ACK);
-  const ack = (): Reply[] => (wantsAck ? [reply(F, S.HOST_ACK, encodeHostAck(m.cookie, m.channel, m.screenName))] : []);
   const imData = m.tlvs.bytes(IcbmTlv.IM_DATA);
   if (imData !== undefined && imData.length > engine.config.maxMessageLength) return [errorReply(F, SnacErrorCode.MalformedPayload)];
   const toKey = normalizeScreenName(m.screenName);
-  if (!permits(me.privacy, toKey, () => me.buddies())) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
+  if (!permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddies() : EMPTY)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
 
   const target = engine.registry.byKey(toKey);
   if (target && target.ready && !target.closed) {
@@ -48,22 +49,27 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
     const out = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, replace);
     if (!engine.relay.sendToUser(target.key, F, S.CHANNEL_MSG_TO_CLIENT, out)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
     engine.counters.imsRelayed++;
-    return ack();
+    return wantsAck ? hostAck(m) : [];
   }
 
   // Not signed on (or not ready yet): store only when asked to and only plain IMs of existing accounts.
   if (m.channel !== 1 || !m.tlvs.has(IcbmTlv.STORE_OFFLINE)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
-  return storeOffline(ctx, m.screenName, m.cookie, m.tlvBytes, ack);
+  return storeOffline(ctx, m, wantsAck);
 }
 
-async function storeOffline(ctx: BosContext, to: string, cookie: Uint8Array, tlvBytes: Uint8Array, ack: () => Reply[]): Promise<Reply[]> {
+function hostAck(m: SNAC_0x04_0x06_ICBMChannelMsgToHost): Reply[] {
+  return [reply(F, S.HOST_ACK, encodeHostAck(m.cookie, m.channel, m.screenName))];
+}
+
+async function storeOffline(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost, wantsAck: boolean): Promise<Reply[]> {
   const { engine, session: me } = ctx;
+  const to = m.screenName;
   const account = await engine.ports.accounts.get(to);
   if (!account || !(await offlineAllows(ctx, to))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
   try {
     // Durable before the ack: once acknowledged, the IM survives a crash (the store commits before resolving).
     await engine.ports.offline.enqueue(
-      { recipient: account.screenName, sender: me.screenName, channel: 1, cookie: cookie.slice(), payload: tlvBytes.slice(), sentAt: engine.clock.now() },
+      { recipient: account.screenName, sender: me.screenName, channel: 1, cookie: m.cookie.slice(), payload: m.tlvBytes.slice(), sentAt: engine.clock.now() },
       engine.config.maxOfflinePerRecipient,
     );
   } catch (e) {
@@ -73,7 +79,7 @@ async function storeOffline(ctx: BosContext, to: string, cookie: Uint8Array, tlv
     throw e;
   }
   engine.counters.imsStored++;
-  return ack();
+  return wantsAck ? hostAck(m) : [];
 }
 
 /** Relays 04/0B / 04/14 to the peer with the sender's SN substituted; silently dropped when not deliverable. */

@@ -10,9 +10,11 @@ import type { SessionRegistry } from './registry.js';
 import type { Session } from './session.js';
 import { userInfoBlock } from './user-info-block.js';
 
+const EMPTY_SET: ReadonlySet<string> = new Set();
+
 /** True when `target` lets `viewer` see its presence and receive its IMs. */
 export function visibleTo(target: Session, viewerKey: string): boolean {
-  return permits(target.privacy, viewerKey, () => target.buddies());
+  return permits(target.privacy, viewerKey, target.privacy.mode === 5 ? target.buddies() : EMPTY_SET);
 }
 
 /** Presence is symmetric, as in classic AIM: blocking someone also hides them from you. */

@@ -1,11 +1,20 @@
 /**
  * Family 0x0017 BUCP: the MD5 challenge login of AIM 3.5–5.x (PROTOCOL §2.1), plus certim's TLS password login.
  *
- * certim TLS login extension (certim clients; only honoured on TLS connections):
- *   C->S 17/02 with TLV 0x0001 screen name and TLV {@link TLV_CERTIM_PASSWORD} (0x7C01) = the UTF-8 password,
- *   no TLV 0x0025 and no 17/06 key request needed. The server checks it against the scrypt hash. Response is the
- *   ordinary 17/03. On a plain TCP connection a 17/02 carrying 0x7C01 is refused with login error 0x0006 and the
- *   password is never looked at.
+ * ## certim TLS login extension (certim clients; honoured only on TLS connections)
+ *
+ * | Step | Dir | SNAC | Body |
+ * |---|---|---|---|
+ * | 1 | S->C | FLAP ch-1 | u32 0x00000001 (hello) |
+ * | 2 | C->S | FLAP ch-1 | u32 0x00000001, no TLVs (an auth connection: no cookie) |
+ * | 3 | C->S | 17/02 | TLV rest-list: 0x0001 SN (ASCII), **0x7C01 password (UTF-8, plaintext inside TLS)**; optional 0x0003 client id string, 0x004A u8 multi-conn flag. No 0x0025/0x004C, no 17/06 key request. |
+ * | 4 | S->C | 17/03 | success: 0x0001 formatted SN, 0x0005 BOS `host:port` (the TLS port), 0x0006 256-byte cookie; failure: 0x0001 SN, 0x0008 u16 login error, 0x0004 URL |
+ * | 5 | C->S | new TLS connection to 0x0005, ch-1 hello + TLV 0x0006 cookie, then the normal BOS handshake (§2.2) |
+ *
+ * The password is checked against the account's scrypt hash. Login errors: 0x0001 wrong SN or password,
+ * 0x0011 account disabled, 0x0018 too many failures for this account, 0x001D too many failures from this
+ * address. On a plain TCP connection a 17/02 carrying 0x7C01 is refused with 0x0006 (bad input) before the
+ * password is looked at, so a client that falls back to plain TCP learns it at once and leaks nothing further.
  */
 import { ByteReader, ByteWriter, WireError, encodeText } from '../bytes.js';
 import { TlvList, readTlvRestList, tlv, tlvU16, tlvString, writeTlvRestList, type Tlv } from '../tlv.js';

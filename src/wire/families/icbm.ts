@@ -106,29 +106,38 @@ export function encodeDelivery(
   replace?: ReadonlyMap<number, Uint8Array>,
   append: readonly Tlv[] = [],
 ): Uint8Array {
-  const keep = (t: Tlv): boolean => t.type !== IcbmTlv.REQUEST_HOST_ACK && t.type !== IcbmTlv.STORE_OFFLINE;
-  const valueOf = (t: Tlv): Uint8Array => replace?.get(t.type) ?? t.value;
+  // Plain loops, no closures: this runs once per relayed IM.
+  const items = tlvs.items;
   let size = 10 + senderInfo.length;
-  for (const t of tlvs) if (keep(t)) size += 4 + valueOf(t).length;
-  for (const t of append) size += 4 + t.value.length;
+  for (let i = 0; i < items.length; i++) {
+    const t = items[i]!;
+    if (t.type === IcbmTlv.REQUEST_HOST_ACK || t.type === IcbmTlv.STORE_OFFLINE) continue;
+    size += 4 + (replace?.get(t.type) ?? t.value).length;
+  }
+  for (let i = 0; i < append.length; i++) size += 4 + append[i]!.value.length;
   const out = new Uint8Array(size);
   out.set(cookie.subarray(0, 8), 0);
   out[8] = channel >> 8;
   out[9] = channel & 0xff;
   out.set(senderInfo, 10);
   let o = 10 + senderInfo.length;
-  const put = (type: number, v: Uint8Array): void => {
-    if (v.length > 0xffff) throw new RangeError(`TLV 0x${type.toString(16)} too long`);
-    out[o] = type >> 8;
-    out[o + 1] = type & 0xff;
-    out[o + 2] = v.length >> 8;
-    out[o + 3] = v.length & 0xff;
-    out.set(v, o + 4);
-    o += 4 + v.length;
-  };
-  for (const t of tlvs) if (keep(t)) put(t.type, valueOf(t));
-  for (const t of append) put(t.type, t.value);
+  for (let i = 0; i < items.length; i++) {
+    const t = items[i]!;
+    if (t.type === IcbmTlv.REQUEST_HOST_ACK || t.type === IcbmTlv.STORE_OFFLINE) continue;
+    o = putTlv(out, o, t.type, replace?.get(t.type) ?? t.value);
+  }
+  for (let i = 0; i < append.length; i++) o = putTlv(out, o, append[i]!.type, append[i]!.value);
   return out;
+}
+
+function putTlv(out: Uint8Array, o: number, type: number, v: Uint8Array): number {
+  if (v.length > 0xffff) throw new RangeError(`TLV 0x${type.toString(16)} too long`);
+  out[o] = type >> 8;
+  out[o + 1] = type & 0xff;
+  out[o + 2] = v.length >> 8;
+  out[o + 3] = v.length & 0xff;
+  out.set(v, o + 4);
+  return o + 4 + v.length;
 }
 
 /** Encodes 04/0C host ack: cookie, channel, SN. */

@@ -1,0 +1,123 @@
+/**
+ * The client library against a real server, in process: typed login errors, buddy presence with capabilities and
+ * the certificate hash, profile choice (aim-legacy for a buddy without certim's capability), and reconnect with
+ * backoff that keeps queued outgoing IMs.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import type { BuddyPresence, CertimClient, IncomingIm } from '../src/client/client.js';
+import { ClientError } from '../src/client/errors.js';
+import { certInfoBlock } from '../src/client/identity.js';
+import { loadIdentity, openClient } from '../src/client/node/account.js';
+import { ProfileDir } from '../src/client/node/profile.js';
+import { toHex } from '../src/wire/bytes.js';
+import { certInfoHash } from '../src/wire/cert-info.js';
+import { TestServer, TestUser } from './support/cli-harness.js';
+import { proxyCredentials, startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
+
+function nextIm(c: CertimClient, timeoutMs = 30_000): Promise<IncomingIm> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no IM in time')), timeoutMs);
+    c.once('im', (m) => {
+      clearTimeout(t);
+      resolve(m);
+    });
+  });
+}
+
+describe('client library against a real server', { timeout: 300_000 }, () => {
+  let server: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  const clients: CertimClient[] = [];
+  let proxy: TamperProxy | undefined;
+
+  async function client(u: TestUser, opts: Parameters<typeof openClient>[1]['client'] = {}, port?: number): Promise<CertimClient> {
+    const { client: c } = await openClient(new ProfileDir(u.profile), {
+      password: u.password,
+      passphrase: u.passphrase,
+      client: { reconnect: false, ...opts },
+      ...(port !== undefined ? { server: { host: '127.0.0.1', port } } : {}),
+    });
+    clients.push(c);
+    return c;
+  }
+
+  before(async () => {
+    server = await TestServer.start();
+    alice = new TestUser('alice', join(server.tmp, 'alice'), 'alice-pw-1', 'alice pass');
+    bob = new TestUser('bob', join(server.tmp, 'bob'), 'bob-pw-1', 'bob pass');
+    for (const u of [alice, bob]) {
+      await server.addUser(u.name, u.password);
+      const r = await u.keysInit(server);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await proxy?.close();
+    await server?.stop();
+  });
+
+  it('a wrong password is a typed LOGIN_FAILED with the BUCP code', async () => {
+    const c = await client(new TestUser('alice', alice.profile, 'wrong-password', alice.passphrase));
+    await assert.rejects(c.connect(), (e: unknown) => ClientError.is(e, 'LOGIN_FAILED') && e.loginError === 0x0001);
+  });
+
+  it("reports a buddy's arrival with capabilities and the hash of the certificate block it published", async () => {
+    const a = await client(alice, { buddies: ['bob'] });
+    await a.connect();
+    const arrived = new Promise<BuddyPresence>((resolve) => a.on('buddy', (p) => { if (p.online && p.screenName === 'bob') resolve(p); }));
+    const b = await client(bob);
+    await b.connect();
+    const p = await arrived;
+    assert.equal(p.secureIm, true);
+    assert.equal(p.modern, true);
+    const bobId = await loadIdentity(new ProfileDir(bob.profile), bob.passphrase);
+    assert.equal(p.certInfoHash, toHex(certInfoHash(certInfoBlock(bobId))));
+    a.close();
+    b.close();
+  });
+
+  it('uses aim-legacy for a buddy without the certim capability, and it still verifies', async () => {
+    const b = await client(bob, { announceModern: false });
+    await b.connect();
+    const a = await client(alice);
+    await a.connect();
+    const got = nextIm(b);
+    const r = await a.sendIm('bob', 'classic hello');
+    assert.deepEqual([r.secure, r.profile], [true, 'aim-legacy']);
+    const m = await got;
+    assert.deepEqual([m.text, m.verdict, m.trust, m.profile], ['classic hello', 'verified', 'ca', 'aim-legacy']);
+    a.close();
+    b.close();
+  });
+
+  it('reconnects with backoff after a dropped connection and sends the IM queued meanwhile', async () => {
+    proxy = await startTamperProxy({ upstream: { host: '127.0.0.1', port: server.ready.oscarTls }, ...proxyCredentials(server.dataDir, server.tmp), tamper: false });
+    const b = await client(bob);
+    await b.connect();
+    const a = await client(alice, { reconnect: { initialDelayMs: 300, maxDelayMs: 2000 } }, proxy.port);
+    await a.connect();
+    const dropped = once(a, 'disconnected');
+    const reconnecting = once(a, 'reconnecting');
+    proxy.dropAll();
+    const [{ willReconnect }] = (await dropped) as [{ willReconnect: boolean }];
+    assert.equal(willReconnect, true);
+    assert.equal(a.connected, false);
+    const got = nextIm(b);
+    const sending = a.sendIm('bob', 'sent while the line was down');
+    const [{ attempt }] = (await reconnecting) as [{ attempt: number }];
+    assert.equal(attempt, 1);
+    const r = await sending;
+    assert.equal(r.secure, true);
+    const m = await got;
+    assert.deepEqual([m.text, m.verdict], ['sent while the line was down', 'verified']);
+    assert.equal(a.connected, true);
+    a.close();
+    b.close();
+  });
+});
