@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestServer, TestUser } from './support/cli-harness.js';
 import { proxyCredentials, startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
@@ -68,6 +68,31 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
       assert.equal(s.caFingerprint, server.ready.caFingerprint);
       assert.deepEqual(s.certs.map((c) => [c.role, c.keyBits]), [['encryption', 2048], ['signing', 2048]]);
     }
+  });
+
+  it('keys export writes a .p12 that openssl opens, and keys import restores the identity into a profile', async () => {
+    const p12 = join(server.tmp, 'alice.p12');
+    const exp = await alice.run(['keys', 'export', '--p12', p12]);
+    assert.equal(exp.code, 0, exp.stderr);
+    assert.equal(statSync(p12).mode & 0o777, 0o600);
+    const certs = execFileSync('openssl', ['pkcs12', '-in', p12, '-passin', `pass:${alice.passphrase}`, '-nokeys'], { encoding: 'utf8' });
+    assert.match(certs, /subject=CN ?= ?alice/);
+    assert.ok((certs.match(/BEGIN CERTIFICATE/g) ?? []).length >= 2);
+    const keys = execFileSync('openssl', ['pkcs12', '-in', p12, '-passin', `pass:${alice.passphrase}`, '-nocerts', '-nodes'], { encoding: 'utf8' });
+    assert.equal((keys.match(/BEGIN PRIVATE KEY/g) ?? []).length, 2);
+    // A second machine: same settings and pinned CA, no keys yet.
+    const copy = new TestUser('alice', join(server.tmp, 'alice-laptop'), alice.password, alice.passphrase);
+    mkdirSync(copy.profile, { mode: 0o700 });
+    for (const f of ['profile.json', 'ca.pem']) copyFileSync(join(alice.profile, f), join(copy.profile, f));
+    const wrong = await copy.run(['keys', 'import', p12], { CERTIM_PASSPHRASE: 'not the passphrase' });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /BAD_PASSPHRASE/);
+    const imp = await copy.run(['keys', 'import', p12]);
+    assert.equal(imp.code, 0, imp.stderr);
+    const a = JSON.parse((await alice.run(['keys', 'show', '--json'])).stdout) as { fingerprint: string };
+    const b = JSON.parse((await copy.run(['keys', 'show', '--json'])).stdout) as { fingerprint: string };
+    assert.equal(b.fingerprint, a.fingerprint);
+    assert.match(readFileSync(join(copy.profile, 'signing.key'), 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
   });
 
   it('alice sends bob a secure IM; bob listen --json prints it verified and CA-certified', async () => {
@@ -154,6 +179,12 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
   });
 
   it("bob rotates his keys; alice's next send raises the key-change warning and trust shows 'changed'", async () => {
+    // An IM encrypted to bob's OLD key waits offline; `keys rotate` signs on (to publish the new certificates),
+    // receives it, and keeps it (ciphertext) in bob's inbox; his next listen decrypts it with the previous key.
+    const early = marker();
+    markers.push(early);
+    const pre = await alice.run(['send', 'bob', `before your rotation ${early}`]);
+    assert.equal(pre.code, 0, pre.stderr);
     const rotate = await bob.run(['keys', 'rotate']);
     assert.equal(rotate.code, 0, rotate.stderr);
     const newFp = (JSON.parse((await bob.run(['keys', 'show', '--json'])).stdout) as { fingerprint: string }).fingerprint;
@@ -177,12 +208,12 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
     const after = JSON.parse((await alice.run(['trust', 'show', 'bob', '--json'])).stdout) as { trust: string };
     assert.equal(after.trust, 'personal');
 
-    // bob (offline during the send) reads it with his new key.
-    const listen = bob.start(['listen', '--json', '--count', '1']);
-    await listen.exited;
-    const [im] = listen.jsonLines();
-    assert.equal(im?.text, `after your rotation ${m}`);
-    assert.equal(im?.verdict, 'verified');
+    // bob (offline during both sends) reads the old-key IM from his inbox and the new one from the server.
+    const listen = bob.start(['listen', '--json', '--count', '2']);
+    const done = await listen.exited;
+    assert.equal(done.code, 0, done.stderr);
+    const ims = listen.jsonLines();
+    assert.deepEqual(ims.map((i) => [i.text, i.verdict]).sort(), [[`after your rotation ${m}`, 'verified'], [`before your rotation ${early}`, 'verified']]);
   });
 
   it('a changed CA is refused loudly', async () => {

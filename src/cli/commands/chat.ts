@@ -23,6 +23,7 @@ class ChatApp {
   readonly st: ChatState;
   private readonly order: string[] = [];
   private redrawPending = false;
+  private started = false;
   private closed = false;
   private resolveDone!: (code: number) => void;
   readonly done = new Promise<number>((r) => {
@@ -80,7 +81,7 @@ class ChatApp {
   }
 
   redraw(): void {
-    if (this.redrawPending || this.closed) return;
+    if (this.redrawPending || this.closed || !this.started) return;
     this.redrawPending = true;
     setImmediate(() => {
       this.redrawPending = false;
@@ -129,6 +130,7 @@ class ChatApp {
 
   /** Takes over the terminal. */
   start(): void {
+    this.started = true;
     const stdin = process.stdin;
     if (stdin.isTTY) stdin.setRawMode(true);
     stdin.setEncoding('utf8');
