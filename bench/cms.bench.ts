@@ -107,27 +107,39 @@ function mainThreadSeconds(): number {
 
 const ids2048 = { s: f.ids.alice!, r: f.ids['bob-enc']! };
 const ids3072 = { s: extraIdentity('carol3072', 'carol', 3072), r: extraIdentity('dave3072', 'dave', 3072) };
-// The machine is shared and noisy: measure the OpenSSL limit before and after our runs and keep the higher figure
-// for each operation, so the ratios are conservative.
-const before = opensslSpeed();
-const results: { bits: number; profile: string; enc: number; dec: number; encWall: number; decWall: number; encMain: number; decMain: number }[] = [];
-for (const bits of [2048, 3072] as const) {
-  const ids = bits === 2048 ? ids2048 : ids3072;
-  for (const profile of ['aim-legacy', 'modern'] as const) results.push({ bits, profile, ...(await run(profile, ids.s, ids.r)) });
+// The machine is shared and noisy (2 cores, other jobs): alternate `openssl speed` with our runs for ROUNDS rounds.
+const ROUNDS = Number(process.env.CMS_BENCH_ROUNDS ?? 3);
+type Row = { enc: number; dec: number; encWall: number; decWall: number; encMain: number; decMain: number; limit: number };
+const rows = new Map<string, Row[]>();
+for (let round = 0; round < ROUNDS; round++) {
+  const speed = opensslSpeed();
+  console.log(`round ${round + 1}: openssl speed rsa2048 sign ${speed[2048]!.sign}/s verify ${speed[2048]!.verify}/s; rsa3072 sign ${speed[3072]!.sign}/s verify ${speed[3072]!.verify}/s`);
+  for (const bits of [2048, 3072] as const) {
+    const ids = bits === 2048 ? ids2048 : ids3072;
+    const s = speed[bits]!;
+    const limit = 1 / (1 / s.sign + 1 / s.verify);
+    for (const profile of ['aim-legacy', 'modern'] as const) {
+      const key = `rsa${bits} ${profile}`;
+      const r = { ...(await run(profile, ids.s, ids.r)), limit };
+      rows.set(key, [...(rows.get(key) ?? []), r]);
+    }
+  }
 }
-const after = opensslSpeed();
-const speed: Record<number, { sign: number; verify: number }> = {};
-for (const bits of [2048, 3072]) {
-  speed[bits] = { sign: Math.max(before[bits]!.sign, after[bits]!.sign), verify: Math.max(before[bits]!.verify, after[bits]!.verify) };
-  console.log(`openssl speed rsa${bits}: sign ${before[bits]!.sign}/${after[bits]!.sign} verify ${before[bits]!.verify}/${after[bits]!.verify} (before/after; max used)`);
-}
+// Noise on a shared machine only ever slows a run down, so the best round of each side is the closest estimate of
+// its true speed: the headline ratio is best-of-rounds (ours) over best-of-rounds (OpenSSL limit). The median of the
+// per-round ratios is printed too.
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const max = (xs: number[]): number => Math.max(...xs);
 let worst = Infinity;
-for (const { bits, profile, enc, dec, encWall, decWall, encMain, decMain } of results) {
-  const s = speed[bits]!;
-  const limit = 1 / (1 / s.sign + 1 / s.verify);
-  worst = Math.min(worst, enc / limit, dec / limit);
-  console.log(`rsa${bits} ${profile.padEnd(10)} encode ${enc.toFixed(0).padStart(6)}/s (ratio ${(enc / limit).toFixed(2)})  decode ${dec.toFixed(0).padStart(6)}/s (ratio ${(dec / limit).toFixed(2)})  limit ${limit.toFixed(0)}/s`);
-  console.log(`      main-thread CPU only: encode ${encMain.toFixed(0)}/s (ratio ${(encMain / limit).toFixed(2)})  decode ${decMain.toFixed(0)}/s (ratio ${(decMain / limit).toFixed(2)});  wall-clock: ${encWall.toFixed(0)}/s, ${decWall.toFixed(0)}/s`);
+for (const [key, rs] of rows) {
+  const limit = max(rs.map((r) => r.limit));
+  const encR = max(rs.map((r) => r.enc)) / limit;
+  const decR = max(rs.map((r) => r.dec)) / limit;
+  worst = Math.min(worst, encR, decR);
+  const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join('/');
+  console.log(`${key.padEnd(18)} encode ${fmt(rs.map((r) => r.enc))} msg/s  decode ${fmt(rs.map((r) => r.dec))} msg/s  limit ${fmt(rs.map((r) => r.limit))} msg/s`);
+  console.log(`${''.padEnd(18)} ratio (best/best) encode ${encR.toFixed(2)} decode ${decR.toFixed(2)};  median per-round ratio encode ${median(rs.map((r) => r.enc / r.limit)).toFixed(2)} decode ${median(rs.map((r) => r.dec / r.limit)).toFixed(2)}`);
+  console.log(`${''.padEnd(18)} main-thread CPU only (best/best): encode ${(max(rs.map((r) => r.encMain)) / limit).toFixed(2)} decode ${(max(rs.map((r) => r.decMain)) / limit).toFixed(2)};  wall-clock msg/s encode ${fmt(rs.map((r) => r.encWall))} decode ${fmt(rs.map((r) => r.decWall))}`);
 }
-console.log(`worst ratio ${worst.toFixed(2)} (process CPU, all threads; target >= 0.80)`);
-console.log(`load average during the run: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
+console.log(`worst ratio ${worst.toFixed(2)} (best/best, process CPU incl. GC threads; target >= 0.80)`);
+console.log(`load average after the run: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);

@@ -1,23 +1,23 @@
 /**
  * Random bytes for content keys, IVs, nonces and message ids, drawn from a pooled CSPRNG buffer: one
- * `randomFillSync` per 1,000 or so messages instead of one native call each (each call costs about as much as the
- * rest of the symmetric work for a short IM). Bytes are handed out once and zeroed in the pool as they leave.
+ * `randomFillSync` per ~1,000 messages instead of one native call each (each call costs about as much as the rest
+ * of the symmetric work for a short IM). Each pool is filled once and handed out as non-overlapping views, never
+ * refilled, so no two callers ever share bytes; a spent pool is dropped and garbage-collected.
  */
 import { randomFillSync } from 'node:crypto';
 
 const POOL_SIZE = 64 * 1024;
-const pool = Buffer.alloc(POOL_SIZE);
-let offset = POOL_SIZE;
+let pool = Buffer.alloc(0);
+let offset = 0;
 
-/** Returns `n` fresh random bytes (n <= 1024) in a new buffer. */
+/** Returns `n` fresh random bytes (a view no one else receives). */
 export function randomBytesPooled(n: number): Buffer {
-  if (n > 1024) return randomFillSync(Buffer.allocUnsafe(n));
-  if (offset + n > POOL_SIZE) {
-    randomFillSync(pool);
+  if (n > 1024) return randomFillSync(Buffer.allocUnsafeSlow(n));
+  if (offset + n > pool.length) {
+    pool = randomFillSync(Buffer.allocUnsafeSlow(POOL_SIZE));
     offset = 0;
   }
-  const out = Buffer.from(pool.subarray(offset, offset + n));
-  pool.fill(0, offset, offset + n);
+  const out = pool.subarray(offset, offset + n);
   offset += n;
   return out;
 }

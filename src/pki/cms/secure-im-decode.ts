@@ -194,7 +194,9 @@ function decryptContent(env: Envelope, cipher: { name: string; mode: 'cbc' | 'gc
     const d = createDecipheriv(cipher.name as 'aes-256-gcm', key, nonce, { authTagLength: icvLen });
     if (env.aad) d.setAAD(env.aad);
     d.setAuthTag(env.mac);
-    return Buffer.concat([d.update(env.encrypted), d.final()]);
+    const out = d.update(env.encrypted);
+    const last = d.final(); // empty for GCM; throws on a bad tag
+    return last.length === 0 ? out : Buffer.concat([out, last]);
   } catch (e) {
     if (e instanceof Fail || e instanceof Asn1Error) throw e;
     return undefined;

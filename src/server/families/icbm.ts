@@ -8,7 +8,7 @@
  * - Errors (04/01): 0x04 offline/unknown/blocks-you, 0x10 you block them, 0x0E malformed/too long.
  */
 import {
-  ICBM_FAMILY as F, IcbmSubtype as S, IcbmTlv, decodeChannelMsgToHost, decodeClientAddressed, decodeParameters,
+  ICBM_FAMILY as F, IcbmSubtype as S, IcbmTlv, decodeChannelMsgToHost, decodeClientAddressed,
   encodeDelivery, encodeClientAddressed, encodeHostAck, encodeParameterReply,
   rewriteRendezvousAddress, type SNAC_0x04_0x06_ICBMChannelMsgToHost,
 } from '../../wire/families/icbm.js';
@@ -102,9 +102,8 @@ export const icbmFamily: BosFamily = {
       [reply(F, S.PARAMETER_REPLY, encodeParameterReply(100, {
         channel: 0, flags: 0x0b, maxMessageLength: ctx.engine.config.maxMessageLength, maxSenderWarn: 999, maxReceiverWarn: 999, minInterval: 0,
       }))],
-    [S.ADD_PARAMETERS]: (_ctx, body) => {
-      decodeParameters(body);
-    },
+    // Parameters are accepted and not enforced per client (we always relay typing events and long IMs).
+    [S.ADD_PARAMETERS]: () => {},
     [S.CHANNEL_MSG_TO_HOST]: sendIm,
     [S.CLIENT_ERR]: (ctx, body) => relayAddressed(ctx, body, S.CLIENT_ERR),
     [S.CLIENT_EVENT]: (ctx, body) => relayAddressed(ctx, body, S.CLIENT_EVENT),

@@ -57,3 +57,11 @@ test('01/17 answers with the families served', async () => {
   }
   assert.deepEqual(fams, [1, 2, 3, 4, 9, 0x13]);
 });
+
+test('01/02 with a body we cannot parse still completes sign-on (COMPAT)', async () => {
+  const { engine } = fakeEngine(['bob']);
+  const { session } = readySession(engine, 'bob');
+  session.ready = false;
+  await oserviceFamily.handlers[0x02]!({ engine, session, requestId: 1 }, Uint8Array.from([0, 1, 0]));
+  assert.equal(session.ready, true);
+});

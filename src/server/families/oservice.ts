@@ -1,7 +1,6 @@
 /** OService (0x0001) handlers on BOS: handshake, rate info, self info, idle, status, cert BART IDs, client ready. */
 import {
-  OSERVICE_FAMILY as F, OServiceSubtype as S, decodeBartQuery2, decodeClientOnline, decodeIdle, decodeSetUserInfoFields,
-  decodeU16List, decodeVersions, encodeBartReply2, encodeRateInfo, encodeVersions, type RateClassRecord,
+  OSERVICE_FAMILY as F, OServiceSubtype as S, decodeBartQuery2, decodeIdle, decodeSetUserInfoFields, decodeVersions, encodeBartReply2, encodeRateInfo, encodeVersions, type RateClassRecord,
 } from '../../wire/families/oservice.js';
 import { SnacErrorCode } from '../../wire/snac.js';
 import { clientReady } from '../session/lifecycle.js';
@@ -41,12 +40,11 @@ export const oserviceFamily: BosFamily = {
   family: F,
   version: 4,
   handlers: {
-    [S.CLIENT_ONLINE]: async (ctx, body) => {
-      decodeClientOnline(body);
-      await clientReady(ctx.engine, ctx.session);
-    },
+    // Lenient on purpose: a client whose 01/02 tuple list we cannot parse must still become ready (COMPAT).
+    [S.CLIENT_ONLINE]: (ctx) => clientReady(ctx.engine, ctx.session),
     [S.CLIENT_VERSIONS]: (ctx, body) => {
-      const list = decodeVersions(body);
+      // An odd-length list is read as far as it goes, so the client still gets its 01/18 (COMPAT).
+      const list = decodeVersions(body.subarray(0, body.length - (body.length % 4)));
       const os = list.find((v) => v.family === F);
       if (os) ctx.session.oserviceVersion = os.version;
       // R echoes the client's list; we answer with what we serve, at the client's version where it asked.
@@ -54,9 +52,7 @@ export const oserviceFamily: BosFamily = {
       return [reply(F, S.HOST_VERSIONS, encodeVersions(served))];
     },
     [S.RATE_PARAMS_QUERY]: (ctx) => [reply(F, S.RATE_PARAMS_REPLY, rateInfoBody(ctx))],
-    [S.RATE_PARAMS_SUB_ADD]: (_ctx, body) => {
-      decodeU16List(body);
-    },
+    [S.RATE_PARAMS_SUB_ADD]: () => {},
     [S.USER_INFO_QUERY]: (ctx) => [selfInfo(ctx)],
     [S.IDLE_NOTIFICATION]: (ctx, body) => {
       const secs = decodeIdle(body);

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeUserInfo } from '../../wire/user-info.js';
+import { locateFamily } from '../families/locate.js';
+import { oserviceFamily } from '../families/oservice.js';
+import { fakeEngine, readySession } from '../testing/fakes.js';
+import type { UserInfo } from '../../wire/user-info.js';
+
+const SECURE_IM = Uint8Array.from([0x09, 0x46, 0x00, 0x01, 0x4c, 0x7f, 0x11, 0xd1, 0x82, 0x22, 0x44, 0x45, 0x53, 0x54, 0x00, 0x00]);
+
+const cases: Array<{ name: string; family: typeof oserviceFamily; subtype: number; body: Uint8Array; check: (u: UserInfo) => boolean }> = [
+  { name: 'idle 01/11', family: oserviceFamily, subtype: 0x11, body: Uint8Array.from([0, 0, 0x0e, 0x10]), check: (u) => u.idleMinutes === 60 },
+  { name: 'status 01/1E', family: oserviceFamily, subtype: 0x1e, body: Uint8Array.from([0, 6, 0, 4, 0, 0, 0, 2]), check: (u) => u.status === 2 },
+  { name: 'away 02/04', family: locateFamily, subtype: 0x04, body: Uint8Array.from([0, 4, 0, 2, 0x68, 0x69]), check: (u) => u.isAway },
+  { name: 'caps 02/04', family: locateFamily, subtype: 0x04, body: Uint8Array.from([0, 5, 0, 16, ...SECURE_IM]), check: (u) => u.capabilities.length === 1 },
+];
+
+for (const c of cases) {
+  test(`watchers get a fresh arrival after ${c.name} (cached block invalidated)`, async () => {
+    const { engine } = fakeEngine(['bob', 'alice']);
+    const bob = readySession(engine, 'bob');
+    const alice = readySession(engine, 'alice');
+    alice.session.clientBuddies.add('bob');
+    engine.presence.reindex(alice.session);
+    engine.presence.broadcast(bob.session); // warms the cache with the old state
+    const before = decodeUserInfo(alice.link.of(3, 0x0b)[0]!.body);
+    assert.equal(c.check(before), false);
+    await c.family.handlers[c.subtype]!({ engine, session: bob.session, requestId: 1 }, c.body);
+    const arrivals = alice.link.of(3, 0x0b);
+    assert.equal(arrivals.length, 2);
+    const after = decodeUserInfo(arrivals[1]!.body);
+    assert.equal(c.check(after), true);
+    assert.ok(after.tlvs.has(0x000d), 'capabilities TLV always present');
+  });
+}
+
+test('departure goes only to watchers allowed to see the user; blocking is symmetric', async () => {
+  const { engine } = fakeEngine(['bob', 'alice', 'carol']);
+  const bob = readySession(engine, 'bob');
+  const alice = readySession(engine, 'alice');
+  const carol = readySession(engine, 'carol');
+  for (const w of [alice, carol]) {
+    w.session.clientBuddies.add('bob');
+    engine.presence.reindex(w.session);
+  }
+  carol.session.privacy = { mode: 4, permit: new Set(), deny: new Set(['bob']) };
+  engine.presence.departed(bob.session);
+  assert.equal(alice.link.of(3, 0x0c).length, 1);
+  assert.equal(carol.link.of(3, 0x0c).length, 0);
+  engine.presence.arrivalsFor(carol.session);
+  assert.equal(carol.link.of(3, 0x0b).length, 0);
+});
