@@ -85,7 +85,7 @@ describe('certim chat in tmux', { timeout: 400_000 }, () => {
     type('hello bob from tmux');
     const s = await waitScreen((x) => x.includes('me [secure] hello bob from tmux'), 'sent line with lock marker');
     assert.match(s, /bob: secure, CA-certified/);
-    const done = await listen.exited;
+    const done = await listen.finish();
     assert.equal(done.code, 0, done.stderr);
     const [im] = listen.jsonLines();
     assert.equal(im?.text, 'hello bob from tmux');

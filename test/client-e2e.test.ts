@@ -104,7 +104,7 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
     assert.equal(sent.code, 0, sent.stderr);
     const s = JSON.parse(sent.stdout) as { secure: boolean; profile: string; trust: string };
     assert.deepEqual([s.secure, s.profile, s.trust], [true, 'modern', 'ca']);
-    const done = await listen.exited;
+    const done = await listen.finish();
     assert.equal(done.code, 0, done.stderr);
     const [im] = listen.jsonLines();
     assert.ok(im, listen.stdout);
@@ -123,7 +123,7 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
     const sent = await alice.run(['send', 'bob', `while you were out ${m}`]);
     assert.equal(sent.code, 0, sent.stderr);
     const listen = bob.start(['listen', '--json', '--count', '1']);
-    const done = await listen.exited;
+    const done = await listen.finish();
     assert.equal(done.code, 0, done.stderr);
     const [im] = listen.jsonLines();
     assert.equal(im?.text, `while you were out ${m}`);
@@ -153,7 +153,7 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
       const sent = await carol.run(['send', 'bob', `pay 10 EUR to carol ${m}`]);
       assert.equal(sent.code, 0, sent.stderr);
       assert.equal(proxy.tampered, 1, 'the proxy altered the IM in transit');
-      const done = await listen.exited;
+      const done = await listen.finish();
       assert.equal(done.code, 0, done.stderr);
       const [im] = listen.jsonLines();
       assert.equal(im?.from, 'carol');
@@ -210,7 +210,7 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
 
     // bob (offline during both sends) reads the old-key IM from his inbox and the new one from the server.
     const listen = bob.start(['listen', '--json', '--count', '2']);
-    const done = await listen.exited;
+    const done = await listen.finish();
     assert.equal(done.code, 0, done.stderr);
     const ims = listen.jsonLines();
     assert.deepEqual(ims.map((i) => [i.text, i.verdict]).sort(), [[`after your rotation ${m}`, 'verified'], [`before your rotation ${early}`, 'verified']]);

@@ -165,7 +165,7 @@ interface QueuedIm {
 }
 
 /** Verified certificates of a buddy, ready for encryption. */
-interface BuddyCerts {
+export interface BuddyCerts {
   record: BuddyRecord;
   encryptionDer: Uint8Array;
   signingDer: Uint8Array;
@@ -428,12 +428,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const enc = encryptionCert(ci);
     const sig = signingCert(ci);
     if (!enc || !sig) return undefined;
-    const anchors = this.opts.caCerts.slice(0, 1);
-    const intermediates = this.opts.caCerts.slice(1);
-    for (const [der, purpose] of [[enc, 'encrypt'], [sig, 'sign']] as const) {
-      const v = await verifyCertificate(der, { purpose, screenName: sn, trustAnchors: anchors, intermediates, now: this.now() });
-      if (!v.ok) throw new ClientError('NO_BUDDY_CERT', `${sn}'s ${purpose === 'encrypt' ? 'encryption' : 'signing'} certificate is not valid: ${v.reason} (${v.code})`);
-    }
+    await this.verifyPair(sn, enc, sig);
     const { record, change } = updateRecord(cached, {
       screenName: sn,
       certInfoHash: hash,
@@ -448,11 +443,31 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     return { record, encryptionDer: enc, signingDer: sig, ...(change ? { change } : {}) };
   }
 
-  private fromRecord(rec: BuddyRecord): BuddyCerts | undefined {
+  private readonly verifiedAt = new Map<string, number>();
+
+  /**
+   * Checks both certificates for `screenName` with the PKI verifier against the pinned CA. Cached ones are
+   * re-checked too (they expire, or get revoked in a refreshed CRL), at most once per 10 minutes per pair.
+   */
+  private async verifyPair(screenName: string, enc: Uint8Array, sig: Uint8Array): Promise<void> {
+    const key = `${normalizeScreenName(screenName)}:${identityFingerprint(enc, sig)}`;
+    const at = this.verifiedAt.get(key);
+    if (at !== undefined && Date.now() - at < 600_000) return;
+    const anchors = this.opts.caCerts.slice(0, 1);
+    const intermediates = this.opts.caCerts.slice(1);
+    for (const [der, purpose] of [[enc, 'encrypt'], [sig, 'sign']] as const) {
+      const v = await verifyCertificate(der, { purpose, screenName, trustAnchors: anchors, intermediates, now: this.now() });
+      if (!v.ok) throw new ClientError('NO_BUDDY_CERT', `${screenName}'s ${purpose === 'encrypt' ? 'encryption' : 'signing'} certificate is not valid: ${v.reason} (${v.code})`);
+    }
+    this.verifiedAt.set(key, Date.now());
+  }
+
+  private async fromRecord(rec: BuddyRecord): Promise<BuddyCerts | undefined> {
     const ci = decodeCertificateInfo(Buffer.from(rec.certInfo, 'base64'));
     const enc = encryptionCert(ci);
     const sig = signingCert(ci);
     if (!enc || !sig) return undefined;
+    await this.verifyPair(rec.screenName, enc, sig);
     return { record: rec, encryptionDer: enc, signingDer: sig };
   }
 

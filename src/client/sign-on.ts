@@ -159,6 +159,14 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     bos.send(ICBM_FAMILY, 0x02, encodeIcbmParameters());
     if (opts.buddies.length > 0) bos.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNames(opts.buddies));
     bos.send(OSERVICE_FAMILY, OServiceSubtype.CLIENT_ONLINE, encodeClientReady());
+    // Barrier: the server handles a connection's SNACs in order, so once our self-info query is answered it
+    // has finished "client ready" — including handing us the IMs it kept while we were offline. Without this a
+    // one-shot command could sign off before they arrive, and the server deletes them once handed over.
+    try {
+      await bos.request(OSERVICE_FAMILY, OServiceSubtype.USER_INFO_QUERY, new Uint8Array(0), { timeoutMs });
+    } catch (e) {
+      if (!ClientError.is(e, 'SNAC_ERROR')) throw e;
+    }
   } catch (e) {
     bos.close();
     throw e;

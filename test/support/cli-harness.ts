@@ -82,6 +82,22 @@ export class RunningCli {
     return this.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
+  /** Waits for the process to exit on its own; kills it and fails after `timeoutMs` (a hung CLI fails the test). */
+  async finish(timeoutMs = 90_000): Promise<RunResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        reject(new Error(`process did not exit within ${timeoutMs} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Stops the process (SIGTERM) and waits for it. */
   async stop(): Promise<RunResult> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');

@@ -131,12 +131,12 @@ export function keySizeFrom(value: string | undefined): number | undefined {
  */
 export async function connectFromProfile(
   values: { profile?: string | undefined; 'password-file'?: string | undefined; 'passphrase-file'?: string | undefined },
-  opts: { reconnect: boolean; consume?: boolean; buddies?: string[]; setup?: (client: CertimClient) => void },
+  opts: { reconnect: boolean; consume?: boolean; buddies?: string[]; setup?: (client: CertimClient) => void; secrets?: { password: string; passphrase: string } },
 ): Promise<{ client: CertimClient; profile: ProfileDir; settings: ProfileSettings }> {
   const profile = profileFrom(values);
   const settings = profile.settings();
-  const password = await readPassword(values, settings.screenName);
-  const passphrase = await readPassphrase(values);
+  const password = opts.secrets?.password ?? await readPassword(values, settings.screenName);
+  const passphrase = opts.secrets?.passphrase ?? await readPassphrase(values);
   const { client, reenrolled } = await openClient(profile, {
     password,
     passphrase,

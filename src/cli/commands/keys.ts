@@ -52,13 +52,22 @@ async function init(argv: string[]): Promise<number> {
     ...(keySize ? { keySize } : {}),
     ...(values.plain ? { plain: true } : {}),
   });
+  // Sign on once to publish the certificates, so buddies can send us secure IMs even while we are offline.
+  let published = true;
+  try {
+    const { client } = await connectFromProfile(values, { reconnect: false, secrets: { password, passphrase } });
+    client.close();
+  } catch (e) {
+    published = false;
+    console.error(`certim keys init: keys enrolled, but publishing them failed (${(e as Error).message}); they will be published at your next sign-on.`);
+  }
   const summary = keysSummary(profile);
   console.log(`Profile:        ${profile.dir}`);
   console.log(`Screen name:    ${settings.screenName}`);
   console.log(`Server:         ${settings.server} (EST ${settings.https})`);
   console.log(`CA fingerprint: ${settings.caFingerprint} (pinned)`);
   console.log(`Your fingerprint: ${formatFingerprint(summary.fingerprint)}`);
-  console.log('Keys enrolled and stored encrypted. Buddies can verify you with the fingerprint above.');
+  console.log(`Keys enrolled${published ? ' and published' : ''}, stored encrypted. Buddies can verify you with the fingerprint above.`);
   return 0;
 }
 
@@ -89,7 +98,8 @@ async function rotate(argv: string[]): Promise<number> {
   const after = keysSummary(profile).fingerprint;
   // Publish the new certificates now, so buddies who message us while we are offline encrypt to the new key.
   try {
-    const { client } = await connectFromProfile(values, { reconnect: false });
+    const password = await readPassword(values, profile.settings().screenName);
+    const { client } = await connectFromProfile(values, { reconnect: false, secrets: { password, passphrase } });
     client.close();
   } catch (e) {
     console.error(`certim keys rotate: the new certificates are enrolled but not yet published (${(e as Error).message}); they will be at your next sign-on.`);

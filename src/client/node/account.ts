@@ -14,7 +14,8 @@ import { verifyCertificate } from '../../pki/verifier.js';
 import { parseCertificate } from '../../pki/x509-parse.js';
 import { CertimClient, type CertimClientOptions } from '../client.js';
 import { ClientError } from '../errors.js';
-import { identityFingerprintOf, type Identity, type IdentityPart } from '../identity.js';
+import { type Identity, type IdentityPart } from '../identity.js';
+import { identityFingerprint } from '../trust.js';
 import { parseHostPort, type TransportTarget } from '../transport.js';
 import { caBundleFromDer, fetchCaCerts, sha256Hex, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
 import { ProfileDir, writePrivateFile, type ProfileSettings } from './profile.js';
@@ -195,12 +196,11 @@ export function keysSummary(profile: ProfileDir): KeysSummary {
   const s = profile.settings();
   const enc = readCert(profile, 'encryption.crt');
   const sig = readCert(profile, 'signing.crt');
-  const fake: Identity = { screenName: s.screenName, encryption: { privateKey: undefined as unknown as KeyObject, certDer: enc }, signing: { privateKey: undefined as unknown as KeyObject, certDer: sig } };
   return {
     screenName: s.screenName,
     server: s.server,
     caFingerprint: s.caFingerprint,
-    fingerprint: identityFingerprintOf(fake),
+    fingerprint: identityFingerprint(enc, sig),
     certs: ([['encryption', enc], ['signing', sig]] as const).map(([role, der]) => {
       const c = new X509Certificate(der);
       return { role, fingerprint: sha256Hex(der), serial: c.serialNumber.toLowerCase(), notAfter: new Date(c.validTo).toISOString(), keyBits: c.publicKey.asymmetricKeyDetails?.modulusLength };

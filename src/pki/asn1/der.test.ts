@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   Asn1Error, TAG, children, der, parseAsn1, readBigInt, readOctets, readOid, readTime, readString, readUnsignedBytes,
   rawOf, fromPem, toPem,
@@ -78,4 +81,18 @@ test('fuzz: random mutations of a certificate only ever raise Asn1Error', () => 
   }
   assert.equal(readUnsignedBytes(children(children(parseAsn1(cert))[0]!)[1]!).length > 0, true);
   void TAG;
+});
+
+test('OIDs with 128-bit arcs (2.25.<uuid>, X.667) round-trip', () => {
+  const oid = '2.25.207470142294151747653840509765409129692.1.2';
+  const enc = der.oid(oid);
+  assert.equal(readOid(parseAsn1(enc)), oid);
+  // Cross-check against openssl's encoder.
+  const dir = mkdtempSync(join(tmpdir(), 'certim-oid-'));
+  try {
+    execFileSync('openssl', ['asn1parse', '-genstr', `OID:${oid}`, '-noout', '-out', join(dir, 'oid.der')]);
+    assert.equal(hex(enc), hex(new Uint8Array(readFileSync(join(dir, 'oid.der')))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

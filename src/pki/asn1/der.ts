@@ -240,23 +240,26 @@ export function readOid(n: Asn1): string {
   const key = Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1');
   const hit = oidCache.get(key);
   if (hit !== undefined) return hit;
-  const parts: number[] = [];
-  let v = 0;
+  // Arcs are accumulated as bigint: `2.25.<uuid>` OIDs (X.667) carry 128-bit arcs.
+  const parts: bigint[] = [];
+  let v = 0n;
+  let arcBytes = 0;
   for (let i = 0; i < c.length; i++) {
     const b = c[i]!;
-    if (v === 0 && b === 0x80) throw new Asn1Error('BAD_VALUE', n.start, 'non-minimal OBJECT IDENTIFIER arc');
-    v = v * 128 + (b & 0x7f);
-    if (v > Number.MAX_SAFE_INTEGER / 256) throw new Asn1Error('BAD_VALUE', n.start, 'OBJECT IDENTIFIER arc too large');
+    if (arcBytes === 0 && b === 0x80) throw new Asn1Error('BAD_VALUE', n.start, 'non-minimal OBJECT IDENTIFIER arc');
+    v = (v << 7n) | BigInt(b & 0x7f);
+    arcBytes++;
     if ((b & 0x80) === 0) {
       parts.push(v);
-      v = 0;
+      v = 0n;
+      arcBytes = 0;
     } else if (i === c.length - 1) {
       throw new Asn1Error('TRUNCATED', n.start, 'OBJECT IDENTIFIER ends mid-arc');
     }
   }
   const head = parts[0]!;
-  const first = head < 40 ? 0 : head < 80 ? 1 : 2;
-  const text = [first, head - first * 40, ...parts.slice(1)].join('.');
+  const first = head < 40n ? 0n : head < 80n ? 1n : 2n;
+  const text = [first, head - first * 40n, ...parts.slice(1)].join('.');
   if (oidCache.size < 4096) oidCache.set(key, text);
   return text;
 }
@@ -423,20 +426,20 @@ const oidEncCache = new Map<string, Uint8Array>();
 function encodeOidContent(oid: string): Uint8Array {
   const arcs = oid.split('.').map((x) => {
     if (!/^\d+$/.test(x)) throw new RangeError(`bad OID '${oid}'`);
-    return Number(x);
+    return BigInt(x);
   });
-  if (arcs.length < 2 || arcs[0]! > 2) throw new RangeError(`bad OID '${oid}'`);
+  if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) throw new RangeError(`bad OID '${oid}'`);
   const out: number[] = [];
-  const push = (v: number) => {
-    const tmp = [v & 0x7f];
-    v = Math.floor(v / 128);
-    while (v > 0) {
-      tmp.unshift((v & 0x7f) | 0x80);
-      v = Math.floor(v / 128);
+  const push = (v: bigint) => {
+    const tmp = [Number(v & 0x7fn)];
+    v >>= 7n;
+    while (v > 0n) {
+      tmp.unshift(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
     }
     out.push(...tmp);
   };
-  push(arcs[0]! * 40 + arcs[1]!);
+  push(arcs[0]! * 40n + arcs[1]!);
   for (const a of arcs.slice(2)) push(a);
   return Uint8Array.from(out);
 }
