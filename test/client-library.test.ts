@@ -5,12 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { BuddyPresence, CertimClient, IncomingIm } from '../src/client/client.js';
 import { ClientError } from '../src/client/errors.js';
 import { certInfoBlock } from '../src/client/identity.js';
-import { loadIdentity, openClient } from '../src/client/node/account.js';
+import { loadIdentity, needsReenroll, openClient } from '../src/client/node/account.js';
 import { ProfileDir } from '../src/client/node/profile.js';
 import { toHex } from '../src/wire/bytes.js';
 import { certInfoHash } from '../src/wire/cert-info.js';
@@ -60,6 +61,23 @@ describe('client library against a real server', { timeout: 300_000 }, () => {
     for (const c of clients) c.close();
     await proxy?.close();
     await server?.stop();
+  });
+
+  it('re-enrolls over EST (simplereenroll) when a certificate is close to expiry, keeping the old key for decryption', async () => {
+    const profile = new ProfileDir(bob.profile);
+    const before = await loadIdentity(profile, bob.passphrase);
+    const notAfter = new X509Certificate(before.signing.certDer).validTo;
+    const soon = new Date(new Date(notAfter).getTime() - 10 * 24 * 3600_000);
+    assert.equal(needsReenroll(before), false);
+    assert.equal(needsReenroll(before, soon), true);
+    const { identity, reenrolled } = await openClient(profile, { password: bob.password, passphrase: bob.passphrase, now: soon, client: { reconnect: false } });
+    assert.equal(reenrolled, true);
+    assert.ok(identity);
+    assert.notEqual(toHex(identity.signing.certDer), toHex(before.signing.certDer));
+    assert.ok(new Date(new X509Certificate(identity.signing.certDer).validTo) > new Date(notAfter), 'the new certificate lasts longer');
+    const reloaded = await loadIdentity(profile, bob.passphrase);
+    assert.equal(toHex(reloaded.signing.certDer), toHex(identity.signing.certDer));
+    assert.deepEqual(reloaded.previous?.map((p) => toHex(p.certDer)), [toHex(before.encryption.certDer), toHex(before.signing.certDer)]);
   });
 
   it('a wrong password is a typed LOGIN_FAILED with the BUCP code', async () => {

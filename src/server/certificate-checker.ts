@@ -3,7 +3,7 @@
  * anchors, name binding to the uploader's screen name, key usage for the role, validity, and revocation through
  * the CA ledger callback. A common certificate (one cert for both roles) must pass as both encrypt and sign.
  */
-import { verifyCertificate, type RevocationStatus } from '../pki/verifier.js';
+import { verifyCertificate, type RevocationStatus, type VerifyResult } from '../pki/verifier.js';
 import type { Certificate } from '../pki/x509-parse.js';
 import type { CertificateCheck, CertificateChecker, CertificateRole } from './ports.js';
 
@@ -17,23 +17,34 @@ export interface PkiCheckerOptions {
   isRevoked?: (serial: string, issuer: Certificate) => RevocationStatus | undefined | Promise<RevocationStatus | undefined>;
 }
 
-/** Builds a CertificateChecker over the PKI verifier. */
-export function pkiCertificateChecker(opts: PkiCheckerOptions): CertificateChecker {
+/** One verification of a certificate for a purpose: the PKI verifier, or a CA's `verify` that adds its ledger. */
+export type VerifyForPurpose = (der: Uint8Array, o: { purpose: 'encrypt' | 'sign'; screenName: string; now: Date }) => Promise<VerifyResult>;
+
+/**
+ * Builds a CertificateChecker from a verify function. A common certificate (one cert for both roles) must pass as
+ * both encrypt and sign; a role-specific one only for its role.
+ */
+export function certificateCheckerFrom(verify: VerifyForPurpose): CertificateChecker {
   return {
     async checkCertificate(screenName: string, der: Uint8Array, now: Date, role: CertificateRole = 'common'): Promise<CertificateCheck> {
       const purposes = role === 'common' ? (['encrypt', 'sign'] as const) : ([role] as const);
       for (const purpose of purposes) {
-        const r = await verifyCertificate(der, {
-          purpose,
-          screenName,
-          trustAnchors: opts.trustAnchors,
-          ...(opts.intermediates ? { intermediates: opts.intermediates } : {}),
-          ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
-          now,
-        });
+        const r = await verify(der, { purpose, screenName, now });
         if (!r.ok) return { ok: false, code: r.code, reason: r.reason };
       }
       return { ok: true };
     },
   };
+}
+
+/** Builds a CertificateChecker over the PKI verifier with explicit anchors and revocation lookup. */
+export function pkiCertificateChecker(opts: PkiCheckerOptions): CertificateChecker {
+  return certificateCheckerFrom((der, o) =>
+    verifyCertificate(der, {
+      ...o,
+      trustAnchors: opts.trustAnchors,
+      ...(opts.intermediates ? { intermediates: opts.intermediates } : {}),
+      ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
+    }),
+  );
 }

@@ -28,6 +28,7 @@ import { startHttpsListener, type HttpsListener } from './http/https-listener.js
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
 import type { CertificateChecker, ServerPorts } from './ports.js';
+import { certificateCheckerFrom } from './certificate-checker.js';
 import { createEstPort } from './http/est-adapter.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
@@ -130,19 +131,9 @@ async function resolveDomain(store: Store, flag: string | undefined, publicHost:
   return domain;
 }
 
-/** Adapts the PKI verifier to the engine's certificate-upload check (role from the certificate's key usage). */
+/** The engine's certificate-upload check: the CA's verifier, with the ledger as revocation source. */
 function certificateChecker(ca: CertificateAuthority): CertificateChecker {
-  return {
-    async checkCertificate(screenName, der, now) {
-      // An AIM cert-info block holds an encryption and a signing certificate (or one common one); the engine
-      // checks each without telling us which, so accept a certificate valid for either role.
-      const asEncrypt = await ca.verify(der, { purpose: 'encrypt', screenName, now });
-      if (asEncrypt.ok) return { ok: true };
-      if (asEncrypt.code !== 'WRONG_KEY_USAGE') return { ok: false, code: asEncrypt.code, reason: asEncrypt.reason };
-      const asSign = await ca.verify(der, { purpose: 'sign', screenName, now });
-      return asSign.ok ? { ok: true } : { ok: false, code: asSign.code, reason: asSign.reason };
-    },
-  };
+  return certificateCheckerFrom((der, o) => ca.verify(der, o));
 }
 
 /** Ports for the HTTPS listener. */

@@ -23,6 +23,9 @@ class ChatApp {
   readonly st: ChatState;
   private readonly order: string[] = [];
   private redrawPending = false;
+  private readonly typing = new Set<string>();
+  private lastTypingSent = 0;
+  private online = true;
   private started = false;
   private closed = false;
   private resolveDone!: (code: number) => void;
@@ -117,15 +120,40 @@ class ChatApp {
       this.notice(`WARNING: ${k.screenName}'s key changed! Verify the new fingerprint, then /verify ${k.screenName} FINGERPRINT`);
     });
     c.on('warning', (w) => this.notice(w.message));
+    c.on('typing', ({ from, event }) => {
+      const k = normalizeScreenName(from);
+      if (event === 'typing') this.typing.add(k);
+      else this.typing.delete(k);
+      this.updateStatus();
+    });
     c.on('disconnected', ({ willReconnect }) => {
+      this.online = false;
       this.st.status = willReconnect ? 'disconnected, reconnecting…' : 'disconnected';
       this.redraw();
     });
     c.on('signed-on', ({ screenName }) => {
       this.st.me = screenName;
-      this.st.status = 'online';
-      this.redraw();
+      this.online = true;
+      this.updateStatus();
     });
+  }
+
+  private updateStatus(): void {
+    if (!this.online) return;
+    const sel = this.current();
+    const typing = sel !== undefined && this.typing.has(normalizeScreenName(sel));
+    this.st.status = typing ? `online — ${sel} is typing…` : 'online';
+    this.redraw();
+  }
+
+  /** Tells the open conversation's buddy we are typing (at most every 3 s), or stopped. */
+  private typingTo(event: 'typing' | 'none'): void {
+    const to = this.current();
+    if (!to) return;
+    const now = Date.now();
+    if (event === 'typing' && now - this.lastTypingSent < 3000) return;
+    this.lastTypingSent = event === 'typing' ? now : 0;
+    this.client.sendTyping(to, event);
   }
 
   /** Takes over the terminal. */
@@ -153,12 +181,19 @@ class ChatApp {
   private onInput(d: string): void {
     for (const k of decodeKeys(d)) {
       switch (k.kind) {
-        case 'char': this.st.input += k.ch; break;
+        case 'char':
+          this.st.input += k.ch;
+          if (!this.st.input.startsWith('/')) this.typingTo('typing');
+          break;
         case 'backspace': this.st.input = [...this.st.input].slice(0, -1).join(''); break;
-        case 'up': if (this.st.buddies.length) this.select(this.st.buddies[Math.max(0, this.st.selected - 1)]!.screenName, false); break;
+        case 'up':
+          if (this.st.buddies.length) this.select(this.st.buddies[Math.max(0, this.st.selected - 1)]!.screenName, false);
+          this.updateStatus();
+          break;
         case 'down':
         case 'tab':
           if (this.st.buddies.length) this.select(this.st.buddies[Math.min(this.st.buddies.length - 1, this.st.selected + 1)]!.screenName, false);
+          this.updateStatus();
           break;
         case 'escape': this.st.notices = []; break;
         case 'ctrl-c': this.stop(0); return;
@@ -166,6 +201,7 @@ class ChatApp {
         case 'enter': {
           const line = this.st.input.trim();
           this.st.input = '';
+          if (this.lastTypingSent !== 0) this.typingTo('none');
           if (line) void this.submit(line);
           break;
         }

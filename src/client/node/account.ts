@@ -260,6 +260,8 @@ export interface OpenClientOptions {
   client?: Partial<CertimClientOptions>;
   /** Override the login address (test rigs). */
   server?: TransportTarget;
+  /** Clock for the re-enrollment decision (tests). */
+  now?: Date;
 }
 
 /**
@@ -271,7 +273,7 @@ export async function openClient(profile: ProfileDir, o: OpenClientOptions): Pro
   const ca = caDers(profile);
   let identity = o.passphrase !== undefined ? await loadIdentity(profile, o.passphrase) : undefined;
   let reenrolled = false;
-  if (identity && o.passphrase !== undefined && needsReenroll(identity)) {
+  if (identity && o.passphrase !== undefined && needsReenroll(identity, o.now)) {
     identity = await rotateKeys(profile, o.passphrase);
     reenrolled = true;
   }
