@@ -8,20 +8,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT } from './support/cli-harness.js';
 
-/** The section: from README.md once merged, else the draft the lead merges from. */
+/** The README's "## Try it" section. */
 function tryItSection(): string {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const m = /^## Try it\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(readme);
-  if (m) return m[1]!;
-  const draft = join(ROOT, '.notes', 'readme-try-it.md');
-  assert.ok(existsSync(draft), 'README.md has no "## Try it" section and no draft exists');
-  return readFileSync(draft, 'utf8');
+  assert.ok(m, 'README.md has no "## Try it" section');
+  return m[1]!;
 }
 
 /** Code blocks keyed by their "Terminal N" heading. */
