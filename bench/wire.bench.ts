@@ -37,7 +37,7 @@ function buildStream(): { stream: Uint8Array; sizes: number[]; encrypted: number
       ? encodeEncryptedImMessage(rng.bytes(700 + rng.int(200)))
       : encodeImMessage({ parts: [{ charset: 0, text: new TextEncoder().encode(`<HTML><BODY BGCOLOR="#ffffff">${'x'.repeat(20 + rng.int(700))}</BODY></HTML>`) }] });
     if (enc) encrypted++;
-    const body = encodeIcbmChannelMsgToClient({ cookie: rng.bytes(8), channel: 1, sender: rng.pick(senders), tlvs: [tlv(IcbmTlv.ImData, data), tlv(IcbmTlv.SupportsTyping)] });
+    const body = encodeIcbmChannelMsgToClient({ cookie: rng.bytes(8), channel: 1, sender: rng.pick(senders), tlvs: [tlv(IcbmTlv.IM_DATA, data), tlv(IcbmTlv.SUPPORTS_TYPING)] });
     const f = encodeFlap({ channel: FlapChannel.Data, sequence: i & 0xffff, payload: encodeSnac({ family: 4, subtype: 7, flags: 0, requestId: (0x80000000 + i) >>> 0 }, body) });
     parts.push(f);
     sizes.push(f.length);
@@ -65,7 +65,7 @@ function codec(chunks: Uint8Array[]): number {
       const s = decodeSnac(f.payload);
       if (s.family === 4 && s.subtype === 7) {
         const m = decodeIcbmChannelMsgToClient(s.body);
-        const im = m.tlvs.bytes(IcbmTlv.ImData);
+        const im = m.tlvs.bytes(IcbmTlv.IM_DATA);
         if (im !== undefined && isEncryptedIm(decodeImMessage(im))) sink++;
         sink += m.sender.tlvs.size;
       }

@@ -352,8 +352,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       result = { secure: false };
     }
     const cookie = randomBytes(8);
-    const tlvs = [tlv(IcbmTlv.ImData, imData), tlv(IcbmTlv.WantHostAck)];
-    if (opts.storeOffline ?? true) tlvs.push(tlv(IcbmTlv.StoreIfOffline));
+    const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
+    if (opts.storeOffline ?? true) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
     try {
       const reply = await bos.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, encodeIcbmChannelMsgToHost({ cookie, channel: IcbmChannel.Im, screenName: to, tlvs }), {
         ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
@@ -568,7 +568,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const offlineTs = m.tlvs.u32(0x0016);
     const offline = offlineTs !== undefined;
     const time = offline ? new Date(offlineTs * 1000) : receivedAt ?? this.now();
-    const data = m.tlvs.bytes(IcbmTlv.ImData);
+    const data = m.tlvs.bytes(IcbmTlv.IM_DATA);
     if (!data) return;
     const im = decodeImMessage(data);
     if (!isEncryptedIm(im)) {

@@ -21,14 +21,15 @@ import { CRL_PATH, openCertificateAuthority, type CertificateAuthority, type Ser
 import { commonNameOf } from '../pki/name.js';
 import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, type Store } from '../store/index.js';
-import { checkLegacyLogin, verifyPassword } from './auth/password.js';
+import { verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
-import type { CertificateChecker, ServerPorts } from './ports.js';
+import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
+import { storePorts } from './store-ports.js';
 import { createEstPort } from './http/est-adapter.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
@@ -213,15 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
     let tls = await issueTls();
 
-    const ports: ServerPorts = {
-      accounts: store.accounts,
-      passwords: { verifyPassword, checkLegacyLogin },
-      userInfo: store.userInfo,
-      feedbag: store.feedbag,
-      permitDeny: store.permitDeny,
-      offline: store.offline,
-      certificates: certificateChecker(ca),
-    };
+    const ports = storePorts(store, certificateChecker(ca));
     const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log });
     const bound = await (async () => {
       cleanups.push(() => oscar.close());

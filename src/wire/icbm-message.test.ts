@@ -50,23 +50,23 @@ test('PROTOCOL §3.4: malformed fragments are typed errors', () => {
 test('PROTOCOL §3.4: 04/06 header = u64 cookie, u16 channel, SN, TLV rest', () => {
   const body = encodeIcbmChannelMsgToHost({
     cookie: fromHex('0102030405060708'), channel: IcbmChannel.Im, screenName: 'bob',
-    tlvs: [imDataTlv({ parts: [{ charset: 0, text: fromHex('6869') }] }), tlv(IcbmTlv.WantHostAck)],
+    tlvs: [imDataTlv({ parts: [{ charset: 0, text: fromHex('6869') }] }), tlv(IcbmTlv.REQUEST_HOST_ACK)],
   });
   assert.equal(toHex(body), '0102030405060708' + '0001' + '03626f62' + '0002' + '0011' + PLAIN + '00030000');
   const m = decodeIcbmChannelMsgToHost(body);
-  assert.deepEqual([toHex(m.cookie), m.channel, m.screenName, m.tlvs.has(IcbmTlv.WantHostAck)], ['0102030405060708', 1, 'bob', true]);
-  assert.equal(toHex(m.tlvs.bytes(IcbmTlv.ImData)!), PLAIN);
+  assert.deepEqual([toHex(m.cookie), m.channel, m.screenName, m.tlvs.has(IcbmTlv.REQUEST_HOST_ACK)], ['0102030405060708', 1, 'bob', true]);
+  assert.equal(toHex(m.tlvs.bytes(IcbmTlv.IM_DATA)!), PLAIN);
   assert.throws(() => decodeIcbmChannelMsgToHost(fromHex('01020304050607')), isCode('TRUNCATED'));
 });
 
 test('PROTOCOL §3.4/§4.1: 04/07 header = cookie, channel, sender user info, TLV rest', () => {
   const sender = new UserInfoBuilder('al').userClass(0x10).fields();
-  const body = encodeIcbmChannelMsgToClient({ cookie: new Uint8Array(8), channel: 1, sender, tlvs: [tlv(IcbmTlv.ImData, fromHex(ENCRYPTED))] });
+  const body = encodeIcbmChannelMsgToClient({ cookie: new Uint8Array(8), channel: 1, sender, tlvs: [tlv(IcbmTlv.IM_DATA, fromHex(ENCRYPTED))] });
   assert.equal(toHex(body), '0000000000000000' + '0001' + '02616c' + '0000' + '0001' + '000100020010' + '0002' + '0018' + ENCRYPTED);
   const m = decodeIcbmChannelMsgToClient(body);
   assert.equal(m.sender.screenName, 'al');
   assert.equal(m.sender.userClass, 0x10);
-  assert.equal(isEncryptedIm(decodeImMessage(m.tlvs.bytes(IcbmTlv.ImData)!)), true);
+  assert.equal(isEncryptedIm(decodeImMessage(m.tlvs.bytes(IcbmTlv.IM_DATA)!)), true);
 });
 
 test('property: channel-1 messages round-trip (2000 cases)', () => {

@@ -12,12 +12,7 @@
 import { ByteReader, ByteWriter, WireError } from './bytes.js';
 import { TlvList, readTlvRestList, tlv, writeTlvRestList, type Tlv } from './tlv.js';
 import { readUserInfo, writeUserInfo, type UserInfo, type UserInfoFields } from './user-info.js';
-
-/** ICBM subtypes handled here. */
-export const IcbmSubtype = {
-  ChannelMsgToHost: 0x0006,
-  ChannelMsgToClient: 0x0007,
-} as const;
+import { IcbmTlv } from './families/icbm.js';
 
 /** ICBM channels. */
 export const IcbmChannel = {
@@ -29,21 +24,8 @@ export const IcbmChannel = {
   Icq: 0x0004,
 } as const;
 
-/** TLVs of `04/06` / `04/07`. */
-export const IcbmTlv = {
-  /** Channel-1 message data (fragment list). */
-  ImData: 0x0002,
-  WantHostAck: 0x0003,
-  AutoResponse: 0x0004,
-  /** Rendezvous data (ch 2) / ICQ data (ch 4). */
-  RendezvousData: 0x0005,
-  StoreIfOffline: 0x0006,
-  IconInfo: 0x0008,
-  WantsIcon: 0x0009,
-  /** `04/07` only: sender supports typing notifications. */
-  SupportsTyping: 0x000b,
-  Bart: 0x000d,
-} as const;
+/** The ICBM family's subtypes and TLV types are declared once, in the family module. */
+export { IcbmSubtype, IcbmTlv } from './families/icbm.js';
 
 /** Size of the ICBM cookie. */
 export const ICBM_COOKIE_SIZE = 8;
@@ -228,5 +210,5 @@ export function encodeEncryptedImMessage(cms: Uint8Array, features: Uint8Array =
 
 /** Convenience: the TLV 0x0002 carrying a channel-1 message. */
 export function imDataTlv(m: ImMessageInput): Tlv {
-  return tlv(IcbmTlv.ImData, encodeImMessage(m));
+  return tlv(IcbmTlv.IM_DATA, encodeImMessage(m));
 }

@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
-import { checkLegacyLogin, hashPassword, makeLegacyVerifier, verifyPassword } from '../../src/server/auth/password.js';
+import { hashPassword, makeLegacyVerifier } from '../../src/server/auth/password.js';
 import { createOscarServer, type OscarServer } from '../../src/server/net/oscar-server.js';
 import type { EngineOptions } from '../../src/server/engine.js';
-import type { CertificateChecker, ServerPorts } from '../../src/server/ports.js';
+import type { CertificateChecker } from '../../src/server/ports.js';
+import { storePorts } from '../../src/server/store-ports.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 /** A running test server. */
@@ -46,15 +47,7 @@ const FAST_SCRYPT = { N: 1 << 10, r: 8, p: 1 };
 export async function startOscarFixture(opts: FixtureOptions = {}): Promise<OscarFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'certim-oscar-'));
   const store = await openStore(`sqlite:${join(dir, 'certim.db')}`);
-  const ports: ServerPorts = {
-    accounts: store.accounts,
-    passwords: { verifyPassword, checkLegacyLogin },
-    userInfo: store.userInfo,
-    feedbag: store.feedbag,
-    permitDeny: store.permitDeny,
-    offline: store.offline,
-    certificates: opts.certificates ?? { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'no checker configured' }) },
-  };
+  const ports = storePorts(store, opts.certificates ?? { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'no checker configured' }) });
   const server = createOscarServer({ ...opts.engine, ports });
   const bound = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: 0, ...(opts.tls ? { tls: opts.tls } : {}) });
   return {

@@ -127,7 +127,7 @@ function flipCiphertextByte(payload: Uint8Array): Uint8Array | undefined {
   const snac = decodeSnac(payload);
   if (snac.family !== 0x0004 || snac.subtype !== 0x0006) return undefined;
   const m = decodeIcbmChannelMsgToHost(snac.body);
-  const data = m.tlvs.bytes(IcbmTlv.ImData);
+  const data = m.tlvs.bytes(IcbmTlv.IM_DATA);
   if (m.channel !== 1 || !data) return undefined;
   const im = decodeImMessage(data);
   const cms = im.parts[0]?.text;

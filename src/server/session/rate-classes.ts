@@ -2,24 +2,14 @@
  * OService rate classes (PROTOCOL §3.1): parameters announced in 01/07 and enforced per connection with the
  * moving-average algorithm. Defaults are retro-aim-server's classes, which real AIM 5.x clients accept.
  */
+import type { RateClassRecord } from '../../wire/families/oservice.js';
 
-/** One rate class's parameters (all levels in milliseconds of average spacing between SNACs). */
-export interface RateClass {
-  /** Class id (1..5). */
-  id: number;
-  /** Averaging window W (number of SNACs). */
-  window: number;
-  /** Level at which a limited connection is released. */
-  clear: number;
-  /** Below this the client is warned (01/0A code 2). */
-  alert: number;
-  /** Below this SNACs are dropped (01/0A code 3). */
-  limit: number;
-  /** Below this the connection is closed. */
-  disconnect: number;
-  /** Ceiling of the average (also its start value). */
-  max: number;
-}
+/**
+ * One rate class's parameters: the 01/07 record without the per-connection state (current average, last time,
+ * dropping). Levels are milliseconds of average spacing between SNACs; the window W is a count of SNACs; `max` is
+ * also the average's start value.
+ */
+export type RateClass = Omit<RateClassRecord, 'current' | 'lastTime' | 'dropping'>;
 
 /** R's default classes: id: window/clear/alert/limit/disconnect/max. */
 export const DEFAULT_RATE_CLASSES: readonly RateClass[] = [

@@ -24,13 +24,18 @@ export const IcbmSubtype = {
   CLIENT_EVENT: 0x14,
 } as const;
 
-/** 04/06 TLV types. */
+/** TLVs of 04/06 / 04/07 (PROTOCOL §3.4). */
 export const IcbmTlv = {
   IM_DATA: 0x0002,
   REQUEST_HOST_ACK: 0x0003,
   AUTO_RESPONSE: 0x0004,
   RENDEZVOUS: 0x0005,
   STORE_OFFLINE: 0x0006,
+  ICON_INFO: 0x0008,
+  WANTS_ICON: 0x0009,
+  /** `04/07` only: sender supports typing notifications. */
+  SUPPORTS_TYPING: 0x000b,
+  BART: 0x000d,
   /** Offline delivery timestamp u32 (AIM 6 / libpurple; inferred for AIM 5 which ignores it). */
   OFFLINE_TIMESTAMP: 0x0016,
 } as const;
