@@ -12,12 +12,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
-import { toHex } from '../wire/bytes.js';
+import { ByteWriter, toHex } from '../wire/bytes.js';
 import { capabilityBytes, capabilityToString, hasCapability } from '../wire/capabilities.js';
 import { certInfoHash, decodeCertificateInfo, encryptionCert, signingCert } from '../wire/cert-info.js';
-import { BUDDY_FAMILY, BuddySubtype } from '../wire/families/buddy.js';
-import { ICBM_FAMILY, IcbmSubtype as IcbmSub } from '../wire/families/icbm.js';
-import { InfoQueryFlag, LOCATE_FAMILY, LocateSubtype, LocateTlv } from '../wire/families/locate.js';
+import { BUDDY_FAMILY, BuddySubtype, decodeUserInfoList, encodeScreenNameList } from '../wire/families/buddy.js';
+import { ICBM_FAMILY, IcbmSubtype as IcbmSub, decodeHostAck, encodeClientAddressed } from '../wire/families/icbm.js';
+import { InfoQueryFlag, LOCATE_FAMILY, LocateSubtype, LocateTlv, decodeUserInfoReply, encodeUserInfoQuery2 } from '../wire/families/locate.js';
 import { SignOffReason } from '../wire/flap.js';
 import {
   IcbmChannel, IcbmTlv, decodeIcbmChannelMsgToClient, decodeImMessage, encodeEncryptedImMessage, encodeIcbmChannelMsgToHost,
@@ -35,7 +35,6 @@ import { defaultCodec, type SecureImCodec } from './codec.js';
 import { ClientError, snacErrorName } from './errors.js';
 import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
-import { decodeHostAck, decodeUserInfoList, decodeUserInfoReply, encodeScreenNames, encodeTyping, encodeUserInfoQuery2 } from './protocol.js';
 import { signOn, type LoginMode } from './sign-on.js';
 import { identityFingerprint, trustLevel, updateRecord, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
 import type { TransportFactory, TransportTarget } from './transport.js';
@@ -269,13 +268,16 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   addBuddy(screenName: string): void {
     if ([...this.watched].some((w) => sameScreenName(w, screenName))) return;
     this.watched.add(screenName);
-    if (this.connected) this.bos!.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNames([screenName]));
+    if (this.connected) this.bos!.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList([screenName]));
   }
 
   /** Sends a typing notification. */
   sendTyping(to: string, event: 'none' | 'paused' | 'typing'): void {
     if (!this.connected) return;
-    this.bos!.send(ICBM_FAMILY, IcbmSub.CLIENT_EVENT, encodeTyping(to, event === 'typing' ? 2 : event === 'paused' ? 1 : 0));
+    const code = event === 'typing' ? 2 : event === 'paused' ? 1 : 0;
+    // 04/14: zero cookie, channel 1, peer SN, u16 event.
+    const body = encodeClientAddressed({ cookie: new Uint8Array(8), channel: 1, screenName: to, rest: new ByteWriter(2).u16(code).finish() });
+    this.bos!.send(ICBM_FAMILY, IcbmSub.CLIENT_EVENT, body);
   }
 
   /**
@@ -397,7 +399,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       throw new ClientError('CONNECTION_CLOSED', 'not signed on');
     }
     try {
-      const reply = await bos.request(LOCATE_FAMILY, LocateSubtype.USER_INFO_QUERY2, encodeUserInfoQuery2(InfoQueryFlag.CERTIFICATES | InfoQueryFlag.CAPABILITIES, screenName));
+      const reply = await bos.request(LOCATE_FAMILY, LocateSubtype.USER_INFO_QUERY2, encodeUserInfoQuery2({ flags: InfoQueryFlag.CERTIFICATES | InfoQueryFlag.CAPABILITIES, screenName }));
       const info = decodeUserInfoReply(reply.body);
       sn = info.user.screenName || screenName;
       block = info.tlvs.bytes(LocateTlv.CERT_INFO);

@@ -3,21 +3,21 @@
  * handshake up to "client ready". certim signs on over TLS with its password login (17/02 TLV 0x7C01, checked
  * with scrypt by the server); `md5` mode is the classic challenge login for plain connections.
  */
-import { BUCP_FAMILY, BucpSubtype, LoginError } from '../wire/families/bucp.js';
+import { WireError } from '../wire/bytes.js';
+import {
+  BUCP_FAMILY, BucpSubtype, LoginError, decodeKeyResponse, decodeLoginResponse, encodeKeyRequest, encodeLoginRequest, strongPasswordHash,
+  type SNAC_0x17_0x03_BUCPLoginResponse,
+} from '../wire/families/bucp.js';
 import { FlapHelloTlv } from '../wire/flap.js';
-import { OSERVICE_FAMILY, OServiceSubtype } from '../wire/families/oservice.js';
-import { LOCATE_FAMILY, LocateSubtype } from '../wire/families/locate.js';
-import { ICBM_FAMILY } from '../wire/families/icbm.js';
-import { BUDDY_FAMILY, BuddySubtype } from '../wire/families/buddy.js';
+import { OSERVICE_FAMILY, OServiceSubtype, decodeRateClassIds, encodeClientOnline, encodeU16List, encodeVersions } from '../wire/families/oservice.js';
+import { LOCATE_FAMILY, LocateSubtype, encodeSetInfo } from '../wire/families/locate.js';
+import { ICBM_FAMILY, IcbmSubtype, encodeParameters } from '../wire/families/icbm.js';
+import { BUDDY_FAMILY, BuddySubtype, encodeScreenNameList } from '../wire/families/buddy.js';
 import type { Snac } from '../wire/snac.js';
 import { tlv } from '../wire/tlv.js';
 import { ClientError } from './errors.js';
 import { OscarConnection, type OscarConnectionHandlers } from './oscar-connection.js';
-import {
-  decodeKeyResponse, decodeLoginResponse, decodeRateClassIds, decodeTlvBody, encodeCertimLogin, encodeClientReady,
-  encodeClientVersions, encodeIcbmParameters, encodeKeyRequest, encodeLocateSetInfo, encodeMd5Login, encodeScreenNames,
-  encodeU16List,
-} from './protocol.js';
+import { CLIENT_FAMILIES, CLIENT_ICBM_PARAMETERS, CLIENT_ID } from './protocol.js';
 import { parseHostPort, type TransportFactory, type TransportTarget } from './transport.js';
 
 /** How the password travels. */
@@ -79,20 +79,31 @@ export async function bucpLogin(opts: SignOnOptions): Promise<{ bosAddress: stri
   try {
     let reply: Snac;
     if ((opts.mode ?? 'certim-tls') === 'certim-tls') {
-      reply = await login.request(BUCP_FAMILY, BucpSubtype.LOGIN_REQUEST, encodeCertimLogin(opts.screenName, opts.password), { timeoutMs: opts.timeoutMs });
+      reply = await login.request(BUCP_FAMILY, BucpSubtype.LOGIN_REQUEST, encodeLoginRequest({
+        screenName: opts.screenName, certimPassword: opts.password, clientId: CLIENT_ID, multiConn: 1,
+      }), { timeoutMs: opts.timeoutMs });
     } else {
-      const keyReply = await login.request(BUCP_FAMILY, BucpSubtype.KEY_REQUEST, encodeKeyRequest(opts.screenName), { timeoutMs: opts.timeoutMs });
+      const keyReply = await login.request(BUCP_FAMILY, BucpSubtype.KEY_REQUEST, encodeKeyRequest({ screenName: opts.screenName }), { timeoutMs: opts.timeoutMs });
       if (keyReply.subtype === BucpSubtype.LOGIN_RESPONSE) {
         reply = keyReply; // unknown user: the server answers the key request with a failed 17/03
       } else {
         const key = decodeKeyResponse(keyReply.body);
-        reply = await login.request(BUCP_FAMILY, BucpSubtype.LOGIN_REQUEST, encodeMd5Login(opts.screenName, opts.password, key), { timeoutMs: opts.timeoutMs });
+        reply = await login.request(BUCP_FAMILY, BucpSubtype.LOGIN_REQUEST, encodeLoginRequest({
+          screenName: opts.screenName, passwordHash: strongPasswordHash(key, opts.password), strong: true, clientId: CLIENT_ID, multiConn: 1,
+        }), { timeoutMs: opts.timeoutMs });
       }
     }
     if (reply.family !== BUCP_FAMILY || reply.subtype !== BucpSubtype.LOGIN_RESPONSE) {
       throw new ClientError('PROTOCOL', `expected a login response, got SNAC ${reply.family}/${reply.subtype}`);
     }
-    const res = decodeLoginResponse(decodeTlvBody(reply.body));
+    let res: SNAC_0x17_0x03_BUCPLoginResponse;
+    try {
+      res = decodeLoginResponse(reply.body);
+    } catch (e) {
+      // BAD_VALUE: a well-formed reply with neither an error nor a BOS address and cookie.
+      if (WireError.is(e, 'BAD_VALUE')) throw new ClientError('PROTOCOL', e.reason);
+      throw e;
+    }
     if (!res.ok) {
       throw new ClientError('LOGIN_FAILED', `sign-on as ${opts.screenName} refused: ${loginErrorReason(res.errorCode)}`, { loginError: res.errorCode });
     }
@@ -145,10 +156,10 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
 
   try {
     await waitFor(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE);
-    await bos.request(OSERVICE_FAMILY, OServiceSubtype.CLIENT_VERSIONS, encodeClientVersions(), { timeoutMs });
+    await bos.request(OSERVICE_FAMILY, OServiceSubtype.CLIENT_VERSIONS, encodeVersions(CLIENT_FAMILIES), { timeoutMs });
     const rates = await bos.request(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_QUERY, new Uint8Array(0), { timeoutMs });
     bos.send(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_SUB_ADD, encodeU16List(decodeRateClassIds(rates.body)));
-    const published = bos.sendChecked(LOCATE_FAMILY, LocateSubtype.SET_INFO, encodeLocateSetInfo(opts.capabilities, opts.certInfo));
+    const published = bos.sendChecked(LOCATE_FAMILY, LocateSubtype.SET_INFO, encodeSetInfo({ capabilities: opts.capabilities, certInfo: opts.certInfo }));
     published.catch(() => undefined);
     await bos.request(LOCATE_FAMILY, LocateSubtype.RIGHTS_QUERY, new Uint8Array(0), { timeoutMs });
     try {
@@ -156,9 +167,9 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     } catch (e) {
       throw new ClientError('PROTOCOL', `the server refused our certificate block: ${(e as Error).message}`, { cause: e });
     }
-    bos.send(ICBM_FAMILY, 0x02, encodeIcbmParameters());
-    if (opts.buddies.length > 0) bos.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNames(opts.buddies));
-    bos.send(OSERVICE_FAMILY, OServiceSubtype.CLIENT_ONLINE, encodeClientReady());
+    bos.send(ICBM_FAMILY, IcbmSubtype.ADD_PARAMETERS, encodeParameters(CLIENT_ICBM_PARAMETERS));
+    if (opts.buddies.length > 0) bos.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList(opts.buddies));
+    bos.send(OSERVICE_FAMILY, OServiceSubtype.CLIENT_ONLINE, encodeClientOnline(CLIENT_FAMILIES));
     // Barrier: the server handles a connection's SNACs in order, so once our self-info query is answered it
     // has finished "client ready" — including handing us the IMs it kept while we were offline. Without this a
     // one-shot command could sign off before they arrive, and the server deletes them once handed over.

@@ -17,7 +17,8 @@
  * password is looked at, so a client that falls back to plain TCP learns it at once and leaks nothing further.
  */
 import { ByteReader, ByteWriter, WireError, encodeText } from '../bytes.js';
-import { TlvList, readTlvRestList, tlv, tlvU16, tlvString, writeTlvRestList, type Tlv } from '../tlv.js';
+import { md5 } from '../md5.js';
+import { TlvList, readTlvRestList, tlv, tlvU16, tlvU8, tlvString, writeTlvRestList, type Tlv } from '../tlv.js';
 
 /** BUCP family id. */
 export const BUCP_FAMILY = 0x0017;
@@ -73,9 +74,33 @@ export function decodeKeyRequest(body: Uint8Array): SNAC_0x17_0x06_BUCPChallenge
   return { screenName: sn };
 }
 
+/** Encodes 17/06: TLV 0x0001 screen name. */
+export function encodeKeyRequest(req: SNAC_0x17_0x06_BUCPChallengeRequest): Uint8Array {
+  return writeTlvRestList(new ByteWriter(64), [tlvString(BucpTlv.SCREEN_NAME, req.screenName)]).finish();
+}
+
 /** Encodes 17/07: u16 key length + key bytes. */
 export function encodeKeyResponse(key: Uint8Array): Uint8Array {
   return new ByteWriter(key.length + 2).block16(key).finish();
+}
+
+/** Decodes 17/07: u16 key length + key bytes (the challenge key). */
+export function decodeKeyResponse(body: Uint8Array): Uint8Array {
+  return new ByteReader(body).block16('BUCP key');
+}
+
+/**
+ * The classic "strong" 17/02 TLV 0x0025 response: MD5(key ‖ MD5(password) ‖ "AOL Instant Messenger (SM)")
+ * (PROTOCOL §2.1), sent with TLV 0x004C.
+ */
+export function strongPasswordHash(key: Uint8Array, password: string): Uint8Array {
+  const constant = encodeText('AOL Instant Messenger (SM)');
+  const inner = md5(encodeText(password));
+  const input = new Uint8Array(key.length + inner.length + constant.length);
+  input.set(key, 0);
+  input.set(inner, key.length);
+  input.set(constant, key.length + inner.length);
+  return md5(input);
 }
 
 /** 17/02 login request. */
@@ -116,6 +141,44 @@ export function decodeLoginRequest(body: Uint8Array): SNAC_0x17_0x02_BUCPLoginRe
   const cid = tlvs.string(BucpTlv.CLIENT_ID);
   if (cid !== undefined) out.clientId = cid;
   return out;
+}
+
+/** The fields of a 17/02 to encode: {@link SNAC_0x17_0x02_BUCPLoginRequest} without the decoded TLVs. */
+export type BucpLoginRequestFields = Omit<SNAC_0x17_0x02_BUCPLoginRequest, 'tlvs' | 'strong' | 'multiConn'> & {
+  /** Send TLV 0x004C (the "strong" pre-hashed variant). */
+  strong?: boolean;
+  /** Multi-conn flag (TLV 0x004A); omitted when undefined. */
+  multiConn?: number;
+};
+
+/** Encodes 17/02: SN, then (when given) 0x0025 hash, 0x004C, 0x7C01 password, 0x0003 client id, 0x004A multi-conn. */
+export function encodeLoginRequest(req: BucpLoginRequestFields): Uint8Array {
+  const items: Tlv[] = [tlvString(BucpTlv.SCREEN_NAME, req.screenName)];
+  if (req.passwordHash !== undefined) items.push(tlv(BucpTlv.PASSWORD_HASH, req.passwordHash));
+  if (req.strong) items.push(tlv(BucpTlv.STRONG_HASH));
+  if (req.certimPassword !== undefined) items.push(tlv(TLV_CERTIM_PASSWORD, encodeText(req.certimPassword)));
+  if (req.clientId !== undefined) items.push(tlvString(BucpTlv.CLIENT_ID, req.clientId));
+  if (req.multiConn !== undefined) items.push(tlvU8(BucpTlv.MULTI_CONN, req.multiConn));
+  return writeTlvRestList(new ByteWriter(128), items).finish();
+}
+
+/** A decoded 17/03 (also the TLVs of an old-style ch-4 login response). */
+export type SNAC_0x17_0x03_BUCPLoginResponse =
+  | { ok: true; screenName: string; bosAddress: string; cookie: Uint8Array }
+  | { ok: false; errorCode: number };
+
+/**
+ * Decodes 17/03: TLV 0x0008 error code, or else 0x0005 BOS address and 0x0006 cookie (0x0001 SN, '' when absent);
+ * WireError BAD_VALUE when it has neither.
+ */
+export function decodeLoginResponse(body: Uint8Array): SNAC_0x17_0x03_BUCPLoginResponse {
+  const tlvs = readTlvRestList(new ByteReader(body));
+  const err = tlvs.u16(BucpTlv.ERROR_CODE);
+  if (err !== undefined) return { ok: false, errorCode: err };
+  const bos = tlvs.string(BucpTlv.BOS_ADDRESS);
+  const cookie = tlvs.bytes(BucpTlv.COOKIE);
+  if (bos === undefined || cookie === undefined) throw new WireError('BAD_VALUE', 0, 'login reply has neither an error nor a BOS address and cookie');
+  return { ok: true, screenName: tlvs.string(BucpTlv.SCREEN_NAME) ?? '', bosAddress: bos, cookie };
 }
 
 /** Encodes a successful 17/03: SN, BOS address `host:port`, cookie. */

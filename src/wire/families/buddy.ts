@@ -1,6 +1,7 @@
 /** Family 0x0003 Buddy (PROTOCOL §3.3): rights, client-side buddy list edits, arrival/departure notices. */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
 import { tlvU16, writeTlvRestList } from '../tlv.js';
+import { readUserInfo, type UserInfo } from '../user-info.js';
 
 /** Buddy family id. */
 export const BUDDY_FAMILY = 0x0003;
@@ -50,6 +51,17 @@ export function encodeScreenNameList(names: readonly string[]): Uint8Array {
 /** Encodes 03/0B: one user-info block (R sends one per SNAC). */
 export function encodeArrived(userInfoBlock: Uint8Array): Uint8Array {
   return userInfoBlock;
+}
+
+/** Decodes 03/0B arrival or 03/0C departure: one or more user-info blocks (at most 1000). */
+export function decodeUserInfoList(body: Uint8Array): UserInfo[] {
+  const r = new ByteReader(body);
+  const out: UserInfo[] = [];
+  while (r.remaining > 0) {
+    if (out.length >= 1000) throw new WireError('TOO_MANY', r.offset, 'more than 1000 user-info blocks');
+    out.push(readUserInfo(r));
+  }
+  return out;
 }
 
 /** Encodes 03/0C: SN, u16 warning 0, TLV count 1, TLV 0x0001 class 0 (R's departure shape). */

@@ -2,12 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, ByteWriter, WireError } from '../bytes.js';
 import { readTlvRestList } from '../tlv.js';
-import { TLV_CERTIM_PASSWORD, decodeLoginRequest, encodeLoginFailure, encodeLoginSuccess } from './bucp.js';
-import { decodeScreenNameList, encodeDeparted } from './buddy.js';
+import {
+  TLV_CERTIM_PASSWORD, decodeKeyRequest, decodeKeyResponse, decodeLoginRequest, decodeLoginResponse, encodeKeyRequest, encodeKeyResponse,
+  encodeLoginFailure, encodeLoginRequest, encodeLoginSuccess, strongPasswordHash,
+} from './bucp.js';
+import { decodeScreenNameList, decodeUserInfoList, encodeDeparted } from './buddy.js';
 import { decodeItems, decodeQueryIfModified, encodeReply, pdModeOf } from './feedbag.js';
-import { decodeChannelMsgToHost, rewriteRendezvousAddress } from './icbm.js';
-import { decodeSetInfo, decodeUserInfoQuery, decodeUserInfoQuery2 } from './locate.js';
-import { decodeBartQuery2, decodeVersions, encodeBartReply2, encodeRateInfo } from './oservice.js';
+import { decodeChannelMsgToHost, decodeHostAck, decodeParameters, encodeHostAck, encodeParameters, rewriteRendezvousAddress } from './icbm.js';
+import { decodeSetInfo, decodeUserInfoQuery, decodeUserInfoQuery2, decodeUserInfoReply, encodeSetInfo, encodeUserInfoQuery2, encodeUserInfoReply } from './locate.js';
+import {
+  decodeBartQuery2, decodeClientOnline, decodeRateClassIds, decodeU16List, decodeVersions, encodeBartReply2, encodeClientOnline, encodeRateInfo,
+  encodeU16List,
+} from './oservice.js';
+import { tlvU16 } from '../tlv.js';
+import { encodeUserInfo } from '../user-info.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -29,6 +37,35 @@ test('BUCP 17/03 success and failure TLVs', () => {
   assert.equal(ok.string(5), 'h:1');
   assert.equal(ok.bytes(6)!.length, 256);
   assert.equal(readTlvRestList(new ByteReader(encodeLoginFailure('Bob', 0x18))).u16(8), 0x18);
+});
+
+test('BUCP client direction: 17/06, 17/07, strong MD5 17/02 and 17/03 round trips', () => {
+  assert.deepEqual(decodeKeyRequest(encodeKeyRequest({ screenName: 'bob' })), { screenName: 'bob' });
+  const key = hex('0102030405060708');
+  assert.deepEqual([...decodeKeyResponse(encodeKeyResponse(key))], [...key]);
+  // MD5(key ‖ MD5("pw") ‖ "AOL Instant Messenger (SM)"), known answer computed with node:crypto.
+  const hash = strongPasswordHash(key, 'pw');
+  assert.deepEqual([...hash], [...hex('fb19cfc80fb443f3bd4449e6bee30d72')]);
+  const req = decodeLoginRequest(encodeLoginRequest({ screenName: 'bob', passwordHash: hash, strong: true, clientId: 'certim', multiConn: 1 }));
+  assert.deepEqual([req.screenName, req.strong, req.clientId, req.multiConn, req.certimPassword], ['bob', true, 'certim', 1, undefined]);
+  assert.deepEqual([...req.passwordHash!], [...hash]);
+  assert.deepEqual([...req.tlvs].map((t) => t.type), [0x0001, 0x0025, 0x004c, 0x0003, 0x004a]);
+  assert.equal(decodeLoginRequest(encodeLoginRequest({ screenName: 'bob', certimPassword: 'pw' })).certimPassword, 'pw');
+  const ok = decodeLoginResponse(encodeLoginSuccess('Bob', 'h:1', new Uint8Array(256)));
+  assert.ok(ok.ok && ok.bosAddress === 'h:1' && ok.cookie.length === 256 && ok.screenName === 'Bob');
+  assert.deepEqual(decodeLoginResponse(encodeLoginFailure('Bob', 0x18)), { ok: false, errorCode: 0x18 });
+  assert.throws(() => decodeLoginResponse(hex('0001 0003 626f62')), (e) => WireError.is(e, 'BAD_VALUE'));
+  assert.throws(() => decodeKeyResponse(hex('0005 0102')), (e) => WireError.is(e, 'TRUNCATED'));
+});
+
+test('OService client direction: 01/02 and 01/08 round trips, 01/07 class ids from v1 and v2 records', () => {
+  const entries = [{ family: 1, version: 4, toolId: 0x0110, toolVersion: 0x0801 }];
+  assert.deepEqual(decodeClientOnline(encodeClientOnline(entries)), entries);
+  assert.deepEqual(decodeU16List(encodeU16List([1, 2, 5])), [1, 2, 5]);
+  const cls = { id: 1, window: 80, clear: 2500, alert: 2000, limit: 1500, disconnect: 800, current: 6000, max: 6000, lastTime: 0, dropping: false };
+  const pairs = new Map([[1, [[1, 2]] as Array<[number, number]>]]);
+  for (const v2 of [false, true]) assert.deepEqual(decodeRateClassIds(encodeRateInfo([cls, { ...cls, id: 2 }], pairs, v2)), [1, 2]);
+  assert.throws(() => decodeRateClassIds(hex('0002 0001')), WireError);
 });
 
 test('OService: rate info record sizes (30 bytes v1, 35 bytes v2), versions, BART ids', () => {
@@ -54,7 +91,28 @@ test('Locate: set info, queries, bad capability length', () => {
   assert.throws(() => decodeUserInfoQuery2(hex('00000008 00')), WireError);
 });
 
+test('Locate client direction: 02/04, 02/15 and 02/06 round trips', () => {
+  const cap = new Uint8Array(16).fill(9);
+  const si = decodeSetInfo(encodeSetInfo({ capabilities: [cap], certInfo: hex('0102') }));
+  assert.deepEqual(si.capabilities!.map((c) => [...c]), [[...cap]]);
+  assert.deepEqual([...si.certInfo!], [1, 2]);
+  assert.deepEqual(decodeUserInfoQuery2(encodeUserInfoQuery2({ flags: 0x0c, screenName: 'bob' })), { flags: 0x0c, screenName: 'bob' });
+  const reply = decodeUserInfoReply(encodeUserInfoReply(encodeUserInfo({ screenName: 'bob', tlvs: [] }), [tlvU16(0x0006, 7)]));
+  assert.equal(reply.user.screenName, 'bob');
+  assert.equal(reply.tlvs.u16(0x0006), 7);
+  assert.throws(() => decodeUserInfoReply(hex('03 626f')), (e) => WireError.is(e, 'TRUNCATED'));
+});
+
+test('ICBM client direction: 04/02 and 04/0C round trips', () => {
+  const p = { channel: 0, flags: 0x0b, maxMessageLength: 8000, maxSenderWarn: 999, maxReceiverWarn: 999, minInterval: 0 };
+  assert.deepEqual(decodeParameters(encodeParameters(p)), p);
+  const ack = decodeHostAck(encodeHostAck(new Uint8Array(8).fill(3), 1, 'bob'));
+  assert.deepEqual([ack.channel, ack.screenName, ack.cookie.length], [1, 'bob', 8]);
+  assert.throws(() => decodeHostAck(hex('0102')), (e) => WireError.is(e, 'TRUNCATED'));
+});
+
 test('Buddy: screen-name lists and departures', () => {
+  assert.deepEqual(decodeUserInfoList(encodeDeparted('bob')).map((u) => u.screenName), ['bob']);
   assert.deepEqual(decodeScreenNameList(hex('03 626f62 05 616c696365')), ['bob', 'alice']);
   assert.throws(() => decodeScreenNameList(hex('05 6162')), (e) => WireError.is(e, 'TRUNCATED'));
   assert.throws(() => decodeScreenNameList(hex('01 61 01 62'), 1), (e) => WireError.is(e, 'TOO_MANY'));

@@ -62,6 +62,11 @@ export function decodeParameters(body: Uint8Array): IcbmParameters {
   return { channel: r.u16(), flags: r.u32(), maxMessageLength: r.u16(), maxSenderWarn: r.u16(), maxReceiverWarn: r.u16(), minInterval: r.u32() };
 }
 
+/** Encodes 04/02: the parameters. */
+export function encodeParameters(p: IcbmParameters): Uint8Array {
+  return new ByteWriter(16).u16(p.channel).u32(p.flags).u16(p.maxMessageLength).u16(p.maxSenderWarn).u16(p.maxReceiverWarn).u32(p.minInterval).finish();
+}
+
 /** Encodes 04/05: u16 max slots + parameters. */
 export function encodeParameterReply(maxSlots: number, p: IcbmParameters): Uint8Array {
   return new ByteWriter(18).u16(maxSlots).u16(p.channel).u32(p.flags).u16(p.maxMessageLength).u16(p.maxSenderWarn).u16(p.maxReceiverWarn).u32(p.minInterval).finish();
@@ -148,6 +153,22 @@ function putTlv(out: Uint8Array, o: number, type: number, v: Uint8Array): number
 /** Encodes 04/0C host ack: cookie, channel, SN. */
 export function encodeHostAck(cookie: Uint8Array, channel: number, screenName: string): Uint8Array {
   return new ByteWriter(32).bytes(cookie).u16(channel).string8(screenName).finish();
+}
+
+/** 04/0C host ack. */
+export interface SNAC_0x04_0x0C_ICBMHostAck {
+  /** 8-byte cookie of the acknowledged 04/06. */
+  cookie: Uint8Array;
+  /** Channel. */
+  channel: number;
+  /** Recipient screen name. */
+  screenName: string;
+}
+
+/** Decodes 04/0C host ack: cookie, channel, SN. */
+export function decodeHostAck(body: Uint8Array): SNAC_0x04_0x0C_ICBMHostAck {
+  const r = new ByteReader(body);
+  return { cookie: r.bytes(8, 'cookie'), channel: r.u16('channel'), screenName: r.string8('screen name') };
 }
 
 /** 04/0B client error (also 04/14 typing): cookie, channel, SN, then the rest. */

@@ -3,7 +3,8 @@
  * user-info queries (old 02/05 and new 02/15) and the 02/06 reply.
  */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
-import { TlvList, readTlvRestList, tlvU16, writeTlvRestList, type Tlv } from '../tlv.js';
+import { TlvList, readTlvRestList, tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../tlv.js';
+import { readUserInfo, type UserInfo } from '../user-info.js';
 
 /** Locate family id. */
 export const LOCATE_FAMILY = 0x0002;
@@ -94,6 +95,23 @@ export function decodeSetInfo(body: Uint8Array): SNAC_0x02_0x04_LocateSetInfo {
   return out;
 }
 
+/** Encodes 02/04: TLVs 0x0001..0x0006 for the fields present, in type order (capabilities concatenated). */
+export function encodeSetInfo(info: SNAC_0x02_0x04_LocateSetInfo): Uint8Array {
+  const list: Tlv[] = [];
+  if (info.profileMime !== undefined) list.push(tlvString(LocateTlv.PROFILE_MIME, info.profileMime));
+  if (info.profile !== undefined) list.push(tlv(LocateTlv.PROFILE, info.profile));
+  if (info.awayMime !== undefined) list.push(tlvString(LocateTlv.AWAY_MIME, info.awayMime));
+  if (info.away !== undefined) list.push(tlv(LocateTlv.AWAY, info.away));
+  if (info.capabilities !== undefined) {
+    const caps = new Uint8Array(info.capabilities.length * 16);
+    info.capabilities.forEach((c, i) => caps.set(c, i * 16));
+    list.push(tlv(LocateTlv.CAPABILITIES, caps));
+  }
+  if (info.certInfo !== undefined) list.push(tlv(LocateTlv.CERT_INFO, info.certInfo));
+  const size = 256 + (info.profile?.length ?? 0) + (info.away?.length ?? 0) + (info.certInfo?.length ?? 0);
+  return writeTlvRestList(new ByteWriter(size), list).finish();
+}
+
 /** Splits a capability list into 16-byte UUIDs; WireError when the length is not a multiple of 16. */
 export function splitCapabilities(caps: Uint8Array): Uint8Array[] {
   if (caps.length % 16 !== 0) throw new WireError('BAD_LENGTH', 0, 'capability list not a multiple of 16 bytes');
@@ -119,6 +137,11 @@ export function decodeUserInfoQuery2(body: Uint8Array): LocateUserInfoQuery {
   return { flags, screenName: decodeText(sn) };
 }
 
+/** Encodes 02/15: u32 flags, SN. */
+export function encodeUserInfoQuery2(q: LocateUserInfoQuery): Uint8Array {
+  return new ByteWriter(40).u32(q.flags).string8(q.screenName).finish();
+}
+
 /**
  * Decodes 02/05: u16 type, SN. The type is an enum in joscar/pidgin (1 profile, 3 away, 4 caps) and a bitmask in
  * R (1 profile, 2 away) — PROTOCOL §9.9 conflict; we take 1 profile, 2 or 3 away, 4 caps.
@@ -137,6 +160,21 @@ export function encodeUserInfoReply(userInfoBlock: Uint8Array, tlvs: readonly Tl
   const w = new ByteWriter(userInfoBlock.length + 64);
   w.bytes(userInfoBlock);
   return writeTlvRestList(w, tlvs).finish();
+}
+
+/** A decoded 02/06. */
+export interface SNAC_0x02_0x06_LocateUserInfoReply {
+  /** The user-info block. */
+  user: UserInfo;
+  /** The requested items (0x0005 caps, 0x0006 cert-info block, ...). */
+  tlvs: TlvList;
+}
+
+/** Decodes 02/06: the user-info block, then the requested TLVs. */
+export function decodeUserInfoReply(body: Uint8Array): SNAC_0x02_0x06_LocateUserInfoReply {
+  const r = new ByteReader(body);
+  const user = readUserInfo(r);
+  return { user, tlvs: readTlvRestList(r) };
 }
 
 /** Re-export for callers that build TLV lists. */

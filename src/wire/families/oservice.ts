@@ -59,7 +59,7 @@ export function decodeVersions(body: Uint8Array): FamilyVersion[] {
   return out;
 }
 
-/** Encodes 01/18. */
+/** Encodes 01/17 (client) or 01/18 (host): repeated (u16 family, u16 version). */
 export function encodeVersions(list: readonly FamilyVersion[]): Uint8Array {
   const w = new ByteWriter(list.length * 4);
   for (const v of list) w.u16(v.family).u16(v.version);
@@ -115,6 +115,39 @@ export function encodeRateChange(code: number, c: RateClassRecord, v2: boolean):
   return w.finish();
 }
 
+/**
+ * Decodes the class ids of 01/07 (v1 30-byte or v2 35-byte records; the record size is derived from where the
+ * (class, pairs) section starts, which repeats the first class id).
+ */
+export function decodeRateClassIds(body: Uint8Array): number[] {
+  const r = new ByteReader(body);
+  const n = r.u16('rate class count');
+  if (n === 0) return [];
+  // Work out the record size from where the group section starts: it begins with the first class id again.
+  const firstId = (body[2]! << 8) | body[3]!;
+  let size = 35;
+  for (const s of [35, 30]) {
+    const at = 2 + n * s;
+    if (at + 2 <= body.length && ((body[at]! << 8) | body[at + 1]!) === firstId) {
+      size = s;
+      break;
+    }
+  }
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push(r.u16('rate class id'));
+    r.skip(size - 2, 'rate class record');
+  }
+  return ids;
+}
+
+/** Encodes 01/08 (and 01/0C): repeated u16 class ids. */
+export function encodeU16List(values: readonly number[]): Uint8Array {
+  const w = new ByteWriter(values.length * 2 + 2);
+  for (const v of values) w.u16(v);
+  return w.finish();
+}
+
 /** Decodes 01/08 (and 01/0C): repeated u16 class ids. */
 export function decodeU16List(body: Uint8Array): number[] {
   if (body.length % 2 !== 0) throw new WireError('BAD_LENGTH', 0, 'u16 list of odd length');
@@ -143,6 +176,13 @@ export function decodeClientOnline(body: Uint8Array): ClientOnlineEntry[] {
   const out: ClientOnlineEntry[] = [];
   while (!r.done) out.push({ family: r.u16(), version: r.u16(), toolId: r.u16(), toolVersion: r.u16() });
   return out;
+}
+
+/** Encodes 01/02 client ready: repeated {family, version, tool id, tool version}. */
+export function encodeClientOnline(entries: readonly ClientOnlineEntry[]): Uint8Array {
+  const w = new ByteWriter(entries.length * 8);
+  for (const e of entries) w.u16(e.family).u16(e.version).u16(e.toolId).u16(e.toolVersion);
+  return w.finish();
 }
 
 /** Decodes 01/11: u32 idle seconds (0 = active). */
