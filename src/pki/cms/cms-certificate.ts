@@ -5,7 +5,7 @@
  * fingerprint.
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import { Asn1Error, children, contentOf, parseAsn1, rawOf, readOctets, readString, seqOf, TAG, der } from '../asn1/der.js';
+import { Asn1Error, children, parseAsn1, rawOf, readOctets, readString, seqOf, TAG, der } from '../asn1/der.js';
 import { knownOid, OID } from './oids.js';
 
 /** A certificate prepared for CMS use. Immutable; safe to share. */
@@ -77,7 +77,7 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
     const extSeq = children(t)[0];
     for (const ext of seqOf(extSeq, 'Extensions')) {
       const parts = seqOf(ext, 'Extension', 2);
-      if (parts[0]!.tag === TAG.OID && knownOid(contentOf(parts[0]!)) === OID.subjectKeyIdentifier) {
+      if (parts[0]!.tag === TAG.OID && knownOid(parts[0]!) === OID.subjectKeyIdentifier) {
         const inner = parseAsn1(readOctets(parts[parts.length - 1]!));
         ski = Uint8Array.from(readOctets(inner));
       }
@@ -88,7 +88,7 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
   for (const rdn of children(subject)) {
     for (const atv of children(rdn)) {
       const kv = seqOf(atv, 'AttributeTypeAndValue', 2);
-      if (kv[0]!.tag === TAG.OID && knownOid(contentOf(kv[0]!)) === OID.commonName) commonName = readString(kv[1]!);
+      if (kv[0]!.tag === TAG.OID && knownOid(kv[0]!) === OID.commonName) commonName = readString(kv[1]!);
     }
   }
   const publicKey = x509.publicKey;

@@ -1,6 +1,5 @@
 /**
- * Object identifiers used by the Secure IM codec, as dotted strings and pre-encoded DER (encoded once at load so the
- * hot path only copies bytes).
+ * Object identifiers used by the Secure IM codec, as dotted strings (encoded with `der.oid`, read with `readOid`).
  *
  * Private arc: certim has no IANA enterprise number, so its own attributes live under a UUID-derived OID
  * (ITU-T X.667 §6.3, "2.25.<UUID as a decimal integer>"), which anyone may allocate without registration and
@@ -11,7 +10,7 @@
  * The message id reuses the standard ESS contentIdentifier attribute (RFC 2634 §2.7, 1.2.840.113549.1.9.16.2.7,
  * OCTET STRING), whose stated purpose is exactly a unique identifier for a signed message.
  */
-import { der } from '../asn1/der.js';
+import { readOid, type Asn1 } from '../asn1/der.js';
 
 /** Dotted OIDs. */
 export const OID = {
@@ -78,47 +77,17 @@ export const CONTENT_CIPHERS: Record<string, { name: string; keyLen: number; mod
   [OID.aes256Gcm]: { name: 'aes-256-gcm', keyLen: 32, mode: 'gcm' },
 };
 
-/**
- * Encodes a dotted OID with arbitrary-size arcs. `der.oid` works in JS numbers, which cannot hold a 2.25 UUID arc
- * (128 bits), so the private-arc OIDs are encoded here.
- */
-function encodeBigOid(dotted: string): Uint8Array {
-  const arcs = dotted.split('.').map((s) => BigInt(s));
-  const body: number[] = [];
-  const push = (v: bigint): void => {
-    const tmp = [Number(v & 0x7fn)];
-    for (v >>= 7n; v > 0n; v >>= 7n) tmp.unshift(Number(v & 0x7fn) | 0x80);
-    body.push(...tmp);
-  };
-  push(arcs[0]! * 40n + arcs[1]!);
-  for (const a of arcs.slice(2)) push(a);
-  return der.tlv(0x06, Uint8Array.from(body));
-}
-
-/** Pre-encoded OID TLVs for the encoder. */
-export const OID_DER = Object.fromEntries(Object.entries(OID).map(([k, v]) => [k, encodeBigOid(v)])) as Record<keyof typeof OID, Uint8Array>;
-
-// Known OIDs bucketed by content length, for a byte comparison without building strings on the hot path.
-const byLength = new Map<number, { bytes: Uint8Array; dotted: string }[]>();
-for (const dotted of Object.values(OID)) {
-  const bytes = encodeBigOid(dotted).subarray(2);
-  let bucket = byLength.get(bytes.length);
-  if (!bucket) byLength.set(bytes.length, (bucket = []));
-  bucket.push({ bytes, dotted });
-}
+const KNOWN = new Set<string>(Object.values(OID));
 
 /**
- * Identifies an OID element by its content bytes, returning the dotted form if it is one this codec knows, else
- * undefined. Matching raw bytes avoids both text building on the hot path and `readOid`'s arc-size limit.
+ * Reads an OBJECT IDENTIFIER element (tag already checked by the caller), returning the dotted form if it is one
+ * this codec knows, else undefined (unknown and malformed OIDs alike: the caller treats both as "not ours").
  */
-export function knownOid(content: Uint8Array): string | undefined {
-  const bucket = byLength.get(content.length);
-  if (!bucket) return undefined;
-  const n = content.length;
-  outer: for (const { bytes, dotted } of bucket) {
-    // compare from the end: OIDs of one family share their prefix
-    for (let i = n - 1; i >= 0; i--) if (bytes[i] !== content[i]) continue outer;
-    return dotted;
+export function knownOid(n: Asn1): string | undefined {
+  try {
+    const oid = readOid(n);
+    return KNOWN.has(oid) ? oid : undefined;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }

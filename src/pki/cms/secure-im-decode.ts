@@ -10,7 +10,7 @@
  */
 import { constants, createDecipheriv, hash, privateDecrypt, verify } from 'node:crypto';
 import {
-  Asn1Error, children, contentOf, der, parseAsn1, rawOf, readOctets, readSmallInt, readString, readStringBytes, readTime, TAG,
+  Asn1Error, children, der, parseAsn1, rawOf, readOctets, readSmallInt, readString, readStringBytes, readTime, TAG,
   type Asn1,
 } from '../asn1/der.js';
 import { normalizeScreenName } from '../screen-name.js';
@@ -44,7 +44,7 @@ const fail = (code: SecureImFailureCode, step: SecureImStep, reason: string): ne
 
 function oidOf(n: Asn1 | undefined, what: string): string | undefined {
   if (!n || n.tag !== TAG.OID) throw new Asn1Error('BAD_TAG', n?.start ?? 0, `${what}: expected OBJECT IDENTIFIER`);
-  return knownOid(contentOf(n));
+  return knownOid(n);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -11,7 +11,7 @@ import { der } from '../asn1/der.js';
 import { encodeCharset, pickCharset } from './charset.js';
 import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
 import { encodeMimeEntity } from '../../wire/mime-headers.js';
-import { OID_DER } from './oids.js';
+import { OID } from './oids.js';
 import { randomBytesPooled } from './random-pool.js';
 import { encode, node, type DerPart } from './der-builder.js';
 import type { EncodeSecureImOptions, SecureImCharset } from './secure-im-types.js';
@@ -35,15 +35,15 @@ export function innerHeaders(charset: string): Buffer {
 
 // AlgorithmIdentifiers, encoded once. MD5 with NULL parameters as BouncyCastle (joscar) writes it; SHA-256 with
 // absent parameters (RFC 5754 §2).
-const ALG_MD5 = der.seq(OID_DER.md5, NULL);
-const ALG_SHA256 = der.seq(OID_DER.sha256);
-const ALG_RSA = der.seq(OID_DER.rsaEncryption, NULL);
+const ALG_MD5 = der.seq(der.oid(OID.md5), NULL);
+const ALG_SHA256 = der.seq(der.oid(OID.sha256));
+const ALG_RSA = der.seq(der.oid(OID.rsaEncryption), NULL);
 /** RSAES-OAEP-params with SHA-256 and MGF1-SHA-256, explicit (RFC 4055 §4.1), as `openssl cms` encodes them. */
 const ALG_OAEP_SHA256 = der.seq(
-  OID_DER.rsaesOaep,
-  der.seq(der.explicit(0, der.seq(OID_DER.sha256)), der.explicit(1, der.seq(OID_DER.mgf1, der.seq(OID_DER.sha256)))),
+  der.oid(OID.rsaesOaep),
+  der.seq(der.explicit(0, der.seq(der.oid(OID.sha256))), der.explicit(1, der.seq(der.oid(OID.mgf1), der.seq(der.oid(OID.sha256))))),
 );
-const ATTR_CONTENT_TYPE_DATA = der.seq(OID_DER.contentType, der.set(OID_DER.data));
+const ATTR_CONTENT_TYPE_DATA = der.seq(der.oid(OID.contentType), der.set(der.oid(OID.data)));
 const INT0 = der.int(0);
 const INT1 = der.int(1);
 const INT16 = der.int(16);
@@ -64,8 +64,8 @@ export function buildSignedData(opts: {
   const md = hash(opts.digest, opts.content, 'buffer');
   const attrs = der.setOf(
     ATTR_CONTENT_TYPE_DATA,
-    der.seq(OID_DER.signingTime, der.set(der.time(opts.signingTime))),
-    der.seq(OID_DER.messageDigest, der.set(der.octets(md))),
+    der.seq(der.oid(OID.signingTime), der.set(der.time(opts.signingTime))),
+    der.seq(der.oid(OID.messageDigest), der.set(der.octets(md))),
     ...(opts.extraAttrs ?? []),
   );
   // The signature covers the attributes with their SET OF tag (RFC 5652 §5.4); they travel as [0] IMPLICIT.
@@ -76,11 +76,11 @@ export function buildSignedData(opts: {
   const signedData = node(0x30,
     INT1,
     node(0x31, digestAlg),
-    node(0x30, OID_DER.data, node(0xa0, node(0x04, opts.content))),
+    node(0x30, der.oid(OID.data), node(0xa0, node(0x04, opts.content))),
     node(0xa0, opts.signer.der), // certificates [0] IMPLICIT SET OF: the signer's certificate (issue 5)
     node(0x31, signerInfo),
   );
-  return node(0x30, OID_DER.signedData, node(0xa0, signedData));
+  return node(0x30, der.oid(OID.signedData), node(0xa0, signedData));
 }
 
 /**
@@ -106,9 +106,9 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
   const signed = buildSignedData({
     content: inner, digest: 'sha256', signer, signingKey: opts.sender.signingKey, signingTime: now,
     extraAttrs: [
-      der.seq(OID_DER.contentIdentifier, der.set(der.octets(messageId))),
-      der.seq(OID_DER.senderScreenName, der.set(der.utf8(opts.sender.screenName))),
-      der.seq(OID_DER.recipientScreenName, der.set(der.utf8(opts.recipient.screenName))),
+      der.seq(der.oid(OID.contentIdentifier), der.set(der.octets(messageId))),
+      der.seq(der.oid(OID.senderScreenName), der.set(der.utf8(opts.sender.screenName))),
+      der.seq(der.oid(OID.recipientScreenName), der.set(der.utf8(opts.recipient.screenName))),
     ],
   });
   const wrapTo = [recipient];
@@ -132,8 +132,8 @@ export function envelopeLegacy(content: DerPart[], recipient: CmsCertificate, rn
   const ct2 = c.final();
   const ek = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
   const ktri = node(0x30, INT0, recipient.issuerAndSerial, ALG_RSA, node(0x04, ek));
-  const eci = node(0x30, OID_DER.data, node(0x30, OID_DER.aes128Cbc, node(0x04, iv)), node(0x80, ct1, ct2));
-  return encode(node(0x30, OID_DER.envelopedData, node(0xa0, node(0x30, INT0, node(0x31, ktri), eci))));
+  const eci = node(0x30, der.oid(OID.data), node(0x30, der.oid(OID.aes128Cbc), node(0x04, iv)), node(0x80, ct1, ct2));
+  return encode(node(0x30, der.oid(OID.envelopedData), node(0xa0, node(0x30, INT0, node(0x31, ktri), eci))));
 }
 
 /**
@@ -152,7 +152,7 @@ export function envelopeModern(content: DerPart[], recipients: CmsCertificate[],
     const ek = publicEncrypt({ key: r.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
     return der.seq(INT0, r.issuerAndSerial, ALG_OAEP_SHA256, der.octets(ek));
   });
-  const aeci = node(0x30, OID_DER.data, node(0x30, OID_DER.aes256Gcm, node(0x30, node(0x04, nonce), INT16)), node(0x80, ct1, ct2));
+  const aeci = node(0x30, der.oid(OID.data), node(0x30, der.oid(OID.aes256Gcm), node(0x30, node(0x04, nonce), INT16)), node(0x80, ct1, ct2));
   const aed = node(0x30, INT0, der.setOf(...ris), aeci, node(0x04, tag));
-  return encode(node(0x30, OID_DER.authEnvelopedData, node(0xa0, aed)));
+  return encode(node(0x30, der.oid(OID.authEnvelopedData), node(0xa0, aed)));
 }
