@@ -19,7 +19,7 @@
 import { mkdir, readFile, writeFile, rename, readdir, chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { toPem, fromPem } from './asn1/der.js';
+import { toPem } from './asn1/der.js';
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
 import { generateRsaKeyPair, assertStrongRsaKey, publicKeyOf, DEFAULT_RSA_BITS, MIN_RSA_BITS } from './keys.js';
@@ -30,7 +30,7 @@ import {
   encodeAuthorityKeyIdentifier, encodeCrlDistributionPoints,
 } from './extensions.js';
 import { buildCertificate, keyIdentifier, randomSerial, spkiOf } from './x509-builder.js';
-import { parseCertificate, type Certificate } from './x509-parse.js';
+import { parseCertificate, parseCertificatesPem, type Certificate } from './x509-parse.js';
 import { parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
 import { buildCrl } from './crl.js';
 import { encodeCertsOnly } from './certs-only.js';
@@ -421,7 +421,7 @@ async function validateImport(
   assertStrongRsaKey(key);
   if (!issuing.basicConstraints?.ca) throw new PkiError('CA_MISMATCH', 'the issuing certificate is not a CA certificate (basicConstraints cA)');
   if (issuing.keyUsage && !issuing.keyUsage.includes('keyCertSign')) throw new PkiError('CA_MISMATCH', 'the issuing certificate lacks keyUsage keyCertSign');
-  const chain = chainPem ? fromPem(chainPem).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, provider)) : [];
+  const chain = chainPem ? parseCertificatesPem(chainPem, provider) : [];
   const selfSigned = (c: Certificate): boolean => Buffer.from(c.issuer.der).equals(Buffer.from(c.subject.der));
   let root: Certificate | undefined;
   const intermediates: Certificate[] = [];
@@ -444,9 +444,7 @@ async function loadTrusted(dir: string, provider: CryptoProvider, extra: readonl
   if (!(await exists(tdir))) return out;
   for (const f of (await readdir(tdir)).sort()) {
     if (!/\.(pem|crt)$/.test(f)) continue;
-    for (const b of fromPem(await readFile(join(tdir, f), 'utf8'))) {
-      if (b.label === 'CERTIFICATE') out.push(parseCertificate(b.der, provider));
-    }
+    out.push(...parseCertificatesPem(await readFile(join(tdir, f), 'utf8'), provider));
   }
   return out;
 }
@@ -523,7 +521,7 @@ export async function openCertificateAuthority(opts: CaOptions): Promise<Certifi
   const root = parseCertificate(await readFile(join(dir, 'root.crt'), 'utf8'), p);
   const issuing = parseCertificate(await readFile(join(dir, 'issuing.crt'), 'utf8'), p);
   const intermediates = (await exists(join(dir, 'chain.pem')))
-    ? fromPem(await readFile(join(dir, 'chain.pem'), 'utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, p))
+    ? parseCertificatesPem(await readFile(join(dir, 'chain.pem'), 'utf8'), p)
     : [];
   const issuingKey = await readPrivateKey(await readFile(join(dir, 'issuing.key'), 'utf8'), await issuingPassphrase(dir, o, false), p);
   if (!Buffer.from(spkiOf(issuingKey, p)).equals(Buffer.from(issuing.spki))) {

@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import {
-  der, parseAsn1, seqOf, parseAt, rawOf, readBigInt, readSmallInt, readTime, readBitString, fromPem, toPem, ctxTag, TAG,
+  der, parseAsn1, seqOf, parseAt, rawOf, readBigInt, readSmallInt, readTime, readBitString, toPem, ctxTag, TAG,
   Asn1Error, type Asn1,
 } from './asn1/der.js';
 import { OID } from './oids.js';
@@ -16,7 +16,7 @@ import { PkiError } from './errors.js';
 import { algorithmOid, SHA256_WITH_RSA, signSha256Rsa, verifySignature } from './algorithms.js';
 import { parseName, type DistinguishedName } from './name.js';
 import { encodeExtension, encodeAuthorityKeyIdentifier, parseExtensions, decodeAuthorityKeyIdentifier } from './extensions.js';
-import { serialHex, type Certificate } from './x509-parse.js';
+import { derOrPem, serialHex, type Certificate } from './x509-parse.js';
 import type { RevocationReason, RevokedEntry } from './ledger.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
@@ -106,14 +106,7 @@ export interface CertificateList {
 
 /** Parses a CRL from DER or PEM ("X509 CRL"). Throws MALFORMED. */
 export function parseCrl(input: Uint8Array | string): CertificateList {
-  let bytes: Uint8Array;
-  if (typeof input === 'string') {
-    const b = fromPem(input).find((x) => x.label === 'X509 CRL');
-    if (!b) throw new PkiError('MALFORMED', 'no X509 CRL PEM block found');
-    bytes = b.der;
-  } else {
-    bytes = input;
-  }
+  const bytes = derOrPem(input, (label) => label === 'X509 CRL', 'X509 CRL');
   try {
     const [tbsN, algN, sigN] = seqOf(parseAsn1(bytes), 'CertificateList', 3);
     const kids = seqOf(tbsN, 'TBSCertList', 4);

@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import {
-  der, parseAsn1, seqOf, children, rawOf, readOid, readSmallInt, readBitString, fromPem, toPem, ctxTag, TAG, Asn1Error,
+  der, parseAsn1, seqOf, children, rawOf, readOid, readSmallInt, readBitString, toPem, ctxTag, TAG, Asn1Error,
 } from './asn1/der.js';
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
@@ -16,6 +16,7 @@ import {
   type Extension, type KeyUsage,
 } from './extensions.js';
 import { spkiOf } from './x509-builder.js';
+import { derOrPem } from './x509-parse.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
 /** What to put in a CSR. */
@@ -81,14 +82,7 @@ export interface CertificationRequest {
 
 /** Parses a CSR from DER or PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"). Throws MALFORMED. */
 export function parseCsr(input: Uint8Array | string, provider: CryptoProvider = nodeCryptoProvider): CertificationRequest {
-  let bytes: Uint8Array;
-  if (typeof input === 'string') {
-    const b = fromPem(input).find((x) => /CERTIFICATE REQUEST$/.test(x.label));
-    if (!b) throw new PkiError('MALFORMED', 'no CERTIFICATE REQUEST PEM block found');
-    bytes = b.der;
-  } else {
-    bytes = input;
-  }
+  const bytes = derOrPem(input, (label) => /CERTIFICATE REQUEST$/.test(label), 'CERTIFICATE REQUEST');
   try {
     const [infoN, algN, sigN] = seqOf(parseAsn1(bytes), 'CertificationRequest', 3);
     const [verN, subjN, spkiN, attrsN] = seqOf(infoN, 'CertificationRequestInfo', 3);

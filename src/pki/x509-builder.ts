@@ -6,6 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { der, parseAsn1, seqOf, readBitString } from './asn1/der.js';
 import { SHA256_WITH_RSA, signSha256Rsa } from './algorithms.js';
 import { PkiError } from './errors.js';
+import { publicKeyOf } from './keys.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
 /** Everything that goes into a TBSCertificate. */
@@ -42,8 +43,7 @@ const spkiCache = new WeakMap<KeyObject, Uint8Array>();
 export function spkiOf(key: KeyObject, provider: CryptoProvider = nodeCryptoProvider): Uint8Array {
   let spki = spkiCache.get(key);
   if (!spki) {
-    const pub = key.type === 'private' ? provider.createPublicKey(key) : key;
-    spki = new Uint8Array(pub.export({ type: 'spki', format: 'der' }));
+    spki = new Uint8Array(publicKeyOf(key, provider).export({ type: 'spki', format: 'der' }));
     spkiCache.set(key, spki);
   }
   return spki;

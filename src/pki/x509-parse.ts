@@ -89,12 +89,25 @@ export function serialHex(n: Asn1): string {
   return Buffer.from(c).toString('hex');
 }
 
+/**
+ * Accepts DER bytes or PEM text and returns DER: bytes as they are, text as the first PEM block whose label
+ * `matches` (throws MALFORMED "no <what> PEM block found" if none). Shared by certificate, CRL and CSR parsing.
+ */
+export function derOrPem(input: Uint8Array | string, matches: (label: string) => boolean, what: string): Uint8Array {
+  if (typeof input !== 'string') return input;
+  const block = fromPem(input).find((b) => matches(b.label));
+  if (!block) throw new PkiError('MALFORMED', `no ${what} PEM block found`);
+  return block.der;
+}
+
 /** Accepts DER bytes or PEM text ("CERTIFICATE") and returns DER. */
 export function certificateDer(input: Uint8Array | string): Uint8Array {
-  if (typeof input !== 'string') return input;
-  const block = fromPem(input).find((b) => b.label === 'CERTIFICATE');
-  if (!block) throw new PkiError('MALFORMED', 'no CERTIFICATE PEM block found');
-  return block.der;
+  return derOrPem(input, (label) => label === 'CERTIFICATE', 'CERTIFICATE');
+}
+
+/** Parses every CERTIFICATE block of a PEM text, in order (other blocks are ignored). Throws MALFORMED. */
+export function parseCertificatesPem(text: string, provider: CryptoProvider = nodeCryptoProvider): Certificate[] {
+  return fromPem(text).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, provider));
 }
 
 /** Parses a certificate. Throws PkiError MALFORMED on anything that isn't a well-formed X.509 certificate. */
