@@ -7,12 +7,11 @@
  * the server relays the cookie untouched in 04/07, and the baseline forwards the 04/06 frame itself, so in both
  * cases the receiver finds it at the same offset (SNAC body byte 0) without parsing anything else.
  */
-import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { ByteReader, ByteWriter } from '../../src/wire/bytes.js';
+import { strongPasswordHash } from '../../src/wire/families/bucp.js';
 import { flap, FlapSplitter, snac } from './flap.js';
 
-const AIM_MD5_STRING = 'AOL Instant Messenger (SM)';
 /** Size of every IM frame on the wire (FLAP header included). */
 export const IM_FRAME_BYTES = 300;
 
@@ -28,12 +27,6 @@ export interface SignOnTarget {
 
 /** Called for each IM the client receives: latency in microseconds. */
 export type DeliveryListener = (latencyMicros: number) => void;
-
-function md5(...parts: (Uint8Array | string)[]): Buffer {
-  const h = createHash('md5');
-  for (const p of parts) h.update(p);
-  return h.digest();
-}
 
 function tlv(w: ByteWriter, type: number, value: Uint8Array): void {
   w.u16(type).u16(value.length).bytes(value);
@@ -255,7 +248,7 @@ async function bucpLogin(target: SignOnTarget, screenName: string, password: str
     const key = new ByteReader(keyBody).block16();
     const login = new ByteWriter(256);
     tlv(login, 0x0001, sn);
-    tlv(login, 0x0025, md5(key, md5(password), AIM_MD5_STRING));
+    tlv(login, 0x0025, strongPasswordHash(key, password));
     tlv(login, 0x004c, new Uint8Array(0));
     tlv(login, 0x0003, Buffer.from('certim-bench', 'ascii'));
     tlv(login, 0x004a, Uint8Array.of(1));

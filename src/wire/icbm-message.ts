@@ -9,10 +9,9 @@
  * An encrypted IM carries fragment 0x0D (u16 0x0001), optionally 05 01, then 01 01 with charset/subset 0 and
  * the raw CMS EnvelopedData as "text". Fragment 0x0D present => encrypted. Servers relay it untouched.
  */
-import { ByteReader, ByteWriter, WireError } from './bytes.js';
+import { ByteReader, ByteWriter, WireError, decodeText } from './bytes.js';
 import { TlvList, readTlvRestList, tlv, writeTlvRestList, type Tlv } from './tlv.js';
 import { readUserInfo, writeUserInfo, type UserInfo, type UserInfoFields } from './user-info.js';
-import { IcbmTlv } from './families/icbm.js';
 
 /** ICBM channels. */
 export const IcbmChannel = {
@@ -24,8 +23,40 @@ export const IcbmChannel = {
   Icq: 0x0004,
 } as const;
 
-/** The ICBM family's subtypes and TLV types are declared once, in the family module. */
-export { IcbmSubtype, IcbmTlv } from './families/icbm.js';
+/** ICBM family id. */
+export const ICBM_FAMILY = 0x0004;
+
+/** ICBM subtypes. */
+export const IcbmSubtype = {
+  ERROR: 0x01,
+  ADD_PARAMETERS: 0x02,
+  PARAMETER_QUERY: 0x04,
+  PARAMETER_REPLY: 0x05,
+  CHANNEL_MSG_TO_HOST: 0x06,
+  CHANNEL_MSG_TO_CLIENT: 0x07,
+  EVIL_REQUEST: 0x08,
+  EVIL_REPLY: 0x09,
+  MISSED_CALLS: 0x0a,
+  CLIENT_ERR: 0x0b,
+  HOST_ACK: 0x0c,
+  CLIENT_EVENT: 0x14,
+} as const;
+
+/** TLVs of 04/06 / 04/07 (PROTOCOL §3.4). */
+export const IcbmTlv = {
+  IM_DATA: 0x0002,
+  REQUEST_HOST_ACK: 0x0003,
+  AUTO_RESPONSE: 0x0004,
+  RENDEZVOUS: 0x0005,
+  STORE_OFFLINE: 0x0006,
+  ICON_INFO: 0x0008,
+  WANTS_ICON: 0x0009,
+  /** `04/07` only: sender supports typing notifications. */
+  SUPPORTS_TYPING: 0x000b,
+  BART: 0x000d,
+  /** Offline delivery timestamp u32 (AIM 6 / libpurple; inferred for AIM 5 which ignores it). */
+  OFFLINE_TIMESTAMP: 0x0016,
+} as const;
 
 /** Size of the ICBM cookie. */
 export const ICBM_COOKIE_SIZE = 8;
@@ -34,7 +65,11 @@ export const ICBM_COOKIE_SIZE = 8;
 export interface IcbmChannelMsgToHost {
   readonly cookie: Uint8Array;
   readonly channel: number;
+  /** Recipient (never empty). */
   readonly screenName: string;
+  /** The TLV rest-list bytes, verbatim (what a server relays or stores). */
+  readonly tlvBytes: Uint8Array;
+  /** The same TLVs decoded. */
   readonly tlvs: TlvList;
 }
 
@@ -51,8 +86,10 @@ export function decodeIcbmChannelMsgToHost(body: Uint8Array): IcbmChannelMsgToHo
   const r = new ByteReader(body);
   const cookie = r.bytes(ICBM_COOKIE_SIZE, 'ICBM cookie');
   const channel = r.u16('ICBM channel');
-  const screenName = r.string8('recipient screen name');
-  return { cookie, channel, screenName, tlvs: readTlvRestList(r) };
+  const sn = r.block8('recipient screen name');
+  if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty recipient screen name');
+  const start = r.offset;
+  return { cookie, channel, screenName: decodeText(sn), tlvBytes: body.subarray(start), tlvs: readTlvRestList(r) };
 }
 
 /** Encodes a `04/06` body. */

@@ -14,7 +14,8 @@
  *    it on so classic clients work, and an account that never uses a classic client should turn it off (which
  *    deletes the verifier). Turning it back on needs the password, i.e. a password change.
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { strongPasswordHash, weakPasswordHash } from '../../wire/families/bucp.js';
 import type { LegacyVerifier } from '../../store/accounts.js';
 
 export type { LegacyVerifier } from '../../store/accounts.js';
@@ -44,9 +45,6 @@ const MAX_P = 16;
 const MAX_SCRYPT_BYTES = 256 * 1024 * 1024;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
-
-/** The 26-byte constant both AIM MD5 login variants append (PROTOCOL.md §2.1). */
-export const AIM_MD5_STRING = 'AOL Instant Messenger (SM)';
 
 function scryptAsync(password: string, salt: Uint8Array, params: ScryptParams, length = KEY_BYTES): Promise<Buffer> {
   // maxmem must exceed 128·N·r (Node's 32 MiB default is exactly the default cost, so it would refuse it).
@@ -94,20 +92,14 @@ export function needsRehash(encoded: string, params: ScryptParams = DEFAULT_SCRY
   return Number(parts[1]) < params.N || Number(parts[2]) < params.r || Number(parts[3]) < params.p;
 }
 
-function md5(...chunks: (string | Uint8Array)[]): Uint8Array {
-  const h = createHash('md5');
-  for (const c of chunks) h.update(c);
-  return new Uint8Array(h.digest());
-}
-
-/** The weak BUCP answer for a key: MD5(key ‖ password ‖ AIM_MD5_STRING). Password bytes are UTF-8. */
+/** The weak BUCP answer for a key (MD5(key ‖ password ‖ "AOL Instant Messenger (SM)"); the wire layer's definition). */
 export function aimMd5Weak(authKey: string, password: string): Uint8Array {
-  return md5(Buffer.from(authKey, 'latin1'), Buffer.from(password, 'utf8'), AIM_MD5_STRING);
+  return weakPasswordHash(Buffer.from(authKey, 'latin1'), password);
 }
 
-/** The strong BUCP answer for a key: MD5(key ‖ MD5(password) ‖ AIM_MD5_STRING), inner MD5 as raw 16 bytes. */
+/** The strong BUCP answer for a key (MD5(key ‖ MD5(password) ‖ same)); the wire layer's definition. */
 export function aimMd5Strong(authKey: string, password: string): Uint8Array {
-  return md5(Buffer.from(authKey, 'latin1'), md5(Buffer.from(password, 'utf8')), AIM_MD5_STRING);
+  return strongPasswordHash(Buffer.from(authKey, 'latin1'), password);
 }
 
 /**

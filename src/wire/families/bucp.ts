@@ -89,18 +89,29 @@ export function decodeKeyResponse(body: Uint8Array): Uint8Array {
   return new ByteReader(body).block16('BUCP key');
 }
 
+/** The constant both classic 17/02 TLV 0x0025 answers end with (PROTOCOL §2.1). */
+const AIM_MD5_STRING = encodeText('AOL Instant Messenger (SM)');
+
+/** MD5(key ‖ secret ‖ "AOL Instant Messenger (SM)"), the shape of both classic answers. */
+function bucpAnswer(key: Uint8Array, secret: Uint8Array): Uint8Array {
+  const input = new Uint8Array(key.length + secret.length + AIM_MD5_STRING.length);
+  input.set(key, 0);
+  input.set(secret, key.length);
+  input.set(AIM_MD5_STRING, key.length + secret.length);
+  return md5(input);
+}
+
+/** The classic "weak" 17/02 TLV 0x0025 response (AIM 3.5–4.7): MD5(key ‖ password ‖ "AOL Instant Messenger (SM)"), password UTF-8. */
+export function weakPasswordHash(key: Uint8Array, password: string): Uint8Array {
+  return bucpAnswer(key, encodeText(password));
+}
+
 /**
  * The classic "strong" 17/02 TLV 0x0025 response: MD5(key ‖ MD5(password) ‖ "AOL Instant Messenger (SM)")
  * (PROTOCOL §2.1), sent with TLV 0x004C.
  */
 export function strongPasswordHash(key: Uint8Array, password: string): Uint8Array {
-  const constant = encodeText('AOL Instant Messenger (SM)');
-  const inner = md5(encodeText(password));
-  const input = new Uint8Array(key.length + inner.length + constant.length);
-  input.set(key, 0);
-  input.set(inner, key.length);
-  input.set(constant, key.length + inner.length);
-  return md5(input);
+  return bucpAnswer(key, md5(encodeText(password)));
 }
 
 /** 17/02 login request. */

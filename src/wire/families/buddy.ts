@@ -48,11 +48,6 @@ export function encodeScreenNameList(names: readonly string[]): Uint8Array {
   return w.finish();
 }
 
-/** Encodes 03/0B: one user-info block (R sends one per SNAC). */
-export function encodeArrived(userInfoBlock: Uint8Array): Uint8Array {
-  return userInfoBlock;
-}
-
 /** Decodes 03/0B arrival or 03/0C departure: one or more user-info blocks (at most 1000). */
 export function decodeUserInfoList(body: Uint8Array): UserInfo[] {
   const r = new ByteReader(body);

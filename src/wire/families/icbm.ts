@@ -3,42 +3,11 @@
  * the rendezvous (channel 2) address rewrite. Channel-1 payloads are never parsed: encrypted IMs pass untouched.
  */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
+import { IcbmTlv } from '../icbm-message.js';
 import { TlvList, readTlvRestList, writeTlv, type Tlv } from '../tlv.js';
 
-/** ICBM family id. */
-export const ICBM_FAMILY = 0x0004;
-
-/** ICBM subtypes. */
-export const IcbmSubtype = {
-  ERROR: 0x01,
-  ADD_PARAMETERS: 0x02,
-  PARAMETER_QUERY: 0x04,
-  PARAMETER_REPLY: 0x05,
-  CHANNEL_MSG_TO_HOST: 0x06,
-  CHANNEL_MSG_TO_CLIENT: 0x07,
-  EVIL_REQUEST: 0x08,
-  EVIL_REPLY: 0x09,
-  MISSED_CALLS: 0x0a,
-  CLIENT_ERR: 0x0b,
-  HOST_ACK: 0x0c,
-  CLIENT_EVENT: 0x14,
-} as const;
-
-/** TLVs of 04/06 / 04/07 (PROTOCOL §3.4). */
-export const IcbmTlv = {
-  IM_DATA: 0x0002,
-  REQUEST_HOST_ACK: 0x0003,
-  AUTO_RESPONSE: 0x0004,
-  RENDEZVOUS: 0x0005,
-  STORE_OFFLINE: 0x0006,
-  ICON_INFO: 0x0008,
-  WANTS_ICON: 0x0009,
-  /** `04/07` only: sender supports typing notifications. */
-  SUPPORTS_TYPING: 0x000b,
-  BART: 0x000d,
-  /** Offline delivery timestamp u32 (AIM 6 / libpurple; inferred for AIM 5 which ignores it). */
-  OFFLINE_TIMESTAMP: 0x0016,
-} as const;
+/** The family's constants live with the ICBM message structures (general wire modules come first). */
+export { ICBM_FAMILY, IcbmSubtype, IcbmTlv } from '../icbm-message.js';
 
 /** ICBM parameters (04/02 body, 04/05 body after the u16 max slots). */
 export interface IcbmParameters {
@@ -62,46 +31,22 @@ export function decodeParameters(body: Uint8Array): IcbmParameters {
   return { channel: r.u16(), flags: r.u32(), maxMessageLength: r.u16(), maxSenderWarn: r.u16(), maxReceiverWarn: r.u16(), minInterval: r.u32() };
 }
 
+function writeParameters(w: ByteWriter, p: IcbmParameters): ByteWriter {
+  return w.u16(p.channel).u32(p.flags).u16(p.maxMessageLength).u16(p.maxSenderWarn).u16(p.maxReceiverWarn).u32(p.minInterval);
+}
+
 /** Encodes 04/02: the parameters. */
 export function encodeParameters(p: IcbmParameters): Uint8Array {
-  return new ByteWriter(16).u16(p.channel).u32(p.flags).u16(p.maxMessageLength).u16(p.maxSenderWarn).u16(p.maxReceiverWarn).u32(p.minInterval).finish();
+  return writeParameters(new ByteWriter(16), p).finish();
 }
 
 /** Encodes 04/05: u16 max slots + parameters. */
 export function encodeParameterReply(maxSlots: number, p: IcbmParameters): Uint8Array {
-  return new ByteWriter(18).u16(maxSlots).u16(p.channel).u32(p.flags).u16(p.maxMessageLength).u16(p.maxSenderWarn).u16(p.maxReceiverWarn).u32(p.minInterval).finish();
+  return writeParameters(new ByteWriter(18).u16(maxSlots), p).finish();
 }
 
-/** 04/06 send. */
-export interface SNAC_0x04_0x06_ICBMChannelMsgToHost {
-  /** 8-byte cookie. */
-  cookie: Uint8Array;
-  /** Channel (1 IM, 2 rendezvous, 4 ICQ). */
-  channel: number;
-  /** Recipient. */
-  screenName: string;
-  /** The TLV rest-list bytes, verbatim. */
-  tlvBytes: Uint8Array;
-  /** The same TLVs decoded. */
-  tlvs: TlvList;
-}
-
-/** Decodes 04/06. */
-export function decodeChannelMsgToHost(body: Uint8Array): SNAC_0x04_0x06_ICBMChannelMsgToHost {
-  const r = new ByteReader(body);
-  const cookie = r.bytes(8, 'cookie');
-  const channel = r.u16('channel');
-  const sn = r.block8('screen name');
-  if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty recipient');
-  const start = r.offset;
-  const tlvs = readTlvRestList(r);
-  return { cookie, channel, screenName: decodeText(sn), tlvBytes: body.subarray(start), tlvs };
-}
-
-/** Encodes 04/07: cookie, channel, sender user-info block (already encoded), TLV rest-list bytes. */
-export function encodeChannelMsgToClient(cookie: Uint8Array, channel: number, senderInfo: Uint8Array, tlvBytes: Uint8Array): Uint8Array {
-  return new ByteWriter(10 + senderInfo.length + tlvBytes.length).bytes(cookie).u16(channel).bytes(senderInfo).bytes(tlvBytes).finish();
-}
+/** 04/06 send: the general decoder of `icbm-message.ts` (the server routes on it and relays `tlvBytes` verbatim). */
+export { decodeIcbmChannelMsgToHost as decodeChannelMsgToHost, type IcbmChannelMsgToHost as SNAC_0x04_0x06_ICBMChannelMsgToHost } from '../icbm-message.js';
 
 /**
  * Encodes 04/07 for delivery of a 04/06 in one exact-size allocation: cookie, channel, sender user-info block,

@@ -4,6 +4,7 @@
  */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
 import { TlvList, readTlvRestList, tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../tlv.js';
+import { decodeCapabilityBlock } from '../capabilities.js';
 import { readUserInfo, type UserInfo } from '../user-info.js';
 
 /** Locate family id. */
@@ -89,7 +90,7 @@ export function decodeSetInfo(body: Uint8Array): SNAC_0x02_0x04_LocateSetInfo {
   const a = t.bytes(LocateTlv.AWAY);
   if (a !== undefined) out.away = a;
   const caps = t.bytes(LocateTlv.CAPABILITIES);
-  if (caps !== undefined) out.capabilities = splitCapabilities(caps);
+  if (caps !== undefined) out.capabilities = decodeCapabilityBlock(caps);
   const cert = t.bytes(LocateTlv.CERT_INFO);
   if (cert !== undefined) out.certInfo = cert;
   return out;
@@ -110,14 +111,6 @@ export function encodeSetInfo(info: SNAC_0x02_0x04_LocateSetInfo): Uint8Array {
   if (info.certInfo !== undefined) list.push(tlv(LocateTlv.CERT_INFO, info.certInfo));
   const size = 256 + (info.profile?.length ?? 0) + (info.away?.length ?? 0) + (info.certInfo?.length ?? 0);
   return writeTlvRestList(new ByteWriter(size), list).finish();
-}
-
-/** Splits a capability list into 16-byte UUIDs; WireError when the length is not a multiple of 16. */
-export function splitCapabilities(caps: Uint8Array): Uint8Array[] {
-  if (caps.length % 16 !== 0) throw new WireError('BAD_LENGTH', 0, 'capability list not a multiple of 16 bytes');
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < caps.length; i += 16) out.push(caps.subarray(i, i + 16));
-  return out;
 }
 
 /** A user-info query (02/05 mapped onto 02/15 flags, or 02/15 itself). */

@@ -4,6 +4,7 @@
  */
 import { ByteReader, ByteWriter, WireError } from '../bytes.js';
 import { readTlvRestList } from '../tlv.js';
+import { readExtraInfoBlock, writeExtraInfoBlock, type ExtraInfoBlock } from '../extra-info.js';
 
 /** OService family id. */
 export const OSERVICE_FAMILY = 0x0001;
@@ -212,53 +213,24 @@ export function decodeSetUserInfoFields(body: Uint8Array): SNAC_0x01_0x1E_OServi
   return out;
 }
 
-/** A BART ID (PROTOCOL §3.10): u16 type, u8 flags, u8 length, hash. */
-export interface BartId {
-  /** Type (0x0402 encryption cert chain, 0x0403 signing cert chain, ...). */
-  type: number;
-  /** Flags. */
-  flags: number;
-  /** Hash bytes. */
-  hash: Uint8Array;
-}
-
-/** Reads one BART ID. */
-export function readBartId(r: ByteReader): BartId {
-  const type = r.u16('BART type');
-  const flags = r.u8('BART flags');
-  const hash = r.block8('BART hash');
-  return { type, flags, hash };
-}
-
-/** Writes one BART ID. */
-export function writeBartId(w: ByteWriter, id: BartId): ByteWriter {
-  return w.u16(id.type).u8(id.flags).block8(id.hash);
-}
-
 /** Decodes 01/22: repeated BART IDs (at most 64). */
-export function decodeBartQuery2(body: Uint8Array): BartId[] {
+export function decodeBartQuery2(body: Uint8Array): ExtraInfoBlock[] {
   const r = new ByteReader(body);
-  const out: BartId[] = [];
+  const out: ExtraInfoBlock[] = [];
   while (!r.done) {
     if (out.length >= 64) throw new WireError('TOO_MANY', r.offset, 'more than 64 BART ids');
-    out.push(readBartId(r));
+    out.push(readExtraInfoBlock(r));
   }
   return out;
 }
 
 /** Encodes 01/23: per id {query ID, u8 code, reply ID}; certim echoes each id with code 0 (PROTOCOL §9.4). */
-export function encodeBartReply2(entries: ReadonlyArray<{ query: BartId; code: number; reply: BartId }>): Uint8Array {
+export function encodeBartReply2(entries: ReadonlyArray<{ query: ExtraInfoBlock; code: number; reply: ExtraInfoBlock }>): Uint8Array {
   const w = new ByteWriter(64);
   for (const e of entries) {
-    writeBartId(w, e.query);
+    writeExtraInfoBlock(w, e.query);
     w.u8(e.code);
-    writeBartId(w, e.reply);
+    writeExtraInfoBlock(w, e.reply);
   }
   return w.finish();
-}
-
-/** Encodes 01/13 MOTD: u16 type + TLV 0x000B text. */
-export function encodeMotd(type: number, text: string): Uint8Array {
-  const t = new TextEncoder().encode(text);
-  return new ByteWriter(8 + t.length).u16(type).u16(0x000b).block16(t).finish();
 }
