@@ -14,7 +14,7 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import { encodeSecureIm } from '../src/pki/cms/secure-im-encode.js';
 import { decodeSecureIm } from '../src/pki/cms/secure-im-decode.js';
 import { MemoryReplayCache } from '../src/pki/cms/replay-cache.js';
-import { extraIdentity, fixtures, type FixtureIdentity } from '../src/pki/cms/test-fixtures.js';
+import { extraIdentity, fixtures, type FixtureIdentity } from '../src/pki/cms/fixtures.test-support.js';
 import type { SecureImProfile, TrustCallback } from '../src/pki/cms/secure-im-types.js';
 
 const SECONDS = Number(process.env.CMS_BENCH_SECONDS ?? 2);

@@ -18,7 +18,7 @@ import {
 } from '../src/wire/icbm-message.js';
 import { UserInfoBuilder } from '../src/wire/user-info.js';
 import { tlv } from '../src/wire/tlv.js';
-import { Prng } from '../src/wire/fuzz-kit.js';
+import { Prng } from '../src/wire/fuzz-kit.test-support.js';
 
 const FRAMES = 20_000;
 const ROUNDS = 9;

@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTestCa, type TestCa } from './test-support.js';
+import { makeTestCa, type TestCa } from './test-ca.test-support.js';
 import { generateRsaKeyPair } from './keys.js';
 import { buildCertificateInfo, parseCertificateInfo } from './cert-info.js';
 import { OID } from './oids.js';

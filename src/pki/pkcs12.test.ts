@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { makeTestCa, pemOf, type TestCa } from './test-support.js';
+import { makeTestCa, pemOf, type TestCa } from './test-ca.test-support.js';
 import { generateRsaKeyPair, type RsaKeyPair } from './keys.js';
 import { exportIdentityPkcs12, importIdentityPkcs12, importPkcs12, type Identity } from './pkcs12.js';
 import { OID } from './oids.js';

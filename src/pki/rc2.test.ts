@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rc2EncryptBlock, rc2CbcEncrypt, rc2CbcDecrypt } from './rc2.js';
 import { PkiError } from './errors.js';
+import { toHex as hex } from '../wire/bytes.js';
 
 const h = (s: string): Uint8Array => Buffer.from(s, 'hex');
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 test('RFC 2268 §5 known-answer vectors', () => {
   assert.equal(hex(rc2EncryptBlock(h('0000000000000000'), 63, h('0000000000000000'))), 'ebb773f993278eff');

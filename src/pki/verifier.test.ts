@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { makeTestCa, type TestCa } from './test-support.js';
+import { makeTestCa, type TestCa } from './test-ca.test-support.js';
 import { generateRsaKeyPair } from './keys.js';
 import { verifyCertificate, type VerifyOptions } from './verifier.js';
 import { buildCrl } from './crl.js';

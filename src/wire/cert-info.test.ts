@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { WireError, fromHex, toHex } from './bytes.js';
-import { Prng } from './fuzz-kit.js';
+import { Prng } from './fuzz-kit.test-support.js';
 import {
   MD5_EMPTY, certInfoHash, decodeCertificateInfo, encodeCertificateInfo, encodeClearedCertificateInfo, encryptionCert,
   isClearedCertificateInfo, signingCert,

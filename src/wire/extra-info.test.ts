@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, WireError, fromHex, toHex } from './bytes.js';
-import { Prng } from './fuzz-kit.js';
+import { Prng } from './fuzz-kit.test-support.js';
 import { BartType, decodeExtraInfoBlock, decodeExtraInfoBlocks, encodeExtraInfoBlock, encodeExtraInfoBlocks, readExtraInfoBlock } from './extra-info.js';
 
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WireError, fromHex, toHex } from './bytes.js';
-import { Prng } from './fuzz-kit.js';
+import { Prng } from './fuzz-kit.test-support.js';
 import {
   FLAP_MAX_FRAME, FlapChannel, FlapDeframer, decodeFlap, decodeFlapErrorCode, decodeFlapHello, decodeFlapSignOff,
   encodeFlap, encodeFlapErrorCode, encodeFlapHello, encodeFlapSignOff, type FlapFrame,

@@ -8,31 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, ByteWriter, WireError, fromHex, toHex } from './bytes.js';
 import { FlapDeframer, decodeFlapHello, decodeFlapSignOff, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from './flap.js';
-import { Prng, fuzzDecoder, mutate, withoutStackTraces, type FuzzStats } from './fuzz-kit.js';
+import { FUZZ_ITERATIONS, FUZZ_TEST_OPTIONS, Prng, expectMixed, fuzzDecoder, mutate, withoutStackTraces } from './fuzz-kit.test-support.js';
 import { decodeSnac, decodeSnacError, encodeSnac, encodeSnacError } from './snac.js';
 import { encodeTlvRestList, readTlvCountedBlock, readTlvLengthBlock, readTlvRestList, tlv, tlvU16, writeTlvCountedBlock, writeTlvLengthBlock } from './tlv.js';
 
-const N = 100_000;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-const OPTS = { timeout: 60_000 };
-
-function expectMixed(name: string, s: FuzzStats): void {
-  assert.equal(s.total, N);
-  assert.ok(s.values > 0, `${name}: no input decoded`);
-  assert.ok(s.values < s.total, `${name}: nothing rejected`);
-}
+const N = FUZZ_ITERATIONS;
+const OPTS = FUZZ_TEST_OPTIONS;
 
 const seedRng = new Prng(0xc0ffee);
 const someTlvs = () => Array.from({ length: 1 + seedRng.int(5) }, () => tlv(seedRng.int(40), seedRng.bytes(seedRng.int(12))));
@@ -42,7 +23,7 @@ test('fuzz: FlapDeframer over mutated multi-frame streams in random chunkings', 
   let ok = 0, rejected = 0;
   for (let i = 0; i < N; i++) {
     const frames: FlapFrame[] = Array.from({ length: 1 + rng.int(4) }, () => ({ channel: 1 + rng.int(5), sequence: rng.int(0x10000), payload: rng.bytes(rng.int(60)) }));
-    let stream = concat(frames.map(encodeFlap));
+    let stream: Uint8Array = Buffer.concat(frames.map(encodeFlap));
     for (let k = rng.int(3); k > 0; k--) stream = mutate(rng, stream);
     const max = rng.chance(0.3) ? 6 + rng.int(80) : undefined;
     const d = new FlapDeframer({ maxFrameSize: max });
@@ -57,7 +38,7 @@ test('fuzz: FlapDeframer over mutated multi-frame streams in random chunkings', 
       ok++;
       // Whatever came out must be exactly the consumed prefix of the stream, re-encoded.
       const done = d.offset - d.buffered;
-      if (!sameBytes(concat(out.map(encodeFlap)), stream.subarray(0, done))) assert.fail(`frames differ from stream prefix: ${toHex(stream)}`);
+      if (Buffer.compare(Buffer.concat(out.map(encodeFlap)), stream.subarray(0, done)) !== 0) assert.fail(`frames differ from stream prefix: ${toHex(stream)}`);
     } catch (e) {
       if (!(e instanceof WireError)) throw new Error(`deframer threw ${String(e)} on ${toHex(stream)}`);
       assert.ok(e.offset >= 0 && e.offset <= stream.length, `offset ${e.offset} outside stream`);

@@ -5,12 +5,11 @@
  * everything) is noticed.
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { ByteWriter, WireError, fromHex } from './bytes.js';
 import { capabilityToString, decodeCapabilityBlock, decodeShortCapabilities, encodeCapabilityBlock, expandShortCapability } from './capabilities.js';
 import { certInfoHash, decodeCertificateInfo, encodeCertificateInfo, encodeClearedCertificateInfo, signingCert } from './cert-info.js';
 import { decodeExtraInfoBlock, decodeExtraInfoBlocks, encodeExtraInfoBlocks } from './extra-info.js';
-import { Prng, fuzzDecoder, type FuzzStats } from './fuzz-kit.js';
+import { FUZZ_ITERATIONS, FUZZ_TEST_OPTIONS, Prng, expectMixed, fuzzDecoder } from './fuzz-kit.test-support.js';
 import {
   decodeIcbmChannelMsgToClient, decodeIcbmChannelMsgToHost, decodeImMessage, encodeEncryptedImMessage,
   encodeIcbmChannelMsgToClient, encodeIcbmChannelMsgToHost, encodeImMessage, imDataTlv, isEncryptedIm,
@@ -19,16 +18,8 @@ import { decodeMimeEntity, encodeMimeEntity, getMimeHeader, parseContentType } f
 import { tlv, writeTlvCountedBlock } from './tlv.js';
 import { UserInfoBuilder, decodeUserInfo } from './user-info.js';
 
-const N = 100_000;
-
-
-const OPTS = { timeout: 60_000 };
-
-function expectMixed(name: string, s: FuzzStats): void {
-  assert.equal(s.total, N);
-  assert.ok(s.values > 0, `${name}: no input decoded`);
-  assert.ok(s.values < s.total, `${name}: nothing rejected`);
-}
+const N = FUZZ_ITERATIONS;
+const OPTS = FUZZ_TEST_OPTIONS;
 
 const seedRng = new Prng(0xc0ffee);
 const userInfo = () => new UserInfoBuilder('user' + seedRng.int(100)).warningLevel(seedRng.int(1000)).userClass(0x10).onlineSince(seedRng.next())

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WireError, toHex } from './bytes.js';
-import { Prng } from './fuzz-kit.js';
+import { Prng } from './fuzz-kit.test-support.js';
 import { decodeMimeEntity, encodeMimeEntity, getMimeHeader, parseContentType } from './mime-headers.js';
 
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WireError, fromHex, toHex } from './bytes.js';
-import { Prng } from './fuzz-kit.js';
+import { Prng } from './fuzz-kit.test-support.js';
 import {
   RequestIdCounter, SnacErrorCode, SnacErrorTlv, SnacFlag, decodeSnac, decodeSnacError, decodeSnacHeader, encodeSnac,
   encodeSnacError, encodeSnacFrame, isServerRequestId,

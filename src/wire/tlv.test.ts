@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, ByteWriter, WireError, fromHex, toHex } from './bytes.js';
-import { Prng } from './fuzz-kit.js';
+import { Prng } from './fuzz-kit.test-support.js';
 import {
   TlvList, decodeTlvRestList, encodeTlvRestList, readTlvCountedBlock, readTlvLengthBlock, readTlvRestList,
   tlv, tlvString, tlvU16, tlvU32, tlvU8, writeTlvCountedBlock, writeTlvLengthBlock, type Tlv,

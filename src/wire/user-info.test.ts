@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, ByteWriter, WireError, fromHex, toHex } from './bytes.js';
-import { Prng } from './fuzz-kit.js';
+import { Prng } from './fuzz-kit.test-support.js';
 import { Capability, capabilityToString } from './capabilities.js';
 import { tlv } from './tlv.js';
 import { UserClass, UserInfoBuilder, UserInfoTlv, decodeUserInfo, encodeUserInfo, readUserInfo, writeUserInfo } from './user-info.js';

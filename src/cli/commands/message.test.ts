@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixtures } from '../../pki/cms/test-fixtures.js';
+import { fixtures } from '../../pki/cms/fixtures.test-support.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const f = fixtures();

@@ -4,13 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fromHex as unhex, toHex as hex } from '../../wire/bytes.js';
 import {
   Asn1Error, TAG, children, der, parseAsn1, readBigInt, readOctets, readOid, readTime, readString, readUnsignedBytes,
   rawOf, fromPem, toPem,
 } from './der.js';
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
 test('X.690 known encodings: INTEGER, OID, lengths', () => {
   assert.equal(hex(der.int(0)), '020100');

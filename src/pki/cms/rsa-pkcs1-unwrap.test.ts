@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { pkcs1Type2Select, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
-import { fixtures } from './test-fixtures.js';
+import { fixtures } from './fixtures.test-support.js';
 
 function em(k: number, ps: number[], payload: number[], header = [0x00, 0x02]): Uint8Array {
   const out = new Uint8Array(k);

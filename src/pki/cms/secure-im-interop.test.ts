@@ -11,7 +11,7 @@ import { decodeSecureIm } from './secure-im-decode.js';
 import { encodeSecureIm, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
 import { minimalTrust } from './minimal-trust.js';
 import { MemoryReplayCache } from './replay-cache.js';
-import { fixtures, opensslDecrypt, opensslMessage, opensslVerify } from './test-fixtures.js';
+import { fixtures, opensslDecrypt, opensslMessage, opensslVerify } from './fixtures.test-support.js';
 import type { DecodeSecureImOptions } from './secure-im-types.js';
 
 const f = fixtures();

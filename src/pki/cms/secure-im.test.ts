@@ -8,7 +8,7 @@ import { decodeSecureIm } from './secure-im-decode.js';
 import { encodeSecureIm, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
 import { minimalTrust } from './minimal-trust.js';
 import { MemoryReplayCache } from './replay-cache.js';
-import { fixtures, opensslDecrypt, opensslMessage, type FixtureIdentity } from './test-fixtures.js';
+import { fixtures, opensslDecrypt, opensslMessage, type FixtureIdentity } from './fixtures.test-support.js';
 import type { DecodeSecureImOptions, SecureImProfile } from './secure-im-types.js';
 
 const f = fixtures();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteReader, ByteWriter, WireError } from '../bytes.js';
-import { readTlvRestList } from '../tlv.js';
+import { ByteReader, ByteWriter, WireError, fromHex as hex } from '../bytes.js';
+import { readTlvRestList, tlvU16 } from '../tlv.js';
 import {
   TLV_CERTIM_PASSWORD, decodeKeyRequest, decodeKeyResponse, decodeLoginRequest, decodeLoginResponse, encodeKeyRequest, encodeKeyResponse,
   encodeLoginFailure, encodeLoginRequest, encodeLoginSuccess, strongPasswordHash,
@@ -14,10 +14,7 @@ import {
   decodeBartQuery2, decodeClientOnline, decodeRateClassIds, decodeU16List, decodeVersions, encodeBartReply2, encodeClientOnline, encodeRateInfo,
   encodeU16List,
 } from './oservice.js';
-import { tlvU16 } from '../tlv.js';
 import { encodeUserInfo } from '../user-info.js';
-
-const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
 test('BUCP 17/02: classic strong login and certim password TLV', () => {
   const strong = decodeLoginRequest(hex('0001 0003 626f62  0025 0010 00112233445566778899aabbccddeeff  004c 0000  004a 0001 01'));

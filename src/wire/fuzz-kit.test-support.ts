@@ -1,9 +1,16 @@
 /**
- * A tiny seeded PRNG, an input mutator and a decoder fuzz loop, used by the wire tests (and available to the
- * per-family codecs) to prove the decoder contract: every outcome is a value or a WireError — nothing else
- * is thrown, no hang, and error offsets lie inside the input.
+ * Test support (not built into dist/): a tiny seeded PRNG, an input mutator and a decoder fuzz loop, used by the wire
+ * tests and benches to prove the decoder contract: every outcome is a value or a WireError — nothing else is thrown,
+ * no hang, and error offsets lie inside the input.
  */
+import assert from 'node:assert/strict';
 import { WireError, toHex } from './bytes.js';
+
+/** Inputs per decoder in the fuzz tests (the contract asks for at least 100,000 per run). */
+export const FUZZ_ITERATIONS = 100_000;
+
+/** node:test options for a fuzz test. */
+export const FUZZ_TEST_OPTIONS = { timeout: 60_000 };
 
 /** mulberry32: small, fast, deterministic; NOT for cryptography. */
 export class Prng {
@@ -125,7 +132,7 @@ export interface FuzzStats {
 
 /** Options for {@link fuzzDecoder}. */
 export interface FuzzOptions {
-  /** Number of inputs (default 100000). */
+  /** Number of inputs (default {@link FUZZ_ITERATIONS}). */
   iterations?: number;
   /** PRNG seed. */
   seed?: number;
@@ -141,7 +148,7 @@ export interface FuzzOptions {
  */
 export function fuzzDecoder(name: string, decode: (b: Uint8Array) => unknown, seeds: readonly Uint8Array[], opts: FuzzOptions = {}): FuzzStats {
   const rng = new Prng(opts.seed ?? 0x5eed);
-  const iterations = opts.iterations ?? 100_000;
+  const iterations = opts.iterations ?? FUZZ_ITERATIONS;
   const randomFraction = opts.randomFraction ?? 0.1;
   const maxLen = opts.maxRandomLength ?? 64;
   const stats: FuzzStats = { values: 0, errors: new Map(), total: 0 };
@@ -169,6 +176,13 @@ export function fuzzDecoder(name: string, decode: (b: Uint8Array) => unknown, se
     }
     return stats;
   });
+}
+
+/** Asserts a full fuzz run both decoded and rejected something (a decoder that accepts or rejects all is suspect). */
+export function expectMixed(name: string, s: FuzzStats, total = FUZZ_ITERATIONS): void {
+  assert.equal(s.total, total);
+  assert.ok(s.values > 0, `${name}: no input decoded`);
+  assert.ok(s.values < s.total, `${name}: nothing rejected`);
 }
 
 /**
