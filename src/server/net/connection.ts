@@ -70,17 +70,18 @@ export class OscarConnection implements SessionLink {
   }
 
   /** {@inheritDoc SessionLink.sendSnac} */
-  sendSnac(family: number, subtype: number, body: Uint8Array, options: SnacSendOptions = {}): void {
-    if (this.state === 'closed') return;
+  sendSnac(family: number, subtype: number, body: Uint8Array, options: SnacSendOptions = {}): boolean {
+    if (this.state === 'closed') return false;
     let frame: Uint8Array;
     try {
       frame = encodeSnacFrame(this.nextSeq(), { family, subtype, flags: options.flags ?? 0, requestId: options.requestId ?? this.reqIds.next() }, body);
     } catch (e) {
       this.engine.log('error', 'SNAC too large to send', { family, subtype, length: body.length, error: String(e) });
-      return;
+      return false;
     }
     this.engine.counters.snacsOut++;
     this.write(frame);
+    return (this.state as ConnState) !== 'closed';
   }
 
   /** {@inheritDoc SessionLink.signOff} */
@@ -239,6 +240,7 @@ export class OscarConnection implements SessionLink {
     if (!claims) return this.signOff();
     this.state = 'bos';
     clearTimeout(this.authTimer);
+    this.authTimer = undefined; // a signed-on connection keeps no timer object
     try {
       this.session = await startSession(this.engine, claims.screenName, this);
     } catch (e) {

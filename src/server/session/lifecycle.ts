@@ -27,7 +27,7 @@ export async function startSession(engine: Engine, screenName: string, link: Ses
   return s;
 }
 
-/** 01/02 client ready: presence both ways, then queued offline IMs (removed once handed to the socket). */
+/** 01/02 client ready: presence both ways, then queued offline IMs (each removed once handed to the socket). */
 export async function clientReady(engine: Engine, s: Session): Promise<void> {
   if (s.ready || s.closed) return;
   s.ready = true;
@@ -38,21 +38,31 @@ export async function clientReady(engine: Engine, s: Session): Promise<void> {
 }
 
 async function deliverOffline(engine: Engine, s: Session): Promise<void> {
+  // Cert hashes of senders who are not online, read once per sender however many IMs they left.
+  const storedHashes = new Map<string, Uint8Array | undefined>();
+  const storedHash = async (sender: string): Promise<Uint8Array | undefined> => {
+    if (!storedHashes.has(sender)) storedHashes.set(sender, (await engine.ports.userInfo.get(sender)).certHash ?? undefined);
+    return storedHashes.get(sender);
+  };
   for (let round = 0; round < 100 && !s.closed; round++) {
     const batch = await engine.ports.offline.fetch(s.screenName, 50);
     if (batch.length === 0 || s.closed) return;
+    const handed: number[] = [];
     for (const m of batch) {
       const sender = engine.registry.get(m.sender);
       // The sender's cert hash matters even when they are gone: it names the certificate to verify a secure IM with.
       const info = sender && !sender.closed
         ? userInfoBlock(sender, engine.clock.now())
-        : offlineUserInfoBlock(m.sender, (await engine.ports.userInfo.get(m.sender)).certHash ?? undefined);
+        : offlineUserInfoBlock(m.sender, await storedHash(m.sender));
       const tlvs = readTlvRestList(new ByteReader(m.payload));
       const body = encodeDelivery(m.cookie, m.channel, info, tlvs, undefined, [tlvU32(IcbmTlv.OFFLINE_TIMESTAMP, Math.floor(m.sentAt / 1000))]);
-      s.link.sendSnac(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT, body);
+      // Only what reached the socket is acked: a connection that closed meanwhile (during the sender lookup,
+      // or as a slow reader) keeps the rest stored for the next sign-on.
+      if (!s.link.sendSnac(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT, body)) break;
+      handed.push(m.id);
     }
-    await engine.ports.offline.ack(s.screenName, batch.map((m) => m.id));
-    if (batch.length < 50) return;
+    if (handed.length > 0) await engine.ports.offline.ack(s.screenName, handed);
+    if (handed.length < 50) return;
   }
 }
 

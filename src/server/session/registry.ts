@@ -36,8 +36,7 @@ export class SessionRegistry {
 
   /** Unregisters a session (no-op when it was already replaced); true when it was the current one. */
   remove(session: Session): boolean {
-    this.setWatched(session, new Set());
-    this.watching.delete(session);
+    this.setWatched(session, NO_KEYS);
     if (this.sessions.get(session.key) !== session) return false;
     this.sessions.delete(session.key);
     return true;
@@ -45,7 +44,7 @@ export class SessionRegistry {
 
   /** Replaces the set of names `session` watches (its buddy lists), updating the reverse index. */
   setWatched(session: Session, keys: ReadonlySet<string>): void {
-    const before = this.watching.get(session) ?? new Set<string>();
+    const before: ReadonlySet<string> = this.watching.get(session) ?? NO_KEYS;
     for (const k of before) {
       if (keys.has(k)) continue;
       const set = this.watchers.get(k);
@@ -60,7 +59,9 @@ export class SessionRegistry {
       if (!set) this.watchers.set(k, (set = new Set()));
       set.add(session);
     }
-    this.watching.set(session, new Set(keys));
+    // Most sessions watch nobody until their buddy list arrives: keep no empty set for them.
+    if (keys.size > 0) this.watching.set(session, new Set(keys));
+    else this.watching.delete(session);
   }
 
   /** Sessions that have `key` (normalized) on a buddy list. */
@@ -75,3 +76,4 @@ export class SessionRegistry {
 }
 
 const EMPTY: ReadonlySet<Session> = new Set();
+const NO_KEYS: ReadonlySet<string> = new Set();

@@ -15,8 +15,11 @@ export interface SnacSendOptions {
 
 /** The connection behind a session, as handlers and the relay may use it. */
 export interface SessionLink {
-  /** Queues one SNAC for the client (corked; flushed once per I/O phase). */
-  sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): void;
+  /**
+   * Queues one SNAC for the client (corked; flushed once per I/O phase). False when nothing was handed to the
+   * socket because the connection is closed (or closed by this write, as a slow reader).
+   */
+  sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): boolean;
   /** Sends FLAP ch-4 (with TLV 0x0009 = `reason` when given) and closes the connection. */
   signOff(reason?: number): void;
   /** The peer's IPv4 address as the server saw it (4 bytes), undefined for IPv6 peers. */

@@ -32,8 +32,9 @@ export class FakeLink implements SessionLink {
   /** Plain TCP. */
   readonly tls = false;
   /** Records. */
-  sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): void {
+  sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): boolean {
     this.sent.push({ family, subtype, body: body.slice(), options });
+    return true;
   }
   /** Records. */
   signOff(reason?: number): void {
