@@ -10,7 +10,7 @@ export interface MemorySample {
   rss: number;
   /** V8 heap in use, bytes. */
   heapUsed: number;
-  /** Memory held by Buffers/ArrayBuffers outside the heap, bytes. */
+  /** Memory held outside the V8 heap by C++ objects, Buffers and ArrayBuffers (Node's `external` already includes `arrayBuffers`), bytes. */
   external: number;
 }
 
@@ -24,7 +24,7 @@ export function serveParentRequests(onExit: () => Promise<void>): void {
         gc();
       }
       const m = process.memoryUsage();
-      process.send?.({ mem: { rss: m.rss, heapUsed: m.heapUsed, external: m.external + m.arrayBuffers } satisfies MemorySample });
+      process.send?.({ mem: { rss: m.rss, heapUsed: m.heapUsed, external: m.external } satisfies MemorySample });
     } else if (msg.cmd === 'exit') {
       void onExit().finally(() => process.exit(0));
     }

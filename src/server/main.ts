@@ -20,8 +20,8 @@ import { toPem } from '../pki/asn1/der.js';
 import { CRL_PATH, openCertificateAuthority, type CertificateAuthority, type ServerTlsCredentials } from '../pki/ca.js';
 import { commonNameOf } from '../pki/name.js';
 import { imUriScreenName } from '../pki/verifier.js';
-import { databaseUrlForDataDir, openStore, type Store } from '../store/index.js';
-import { verifyPassword } from './auth/password.js';
+import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
+import { hashPassword, verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
@@ -146,7 +146,7 @@ function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, e
     async checkPassword(screenName, password): Promise<PasswordCheck> {
       const account = await store.accounts.get(screenName);
       if (!account) {
-        dummyHash ??= import('./auth/password.js').then((m) => m.hashPassword(`dummy-${Math.random()}`));
+        dummyHash ??= hashPassword(`dummy-${Math.random()}`);
         await verifyPassword(password, await dummyHash);
         return 'bad-credentials';
       }
@@ -189,7 +189,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const dbUrl = options.dbUrl ?? databaseUrlForDataDir(dataDir);
     const store = await openStore(dbUrl);
     cleanups.push(() => store.close());
-    log('info', 'database open', { backend: store.backend, url: dbUrl.replace(/:[^:@/]*@/, ':***@') });
+    log('info', 'database open', { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
 
     const domain = await resolveDomain(store, options.domain, publicHost);
     const crlUrl = options.httpPort !== 0 ? `https://${publicHost}:${options.httpPort}${CRL_PATH}` : undefined;
@@ -216,10 +216,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const ports = storePorts(store, certificateChecker(ca));
     const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log });
-    const bound = await (async () => {
-      cleanups.push(() => oscar.close());
-      return oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
-    })();
+    cleanups.push(() => oscar.close());
+    const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
 
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({

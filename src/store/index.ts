@@ -13,3 +13,4 @@ export type { StoreErrorCode } from './errors.js';
 export { normalizeScreenName, sameScreenName, screenNameProblem, SCREEN_NAME_MAX, SCREEN_NAME_MIN } from './screen-name.js';
 export { DEFAULT_DATABASE_URL, databaseUrlForDataDir, openSqlDriver, openStore } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
+export { redactDatabaseUrl } from './redact-url.js';

@@ -2,6 +2,7 @@
  * Opening a store from a URL: `sqlite:PATH` (directory created if missing) or `postgres://...` /
  * `postgresql://...`. The schema is migrated to the newest version on open unless told otherwise.
  */
+import { redactDatabaseUrl } from './redact-url.js';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import { migrations } from './migrations/index.js';
@@ -42,7 +43,7 @@ export async function openSqlDriver(url: string, options: Pick<OpenStoreOptions,
     const { openPostgres } = await import('./postgres/postgres-driver.js');
     return openPostgres(url, { ...(options.schema ? { schema: options.schema } : {}), ...(options.onError ? { onError: options.onError } : {}) });
   }
-  throw new StoreError('STORE_BAD_URL', `unsupported database URL ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}: use sqlite:PATH or postgres://...`);
+  throw new StoreError('STORE_BAD_URL', `unsupported database URL ${JSON.stringify(redactDatabaseUrl(url))}: use sqlite:PATH or postgres://...`);
 }
 
 /** Opens the store behind a URL (default {@link DEFAULT_DATABASE_URL}) and brings its schema up to date. */

@@ -1,4 +1,5 @@
 /** Limits of the HTTPS listener: every bound a hostile client could push against, in one place. */
+import { EST_MAX_BODY } from '../../pki/est.js';
 
 /** HTTPS listener limits. */
 export interface HttpLimits {
@@ -14,9 +15,9 @@ export interface HttpLimits {
   maxConnections: number;
 }
 
-/** Defaults: 64 KiB bodies, 10 s for headers, 30 s per request. */
+/** Defaults: 64 KiB bodies (the EST handlers' own bound), 10 s for headers, 30 s per request. */
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = {
-  maxBodyBytes: 64 * 1024,
+  maxBodyBytes: EST_MAX_BODY,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,

@@ -2,6 +2,7 @@
  * Postgres through a `pg` Pool. The query layer writes `?` placeholders; this driver numbers them ($1, $2, ...).
  * A schema option confines every table to one namespace (the conformance suite uses a fresh one per run).
  */
+import { redactDatabaseUrl } from '../redact-url.js';
 import pg from 'pg';
 import { StoreError } from '../errors.js';
 import type { SqlDialect, SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../sql/driver.js';
@@ -180,18 +181,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   } catch (e) {
     await pool.end().catch(() => undefined);
     if (StoreError.is(e)) throw e;
-    throw new StoreError('STORE_UNAVAILABLE', `cannot use Postgres at ${redact(url)}: ${(e as Error).message}`, { cause: e });
+    throw new StoreError('STORE_UNAVAILABLE', `cannot use Postgres at ${redactDatabaseUrl(url)}: ${(e as Error).message}`, { cause: e });
   }
   return driver;
-}
-
-/** The URL without its password, for error messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch (_) {
-    return 'postgres://(unparseable URL)';
-  }
 }
