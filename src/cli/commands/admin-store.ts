@@ -4,6 +4,7 @@
  */
 import { databaseUrlForDataDir, openStore } from '../../store/index.js';
 import type { Store } from '../../store/index.js';
+import { UsageError } from './prompt.js';
 
 /** Where the admin tools find the database. */
 export interface StoreLocation {
@@ -11,15 +12,6 @@ export interface StoreLocation {
   dataDir: string;
   /** The database URL: --db if given, else sqlite:DATADIR/certim.db. */
   url: string;
-}
-
-/** A usage mistake: the CLI prints it with the usage text and exits 2. */
-export class UsageError extends Error {
-  /** @param message what was wrong with the arguments. */
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }
 
 /**

@@ -5,12 +5,11 @@
 import { hashPassword, makeLegacyVerifier } from '../../server/auth/password.js';
 import { screenNameProblem, StoreError } from '../../store/index.js';
 import type { Account, Store } from '../../store/index.js';
-import { openAdminStore, takeStoreFlags, UsageError } from './admin-store.js';
+import { openAdminStore, takeStoreFlags } from './admin-store.js';
+import { promptHidden, UsageError, type PromptIo } from './prompt.js';
 
 /** Streams the command talks through; tests pass their own. */
-export interface AdminIo {
-  /** Password source for --password-stdin and the TTY prompt. */
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+export interface AdminIo extends PromptIo {
   /** Results. */
   stdout: NodeJS.WritableStream;
   /** Prompts, warnings and errors. */
@@ -84,42 +83,14 @@ async function readPasswordStdin(io: AdminIo): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-/** Prompts on the terminal with echo off (raw mode), handling backspace, Enter and Ctrl-C / Ctrl-D. */
-function promptHidden(io: AdminIo, prompt: string): Promise<string> {
-  const stdin = io.stdin;
-  return new Promise((resolve, reject) => {
-    io.stderr.write(prompt);
-    let value = '';
-    const finish = (err: Error | null) => {
-      stdin.removeListener('data', onData);
-      stdin.setRawMode?.(false);
-      stdin.pause();
-      io.stderr.write('\n');
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk: Buffer | string) => {
-      for (const ch of chunk.toString()) {
-        if (ch === '\r' || ch === '\n') return finish(null);
-        if (ch === '\u0003' || ch === '\u0004') return finish(new UsageError('cancelled'));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else if (value.length < PASSWORD_MAX) value += ch;
-      }
-    };
-    stdin.setRawMode?.(true);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
-}
-
 async function readNewPassword(io: AdminIo, fromStdin: boolean, name: string): Promise<string> {
   let password: string;
   if (fromStdin) {
     password = await readPasswordStdin(io);
   } else {
     if (!io.stdin.isTTY) throw new UsageError('no terminal to prompt for the password; pipe it in with --password-stdin');
-    password = await promptHidden(io, `New password for ${name}: `);
-    const again = await promptHidden(io, 'Repeat password: ');
+    password = await promptHidden(`New password for ${name}: `, io, PASSWORD_MAX);
+    const again = await promptHidden('Repeat password: ', io, PASSWORD_MAX);
     if (again !== password) throw new UsageError('the passwords do not match');
   }
   if (password.length < PASSWORD_MIN) throw new UsageError(`the password must be at least ${PASSWORD_MIN} characters`);

@@ -4,7 +4,8 @@
  */
 import type { Command } from '../command.js';
 import { StoreError } from '../../store/index.js';
-import { openAdminStore, takeStoreFlags, UsageError } from './admin-store.js';
+import { openAdminStore, takeStoreFlags } from './admin-store.js';
+import { UsageError } from './prompt.js';
 import { runAdminUser } from './admin-user.js';
 import { MemoryCertificateLedger } from '../../pki/ledger-memory.js';
 import { runAdminCa } from './admin-ca.js';

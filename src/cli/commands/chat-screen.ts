@@ -5,6 +5,7 @@
  */
 import type { IncomingIm } from '../../client/client.js';
 import type { TrustLevel } from '../../client/trust.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
 
 /** One line of a conversation. */
 export interface ChatLine {
@@ -129,7 +130,7 @@ export function render(st: ChatState, cols: number, rows: number): string {
   const listW = Math.min(28, Math.max(16, Math.floor(cols / 4)));
   const convW = Math.max(10, cols - listW - 3);
   const sel = st.buddies[st.selected];
-  const key = sel ? sel.screenName.toLowerCase().replace(/ /g, '') : '';
+  const key = sel ? normalizeScreenName(sel.screenName) : '';
   const header = `certim chat — ${st.me} — ${st.status}`;
   const convTitle = sel
     ? `${sel.screenName}: ${sel.hasCert ? (sel.trust === 'personal' ? 'secure, personally verified' : sel.trust === 'changed' ? 'secure, KEY CHANGED (not verified)' : 'secure, CA-certified') : st.plaintextAllowed.has(key) ? 'NO KEY — PLAINTEXT ALLOWED' : 'no certificate known yet'}`

@@ -15,7 +15,7 @@ import type { ProfileDir } from '../../client/node/profile.js';
 import { formatFingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { decodeKeys, markerFor, render, sentMarker, type ChatBuddy, type ChatState } from './chat-screen.js';
-import { COMMON_OPTIONS, connectFromProfile, profileFrom, reportError, UsageError } from './client-options.js';
+import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
 
 const USAGE = 'usage: certim chat [--profile DIR] [BUDDY...]';
 
@@ -314,8 +314,8 @@ export const chatCommand: Command = {
         reconnect: true,
         consume: true,
         buddies: positionals,
-        setup: (c) => {
-          app = new ChatApp(c, profileFrom(values), positionals);
+        setup: (c, profile) => {
+          app = new ChatApp(c, profile, positionals);
           app.attach();
         },
       });

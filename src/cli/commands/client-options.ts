@@ -9,42 +9,19 @@ import type { CertimClient } from '../../client/client.js';
 import { explainTlsFailure, openClient } from '../../client/node/account.js';
 import { defaultProfileDir, ProfileDir, type ProfileSettings } from '../../client/node/profile.js';
 import { formatFingerprint, type KeyChange } from '../../client/trust.js';
+import { promptHidden, UsageError } from './prompt.js';
 
-/** A usage mistake: exit code 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 /** The profile named by --profile (default: the user's config directory). */
 export function profileFrom(values: { profile?: string | undefined }): ProfileDir {
   return new ProfileDir(values.profile ?? process.env.CERTIM_PROFILE ?? defaultProfileDir());
 }
 
-/** Reads a hidden line from the terminal. */
-export function promptHidden(question: string): Promise<string> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) return Promise.reject(new UsageError(`${question.trim()} needs a terminal; use the environment variable or file option instead`));
-  return new Promise((resolve, reject) => {
-    process.stderr.write(question);
-    let buf = '';
-    stdin.setRawMode(true);
-    stdin.resume();
-    const done = (err?: Error): void => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off('data', onData);
-      process.stderr.write('\n');
-      if (err) reject(err);
-      else resolve(buf);
-    };
-    const onData = (d: Buffer): void => {
-      for (const ch of d.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new UsageError('cancelled'));
-        if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
-        else buf += ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
+/** Reads a hidden line from the terminal; a UsageError when stdin is not one. */
+function promptSecret(question: string): Promise<string> {
+  if (!process.stdin.isTTY) return Promise.reject(new UsageError(`${question.trim()} needs a terminal; use the environment variable or file option instead`));
+  return promptHidden(question);
 }
 
 /** Reads a visible answer from the terminal. */
@@ -75,7 +52,7 @@ export async function readPassword(values: { 'password-file'?: string | undefine
   if (values['password-file']) return readSecretFile(values['password-file'], 'password');
   const env = process.env.CERTIM_PASSWORD;
   if (env !== undefined && env.length > 0) return env;
-  return promptHidden(`Password for ${screenName}: `);
+  return promptSecret(`Password for ${screenName}: `);
 }
 
 /** The key passphrase: --passphrase-file, else CERTIM_PASSPHRASE, else a prompt (twice when `confirm`). */
@@ -83,8 +60,8 @@ export async function readPassphrase(values: { 'passphrase-file'?: string | unde
   if (values['passphrase-file']) return readSecretFile(values['passphrase-file'], 'passphrase');
   const env = process.env.CERTIM_PASSPHRASE;
   if (env !== undefined && env.length > 0) return env;
-  const p = await promptHidden('Key passphrase: ');
-  if (confirm && (await promptHidden('Repeat passphrase: ')) !== p) throw new UsageError('the passphrases differ');
+  const p = await promptSecret('Key passphrase: ');
+  if (confirm && (await promptSecret('Repeat passphrase: ')) !== p) throw new UsageError('the passphrases differ');
   return p;
 }
 
@@ -125,13 +102,13 @@ export function keySizeFrom(value: string | undefined): number | undefined {
 
 /**
  * Opens and signs on a client from the profile (password and passphrase read as above). `setup` runs before
- * sign-on so no event (e.g. an offline IM delivered at sign-on) is missed. With `consume`, IMs that earlier
+ * sign-on (given the client and the profile it uses as buddy store) so no event (e.g. an offline IM delivered at sign-on) is missed. With `consume`, IMs that earlier
  * one-shot commands kept in the profile's inbox are replayed after sign-on; without it (send, trust, rotate)
  * incoming IMs go to that inbox instead of being lost.
  */
 export async function connectFromProfile(
   values: { profile?: string | undefined; 'password-file'?: string | undefined; 'passphrase-file'?: string | undefined },
-  opts: { reconnect: boolean; consume?: boolean; buddies?: string[]; setup?: (client: CertimClient) => void; secrets?: { password: string; passphrase: string } },
+  opts: { reconnect: boolean; consume?: boolean; buddies?: string[]; setup?: (client: CertimClient, profile: ProfileDir) => void; secrets?: { password?: string; passphrase?: string } },
 ): Promise<{ client: CertimClient; profile: ProfileDir; settings: ProfileSettings }> {
   const profile = profileFrom(values);
   const settings = profile.settings();
@@ -147,7 +124,7 @@ export async function connectFromProfile(
     },
   });
   if (reenrolled) console.error('certim: your certificates were close to expiry and have been renewed.');
-  opts.setup?.(client);
+  opts.setup?.(client, profile);
   try {
     await client.connect();
   } catch (e) {

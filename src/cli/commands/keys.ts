@@ -36,7 +36,7 @@ async function init(argv: string[]): Promise<number> {
   const passphrase = await readPassphrase(values, true);
   const keySize = keySizeFrom(values['key-size']);
   console.error(`Generating ${keySize ?? 3072}-bit RSA encryption and signing keys for ${values.user}...`);
-  const { settings, identity: _id } = await initKeys({
+  const { settings } = await initKeys({
     profile,
     screenName: values.user,
     server: values.server,
@@ -98,8 +98,7 @@ async function rotate(argv: string[]): Promise<number> {
   const after = keysSummary(profile).fingerprint;
   // Publish the new certificates now, so buddies who message us while we are offline encrypt to the new key.
   try {
-    const password = await readPassword(values, profile.settings().screenName);
-    const { client } = await connectFromProfile(values, { reconnect: false, secrets: { password, passphrase } });
+    const { client } = await connectFromProfile(values, { reconnect: false, secrets: { passphrase } });
     client.close();
   } catch (e) {
     console.error(`certim keys rotate: the new certificates are enrolled but not yet published (${(e as Error).message}); they will be at your next sign-on.`);

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import type { CertimClient, IncomingIm } from '../../client/client.js';
-import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, profileFrom, reportError, UsageError } from './client-options.js';
+import type { ProfileDir } from '../../client/node/profile.js';
+import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
 
 const USAGE = 'usage: certim listen [--json] [--count N] [--profile DIR]';
 
@@ -37,8 +38,7 @@ export const listenCommand: Command = {
       const done = new Promise<number>((resolve) => {
         resolveDone = resolve;
       });
-      const spoolProfile = profileFrom(values);
-      const setup = (c: CertimClient): void => {
+      const setup = (c: CertimClient, profile: ProfileDir): void => {
         c.on('im', (m) => {
           if (values.json) {
             console.log(JSON.stringify({ from: m.from, text: m.text, secure: m.secure, verdict: m.verdict, trust: m.trust, reason: m.reason, code: m.code, profile: m.profile ?? null, time: m.time.toISOString(), offline: m.offline }));
@@ -48,7 +48,7 @@ export const listenCommand: Command = {
           seen++;
           if (count !== undefined && seen >= count) {
             // Anything after the Nth IM stays in the profile's inbox for the next listen, not lost.
-            c.spoolTo((body, at) => spoolProfile.spoolSave(body, at));
+            c.spoolTo((body, at) => profile.spoolSave(body, at));
             resolveDone(0);
           }
         });
