@@ -11,12 +11,12 @@
  * - Plaintext of encrypted messages is never logged; the `log` hook only gets metadata.
  */
 import { EventEmitter } from 'node:events';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ByteWriter, toHex } from '../wire/bytes.js';
 import { capabilityBytes, capabilityToString, hasCapability } from '../wire/capabilities.js';
 import { certInfoHash, decodeCertificateInfo, encryptionCert, signingCert } from '../wire/cert-info.js';
 import { BUDDY_FAMILY, BuddySubtype, decodeUserInfoList, encodeScreenNameList } from '../wire/families/buddy.js';
-import { ICBM_FAMILY, IcbmSubtype as IcbmSub, decodeHostAck, encodeClientAddressed } from '../wire/families/icbm.js';
+import { ICBM_FAMILY, IcbmSubtype as IcbmSub, decodeClientAddressed, decodeHostAck, encodeClientAddressed } from '../wire/families/icbm.js';
 import { InfoQueryFlag, LOCATE_FAMILY, LocateSubtype, LocateTlv, decodeUserInfoReply, encodeUserInfoQuery2 } from '../wire/families/locate.js';
 import { SignOffReason } from '../wire/flap.js';
 import {
@@ -36,7 +36,7 @@ import { ClientError, snacErrorName } from './errors.js';
 import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
 import { signOn, type LoginMode } from './sign-on.js';
-import { identityFingerprint, trustLevel, updateRecord, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
+import { certFingerprint, identityFingerprint, trustLevel, updateRecord, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
 import type { TransportFactory, TransportTarget } from './transport.js';
 
 /** Options of {@link CertimClient}. */
@@ -325,7 +325,9 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     let certs: BuddyCerts | undefined;
     let refusal: ClientError | undefined;
     try {
-      certs = await this.buddyCerts(to, true);
+      // The hash an online buddy announced tells whether the cached certificates are current; without one, ask.
+      const seen = this.presence.get(normalizeScreenName(to));
+      certs = await this.buddyCerts(to, false, seen?.online ? seen.certInfoHash : undefined);
       if (!certs) refusal = new ClientError('NO_BUDDY_CERT', `${to} has no certificate: a secure IM is impossible`);
     } catch (e) {
       if (!ClientError.is(e) || e.code === 'CONNECTION_CLOSED') throw e;
@@ -436,8 +438,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       certInfoHash: hash,
       certInfo: Buffer.from(block).toString('base64'),
       fingerprint: identityFingerprint(enc, sig),
-      encryptionFingerprint: sha256(enc),
-      signingFingerprint: sha256(sig),
+      encryptionFingerprint: certFingerprint(enc),
+      signingFingerprint: certFingerprint(sig),
       modern,
     }, this.now());
     this.opts.buddyStore.put(record);
@@ -455,13 +457,16 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const key = `${normalizeScreenName(screenName)}:${identityFingerprint(enc, sig)}`;
     const at = this.verifiedAt.get(key);
     if (at !== undefined && Date.now() - at < 600_000) return;
-    const anchors = this.opts.caCerts.slice(0, 1);
-    const intermediates = this.opts.caCerts.slice(1);
     for (const [der, purpose] of [[enc, 'encrypt'], [sig, 'sign']] as const) {
-      const v = await verifyCertificate(der, { purpose, screenName, trustAnchors: anchors, intermediates, now: this.now() });
+      const v = await this.verifyCert(der, purpose, screenName);
       if (!v.ok) throw new ClientError('NO_BUDDY_CERT', `${screenName}'s ${purpose === 'encrypt' ? 'encryption' : 'signing'} certificate is not valid: ${v.reason} (${v.code})`);
     }
     this.verifiedAt.set(key, Date.now());
+  }
+
+  /** One certificate for `screenName` under the pinned CA (root first in `caCerts`), at the client's clock. */
+  private verifyCert(der: Uint8Array, purpose: 'encrypt' | 'sign', screenName: string): ReturnType<typeof verifyCertificate> {
+    return verifyCertificate(der, { purpose, screenName, trustAnchors: this.opts.caCerts.slice(0, 1), intermediates: this.opts.caCerts.slice(1), now: this.now() });
   }
 
   private async fromRecord(rec: BuddyRecord): Promise<BuddyCerts | undefined> {
@@ -523,12 +528,14 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   }
 
   private onTyping(body: Uint8Array): void {
-    // cookie(8) channel(2) sn(u8 + bytes) event(2)
-    if (body.length < 13) return;
-    const snLen = body[10]!;
-    const from = Buffer.from(body.subarray(11, 11 + snLen)).toString('utf8');
-    const ev = body.length >= 13 + snLen ? (body[11 + snLen]! << 8) | body[12 + snLen]! : 0;
-    this.emit('typing', { from, event: ev === 2 ? 'typing' : ev === 1 ? 'paused' : 'none' });
+    let m;
+    try {
+      m = decodeClientAddressed(body); // cookie, channel, SN, then the u16 event
+    } catch {
+      return; // a malformed typing notice is dropped silently
+    }
+    const ev = m.rest.length >= 2 ? (m.rest[0]! << 8) | m.rest[1]! : 0;
+    this.emit('typing', { from: m.screenName, event: ev === 2 ? 'typing' : ev === 1 ? 'paused' : 'none' });
   }
 
   private incoming: Promise<void> = Promise.resolve();
@@ -601,10 +608,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }
     // A legacy message is a downgrade only when both sides announced the modern profile.
     const senderModern = (certs?.record.modern ?? false) && this.opts.announceModern !== false;
-    const anchors = this.opts.caCerts.slice(0, 1);
-    const intermediates = this.opts.caCerts.slice(1);
     const trust: TrustCallback = async (cert, screenName, purpose) => {
-      const v = await verifyCertificate(new Uint8Array(cert.raw), { purpose: purpose === 'signing' ? 'sign' : 'encrypt', screenName, trustAnchors: anchors, intermediates, now: this.now() });
+      const v = await this.verifyCert(new Uint8Array(cert.raw), purpose === 'signing' ? 'sign' : 'encrypt', screenName);
       return v.ok ? { ok: true } : { ok: false, code: v.code, reason: v.reason };
     };
     const res = await this.codec.decode(cms, {
@@ -677,10 +682,6 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       });
     }, delayMs);
   }
-}
-
-function sha256(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('hex');
 }
 
 function splitCaps(b: Uint8Array): Uint8Array[] {

@@ -4,7 +4,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { encodeCertificateInfo } from '../wire/cert-info.js';
-import { identityFingerprint } from './trust.js';
 
 /** One key pair role. */
 export interface IdentityPart {
@@ -34,9 +33,4 @@ export function certInfoBlock(id: Identity): Uint8Array {
   const same = Buffer.from(id.encryption.certDer).equals(Buffer.from(id.signing.certDer));
   // One common certificate (e.g. imported from a classic client's .p12) is numcerts 1 (PROTOCOL.md §6.1).
   return encodeCertificateInfo(same ? { certA: id.encryption.certDer } : { certA: id.encryption.certDer, certB: id.signing.certDer });
-}
-
-/** The identity fingerprint users compare (see trust.ts). */
-export function identityFingerprintOf(id: Identity): string {
-  return identityFingerprint(id.encryption.certDer, id.signing.certDer);
 }

@@ -16,7 +16,7 @@ import { BUDDY_FAMILY, BuddySubtype, encodeScreenNameList } from '../wire/famili
 import type { Snac } from '../wire/snac.js';
 import { tlv } from '../wire/tlv.js';
 import { ClientError } from './errors.js';
-import { OscarConnection, type OscarConnectionHandlers } from './oscar-connection.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, OscarConnection, type OscarConnectionHandlers } from './oscar-connection.js';
 import { CLIENT_FAMILIES, CLIENT_ICBM_PARAMETERS, CLIENT_ID } from './protocol.js';
 import { parseHostPort, type TransportFactory, type TransportTarget } from './transport.js';
 
@@ -144,7 +144,7 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     onClose: (err) => opts.handlers.onClose?.(err),
   }, { timeoutMs: opts.timeoutMs });
 
-  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const waitFor = (family: number, subtype: number): Promise<Snac> => {
     const i = early.findIndex((s) => s.family === family && s.subtype === subtype);
     if (i >= 0) return Promise.resolve(early.splice(i, 1)[0]!);

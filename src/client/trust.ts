@@ -62,6 +62,11 @@ export class MemoryBuddyStore implements BuddyStore {
   }
 }
 
+/** SHA-256 of one certificate's DER, lowercase hex (a CA root's pin, one role of a buddy's pair). */
+export function certFingerprint(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
 /** The identity fingerprint of a certificate pair (for numcerts 1 the same certificate twice). */
 export function identityFingerprint(encryptionDer: Uint8Array, signingDer: Uint8Array): string {
   return createHash('sha256').update(encryptionDer).update(signingDer).digest('hex');

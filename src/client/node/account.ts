@@ -11,13 +11,14 @@ import { generateIdentityKeys } from '../../pki/keys.js';
 import { encryptPrivateKey, readPrivateKey } from '../../pki/pkcs8.js';
 import { exportIdentityPkcs12, importIdentityPkcs12 } from '../../pki/pkcs12.js';
 import { verifyCertificate } from '../../pki/verifier.js';
+import { sameScreenName } from '../../pki/screen-name.js';
 import { parseCertificate } from '../../pki/x509-parse.js';
 import { CertimClient, type CertimClientOptions } from '../client.js';
 import { ClientError } from '../errors.js';
 import { type Identity, type IdentityPart } from '../identity.js';
-import { identityFingerprint } from '../trust.js';
+import { certFingerprint, identityFingerprint, parseFingerprint } from '../trust.js';
 import { parseHostPort, type TransportTarget } from '../transport.js';
-import { caBundleFromDer, fetchCaCerts, sha256Hex, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
+import { caBundleFromDer, fetchCaCerts, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
 import { ProfileDir, writePrivateFile, type ProfileSettings } from './profile.js';
 import { nodeTransportFactory } from './tcp-transport.js';
 
@@ -43,7 +44,7 @@ export async function pinCa(profile: ProfileDir, httpsUrl: string, expectedFinge
   if (previous !== undefined && previous !== got) {
     throw new ClientError('CA_CHANGED', `the server's CA changed!\n  pinned:  ${previous}\n  offered: ${got}\nRefusing to continue. If the server's CA was really replaced, verify the new fingerprint with its admin and start a new profile.`);
   }
-  const want = expectedFingerprint?.replace(/[\s:]/g, '').toLowerCase();
+  const want = expectedFingerprint === undefined ? undefined : parseFingerprint(expectedFingerprint);
   if (want !== undefined && want !== got) {
     throw new ClientError('CA_CHANGED', `the server's CA fingerprint ${got} does not match the expected ${want}: refusing to trust it`);
   }
@@ -86,7 +87,7 @@ export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileS
   const httpsUrl = o.https ?? `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${DEFAULT_HTTPS_PORT}`;
   if (o.profile.exists()) {
     const s = o.profile.settings();
-    if (s.screenName.toLowerCase().replace(/ /g, '') !== o.screenName.toLowerCase().replace(/ /g, '')) {
+    if (!sameScreenName(s.screenName, o.screenName)) {
       throw new ClientError('PROFILE', `${o.profile.dir} already belongs to ${s.screenName}; use another --profile`);
     }
   }
@@ -103,13 +104,13 @@ export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileS
   };
   o.profile.ensure();
   o.profile.write('ca.pem', ca.pems.join(''));
-  const identity = await enrollNewKeys(o.profile, settings, ca.pems, o.passphrase, (csr) => simpleEnroll(httpsUrl, ca.pems, o.screenName, o.password, csr));
+  const identity = await enrollNewKeys(o.profile, settings, o.passphrase, (csr) => simpleEnroll(httpsUrl, ca.pems, o.screenName, o.password, csr));
   o.profile.saveSettings(settings);
   return { settings, identity };
 }
 
 /** Generates fresh key pairs, has them certified by `enroll`, and stores keys (encrypted) and certificates. */
-async function enrollNewKeys(profile: ProfileDir, settings: ProfileSettings, _caPems: string[], passphrase: string, enroll: (csrDer: Uint8Array) => Promise<Uint8Array>): Promise<Identity> {
+async function enrollNewKeys(profile: ProfileDir, settings: ProfileSettings, passphrase: string, enroll: (csrDer: Uint8Array) => Promise<Uint8Array>): Promise<Identity> {
   if (passphrase.length === 0) throw new ClientError('BAD_ARGUMENT', 'an empty passphrase would leave the keys unprotected');
   const keys = await generateIdentityKeys(settings.keySize);
   const encCsr = buildCsr({ screenName: settings.screenName, privateKey: keys.encryption.privateKey, keyUsage: ['keyEncipherment'] });
@@ -203,7 +204,7 @@ export function keysSummary(profile: ProfileDir): KeysSummary {
     fingerprint: identityFingerprint(enc, sig),
     certs: ([['encryption', enc], ['signing', sig]] as const).map(([role, der]) => {
       const c = new X509Certificate(der);
-      return { role, fingerprint: sha256Hex(der), serial: c.serialNumber.toLowerCase(), notAfter: new Date(c.validTo).toISOString(), keyBits: c.publicKey.asymmetricKeyDetails?.modulusLength };
+      return { role, fingerprint: certFingerprint(der), serial: c.serialNumber.toLowerCase(), notAfter: new Date(c.validTo).toISOString(), keyBits: c.publicKey.asymmetricKeyDetails?.modulusLength };
     }),
   };
 }
@@ -228,7 +229,7 @@ export async function rotateKeys(profile: ProfileDir, passphrase: string, opts: 
     const old = profile.read(f);
     if (old) profile.write(`previous-${f}`, old);
   }
-  const id = await enrollNewKeys(profile, settings, caPems, passphrase, enroll);
+  const id = await enrollNewKeys(profile, settings, passphrase, enroll);
   profile.saveSettings(settings);
   return { ...id, previous: [current.encryption, current.signing] };
 }

@@ -3,12 +3,13 @@
  * Basic (screen name + password) and `/simplereenroll` with TLS client authentication by the current signing
  * certificate. Every call except the first-contact `/cacerts` trusts only the pinned CA (see tcp-transport.ts).
  */
-import { createHash } from 'node:crypto';
 import * as https from 'node:https';
-import { contentOf, parseAsn1, seqOf, toPem } from '../../pki/asn1/der.js';
+import { toPem } from '../../pki/asn1/der.js';
 import { decodeCertsOnly } from '../../pki/certs-only.js';
+import { parseCertificate } from '../../pki/x509-parse.js';
 import { ClientError } from '../errors.js';
-import { pinnedTlsOptions } from './tcp-transport.js';
+import { certFingerprint } from '../trust.js';
+import { isTlsTrustError, pinnedTlsOptions } from './tcp-transport.js';
 
 /** Largest EST response we read (a few certificates). */
 const MAX_RESPONSE = 256 * 1024;
@@ -45,8 +46,7 @@ function estRequest(
     req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new ClientError('TIMEOUT', `EST ${op}: no answer from ${url.host}`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (ClientError.is(err)) return reject(err);
-      const tlsProblem = typeof err.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|VERIFY/i.test(err.code);
-      reject(tlsProblem
+      reject(isTlsTrustError(err)
         ? new ClientError('TLS_UNTRUSTED', `${url.host}: the HTTPS certificate does not chain to the pinned CA (${err.message})`, { cause: err })
         : new ClientError('CONNECT_FAILED', `EST ${op}: cannot reach ${url.host}: ${err.message}`, { cause: err }));
     });
@@ -65,18 +65,10 @@ export function parseCertsOnly(body: Uint8Array): Uint8Array[] {
   }
 }
 
-/** SHA-256 of DER bytes, lowercase hex: the fingerprint users compare out of band. */
-export function sha256Hex(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('hex');
-}
-
 /** True if a DER certificate's issuer and subject are the same bytes (a self-signed root). */
 function isSelfIssued(der: Uint8Array): boolean {
-  const tbs = seqOf(seqOf(parseAsn1(der), 'Certificate', 3)[0], 'TBSCertificate', 6);
-  const off = tbs[0]!.tag === 0xa0 ? 1 : 0;
-  const issuer = tbs[off + 2]!;
-  const subject = tbs[off + 4]!;
-  return Buffer.compare(Buffer.from(contentOf(issuer)), Buffer.from(contentOf(subject))) === 0;
+  const c = parseCertificate(der);
+  return Buffer.from(c.issuer.der).equals(c.subject.der);
 }
 
 /** The CA as learned from `/cacerts`: PEMs with the root first, and the root's SHA-256 fingerprint. */
@@ -92,7 +84,7 @@ export function caBundleFromDer(certs: Uint8Array[]): CaBundle {
   const root = certs.find((c) => isSelfIssued(c));
   if (!root) throw new ClientError('CA_UNKNOWN', 'the CA certificates contain no self-signed root');
   const ordered = [root, ...certs.filter((c) => c !== root)];
-  return { pems: ordered.map((c) => toPem('CERTIFICATE', c)), rootFingerprint: sha256Hex(root) };
+  return { pems: ordered.map((c) => toPem('CERTIFICATE', c)), rootFingerprint: certFingerprint(root) };
 }
 
 /**

@@ -14,7 +14,7 @@
  * Directory mode 0700, files 0600; every write goes to a temp file first and is renamed into place, so a crash
  * never leaves half a key. Default location: $XDG_CONFIG_HOME/certim, else ~/.config/certim.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { normalizeScreenName } from '../../pki/screen-name.js';
@@ -56,6 +56,8 @@ export function writePrivateFile(path: string, data: string | Uint8Array): void 
 /** A profile directory on disk. */
 export class ProfileDir implements BuddyStore {
   private buddies: Record<string, BuddyRecord> | undefined;
+  /** Size and mtime of buddies.json when `buddies` was read from it: {@link reload} skips an unchanged file. */
+  private buddiesStamp: string | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -140,8 +142,18 @@ export class ProfileDir implements BuddyStore {
 
   // --- BuddyStore ---
 
+  private buddiesFileStamp(): string | undefined {
+    try {
+      const st = statSync(this.path('buddies.json'), { bigint: true });
+      return `${st.size}:${st.mtimeNs}`;
+    } catch {
+      return undefined;
+    }
+  }
+
   private loadBuddies(): Record<string, BuddyRecord> {
     if (!this.buddies) {
+      this.buddiesStamp = this.buddiesFileStamp();
       const text = this.read('buddies.json');
       try {
         this.buddies = text ? (JSON.parse(text) as Record<string, BuddyRecord>) : {};
@@ -152,9 +164,12 @@ export class ProfileDir implements BuddyStore {
     return this.buddies;
   }
 
-  /** Re-reads buddies.json (another certim process may have written it). */
+  /**
+   * Re-reads buddies.json on next use if it changed on disk since we read it (another certim process may have
+   * written it); an unchanged file costs one stat, so callers may reload on every event.
+   */
   reload(): void {
-    this.buddies = undefined;
+    if (this.buddiesStamp === undefined || this.buddiesFileStamp() !== this.buddiesStamp) this.buddies = undefined;
   }
 
   get(screenName: string): BuddyRecord | undefined {
@@ -167,6 +182,8 @@ export class ProfileDir implements BuddyStore {
     const all = this.loadBuddies();
     all[normalizeScreenName(record.screenName)] = record;
     this.write('buddies.json', `${JSON.stringify(all, null, 2)}\n`);
+    // Not stamped: a write by another process between ours and a stat would go unseen; the next reload re-reads.
+    this.buddiesStamp = undefined;
   }
 
   all(): BuddyRecord[] {

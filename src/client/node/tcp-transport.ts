@@ -48,6 +48,11 @@ export function pinnedTlsOptions(caPem: string[], host: string): tls.ConnectionO
   };
 }
 
+/** True when a socket error is a TLS handshake/verification failure (as opposed to a network one). */
+export function isTlsTrustError(err: NodeJS.ErrnoException): boolean {
+  return typeof err.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|VERIFY/i.test(err.code);
+}
+
 /** Creates a factory that opens Node TCP or TLS sockets. */
 export function nodeTransportFactory(opts: NodeTransportOptions): TransportFactory {
   return (target, handlers) => openNodeTransport(target, handlers, opts);
@@ -106,8 +111,7 @@ function openNodeTransport(target: TransportTarget, handlers: TransportHandlers,
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!settled) {
-        const tlsProblem = typeof err.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|VERIFY/i.test(err.code);
-        fail(tlsProblem
+        fail(isTlsTrustError(err)
           ? new ClientError('TLS_UNTRUSTED', `${peer}: the server's TLS certificate does not chain to the pinned CA (${err.message})`, { cause: err })
           : new ClientError('CONNECT_FAILED', `cannot connect to ${peer}: ${err.message}`, { cause: err }));
         return;
