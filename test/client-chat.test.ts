@@ -9,7 +9,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { CLI, ROOT, TestServer, TestUser } from './support/cli-harness.js';
 
 const SESSION = `certim-chat-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -50,13 +49,8 @@ describe('certim chat in tmux', { timeout: 400_000 }, () => {
   before(async () => {
     execFileSync('tmux', ['-V']); // fails loudly if tmux is missing
     server = await TestServer.start();
-    alice = new TestUser('alice', join(server.tmp, 'alice'), 'alice-pw-1', 'alice pass');
-    bob = new TestUser('bob', join(server.tmp, 'bob'), 'bob-pw-1', 'bob pass');
-    for (const u of [alice, bob]) {
-      await server.addUser(u.name, u.password);
-      const r = await u.keysInit(server);
-      assert.equal(r.code, 0, r.stderr);
-    }
+    alice = await server.enrolledUser('alice');
+    bob = await server.enrolledUser('bob');
     await server.addUser('dave', 'dave-pw-1');
     const env = Object.entries(alice.env({ TERM: 'xterm-256color', LANG: 'C.UTF-8' })).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
     const cmd = `cd ${shellQuote(ROOT)} && env ${env} ${CLI.map(shellQuote).join(' ')} chat --profile ${shellQuote(alice.profile)}; echo CHAT-EXITED-$?; sleep 60`;

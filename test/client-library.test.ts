@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import type { BuddyPresence, CertimClient, IncomingIm } from '../src/client/client.js';
 import { ClientError } from '../src/client/errors.js';
 import { certInfoBlock } from '../src/client/identity.js';
@@ -48,13 +47,8 @@ describe('client library against a real server', { timeout: 300_000 }, () => {
 
   before(async () => {
     server = await TestServer.start();
-    alice = new TestUser('alice', join(server.tmp, 'alice'), 'alice-pw-1', 'alice pass');
-    bob = new TestUser('bob', join(server.tmp, 'bob'), 'bob-pw-1', 'bob pass');
-    for (const u of [alice, bob]) {
-      await server.addUser(u.name, u.password);
-      const r = await u.keysInit(server);
-      assert.equal(r.code, 0, r.stderr);
-    }
+    alice = await server.enrolledUser('alice');
+    bob = await server.enrolledUser('bob');
   });
 
   after(async () => {

@@ -6,18 +6,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { hashPassword } from '../src/server/auth/password.js';
 import { databaseUrlForDataDir, openStore } from '../src/store/index.js';
+import { startServerProcess, type RunningCli } from './support/cli-harness.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = `import { main } from ${JSON.stringify(join(ROOT, 'src/cli/main.ts'))}; process.exitCode = await main(process.argv.slice(1));`;
 
 let dir = '';
-let server: ChildProcess | undefined;
+let server: RunningCli | undefined;
 let port = 0;
 let rootPem = '';
 
@@ -89,37 +88,16 @@ before(async () => {
   } finally {
     await store.close();
   }
-  server = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLI, 'server', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json'], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  server.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const ready = await new Promise<Record<string, unknown>>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`server not ready in 90 s:\n${err}`)), 90_000);
-    server!.once('exit', (c) => rej(new Error(`server exited ${c}:\n${err}`)));
-    let out = '';
-    server!.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) {
-        clearTimeout(t);
-        res(JSON.parse(out.split('\n')[0]!) as Record<string, unknown>);
-      }
-    });
-  });
-  server.removeAllListeners('exit');
-  port = ready.https as number;
+  const started = await startServerProcess(dir);
+  server = started.cli;
+  port = started.ready.https;
   rootPem = readFileSync(join(dir, 'ca', 'root.crt'), 'utf8');
   writeFileSync(f('root.pem'), rootPem); // the pinned root, and nothing else
   writeFileSync(f('issuing.pem'), readFileSync(join(dir, 'ca', 'issuing.crt')));
 });
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    await new Promise<void>((res) => {
-      server!.once('exit', () => res());
-      server!.kill('SIGTERM');
-    });
-  }
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,44 +8,30 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { generateRsaKeyPair } from '../src/pki/keys.js';
 import { OID } from '../src/pki/oids.js';
-import { makeTestCa, pemOf } from '../src/pki/test-support.js';
+import { makeTestCa, pemOf } from '../src/pki/test-ca.test-support.js';
 import { pkiCertificateChecker } from '../src/server/certificate-checker.js';
-import { ByteReader } from '../src/wire/bytes.js';
 import { encodeCertificateInfo } from '../src/wire/cert-info.js';
 import { decodeSnacError } from '../src/wire/snac.js';
-import { readTlvRestList, tlv } from '../src/wire/tlv.js';
-import { decodeUserInfo } from '../src/wire/user-info.js';
-import { startOscarFixture } from './support/oscar-server-fixture.js';
+import { encodeTlvRestList, tlv } from '../src/wire/tlv.js';
+import { decodeUserInfoList } from '../src/wire/families/buddy.js';
+import { InfoQueryFlag, decodeUserInfoReply, encodeSetInfo, encodeUserInfoQuery2 } from '../src/wire/families/locate.js';
+import { withOscarFixture } from './support/oscar-server-fixture.js';
 import { signOn, type BosClient } from './support/oscar-test-client.js';
 
-function setCertBody(block: Uint8Array): Uint8Array {
-  return Uint8Array.from([0x00, 0x06, block.length >> 8, block.length & 0xff, ...block]);
-}
-
-function userInfoOf(body: Uint8Array) {
-  const r = new ByteReader(body);
-  const sn = r.string8();
-  r.u16();
-  const n = r.u16();
-  const start = r.offset - 3 - sn.length - 2;
-  for (let i = 0; i < n; i++) {
-    r.u16();
-    r.block16();
-  }
-  return { info: decodeUserInfo(body.subarray(start, r.offset)), rest: readTlvRestList(r) };
-}
-
 async function fetchCerts(c: BosClient, who: string): Promise<{ hash?: Uint8Array; block?: Uint8Array }> {
-  const sn = Buffer.from(who);
-  c.conn.sendSnac(0x0002, 0x0015, Uint8Array.from([0, 0, 0, 8, sn.length, ...sn]));
-  const reply = await c.conn.expectSnac(0x0002, 0x0006);
-  const { info, rest } = userInfoOf(reply.body);
+  c.conn.sendSnac(0x0002, 0x0015, encodeUserInfoQuery2({ flags: InfoQueryFlag.CERTIFICATES, screenName: who }));
+  const reply = decodeUserInfoReply((await c.conn.expectSnac(0x0002, 0x0006)).body);
   const out: { hash?: Uint8Array; block?: Uint8Array } = {};
-  const h = info.certInfoHash;
+  const h = reply.user.certInfoHash;
   if (h) out.hash = h;
-  const b = rest.bytes(0x0006);
+  const b = reply.tlvs.bytes(0x0006);
   if (b) out.block = b;
   return out;
+}
+
+/** The certificate-info hash (TLV 0x001B) in a 03/0B arrival. */
+function arrivalCertHash(body: Uint8Array): Uint8Array | undefined {
+  return decodeUserInfoList(body)[0]!.certInfoHash;
 }
 
 test('TLS login, certificate upload checked by the PKI verifier, 0x001B in arrivals, 02/15 fetch; bad certs refused', async () => {
@@ -53,13 +39,11 @@ test('TLS login, certificate upload checked by the PKI verifier, 0x001B in arriv
   const revoked = new Set<string>();
   const serverKeys = await generateRsaKeyPair(2048);
   const tlsCert = ca.issue({ publicKey: serverKeys.publicKey, cn: 'localhost', dns: ['localhost'], keyUsage: ['digitalSignature', 'keyEncipherment'], eku: [OID.serverAuth] });
-  const fx = await startOscarFixture({
+  await withOscarFixture({
+    users: [['alice', 'a-pass', false], ['bob', 'b-pass', false]],
     tls: { key: serverKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: pemOf(tlsCert) + pemOf(ca.issuing) },
     certificates: pkiCertificateChecker({ trustAnchors: [ca.root], intermediates: [ca.issuing], isRevoked: (serial) => (revoked.has(serial) ? { revokedAt: new Date(), reason: 'keyCompromise' } : undefined) }),
-  });
-  try {
-    await fx.addUser('alice', 'a-pass', false);
-    await fx.addUser('bob', 'b-pass', false);
+  }, async (fx) => {
     const tlsEp = { port: fx.tlsPort, tlsCa: pemOf(ca.root) };
     const alice = await signOn(tlsEp, 'alice', 'a-pass', 'tls-password', { buddies: ['bob'] });
     const bob = await signOn(tlsEp, 'bob', 'b-pass', 'tls-password', { buddies: ['alice'] });
@@ -72,10 +56,10 @@ test('TLS login, certificate upload checked by the PKI verifier, 0x001B in arriv
 
     // A good common certificate: accepted, no error, and Alice's watcher gets an arrival with 0x001B.
     const good = encodeCertificateInfo({ certA: leaf('bob').der });
-    bob.conn.sendSnac(0x0002, 0x0004, setCertBody(good));
-    const update = await alice.conn.expectSnacWhere(0x0003, 0x000b, (s) => userInfoOf(s.body).info.certInfoHash !== undefined);
+    bob.conn.sendSnac(0x0002, 0x0004, encodeSetInfo({ certInfo: good }));
+    const update = await alice.conn.expectSnacWhere(0x0003, 0x000b, (s) => arrivalCertHash(s.body) !== undefined);
     const md5 = new Uint8Array(createHash('md5').update(good).digest());
-    assert.deepEqual(new Uint8Array(userInfoOf(update.body).info.certInfoHash!), md5);
+    assert.deepEqual(new Uint8Array(arrivalCertHash(update.body)!), md5);
     const fetched = await fetchCerts(alice, 'bob');
     assert.deepEqual(new Uint8Array(fetched.block!), good);
     assert.deepEqual(new Uint8Array(fetched.hash!), md5);
@@ -90,7 +74,7 @@ test('TLS login, certificate upload checked by the PKI verifier, 0x001B in arriv
       ['revoked', revokedCert.der, 0x0005],
     ];
     for (const [label, der, sub] of cases) {
-      bob.conn.sendSnac(0x0002, 0x0004, setCertBody(encodeCertificateInfo({ certA: der })));
+      bob.conn.sendSnac(0x0002, 0x0004, encodeSetInfo({ certInfo: encodeCertificateInfo({ certA: der }) }));
       const err = decodeSnacError((await bob.conn.expectSnac(0x0002, 0x0001)).body);
       assert.equal(err.code, 0x0d, label);
       assert.equal(err.tlvs.u16(0x0008), sub, label);
@@ -103,30 +87,19 @@ test('TLS login, certificate upload checked by the PKI verifier, 0x001B in arriv
     assert.deepEqual(new Uint8Array(offline.block!), good);
     assert.deepEqual(new Uint8Array(offline.hash!), md5);
     alice.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('malformed cert-info blocks are refused with subcode 0x0001', async () => {
-  const fx = await startOscarFixture();
-  try {
-    await fx.addUser('zed', 'pw');
-    const z = await signOn({ port: fx.port }, 'zed', 'pw', 'md5-strong');
-    z.conn.sendSnac(0x0002, 0x0004, setCertBody(Uint8Array.from([0, 4, 0, 2, 0, 9])));
+  await withOscarFixture({ users: [['zed', 'pw']] }, async (fx, ep) => {
+    const z = await signOn(ep, 'zed', 'pw', 'md5-strong');
+    z.conn.sendSnac(0x0002, 0x0004, encodeSetInfo({ certInfo: Uint8Array.from([0, 4, 0, 2, 0, 9]) }));
     const err = decodeSnacError((await z.conn.expectSnac(0x0002, 0x0001)).body);
     assert.equal(err.code, 0x0d);
     assert.equal(err.tlvs.u16(0x0008), 0x0001);
     assert.equal((await fx.store.userInfo.get('zed')).certBlock, null);
-    z.conn.sendSnac(0x0002, 0x0004, Uint8Array.from([...tlvBytes(0x0005, new Uint8Array(15))]));
+    z.conn.sendSnac(0x0002, 0x0004, encodeTlvRestList([tlv(0x0005, new Uint8Array(15))]));
     assert.equal(decodeSnacError((await z.conn.expectSnac(0x0002, 0x0001)).body).code, 0x0e);
     z.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
-
-function tlvBytes(type: number, value: Uint8Array): Uint8Array {
-  const t = tlv(type, value);
-  return Uint8Array.from([t.type >> 8, t.type & 0xff, value.length >> 8, value.length & 0xff, ...value]);
-}

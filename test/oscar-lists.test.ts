@@ -5,27 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, ByteWriter } from '../src/wire/bytes.js';
+import { writeFeedbagItem } from '../src/wire/families/feedbag.js';
+import { decodeU16List } from '../src/wire/families/oservice.js';
 import { decodeSnacError } from '../src/wire/snac.js';
-import { startOscarFixture } from './support/oscar-server-fixture.js';
+import { withOscarFixture } from './support/oscar-server-fixture.js';
 import { imBody, parseIncomingIm, signOn, userInfoScreenName } from './support/oscar-test-client.js';
 
-function item(name: string, gid: number, iid: number, cls: number, attrs: Uint8Array = new Uint8Array(0)): Uint8Array {
-  return new ByteWriter().string16(name).u16(gid).u16(iid).u16(cls).block16(attrs).finish();
-}
-
-function statuses(body: Uint8Array): number[] {
-  const r = new ByteReader(body);
-  const out: number[] = [];
-  while (!r.done) out.push(r.u16());
-  return out;
+function item(name: string, groupId: number, itemId: number, classId: number, attributes: Uint8Array = new Uint8Array(0)): Uint8Array {
+  return writeFeedbagItem(new ByteWriter(), { name, groupId, itemId, classId, attributes }).finish();
 }
 
 test('feedbag: items stored, presence from the feedbag, deny list and PD mode honoured for presence and IMs', async () => {
-  const fx = await startOscarFixture();
-  try {
-    await fx.addUser('gina', 'pw');
-    await fx.addUser('hank', 'pw');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['gina', 'pw'], ['hank', 'pw']] }, async (fx, ep) => {
     const hank = await signOn(ep, 'hank', 'pw', 'md5-strong', { buddies: ['gina'] });
     const gina = await signOn(ep, 'gina', 'pw', 'md5-strong');
     await hank.conn.expectSnac(0x0003, 0x000b);
@@ -39,9 +30,9 @@ test('feedbag: items stored, presence from the feedbag, deny list and PD mode ho
 
     gina.conn.sendSnac(0x0013, 0x0011);
     gina.conn.sendSnac(0x0013, 0x0008, Uint8Array.from([...item('', 0, 0, 1), ...item('Buddies', 1, 0, 1), ...item('Hank', 1, 7, 0)]));
-    assert.deepEqual(statuses((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0, 0, 0]);
+    assert.deepEqual(decodeU16List((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0, 0, 0]);
     gina.conn.sendSnac(0x0013, 0x0008, item('hank', 1, 7, 0));
-    assert.deepEqual(statuses((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0x0a]);
+    assert.deepEqual(decodeU16List((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0x0a]);
     gina.conn.sendSnac(0x0013, 0x0012);
 
     // Activating the feedbag brings hank's arrival.
@@ -62,7 +53,7 @@ test('feedbag: items stored, presence from the feedbag, deny list and PD mode ho
     // Deny hank (class 3) with PD mode 4 (deny some): hank sees gina depart and cannot IM her.
     const pdMode = new ByteWriter().u16(0x00ca).u16(1).u8(4).finish();
     gina.conn.sendSnac(0x0013, 0x0008, Uint8Array.from([...item('hank', 0, 20, 3), ...item('', 0, 21, 4, pdMode)]));
-    assert.deepEqual(statuses((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0, 0]);
+    assert.deepEqual(decodeU16List((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0, 0]);
     assert.equal(userInfoScreenName((await hank.conn.expectSnac(0x0003, 0x000c)).body), 'gina');
     // Presence is symmetric: gina no longer sees hank either.
     assert.equal(userInfoScreenName((await gina.conn.expectSnac(0x0003, 0x000c)).body), 'hank');
@@ -73,21 +64,15 @@ test('feedbag: items stored, presence from the feedbag, deny list and PD mode ho
 
     // Deleting the deny item lets hank see her again.
     gina.conn.sendSnac(0x0013, 0x000a, item('hank', 0, 20, 3));
-    assert.deepEqual(statuses((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0]);
+    assert.deepEqual(decodeU16List((await gina.conn.expectSnac(0x0013, 0x000e)).body), [0]);
     assert.equal(userInfoScreenName((await hank.conn.expectSnac(0x0003, 0x000b)).body), 'gina');
     gina.conn.close();
     hank.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('PermitDeny family: a deny hides presence and refuses IMs; lists persist', async () => {
-  const fx = await startOscarFixture();
-  try {
-    await fx.addUser('ivan', 'pw');
-    await fx.addUser('judy', 'pw');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['ivan', 'pw'], ['judy', 'pw']] }, async (fx, ep) => {
     const judy = await signOn(ep, 'judy', 'pw', 'md5-strong', { buddies: ['ivan'] });
     const ivan = await signOn(ep, 'ivan', 'pw', 'md5-strong');
     await judy.conn.expectSnac(0x0003, 0x000b);
@@ -102,17 +87,11 @@ test('PermitDeny family: a deny hides presence and refuses IMs; lists persist', 
     assert.deepEqual(stored.deny, ['judy']);
     ivan.conn.close();
     judy.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('channel-2 rendezvous: proposer IP 0x0003 is replaced with the observed address and 0x0004 appended', async () => {
-  const fx = await startOscarFixture();
-  try {
-    await fx.addUser('kim', 'pw');
-    await fx.addUser('lee', 'pw');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['kim', 'pw'], ['lee', 'pw']] }, async (fx, ep) => {
     const kim = await signOn(ep, 'kim', 'pw', 'md5-strong');
     const lee = await signOn(ep, 'lee', 'pw', 'md5-strong');
     const cap = new Uint8Array(16).fill(0x46);
@@ -135,7 +114,5 @@ test('channel-2 rendezvous: proposer IP 0x0003 is replaced with the observed add
     assert.deepEqual(new Uint8Array(rvOut.subarray(0, 26)), rv.subarray(0, 26));
     kim.conn.close();
     lee.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });

@@ -8,15 +8,11 @@ import assert from 'node:assert/strict';
 import { ByteReader } from '../src/wire/bytes.js';
 import { FlapChannel, encodeFlapHello } from '../src/wire/flap.js';
 import { decodeSnacError } from '../src/wire/snac.js';
-import { startOscarFixture } from './support/oscar-server-fixture.js';
+import { withOscarFixture } from './support/oscar-server-fixture.js';
 import { TestConnection, imBody, parseIncomingIm, signOn } from './support/oscar-test-client.js';
 
 test('malformed input: bad FLAP closes that connection; bad/unknown SNACs get 0x0E/0x01; others unaffected', async () => {
-  const fx = await startOscarFixture({ engine: { config: { maxFrameSize: 8192 } } });
-  try {
-    await fx.addUser('good', 'pw');
-    await fx.addUser('evil', 'pw');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['good', 'pw'], ['evil', 'pw']], engine: { config: { maxFrameSize: 8192 } } }, async (fx, ep) => {
     const good = await signOn(ep, 'good', 'pw', 'md5-strong');
     const evil = await signOn(ep, 'evil', 'pw', 'md5-strong');
 
@@ -49,18 +45,11 @@ test('malformed input: bad FLAP closes that connection; bad/unknown SNACs get 0x
     await good.conn.expectSnac(0x0001, 0x000f);
     assert.equal(fx.server.metrics().malformedSnacs >= 2, true);
     good.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('a flooding client is warned, dropped, then disconnected; another client stays fast', async () => {
-  const fx = await startOscarFixture();
-  try {
-    await fx.addUser('flood', 'pw');
-    await fx.addUser('calm', 'pw');
-    await fx.addUser('peer', 'pw');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['flood', 'pw'], ['calm', 'pw'], ['peer', 'pw']] }, async (fx, ep) => {
     const flood = await signOn(ep, 'flood', 'pw', 'md5-strong');
     const calm = await signOn(ep, 'calm', 'pw', 'md5-strong');
     const peer = await signOn(ep, 'peer', 'pw', 'md5-strong');
@@ -90,19 +79,16 @@ test('a flooding client is warned, dropped, then disconnected; another client st
     assert.ok(Date.now() - t0 < 1000);
     calm.conn.close();
     peer.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('unauthenticated connections time out; SNACs before the hello close the connection; max connections', async () => {
-  const fx = await startOscarFixture({ engine: { config: { unauthenticatedTimeoutMs: 300, maxConnections: 2 } } });
-  try {
-    const a = await TestConnection.open({ port: fx.port });
-    const b = await TestConnection.open({ port: fx.port });
+  await withOscarFixture({ engine: { config: { unauthenticatedTimeoutMs: 300, maxConnections: 2 } } }, async (fx, ep) => {
+    const a = await TestConnection.open(ep);
+    const b = await TestConnection.open(ep);
     await a.nextFrame((f) => f.channel === FlapChannel.SignOn);
     await b.nextFrame((f) => f.channel === FlapChannel.SignOn);
-    const c = await TestConnection.open({ port: fx.port });
+    const c = await TestConnection.open(ep);
     await c.closed;
     assert.equal(fx.server.metrics().connections, 2);
     a.close();
@@ -111,28 +97,22 @@ test('unauthenticated connections time out; SNACs before the hello close the con
     await b.closed;
     for (let i = 0; i < 50 && fx.server.metrics().connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
 
-    const idle = await TestConnection.open({ port: fx.port });
+    const idle = await TestConnection.open(ep);
     await idle.nextFrame((f) => f.channel === FlapChannel.SignOn);
     idle.sendFrame(FlapChannel.SignOn, encodeFlapHello());
     const t0 = Date.now();
     await idle.closed;
     assert.ok(Date.now() - t0 >= 200);
 
-    const rude = await TestConnection.open({ port: fx.port });
+    const rude = await TestConnection.open(ep);
     rude.sendSnac(0x0017, 0x0006);
     await rude.closed;
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('a recipient that stops reading is disconnected once its pending output passes the limit', async () => {
   const loose = [1, 2, 3, 4, 5].map((id) => ({ id, window: 2, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 1000 }));
-  const fx = await startOscarFixture({ engine: { config: { maxPendingOutput: 256 * 1024, rateClasses: loose } } });
-  try {
-    await fx.addUser('sender', 'pw');
-    await fx.addUser('sleepy', 'pw');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['sender', 'pw'], ['sleepy', 'pw']], engine: { config: { maxPendingOutput: 256 * 1024, rateClasses: loose } } }, async (fx, ep) => {
     const sender = await signOn(ep, 'sender', 'pw', 'md5-strong');
     const sleepy = await signOn(ep, 'sleepy', 'pw', 'md5-strong');
     sleepy.conn.socket.pause();
@@ -151,7 +131,5 @@ test('a recipient that stops reading is disconnected once its pending output pas
     assert.equal(decodeSnacError((await sender.conn.expectSnacWhere(0x0004, 0x0001, () => true, 5000)).body).code, 0x04);
     sender.conn.close();
     sleepy.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });

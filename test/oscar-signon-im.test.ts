@@ -8,15 +8,11 @@ import { ByteReader } from '../src/wire/bytes.js';
 import { FlapChannel, decodeFlapSignOff } from '../src/wire/flap.js';
 import { decodeSnacError } from '../src/wire/snac.js';
 import { tlv } from '../src/wire/tlv.js';
-import { startOscarFixture } from './support/oscar-server-fixture.js';
+import { withOscarFixture } from './support/oscar-server-fixture.js';
 import { imBody, login, parseIncomingIm, signOn, userInfoScreenName } from './support/oscar-test-client.js';
 
 test('two classic clients sign on, see each other, exchange IMs, and an offline IM waits for sign-on', async () => {
-  const fx = await startOscarFixture();
-  try {
-    await fx.addUser('Alice Smith', 'alice-pw');
-    await fx.addUser('bob', 'bob-pw');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['Alice Smith', 'alice-pw'], ['bob', 'bob-pw']] }, async (fx, ep) => {
     const alice = await signOn(ep, 'alicesmith', 'alice-pw', 'md5-weak', { buddies: ['Bob'] });
     assert.equal(alice.screenName, 'Alice Smith');
     const bob = await signOn(ep, 'BOB', 'bob-pw', 'md5-strong', { buddies: ['alice smith'] });
@@ -71,17 +67,11 @@ test('two classic clients sign on, see each other, exchange IMs, and an offline 
     assert.equal(await fx.store.offline.count('bob'), 0);
     alice.conn.close();
     bob2.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('a second sign-on takes over: the old session gets ch-4 reason 0x0001 and is closed', async () => {
-  const fx = await startOscarFixture();
-  try {
-    await fx.addUser('carol', 'pw1');
-    await fx.addUser('dave', 'pw2');
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['carol', 'pw1'], ['dave', 'pw2']] }, async (fx, ep) => {
     const dave = await signOn(ep, 'dave', 'pw2', 'md5-strong', { buddies: ['carol'] });
     const first = await signOn(ep, 'carol', 'pw1', 'md5-strong');
     await dave.conn.expectSnac(0x0003, 0x000b);
@@ -96,24 +86,16 @@ test('a second sign-on takes over: the old session gets ch-4 reason 0x0001 and i
     assert.equal(Buffer.from(parseIncomingIm((await second.conn.expectSnac(0x0004, 0x0007)).body).text!).toString(), 'hi again');
     dave.conn.close();
     second.conn.close();
-  } finally {
-    await fx.stop();
-  }
+  });
 });
 
 test('wrong passwords fail with 0x0001, then the account is throttled with 0x0018; legacy-disabled accounts cannot use MD5', async () => {
-  const fx = await startOscarFixture({ engine: { config: { loginThrottle: { perAccount: 3, perAddress: 100, windowMs: 60_000 } } } });
-  try {
-    await fx.addUser('erin', 'right');
-    await fx.addUser('frank', 'secret', false);
-    const ep = { port: fx.port };
+  await withOscarFixture({ users: [['erin', 'right'], ['frank', 'secret', false]], engine: { config: { loginThrottle: { perAccount: 3, perAddress: 100, windowMs: 60_000 } } } }, async (fx, ep) => {
     for (let i = 0; i < 3; i++) assert.deepEqual(await login(ep, 'erin', 'wrong', 'md5-strong'), { ok: false, error: 0x0001 });
     assert.deepEqual(await login(ep, 'erin', 'right', 'md5-strong'), { ok: false, error: 0x0018 });
     assert.deepEqual(await login(ep, 'frank', 'secret', 'md5-strong'), { ok: false, error: 0x0001 });
     assert.deepEqual(await login(ep, 'nobody', 'x', 'md5-weak'), { ok: false, error: 0x0001 });
     // The plaintext-password extension is refused on plain TCP.
     assert.deepEqual(await login(ep, 'frank', 'secret', 'tls-password'), { ok: false, error: 0x0006 });
-  } finally {
-    await fx.stop();
-  }
+  });
 });

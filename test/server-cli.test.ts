@@ -8,12 +8,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { connect } from 'node:net';
+import { join } from 'node:path';
+import { connect, createServer } from 'node:net';
 import { parseServerArgs } from '../src/cli/commands/server.js';
+import { CLI, ROOT, runCli } from './support/cli-harness.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = `import { main } from ${JSON.stringify(join(ROOT, 'src/cli/main.ts'))}; process.exitCode = await main(process.argv.slice(1));`;
 
 interface Started {
   child: ChildProcess;
@@ -23,7 +22,7 @@ interface Started {
 }
 
 /** Starts `certim server ...args` (from source through tsx, or a given command) and waits for the ready line. */
-function startServer(args: string[], command: string[] = ['--import', 'tsx', '--input-type=module', '-e', CLI, 'server']): Promise<Started> {
+function startServer(args: string[], command: string[] = [...CLI.slice(1), 'server']): Promise<Started> {
   const child = spawn(process.execPath, [...command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -146,22 +145,14 @@ test('npm start path: bin/certim.js over a fresh build starts a working server',
 
 test('a port already in use: exit 1 with a clear message, nothing on stdout', { timeout: 120_000 }, async () => {
   const dir = tempDir();
-  const { createServer } = await import('node:net');
   const blocker = createServer();
   await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', () => res()));
   const busy = (blocker.address() as { port: number }).port;
   try {
-    const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLI, 'server', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--http-port', String(busy), '--json'], { cwd: ROOT });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('exit', (code) => res({ code, out, err }));
-    });
+    const r = await runCli(['server', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--http-port', String(busy), '--json']);
     assert.equal(r.code, 1);
-    assert.equal(r.out, '');
-    assert.match(r.err, new RegExp(`cannot start: .*EADDRINUSE.*port ${busy} is in use`));
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`cannot start: .*EADDRINUSE.*port ${busy} is in use`));
   } finally {
     blocker.close();
     rmSync(dir, { recursive: true, force: true });

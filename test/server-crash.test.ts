@@ -10,22 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { tlv } from '../src/wire/tlv.js';
-import { runCli, startCli, type RunningCli, type ServerReady } from './support/cli-harness.js';
+import { runCli, startServerProcess, type RunningCli } from './support/cli-harness.js';
 import { imBody, parseIncomingIm, signOn } from './support/oscar-test-client.js';
-
-async function startServer(dataDir: string): Promise<{ cli: RunningCli; ready: ServerReady }> {
-  const cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json']);
-  await cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
-  const ready = JSON.parse(cli.stdout.split('\n').find((l) => l.includes('"event":"ready"'))!) as ServerReady;
-  return { cli, ready };
-}
 
 test('an acknowledged offline IM survives kill -9 of the server and is delivered after restart', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'certim-crash-'));
   const dataDir = join(tmp, 'data');
   let server: RunningCli | undefined;
   try {
-    let s = await startServer(dataDir);
+    let s = await startServerProcess(dataDir);
     server = s.cli;
     for (const [name, pw] of [['alice', 'alice-pw'], ['bob', 'bob-pw']] as const) {
       const r = await runCli(['admin', 'user', 'add', name, '--password-stdin', '--data-dir', dataDir], {}, { input: `${pw}\n` });
@@ -49,7 +42,7 @@ test('an acknowledged offline IM survives kill -9 of the server and is delivered
     assert.equal(exit.code, null, 'the server was killed, not shut down');
     alice.conn.close();
 
-    s = await startServer(dataDir);
+    s = await startServerProcess(dataDir);
     server = s.cli;
     const bob = await signOn({ port: s.ready.oscar }, 'bob', 'bob-pw', 'md5-strong');
     const got: string[] = [];

@@ -10,14 +10,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { StoreError } from '../src/store/errors.js';
 import { openStore } from '../src/store/index.js';
+import { openSqlite } from '../src/store/sqlite/sqlite-driver.js';
 
 const child = fileURLToPath(new URL('./store-durability-child.ts', import.meta.url));
 
-test('offline messages acknowledged before SIGKILL are all still stored', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'certim-durable-'));
-  const dbPath = join(dir, 'certim.db');
+/** Runs `body` with a fresh temp directory, removed afterwards. */
+async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('offline messages acknowledged before SIGKILL are all still stored', { timeout: 60_000 }, async () => {
+  await inTempDir('certim-durable-', async (dir) => {
+    const dbPath = join(dir, 'certim.db');
     const proc = spawn(process.execPath, ['--import', 'tsx', child, dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
     const acked = new Map<number, number>(); // id -> n
     let buffered = '';
@@ -63,15 +74,11 @@ test('offline messages acknowledged before SIGKILL are all still stored', { time
     } finally {
       await store.close();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the SQLite connection runs WAL with synchronous=FULL and foreign keys on', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'certim-pragma-'));
-  try {
-    const { openSqlite } = await import('../src/store/sqlite/sqlite-driver.js');
+  await inTempDir('certim-pragma-', async (dir) => {
     const db = openSqlite(join(dir, 'nested', 'x.db')); // the directory is created
     try {
       assert.deepEqual(await db.all('PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
@@ -81,16 +88,11 @@ test('the SQLite connection runs WAL with synchronous=FULL and foreign keys on',
     } finally {
       await db.close();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a write blocked by another connection past busy_timeout fails with STORE_UNAVAILABLE, then works', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'certim-busy-'));
-  try {
-    const { openSqlite } = await import('../src/store/sqlite/sqlite-driver.js');
-    const { StoreError } = await import('../src/store/errors.js');
+  await inTempDir('certim-busy-', async (dir) => {
     const path = join(dir, 'x.db');
     const db = openSqlite(path, { busyTimeoutMs: 100 });
     await db.exec('CREATE TABLE t (v INTEGER)');
@@ -104,7 +106,5 @@ test('a write blocked by another connection past busy_timeout fails with STORE_U
     }
     assert.equal(await db.run('INSERT INTO t (v) VALUES (?)', [2]), 1);
     await db.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

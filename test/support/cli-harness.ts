@@ -2,6 +2,7 @@
  * Test harness for end-to-end client tests: a real `certim server --json` process on free ports in a temp data
  * directory, accounts made with `certim admin user add`, and real CLI processes (one-shot or long-running).
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,22 +124,24 @@ export async function runCli(args: string[], env: Record<string, string> = {}, o
   }
 }
 
+/** Starts `certim server --json` over `dataDir` on free ports and waits for its ready line. */
+export async function startServerProcess(dataDir: string): Promise<{ cli: RunningCli; ready: ServerReady }> {
+  const cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json']);
+  await cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
+  const ready = JSON.parse(cli.stdout.split('\n').find((l) => l.includes('"event":"ready"'))!) as ServerReady;
+  return { cli, ready };
+}
+
 /** A real server process in a temp data directory. */
 export class TestServer {
-  readonly cli: RunningCli;
-  ready!: ServerReady;
-
-  private constructor(readonly dataDir: string, readonly tmp: string) {
-    this.cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json']);
-  }
+  private constructor(readonly dataDir: string, readonly tmp: string, readonly cli: RunningCli, readonly ready: ServerReady) {}
 
   /** Starts a server and waits for its ready line. */
   static async start(): Promise<TestServer> {
     const tmp = mkdtempSync(join(tmpdir(), 'certim-e2e-'));
-    const s = new TestServer(join(tmp, 'data'), tmp);
-    await s.cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
-    s.ready = JSON.parse(s.cli.stdout.split('\n').find((l) => l.includes('"event":"ready"'))!) as ServerReady;
-    return s;
+    const dataDir = join(tmp, 'data');
+    const { cli, ready } = await startServerProcess(dataDir);
+    return new TestServer(dataDir, tmp, cli, ready);
   }
 
   /** EST base URL. */
@@ -155,6 +158,18 @@ export class TestServer {
   async addUser(name: string, password: string): Promise<void> {
     const r = await runCli(['admin', 'user', 'add', name, '--password-stdin', '--data-dir', this.dataDir], {}, { input: `${password}\n` });
     if (r.code !== 0) throw new Error(`admin user add ${name} failed: ${r.stderr}`);
+  }
+
+  /**
+   * Creates account `name` (password `NAME-pw-1`, profile passphrase `NAME pass`, profile under the temp directory)
+   * and enrolls it with `certim keys init`, asserting that exits 0.
+   */
+  async enrolledUser(name: string): Promise<TestUser> {
+    const u = new TestUser(name, join(this.tmp, name), `${name}-pw-1`, `${name} pass`);
+    await this.addUser(u.name, u.password);
+    const r = await u.keysInit(this);
+    assert.equal(r.code, 0, r.stderr);
+    return u;
   }
 
   /** Stops the server and removes its directory. */

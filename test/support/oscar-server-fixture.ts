@@ -12,6 +12,7 @@ import type { EngineOptions } from '../../src/server/engine.js';
 import type { CertificateChecker } from '../../src/server/ports.js';
 import { storePorts } from '../../src/server/store-ports.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import type { Endpoint } from './oscar-test-client.js';
 
 /** A running test server. */
 export interface OscarFixture {
@@ -31,8 +32,13 @@ export interface OscarFixture {
   stop(): Promise<void>;
 }
 
+/** An account to create: screen name, password, legacy MD5 login enabled (default true). */
+export type FixtureUser = readonly [screenName: string, password: string, legacy?: boolean];
+
 /** Options for {@link startOscarFixture}. */
 export interface FixtureOptions {
+  /** Accounts {@link withOscarFixture} creates before the test body runs. */
+  users?: readonly FixtureUser[];
   /** TLS credentials for the TLS listener. */
   tls?: SecureContextOptions;
   /** Certificate checker (default: refuses everything). */
@@ -70,4 +76,15 @@ export async function startOscarFixture(opts: FixtureOptions = {}): Promise<Osca
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts a fixture, creates `opts.users`, runs `body` with the plain-TCP endpoint, and always stops the fixture. */
+export async function withOscarFixture(opts: FixtureOptions, body: (fx: OscarFixture, ep: Endpoint) => Promise<void>): Promise<void> {
+  const fx = await startOscarFixture(opts);
+  try {
+    for (const [screenName, password, legacy] of opts.users ?? []) await fx.addUser(screenName, password, legacy);
+    await body(fx, { port: fx.port });
+  } finally {
+    await fx.stop();
+  }
 }

@@ -3,14 +3,24 @@
  * sequences of a classic AIM client (BUCP MD5, weak or strong) and of a certim client (TLS password login).
  * Tests read like a conversation: `await alice.expectSnac(3, 0x0b)`.
  */
-import { createHash } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { ByteReader, ByteWriter } from '../../src/wire/bytes.js';
+import { ByteReader } from '../../src/wire/bytes.js';
 import { FlapChannel, FlapDeframer, encodeFlap, encodeFlapHello, type FlapFrame } from '../../src/wire/flap.js';
+import { decodeIcbmChannelMsgToClient, decodeImMessage, encodeIcbmChannelMsgToHost, encodeImMessage } from '../../src/wire/icbm-message.js';
 import { decodeSnac, encodeSnac, type Snac } from '../../src/wire/snac.js';
-import { readTlvRestList, tlv, tlvString, type Tlv } from '../../src/wire/tlv.js';
-import { TLV_CERTIM_PASSWORD } from '../../src/wire/families/bucp.js';
+import { tlv, type Tlv, type TlvList } from '../../src/wire/tlv.js';
+import {
+  decodeKeyResponse,
+  decodeLoginResponse,
+  encodeKeyRequest,
+  encodeLoginRequest,
+  strongPasswordHash,
+  weakPasswordHash,
+  type BucpLoginRequestFields,
+} from '../../src/wire/families/bucp.js';
+import { encodeScreenNameList } from '../../src/wire/families/buddy.js';
+import { encodeClientOnline, encodeU16List, encodeVersions } from '../../src/wire/families/oservice.js';
 
 /** How to reach the server. */
 export interface Endpoint {
@@ -154,59 +164,35 @@ export interface LoginResult {
   screenName?: string;
 }
 
-const AIM_MD5 = 'AOL Instant Messenger (SM)';
-
-function md5(...parts: Array<string | Uint8Array>): Buffer {
-  const h = createHash('md5');
-  for (const p of parts) h.update(p);
-  return h.digest();
-}
-
 /** Runs the BUCP (or certim TLS) login on a fresh auth connection. */
 export async function login(ep: Endpoint, screenName: string, password: string, method: LoginMethod): Promise<LoginResult> {
   const c = await TestConnection.open(ep);
   try {
     await c.nextFrame((f) => f.channel === FlapChannel.SignOn);
     c.sendFrame(FlapChannel.SignOn, encodeFlapHello());
-    const tlvs: Tlv[] = [tlvString(0x0001, screenName), tlvString(0x0003, 'certim test client')];
+    const req: BucpLoginRequestFields = { screenName, clientId: 'certim test client' };
     if (method === 'tls-password') {
-      tlvs.push(tlvString(TLV_CERTIM_PASSWORD, password));
+      req.certimPassword = password;
     } else {
-      c.sendSnac(0x0017, 0x0006, encodeTlvs([tlvString(0x0001, screenName)]));
-      const keySnac = await c.expectSnac(0x0017, 0x0007);
-      const key = new ByteReader(keySnac.body).block16();
-      const hash = method === 'md5-strong' ? md5(key, md5(password), AIM_MD5) : md5(key, password, AIM_MD5);
-      tlvs.push(tlv(0x0025, hash));
-      if (method === 'md5-strong') tlvs.push(tlv(0x004c));
-      tlvs.push(tlv(0x004a, new Uint8Array([1])));
+      c.sendSnac(0x0017, 0x0006, encodeKeyRequest({ screenName }));
+      const key = decodeKeyResponse((await c.expectSnac(0x0017, 0x0007)).body);
+      req.passwordHash = method === 'md5-strong' ? strongPasswordHash(key, password) : weakPasswordHash(key, password);
+      req.strong = method === 'md5-strong';
+      req.multiConn = 1;
     }
-    c.sendSnac(0x0017, 0x0002, encodeTlvs(tlvs));
-    const resp = await c.expectSnac(0x0017, 0x0003);
-    const t = readTlvRestList(new ByteReader(resp.body));
-    const err = t.u16(0x0008);
-    if (err !== undefined) return { ok: false, error: err };
-    return { ok: true, bos: t.string(0x0005)!, cookie: t.bytes(0x0006)!.slice(), screenName: t.string(0x0001)! };
+    c.sendSnac(0x0017, 0x0002, encodeLoginRequest(req));
+    const resp = decodeLoginResponse((await c.expectSnac(0x0017, 0x0003)).body);
+    if (!resp.ok) return { ok: false, error: resp.errorCode };
+    return { ok: true, bos: resp.bosAddress, cookie: resp.cookie.slice(), screenName: resp.screenName };
   } finally {
     c.close();
   }
-}
-
-function encodeTlvs(list: Tlv[]): Uint8Array {
-  const w = new ByteWriter();
-  for (const t of list) w.u16(t.type).u16(t.value.length).bytes(t.value);
-  return w.finish();
 }
 
 /** Options for the BOS handshake. */
 export interface BosOptions {
   /** Client-side buddies to add (03/04) before client ready. */
   buddies?: string[];
-  /** Capabilities to set (02/04 TLV 0x0005) before client ready. */
-  capabilities?: Uint8Array[];
-  /** OService version to declare in 01/17 (default 4). */
-  oserviceVersion?: number;
-  /** Skip 01/02 client ready. */
-  notReady?: boolean;
 }
 
 /** A signed-on BOS connection. */
@@ -225,34 +211,19 @@ export async function bosSignOn(ep: Endpoint, res: LoginResult, opts: BosOptions
   await c.nextFrame((f) => f.channel === FlapChannel.SignOn);
   c.sendFrame(FlapChannel.SignOn, encodeFlapHello([tlv(0x0006, res.cookie)]));
   await c.expectSnac(0x0001, 0x0003);
-  const versions = new ByteWriter();
-  for (const [f, v] of [[1, opts.oserviceVersion ?? 4], [2, 1], [3, 1], [4, 1], [9, 1], [0x13, 4]] as const) versions.u16(f).u16(v);
-  c.sendSnac(0x0001, 0x0017, versions.finish());
+  const versions = [[1, 4], [2, 1], [3, 1], [4, 1], [9, 1], [0x13, 4]] as const;
+  c.sendSnac(0x0001, 0x0017, encodeVersions(versions.map(([family, version]) => ({ family, version }))));
   await c.expectSnac(0x0001, 0x0018);
   c.sendSnac(0x0001, 0x0006);
   const rates = await c.expectSnac(0x0001, 0x0007);
   const nClasses = new ByteReader(rates.body).u16();
-  const ack = new ByteWriter();
-  for (let i = 1; i <= nClasses; i++) ack.u16(i);
-  c.sendSnac(0x0001, 0x0008, ack.finish());
-  if (opts.capabilities) {
-    const caps = new ByteWriter();
-    for (const cap of opts.capabilities) caps.bytes(cap);
-    c.sendSnac(0x0002, 0x0004, encodeTlvs([tlv(0x0005, caps.finish())]));
-  }
-  if (opts.buddies && opts.buddies.length > 0) {
-    const w = new ByteWriter();
-    for (const b of opts.buddies) w.string8(b);
-    c.sendSnac(0x0003, 0x0004, w.finish());
-  }
-  if (!opts.notReady) {
-    const ready = new ByteWriter();
-    for (const f of [1, 2, 3, 4, 9, 0x13]) ready.u16(f).u16(1).u16(0x0110).u16(0x0801);
-    c.sendSnac(0x0001, 0x0002, ready.finish());
-    // Round trip so the server has processed client ready before the test goes on.
-    const q = c.sendSnac(0x0001, 0x000e);
-    await c.expectSnacWhere(0x0001, 0x000f, (s) => s.requestId === q);
-  }
+  c.sendSnac(0x0001, 0x0008, encodeU16List(Array.from({ length: nClasses }, (_, i) => i + 1)));
+  if (opts.buddies && opts.buddies.length > 0) c.sendSnac(0x0003, 0x0004, encodeScreenNameList(opts.buddies));
+  const ready = [1, 2, 3, 4, 9, 0x13].map((family) => ({ family, version: 1, toolId: 0x0110, toolVersion: 0x0801 }));
+  c.sendSnac(0x0001, 0x0002, encodeClientOnline(ready));
+  // Round trip so the server has processed client ready before the test goes on.
+  const q = c.sendSnac(0x0001, 0x000e);
+  await c.expectSnacWhere(0x0001, 0x000f, (s) => s.requestId === q);
   return { conn: c, screenName: res.screenName! };
 }
 
@@ -261,41 +232,19 @@ export async function signOn(ep: Endpoint, screenName: string, password: string,
   return bosSignOn(ep, await login(ep, screenName, password, method), opts);
 }
 
-/** Builds a 04/06 channel-1 IM body: cookie, channel 1, SN, TLV 0x0002 (fragments), optional extra TLVs. */
+/** Builds a 04/06 channel-1 IM body: cookie, channel 1, SN, TLV 0x0002 (features 01, one message part), optional extra TLVs. */
 export function imBody(to: string, text: string | Uint8Array, extra: Tlv[] = [], cookie = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])): Uint8Array {
   const msg = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-  const frag = new ByteWriter().u8(5).u8(1).u16(1).u8(1).u8(1).u8(1).u16(4 + msg.length).u16(0).u16(0).bytes(msg).finish();
-  const w = new ByteWriter().bytes(cookie).u16(1).string8(to);
-  w.u16(0x0002).u16(frag.length).bytes(frag);
-  for (const t of extra) w.u16(t.type).u16(t.value.length).bytes(t.value);
-  return w.finish();
+  const data = encodeImMessage({ features: Uint8Array.of(1), parts: [{ charset: 0, text: msg }] });
+  return encodeIcbmChannelMsgToHost({ cookie, channel: 1, screenName: to, tlvs: [tlv(0x0002, data), ...extra] });
 }
 
-/** Parses a 04/07 body: cookie, channel, sender SN, and the TLVs after the user-info block. */
-export function parseIncomingIm(body: Uint8Array): { cookie: Uint8Array; channel: number; sender: string; text: Uint8Array | undefined; tlvs: ReturnType<typeof readTlvRestList> } {
-  const r = new ByteReader(body);
-  const cookie = r.bytes(8);
-  const channel = r.u16();
-  const sender = r.string8();
-  r.u16();
-  const n = r.u16();
-  for (let i = 0; i < n; i++) {
-    r.u16();
-    r.block16();
-  }
-  const tlvs = readTlvRestList(r);
+/** Parses a 04/07 body: cookie, channel, sender SN, the last message part's text, and the TLVs after the user-info block. */
+export function parseIncomingIm(body: Uint8Array): { cookie: Uint8Array; channel: number; sender: string; text: Uint8Array | undefined; tlvs: TlvList } {
+  const { cookie, channel, sender, tlvs } = decodeIcbmChannelMsgToClient(body);
   const data = tlvs.bytes(0x0002);
-  let text: Uint8Array | undefined;
-  if (data) {
-    const fr = new ByteReader(data);
-    while (!fr.done) {
-      const id = fr.u8();
-      fr.u8();
-      const chunk = fr.block16();
-      if (id === 1) text = chunk.subarray(4);
-    }
-  }
-  return { cookie, channel, sender, text, tlvs };
+  const text = data ? decodeImMessage(data).parts.at(-1)?.text : undefined;
+  return { cookie, channel, sender: sender.screenName, text, tlvs };
 }
 
 /** The screen name at the start of a user-info block (03/0B, 03/0C, 02/06 bodies). */

@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteWriter } from '../../wire/bytes.js';
+import { IcbmTlv, decodeIcbmChannelMsgToClient, encodeIcbmChannelMsgToHost, imDataTlv } from '../../wire/icbm-message.js';
 import { decodeSnacError } from '../../wire/snac.js';
-import { readTlvRestList } from '../../wire/tlv.js';
-import { ByteReader } from '../../wire/bytes.js';
+import { tlv } from '../../wire/tlv.js';
 import { fakeEngine, readySession } from '../testing/fakes.js';
 import { icbmFamily } from './icbm.js';
 import type { Reply } from './family.js';
@@ -11,13 +10,10 @@ import type { Reply } from './family.js';
 const COOKIE = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
 
 function im(to: string, opts: { ack?: boolean; store?: boolean; text?: string } = {}): Uint8Array {
-  const text = Buffer.from(opts.text ?? 'hi');
-  const w = new ByteWriter().bytes(COOKIE).u16(1).string8(to);
-  const frag = new ByteWriter().u8(1).u8(1).u16(4 + text.length).u32(0).bytes(text).finish();
-  w.u16(2).block16(frag);
-  if (opts.ack) w.u16(3).u16(0);
-  if (opts.store) w.u16(6).u16(0);
-  return w.finish();
+  const tlvs = [imDataTlv({ features: new Uint8Array(0), parts: [{ charset: 0, text: Buffer.from(opts.text ?? 'hi') }] })];
+  if (opts.ack) tlvs.push(tlv(IcbmTlv.REQUEST_HOST_ACK));
+  if (opts.store) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
+  return encodeIcbmChannelMsgToHost({ cookie: COOKIE, channel: 1, screenName: to, tlvs });
 }
 
 type Setup = 'online' | 'offline' | 'unknown' | 'blocks-sender' | 'sender-blocks';
@@ -58,18 +54,10 @@ test('ICBM 04/07 keeps the sender TLVs verbatim but strips 0x0003 and 0x0006', a
   const alice = readySession(engine, 'alice');
   const bob = readySession(engine, 'bob');
   await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 1 }, im('bob', { ack: true, store: true, text: 'secret-ciphertext' }));
-  const body = bob.link.of(0x0004, 0x0007)[0]!.body;
-  const r = new ByteReader(body);
-  assert.deepEqual([...r.bytes(8)], [...COOKIE]);
-  assert.equal(r.u16(), 1);
-  assert.equal(r.string8(), 'alice');
-  r.u16();
-  const n = r.u16();
-  for (let i = 0; i < n; i++) {
-    r.u16();
-    r.block16();
-  }
-  const tlvs = readTlvRestList(r);
+  const { cookie, channel, sender, tlvs } = decodeIcbmChannelMsgToClient(bob.link.of(0x0004, 0x0007)[0]!.body);
+  assert.deepEqual([...cookie], [...COOKIE]);
+  assert.equal(channel, 1);
+  assert.equal(sender.screenName, 'alice');
   assert.deepEqual(tlvs.items.map((t) => t.type), [0x0002]);
   assert.ok(Buffer.from(tlvs.bytes(2)!).toString().endsWith('secret-ciphertext'));
 });
