@@ -15,15 +15,10 @@ import {
 import { SnacErrorCode } from '../../wire/snac.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { permits } from '../session/privacy.js';
-import { storedPrivacy } from '../session/stored-privacy.js';
+import { storedPermits } from '../session/stored-privacy.js';
 import { visibleTo } from '../session/presence.js';
 import { userInfoBlock } from '../session/user-info-block.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
-
-async function offlineAllows(ctx: BosContext, recipient: string): Promise<boolean> {
-  const { privacy, buddies } = await storedPrivacy(ctx.engine, recipient);
-  return permits(privacy, ctx.session.key, buddies);
-}
 
 const EMPTY: ReadonlySet<string> = new Set();
 
@@ -65,7 +60,7 @@ async function storeOffline(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToH
   const { engine, session: me } = ctx;
   const to = m.screenName;
   const account = await engine.ports.accounts.get(to);
-  if (!account || !(await offlineAllows(ctx, to))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+  if (!account || !(await storedPermits(engine, to, me.key))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
   try {
     // Durable before the ack: once acknowledged, the IM survives a crash (the store commits before resolving).
     await engine.ports.offline.enqueue(

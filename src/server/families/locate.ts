@@ -5,6 +5,7 @@
  * gets SNAC error 0x000D with TLV 0x0008 = a certim reject subcode (see {@link CertRejectSubcode}).
  */
 import { ByteWriter, WireError } from '../../wire/bytes.js';
+import { encodeCapabilityBlock } from '../../wire/capabilities.js';
 import { decodeCertificateInfo, isClearedCertificateInfo } from '../../wire/cert-info.js';
 import {
   InfoQueryFlag, LOCATE_FAMILY as F, LocateSubtype as S, LocateTlv, decodeSetInfo, decodeUserInfoQuery, decodeUserInfoQuery2,
@@ -12,8 +13,7 @@ import {
 } from '../../wire/families/locate.js';
 import { SnacErrorCode } from '../../wire/snac.js';
 import { tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
-import { permits } from '../session/privacy.js';
-import { storedPrivacy } from '../session/stored-privacy.js';
+import { storedPermits } from '../session/stored-privacy.js';
 import type { CertificateRole } from '../ports.js';
 import { visibleTo } from '../session/presence.js';
 import { offlineUserInfoBlock, userInfoBlock } from '../session/user-info-block.js';
@@ -86,13 +86,13 @@ async function answerQuery(ctx: BosContext, q: LocateUserInfoQuery): Promise<Rep
       tlvs.push(tlvString(LocateTlv.AWAY_MIME, target.awayMime ?? 'text/aolrtf; charset="us-ascii"'));
       tlvs.push(tlv(LocateTlv.AWAY, target.away));
     }
-    if (q.flags & InfoQueryFlag.CAPABILITIES) tlvs.push(tlv(LocateTlv.CAPABILITIES, concat(target.capabilities)));
+    if (q.flags & InfoQueryFlag.CAPABILITIES) tlvs.push(tlv(LocateTlv.CAPABILITIES, encodeCapabilityBlock(target.capabilities)));
   } else {
     // Certificates of an offline user are served too (needed to encrypt an IM that waits offline), unless the
     // user's stored privacy hides them from the requester. Everything else needs the user online (R: 0x04).
     if (!(q.flags & InfoQueryFlag.CERTIFICATES) || target !== undefined) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
     const account = await engine.ports.accounts.get(q.screenName);
-    if (!account || !(await offlineVisible(ctx, q.screenName))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+    if (!account || !(await storedPermits(ctx.engine, q.screenName, ctx.session.key))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
     const stored = await engine.ports.userInfo.get(q.screenName);
     infoBlock = offlineUserInfoBlock(account.screenName, stored.certHash ?? undefined);
     if (stored.certBlock) tlvs.push(tlv(LocateTlv.CERT_INFO, stored.certBlock));
@@ -103,17 +103,6 @@ async function answerQuery(ctx: BosContext, q: LocateUserInfoQuery): Promise<Rep
     if (stored.certBlock) tlvs.push(tlv(LocateTlv.CERT_INFO, stored.certBlock));
   }
   return [reply(F, S.USER_INFO_REPLY, encodeUserInfoReply(infoBlock, tlvs))];
-}
-
-async function offlineVisible(ctx: BosContext, screenName: string): Promise<boolean> {
-  const { privacy, buddies } = await storedPrivacy(ctx.engine, screenName);
-  return permits(privacy, ctx.session.key, buddies);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const w = new ByteWriter(parts.length * 16);
-  for (const p of parts) w.bytes(p);
-  return w.finish();
 }
 
 function sameCaps(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {

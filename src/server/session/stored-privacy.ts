@@ -7,7 +7,7 @@ import { FeedbagClass, pdModeOf } from '../../wire/families/feedbag.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { Engine } from '../engine.js';
 import type { FeedbagItemRecord } from '../ports.js';
-import { privacyFrom, type Privacy } from './privacy.js';
+import { permits, privacyFrom, type Privacy } from './privacy.js';
 
 /** Buddies and privacy described by feedbag items; privacy undefined when the feedbag has no privacy items. */
 export function fromFeedbag(items: readonly FeedbagItemRecord[]): { buddies: Set<string>; privacy: Privacy | undefined } {
@@ -34,4 +34,10 @@ export async function storedPrivacy(engine: Engine, screenName: string): Promise
   if (fb.privacy) return { privacy: fb.privacy, buddies: fb.buddies };
   const pd = await engine.ports.permitDeny.get(screenName);
   return { privacy: privacyFrom(pd.mode, pd.permit, pd.deny), buddies: fb.buddies };
+}
+
+/** Whether a (possibly offline) user's stored privacy lets `viewerKey` see them or send them IMs. */
+export async function storedPermits(engine: Engine, screenName: string, viewerKey: string): Promise<boolean> {
+  const { privacy, buddies } = await storedPrivacy(engine, screenName);
+  return permits(privacy, viewerKey, buddies);
 }
