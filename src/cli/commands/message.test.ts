@@ -55,6 +55,40 @@ test('CLI decode: a tampered message prints failed JSON and exits non-zero', () 
   assert.equal(j.text, null);
 });
 
+for (const profile of ['aim-legacy', 'modern']) {
+  test(`CLI decode ${profile}: a bad wrapped key and bad content print byte-identical JSON (no padding oracle)`, () => {
+    const enc = certim(encodeArgs(profile), 'oracle?');
+    assert.equal(enc.code, 0, enc.stderr);
+    const badKey = Buffer.from(enc.stdout);
+    const at = badKey.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00])); // the 256-byte encryptedKey
+    assert.ok(at > 0);
+    badKey[at + 4 + 77]! ^= 0x20;
+    const badContent = Buffer.from(enc.stdout);
+    badContent[badContent.length - 20]! ^= 0x20;
+    const k = certim(decodeArgs, badKey);
+    const c = certim(decodeArgs, badContent);
+    assert.equal(k.code, 1);
+    assert.equal(c.code, 1);
+    assert.equal(k.stdout.toString(), c.stdout.toString());
+    const j = JSON.parse(k.stdout.toString());
+    assert.equal(j.code, 'tampered');
+    assert.equal(j.step, 'decrypt');
+  });
+}
+
+test('CLI encode --recipient-signing-cert: classic clients decrypt the first RecipientInfo with their signing key', () => {
+  const bobSign = f.ids['bob-sign']!;
+  const enc = certim([...encodeArgs('aim-legacy'), '--recipient-signing-cert', bobSign.certPath], 'classic');
+  assert.equal(enc.code, 0, enc.stderr);
+  writeFileSync(join(f.dir, 'cli-two-ri.der'), enc.stdout);
+  for (const id of [bobSign, bob]) {
+    const plain = f.openssl(['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', 'cli-two-ri.der', '-recip', id.certPath, '-inkey', id.keyPath]);
+    assert.match(plain.toString('latin1'), /^Content-Type: application\/pkcs7-mime/);
+  }
+  const dec = certim(decodeArgs, enc.stdout);
+  assert.equal(JSON.parse(dec.stdout.toString()).text, 'classic');
+});
+
 test('CLI decode: a sender certificate from another CA is untrusted (PKI verifier) and exits 0', () => {
   const rogue = f.ids['rogue-alice']!;
   const enc = certim(['message', 'encode', '--profile', 'modern', '--sender', 'alice', '--sender-key', rogue.keyPath,
