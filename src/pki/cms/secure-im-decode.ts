@@ -135,14 +135,17 @@ function parseEnvelope(bytes: Uint8Array): Envelope {
   return { profile, ktris, cipherOid: oidOf(cOid, 'content encryption algorithm'), cipherParams: cParams, encrypted, mac, aad };
 }
 
-/** Key transport: PKCS#1 v1.5 (constant-time, RFC 3218) or RSAES-OAEP; a key of the right length in every case. */
-function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): { key: Buffer; ok: boolean } {
+/**
+ * Key transport: PKCS#1 v1.5 (constant-time, RFC 3218) or RSAES-OAEP; a key of the right length in every case, and
+ * no indication whether it is the real one (implicit rejection): only the content decryption can tell.
+ */
+function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): Buffer {
   const alg = oidOf(ktri.keyAlg[0], 'key encryption algorithm');
   if (alg === OID.rsaEncryption) {
     // COMPAT(AIM 5.2, joscar): the only key transport classic clients know. Not in modern: it is a downgrade.
     if (profile === 'modern') fail('unsupported-algorithm', 'policy', 'modern profile requires RSA-OAEP key transport');
     const u = unwrapPkcs1v15(r.key, r.cert.modulusBytes, ktri.encryptedKey, keyLen);
-    return { key: u.key, ok: u.paddingOk };
+    return u.key;
   }
   if (alg === OID.rsaesOaep) {
     const hash = oaepHash(ktri.keyAlg[1]);
@@ -150,11 +153,11 @@ function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen
     const synthetic = implicitRejectionKey(r.key, ktri.encryptedKey, keyLen);
     try {
       const key = privateDecrypt({ key: r.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ktri.encryptedKey);
-      if (key.length === keyLen) return { key, ok: true };
+      if (key.length === keyLen) return key;
     } catch {
       // fall through: same path as a wrong-length key
     }
-    return { key: synthetic, ok: false };
+    return synthetic;
   }
   return fail('unsupported-algorithm', 'policy', 'key transport is not RSA');
 }
@@ -357,9 +360,9 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
     try {
       let plain: Buffer | undefined;
       try {
-        const u = unwrapKey(picked.ktri, picked.r, cipher!.keyLen, profile);
-        plain = decryptContent(env, cipher!, u.key);
-        u.key.fill(0);
+        const key = unwrapKey(picked.ktri, picked.r, cipher!.keyLen, profile);
+        plain = decryptContent(env, cipher!, key);
+        key.fill(0);
       } catch (e) {
         if (e instanceof Asn1Error) fail('malformed', 'parse', e.message);
         throw e;
