@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixtures } from '../../pki/cms/fixtures.test-support.js';
+import { extraIdentity, fixtures } from '../../pki/cms/fixtures.test-support.js';
+import { exportIdentityPkcs12 } from '../../pki/pkcs12.js';
+import { parseCertificate } from '../../pki/x509-parse.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const f = fixtures();
@@ -87,6 +89,36 @@ test('CLI encode --recipient-signing-cert: classic clients decrypt the first Rec
   }
   const dec = certim(decodeArgs, enc.stdout);
   assert.equal(JSON.parse(dec.stdout.toString()).text, 'classic');
+});
+
+test('CLI decode --recipient-p12 (numcerts 2): decrypts with the encryption key, never with the signing key', async () => {
+  const sign = extraIdentity('cli-dana-sign', 'dana', 2048, 'sign');
+  const encId = extraIdentity('cli-dana-enc', 'dana', 2048, 'encrypt');
+  const p12 = await exportIdentityPkcs12({
+    screenName: 'dana', numCerts: 2,
+    encryption: { privateKey: encId.key, certificate: parseCertificate(encId.certDer) },
+    signing: { privateKey: sign.key, certificate: parseCertificate(sign.certDer) },
+    caCertificates: [],
+  }, 'pw');
+  writeFileSync(join(f.dir, 'dana.p12'), p12);
+  writeFileSync(join(f.dir, 'dana.pass'), 'pw\n');
+  const decode = ['message', 'decode', '--recipient', 'dana', '--recipient-p12', join(f.dir, 'dana.p12'), '--passphrase-file',
+    join(f.dir, 'dana.pass'), '--sender', 'alice', '--sender-cert', alice.certPath, '--ca', f.caCertPath];
+  const encodeTo = (recipientCert: string, extra: string[] = []): Buffer => {
+    const r = certim(['message', 'encode', '--profile', 'aim-legacy', '--sender', 'alice', '--sender-key', alice.keyPath,
+      '--sender-cert', alice.certPath, '--recipient', 'dana', '--recipient-cert', recipientCert, ...extra], 'for dana');
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const both = certim(decode, encodeTo(encId.certPath, ['--recipient-signing-cert', sign.certPath]));
+  assert.equal(both.code, 0, both.stderr);
+  assert.equal(JSON.parse(both.stdout.toString()).text, 'for dana');
+  // Addressed only to the signing certificate (what joustsim sends): refused, although the key is in the file.
+  const signOnly = certim(decode, encodeTo(sign.certPath));
+  assert.equal(signOnly.code, 1);
+  const j = JSON.parse(signOnly.stdout.toString());
+  assert.equal(j.code, 'wrong-recipient');
+  assert.equal(j.text, null);
 });
 
 test('CLI decode: a sender certificate from another CA is untrusted (PKI verifier) and exits 0', () => {
