@@ -17,7 +17,8 @@
  */
 import { constants, createHmac, privateDecrypt, randomBytes, type KeyObject } from 'node:crypto';
 
-// One random secret per private key, for the life of the process; never leaves this module.
+// One random secret per private-key object, for the life of the process; never leaves this module. (Not derived from
+// the key itself, so no private-key bytes are exported into the JS heap; callers keep one KeyObject per key.)
 const rejectionSecrets = new WeakMap<KeyObject, Buffer>();
 
 /**
@@ -35,7 +36,7 @@ export function implicitRejectionKey(key: KeyObject, encryptedKey: Uint8Array, l
   return createHmac('sha256', secret).update(encryptedKey).update(Uint8Array.of(len)).digest().subarray(0, len);
 }
 
-/** Result of an unwrap: always a key of the expected length; `paddingOk` is for local diagnostics only. */
+/** Result of an unwrap: always a key of the expected length; `paddingOk` is for unit tests only. */
 export interface Pkcs1UnwrapResult {
   /** The content-encryption key, or a synthetic substitute of the same length (RFC 3218 §2.3.2). */
   key: Buffer;
