@@ -89,7 +89,7 @@ export function buildSignedData(opts: {
  */
 export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
   const modern = opts.profile === 'modern';
-  if (!modern && opts.includeSelf) throw new RangeError('aim-legacy carries exactly one recipient (classic clients read only the first)');
+  if (!modern && opts.includeSelf) throw new RangeError('aim-legacy never wraps to the sender (classic clients read only one RecipientInfo)');
   const signer = prepareCertificate(opts.sender.signingCert);
   const recipient = prepareCertificate(opts.recipient.cert);
   const charset: SecureImCharset = opts.charset ?? pickCharset(opts.text, modern ? 'utf-8' : 'unicode-2-0');
@@ -121,9 +121,11 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
 
 /**
  * The aim-legacy recipients, in order. COMPAT(joscar/joustsim `SecureAimDecoder`): a classic client decrypts with
- * its SIGNING key and reads only the FIRST RecipientInfo (docs/protocol.md §6.2, §6.3), so a buddy with separate
- * certificates gets one for the signing certificate first and one for the encryption certificate second (which
- * certim and clients that pick their RecipientInfo by certificate use). Same certificate, or none given: one.
+ * its SIGNING key and reads only the first RecipientInfo it is given (docs/protocol.md §6.2, §6.3), so a buddy with
+ * separate certificates gets one for the signing certificate first and one for the encryption certificate second
+ * (which certim and clients that pick their RecipientInfo by certificate use). Same certificate, or none given: one.
+ * Caveat: joustsim's BouncyCastle 1.21 hands RecipientInfos over in hash-map order, not wire order, so for such a
+ * buddy this works for some certificate pairs only; numcerts 1 always works (ARCHITECTURE.md, cms, classic clients).
  */
 export function legacyRecipients(encryption: CmsCertificate, signing?: EncodeSecureImOptions['recipient']['signingCert']): CmsCertificate[] {
   if (signing === undefined) return [encryption];

@@ -34,12 +34,13 @@ export interface EncodeSecureImOptions {
     /**
      * aim-legacy only (ignored by modern): the recipient's SIGNING certificate. When it differs from `cert`, the
      * message carries two RecipientInfos — first for this certificate, then for `cert` — because joscar/joustsim
-     * decrypt with their signing key and read only the first RecipientInfo (docs/protocol.md §6.2). Pass it only
-     * for buddies without certim's modern capability; see ARCHITECTURE.md (cms) for the trade-off.
+     * decrypt with their signing key and read only one RecipientInfo (docs/protocol.md §6.2; which one is hash
+     * order in their BouncyCastle, see ARCHITECTURE.md, cms). Pass it only for buddies without certim's modern
+     * capability; ARCHITECTURE.md (cms) has the trade-off.
      */
     signingCert?: CertificateInput;
   };
-  /** Modern profile only: also wrap the content key to `sender.encryptionCert`. Legacy carries exactly one. */
+  /** Modern profile only: also wrap the content key to `sender.encryptionCert` (aim-legacy refuses it). */
   includeSelf?: boolean;
   /** Signing time; default now. */
   now?: Date;
