@@ -1,8 +1,9 @@
 /**
  * ICBM (0x0004) handlers (PROTOCOL §3.4): parameters, IM relay, offline storage, host acks, typing, client errors.
  *
- * - Channel-1 payloads are relayed byte for byte (encrypted IMs stay ciphertext); the server only drops the TLVs
- *   it consumes (0x0003 ack request, 0x0006 store flag).
+ * - Channel-1 payloads are relayed byte for byte (encrypted IMs stay ciphertext). Only the TLVs a client may set
+ *   reach the recipient (`isClientSettableIcbmTlv`, docs/protocol.md §3.4): 0x0003/0x0006 are consumed here, and
+ *   server-owned fields (0x0016 offline timestamp, ...) are added by the server alone, also on offline delivery.
  * - Channel 2: proposals with TLV 0x0003 get the observed-address rewrite of §8.1.
  * - Offline recipient + TLV 0x0006: stored durably BEFORE the 04/0C ack, delivered after their next client ready.
  * - Errors (04/01): 0x04 offline/unknown/blocks-you, 0x10 you block them, 0x0E malformed/too long.
