@@ -172,6 +172,11 @@ function ipBytes(ip: string): Uint8Array {
   return out;
 }
 
+/** An IPv4 or IPv6 address in text form as its 4 or 16 bytes (throws RangeError on bad input). */
+export function ipAddressBytes(ip: string): Uint8Array {
+  return ipBytes(ip);
+}
+
 function ipText(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join('.');
   const groups: string[] = [];
