@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import {
-  der, parseAsn1, seqOf, parseAt, rawOf, readBigInt, readSmallInt, readTime, readBitString, toPem, ctxTag, TAG,
+  der, parseAsn1, seqOf, rawOf, readBigInt, readSmallInt, readTime, readBitString, toPem, ctxTag, TAG,
   Asn1Error, type Asn1,
 } from './asn1/der.js';
 import { OID } from './oids.js';
