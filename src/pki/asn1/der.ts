@@ -368,15 +368,25 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-/** Reads a character string (UTF8, Printable, IA5, T61 as Latin-1, BMP as UTF-16BE, Universal as UTF-32BE). */
+/**
+ * Reads a character string (UTF8, Printable, IA5, T61, Numeric and Visible as Latin-1, BMP as UTF-16BE, Universal as
+ * UTF-32BE).
+ */
 export function readString(n: Asn1): string {
   const c = contentOf(n);
   switch (n.tag) {
     case TAG.UTF8_STRING:
-      return new TextDecoder('utf-8', { fatal: false }).decode(c);
+      // DER input must be valid UTF-8 (X.690 / RFC 3629), as OpenSSL requires; lenient BER input is replaced.
+      try {
+        return new TextDecoder('utf-8', { fatal: !n.ber }).decode(c);
+      } catch {
+        throw new Asn1Error('BAD_VALUE', n.start, 'invalid UTF-8 in UTF8String');
+      }
     case TAG.PRINTABLE_STRING:
     case TAG.IA5_STRING:
     case TAG.T61_STRING:
+    case 0x12: // NumericString
+    case 0x1a: // VisibleString
       return Buffer.from(c).toString('latin1');
     case TAG.BMP_STRING: {
       if (c.length % 2) throw new Asn1Error('BAD_VALUE', n.start, 'odd-length BMPString');
