@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { parseCertificate, type Certificate } from './x509-parse.js';
 
 /** Result of one openssl run. */
@@ -71,7 +71,10 @@ export interface OpensslPki {
   dir: string;
   /** Writes a file in the directory; returns its path. */
   file(name: string, content: string | Uint8Array): string;
-  /** Generates a key (default EC P-256) into `<name>.key`; returns its path. */
+  /**
+   * Generates a key (default EC P-256) into `<name>.key`; returns its path. Node generates the ordinary keys (no
+   * process per key); openssl writes the explicit-parameter one, which Node cannot produce.
+   */
   key(name: string, alg?: 'P-256' | 'P-192' | 'P-256-explicit' | 'rsa2048'): string;
   /** Issues (or self-signs) a certificate. */
   issue(name: string, o: IssueOptions): MadeCert;
@@ -95,20 +98,24 @@ export function makeOpensslPki(prefix = 'certim-ossl-'): OpensslPki {
   };
   const key = (name: string, alg: 'P-256' | 'P-192' | 'P-256-explicit' | 'rsa2048' = 'P-256'): string => {
     const out = join(dir, `${name}.key`);
-    if (alg === 'rsa2048') must(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', out]);
-    else if (alg === 'P-256-explicit') must(['ecparam', '-name', 'prime256v1', '-param_enc', 'explicit', '-genkey', '-noout', '-out', out]);
-    else must(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${alg}`, '-out', out]);
+    if (alg === 'P-256-explicit') {
+      must(['ecparam', '-name', 'prime256v1', '-param_enc', 'explicit', '-genkey', '-noout', '-out', out]);
+    } else {
+      const { privateKey } = alg === 'rsa2048'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ec', { namedCurve: alg === 'P-192' ? 'prime192v1' : 'prime256v1' });
+      writeFileSync(out, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    }
     return out;
   };
+  // One `openssl req -x509` per certificate: self-signed, or signed by `issuer` with -CA/-CAkey (OpenSSL >= 3.0).
   const issue = (name: string, o: IssueOptions): MadeCert => {
     const k = o.keyFile ?? key(name);
-    const csr = join(dir, `${name}.csr`);
-    must(['req', '-new', '-key', k, '-subj', o.subj, '-out', csr]);
-    const extF = file(`${name}.ext`, `[v3]\n${o.ext.join('\n')}\n${o.sections ?? ''}\n`);
+    const cfg = file(`${name}.cnf`, `[req]\ndistinguished_name = dn\n[dn]\n[v3]\n${o.ext.join('\n')}\n${o.sections ?? ''}\n`);
     const pem = join(dir, `${name}.pem`);
-    const sign = o.issuer ? ['-CA', o.issuer.pem, '-CAkey', o.issuer.key] : ['-signkey', k];
-    must(['x509', '-req', '-in', csr, ...sign, '-set_serial', o.serial ?? `0x${(serial++).toString(16)}`, '-days', String(o.days ?? 30),
-      '-extfile', extF, '-extensions', 'v3', '-out', pem]);
+    const sign = o.issuer ? ['-CA', o.issuer.pem, '-CAkey', o.issuer.key] : [];
+    must(['req', '-new', '-x509', '-key', k, '-subj', o.subj, ...sign, '-set_serial', o.serial ?? `0x${(serial++).toString(16)}`,
+      '-days', String(o.days ?? 30), '-config', cfg, '-extensions', 'v3', '-out', pem]);
     const der = new Uint8Array(Buffer.from(readFileSync(pem, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64'));
     return { name, pem, key: k, der, cert: () => parseCertificate(der), privateKey: () => createPrivateKey(readFileSync(k)) };
   };

@@ -4,8 +4,8 @@
  * `openssl crl` refuse them, so the signed and the fingerprinted bytes have one encoding.
  */
 import { test, before } from 'node:test';
-import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import { der, parseAsn1, seqOf, rawOf, tlv, TAG } from './asn1/der.js';
 import { parseCsr } from './csr.js';
 import { parseCrl } from './crl.js';
@@ -20,8 +20,9 @@ let crl: Uint8Array;
 before(() => {
   P = makeOpensslPki('certim-strict-');
   ca = P.issue('ca', { subj: '/O=certim-test/CN=CA', ext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign', 'subjectKeyIdentifier=hash'] });
-  const csrPem = readFileSync(`${P.dir}/ca.csr`, 'utf8');
-  csr = new Uint8Array(Buffer.from(csrPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'));
+  const out = `${P.dir}/ca.csr.der`;
+  assert.ok(openssl(['req', '-new', '-key', ca.key, '-subj', '/CN=CA', '-outform', 'DER', '-out', out]).ok);
+  csr = new Uint8Array(readFileSync(out));
   crl = crlDer(P.crl('c', ca));
 });
 
