@@ -12,7 +12,7 @@
  * ("Bob's certificate was revoked on ...") and tests match on the codes. Checks on a path run in a fixed order —
  * signatures, CA rights and path length, critical extensions and key strength, validity, name constraints, name,
  * usage, revocation — so each defect maps to one code. When no path succeeds, the failure reported is the one from
- * the first path that reached a trust anchor (else the first signature failure, else UNTRUSTED_ISSUER).
+ * the first path that reached a trust anchor, else the one from the path that got furthest from the leaf.
  */
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
@@ -146,8 +146,9 @@ const KNOWN_CRITICAL = new Set<string>([
 ]);
 /** EC curves we accept (RFC 5480 named curves of at least 256 bits; P-192 and explicit parameters are refused). */
 const GOOD_CURVES = new Set(['P-256', 'P-384', 'P-521']);
-/** Complete paths tried before giving up (bounds the search on hostile intermediate sets). */
+/** Complete paths tried, and certificates visited, before giving up (bounds the search on hostile intermediate sets). */
 const MAX_PATHS = 16;
+const MAX_VISITS = 256;
 
 function fail(code: VerifyFailureCode, reason: string): VerifyFailure {
   return { ok: false, code, reason };
@@ -241,14 +242,19 @@ export async function verifyCertificate(cert: CertificateInput, opts: VerifyOpti
   }
   const ctx: PathContext = { opts, provider, now, leaf, anchors, crls, unreadable, sigCache: new Map() };
 
-  // Depth-first path building with backtracking; `first*` remember the most informative failure.
+  // Depth-first path building with backtracking. Failure to report: that of the first path that reached an anchor;
+  // else the one that got furthest from the leaf (a dead end above a good signature beats a bad signature below it).
   const maxLen = opts.maxChainLength ?? 6;
   const anchorFps = new Set(anchors.map((a) => a.fingerprint256));
   let firstAnchored: VerifyFailure | undefined;
-  let firstSignature: VerifyFailure | undefined;
-  let tooLong = false;
+  let furthest: { depth: number; failure: VerifyFailure } | undefined;
+  const note = (depth: number, failure: VerifyFailure): void => {
+    if (!furthest || depth > furthest.depth) furthest = { depth, failure };
+  };
   let paths = 0;
+  let visits = 0;
   const search = async (chain: Certificate[]): Promise<VerifyOk | undefined> => {
+    if (++visits > MAX_VISITS) return undefined;
     const current = chain[chain.length - 1]!;
     if (anchorFps.has(current.fingerprint256)) {
       paths++;
@@ -258,18 +264,23 @@ export async function verifyCertificate(cert: CertificateInput, opts: VerifyOpti
       return undefined;
     }
     if (chain.length >= maxLen) {
-      tooLong = true;
+      note(chain.length, fail('UNTRUSTED_ISSUER', `no trusted chain within ${maxLen} certificates`));
       return undefined;
     }
     const candidates = [
       ...anchors.filter((a) => issuedBy(current, a)),
       ...pool.filter((p) => issuedBy(current, p) && !anchorFps.has(p.fingerprint256)),
     ].filter((c) => !chain.some((x) => x.fingerprint256 === c.fingerprint256));
+    if (candidates.length === 0) {
+      note(chain.length, fail('UNTRUSTED_ISSUER', chain.length === 1
+        ? `certificate ${label(current)} was issued by "${formatName(current.issuer)}", which is not a trusted CA`
+        : `the chain ends at "${formatName(current.issuer)}", which is not a trusted CA`));
+    }
     for (const parent of candidates) {
-      if (paths >= MAX_PATHS) return undefined;
+      if (paths >= MAX_PATHS || visits > MAX_VISITS) return undefined;
       const sigFail = checkSignature(current, parent, ctx);
       if (sigFail) {
-        firstSignature ??= sigFail;
+        note(chain.length, sigFail);
         continue;
       }
       const ok = await search([...chain, parent]);
@@ -280,10 +291,8 @@ export async function verifyCertificate(cert: CertificateInput, opts: VerifyOpti
   const found = await search([leaf]);
   if (found) return found;
   if (firstAnchored) return firstAnchored;
-  if (firstSignature) return firstSignature;
-  if (tooLong) return fail('UNTRUSTED_ISSUER', `no trusted chain within ${maxLen} certificates`);
-  const top = leaf;
-  return fail('UNTRUSTED_ISSUER', `certificate ${label(top)} was issued by "${formatName(top.issuer)}", and no chain from it reaches a trusted CA`);
+  if (visits > MAX_VISITS || paths >= MAX_PATHS) return fail('UNTRUSTED_ISSUER', `no trusted chain found for certificate ${label(leaf)} (path search limit reached)`);
+  return furthest?.failure ?? fail('UNTRUSTED_ISSUER', `no trusted chain found for certificate ${label(leaf)}`);
 }
 
 interface PathContext {
