@@ -15,6 +15,7 @@ import { generateRsaKeyPair } from './keys.js';
 import { checkCrl, crlToPem, parseCrl } from './crl.js';
 import { toPem } from './asn1/der.js';
 import { PkiError } from './errors.js';
+import { verifyCertificate } from './verifier.js';
 import type { CertificateLedger, RevokedEntry } from './ledger.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'certim-crl-'));
@@ -111,4 +112,25 @@ test('scheduleCrl polls the ledger: a revocation from another process is publish
   } finally {
     sched.stop();
   }
+});
+
+test('a client checking a user certificate against the published CRL: leaf coverage required, revocation seen', async () => {
+  const key = (await generateRsaKeyPair(2048)).publicKey;
+  const keep = (await ca.issueUserCertificate(key, 'keeper', 'encrypt')).certificate;
+  const gone = (await ca.issueUserCertificate(key, 'goner', 'encrypt')).certificate;
+  await ca.revoke(gone.serial, 'keyCompromise');
+  const base = { purpose: 'encrypt' as const, trustAnchors: [ca.rootCertificate], intermediates: [ca.issuingCertificate], crls: [await ca.crl()], now: clock, requireRevocationInfo: true };
+  // Only the issuing CA's CRL exists, so the issuing CA itself is not covered when the whole chain is required.
+  const chain = await verifyCertificate(keep, { ...base, screenName: 'keeper' });
+  assert.equal(chain.ok ? 'ok' : chain.code, 'REVOCATION_UNKNOWN');
+  const ok = await verifyCertificate(keep, { ...base, screenName: 'keeper', revocationRequiredFor: 'leaf' });
+  assert.ok(ok.ok && ok.revocation?.[0]?.source === 'crl' && ok.revocation[0].crlState === 'current');
+  const bad = await verifyCertificate(gone, { ...base, screenName: 'goner', revocationRequiredFor: 'leaf' });
+  assert.equal(bad.ok ? 'ok' : bad.code, 'REVOKED');
+  // A day and a bit later the same CRL is stale: fail closed unless inside the grace period.
+  const later = new Date(clock.getTime() + 25 * 3_600_000);
+  const stale = await verifyCertificate(keep, { ...base, screenName: 'keeper', revocationRequiredFor: 'leaf', now: later });
+  assert.equal(stale.ok ? 'ok' : stale.code, 'REVOCATION_STALE');
+  const graced = await verifyCertificate(keep, { ...base, screenName: 'keeper', revocationRequiredFor: 'leaf', now: later, crlGracePeriodMs: 2 * 3_600_000 });
+  assert.ok(graced.ok && graced.revocation?.[0]?.crlState === 'stale');
 });

@@ -127,6 +127,12 @@ export interface VerifyOptions {
    */
   requireRevocationInfo?: boolean;
   /**
+   * Which certificates `requireRevocationInfo` applies to: the whole chain below the anchor (default), or only the
+   * leaf. certim's CA publishes only the issuing CA's CRL (the root key stays offline), so clients checking user
+   * certificates against it use 'leaf'; CRLs and the callback are still honoured for every certificate.
+   */
+  revocationRequiredFor?: 'leaf' | 'chain';
+  /**
    * How long after its nextUpdate a CRL still counts as covering (default 0). Entries on a stale CRL always count:
    * a revocation does not expire.
    */
@@ -441,7 +447,7 @@ async function checkRevocation(chain: Certificate[], ctx: PathContext): Promise<
       if (s) return revoked(c, s);
       if (cov.source === 'none') cov = { serial: c.serial, source: 'callback' };
     }
-    if (cov.source === 'none' && opts.requireRevocationInfo) {
+    if (cov.source === 'none' && opts.requireRevocationInfo && (i === 0 || opts.revocationRequiredFor !== 'leaf')) {
       const f = staleSeen
         ? fail('REVOCATION_STALE', `the only CRL covering certificate ${label(c)} is out of date (past its nextUpdate)`)
         : fail('REVOCATION_UNKNOWN', `no revocation information covers certificate ${label(c)}`);
