@@ -11,3 +11,7 @@ test('uriHost: authority host for scheme://, the part after "@" for im: URIs, no
   assert.equal(uriHost('urn:uuid:1234'), undefined);
   assert.equal(uriHost('file:///etc/passwd'), undefined);
 });
+
+test('uriHost: an im: URI with two "@" has no host (fails closed under a permitted URI subtree)', () => {
+  assert.equal(uriHost('im:bob@evil.org@example.org'), undefined);
+});

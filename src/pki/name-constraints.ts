@@ -9,9 +9,9 @@
  *   mailbox on a subdomain. Applies to SAN rfc822Names and to emailAddress attributes in the subject.
  * - uniformResourceIdentifier: the constraint is a host ("example.org": that host; ".example.org": subdomains).
  *   The host of `scheme://[user@]host[:port]/…` is the authority's host. For certim's `im:` URIs
- *   (`im:alice@example.org`, RFC 3860) the host is the part after the last "@", matched like an email domain —
- *   so a CA constrained to `example.org` may issue `im:…@example.org` identities only. A URI without a host
- *   fails any permitted URI subtree.
+ *   (`im:alice@example.org`, RFC 3860) the host is the part after the "@", matched like an email domain — so a
+ *   CA constrained to `example.org` may issue `im:…@example.org` identities only. A URI without a host (including
+ *   an `im:` URI with no "@" or more than one) fails any permitted URI subtree.
  * - iPAddress: address/mask, same address family only.
  * - directoryName: the constraint's RDNs must be a prefix of the name's RDNs (values compared case-insensitively
  *   with runs of spaces folded, RFC 5280 §7.1); applied to a non-empty subject and to SAN directoryNames.
