@@ -103,6 +103,18 @@ test('name constraints, DNS: critical and non-critical both enforced; excluded s
   await bothRefuse(tls('dns-excl', excl, 'x.bad.example.org'), k(excl, 'x.bad.example.org'), /excluded subtree violation/, 'NAME_CONSTRAINTS_VIOLATION');
 });
 
+test('name constraints, iPAddress; a constrained name form certim does not interpret', async () => {
+  const ipCa = P.issue('nc-ip', { subj: '/O=certim-test/CN=IP CA', issuer: root, ext: [...CA_EXT, 'nameConstraints=critical,permitted;IP:192.168.0.0/255.255.0.0'] });
+  const tls = (n: string, ip: string): MadeCert => P.issue(n, { subj: '/CN=server', issuer: ipCa, keyFile: leafKey, ext: [...TLS_EXT, `subjectAltName=IP:${ip}`] });
+  await bothAccept(tls('ip-ok', '192.168.1.1'), { purpose: 'tls-server', hostname: '192.168.1.1', untrusted: [ipCa] });
+  await bothRefuse(tls('ip-evil', '10.0.0.1'), { purpose: 'tls-server', hostname: '10.0.0.1', untrusted: [ipCa] }, /permitted subtree violation/, 'NAME_CONSTRAINTS_VIOLATION');
+  const otherCa = P.issue('nc-other', { subj: '/O=certim-test/CN=Other CA', issuer: root, ext: [...CA_EXT, 'nameConstraints=critical,permitted;otherName:1.3.6.1.4.1.99999.1;UTF8:x'] });
+  const withOther = P.issue('other-leaf', { subj: '/CN=bob', issuer: otherCa, keyFile: leafKey, ext: [...SIGN_EXT, 'subjectAltName=otherName:1.3.6.1.4.1.99999.1;UTF8:y'] });
+  await bothRefuse(withOther, { untrusted: [otherCa] }, /unsupported|not supported|constraint/i, 'UNSUPPORTED_NAME_CONSTRAINT');
+  const without = P.issue('other-none', { subj: '/CN=bob', issuer: otherCa, keyFile: leafKey, ext: [...SIGN_EXT, 'subjectAltName=URI:im:bob@example.org'] });
+  await bothAccept(without, { untrusted: [otherCa] });
+});
+
 test('name constraints, email: SAN rfc822Name and the subject emailAddress', async () => {
   const ca = P.issue('nc-mail', { subj: '/O=certim-test/CN=Mail CA', issuer: root, ext: [...CA_EXT, 'nameConstraints=critical,permitted;email:example.org'] });
   const k: Case = { untrusted: [ca] };
@@ -186,6 +198,10 @@ test('CRLs: revoked, stale (distinct code; grace period), not yet valid, no cRLS
   await bothAccept(leaf, { crls: [good, rootCrl] });
   const rv = await bothRefuse(revokedLeaf, { crls: [good, rootCrl] }, /certificate revoked/, 'REVOKED');
   assert.match(rv.ok ? '' : rv.reason, /keyCompromise/);
+
+  // The issuing CA revoked on the root's CRL: the whole chain is checked (openssl -crl_check_all).
+  const rootRevokesInter = P.crl('root-rev', root, { revoke: [inter] });
+  await bothRefuse(leaf, { crls: [good, rootRevokesInter], flags: ['-crl_check_all'] }, /certificate revoked/, 'REVOKED');
 
   const stale = P.crl('stale', inter, { lastUpdate: '20200101000000Z', nextUpdate: '20200102000000Z' });
   await bothRefuse(leaf, { crls: [stale, rootCrl] }, /CRL has expired/, 'REVOCATION_STALE');
