@@ -1,5 +1,5 @@
 /**
- * The server's certificate authority (issue 3). Layout under `<dataDir>/ca/`:
+ * The server's certificate authority. Layout under `<dataDir>/ca/`:
  *
  *   root.crt        root certificate (PEM), self-signed, RSA >= 3072, pathLen 1
  *   root.key        root private key, PKCS#8 scrypt + AES-256 ("ENCRYPTED PRIVATE KEY"); absent for imported CAs
@@ -197,7 +197,7 @@ export class CertificateAuthority {
   /**
    * Issues the server's TLS certificate (for OSCAR-over-TLS and HTTPS) from this CA, so clients pinning the root
    * trust the server. A fresh RSA-2048 key is generated unless one is given: 2048 because TLS handshakes are private
-   * key operations and RSA-2048 is ~7x faster than RSA-3072 on this hardware (PERF-FACTS).
+   * key operations and RSA-2048 is ~7x faster than RSA-3072 on our 2-core hosts (measured).
    */
   async issueServerTlsCertificate(hostnames: readonly string[], ips: readonly string[] = [], opts: { privateKey?: KeyObject; days?: number } = {}): Promise<ServerTlsCredentials> {
     if (hostnames.length === 0 && ips.length === 0) throw new PkiError('INVALID_ARGUMENT', 'a TLS certificate needs at least one host name or IP');

@@ -1,6 +1,6 @@
 /**
  * Parses an X.509 certificate (RFC 5280 §4.1) with our DER reader into a typed view. The public key becomes a cached
- * KeyObject once, here, so the verifier and CMS code never re-import it (PERF-FACTS: per-call import costs ~3.5x).
+ * KeyObject once, here, so the verifier and CMS code never re-import it (measured: a per-call import costs ~3.5x).
  */
 import type { KeyObject } from 'node:crypto';
 import {

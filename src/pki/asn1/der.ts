@@ -2,7 +2,7 @@
  * A small, fast ASN.1 codec: a bounds-checked DER/BER reader (X.690) and DER writer helpers.
  *
  * Why our own: PKI and CMS code sit on the secure-IM hot path, and generic ASN.1 schema machinery costs far more
- * than the RSA math (PERF-FACTS.md: PKIjs reaches 0.04–0.10 of the OpenSSL limit). This reader hands out
+ * than the RSA math (measured: PKIjs reaches 0.04–0.10 of the OpenSSL limit). This reader hands out
  * lightweight node records that point into the original buffer (no copies), and the writer concatenates once.
  *
  * Reader rules: definite lengths in at most 4 length octets; with `ber: true`, indefinite lengths (0x80 ... 00 00)
