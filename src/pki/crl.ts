@@ -150,7 +150,11 @@ export function parseCrl(input: Uint8Array | string): CertificateList {
         if (extN) {
           if (!v2) bad('entry extensions in a v1 CRL');
           for (const x of parseExtensions(extN)) {
-            if (x.oid === OID.cRLReason) reason = REASON_NAMES[readSmallInt(parseAsn1(x.value))] ?? 'unspecified';
+            if (x.oid === OID.cRLReason) {
+              const rc = parseAsn1(x.value);
+              if (rc.tag !== TAG.ENUMERATED) bad('cRLReason is not ENUMERATED');
+              reason = REASON_NAMES[readSmallInt(rc)] ?? 'unspecified';
+            }
             else if (x.critical) bad(`unsupported critical CRL entry extension ${x.oid}`);
           }
         }
@@ -168,7 +172,9 @@ export function parseCrl(input: Uint8Array | string): CertificateList {
       if (ek.length !== 1) bad('extra data in [0] crlExtensions');
       for (const x of parseExtensions(ek[0]!)) {
         if (x.oid === OID.cRLNumber) {
-          crlNumber = readBigInt(parseAsn1(x.value));
+          const num = parseAsn1(x.value);
+          if (num.tag !== TAG.INTEGER) bad('cRLNumber is not an INTEGER');
+          crlNumber = readBigInt(num);
           if (crlNumber < 0n) bad('negative cRLNumber');
           crlNumberCritical = x.critical;
         } else if (x.oid === OID.authorityKeyIdentifier) {

@@ -92,7 +92,7 @@ export function parseCsr(input: Uint8Array | string, provider: CryptoProvider = 
     const infoKids = seqOf(infoN, 'CertificationRequestInfo', 3);
     if (infoKids.length > 4) throw new PkiError('MALFORMED', 'malformed CSR: extra data in CertificationRequestInfo');
     const [verN, subjN, spkiN, attrsN] = infoKids;
-    if (readSmallInt(verN!) !== 0) throw new PkiError('MALFORMED', 'unsupported CSR version');
+    if (verN!.tag !== TAG.INTEGER || readSmallInt(verN!) !== 0) throw new PkiError('MALFORMED', 'unsupported CSR version');
     const subject = parseName(subjN!);
     const spki = rawOf(spkiN!);
     let publicKey: KeyObject;

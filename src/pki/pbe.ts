@@ -79,7 +79,7 @@ function tooMuch(what: string): never {
 }
 
 function iterationCount(n: Asn1 | undefined, max: number, what: string): number {
-  if (!n) throw new PkiError('MALFORMED', `${what}: missing iteration count`);
+  if (!n || n.tag !== TAG.INTEGER) throw new PkiError('MALFORMED', `${what}: missing iteration count`);
   const v = readBigInt(n);
   if (v < 1n) throw new PkiError('MALFORMED', `${what} iteration count ${v} out of range`);
   if (v > BigInt(max)) tooMuch(`${what} iteration count ${v}`);

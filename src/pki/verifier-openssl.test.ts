@@ -267,6 +267,8 @@ test('strict DER and impossible times: properly signed but mis-encoded certifica
     ['serial-nonminimal', (k) => k.map((x, i) => (i === serialAt ? tlv(TAG.INTEGER, Uint8Array.of(0, ...x.subarray(2))) : x))],
     ['serial-empty', (k) => k.map((x, i) => (i === serialAt ? Uint8Array.of(TAG.INTEGER, 0) : x))],
     ['tbs-extra-field', (k) => [...k, der.int(5)]],
+    ['version-enumerated', (k) => k.map((x, i) => (i === 0 ? der.explicit(0, der.enumerated(2)) : x))],
+    ['version-explicit-v1', (k) => k.map((x, i) => (i === 0 ? der.explicit(0, der.int(0)) : x))],
     ['feb-30', (k) => k.map((x, i) => (i === validityAt ? der.seq(utc('260101000000Z'), utc('260230120000Z')) : x))],
     ['second-60', (k) => k.map((x, i) => (i === validityAt ? der.seq(utc('260101000000Z'), utc('261231235960Z')) : x))],
     ['hour-24', (k) => k.map((x, i) => (i === validityAt ? der.seq(utc('260101000000Z'), utc('261231240000Z')) : x))],

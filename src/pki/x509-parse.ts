@@ -171,7 +171,7 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
   let version = 1;
   if (tbsKids[0]!.tag === ctxTag(0, true)) {
     const vk = seqOf(tbsKids[0], '[0] version', 1, ctxTag(0, true));
-    if (vk.length !== 1) malformed('extra data in [0] version');
+    if (vk.length !== 1 || vk[0]!.tag !== TAG.INTEGER) malformed('[0] version must hold one INTEGER');
     const v = readSmallInt(vk[0]!);
     // X.690 §11.5: v1 is the DEFAULT, so DER omits it.
     if (v === 0) malformed('an explicit v1 version is not DER');
