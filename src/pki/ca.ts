@@ -1,5 +1,5 @@
 /**
- * The server's certificate authority (issue 3). Layout under `<dataDir>/ca/`:
+ * The server's certificate authority. Layout under `<dataDir>/ca/`:
  *
  *   root.crt        root certificate (PEM), self-signed, RSA >= 3072, pathLen 1
  *   root.key        root private key, PKCS#8 scrypt + AES-256 ("ENCRYPTED PRIVATE KEY"); absent for imported CAs
@@ -37,7 +37,7 @@ import { encodeCertsOnly } from './certs-only.js';
 import { normalizeScreenName } from './screen-name.js';
 import { ISSUE_EXT_KEY_USAGE, ISSUE_KEY_USAGE, type VerifyPurpose } from './profiles.js';
 import { verifyCertificate, type VerifyResult } from './verifier.js';
-import type { CertificateLedger, CertificatePurpose, IssuedCertificateRecord, RevocationReason } from './ledger.js';
+import type { CertificateLedger, CertificatePurpose, IssuedCertificateRecord, RevocationReason, RevokedEntry } from './ledger.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
 /** Environment variable holding the CA passphrase (both keys) when the admin supplies one. */
@@ -46,6 +46,15 @@ export const CA_PASSPHRASE_ENV = 'CERTIM_CA_PASSPHRASE';
 export const CRL_PATH = '/ca/crl';
 
 const DAY = 86_400_000;
+/** Longest CRL validity (nextUpdate - thisUpdate) the CA issues, hours. */
+export const MAX_CRL_VALIDITY_HOURS = 24;
+
+/** A digest of the revoked set (order-independent), to notice any ledger change, not only a count change. */
+function revokedDigest(revoked: readonly RevokedEntry[], provider: CryptoProvider): string {
+  const h = provider.createHash('sha256');
+  for (const line of revoked.map((r) => `${r.serial}|${r.revokedAt.getTime()}|${r.reason}`).sort()) h.update(`${line}\n`);
+  return h.digest('hex');
+}
 
 /** Options of {@link openCertificateAuthority}. */
 export interface CaOptions {
@@ -71,8 +80,14 @@ export interface CaOptions {
   rootKeyBits?: number;
   /** RSA size for a new issuing CA (default 3072). */
   issuingKeyBits?: number;
-  /** How long a CRL is valid (nextUpdate - thisUpdate), hours; default 168 (a week). */
+  /**
+   * How long a CRL is valid (nextUpdate - thisUpdate), hours; default and maximum 24 (relying
+   * parties fail closed after nextUpdate plus their grace period, so a short window bounds how long a revocation
+   * can go unseen). Larger values are refused (INVALID_ARGUMENT).
+   */
   crlValidityHours?: number;
+  /** Age after which the CRL is rebuilt even with no new revocation, minutes; default 60 (so >= 23 h always remain). */
+  crlRefreshMinutes?: number;
   /** Extra trust anchors besides the root and `<dataDir>/ca/trusted/*.pem`. */
   extraTrustAnchors?: readonly (Uint8Array | string)[];
   /** Crypto provider. */
@@ -114,7 +129,9 @@ export class CertificateAuthority {
   #issuingKey: KeyObject;
   #intermediates: Certificate[];
   #extraAnchors: Certificate[];
-  #crlCache: { der: Uint8Array; at: number; revokedCount: number } | undefined;
+  #crlCache: { der: Uint8Array; at: number; digest: string } | undefined;
+  #lastCrlNumber = 0n;
+  #crlListeners = new Set<(crl: Uint8Array) => void>();
 
   /** @internal use openCertificateAuthority */
   constructor(
@@ -180,7 +197,7 @@ export class CertificateAuthority {
   /**
    * Issues the server's TLS certificate (for OSCAR-over-TLS and HTTPS) from this CA, so clients pinning the root
    * trust the server. A fresh RSA-2048 key is generated unless one is given: 2048 because TLS handshakes are private
-   * key operations and RSA-2048 is ~7x faster than RSA-3072 on this hardware (PERF-FACTS).
+   * key operations and RSA-2048 is ~7x faster than RSA-3072 on our 2-core hosts (measured).
    */
   async issueServerTlsCertificate(hostnames: readonly string[], ips: readonly string[] = [], opts: { privateKey?: KeyObject; days?: number } = {}): Promise<ServerTlsCredentials> {
     if (hostnames.length === 0 && ips.length === 0) throw new PkiError('INVALID_ARGUMENT', 'a TLS certificate needs at least one host name or IP');
@@ -197,30 +214,69 @@ export class CertificateAuthority {
     };
   }
 
-  /** Revokes a serial (lowercase hex). Throws UNKNOWN_SERIAL when this CA never issued it. */
+  /**
+   * Revokes a serial (lowercase hex) and rebuilds the CRL at once (schedule listeners get it). Throws UNKNOWN_SERIAL
+   * when this CA never issued it.
+   */
   async revoke(serial: string, reason: RevocationReason = 'unspecified'): Promise<void> {
     const s = normalizeSerial(serial);
     const ok = await this.#o.ledger.revoke(s, reason, this.#o.now());
     if (!ok) throw new PkiError('UNKNOWN_SERIAL', `no certificate with serial ${s} was issued by this CA`);
     this.#crlCache = undefined;
+    await this.crl();
   }
 
   /**
-   * The current CRL (DER), signed by the issuing CA. Cached; rebuilt after a revocation, hourly, or when the
-   * revoked count in the ledger changed (another node revoked).
+   * The current CRL (DER), signed by the issuing CA, with nextUpdate = thisUpdate + crlValidityHours (<= 24 h).
+   * Cached, and rebuilt when the ledger's revoked set differs from the one the cached CRL was built from (a digest of
+   * every serial, date and reason — so a revocation written by another process, such as `certim admin cert revoke`
+   * or another node, shows up at the next call even if the count did not change), or when the cached CRL is older
+   * than crlRefreshMinutes. cRLNumber is the issue time in ms, kept strictly increasing.
    */
   async crl(): Promise<Uint8Array> {
     const now = this.#o.now();
     const revoked = await this.#o.ledger.listRevoked();
+    const digest = revokedDigest(revoked, this.#o.provider);
     const c = this.#crlCache;
-    if (c && c.revokedCount === revoked.length && now.getTime() - c.at < 3_600_000) return c.der;
+    if (c && c.digest === digest && now.getTime() - c.at < this.#o.crlRefreshMinutes * 60_000 && now.getTime() >= c.at) return c.der;
+    let crlNumber = BigInt(now.getTime());
+    if (crlNumber <= this.#lastCrlNumber) crlNumber = this.#lastCrlNumber + 1n;
+    this.#lastCrlNumber = crlNumber;
     const crlDer = buildCrl({
       issuer: this.#issuing, issuerKey: this.#issuingKey, revoked, thisUpdate: now,
       nextUpdate: new Date(now.getTime() + this.#o.crlValidityHours * 3_600_000),
-      crlNumber: BigInt(now.getTime()), provider: this.#o.provider,
+      crlNumber, provider: this.#o.provider,
     });
-    this.#crlCache = { der: crlDer, at: now.getTime(), revokedCount: revoked.length };
+    this.#crlCache = { der: crlDer, at: now.getTime(), digest };
+    for (const l of this.#crlListeners) {
+      try {
+        l(crlDer);
+      } catch (e) {
+        this.#o.warn(`CRL listener failed: ${(e as Error).message}`);
+      }
+    }
     return crlDer;
+  }
+
+  /**
+   * Keeps the CRL fresh without waiting for a request: every `intervalMs` (default 60 s) the ledger is read and the
+   * CRL rebuilt when the revoked set changed or it reached crlRefreshMinutes. `onCrl` receives every newly built CRL
+   * (also the ones built by {@link revoke} or a request). The timer is unref'd; call `stop` on shutdown.
+   */
+  scheduleCrl(o: { intervalMs?: number; onCrl?: (crl: Uint8Array) => void; onError?: (e: unknown) => void } = {}): { stop(): void } {
+    if (o.onCrl) this.#crlListeners.add(o.onCrl);
+    const tick = (): void => {
+      this.crl().catch((e: unknown) => (o.onError ? o.onError(e) : this.#o.warn(`CRL refresh failed: ${(e as Error).message}`)));
+    };
+    tick();
+    const timer = setInterval(tick, o.intervalMs ?? 60_000);
+    timer.unref();
+    return {
+      stop: () => {
+        clearInterval(timer);
+        if (o.onCrl) this.#crlListeners.delete(o.onCrl);
+      },
+    };
   }
 
   /** Certs-only PKCS#7 of the CA certificates (issuing, intermediates, root): the EST /cacerts body (DER). */
@@ -329,7 +385,7 @@ export class CertificateAuthority {
 
 type CaInternals = {
   dataDir: string; domain: string; ledger: CertificateLedger; crlUrl: string; warn: (m: string) => void; now: () => Date;
-  userCertificateDays: number; crlValidityHours: number; provider: CryptoProvider; passphrase?: string;
+  userCertificateDays: number; crlValidityHours: number; crlRefreshMinutes: number; provider: CryptoProvider; passphrase?: string;
   env: Record<string, string | undefined>;
 };
 
@@ -506,12 +562,19 @@ export async function openCertificateAuthority(opts: CaOptions): Promise<Certifi
     warn: opts.warn ?? ((m) => console.warn(m)),
     now: opts.now ?? (() => new Date()),
     userCertificateDays: opts.userCertificateDays ?? 365,
-    crlValidityHours: opts.crlValidityHours ?? 168,
+    crlValidityHours: opts.crlValidityHours ?? MAX_CRL_VALIDITY_HOURS,
+    crlRefreshMinutes: opts.crlRefreshMinutes ?? 60,
     provider: opts.provider ?? nodeCryptoProvider,
     env: opts.env ?? process.env,
     ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}),
   };
   if (!/^[a-z0-9.-]+$/.test(o.domain)) throw new PkiError('INVALID_ARGUMENT', `bad domain "${opts.domain}"`);
+  if (!(o.crlValidityHours > 0 && o.crlValidityHours <= MAX_CRL_VALIDITY_HOURS)) {
+    throw new PkiError('INVALID_ARGUMENT', `crlValidityHours must be in (0, ${MAX_CRL_VALIDITY_HOURS}]`);
+  }
+  if (!(o.crlRefreshMinutes > 0 && o.crlRefreshMinutes * 60 < o.crlValidityHours * 3600)) {
+    throw new PkiError('INVALID_ARGUMENT', 'crlRefreshMinutes must be positive and shorter than the CRL validity');
+  }
   const rootBits = opts.rootKeyBits ?? DEFAULT_RSA_BITS;
   if (rootBits < 3072) throw new PkiError('WEAK_KEY', 'the root key must be at least 3072 bits');
   const dir = caDir(o.dataDir);

@@ -8,13 +8,13 @@
  */
 import type { KeyObject } from 'node:crypto';
 import {
-  der, parseAsn1, seqOf, parseAt, rawOf, readBigInt, readSmallInt, readTime, readBitString, toPem, ctxTag, TAG,
+  der, parseAsn1, seqOf, rawOf, readBigInt, readSmallInt, readTime, readBitString, toPem, ctxTag, TAG,
   Asn1Error, type Asn1,
 } from './asn1/der.js';
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
 import { algorithmOid, SHA256_WITH_RSA, signSha256Rsa, verifySignature } from './algorithms.js';
-import { parseName, type DistinguishedName } from './name.js';
+import { parseName, sameName, type DistinguishedName } from './name.js';
 import { encodeExtension, encodeAuthorityKeyIdentifier, parseExtensions, decodeAuthorityKeyIdentifier } from './extensions.js';
 import { derOrPem, serialHex, type Certificate } from './x509-parse.js';
 import type { RevocationReason, RevokedEntry } from './ledger.js';
@@ -98,24 +98,40 @@ export interface CertificateList {
   nextUpdate: Date | undefined;
   /** cRLNumber, if present. */
   crlNumber: bigint | undefined;
+  /** True when the cRLNumber extension is marked critical (RFC 5280 §5.2.3: it MUST NOT be). */
+  crlNumberCritical?: boolean;
   /** authorityKeyIdentifier, if present. */
   authorityKeyId: Uint8Array | undefined;
-  /** Revoked serials (lowercase hex) -> entry. */
+  /** Revoked serials (lowercase hex, see `serialHex`) -> entry. */
   entries: Map<string, CrlEntry>;
 }
 
-/** Parses a CRL from DER or PEM ("X509 CRL"). Throws MALFORMED. */
+function bad(what: string): never {
+  throw new PkiError('MALFORMED', `malformed CRL: ${what}`);
+}
+
+/**
+ * Parses a CRL from DER or PEM ("X509 CRL"). Throws MALFORMED. Strict DER like certificates: exactly three elements
+ * in the outer SEQUENCE, the outer and inner signature AlgorithmIdentifiers identical, TBSCertList fields in RFC 5280
+ * §5.1 order with nothing extra, v2 whenever extensions are present, no empty revokedCertificates list, and no
+ * critical extension we do not understand (CRL or entry; deltas and issuing distribution points are unsupported).
+ */
 export function parseCrl(input: Uint8Array | string): CertificateList {
   const bytes = derOrPem(input, (label) => label === 'X509 CRL', 'X509 CRL');
   try {
-    const [tbsN, algN, sigN] = seqOf(parseAsn1(bytes), 'CertificateList', 3);
+    const outer = seqOf(parseAsn1(bytes), 'CertificateList', 3);
+    if (outer.length !== 3) bad('extra data inside the CertificateList SEQUENCE');
+    const [tbsN, algN, sigN] = outer as [Asn1, Asn1, Asn1];
     const kids = seqOf(tbsN, 'TBSCertList', 4);
     let i = 0;
+    let v2 = false;
     if (kids[0]!.tag === TAG.INTEGER) {
       if (readSmallInt(kids[0]!) !== 1) throw new PkiError('MALFORMED', 'unsupported CRL version');
+      v2 = true;
       i++;
     }
-    const inner = algorithmOid(kids[i++]!);
+    const innerN = kids[i++]!;
+    const inner = algorithmOid(innerN);
     const issuer = parseName(kids[i++]!);
     const thisUpdate = readTime(kids[i++]!);
     let nextUpdate: Date | undefined;
@@ -123,33 +139,60 @@ export function parseCrl(input: Uint8Array | string): CertificateList {
     if (isTime(kids[i])) nextUpdate = readTime(kids[i++]!);
     const entries = new Map<string, CrlEntry>();
     if (kids[i]?.tag === TAG.SEQUENCE) {
-      for (const e of seqOf(kids[i++], 'revokedCertificates')) {
-        const [serN, dateN, extN] = seqOf(e, 'revokedCertificate', 2);
+      const list = seqOf(kids[i++], 'revokedCertificates');
+      if (list.length === 0) bad('empty revokedCertificates (RFC 5280 §5.1.2.6: omit it)');
+      for (const e of list) {
+        const ek = seqOf(e, 'revokedCertificate', 2);
+        if (ek.length > 3) bad('extra data in a revokedCertificates entry');
+        const [serN, dateN, extN] = ek;
+        if (serN!.tag !== TAG.INTEGER) bad('userCertificate is not an INTEGER');
         let reason: RevocationReason = 'unspecified';
         if (extN) {
+          if (!v2) bad('entry extensions in a v1 CRL');
           for (const x of parseExtensions(extN)) {
-            if (x.oid === OID.cRLReason) reason = REASON_NAMES[readSmallInt(parseAsn1(x.value))] ?? 'unspecified';
+            if (x.oid === OID.cRLReason) {
+              const rc = parseAsn1(x.value);
+              if (rc.tag !== TAG.ENUMERATED) bad('cRLReason is not ENUMERATED');
+              reason = REASON_NAMES[readSmallInt(rc)] ?? 'unspecified';
+            }
+            else if (x.critical) bad(`unsupported critical CRL entry extension ${x.oid}`);
           }
         }
-        entries.set(serialHex(serN!), { revokedAt: readTime(dateN!), reason });
+        const serial = serialHex(serN!);
+        if (entries.has(serial)) bad(`serial ${serial} listed twice`);
+        entries.set(serial, { revokedAt: readTime(dateN!), reason });
       }
     }
     let crlNumber: bigint | undefined;
+    let crlNumberCritical = false;
     let authorityKeyId: Uint8Array | undefined;
     if (kids[i]?.tag === ctxTag(0, true)) {
-      const exts = kids[i]!;
-      const extSeq = parseAt(exts.buf, exts.contentStart, exts.contentEnd);
-      for (const x of parseExtensions(extSeq)) {
-        if (x.oid === OID.cRLNumber) crlNumber = readBigInt(parseAsn1(x.value));
-        else if (x.oid === OID.authorityKeyIdentifier) authorityKeyId = decodeAuthorityKeyIdentifier(parseAsn1(x.value));
-        else if (x.critical) throw new PkiError('MALFORMED', `unsupported critical CRL extension ${x.oid}`);
+      if (!v2) bad('extensions in a v1 CRL');
+      const ek = seqOf(kids[i++], '[0] crlExtensions', 1, ctxTag(0, true));
+      if (ek.length !== 1) bad('extra data in [0] crlExtensions');
+      for (const x of parseExtensions(ek[0]!)) {
+        if (x.oid === OID.cRLNumber) {
+          const num = parseAsn1(x.value);
+          if (num.tag !== TAG.INTEGER) bad('cRLNumber is not an INTEGER');
+          crlNumber = readBigInt(num);
+          if (crlNumber < 0n) bad('negative cRLNumber');
+          crlNumberCritical = x.critical;
+        } else if (x.oid === OID.authorityKeyIdentifier) {
+          authorityKeyId = decodeAuthorityKeyIdentifier(parseAsn1(x.value));
+        } else if (x.critical) {
+          throw new PkiError('MALFORMED', `unsupported critical CRL extension ${x.oid}`);
+        }
       }
     }
-    const signatureAlgorithm = algorithmOid(algN!);
+    if (i !== kids.length) bad('unexpected element in TBSCertList');
+    const signatureAlgorithm = algorithmOid(algN);
     if (inner !== signatureAlgorithm) throw new PkiError('MALFORMED', 'TBSCertList.signature differs from signatureAlgorithm');
+    if (!Buffer.from(rawOf(innerN)).equals(Buffer.from(rawOf(algN)))) bad('signatureAlgorithm parameters differ from TBSCertList.signature');
+    const sig = readBitString(sigN);
+    if (sig.unused !== 0) bad('signatureValue has unused bits');
     return {
-      der: bytes, tbs: rawOf(tbsN!), signatureAlgorithm, signature: readBitString(sigN!).bytes, issuer, thisUpdate,
-      nextUpdate, crlNumber, authorityKeyId, entries,
+      der: bytes, tbs: rawOf(tbsN), signatureAlgorithm, signature: sig.bytes, issuer, thisUpdate,
+      nextUpdate, crlNumber, crlNumberCritical, authorityKeyId, entries,
     };
   } catch (e) {
     if (Asn1Error.is(e)) throw new PkiError('MALFORMED', `malformed CRL: ${e.message}`, { cause: e });
@@ -165,4 +208,60 @@ export function verifyCrlSignature(crl: CertificateList, issuer: Certificate, pr
     if (PkiError.is(e, 'UNSUPPORTED_ALGORITHM')) return false;
     throw e;
   }
+}
+
+/** Why a CRL cannot be used at all (one code per reason). */
+export type CrlProblemCode =
+  | 'CRL_WRONG_ISSUER' // the CRL issuer (name or authorityKeyIdentifier) is not this CA
+  | 'CRL_ISSUER_NOT_AUTHORIZED' // the CA's keyUsage lacks cRLSign (RFC 5280 §4.2.1.3)
+  | 'CRL_BAD_SIGNATURE' // the signature does not verify with the CA's key (or an unsupported algorithm)
+  | 'CRL_NUMBER_MISSING' // no cRLNumber (RFC 5280 §5.2.3: MUST be included)
+  | 'CRL_NUMBER_CRITICAL' // cRLNumber marked critical (RFC 5280 §5.2.3: MUST be non-critical)
+  | 'CRL_NO_NEXT_UPDATE' // no nextUpdate (RFC 5280 §5.1.2.5: conforming issuers MUST include it), so it never goes stale
+  | 'CRL_NOT_YET_VALID'; // thisUpdate is in the future (beyond the allowed clock skew)
+
+/**
+ * The state of a CRL for one issuing CA at a given time: `current` (usable), `stale` (signature and issuer fine,
+ * but now is past nextUpdate: a newer CRL should exist; a relying party decides how long a grace period it allows,
+ * RFC 5280 §6.3.3), or `invalid` with a code.
+ */
+export type CrlState =
+  | { state: 'current'; thisUpdate: Date; nextUpdate: Date }
+  | { state: 'stale'; thisUpdate: Date; nextUpdate: Date; staleForMs: number }
+  | { state: 'invalid'; code: CrlProblemCode; reason: string };
+
+/** Options of {@link checkCrl}. */
+export interface CheckCrlOptions {
+  /** Time to judge by; default now. */
+  now?: Date;
+  /** Tolerated clock difference for thisUpdate in the future; default 5 minutes. */
+  clockSkewMs?: number;
+  /** Crypto provider. */
+  provider?: CryptoProvider;
+}
+
+/**
+ * Checks a CRL against the CA that is supposed to have issued it, in a fixed order (issuer, cRLSign, signature,
+ * cRLNumber, times) so each defect maps to one {@link CrlProblemCode}.
+ */
+export function checkCrl(crl: CertificateList, issuer: Certificate, o: CheckCrlOptions = {}): CrlState {
+  const now = o.now ?? new Date();
+  const invalid = (code: CrlProblemCode, reason: string): CrlState => ({ state: 'invalid', code, reason });
+  if (!sameName(crl.issuer.der, issuer.subject.der)) return invalid('CRL_WRONG_ISSUER', 'the CRL was issued by another CA');
+  if (crl.authorityKeyId && issuer.subjectKeyId && !Buffer.from(crl.authorityKeyId).equals(Buffer.from(issuer.subjectKeyId))) {
+    return invalid('CRL_WRONG_ISSUER', 'the CRL was signed by another key of this CA');
+  }
+  if (issuer.keyUsage && !issuer.keyUsage.includes('cRLSign')) {
+    return invalid('CRL_ISSUER_NOT_AUTHORIZED', 'the CA certificate may not sign CRLs (keyUsage lacks cRLSign)');
+  }
+  if (!verifyCrlSignature(crl, issuer, o.provider)) return invalid('CRL_BAD_SIGNATURE', 'the CRL signature does not verify with the CA key');
+  if (crl.crlNumber === undefined) return invalid('CRL_NUMBER_MISSING', 'the CRL has no cRLNumber');
+  if (crl.crlNumberCritical) return invalid('CRL_NUMBER_CRITICAL', 'the CRL marks cRLNumber critical');
+  if (!crl.nextUpdate) return invalid('CRL_NO_NEXT_UPDATE', 'the CRL has no nextUpdate');
+  if (crl.thisUpdate.getTime() > now.getTime() + (o.clockSkewMs ?? 300_000)) {
+    return invalid('CRL_NOT_YET_VALID', `the CRL is dated ${crl.thisUpdate.toISOString()}, in the future`);
+  }
+  const staleForMs = now.getTime() - crl.nextUpdate.getTime();
+  if (staleForMs > 0) return { state: 'stale', thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, staleForMs };
+  return { state: 'current', thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate };
 }

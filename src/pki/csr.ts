@@ -84,9 +84,15 @@ export interface CertificationRequest {
 export function parseCsr(input: Uint8Array | string, provider: CryptoProvider = nodeCryptoProvider): CertificationRequest {
   const bytes = derOrPem(input, (label) => /CERTIFICATE REQUEST$/.test(label), 'CERTIFICATE REQUEST');
   try {
-    const [infoN, algN, sigN] = seqOf(parseAsn1(bytes), 'CertificationRequest', 3);
-    const [verN, subjN, spkiN, attrsN] = seqOf(infoN, 'CertificationRequestInfo', 3);
-    if (readSmallInt(verN!) !== 0) throw new PkiError('MALFORMED', 'unsupported CSR version');
+    // Strict DER (RFC 2986 §4): nothing after the signature, nothing after the attributes, so the signed and the
+    // fingerprinted bytes have one encoding.
+    const outer = seqOf(parseAsn1(bytes), 'CertificationRequest', 3);
+    if (outer.length !== 3) throw new PkiError('MALFORMED', 'malformed CSR: extra data inside the CertificationRequest SEQUENCE');
+    const [infoN, algN, sigN] = outer;
+    const infoKids = seqOf(infoN, 'CertificationRequestInfo', 3);
+    if (infoKids.length > 4) throw new PkiError('MALFORMED', 'malformed CSR: extra data in CertificationRequestInfo');
+    const [verN, subjN, spkiN, attrsN] = infoKids;
+    if (verN!.tag !== TAG.INTEGER || readSmallInt(verN!) !== 0) throw new PkiError('MALFORMED', 'unsupported CSR version');
     const subject = parseName(subjN!);
     const spki = rawOf(spkiN!);
     let publicKey: KeyObject;
@@ -108,6 +114,8 @@ export function parseCsr(input: Uint8Array | string, provider: CryptoProvider = 
     const ext = (oid: string): Extension | undefined => requestedExtensions.find((e) => e.oid === oid);
     const ku = ext(OID.keyUsage);
     const san = ext(OID.subjectAltName);
+    const sig = readBitString(sigN!);
+    if (sig.unused !== 0) throw new PkiError('MALFORMED', 'malformed CSR: signature has unused bits');
     return {
       der: bytes,
       info: rawOf(infoN!),
@@ -120,7 +128,7 @@ export function parseCsr(input: Uint8Array | string, provider: CryptoProvider = 
       keyUsage: ku ? decodeKeyUsage(parseAsn1(ku.value)) : undefined,
       sanUris: san ? decodeGeneralNames(parseAsn1(san.value)).uris : [],
       signatureAlgorithm: algorithmOid(algN!),
-      signature: readBitString(sigN!).bytes,
+      signature: sig.bytes,
     };
   } catch (e) {
     if (Asn1Error.is(e)) throw new PkiError('MALFORMED', `malformed CSR: ${e.message}`, { cause: e });

@@ -9,7 +9,8 @@ export type PkiErrorCode =
   | 'UNKNOWN_SERIAL'
   | 'CA_MISMATCH'
   | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'WORK_LIMIT_EXCEEDED'; // a KDF work parameter (iterations, scrypt cost) read from a file is above our cap
 
 /** The one error type thrown by src/pki. */
 export class PkiError extends Error {

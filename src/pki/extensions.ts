@@ -4,7 +4,7 @@
  * each other so each can be checked against the ASN.1 quoted above it.
  */
 import {
-  der, children, contentOf, readBitString, readBool, readOctets, readOid, readSmallInt, seqOf, TAG, ctxTag,
+  der, children, contentOf, rawOf, readBitString, readBool, readOctets, readOid, readSmallInt, seqOf, TAG, ctxTag,
   type Asn1, Asn1Error,
 } from './asn1/der.js';
 
@@ -23,21 +23,29 @@ export function encodeExtension(oid: string, critical: boolean, value: Uint8Arra
   return critical ? der.seq(der.oid(oid), der.bool(true), der.octets(value)) : der.seq(der.oid(oid), der.octets(value));
 }
 
-/** Parses `Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension`. Duplicate OIDs are malformed (RFC 5280 §4.2). */
+/**
+ * Parses `Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension`. Duplicate OIDs are malformed (RFC 5280 §4.2). In DER
+ * mode an empty list, an explicitly encoded `critical FALSE` (a DEFAULT value, X.690 §11.5) and anything after
+ * extnValue are refused, so the signed bytes have one encoding only.
+ */
 export function parseExtensions(n: Asn1): Extension[] {
   const out: Extension[] = [];
   const seen = new Set<string>();
-  for (const e of seqOf(n, 'Extensions')) {
+  const list = seqOf(n, 'Extensions');
+  if (list.length === 0 && !n.ber) throw new Asn1Error('BAD_VALUE', n.start, 'empty Extensions');
+  for (const e of list) {
     const kids = seqOf(e, 'Extension', 2);
     const oid = readOid(kids[0]!);
     let critical = false;
     let vi = 1;
     if (kids[1]!.tag === TAG.BOOLEAN) {
       critical = readBool(kids[1]!);
+      if (!critical && !e.ber) throw new Asn1Error('BAD_VALUE', kids[1]!.start, 'critical FALSE must be omitted in DER');
       vi = 2;
     }
     const v = kids[vi];
     if (!v) throw new Asn1Error('TRUNCATED', e.start, 'Extension without extnValue');
+    if (kids.length > vi + 1) throw new Asn1Error('BAD_VALUE', kids[vi + 1]!.start, 'extra element in Extension');
     if (seen.has(oid)) throw new Asn1Error('BAD_VALUE', e.start, `duplicate extension ${oid}`);
     seen.add(oid);
     out.push({ oid, critical, value: readOctets(v) });
@@ -102,10 +110,18 @@ export function decodeBasicConstraints(n: Asn1): BasicConstraints {
   const kids = seqOf(n, 'BasicConstraints');
   let ca = false;
   let pathLen: number | undefined;
-  for (const k of kids) {
-    if (k.tag === TAG.BOOLEAN) ca = readBool(k);
-    else if (k.tag === TAG.INTEGER) pathLen = readSmallInt(k);
+  let i = 0;
+  if (kids[i]?.tag === TAG.BOOLEAN) {
+    ca = readBool(kids[i]!);
+    if (!ca && !n.ber) throw new Asn1Error('BAD_VALUE', kids[i]!.start, 'cA FALSE must be omitted in DER');
+    i++;
   }
+  if (kids[i]?.tag === TAG.INTEGER) {
+    pathLen = readSmallInt(kids[i]!);
+    if (pathLen < 0) throw new Asn1Error('BAD_VALUE', kids[i]!.start, 'negative pathLenConstraint');
+    i++;
+  }
+  if (i !== kids.length) throw new Asn1Error('BAD_VALUE', n.start, 'unexpected element in BasicConstraints');
   return pathLen === undefined ? { ca } : { ca, pathLen };
 }
 
@@ -133,6 +149,10 @@ export interface GeneralNames {
   ips: string[];
   /** rfc822Name [1] IA5String. */
   emails: string[];
+  /** directoryName [4] Name, each as its DER (read for name constraints; absent when none). */
+  directoryNames?: Uint8Array[];
+  /** Context tag numbers of the forms we do not interpret (otherName 0, x400Address 3, ediPartyName 5, registeredID 8). */
+  otherForms?: number[];
 }
 
 function ipBytes(ip: string): Uint8Array {
@@ -150,6 +170,11 @@ function ipBytes(ip: string): Uint8Array {
     out[2 * i + 1] = v & 0xff;
   });
   return out;
+}
+
+/** An IPv4 or IPv6 address in text form as its 4 or 16 bytes (throws RangeError on bad input). */
+export function ipAddressBytes(ip: string): Uint8Array {
+  return ipBytes(ip);
 }
 
 function ipText(b: Uint8Array): string {
@@ -178,6 +203,8 @@ export function decodeGeneralNameList(items: Asn1[]): GeneralNames {
     else if (g.tag === ctxTag(2, false)) out.dns.push(text());
     else if (g.tag === ctxTag(6, false)) out.uris.push(text());
     else if (g.tag === ctxTag(7, false)) out.ips.push(ipText(contentOf(g)));
+    else if (g.tag === ctxTag(4, true)) (out.directoryNames ??= []).push(rawOf(seqOf(g, 'directoryName', 1, ctxTag(4, true))[0]!));
+    else (out.otherForms ??= []).push(g.tag & 0x1f);
   }
   return out;
 }
@@ -224,4 +251,70 @@ export function decodeCrlDistributionPoints(n: Asn1): string[] {
     }
   }
   return out;
+}
+
+// --- nameConstraints ----------------------------------------------------------------------------------------------
+
+/** The name form of a GeneralSubtree base we enforce; `other` forms are refused when a certificate uses them. */
+export type SubtreeForm = 'email' | 'dns' | 'uri' | 'ip' | 'dir' | 'other';
+
+/** One GeneralSubtree base (RFC 5280 §4.2.1.10). */
+export interface GeneralSubtree {
+  /** Name form. */
+  form: SubtreeForm;
+  /** Context tag number of the GeneralName CHOICE. */
+  tag: number;
+  /** IA5 text for email/dns/uri; empty for the others. */
+  text: string;
+  /** Raw content: address + mask for ip, the Name DER for dir. */
+  bytes: Uint8Array;
+}
+
+/** NameConstraints, with the subtrees of each kind. */
+export interface NameConstraints {
+  /** permittedSubtrees (empty when absent). */
+  permitted: GeneralSubtree[];
+  /** excludedSubtrees (empty when absent). */
+  excluded: GeneralSubtree[];
+}
+
+/**
+ * NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees OPTIONAL, excludedSubtrees [1] GeneralSubtrees
+ * OPTIONAL }; GeneralSubtree ::= SEQUENCE { base GeneralName, minimum [0] BaseDistance DEFAULT 0, maximum [1]
+ * BaseDistance OPTIONAL }. RFC 5280 §4.2.1.10: minimum MUST be zero and maximum MUST be absent, and the
+ * extension MUST NOT be an empty sequence; anything else is malformed.
+ */
+export function decodeNameConstraints(n: Asn1): NameConstraints {
+  const out: NameConstraints = { permitted: [], excluded: [] };
+  const kids = seqOf(n, 'NameConstraints');
+  if (kids.length === 0) throw new Asn1Error('BAD_VALUE', n.start, 'empty NameConstraints');
+  let last = -1;
+  for (const k of kids) {
+    const which = k.tag === ctxTag(0, true) ? 0 : k.tag === ctxTag(1, true) ? 1 : -1;
+    if (which <= last) throw new Asn1Error('BAD_TAG', k.start, 'unexpected element in NameConstraints');
+    last = which;
+    const subtrees = children(k);
+    if (subtrees.length === 0) throw new Asn1Error('BAD_VALUE', k.start, 'empty GeneralSubtrees');
+    for (const st of subtrees) {
+      const [base, ...rest] = seqOf(st, 'GeneralSubtree', 1);
+      if (rest.length) throw new Asn1Error('BAD_VALUE', st.start, 'GeneralSubtree minimum/maximum must be absent (RFC 5280 §4.2.1.10)');
+      (which === 0 ? out.permitted : out.excluded).push(subtreeBase(base!));
+    }
+  }
+  return out;
+}
+
+function subtreeBase(g: Asn1): GeneralSubtree {
+  const tag = g.tag & 0x1f;
+  const text = (): string => Buffer.from(contentOf(g)).toString('latin1');
+  if (g.tag === ctxTag(1, false)) return { form: 'email', tag, text: text(), bytes: contentOf(g) };
+  if (g.tag === ctxTag(2, false)) return { form: 'dns', tag, text: text(), bytes: contentOf(g) };
+  if (g.tag === ctxTag(6, false)) return { form: 'uri', tag, text: text(), bytes: contentOf(g) };
+  if (g.tag === ctxTag(7, false)) {
+    const b = contentOf(g);
+    if (b.length !== 8 && b.length !== 32) throw new Asn1Error('BAD_VALUE', g.start, 'iPAddress constraint must be address + mask');
+    return { form: 'ip', tag, text: '', bytes: b };
+  }
+  if (g.tag === ctxTag(4, true)) return { form: 'dir', tag, text: '', bytes: rawOf(seqOf(g, 'directoryName', 1, ctxTag(4, true))[0]!) };
+  return { form: 'other', tag, text: '', bytes: contentOf(g) };
 }

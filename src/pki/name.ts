@@ -3,7 +3,7 @@
  * so issuer/subject matching is a byte comparison (what RFC 5280 §7.1 calls the binary comparison; we write
  * issuer names by copying the issuer certificate's subject DER, so they always match byte for byte).
  */
-import { der, readOid, readString, rawOf, seqOf, type Asn1, TAG, Asn1Error } from './asn1/der.js';
+import { der, readOid, readString, rawOf, seqOf, type Asn1, TAG } from './asn1/der.js';
 import { OID } from './oids.js';
 
 /** One attribute of a name, in order of appearance. */
@@ -49,11 +49,13 @@ export function parseName(n: Asn1): DistinguishedName {
     for (const atv of seqOf(rdn, 'RelativeDistinguishedName', 1, TAG.SET)) {
       const [t, v] = seqOf(atv, 'AttributeTypeAndValue', 2);
       let value: string;
-      try {
-        value = readString(v!);
-      } catch (e) {
-        if (!Asn1Error.is(e)) throw e;
+      if (v!.tag === TAG.BIT_STRING || v!.tag === TAG.SEQUENCE) {
+        // Non-string attribute values (x500UniqueIdentifier, ...): shown as RFC 4514 §2.4 hex.
         value = `#${Buffer.from(rawOf(v!)).toString('hex')}`;
+      } else {
+        // A DirectoryString or another string type; anything else (context tags, INTEGER, ...) and invalid UTF-8 is
+        // malformed, as in OpenSSL, so a mutated name cannot parse as "#hex".
+        value = readString(v!);
       }
       attributes.push({ oid: readOid(t!), value });
     }

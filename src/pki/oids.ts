@@ -19,6 +19,9 @@ export const OID = {
   cRLDistributionPoints: '2.5.29.31',
   certificatePolicies: '2.5.29.32',
   authorityKeyIdentifier: '2.5.29.35',
+  nameConstraints: '2.5.29.30',
+  deltaCRLIndicator: '2.5.29.27',
+  issuingDistributionPoint: '2.5.29.28',
   extKeyUsage: '2.5.29.37',
 
   // Extended key usages (RFC 5280 §4.2.1.12)
@@ -35,6 +38,11 @@ export const OID = {
   sha384WithRSAEncryption: '1.2.840.113549.1.1.12',
   sha512WithRSAEncryption: '1.2.840.113549.1.1.13',
   ecPublicKey: '1.2.840.10045.2.1',
+  // Named curves (RFC 5480 §2.1.1.1)
+  prime192v1: '1.2.840.10045.3.1.1',
+  prime256v1: '1.2.840.10045.3.1.7',
+  secp384r1: '1.3.132.0.34',
+  secp521r1: '1.3.132.0.35',
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
   ecdsaWithSHA384: '1.2.840.10045.4.3.3',
   ecdsaWithSHA512: '1.2.840.10045.4.3.4',
@@ -45,7 +53,13 @@ export const OID = {
   localKeyId: '1.2.840.113549.1.9.21',
   x509Certificate: '1.2.840.113549.1.9.22.1',
 
-  // PKCS#5 / scrypt (RFC 8018, RFC 7914)
+  // PKCS#5 / scrypt (RFC 8018, RFC 7914); PBES1 (RFC 8018 §6.1) is read only to bound its work
+  pbeWithMD2AndDESCBC: '1.2.840.113549.1.5.1',
+  pbeWithMD5AndDESCBC: '1.2.840.113549.1.5.3',
+  pbeWithMD2AndRC2CBC: '1.2.840.113549.1.5.4',
+  pbeWithMD5AndRC2CBC: '1.2.840.113549.1.5.6',
+  pbeWithSHA1AndDESCBC: '1.2.840.113549.1.5.10',
+  pbeWithSHA1AndRC2CBC: '1.2.840.113549.1.5.11',
   pbes2: '1.2.840.113549.1.5.13',
   pbkdf2: '1.2.840.113549.1.5.12',
   scrypt: '1.3.6.1.4.1.11591.4.11',
@@ -71,7 +85,10 @@ export const OID = {
   encryptedData: '1.2.840.113549.1.7.6',
 
   // PKCS#12 (RFC 7292)
+  pbeWithSHAAnd128BitRC4: '1.2.840.113549.1.12.1.1',
+  pbeWithSHAAnd40BitRC4: '1.2.840.113549.1.12.1.2',
   pbeWithSHAAnd3KeyTripleDESCBC: '1.2.840.113549.1.12.1.3',
+  pbeWithSHAAnd2KeyTripleDESCBC: '1.2.840.113549.1.12.1.4',
   pbeWithSHAAnd40BitRC2CBC: '1.2.840.113549.1.12.1.6',
   pbeWithSHAAnd128BitRC2CBC: '1.2.840.113549.1.12.1.5',
   keyBag: '1.2.840.113549.1.12.10.1.1',

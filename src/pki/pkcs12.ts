@@ -17,12 +17,12 @@
  */
 import type { KeyObject } from 'node:crypto';
 import {
-  der, tlv, parseAsn1, parseAt, seqOf, children, rawOf, readOid, readOctets, readSmallInt, readString, contentOf, ctxTag,
+  der, tlv, parseAsn1, parseAt, seqOf, children, rawOf, readBigInt, readOid, readOctets, readSmallInt, readString, contentOf, ctxTag,
   TAG, Asn1Error, type Asn1,
 } from './asn1/der.js';
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
-import { pbes2Encrypt, pkcs12PbeEncrypt, pbeDecrypt } from './pbe.js';
+import { pbes2Encrypt, pkcs12PbeEncrypt, pbeDecrypt, PBE_LIMITS, type PbeWorkBudget } from './pbe.js';
 import { pkcs12Kdf, PKCS12_KDF_MAC } from './pkcs12-kdf.js';
 import { decryptPrivateKeyInfo } from './pkcs8.js';
 import { parseCertificate, type Certificate } from './x509-parse.js';
@@ -74,7 +74,9 @@ export interface Pkcs12ExportOptions {
 
 const MAX_P12_BYTES = 4 * 1024 * 1024;
 const MAX_BAGS = 64;
-const MAX_MAC_ITER = 1_000_000;
+const MAX_MAC_ITER = PBE_LIMITS.pkcs12Iterations;
+/** File-wide totals: a file may hold up to MAX_BAGS encrypted parts, each within PBE_LIMITS on its own. */
+const FILE_WORK_LIMIT = { pbkdf2: 2 * PBE_LIMITS.pbkdf2Iterations, pkcs12: 5 * PBE_LIMITS.pkcs12Iterations, scrypt: 2 * PBE_LIMITS.scryptWork };
 const MAC_HASH: Record<string, { name: string; len: number }> = {
   [OID.sha1]: { name: 'sha1', len: 20 },
   [OID.sha256]: { name: 'sha256', len: 32 },
@@ -182,8 +184,13 @@ async function importInner(bytes: Uint8Array, password: string, provider: Crypto
   const hashOid = readOid(seqOf(algN, 'digestAlgorithm', 1)[0]!);
   const hash = MAC_HASH[hashOid];
   if (!hash) throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported PKCS#12 MAC algorithm ${hashOid}`);
-  const iterations = iterN ? readSmallInt(iterN) : 1;
-  if (iterations < 1 || iterations > MAX_MAC_ITER) throw new PkiError('MALFORMED', `PKCS#12 MAC iteration count ${iterations} out of range`);
+  const iterBig = iterN ? readBigInt(iterN) : 1n;
+  if (iterBig < 1n) throw new PkiError('MALFORMED', `PKCS#12 MAC iteration count ${iterBig} out of range`);
+  if (iterBig > BigInt(MAX_MAC_ITER)) {
+    throw new PkiError('WORK_LIMIT_EXCEEDED', `PKCS#12 MAC iteration count ${iterBig} is above certim's limit; refusing before any decryption`);
+  }
+  const iterations = Number(iterBig);
+  const budget: PbeWorkBudget = { spent: { pbkdf2: 0, pkcs12: iterations, scrypt: 0 }, limit: FILE_WORK_LIMIT };
   const salt = readOctets(saltN!);
   if (salt.length > 1024) throw new PkiError('MALFORMED', 'PKCS#12 MAC salt too long');
   const expected = readOctets(digestN!);
@@ -204,13 +211,13 @@ async function importInner(bytes: Uint8Array, password: string, provider: Crypto
       const [, encAlg, encContent] = seqOf(eci, 'EncryptedContentInfo', 3);
       if ((encContent!.tag & 0x1f) !== 0 || (encContent!.tag & 0xc0) !== 0x80) throw new PkiError('MALFORMED', 'encryptedContent must be [0]');
       const ciphertext = readStringBytesImplicit(encContent!);
-      safeContents = await pbeDecrypt(encAlg!, ciphertext, password, provider);
+      safeContents = await pbeDecrypt(encAlg!, ciphertext, password, provider, budget);
     } else {
       throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported AuthenticatedSafe content ${type}`);
     }
     for (const bag of seqOf(parseAsn1(safeContents, { ber: true }), 'SafeContents')) {
       if (++bagCount > MAX_BAGS) throw new PkiError('MALFORMED', 'too many bags in PKCS#12 file');
-      await readBag(bag, password, provider, out);
+      await readBag(bag, password, provider, out, budget);
     }
   }
   return out;
@@ -223,7 +230,7 @@ function readStringBytesImplicit(n: Asn1): Uint8Array {
   return Buffer.concat(parts);
 }
 
-async function readBag(bag: Asn1, password: string, provider: CryptoProvider, out: Pkcs12Contents): Promise<void> {
+async function readBag(bag: Asn1, password: string, provider: CryptoProvider, out: Pkcs12Contents, budget: PbeWorkBudget): Promise<void> {
   const [idN, valueN, attrsN] = seqOf(bag, 'SafeBag', 2);
   const bagId = readOid(idN!);
   const value = parseAt(valueN!.buf, valueN!.contentStart, valueN!.contentEnd, { ber: valueN!.ber }, valueN!.depth + 1);
@@ -240,7 +247,7 @@ async function readBag(bag: Asn1, password: string, provider: CryptoProvider, ou
   }
   const meta = { ...(friendlyName !== undefined ? { friendlyName } : {}), ...(localKeyId ? { localKeyId } : {}) };
   if (bagId === OID.pkcs8ShroudedKeyBag) {
-    out.keys.push({ value: await decryptPrivateKeyInfo(rawOf(value), password, provider), ...meta });
+    out.keys.push({ value: await decryptPrivateKeyInfo(rawOf(value), password, provider, budget), ...meta });
   } else if (bagId === OID.keyBag) {
     try {
       out.keys.push({ value: provider.createPrivateKey({ key: Buffer.from(rawOf(value)), format: 'der', type: 'pkcs8' }), ...meta });

@@ -9,7 +9,7 @@
 import type { KeyObject } from 'node:crypto';
 import { der, parseAsn1, seqOf, readOctets, toPem, fromPem, Asn1Error } from './asn1/der.js';
 import { PkiError } from './errors.js';
-import { pbes2Encrypt, pbeDecrypt, DEFAULT_SCRYPT, type ScryptParams } from './pbe.js';
+import { pbes2Encrypt, pbeDecrypt, assertPbeWorkBounded, DEFAULT_SCRYPT, type PbeWorkBudget, type ScryptParams } from './pbe.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
 /** Options for {@link encryptPrivateKey}. */
@@ -39,9 +39,12 @@ export async function encryptPrivateKey(key: KeyObject, passphrase: string, opts
   return toPem('ENCRYPTED PRIVATE KEY', await encryptPrivateKeyDer(key, passphrase, opts));
 }
 
-/** Decrypts EncryptedPrivateKeyInfo DER into a KeyObject. */
+/**
+ * Decrypts EncryptedPrivateKeyInfo DER into a KeyObject. Work parameters are bounded first (WORK_LIMIT_EXCEEDED);
+ * `budget` counts them against a file-wide total (PKCS#12).
+ */
 export async function decryptPrivateKeyInfo(
-  epki: Uint8Array, passphrase: string, provider: CryptoProvider = nodeCryptoProvider,
+  epki: Uint8Array, passphrase: string, provider: CryptoProvider = nodeCryptoProvider, budget?: PbeWorkBudget,
 ): Promise<KeyObject> {
   let alg;
   let data: Uint8Array;
@@ -55,7 +58,7 @@ export async function decryptPrivateKeyInfo(
   }
   let plain: Uint8Array;
   try {
-    plain = await pbeDecrypt(alg, data, passphrase, provider);
+    plain = await pbeDecrypt(alg, data, passphrase, provider, budget);
   } catch (e) {
     if (Asn1Error.is(e)) throw new PkiError('MALFORMED', `malformed encryption parameters: ${e.message}`, { cause: e });
     throw e;
@@ -99,30 +102,49 @@ export async function readPrivateKey(
     if (enc) return readEncrypted(enc.der, passphrase, provider);
     const plain = blocks.find((b) => /PRIVATE KEY$/.test(b.label));
     if (!plain) throw new PkiError('MALFORMED', 'no PRIVATE KEY PEM block found');
+    if (looksEncrypted(plain.der)) return readEncrypted(plain.der, passphrase, provider);
     const isLegacyEncrypted = /Proc-Type:\s*4,ENCRYPTED/.test(input);
     if (isLegacyEncrypted && passphrase === undefined) throw new PkiError('BAD_PASSPHRASE', 'the key is encrypted and no passphrase was given');
     const pem = input.slice(input.indexOf(`-----BEGIN ${plain.label}-----`));
     return nodeOpen(provider, pem, isLegacyEncrypted ? passphrase : undefined);
   }
   // DER: EncryptedPrivateKeyInfo is SEQUENCE { AlgorithmIdentifier, OCTET STRING }; PrivateKeyInfo starts with INTEGER.
-  let isEncrypted = false;
   try {
-    const kids = seqOf(parseAsn1(input), 'key', 2);
-    isEncrypted = kids.length === 2 && kids[0]!.tag === 0x30 && kids[1]!.tag === 0x04;
+    seqOf(parseAsn1(input), 'key', 2);
   } catch (e) {
     if (Asn1Error.is(e)) throw new PkiError('MALFORMED', `malformed private key DER: ${e.message}`, { cause: e });
     throw e;
   }
-  if (isEncrypted) return readEncrypted(input, passphrase, provider);
+  if (looksEncrypted(input)) return readEncrypted(input, passphrase, provider);
   return nodeOpen(provider, Buffer.from(input), undefined, 'der');
+}
+
+/** EncryptedPrivateKeyInfo shape: SEQUENCE { AlgorithmIdentifier SEQUENCE, OCTET STRING }. */
+function looksEncrypted(d: Uint8Array): boolean {
+  try {
+    const kids = seqOf(parseAsn1(d), 'key', 2);
+    return kids.length === 2 && kids[0]!.tag === 0x30 && kids[1]!.tag === 0x04;
+  } catch {
+    return false;
+  }
 }
 
 async function readEncrypted(epki: Uint8Array, passphrase: string | undefined, provider: CryptoProvider): Promise<KeyObject> {
   if (passphrase === undefined) throw new PkiError('BAD_PASSPHRASE', 'the key is encrypted and no passphrase was given');
+  // Bound the work before any decryption, and before OpenSSL sees the file: OpenSSL applies no iteration cap of
+  // its own, so a scheme whose work we cannot read (UNSUPPORTED_ALGORITHM here) is never handed on.
+  let alg;
+  try {
+    alg = seqOf(parseAsn1(epki), 'EncryptedPrivateKeyInfo', 2)[0]!;
+  } catch (e) {
+    if (Asn1Error.is(e)) throw new PkiError('MALFORMED', `malformed EncryptedPrivateKeyInfo: ${e.message}`, { cause: e });
+    throw e;
+  }
+  assertPbeWorkBounded(alg);
   try {
     return await decryptPrivateKeyInfo(epki, passphrase, provider);
   } catch (e) {
-    // Schemes we don't implement (PBES1 MD5/DES etc.): let OpenSSL try.
+    // Schemes we don't implement (PBES1 MD5/DES, other PBES2 ciphers) but whose work is bounded: let OpenSSL try.
     if (PkiError.is(e, 'UNSUPPORTED_ALGORITHM')) return nodeOpen(provider, toPem('ENCRYPTED PRIVATE KEY', epki), passphrase);
     throw e;
   }

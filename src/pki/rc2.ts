@@ -136,6 +136,6 @@ export function rc2CbcDecrypt(key: Uint8Array, effectiveBits: number, iv: Uint8A
   const pad = out[out.length - 1]!;
   let bad = pad < 1 || pad > 8 ? 1 : 0;
   for (let i = 0; i < 8; i++) if (i < pad && out[out.length - 1 - i] !== pad) bad = 1;
-  if (bad) throw new PkiError('BAD_PASSPHRASE', 'decryption failed (wrong passphrase?)');
+  if (bad) throw new PkiError('BAD_PASSPHRASE', 'decryption failed: wrong passphrase (or corrupted data)');
   return out.subarray(0, out.length - pad);
 }

@@ -1,7 +1,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { der } from './asn1/der.js';
+import { encodeName } from './name.js';
+import { encodeExtension, encodeBasicConstraints } from './extensions.js';
 import { makeTestCa, type TestCa } from './test-ca.test-support.js';
 import { generateRsaKeyPair } from './keys.js';
 import { verifyCertificate, type VerifyOptions } from './verifier.js';
@@ -131,4 +134,23 @@ test('parsed view: typed fields', () => {
   assert.equal(c.keyBits, 2048);
   assert.match(c.serial, /^[0-9a-f]{32}$/);
   assert.equal(c.version, 3);
+});
+
+test('path search is bounded: a web of same-name cross-signed CAs ends quickly as UNTRUSTED_ISSUER', async () => {
+  const alg = der.seq(der.oid(OID.ecdsaWithSHA256));
+  const name = encodeName([['CN', 'Loop']]);
+  const keys = Array.from({ length: 8 }, () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }));
+  let serial = 1;
+  const cert = (subject: Uint8Array, subjectKey: KeyObject, signer: KeyObject, ca: boolean): Uint8Array => {
+    const tbs = der.seq(der.explicit(0, der.int(2)), der.int(serial++), alg, name, der.seq(der.time(new Date(Date.now() - 3_600_000)), der.time(new Date(Date.now() + 86_400_000))),
+      subject, new Uint8Array(subjectKey.export({ type: 'spki', format: 'der' })),
+      der.explicit(3, der.seq(encodeExtension(OID.basicConstraints, true, encodeBasicConstraints({ ca })))));
+    return der.seq(tbs, alg, der.bitString(sign('sha256', tbs, signer)));
+  };
+  const web = keys.flatMap((a) => keys.map((b) => cert(name, a.publicKey, b.privateKey, true)));
+  const leaf = cert(encodeName([['CN', 'bobsmith']]), keys[0]!.publicKey, keys[1]!.privateKey, false);
+  const t0 = performance.now();
+  const r = await verifyCertificate(leaf, opts({ purpose: 'sign', intermediates: web }));
+  assert.equal(r.ok ? 'ok' : r.code, 'UNTRUSTED_ISSUER');
+  assert.ok(performance.now() - t0 < 3000, `gave up in ${(performance.now() - t0).toFixed(0)} ms`);
 });

@@ -1,22 +1,29 @@
 /**
- * Decides whether a certificate may be used for a screen name and purpose (issue 3): chain to a trust anchor (this
- * server's CA root plus admin-configured CAs), signatures, validity windows, key strength, the OSCAR name binding,
+ * Decides whether a certificate may be used for a screen name and purpose: RFC 5280 §6 path validation to a trust
+ * anchor (this server's CA root plus admin-configured CAs) with path building, then the OSCAR name binding,
  * keyUsage/extKeyUsage for the purpose, and revocation (CRLs and/or a lookup callback such as the CA ledger).
  *
+ * Path building: candidate issuers are every anchor and intermediate whose subject matches the certificate's issuer
+ * (and whose subjectKeyIdentifier matches its authorityKeyIdentifier, when both exist), anchors first. A depth-first
+ * search tries each candidate in turn; when a path fails any check, the next candidate is tried (backtracking), so
+ * a bad or expired cross-certificate does not hide a good path. The search is bounded (chain length, paths tried).
+ *
  * Every rejection carries a distinct stable code and a human-readable reason, because users see these reasons
- * ("Bob's certificate was revoked on ...") and tests match on the codes. Checks run in a fixed order — structure,
- * chain and signatures first (nothing else means anything for a forged certificate), then key strength, time,
- * name, usage, revocation — so each defect maps to one code.
+ * ("Bob's certificate was revoked on ...") and tests match on the codes. Checks on a path run in a fixed order —
+ * signatures, CA rights and path length, critical extensions and key strength, validity, name constraints, name,
+ * usage, revocation — so each defect maps to one code. When no path succeeds, the failure reported is the one from
+ * the first path that reached a trust anchor, else the one from the path that got furthest from the leaf.
  */
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
 import { hashForSignatureAlgorithm, verifySignature } from './algorithms.js';
 import { parseCertificate, type Certificate } from './x509-parse.js';
-import { parseCrl, verifyCrlSignature, type CertificateList } from './crl.js';
+import { parseCrl, checkCrl, type CertificateList, type CrlProblemCode } from './crl.js';
 import { sameName, formatName } from './name.js';
 import { normalizeScreenName } from './screen-name.js';
 import { MIN_RSA_BITS } from './keys.js';
 import { VERIFY_RULES, type VerifyPurpose } from './profiles.js';
+import { checkNameConstraints } from './name-constraints.js';
 import type { RevocationReason } from './ledger.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
@@ -33,7 +40,32 @@ export type VerifyFailureCode =
   | 'WRONG_NAME' // subject does not name the expected screen name / host
   | 'WRONG_KEY_USAGE' // keyUsage/extKeyUsage do not allow the purpose
   | 'REVOKED' // on a CRL or marked revoked by the callback
-  | 'REVOCATION_UNKNOWN'; // revocation info required but none covered the certificate
+  | 'REVOCATION_UNKNOWN' // revocation info required but none covered the certificate
+  | 'REVOCATION_STALE' // revocation info required; the only CRL covering it is past nextUpdate (+ grace)
+  | 'ISSUER_NOT_CA' // an issuer lacks basicConstraints cA=TRUE or the keyCertSign key usage (RFC 5280 §6.1.4 (k), (n))
+  | 'PATH_LENGTH_EXCEEDED' // more non-self-issued intermediates below a CA than its pathLenConstraint (§4.2.1.9)
+  | 'NAME_CONSTRAINTS_VIOLATION' // a name outside a CA's permitted, or inside its excluded, subtrees (§4.2.1.10)
+  | 'UNSUPPORTED_NAME_CONSTRAINT'; // a constraint on a name form certim does not interpret, and the cert uses it
+
+/** How the revocation status of one certificate of the chain was established. */
+export interface RevocationCoverage {
+  /** The certificate's serial (lowercase hex). */
+  serial: string;
+  /** `crl`: a valid CRL from its issuer; `callback`: the isRevoked lookup; `none`: nothing covered it. */
+  source: 'crl' | 'callback' | 'none';
+  /** For `crl`: `current`, or `stale` (past nextUpdate but inside `crlGracePeriodMs`). */
+  crlState?: 'current' | 'stale';
+  /** For `crl`: the nextUpdate of the CRL used. */
+  nextUpdate?: Date;
+}
+
+/** A CRL that was not used, and why. */
+export interface CrlProblem {
+  /** Stable code. */
+  code: CrlProblemCode | 'CRL_UNREADABLE' | 'CRL_STALE';
+  /** Human-readable explanation. */
+  reason: string;
+}
 
 /** Success: the chain from the leaf up to and including the trust anchor. */
 export interface VerifyOk {
@@ -41,6 +73,10 @@ export interface VerifyOk {
   ok: true;
   /** Leaf first, anchor last. */
   chain: Certificate[];
+  /** One entry per non-anchor certificate of `chain`, in the same order. */
+  revocation?: RevocationCoverage[];
+  /** CRLs that were offered but not used (wrong issuer excluded). */
+  crlProblems?: CrlProblem[];
 }
 
 /** Failure with a stable code and a sentence a user can read. */
@@ -51,6 +87,8 @@ export interface VerifyFailure {
   code: VerifyFailureCode;
   /** Human-readable explanation. */
   reason: string;
+  /** For REVOCATION_UNKNOWN / REVOCATION_STALE: CRLs that were offered but not used. */
+  crlProblems?: CrlProblem[];
 }
 
 /** Result of {@link verifyCertificate}. */
@@ -83,8 +121,22 @@ export interface VerifyOptions {
   crls?: readonly (CertificateList | Uint8Array | string)[];
   /** Revocation lookup (e.g. the CA ledger); undefined = not revoked as far as it knows. */
   isRevoked?: (serial: string, issuer: Certificate) => RevocationStatus | undefined | Promise<RevocationStatus | undefined>;
-  /** Fail with REVOCATION_UNKNOWN when neither a CRL from the issuer nor the callback covered a certificate. */
+  /**
+   * Fail when neither a usable CRL from the issuer nor the callback covered a certificate: REVOCATION_STALE when a
+   * valid CRL exists but is past nextUpdate + `crlGracePeriodMs`, else REVOCATION_UNKNOWN.
+   */
   requireRevocationInfo?: boolean;
+  /**
+   * Which certificates `requireRevocationInfo` applies to: the whole chain below the anchor (default), or only the
+   * leaf. certim's CA publishes only the issuing CA's CRL (the root key stays offline), so clients checking user
+   * certificates against it use 'leaf'; CRLs and the callback are still honoured for every certificate.
+   */
+  revocationRequiredFor?: 'leaf' | 'chain';
+  /**
+   * How long after its nextUpdate a CRL still counts as covering (default 0). Entries on a stale CRL always count:
+   * a revocation does not expire.
+   */
+  crlGracePeriodMs?: number;
   /** Verification time; default now. */
   now?: Date;
   /** Accept SHA-1 signatures (old enterprise CAs, classic-client certificates). Default false. */
@@ -95,7 +147,14 @@ export interface VerifyOptions {
   provider?: CryptoProvider;
 }
 
-const KNOWN_CRITICAL = new Set<string>([OID.keyUsage, OID.basicConstraints, OID.extKeyUsage, OID.subjectAltName]);
+const KNOWN_CRITICAL = new Set<string>([
+  OID.keyUsage, OID.basicConstraints, OID.extKeyUsage, OID.subjectAltName, OID.nameConstraints,
+]);
+/** EC curves we accept (RFC 5480 named curves of at least 256 bits; P-192 and explicit parameters are refused). */
+const GOOD_CURVES = new Set(['P-256', 'P-384', 'P-521']);
+/** Complete paths tried, and certificates visited, before giving up (bounds the search on hostile intermediate sets). */
+const MAX_PATHS = 16;
+const MAX_VISITS = 256;
 
 function fail(code: VerifyFailureCode, reason: string): VerifyFailure {
   return { ok: false, code, reason };
@@ -178,67 +237,157 @@ export async function verifyCertificate(cert: CertificateInput, opts: VerifyOpti
   } catch (e) {
     throw new PkiError('INVALID_ARGUMENT', `a configured trust anchor or intermediate is unreadable: ${(e as Error).message}`, { cause: e });
   }
-
-  // 1. Build the chain, checking each signature as we go up.
-  const chain: Certificate[] = [leaf];
-  const maxLen = opts.maxChainLength ?? 6;
-  let current = leaf;
-  for (;;) {
-    if (anchors.some((a) => a.fingerprint256 === current.fingerprint256)) break; // reached an anchor itself
-    const candidates = [...anchors.filter((a) => issuedBy(current, a)), ...pool.filter((p) => issuedBy(current, p) && !chain.includes(p))];
-    if (candidates.length === 0) {
-      return fail('UNTRUSTED_ISSUER', chain.length === 1
-        ? `certificate ${label(leaf)} was issued by "${formatName(current.issuer)}", which is not a trusted CA`
-        : `the chain ends at "${formatName(current.issuer)}", which is not a trusted CA`);
+  const crls: CertificateList[] = [];
+  const unreadable: CrlProblem[] = [];
+  for (const c of opts.crls ?? []) {
+    try {
+      crls.push(c instanceof Uint8Array || typeof c === 'string' ? parseCrl(c) : c);
+    } catch (e) {
+      unreadable.push({ code: 'CRL_UNREADABLE', reason: (e as Error).message });
     }
-    const hash = hashForSignatureAlgorithm(current.signatureAlgorithm);
-    if (!hash) return fail('WEAK_ALGORITHM', `certificate ${label(current)} uses unsupported signature algorithm ${current.signatureAlgorithm}`);
-    if (hash === 'sha1' && !opts.allowSha1) return fail('WEAK_ALGORITHM', `certificate ${label(current)} is signed with SHA-1`);
-    const parent = candidates.find((c) => verifySignature(current.signatureAlgorithm, current.tbs, current.signature, c.publicKey, provider));
-    if (!parent) {
-      return fail('BAD_SIGNATURE', `the signature on certificate ${label(current)} does not verify with its issuer's key (tampered or forged)`);
-    }
-    chain.push(parent);
-    if (chain.length > maxLen) return fail('UNTRUSTED_ISSUER', `no trusted chain within ${maxLen} certificates`);
-    if (anchors.includes(parent)) break;
-    current = parent;
   }
+  const ctx: PathContext = { opts, provider, now, leaf, anchors, crls, unreadable, sigCache: new Map() };
 
-  // 2. CA rights and path lengths of every issuer in the chain.
-  for (let i = 1; i < chain.length; i++) {
+  // Depth-first path building with backtracking. Failure to report: that of the first path that reached an anchor;
+  // else the one that got furthest from the leaf (a dead end above a good signature beats a bad signature below it).
+  const maxLen = opts.maxChainLength ?? 6;
+  const anchorFps = new Set(anchors.map((a) => a.fingerprint256));
+  let firstAnchored: VerifyFailure | undefined;
+  let furthest: { depth: number; failure: VerifyFailure } | undefined;
+  const note = (depth: number, failure: VerifyFailure): void => {
+    if (!furthest || depth > furthest.depth) furthest = { depth, failure };
+  };
+  let paths = 0;
+  let visits = 0;
+  const search = async (chain: Certificate[]): Promise<VerifyOk | undefined> => {
+    if (++visits > MAX_VISITS) return undefined;
+    const current = chain[chain.length - 1]!;
+    if (anchorFps.has(current.fingerprint256)) {
+      paths++;
+      const r = await validatePath(chain, ctx);
+      if (r.ok) return r;
+      firstAnchored ??= r;
+      return undefined;
+    }
+    if (chain.length >= maxLen) {
+      note(chain.length, fail('UNTRUSTED_ISSUER', `no trusted chain within ${maxLen} certificates`));
+      return undefined;
+    }
+    const candidates = [
+      ...anchors.filter((a) => issuedBy(current, a)),
+      ...pool.filter((p) => issuedBy(current, p) && !anchorFps.has(p.fingerprint256)),
+    ].filter((c) => !chain.some((x) => x.fingerprint256 === c.fingerprint256));
+    if (candidates.length === 0) {
+      note(chain.length, fail('UNTRUSTED_ISSUER', chain.length === 1
+        ? `certificate ${label(current)} was issued by "${formatName(current.issuer)}", which is not a trusted CA`
+        : `the chain ends at "${formatName(current.issuer)}", which is not a trusted CA`));
+    }
+    for (const parent of candidates) {
+      if (paths >= MAX_PATHS || visits > MAX_VISITS) return undefined;
+      const sigFail = checkSignature(current, parent, ctx);
+      if (sigFail) {
+        note(chain.length, sigFail);
+        continue;
+      }
+      const ok = await search([...chain, parent]);
+      if (ok) return ok;
+    }
+    return undefined;
+  };
+  const found = await search([leaf]);
+  if (found) return found;
+  if (firstAnchored) return firstAnchored;
+  if (visits > MAX_VISITS || paths >= MAX_PATHS) return fail('UNTRUSTED_ISSUER', `no trusted chain found for certificate ${label(leaf)} (path search limit reached)`);
+  return furthest?.failure ?? fail('UNTRUSTED_ISSUER', `no trusted chain found for certificate ${label(leaf)}`);
+}
+
+interface PathContext {
+  opts: VerifyOptions;
+  provider: CryptoProvider;
+  now: Date;
+  leaf: Certificate;
+  anchors: Certificate[];
+  crls: CertificateList[];
+  unreadable: CrlProblem[];
+  sigCache: Map<string, boolean>;
+}
+
+/** Algorithm policy and the signature of `child` under `parent`'s key (cached per pair). */
+function checkSignature(child: Certificate, parent: Certificate, ctx: PathContext): VerifyFailure | undefined {
+  const hash = hashForSignatureAlgorithm(child.signatureAlgorithm);
+  if (!hash) return fail('WEAK_ALGORITHM', `certificate ${label(child)} uses unsupported signature algorithm ${child.signatureAlgorithm}`);
+  if (hash === 'sha1' && !ctx.opts.allowSha1) return fail('WEAK_ALGORITHM', `certificate ${label(child)} is signed with SHA-1`);
+  const key = `${child.fingerprint256}/${parent.fingerprint256}`;
+  let ok = ctx.sigCache.get(key);
+  if (ok === undefined) {
+    ok = verifySignature(child.signatureAlgorithm, child.tbs, child.signature, parent.publicKey, ctx.provider);
+    ctx.sigCache.set(key, ok);
+  }
+  if (!ok) return fail('BAD_SIGNATURE', `the signature on certificate ${label(child)} does not verify with its issuer's key (tampered or forged)`);
+  return undefined;
+}
+
+/** Everything after the signatures, for one complete path (leaf first, anchor last). */
+async function validatePath(chain: Certificate[], ctx: PathContext): Promise<VerifyResult> {
+  const { opts, now, leaf } = ctx;
+  const n = chain.length;
+
+  // CA rights and path lengths of every issuer. The anchor is held to its own v3 extensions too (as OpenSSL does).
+  for (let i = 1; i < n; i++) {
     const ca = chain[i]!;
-    const isAnchor = i === chain.length - 1;
+    const isAnchor = i === n - 1;
     if (!isAnchor || ca.version === 3) {
-      if (!ca.basicConstraints?.ca) return fail('UNTRUSTED_ISSUER', `issuer ${label(ca)} is not a CA certificate`);
-      if (ca.keyUsage && !ca.keyUsage.includes('keyCertSign')) return fail('UNTRUSTED_ISSUER', `issuer ${label(ca)} may not sign certificates`);
-      const below = i - 1; // intermediates between this CA and the leaf
+      if (!ca.basicConstraints?.ca) return fail('ISSUER_NOT_CA', `issuer ${label(ca)} is not a CA certificate`);
+      if (ca.keyUsage && !ca.keyUsage.includes('keyCertSign')) return fail('ISSUER_NOT_CA', `issuer ${label(ca)} may not sign certificates (keyUsage lacks keyCertSign)`);
+      // RFC 5280 §4.2.1.9: pathLenConstraint counts the non-self-issued intermediates below this CA.
+      let below = 0;
+      for (let j = 1; j < i; j++) if (!chain[j]!.selfIssued) below++;
       if (ca.basicConstraints.pathLen !== undefined && below > ca.basicConstraints.pathLen) {
-        return fail('UNTRUSTED_ISSUER', `issuer ${label(ca)} exceeds its path length constraint`);
+        return fail('PATH_LENGTH_EXCEEDED', `issuer ${label(ca)} allows ${ca.basicConstraints.pathLen} intermediate CA(s) below it; this chain has ${below}`);
       }
     }
   }
 
-  // 3. Critical extensions, key strength and validity windows along the chain.
+  // Critical extensions and key strength along the chain.
   for (const c of chain) {
     const unknown = c.extensions.find((x) => x.critical && !KNOWN_CRITICAL.has(x.oid));
     if (unknown) return fail('UNSUPPORTED_CRITICAL_EXTENSION', `certificate ${label(c)} has an unsupported critical extension ${unknown.oid}`);
     if (c.keyType === 'rsa' && (c.keyBits ?? 0) < MIN_RSA_BITS) {
       return fail('WEAK_KEY', `certificate ${label(c)} has a ${c.keyBits}-bit RSA key; at least ${MIN_RSA_BITS} bits are required`);
     }
+    if (c.keyType === 'ec' && !GOOD_CURVES.has(c.keyCurve ?? '')) {
+      const what = c.keyCurve === 'explicit' ? 'explicit curve parameters' : `curve ${c.keyCurve ?? 'unknown'}`;
+      return fail('WEAK_KEY', `certificate ${label(c)} has an EC key with ${what}; only P-256, P-384 and P-521 are accepted`);
+    }
     if (c.keyType !== 'rsa' && c.keyType !== 'ec') return fail('WEAK_KEY', `certificate ${label(c)} has an unsupported ${c.keyType} key`);
   }
+
+  // Validity windows.
   for (const c of chain) {
     const who = c === leaf ? `certificate ${label(c)}` : `CA certificate ${label(c)}`;
     if (now < c.notBefore) return fail('NOT_YET_VALID', `${who} is not valid until ${day(c.notBefore)}`);
     if (now > c.notAfter) return fail('EXPIRED', `${who} expired on ${day(c.notAfter)}`);
   }
 
-  // 4. Name binding.
+  // Name constraints of every CA (anchor included) over every certificate below it; self-issued intermediates are
+  // exempt (RFC 5280 §6.1.3 (b)).
+  for (let i = n - 1; i >= 1; i--) {
+    const nc = chain[i]!.nameConstraints;
+    if (!nc) continue;
+    for (let j = i - 1; j >= 0; j--) {
+      const c = chain[j]!;
+      if (j > 0 && c.selfIssued) continue;
+      const bad = checkNameConstraints(c, nc, j === 0);
+      if (bad) return fail(bad.code, `certificate ${label(c)}: ${bad.reason} (constrained by ${label(chain[i]!)})`);
+    }
+  }
+
+  // Name binding.
   if (opts.purpose === 'tls-server') {
     if (opts.hostname !== undefined) {
       const h = opts.hostname;
       const names = [...leaf.subjectAltName.dns, ...leaf.subjectAltName.ips];
-      const okName = names.length ? names.some((n) => hostMatches(n, h)) : leaf.subjectCN !== undefined && hostMatches(leaf.subjectCN, h);
+      const okName = names.length ? names.some((x) => hostMatches(x, h)) : leaf.subjectCN !== undefined && hostMatches(leaf.subjectCN, h);
       if (!okName) return fail('WRONG_NAME', `certificate ${label(leaf)} is not valid for host "${h}"`);
     }
   } else if (opts.screenName !== undefined) {
@@ -246,44 +395,69 @@ export async function verifyCertificate(cert: CertificateInput, opts: VerifyOpti
     if (bad) return bad;
   }
 
-  // 5. Key usage for the purpose.
+  // Key usage for the purpose: the leaf's keyUsage and EKU, and the EKU of every CA that has one (a CA whose EKU
+  // lacks the purpose may not vouch for it; the same rule as OpenSSL's purpose check).
   const rule = VERIFY_RULES[opts.purpose];
   if (leaf.keyUsage && !rule.anyKeyUsage.some((u) => leaf.keyUsage!.includes(u))) {
     return fail('WRONG_KEY_USAGE', `certificate ${label(leaf)} may not be used to ${purposeText(opts.purpose)} (key usage: ${leaf.keyUsage.join(', ') || 'none'})`);
   }
-  if (leaf.extKeyUsage && !leaf.extKeyUsage.includes(rule.eku) && !leaf.extKeyUsage.includes(OID.anyExtendedKeyUsage)) {
-    return fail('WRONG_KEY_USAGE', `certificate ${label(leaf)} may not be used to ${purposeText(opts.purpose)} (extended key usage does not allow it)`);
-  }
-
-  // 6. Revocation of every non-anchor certificate.
-  const crls: CertificateList[] = [];
-  for (const c of opts.crls ?? []) {
-    try {
-      crls.push(c instanceof Uint8Array || typeof c === 'string' ? parseCrl(c) : c);
-    } catch {
-      // An unreadable CRL is skipped; requireRevocationInfo turns the gap into a failure below.
+  for (let i = 0; i < n; i++) {
+    const c = chain[i]!;
+    if (c.extKeyUsage && !c.extKeyUsage.includes(rule.eku) && !c.extKeyUsage.includes(OID.anyExtendedKeyUsage)) {
+      return fail('WRONG_KEY_USAGE', i === 0
+        ? `certificate ${label(c)} may not be used to ${purposeText(opts.purpose)} (extended key usage does not allow it)`
+        : `CA certificate ${label(c)} may not vouch for certificates used to ${purposeText(opts.purpose)} (its extended key usage does not allow it)`);
     }
   }
+
+  return checkRevocation(chain, ctx);
+}
+
+/** Revocation of every non-anchor certificate: valid CRLs from its issuer, then the lookup callback. */
+async function checkRevocation(chain: Certificate[], ctx: PathContext): Promise<VerifyResult> {
+  const { opts, now, provider } = ctx;
+  const grace = opts.crlGracePeriodMs ?? 0;
+  const problems: CrlProblem[] = [...ctx.unreadable];
+  const coverage: RevocationCoverage[] = [];
   for (let i = 0; i < chain.length - 1; i++) {
     const c = chain[i]!;
     const issuer = chain[i + 1]!;
-    let covered = false;
-    for (const crl of crls) {
-      if (!sameName(crl.issuer.der, issuer.subject.der) || !verifyCrlSignature(crl, issuer, provider)) continue;
-      covered = true;
+    let cov: RevocationCoverage = { serial: c.serial, source: 'none' };
+    let staleSeen = false;
+    for (const crl of ctx.crls) {
+      if (!sameName(crl.issuer.der, issuer.subject.der)) continue;
+      const st = checkCrl(crl, issuer, { now, provider });
+      if (st.state === 'invalid') {
+        problems.push({ code: st.code, reason: st.reason });
+        continue;
+      }
       const e = crl.entries.get(c.serial);
       if (e) return revoked(c, e);
+      if (st.state === 'current') {
+        if (cov.source !== 'crl' || cov.crlState === 'stale') cov = { serial: c.serial, source: 'crl', crlState: 'current', nextUpdate: st.nextUpdate };
+      } else if (st.staleForMs <= grace) {
+        if (cov.source !== 'crl') cov = { serial: c.serial, source: 'crl', crlState: 'stale', nextUpdate: st.nextUpdate };
+      } else {
+        staleSeen = true;
+        problems.push({ code: 'CRL_STALE', reason: `the CRL from ${label(issuer)} expired on ${day(st.nextUpdate)}` });
+      }
     }
     if (opts.isRevoked) {
-      covered = true;
       const s = await opts.isRevoked(c.serial, issuer);
       if (s) return revoked(c, s);
+      if (cov.source === 'none') cov = { serial: c.serial, source: 'callback' };
     }
-    if (!covered && opts.requireRevocationInfo) {
-      return fail('REVOCATION_UNKNOWN', `no revocation information covers certificate ${label(c)}`);
+    if (cov.source === 'none' && opts.requireRevocationInfo && (i === 0 || opts.revocationRequiredFor !== 'leaf')) {
+      const f = staleSeen
+        ? fail('REVOCATION_STALE', `the only CRL covering certificate ${label(c)} is out of date (past its nextUpdate)`)
+        : fail('REVOCATION_UNKNOWN', `no revocation information covers certificate ${label(c)}`);
+      return problems.length ? { ...f, crlProblems: problems } : f;
     }
+    coverage.push(cov);
   }
-  return { ok: true, chain };
+  const ok: VerifyOk = { ok: true, chain, revocation: coverage };
+  if (problems.length) ok.crlProblems = problems;
+  return ok;
 }
 
 function revoked(c: Certificate, s: RevocationStatus): VerifyFailure {

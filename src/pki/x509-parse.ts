@@ -1,10 +1,11 @@
 /**
  * Parses an X.509 certificate (RFC 5280 §4.1) with our DER reader into a typed view. The public key becomes a cached
- * KeyObject once, here, so the verifier and CMS code never re-import it (PERF-FACTS: per-call import costs ~3.5x).
+ * KeyObject once, here, so the verifier and CMS code never re-import it (measured: a per-call import costs ~3.5x).
  */
 import type { KeyObject } from 'node:crypto';
 import {
-  parseAsn1, seqOf, rawOf, readSmallInt, readTime, readBitString, contentOf, fromPem, ctxTag, TAG, Asn1Error,
+  parseAsn1, seqOf, rawOf, readBigInt, readOid, readOctets, readSmallInt, readTime, readBitString, fromPem, ctxTag, TAG,
+  Asn1Error,
   type Asn1,
 } from './asn1/der.js';
 import { OID } from './oids.js';
@@ -13,9 +14,10 @@ import { algorithmOid } from './algorithms.js';
 import { parseName, commonNameOf, type DistinguishedName } from './name.js';
 import {
   parseExtensions, decodeKeyUsage, decodeExtKeyUsage, decodeBasicConstraints, decodeGeneralNames,
-  decodeAuthorityKeyIdentifier, decodeCrlDistributionPoints, type Extension, type KeyUsage, type BasicConstraints,
-  type GeneralNames,
+  decodeAuthorityKeyIdentifier, decodeCrlDistributionPoints, decodeNameConstraints, type Extension, type KeyUsage,
+  type BasicConstraints, type GeneralNames, type NameConstraints,
 } from './extensions.js';
+import { sameName } from './name.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
 /** The typed view of one certificate. Byte fields are views into `der`. */
@@ -72,6 +74,12 @@ export interface Certificate {
   crlDistributionPoints: string[];
   /** SHA-256 of `der`, lowercase hex. */
   fingerprint256: string;
+  /** EC keys: 'P-256', 'P-384', 'P-521', another named-curve OID, or 'explicit' (specified parameters, RFC 5480 §2.1.1). */
+  keyCurve?: string | undefined;
+  /** nameConstraints (RFC 5280 §4.2.1.10), if present. */
+  nameConstraints?: NameConstraints | undefined;
+  /** Issuer and subject names are equal (RFC 5280 §6.1: "self-issued"). */
+  selfIssued?: boolean;
 }
 
 /** A public key whose SPKI the caller already has (the CA, right after certifying it). */
@@ -82,11 +90,34 @@ export interface KnownKey {
   spki: Uint8Array;
 }
 
-/** Lowercase hex of an INTEGER's content with any leading 00 sign octet removed (keeps negative serials readable). */
+/**
+ * A serial number as lowercase hex of its value, even length, without the 00 sign octet. A negative value (not
+ * conforming, RFC 5280 §4.1.2.2, but possible on CRL entries) is "-" + hex of its magnitude, so it never equals the
+ * hex of its positive twin. The INTEGER must be DER (non-empty, minimal) unless it was read as BER.
+ */
 export function serialHex(n: Asn1): string {
-  let c = contentOf(n);
-  while (c.length > 1 && c[0] === 0) c = c.subarray(1);
-  return Buffer.from(c).toString('hex');
+  const v = readBigInt(n);
+  const mag = v < 0n ? -v : v;
+  let h = mag.toString(16);
+  if (h.length % 2) h = `0${h}`;
+  return v < 0n ? `-${h}` : h;
+}
+
+const CURVE_NAMES: Record<string, string> = {
+  [OID.prime256v1]: 'P-256', [OID.secp384r1]: 'P-384', [OID.secp521r1]: 'P-521', [OID.prime192v1]: 'P-192',
+};
+
+/** The curve of an EC SubjectPublicKeyInfo algorithm's parameters: a name, the OID, or 'explicit'. */
+function curveOf(params: Asn1 | undefined): string {
+  if (params?.tag === TAG.OID) {
+    const oid = readOid(params);
+    return CURVE_NAMES[oid] ?? oid;
+  }
+  return 'explicit';
+}
+
+function malformed(what: string): never {
+  throw new PkiError('MALFORMED', `malformed certificate: ${what}`);
 }
 
 /**
@@ -130,28 +161,67 @@ export function parseCertificate(
  */
 function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey: KnownKey | undefined): Certificate {
   const root = parseAsn1(bytes);
-  const [tbsN, sigAlgN, sigN] = seqOf(root, 'Certificate', 3);
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } — exactly three elements: bytes
+  // appended inside the outer SEQUENCE are outside the signature and would give a valid certificate a new fingerprint.
+  const outer = seqOf(root, 'Certificate', 3);
+  if (outer.length !== 3) malformed('extra data inside the Certificate SEQUENCE');
+  const [tbsN, sigAlgN, sigN] = outer as [Asn1, Asn1, Asn1];
   const tbsKids = seqOf(tbsN, 'TBSCertificate', 6);
   let i = 0;
   let version = 1;
   if (tbsKids[0]!.tag === ctxTag(0, true)) {
-    version = readSmallInt(seqOf(tbsKids[0], '[0] version', 1, ctxTag(0, true))[0]!) + 1;
+    const vk = seqOf(tbsKids[0], '[0] version', 1, ctxTag(0, true));
+    if (vk.length !== 1 || vk[0]!.tag !== TAG.INTEGER) malformed('[0] version must hold one INTEGER');
+    const v = readSmallInt(vk[0]!);
+    // X.690 §11.5: v1 is the DEFAULT, so DER omits it.
+    if (v === 0) malformed('an explicit v1 version is not DER');
+    if (v !== 1 && v !== 2) malformed(`unknown version ${v + 1}`);
+    version = v + 1;
     i = 1;
   }
   const serialN = tbsKids[i++]!;
   if (serialN.tag !== TAG.INTEGER) throw new PkiError('MALFORMED', 'certificate serialNumber is not an INTEGER');
-  const innerAlg = algorithmOid(tbsKids[i++]!);
+  // RFC 5280 §4.1.2.2: positive, at most 20 octets; readBigInt refuses empty and non-minimal encodings.
+  const serialValue = readBigInt(serialN);
+  if (serialValue < 0n) malformed('negative serial number');
+  if (serialN.contentEnd - serialN.contentStart > 21) malformed('serial number longer than 20 octets');
+  const innerAlgN = tbsKids[i++]!;
+  const innerAlg = algorithmOid(innerAlgN);
   const issuer = parseName(tbsKids[i++]!);
-  const [nb, na] = seqOf(tbsKids[i++], 'Validity', 2);
+  const validity = seqOf(tbsKids[i++], 'Validity', 2);
+  if (validity.length !== 2) malformed('extra data in Validity');
+  const [nb, na] = validity as [Asn1, Asn1];
   const subject = parseName(tbsKids[i++]!);
   const spkiN = tbsKids[i++];
-  const [, spkBits] = seqOf(spkiN, 'SubjectPublicKeyInfo', 2);
-  const signatureAlgorithm = algorithmOid(sigAlgN!);
+  const spkiKids = seqOf(spkiN, 'SubjectPublicKeyInfo', 2);
+  if (spkiKids.length !== 2) malformed('extra data in SubjectPublicKeyInfo');
+  const [spkAlgN, spkBits] = spkiKids as [Asn1, Asn1];
+  const spkAlg = seqOf(spkAlgN, 'AlgorithmIdentifier', 1);
+  const keyAlgOid = readOid(spkAlg[0]!);
+  const spkBitString = readBitString(spkBits);
+  if (spkBitString.unused !== 0) malformed('subjectPublicKey has unused bits');
+  const signatureAlgorithm = algorithmOid(sigAlgN);
+  // RFC 5280 §4.1.1.2: the outer signatureAlgorithm MUST equal TBSCertificate.signature. It is not signed, so compare
+  // the encodings byte for byte: NULL-vs-absent parameters would otherwise be a second valid encoding.
   if (innerAlg !== signatureAlgorithm) throw new PkiError('MALFORMED', 'TBSCertificate.signature differs from signatureAlgorithm');
+  if (!Buffer.from(rawOf(innerAlgN)).equals(Buffer.from(rawOf(sigAlgN)))) malformed('signatureAlgorithm parameters differ from TBSCertificate.signature');
+  // Optional tail, in order: [1] issuerUniqueID, [2] subjectUniqueID (v2+), [3] extensions (v3 only). Nothing else.
   let extensions: Extension[] = [];
+  const tail = [ctxTag(1, false), ctxTag(2, false), ctxTag(3, true)];
+  let t = 0;
   for (; i < tbsKids.length; i++) {
     const k = tbsKids[i]!;
-    if (k.tag === ctxTag(3, true)) extensions = parseExtensions(seqOf(k, '[3] extensions', 1, ctxTag(3, true))[0]!);
+    while (t < tail.length && tail[t] !== k.tag) t++;
+    if (t === tail.length) malformed(`unexpected element (tag 0x${k.tag.toString(16)}) in TBSCertificate`);
+    if (k.tag === ctxTag(3, true)) {
+      if (version !== 3) malformed('extensions in a certificate that is not v3');
+      const ek = seqOf(k, '[3] extensions', 1, ctxTag(3, true));
+      if (ek.length !== 1) malformed('extra data in [3] extensions');
+      extensions = parseExtensions(ek[0]!);
+    } else if (version < 2) {
+      malformed('unique identifiers in a v1 certificate');
+    }
+    t++;
   }
   const ext = (oid: string): Asn1 | undefined => {
     const e = extensions.find((x) => x.oid === oid);
@@ -164,6 +234,7 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
   const skiN = ext(OID.subjectKeyIdentifier);
   const akiN = ext(OID.authorityKeyIdentifier);
   const cdpN = ext(OID.cRLDistributionPoints);
+  const ncN = ext(OID.nameConstraints);
   const spki = rawOf(spkiN!);
   let publicKey: KeyObject;
   try {
@@ -175,11 +246,12 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
   }
   const details = publicKey.asymmetricKeyDetails;
   const subjectAltName = sanN ? decodeGeneralNames(sanN) : { uris: [], dns: [], ips: [], emails: [] };
-  const sig = readBitString(sigN!);
+  const sig = readBitString(sigN);
+  if (sig.unused !== 0) malformed('signatureValue has unused bits');
   const fingerprint256 = provider.createHash('sha256').update(bytes).digest('hex');
   return {
     der: bytes,
-    tbs: rawOf(tbsN!),
+    tbs: rawOf(tbsN),
     signatureAlgorithm,
     signature: sig.bytes,
     version,
@@ -187,10 +259,10 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
     issuer,
     subject,
     subjectCN: commonNameOf(subject),
-    notBefore: readTime(nb!),
-    notAfter: readTime(na!),
+    notBefore: readTime(nb),
+    notAfter: readTime(na),
     spki,
-    subjectPublicKey: readBitString(spkBits!).bytes,
+    subjectPublicKey: spkBitString.bytes,
     publicKey,
     keyType: publicKey.asymmetricKeyType ?? 'unknown',
     keyBits: details?.modulusLength,
@@ -200,9 +272,12 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
     basicConstraints: bcN ? decodeBasicConstraints(bcN) : undefined,
     subjectAltName,
     sanUris: subjectAltName.uris,
-    subjectKeyId: skiN ? contentOf(skiN) : undefined,
+    subjectKeyId: skiN ? readOctets(skiN) : undefined,
     authorityKeyId: akiN ? decodeAuthorityKeyIdentifier(akiN) : undefined,
     crlDistributionPoints: cdpN ? decodeCrlDistributionPoints(cdpN) : [],
     fingerprint256,
+    keyCurve: keyAlgOid === OID.ecPublicKey ? curveOf(spkAlg[1]) : undefined,
+    nameConstraints: ncN ? decodeNameConstraints(ncN) : undefined,
+    selfIssued: sameName(issuer.der, subject.der),
   };
 }

@@ -202,6 +202,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       warn: (m) => log('warn', m),
     });
     log('info', 'certificate authority ready', { dir: join(dataDir, 'ca'), domain, rootFingerprint: ca.rootFingerprint() });
+    // CRL schedule (RFC 5280 §5.1.2.5): nextUpdate <= 24 h, rebuilt hourly, at once on revoke, and within a
+    // minute of a revocation another process (certim admin cert revoke) wrote to the ledger.
+    const crlSchedule = ca.scheduleCrl({ onError: (e) => log('error', 'CRL refresh failed', { error: e instanceof Error ? e.message : String(e) }) });
+    cleanups.push(async () => crlSchedule.stop());
 
     const names = tlsNames(host, publicHost);
     const issueTls = async (): Promise<ServerTlsCredentials> => {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex as unhex, toHex as hex } from '../../wire/bytes.js';
 import {
-  Asn1Error, TAG, children, der, parseAsn1, readBigInt, readOctets, readOid, readTime, readString, readUnsignedBytes,
-  rawOf, fromPem, toPem,
+  Asn1Error, TAG, children, der, parseAsn1, readBigInt, readBool, readOctets, readOid, readTime, readString, readUnsignedBytes,
+  rawOf, fromPem, toPem, tlv,
 } from './der.js';
 
 test('X.690 known encodings: INTEGER, OID, lengths', () => {
@@ -93,4 +93,26 @@ test('OIDs with 128-bit arcs (2.25.<uuid>, X.667) round-trip', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('times: impossible calendar values are refused, never normalised; DER needs seconds and no fractions', () => {
+  const utc = (s: string, ber = false) => readTime(parseAsn1(tlv(TAG.UTC_TIME, Buffer.from(s, 'latin1')), { ber }));
+  const gen = (s: string) => readTime(parseAsn1(tlv(TAG.GENERALIZED_TIME, Buffer.from(s, 'latin1'))));
+  assert.equal(utc('240229120000Z').toISOString(), '2024-02-29T12:00:00.000Z');
+  for (const bad of ['250229120000Z', '260230120000Z', '260431000000Z', '261231235960Z', '261231240000Z', '261301000000Z', '260100000000Z']) {
+    assert.throws(() => utc(bad), (e) => Asn1Error.is(e, 'BAD_VALUE'), bad);
+  }
+  assert.throws(() => utc('2601011200Z'), (e) => Asn1Error.is(e, 'BAD_VALUE'));
+  assert.equal(utc('2601011200Z', true).toISOString(), '2026-01-01T12:00:00.000Z');
+  assert.throws(() => gen('20260101120000.5Z'), (e) => Asn1Error.is(e, 'BAD_VALUE'));
+  assert.equal(gen('00500101000000Z').getUTCFullYear(), 50);
+});
+
+test('DER INTEGER and BOOLEAN have one encoding', () => {
+  assert.throws(() => readBigInt(parseAsn1(Uint8Array.of(0x02, 0x02, 0x00, 0x7f))), (e) => Asn1Error.is(e, 'BAD_VALUE'));
+  assert.throws(() => readBigInt(parseAsn1(Uint8Array.of(0x02, 0x02, 0xff, 0x80))), (e) => Asn1Error.is(e, 'BAD_VALUE'));
+  assert.equal(readBigInt(parseAsn1(Uint8Array.of(0x02, 0x02, 0x00, 0x80))), 128n);
+  assert.equal(readBigInt(parseAsn1(Uint8Array.of(0x02, 0x02, 0x00, 0x7f), { ber: true })), 127n);
+  assert.throws(() => readBool(parseAsn1(Uint8Array.of(0x01, 0x01, 0x01))), (e) => Asn1Error.is(e, 'BAD_VALUE'));
+  assert.equal(readBool(parseAsn1(Uint8Array.of(0x01, 0x01, 0xff))), true);
 });

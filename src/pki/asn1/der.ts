@@ -2,7 +2,7 @@
  * A small, fast ASN.1 codec: a bounds-checked DER/BER reader (X.690) and DER writer helpers.
  *
  * Why our own: PKI and CMS code sit on the secure-IM hot path, and generic ASN.1 schema machinery costs far more
- * than the RSA math (PERF-FACTS.md: PKIjs reaches 0.04–0.10 of the OpenSSL limit). This reader hands out
+ * than the RSA math (measured: PKIjs reaches 0.04–0.10 of the OpenSSL limit). This reader hands out
  * lightweight node records that point into the original buffer (no copies), and the writer concatenates once.
  *
  * Reader rules: definite lengths in at most 4 length octets; with `ber: true`, indefinite lengths (0x80 ... 00 00)
@@ -205,10 +205,22 @@ export function readBigInt(n: Asn1): bigint {
   if (n.tag !== TAG.INTEGER && n.tag !== TAG.ENUMERATED) throw new Asn1Error('BAD_TAG', n.start, 'expected INTEGER');
   const c = contentOf(n);
   if (c.length === 0) throw new Asn1Error('BAD_VALUE', n.start, 'empty INTEGER');
+  assertMinimalInteger(n, c);
   let v = 0n;
   for (const b of c) v = (v << 8n) | BigInt(b);
   if (c[0]! & 0x80) v -= 1n << BigInt(c.length * 8);
   return v;
+}
+
+/**
+ * DER (X.690 §8.3.2): the first nine bits of an INTEGER's content are never all zero or all one, so each value has
+ * exactly one encoding. Checked only in DER mode; BER input (AIM 5.2 CMS) keeps its padding.
+ */
+function assertMinimalInteger(n: Asn1, c: Uint8Array): void {
+  if (n.ber || c.length < 2) return;
+  if ((c[0] === 0 && (c[1]! & 0x80) === 0) || (c[0] === 0xff && (c[1]! & 0x80) !== 0)) {
+    throw new Asn1Error('BAD_VALUE', n.start, 'non-minimal INTEGER encoding is not DER');
+  }
 }
 
 /** Reads a small INTEGER (or ENUMERATED) that must fit a safe JS number. */
@@ -225,6 +237,7 @@ export function readUnsignedBytes(n: Asn1): Uint8Array {
   if (n.tag !== TAG.INTEGER) throw new Asn1Error('BAD_TAG', n.start, 'expected INTEGER');
   let c = contentOf(n);
   if (c.length === 0) throw new Asn1Error('BAD_VALUE', n.start, 'empty INTEGER');
+  assertMinimalInteger(n, c);
   if (c[0]! & 0x80) throw new Asn1Error('BAD_VALUE', n.start, 'negative INTEGER where unsigned expected');
   while (c.length > 1 && c[0] === 0) c = c.subarray(1);
   return c;
@@ -309,10 +322,17 @@ export function readBool(n: Asn1): boolean {
   if (n.tag !== TAG.BOOLEAN) throw new Asn1Error('BAD_TAG', n.start, 'expected BOOLEAN');
   const c = contentOf(n);
   if (c.length !== 1) throw new Asn1Error('BAD_VALUE', n.start, 'BOOLEAN must be one byte');
+  // X.690 §11.1: DER TRUE is 0xFF; any other non-zero octet is a second encoding of the same value.
+  if (!n.ber && c[0] !== 0 && c[0] !== 0xff) throw new Asn1Error('BAD_VALUE', n.start, 'BOOLEAN TRUE must be 0xFF in DER');
   return c[0] !== 0;
 }
 
-/** Reads a UTCTime or GeneralizedTime (Zulu forms as used in X.509/CMS) as a Date. */
+/**
+ * Reads a UTCTime or GeneralizedTime (Zulu forms as used in X.509/CMS) as a Date. Impossible calendar values
+ * (30 February, hour 24, second 60) are refused, never normalised: Date.UTC would roll them over and could lengthen
+ * a validity period. In DER mode the RFC 5280 §4.1.2.5 / RFC 5652 §11.3 profile applies: seconds present, no
+ * fractional seconds; BER input (AIM 5.2) may omit seconds.
+ */
 export function readTime(n: Asn1): Date {
   const s = Buffer.from(contentOf(n)).toString('latin1');
   let m: RegExpExecArray | null;
@@ -325,29 +345,48 @@ export function readTime(n: Asn1): Date {
     year = yy >= 50 ? 1900 + yy : 2000 + yy; // RFC 5280 §4.1.2.5.1
     rest = m.slice(2);
   } else if (n.tag === TAG.GENERALIZED_TIME) {
-    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.\d+)?Z$/.exec(s);
+    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(\.\d+)?Z$/.exec(s);
     if (!m) throw new Asn1Error('BAD_VALUE', n.start, `bad GeneralizedTime '${s}'`);
+    if (!n.ber && m[7] !== undefined) throw new Asn1Error('BAD_VALUE', n.start, `fractional seconds are not allowed: '${s}'`);
     year = Number(m[1]);
-    rest = m.slice(2);
+    rest = m.slice(2, 7);
   } else {
     throw new Asn1Error('BAD_TAG', n.start, 'expected UTCTime or GeneralizedTime');
   }
+  if (!n.ber && rest[4] === undefined) throw new Asn1Error('BAD_VALUE', n.start, `time without seconds is not DER: '${s}'`);
   const [mo, d, h, mi, sec] = rest.map((x) => Number(x ?? 0)) as [number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
-    throw new Asn1Error('BAD_VALUE', n.start, `time out of range '${s}'`);
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(year, mo) || h > 23 || mi > 59 || sec > 59) {
+    throw new Asn1Error('BAD_VALUE', n.start, `impossible time '${s}'`);
   }
-  return new Date(Date.UTC(year, mo - 1, d, h, mi, sec));
+  const t = new Date(Date.UTC(2000, mo - 1, d, h, mi, sec));
+  t.setUTCFullYear(year); // Date.UTC maps years 0–99 to 1900–1999
+  return t;
 }
 
-/** Reads a character string (UTF8, Printable, IA5, T61 as Latin-1, BMP as UTF-16BE, Universal as UTF-32BE). */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/**
+ * Reads a character string (UTF8, Printable, IA5, T61, Numeric and Visible as Latin-1, BMP as UTF-16BE, Universal as
+ * UTF-32BE).
+ */
 export function readString(n: Asn1): string {
   const c = contentOf(n);
   switch (n.tag) {
     case TAG.UTF8_STRING:
-      return new TextDecoder('utf-8', { fatal: false }).decode(c);
+      // DER input must be valid UTF-8 (X.690 / RFC 3629), as OpenSSL requires; lenient BER input is replaced.
+      try {
+        return new TextDecoder('utf-8', { fatal: !n.ber }).decode(c);
+      } catch {
+        throw new Asn1Error('BAD_VALUE', n.start, 'invalid UTF-8 in UTF8String');
+      }
     case TAG.PRINTABLE_STRING:
     case TAG.IA5_STRING:
     case TAG.T61_STRING:
+    case 0x12: // NumericString
+    case 0x1a: // VisibleString
       return Buffer.from(c).toString('latin1');
     case TAG.BMP_STRING: {
       if (c.length % 2) throw new Asn1Error('BAD_VALUE', n.start, 'odd-length BMPString');
