@@ -119,14 +119,15 @@ export class Presence {
       }
       return;
     }
+    // Someone is still signing on (a takeover in progress): no departure, as in classic takeover.
+    if (ev.sessions.length > 0) return;
+    // The last session left: a departure to those who could see the user (as of its last snapshot, if it had one).
     const last = ev.changed.presence;
-    if (!last) return;
-    // The last session left: a departure to those who could see the user (as of its last snapshot).
-    const privacy = new RemotePrivacy(last.privacy);
-    const body = encodeDeparted(last.screenName);
+    const privacy = last ? new RemotePrivacy(last.privacy) : undefined;
+    const body = encodeDeparted(last?.screenName ?? ev.user);
     for (const w of watchers) {
       if (!w.ready || w.closed || w.key === ev.user) continue;
-      if (privacy.lets(w.key) && visibleTo(w, ev.user)) w.link.sendSnac(BUDDY_FAMILY, BuddySubtype.DEPARTED, body);
+      if ((!privacy || privacy.lets(w.key)) && visibleTo(w, ev.user)) w.link.sendSnac(BUDDY_FAMILY, BuddySubtype.DEPARTED, body);
     }
   }
 
