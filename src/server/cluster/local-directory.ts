@@ -90,8 +90,9 @@ export class LocalDirectoryHub {
   sendToUser(user: string, envelope: Envelope, result: DeliveryResult): void {
     const list = this.users.get(user);
     if (!list) return;
-    // A copy: a delivery may end a session (slow reader) and unregister it while we iterate.
-    for (const e of list.length === 1 ? [list[0]!] : [...list]) {
+    // Lists are never changed in place (register/unregister store new arrays), so a delivery that ends a session
+    // (slow reader) and unregisters it cannot disturb this loop.
+    for (const e of list) {
       if (!envelope.includeNotReady && !e.presence) continue;
       if (envelope.service !== undefined && e.service !== envelope.service) continue;
       if (envelope.except && sameSession(envelope.except, e.address)) continue;
