@@ -175,6 +175,14 @@ export class LocalDirectory implements DeliveryDirectory {
     });
   }
 
+  /** {@inheritDoc DeliveryDirectory.sendToUserNow} */
+  sendToUserNow(user: string, envelope: Envelope): DeliveryResult {
+    if (this.state !== 'started') throw new DirectoryError(this.state === 'closed' ? 'DIRECTORY_CLOSED' : 'DIRECTORY_NOT_STARTED', 'directory not running');
+    const result = { targeted: 0, accepted: 0 };
+    this.hub.sendToUser(user, envelope, result);
+    return result;
+  }
+
   /** {@inheritDoc DeliveryDirectory.sendToUsers} */
   sendToUsers(users: readonly string[], envelope: Envelope): Promise<DeliveryResult> {
     return this.run(() => {
