@@ -54,3 +54,23 @@ test('departure goes only to watchers allowed to see the user; blocking is symme
   assert.equal(alice.link.of(3, 0x0c).length, 1);
   assert.equal(carol.link.of(3, 0x0c).length, 0);
 });
+
+test('several sessions: watchers see the active one, and a departure only when the last one leaves', async () => {
+  const { engine, clock } = fakeEngine(['carol', 'dave']);
+  const dave = readySession(engine, 'dave');
+  dave.session.clientBuddies.add('carol');
+  engine.presence.reindex(dave.session);
+  const phone = readySession(engine, 'carol', 1);
+  const desk = readySession(engine, 'carol', 1);
+  clock.t += 120_000;
+  desk.session.idleSince = clock.t - 600_000;
+  await engine.presence.broadcast(desk.session);
+  const last = () => decodeUserInfo(dave.link.of(3, 0x0b).at(-1)!.body);
+  assert.equal(last().idleMinutes, undefined, 'the phone is active, so carol is shown active');
+  assert.equal(engine.presence.readySessionCount('carol'), 2);
+  endSession(engine, phone.session);
+  assert.equal(last().idleMinutes, 10, 'only the idle desk is left');
+  assert.equal(dave.link.of(3, 0x0c).length, 0);
+  endSession(engine, desk.session);
+  assert.equal(dave.link.of(3, 0x0c).length, 1);
+});
