@@ -88,6 +88,12 @@ export interface PrivacySnapshot {
   deny: string[];
   /** The user's buddies; filled only in mode 5 (empty otherwise). */
   buddies: string[];
+  /**
+   * When the user last changed these settings, ms since the epoch (0: as loaded at sign-on). A node gives the
+   * user's other sessions the settings of a snapshot newer than theirs, so blocking someone in one session blocks
+   * them in every session, on every node.
+   */
+  changedAt: number;
 }
 
 /** A ready session's presence, as watchers on any node need it. */
