@@ -122,7 +122,7 @@ export interface SessionEntry {
   user: string;
   /** Service of the connection. */
   service: ServiceId;
-  /** True for a classic single-session client: it displaces, and is displaced by, every other sign-on. */
+  /** True for a single-session sign-on (classic client): it displaces, and is displaced by, every other session of its service. */
   exclusive: boolean;
   /** Present once the client is ready (01/02) and visible; absent before (not online for presence or IMs). */
   presence?: PresenceSnapshot;
