@@ -8,7 +8,7 @@ import {
   encodeRights, encodeStatus, type FeedbagItemWire,
 } from '../../wire/families/feedbag.js';
 import { SnacFlag } from '../../wire/snac.js';
-import type { Engine } from '../engine.js';
+import type { HandlerEnv } from '../handler-env.js';
 import type { Session } from '../session/session.js';
 import { fromFeedbag } from '../session/stored-privacy.js';
 import { reply, type BosContext, type BosFamily, type Reply } from './family.js';
@@ -38,23 +38,23 @@ function replies(items: readonly FeedbagItemWire[], lastModifiedMs: number): Rep
 }
 
 /** Re-reads the feedbag and applies buddies/privacy to an activated session, with presence updates. */
-async function refresh(engine: Engine, s: Session): Promise<void> {
+async function refresh(engine: HandlerEnv, s: Session, edited = false): Promise<void> {
   const bag = await engine.ports.feedbag.get(s.screenName);
   const { buddies, privacy } = fromFeedbag(bag.items);
   const added = [...buddies].filter((k) => !s.feedbagBuddies.has(k));
   s.feedbagBuddies = buddies;
   if (privacy) s.privacy = privacy;
   engine.presence.reindex(s);
-  engine.presence.arrivalsFor(s, added);
-  if (privacy) engine.presence.privacyChanged(s);
-  else engine.presence.broadcast(s);
+  await engine.presence.arrivalsFor(s, added);
+  if (privacy) await (edited ? engine.presence.privacyEdited(s) : engine.presence.privacyChanged(s));
+  else await engine.presence.broadcast(s);
 }
 
 async function change(ctx: BosContext, body: Uint8Array, op: 'insert' | 'update' | 'delete'): Promise<Reply[]> {
   const { engine, session: s } = ctx;
   const items = decodeItems(body, engine.config.maxFeedbagItems);
   const codes = await engine.ports.feedbag.apply(s.screenName, items.map((item) => ({ op, item })), { maxItems: engine.config.maxFeedbagItems });
-  if (s.feedbagActive) await refresh(engine, s);
+  if (s.feedbagActive) await refresh(engine, s, true);
   return [reply(F, S.STATUS, encodeStatus(codes))];
 }
 

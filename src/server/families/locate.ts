@@ -15,7 +15,9 @@ import { SnacErrorCode } from '../../wire/snac.js';
 import { tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
 import { storedPermits } from '../session/stored-privacy.js';
 import type { CertificateRole } from '../ports.js';
-import { visibleTo } from '../session/presence.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
+import { representative } from '../cluster/directory.js';
+import { snapshotLets, visibleTo } from '../session/presence.js';
 import { offlineUserInfoBlock, userInfoBlock } from '../session/user-info-block.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
 
@@ -103,10 +105,23 @@ async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] 
 
 async function answerQuery(ctx: BosContext, q: LocateUserInfoQuery): Promise<Reply[]> {
   const { engine, session } = ctx;
-  const target = engine.registry.get(q.screenName);
-  const online = target !== undefined && target.ready && !target.closed && visibleTo(target, session.key);
+  const key = normalizeScreenName(q.screenName);
+  const target = engine.registry.readyByKey(key);
+  const online = target !== undefined && visibleTo(target, session.key);
   const tlvs: Tlv[] = [];
   let infoBlock: Uint8Array;
+  if (!target) {
+    // Signed on only on another node: its published block and the stored certificates; profile and away text live
+    // in that node's session and are not served from here.
+    const rep = representative(await engine.directory.sessionsOf(key));
+    if (rep && snapshotLets(rep.presence, session.key)) {
+      if (q.flags & InfoQueryFlag.CERTIFICATES) {
+        const stored = await engine.ports.userInfo.get(q.screenName);
+        if (stored.certBlock) tlvs.push(tlv(LocateTlv.CERT_INFO, stored.certBlock));
+      }
+      return [reply(F, S.USER_INFO_REPLY, encodeUserInfoReply(rep.presence.info, tlvs))];
+    }
+  }
   if (online) {
     infoBlock = userInfoBlock(target, engine.clock.now());
     if (q.flags & InfoQueryFlag.PROFILE) {
@@ -177,7 +192,7 @@ export const locateFamily: BosFamily = {
         changed ||= before === undefined ? s.certHash !== undefined : s.certHash === undefined || Buffer.compare(before, s.certHash) !== 0;
       }
       s.touch();
-      if (changed) ctx.engine.presence.broadcast(s);
+      if (changed) await ctx.engine.presence.broadcast(s);
       return replies;
     },
     [S.USER_INFO_QUERY]: (ctx, body) => answerQuery(ctx, decodeUserInfoQuery(body)),
