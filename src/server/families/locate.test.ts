@@ -64,7 +64,8 @@ test('every PKI verifier refusal code has its own subcode; only unknown codes ge
   const want: Record<string, number> = {
     MALFORMED: 0x01, UNSUPPORTED_CRITICAL_EXTENSION: 0x01, UNTRUSTED_ISSUER: 0x02, BAD_SIGNATURE: 0x02, WRONG_NAME: 0x03,
     EXPIRED: 0x04, NOT_YET_VALID: 0x04, REVOKED: 0x05, TOO_LARGE: 0x06, WRONG_KEY_USAGE: 0x07, WEAK_KEY: 0x08,
-    WEAK_ALGORITHM: 0x08, REVOCATION_UNKNOWN: 0x09, SOMETHING_NEW: 0xff,
+    WEAK_ALGORITHM: 0x08, REVOCATION_UNKNOWN: 0x09, REVOCATION_STALE: 0x09, ISSUER_NOT_CA: 0x02,
+    PATH_LENGTH_EXCEEDED: 0x02, NAME_CONSTRAINTS_VIOLATION: 0x02, UNSUPPORTED_NAME_CONSTRAINT: 0x02, SOMETHING_NEW: 0xff,
   };
   for (const [code, sub] of Object.entries(want)) assert.equal(certRejectSubcode(code), sub, code);
   assert.equal(CertRejectSubcode.OTHER, 0xff);

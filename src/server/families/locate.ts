@@ -52,14 +52,15 @@ export const CertRejectSubcode = {
 export function certRejectSubcode(code: string): number {
   switch (code) {
     case 'MALFORMED': case 'UNSUPPORTED_CRITICAL_EXTENSION': return CertRejectSubcode.MALFORMED;
-    case 'UNTRUSTED': case 'UNTRUSTED_ISSUER': case 'BAD_SIGNATURE': return CertRejectSubcode.UNTRUSTED;
+    case 'UNTRUSTED': case 'UNTRUSTED_ISSUER': case 'BAD_SIGNATURE': case 'ISSUER_NOT_CA': case 'PATH_LENGTH_EXCEEDED':
+    case 'NAME_CONSTRAINTS_VIOLATION': case 'UNSUPPORTED_NAME_CONSTRAINT': return CertRejectSubcode.UNTRUSTED;
     case 'WRONG_NAME': return CertRejectSubcode.WRONG_NAME;
     case 'EXPIRED': case 'NOT_YET_VALID': return CertRejectSubcode.EXPIRED;
     case 'REVOKED': return CertRejectSubcode.REVOKED;
     case 'TOO_LARGE': return CertRejectSubcode.TOO_LARGE;
     case 'WRONG_KEY_USAGE': return CertRejectSubcode.WRONG_KEY_USAGE;
     case 'WEAK_KEY': case 'WEAK_ALGORITHM': return CertRejectSubcode.WEAK;
-    case 'REVOCATION_UNKNOWN': return CertRejectSubcode.REVOCATION_UNKNOWN;
+    case 'REVOCATION_UNKNOWN': case 'REVOCATION_STALE': return CertRejectSubcode.REVOCATION_UNKNOWN;
     default: return CertRejectSubcode.OTHER;
   }
 }
