@@ -6,6 +6,7 @@ import { CookieIssuer } from './auth/cookie.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { InProcessRelay, type MessageRelay } from './cluster/relay.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
+import { silentLogger, type Logger } from './log.js';
 import type { Clock, ServerPorts } from './ports.js';
 import { Presence } from './session/presence.js';
 import { SessionRegistry } from './session/registry.js';
@@ -38,8 +39,8 @@ export interface EngineMetrics {
   loginsFailed: number;
 }
 
-/** Log sink: level, message, structured fields. Never passed secrets or message contents. */
-export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+/** The logging port (log.ts): level, stable event name, structured fields. Never passed secrets or message text. */
+export type { Logger } from './log.js';
 
 /** Options for {@link Engine}. */
 export interface EngineOptions {
@@ -94,7 +95,7 @@ export class Engine {
     this.presence = new Presence(this.registry, this.clock);
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
     this.throttle = new LoginThrottle(this.config.loginThrottle);
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? silentLogger;
   }
 
   /** A snapshot of the counters. */

@@ -23,7 +23,8 @@ import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
 import { hashPassword, verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
-import type { Logger } from './engine.js';
+import { LogEvent, errorText, silentLogger, type Logger } from './log.js';
+import { loggingEstPort, loggingLedger } from './logged-ports.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
@@ -96,16 +97,6 @@ export interface RunningServer {
 const TLS_CERT_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-/** A logger writing `ISO-time level message key=value...` lines to stderr. */
-export function stderrLogger(minLevel: 'debug' | 'info' = 'info'): Logger {
-  const order = { debug: 0, info: 1, warn: 2, error: 3 } as const;
-  return (level, msg, fields) => {
-    if (order[level] < order[minLevel]) return;
-    const kv = fields ? Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('') : '';
-    process.stderr.write(`${new Date().toISOString()} ${level} ${msg}${kv}\n`);
-  };
-}
-
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
 }
@@ -172,7 +163,7 @@ function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, e
 
 /** Builds and starts everything; resolves once every listener is bound. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log: Logger = options.log ?? (() => {});
+  const log: Logger = options.log ?? silentLogger;
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const host = options.host;
@@ -181,7 +172,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const closeAll = async (): Promise<void> => {
     while (cleanups.length > 0) {
       const c = cleanups.pop()!;
-      await c().catch((e: unknown) => log('error', 'shutdown step failed', { error: e instanceof Error ? e.message : String(e) }));
+      await c().catch((e: unknown) => log('error', LogEvent.SHUTDOWN_STEP_FAILED, { error: errorText(e) }));
     }
   };
 
@@ -189,19 +180,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const dbUrl = options.dbUrl ?? databaseUrlForDataDir(dataDir);
     const store = await openStore(dbUrl);
     cleanups.push(() => store.close());
-    log('info', 'database open', { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
+    log('info', LogEvent.STORE_OPEN, { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
 
     const domain = await resolveDomain(store, options.domain, publicHost);
     const crlUrl = options.httpPort !== 0 ? `https://${publicHost}:${options.httpPort}${CRL_PATH}` : undefined;
     const ca = await openCertificateAuthority({
       dataDir,
       domain,
-      ledger: store.ledger,
+      ledger: loggingLedger(store.ledger, log),
       ...(crlUrl ? { crlUrl } : {}),
       ...(options.env ? { env: options.env } : {}),
-      warn: (m) => log('warn', m),
+      warn: (m) => log('warn', LogEvent.CA_WARNING, { detail: m }),
     });
-    log('info', 'certificate authority ready', { dir: join(dataDir, 'ca'), domain, rootFingerprint: ca.rootFingerprint() });
+    log('info', LogEvent.CA_READY, { dir: join(dataDir, 'ca'), domain, rootFingerprint: ca.rootFingerprint() });
 
     const names = tlsNames(host, publicHost);
     const issueTls = async (): Promise<ServerTlsCredentials> => {
@@ -209,7 +200,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // The certificate (public) is written for inspection; the key stays in memory, never on disk.
       mkdirSync(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
       writeFileSync(join(dataDir, 'tls', 'server-chain.pem'), creds.certChainPem, { mode: 0o644 });
-      log('info', 'server TLS certificate issued', { serial: creds.certificate.serial, names: [...names.dns, ...names.ips].join(','), notAfter: creds.certificate.notAfter.toISOString() });
+      log('info', LogEvent.TLS_CERT_ISSUED, { serial: creds.certificate.serial, names: [...names.dns, ...names.ips].join(','), notAfter: creds.certificate.notAfter.toISOString() });
       return creds;
     };
     let tls = await issueTls();
@@ -226,7 +217,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certPem: tls.certChainPem,
       keyPem: tls.keyPem,
       clientCaPem: caPem,
-      ports: httpPorts(store, ca, oscar, createEstPort(ca)),
+      ports: httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log)),
       throttle: oscar.engine.throttle,
       throttleWindowMs: oscar.engine.config.loginThrottle.windowMs,
       log,
@@ -242,15 +233,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           tls = c;
           https.setCertificate(c.certChainPem, c.keyPem);
         },
-        (e: unknown) => log('error', 'TLS certificate renewal failed', { error: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => log('error', LogEvent.TLS_CERT_RENEWAL_FAILED, { error: errorText(e) }),
       );
     }, DAY_MS / 2);
     renewal.unref();
     cleanups.push(async () => clearInterval(renewal));
 
     const shown = (p: number): string => `${host.includes(':') ? `[${host}]` : host}:${p}`;
-    log('info', 'listening', { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost });
-    log('info', `CA root fingerprint (SHA-256): ${ca.rootFingerprint()}`);
+    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost, caFingerprint: ca.rootFingerprint() });
 
     let closing: Promise<void> | undefined;
     return {

@@ -6,6 +6,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { Engine, type EngineMetrics, type EngineOptions } from '../engine.js';
 import { OscarConnection } from './connection.js';
+import { LogEvent, errorText } from '../log.js';
 
 /** Where to listen. */
 export interface OscarListenOptions {
@@ -73,7 +74,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
     async listen(options: OscarListenOptions = {}): Promise<OscarPorts> {
       const host = options.host ?? '127.0.0.1';
       const plain = createTcpServer({ noDelay: true }, (s) => accept(s, false));
-      plain.on('error', (e) => engine.log('error', 'plain listener error', { error: String(e) }));
+      plain.on('error', (e) => engine.log('error', LogEvent.LISTENER_ERROR, { listener: 'oscar', error: errorText(e) }));
       servers.push(plain);
       const oscar = await start(plain, options.port ?? 5190, host);
       engine.boundPorts.plain = oscar;
@@ -81,7 +82,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       if (options.tls) {
         const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: engine.config.unauthenticatedTimeoutMs }, (s: TLSSocket) => accept(s, true));
         tlsServer.on('tlsClientError', () => {});
-        tlsServer.on('error', (e) => engine.log('error', 'TLS listener error', { error: String(e) }));
+        tlsServer.on('error', (e) => engine.log('error', LogEvent.LISTENER_ERROR, { listener: 'oscar-tls', error: errorText(e) }));
         servers.push(tlsServer);
         oscarTls = await start(tlsServer, options.tlsPort ?? 5191, host);
         engine.boundPorts.tls = oscarTls;

@@ -7,6 +7,7 @@ import { ICBM_FAMILY, IcbmSubtype, IcbmTlv, encodeDelivery } from '../../wire/fa
 import { ByteReader } from '../../wire/bytes.js';
 import { readTlvRestList, tlvU32 } from '../../wire/tlv.js';
 import type { Engine } from '../engine.js';
+import { LogEvent } from '../log.js';
 import { privacyFrom } from './privacy.js';
 import { Session, type SessionLink } from './session.js';
 import { offlineUserInfoBlock, userInfoBlock } from './user-info-block.js';
@@ -22,7 +23,7 @@ export async function startSession(engine: Engine, screenName: string, link: Ses
     // Classic behaviour: the newest sign-on wins; the old session is told why (ch-4 TLV 0x0009 = 1).
     old.closed = true;
     old.link.signOff(SignOffReason.SignedOnElsewhere);
-    engine.log('info', 'session taken over', { screenName });
+    engine.log('info', LogEvent.SESSION_TAKEN_OVER, { screenName });
   }
   return s;
 }
