@@ -21,6 +21,7 @@ export function loggingLedger(ledger: CertificateLedger, log: Logger): Certifica
       log('info', LogEvent.CERT_ISSUED, { screenName: rec.screenName, serial: rec.serial, purpose: rec.purpose, fingerprint: rec.fingerprint });
     },
     listByScreenName: (sn) => ledger.listByScreenName(sn),
+    listAll: (limit) => ledger.listAll(limit),
     get: (serial) => ledger.get(serial),
     revoke: (serial, reason, at) => ledger.revoke(serial, reason, at),
     listRevoked: () => ledger.listRevoked(),

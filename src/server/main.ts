@@ -10,6 +10,10 @@
  *                       ─► HTTPS listener (EST via the PKI's handlers, CRL, health, metrics), sharing the engine's
  *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget
  *
+ * Before any of it, the data-directory lock (data-dir-lock.ts): one server per data directory. After the listeners,
+ * the admin control socket (admin/admin-server.ts) in `<data>/admin/`, through which `certim admin` reaches this
+ * running server (sessions, throttles, revocation with immediate effect).
+ *
  * `close()` undoes it in reverse order. Startup failures close whatever was already opened.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +36,10 @@ import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
 import { createEstPort } from './http/est-adapter.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { adminCommands } from './admin/admin-commands.js';
+import { startAdminServer } from './admin/admin-server.js';
+import { onCertificateRevoked } from './admin/cert-withdrawal.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
 export interface ServerOptions {
@@ -57,6 +65,8 @@ export interface ServerOptions {
   log?: Logger;
   /** Environment (CERTIM_CA_PASSPHRASE); default process.env. */
   env?: Record<string, string | undefined>;
+  /** Serve the admin control socket in `<data>/admin/` (default true). */
+  adminSocket?: boolean;
 }
 
 /**
@@ -89,6 +99,13 @@ export interface RunningServer {
   readonly ca: CertificateAuthority;
   /** The OSCAR server (engine, metrics). */
   readonly oscar: OscarServer;
+  /** Path of the admin control socket, or undefined when it is off. */
+  readonly adminSocket: string | undefined;
+  /**
+   * Revocation hook: withdraws the owner's published cert-info block if it carries `serial` and re-announces their
+   * presence without a certificate hash (admin/cert-withdrawal.ts). Call after the ledger marks the serial revoked.
+   */
+  onCertificateRevoked(screenName: string, serial: string): Promise<boolean>;
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -166,6 +183,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log: Logger = options.log ?? silentLogger;
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // First of all: a second server on this data directory must not touch anything (DataDirLockedError).
+  const lock = lockDataDir(dataDir);
+  if (lock.tookOverFrom !== undefined) log('warn', LogEvent.STALE_LOCK_REMOVED, { pid: lock.tookOverFrom });
+  const startedAt = Date.now();
   const host = options.host;
   const publicHost = options.publicHost ?? (isWildcard(host) ? osHostname() : host);
   const cleanups: Array<() => Promise<void>> = [];
@@ -176,6 +197,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   };
 
+  cleanups.push(async () => lock.release());
   try {
     const dbUrl = options.dbUrl ?? databaseUrlForDataDir(dataDir);
     const store = await openStore(dbUrl);
@@ -239,8 +261,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     renewal.unref();
     cleanups.push(async () => clearInterval(renewal));
 
+    let adminSocket: string | undefined;
+    if (options.adminSocket ?? true) {
+      const dispatch = adminCommands({
+        engine: oscar.engine, throttle: oscar.engine.throttle, ledger: store.ledger, revoke: (s, r) => ca.revoke(s, r), dataDir, startedAt,
+      });
+      const admin = await startAdminServer(dataDir, dispatch, log);
+      cleanups.push(() => admin.close());
+      adminSocket = admin.path;
+    }
+
     const shown = (p: number): string => `${host.includes(':') ? `[${host}]` : host}:${p}`;
-    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost, caFingerprint: ca.rootFingerprint() });
+    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost, caFingerprint: ca.rootFingerprint(), adminSocket });
 
     let closing: Promise<void> | undefined;
     return {
@@ -251,6 +283,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       backend: store.backend,
       ca,
       oscar,
+      adminSocket,
+      onCertificateRevoked: (screenName, serial) => onCertificateRevoked(oscar.engine, screenName, serial),
       close() {
         closing ??= closeAll();
         return closing;

@@ -34,7 +34,8 @@ export class OscarConnection implements SessionLink {
   readonly tls: boolean;
   /** Peer IPv4 (4 bytes) or undefined. */
   readonly remoteIpv4: Uint8Array | undefined;
-  private readonly address: string;
+  /** Peer address as text ('unknown' when the socket has none). */
+  readonly address: string;
   private state: ConnState = 'hello';
   private readonly deframer: FlapDeframer;
   private seq = randomInt(0, 0x8000);
@@ -48,8 +49,8 @@ export class OscarConnection implements SessionLink {
   private authTimer: NodeJS.Timeout | undefined;
   /** Why the connection ended (first reason wins), for the sign-off log line. */
   private closeReason: string | undefined;
-  /** The client id string from the login cookie, for the sign-on log line. */
-  private clientId: string | undefined;
+  /** The client id string from the login cookie (sign-on log line, admin sessions). */
+  clientId: string | undefined;
 
   /** @param engine shared state; @param socket the accepted socket; @param tls whether it is a TLS socket */
   constructor(
