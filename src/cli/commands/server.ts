@@ -130,8 +130,8 @@ export const serverCommand: Command = {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
+    sink.close(); // pending repeat counts first, so the last line is the stop
     log('info', LogEvent.STOPPED);
-    sink.close();
     return 0;
   },
 };
