@@ -25,7 +25,7 @@ export const LogEvent = {
   STOPPED: 'server.stopped',
   /** error: a shutdown step failed — error. */
   SHUTDOWN_STEP_FAILED: 'server.shutdown_step_failed',
-  /** warn: a stale data-directory lock (its process is gone) was taken over — pid (the dead one). */
+  /** warn: a stale data-directory lock (its process is gone) was taken over — stalePid. */
   STALE_LOCK_REMOVED: 'server.stale_lock_removed',
   /** warn: a CA warning at startup — detail. */
   CA_WARNING: 'server.ca_warning',

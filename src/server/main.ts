@@ -185,7 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // First of all: a second server on this data directory must not touch anything (DataDirLockedError).
   const lock = lockDataDir(dataDir);
-  if (lock.tookOverFrom !== undefined) log('warn', LogEvent.STALE_LOCK_REMOVED, { pid: lock.tookOverFrom });
+  if (lock.tookOverFrom !== undefined) log('warn', LogEvent.STALE_LOCK_REMOVED, { stalePid: lock.tookOverFrom });
   const startedAt = Date.now();
   const host = options.host;
   const publicHost = options.publicHost ?? (isWildcard(host) ? osHostname() : host);
