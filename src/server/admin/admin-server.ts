@@ -52,8 +52,11 @@ function serve(socket: Socket, dispatch: AdminDispatch, log: Logger): void {
     let id: number | undefined;
     let cmd = '(unparsed)';
     try {
-      const req = parseAdminRequest(JSON.parse(line));
-      id = req.id;
+      const raw: unknown = JSON.parse(line);
+      // Echo the id even when the rest of the request is refused, so clients can match the answer.
+      const rawId = (raw as { id?: unknown } | null)?.id;
+      if (typeof rawId === 'number' && Number.isSafeInteger(rawId)) id = rawId;
+      const req = parseAdminRequest(raw);
       cmd = req.cmd;
       const result = await dispatch(req);
       log('info', LogEvent.ADMIN_COMMAND, { command: cmd, ok: true });
