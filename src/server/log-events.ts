@@ -45,7 +45,7 @@ export const LogEvent = {
   LOGIN_OK: 'login.ok',
   /** warn: a login failed (wrong password or unknown account) — screenName, address, tls, via. */
   LOGIN_FAILED: 'login.failed',
-  /** warn: a login was refused by the throttle before any check — screenName, address, via, scope, retryAfterSeconds. */
+  /** warn: a login was refused by the throttle before any check — screenName, address, tls, via, scope, retryAfterSeconds (EST). */
   LOGIN_THROTTLED: 'login.throttled',
   /** warn: a disabled account tried to log in — screenName, address, via. */
   LOGIN_DISABLED: 'login.disabled',
@@ -81,9 +81,9 @@ export const LogEvent = {
   // Certificates (docs/protocol.md §4.2, §6.1) and EST.
   /** info: the CA issued a user certificate — screenName, serial, purpose, fingerprint. */
   CERT_ISSUED: 'cert.issued',
-  /** warn: an EST enrollment was refused — screenName, op, status, code. */
+  /** warn: an EST enrollment was refused — screenName, op, status, reason (or address and code for a bad client certificate). */
   ENROLL_REFUSED: 'est.enroll_refused',
-  /** warn: a Locate certificate-info upload was refused — screenName, code. */
+  /** warn: a Locate certificate-info upload was refused — screenName, code, role or length. */
   CERT_UPLOAD_REFUSED: 'cert.upload_refused',
   /** warn: a certificate was revoked — serial, screenName, reason, by (`admin`). */
   CERT_REVOKED: 'cert.revoked',
@@ -91,11 +91,11 @@ export const LogEvent = {
   CERT_WITHDRAWN: 'cert.withdrawn',
 
   // Admin control channel (server/admin/).
-  /** info: an admin command ran — command, uid, ok. */
+  /** info: an admin command ran (error when it failed inside the server) — command, ok, code or error. */
   ADMIN_COMMAND: 'admin.command',
-  /** warn: an admin connection was refused — reason, uid. */
+  /** warn: an admin connection was refused or cut — reason. */
   ADMIN_REFUSED: 'admin.refused',
-  /** info: an account's login throttle was cleared by the admin — screenName. */
+  /** info: an account's login throttle was cleared by the admin — screenName, hadFailures. */
   ACCOUNT_UNLOCKED: 'account.unlocked',
 
   // The logger itself.
