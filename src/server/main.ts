@@ -28,7 +28,7 @@ import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from 
 import { hashPassword, verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
 import { LogEvent, errorText, silentLogger, type Logger } from './log.js';
-import { loggingEstPort, loggingLedger } from './logged-ports.js';
+import { loggingEstPort, loggingLedger, loggingStorePorts } from './logged-ports.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
@@ -227,7 +227,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
     let tls = await issueTls();
 
-    const ports = storePorts(store, certificateChecker(ca));
+    const ports = loggingStorePorts(storePorts(store, certificateChecker(ca)), log);
     const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log });
     cleanups.push(() => oscar.close());
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });

@@ -48,6 +48,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
 
   const accept = (socket: Socket, tls: boolean): void => {
     if (connections.size >= engine.config.maxConnections) {
+      engine.log('warn', LogEvent.CONN_REFUSED, { address: socket.remoteAddress, listener: tls ? 'oscar-tls' : 'oscar', reason: 'max connections' });
       socket.destroy();
       return;
     }
