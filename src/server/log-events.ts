@@ -15,6 +15,10 @@ export const LogEvent = {
   CA_READY: 'server.ca_ready',
   /** info: server TLS certificate (re)issued — serial, names, notAfter. */
   TLS_CERT_ISSUED: 'server.tls_cert_issued',
+  /** info: the server TLS certificate was renewed in place — serial, notAfter. */
+  TLS_CERT_RENEWED: 'server.tls_cert_renewed',
+  /** info: the connection caps in force at start — the caps by name. */
+  CONNECTION_CAPS: 'server.connection_caps',
   /** error: TLS certificate renewal failed — error. */
   TLS_CERT_RENEWAL_FAILED: 'server.tls_cert_renewal_failed',
   /** info: every listener bound — oscar, oscarTls, https, publicHost, caFingerprint, adminSocket. */
@@ -51,6 +55,10 @@ export const LogEvent = {
   LOGIN_DISABLED: 'login.disabled',
   /** warn: a plaintext-password login on plain TCP was refused unread — address. */
   LOGIN_PLAINTEXT_REFUSED: 'login.plaintext_refused',
+  /** warn: a login was refused because too many password checks were running — screenName, address, via. */
+  LOGIN_BUSY: 'login.busy',
+  /** info: an account got a sign-on back-off after a rate-limit sign-off — screenName, seconds. */
+  LOGIN_PENALTY: 'login.penalty',
 
   // Sessions (docs/protocol.md §2.2, §3.3).
   /** info: a BOS session started — screenName, address, tls, clientId. */

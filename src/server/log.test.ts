@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { encodeLogFields, encodeLogString, MAX_STRING } from './log-encode.js';
 import { RepeatLimiter } from './log-repeat.js';
@@ -26,9 +28,11 @@ function captured(opts: { level?: 'debug' | 'info' | 'warn'; format?: 'json' | '
   return { lines, clock, sink, json: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-test('event names are unique, dotted and lowercase', () => {
+test('event names are unique, dotted and lowercase, and ARCHITECTURE.md lists each one', () => {
   assert.equal(new Set(LOG_EVENT_NAMES).size, LOG_EVENT_NAMES.length);
   for (const n of LOG_EVENT_NAMES) assert.match(n, /^[a-z]+\.[a-z_]+$/);
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'ARCHITECTURE.md'), 'utf8');
+  for (const n of LOG_EVENT_NAMES) assert.ok(doc.includes(`| \`${n}\` |`), `ARCHITECTURE.md's event table lacks ${n}`);
 });
 
 test('strings are encoded: control characters, separators, bidi overrides, backslash, length', () => {

@@ -14,12 +14,15 @@ import { LogEvent } from '../log.js';
 import { AdminError, type AdminRequest, type PingResult, type RevokeResult, type SessionSummary, type ThrottleSummary } from './admin-protocol.js';
 import { onCertificateRevoked } from './cert-withdrawal.js';
 
-/** The login throttle as the admin channel sees it (server/auth/login-throttle.ts implements it). */
+/**
+ * The login throttle as the admin channel sees it (server/auth/login-throttle.ts implements it). Either method may
+ * be asynchronous, for a throttle that keeps its state in the store.
+ */
 export interface ThrottleAdmin {
-  /** Every account and address with failures counted at `now`. */
-  entries(now: number): ThrottleSummary[];
-  /** Forgets an account's failures; true when it had any. */
-  unlock(accountKey: string): boolean;
+  /** Every key (account, address, ...) with failures counted at `now`. */
+  entries(now: number): ThrottleSummary[] | Promise<ThrottleSummary[]>;
+  /** Forgets an account's failures (and any back-off on it); true when it had any. */
+  unlock(accountKey: string): boolean | Promise<boolean>;
 }
 
 /** What the commands need. */
@@ -94,7 +97,7 @@ export function adminCommands(deps: AdminDeps): AdminDispatch {
         return deps.throttle.entries(deps.engine.clock.now());
       case 'user.unlock': {
         const key = normalizeScreenName(req.screenName);
-        const wasLocked = deps.throttle.unlock(key);
+        const wasLocked = await deps.throttle.unlock(key);
         deps.engine.log('info', LogEvent.ACCOUNT_UNLOCKED, { screenName: key, hadFailures: wasLocked });
         return { screenName: key, hadFailures: wasLocked };
       }

@@ -76,8 +76,8 @@ export interface SessionSummary {
 
 /** One throttled key in a `throttle.list` result. */
 export interface ThrottleSummary {
-  /** An account (normalized screen name) or a client address. */
-  kind: 'account' | 'address';
+  /** What the key is: `account` (normalized screen name), `address`, or another scope the throttle keeps. */
+  kind: string;
   /** The key. */
   key: string;
   /** Failures counted in the current window. */
