@@ -75,6 +75,11 @@ test('flags: defaults are 127.0.0.1, 5190/5191/8443, ./data; bad values are refu
   assert.throws(() => parseServerArgs(['--port', '70000']), /port number/);
   assert.throws(() => parseServerArgs(['--port', 'abc']), /port number/);
   assert.throws(() => parseServerArgs(['--no-such-flag']));
+  assert.deepEqual([d.logLevel, d.logFormat], ['info', 'auto']);
+  const l = parseServerArgs(['--log-level', 'debug', '--log-format', 'json']);
+  assert.ok(l !== 'help' && l.logLevel === 'debug' && l.logFormat === 'json');
+  assert.throws(() => parseServerArgs(['--log-level', 'verbose']), /--log-level must be one of debug, info, warn, error, silent/);
+  assert.throws(() => parseServerArgs(['--log-format', 'xml']), /--log-format must be one of auto, json, pretty/);
 });
 
 test('certim server --json: one ready line, data dir with DB + CA, same CA after restart, SIGTERM/SIGINT exit 0', { timeout: 240_000 }, async () => {
