@@ -77,6 +77,8 @@ export function createLogSink(o: LogSinkOptions = {}): LogSink {
       ignore: 'pid,hostname',
     })
     : o.destination ?? pino.destination({ dest: 2, sync: true });
+  // A closed stderr (EPIPE) must not take the server down: write errors are dropped, not thrown as events.
+  (destination as Partial<NodeJS.EventEmitter>).on?.('error', () => {});
   const out = pino(
     {
       level,
