@@ -107,6 +107,7 @@ async function authenticateBasic(req: IncomingMessage, deps: EstRouteDeps): Prom
   const result = await deps.ports.checkPassword(creds.user, creds.password);
   if (result === 'ok') {
     deps.throttle.succeed(key);
+    deps.log?.('info', LogEvent.LOGIN_OK, { screenName: creds.user, address, tls: true, via: 'est', method: 'password' });
     return creds.user;
   }
   deps.counters.estAuthFailures++;
