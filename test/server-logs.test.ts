@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { openStore } from '../src/store/index.js';
 import { adminSocketPath } from '../src/server/admin/admin-protocol.js';
@@ -25,6 +26,22 @@ function marker(what: string): string {
 }
 
 type LogLine = Record<string, unknown> & { event: string; level: string };
+
+/** POSTs to the server's EST simpleenroll with HTTP Basic credentials, trusting only its CA; resolves the status. */
+function estEnroll(server: TestServer, user: string, password: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.httpsUrl}/.well-known/est/simpleenroll`, {
+      method: 'POST',
+      ca: readFileSync(join(server.dataDir, 'ca', 'root.crt')),
+      headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`, 'Content-Type': 'application/pkcs10' },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end('not a CSR');
+  });
+}
 
 describe('operator logs and admin commands on a running server', { timeout: 600_000 }, () => {
   let server: TestServer;
@@ -73,33 +90,38 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     for (const u of [alice, bob]) assert.equal((await u.keysInit(server)).code, 0);
     await waitForEvent('cert.issued', (l) => l.screenName === 'bob');
     assert.deepEqual(events('cert.issued').filter((l) => l.screenName === 'alice').map((l) => l.purpose).sort(), ['encrypt', 'sign']);
+    assert.ok(events('login.ok').some((l) => l.screenName === 'alice' && l.via === 'est'), 'EST Basic login logged');
 
     const listen = bob.start(['listen', '--json', '--count', '1']);
-    await listen.waitFor((_o, e) => e.includes('waiting for IMs'), 'bob signed on');
-    const signOn = events('session.sign_on').find((l) => l.screenName === 'bob');
-    assert.ok(signOn, 'session.sign_on for bob');
-    assert.equal(signOn.address, '127.0.0.1');
-    assert.equal(signOn.tls, true);
-    assert.equal(typeof signOn.clientId, 'string');
-    assert.equal(signOn.level, 'info');
-    const loginOk = events('login.ok').find((l) => l.screenName === 'bob');
-    assert.deepEqual([loginOk?.via, loginOk?.method, loginOk?.tls], ['oscar', 'password', true]);
+    try {
+      await listen.waitFor((_o, e) => e.includes('waiting for IMs'), 'bob signed on');
+      const signOn = events('session.sign_on').find((l) => l.screenName === 'bob');
+      assert.ok(signOn, 'session.sign_on for bob');
+      assert.equal(signOn.address, '127.0.0.1');
+      assert.equal(signOn.tls, true);
+      assert.equal(typeof signOn.clientId, 'string');
+      assert.equal(signOn.level, 'info');
+      const loginOk = events('login.ok').find((l) => l.screenName === 'bob' && l.via === 'oscar');
+      assert.deepEqual([loginOk?.via, loginOk?.method, loginOk?.tls], ['oscar', 'password', true]);
 
-    const sessions = await admin('sessions', '--json');
-    assert.equal(sessions.code, 0, sessions.stderr);
-    const online = JSON.parse(sessions.stdout) as Array<{ screenName: string; tls: boolean; address: string; clientId: string }>;
-    assert.deepEqual(online.map((s) => [s.screenName, s.tls, s.address]), [['bob', true, '127.0.0.1']]);
-    assert.equal(online[0]!.clientId, signOn.clientId);
-    const table = await admin('sessions');
-    assert.match(table.stdout, /^bob\s+127\.0\.0\.1\s+yes/m);
+      const sessions = await admin('sessions', '--json');
+      assert.equal(sessions.code, 0, sessions.stderr);
+      const online = JSON.parse(sessions.stdout) as Array<{ screenName: string; tls: boolean; address: string; clientId: string }>;
+      assert.deepEqual(online.map((s) => [s.screenName, s.tls, s.address]), [['bob', true, '127.0.0.1']]);
+      assert.equal(online[0]!.clientId, signOn.clientId);
+      const table = await admin('sessions');
+      assert.match(table.stdout, /^bob\s+127\.0\.0\.1\s+yes/m);
 
-    const text = marker('secret-message-text');
-    secrets.push(text);
-    const sent = await alice.run(['send', 'bob', text]);
-    assert.equal(sent.code, 0, sent.stderr);
-    const done = await listen.finish();
-    assert.equal(done.code, 0, done.stderr);
-    assert.equal(listen.jsonLines()[0]?.text, text);
+      const text = marker('secret-message-text');
+      secrets.push(text);
+      const sent = await alice.run(['send', 'bob', text]);
+      assert.equal(sent.code, 0, sent.stderr);
+      const done = await listen.finish();
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal(listen.jsonLines()[0]?.text, text);
+    } finally {
+      if (listen.child.exitCode === null) listen.child.kill('SIGKILL');
+    }
     await waitForEvent('session.sign_off', (l) => l.screenName === 'bob');
     const off = events('session.sign_off').find((l) => l.screenName === 'bob')!;
     assert.equal(typeof off.reason, 'string');
@@ -114,6 +136,15 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     await waitForEvent('login.failed', (l) => l.screenName === 'alice');
     const failed = events('login.failed').find((l) => l.screenName === 'alice')!;
     assert.deepEqual([failed.level, failed.address, failed.tls, failed.via], ['warn', '127.0.0.1', true, 'oscar']);
+
+    // Over EST: a wrong password (401, login.failed via est), and a bad CSR with the right one (400, est.enroll_refused).
+    const wrongEst = marker('wrong-est-password');
+    secrets.push(wrongEst);
+    assert.equal(await estEnroll(server, 'bob', wrongEst), 401);
+    await waitForEvent('login.failed', (l) => l.screenName === 'bob' && l.via === 'est');
+    assert.equal(await estEnroll(server, 'bob', bob.password), 400);
+    await waitForEvent('est.enroll_refused', (l) => l.screenName === 'bob');
+    assert.equal(events('est.enroll_refused').find((l) => l.screenName === 'bob')?.status, 400);
 
     // Carol's account runs out of guesses (5 per window); the next attempt is refused before any check.
     const ep = { port: server.ready.oscar };
