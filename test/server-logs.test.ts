@@ -104,6 +104,7 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
       const loginOk = events('login.ok').find((l) => l.screenName === 'bob' && l.via === 'oscar');
       assert.deepEqual([loginOk?.via, loginOk?.method, loginOk?.tls], ['oscar', 'password', true]);
 
+      await waitForEvent('session.sign_off', (l) => l.screenName === 'alice'); // her keys init session is over
       const sessions = await admin('sessions', '--json');
       assert.equal(sessions.code, 0, sessions.stderr);
       const online = JSON.parse(sessions.stdout) as Array<{ screenName: string; tls: boolean; address: string; clientId: string }>;
