@@ -193,6 +193,13 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     const revoked = events('cert.revoked')[0]!;
     assert.deepEqual([revoked.serial, revoked.screenName, revoked.reason, revoked.by], [target.serial, 'alice', 'keyCompromise', 'admin']);
     assert.ok(events('admin.command').some((l) => l.command === 'cert.revoke' && l.ok === true));
+    // Alice's client publishes its certificates at every sign-on: the revoked one is now refused, and logged.
+    const later = marker('after-revocation-text');
+    secrets.push(later);
+    await alice.run(['send', 'bob', later]);
+    await waitForEvent('cert.upload_refused', (l) => l.screenName === 'alice');
+    assert.equal(events('cert.upload_refused').find((l) => l.screenName === 'alice')?.code, 'REVOKED');
+
     const again = await admin('cert', 'revoke', 'ffffffffffff');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /UNKNOWN_SERIAL/);
