@@ -1,5 +1,5 @@
 /**
- * The logging port of the server (STYLE example 3: the consumer owns a small interface). Handlers, listeners and
+ * The logging port of the server (the consumer owns a small interface). Handlers, listeners and
  * the engine call a {@link Logger} with a level, a stable event name from log-events.ts and structured fields;
  * they never import pino. main.ts builds the real one (log-sink.ts: pino, JSON lines or pretty on a TTY, every
  * value encoded, repeats rate-limited); tests pass {@link silentLogger} or a recording fake.
