@@ -21,6 +21,12 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // First, so the layer rules below (same rule name: a later block replaces it for their files) keep their own lists.
+  {
+    ...layer(['src/server/**/*.ts', 'src/cli/**/*.ts'], ['pino', 'pino-pretty', 'pino/*'],
+      'Log through the Logger port (src/server/log.ts); only src/server/log-sink.ts knows pino (ARCHITECTURE.md, Logging).'),
+    ignores: ['src/server/log-sink.ts'],
+  },
   layer(['src/wire/**/*.ts'], ['**/pki/**', '**/store/**', '**/server/**', '**/client/**', '**/cli/**', 'node:net', 'node:tls', 'node:fs', 'node:fs/*', 'node:http', 'node:https'],
     'wire/ is pure bytes <-> values: no I/O and no other src/ layer (ARCHITECTURE.md).'),
   layer(['src/pki/**/*.ts'], ['**/store/**', '**/server/**', '**/client/**', '**/cli/**', 'node:net', 'node:tls', 'node:http', 'node:https'],

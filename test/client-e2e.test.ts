@@ -24,7 +24,7 @@ function allBytes(dir: string): Buffer {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) parts.push(allBytes(p));
-    else parts.push(readFileSync(p));
+    else if (statSync(p).isFile()) parts.push(readFileSync(p)); // not the admin socket
   }
   return Buffer.concat(parts);
 }

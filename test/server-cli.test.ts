@@ -75,6 +75,11 @@ test('flags: defaults are 127.0.0.1, 5190/5191/8443, ./data; bad values are refu
   assert.throws(() => parseServerArgs(['--port', '70000']), /port number/);
   assert.throws(() => parseServerArgs(['--port', 'abc']), /port number/);
   assert.throws(() => parseServerArgs(['--no-such-flag']));
+  assert.deepEqual([d.logLevel, d.logFormat], ['info', 'auto']);
+  const l = parseServerArgs(['--log-level', 'debug', '--log-format', 'json']);
+  assert.ok(l !== 'help' && l.logLevel === 'debug' && l.logFormat === 'json');
+  assert.throws(() => parseServerArgs(['--log-level', 'verbose']), /--log-level must be one of debug, info, warn, error, silent/);
+  assert.throws(() => parseServerArgs(['--log-format', 'xml']), /--log-format must be one of auto, json, pretty/);
 });
 
 test('certim server --json: one ready line, data dir with DB + CA, same CA after restart, SIGTERM/SIGINT exit 0', { timeout: 240_000 }, async () => {
@@ -97,9 +102,12 @@ test('certim server --json: one ready line, data dir with DB + CA, same CA after
     const chain = readFileSync(join(dir, 'tls', 'server-chain.pem'), 'utf8');
     const leaf = new X509Certificate(chain);
     assert.ok(leaf.checkHost('localhost'), 'server certificate names localhost');
-    // Logs go to stderr, and say where we listen and the fingerprint.
-    assert.match(first.stderr(), new RegExp(`CA root fingerprint \\(SHA-256\\): ${String(r.caFingerprint)}`));
-    assert.match(first.stderr(), new RegExp(`oscar=127\\.0\\.0\\.1:${String(r.oscar)}`));
+    // Logs go to stderr as JSON lines (not a terminal), and say where we listen and the fingerprint.
+    const logged = first.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const readyLog = logged.find((l) => l.event === 'server.ready');
+    assert.ok(readyLog, `a server.ready log line:\n${first.stderr()}`);
+    assert.equal(readyLog.caFingerprint, r.caFingerprint);
+    assert.equal(readyLog.oscar, `127.0.0.1:${String(r.oscar)}`);
     // The plain OSCAR port accepts connections and speaks FLAP first (ch-1 hello: 2A 01).
     const hello = await new Promise<Buffer>((res, rej) => {
       const s = connect(r.oscar as number, '127.0.0.1');

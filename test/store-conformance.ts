@@ -373,6 +373,8 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
         const list = await s.ledger.listByScreenName('sam');
         assert.deepEqual(list.map((r) => [r.serial, r.purpose]), [['0c2d', 'sign'], ['0a1b', 'encrypt']]);
         assert.deepEqual(await s.ledger.listByScreenName('nobody'), []);
+        assert.deepEqual((await s.ledger.listAll(10)).map((r) => r.serial), ['ffee', '0c2d', '0a1b'], 'all users, newest first');
+        assert.deepEqual((await s.ledger.listAll(1)).map((r) => r.serial), ['ffee'], 'limited');
       });
 
       test('revoke: unknown is false, the first revocation wins, listRevoked feeds the CRL', async () => {

@@ -83,7 +83,7 @@ test('the README "Try it" commands work as written', { timeout: 400_000 }, async
   try {
     const t1 = new Shell(blocks.get(1)!, cwd, env);
     shells.push(t1);
-    await t1.waitFor(() => /CA root fingerprint/.test(t1.err), 'the server to be ready');
+    await t1.waitFor(() => /server\.ready/.test(t1.err), 'the server to be ready');
 
     const t2 = new Shell(blocks.get(2)!, cwd, env);
     shells.push(t2);

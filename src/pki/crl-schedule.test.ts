@@ -30,6 +30,7 @@ before(async () => {
   const view: CertificateLedger = {
     recordIssued: (r) => ledger.recordIssued(r),
     listByScreenName: (n) => ledger.listByScreenName(n),
+    listAll: (limit) => ledger.listAll(limit),
     get: (s) => ledger.get(s),
     revoke: (s, r, at) => ledger.revoke(s, r, at),
     listRevoked: async (): Promise<RevokedEntry[]> => (await ledger.listRevoked()).filter((r) => !hidden.has(r.serial)),

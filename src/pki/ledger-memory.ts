@@ -19,6 +19,14 @@ export class MemoryCertificateLedger implements CertificateLedger {
       .map((r) => ({ ...r }));
   }
 
+  /** All records, newest first, at most `limit`. */
+  async listAll(limit: number): Promise<IssuedCertificateRecord[]> {
+    return [...this.#bySerial.values()]
+      .sort((a, b) => b.issuedAt.getTime() - a.issuedAt.getTime())
+      .slice(0, limit)
+      .map((r) => ({ ...r }));
+  }
+
   /** One record by serial. */
   async get(serial: string): Promise<IssuedCertificateRecord | undefined> {
     const r = this.#bySerial.get(serial);

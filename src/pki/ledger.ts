@@ -62,6 +62,8 @@ export interface CertificateLedger {
   recordIssued(rec: IssuedCertificateRecord): Promise<void>;
   /** Every certificate issued to this normalized screen name, newest first (revoked ones included). */
   listByScreenName(screenName: string): Promise<IssuedCertificateRecord[]>;
+  /** Every certificate issued, newest first, at most `limit` (admin listing across all users). */
+  listAll(limit: number): Promise<IssuedCertificateRecord[]>;
   /** One certificate by serial (lowercase hex), or undefined. */
   get(serial: string): Promise<IssuedCertificateRecord | undefined>;
   /**

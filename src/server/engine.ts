@@ -8,6 +8,8 @@ import type { DeliveryDirectory } from './cluster/directory.js';
 import { localDirectory } from './cluster/local-directory.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { HandlerEnv } from './handler-env.js';
+import { LogEvent } from './log-events.js';
+import { silentLogger, type Logger } from './log.js';
 import type { Clock, ServerPorts } from './ports.js';
 import { DEFAULT_SERVICES } from './services/index.js';
 import { ServiceTable, type OscarService } from './services/service.js';
@@ -43,8 +45,8 @@ export interface EngineMetrics {
   loginsFailed: number;
 }
 
-/** Log sink: level, message, structured fields. Never passed secrets or message contents. */
-export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+/** The logging port (log.ts): level, stable event name, structured fields. Never passed secrets or message text. */
+export type { Logger } from './log.js';
 
 /** Options for {@link Engine}. */
 export interface EngineOptions {
@@ -102,8 +104,9 @@ export class Engine implements HandlerEnv {
     this.ports = options.ports;
     this.config = { ...defaultEngineConfig(), ...options.config };
     this.clock = options.clock ?? { now: () => Date.now() };
-    this.log = options.log ?? (() => {});
-    const fault = (what: string, e: unknown) => this.log('error', `${what} failed`, { error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    this.log = options.log ?? silentLogger;
+    const fault = (what: string, e: unknown) =>
+      this.log('error', LogEvent.DELIVERY_FAILED, { operation: what, error: e instanceof Error ? e.stack ?? e.message : String(e) });
     this.directory = options.directory ?? localDirectory();
     this.presence = new Presence(this.registry, this.directory, this.clock, fault);
     this.services = new ServiceTable(options.services ?? DEFAULT_SERVICES);

@@ -10,6 +10,10 @@
  *                       ─► HTTPS listener (EST via the PKI's handlers, CRL, health, metrics), sharing the engine's
  *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget
  *
+ * Before any of it, the data-directory lock (data-dir-lock.ts): one server per data directory. After the listeners,
+ * the admin control socket (admin/admin-server.ts) in `<data>/admin/`, through which `certim admin` reaches this
+ * running server (sessions, throttles, revocation with immediate effect).
+ *
  * `close()` undoes it in reverse order. Startup failures close whatever was already opened.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,7 +27,8 @@ import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
 import { hashPassword, verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
-import type { Logger } from './engine.js';
+import { LogEvent, errorText, silentLogger, type Logger } from './log.js';
+import { loggingEstPort, loggingLedger, loggingStorePorts } from './logged-ports.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
@@ -31,6 +36,10 @@ import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
 import { createEstPort } from './http/est-adapter.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { adminCommands } from './admin/admin-commands.js';
+import { startAdminServer } from './admin/admin-server.js';
+import { onCertificateRevoked } from './admin/cert-withdrawal.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
 export interface ServerOptions {
@@ -56,6 +65,8 @@ export interface ServerOptions {
   log?: Logger;
   /** Environment (CERTIM_CA_PASSPHRASE); default process.env. */
   env?: Record<string, string | undefined>;
+  /** Serve the admin control socket in `<data>/admin/` (default true). */
+  adminSocket?: boolean;
 }
 
 /**
@@ -88,6 +99,13 @@ export interface RunningServer {
   readonly ca: CertificateAuthority;
   /** The OSCAR server (engine, metrics). */
   readonly oscar: OscarServer;
+  /** Path of the admin control socket, or undefined when it is off. */
+  readonly adminSocket: string | undefined;
+  /**
+   * Revocation hook: withdraws the owner's published cert-info block if it carries `serial` and re-announces their
+   * presence without a certificate hash (admin/cert-withdrawal.ts). Call after the ledger marks the serial revoked.
+   */
+  onCertificateRevoked(screenName: string, serial: string): Promise<boolean>;
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -95,16 +113,6 @@ export interface RunningServer {
 /** TLS certificate lifetime; renewed in place once two thirds of it have passed. */
 const TLS_CERT_DAYS = 90;
 const DAY_MS = 86_400_000;
-
-/** A logger writing `ISO-time level message key=value...` lines to stderr. */
-export function stderrLogger(minLevel: 'debug' | 'info' = 'info'): Logger {
-  const order = { debug: 0, info: 1, warn: 2, error: 3 } as const;
-  return (level, msg, fields) => {
-    if (order[level] < order[minLevel]) return;
-    const kv = fields ? Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('') : '';
-    process.stderr.write(`${new Date().toISOString()} ${level} ${msg}${kv}\n`);
-  };
-}
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
@@ -172,39 +180,44 @@ function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, e
 
 /** Builds and starts everything; resolves once every listener is bound. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log: Logger = options.log ?? (() => {});
+  const log: Logger = options.log ?? silentLogger;
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // First of all: a second server on this data directory must not touch anything (DataDirLockedError).
+  const lock = lockDataDir(dataDir);
+  if (lock.tookOverFrom !== undefined) log('warn', LogEvent.STALE_LOCK_REMOVED, { stalePid: lock.tookOverFrom });
+  const startedAt = Date.now();
   const host = options.host;
   const publicHost = options.publicHost ?? (isWildcard(host) ? osHostname() : host);
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
     while (cleanups.length > 0) {
       const c = cleanups.pop()!;
-      await c().catch((e: unknown) => log('error', 'shutdown step failed', { error: e instanceof Error ? e.message : String(e) }));
+      await c().catch((e: unknown) => log('error', LogEvent.SHUTDOWN_STEP_FAILED, { error: errorText(e) }));
     }
   };
 
+  cleanups.push(async () => lock.release());
   try {
     const dbUrl = options.dbUrl ?? databaseUrlForDataDir(dataDir);
     const store = await openStore(dbUrl);
     cleanups.push(() => store.close());
-    log('info', 'database open', { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
+    log('info', LogEvent.STORE_OPEN, { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
 
     const domain = await resolveDomain(store, options.domain, publicHost);
     const crlUrl = options.httpPort !== 0 ? `https://${publicHost}:${options.httpPort}${CRL_PATH}` : undefined;
     const ca = await openCertificateAuthority({
       dataDir,
       domain,
-      ledger: store.ledger,
+      ledger: loggingLedger(store.ledger, log),
       ...(crlUrl ? { crlUrl } : {}),
       ...(options.env ? { env: options.env } : {}),
-      warn: (m) => log('warn', m),
+      warn: (m) => log('warn', LogEvent.CA_WARNING, { detail: m }),
     });
-    log('info', 'certificate authority ready', { dir: join(dataDir, 'ca'), domain, rootFingerprint: ca.rootFingerprint() });
+    log('info', LogEvent.CA_READY, { dir: join(dataDir, 'ca'), domain, rootFingerprint: ca.rootFingerprint() });
     // CRL schedule (RFC 5280 §5.1.2.5): nextUpdate <= 24 h, rebuilt hourly, at once on revoke, and within a
     // minute of a revocation another process (certim admin cert revoke) wrote to the ledger.
-    const crlSchedule = ca.scheduleCrl({ onError: (e) => log('error', 'CRL refresh failed', { error: e instanceof Error ? e.message : String(e) }) });
+    const crlSchedule = ca.scheduleCrl({ onError: (e) => log('error', LogEvent.CRL_REFRESH_FAILED, { error: errorText(e) }) });
     cleanups.push(async () => crlSchedule.stop());
 
     const names = tlsNames(host, publicHost);
@@ -213,12 +226,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // The certificate (public) is written for inspection; the key stays in memory, never on disk.
       mkdirSync(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
       writeFileSync(join(dataDir, 'tls', 'server-chain.pem'), creds.certChainPem, { mode: 0o644 });
-      log('info', 'server TLS certificate issued', { serial: creds.certificate.serial, names: [...names.dns, ...names.ips].join(','), notAfter: creds.certificate.notAfter.toISOString() });
+      log('info', LogEvent.TLS_CERT_ISSUED, { serial: creds.certificate.serial, names: [...names.dns, ...names.ips].join(','), notAfter: creds.certificate.notAfter.toISOString() });
       return creds;
     };
     let tls = await issueTls();
 
-    const ports = storePorts(store, certificateChecker(ca));
+    const ports = loggingStorePorts(storePorts(store, certificateChecker(ca)), log);
     const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log });
     cleanups.push(() => oscar.close());
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
@@ -230,7 +243,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certPem: tls.certChainPem,
       keyPem: tls.keyPem,
       clientCaPem: caPem,
-      ports: httpPorts(store, ca, oscar, createEstPort(ca)),
+      ports: httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log)),
       throttle: oscar.engine.throttle,
       throttleWindowMs: oscar.engine.config.loginThrottle.windowMs,
       log,
@@ -246,15 +259,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           tls = c;
           https.setCertificate(c.certChainPem, c.keyPem);
         },
-        (e: unknown) => log('error', 'TLS certificate renewal failed', { error: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => log('error', LogEvent.TLS_CERT_RENEWAL_FAILED, { error: errorText(e) }),
       );
     }, DAY_MS / 2);
     renewal.unref();
     cleanups.push(async () => clearInterval(renewal));
 
+    let adminSocket: string | undefined;
+    if (options.adminSocket ?? true) {
+      const dispatch = adminCommands({
+        engine: oscar.engine, throttle: oscar.engine.throttle, ledger: store.ledger, revoke: (s, r) => ca.revoke(s, r), dataDir, startedAt,
+      });
+      const admin = await startAdminServer(dataDir, dispatch, log);
+      cleanups.push(() => admin.close());
+      adminSocket = admin.path;
+    }
+
     const shown = (p: number): string => `${host.includes(':') ? `[${host}]` : host}:${p}`;
-    log('info', 'listening', { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost });
-    log('info', `CA root fingerprint (SHA-256): ${ca.rootFingerprint()}`);
+    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost, caFingerprint: ca.rootFingerprint(), adminSocket });
 
     let closing: Promise<void> | undefined;
     return {
@@ -265,6 +287,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       backend: store.backend,
       ca,
       oscar,
+      adminSocket,
+      onCertificateRevoked: (screenName, serial) => onCertificateRevoked(oscar.engine, screenName, serial),
       close() {
         closing ??= closeAll();
         return closing;

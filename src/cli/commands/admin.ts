@@ -10,19 +10,28 @@ import { runAdminUser } from './admin-user.js';
 import { MemoryCertificateLedger } from '../../pki/ledger-memory.js';
 import { runAdminCa } from './admin-ca.js';
 import { runAdminCert } from './admin-cert.js';
+import { callRunningServer } from './admin-control.js';
+import { runAdminSessions, runAdminThrottle } from './admin-live.js';
+import { withdrawStoredBlock } from '../../server/admin/cert-withdrawal.js';
 
 const USAGE = `usage: certim admin <area> ...
   certim admin user add|list|remove|passwd ...   accounts (certim admin user --help)
+  certim admin user locked|unlock ...            login throttles of the running server
+  certim admin sessions [--json]                 who is online on the running server
   certim admin ca ...                            the server's certificate authority
-  certim admin cert list|revoke ...              issued user certificates
-common options: --data-dir DIR (default ./data), --db URL (sqlite:PATH or postgres://...)`;
+  certim admin cert list|revoke ...              issued user certificates (revocation reaches a running server)
+common options: --data-dir DIR (default ./data), --db URL (sqlite:PATH or postgres://...)
+A running server is reached through its admin socket DATA-DIR/admin/control.sock.`;
 
 /** Runs `certim admin ...` (argv after `admin`); resolves to the exit code. */
 export async function runAdmin(argv: readonly string[]): Promise<number> {
   const [area, ...rest] = argv;
   switch (area) {
     case 'user':
+      if (rest[0] === 'locked' || rest[0] === 'unlock') return live(() => runAdminThrottle(rest));
       return runAdminUser(rest);
+    case 'sessions':
+      return live(() => runAdminSessions(rest));
     case 'ca':
       return runAdminCa(rest);
     case 'cert':
@@ -35,6 +44,19 @@ export async function runAdmin(argv: readonly string[]): Promise<number> {
     default:
       console.error(area ? `certim admin: unknown area '${area}'\n${USAGE}` : USAGE);
       return 2;
+  }
+}
+
+/** Runs a live command, turning usage mistakes into exit 2. */
+async function live(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`certim admin: ${e.message}`);
+      return 2;
+    }
+    throw e;
   }
 }
 
@@ -64,7 +86,10 @@ async function runCert(argv: readonly string[]): Promise<number> {
     throw e;
   }
   try {
-    return await runAdminCert(rest, store.ledger);
+    return await runAdminCert(rest, store.ledger, undefined, {
+      revokeLive: (serial, reason) => callRunningServer(where.dataDir, { cmd: 'cert.revoke', serial, reason }),
+      withdraw: (screenName, serial) => withdrawStoredBlock(store.userInfo, screenName, serial),
+    });
   } finally {
     await store.close();
   }

@@ -4,7 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { DEFAULT_SERVER_OPTIONS, startServer, stderrLogger, type RunningServer, type ServerOptions } from '../../server/main.js';
+import { DEFAULT_SERVER_OPTIONS, startServer, type RunningServer, type ServerOptions } from '../../server/main.js';
+import { LogEvent } from '../../server/log.js';
+import { createLogSink, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelOption } from '../../server/log-sink.js';
 
 const USAGE = `usage: certim server [options]
 
@@ -18,6 +20,9 @@ const USAGE = `usage: certim server [options]
   --public-host H    name clients use to reach this server: BOS redirects and the TLS certificate
                      (default: --host, or this machine's host name when --host is a wildcard)
   --json             print one JSON line on stdout once ready; logs stay on stderr
+  --log-level L      ${LOG_LEVELS.join('|')} (default info): the lowest level logged
+  --log-format F     ${LOG_FORMATS.join('|')} (default auto: readable lines on a terminal, JSON lines otherwise)
+  Logs go to stderr, one event per line with a stable "event" name (ARCHITECTURE.md lists them).
   Port 0 picks a free port. SIGTERM/SIGINT shut down cleanly.
 `;
 
@@ -29,7 +34,7 @@ function port(name: string, v: string | undefined, dflt: number): number {
 }
 
 /** Parses `certim server` flags into options (exported for tests). */
-export function parseServerArgs(argv: string[]): { options: ServerOptions; json: boolean } | 'help' {
+export function parseServerArgs(argv: string[]): { options: ServerOptions; json: boolean; logLevel: LogLevelOption; logFormat: LogFormat } | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -44,6 +49,8 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
       domain: { type: 'string' },
       'public-host': { type: 'string' },
       json: { type: 'boolean', default: false },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -60,7 +67,11 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
     ...(values.domain !== undefined ? { domain: values.domain } : {}),
     ...(values['public-host'] !== undefined ? { publicHost: values['public-host'] } : {}),
   };
-  return { options, json: values.json ?? false };
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const logFormat = values['log-format'] ?? 'auto';
+  if (!isLogFormat(logFormat)) throw new Error(`--log-format must be one of ${LOG_FORMATS.join(', ')}, got '${logFormat}'`);
+  return { options, json: values.json ?? false, logLevel, logFormat };
 }
 
 /** The `certim server` command. */
@@ -78,7 +89,8 @@ export const serverCommand: Command = {
       process.stdout.write(USAGE);
       return 0;
     }
-    const log = stderrLogger();
+    const sink = createLogSink({ level: parsed.logLevel, format: parsed.logFormat });
+    const log = sink.log;
     // Signal handlers go in before anything is printed: a supervisor may send SIGTERM the instant it reads the
     // ready line, and a signal with no listener would kill the process without a clean shutdown.
     let stopSignal: NodeJS.Signals | undefined;
@@ -112,13 +124,14 @@ export const serverCommand: Command = {
       };
       if (parsed.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
       if (!stopSignal) await new Promise<void>((resolve) => (wake = resolve));
-      log('info', `${stopSignal ?? 'signal'}: shutting down`);
+      log('info', LogEvent.STOPPING, { signal: stopSignal ?? 'unknown' });
       await server.close();
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
-    log('info', 'stopped');
+    sink.close(); // pending repeat counts first, so the last line is the stop
+    log('info', LogEvent.STOPPED);
     return 0;
   },
 };

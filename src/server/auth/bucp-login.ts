@@ -16,6 +16,7 @@ import {
 import { encodeText } from '../../wire/bytes.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { Engine } from '../engine.js';
+import { LogEvent } from '../log.js';
 import type { Reply } from '../families/family.js';
 import { reply } from '../families/family.js';
 
@@ -55,12 +56,13 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
   const fail = (code: number): Reply => reply(F, S.LOGIN_RESPONSE, encodeLoginFailure(req.screenName, code));
   if (req.certimPassword !== undefined && !conn.tls) {
     // The plaintext-password login must never run over plain TCP; refuse without looking at it.
-    engine.log('warn', 'certim password login refused on plain TCP', { address: conn.address });
+    engine.log('warn', LogEvent.LOGIN_PLAINTEXT_REFUSED, { address: conn.address });
     return fail(LoginError.BAD_INPUT);
   }
   const throttled = engine.throttle.check(key, conn.address, now);
   if (throttled !== 'ok') {
     engine.counters.loginsFailed++;
+    engine.log('warn', LogEvent.LOGIN_THROTTLED, { screenName: req.screenName, address: conn.address, tls: conn.tls, via: 'oscar', scope: throttled });
     return fail(throttled === 'account' ? LoginError.CONNECTING_TOO_OFTEN : LoginError.RATE_LIMITED);
   }
   const account = await engine.ports.accounts.get(req.screenName);
@@ -75,13 +77,20 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
   if (!ok || !account) {
     engine.throttle.fail(key, conn.address, now);
     engine.counters.loginsFailed++;
-    engine.log('info', 'login failed', { screenName: req.screenName, address: conn.address });
+    engine.log('warn', LogEvent.LOGIN_FAILED, { screenName: req.screenName, address: conn.address, tls: conn.tls, via: 'oscar' });
     return fail(LoginError.INVALID_SN_OR_PASSWORD);
   }
-  if (account.disabled) return fail(LoginError.SUSPENDED);
+  if (account.disabled) {
+    engine.log('warn', LogEvent.LOGIN_DISABLED, { screenName: account.screenName, address: conn.address, via: 'oscar' });
+    return fail(LoginError.SUSPENDED);
+  }
   engine.throttle.succeed(key);
   engine.counters.loginsOk++;
   const port = conn.tls ? engine.boundPorts.tls : engine.boundPorts.plain;
-  const cookie = engine.cookies.issue({ screenName: account.screenName, tls: conn.tls, multiConn: req.multiConn, service: 'bos' }, now);
+  engine.log('info', LogEvent.LOGIN_OK, {
+    screenName: account.screenName, address: conn.address, tls: conn.tls, via: 'oscar', clientId: req.clientId,
+    method: req.certimPassword !== undefined ? 'password' : 'md5',
+  });
+  const cookie = engine.cookies.issue({ screenName: account.screenName, tls: conn.tls, multiConn: req.multiConn, service: 'bos', ...(req.clientId !== undefined ? { clientId: req.clientId } : {}) }, now);
   return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(account.screenName, `${engine.config.advertisedHost}:${port ?? 5190}`, cookie));
 }

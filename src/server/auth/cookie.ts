@@ -6,13 +6,17 @@
  *
  * Layout (server-private): u8 version 2 · u32 expiry (Unix s) · 16 random bytes (nonce) · u8 flags
  * (0x01 signed on over TLS) · u8 multi-conn flag · string08 screen name · string08 service id · u8-length room
- * bytes (empty when none) · 32-byte HMAC over everything before it · zero padding to 256.
+ * bytes (empty when none) · string08 client id string (at most {@link MAX_CLIENT_ID_BYTES}, for the sign-on log
+ * line) · 32-byte HMAC over everything before it · zero padding to 256.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ByteReader, ByteWriter, WireError } from '../../wire/bytes.js';
+import { ByteReader, ByteWriter, WireError, encodeText } from '../../wire/bytes.js';
 
 /** Cookie length on the wire. */
 export const COOKIE_LENGTH = 256;
+
+/** Longest client id string (17/02 TLV 0x0003) a cookie carries, in bytes; longer ones are cut. */
+export const MAX_CLIENT_ID_BYTES = 32;
 
 /** What a valid cookie says. */
 export interface CookieClaims {
@@ -26,6 +30,8 @@ export interface CookieClaims {
   service: string;
   /** Service-specific target (a chat room's cookie), at most {@link MAX_COOKIE_ROOM} bytes; absent when none. */
   room?: Uint8Array;
+  /** The client id string the login sent (17/02 TLV 0x0003), cut to {@link MAX_CLIENT_ID_BYTES}; for logs only. */
+  clientId?: string;
 }
 
 /** Most bytes a cookie's room may hold (keeps the signed part well inside 256 bytes). */
@@ -52,6 +58,7 @@ export class CookieIssuer {
     w.u8(2).u32(Math.floor(nowMs / 1000) + this.ttlSeconds).bytes(randomBytes(16));
     w.u8(claims.tls ? 1 : 0).u8(claims.multiConn & 0xff).string8(claims.screenName).string8(claims.service);
     w.u8(room.length).bytes(room);
+    w.block8(encodeText(claims.clientId ?? '').subarray(0, MAX_CLIENT_ID_BYTES));
     const signed = w.finish().slice();
     if (signed.length + 32 > COOKIE_LENGTH) throw new RangeError(`cookie claims of ${signed.length} bytes do not fit`);
     const mac = this.mac(signed);
@@ -73,6 +80,7 @@ export class CookieIssuer {
       const sn = r.string8();
       const service = r.string8();
       const room = r.bytes(r.u8());
+      const clientId = r.string8();
       const signedLen = r.offset;
       const mac = r.bytes(32);
       const expect = this.mac(cookie.subarray(0, signedLen));
@@ -85,6 +93,7 @@ export class CookieIssuer {
       this.used.set(id, expiry);
       const claims: CookieClaims = { screenName: sn, tls: (flags & 1) !== 0, multiConn, service };
       if (room.length > 0) claims.room = room.slice();
+      if (clientId) claims.clientId = clientId;
       return claims;
     } catch (e) {
       if (WireError.is(e)) return undefined;

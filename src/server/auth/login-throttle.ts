@@ -47,6 +47,25 @@ export class LoginThrottle {
     this.accounts.delete(accountKey);
   }
 
+  /** Every account and address with failures in the window at `now`, most failures first (admin listing). */
+  entries(now: number): Array<{ kind: 'account' | 'address'; key: string; failures: number; locked: boolean; retryAfterSeconds: number }> {
+    const out = [];
+    for (const [kind, map, limit] of [['account', this.accounts, this.options.perAccount], ['address', this.addresses, this.options.perAddress]] as const) {
+      for (const key of [...map.keys()]) {
+        const failures = this.count(map, key, now);
+        if (failures === 0) continue;
+        const oldest = map.get(key)![0]!;
+        out.push({ kind, key, failures, locked: failures >= limit, retryAfterSeconds: Math.max(0, Math.ceil((oldest + this.options.windowMs - now) / 1000)) });
+      }
+    }
+    return out.sort((a, b) => b.failures - a.failures);
+  }
+
+  /** Forgets an account's failures (`certim admin user unlock`); true when it had any. */
+  unlock(accountKey: string): boolean {
+    return this.accounts.delete(accountKey);
+  }
+
   private count(map: Map<string, number[]>, key: string, now: number): number {
     const list = map.get(key);
     if (!list) return 0;

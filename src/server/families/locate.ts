@@ -14,6 +14,7 @@ import {
 import { SnacErrorCode } from '../../wire/snac.js';
 import { tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
 import { storedPermits } from '../session/stored-privacy.js';
+import { LogEvent } from '../log.js';
 import type { CertificateRole } from '../ports.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { representative } from '../cluster/directory.js';
@@ -73,12 +74,18 @@ function certRefusal(code: string, reason: string): Reply {
 
 async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] | undefined> {
   const { engine, session } = ctx;
-  if (block.length > engine.config.maxCertBlockLength) return [certRefusal('TOO_LARGE', `block over ${engine.config.maxCertBlockLength} bytes`)];
+  if (block.length > engine.config.maxCertBlockLength) {
+    engine.log('warn', LogEvent.CERT_UPLOAD_REFUSED, { screenName: session.screenName, code: 'TOO_LARGE', length: block.length });
+    return [certRefusal('TOO_LARGE', `block over ${engine.config.maxCertBlockLength} bytes`)];
+  }
   let info;
   try {
     info = decodeCertificateInfo(block);
   } catch (e) {
-    if (WireError.is(e)) return [certRefusal('MALFORMED', e.reason)];
+    if (WireError.is(e)) {
+      engine.log('warn', LogEvent.CERT_UPLOAD_REFUSED, { screenName: session.screenName, code: 'MALFORMED' });
+      return [certRefusal('MALFORMED', e.reason)];
+    }
     throw e;
   }
   if (isClearedCertificateInfo(info)) {
@@ -93,7 +100,7 @@ async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] 
     if (der === undefined) continue;
     const res = await engine.ports.certificates.checkCertificate(session.screenName, der, now, role);
     if (!res.ok) {
-      engine.log('info', 'certificate upload refused', { screenName: session.screenName, code: res.code });
+      engine.log('warn', LogEvent.CERT_UPLOAD_REFUSED, { screenName: session.screenName, code: res.code, role });
       return [certRefusal(res.code, res.reason)];
     }
   }

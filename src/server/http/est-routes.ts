@@ -15,6 +15,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { EstResult, HttpPorts } from './http-ports.js';
 import { HttpError, parseBasicAuth, readBody, send } from './request.js';
+import { LogEvent, type Logger } from '../log.js';
 
 /** EST path prefix (RFC 7030 §3.2.2). */
 export const EST_PREFIX = '/.well-known/est/';
@@ -45,6 +46,8 @@ export interface EstRouteDeps {
   counters: EstCounters;
   /** Clock (ms). */
   now: () => number;
+  /** Logging port (default silent). */
+  log?: Logger;
 }
 
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="certim EST", charset="UTF-8"' };
@@ -93,6 +96,7 @@ async function authenticateBasic(req: IncomingMessage, deps: EstRouteDeps): Prom
   const state = deps.throttle.check(key, address, now);
   if (state !== 'ok') {
     deps.counters.estRateLimited++;
+    deps.log?.('warn', LogEvent.LOGIN_THROTTLED, { screenName: creds.user, address, tls: true, via: 'est', scope: state, retryAfterSeconds: deps.retryAfterSeconds });
     throw new HttpError(
       429,
       'RATE_LIMITED',
@@ -103,11 +107,16 @@ async function authenticateBasic(req: IncomingMessage, deps: EstRouteDeps): Prom
   const result = await deps.ports.checkPassword(creds.user, creds.password);
   if (result === 'ok') {
     deps.throttle.succeed(key);
+    deps.log?.('info', LogEvent.LOGIN_OK, { screenName: creds.user, address, tls: true, via: 'est', method: 'password' });
     return creds.user;
   }
   deps.counters.estAuthFailures++;
-  if (result === 'disabled') throw new HttpError(403, 'ACCOUNT_DISABLED', 'this account is disabled');
+  if (result === 'disabled') {
+    deps.log?.('warn', LogEvent.LOGIN_DISABLED, { screenName: creds.user, address, via: 'est' });
+    throw new HttpError(403, 'ACCOUNT_DISABLED', 'this account is disabled');
+  }
   deps.throttle.fail(key, address, now);
+  deps.log?.('warn', LogEvent.LOGIN_FAILED, { screenName: creds.user, address, tls: true, via: 'est' });
   throw new HttpError(401, 'BAD_CREDENTIALS', 'wrong screen name or password', BASIC_CHALLENGE);
 }
 
@@ -122,6 +131,7 @@ async function authenticateClientCert(req: IncomingMessage, deps: EstRouteDeps):
   const check = await deps.ports.checkClientCertificate(der);
   if (!check.ok) {
     deps.counters.estAuthFailures++;
+    deps.log?.('warn', LogEvent.ENROLL_REFUSED, { op: 'simplereenroll', address: req.socket.remoteAddress, status: 403, code: 'CLIENT_CERT_REJECTED' });
     throw new HttpError(403, 'CLIENT_CERT_REJECTED', `client certificate refused: ${check.reason}`);
   }
   return { screenName: check.screenName, der };

@@ -14,9 +14,10 @@ import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-limits.js';
 import type { HttpPorts } from './http-ports.js';
 import { renderPrometheus } from './metrics.js';
 import { HttpError, send, sendError } from './request.js';
+import { LogEvent, silentLogger, type Logger } from '../log.js';
 
-/** Log sink (never given secrets). */
-export type HttpLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+/** Log sink (never given secrets): the server's logging port. */
+export type HttpLog = Logger;
 
 /** Options for {@link startHttpsListener}. */
 export interface HttpsListenerOptions {
@@ -57,13 +58,13 @@ export interface HttpsListener {
 /** Starts the listener and resolves once it is bound. */
 export async function startHttpsListener(o: HttpsListenerOptions): Promise<HttpsListener> {
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...o.limits };
-  const log: HttpLog = o.log ?? (() => {});
+  const log: HttpLog = o.log ?? silentLogger;
   const now = o.now ?? (() => Date.now());
   const windowMs = o.throttleWindowMs ?? DEFAULT_LOGIN_THROTTLE.windowMs;
   const throttle = o.throttle ?? new LoginThrottle();
   const started = now();
   const counters: EstCounters & { httpRequests: number } = { httpRequests: 0, estEnrollments: 0, estRefusals: 0, estAuthFailures: 0, estRateLimited: 0 };
-  const estDeps = { ports: o.ports, throttle, retryAfterSeconds: Math.ceil(windowMs / 1000), maxBodyBytes: limits.maxBodyBytes, counters, now };
+  const estDeps = { ports: o.ports, throttle, retryAfterSeconds: Math.ceil(windowMs / 1000), maxBodyBytes: limits.maxBodyBytes, counters, now, log };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname;
@@ -101,7 +102,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
           return;
         }
         // Unexpected: log the detail, answer a clear but generic 500, keep serving.
-        log('error', 'https request failed', { path: req.url, error: err instanceof Error ? err.message : String(err) });
+        log('error', LogEvent.HTTP_REQUEST_FAILED, { path: req.url, error: err instanceof Error ? err.message : String(err) });
         sendError(res, new HttpError(500, 'INTERNAL_ERROR', 'the server could not complete the request'));
       });
     },
@@ -115,7 +116,8 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('tlsClientError', (err) => log('debug', 'TLS handshake failed', { error: err.message }));
+  server.on('tlsClientError', (err, socket) => log('debug', LogEvent.TLS_HANDSHAKE_FAILED, { listener: 'https', address: socket.remoteAddress, error: err.message }));
+  server.on('error', (err) => log('error', LogEvent.LISTENER_ERROR, { listener: 'https', error: err.message }));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

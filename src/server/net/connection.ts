@@ -12,12 +12,13 @@
 import type { Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { WireError } from '../../wire/bytes.js';
-import { FlapChannel, FlapDeframer, FlapHelloTlv, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
+import { FlapChannel, FlapDeframer, FlapHelloTlv, SignOffReason, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
 import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
 import { handleAuthSnac } from '../auth/bucp-login.js';
 import type { Engine } from '../engine.js';
+import { LogEvent, errorText } from '../log.js';
 import type { Reply } from '../families/family.js';
 import type { CompiledService } from '../services/service.js';
 import { snacKey } from '../session/rate-classes.js';
@@ -33,7 +34,8 @@ export class OscarConnection implements SessionLink {
   readonly tls: boolean;
   /** Peer IPv4 (4 bytes) or undefined. */
   readonly remoteIpv4: Uint8Array | undefined;
-  private readonly address: string;
+  /** Peer address as text ('unknown' when the socket has none). */
+  readonly address: string;
   private state: ConnState = 'hello';
   private readonly deframer: FlapDeframer;
   private seq = randomInt(0, 0x8000);
@@ -47,6 +49,10 @@ export class OscarConnection implements SessionLink {
   /** The service whose cookie this connection redeemed; its family table routes every SNAC. */
   private service: CompiledService | undefined;
   private authTimer: NodeJS.Timeout | undefined;
+  /** Why the connection ended (first reason wins), for the sign-off log line. */
+  private closeReason: string | undefined;
+  /** The client id string from the login cookie (sign-on log line, admin sessions). */
+  clientId: string | undefined;
 
   /** @param engine shared state; @param socket the accepted socket; @param tls whether it is a TLS socket */
   constructor(
@@ -78,7 +84,7 @@ export class OscarConnection implements SessionLink {
     try {
       frame = encodeSnacFrame(this.nextSeq(), { family, subtype, flags: options.flags ?? 0, requestId: options.requestId ?? this.reqIds.next() }, body);
     } catch (e) {
-      this.engine.log('error', 'SNAC too large to send', { family, subtype, length: body.length, error: String(e) });
+      this.engine.log('error', LogEvent.SNAC_TOO_LARGE, { family, subtype, length: body.length, error: errorText(e) });
       return false;
     }
     this.engine.counters.snacsOut++;
@@ -89,6 +95,7 @@ export class OscarConnection implements SessionLink {
   /** {@inheritDoc SessionLink.signOff} */
   signOff(reason?: number): void {
     if (this.state === 'closed') return;
+    this.closeReason ??= reason === SignOffReason.SignedOnElsewhere ? 'signed on elsewhere' : 'signed off by server';
     this.writeFrame(FlapChannel.SignOff, encodeFlapSignOff(reason === undefined ? {} : { reason }));
     this.close('signed off');
   }
@@ -96,7 +103,8 @@ export class OscarConnection implements SessionLink {
   /** Closes the connection (flushing what is queued), idempotent. */
   close(why: string): void {
     if (this.state === 'closed') return;
-    this.engine.log('debug', 'closing connection', { address: this.address, why });
+    this.closeReason ??= why;
+    this.engine.log('debug', LogEvent.CONN_CLOSED, { address: this.address, why });
     this.state = 'closed';
     this.queue.length = 0;
     this.socket.end();
@@ -129,7 +137,8 @@ export class OscarConnection implements SessionLink {
     if (sock.writableLength > this.engine.config.maxPendingOutput) {
       // Slow reader: never buffer without bound. Dropping the socket loses only this client's backlog.
       this.engine.counters.limitDisconnects++;
-      this.engine.log('warn', 'slow reader disconnected', { address: this.address, pending: sock.writableLength });
+      this.closeReason ??= 'slow reader';
+      this.engine.log('warn', LogEvent.SLOW_READER_DISCONNECT, { address: this.address, screenName: this.session?.screenName, pending: sock.writableLength });
       this.state = 'closed';
       sock.destroy();
     }
@@ -142,6 +151,7 @@ export class OscarConnection implements SessionLink {
       frames = this.deframer.push(chunk);
     } catch (e) {
       this.engine.counters.malformedFrames++;
+      this.engine.log('debug', LogEvent.BAD_FRAMING, { address: this.address, code: WireError.is(e) ? e.code : errorText(e) });
       this.close(`bad framing: ${WireError.is(e) ? e.code : String(e)}`);
       return;
     }
@@ -166,7 +176,8 @@ export class OscarConnection implements SessionLink {
     const r = this.rates.check(cls, now);
     if (r.verdict === 'disconnect') {
       this.engine.counters.limitDisconnects++;
-      this.engine.log('warn', 'rate limit disconnect', { address: this.address, class: cls });
+      this.closeReason ??= 'rate limit';
+      this.engine.log('warn', LogEvent.RATE_LIMIT_DISCONNECT, { address: this.address, screenName: this.session?.screenName, class: cls });
       this.notifyRate(RateChangeCode.LIMITED, r.state);
       this.signOff(0x0002);
       return false;
@@ -241,6 +252,7 @@ export class OscarConnection implements SessionLink {
     const claims = this.engine.cookies.redeem(cookie, this.engine.clock.now());
     const service = claims && this.engine.services.get(claims.service);
     if (!claims || !service) return this.signOff();
+    this.clientId = claims.clientId;
     this.state = 'service';
     this.service = service;
     clearTimeout(this.authTimer);
@@ -248,13 +260,16 @@ export class OscarConnection implements SessionLink {
     try {
       this.session = await service.service.start(this.engine, claims, this);
     } catch (e) {
-      this.engine.log('error', 'session start failed', { service: claims.service, error: String(e) });
+      this.engine.log('error', LogEvent.SESSION_START_FAILED, { screenName: claims.screenName, service: claims.service, error: errorText(e) });
       return this.signOff();
     }
     if (this.state !== 'service') {
       service.service.end(this.engine, this.session);
       return;
     }
+    this.engine.log('info', LogEvent.SIGN_ON, {
+      screenName: this.session.screenName, address: this.address, tls: this.tls, clientId: this.clientId, service: service.service.id,
+    });
     this.sendSnac(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE, encodeHostOnline(service.familyIds));
   }
 
@@ -301,7 +316,7 @@ export class OscarConnection implements SessionLink {
       this.engine.counters.malformedSnacs++;
       return this.fail(h, SnacErrorCode.MalformedPayload);
     }
-    this.engine.log('error', 'handler failed', { family: h.family, subtype: h.subtype, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    this.engine.log('error', LogEvent.HANDLER_FAILED, { family: h.family, subtype: h.subtype, error: e instanceof Error ? e.stack ?? e.message : String(e) });
     this.fail(h, SnacErrorCode.GeneralFailure);
   }
 
@@ -309,7 +324,14 @@ export class OscarConnection implements SessionLink {
     clearTimeout(this.authTimer);
     this.state = 'closed';
     this.queue.length = 0;
-    if (this.session) this.service?.service.end(this.engine, this.session);
+    if (this.session) {
+      const s = this.session;
+      this.engine.log('info', LogEvent.SIGN_OFF, {
+        screenName: s.screenName, address: this.address, tls: this.tls, reason: this.closeReason ?? 'connection closed',
+        seconds: Math.max(0, Math.round(this.engine.clock.now() / 1000) - s.signedOnAt), service: this.service?.service.id,
+      });
+      this.service?.service.end(this.engine, s);
+    }
     this.onClosed(this);
   }
 }

@@ -7,6 +7,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { Engine, type EngineMetrics, type EngineOptions } from '../engine.js';
 import { OscarConnection } from './connection.js';
+import { LogEvent, errorText } from '../log.js';
 
 /** Where to listen. */
 export interface OscarListenOptions {
@@ -48,6 +49,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
 
   const accept = (socket: Socket, tls: boolean): void => {
     if (connections.size >= engine.config.maxConnections) {
+      engine.log('warn', LogEvent.CONN_REFUSED, { address: socket.remoteAddress, listener: tls ? 'oscar-tls' : 'oscar', reason: 'max connections' });
       socket.destroy();
       return;
     }
@@ -75,7 +77,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       await engine.started;
       const host = options.host ?? '127.0.0.1';
       const plain = createTcpServer({ noDelay: true }, (s) => accept(s, false));
-      plain.on('error', (e) => engine.log('error', 'plain listener error', { error: String(e) }));
+      plain.on('error', (e) => engine.log('error', LogEvent.LISTENER_ERROR, { listener: 'oscar', error: errorText(e) }));
       servers.push(plain);
       const oscar = await start(plain, options.port ?? 5190, host);
       engine.boundPorts.plain = oscar;
@@ -83,7 +85,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       if (options.tls) {
         const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: engine.config.unauthenticatedTimeoutMs }, (s: TLSSocket) => accept(s, true));
         tlsServer.on('tlsClientError', () => {});
-        tlsServer.on('error', (e) => engine.log('error', 'TLS listener error', { error: String(e) }));
+        tlsServer.on('error', (e) => engine.log('error', LogEvent.LISTENER_ERROR, { listener: 'oscar-tls', error: errorText(e) }));
         servers.push(tlsServer);
         oscarTls = await start(tlsServer, options.tlsPort ?? 5191, host);
         engine.boundPorts.tls = oscarTls;
@@ -95,7 +97,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       for (const c of [...connections]) c.signOff();
       await Promise.all(closing);
       // The server started the directory, so it leaves the cluster with it (its sessions vanish everywhere).
-      await engine.directory.close().catch((e: unknown) => engine.log('error', 'directory close failed', { error: String(e) }));
+      await engine.directory.close().catch((e: unknown) => engine.log('error', LogEvent.DELIVERY_FAILED, { operation: 'directory close', error: String(e) }));
     },
     metrics: () => engine.metrics(),
   };

@@ -10,6 +10,7 @@ import type { CookieClaims } from '../auth/cookie.js';
 import type { Engine } from '../engine.js';
 import type { HandlerEnv } from '../handler-env.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
+import { LogEvent } from '../log.js';
 import { privacyFrom } from './privacy.js';
 import { Session, type SessionLink } from './session.js';
 import { offlineUserInfoBlock, userInfoBlock } from './user-info-block.js';
@@ -35,7 +36,7 @@ export async function startSession(
   engine.registry.add(s);
   try {
     const displaced = await engine.directory.register({ address: s.address, user: s.key, service: s.service, exclusive: s.exclusive });
-    if (displaced.length > 0) engine.log('info', 'sessions taken over', { screenName, count: displaced.length });
+    if (displaced.length > 0) engine.log('info', LogEvent.SESSION_TAKEN_OVER, { screenName, count: displaced.length });
   } catch (e) {
     engine.registry.remove(s);
     throw e;
@@ -87,5 +88,5 @@ async function deliverOffline(engine: HandlerEnv, s: Session): Promise<void> {
 export function endSession(engine: Engine, s: Session): void {
   s.closed = true;
   if (!engine.registry.remove(s)) return;
-  engine.directory.unregister(s.address).catch((e: unknown) => engine.log('error', 'directory unregister failed', { error: String(e) }));
+  engine.directory.unregister(s.address).catch((e: unknown) => engine.log('error', LogEvent.DELIVERY_FAILED, { operation: 'directory unregister', error: String(e) }));
 }

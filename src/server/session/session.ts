@@ -29,6 +29,10 @@ export interface SessionLink {
   readonly remoteIpv4: Uint8Array | undefined;
   /** True when the connection runs over TLS. */
   readonly tls: boolean;
+  /** The peer's address as text (for admin listings and logs), when known. */
+  readonly address?: string;
+  /** The client id string the login sent (17/02 TLV 0x0003), when known; attacker-chosen text. */
+  readonly clientId?: string | undefined;
 }
 
 /** Who a session is, as the connection learned it from the redeemed cookie. */

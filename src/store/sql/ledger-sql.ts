@@ -43,6 +43,11 @@ export function sqlLedger(db: SqlDriver): CertificateLedger {
       return rows.map(toRecord);
     },
 
+    async listAll(limit) {
+      const rows = await db.all(`SELECT ${COLUMNS} FROM certificates ORDER BY issued_at DESC, serial LIMIT ?`, [Math.max(0, Math.floor(limit))]);
+      return rows.map(toRecord);
+    },
+
     async get(serial) {
       const rows = await db.all(`SELECT ${COLUMNS} FROM certificates WHERE serial = ?`, [serial]);
       return rows[0] ? toRecord(rows[0]) : undefined;
