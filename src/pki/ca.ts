@@ -206,6 +206,23 @@ export class CertificateAuthority {
   }
 
   /**
+   * Revokes (reason superseded) every other still-valid certificate of `screenName` with the same purpose as the
+   * one just issued (`keepSerial`), so each user holds at most one valid certificate per purpose (encrypt, sign,
+   * common): the certificate-info block a user publishes names one identity (docs/protocol.md §6.1). Returns the
+   * serials revoked.
+   */
+  async supersede(screenName: string, purpose: CertificatePurpose, keepSerial: string): Promise<string[]> {
+    const now = this.#o.now();
+    const done: string[] = [];
+    for (const r of await this.#o.ledger.listByScreenName(normalizeScreenName(screenName))) {
+      if (r.serial === keepSerial || r.purpose !== purpose || r.revokedAt || r.notAfter < now) continue;
+      if (await this.#o.ledger.revoke(r.serial, 'superseded', now)) done.push(r.serial);
+    }
+    if (done.length) this.#crlCache = undefined;
+    return done;
+  }
+
+  /**
    * The current CRL (DER), signed by the issuing CA. Cached; rebuilt after a revocation, hourly, or when the
    * revoked count in the ledger changed (another node revoked).
    */
