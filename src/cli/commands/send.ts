@@ -33,6 +33,10 @@ export const sendCommand: Command = {
       const text = words.join(' ');
       ({ client } = await connectFromProfile(values, { reconnect: false }));
       client.on('key-change', (c) => console.error(keyChangeWarning(c)));
+      // Downgrade notes come back with the result; other warnings (a stale CRL in its grace period) are printed.
+      client.on('warning', (w) => {
+        if (w.code !== 'DOWNGRADE') console.error(`certim send: ${w.message}`);
+      });
       const r = await client.sendIm(buddy, text, { allowPlaintext: values['allow-plaintext'] === true, forceLegacy: values.legacy === true });
       for (const n of r.notes ?? []) console.error(`certim send: ${n}`);
       if (values.json) {
