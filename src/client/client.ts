@@ -3,11 +3,17 @@
  * capabilities, tracks buddies' presence and certificates, sends and receives Secure IMs through the CMS codec,
  * and reconnects with backoff after a dropped connection without losing queued outgoing IMs.
  *
- * Security rules it enforces (issue 6):
+ * Security rules it enforces (ARCHITECTURE.md "Trust model"):
  * - Never silently plaintext: `sendIm` encrypts whenever the buddy has a valid certificate; otherwise it fails
- *   with NO_BUDDY_CERT unless the caller allowed plaintext for that conversation (`allowPlaintext`).
- * - Buddy certificates are checked with the PKI verifier against the pinned CA before use, cached per buddy, and
- *   a changed certificate for a known buddy raises `key-change`.
+ *   with NO_BUDDY_CERT unless the caller allowed plaintext for that conversation (`allowPlaintext`). A revoked
+ *   buddy, an unknown revocation status or an unacknowledged change of a verified key never falls back to plaintext.
+ * - Buddy certificates are checked with the PKI verifier against the pinned CA and the CA's CRL (revocation.ts;
+ *   fail closed after nextUpdate + grace) before use and when verifying a signer; a changed certificate for a known
+ *   buddy raises `key-change`, and one the user personally verified blocks sending (KEY_CHANGED).
+ * - Our own revoked or refused certificate stops secure IMs (OWN_CERT_REVOKED / OWN_CERT_REFUSED); reconnects use
+ *   one retry chain with capped exponential backoff and jitter.
+ * - No silent downgrade: a buddy once seen with the modern profile stays pinned to it (docs/protocol.md §5);
+ *   aim-legacy sends and receipts are always marked.
  * - Plaintext of encrypted messages is never logged; the `log` hook only gets metadata.
  */
 import { EventEmitter } from 'node:events';
@@ -32,6 +38,7 @@ import type { SecureImProfile, TrustCallback } from '../pki/cms/secure-im-types.
 import { normalizeScreenName, sameScreenName } from '../pki/screen-name.js';
 import { verifyCertificate, type VerifyResult } from '../pki/verifier.js';
 import { parseCertificate } from '../pki/x509-parse.js';
+import { sameName } from '../pki/name.js';
 import { defaultCodec, type SecureImCodec } from './codec.js';
 import { ClientError, snacErrorName } from './errors.js';
 import { certInfoBlock, type Identity } from './identity.js';
@@ -593,10 +600,17 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       this.crlWarned = state.nextUpdate?.toISOString();
       this.emit('warning', new ClientError('CRL_UNAVAILABLE', `${describeCrlState(state)}; certificates are checked against it until then`));
     }
-    return verifyCertificate(der, {
+    const v = await verifyCertificate(der, {
       purpose, screenName, trustAnchors: this.opts.caCerts.slice(0, 1), intermediates: this.opts.caCerts.slice(1), now: this.now(),
-      crls: [state.crl.der], requireRevocationInfo: true,
+      crls: [state.crl.der],
     });
+    // The CRL must cover the certificate itself: it is issued by the leaf's issuer (the issuing CA; CrlCache
+    // checked its signature against the pinned CA). The issuing CA is pinned with the root in the profile; the
+    // server publishes no root-signed CRL for it.
+    if (v.ok && !sameName(v.chain[0]!.issuer.der, state.crl.issuer.der)) {
+      return { ok: false, code: 'REVOCATION_UNKNOWN', reason: `the revocation list does not cover certificates issued by ${v.chain[1]?.subjectCN ?? 'this CA'}` };
+    }
+    return v;
   }
 
   /**
