@@ -17,7 +17,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { formatFingerprint } from '../src/client/trust.js';
 import { join } from 'node:path';
 import { buildCrl, crlToPem } from '../src/pki/crl.js';
 import { readPrivateKey } from '../src/pki/pkcs8.js';
@@ -175,9 +176,15 @@ describe('certim trust end to end', { timeout: 900_000 }, () => {
     }
   });
 
-  it('keys init refuses to replace an identity without --force, and keeps a backup with it', async () => {
+  it('keys init refuses to replace an identity without --force; import says what it replaces; admin user remove revokes', async () => {
     const dave = await server.enrolledUser('dave');
     const fp = (json(await dave.run(['keys', 'show', '--json'])) as { fingerprint: string }).fingerprint;
+    const oldP12 = join(server.tmp, 'dave-old.p12');
+    assert.equal((await dave.run(['keys', 'export', '--p12', oldP12])).code, 0);
+    // A second machine with the same (old) identity.
+    const laptop = new TestUser('dave', join(server.tmp, 'dave-laptop'), dave.password, dave.passphrase);
+    mkdirSync(laptop.profile, { mode: 0o700 });
+    for (const f of ['profile.json', 'ca.pem', 'encryption.key', 'signing.key', 'encryption.crt', 'signing.crt']) copyFileSync(join(dave.profile, f), join(laptop.profile, f));
     const again = await dave.keysInit(server);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already holds dave's keys/);
@@ -195,6 +202,24 @@ describe('certim trust end to end', { timeout: 900_000 }, () => {
     const rows = await certs(server, 'dave');
     for (const s of oldSerials) assert.equal(rows.find((r) => r.serial === s)?.revocationReason, 'superseded');
     assert.equal(rows.filter((r) => r.revokedAt === null).length, 2);
+
+    // Importing the old (now superseded) identity is refused, with the reason.
+    const stale = await dave.run(['keys', 'import', oldP12]);
+    assert.equal(stale.code, 1, stale.stdout);
+    assert.match(stale.stderr, /was revoked on .*superseded.*not imported/);
+    // The laptop takes the new identity: import says which one it replaces.
+    const newFp = (json(await dave.run(['keys', 'show', '--json'])) as { fingerprint: string }).fingerprint;
+    const newP12 = join(server.tmp, 'dave-new.p12');
+    assert.equal((await dave.run(['keys', 'export', '--p12', newP12])).code, 0);
+    const imp = await laptop.run(['keys', 'import', newP12]);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.match(imp.stdout, new RegExp(`REPLACES dave's identity ${formatFingerprint(fp)} .* with ${formatFingerprint(newFp)}`));
+
+    const removed = await runCli(['admin', 'user', 'remove', 'dave', '--data-dir', server.dataDir]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /2 certificates revoked/);
+    assert.deepEqual((await certs(server, 'dave')).filter((r) => r.revokedAt === null), []);
+    assert.ok((await certs(server, 'dave')).some((r) => r.revocationReason === 'cessationOfOperation'));
   });
 
   it("a personally verified buddy's key change blocks send until accepted; keys rotate puts the old serials on the CRL", async () => {

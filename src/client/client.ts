@@ -44,7 +44,7 @@ import { ClientError, snacErrorName } from './errors.js';
 import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
 import { signOn, type LoginMode } from './sign-on.js';
-import { describeCrlState, type CrlCache, type CrlState } from './revocation.js';
+import { CRL_REFRESH_MS, describeCrlState, type CrlCache, type CrlState } from './revocation.js';
 import { certFingerprint, identityFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
 import type { TransportFactory, TransportTarget } from './transport.js';
 
@@ -227,6 +227,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private connGeneration = 0;
   private liveGeneration = -1;
   private crlWarned: string | undefined;
+  private ownCheckTimer: ReturnType<typeof setInterval> | undefined;
   private readonly codec: SecureImCodec;
   private readonly replayCache: ReplayCache;
   private readonly now: () => Date;
@@ -296,6 +297,14 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     this.bos = bos;
     this.liveGeneration = generation;
     this.screenName = screenName;
+    if (id && this.ownCheckTimer === undefined) {
+      // While signed on, notice a revocation of our own certificate at the next CRL refresh (not only at the next
+      // sign-on): say it, and stop sending secure IMs.
+      this.ownCheckTimer = setInterval(() => {
+        if (!this.ownProblem) this.checkOwnCertificates().catch((e: unknown) => this.warn(e));
+      }, CRL_REFRESH_MS);
+      this.ownCheckTimer.unref?.();
+    }
     this.reconnectAttempt = 0;
     this.emit('signed-on', { screenName });
     void this.flushQueue();
@@ -306,6 +315,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     this.closedByUser = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    if (this.ownCheckTimer) clearInterval(this.ownCheckTimer);
+    this.ownCheckTimer = undefined;
     this.liveGeneration = -1;
     const bos = this.bos;
     this.bos = undefined;
