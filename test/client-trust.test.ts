@@ -302,6 +302,15 @@ describe('certim trust end to end', { timeout: 900_000 }, () => {
     await human.stop();
     assert.match(human.stdout, /erin \[secure, LEGACY: weak MD5, no replay\/recipient binding\]: once more/);
     assert.match(again.stdout, /aim-legacy: weak MD5 digest, no replay or recipient binding/);
+
+    // An offline buddy erin has no record of: not legacy by default, and the user is told what was chosen.
+    const june = await server.enrolledUser('june');
+    const offline = await erin.run(['send', 'june', 'while you are away', '--json']);
+    assert.equal(json(offline).profile, 'modern');
+    assert.match(offline.stderr, /june is offline and has not been seen with a client yet: sent with the modern profile/);
+    const juneListen = june.start(['listen', '--json', '--count', '1']);
+    assert.equal((await juneListen.finish()).code, 0, juneListen.stderr);
+    assert.deepEqual(juneListen.jsonLines().map((m) => [m.text, m.profile, m.verdict, m.offline]), [['while you are away', 'modern', 'verified', true]]);
   });
 
   it('an IM delivered again after listen restarts is refused as replayed; cookie-0 IMs are not deduplicated away', async () => {
