@@ -95,7 +95,7 @@ describe('client library against a real server', { timeout: 300_000 }, () => {
   });
 
   it('keeps a buddy pinned to the modern profile when it stops announcing it; aim-legacy only when asked, and it still verifies', async () => {
-    // alice saw bob with the modern profile in the tests above, so bob is pinned (docs/protocol.md §5).
+    // alice saw bob with the modern profile in the tests above, so bob is pinned (docs/protocol.md §11.1).
     const b = await client(bob, { announceModern: false });
     await b.connect();
     const a = await client(alice);

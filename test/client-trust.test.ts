@@ -1,5 +1,5 @@
 /**
- * Trust end to end, with a real `certim server` process and real CLI processes (docs/protocol.md §6.2):
+ * Trust end to end, with a real `certim server` process and real CLI processes (docs/protocol.md §12.2):
  * - revocation: after `certim admin cert revoke`, alice's `send bob` exits non-zero naming who, why and since
  *   when; `trust show` says REVOKED; alice's `listen` marks a message signed with bob's revoked key untrusted with
  *   the reason; bob's own `listen` says his certificate was revoked and backs off (a handful of sign-ons, counted

@@ -12,7 +12,7 @@
  *   buddy raises `key-change`, and one the user personally verified blocks sending (KEY_CHANGED).
  * - Our own revoked or refused certificate stops secure IMs (OWN_CERT_REVOKED / OWN_CERT_REFUSED); reconnects use
  *   one retry chain with capped exponential backoff and jitter.
- * - No silent downgrade: a buddy once seen with the modern profile stays pinned to it (docs/protocol.md §5);
+ * - No silent downgrade: a buddy once seen with the modern profile stays pinned to it (docs/protocol.md §11.1);
  *   aim-legacy sends and receipts are always marked.
  * - Plaintext of encrypted messages is never logged; the `log` hook only gets metadata.
  */
@@ -71,7 +71,7 @@ export interface CertimClientOptions {
   /** Secure IM codec (default src/pki/cms). */
   codec?: SecureImCodec;
   /**
-   * The CA's revocation list (docs/protocol.md §6.2): every buddy certificate, signer and our own certificates are
+   * The CA's revocation list (docs/protocol.md §12.2): every buddy certificate, signer and our own certificates are
    * checked against it; with no current CRL the client fails closed (see revocation.ts).
    */
   revocation: Pick<CrlCache, 'state' | 'current' | 'lookup'>;
@@ -452,7 +452,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   }
 
   /**
-   * The CMS profile for an IM to `to` (docs/protocol.md §6.3): modern when the buddy announces certim's
+   * The CMS profile for an IM to `to` (docs/protocol.md §11.1): modern when the buddy announces certim's
    * capability, is pinned to it (seen with it before, like HSTS), or is offline and unknown; aim-legacy only for a
    * buddy seen online without it (a classic client) or when the caller forces it — and then with a note, never
    * silently.
@@ -625,7 +625,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   }
 
   /**
-   * Checks our own certificates against the CRL (docs/protocol.md §6.2). Revoked: remember it (no more secure
+   * Checks our own certificates against the CRL (docs/protocol.md §12.2). Revoked: remember it (no more secure
    * IMs), tell the user, and refuse to sign on with OWN_CERT_REVOKED. Unknown status does not stop us.
    */
   private async checkOwnCertificates(): Promise<void> {

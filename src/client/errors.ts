@@ -42,7 +42,7 @@ export class ClientError extends Error {
   readonly snacError: number | undefined;
   /** The BUCP login error code (PROTOCOL.md §2.1) when `code` is LOGIN_FAILED. */
   readonly loginError: number | undefined;
-  /** certim's reject subcode (error TLV 0x0008, docs/protocol.md §3.2) when the server sent one. */
+  /** certim's reject subcode (error TLV 0x0008, docs/protocol.md §10.2) when the server sent one. */
   readonly subcode: number | undefined;
 
   constructor(code: ClientErrorCode, message: string, extra: { snacError?: number; loginError?: number; subcode?: number; cause?: unknown } = {}) {

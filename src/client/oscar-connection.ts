@@ -270,7 +270,7 @@ export class OscarConnection {
 
 /**
  * An error SNAC as a ClientError. certim's refusals carry a reject subcode (TLV 0x0008) and a reason text
- * (TLV 0x001B, docs/protocol.md §3.2); both are kept so callers can tell e.g. a revoked certificate apart.
+ * (TLV 0x001B, docs/protocol.md §10.2); both are kept so callers can tell e.g. a revoked certificate apart.
  */
 function snacErrorToClientError(what: string, body: Uint8Array): ClientError {
   let code = 0;

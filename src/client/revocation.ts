@@ -1,8 +1,7 @@
 /**
- * The client's view of revocation: the CA's CRL (docs/protocol.md §6.2 "trust in a certificate is local
- * policy"), fetched over HTTPS pinned to the CA, kept in the profile, refreshed when old or stale, and applied to
- * every certificate the client uses — before encrypting to a buddy, when verifying a signer, in `trust show`, and
- * to our own certificates.
+ * The client's view of revocation: the CA's CRL (docs/protocol.md §12.2), fetched over HTTPS pinned to the CA,
+ * kept in the profile, refreshed when old or stale, and applied to every certificate the client uses — before
+ * encrypting to a buddy, when verifying a signer, in `trust show`, and to our own certificates.
  *
  * Freshness policy (also in ARCHITECTURE.md "Trust model"):
  * - A CRL is *fresh* until its nextUpdate. A running client refetches one older than `refreshMs` (default 5 min),

@@ -188,11 +188,11 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
   return { bos, screenName };
 }
 
-/** certim's subcode for a refused certificate upload because the certificate is revoked (docs/protocol.md §3.2). */
+/** certim's subcode for a refused certificate upload because the certificate is revoked (docs/protocol.md §10.2). */
 const CERT_REJECT_REVOKED = 0x0005;
 
 /**
- * Our certificate block was refused at sign-on (02/04 answered with an error, docs/protocol.md §3.2): say so
+ * Our certificate block was refused at sign-on (02/04 answered with an error, docs/protocol.md §10.2): say so
  * plainly, with what to do. A revoked certificate is OWN_CERT_REVOKED, anything else OWN_CERT_REFUSED.
  */
 function certificateRefusal(e: unknown): ClientError {

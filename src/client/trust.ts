@@ -38,7 +38,7 @@ export interface BuddyRecord {
   modern?: boolean;
   /**
    * ISO time the buddy was first seen with the modern profile: from then on IMs to it use the modern profile even
-   * when a presence lacks the capability (like HSTS, docs/protocol.md §5). Reset only by an acknowledged key change
+   * when a presence lacks the capability (like HSTS, docs/protocol.md §11.1). Reset only by an acknowledged key change
    * (`trust verify` of a changed key, `trust accept`).
    */
   modernSince?: string;

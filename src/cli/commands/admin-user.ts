@@ -159,7 +159,7 @@ async function remove(store: Store, p: Parsed, io: AdminIo): Promise<number> {
   const name = p.positional[0] as string;
   if (!(await store.accounts.remove(name))) throw new StoreError('STORE_NOT_FOUND', `no account ${JSON.stringify(name)}`);
   // A removed user's certificates must stop being trusted: revoke every one still valid. They stay in the ledger
-  // (and so on the CRL) after the account is gone (docs/protocol.md §6.2).
+  // (and so on the CRL) after the account is gone (docs/protocol.md §12.2).
   const now = new Date();
   const revoked: string[] = [];
   for (const c of await store.ledger.listByScreenName(normalizeScreenName(name))) {

@@ -55,7 +55,7 @@ export interface ChatState {
   input: string;
 }
 
-/** Said after every aim-legacy message (docs/protocol.md §6.3): what that profile does not protect. */
+/** Said after every aim-legacy message (docs/protocol.md §11.2): what that profile does not protect. */
 export const LEGACY_MARK = 'LEGACY: weak MD5, no replay/recipient binding';
 
 /** The marker for an incoming IM. */

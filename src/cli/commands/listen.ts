@@ -23,7 +23,7 @@ export function formatIm(m: IncomingIm): string {
 
 /**
  * The JSON form of an IM (`listen --json`, one object per line). `legacy` marks the aim-legacy profile and
- * `protections` says what it lacks: `weakDigest` (MD5), `replay` and `recipientBinding` (docs/protocol.md §6.3).
+ * `protections` says what it lacks: `weakDigest` (MD5), `replay` and `recipientBinding` (docs/protocol.md §11.2).
  */
 export function imJson(m: IncomingIm): Record<string, unknown> {
   const legacy = m.legacy === true;

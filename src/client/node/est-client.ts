@@ -106,7 +106,7 @@ export async function fetchCaCerts(baseUrl: string, pinnedCaPem?: string[]): Pro
 const MAX_CRL = 4 * 1024 * 1024;
 
 /**
- * Fetches the CA's CRL (DER) from `crlUrl` (default `<baseUrl>/ca/crl`, docs/protocol.md §6.2) over HTTPS that
+ * Fetches the CA's CRL (DER) from `crlUrl` (default `<baseUrl>/ca/crl`, docs/protocol.md §12.3) over HTTPS that
  * trusts only the pinned CA. The caller checks the CRL's signature and dates (client/revocation.ts).
  */
 export async function fetchCrl(baseUrl: string, caPem: string[], crlPath = '/ca/crl'): Promise<Uint8Array> {

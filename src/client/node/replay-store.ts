@@ -1,6 +1,6 @@
 /**
  * The replay cache kept in the profile (`replay.json`), so a restarted `listen` still refuses a modern message it
- * already showed (docs/protocol.md §6.3: message id + signing time). Same rules as the codec's in-memory cache:
+ * already showed (docs/protocol.md §11.3: message id + signing time). Same rules as the codec's in-memory cache:
  * ids are remembered for a window (7 days: offline IMs wait that long), signing times outside the window or too
  * far ahead are `stale`, and the file is bounded — evicting an id raises a floor below which every signing time
  * is refused, so forgetting never lets an old message through twice.
