@@ -141,6 +141,21 @@ describe('certim trust end to end', { timeout: 900_000 }, () => {
     assert.ok(attempts >= 2 && attempts <= 12, `bob scheduled ${attempts} reconnects in ~10 s\n${bobListen.stderr}`);
     // The refusal is said plainly with what to do.
     assert.match(bobListen.stderr, /certim keys init --force/);
+
+    // bob's one-shot commands refuse at once (his client checks its own certificates against the CRL).
+    const own = await bob.run(['send', 'alice', 'me again']);
+    assert.equal(own.code, 1, own.stdout);
+    assert.match(own.stderr, /your (encryption|signing) certificate was revoked on .*reason keyCompromise.*certim keys init --force.*\[OWN_CERT_REVOKED\]/);
+    const ks = await bob.run(['keys', 'show']);
+    assert.equal(ks.code, 0, ks.stderr);
+    assert.match(ks.stdout, /serial [0-9a-f]+ .*REVOKED on .*\(reason keyCompromise\)/);
+    assert.match(ks.stdout, /you cannot send or receive secure IMs/);
+    // Recovery: new keys, enrolled with the password; alice can write to bob again (a key change, said loudly).
+    const renew = await bob.run(['keys', 'init', '--server', `127.0.0.1:${proxy.port}`, '--user', 'bob', '--https', server.httpsUrl, '--ca-fingerprint', server.ready.caFingerprint, '--force']);
+    assert.equal(renew.code, 0, renew.stderr);
+    const after = await alice.run(['send', 'bob', 'welcome back', '--json']);
+    assert.equal(json(after).keyChanged, true);
+    assert.match(after.stderr, /WARNING: bob's key changed!/);
   });
 
   it('a stale CRL is refused when no fresh one can be had; within the grace period it is used with a warning', async () => {

@@ -580,7 +580,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       const v = await this.verifyCert(der, purpose, screenName, crl);
       if (v.ok) continue;
       const role = purpose === 'encrypt' ? 'encryption' : 'signing';
-      if (v.code === 'REVOKED') throw new ClientError('BUDDY_REVOKED', `${screenName}'s ${role} certificate was REVOKED: ${this.revocationText(der, v.reason)}; nothing is sent to or trusted from it. ${screenName} must enroll new keys (certim keys init --force); certim uses them once they are published`);
+      if (v.code === 'REVOKED') {
+        const text = this.revocationText(der, v.reason);
+        const fix = / superseded /.test(text)
+          ? `${screenName} replaced this key; the new one is used once ${screenName} signs on and publishes it`
+          : `${screenName} must enroll new keys (certim keys init --force); certim uses them once they are published`;
+        throw new ClientError('BUDDY_REVOKED', `${screenName}'s ${role} certificate was REVOKED: ${text}; nothing is sent to or trusted from it. ${fix}`);
+      }
       if (v.code === 'REVOCATION_UNKNOWN') throw new ClientError('CRL_UNAVAILABLE', `cannot tell whether ${screenName}'s certificate was revoked: ${v.reason}. Refusing to use it until the server's revocation list can be fetched`);
       throw new ClientError('NO_BUDDY_CERT', `${screenName}'s ${role} certificate is not valid: ${v.reason} (${v.code})`);
     }

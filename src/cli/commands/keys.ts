@@ -7,6 +7,7 @@ import { assertNoIdentity, existingIdentity, exportIdentityP12, importIdentityP1
 import type { ProfileDir } from '../../client/node/profile.js';
 import { parseCertificate } from '../../pki/x509-parse.js';
 import { fromPem } from '../../pki/asn1/der.js';
+import { describeCrlState } from '../../client/revocation.js';
 import { formatFingerprint } from '../../client/trust.js';
 
 import { COMMON_OPTIONS, connectFromProfile, keySizeFrom, profileFrom, promptLine, readPassphrase, readPassword, reportError, UsageError } from './client-options.js';
@@ -83,11 +84,22 @@ async function init(argv: string[]): Promise<number> {
   return 0;
 }
 
-function show(argv: string[]): number {
+async function show(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, json: { type: 'boolean' } } });
-  const s = keysSummary(profileFrom(values));
+  const profile = profileFrom(values);
+  const s = keysSummary(profile);
+  // Our own certificates against the CA's revocation list (fetched when the server can be reached).
+  const crl = profileCrl(profile);
+  const state = await crl.state();
+  const revoked = new Map<string, string>();
+  for (const role of ['encryption', 'signing'] as const) {
+    const pem = profile.read(`${role}.crt`);
+    const der = pem ? fromPem(pem).find((b) => b.label === 'CERTIFICATE')?.der : undefined;
+    const r = der && state.crl ? crl.lookup(parseCertificate(der)) : undefined;
+    if (r) revoked.set(role, `REVOKED on ${r.revokedAt.toISOString()} (reason ${r.reason})`);
+  }
   if (values.json) {
-    console.log(JSON.stringify(s));
+    console.log(JSON.stringify({ ...s, certs: s.certs.map((c) => ({ ...c, revoked: revoked.get(c.role) ?? null })), crl: state.status }));
     return 0;
   }
   console.log(`Screen name:      ${s.screenName}`);
@@ -95,8 +107,10 @@ function show(argv: string[]): number {
   console.log(`CA fingerprint:   ${s.caFingerprint}`);
   console.log(`Your fingerprint: ${formatFingerprint(s.fingerprint)}`);
   for (const c of s.certs) {
-    console.log(`  ${c.role.padEnd(10)} RSA-${c.keyBits ?? '?'}  serial ${c.serial}  expires ${c.notAfter}\n             sha256 ${c.fingerprint}`);
+    console.log(`  ${c.role.padEnd(10)} RSA-${c.keyBits ?? '?'}  serial ${c.serial}  expires ${c.notAfter}${revoked.has(c.role) ? `  ${revoked.get(c.role)}` : ''}\n             sha256 ${c.fingerprint}`);
   }
+  if (revoked.size > 0) console.log('Your certificates were revoked: you cannot send or receive secure IMs. Enroll new keys with your password: certim keys init --force');
+  else if (state.status !== 'fresh') console.log(`Revocation status: ${describeCrlState(state)}`);
   return 0;
 }
 
@@ -174,7 +188,7 @@ export const keysCommand: Command = {
     try {
       switch (sub) {
         case 'init': return await init(rest);
-        case 'show': return show(rest);
+        case 'show': return await show(rest);
         case 'rotate': return await rotate(rest);
         case 'export': return await exportCmd(rest);
         case 'import': return await importCmd(rest);
