@@ -482,7 +482,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
   /**
    * The buddy's verified certificates. Asks the server for the certificate-info block (02/15 flag 0x08) when the
-   * cached one is not the current one (or `refresh`), verifies both certificates for the buddy's screen name,
+   * cached one is not the current one (or `refresh`, which also refetches the CRL), verifies both certificates for
+   * the buddy's screen name,
    * and updates the cache; a different fingerprint for a known buddy emits `key-change`. Resolves undefined when
    * the buddy has no certificate; rejects NO_BUDDY_CERT when the certificate does not verify.
    */
@@ -497,13 +498,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
   private async fetchBuddyCerts(screenName: string, refresh: boolean, knownHash: string | undefined): Promise<BuddyCerts | undefined> {
     const cached = this.opts.buddyStore.get(screenName);
-    if (cached && !refresh && knownHash !== undefined && cached.certInfoHash === knownHash) return this.fromRecord(cached);
+    if (cached && !refresh && knownHash !== undefined && cached.certInfoHash === knownHash) return this.fromRecord(cached, refresh);
     let block: Uint8Array | undefined;
     let caps: Uint8Array[] | undefined;
     let sn = screenName;
     const bos = this.bos;
     if (!bos) {
-      if (cached) return this.fromRecord(cached);
+      if (cached) return this.fromRecord(cached, refresh);
       throw new ClientError('CONNECTION_CLOSED', 'not signed on');
     }
     try {
@@ -516,7 +517,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     } catch (e) {
       if (ClientError.is(e, 'SNAC_ERROR')) {
         // Not visible to us (offline without stored certificates, or unknown): the cache is all we have.
-        if (cached) return this.fromRecord(cached);
+        if (cached) return this.fromRecord(cached, refresh);
         throw new ClientError('NO_BUDDY_CERT', `${screenName} is unknown or not visible, and no certificate is cached`);
       }
       throw e;
@@ -524,7 +525,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (!block || block.length === 0) {
       // No certificate published (any more). If we knew one, say whether it was revoked: that is the reason to
       // give the user, not "no certificate".
-      if (cached) await this.fromRecord(cached).catch((e: unknown) => {
+      if (cached) await this.fromRecord(cached, refresh).catch((e: unknown) => {
         if (ClientError.is(e, 'BUDDY_REVOKED')) throw e;
       });
       return undefined;
@@ -535,7 +536,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (cached && cached.certInfoHash === hash) {
       const rec = pinModern({ ...cached, modern }, this.now());
       if (rec.modern !== cached.modern || rec.modernSince !== cached.modernSince) this.opts.buddyStore.put(rec);
-      const got = await this.fromRecord(rec);
+      const got = await this.fromRecord(rec, refresh);
       return got ? { ...got, capsKnown } : got;
     }
     let ci;
@@ -547,7 +548,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const enc = encryptionCert(ci);
     const sig = signingCert(ci);
     if (!enc || !sig) return undefined;
-    await this.verifyPair(sn, enc, sig);
+    await this.verifyPair(sn, enc, sig, refresh);
     const updated = updateRecord(cached, {
       screenName: sn,
       certInfoHash: hash,
@@ -571,8 +572,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
    * A good result is remembered per pair and CRL for at most 10 minutes (certificates expire).
    * Rejects BUDDY_REVOKED (who, why, since when), CRL_UNAVAILABLE (fail closed) or NO_BUDDY_CERT.
    */
-  private async verifyPair(screenName: string, enc: Uint8Array, sig: Uint8Array): Promise<void> {
-    const crl = await this.opts.revocation.state();
+  private async verifyPair(screenName: string, enc: Uint8Array, sig: Uint8Array, refreshCrl = false): Promise<void> {
+    const crl = await this.opts.revocation.state(refreshCrl);
     const key = `${normalizeScreenName(screenName)}:${identityFingerprint(enc, sig)}:${crl.thisUpdate?.getTime() ?? 'none'}`;
     const at = this.verifiedAt.get(key);
     if (at !== undefined && Date.now() - at < 600_000 && crl.status !== 'unavailable') return;
@@ -652,12 +653,12 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }
   }
 
-  private async fromRecord(rec: BuddyRecord): Promise<BuddyCerts | undefined> {
+  private async fromRecord(rec: BuddyRecord, refreshCrl = false): Promise<BuddyCerts | undefined> {
     const ci = decodeCertificateInfo(Buffer.from(rec.certInfo, 'base64'));
     const enc = encryptionCert(ci);
     const sig = signingCert(ci);
     if (!enc || !sig) return undefined;
-    await this.verifyPair(rec.screenName, enc, sig);
+    await this.verifyPair(rec.screenName, enc, sig, refreshCrl);
     return { record: rec, encryptionDer: enc, signingDer: sig, capsKnown: false };
   }
 
