@@ -117,10 +117,10 @@ async function show(argv: string[]): Promise<number> {
 async function rotate(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, 'key-size': { type: 'string' } } });
   const profile = profileFrom(values);
-  const before = keysSummary(profile).fingerprint;
+  const old = keysSummary(profile);
+  const before = old.fingerprint;
   const passphrase = await readPassphrase(values);
   const keySize = keySizeFrom(values['key-size']);
-  const old = keysSummary(profile);
   await rotateKeys(profile, passphrase, keySize ? { keySize } : {});
   const after = keysSummary(profile).fingerprint;
   const revoked = await supersededStatus(profile, old);
