@@ -327,6 +327,17 @@ describe('certim trust end to end', { timeout: 900_000 }, () => {
     const juneListen = june.start(['listen', '--json', '--count', '1']);
     assert.equal((await juneListen.finish()).code, 0, juneListen.stderr);
     assert.deepEqual(juneListen.jsonLines().map((m) => [m.text, m.profile, m.verdict, m.offline]), [['while you are away', 'modern', 'verified', true]]);
+
+    // The attacker now hides hank's certificates (hank is offline): no secure IM is possible; plaintext needs the
+    // explicit flag, and even then erin is warned that hank had a certificate before.
+    proxy.stripCertificates = true;
+    const refused = await erin.run(['send', 'hank', 'where did your key go?']);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /\[PLAINTEXT_REFUSED\]/);
+    const plain = await erin.run(['send', 'hank', 'in the clear, knowingly', '--allow-plaintext']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /WARNING: hank had a certificate \(fingerprint [0-9a-f]+, seen since .*\) and used the modern profile, but none is published now; sending in plaintext because you allowed it/);
+    assert.match(plain.stdout, /NOT ENCRYPTED/);
   });
 
   it('an IM delivered again after listen restarts is refused as replayed; cookie-0 IMs are not deduplicated away', async () => {

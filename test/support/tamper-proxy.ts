@@ -6,7 +6,7 @@
  * Other hostile behaviours, each off unless asked for: `plain` (a network attacker on the plain OSCAR port, no
  * TLS), `stripModern` (overwrite certim's modern-profile capability in everything the server sends, so buddies
  * look like classic clients: a downgrade), `zeroCookies` (ICBM cookie 0 on every IM, as joustsim sends them),
- * and `replayIncomingIm()` (deliver the last 04/07 again: a replaying server). It counts connections, so tests can
+ * `stripCertificates` (no certificate-info block in Locate replies), and `replayIncomingIm()` (deliver the last 04/07 again: a replaying server). It counts connections, so tests can
  * see how often a client signs on.
  *
  * Its TLS certificate is issued with the server CA's own issuing key (the test reads it from the data directory),
@@ -25,6 +25,8 @@ import { decodeSnac, encodeSnac } from '../../src/wire/snac.js';
 import { readTlvRestList, tlv, writeTlvRestList } from '../../src/wire/tlv.js';
 import { decodeIcbmChannelMsgToHost, decodeImMessage, IcbmTlv, isEncryptedIm } from '../../src/wire/icbm-message.js';
 import { capabilityBytes } from '../../src/wire/capabilities.js';
+import { encodeUserInfoReply } from '../../src/wire/families/locate.js';
+import { readUserInfo } from '../../src/wire/user-info.js';
 
 /** Options of {@link startTamperProxy}. */
 export interface TamperProxyOptions {
@@ -43,6 +45,9 @@ export interface TamperProxyOptions {
   zeroCookies?: boolean;
 }
 
+/** The TLV of a Locate 02/06 reply that carries the certificate-info block (docs/protocol.md §3.2). */
+const LOCATE_CERT_INFO_TLV = 0x0006;
+
 /** A running proxy. */
 export interface TamperProxy {
   /** Port it listens on (127.0.0.1). */
@@ -53,6 +58,8 @@ export interface TamperProxy {
   readonly connections: number;
   /** Overwrite certim's modern capability in server -> client data (switchable at run time). */
   stripModern: boolean;
+  /** Drop the certificate-info block from Locate replies (02/06), as a server hiding a buddy's keys would. */
+  stripCertificates: boolean;
   /** Sends the last IM delivery (04/07) it forwarded to a client again, to the newest client connection. */
   replayIncomingIm(): boolean;
   /** Cuts every connection passing through (a network failure), keeping the listener. */
@@ -80,7 +87,7 @@ export async function startTamperProxy(opts: TamperProxyOptions): Promise<Tamper
   let connections = 0;
   let port = 0;
   const sockets = new Set<net.Socket>();
-  const state = { stripModern: opts.stripModern ?? false };
+  const state = { stripModern: opts.stripModern ?? false, stripCertificates: false };
   let lastIm: Uint8Array | undefined;
   let newestClient: net.Socket | undefined;
   let replaySeq = 0x7000;
@@ -121,6 +128,7 @@ export async function startTamperProxy(opts: TamperProxyOptions): Promise<Tamper
         if (f.channel === FlapChannel.Data) {
           payload = rewriteBosAddress(payload, `127.0.0.1:${port}`) ?? payload;
           if (state.stripModern) payload = stripCapability(payload, MODERN_CAP);
+          if (state.stripCertificates) payload = stripCertInfo(payload) ?? payload;
           const snac = decodeSnac(payload);
           if (snac.family === 0x0004 && snac.subtype === 0x0007) lastIm = payload.slice();
         }
@@ -144,6 +152,12 @@ export async function startTamperProxy(opts: TamperProxyOptions): Promise<Tamper
     },
     set stripModern(v: boolean) {
       state.stripModern = v;
+    },
+    get stripCertificates() {
+      return state.stripCertificates;
+    },
+    set stripCertificates(v: boolean) {
+      state.stripCertificates = v;
     },
     replayIncomingIm() {
       if (!lastIm || !newestClient || newestClient.destroyed) return false;
@@ -177,6 +191,18 @@ function stripCapability(payload: Uint8Array, cap: Uint8Array): Uint8Array {
     at = buf.indexOf(cap, at + cap.length);
   }
   return copy;
+}
+
+/** 02/06 without its certificate-info TLV (the user-info block before it is copied as is). */
+function stripCertInfo(payload: Uint8Array): Uint8Array | undefined {
+  const snac = decodeSnac(payload);
+  if (snac.family !== 0x0002 || snac.subtype !== 0x0006) return undefined;
+  const r = new ByteReader(snac.body);
+  readUserInfo(r);
+  const userInfo = snac.body.subarray(0, r.offset);
+  const tlvs = readTlvRestList(r);
+  if (!tlvs.has(LOCATE_CERT_INFO_TLV)) return undefined;
+  return encodeSnac(snac, encodeUserInfoReply(userInfo, tlvs.items.filter((t) => t.type !== LOCATE_CERT_INFO_TLV)));
 }
 
 /** 04/06 from the client with its 8-byte ICBM cookie set to zero (joustsim's habit). */
