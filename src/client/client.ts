@@ -390,7 +390,12 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     try {
       // The hash an online buddy announced tells whether the cached certificates are current; without one, ask.
       certs = await this.buddyCerts(to, false, seen?.online ? seen.certInfoHash : undefined);
-      if (!certs) refusal = new ClientError('NO_BUDDY_CERT', `${to} has no certificate: a secure IM is impossible`);
+      if (!certs) {
+        const known = this.opts.buddyStore.get(to);
+        refusal = new ClientError('NO_BUDDY_CERT', known
+          ? `${to} publishes no certificate now, although it had one (fingerprint ${known.fingerprint}): the server may be hiding it; a secure IM is impossible`
+          : `${to} has no certificate: a secure IM is impossible`);
+      }
     } catch (e) {
       if (!ClientError.is(e) || e.code === 'CONNECTION_CLOSED') throw e;
       // A revoked buddy, an unknown revocation status or an unacknowledged change is never a reason for plaintext.
