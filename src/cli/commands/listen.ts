@@ -1,7 +1,9 @@
 /**
  * `certim listen [--json] [--count N]`: signs on and prints incoming IMs with their security verdict. With
  * --json, exactly one JSON object per IM on stdout: from, text, secure, verdict, trust, reason (and code,
- * profile, time, offline). Status and key-change warnings go to stderr. Exits after N IMs when --count is given.
+ * profile, legacy, weak, protections, time, offline). aim-legacy IMs are marked LEGACY in both forms; a message
+ * signed with a revoked key is `untrusted` with code REVOKED. Status, key-change, revocation and reconnect notes
+ * go to stderr. Exits after N IMs when --count is given.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
@@ -9,7 +11,9 @@ import type { CertimClient, IncomingIm } from '../../client/client.js';
 import type { ProfileDir } from '../../client/node/profile.js';
 import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
 
-const USAGE = 'usage: certim listen [--json] [--count N] [--profile DIR]';
+const USAGE = `usage: certim listen [--json] [--count N] [--profile DIR]
+  Reconnects after a dropped connection with capped exponential backoff (1 s doubling to 60 s, jittered;
+  CERTIM_RECONNECT_MS=INITIAL,MAX to tune).`;
 
 /** The one-line human form of an IM with its verdict marker. */
 export function formatIm(m: IncomingIm): string {
