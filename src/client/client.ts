@@ -593,7 +593,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
           : `${screenName} must enroll new keys (certim keys init --force); certim uses them once they are published`;
         throw new ClientError('BUDDY_REVOKED', `${screenName}'s ${role} certificate was REVOKED: ${text}; nothing is sent to or trusted from it. ${fix}`);
       }
-      if (v.code === 'REVOCATION_UNKNOWN') throw new ClientError('CRL_UNAVAILABLE', `cannot tell whether ${screenName}'s certificate was revoked: ${v.reason}. Refusing to use it until the server's revocation list can be fetched`);
+      // REVOCATION_UNKNOWN, and any other REVOCATION_* state of the verifier (a stale CRL): fail closed.
+      if (v.code.startsWith('REVOCATION_')) throw new ClientError('CRL_UNAVAILABLE', `cannot tell whether ${screenName}'s certificate was revoked: ${v.reason}. Refusing to use it until the server's revocation list can be fetched`);
       throw new ClientError('NO_BUDDY_CERT', `${screenName}'s ${role} certificate is not valid: ${v.reason} (${v.code})`);
     }
     this.verifiedAt.set(key, Date.now());
@@ -633,6 +634,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (v.ok && !sameName(v.chain[0]!.issuer.der, state.crl.issuer.der)) {
       return { ok: false, code: 'REVOCATION_UNKNOWN', reason: `the revocation list does not cover certificates issued by ${v.chain[1]?.subjectCN ?? 'this CA'}` };
     }
+    // Defence in depth: the CRL this client checked (signature, dates, no rollback) is consulted directly too, so a
+    // listed serial is refused whatever the verifier thinks of the CRL's other fields.
+    const listed = v.ok ? this.opts.revocation.lookup(v.chain[0]!) : undefined;
+    if (listed) return { ok: false, code: 'REVOKED', reason: `revoked on ${listed.revokedAt.toISOString()}, reason ${listed.reason} (serial ${listed.serial})` };
     return v;
   }
 
