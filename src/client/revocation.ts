@@ -24,6 +24,8 @@ import { ClientError } from './errors.js';
 export const CRL_GRACE_MS = 24 * 3600_000;
 /** How old a CRL a running client keeps before refetching it, even when it is not yet stale. */
 export const CRL_REFRESH_MS = 5 * 60_000;
+/** After a failed download, how long before the next automatic attempt (so an unreachable server costs one try a minute, not one per message). */
+export const CRL_RETRY_MS = 60_000;
 /** Clock skew tolerated on a CRL's thisUpdate. */
 const CRL_SKEW_MS = 10 * 60_000;
 
@@ -84,6 +86,7 @@ export interface RevocationInfo {
 export class CrlCache {
   private crl: CertificateList | undefined;
   private fetchedAt = -Infinity;
+  private failedAt = -Infinity;
   private lastError: string | undefined;
   private inflight: Promise<void> | undefined;
   private loaded = false;
@@ -101,13 +104,15 @@ export class CrlCache {
 
   /**
    * The revocation state, refreshing first when this process has not fetched yet, the CRL is older than
-   * `refreshMs`, or it is stale. A failed refresh keeps the previous CRL and records the error.
+   * `refreshMs`, or it is stale. A failed refresh keeps the previous CRL and records the error; automatic retries
+   * then wait {@link CRL_RETRY_MS} (`forceRefresh` always tries).
    */
   async state(forceRefresh = false): Promise<CrlState> {
     this.loadKept();
     const now = this.now().getTime();
     const stale = !this.crl || (this.crl.nextUpdate !== undefined && now > this.crl.nextUpdate.getTime());
-    if (forceRefresh || stale || now - this.fetchedAt >= this.refreshMs) await this.refresh();
+    const due = (stale || now - this.fetchedAt >= this.refreshMs) && now - this.failedAt >= CRL_RETRY_MS;
+    if (forceRefresh || due) await this.refresh();
     return this.current();
   }
 
@@ -155,8 +160,10 @@ export class CrlCache {
           const der = await this.o.source.fetch();
           if (this.accept(der)) this.o.source.save(der);
           this.fetchedAt = this.now().getTime();
+          this.failedAt = -Infinity;
           this.lastError = undefined;
         } catch (e) {
+          this.failedAt = this.now().getTime();
           this.lastError = (e as Error).message;
         }
       })().finally(() => {
