@@ -764,7 +764,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (m.channel !== IcbmChannel.Im) return;
     const from = m.sender.screenName;
     const data = m.tlvs.bytes(IcbmTlv.IM_DATA);
-    if (!data) return;
+    if (!data) {
+      this.emit('warning', new ClientError('PROTOCOL', `ignored an IM from ${from} that carried no message data (ICBM TLV 0x0002)`));
+      return;
+    }
     // A resend after a reconnect (or an offline IM delivered twice) carries the same cookie and bytes: show it
     // once, and say so. COMPAT joustsim: every IM has cookie 0, so a zero cookie identifies nothing and distinct
     // IMs must never be dropped on it (docs/protocol.md §3.4).
