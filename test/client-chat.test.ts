@@ -4,13 +4,14 @@
  * Proves: the buddy list and conversation render, typed text is sent encrypted (bob's listen verifies it),
  * incoming IMs show with their security marker, arrow keys move the selection, plaintext needs /plaintext,
  * an IM alice sends from another terminal shows in the conversation (several sessions per user), a key change
- * shows a warning, /verify marks the buddy verified, and /quit ends the program.
+ * shows a warning, /verify marks the buddy verified, a revoked buddy is shown as such and gets nothing, and /quit
+ * ends the program.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CLI, ROOT, TestServer, TestUser } from './support/cli-harness.js';
+import { CLI, ROOT, runCli, TestServer, TestUser } from './support/cli-harness.js';
 
 const SESSION = `certim-chat-${process.pid}-${randomBytes(3).toString('hex')}`;
 
@@ -124,6 +125,18 @@ describe('certim chat in tmux', { timeout: 400_000 }, () => {
     await waitScreen((x) => x.includes('bob: secure, KEY CHANGED'), 'changed trust in the title');
     type(`/verify bob ${fp}`);
     await waitScreen((x) => x.includes('bob: secure, personally verified'), 'verified title');
+  });
+
+  it("after bob's certificates are revoked, /trust shows it and nothing more is sent to him", async () => {
+    const list = await runCli(['admin', 'cert', 'list', 'bob', '--json', '--data-dir', server.dataDir]);
+    const valid = (JSON.parse(list.stdout) as { serial: string; revokedAt: string | null }[]).filter((c) => c.revokedAt === null);
+    assert.equal(valid.length, 2);
+    for (const c of valid) assert.equal((await runCli(['admin', 'cert', 'revoke', c.serial, '--reason', 'keyCompromise', '--data-dir', server.dataDir])).code, 0);
+    type('/msg bob');
+    type('/trust bob'); // refetches bob's certificates and the CRL
+    await waitScreen((x) => /bob's (encryption|signing) certificate was REVOKED/.test(x), 'revocation notice');
+    type('still there?');
+    await waitScreen((x) => x.includes('[NOT SENT]') && /NOT SENT — bob's (encryption|signing) certificate was REVOKED/.test(x), 'refused send');
   });
 
   it('/quit exits cleanly', async () => {

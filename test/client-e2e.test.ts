@@ -221,7 +221,8 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
     try {
       await other.addUser('alice', alice.password);
       // alice's profile pins the first server's CA: re-running init against another CA must refuse.
-      const r = await alice.run(['keys', 'init', '--server', other.tlsAddress, '--user', 'alice', '--https', other.httpsUrl]);
+      // (--force: replacing an identity is refused by default; the CA check must still stop it.)
+      const r = await alice.run(['keys', 'init', '--server', other.tlsAddress, '--user', 'alice', '--https', other.httpsUrl, '--force']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /CA changed!/);
       assert.match(r.stderr, /CA_CHANGED/);

@@ -1,6 +1,6 @@
 /**
  * The client library against a real server, in process: typed login errors, buddy presence with capabilities and
- * the certificate hash, profile choice (aim-legacy for a buddy without certim's capability), and reconnect with
+ * the certificate hash, profile choice (the modern-profile pin; aim-legacy only when forced), and reconnect with
  * backoff that keeps queued outgoing IMs.
  */
 import { after, before, describe, it } from 'node:test';
@@ -94,16 +94,23 @@ describe('client library against a real server', { timeout: 300_000 }, () => {
     b.close();
   });
 
-  it('uses aim-legacy for a buddy without the certim capability, and it still verifies', async () => {
+  it('keeps a buddy pinned to the modern profile when it stops announcing it; aim-legacy only when asked, and it still verifies', async () => {
+    // alice saw bob with the modern profile in the tests above, so bob is pinned (docs/protocol.md §11.1).
     const b = await client(bob, { announceModern: false });
     await b.connect();
     const a = await client(alice);
     await a.connect();
-    const got = nextIm(b);
-    const r = await a.sendIm('bob', 'classic hello');
+    let got = nextIm(b);
+    const pinned = await a.sendIm('bob', 'still modern');
+    assert.deepEqual([pinned.secure, pinned.profile], [true, 'modern']);
+    assert.match(pinned.notes?.join('\n') ?? '', /no longer announces certim's modern profile/);
+    assert.deepEqual([(await got).text, (await got).profile], ['still modern', 'modern']);
+    got = nextIm(b);
+    const r = await a.sendIm('bob', 'classic hello', { forceLegacy: true });
     assert.deepEqual([r.secure, r.profile], [true, 'aim-legacy']);
+    assert.match(r.notes?.join('\n') ?? '', /because you asked for it/);
     const m = await got;
-    assert.deepEqual([m.text, m.verdict, m.trust, m.profile], ['classic hello', 'verified', 'ca', 'aim-legacy']);
+    assert.deepEqual([m.text, m.verdict, m.trust, m.profile, m.legacy], ['classic hello', 'verified', 'ca', 'aim-legacy', true]);
     a.close();
     b.close();
   });

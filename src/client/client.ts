@@ -3,15 +3,21 @@
  * capabilities, tracks buddies' presence and certificates, sends and receives Secure IMs through the CMS codec,
  * and reconnects with backoff after a dropped connection without losing queued outgoing IMs.
  *
- * Security rules it enforces (issue 6):
+ * Security rules it enforces (ARCHITECTURE.md "Trust model"):
  * - Never silently plaintext: `sendIm` encrypts whenever the buddy has a valid certificate; otherwise it fails
- *   with NO_BUDDY_CERT unless the caller allowed plaintext for that conversation (`allowPlaintext`).
- * - Buddy certificates are checked with the PKI verifier against the pinned CA before use, cached per buddy, and
- *   a changed certificate for a known buddy raises `key-change`.
+ *   with NO_BUDDY_CERT unless the caller allowed plaintext for that conversation (`allowPlaintext`). A revoked
+ *   buddy, an unknown revocation status or an unacknowledged change of a verified key never falls back to plaintext.
+ * - Buddy certificates are checked with the PKI verifier against the pinned CA and the CA's CRL (revocation.ts;
+ *   fail closed after nextUpdate + grace) before use and when verifying a signer; a changed certificate for a known
+ *   buddy raises `key-change`, and one the user personally verified blocks sending (KEY_CHANGED).
+ * - Our own revoked or refused certificate stops secure IMs (OWN_CERT_REVOKED / OWN_CERT_REFUSED); reconnects use
+ *   one retry chain with capped exponential backoff and jitter.
+ * - No silent downgrade: a buddy once seen with the modern profile stays pinned to it (docs/protocol.md §11.1);
+ *   aim-legacy sends and receipts are always marked.
  * - Plaintext of encrypted messages is never logged; the `log` hook only gets metadata.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ByteWriter, toHex } from '../wire/bytes.js';
 import { capabilityBytes, capabilityToString, hasCapability } from '../wire/capabilities.js';
 import { certInfoHash, decodeCertificateInfo, encryptionCert, signingCert } from '../wire/cert-info.js';
@@ -30,13 +36,16 @@ import type { UserInfo } from '../wire/user-info.js';
 import { MemoryReplayCache, type ReplayCache } from '../pki/cms/replay-cache.js';
 import type { SecureImProfile, TrustCallback } from '../pki/cms/secure-im-types.js';
 import { normalizeScreenName, sameScreenName } from '../pki/screen-name.js';
-import { verifyCertificate } from '../pki/verifier.js';
+import { verifyCertificate, type VerifyResult } from '../pki/verifier.js';
+import { parseCertificate } from '../pki/x509-parse.js';
+import { sameName } from '../pki/name.js';
 import { defaultCodec, type SecureImCodec } from './codec.js';
 import { ClientError, snacErrorName } from './errors.js';
 import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
 import { signOn, type LoginMode } from './sign-on.js';
-import { certFingerprint, identityFingerprint, trustLevel, updateRecord, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
+import { CRL_REFRESH_MS, describeCrlState, type CrlCache, type CrlState } from './revocation.js';
+import { certFingerprint, identityFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
 import type { TransportFactory, TransportTarget } from './transport.js';
 
 /** Options of {@link CertimClient}. */
@@ -61,10 +70,18 @@ export interface CertimClientOptions {
   buddies?: string[];
   /** Secure IM codec (default src/pki/cms). */
   codec?: SecureImCodec;
-  /** Replay cache for modern messages (default in-memory). */
+  /**
+   * The CA's revocation list (docs/protocol.md §12.2): every buddy certificate, signer and our own certificates are
+   * checked against it; with no current CRL the client fails closed (see revocation.ts).
+   */
+  revocation: Pick<CrlCache, 'state' | 'current' | 'lookup'>;
+  /** Replay cache for modern messages (default in-memory; the CLI keeps one in the profile). */
   replayCache?: ReplayCache;
-  /** Reconnect after a dropped connection (default on: 1 s doubling to 30 s). `false` disables. */
-  reconnect?: { initialDelayMs?: number; maxDelayMs?: number } | false;
+  /**
+   * Reconnect after a dropped connection or a failed re-sign-on: capped exponential backoff with jitter (default
+   * 1 s doubling to 60 s; each delay is drawn from [base/2, base]). `false` disables. `random` is for tests.
+   */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; random?: () => number } | false;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
   /** Keep incoming IMs (raw 04/07 bodies) instead of decoding them; see {@link CertimClient.spoolTo}. */
@@ -113,6 +130,11 @@ export interface IncomingIm {
   profile?: SecureImProfile;
   /** Weak legacy algorithms were used (MD5 signature). */
   weak?: boolean;
+  /**
+   * The aim-legacy profile was used: weak digest, no replay protection and no recipient binding (the message
+   * could be a copy of one sent to someone else, or sent before). Absent for modern and plaintext IMs.
+   */
+  legacy?: boolean;
   /** When it was sent (offline messages carry the server's timestamp), else when received. */
   time: Date;
   /** Delivered from the server's offline store. */
@@ -130,6 +152,13 @@ export interface SendImOptions {
   allowPlaintext?: boolean;
   /** Ask the server to store the IM if the buddy is offline (default true). */
   storeOffline?: boolean;
+  /**
+   * Send with the aim-legacy profile (MD5, no replay or recipient binding) even to a buddy pinned to the modern
+   * profile: an explicit, per-message choice for a buddy who really moved to a classic client.
+   */
+  forceLegacy?: boolean;
+  /** Send to a personally verified buddy whose key changed, accepting the new key for this IM only. */
+  acceptKeyChange?: boolean;
 }
 
 /** What happened to a sent IM. */
@@ -144,6 +173,8 @@ export interface SendResult {
   fingerprint?: string;
   /** The key change noticed while preparing this IM, if any. */
   keyChange?: KeyChange;
+  /** Things the user must be told about this IM (legacy profile, a suspected downgrade, a vanished certificate). */
+  notes?: string[];
 }
 
 /** The events a client emits. */
@@ -174,10 +205,15 @@ export interface BuddyCerts {
   encryptionDer: Uint8Array;
   signingDer: Uint8Array;
   change?: KeyChange;
+  /** The server told us the buddy's capabilities just now (so `record.modern` is current, not remembered). */
+  capsKnown?: boolean;
 }
 
 const CAP_SECURE_IM = capabilityBytes('SecureIm');
 const CAP_MODERN = capabilityBytes('CertimModernSecureIm');
+
+/** Refusals that never fall back to plaintext, even when the caller allowed plaintext. */
+const HARD_REFUSALS: ReadonlySet<string> = new Set(['BUDDY_REVOKED', 'CRL_UNAVAILABLE', 'KEY_CHANGED', 'OWN_CERT_REVOKED']);
 
 /** A certim session. See the file comment. */
 export class CertimClient extends EventEmitter<CertimClientEvents> {
@@ -189,7 +225,14 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private readonly queue: QueuedIm[] = [];
   private readonly presence = new Map<string, BuddyPresence>();
   private readonly watched = new Set<string>();
-  private readonly recentCookies = new Map<string, number>();
+  private readonly recentDeliveries = new Map<string, number>();
+  /** Why we may not send secure IMs (our own certificate revoked or refused), once known. */
+  private ownProblem: ClientError | undefined;
+  /** Counts sign-ons so a close of an older connection cannot trigger a second reconnect chain. */
+  private connGeneration = 0;
+  private liveGeneration = -1;
+  private crlWarned: string | undefined;
+  private ownCheckTimer: ReturnType<typeof setInterval> | undefined;
   private readonly codec: SecureImCodec;
   private readonly replayCache: ReplayCache;
   private readonly now: () => Date;
@@ -232,6 +275,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
   private async signOnOnce(): Promise<void> {
     const id = this.opts.identity;
+    if (id) await this.checkOwnCertificates();
+    const generation = ++this.connGeneration;
     const caps = id ? (this.opts.announceModern === false ? [CAP_SECURE_IM] : [CAP_SECURE_IM, CAP_MODERN]) : [];
     const { bos, screenName } = await signOn({
       screenName: this.opts.screenName,
@@ -248,11 +293,23 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
         onSignOff: (so) => {
           if (so.reason === SignOffReason.SignedOnElsewhere) this.closedByUser = true; // a takeover: do not fight it
         },
-        onClose: (err) => this.onDisconnect(err),
+        onClose: (err) => this.onDisconnect(generation, err),
       },
+    }).catch((e: unknown) => {
+      if (ClientError.is(e, 'OWN_CERT_REVOKED') || ClientError.is(e, 'OWN_CERT_REFUSED')) this.ownProblem = e;
+      throw e;
     });
     this.bos = bos;
+    this.liveGeneration = generation;
     this.screenName = screenName;
+    if (id && this.ownCheckTimer === undefined) {
+      // While signed on, notice a revocation of our own certificate at the next CRL refresh (not only at the next
+      // sign-on): say it, and stop sending secure IMs.
+      this.ownCheckTimer = setInterval(() => {
+        if (!this.ownProblem) this.checkOwnCertificates().catch((e: unknown) => this.warn(e));
+      }, CRL_REFRESH_MS);
+      this.ownCheckTimer.unref?.();
+    }
     this.reconnectAttempt = 0;
     this.emit('signed-on', { screenName });
     void this.flushQueue();
@@ -262,6 +319,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   close(): void {
     this.closedByUser = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    if (this.ownCheckTimer) clearInterval(this.ownCheckTimer);
+    this.ownCheckTimer = undefined;
+    this.liveGeneration = -1;
     const bos = this.bos;
     this.bos = undefined;
     bos?.close();
@@ -329,25 +390,44 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const id = this.opts.identity;
     let certs: BuddyCerts | undefined;
     let refusal: ClientError | undefined;
+    const notes: string[] = [];
+    const seen = this.presence.get(normalizeScreenName(to));
     try {
       // The hash an online buddy announced tells whether the cached certificates are current; without one, ask.
-      const seen = this.presence.get(normalizeScreenName(to));
       certs = await this.buddyCerts(to, false, seen?.online ? seen.certInfoHash : undefined);
-      if (!certs) refusal = new ClientError('NO_BUDDY_CERT', `${to} has no certificate: a secure IM is impossible`);
+      if (!certs) {
+        const known = this.opts.buddyStore.get(to);
+        refusal = new ClientError('NO_BUDDY_CERT', known
+          ? `${to} publishes no certificate now, although it had one (fingerprint ${known.fingerprint}): the server may be hiding it; a secure IM is impossible`
+          : `${to} has no certificate: a secure IM is impossible`);
+      }
     } catch (e) {
       if (!ClientError.is(e) || e.code === 'CONNECTION_CLOSED') throw e;
+      // A revoked buddy, an unknown revocation status or an unacknowledged change is never a reason for plaintext.
+      if (HARD_REFUSALS.has(e.code)) throw e;
       refusal = e.code === 'NO_BUDDY_CERT' ? e : new ClientError('NO_BUDDY_CERT', `cannot get ${to}'s certificate: ${e.message}`, { cause: e });
     }
     if (certs && !id) refusal = new ClientError('NO_KEYS', 'we have no keys of our own: run `certim keys init` first');
+    if (certs && id && this.ownProblem) throw this.ownProblem;
+    if (certs && verifiedKeyChanged(certs.record) && !opts.acceptKeyChange) {
+      const r = certs.record;
+      throw new ClientError('KEY_CHANGED', `${r.screenName}'s key changed since you personally verified it (verified ${r.verifiedFingerprint}, now ${r.fingerprint}); not sent. ` +
+        `Check the new fingerprint with ${r.screenName}, then run \`certim trust verify ${r.screenName} FINGERPRINT\`, or accept it unverified with \`certim trust accept ${r.screenName}\``);
+    }
     let imData: Uint8Array;
     let result: SendResult;
     if (certs && id) {
-      const profile: SecureImProfile = certs.record.modern ? 'modern' : 'aim-legacy';
+      const profile = this.chooseProfile(to, certs, seen, opts, notes);
       const cms = await this.codec.encode({
         profile,
         text,
         sender: { screenName: this.screenName, signingKey: id.signing.privateKey, signingCert: id.signing.certDer, encryptionCert: id.encryption.certDer },
-        recipient: { screenName: certs.record.screenName, cert: certs.encryptionDer },
+        // aim-legacy also wraps the key to the buddy's signing certificate, first: joustsim decrypts with the key of
+        // its first RecipientInfo (ARCHITECTURE.md, cms "Classic clients"). Ignored by the modern profile.
+        recipient: {
+          screenName: certs.record.screenName, cert: certs.encryptionDer,
+          ...(profile === 'aim-legacy' && !bytesEqual(certs.signingDer, certs.encryptionDer) ? { signingCert: certs.signingDer } : {}),
+        },
         includeSelf: profile === 'modern',
         now: this.now(),
       });
@@ -356,6 +436,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     } else {
       if (!opts.allowPlaintext) {
         throw new ClientError('PLAINTEXT_REFUSED', `${refusal?.message ?? `cannot encrypt to ${to}`}; not sent (allow plaintext for this conversation explicitly to send it unencrypted)`, { cause: refusal });
+      }
+      const known = this.opts.buddyStore.get(to);
+      if (known) {
+        // A buddy we had certificates for no longer publishes any: that is what a stripping server would do.
+        const w = `WARNING: ${known.screenName} had a certificate (fingerprint ${known.fingerprint}, seen since ${known.since})${known.modernSince ? ' and used the modern profile' : ''}, but none is published now; sending in plaintext because you allowed it`;
+        notes.push(w);
+        this.emit('warning', new ClientError('DOWNGRADE', w));
       }
       imData = encodePlainText(text);
       result = { secure: false };
@@ -376,12 +463,42 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       }
       throw e;
     }
-    return result;
+    return notes.length ? { ...result, notes } : result;
+  }
+
+  /**
+   * The CMS profile for an IM to `to` (docs/protocol.md §11.1): modern when the buddy announces certim's
+   * capability, is pinned to it (seen with it before, like HSTS), or is offline and unknown; aim-legacy only for a
+   * buddy seen online without it (a classic client) or when the caller forces it — and then with a note, never
+   * silently.
+   */
+  private chooseProfile(to: string, certs: BuddyCerts, seen: BuddyPresence | undefined, opts: SendImOptions, notes: string[]): SecureImProfile {
+    const rec = certs.record;
+    const pinned = rec.modernSince !== undefined;
+    const legacyNote = 'aim-legacy profile: MD5 signature, no replay protection, no recipient binding';
+    if (opts.forceLegacy) {
+      notes.push(`WARNING: sent to ${rec.screenName} with the ${legacyNote}, because you asked for it${pinned ? ` (${rec.screenName} is pinned to the modern profile since ${rec.modernSince})` : ''}`);
+      return 'aim-legacy';
+    }
+    if (rec.modern) return 'modern';
+    if (pinned) {
+      const w = `WARNING: ${rec.screenName} no longer announces certim's modern profile (pinned since ${rec.modernSince}); the server or the network may be stripping it. Sent with the modern profile anyway.`;
+      notes.push(w);
+      this.emit('warning', new ClientError('DOWNGRADE', w));
+      return 'modern';
+    }
+    if (!certs.capsKnown && !seen?.online) {
+      notes.push(`${rec.screenName} is offline and has not been seen with a client yet: sent with the modern profile (a classic AIM client cannot read it; --legacy sends the ${legacyNote})`);
+      return 'modern';
+    }
+    notes.push(`WARNING: ${to} does not announce certim's modern profile (a classic AIM client?): sent with the ${legacyNote}`);
+    return 'aim-legacy';
   }
 
   /**
    * The buddy's verified certificates. Asks the server for the certificate-info block (02/15 flag 0x08) when the
-   * cached one is not the current one (or `refresh`), verifies both certificates for the buddy's screen name,
+   * cached one is not the current one (or `refresh`, which also refetches the CRL), verifies both certificates for
+   * the buddy's screen name,
    * and updates the cache; a different fingerprint for a known buddy emits `key-change`. Resolves undefined when
    * the buddy has no certificate; rejects NO_BUDDY_CERT when the certificate does not verify.
    */
@@ -396,13 +513,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
   private async fetchBuddyCerts(screenName: string, refresh: boolean, knownHash: string | undefined): Promise<BuddyCerts | undefined> {
     const cached = this.opts.buddyStore.get(screenName);
-    if (cached && !refresh && knownHash !== undefined && cached.certInfoHash === knownHash) return this.fromRecord(cached);
+    if (cached && !refresh && knownHash !== undefined && cached.certInfoHash === knownHash) return this.fromRecord(cached, refresh);
     let block: Uint8Array | undefined;
     let caps: Uint8Array[] | undefined;
     let sn = screenName;
     const bos = this.bos;
     if (!bos) {
-      if (cached) return this.fromRecord(cached);
+      if (cached) return this.fromRecord(cached, refresh);
       throw new ClientError('CONNECTION_CLOSED', 'not signed on');
     }
     try {
@@ -415,18 +532,27 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     } catch (e) {
       if (ClientError.is(e, 'SNAC_ERROR')) {
         // Not visible to us (offline without stored certificates, or unknown): the cache is all we have.
-        if (cached) return this.fromRecord(cached);
+        if (cached) return this.fromRecord(cached, refresh);
         throw new ClientError('NO_BUDDY_CERT', `${screenName} is unknown or not visible, and no certificate is cached`);
       }
       throw e;
     }
-    if (!block || block.length === 0) return undefined;
+    if (!block || block.length === 0) {
+      // No certificate published (any more). If we knew one, say whether it was revoked: that is the reason to
+      // give the user, not "no certificate".
+      if (cached) await this.fromRecord(cached, refresh).catch((e: unknown) => {
+        if (ClientError.is(e, 'BUDDY_REVOKED')) throw e;
+      });
+      return undefined;
+    }
     const hash = toHex(certInfoHash(block));
-    const modern = caps.length > 0 ? hasCapability(caps, CAP_MODERN) : cached?.modern ?? false;
+    const capsKnown = caps.length > 0;
+    const modern = capsKnown ? hasCapability(caps, CAP_MODERN) : cached?.modern ?? false;
     if (cached && cached.certInfoHash === hash) {
-      const rec = { ...cached, modern };
-      if (rec.modern !== cached.modern) this.opts.buddyStore.put(rec);
-      return this.fromRecord(rec);
+      const rec = pinModern({ ...cached, modern }, this.now());
+      if (rec.modern !== cached.modern || rec.modernSince !== cached.modernSince) this.opts.buddyStore.put(rec);
+      const got = await this.fromRecord(rec, refresh);
+      return got ? { ...got, capsKnown } : got;
     }
     let ci;
     try {
@@ -437,8 +563,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const enc = encryptionCert(ci);
     const sig = signingCert(ci);
     if (!enc || !sig) return undefined;
-    await this.verifyPair(sn, enc, sig);
-    const { record, change } = updateRecord(cached, {
+    await this.verifyPair(sn, enc, sig, refresh);
+    const updated = updateRecord(cached, {
       screenName: sn,
       certInfoHash: hash,
       certInfo: Buffer.from(block).toString('base64'),
@@ -447,40 +573,113 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       signingFingerprint: certFingerprint(sig),
       modern,
     }, this.now());
+    const record = pinModern(updated.record, this.now());
+    const change = updated.change;
     this.opts.buddyStore.put(record);
     if (change) this.emit('key-change', change);
-    return { record, encryptionDer: enc, signingDer: sig, ...(change ? { change } : {}) };
+    return { record, encryptionDer: enc, signingDer: sig, capsKnown, ...(change ? { change } : {}) };
   }
 
   private readonly verifiedAt = new Map<string, number>();
 
   /**
-   * Checks both certificates for `screenName` with the PKI verifier against the pinned CA. Cached ones are
-   * re-checked too (they expire, or get revoked in a refreshed CRL), at most once per 10 minutes per pair.
+   * Checks both certificates for `screenName` with the PKI verifier against the pinned CA and the current CRL.
+   * A good result is remembered per pair and CRL for at most 10 minutes (certificates expire).
+   * Rejects BUDDY_REVOKED (who, why, since when), CRL_UNAVAILABLE (fail closed) or NO_BUDDY_CERT.
    */
-  private async verifyPair(screenName: string, enc: Uint8Array, sig: Uint8Array): Promise<void> {
-    const key = `${normalizeScreenName(screenName)}:${identityFingerprint(enc, sig)}`;
+  private async verifyPair(screenName: string, enc: Uint8Array, sig: Uint8Array, refreshCrl = false): Promise<void> {
+    const crl = await this.opts.revocation.state(refreshCrl);
+    const key = `${normalizeScreenName(screenName)}:${identityFingerprint(enc, sig)}:${crl.thisUpdate?.getTime() ?? 'none'}`;
     const at = this.verifiedAt.get(key);
-    if (at !== undefined && Date.now() - at < 600_000) return;
+    if (at !== undefined && Date.now() - at < 600_000 && crl.status !== 'unavailable') return;
     for (const [der, purpose] of [[enc, 'encrypt'], [sig, 'sign']] as const) {
-      const v = await this.verifyCert(der, purpose, screenName);
-      if (!v.ok) throw new ClientError('NO_BUDDY_CERT', `${screenName}'s ${purpose === 'encrypt' ? 'encryption' : 'signing'} certificate is not valid: ${v.reason} (${v.code})`);
+      const v = await this.verifyCert(der, purpose, screenName, crl);
+      if (v.ok) continue;
+      const role = purpose === 'encrypt' ? 'encryption' : 'signing';
+      if (v.code === 'REVOKED') {
+        const text = this.revocationText(der, v.reason);
+        const fix = / superseded /.test(text)
+          ? `${screenName} replaced this key; the new one is used once ${screenName} signs on and publishes it`
+          : `${screenName} must enroll new keys (certim keys init --force); certim uses them once they are published`;
+        throw new ClientError('BUDDY_REVOKED', `${screenName}'s ${role} certificate was REVOKED: ${text}; nothing is sent to or trusted from it. ${fix}`);
+      }
+      // REVOCATION_UNKNOWN, and any other REVOCATION_* state of the verifier (a stale CRL): fail closed.
+      if (v.code.startsWith('REVOCATION_')) throw new ClientError('CRL_UNAVAILABLE', `cannot tell whether ${screenName}'s certificate was revoked: ${v.reason}. Refusing to use it until the server's revocation list can be fetched`);
+      throw new ClientError('NO_BUDDY_CERT', `${screenName}'s ${role} certificate is not valid: ${v.reason} (${v.code})`);
     }
     this.verifiedAt.set(key, Date.now());
   }
 
-  /** One certificate for `screenName` under the pinned CA (root first in `caCerts`), at the client's clock. */
-  private verifyCert(der: Uint8Array, purpose: 'encrypt' | 'sign', screenName: string): ReturnType<typeof verifyCertificate> {
-    return verifyCertificate(der, { purpose, screenName, trustAnchors: this.opts.caCerts.slice(0, 1), intermediates: this.opts.caCerts.slice(1), now: this.now() });
+  /** "revoked on DATE, reason R (serial S)" from the CRL entry, else the verifier's sentence. */
+  private revocationText(der: Uint8Array, fallback: string): string {
+    try {
+      const r = this.opts.revocation.lookup(parseCertificate(der));
+      if (r) return `revoked on ${r.revokedAt.toISOString()}, reason ${r.reason} (serial ${r.serial})`;
+    } catch {
+      // fall through to the verifier's text
+    }
+    return fallback;
   }
 
-  private async fromRecord(rec: BuddyRecord): Promise<BuddyCerts | undefined> {
+  /**
+   * One certificate for `screenName` under the pinned CA (root first in `caCerts`), at the client's clock, with
+   * the CRL required: a certificate whose revocation status is unknown is refused (REVOCATION_UNKNOWN).
+   */
+  private async verifyCert(der: Uint8Array, purpose: 'encrypt' | 'sign', screenName: string, crl?: CrlState): Promise<VerifyResult> {
+    const state = crl ?? (await this.opts.revocation.state());
+    if (state.status === 'unavailable' || !state.crl) {
+      return { ok: false, code: 'REVOCATION_UNKNOWN', reason: describeCrlState(state) };
+    }
+    if (state.status === 'grace' && this.crlWarned !== state.nextUpdate?.toISOString()) {
+      this.crlWarned = state.nextUpdate?.toISOString();
+      this.emit('warning', new ClientError('CRL_UNAVAILABLE', `${describeCrlState(state)}; certificates are checked against it until then`));
+    }
+    const v = await verifyCertificate(der, {
+      purpose, screenName, trustAnchors: this.opts.caCerts.slice(0, 1), intermediates: this.opts.caCerts.slice(1), now: this.now(),
+      crls: [state.crl.der],
+    });
+    // The CRL must cover the certificate itself: it is issued by the leaf's issuer (the issuing CA; CrlCache
+    // checked its signature against the pinned CA). The issuing CA is pinned with the root in the profile; the
+    // server publishes no root-signed CRL for it.
+    if (v.ok && !sameName(v.chain[0]!.issuer.der, state.crl.issuer.der)) {
+      return { ok: false, code: 'REVOCATION_UNKNOWN', reason: `the revocation list does not cover certificates issued by ${v.chain[1]?.subjectCN ?? 'this CA'}` };
+    }
+    // Defence in depth: the CRL this client checked (signature, dates, no rollback) is consulted directly too, so a
+    // listed serial is refused whatever the verifier thinks of the CRL's other fields.
+    const listed = v.ok ? this.opts.revocation.lookup(v.chain[0]!) : undefined;
+    if (listed) return { ok: false, code: 'REVOKED', reason: `revoked on ${listed.revokedAt.toISOString()}, reason ${listed.reason} (serial ${listed.serial})` };
+    return v;
+  }
+
+  /**
+   * Checks our own certificates against the CRL (docs/protocol.md §12.2). Revoked: remember it (no more secure
+   * IMs), tell the user, and refuse to sign on with OWN_CERT_REVOKED. Unknown status does not stop us.
+   */
+  private async checkOwnCertificates(): Promise<void> {
+    const id = this.opts.identity;
+    if (!id) return;
+    const state = await this.opts.revocation.state();
+    if (!state.crl) return;
+    for (const [der, role] of [[id.encryption.certDer, 'encryption'], [id.signing.certDer, 'signing']] as const) {
+      let r;
+      try {
+        r = this.opts.revocation.lookup(parseCertificate(der));
+      } catch {
+        r = undefined;
+      }
+      if (!r) continue;
+      this.ownProblem = new ClientError('OWN_CERT_REVOKED', `your ${role} certificate was revoked on ${r.revokedAt.toISOString()} (reason ${r.reason}, serial ${r.serial}); you cannot send or receive secure IMs with it. Enroll new keys with your password: certim keys init --force`);
+      throw this.ownProblem;
+    }
+  }
+
+  private async fromRecord(rec: BuddyRecord, refreshCrl = false): Promise<BuddyCerts | undefined> {
     const ci = decodeCertificateInfo(Buffer.from(rec.certInfo, 'base64'));
     const enc = encryptionCert(ci);
     const sig = signingCert(ci);
     if (!enc || !sig) return undefined;
-    await this.verifyPair(rec.screenName, enc, sig);
-    return { record: rec, encryptionDer: enc, signingDer: sig };
+    await this.verifyPair(rec.screenName, enc, sig, refreshCrl);
+    return { record: rec, encryptionDer: enc, signingDer: sig, capsKnown: false };
   }
 
   // --- incoming ---
@@ -528,7 +727,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (online && hash !== undefined && cached?.certInfoHash !== hash) {
       void this.buddyCerts(u.screenName, true).catch((e: unknown) => this.warn(e));
     } else if (online && cached && cached.modern !== p.modern) {
-      this.opts.buddyStore.put({ ...cached, modern: p.modern });
+      // The pin (modernSince) survives a presence without the capability: only an acknowledged key change resets it.
+      this.opts.buddyStore.put(pinModern({ ...cached, modern: p.modern }, this.now()));
     }
   }
 
@@ -577,17 +777,27 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const sentToBytes = m.tlvs.bytes(IcbmTlv.CERTIM_SENT_TO);
     const sentTo = sentToBytes !== undefined && normalizeScreenName(from) === normalizeScreenName(this.screenName) ? new TextDecoder().decode(sentToBytes) : undefined;
     const own = sentTo !== undefined ? { to: sentTo } : {};
-    // A resend after a reconnect carries the same cookie: show it once.
-    const cookieKey = `${normalizeScreenName(from)}:${toHex(m.cookie)}`;
-    if (this.recentCookies.has(cookieKey)) return;
-    this.recentCookies.set(cookieKey, Date.now());
-    if (this.recentCookies.size > 1000) this.recentCookies.delete(this.recentCookies.keys().next().value!);
+    const data = m.tlvs.bytes(IcbmTlv.IM_DATA);
+    if (!data) {
+      this.emit('warning', new ClientError('PROTOCOL', `ignored an IM from ${from} that carried no message data (ICBM TLV 0x0002)`));
+      return;
+    }
+    // A resend after a reconnect (or an offline IM delivered twice) carries the same cookie and bytes: show it
+    // once, and say so. COMPAT joustsim: every IM has cookie 0, so a zero cookie identifies nothing and distinct
+    // IMs must never be dropped on it (docs/protocol.md §3.4).
+    if (m.cookie.some((b) => b !== 0)) {
+      const key = `${normalizeScreenName(from)}:${toHex(m.cookie)}:${createHash('sha256').update(data).digest('hex')}`;
+      if (this.recentDeliveries.has(key)) {
+        this.emit('warning', new ClientError('DUPLICATE_DROPPED', `dropped a repeated delivery of an IM from ${from} (same ICBM cookie ${toHex(m.cookie)} and content)`));
+        return;
+      }
+      this.recentDeliveries.set(key, Date.now());
+      if (this.recentDeliveries.size > 1000) this.recentDeliveries.delete(this.recentDeliveries.keys().next().value!);
+    }
 
     const offlineTs = m.tlvs.u32(0x0016);
     const offline = offlineTs !== undefined;
     const time = offline ? new Date(offlineTs * 1000) : receivedAt ?? this.now();
-    const data = m.tlvs.bytes(IcbmTlv.IM_DATA);
-    if (!data) return;
     const im = decodeImMessage(data);
     if (!isEncryptedIm(im)) {
       const text = im.parts.map((p) => decodeCharset(p.text, p.charset)).join('');
@@ -620,8 +830,11 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     // A legacy message is a downgrade only when both sides announced the modern profile.
     const senderModern = (certs?.record.modern ?? false) && this.opts.announceModern !== false;
     const trust: TrustCallback = async (cert, screenName, purpose) => {
-      const v = await this.verifyCert(new Uint8Array(cert.raw), purpose === 'signing' ? 'sign' : 'encrypt', screenName);
-      return v.ok ? { ok: true } : { ok: false, code: v.code, reason: v.reason };
+      const der = new Uint8Array(cert.raw);
+      const v = await this.verifyCert(der, purpose === 'signing' ? 'sign' : 'encrypt', screenName);
+      if (v.ok) return { ok: true };
+      // Who, why and since when: the user must see that the signer's key was withdrawn.
+      return { ok: false, code: v.code, reason: v.code === 'REVOKED' ? `${screenName}'s certificate was REVOKED: ${this.revocationText(der, v.reason)}` : v.reason };
     };
     const res = await this.codec.decode(cms, {
       recipientKeys: [
@@ -653,6 +866,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       code: res.code,
       ...(res.profile ? { profile: res.profile } : {}),
       ...(res.weak ? { weak: true } : {}),
+      ...(res.profile === 'aim-legacy' ? { legacy: true } : {}),
       time,
       offline,
       ...own,
@@ -661,8 +875,11 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
   // --- reconnect ---
 
-  private onDisconnect(err: Error | undefined): void {
-    if (!this.bos && !this.connecting) return;
+  private onDisconnect(generation: number, err: Error | undefined): void {
+    // Only the close of the live session counts: a connection that failed during sign-on is reported to the
+    // caller of connect() (which schedules the retry). Reacting to both doubled the retries on every failure.
+    if (generation !== this.liveGeneration) return;
+    this.liveGeneration = -1;
     this.bos = undefined;
     const willReconnect = !this.closedByUser && this.opts.reconnect !== false;
     this.emit('disconnected', { error: err, willReconnect });
@@ -672,15 +889,23 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }
   }
 
-  private scheduleReconnect(): void {
+  /** The delay before reconnect attempt `attempt` (1-based): capped exponential backoff with jitter. */
+  reconnectDelay(attempt: number): number {
     const cfg = this.opts.reconnect || {};
     const initial = cfg.initialDelayMs ?? 1000;
-    const max = cfg.maxDelayMs ?? 30_000;
+    const max = cfg.maxDelayMs ?? 60_000;
+    const base = Math.min(max, initial * 2 ** Math.min(attempt - 1, 30));
+    const random = cfg.random ?? Math.random;
+    return Math.round(base / 2 + random() * (base / 2)); // jitter so clients do not stampede
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer !== undefined) return; // one retry chain at a time
     const attempt = ++this.reconnectAttempt;
-    const base = Math.min(max, initial * 2 ** (attempt - 1));
-    const delayMs = Math.round(base / 2 + Math.random() * (base / 2)); // jitter so clients do not stampede
+    const delayMs = this.reconnectDelay(attempt);
     this.emit('reconnecting', { attempt, delayMs });
     this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
       if (this.closedByUser) return;
       this.connect().catch((e: unknown) => {
         this.warn(e);
@@ -690,6 +915,11 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
           for (const q of this.queue.splice(0)) q.reject(e as Error);
           this.emit('signed-off', { reason: (e as Error).message });
           return;
+        }
+        // Our certificate revoked or refused: queued IMs cannot go out securely; keep retrying slowly (new keys
+        // enrolled from another terminal are picked up by a restart, and the server may be fixed meanwhile).
+        if (ClientError.is(e, 'OWN_CERT_REVOKED') || ClientError.is(e, 'OWN_CERT_REFUSED')) {
+          for (const q of this.queue.splice(0)) q.reject(e as Error);
         }
         this.scheduleReconnect();
       });
@@ -730,3 +960,7 @@ function decodeCharset(bytes: Uint8Array, charset: number): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+/** True when two byte strings are equal (public data: certificates). */
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -22,7 +22,15 @@ export type ClientErrorCode =
   | 'BUDDY_OFFLINE' // the buddy is not signed on and the server would not store the IM
   | 'PLAINTEXT_REFUSED' // sending plaintext was not explicitly allowed for this conversation
   | 'SEND_FAILED' // the IM was refused by the server (see `snacError`)
-  | 'KEY_CHANGED' // the buddy's certificate changed since it was last seen
+  | 'KEY_CHANGED' // a personally verified buddy's certificate changed: re-verify or accept the new key first
+  | 'BUDDY_REVOKED' // the buddy's certificate is on the CA's revocation list: nothing is sent to it
+  | 'CRL_UNAVAILABLE' // no current revocation list (past nextUpdate + grace): fail closed
+  | 'CRL_INVALID' // the server offered a revocation list that is unreadable, unsigned by the CA, or a rollback
+  | 'OWN_CERT_REVOKED' // our own certificate was revoked: no secure IMs until new keys are enrolled
+  | 'OWN_CERT_REFUSED' // the server refused to publish our certificate (expired, wrong name...)
+  | 'IDENTITY_EXISTS' // `keys init` would overwrite an existing identity (needs --force)
+  | 'DUPLICATE_DROPPED' // a repeated delivery of an IM was dropped (a note, never silent)
+  | 'DOWNGRADE' // a buddy pinned to the modern profile no longer announces it (a warning; modern is used)
   | 'SIGNED_OFF' // the client was closed
   | 'BAD_ARGUMENT'; // a caller passed an invalid value
 
@@ -34,13 +42,16 @@ export class ClientError extends Error {
   readonly snacError: number | undefined;
   /** The BUCP login error code (PROTOCOL.md §2.1) when `code` is LOGIN_FAILED. */
   readonly loginError: number | undefined;
+  /** certim's reject subcode (error TLV 0x0008, docs/protocol.md §10.2) when the server sent one. */
+  readonly subcode: number | undefined;
 
-  constructor(code: ClientErrorCode, message: string, extra: { snacError?: number; loginError?: number; cause?: unknown } = {}) {
+  constructor(code: ClientErrorCode, message: string, extra: { snacError?: number; loginError?: number; subcode?: number; cause?: unknown } = {}) {
     super(message, extra.cause !== undefined ? { cause: extra.cause } : undefined);
     this.name = 'ClientError';
     this.code = code;
     this.snacError = extra.snacError;
     this.loginError = extra.loginError;
+    this.subcode = extra.subcode;
   }
 
   /** True if `e` is a ClientError (optionally with the given code). */

@@ -220,8 +220,7 @@ export class OscarConnection {
           this.pending.delete(snac.requestId);
           clearTimeout(p.timer);
           if (snac.subtype === SNAC_ERROR_SUBTYPE) {
-            const code = snac.body.length >= 2 ? decodeSnacError(snac.body).code : 0;
-            p.reject(new ClientError('SNAC_ERROR', `${p.what} refused: ${snacErrorName(code)}`, { snacError: code }));
+            p.reject(snacErrorToClientError(p.what, snac.body));
           } else {
             p.resolve(snac);
           }
@@ -267,6 +266,26 @@ export class OscarConnection {
     }
     this.handlers.onClose?.(err);
   }
+}
+
+/**
+ * An error SNAC as a ClientError. certim's refusals carry a reject subcode (TLV 0x0008) and a reason text
+ * (TLV 0x001B, docs/protocol.md §10.2); both are kept so callers can tell e.g. a revoked certificate apart.
+ */
+function snacErrorToClientError(what: string, body: Uint8Array): ClientError {
+  let code = 0;
+  let subcode: number | undefined;
+  let text: string | undefined;
+  try {
+    const e = decodeSnacError(body);
+    code = e.code;
+    subcode = e.tlvs.u16(0x0008);
+    const t = e.tlvs.bytes(0x001b);
+    text = t ? Buffer.from(t).toString('utf8') : undefined;
+  } catch {
+    // A bare or short error body: the code (if any) is all there is.
+  }
+  return new ClientError('SNAC_ERROR', `${what} refused: ${snacErrorName(code)}${text ? ` (${text})` : ''}`, { snacError: code, ...(subcode !== undefined ? { subcode } : {}) });
 }
 
 function hex(n: number): string {

@@ -165,7 +165,7 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     try {
       await published;
     } catch (e) {
-      throw new ClientError('PROTOCOL', `the server refused our certificate block: ${(e as Error).message}`, { cause: e });
+      throw certificateRefusal(e);
     }
     bos.send(ICBM_FAMILY, IcbmSubtype.ADD_PARAMETERS, encodeParameters(CLIENT_ICBM_PARAMETERS));
     if (opts.buddies.length > 0) bos.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList(opts.buddies));
@@ -186,4 +186,20 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
   // Hand anything that arrived during the handshake (early arrivals, offline IMs) to the session, in order.
   for (const s of early.splice(0)) opts.handlers.onSnac?.(s);
   return { bos, screenName };
+}
+
+/** certim's subcode for a refused certificate upload because the certificate is revoked (docs/protocol.md §10.2). */
+const CERT_REJECT_REVOKED = 0x0005;
+
+/**
+ * Our certificate block was refused at sign-on (02/04 answered with an error, docs/protocol.md §10.2): say so
+ * plainly, with what to do. A revoked certificate is OWN_CERT_REVOKED, anything else OWN_CERT_REFUSED.
+ */
+function certificateRefusal(e: unknown): ClientError {
+  if (!ClientError.is(e, 'SNAC_ERROR')) return ClientError.is(e) ? e : new ClientError('PROTOCOL', (e as Error).message, { cause: e });
+  const fix = 'Enroll new keys with your password: certim keys init --force';
+  if (e.subcode === CERT_REJECT_REVOKED) {
+    return new ClientError('OWN_CERT_REVOKED', `your certificate was revoked by the server's CA, so you cannot send or receive secure IMs (${e.message}). ${fix}`, { cause: e, subcode: e.subcode });
+  }
+  return new ClientError('OWN_CERT_REFUSED', `the server refused to publish your certificate (${e.message}). ${fix}`, { cause: e, ...(e.subcode !== undefined ? { subcode: e.subcode } : {}) });
 }

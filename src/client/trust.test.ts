@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatFingerprint, MemoryBuddyStore, parseFingerprint, trustLevel, updateRecord, verifyRecord } from './trust.js';
+import { acceptRecord, formatFingerprint, MemoryBuddyStore, parseFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, verifyRecord } from './trust.js';
 
 const base = { screenName: 'Bob Smith', certInfoHash: 'aa', certInfo: '', encryptionFingerprint: 'e1', signingFingerprint: 's1', modern: true };
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -44,4 +44,38 @@ test('the memory store keys buddies by normalized screen name', () => {
   assert.equal(s.get('bobsmith')?.fingerprint, 'f1');
   assert.equal(s.get('BOB SMITH')?.fingerprint, 'f1');
   assert.equal(s.all().length, 1);
+});
+
+test('a verified key that changes blocks sending until verified again or accepted (accept drops to ca)', () => {
+  const first = verifyRecord(updateRecord(undefined, { ...base, fingerprint: 'f1' }, t0).record, 'f1');
+  assert.ok(first.ok);
+  assert.equal(verifiedKeyChanged(first.record), false);
+  const changed = updateRecord(first.record, { ...base, fingerprint: 'f2' }, t1).record;
+  assert.equal(verifiedKeyChanged(changed), true);
+  const accepted = acceptRecord(changed);
+  assert.ok(accepted);
+  assert.equal(trustLevel(accepted), 'ca');
+  assert.equal(verifiedKeyChanged(accepted), false);
+  assert.equal(acceptRecord(accepted), undefined, 'nothing to accept without a change');
+  // An unverified buddy's change is a warning, not a block.
+  const plain = updateRecord(updateRecord(undefined, { ...base, fingerprint: 'f1' }, t0).record, { ...base, fingerprint: 'f2' }, t1).record;
+  assert.equal(trustLevel(plain), 'changed');
+  assert.equal(verifiedKeyChanged(plain), false);
+});
+
+test('the modern-profile pin survives a presence without the capability and a key change, until acknowledged', () => {
+  const seen = pinModern(updateRecord(undefined, { ...base, fingerprint: 'f1' }, t0).record, t0);
+  assert.equal(seen.modernSince, t0.toISOString());
+  const stripped = pinModern({ ...seen, modern: false }, t1);
+  assert.equal(stripped.modernSince, t0.toISOString(), 'a presence without the capability keeps the pin');
+  const rekeyed = updateRecord(stripped, { ...base, modern: false, fingerprint: 'f2' }, t1).record;
+  assert.equal(rekeyed.modernSince, t0.toISOString(), 'an unacknowledged key change keeps the pin');
+  const ack = verifyRecord(rekeyed, 'f2');
+  assert.ok(ack.ok);
+  assert.equal(ack.record.modernSince, undefined, 'acknowledging the change resets the pin');
+  const noChange = verifyRecord(seen, 'f1');
+  assert.ok(noChange.ok);
+  assert.equal(noChange.record.modernSince, t0.toISOString(), 'verifying an unchanged key keeps the pin');
+  assert.equal(acceptRecord(rekeyed)?.modernSince, undefined);
+  assert.equal(pinModern({ ...base, fingerprint: 'f3', firstSeen: '', since: '', modern: false }, t1).modernSince, undefined);
 });

@@ -36,6 +36,12 @@ export interface BuddyRecord {
   since: string;
   /** Whether the buddy announced certim's modern capability when last seen. */
   modern?: boolean;
+  /**
+   * ISO time the buddy was first seen with the modern profile: from then on IMs to it use the modern profile even
+   * when a presence lacks the capability (like HSTS, docs/protocol.md §11.1). Reset only by an acknowledged key change
+   * (`trust verify` of a changed key, `trust accept`).
+   */
+  modernSince?: string;
 }
 
 /** Where buddy records live (the profile directory in Node; browser storage later). */
@@ -107,7 +113,7 @@ export interface KeyChange {
  */
 export function updateRecord(
   prev: BuddyRecord | undefined,
-  next: Omit<BuddyRecord, 'firstSeen' | 'since' | 'verifiedFingerprint' | 'previousFingerprint'>,
+  next: Omit<BuddyRecord, 'firstSeen' | 'since' | 'verifiedFingerprint' | 'previousFingerprint' | 'modernSince'>,
   now = new Date(),
 ): { record: BuddyRecord; change?: KeyChange } {
   const iso = now.toISOString();
@@ -121,6 +127,8 @@ export function updateRecord(
     since: iso,
     previousFingerprint: prev.fingerprint,
     ...(prev.verifiedFingerprint !== undefined ? { verifiedFingerprint: prev.verifiedFingerprint } : {}),
+    // A new key does not lift the modern-profile pin: only the user's acknowledgement does.
+    ...(prev.modernSince !== undefined ? { modernSince: prev.modernSince } : {}),
   };
   return {
     record,
@@ -128,10 +136,34 @@ export function updateRecord(
   };
 }
 
-/** Marks the buddy's current certificate as personally verified when `fingerprint` matches it. */
+/**
+ * Marks the buddy's current certificate as personally verified when `fingerprint` matches it. Verifying a changed
+ * key acknowledges the change, which also resets the modern-profile pin (it is set again when next seen).
+ */
 export function verifyRecord(rec: BuddyRecord, fingerprint: string): { ok: true; record: BuddyRecord } | { ok: false; expected: string } {
   const fp = parseFingerprint(fingerprint);
   if (fp !== rec.fingerprint) return { ok: false, expected: rec.fingerprint };
-  const { previousFingerprint: _drop, ...rest } = rec;
-  return { ok: true, record: { ...rest, verifiedFingerprint: fp } };
+  const { previousFingerprint, modernSince, ...rest } = rec;
+  const keepPin = previousFingerprint === undefined && modernSince !== undefined ? { modernSince } : {};
+  return { ok: true, record: { ...rest, ...keepPin, verifiedFingerprint: fp } };
+}
+
+/**
+ * Accepts a changed key without personal verification (`certim trust accept`): the record drops to `ca`, the
+ * old verification and the modern-profile pin are cleared. Undefined when there is no change to accept.
+ */
+export function acceptRecord(rec: BuddyRecord): BuddyRecord | undefined {
+  if (rec.previousFingerprint === undefined) return undefined;
+  const { previousFingerprint: _p, verifiedFingerprint: _v, modernSince: _m, ...rest } = rec;
+  return rest;
+}
+
+/** True when the buddy was personally verified and its key changed since: sending must wait for the user. */
+export function verifiedKeyChanged(rec: BuddyRecord): boolean {
+  return rec.previousFingerprint !== undefined && rec.verifiedFingerprint !== undefined && rec.verifiedFingerprint !== rec.fingerprint;
+}
+
+/** Sets the modern-profile pin when the record says the buddy announces the modern profile. */
+export function pinModern(rec: BuddyRecord, now: Date): BuddyRecord {
+  return rec.modern && rec.modernSince === undefined ? { ...rec, modernSince: now.toISOString() } : rec;
 }

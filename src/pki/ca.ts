@@ -227,6 +227,26 @@ export class CertificateAuthority {
   }
 
   /**
+   * Revokes (reason superseded) every other still-valid certificate of `screenName` with the same purpose as the
+   * one just issued (`keepSerial`), so each user holds at most one valid certificate per purpose (encrypt, sign,
+   * common): the certificate-info block a user publishes names one identity (docs/protocol.md §6.1). Returns the
+   * serials revoked.
+   */
+  async supersede(screenName: string, purpose: CertificatePurpose, keepSerial: string): Promise<string[]> {
+    const now = this.#o.now();
+    const done: string[] = [];
+    for (const r of await this.#o.ledger.listByScreenName(normalizeScreenName(screenName))) {
+      if (r.serial === keepSerial || r.purpose !== purpose || r.revokedAt || r.notAfter < now) continue;
+      if (await this.#o.ledger.revoke(r.serial, 'superseded', now)) done.push(r.serial);
+    }
+    if (done.length) {
+      this.#crlCache = undefined;
+      await this.crl(); // published at once, like revoke()
+    }
+    return done;
+  }
+
+  /**
    * The current CRL (DER), signed by the issuing CA, with nextUpdate = thisUpdate + crlValidityHours (<= 24 h).
    * Cached, and rebuilt when the ledger's revoked set differs from the one the cached CRL was built from (a digest of
    * every serial, date and reason — so a revocation written by another process, such as `certim admin cert revoke`

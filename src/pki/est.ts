@@ -10,6 +10,8 @@
  * Request bodies are base64 DER PKCS#10 (RFC 7030 §4.2.1); PEM and raw DER are accepted too, because hand-driven
  * `curl --data-binary @req.pem` is common. Responses are base64 certs-only PKCS#7 (§4.1.3, §4.2.3). Refusals:
  * 401 unauthenticated, 400 unreadable / bad proof of possession / weak key, 403 names another account, 413 too big.
+ * A successful enrollment supersedes the user's earlier certificates of the same purpose (revoked, reason
+ * superseded), so every user has at most one valid encryption, one signing and one common certificate.
  */
 import { PkiError } from './errors.js';
 import { parseCsr, verifyCsrSignature, type CertificationRequest } from './csr.js';
@@ -22,7 +24,7 @@ import type { CertificateAuthority } from './ca.js';
 import type { Certificate } from './x509-parse.js';
 
 /** What the EST functions need from the CA (the real CertificateAuthority satisfies it). */
-export type EstCa = Pick<CertificateAuthority, 'issueUserCertificate' | 'caCertsPkcs7' | 'verify' | 'chain'>;
+export type EstCa = Pick<CertificateAuthority, 'issueUserCertificate' | 'caCertsPkcs7' | 'verify' | 'chain'> & Partial<Pick<CertificateAuthority, 'supersede'>>;
 
 /** An HTTP response for the server to send as is. */
 export interface EstResponse {
@@ -97,6 +99,8 @@ async function enroll(ca: EstCa, screenName: string, body: Uint8Array): Promise<
   const purpose = purposeFromKeyUsage(csr.keyUsage) ?? 'common';
   try {
     const issued = await ca.issueUserCertificate(csr, csr.subjectCN ?? screenName, purpose);
+    // One valid certificate per purpose and user: the new one supersedes (revokes) the previous ones.
+    await ca.supersede?.(want, purpose, issued.record.serial);
     return {
       status: 200, contentType: PKCS7_CERTS_ONLY, headers: { 'Content-Transfer-Encoding': 'base64' },
       body: b64Lines(encodeCertsOnly([issued.der])),

@@ -3,6 +3,12 @@
  * byte inside the Secure IM ciphertext of every ICBM it forwards (04/06, client -> server) when tampering is on
  * (option `tamper`, or CERTIM_TEST_TAMPER=1 in its environment).
  *
+ * Other hostile behaviours, each off unless asked for: `plain` (a network attacker on the plain OSCAR port, no
+ * TLS), `stripModern` (overwrite certim's modern-profile capability in everything the server sends, so buddies
+ * look like classic clients: a downgrade), `zeroCookies` (ICBM cookie 0 on every IM, as joustsim sends them),
+ * `stripCertificates` (no certificate-info block in Locate replies), and `replayIncomingIm()` (deliver the last 04/07 again: a replaying server). It counts connections, so tests can
+ * see how often a client signs on.
+ *
  * Its TLS certificate is issued with the server CA's own issuing key (the test reads it from the data directory),
  * so the client's pinned-CA check passes: this models the worst case, a relay or server that holds the CA and
  * turns malicious. End-to-end signatures must still turn its edit into a `failed` verdict, never a wrong text.
@@ -18,6 +24,9 @@ import { FlapChannel, FlapDeframer, encodeFlap } from '../../src/wire/flap.js';
 import { decodeSnac, encodeSnac } from '../../src/wire/snac.js';
 import { readTlvRestList, tlv, writeTlvRestList } from '../../src/wire/tlv.js';
 import { decodeIcbmChannelMsgToHost, decodeImMessage, IcbmTlv, isEncryptedIm } from '../../src/wire/icbm-message.js';
+import { capabilityBytes } from '../../src/wire/capabilities.js';
+import { encodeUserInfoReply } from '../../src/wire/families/locate.js';
+import { readUserInfo } from '../../src/wire/user-info.js';
 
 /** Options of {@link startTamperProxy}. */
 export interface TamperProxyOptions {
@@ -28,7 +37,16 @@ export interface TamperProxyOptions {
   cert: string;
   /** Flip a ciphertext byte in forwarded ICBMs (default: CERTIM_TEST_TAMPER === '1'). */
   tamper?: boolean;
+  /** Plain TCP on both sides (upstream is then the server's plain OSCAR port); key/cert are ignored. */
+  plain?: boolean;
+  /** Start with the modern capability stripped (see {@link TamperProxy.stripModern}). */
+  stripModern?: boolean;
+  /** Rewrite the ICBM cookie of every client IM (04/06) to zero. */
+  zeroCookies?: boolean;
 }
+
+/** The TLV of a Locate 02/06 reply that carries the certificate-info block (docs/protocol.md §3.2). */
+const LOCATE_CERT_INFO_TLV = 0x0006;
 
 /** A running proxy. */
 export interface TamperProxy {
@@ -36,6 +54,14 @@ export interface TamperProxy {
   port: number;
   /** How many ICBMs it altered. */
   readonly tampered: number;
+  /** Connections accepted so far (a sign-on is two: login and BOS). */
+  readonly connections: number;
+  /** Overwrite certim's modern capability in server -> client data (switchable at run time). */
+  stripModern: boolean;
+  /** Drop the certificate-info block from Locate replies (02/06), as a server hiding a buddy's keys would. */
+  stripCertificates: boolean;
+  /** Sends the last IM delivery (04/07) it forwarded to a client again, to the newest client connection. */
+  replayIncomingIm(): boolean;
   /** Cuts every connection passing through (a network failure), keeping the listener. */
   dropAll(): void;
   /** Stops it. */
@@ -58,12 +84,21 @@ export function proxyCredentials(dataDir: string, workDir: string): { key: strin
 export async function startTamperProxy(opts: TamperProxyOptions): Promise<TamperProxy> {
   const tamper = opts.tamper ?? process.env.CERTIM_TEST_TAMPER === '1';
   let tampered = 0;
+  let connections = 0;
   let port = 0;
   const sockets = new Set<net.Socket>();
+  const state = { stripModern: opts.stripModern ?? false, stripCertificates: false };
+  let lastIm: Uint8Array | undefined;
+  let newestClient: net.Socket | undefined;
+  let replaySeq = 0x7000;
 
-  const server = tls.createServer({ key: opts.key, cert: opts.cert }, (client) => {
+  const onClient = (client: net.Socket): void => {
+    connections++;
+    newestClient = client;
     sockets.add(client);
-    const upstream = tls.connect({ host: opts.upstream.host, port: opts.upstream.port, rejectUnauthorized: false });
+    const upstream = opts.plain
+      ? net.connect({ host: opts.upstream.host, port: opts.upstream.port })
+      : tls.connect({ host: opts.upstream.host, port: opts.upstream.port, rejectUnauthorized: false });
     sockets.add(upstream);
     const fromClient = new FlapDeframer();
     const fromServer = new FlapDeframer();
@@ -83,23 +118,51 @@ export async function startTamperProxy(opts: TamperProxyOptions): Promise<Tamper
             tampered++;
           }
         }
+        if (opts.zeroCookies && f.channel === FlapChannel.Data) payload = zeroIcbmCookie(payload) ?? payload;
         upstream.write(encodeFlap({ channel: f.channel, sequence: f.sequence, payload }));
       }
     });
     upstream.on('data', (chunk: Buffer) => {
       for (const f of fromServer.push(chunk)) {
         let payload = f.payload;
-        if (f.channel === FlapChannel.Data) payload = rewriteBosAddress(payload, `127.0.0.1:${port}`) ?? payload;
+        if (f.channel === FlapChannel.Data) {
+          payload = rewriteBosAddress(payload, `127.0.0.1:${port}`) ?? payload;
+          if (state.stripModern) payload = stripCapability(payload, MODERN_CAP);
+          if (state.stripCertificates) payload = stripCertInfo(payload) ?? payload;
+          const snac = decodeSnac(payload);
+          if (snac.family === 0x0004 && snac.subtype === 0x0007) lastIm = payload.slice();
+        }
         client.write(encodeFlap({ channel: f.channel, sequence: f.sequence, payload }));
       }
     });
-  });
+  };
+  const server = opts.plain ? net.createServer(onClient) : tls.createServer({ key: opts.key, cert: opts.cert }, onClient);
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   port = (server.address() as net.AddressInfo).port;
   return {
     port,
     get tampered() {
       return tampered;
+    },
+    get connections() {
+      return connections;
+    },
+    get stripModern() {
+      return state.stripModern;
+    },
+    set stripModern(v: boolean) {
+      state.stripModern = v;
+    },
+    get stripCertificates() {
+      return state.stripCertificates;
+    },
+    set stripCertificates(v: boolean) {
+      state.stripCertificates = v;
+    },
+    replayIncomingIm() {
+      if (!lastIm || !newestClient || newestClient.destroyed) return false;
+      newestClient.write(encodeFlap({ channel: FlapChannel.Data, sequence: replaySeq++ & 0xffff, payload: lastIm }));
+      return true;
     },
     dropAll() {
       for (const s of sockets) s.destroy();
@@ -110,6 +173,46 @@ export async function startTamperProxy(opts: TamperProxyOptions): Promise<Tamper
       server.close(() => res());
     }),
   };
+}
+
+/** certim's modern secure-IM capability (src/wire/capabilities.ts `CertimModernSecureIm`), as wire bytes. */
+const MODERN_CAP = capabilityBytes('CertimModernSecureIm');
+/** What the proxy writes instead: an unassigned UUID of the same length, so no length field changes. */
+const STRIPPED_CAP = new Uint8Array(16).fill(0xee);
+
+/** A copy of `payload` with every occurrence of `cap` overwritten (same length: TLV lengths stay valid). */
+function stripCapability(payload: Uint8Array, cap: Uint8Array): Uint8Array {
+  const buf = Buffer.from(payload);
+  let at = buf.indexOf(cap);
+  if (at < 0) return payload;
+  const copy = new Uint8Array(payload);
+  while (at >= 0) {
+    copy.set(STRIPPED_CAP, at);
+    at = buf.indexOf(cap, at + cap.length);
+  }
+  return copy;
+}
+
+/** 02/06 without its certificate-info TLV (the user-info block before it is copied as is). */
+function stripCertInfo(payload: Uint8Array): Uint8Array | undefined {
+  const snac = decodeSnac(payload);
+  if (snac.family !== 0x0002 || snac.subtype !== 0x0006) return undefined;
+  const r = new ByteReader(snac.body);
+  readUserInfo(r);
+  const userInfo = snac.body.subarray(0, r.offset);
+  const tlvs = readTlvRestList(r);
+  if (!tlvs.has(LOCATE_CERT_INFO_TLV)) return undefined;
+  return encodeSnac(snac, encodeUserInfoReply(userInfo, tlvs.items.filter((t) => t.type !== LOCATE_CERT_INFO_TLV)));
+}
+
+/** 04/06 from the client with its 8-byte ICBM cookie set to zero (joustsim's habit). */
+function zeroIcbmCookie(payload: Uint8Array): Uint8Array | undefined {
+  const snac = decodeSnac(payload);
+  if (snac.family !== 0x0004 || snac.subtype !== 0x0006) return undefined;
+  const copy = new Uint8Array(payload);
+  const bodyAt = snac.body.byteOffset - payload.byteOffset;
+  copy.fill(0, bodyAt, bodyAt + 8);
+  return copy;
 }
 
 /** 17/03 with a BOS address: point it at the proxy. */

@@ -2,6 +2,7 @@
  * `certim admin user add|list|remove|passwd`: account administration. Thin: parse arguments, read the password,
  * call the store and server/auth/password.ts, print.
  */
+import { normalizeScreenName } from '../../pki/screen-name.js';
 import { hashPassword, makeLegacyVerifier } from '../../server/auth/password.js';
 import { screenNameProblem, StoreError } from '../../store/index.js';
 import type { Account, Store } from '../../store/index.js';
@@ -157,7 +158,15 @@ async function list(store: Store, p: Parsed, io: AdminIo): Promise<number> {
 async function remove(store: Store, p: Parsed, io: AdminIo): Promise<number> {
   const name = p.positional[0] as string;
   if (!(await store.accounts.remove(name))) throw new StoreError('STORE_NOT_FOUND', `no account ${JSON.stringify(name)}`);
-  io.stdout.write(`removed ${name} (profile, buddy list and offline messages deleted; issued certificates stay in the CA ledger)\n`);
+  // A removed user's certificates must stop being trusted: revoke every one still valid. They stay in the ledger
+  // (and so on the CRL) after the account is gone (docs/protocol.md §12.2).
+  const now = new Date();
+  const revoked: string[] = [];
+  for (const c of await store.ledger.listByScreenName(normalizeScreenName(name))) {
+    if (c.revokedAt || c.notAfter < now) continue;
+    if (await store.ledger.revoke(c.serial, 'cessationOfOperation', now)) revoked.push(c.serial);
+  }
+  io.stdout.write(`removed ${name} (profile, buddy list and offline messages deleted; ${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked${revoked.length ? `: ${revoked.join(', ')}` : ''}, reason cessationOfOperation)\n`);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeKeys, markerFor, render, sanitize, type ChatState } from './chat-screen.js';
+import { decodeKeys, markerFor, render, sanitize, sentMarker, type ChatState } from './chat-screen.js';
 
 test('decodes arrows, enter, backspace, ctrl-c and text', () => {
   assert.deepEqual(decodeKeys('hi\x1b[A\x1b[B\r\x7f\x03'), [
@@ -15,6 +15,13 @@ test('every verdict has its own marker', () => {
   assert.equal(markerFor({ secure: true, verdict: 'failed', trust: null, reason: 'tampered' }), '[FAILED: tampered]');
   assert.equal(markerFor({ secure: true, verdict: 'untrusted', trust: null, reason: 'expired' }), '[UNTRUSTED: expired]');
   assert.equal(markerFor({ secure: false, verdict: 'untrusted', trust: null, reason: '' }), '[PLAINTEXT]');
+});
+
+test('aim-legacy messages say what they lack, received and sent', () => {
+  assert.equal(markerFor({ secure: true, verdict: 'verified', trust: 'ca', reason: '', legacy: true }), '[secure, LEGACY: weak MD5, no replay/recipient binding]');
+  assert.equal(markerFor({ secure: true, verdict: 'untrusted', trust: null, reason: 'REVOKED', legacy: true }), '[UNTRUSTED: REVOKED, LEGACY: weak MD5, no replay/recipient binding]');
+  assert.equal(sentMarker(true, 'personal', true), '[secure, verified, LEGACY: weak MD5, no replay/recipient binding]');
+  assert.equal(sentMarker(true, 'ca'), '[secure]');
 });
 
 test('remote text cannot inject terminal escapes', () => {

@@ -55,18 +55,22 @@ export interface ChatState {
   input: string;
 }
 
+/** Said after every aim-legacy message (docs/protocol.md §11.2): what that profile does not protect. */
+export const LEGACY_MARK = 'LEGACY: weak MD5, no replay/recipient binding';
+
 /** The marker for an incoming IM. */
-export function markerFor(m: Pick<IncomingIm, 'secure' | 'verdict' | 'trust' | 'reason'>): string {
+export function markerFor(m: Pick<IncomingIm, 'secure' | 'verdict' | 'trust' | 'reason'> & { legacy?: boolean }): string {
   if (!m.secure) return '[PLAINTEXT]';
   if (m.verdict === 'failed') return `[FAILED: ${m.reason}]`;
-  if (m.verdict === 'untrusted') return `[UNTRUSTED: ${m.reason}]`;
-  return m.trust === 'personal' ? '[secure, verified]' : m.trust === 'changed' ? '[secure, KEY CHANGED]' : '[secure]';
+  const legacy = m.legacy ? `, ${LEGACY_MARK}` : '';
+  if (m.verdict === 'untrusted') return `[UNTRUSTED: ${m.reason}${legacy}]`;
+  return `${m.trust === 'personal' ? '[secure, verified' : m.trust === 'changed' ? '[secure, KEY CHANGED' : '[secure'}${legacy}]`;
 }
 
 /** Marker for our own sent IM. */
-export function sentMarker(secure: boolean, trust: TrustLevel | undefined): string {
+export function sentMarker(secure: boolean, trust: TrustLevel | undefined, legacy = false): string {
   if (!secure) return '[PLAINTEXT]';
-  return trust === 'personal' ? '[secure, verified]' : trust === 'changed' ? '[secure, KEY CHANGED]' : '[secure]';
+  return `${trust === 'personal' ? '[secure, verified' : trust === 'changed' ? '[secure, KEY CHANGED' : '[secure'}${legacy ? `, ${LEGACY_MARK}` : ''}]`;
 }
 
 /** A decoded key press. */

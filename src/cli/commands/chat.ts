@@ -4,6 +4,9 @@
  *   /msg NAME [TEXT]  open (and optionally send to) a conversation     /add NAME  watch a buddy
  *   /trust [NAME]     show the buddy's fingerprint and trust level     /verify NAME FINGERPRINT  mark as verified
  *   /plaintext [on|off]  allow or forbid plaintext for this conversation (needed only for buddies without a key)
+ *   /accept NAME      take a changed key of a personally verified buddy without verifying it (prefer /verify)
+ * Sends to a buddy whose certificate is revoked, whose revocation status is unknown, or whose verified key changed
+ * are refused with the reason in the conversation; aim-legacy messages carry a LEGACY marker.
  *   /quit
  * Plain typing sends to the open conversation. Rendering is in chat-screen.ts.
  */
@@ -12,7 +15,7 @@ import type { Command } from '../command.js';
 import type { CertimClient } from '../../client/client.js';
 import { ClientError } from '../../client/errors.js';
 import type { ProfileDir } from '../../client/node/profile.js';
-import { formatFingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
+import { acceptRecord, formatFingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { decodeKeys, markerFor, render, sentMarker, type ChatBuddy, type ChatState } from './chat-screen.js';
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
@@ -107,6 +110,7 @@ class ChatApp {
       this.ensureBuddy(peer);
       this.refreshBuddies();
       this.lines(peer).push({ time: m.time, who: m.to !== undefined ? 'me' : m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      if (m.code === 'REVOKED') this.notice(`${m.from}'s signing key is REVOKED: ${m.reason}`);
       const sel = this.st.buddies[this.st.selected];
       if (!sel) this.select(peer, false);
       else if (normalizeScreenName(sel.screenName) !== normalizeScreenName(peer)) {
@@ -276,8 +280,20 @@ class ChatApp {
         this.lines(name).push({ time: new Date(), who: '*', text: `${name} is now personally verified`, marker: '[trust: personal]' });
         return this.redraw();
       }
+      case 'accept': {
+        const name = args[0] ?? this.current();
+        if (!name) return this.notice('usage: /accept NAME');
+        this.profile.reload();
+        const rec = this.profile.get(name);
+        const next = rec ? acceptRecord(rec) : undefined;
+        if (!rec || !next) return this.notice(`${name}'s key has not changed; nothing to accept`);
+        this.profile.put(next);
+        this.refreshBuddies();
+        this.lines(name).push({ time: new Date(), who: '*', text: `accepted ${name}'s new key ${formatFingerprint(rec.fingerprint)} WITHOUT verifying it`, marker: '[trust: ca]' });
+        return this.redraw();
+      }
       case 'help':
-        return this.notice('/msg NAME [TEXT] · /add NAME · /trust [NAME] · /verify NAME FP · /plaintext [on|off] · /quit · Esc clears warnings');
+        return this.notice('/msg NAME [TEXT] · /add NAME · /trust [NAME] · /verify NAME FP · /accept NAME · /plaintext [on|off] · /quit · Esc clears warnings');
       default:
         return this.notice(`unknown command /${cmd ?? ''} (try /help)`);
     }
@@ -288,9 +304,12 @@ class ChatApp {
     try {
       const r = await this.client.sendIm(to, text, { allowPlaintext: allow });
       this.refreshBuddies();
-      this.lines(to).push({ time: new Date(), who: 'me', text, marker: sentMarker(r.secure, r.trust) });
+      this.lines(to).push({ time: new Date(), who: 'me', text, marker: sentMarker(r.secure, r.trust, r.profile === 'aim-legacy') });
+      for (const n of r.notes ?? []) this.lines(to).push({ time: new Date(), who: '*', text: n, marker: '[NOTE]' });
     } catch (e) {
-      const why = ClientError.is(e, 'PLAINTEXT_REFUSED')
+      const why = ClientError.is(e, 'BUDDY_REVOKED') ? `NOT SENT — ${(e as Error).message}`
+        : ClientError.is(e, 'KEY_CHANGED') ? `not sent: ${(e as Error).message.replace(/`certim trust verify (\S+) FINGERPRINT`/, '/verify $1 FINGERPRINT').replace(/`certim trust accept (\S+)`/, '/accept $1')}`
+        : ClientError.is(e, 'PLAINTEXT_REFUSED')
         ? `not sent: ${to} has no valid certificate. Type /plaintext to allow unencrypted messages in this conversation.`
         : `not sent: ${(e as Error).message}`;
       this.lines(to).push({ time: new Date(), who: '*', text: why, marker: '[NOT SENT]' });

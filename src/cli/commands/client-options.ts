@@ -119,7 +119,7 @@ export async function connectFromProfile(
     passphrase,
     ...(opts.buddies ? { buddies: [...new Set([...profile.all().map((b) => b.screenName), ...opts.buddies])] } : {}),
     client: {
-      ...(opts.reconnect ? {} : { reconnect: false }),
+      ...(opts.reconnect ? { reconnect: reconnectSchedule() } : { reconnect: false }),
       ...(opts.consume ? {} : { spool: (body: Uint8Array, at: Date) => profile.spoolSave(body, at) }),
     },
   });
@@ -132,6 +132,18 @@ export async function connectFromProfile(
   }
   if (opts.consume) for (const { body, receivedAt } of profile.spoolTake()) void client.replay(body, receivedAt);
   return { client, profile, settings };
+}
+
+/**
+ * The reconnect backoff of `listen` and `chat`: 1 s doubling to 60 s with jitter, or CERTIM_RECONNECT_MS=
+ * "INITIAL,MAX" (milliseconds; operators tuning a fleet, and tests that cannot wait a minute).
+ */
+export function reconnectSchedule(env: NodeJS.ProcessEnv = process.env): { initialDelayMs: number; maxDelayMs: number } {
+  const v = env.CERTIM_RECONNECT_MS;
+  if (v === undefined || v === '') return { initialDelayMs: 1000, maxDelayMs: 60_000 };
+  const [a, b] = v.split(',').map(Number);
+  if (!Number.isInteger(a) || !Number.isInteger(b) || a! < 100 || b! < a!) throw new UsageError(`CERTIM_RECONNECT_MS must be "INITIAL,MAX" in milliseconds (INITIAL >= 100, MAX >= INITIAL), got "${v}"`);
+  return { initialDelayMs: a!, maxDelayMs: b! };
 }
 
 /** One line warning about a buddy's key change, for stderr. */

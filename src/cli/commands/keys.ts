@@ -3,18 +3,25 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { exportIdentityP12, importIdentityP12, initKeys, keysSummary, rotateKeys } from '../../client/node/account.js';
+import { assertNoIdentity, existingIdentity, exportIdentityP12, importIdentityP12, initKeys, keysSummary, profileCrl, rotateKeys, type KeysSummary } from '../../client/node/account.js';
+import type { ProfileDir } from '../../client/node/profile.js';
+import { parseCertificate } from '../../pki/x509-parse.js';
+import { fromPem } from '../../pki/asn1/der.js';
+import { describeCrlState } from '../../client/revocation.js';
 import { formatFingerprint } from '../../client/trust.js';
 
 import { COMMON_OPTIONS, connectFromProfile, keySizeFrom, profileFrom, promptLine, readPassphrase, readPassword, reportError, UsageError } from './client-options.js';
 
 const USAGE = `usage:
-  certim keys init --server HOST[:PORT] --user NAME [--https URL] [--ca-fingerprint HEX] [--profile DIR]
+  certim keys init --server HOST[:PORT] --user NAME [--https URL] [--ca-fingerprint HEX] [--force] [--profile DIR]
   certim keys show [--json] [--profile DIR]
   certim keys rotate [--profile DIR]
   certim keys export --p12 FILE [--legacy] [--profile DIR]
   certim keys import FILE [--profile DIR]
 PORT is the server's OSCAR-over-TLS port (default 5191); --https is the EST URL (default https://HOST:8443).
+init refuses to replace existing keys unless --force (the old files go to backup-<time>/ in the profile).
+rotate and init --force enroll new certificates; the server revokes the ones they replace (reason superseded).
+import says which identity it replaces and keeps a backup of it.
 Secrets: CERTIM_PASSWORD / --password-file, CERTIM_PASSPHRASE / --passphrase-file, else a prompt.
 export --legacy: 3DES/SHA-1 PKCS#12 for classic clients (AIM 5.x, joscar/joustsim), with your two key pairs and
   the server's CA certificates. Classic clients trust a buddy's certificate only when a certificate you trust
@@ -33,10 +40,14 @@ async function init(argv: string[]): Promise<number> {
       'ca-fingerprint': { type: 'string' },
       'key-size': { type: 'string' },
       plain: { type: 'boolean' },
+      force: { type: 'boolean' },
     },
   });
   if (!values.server || !values.user) throw new UsageError(`keys init needs --server and --user\n${USAGE}`);
   const profile = profileFrom(values);
+  // Before any prompt or network: an existing identity is not replaced by accident.
+  assertNoIdentity(profile, values.force);
+  const replaced = existingIdentity(profile);
   const password = await readPassword(values, values.user);
   const passphrase = await readPassphrase(values, true);
   const keySize = keySizeFrom(values['key-size']);
@@ -56,7 +67,9 @@ async function init(argv: string[]): Promise<number> {
     },
     ...(keySize ? { keySize } : {}),
     ...(values.plain ? { plain: true } : {}),
+    ...(values.force ? { force: true } : {}),
   });
+  if (replaced) console.error(`certim keys init: replaced the identity ${formatFingerprint(replaced.fingerprint)} (old files kept in a backup-* directory of the profile); the server revokes its certificates as superseded.`);
   // Sign on once to publish the certificates, so buddies can send us secure IMs even while we are offline.
   let published = true;
   try {
@@ -76,11 +89,22 @@ async function init(argv: string[]): Promise<number> {
   return 0;
 }
 
-function show(argv: string[]): number {
+async function show(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, json: { type: 'boolean' } } });
-  const s = keysSummary(profileFrom(values));
+  const profile = profileFrom(values);
+  const s = keysSummary(profile);
+  // Our own certificates against the CA's revocation list (fetched when the server can be reached).
+  const crl = profileCrl(profile);
+  const state = await crl.state();
+  const revoked = new Map<string, string>();
+  for (const role of ['encryption', 'signing'] as const) {
+    const pem = profile.read(`${role}.crt`);
+    const der = pem ? fromPem(pem).find((b) => b.label === 'CERTIFICATE')?.der : undefined;
+    const r = der && state.crl ? crl.lookup(parseCertificate(der)) : undefined;
+    if (r) revoked.set(role, `REVOKED on ${r.revokedAt.toISOString()} (reason ${r.reason})`);
+  }
   if (values.json) {
-    console.log(JSON.stringify(s));
+    console.log(JSON.stringify({ ...s, certs: s.certs.map((c) => ({ ...c, revoked: revoked.get(c.role) ?? null })), crl: state.status }));
     return 0;
   }
   console.log(`Screen name:      ${s.screenName}`);
@@ -88,19 +112,23 @@ function show(argv: string[]): number {
   console.log(`CA fingerprint:   ${s.caFingerprint}`);
   console.log(`Your fingerprint: ${formatFingerprint(s.fingerprint)}`);
   for (const c of s.certs) {
-    console.log(`  ${c.role.padEnd(10)} RSA-${c.keyBits ?? '?'}  serial ${c.serial}  expires ${c.notAfter}\n             sha256 ${c.fingerprint}`);
+    console.log(`  ${c.role.padEnd(10)} RSA-${c.keyBits ?? '?'}  serial ${c.serial}  expires ${c.notAfter}${revoked.has(c.role) ? `  ${revoked.get(c.role)}` : ''}\n             sha256 ${c.fingerprint}`);
   }
+  if (revoked.size > 0) console.log('Your certificates were revoked: you cannot send or receive secure IMs. Enroll new keys with your password: certim keys init --force');
+  else if (state.status !== 'fresh') console.log(`Revocation status: ${describeCrlState(state)}`);
   return 0;
 }
 
 async function rotate(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, 'key-size': { type: 'string' } } });
   const profile = profileFrom(values);
-  const before = keysSummary(profile).fingerprint;
+  const old = keysSummary(profile);
+  const before = old.fingerprint;
   const passphrase = await readPassphrase(values);
   const keySize = keySizeFrom(values['key-size']);
   await rotateKeys(profile, passphrase, keySize ? { keySize } : {});
   const after = keysSummary(profile).fingerprint;
+  const revoked = await supersededStatus(profile, old);
   // Publish the new certificates now, so buddies who message us while we are offline encrypt to the new key.
   try {
     const { client } = await connectFromProfile(values, { reconnect: false, secrets: { passphrase } });
@@ -109,8 +137,24 @@ async function rotate(argv: string[]): Promise<number> {
     console.error(`certim keys rotate: the new certificates are enrolled but not yet published (${(e as Error).message}); they will be at your next sign-on.`);
   }
   console.log(`Keys rotated.\n  old fingerprint: ${formatFingerprint(before)}\n  new fingerprint: ${formatFingerprint(after)}`);
+  for (const r of revoked) console.log(`  old ${r.role} certificate ${r.serial}: ${r.status}`);
   console.log('Your buddies will see a key-change warning; tell them the new fingerprint.');
   return 0;
+}
+
+/** Whether the server's CRL now lists the replaced certificates (it revokes them as superseded at enrollment). */
+async function supersededStatus(profile: ProfileDir, old: KeysSummary): Promise<{ role: string; serial: string; status: string }[]> {
+  const crl = profileCrl(profile);
+  const state = await crl.state(true);
+  const out: { role: string; serial: string; status: string }[] = [];
+  for (const role of ['encryption', 'signing'] as const) {
+    const pem = profile.read(`previous-${role}.crt`);
+    const der = pem ? fromPem(pem).find((b) => b.label === 'CERTIFICATE')?.der : undefined;
+    const serial = old.certs.find((c) => c.role === role)?.serial ?? '?';
+    const r = der && state.crl ? crl.lookup(parseCertificate(der)) : undefined;
+    out.push({ role, serial, status: r ? `revoked (${r.reason}) on ${r.revokedAt.toISOString()}` : state.crl ? 'NOT yet on the CRL (ask the admin: certim admin cert revoke SERIAL --reason superseded)' : 'revocation not checked: the CRL could not be fetched' });
+  }
+  return out;
 }
 
 async function exportCmd(argv: string[]): Promise<number> {
@@ -127,8 +171,17 @@ async function importCmd(argv: string[]): Promise<number> {
   const file = positionals[0];
   if (!file) throw new UsageError('keys import needs a FILE (.p12)');
   const passphrase = await readPassphrase(values);
-  await importIdentityP12(profileFrom(values), passphrase, file);
-  console.log(`Imported ${file}.`);
+  const profile = profileFrom(values);
+  const replaced = existingIdentity(profile);
+  await importIdentityP12(profile, passphrase, file);
+  const now = keysSummary(profile);
+  if (replaced && replaced.fingerprint !== now.fingerprint) {
+    console.log(`Imported ${file}: it REPLACES ${replaced.screenName}'s identity ${formatFingerprint(replaced.fingerprint)} (serials ${replaced.certs.map((c) => c.serial).join(', ')}) with ${formatFingerprint(now.fingerprint)}.\nThe old files are kept in a backup-* directory of ${profile.dir}; buddies will see a key change at your next sign-on.`);
+  } else if (replaced) {
+    console.log(`Imported ${file}: the same identity ${formatFingerprint(now.fingerprint)} as before.`);
+  } else {
+    console.log(`Imported ${file}: identity ${formatFingerprint(now.fingerprint)}.`);
+  }
   return 0;
 }
 
@@ -140,7 +193,7 @@ export const keysCommand: Command = {
     try {
       switch (sub) {
         case 'init': return await init(rest);
-        case 'show': return show(rest);
+        case 'show': return await show(rest);
         case 'rotate': return await rotate(rest);
         case 'export': return await exportCmd(rest);
         case 'import': return await importCmd(rest);

@@ -1,7 +1,9 @@
 /**
  * `certim listen [--json] [--count N]`: signs on and prints incoming IMs with their security verdict. With
  * --json, exactly one JSON object per IM on stdout: from, text, secure, verdict, trust, reason (and code,
- * profile, time, offline). Status and key-change warnings go to stderr. Exits after N IMs when --count is given.
+ * profile, legacy, weak, protections, time, offline). aim-legacy IMs are marked LEGACY in both forms; a message
+ * signed with a revoked key is `untrusted` with code REVOKED. Status, key-change, revocation and reconnect notes
+ * go to stderr. Exits after N IMs when --count is given.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
@@ -9,14 +11,32 @@ import type { CertimClient, IncomingIm } from '../../client/client.js';
 import type { ProfileDir } from '../../client/node/profile.js';
 import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
 
-const USAGE = 'usage: certim listen [--json] [--count N] [--profile DIR]';
+const USAGE = `usage: certim listen [--json] [--count N] [--profile DIR]
+  Reconnects after a dropped connection with capped exponential backoff (1 s doubling to 60 s, jittered;
+  CERTIM_RECONNECT_MS=INITIAL,MAX to tune).`;
 
 /** The one-line human form of an IM with its verdict marker. */
 export function formatIm(m: IncomingIm): string {
   const t = m.time.toISOString().replace('T', ' ').slice(0, 19);
-  const mark = !m.secure ? '[PLAINTEXT]' : m.verdict === 'verified' ? (m.trust === 'personal' ? '[secure, verified]' : m.trust === 'changed' ? '[secure, KEY CHANGED]' : '[secure]') : m.verdict === 'untrusted' ? '[UNTRUSTED]' : '[FAILED]';
+  const base = !m.secure ? '[PLAINTEXT]' : m.verdict === 'verified' ? (m.trust === 'personal' ? '[secure, verified' : m.trust === 'changed' ? '[secure, KEY CHANGED' : '[secure') : m.verdict === 'untrusted' ? (m.code === 'REVOKED' ? '[UNTRUSTED: REVOKED KEY' : '[UNTRUSTED') : '[FAILED';
+  // The aim-legacy profile is said every time: weak digest, and neither replay nor recipient binding.
+  const mark = m.secure ? `${base}${m.legacy ? ', LEGACY: weak MD5, no replay/recipient binding' : ''}]` : base;
   const body = m.verdict === 'failed' ? `(message rejected: ${m.reason})` : m.text;
   return `${t} ${m.to !== undefined ? `${m.from} -> ${m.to}` : m.from} ${mark}${m.offline ? ' (offline)' : ''}: ${body}${m.verdict === 'untrusted' && m.secure ? `  (${m.reason})` : ''}`;
+}
+
+/**
+ * The JSON form of an IM (`listen --json`, one object per line). `legacy` marks the aim-legacy profile and
+ * `protections` says what it lacks: `weakDigest` (MD5), `replay` and `recipientBinding` (docs/protocol.md §11.2).
+ */
+export function imJson(m: IncomingIm): Record<string, unknown> {
+  const legacy = m.legacy === true;
+  return {
+    from: m.from, text: m.text, secure: m.secure, verdict: m.verdict, trust: m.trust, reason: m.reason, code: m.code,
+    profile: m.profile ?? null, legacy, weak: m.weak === true,
+    protections: m.secure ? { replay: !legacy, recipientBinding: !legacy, weakDigest: m.weak === true } : null,
+    time: m.time.toISOString(), offline: m.offline,
+  };
 }
 
 /** `certim listen`. */
@@ -41,7 +61,7 @@ export const listenCommand: Command = {
       const setup = (c: CertimClient, profile: ProfileDir): void => {
         c.on('im', (m) => {
           if (values.json) {
-            console.log(JSON.stringify({ from: m.from, text: m.text, secure: m.secure, verdict: m.verdict, trust: m.trust, reason: m.reason, code: m.code, profile: m.profile ?? null, time: m.time.toISOString(), offline: m.offline, ...(m.to !== undefined ? { to: m.to } : {}) }));
+            console.log(JSON.stringify({ ...imJson(m), ...(m.to !== undefined ? { to: m.to } : {}) }));
           } else {
             console.log(formatIm(m));
           }
@@ -55,6 +75,7 @@ export const listenCommand: Command = {
         c.on('key-change', (k) => console.error(keyChangeWarning(k)));
         c.on('warning', (w) => console.error(`certim listen: ${w.message}`));
         c.on('disconnected', ({ willReconnect }) => console.error(`certim listen: disconnected${willReconnect ? '; reconnecting' : ''}`));
+        c.on('reconnecting', ({ attempt, delayMs }) => console.error(`certim listen: reconnect attempt ${attempt} in ${(delayMs / 1000).toFixed(1)} s`));
         c.on('signed-off', ({ reason }) => {
           if (finished) return;
           console.error(`certim listen: signed off: ${reason}`);

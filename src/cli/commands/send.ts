@@ -8,7 +8,10 @@ import type { Command } from '../command.js';
 import { formatFingerprint } from '../../client/trust.js';
 import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
 
-const USAGE = 'usage: certim send BUDDY TEXT [--allow-plaintext] [--json] [--profile DIR]';
+const USAGE = `usage: certim send BUDDY TEXT [--allow-plaintext] [--legacy] [--json] [--profile DIR]
+  Exits 1 without sending when BUDDY's certificate is revoked, its revocation status cannot be checked, or a key
+  you personally verified changed (certim trust verify / certim trust accept). --legacy sends the aim-legacy
+  profile (MD5, no replay or recipient binding) even to a buddy pinned to the modern profile.`;
 
 /** `certim send`. */
 export const sendCommand: Command = {
@@ -18,7 +21,7 @@ export const sendCommand: Command = {
     try {
       const { values, positionals } = parseArgs({
         args: argv,
-        options: { ...COMMON_OPTIONS, 'allow-plaintext': { type: 'boolean' }, json: { type: 'boolean' } },
+        options: { ...COMMON_OPTIONS, 'allow-plaintext': { type: 'boolean' }, legacy: { type: 'boolean' }, json: { type: 'boolean' } },
         allowPositionals: true,
       });
       if (values.help) {
@@ -30,11 +33,19 @@ export const sendCommand: Command = {
       const text = words.join(' ');
       ({ client } = await connectFromProfile(values, { reconnect: false }));
       client.on('key-change', (c) => console.error(keyChangeWarning(c)));
-      const r = await client.sendIm(buddy, text, { allowPlaintext: values['allow-plaintext'] === true });
+      // Downgrade notes come back with the result; other warnings (a stale CRL in its grace period) are printed.
+      client.on('warning', (w) => {
+        if (w.code !== 'DOWNGRADE') console.error(`certim send: ${w.message}`);
+      });
+      const r = await client.sendIm(buddy, text, { allowPlaintext: values['allow-plaintext'] === true, forceLegacy: values.legacy === true });
+      for (const n of r.notes ?? []) console.error(`certim send: ${n}`);
       if (values.json) {
-        console.log(JSON.stringify({ to: buddy, secure: r.secure, profile: r.profile ?? null, trust: r.trust ?? null, fingerprint: r.fingerprint ?? null, keyChanged: r.keyChange !== undefined }));
+        console.log(JSON.stringify({
+          to: buddy, secure: r.secure, profile: r.profile ?? null, legacy: r.profile === 'aim-legacy', trust: r.trust ?? null,
+          fingerprint: r.fingerprint ?? null, keyChanged: r.keyChange !== undefined, notes: r.notes ?? [],
+        }));
       } else if (r.secure) {
-        console.log(`sent to ${buddy}: encrypted and signed (${r.profile}), recipient ${r.trust === 'personal' ? 'personally verified' : r.trust === 'changed' ? 'KEY CHANGED' : 'CA-certified'} ${formatFingerprint(r.fingerprint ?? '')}`);
+        console.log(`sent to ${buddy}: encrypted and signed (${r.profile === 'aim-legacy' ? 'aim-legacy: weak MD5 digest, no replay or recipient binding' : r.profile}), recipient ${r.trust === 'personal' ? 'personally verified' : r.trust === 'changed' ? 'KEY CHANGED' : 'CA-certified'} ${formatFingerprint(r.fingerprint ?? '')}`);
       } else {
         console.log(`sent to ${buddy}: NOT ENCRYPTED (you allowed plaintext)`);
       }

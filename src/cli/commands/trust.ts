@@ -6,13 +6,20 @@ import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { decodeCertificateInfo, encryptionCert, signingCert } from '../../wire/cert-info.js';
-import { formatFingerprint, parseFingerprint, trustLevel, verifyRecord, type BuddyRecord } from '../../client/trust.js';
+import { acceptRecord, formatFingerprint, parseFingerprint, trustLevel, verifyRecord, type BuddyRecord } from '../../client/trust.js';
 import { ClientError } from '../../client/errors.js';
+import { profileCrl } from '../../client/node/account.js';
+import type { ProfileDir } from '../../client/node/profile.js';
+import { describeCrlState, type CrlState } from '../../client/revocation.js';
+import { parseCertificate } from '../../pki/x509-parse.js';
 import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, profileFrom, reportError, UsageError } from './client-options.js';
 
 const USAGE = `usage:
   certim trust show BUDDY [--refresh] [--json] [--profile DIR]
-  certim trust verify BUDDY FINGERPRINT [--profile DIR]`;
+  certim trust verify BUDDY FINGERPRINT [--profile DIR]
+  certim trust accept BUDDY [--profile DIR]
+show also checks the certificates against the CA's revocation list (fetched over HTTPS, kept in the profile).
+accept takes a changed key WITHOUT verifying it (the buddy drops to CA-certified); prefer verify.`;
 
 const LEVEL_TEXT = {
   ca: 'CA-certified (not personally verified)',
@@ -42,7 +49,29 @@ function describe(rec: BuddyRecord): object {
     const c = der ? new X509Certificate(der) : undefined;
     return { role, subject: c?.subject.replace(/\n/g, ', '), issuer: c?.issuer.replace(/\n/g, ', '), serial: c?.serialNumber.toLowerCase(), notAfter: c ? new Date(c.validTo).toISOString() : undefined, sha256: role === 'encryption' ? rec.encryptionFingerprint : rec.signingFingerprint };
   });
-  return { screenName: rec.screenName, trust: trustLevel(rec), fingerprint: rec.fingerprint, previousFingerprint: rec.previousFingerprint ?? null, verifiedFingerprint: rec.verifiedFingerprint ?? null, since: rec.since, modern: rec.modern ?? false, certs };
+  return { screenName: rec.screenName, trust: trustLevel(rec), fingerprint: rec.fingerprint, previousFingerprint: rec.previousFingerprint ?? null, verifiedFingerprint: rec.verifiedFingerprint ?? null, since: rec.since, modern: rec.modern ?? false, modernSince: rec.modernSince ?? null, certs };
+}
+
+/** One revoked certificate of a buddy, as `trust show` reports it. */
+interface RevokedCert {
+  role: string;
+  serial: string;
+  revokedAt: string;
+  reason: string;
+}
+
+/** Checks the buddy's cached certificates against the CRL (refreshed over HTTPS when possible). */
+async function revocationOf(profile: ProfileDir, rec: BuddyRecord): Promise<{ state: CrlState; revoked: RevokedCert[] }> {
+  const crl = profileCrl(profile);
+  const state = await crl.state(true);
+  const ci = decodeCertificateInfo(Buffer.from(rec.certInfo, 'base64'));
+  const revoked: RevokedCert[] = [];
+  for (const [role, der] of [['encryption', encryptionCert(ci)], ['signing', signingCert(ci)]] as const) {
+    if (!der || state.status === 'unavailable') continue;
+    const r = crl.lookup(parseCertificate(der));
+    if (r) revoked.push({ role, serial: r.serial, revokedAt: r.revokedAt.toISOString(), reason: r.reason });
+  }
+  return { state, revoked };
 }
 
 async function show(argv: string[]): Promise<number> {
@@ -53,15 +82,43 @@ async function show(argv: string[]): Promise<number> {
   let rec = profile.get(buddy);
   if (!rec || values.refresh) rec = await refresh(values, buddy);
   const d = describe(rec) as { certs: { role: string; subject?: string; serial?: string; notAfter?: string; sha256: string }[] };
+  const { state, revoked } = await revocationOf(profile, rec);
+  const status = revoked.length > 0 ? 'revoked' : state.status === 'unavailable' ? 'revocation-unknown' : 'valid';
   if (values.json) {
-    console.log(JSON.stringify(d));
+    console.log(JSON.stringify({
+      ...d, status, revoked,
+      crl: { status: state.status, thisUpdate: state.thisUpdate?.toISOString() ?? null, nextUpdate: state.nextUpdate?.toISOString() ?? null, failClosedAt: state.failClosedAt?.toISOString() ?? null, lastError: state.lastError ?? null },
+    }));
     return 0;
+  }
+  if (revoked.length > 0) {
+    for (const r of revoked) console.log(`${rec.screenName}: REVOKED — the ${r.role} certificate (serial ${r.serial}) was revoked on ${r.revokedAt}, reason ${r.reason}. certim sends nothing to it and trusts no signature made with it.`);
+  } else if (state.status === 'unavailable') {
+    console.log(`${rec.screenName}: REVOCATION STATUS UNKNOWN (${describeCrlState(state)}); certim will not use this certificate until the revocation list can be fetched.`);
   }
   console.log(`${rec.screenName}: ${LEVEL_TEXT[trustLevel(rec)]}`);
   console.log(`  fingerprint: ${formatFingerprint(rec.fingerprint)}`);
   if (rec.previousFingerprint) console.log(`  previously:  ${formatFingerprint(rec.previousFingerprint)}`);
   for (const c of d.certs) console.log(`  ${c.role.padEnd(10)} ${c.subject ?? '-'}  serial ${c.serial ?? '-'}  expires ${c.notAfter ?? '-'}\n             sha256 ${c.sha256}`);
-  console.log(`  profile: ${rec.modern ? 'modern (certim)' : 'aim-legacy'}`);
+  console.log(`  profile: ${rec.modernSince ? `modern (certim), pinned since ${rec.modernSince}` : rec.modern ? 'modern (certim)' : 'aim-legacy (weak MD5 digest, no replay or recipient binding)'}`);
+  console.log(`  revocation: ${describeCrlState(state)}`);
+  return 0;
+}
+
+async function accept(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS }, allowPositionals: true });
+  const buddy = positionals[0];
+  if (!buddy || positionals.length > 1) throw new UsageError(USAGE);
+  const profile = profileFrom(values);
+  const rec = profile.get(buddy);
+  if (!rec) throw new ClientError('NO_BUDDY_CERT', `no certificate of ${buddy} is known yet: run certim trust show ${buddy} --refresh`);
+  const next = acceptRecord(rec);
+  if (!next) {
+    console.log(`${rec.screenName}'s key has not changed; nothing to accept.`);
+    return 0;
+  }
+  profile.put(next);
+  console.log(`Accepted ${rec.screenName}'s new key ${formatFingerprint(rec.fingerprint)} WITHOUT verifying it (now CA-certified, not personally verified).\nCheck it with ${rec.screenName} and run: certim trust verify ${rec.screenName} ${rec.fingerprint}`);
   return 0;
 }
 
@@ -92,6 +149,7 @@ export const trustCommand: Command = {
       switch (sub) {
         case 'show': return await show(rest);
         case 'verify': return await verify(rest);
+        case 'accept': return await accept(rest);
         case undefined:
         case '--help':
         case '-h':

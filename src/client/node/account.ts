@@ -3,7 +3,7 @@
  * and re-enroll, and build a signed-on {@link CertimClient}. The CLI commands are thin wrappers over these.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fromPem, toPem } from '../../pki/asn1/der.js';
 import { buildCsr } from '../../pki/csr.js';
 import { PkiError } from '../../pki/errors.js';
@@ -18,7 +18,10 @@ import { ClientError } from '../errors.js';
 import { type Identity, type IdentityPart } from '../identity.js';
 import { certFingerprint, identityFingerprint, parseFingerprint } from '../trust.js';
 import { parseHostPort, type TransportTarget } from '../transport.js';
-import { caBundleFromDer, fetchCaCerts, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
+import { crlToPem } from '../../pki/crl.js';
+import { CrlCache, type CrlCacheOptions } from '../revocation.js';
+import { caBundleFromDer, fetchCaCerts, fetchCrl, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
+import { ProfileReplayCache } from './replay-store.js';
 import { ProfileDir, writePrivateFile, type ProfileSettings } from './profile.js';
 import { nodeTransportFactory } from './tcp-transport.js';
 
@@ -79,6 +82,50 @@ export interface InitKeysOptions {
   keySize?: number;
   /** Plain TCP + classic login (test rigs only). */
   plain?: boolean;
+  /** Replace an existing identity (its files are kept in a backup directory first). */
+  force?: boolean;
+}
+
+/** Key and certificate files that make up an identity in a profile. */
+const IDENTITY_FILES = ['encryption.key', 'signing.key', 'encryption.crt', 'signing.crt'] as const;
+
+/** The identity a profile holds now (fingerprint and serials), or undefined when it has none. */
+export function existingIdentity(profile: ProfileDir): KeysSummary | undefined {
+  if (!profile.exists() || profile.read('encryption.key') === undefined) return undefined;
+  try {
+    return keysSummary(profile);
+  } catch {
+    // Keys without readable certificates still are an identity worth keeping.
+    const s = profile.settings();
+    return { screenName: s.screenName, server: s.server, caFingerprint: s.caFingerprint, fingerprint: '(unreadable certificates)', certs: [] };
+  }
+}
+
+/**
+ * Copies the profile's identity files into `backup-<time>/` (0700, files 0600) before they are replaced, and
+ * returns that directory. The keys stay encrypted with their passphrase.
+ */
+export function backupIdentity(profile: ProfileDir, now = new Date()): string | undefined {
+  const name = `backup-${now.toISOString().replace(/[:.]/g, '-')}`;
+  profile.ensure();
+  mkdirSync(profile.path(name), { recursive: true, mode: 0o700 });
+  let copied = 0;
+  for (const f of [...IDENTITY_FILES, 'profile.json']) {
+    const data = profile.read(f);
+    if (data === undefined) continue;
+    profile.write(`${name}/${f}`, data);
+    copied++;
+  }
+  return copied > 0 ? profile.path(name) : undefined;
+}
+
+/** Refuses to replace an identity unless `force` (IDENTITY_EXISTS, with what to do). */
+export function assertNoIdentity(profile: ProfileDir, force: boolean | undefined): void {
+  const had = existingIdentity(profile);
+  if (!had || force) return;
+  throw new ClientError('IDENTITY_EXISTS', `${profile.dir} already holds ${had.screenName}'s keys (fingerprint ${had.fingerprint}).\n` +
+    'Replacing them makes buddies see a key change and the server revokes the old certificates (superseded).\n' +
+    'To rotate keys keep this profile and run `certim keys rotate`; to start over anyway add --force (the old files are kept in a backup directory).');
 }
 
 /** Creates a profile: pins the CA, generates both key pairs, enrolls them over EST, and saves everything. */
@@ -91,6 +138,7 @@ export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileS
       throw new ClientError('PROFILE', `${o.profile.dir} already belongs to ${s.screenName}; use another --profile`);
     }
   }
+  assertNoIdentity(o.profile, o.force);
   const ca = await pinCa(o.profile, httpsUrl, o.caFingerprint, o.confirmCa);
   const keySize = o.keySize ?? 3072;
   const settings: ProfileSettings = {
@@ -103,6 +151,7 @@ export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileS
     ...(o.plain ? { plain: true } : {}),
   };
   o.profile.ensure();
+  if (existingIdentity(o.profile)) backupIdentity(o.profile);
   o.profile.write('ca.pem', ca.pems.join(''));
   const identity = await enrollNewKeys(o.profile, settings, o.passphrase, (csr) => simpleEnroll(httpsUrl, ca.pems, o.screenName, o.password, csr));
   o.profile.saveSettings(settings);
@@ -249,6 +298,26 @@ export function caDers(profile: ProfileDir): Uint8Array[] {
   return ders;
 }
 
+/**
+ * The profile's CRL cache: fetched from the server's `/ca/crl` over HTTPS pinned to the profile's CA, kept in
+ * `crl.pem` so a restart (or a server that cannot be reached) still has the last one (see client/revocation.ts).
+ */
+export function profileCrl(profile: ProfileDir, opts: Omit<CrlCacheOptions, 'source' | 'caCerts'> = {}): CrlCache {
+  const settings = profile.settings();
+  return new CrlCache({
+    ...opts,
+    caCerts: caDers(profile),
+    source: {
+      fetch: () => fetchCrl(settings.https, profile.caPems()),
+      load: () => {
+        const pem = profile.read('crl.pem');
+        return pem ? fromPem(pem).find((b) => b.label === 'X509 CRL')?.der : undefined;
+      },
+      save: (der) => profile.write('crl.pem', crlToPem(der)),
+    },
+  });
+}
+
 /** Options of {@link openClient}. */
 export interface OpenClientOptions {
   /** Account password. */
@@ -263,6 +332,8 @@ export interface OpenClientOptions {
   server?: TransportTarget;
   /** Clock for the re-enrollment decision (tests). */
   now?: Date;
+  /** The CRL cache to use (default: {@link profileCrl}). */
+  revocation?: CrlCache;
 }
 
 /**
@@ -287,6 +358,8 @@ export async function openClient(profile: ProfileDir, o: OpenClientOptions): Pro
     ...(settings.plain ? { mode: 'md5' as const } : {}),
     ...(identity ? { identity } : {}),
     caCerts: ca,
+    revocation: o.revocation ?? profileCrl(profile),
+    replayCache: new ProfileReplayCache(profile.path('replay.json')),
     buddyStore: profile,
     buddies: o.buddies ?? profile.all().map((b) => b.screenName),
     ...o.client,
@@ -330,10 +403,15 @@ export async function importIdentityP12(profile: ProfileDir, passphrase: string,
     throw e;
   }
   const ca = caDers(profile);
+  const crl = profileCrl(profile);
+  const crlState = await crl.state(true);
   for (const [part, purpose] of [[p12.encryption, 'encrypt'], [p12.signing, 'sign']] as const) {
+    const r = crlState.crl ? crl.lookup(part.certificate) : undefined;
+    if (r) throw new ClientError('OWN_CERT_REVOKED', `the ${purpose === 'encrypt' ? 'encryption' : 'signing'} certificate in ${file} was revoked on ${r.revokedAt.toISOString()} (reason ${r.reason}); not imported`);
     const v = await verifyCertificate(part.certificate.der, { purpose, screenName: settings.screenName, trustAnchors: ca.slice(0, 1), intermediates: ca.slice(1) });
     if (!v.ok) throw new ClientError('NO_KEYS', `the ${purpose === 'encrypt' ? 'encryption' : 'signing'} certificate in ${file} is not usable for ${settings.screenName}: ${v.reason}`);
   }
+  if (existingIdentity(profile)) backupIdentity(profile);
   profile.write('encryption.key', await encryptPrivateKey(p12.encryption.privateKey, passphrase));
   profile.write('signing.key', await encryptPrivateKey(p12.signing.privateKey, passphrase));
   profile.write('encryption.crt', toPem('CERTIFICATE', p12.encryption.certificate.der));

@@ -24,9 +24,10 @@ interface HttpResult {
 function estRequest(
   baseUrl: string,
   op: string,
-  opts: { method: 'GET' | 'POST'; body?: Uint8Array; headers?: Record<string, string>; tls: https.RequestOptions; timeoutMs?: number },
+  opts: { method: 'GET' | 'POST'; body?: Uint8Array; headers?: Record<string, string>; tls: https.RequestOptions; timeoutMs?: number; maxBytes?: number },
 ): Promise<HttpResult> {
-  const url = new URL(`/.well-known/est/${op}`, baseUrl);
+  // `op` is an EST operation, or an absolute path on the same server (the CRL).
+  const url = new URL(op.startsWith('/') ? op : `/.well-known/est/${op}`, baseUrl);
   if (url.protocol !== 'https:') return Promise.reject(new ClientError('BAD_ARGUMENT', `EST needs an https:// URL, got ${baseUrl}`));
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method: opts.method, headers: opts.headers, ...opts.tls, agent: false }, (res) => {
@@ -34,8 +35,9 @@ function estRequest(
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_RESPONSE) {
-          req.destroy(new ClientError('ENROLL_FAILED', `EST ${op}: response larger than ${MAX_RESPONSE} bytes`));
+        const max = opts.maxBytes ?? MAX_RESPONSE;
+        if (size > max) {
+          req.destroy(new ClientError('ENROLL_FAILED', `EST ${op}: response larger than ${max} bytes`));
           return;
         }
         chunks.push(c);
@@ -98,6 +100,20 @@ export async function fetchCaCerts(baseUrl: string, pinnedCaPem?: string[]): Pro
   const res = await estRequest(baseUrl, 'cacerts', { method: 'GET', tls: tlsOpts });
   if (res.status !== 200) throw new ClientError('ENROLL_FAILED', `EST cacerts: HTTP ${res.status} ${res.body.toString('utf8').slice(0, 200)}`);
   return caBundleFromDer(parseCertsOnly(res.body));
+}
+
+/** Largest CRL we read: a CRL entry is ~40 bytes, so this is ~100,000 revoked certificates. */
+const MAX_CRL = 4 * 1024 * 1024;
+
+/**
+ * Fetches the CA's CRL (DER) from `crlUrl` (default `<baseUrl>/ca/crl`, docs/protocol.md §12.3) over HTTPS that
+ * trusts only the pinned CA. The caller checks the CRL's signature and dates (client/revocation.ts).
+ */
+export async function fetchCrl(baseUrl: string, caPem: string[], crlPath = '/ca/crl'): Promise<Uint8Array> {
+  const host = new URL(baseUrl).hostname;
+  const res = await estRequest(baseUrl, crlPath, { method: 'GET', tls: pinnedTlsOptions(caPem, host), timeoutMs: 15_000, maxBytes: MAX_CRL });
+  if (res.status !== 200) throw new ClientError('CONNECT_FAILED', `CRL: HTTP ${res.status} from ${host}`);
+  return new Uint8Array(res.body);
 }
 
 /** Sends a CSR to `/simpleenroll` with HTTP Basic auth; returns the issued certificate (DER). */

@@ -8,6 +8,11 @@
  *   guessing over EST and over OSCAR draws on one budget; over budget -> 429 + Retry-After before any hashing.
  * - `POST /.well-known/est/simplereenroll`  the TLS client certificate (§3.3.2), checked with the PKI verifier
  *   (chains to our CA, valid now, not revoked); the screen name comes from the certificate.
+ *
+ * Issuance is rate-limited per account ({@link IssuanceLimiter}: 10 certificates per hour by default, i.e. five
+ * key generations of two certificates each), so a briefly stolen password or certificate cannot mint certificates
+ * in bulk; over the limit -> 429 + Retry-After. Each new certificate also supersedes (revokes) the account's
+ * previous one of the same purpose (src/pki/est.ts), so the set of valid certificates stays bounded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -48,6 +53,88 @@ export interface EstRouteDeps {
   now: () => number;
   /** Logging port (default silent). */
   log?: Logger;
+  /** Per-account issuance limit (default: one {@link IssuanceLimiter} per set of deps). */
+  issuance?: IssuanceLimiter;
+}
+
+/**
+ * Per-account limit on issued certificates: at most `max` per sliding `windowMs`. A request takes its slot before
+ * any asynchronous work (charge before checking: parallel enrollments cannot all pass one check) and gives it back
+ * only when nothing was issued.
+ */
+export class IssuanceLimiter {
+  private readonly issued = new Map<string, number[]>();
+
+  constructor(readonly max = 10, readonly windowMs = 3600_000) {}
+
+  /** Seconds until `account` may enroll again, or 0 when it may now. */
+  retryAfter(account: string, now: number): number {
+    const times = this.recent(account, now);
+    if (times.length < this.max) return 0;
+    return Math.max(1, Math.ceil((times[0]! + this.windowMs - now) / 1000));
+  }
+
+  /** Takes a slot for `account` now; returns 0 when taken, else the seconds to wait (nothing taken). */
+  reserve(account: string, now: number): number {
+    const wait = this.retryAfter(account, now);
+    if (wait > 0) return wait;
+    this.record(account, now);
+    return 0;
+  }
+
+  /** Gives back a slot taken at `at` by {@link reserve} (the request issued nothing). */
+  release(account: string, at: number): void {
+    const times = this.issued.get(account);
+    const i = times?.indexOf(at) ?? -1;
+    if (times && i >= 0) times.splice(i, 1);
+  }
+
+  /** Records one issued certificate. */
+  record(account: string, now: number): void {
+    const times = this.recent(account, now);
+    times.push(now);
+    this.issued.set(account, times);
+  }
+
+  private recent(account: string, now: number): number[] {
+    const times = (this.issued.get(account) ?? []).filter((t) => t > now - this.windowMs);
+    if (times.length === 0) this.issued.delete(account);
+    else this.issued.set(account, times);
+    return times;
+  }
+}
+
+const defaultLimiters = new WeakMap<EstRouteDeps, IssuanceLimiter>();
+
+function limiterOf(deps: EstRouteDeps): IssuanceLimiter {
+  if (deps.issuance) return deps.issuance;
+  let l = defaultLimiters.get(deps);
+  if (!l) {
+    l = new IssuanceLimiter();
+    defaultLimiters.set(deps, l);
+  }
+  return l;
+}
+
+/**
+ * Runs one enrollment under the account's issuance budget: refuses with 429 when it is used up, else charges a slot
+ * before `enroll` starts and refunds it when no certificate came out.
+ */
+async function withIssuance(account: string, deps: EstRouteDeps, enroll: () => Promise<EstResult>): Promise<EstResult> {
+  const key = normalizeScreenName(account);
+  const at = deps.now();
+  const wait = limiterOf(deps).reserve(key, at);
+  if (wait > 0) {
+    deps.counters.estRateLimited++;
+    throw new HttpError(429, 'ENROLL_RATE_LIMITED', `too many certificates issued to this account recently; try again in ${wait} s`, { 'Retry-After': String(wait) });
+  }
+  let r: EstResult | undefined;
+  try {
+    r = await enroll();
+    return r;
+  } finally {
+    if (!r || r.status < 200 || r.status >= 300) limiterOf(deps).release(key, at);
+  }
 }
 
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="certim EST", charset="UTF-8"' };
@@ -61,14 +148,16 @@ export async function handleEst(op: string, req: IncomingMessage, res: ServerRes
     case 'simpleenroll': {
       requireMethod(req, 'POST');
       const screenName = await authenticateBasic(req, deps);
-      const body = await readBody(req, deps.maxBodyBytes);
-      return reply(res, await deps.ports.est.simpleEnroll(screenName, body, req.headers['content-type']), deps.counters);
+      const r = await withIssuance(screenName, deps, async () =>
+        deps.ports.est.simpleEnroll(screenName, await readBody(req, deps.maxBodyBytes), req.headers['content-type']));
+      return reply(res, r, deps.counters);
     }
     case 'simplereenroll': {
       requireMethod(req, 'POST');
       const { screenName, der } = await authenticateClientCert(req, deps);
-      const body = await readBody(req, deps.maxBodyBytes);
-      return reply(res, await deps.ports.est.simpleReenroll(screenName, body, req.headers['content-type'], der), deps.counters);
+      const r = await withIssuance(screenName, deps, async () =>
+        deps.ports.est.simpleReenroll(screenName, await readBody(req, deps.maxBodyBytes), req.headers['content-type'], der));
+      return reply(res, r, deps.counters);
     }
     default:
       throw new HttpError(404, 'NOT_FOUND', `unknown EST operation '${op}' (supported: cacerts, simpleenroll, simplereenroll)`);
