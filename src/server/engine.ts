@@ -4,6 +4,7 @@
  */
 import { CookieIssuer } from './auth/cookie.js';
 import { LoginThrottle } from './auth/login-throttle.js';
+import type { ThrottleStatePort } from './auth/throttle-state.js';
 import { InProcessRelay, type MessageRelay } from './cluster/relay.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { Clock, ServerPorts } from './ports.js';
@@ -55,6 +56,8 @@ export interface EngineOptions {
   log?: Logger;
   /** HMAC key for BOS cookies (default: random per process). */
   cookieSecret?: Uint8Array;
+  /** Where login-throttle records live (default: in memory; the store's table to share them in a cluster). */
+  throttleState?: ThrottleStatePort;
 }
 
 /** Shared server state. */
@@ -73,7 +76,7 @@ export class Engine {
   readonly presence: Presence;
   /** BOS cookies. */
   readonly cookies: CookieIssuer;
-  /** Failed-login throttle. */
+  /** Login throttle and password-hash gate (shared with the HTTPS listener by main.ts). */
   readonly throttle: LoginThrottle;
   /** Logger. */
   readonly log: Logger;
@@ -93,7 +96,7 @@ export class Engine {
     this.relay = options.relay ?? new InProcessRelay(this.registry);
     this.presence = new Presence(this.registry, this.clock);
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
-    this.throttle = new LoginThrottle(this.config.loginThrottle);
+    this.throttle = new LoginThrottle(this.config.loginThrottle, options.throttleState, () => this.clock.now());
     this.log = options.log ?? (() => {});
   }
 

@@ -21,7 +21,7 @@ import { CRL_PATH, openCertificateAuthority, type CertificateAuthority, type Ser
 import { commonNameOf } from '../pki/name.js';
 import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
-import { hashPassword, verifyPassword } from './auth/password.js';
+import { UNMATCHABLE_HASH, verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
@@ -139,15 +139,13 @@ function certificateChecker(ca: CertificateAuthority): CertificateChecker {
 
 /** Ports for the HTTPS listener. */
 function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, est: EstPort): HttpPorts {
-  // A real scrypt hash of a random password: unknown accounts cost the same time as wrong passwords.
-  let dummyHash: Promise<string> | undefined;
   return {
     est,
     async checkPassword(screenName, password): Promise<PasswordCheck> {
       const account = await store.accounts.get(screenName);
       if (!account) {
-        dummyHash ??= hashPassword(`dummy-${Math.random()}`);
-        await verifyPassword(password, await dummyHash);
+        // Unknown accounts cost the same scrypt as wrong passwords.
+        await verifyPassword(password, UNMATCHABLE_HASH);
         return 'bad-credentials';
       }
       if (!(await verifyPassword(password, account.passwordHash))) return 'bad-credentials';
@@ -166,7 +164,10 @@ function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, e
       return { ok: true, screenName: account.screenName };
     },
     crl: () => ca.crl(),
-    metrics: () => ({ ...oscar.metrics() }),
+    metrics: () => {
+      const t = oscar.engine.throttle.stats;
+      return { ...oscar.metrics(), loginChecks: t.checks, loginThrottled: t.throttled, loginBusy: t.busy };
+    },
   };
 }
 
@@ -215,7 +216,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let tls = await issueTls();
 
     const ports = storePorts(store, certificateChecker(ca));
-    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log });
+    // On Postgres (the cluster backend) the login throttle keeps its records in the shared database, so every node
+    // draws on one guessing budget; on SQLite (one process) memory is enough and spares an fsync per login.
+    const throttleState = store.backend === 'postgres' ? store.loginThrottle : undefined;
+    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...(throttleState ? { throttleState } : {}) });
     cleanups.push(() => oscar.close());
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
 
@@ -228,7 +232,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clientCaPem: caPem,
       ports: httpPorts(store, ca, oscar, createEstPort(ca)),
       throttle: oscar.engine.throttle,
-      throttleWindowMs: oscar.engine.config.loginThrottle.windowMs,
       log,
     });
     cleanups.push(() => https.close());

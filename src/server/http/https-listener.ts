@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { CRL_PATH } from '../../pki/ca.js';
-import { DEFAULT_LOGIN_THROTTLE, LoginThrottle } from '../auth/login-throttle.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
 import { EST_PREFIX, handleEst, type EstCounters } from './est-routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-limits.js';
 import type { HttpPorts } from './http-ports.js';
@@ -32,10 +32,8 @@ export interface HttpsListenerOptions {
   clientCaPem: string;
   /** Ports to the PKI, accounts and counters. */
   ports: HttpPorts;
-  /** Failed-login throttle; pass the OSCAR engine's to share one budget (default: a fresh one). */
+  /** Login throttle; pass the OSCAR engine's to share one budget and one hash gate (default: a fresh one). */
   throttle?: LoginThrottle;
-  /** Window of that throttle in ms (for Retry-After). */
-  throttleWindowMs?: number;
   /** Limits (defaults: {@link DEFAULT_HTTP_LIMITS}). */
   limits?: Partial<HttpLimits>;
   /** Logger. */
@@ -59,11 +57,10 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...o.limits };
   const log: HttpLog = o.log ?? (() => {});
   const now = o.now ?? (() => Date.now());
-  const windowMs = o.throttleWindowMs ?? DEFAULT_LOGIN_THROTTLE.windowMs;
-  const throttle = o.throttle ?? new LoginThrottle();
+  const throttle = o.throttle ?? new LoginThrottle({}, undefined, now);
   const started = now();
   const counters: EstCounters & { httpRequests: number } = { httpRequests: 0, estEnrollments: 0, estRefusals: 0, estAuthFailures: 0, estRateLimited: 0 };
-  const estDeps = { ports: o.ports, throttle, retryAfterSeconds: Math.ceil(windowMs / 1000), maxBodyBytes: limits.maxBodyBytes, counters, now };
+  const estDeps = { ports: o.ports, throttle, maxBodyBytes: limits.maxBodyBytes, counters, now, log };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname;

@@ -16,7 +16,7 @@ import { FlapChannel, FlapDeframer, FlapHelloTlv, decodeFlapHello, encodeFlap, e
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
 import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
-import { handleAuthSnac } from '../auth/bucp-login.js';
+import { handleAuthSnac, type AuthConnection } from '../auth/bucp-login.js';
 import type { Engine } from '../engine.js';
 import { BOS_FAMILIES, findHandler } from '../families/index.js';
 import type { Reply } from '../families/family.js';
@@ -45,6 +45,8 @@ export class OscarConnection implements SessionLink {
   private corked = false;
   private session: Session | undefined;
   private authTimer: NodeJS.Timeout | undefined;
+  /** BUCP state of an auth connection (its single-use challenge key). */
+  private readonly auth: AuthConnection;
 
   /** @param engine shared state; @param socket the accepted socket; @param tls whether it is a TLS socket */
   constructor(
@@ -56,6 +58,7 @@ export class OscarConnection implements SessionLink {
     this.tls = tls;
     this.address = socket.remoteAddress ?? 'unknown';
     this.remoteIpv4 = parseIpv4(this.address);
+    this.auth = { tls, address: this.address };
     this.deframer = new FlapDeframer({ maxFrameSize: engine.config.maxFrameSize });
     this.rates = new RateLimiter(engine.config.rateClasses, engine.clock.now());
     socket.setNoDelay(true);
@@ -164,7 +167,15 @@ export class OscarConnection implements SessionLink {
     const r = this.rates.check(cls, now);
     if (r.verdict === 'disconnect') {
       this.engine.counters.limitDisconnects++;
-      this.engine.log('warn', 'rate limit disconnect', { address: this.address, class: cls });
+      this.engine.log('warn', 'rate limit disconnect', { event: 'session.rate-limit-disconnect', address: this.address, class: cls });
+      // A flooder must not sign straight back on (docs/protocol.md §2.1): the account's next login waits a bit.
+      const account = this.session?.key;
+      if (account !== undefined) {
+        this.engine.throttle.penalize(account).then(
+          (ms) => this.engine.log('info', 'sign-on back-off after rate-limit disconnect', { event: 'login.penalty', screenName: this.session?.screenName, seconds: Math.ceil(ms / 1000) }),
+          (e: unknown) => this.engine.log('error', 'login penalty not recorded', { error: String(e) }),
+        );
+      }
       this.notifyRate(RateChangeCode.LIMITED, r.state);
       this.signOff(0x0002);
       return false;
@@ -265,7 +276,7 @@ export class OscarConnection implements SessionLink {
       const snac = decodeSnac(payload);
       if (this.state === 'auth') {
         if (h.family !== BUCP_FAMILY) return this.fail(h, SnacErrorCode.InvalidSnac);
-        return handleAuthSnac(this.engine, { tls: this.tls, address: this.address }, h.subtype, snac.body).then(
+        return handleAuthSnac(this.engine, this.auth, h.subtype, snac.body).then(
           (replies) => (replies === undefined ? this.fail(h, SnacErrorCode.InvalidSnac) : this.answer(h, replies)),
           (e: unknown) => this.handlerFailed(h, e),
         );
