@@ -25,6 +25,8 @@ import { UNMATCHABLE_HASH, verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
+import type { HttpLimits } from './http/http-limits.js';
+import { ConnectionLimiter, type ConnectionLimits } from './net/connection-limits.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
 import type { CertificateChecker } from './ports.js';
@@ -56,6 +58,17 @@ export interface ServerOptions {
   log?: Logger;
   /** Environment (CERTIM_CA_PASSPHRASE); default process.env. */
   env?: Record<string, string | undefined>;
+  /** HTTPS limits (timeouts, body size) — for tests. */
+  http?: Partial<HttpLimits>;
+  /** Connection caps for all listeners together — for tests. */
+  connections?: Partial<ConnectionLimits>;
+  /** Clock for the TLS renewal decision (default Date.now) — for tests. */
+  now?: () => number;
+  /**
+   * Shows a generated CA root passphrase once, at the first start (it is never written). Default: printed on stderr
+   * when stderr is a terminal, else discarded (the root key stays sealed; set CERTIM_ROOT_PASSPHRASE to choose one).
+   */
+  rootPassphraseNotice?: (passphrase: string) => void;
 }
 
 /**
@@ -88,6 +101,11 @@ export interface RunningServer {
   readonly ca: CertificateAuthority;
   /** The OSCAR server (engine, metrics). */
   readonly oscar: OscarServer;
+  /**
+   * Renews the server TLS certificate in place (HTTPS and OSCAR over TLS) if two thirds of its life have passed, or
+   * always with `force`; resolves true when it renewed. A timer calls this twice a day.
+   */
+  renewTlsIfDue(force?: boolean): Promise<boolean>;
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -124,6 +142,18 @@ function tlsNames(host: string, publicHost: string): { dns: string[]; ips: strin
   return { dns: [...new Set([...first, ...dns])], ips: [...ips] };
 }
 
+/** Where a generated root passphrase is shown: the option, else the terminal (never the log, never a file). */
+function rootNotice(options: ServerOptions): { rootPassphraseNotice?: (passphrase: string) => void } {
+  if (options.rootPassphraseNotice) return { rootPassphraseNotice: options.rootPassphraseNotice };
+  if (!process.stderr.isTTY) return {};
+  return {
+    rootPassphraseNotice: (p) => process.stderr.write(
+      `\n*** certim CA root key passphrase (shown once, stored nowhere; write it down and keep it offline):\n***   ${p}\n` +
+      '*** The server never needs it; it opens ca/root.key for root operations (e.g. signing a new issuing CA).\n\n',
+    ),
+  };
+}
+
 /** The domain for `im:` URIs: flag, else remembered from the first start, else derived (and remembered). */
 async function resolveDomain(store: Store, flag: string | undefined, publicHost: string): Promise<string> {
   const remembered = await store.meta.get('server.domain');
@@ -138,7 +168,7 @@ function certificateChecker(ca: CertificateAuthority): CertificateChecker {
 }
 
 /** Ports for the HTTPS listener. */
-function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, est: EstPort): HttpPorts {
+function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, est: EstPort, limiter: ConnectionLimiter): HttpPorts {
   return {
     est,
     async checkPassword(screenName, password): Promise<PasswordCheck> {
@@ -166,7 +196,8 @@ function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, e
     crl: () => ca.crl(),
     metrics: () => {
       const t = oscar.engine.throttle.stats;
-      return { ...oscar.metrics(), loginChecks: t.checks, loginThrottled: t.throttled, loginBusy: t.busy };
+      const refused = Object.values(limiter.refused).reduce((a, b) => a + b, 0);
+      return { ...oscar.metrics(), loginChecks: t.checks, loginThrottled: t.throttled, loginBusy: t.busy, connectionsRefused: refused };
     },
   };
 }
@@ -201,6 +232,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(crlUrl ? { crlUrl } : {}),
       ...(options.env ? { env: options.env } : {}),
       warn: (m) => log('warn', m),
+      ...rootNotice(options),
     });
     log('info', 'certificate authority ready', { dir: join(dataDir, 'ca'), domain, rootFingerprint: ca.rootFingerprint() });
 
@@ -221,7 +253,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const throttleState = store.backend === 'postgres' ? store.loginThrottle : undefined;
     const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...(throttleState ? { throttleState } : {}) });
     cleanups.push(() => oscar.close());
-    const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
+    // One set of connection caps for every listener: per address, and in total below the descriptor limit.
+    const limiter = new ConnectionLimiter({ maxTotal: oscar.engine.config.maxConnections, ...options.connections });
+    log('info', 'connection caps', { event: 'server.connection-caps', ...limiter.limits });
+    const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem }, limiter });
 
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({
@@ -230,23 +265,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certPem: tls.certChainPem,
       keyPem: tls.keyPem,
       clientCaPem: caPem,
-      ports: httpPorts(store, ca, oscar, createEstPort(ca)),
+      ports: httpPorts(store, ca, oscar, createEstPort(ca), limiter),
       throttle: oscar.engine.throttle,
+      limiter,
       log,
+      ...(options.http ? { limits: options.http } : {}),
     });
     cleanups.push(() => https.close());
 
-    // Renew the TLS certificate in place once two thirds of its life have passed (checked twice a day).
+    // Renew the TLS certificate in place, on every TLS listener, once two thirds of its life have passed.
+    const now = options.now ?? Date.now;
+    let renewing: Promise<boolean> | undefined;
+    const renewTlsIfDue = (force = false): Promise<boolean> => {
+      const left = tls.certificate.notAfter.getTime() - now();
+      if (!force && left > (TLS_CERT_DAYS * DAY_MS) / 3) return Promise.resolve(false);
+      renewing ??= issueTls().then((c) => {
+        tls = c;
+        https.setCertificate(c.certChainPem, c.keyPem);
+        oscar.setTlsCredentials({ key: c.keyPem, cert: c.certChainPem });
+        log('info', 'server TLS certificate renewed on HTTPS and OSCAR over TLS', { event: 'tls.renewed', serial: c.certificate.serial });
+        return true;
+      }).finally(() => {
+        renewing = undefined;
+      });
+      return renewing;
+    };
     const renewal = setInterval(() => {
-      const left = tls.certificate.notAfter.getTime() - Date.now();
-      if (left > (TLS_CERT_DAYS * DAY_MS) / 3) return;
-      issueTls().then(
-        (c) => {
-          tls = c;
-          https.setCertificate(c.certChainPem, c.keyPem);
-        },
-        (e: unknown) => log('error', 'TLS certificate renewal failed', { error: e instanceof Error ? e.message : String(e) }),
-      );
+      renewTlsIfDue().catch((e: unknown) => log('error', 'TLS certificate renewal failed', { event: 'tls.renewal-failed', error: e instanceof Error ? e.message : String(e) }));
     }, DAY_MS / 2);
     renewal.unref();
     cleanups.push(async () => clearInterval(renewal));
@@ -264,6 +309,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       backend: store.backend,
       ca,
       oscar,
+      renewTlsIfDue,
       close() {
         closing ??= closeAll();
         return closing;

@@ -7,6 +7,9 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { ConnectionLimiter } from '../net/connection-limits.js';
+import { createTlsFront } from '../net/tls-front.js';
+import { secureContextOptions } from '../net/tls-policy.js';
 import { CRL_PATH } from '../../pki/ca.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { EST_PREFIX, handleEst, type EstCounters } from './est-routes.js';
@@ -36,6 +39,8 @@ export interface HttpsListenerOptions {
   throttle?: LoginThrottle;
   /** Limits (defaults: {@link DEFAULT_HTTP_LIMITS}). */
   limits?: Partial<HttpLimits>;
+  /** Connection caps shared with the OSCAR listeners (default: one of its own, `limits.maxConnections` in total). */
+  limiter?: ConnectionLimiter;
   /** Logger. */
   log?: HttpLog;
   /** Clock (ms). */
@@ -83,12 +88,11 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
 
   const server: Server = createServer(
     {
-      cert: o.certPem,
-      key: o.keyPem,
-      ca: o.clientCaPem,
+      ...secureContextOptions({ cert: o.certPem, key: o.keyPem, ca: o.clientCaPem }),
       requestCert: true,
       rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
     },
     (req, res) => {
       counters.httpRequests++;
@@ -103,37 +107,69 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
       });
     },
   );
-  server.headersTimeout = limits.headersTimeoutMs;
-  server.requestTimeout = limits.requestTimeoutMs;
-  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  server.maxConnections = limits.maxConnections;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   server.on('tlsClientError', (err) => log('debug', 'TLS handshake failed', { error: err.message }));
+  // The listening socket is a TCP front: caps per address and in total, and no TLS state before the ClientHello.
+  const limiter = o.limiter ?? new ConnectionLimiter({ maxTotal: limits.maxConnections });
+  const front = createTlsFront(server, {
+    limiter,
+    firstByteTimeoutMs: limits.handshakeTimeoutMs,
+    onRefused: (address, reason) => log('debug', 'HTTPS connection refused by a connection cap', { event: 'connection.refused', address, reason }),
+  });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
+    front.server.once('error', reject);
+    front.server.listen(o.port, o.host, () => {
+      front.server.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address();
+  front.server.on('error', (e) => log('error', 'HTTPS listener error', { error: e.message }));
+  enforceTimeouts(server, limits);
+  const addr = front.server.address();
   if (!addr || typeof addr === 'string') throw new Error('HTTPS listener has no address');
   return {
     port: addr.port,
     setCertificate(certPem: string, keyPem: string) {
-      server.setSecureContext({ cert: certPem, key: keyPem, ca: o.clientCaPem });
+      server.setSecureContext(secureContextOptions({ cert: certPem, key: keyPem, ca: o.clientCaPem }));
     },
     close() {
       return new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        front.server.close(() => resolve());
         server.closeIdleConnections();
         for (const s of sockets) s.destroy();
+        front.destroyAll();
       });
     },
   };
+}
+
+/**
+ * Header and request deadlines, enforced per connection. Node's own `headersTimeout`/`requestTimeout` never fire on
+ * an HTTPS server in Node 20 (its connection list stays empty for TLS sockets; checked: a TLS client sending half a
+ * request line is never answered 408), so every TLS connection gets a deadline for its request headers from the
+ * moment it is established (and again after each response, for keep-alive), and each request a deadline for its
+ * response. Both are absolute: trickling one byte at a time does not extend them (slowloris).
+ */
+function enforceTimeouts(server: Server, limits: HttpLimits): void {
+  const timers = new WeakMap<Socket, NodeJS.Timeout>();
+  const arm = (socket: Socket, ms: number): void => {
+    clearTimeout(timers.get(socket));
+    const t = setTimeout(() => socket.destroy(), ms);
+    t.unref();
+    timers.set(socket, t);
+  };
+  server.on('secureConnection', (socket: Socket) => {
+    arm(socket, limits.headersTimeoutMs);
+    socket.once('close', () => clearTimeout(timers.get(socket)));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    arm(socket, limits.requestTimeoutMs);
+    res.once('finish', () => arm(socket, limits.headersTimeoutMs + limits.keepAliveTimeoutMs));
+  });
 }

@@ -22,6 +22,7 @@ const DESCRIPTIONS: Record<string, { help: string; type: 'counter' | 'gauge' }> 
   login_checks: { help: 'Password checks actually run (OSCAR and EST; throttled attempts run none).', type: 'counter' },
   login_throttled: { help: 'Login attempts refused by the throttle without a password check.', type: 'counter' },
   login_busy: { help: 'Login attempts refused because password checks were saturated.', type: 'counter' },
+  connections_refused: { help: 'Connections refused by the per-address or global connection caps (all listeners).', type: 'counter' },
   uptime_seconds: { help: 'Seconds since the server started.', type: 'gauge' },
 };
 

@@ -54,6 +54,8 @@ export class OscarConnection implements SessionLink {
     private readonly socket: Socket,
     tls: boolean,
     private readonly onClosed: (c: OscarConnection) => void,
+    /** Called once when a BOS cookie was redeemed (the connection is authenticated; connection-limits.ts). */
+    private readonly onAuthenticated: () => void = () => {},
   ) {
     this.tls = tls;
     this.address = socket.remoteAddress ?? 'unknown';
@@ -250,6 +252,7 @@ export class OscarConnection implements SessionLink {
     const claims = this.engine.cookies.redeem(cookie, this.engine.clock.now());
     if (!claims) return this.signOff();
     this.state = 'bos';
+    this.onAuthenticated();
     clearTimeout(this.authTimer);
     this.authTimer = undefined; // a signed-on connection keeps no timer object
     try {

@@ -3,9 +3,12 @@
  * BOS on the same port — a hello carrying a cookie is BOS, anything else is a login connection.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Engine, type EngineMetrics, type EngineOptions } from '../engine.js';
 import { OscarConnection } from './connection.js';
+import { ConnectionLimiter, type ConnectionTicket } from './connection-limits.js';
+import { createTlsFront, type TlsFront } from './tls-front.js';
+import { secureContextOptions } from './tls-policy.js';
 
 /** Where to listen. */
 export interface OscarListenOptions {
@@ -15,8 +18,10 @@ export interface OscarListenOptions {
   port?: number;
   /** TLS OSCAR port; 0 picks a free port (default 5191). Ignored without `tls`. */
   tlsPort?: number;
-  /** TLS key/certificate etc.; omit to serve plain TCP only. */
+  /** TLS key/certificate etc. (the server's TLS policy is added: tls-policy.ts); omit to serve plain TCP only. */
   tls?: SecureContextOptions;
+  /** Connection caps, shared with the server's other listeners (default: one of its own from the engine config). */
+  limiter?: ConnectionLimiter;
 }
 
 /** The bound ports; `oscarTls` is 0 when no TLS listener was started. */
@@ -35,6 +40,10 @@ export interface OscarServer {
   listen(options?: OscarListenOptions): Promise<OscarPorts>;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
+  /** The connection caps in use (shared with other listeners when one was passed to `listen`). */
+  readonly limiter: ConnectionLimiter;
+  /** Replaces the TLS listener's key and certificate (a renewal) for new connections; no-op without TLS. */
+  setTlsCredentials(tls: SecureContextOptions): void;
   /** Counters (connections, sessions, SNACs, IMs, limits). */
   metrics(): EngineMetrics;
 }
@@ -44,18 +53,34 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
   const engine = new Engine(deps);
   const connections = new Set<OscarConnection>();
   const servers: Server[] = [];
+  let limiter = new ConnectionLimiter({ maxTotal: engine.config.maxConnections });
+  let tlsServer: TlsServer | undefined;
+  let front: TlsFront | undefined;
 
   const accept = (socket: Socket, tls: boolean): void => {
-    if (connections.size >= engine.config.maxConnections) {
-      socket.destroy();
-      return;
+    let ticket: ConnectionTicket | undefined;
+    if (tls) {
+      ticket = front?.ticketOf(socket);
+    } else {
+      const admitted = limiter.admit(socket.remoteAddress ?? 'unknown');
+      if (typeof admitted === 'string') {
+        refused(socket.remoteAddress, admitted);
+        socket.destroy();
+        return;
+      }
+      ticket = admitted;
     }
     const conn = new OscarConnection(engine, socket, tls, (c) => {
+      ticket?.release();
       connections.delete(c);
       engine.counters.connections = connections.size;
-    });
+    }, () => ticket?.authenticated());
     connections.add(conn);
     engine.counters.connections = connections.size;
+  };
+
+  const refused = (address: string | undefined, reason: string): void => {
+    engine.log('debug', 'connection refused by a connection cap', { event: 'connection.refused', address, reason });
   };
 
   const start = (server: Server, port: number, host: string): Promise<number> =>
@@ -70,8 +95,12 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
 
   return {
     engine,
+    get limiter() {
+      return limiter;
+    },
     async listen(options: OscarListenOptions = {}): Promise<OscarPorts> {
       const host = options.host ?? '127.0.0.1';
+      if (options.limiter) limiter = options.limiter;
       const plain = createTcpServer({ noDelay: true }, (s) => accept(s, false));
       plain.on('error', (e) => engine.log('error', 'plain listener error', { error: String(e) }));
       servers.push(plain);
@@ -79,11 +108,13 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       engine.boundPorts.plain = oscar;
       let oscarTls = 0;
       if (options.tls) {
-        const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: engine.config.unauthenticatedTimeoutMs }, (s: TLSSocket) => accept(s, true));
+        const timeout = engine.config.unauthenticatedTimeoutMs;
+        tlsServer = createTlsServer({ ...secureContextOptions(options.tls), handshakeTimeout: timeout }, (s: TLSSocket) => accept(s, true));
         tlsServer.on('tlsClientError', () => {});
-        tlsServer.on('error', (e) => engine.log('error', 'TLS listener error', { error: String(e) }));
-        servers.push(tlsServer);
-        oscarTls = await start(tlsServer, options.tlsPort ?? 5191, host);
+        front = createTlsFront(tlsServer, { limiter, firstByteTimeoutMs: timeout, onRefused: refused });
+        front.server.on('error', (e) => engine.log('error', 'TLS listener error', { error: String(e) }));
+        servers.push(front.server);
+        oscarTls = await start(front.server, options.tlsPort ?? 5191, host);
         engine.boundPorts.tls = oscarTls;
       }
       return { oscar, oscarTls };
@@ -91,7 +122,12 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
     async close(): Promise<void> {
       const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const c of [...connections]) c.signOff();
+      // Connections still in their TLS handshake (or before it) are not sessions yet: drop them.
+      front?.destroyAll();
       await Promise.all(closing);
+    },
+    setTlsCredentials(tls: SecureContextOptions): void {
+      tlsServer?.setSecureContext(secureContextOptions(tls));
     },
     metrics: () => engine.metrics(),
   };
