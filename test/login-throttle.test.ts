@@ -3,7 +3,8 @@
  * parallel — over OSCAR/TLS and over EST — from loopback addresses of their own (127.0.0.x source addresses), while
  * the real user signs on from another address and gets in. The number of password checks the server actually ran
  * (its `certim_login_checks_total` metric) stays within the documented budget (`pairBudget`), and every refusal
- * says how long to wait.
+ * says how long to wait. (Beyond 16 concurrent unauthenticated connections per address the connection cap refuses
+ * the attacker even earlier, before any TLS handshake; those attempts are counted as refused at connect.)
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,11 +67,14 @@ async function checksRun(): Promise<number> {
   return Number(v[1]);
 }
 
+/** An attempt the connection cap refused before TLS. */
+const REFUSED_AT_CONNECT = 'refused-at-connect' as const;
+
 /** Fires `parallel` attempts at once, again and again, until `ms` have passed; returns every result. */
-async function hammer<T>(ms: number, parallel: number, attempt: () => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
+async function hammer<T>(ms: number, parallel: number, attempt: () => Promise<T>): Promise<Array<T | typeof REFUSED_AT_CONNECT>> {
+  const out: Array<T | typeof REFUSED_AT_CONNECT> = [];
   const end = Date.now() + ms;
-  while (Date.now() < end) out.push(...await Promise.all(Array.from({ length: parallel }, attempt)));
+  while (Date.now() < end) out.push(...await Promise.all(Array.from({ length: parallel }, () => attempt().catch(() => REFUSED_AT_CONNECT))));
   return out;
 }
 
@@ -80,38 +84,43 @@ test('OSCAR/TLS: one address hammering an account in parallel gets only its budg
   const attack = hammer(4_000, 40, () => login(tlsFrom('127.0.0.66'), 'victim', 'guess', 'tls-password', { withUrl: true }));
   await new Promise((r) => setTimeout(r, 500)); // mid-attack
   const user = await login(tlsFrom('127.0.0.2'), 'victim', 'victim-right-pw', 'tls-password');
-  const results: LoginResult[] = await attack;
+  const all = await attack;
   const elapsed = Date.now() - started;
+  const results = all.filter((r): r is LoginResult => r !== REFUSED_AT_CONNECT);
+  const atConnect = all.length - results.length;
   assert.equal(user.ok, true, `the real user got in: ${JSON.stringify(user)}`);
   const wrong = results.filter((r) => r.error === 0x0001).length;
   const throttled = results.filter((r) => r.error === 0x0018);
   assert.equal(wrong + throttled.length, results.length, 'every attempt was refused as wrong or throttled');
-  assert.ok(results.length >= 80, `the attacker really hammered (${results.length} attempts)`);
+  assert.ok(results.length >= 80, `the attacker really hammered (${results.length} attempts reached the login)`);
   assert.ok(wrong <= pairBudget(elapsed), `accepted guesses ${wrong} <= budget ${pairBudget(elapsed)} for ${elapsed} ms`);
   assert.ok(throttled.every((r) => /\?retry-after=\d+&scope=pair$/.test(r.url ?? '')), `the wait is in the error URL: ${throttled[0]?.url}`);
   const ran = (await checksRun()) - before;
   assert.ok(ran <= pairBudget(elapsed) + 1, `password checks run ${ran} <= budget + the user's one`);
   assert.equal(ran, wrong + 1, 'a check ran exactly for every 0x0001 and the user');
-  t.diagnostic(`OSCAR/TLS: ${results.length} attempts in ${elapsed} ms, ${wrong} checked (budget ${pairBudget(elapsed)}), ${throttled.length} throttled`);
+  t.diagnostic(`OSCAR/TLS: ${all.length} attempts in ${elapsed} ms: ${atConnect} refused at connect, ${wrong} checked (budget ${pairBudget(elapsed)}), ${throttled.length} throttled`);
 });
 
 test('EST: 200 parallel Basic-auth guesses from one address: 429 + Retry-After beyond the budget; the user enrolls from another', { timeout: 120_000 }, async (t) => {
   const before = await checksRun();
   const started = Date.now();
-  const attack = Promise.all(Array.from({ length: 200 }, () => https('/.well-known/est/simpleenroll', { method: 'POST', auth: 'target:guess', localAddress: '127.0.0.67' })));
+  const attack = Promise.all(Array.from({ length: 200 }, () => https('/.well-known/est/simpleenroll', { method: 'POST', auth: 'target:guess', localAddress: '127.0.0.67' })
+    .catch(() => REFUSED_AT_CONNECT)));
   const user = await https('/.well-known/est/simpleenroll', { method: 'POST', auth: 'target:target-right-pw', localAddress: '127.0.0.3', body: 'not a CSR' });
-  const results = await attack;
+  const all = await attack;
   const elapsed = Date.now() - started;
+  const results = all.filter((r) => r !== REFUSED_AT_CONNECT);
   assert.equal(user.status, 400, `authenticated (then the garbage CSR is refused): ${user.status} ${user.body}`);
   const wrong = results.filter((r) => r.status === 401).length;
   const limited = results.filter((r) => r.status === 429);
-  assert.equal(wrong + limited.length, 200, JSON.stringify([...new Set(results.map((r) => r.status))]));
+  assert.equal(wrong + limited.length, results.length, JSON.stringify([...new Set(results.map((r) => r.status))]));
+  assert.ok(limited.length >= 10, `the throttle answered 429 (${limited.length})`);
   assert.ok(wrong <= pairBudget(elapsed), `accepted guesses ${wrong} <= ${pairBudget(elapsed)}`);
   assert.ok(limited.every((r) => /^\d+$/.test(String(r.headers['retry-after'])) && Number(r.headers['retry-after']) >= 1));
   assert.match(limited[0]!.body, /RATE_LIMITED\ntoo many failed logins for this account; try again in \d+ s/);
   const ran = (await checksRun()) - before;
   assert.equal(ran, wrong + 1);
-  t.diagnostic(`EST: 200 attempts in ${elapsed} ms, ${wrong} checked (budget ${pairBudget(elapsed)}), ${limited.length} got 429`);
+  t.diagnostic(`EST: 200 attempts in ${elapsed} ms: ${200 - results.length} refused at connect, ${wrong} checked (budget ${pairBudget(elapsed)}), ${limited.length} got 429`);
 });
 
 test('account ceiling: strangers on many addresses exhaust it; the owner still gets in from a proven address, a new one is told to wait', { timeout: 180_000 }, async (t) => {

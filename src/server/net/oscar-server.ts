@@ -10,6 +10,9 @@ import { ConnectionLimiter, type ConnectionTicket } from './connection-limits.js
 import { createTlsFront, type TlsFront } from './tls-front.js';
 import { secureContextOptions } from './tls-policy.js';
 
+/** Longest TLS handshake accepted on the OSCAR-TLS port, ms. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Where to listen. */
 export interface OscarListenOptions {
   /** Bind address (default 127.0.0.1). */
@@ -108,7 +111,8 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       engine.boundPorts.plain = oscar;
       let oscarTls = 0;
       if (options.tls) {
-        const timeout = engine.config.unauthenticatedTimeoutMs;
+        // The TLS handshake gets at most 10 s of the unauthenticated time (a real client needs well under one).
+        const timeout = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, engine.config.unauthenticatedTimeoutMs);
         tlsServer = createTlsServer({ ...secureContextOptions(options.tls), handshakeTimeout: timeout }, (s: TLSSocket) => accept(s, true));
         tlsServer.on('tlsClientError', () => {});
         front = createTlsFront(tlsServer, { limiter, firstByteTimeoutMs: timeout, onRefused: refused });
