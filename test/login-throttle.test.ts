@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,11 +46,12 @@ after(async () => {
 const tlsFrom = (localAddress: string): Endpoint => ({ port: ready.oscarTls, tlsCa: rootPem, localAddress });
 
 /** GET/POST over HTTPS to the server, pinned to its root, from a chosen source address. */
-function https(path: string, opts: { method?: string; auth?: string; localAddress?: string; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function https(path: string, opts: { method?: string; auth?: string; localAddress?: string; body?: string; cert?: string; key?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({
       host: '127.0.0.1', port: ready.https, path, method: opts.method ?? 'GET', ca: rootPem, servername: 'localhost', agent: false,
       ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      ...(opts.cert && opts.key ? { cert: opts.cert, key: opts.key } : {}),
       headers: { ...(opts.auth ? { Authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {}), 'Content-Type': 'application/pkcs10' },
     }, (res) => {
       let body = '';
@@ -166,4 +168,26 @@ test('password-hash work is capped globally: a spraying burst from 60 addresses 
   assert.ok(ran >= checked + 1 && ran <= all.length - busy + 1, `busy refusals ran no check (${ran} checks)`);
   assert.ok(ownerMs < 3000, `the owner signed on in ${ownerMs} ms`);
   t.diagnostic(`hash gate: ${results.length} guesses from 60 addresses: ${checked} checked, ${busy} refused busy; owner signed on in ${ownerMs} ms`);
+});
+
+test('EST: with the account ceiling exhausted by strangers, a request that presents the account\'s valid client certificate still enrolls', { timeout: 180_000 }, async () => {
+  // Enroll a certificate for 'target' first (from an address of its own).
+  const keyFile = join(dir, 'target.key');
+  const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-subj', '/CN=target', '-outform', 'DER']).toString('base64');
+  const enrolled = await https('/.well-known/est/simpleenroll', { method: 'POST', auth: 'target:target-right-pw', localAddress: '127.0.0.70', body: csr });
+  assert.equal(enrolled.status, 200, enrolled.body);
+  const certPem = execFileSync('openssl', ['pkcs7', '-inform', 'DER', '-print_certs'], { input: Buffer.from(enrolled.body.replace(/\s+/g, ''), 'base64') }).toString();
+  const key = readFileSync(keyFile, 'utf8');
+  // Strangers on 45 addresses spend the account's ceiling (in waves that fit the hash queue, else most are 503).
+  const guesses: Array<number | string> = [];
+  for (let wave = 0; wave < 3; wave++) {
+    guesses.push(...await Promise.all(Array.from({ length: 15 }, (_, a) => https('/.well-known/est/simpleenroll', { method: 'POST', auth: 'target:guess', localAddress: `127.0.4.${wave * 15 + a + 1}` })
+      .then((r) => r.status, (e: Error) => e.message))));
+  }
+  assert.ok(guesses.filter((g) => g === 429).length >= 10, JSON.stringify(guesses));
+  const stranger = await https('/.well-known/est/simpleenroll', { method: 'POST', auth: 'target:target-right-pw', localAddress: '127.0.0.71', body: csr });
+  assert.equal(stranger.status, 429, stranger.body);
+  assert.match(stranger.body, /for this account/);
+  const withCert = await https('/.well-known/est/simpleenroll', { method: 'POST', auth: 'target:target-right-pw', localAddress: '127.0.0.71', body: csr, cert: certPem, key });
+  assert.equal(withCert.status, 200, `proven by its client certificate: ${withCert.body}`);
 });
