@@ -99,22 +99,22 @@ async function authenticateBasic(req: IncomingMessage, deps: EstRouteDeps): Prom
     return checked.result !== 'bad-credentials';
   });
   const result = checked.result;
-  const fields = { event: '', screenName: creds.user, address };
+  const fields = { screenName: creds.user, address };
   if (outcome.status === 'throttled' || outcome.status === 'busy') {
     const seconds = String(Math.ceil(outcome.retryAfterMs / 1000));
     deps.counters.estRateLimited++;
     if (outcome.status === 'busy') {
-      deps.log?.('warn', 'EST login refused: password checks saturated', { ...fields, event: 'login.busy' });
+      deps.log?.('warn', 'EST login refused: password checks saturated', { event: 'login.busy', ...fields });
       throw new HttpError(503, 'BUSY', `password checks are saturated; try again in ${seconds} s`, { 'Retry-After': seconds });
     }
-    deps.log?.('warn', 'EST login throttled', { ...fields, event: 'login.throttled', scope: outcome.scope, retryAfterSeconds: Number(seconds) });
+    deps.log?.('warn', 'EST login throttled', { event: 'login.throttled', ...fields, scope: outcome.scope, retryAfterSeconds: Number(seconds) });
     const why = outcome.scope === 'address' ? 'from this address' : outcome.scope === 'penalty' ? 'after a rate-limit disconnect' : 'for this account';
     throw new HttpError(429, 'RATE_LIMITED', `too many failed logins ${why}; try again in ${seconds} s`, { 'Retry-After': seconds });
   }
   if (outcome.status === 'ok' && result === 'ok') return creds.user;
   deps.counters.estAuthFailures++;
   if (result === 'disabled') throw new HttpError(403, 'ACCOUNT_DISABLED', 'this account is disabled');
-  deps.log?.('info', 'EST login failed', { ...fields, event: 'login.failed' });
+  deps.log?.('info', 'EST login failed', { event: 'login.failed', ...fields });
   throw new HttpError(401, 'BAD_CREDENTIALS', 'wrong screen name or password', BASIC_CHALLENGE);
 }
 
