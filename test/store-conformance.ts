@@ -417,6 +417,16 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
         assert.equal(await s.loginThrottle.update(['a'], 200, (c) => ({ result: c.size, writes: new Map() })), 0, 'a deleted');
       });
 
+      test('entries and deleteAccount (names with LIKE wildcards are literal)', async () => {
+        const s = await fresh();
+        const w = new Map([['a:bo_b', rec(1, 1000)], ['p:10.0.0.1 bo_b', rec(2, 1000)], ['p:10.0.0.1 boxb', rec(3, 1000)], ['s:bo_b', rec(1, 1000)], ['i:10.0.0.1', rec(1, 50)]]);
+        await s.loginThrottle.update([...w.keys()], 10, () => ({ result: 0, writes: w }));
+        assert.deepEqual((await s.loginThrottle.entries(100, 10)).map(([k]) => k).sort(), ['a:bo_b', 'p:10.0.0.1 bo_b', 'p:10.0.0.1 boxb', 's:bo_b']);
+        assert.equal((await s.loginThrottle.entries(100, 2)).length, 2);
+        assert.equal(await s.loginThrottle.deleteAccount('bo_b'), 3);
+        assert.deepEqual((await s.loginThrottle.entries(100, 10)).map(([k]) => k), ['p:10.0.0.1 boxb']);
+      });
+
       test('concurrent increments of one key are serialized (none lost)', async () => {
         const s = await fresh();
         await Promise.all(Array.from({ length: 40 }, () => s.loginThrottle.update(['k', 'other'], 10, (c) => {

@@ -255,7 +255,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanups.push(() => oscar.close());
     // One set of connection caps for every listener: per address, and in total below the descriptor limit.
     const limiter = new ConnectionLimiter({ maxTotal: oscar.engine.config.maxConnections, ...options.connections });
-    log('info', 'connection caps', { event: 'server.connection-caps', ...limiter.limits });
+    log('info', 'connection caps', { event: 'server.connection_caps', ...limiter.limits });
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem }, limiter });
 
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
@@ -283,7 +283,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         tls = c;
         https.setCertificate(c.certChainPem, c.keyPem);
         oscar.setTlsCredentials({ key: c.keyPem, cert: c.certChainPem });
-        log('info', 'server TLS certificate renewed on HTTPS and OSCAR over TLS', { event: 'tls.renewed', serial: c.certificate.serial });
+        log('info', 'server TLS certificate renewed on HTTPS and OSCAR over TLS', { event: 'server.tls_cert_renewed', serial: c.certificate.serial });
         return true;
       }).finally(() => {
         renewing = undefined;
@@ -291,7 +291,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return renewing;
     };
     const renewal = setInterval(() => {
-      renewTlsIfDue().catch((e: unknown) => log('error', 'TLS certificate renewal failed', { event: 'tls.renewal-failed', error: e instanceof Error ? e.message : String(e) }));
+      renewTlsIfDue().catch((e: unknown) => log('error', 'TLS certificate renewal failed', { event: 'server.tls_cert_renewal_failed', error: e instanceof Error ? e.message : String(e) }));
     }, DAY_MS / 2);
     renewal.unref();
     cleanups.push(async () => clearInterval(renewal));

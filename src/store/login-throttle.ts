@@ -28,4 +28,8 @@ export interface LoginThrottleStore {
     now: number,
     decide: (current: ReadonlyMap<string, LoginThrottleRecord>) => { result: T; writes: ReadonlyMap<string, LoginThrottleRecord | null> },
   ): Promise<T>;
+  /** The live records (expiresAt > now), at most `limit`, for the admin's view. */
+  entries(now: number, limit: number): Promise<Array<[string, LoginThrottleRecord]>>;
+  /** Deletes the account's records (`a:NAME`, `s:NAME`, every `p:ADDRESS NAME`); resolves to how many. */
+  deleteAccount(account: string): Promise<number>;
 }

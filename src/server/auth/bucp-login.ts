@@ -62,7 +62,7 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
   conn.challenge = undefined;
   if (req.certimPassword !== undefined && !conn.tls) {
     // The plaintext-password login must never run over plain TCP; refuse without looking at it.
-    engine.log('warn', 'certim password login refused on plain TCP', { event: 'login.refused', reason: 'password-on-plain-tcp', address: conn.address });
+    engine.log('warn', 'certim password login refused on plain TCP', { event: 'login.plaintext_refused', address: conn.address });
     return fail(LoginError.BAD_INPUT);
   }
   let account: AccountRecord | null = null;

@@ -156,3 +156,20 @@ test('memory state stays bounded under a flood of distinct keys', async () => {
   for (let i = 0; i < 3000; i++) await throttle.attempt({ account: `u${i}`, address: `10.1.${i >> 8}.${i & 255}` }, async () => false);
   assert.ok(state.size <= 1000, String(state.size));
 });
+
+test('admin view and unlock: entries name the locked keys with their wait; unlock clears an account (not others)', async () => {
+  const { clock, throttle, guess } = setup({ accountBurst: 3, accountRefillPerHour: 3 });
+  for (let i = 0; i < 3; i++) await guess('bob', '10.0.0.1');
+  await guess('carol', '10.0.0.2');
+  await throttle.penalize('dave');
+  const e = await throttle.entries();
+  assert.deepEqual(e.find((x) => x.kind === 'pair' && x.key === '10.0.0.1 bob'), { kind: 'pair', key: '10.0.0.1 bob', failures: 3, locked: true, retryAfterSeconds: 1 });
+  assert.deepEqual(e.find((x) => x.kind === 'account' && x.key === 'bob'), { kind: 'account', key: 'bob', failures: 3, locked: true, retryAfterSeconds: 1200 });
+  assert.deepEqual(e.find((x) => x.kind === 'penalty'), { kind: 'penalty', key: 'dave', failures: 1, locked: true, retryAfterSeconds: 10 });
+  assert.ok(!e.some((x) => x.key.includes('proven')));
+  assert.equal(await throttle.unlock('bob'), true);
+  assert.equal(await throttle.unlock('bob'), false);
+  assert.equal((await guess('bob', '10.0.0.1', true)).status, 'ok', 'the owner gets in at once after the unlock');
+  assert.ok((await throttle.entries()).some((x) => x.key === '10.0.0.2 carol'), 'other accounts keep their records');
+  clock.t += 1;
+});

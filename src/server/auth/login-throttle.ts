@@ -100,6 +100,20 @@ export interface LoginAttempt {
   hashes?: boolean;
 }
 
+/** One throttle record as the admin sees it (`certim admin` throttle list). */
+export interface ThrottleEntry {
+  /** `pair` (key = "address account"), `account`, `address`, or `penalty` (a rate-limit sign-off back-off). */
+  kind: 'pair' | 'account' | 'address' | 'penalty';
+  /** The account, address, or "address account". */
+  key: string;
+  /** Failures counted (pairs), checks spent from the bucket (account, address), or the penalty level. */
+  failures: number;
+  /** True when attempts for this key are refused now. */
+  locked: boolean;
+  /** Seconds until it stops refusing (0 when not locked). */
+  retryAfterSeconds: number;
+}
+
 /** Counters for /metrics. */
 export interface LoginThrottleStats {
   /** Password checks actually run. */
@@ -232,6 +246,32 @@ export class LoginThrottle {
       const rec: ThrottleRecord = { count: level, milliTokens: 0, until: now + ms, at: now, expiresAt: now + ms + o.penaltyForgetMs };
       return { result: ms, writes: new Map([[key, rec]]) };
     });
+  }
+
+  /** The live records as the admin sees them, most failures first (at most 1,000). */
+  async entries(now: number = this.#now()): Promise<ThrottleEntry[]> {
+    const o = this.options;
+    const out: ThrottleEntry[] = [];
+    for (const [k, r] of await this.#state.entries(now, 1000)) {
+      const kind = ({ p: 'pair', a: 'account', i: 'address', s: 'penalty' } as const)[k[0] as 'p' | 'a' | 'i' | 's'];
+      if (!kind) continue; // proven-good marks are not limits
+      const key = k.slice(2);
+      if (kind === 'account' || kind === 'address') {
+        const [burst, perHour] = kind === 'account' ? [o.accountBurst, o.accountRefillPerHour] : [o.addressBurst, o.addressRefillPerHour];
+        const level = refill(r, burst, perHour, now);
+        const wait = level < TOKEN ? ((TOKEN - level) * HOUR) / (perHour * TOKEN) : 0;
+        out.push({ kind, key, failures: Math.round(burst - level / TOKEN), locked: wait > 0, retryAfterSeconds: Math.ceil(wait / 1000) });
+      } else {
+        const wait = Math.max(0, r.until - now);
+        out.push({ kind, key, failures: r.count, locked: wait > 0, retryAfterSeconds: Math.ceil(wait / 1000) });
+      }
+    }
+    return out.sort((a, b) => b.failures - a.failures);
+  }
+
+  /** Forgets an account's failures, ceiling and sign-off back-off (`certim admin user unlock`); true when it had any. */
+  async unlock(accountKey: string): Promise<boolean> {
+    return (await this.#state.deleteAccount(accountKey)) > 0;
   }
 
   async #counted(check: () => Promise<boolean>): Promise<boolean> {

@@ -39,6 +39,10 @@ export interface ThrottleStatePort {
    * free of side effects (an SQL implementation may retry it).
    */
   update<T>(keys: readonly string[], now: number, decide: (current: ReadonlyMap<string, ThrottleRecord>) => ThrottleDecision<T>): Promise<T>;
+  /** The live records, at most `limit` of them (for the admin's view). */
+  entries(now: number, limit: number): Promise<Array<[string, ThrottleRecord]>>;
+  /** Deletes the records of one account (`a:`, `s:` and every `p:` pair ending in it); resolves to how many. */
+  deleteAccount(account: string): Promise<number>;
 }
 
 /** Options of {@link MemoryThrottleState}. */
@@ -85,6 +89,28 @@ export class MemoryThrottleState implements ThrottleStatePort {
     }
     if (this.#records.size > this.#max) this.#shrink(now);
     return Promise.resolve(decision.result);
+  }
+
+  /** {@inheritDoc ThrottleStatePort.entries} */
+  entries(now: number, limit: number): Promise<Array<[string, ThrottleRecord]>> {
+    const out: Array<[string, ThrottleRecord]> = [];
+    for (const [k, r] of this.#records) {
+      if (out.length >= limit) break;
+      if (r.expiresAt > now) out.push([k, r]);
+    }
+    return Promise.resolve(out);
+  }
+
+  /** {@inheritDoc ThrottleStatePort.deleteAccount} */
+  deleteAccount(account: string): Promise<number> {
+    let n = 0;
+    for (const k of [...this.#records.keys()]) {
+      if (k === `a:${account}` || k === `s:${account}` || (k.startsWith('p:') && k.endsWith(` ${account}`))) {
+        this.#records.delete(k);
+        n++;
+      }
+    }
+    return Promise.resolve(n);
   }
 
   #shrink(now: number): void {

@@ -118,7 +118,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   const front = createTlsFront(server, {
     limiter,
     firstByteTimeoutMs: limits.handshakeTimeoutMs,
-    onRefused: (address, reason) => log('debug', 'HTTPS connection refused by a connection cap', { event: 'connection.refused', address, reason }),
+    onRefused: (address, reason) => log('debug', 'HTTPS connection refused by a connection cap', { event: 'conn.refused', listener: 'https', address, reason }),
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -169,7 +169,7 @@ export class OscarConnection implements SessionLink {
     const r = this.rates.check(cls, now);
     if (r.verdict === 'disconnect') {
       this.engine.counters.limitDisconnects++;
-      this.engine.log('warn', 'rate limit disconnect', { event: 'session.rate-limit-disconnect', address: this.address, class: cls });
+      this.engine.log('warn', 'rate limit disconnect', { event: 'conn.rate_limit_disconnect', address: this.address, class: cls });
       // A flooder must not sign straight back on (docs/protocol.md §2.1): the account's next login waits a bit.
       const account = this.session?.key;
       if (account !== undefined) {

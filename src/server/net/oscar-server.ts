@@ -83,7 +83,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
   };
 
   const refused = (address: string | undefined, reason: string): void => {
-    engine.log('debug', 'connection refused by a connection cap', { event: 'connection.refused', address, reason });
+    engine.log('debug', 'connection refused by a connection cap', { event: 'conn.refused', listener: 'oscar', address, reason });
   };
 
   const start = (server: Server, port: number, host: string): Promise<number> =>

@@ -44,5 +44,16 @@ export function sqlLoginThrottle(db: SqlDriver): LoginThrottleStore {
       if (++updates % PURGE_EVERY === 0) await db.run('DELETE FROM login_throttle WHERE expires_at <= ?', [now]);
       return result;
     },
+
+    async entries(now, limit) {
+      const rows = await db.all('SELECT tkey, n, milli_tokens, until_ms, at_ms, expires_at FROM login_throttle WHERE expires_at > ? ORDER BY tkey LIMIT ?', [now, Math.max(0, Math.floor(limit))]);
+      return rows.map((r) => [str(r.tkey), toRecord(r)] as [string, LoginThrottleRecord]);
+    },
+
+    async deleteAccount(account) {
+      // LIKE with an escape character: a screen name may contain % or _ (they are not wildcards here).
+      const pattern = `p:% ${account.replace(/[\\%_]/g, (c) => `\\${c}`)}`;
+      return db.run("DELETE FROM login_throttle WHERE tkey = ? OR tkey = ? OR tkey LIKE ? ESCAPE '\\'", [`a:${account}`, `s:${account}`, pattern]);
+    },
   };
 }
