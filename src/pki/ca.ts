@@ -1,5 +1,5 @@
 /**
- * The server's certificate authority (issue 3). Layout under `<dataDir>/ca/`:
+ * The server's certificate authority. Layout under `<dataDir>/ca/`:
  *
  *   root.crt        root certificate (PEM), self-signed, RSA >= 3072, pathLen 1
  *   root.key        root private key, PKCS#8 scrypt + AES-256 ("ENCRYPTED PRIVATE KEY"); absent for imported CAs

@@ -1,8 +1,11 @@
 /**
  * The server's HTTPS listener: EST enrollment (est-routes.ts), the CRL, health and Prometheus metrics. It uses the
- * certificate our own CA issued, so a client that pins the CA root trusts it (issue 3). TLS asks every client for a
- * certificate but accepts connections without one (requestCert, rejectUnauthorized false): only simplereenroll
- * needs it, and that route verifies it with the PKI verifier itself rather than trusting the handshake's verdict.
+ * certificate our own CA issued, so a client that pins the CA root trusts it. TLS asks every client for a
+ * certificate but accepts connections without one (requestCert, rejectUnauthorized false): simplereenroll needs it,
+ * and simpleenroll treats a valid one of the same account as proven good; both verify it with the PKI verifier
+ * rather than trusting the handshake's verdict. The TLS policy is the server's (net/tls-policy.ts); the listening
+ * socket is a TCP front (net/tls-front.ts: connection caps, no TLS state before the ClientHello); handshake, header
+ * and request deadlines are enforced per connection (see {@link enforceTimeouts}).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
