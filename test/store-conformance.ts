@@ -474,6 +474,25 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
         }
       });
 
+      test('migration 3 deletes the old replayable fixed-key verifiers and switches classic login off', async () => {
+        if (!harness) throw new Error(`${backend} harness failed to start`);
+        const db = await harness.openRaw();
+        try {
+          await migrateUp(db, migrations.slice(0, 2));
+          await db.run(`INSERT INTO accounts (sn_key, screen_name, created_at, password_hash, legacy_login, legacy_auth_key, legacy_md5_weak, legacy_md5_strong)
+            VALUES ('old', 'Old', 1, 'scrypt$x', 1, 'fixedkey', ?, ?)`, [new Uint8Array(16).fill(1), new Uint8Array(16).fill(2)]);
+          await migrateUp(db, migrations);
+          const a = await sqlStore(db, tick).accounts.get('old');
+          assert.deepEqual([a?.legacyLoginEnabled, a?.legacyVerifier], [false, null]);
+          const raw = await db.all('SELECT legacy_auth_key, legacy_md5_weak, legacy_md5_strong FROM accounts');
+          assert.deepEqual(raw.map((r) => [r.legacy_auth_key, r.legacy_md5_weak, r.legacy_md5_strong]), [[null, null, null]]);
+          // The CHECK: an MD5 only with classic login on.
+          await assert.rejects(db.run('UPDATE accounts SET legacy_md5_password = ? WHERE sn_key = ?', [new Uint8Array(16), 'old']));
+        } finally {
+          await db.close();
+        }
+      });
+
       test('a database from a newer certim is refused', async () => {
         if (!harness) throw new Error(`${backend} harness failed to start`);
         const db = await harness.openRaw();
