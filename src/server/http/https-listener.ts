@@ -145,7 +145,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
         front.server.close(() => resolve());
         server.closeIdleConnections();
         for (const s of sockets) s.destroy();
-        front.destroyAll();
+        front.destroyPending();
       });
     },
   };

@@ -127,7 +127,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const c of [...connections]) c.signOff();
       // Connections still in their TLS handshake (or before it) are not sessions yet: drop them.
-      front?.destroyAll();
+      front?.destroyPending();
       await Promise.all(closing);
     },
     setTlsCredentials(tls: SecureContextOptions): void {

@@ -33,8 +33,8 @@ export interface TlsFront {
   readonly server: Server;
   /** The ticket of an admitted connection, found by the TCP or TLS socket on top of it (same peer address/port). */
   ticketOf(socket: Socket): ConnectionTicket | undefined;
-  /** Destroys every connection still open through this front (shutdown: pending handshakes included). */
-  destroyAll(): void;
+  /** Destroys every connection whose TLS handshake has not completed (shutdown); established ones are the server's. */
+  destroyPending(): void;
   /** Handshakes in progress now. */
   readonly handshaking: number;
 }
@@ -44,7 +44,8 @@ const peerKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort 
 /** Creates the front for `tls` (which must not listen itself). */
 export function createTlsFront(tls: TlsServer, o: TlsFrontOptions): TlsFront {
   const tickets = new Map<string, ConnectionTicket>();
-  const open = new Set<Socket>();
+  /** Admitted sockets whose TLS handshake has not completed yet. */
+  const pending = new Set<Socket>();
   const maxHandshakes = o.maxHandshakes ?? 512;
   /** Sockets whose handshake runs, by peer. */
   const handshaking = new Map<string, Socket>();
@@ -60,11 +61,11 @@ export function createTlsFront(tls: TlsServer, o: TlsFrontOptions): TlsFront {
     }
     const key = peerKey(socket);
     tickets.set(key, ticket);
-    open.add(socket);
+    pending.add(socket);
     socket.once('close', () => {
       ticket.release();
       tickets.delete(key);
-      open.delete(socket);
+      pending.delete(socket);
     });
     socket.on('error', () => socket.destroy());
     const timer = setTimeout(() => socket.destroy(), o.firstByteTimeoutMs);
@@ -81,8 +82,9 @@ export function createTlsFront(tls: TlsServer, o: TlsFrontOptions): TlsFront {
   tls.on('tlsClientError', (_e: Error, s: Socket) => finished(handshaking.get(peerKey(s))));
 
   function finished(raw: Socket | undefined): void {
-    if (!raw || !handshaking.delete(peerKey(raw))) return;
-    pump();
+    if (!raw) return;
+    pending.delete(raw);
+    if (handshaking.delete(peerKey(raw))) pump();
   }
 
   function pump(): void {
@@ -99,8 +101,8 @@ export function createTlsFront(tls: TlsServer, o: TlsFrontOptions): TlsFront {
   return {
     server,
     ticketOf: (s) => tickets.get(peerKey(s)),
-    destroyAll: () => {
-      for (const s of open) s.destroy();
+    destroyPending: () => {
+      for (const s of pending) s.destroy();
     },
     get handshaking() {
       return handshaking.size;
