@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../store/index.js';
 import { LoginThrottle, addressKey, pairBudget, pairDelayMs, type LoginAttemptOutcome } from './login-throttle.js';
 import { HashGate, HashGateBusyError } from './hash-gate.js';
 import { MemoryThrottleState } from './throttle-state.js';
@@ -172,4 +176,25 @@ test('admin view and unlock: entries name the locked keys with their wait; unloc
   assert.equal((await guess('bob', '10.0.0.1', true)).status, 'ok', 'the owner gets in at once after the unlock');
   assert.ok((await throttle.entries()).some((x) => x.key === '10.0.0.2 carol'), 'other accounts keep their records');
   clock.t += 1;
+});
+
+test('the same policy over the SQL state (SQLite): 100 parallel guesses run only the free checks; unlock works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certim-throttle-sql-'));
+  const store = await openStore(`sqlite:${join(dir, 'certim.db')}`);
+  try {
+    const throttle = new LoginThrottle({}, store.loginThrottle, () => 5_000);
+    let runs = 0;
+    const results = await Promise.all(Array.from({ length: 100 }, () => throttle.attempt({ account: 'bob', address: '10.0.0.1' }, async () => {
+      runs++;
+      return false;
+    })));
+    assert.equal(runs, 3);
+    assert.equal(results.filter((r) => r.status === 'throttled').length, 97);
+    assert.ok((await throttle.entries()).some((e) => e.kind === 'pair' && e.locked));
+    assert.equal(await throttle.unlock('bob'), true);
+    assert.equal((await throttle.attempt({ account: 'bob', address: '10.0.0.1' }, async () => true)).status, 'ok');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
