@@ -98,6 +98,18 @@ test('HTTPS: a normal request still works, and keeps working on a kept-alive con
   assert.equal(await healthz('127.0.0.42'), 200);
 });
 
+test('OSCAR over TLS: silent and stalled handshakes are closed by the handshake deadline; a real client still signs on', async () => {
+  await withOscarFixture({ users: [['tina', 'pw']], tls: { key, cert }, engine: { config: { unauthenticatedTimeoutMs: 400 } } }, async (fx) => {
+    const silent = tcpConnect({ host: '127.0.0.1', port: fx.tlsPort, localAddress: '127.0.0.43' });
+    const stalled = tcpConnect({ host: '127.0.0.1', port: fx.tlsPort, localAddress: '127.0.0.43' }, () => stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+    const [a, b] = await Promise.all([closedAfter(silent), closedAfter(stalled)]);
+    assert.ok(a >= 350 && a < 3000, `silent closed after ${a} ms`);
+    assert.ok(b >= 350 && b < 3000, `stalled handshake closed after ${b} ms`);
+    const tina = await signOn({ port: fx.tlsPort, tlsCa: cert, localAddress: '127.0.0.44' }, 'tina', 'pw', 'tls-password');
+    tina.conn.close();
+  });
+});
+
 test('per-address cap: idle connections from one address fill its slots; other addresses are served', async () => {
   const idle = Array.from({ length: 4 }, () => tcpConnect({ host: '127.0.0.1', port: https.port, localAddress: '127.0.0.50' }));
   await Promise.all(idle.map((s) => new Promise((r) => s.once('connect', r))));

@@ -114,7 +114,9 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
         // The TLS handshake gets at most 10 s of the unauthenticated time (a real client needs well under one).
         const timeout = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, engine.config.unauthenticatedTimeoutMs);
         tlsServer = createTlsServer({ ...secureContextOptions(options.tls), handshakeTimeout: timeout }, (s: TLSSocket) => accept(s, true));
-        tlsServer.on('tlsClientError', () => {});
+        // A failed or timed-out handshake (handshakeTimeout) only emits this event: Node leaves the socket open
+        // unless the listener closes it (https.Server does; a bare tls.Server does not).
+        tlsServer.on('tlsClientError', (_e: Error, s: TLSSocket) => s.destroy());
         front = createTlsFront(tlsServer, { limiter, firstByteTimeoutMs: timeout, onRefused: refused });
         front.server.on('error', (e) => engine.log('error', 'TLS listener error', { error: String(e) }));
         servers.push(front.server);
