@@ -19,6 +19,11 @@ const USAGE = `usage: certim server [options]
                      (default: --host, or this machine's host name when --host is a wildcard)
   --json             print one JSON line on stdout once ready; logs stay on stderr
   Port 0 picks a free port. SIGTERM/SIGINT shut down cleanly.
+
+environment:
+  CERTIM_ROOT_PASSPHRASE  the CA root key's passphrase, read at the first start only and never written; without
+                          it one is generated, shown once on a terminal (else discarded), the root key sealed
+  CERTIM_CA_PASSPHRASE    passphrase of both CA keys (then no ca/issuing.pass is written either)
 `;
 
 function port(name: string, v: string | undefined, dflt: number): number {
