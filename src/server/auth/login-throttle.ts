@@ -173,7 +173,8 @@ export function pairBudget(elapsedMs: number, o: LoginThrottleOptions = DEFAULT_
 
 function refill(r: ThrottleRecord | undefined, burst: number, perHour: number, now: number): number {
   if (!r) return burst * TOKEN;
-  return Math.min(burst * TOKEN, r.milliTokens + Math.floor(((now - r.at) * perHour * TOKEN) / HOUR));
+  // max(0, ...): a record written by a node whose clock runs ahead must not drain the bucket here.
+  return Math.min(burst * TOKEN, r.milliTokens + Math.floor((Math.max(0, now - r.at) * perHour * TOKEN) / HOUR));
 }
 
 function bucket(milliTokens: number, now: number, burst: number, perHour: number): ThrottleRecord {
