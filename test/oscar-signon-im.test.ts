@@ -13,7 +13,7 @@ import { imBody, login, parseIncomingIm, signOn, userInfoScreenName } from './su
 
 test('two classic clients sign on, see each other, exchange IMs, and an offline IM waits for sign-on', async () => {
   await withOscarFixture({ users: [['Alice Smith', 'alice-pw'], ['bob', 'bob-pw']] }, async (fx, ep) => {
-    const alice = await signOn(ep, 'alicesmith', 'alice-pw', 'md5-weak', { buddies: ['Bob'] });
+    const alice = await signOn(ep, 'alicesmith', 'alice-pw', 'md5-strong', { buddies: ['Bob'] });
     assert.equal(alice.screenName, 'Alice Smith');
     const bob = await signOn(ep, 'BOB', 'bob-pw', 'md5-strong', { buddies: ['alice smith'] });
 
@@ -56,7 +56,7 @@ test('two classic clients sign on, see each other, exchange IMs, and an offline 
     await alice.conn.expectSnac(0x0004, 0x000c);
     assert.equal(await fx.store.offline.count('bob'), 1);
 
-    const bob2 = await signOn(ep, 'bob', 'bob-pw', 'md5-weak');
+    const bob2 = await signOn(ep, 'bob', 'bob-pw', 'md5-strong');
     const offline = parseIncomingIm((await bob2.conn.expectSnac(0x0004, 0x0007)).body);
     assert.equal(offline.sender, 'Alice Smith');
     assert.equal(Buffer.from(offline.text!).toString(), 'while you were out');
@@ -75,7 +75,7 @@ test('a second sign-on takes over: the old session gets ch-4 (bare for a client 
     const dave = await signOn(ep, 'dave', 'pw2', 'md5-strong', { buddies: ['carol'] });
     const first = await signOn(ep, 'carol', 'pw1', 'md5-strong');
     await dave.conn.expectSnac(0x0003, 0x000b);
-    const second = await signOn(ep, 'carol', 'pw1', 'md5-weak', { multiConn: 3 });
+    const second = await signOn(ep, 'carol', 'pw1', 'md5-strong', { multiConn: 3 });
     const bye = await first.conn.nextFrame((f) => f.channel === FlapChannel.SignOff);
     assert.equal(bye.payload.length, 0, 'a pre-multi-conn client gets the 6-byte ch-4 frame, no TLVs');
     await first.conn.closed;
@@ -93,12 +93,12 @@ test('a second sign-on takes over: the old session gets ch-4 (bare for a client 
   });
 });
 
-test('wrong passwords fail with 0x0001, then the account is throttled with 0x0018; legacy-disabled accounts cannot use MD5', async () => {
-  await withOscarFixture({ users: [['erin', 'right'], ['frank', 'secret', false]], engine: { config: { loginThrottle: { perAccount: 3, perAddress: 100, windowMs: 60_000 } } } }, async (fx, ep) => {
+test('wrong passwords fail with 0x0001, then the pair is throttled with 0x0018; legacy-disabled accounts cannot use MD5', async () => {
+  await withOscarFixture({ users: [['erin', 'right'], ['frank', 'secret', false]] }, async (fx, ep) => {
     for (let i = 0; i < 3; i++) assert.deepEqual(await login(ep, 'erin', 'wrong', 'md5-strong'), { ok: false, error: 0x0001 });
     assert.deepEqual(await login(ep, 'erin', 'right', 'md5-strong'), { ok: false, error: 0x0018 });
     assert.deepEqual(await login(ep, 'frank', 'secret', 'md5-strong'), { ok: false, error: 0x0001 });
-    assert.deepEqual(await login(ep, 'nobody', 'x', 'md5-weak'), { ok: false, error: 0x0001 });
+    assert.deepEqual(await login(ep, 'nobody', 'x', 'md5-strong'), { ok: false, error: 0x0001 });
     // The plaintext-password extension is refused on plain TCP.
     assert.deepEqual(await login(ep, 'frank', 'secret', 'tls-password'), { ok: false, error: 0x0006 });
   });

@@ -21,11 +21,11 @@ test('an acknowledged offline IM survives kill -9 of the server and is delivered
     let s = await startServerProcess(dataDir);
     server = s.cli;
     for (const [name, pw] of [['alice', 'alice-pw'], ['bob', 'bob-pw']] as const) {
-      const r = await runCli(['admin', 'user', 'add', name, '--password-stdin', '--data-dir', dataDir], {}, { input: `${pw}\n` });
+      const r = await runCli(['admin', 'user', 'add', name, '--legacy-login', '--password-stdin', '--data-dir', dataDir], {}, { input: `${pw}\n` });
       assert.equal(r.code, 0, r.stderr);
     }
 
-    // Alice (a classic MD5 login on the plain port) sends offline Bob three IMs with store-if-offline + ack wanted,
+    // Alice (a classic MD5 login on the plain port: the accounts opt in with --legacy-login) sends offline Bob three IMs with store-if-offline + ack wanted,
     // and waits for each ack before the next, as a client would.
     const alice = await signOn({ port: s.ready.oscar }, 'alice', 'alice-pw', 'md5-strong');
     const texts = [0, 1, 2].map((i) => `crash-marker-${i}-${randomBytes(6).toString('hex')}`);

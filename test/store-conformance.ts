@@ -25,7 +25,7 @@ export interface StoreHarness {
 }
 
 const bytes = (...b: number[]) => new Uint8Array(b);
-const verifier = (seed: number): LegacyVerifier => ({ authKey: `key${seed}`, weak: new Uint8Array(16).fill(seed), strong: new Uint8Array(16).fill(seed + 1) });
+const verifier = (seed: number): LegacyVerifier => ({ md5Password: new Uint8Array(16).fill(seed) });
 const account = (screenName: string, extra: Partial<NewAccount> = {}): NewAccount => ({ screenName, passwordHash: `scrypt$test$${screenName}`, ...extra });
 const item = (groupId: number, itemId: number, classId: number, name: string, attributes = bytes()): FeedbagItem => ({ name, groupId, itemId, classId, attributes });
 const cookie = (n: number) => new Uint8Array(8).fill(n);
@@ -98,7 +98,7 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
         await rejectsCode(s.accounts.create(account('bad!name')), 'STORE_INVALID');
         await rejectsCode(s.accounts.create(account('carol', { legacyVerifier: verifier(2), legacyLoginEnabled: false })), 'STORE_INVALID');
         await rejectsCode(s.accounts.create(account('carol', { legacyLoginEnabled: true })), 'STORE_INVALID');
-        await rejectsCode(s.accounts.create(account('carol', { legacyVerifier: { ...verifier(2), weak: bytes(1) } })), 'STORE_INVALID');
+        await rejectsCode(s.accounts.create(account('carol', { legacyVerifier: { md5Password: bytes(1) } })), 'STORE_INVALID');
         assert.deepEqual(await s.accounts.list(), []);
       });
 
@@ -404,6 +404,41 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
       });
     });
 
+    describe('login throttle', () => {
+      const rec = (count: number, expiresAt: number) => ({ count, milliTokens: 500, until: 7, at: 3, expiresAt });
+      test('read-modify-write, delete, expiry', async () => {
+        const s = await fresh();
+        const seen = await s.loginThrottle.update(['a', 'b'], 100, (cur) => ({ result: cur.size, writes: new Map([['a', rec(1, 1000)], ['b', rec(2, 150)]]) }));
+        assert.equal(seen, 0);
+        const cur = await s.loginThrottle.update(['a', 'b', 'c'], 120, (c) => ({ result: new Map(c), writes: new Map() }));
+        assert.deepEqual(cur.get('a'), rec(1, 1000));
+        assert.deepEqual(cur.get('b'), rec(2, 150));
+        assert.equal(cur.has('c'), false);
+        const later = await s.loginThrottle.update(['a', 'b'], 200, (c) => ({ result: [...c.keys()], writes: new Map([['a', null]]) }));
+        assert.deepEqual(later, ['a'], 'b expired at 150');
+        assert.equal(await s.loginThrottle.update(['a'], 200, (c) => ({ result: c.size, writes: new Map() })), 0, 'a deleted');
+      });
+
+      test('entries and deleteAccount (names with LIKE wildcards are literal)', async () => {
+        const s = await fresh();
+        const w = new Map([['a:bo_b', rec(1, 1000)], ['p:10.0.0.1 bo_b', rec(2, 1000)], ['p:10.0.0.1 boxb', rec(3, 1000)], ['s:bo_b', rec(1, 1000)], ['i:10.0.0.1', rec(1, 50)]]);
+        await s.loginThrottle.update([...w.keys()], 10, () => ({ result: 0, writes: w }));
+        assert.deepEqual((await s.loginThrottle.entries(100, 10)).map(([k]) => k).sort(), ['a:bo_b', 'p:10.0.0.1 bo_b', 'p:10.0.0.1 boxb', 's:bo_b']);
+        assert.equal((await s.loginThrottle.entries(100, 2)).length, 2);
+        assert.equal(await s.loginThrottle.deleteAccount('bo_b'), 3);
+        assert.deepEqual((await s.loginThrottle.entries(100, 10)).map(([k]) => k), ['p:10.0.0.1 boxb']);
+      });
+
+      test('concurrent increments of one key are serialized (none lost)', async () => {
+        const s = await fresh();
+        await Promise.all(Array.from({ length: 40 }, () => s.loginThrottle.update(['k', 'other'], 10, (c) => {
+          const n = (c.get('k')?.count ?? 0) + 1;
+          return { result: n, writes: new Map([['k', rec(n, 1e12)]]) };
+        })));
+        assert.equal(await s.loginThrottle.update(['k'], 10, (c) => ({ result: c.get('k')?.count, writes: new Map() })), 40);
+      });
+    });
+
     describe('migrations and lifecycle', () => {
       test('up, down, up again; partial down keeps earlier tables', async () => {
         if (!harness) throw new Error(`${backend} harness failed to start`);
@@ -418,9 +453,13 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
           await s1.ledger.recordIssued({ serial: '01', screenName: 'uma', purpose: 'common', notBefore: new Date(0), notAfter: new Date(1),
             fingerprint: '00', der: bytes(1), issuedAt: new Date(0) });
 
+          assert.deepEqual(await migrateDown(db, migrations, 2), [4, 3]);
+          assert.deepEqual(await appliedVersions(db), [1, 2]);
+          assert.notEqual(await s1.ledger.get('01'), null, 'version 2 data survives reverting 3 and 4');
+          await assert.rejects(s1.loginThrottle.update(['k'], 1, () => ({ result: 0, writes: new Map() })), 'login_throttle table is gone');
           assert.deepEqual(await migrateDown(db, migrations, 1), [2]);
           assert.deepEqual(await appliedVersions(db), [1]);
-          assert.notEqual(await s1.accounts.get('uma'), null, 'version 1 data survives reverting version 2');
+          assert.deepEqual((await db.all('SELECT sn_key FROM accounts')).map((r) => r.sn_key), ['uma'], 'version 1 data survives reverting version 2');
           await assert.rejects(s1.ledger.get('01'), 'certificates table is gone');
 
           assert.deepEqual(await migrateDown(db, migrations), [1]);
@@ -432,6 +471,25 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
           assert.equal(await s2.accounts.get('uma'), null, 'fresh tables after up again');
           await s2.accounts.create(account('uma'));
           assert.equal((await s2.accounts.list()).length, 1);
+        } finally {
+          await db.close();
+        }
+      });
+
+      test('migration 3 deletes the old replayable fixed-key verifiers and switches classic login off', async () => {
+        if (!harness) throw new Error(`${backend} harness failed to start`);
+        const db = await harness.openRaw();
+        try {
+          await migrateUp(db, migrations.slice(0, 2));
+          await db.run(`INSERT INTO accounts (sn_key, screen_name, created_at, password_hash, legacy_login, legacy_auth_key, legacy_md5_weak, legacy_md5_strong)
+            VALUES ('old', 'Old', 1, 'scrypt$x', 1, 'fixedkey', ?, ?)`, [new Uint8Array(16).fill(1), new Uint8Array(16).fill(2)]);
+          await migrateUp(db, migrations);
+          const a = await sqlStore(db, tick).accounts.get('old');
+          assert.deepEqual([a?.legacyLoginEnabled, a?.legacyVerifier], [false, null]);
+          const raw = await db.all('SELECT legacy_auth_key, legacy_md5_weak, legacy_md5_strong FROM accounts');
+          assert.deepEqual(raw.map((r) => [r.legacy_auth_key, r.legacy_md5_weak, r.legacy_md5_strong]), [[null, null, null]]);
+          // The CHECK: an MD5 only with classic login on.
+          await assert.rejects(db.run('UPDATE accounts SET legacy_md5_password = ? WHERE sn_key = ?', [new Uint8Array(16), 'old']));
         } finally {
           await db.close();
         }

@@ -26,7 +26,7 @@ test('a SQLite store serves the server ports', async () => {
     const acct = await ports.accounts.get('portuser');
     assert.ok(acct?.legacyVerifier);
     assert.equal(await ports.passwords.verifyPassword('pw123456', acct.passwordHash), true);
-    assert.equal(ports.passwords.checkLegacyLogin(acct.legacyVerifier, passwords.aimMd5Strong(acct.legacyVerifier.authKey, 'pw123456'), true), true);
+    assert.equal(ports.passwords.checkLegacyLogin(acct.legacyVerifier, 'key', passwords.aimMd5Strong('key', 'pw123456'), true), true);
     const md5 = await ports.userInfo.setCertBlock('Port User', new Uint8Array([1, 2, 3]));
     assert.deepEqual((await ports.userInfo.get('portuser')).certHash, md5);
     assert.deepEqual(await ports.feedbag.apply('portuser', [{ op: 'insert', item: { name: 'G', groupId: 1, itemId: 0, classId: 1, attributes: new Uint8Array() } }], { maxItems: 5 }), [0]);

@@ -23,9 +23,11 @@ const server = await startServer({
   tlsPort: 0,
   httpPort: 0,
   engine: { rateClasses: relaxed, maxConnections: 200_000 },
+  // Every bench client connects from 127.0.0.1: lift the per-address caps (the global cap stays below the fd limit).
+  connections: { perAddressUnauthenticated: 200_000, perAddressTotal: 200_000 },
   log: (level, msg, fields) => {
     if (level === 'error') process.stderr.write(`server-child: ${msg} ${JSON.stringify(fields ?? {})}\n`);
   },
 });
 serveParentRequests(() => server.close());
-process.stdout.write(`${JSON.stringify({ event: 'ready', oscar: server.ports.oscar })}\n`);
+process.stdout.write(`${JSON.stringify({ event: 'ready', oscar: server.ports.oscar, oscarTls: server.ports.oscarTls })}\n`);

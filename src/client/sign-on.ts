@@ -105,7 +105,10 @@ export async function bucpLogin(opts: SignOnOptions): Promise<{ bosAddress: stri
       throw e;
     }
     if (!res.ok) {
-      throw new ClientError('LOGIN_FAILED', `sign-on as ${opts.screenName} refused: ${loginErrorReason(res.errorCode)}`, { loginError: res.errorCode });
+      // A throttled login names its wait in the error URL (docs/protocol.md §2.1): `...?retry-after=<seconds>`.
+      const wait = /[?&]retry-after=(\d+)/.exec(res.errorUrl ?? '')?.[1];
+      const hint = wait === undefined ? '' : ` (try again in ${wait} s)`;
+      throw new ClientError('LOGIN_FAILED', `sign-on as ${opts.screenName} refused: ${loginErrorReason(res.errorCode)}${hint}`, { loginError: res.errorCode });
     }
     return { bosAddress: res.bosAddress, cookie: res.cookie, screenName: res.screenName || opts.screenName };
   } finally {

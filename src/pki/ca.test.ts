@@ -18,6 +18,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'certim-ca-'));
 const dataDir = join(tmp, 'data');
 const ledger = new MemoryCertificateLedger();
 const warnings: string[] = [];
+const notices: string[] = [];
 let ca: CertificateAuthority;
 let user: RsaKeyPair;
 
@@ -34,24 +35,29 @@ function file(name: string, content: string): string {
 
 before(async () => {
   [ca, user] = await Promise.all([
-    openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m), issuingKeyBits: 2048 }),
+    openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m), issuingKeyBits: 2048, rootPassphraseNotice: (p) => notices.push(p) }),
     generateRsaKeyPair(2048),
   ]);
 });
 
-test('first start: root RSA-3072 self-signed pathLen 1, issuing CA, root key encrypted, root.pass 0600 + warning', async () => {
+test('first start: root RSA-3072 self-signed pathLen 1, issuing CA, root key encrypted, its passphrase shown once and never written', async () => {
   assert.equal(ca.rootCertificate.keyBits, 3072);
   assert.deepEqual(ca.rootCertificate.basicConstraints, { ca: true, pathLen: 1 });
   assert.deepEqual(ca.issuingCertificate.basicConstraints, { ca: true, pathLen: 0 });
   const dir = join(dataDir, 'ca');
-  assert.equal(statSync(join(dir, 'root.pass')).mode & 0o777, 0o600);
+  assert.ok(!existsSync(join(dir, 'root.pass')), 'the root passphrase is not in the data directory');
   assert.equal(statSync(join(dir, 'root.key')).mode & 0o777, 0o600);
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /root\.pass.*offline/s);
+  assert.equal(statSync(join(dir, 'issuing.pass')).mode & 0o777, 0o600);
+  assert.equal(warnings.length, 0);
+  assert.equal(notices.length, 1);
+  const pass = notices[0]!;
+  for (const f of ['root.key', 'issuing.key', 'issuing.pass', 'root.crt', 'issuing.crt']) {
+    assert.ok(!readFileSync(join(dir, f), 'utf8').includes(pass), `${f} does not hold the root passphrase`);
+  }
   const rootKey = readFileSync(join(dir, 'root.key'), 'utf8');
   assert.match(rootKey, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
   assert.doesNotMatch(rootKey, /BEGIN (RSA )?PRIVATE KEY/);
-  const pass = readFileSync(join(dir, 'root.pass'), 'utf8').trim();
+  assert.equal(openssl(['pkcs8', '-in', join(dir, 'root.key'), '-passin', `file:${join(dir, 'issuing.pass')}`]).ok, false, 'the issuing passphrase does not open it');
   const r = openssl(['pkcs8', '-in', join(dir, 'root.key'), '-passin', `pass:${pass}`]);
   assert.ok(r.ok, r.out);
   // the decrypted root key matches the root certificate
@@ -62,17 +68,32 @@ test('first start: root RSA-3072 self-signed pathLen 1, issuing CA, root key enc
   assert.equal(osslFp.split('=')[1]!.trim().replace(/:/g, '').toLowerCase(), ca.rootFingerprint());
 });
 
-test('restart reuses the CA (same fingerprint, no new keys, no warning), also after root.pass went offline', async () => {
-  const again = await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m) });
+test('restart reuses the CA (same fingerprint, no new keys, no notice); a root.pass left by an older certim is reported', async () => {
+  const again = await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m), rootPassphraseNotice: (p) => notices.push(p) });
   assert.equal(again.rootFingerprint(), ca.rootFingerprint());
   assert.equal(again.issuingCertificate.fingerprint256, ca.issuingCertificate.fingerprint256);
-  assert.equal(warnings.length, 1);
-  // the admin follows the advice and moves root.pass offline; setting the env var later does not break restarts
-  renameSync(join(dataDir, 'ca', 'root.pass'), join(tmp, 'root.pass.offline'));
+  assert.deepEqual([warnings.length, notices.length], [0, 1]);
   const third = await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: { CERTIM_CA_PASSPHRASE: 'set later' }, warn: (m) => warnings.push(m) });
-  assert.equal(third.rootFingerprint(), ca.rootFingerprint());
+  assert.equal(third.rootFingerprint(), ca.rootFingerprint(), 'setting the env var later does not break restarts');
+  assert.equal(warnings.length, 0);
+  writeFileSync(join(dataDir, 'ca', 'root.pass'), 'old\n', { mode: 0o600 });
+  await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: (m) => warnings.push(m) });
   assert.equal(warnings.length, 1);
-  renameSync(join(tmp, 'root.pass.offline'), join(dataDir, 'ca', 'root.pass'));
+  assert.match(warnings[0]!, /root\.pass.*usable from the data directory alone.*delete the file/s);
+  renameSync(join(dataDir, 'ca', 'root.pass'), join(tmp, 'root.pass.gone'));
+});
+
+test('no notice sink: the generated root passphrase is discarded (with a warning); CERTIM_ROOT_PASSPHRASE chooses it', async () => {
+  const d = join(tmp, 'sealed');
+  const w: string[] = [];
+  await openCertificateAuthority({ dataDir: d, domain: 'example.org', ledger: new MemoryCertificateLedger(), env: {}, warn: (m) => w.push(m), issuingKeyBits: 2048 });
+  assert.ok(!existsSync(join(d, 'ca', 'root.pass')));
+  assert.match(w.join('\n'), /CERTIM_ROOT_PASSPHRASE.*sealed/s);
+  const e = join(tmp, 'rootenv');
+  await openCertificateAuthority({ dataDir: e, domain: 'example.org', ledger: new MemoryCertificateLedger(), env: { CERTIM_ROOT_PASSPHRASE: 'root only' }, warn: () => assert.fail('no warning'), issuingKeyBits: 2048 });
+  assert.ok(openssl(['pkcs8', '-in', join(e, 'ca', 'root.key'), '-passin', 'pass:root only']).ok);
+  assert.ok(existsSync(join(e, 'ca', 'issuing.pass')), 'the issuing key still opens unattended');
+  assert.ok(!existsSync(join(e, 'ca', 'root.pass')));
 });
 
 test('CERTIM_CA_PASSPHRASE: no pass files are written and the keys open with it', async () => {

@@ -3,7 +3,9 @@
  *
  *   root.crt        root certificate (PEM), self-signed, RSA >= 3072, pathLen 1
  *   root.key        root private key, PKCS#8 scrypt + AES-256 ("ENCRYPTED PRIVATE KEY"); absent for imported CAs
- *   root.pass       generated root passphrase (mode 0600) when CERTIM_CA_PASSPHRASE is not set — move it offline
+ *   (no root.pass)  the root passphrase is never written: CERTIM_ROOT_PASSPHRASE (or CERTIM_CA_PASSPHRASE) when set
+ *                   at the first start, else generated, handed once to `rootPassphraseNotice` (the server shows it
+ *                   on a terminal) and forgotten. A root.pass left by an older certim is reported at every start.
  *   issuing.crt     issuing CA certificate (PEM), signed by the root (or imported), pathLen 0
  *   issuing.key     issuing private key, PKCS#8 scrypt + AES-256, passphrase in issuing.pass (0600) or
  *                   CERTIM_CA_PASSPHRASE
@@ -12,7 +14,8 @@
  *   trusted/*.pem   extra trust anchors the admin configured (other CAs whose users we accept)
  *
  * Why two passphrases: the issuing key must open unattended on every start, the root key never needs to (it only
- * signs the issuing CA once), so root.pass can and should be moved offline without breaking restarts.
+ * signs the issuing CA once), so the data directory alone (a stolen backup, a read-only compromise) must not open
+ * the root key: only the admin holds its passphrase.
  *
  * Issued and revoked certificates are recorded through the {@link CertificateLedger} (SQL in the store).
  */
@@ -42,6 +45,8 @@ import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
 
 /** Environment variable holding the CA passphrase (both keys) when the admin supplies one. */
 export const CA_PASSPHRASE_ENV = 'CERTIM_CA_PASSPHRASE';
+/** Environment variable holding the root key's passphrase only (preferred over {@link CA_PASSPHRASE_ENV} for it). */
+export const ROOT_PASSPHRASE_ENV = 'CERTIM_ROOT_PASSPHRASE';
 /** Path the server should serve the CRL (DER, application/pkix-crl) at; issued certificates point here. */
 export const CRL_PATH = '/ca/crl';
 
@@ -92,6 +97,11 @@ export interface CaOptions {
   extraTrustAnchors?: readonly (Uint8Array | string)[];
   /** Crypto provider. */
   provider?: CryptoProvider;
+  /**
+   * Receives a generated root passphrase once, at creation, so the admin can record it (it is never written to
+   * disk); without it the generated passphrase is discarded and the root key stays sealed.
+   */
+  rootPassphraseNotice?: (passphrase: string) => void;
 }
 
 /** What the CA returns for each certificate it issues. */
@@ -406,7 +416,7 @@ export class CertificateAuthority {
 type CaInternals = {
   dataDir: string; domain: string; ledger: CertificateLedger; crlUrl: string; warn: (m: string) => void; now: () => Date;
   userCertificateDays: number; crlValidityHours: number; crlRefreshMinutes: number; provider: CryptoProvider; passphrase?: string;
-  env: Record<string, string | undefined>;
+  env: Record<string, string | undefined>; rootPassphraseNotice?: (passphrase: string) => void;
 };
 
 function isCsr(k: unknown): k is CertificationRequest {
@@ -527,12 +537,17 @@ async function loadTrusted(dir: string, provider: CryptoProvider, extra: readonl
 
 async function createHierarchy(dir: string, o: CaInternals, rootBits: number, issuingBits: number): Promise<void> {
   const p = o.provider;
-  let rootPass = envPassphrase(o);
+  const fromEnv = o.env[ROOT_PASSPHRASE_ENV];
+  let rootPass = fromEnv !== undefined && fromEnv.length > 0 ? fromEnv : envPassphrase(o);
   if (!rootPass) {
+    // Never written: the data directory alone must not open the root key.
     rootPass = generatedPassphrase(p);
-    await writeAtomic(join(dir, 'root.pass'), `${rootPass}\n`, 0o600);
-    o.warn(`certim CA: generated the root key passphrase in ${join(dir, 'root.pass')} (mode 0600). The server never needs it ` +
-      `again after this first start: move it offline (or set ${CA_PASSPHRASE_ENV} before the first start).`);
+    if (o.rootPassphraseNotice) {
+      o.rootPassphraseNotice(rootPass);
+    } else {
+      o.warn(`certim CA: the root key passphrase was generated and not kept (set ${ROOT_PASSPHRASE_ENV} before the first start ` +
+        'to choose one); the root key stays sealed. The server never needs it after this first start.');
+    }
   }
   const [rootKeys, issuingKeys] = await Promise.all([generateRsaKeyPair(rootBits, p), generateRsaKeyPair(issuingBits, p)]);
   const now = o.now();
@@ -587,6 +602,7 @@ export async function openCertificateAuthority(opts: CaOptions): Promise<Certifi
     provider: opts.provider ?? nodeCryptoProvider,
     env: opts.env ?? process.env,
     ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}),
+    ...(opts.rootPassphraseNotice ? { rootPassphraseNotice: opts.rootPassphraseNotice } : {}),
   };
   if (!/^[a-z0-9.-]+$/.test(o.domain)) throw new PkiError('INVALID_ARGUMENT', `bad domain "${opts.domain}"`);
   if (!(o.crlValidityHours > 0 && o.crlValidityHours <= MAX_CRL_VALIDITY_HOURS)) {
@@ -600,6 +616,10 @@ export async function openCertificateAuthority(opts: CaOptions): Promise<Certifi
   const dir = caDir(o.dataDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (!(await exists(join(dir, 'root.crt')))) await createHierarchy(dir, o, rootBits, opts.issuingKeyBits ?? DEFAULT_RSA_BITS);
+  if (await exists(join(dir, 'root.pass'))) {
+    o.warn(`certim CA: ${join(dir, 'root.pass')} (written by an older certim) makes the root key usable from the data ` +
+      'directory alone: record the passphrase somewhere offline, then delete the file. The server does not need it.');
+  }
   const p = o.provider;
   const root = parseCertificate(await readFile(join(dir, 'root.crt'), 'utf8'), p);
   const issuing = parseCertificate(await readFile(join(dir, 'issuing.crt'), 'utf8'), p);

@@ -22,8 +22,8 @@ export interface EngineConfig {
   rateClassMap: RateClassMap;
   /** BOS cookie lifetime (s). */
   cookieTtlSeconds: number;
-  /** Failed-login throttling. */
-  loginThrottle: LoginThrottleOptions;
+  /** Login throttling (auth/login-throttle.ts); missing fields take the defaults. */
+  loginThrottle: Partial<LoginThrottleOptions>;
   /** Locate: max profile/away length. */
   maxProfileLength: number;
   /** Locate: max cert-info block length (two RSA-3072 certs fit comfortably in 8192). */
@@ -56,7 +56,7 @@ export function defaultEngineConfig(): EngineConfig {
     rateClasses: DEFAULT_RATE_CLASSES,
     rateClassMap: defaultRateClassMap(),
     cookieTtlSeconds: 60,
-    loginThrottle: DEFAULT_LOGIN_THROTTLE,
+    loginThrottle: { ...DEFAULT_LOGIN_THROTTLE },
     maxProfileLength: 4096,
     maxCertBlockLength: 8192,
     maxCapabilities: 32,

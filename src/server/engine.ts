@@ -6,6 +6,7 @@ import { CookieIssuer } from './auth/cookie.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import type { DeliveryDirectory } from './cluster/directory.js';
 import { localDirectory } from './cluster/local-directory.js';
+import type { ThrottleStatePort } from './auth/throttle-state.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { HandlerEnv } from './handler-env.js';
 import { LogEvent } from './log-events.js';
@@ -64,6 +65,8 @@ export interface EngineOptions {
   log?: Logger;
   /** HMAC key for BOS cookies (default: random per process). */
   cookieSecret?: Uint8Array;
+  /** Where login-throttle records live (default: in memory; the store's table to share them in a cluster). */
+  throttleState?: ThrottleStatePort;
 }
 
 /** Shared server state. Handlers see it only as a {@link HandlerEnv}. */
@@ -86,7 +89,7 @@ export class Engine implements HandlerEnv {
   readonly services: ServiceTable;
   /** BOS cookies. */
   readonly cookies: CookieIssuer;
-  /** Failed-login throttle. */
+  /** Login throttle and password-hash gate (shared with the HTTPS listener by main.ts). */
   readonly throttle: LoginThrottle;
   /** Logger. */
   readonly log: Logger;
@@ -113,7 +116,7 @@ export class Engine implements HandlerEnv {
     this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault));
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
-    this.throttle = new LoginThrottle(this.config.loginThrottle);
+    this.throttle = new LoginThrottle(this.config.loginThrottle, options.throttleState, () => this.clock.now());
   }
 
   /** A fresh node-unique session id. */

@@ -25,11 +25,13 @@ import { CRL_PATH, openCertificateAuthority, type CertificateAuthority, type Ser
 import { commonNameOf } from '../pki/name.js';
 import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
-import { hashPassword, verifyPassword } from './auth/password.js';
+import { UNMATCHABLE_HASH, verifyPassword } from './auth/password.js';
 import type { EngineConfig } from './config.js';
 import { LogEvent, errorText, silentLogger, type Logger } from './log.js';
 import { loggingEstPort, loggingLedger, loggingStorePorts } from './logged-ports.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
+import type { HttpLimits } from './http/http-limits.js';
+import { ConnectionLimiter, type ConnectionLimits } from './net/connection-limits.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
 import type { CertificateChecker } from './ports.js';
@@ -67,6 +69,17 @@ export interface ServerOptions {
   env?: Record<string, string | undefined>;
   /** Serve the admin control socket in `<data>/admin/` (default true). */
   adminSocket?: boolean;
+  /** HTTPS limits (timeouts, body size) — for tests. */
+  http?: Partial<HttpLimits>;
+  /** Connection caps for all listeners together — for tests. */
+  connections?: Partial<ConnectionLimits>;
+  /** Clock for the TLS renewal decision (default Date.now) — for tests. */
+  now?: () => number;
+  /**
+   * Shows a generated CA root passphrase once, at the first start (it is never written). Default: printed on stderr
+   * when stderr is a terminal, else discarded (the root key stays sealed; set CERTIM_ROOT_PASSPHRASE to choose one).
+   */
+  rootPassphraseNotice?: (passphrase: string) => void;
 }
 
 /**
@@ -106,6 +119,11 @@ export interface RunningServer {
    * presence without a certificate hash (admin/cert-withdrawal.ts). Call after the ledger marks the serial revoked.
    */
   onCertificateRevoked(screenName: string, serial: string): Promise<boolean>;
+  /**
+   * Renews the server TLS certificate in place (HTTPS and OSCAR over TLS) if two thirds of its life have passed, or
+   * always with `force`; resolves true when it renewed. A timer calls this twice a day.
+   */
+  renewTlsIfDue(force?: boolean): Promise<boolean>;
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -132,6 +150,18 @@ function tlsNames(host: string, publicHost: string): { dns: string[]; ips: strin
   return { dns: [...new Set([...first, ...dns])], ips: [...ips] };
 }
 
+/** Where a generated root passphrase is shown: the option, else the terminal (never the log, never a file). */
+function rootNotice(options: ServerOptions): { rootPassphraseNotice?: (passphrase: string) => void } {
+  if (options.rootPassphraseNotice) return { rootPassphraseNotice: options.rootPassphraseNotice };
+  if (!process.stderr.isTTY) return {};
+  return {
+    rootPassphraseNotice: (p) => process.stderr.write(
+      `\n*** certim CA root key passphrase (shown once, stored nowhere; write it down and keep it offline):\n***   ${p}\n` +
+      '*** The server never needs it; it opens ca/root.key for root operations (e.g. signing a new issuing CA).\n\n',
+    ),
+  };
+}
+
 /** The domain for `im:` URIs: flag, else remembered from the first start, else derived (and remembered). */
 async function resolveDomain(store: Store, flag: string | undefined, publicHost: string): Promise<string> {
   const remembered = await store.meta.get('server.domain');
@@ -146,16 +176,14 @@ function certificateChecker(ca: CertificateAuthority): CertificateChecker {
 }
 
 /** Ports for the HTTPS listener. */
-function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, est: EstPort): HttpPorts {
-  // A real scrypt hash of a random password: unknown accounts cost the same time as wrong passwords.
-  let dummyHash: Promise<string> | undefined;
+function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, est: EstPort, limiter: ConnectionLimiter): HttpPorts {
   return {
     est,
     async checkPassword(screenName, password): Promise<PasswordCheck> {
       const account = await store.accounts.get(screenName);
       if (!account) {
-        dummyHash ??= hashPassword(`dummy-${Math.random()}`);
-        await verifyPassword(password, await dummyHash);
+        // Unknown accounts cost the same scrypt as wrong passwords.
+        await verifyPassword(password, UNMATCHABLE_HASH);
         return 'bad-credentials';
       }
       if (!(await verifyPassword(password, account.passwordHash))) return 'bad-credentials';
@@ -174,7 +202,11 @@ function httpPorts(store: Store, ca: CertificateAuthority, oscar: OscarServer, e
       return { ok: true, screenName: account.screenName };
     },
     crl: () => ca.crl(),
-    metrics: () => ({ ...oscar.metrics() }),
+    metrics: () => {
+      const t = oscar.engine.throttle.stats;
+      const refused = Object.values(limiter.refused).reduce((a, b) => a + b, 0);
+      return { ...oscar.metrics(), loginChecks: t.checks, loginThrottled: t.throttled, loginBusy: t.busy, connectionsRefused: refused };
+    },
   };
 }
 
@@ -213,6 +245,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(crlUrl ? { crlUrl } : {}),
       ...(options.env ? { env: options.env } : {}),
       warn: (m) => log('warn', LogEvent.CA_WARNING, { detail: m }),
+      ...rootNotice(options),
     });
     log('info', LogEvent.CA_READY, { dir: join(dataDir, 'ca'), domain, rootFingerprint: ca.rootFingerprint() });
     // CRL schedule (RFC 5280 §5.1.2.5): nextUpdate <= 24 h, rebuilt hourly, at once on revoke, and within a
@@ -232,9 +265,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let tls = await issueTls();
 
     const ports = loggingStorePorts(storePorts(store, certificateChecker(ca)), log);
-    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log });
+    // On Postgres (the cluster backend) the login throttle keeps its records in the shared database, so every node
+    // draws on one guessing budget; on SQLite (one process) memory is enough and spares an fsync per login.
+    const throttleState = store.backend === 'postgres' ? store.loginThrottle : undefined;
+    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...(throttleState ? { throttleState } : {}) });
     cleanups.push(() => oscar.close());
-    const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
+    // One set of connection caps for every listener: per address, and in total below the descriptor limit.
+    const limiter = new ConnectionLimiter({ maxTotal: oscar.engine.config.maxConnections, ...options.connections });
+    log('info', LogEvent.CONNECTION_CAPS, { ...limiter.limits });
+    const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem }, limiter });
 
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({
@@ -243,24 +282,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certPem: tls.certChainPem,
       keyPem: tls.keyPem,
       clientCaPem: caPem,
-      ports: httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log)),
+      ports: httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log), limiter),
       throttle: oscar.engine.throttle,
-      throttleWindowMs: oscar.engine.config.loginThrottle.windowMs,
+      limiter,
       log,
+      ...(options.http ? { limits: options.http } : {}),
     });
     cleanups.push(() => https.close());
 
-    // Renew the TLS certificate in place once two thirds of its life have passed (checked twice a day).
+    // Renew the TLS certificate in place, on every TLS listener, once two thirds of its life have passed.
+    const now = options.now ?? Date.now;
+    let renewing: Promise<boolean> | undefined;
+    const renewTlsIfDue = (force = false): Promise<boolean> => {
+      const left = tls.certificate.notAfter.getTime() - now();
+      if (!force && left > (TLS_CERT_DAYS * DAY_MS) / 3) return Promise.resolve(false);
+      renewing ??= issueTls().then((c) => {
+        tls = c;
+        https.setCertificate(c.certChainPem, c.keyPem);
+        oscar.setTlsCredentials({ key: c.keyPem, cert: c.certChainPem });
+        log('info', LogEvent.TLS_CERT_RENEWED, { serial: c.certificate.serial });
+        return true;
+      }).finally(() => {
+        renewing = undefined;
+      });
+      return renewing;
+    };
     const renewal = setInterval(() => {
-      const left = tls.certificate.notAfter.getTime() - Date.now();
-      if (left > (TLS_CERT_DAYS * DAY_MS) / 3) return;
-      issueTls().then(
-        (c) => {
-          tls = c;
-          https.setCertificate(c.certChainPem, c.keyPem);
-        },
-        (e: unknown) => log('error', LogEvent.TLS_CERT_RENEWAL_FAILED, { error: errorText(e) }),
-      );
+      renewTlsIfDue().catch((e: unknown) => log('error', LogEvent.TLS_CERT_RENEWAL_FAILED, { error: errorText(e) }));
     }, DAY_MS / 2);
     renewal.unref();
     cleanups.push(async () => clearInterval(renewal));
@@ -289,6 +337,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       oscar,
       adminSocket,
       onCertificateRevoked: (screenName, serial) => onCertificateRevoked(oscar.engine, screenName, serial),
+      renewTlsIfDue,
       close() {
         closing ??= closeAll();
         return closing;

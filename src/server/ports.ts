@@ -6,14 +6,10 @@
  * Screen names passed in are as the client sent them; implementations compare them normalized.
  */
 
-/** The classic BUCP MD5 verifier of an account (PROTOCOL §2.1). */
+/** The classic BUCP MD5 login secret of an account (docs/protocol.md §2.1): MD5(password), password-equivalent. */
 export interface LegacyVerifierRecord {
-  /** ASCII key sent in 17/07. */
-  authKey: string;
-  /** MD5(key ‖ password ‖ "AOL Instant Messenger (SM)"). */
-  weak: Uint8Array;
-  /** MD5(key ‖ MD5(password) ‖ "AOL Instant Messenger (SM)"). */
-  strong: Uint8Array;
+  /** MD5(password), 16 bytes. */
+  md5Password: Uint8Array;
 }
 
 /** An account as the server needs it. */
@@ -40,8 +36,8 @@ export interface AccountPort {
 export interface PasswordPort {
   /** True when `password` matches the scrypt hash string; constant-time. */
   verifyPassword(password: string, hash: string): Promise<boolean>;
-  /** True when a 17/02 MD5 response matches the verifier (weak, or strong when `strong`); constant-time. */
-  checkLegacyLogin(verifier: LegacyVerifierRecord, response: Uint8Array, strong: boolean): boolean;
+  /** True when a 17/02 MD5 response answers challenge `key` for this verifier (strong form only); constant-time. */
+  checkLegacyLogin(verifier: LegacyVerifierRecord, key: string, response: Uint8Array, strong: boolean): boolean;
 }
 
 /** The Locate data the server persists (store.userInfo). */

@@ -4,17 +4,13 @@
  */
 
 /**
- * What classic BUCP MD5 login (PROTOCOL.md §2.1) needs to check a client without the plaintext: the per-account
- * auth key the server sends in 17/07 and the two digests a client can answer with. See server/auth/password.ts
- * for the trade-off (these are password-equivalent for this key).
+ * What classic BUCP MD5 login (docs/protocol.md §2.1) needs to check an answer to a fresh challenge key without
+ * the plaintext: MD5(password). It is password-equivalent for classic login (see server/auth/password.ts), so it
+ * exists only while the account's legacy-login switch is on.
  */
 export interface LegacyVerifier {
-  /** ASCII key sent in 17/07; fixed per account so the stored digests stay valid. */
-  authKey: string;
-  /** MD5(key ‖ password ‖ "AOL Instant Messenger (SM)"): the "weak" AIM 3.5–4.7 answer. */
-  weak: Uint8Array;
-  /** MD5(key ‖ MD5(password) ‖ "AOL Instant Messenger (SM)"): the "strong" AIM 4.8+ answer (TLV 0x004C). */
-  strong: Uint8Array;
+  /** MD5(password), 16 bytes. */
+  md5Password: Uint8Array;
 }
 
 /** One registered account. */

@@ -5,6 +5,7 @@
 import type { CertificateLedger } from '../pki/ledger.js';
 import type { AccountStore } from './accounts.js';
 import type { FeedbagStore } from './feedbag.js';
+import type { LoginThrottleStore } from './login-throttle.js';
 import type { MetaStore } from './meta.js';
 import type { OfflineMessageStore } from './offline-messages.js';
 import type { PermitDenyStore } from './permit-deny.js';
@@ -28,6 +29,8 @@ export interface Store {
   readonly ledger: CertificateLedger;
   /** Server-wide key/value settings. */
   readonly meta: MetaStore;
+  /** Login-throttle records (shared by the nodes of a cluster). */
+  readonly loginThrottle: LoginThrottleStore;
   /** Closes the database (waits for running queries); later calls fail with STORE_CLOSED. */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
 import { hashPassword, makeLegacyVerifier } from '../../src/server/auth/password.js';
 import { createOscarServer, type OscarServer } from '../../src/server/net/oscar-server.js';
+import type { ConnectionLimiter } from '../../src/server/net/connection-limits.js';
 import type { EngineOptions } from '../../src/server/engine.js';
 import type { CertificateChecker } from '../../src/server/ports.js';
 import { storePorts } from '../../src/server/store-ports.js';
@@ -45,6 +46,8 @@ export interface FixtureOptions {
   certificates?: CertificateChecker;
   /** Engine overrides (config, clock...). */
   engine?: Partial<Omit<EngineOptions, 'ports'>>;
+  /** Connection caps for the listeners (default: the server's own). */
+  limiter?: ConnectionLimiter;
 }
 
 const FAST_SCRYPT = { N: 1 << 10, r: 8, p: 1 };
@@ -55,7 +58,7 @@ export async function startOscarFixture(opts: FixtureOptions = {}): Promise<Osca
   const store = await openStore(`sqlite:${join(dir, 'certim.db')}`);
   const ports = storePorts(store, opts.certificates ?? { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'no checker configured' }) });
   const server = createOscarServer({ ...opts.engine, ports });
-  const bound = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: 0, ...(opts.tls ? { tls: opts.tls } : {}) });
+  const bound = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: 0, ...(opts.tls ? { tls: opts.tls } : {}), ...(opts.limiter ? { limiter: opts.limiter } : {}) });
   return {
     server,
     store,

@@ -30,6 +30,8 @@ export interface Endpoint {
   host?: string;
   /** Connect with TLS trusting this CA (PEM). */
   tlsCa?: string | Buffer;
+  /** Local source address (e.g. 127.0.0.7, to act as another client address on loopback). */
+  localAddress?: string;
 }
 
 /** One FLAP connection with a frame inbox. */
@@ -66,8 +68,8 @@ export class TestConnection {
     const host = ep.host ?? '127.0.0.1';
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = ep.tlsCa !== undefined
-        ? tlsConnect({ host, port: ep.port, ca: ep.tlsCa, servername: 'localhost' }, () => resolve(s))
-        : tcpConnect({ host, port: ep.port }, () => resolve(s));
+        ? tlsConnect({ host, port: ep.port, ca: ep.tlsCa, servername: 'localhost', ...(ep.localAddress ? { localAddress: ep.localAddress } : {}) }, () => resolve(s))
+        : tcpConnect({ host, port: ep.port, ...(ep.localAddress ? { localAddress: ep.localAddress } : {}) }, () => resolve(s));
       s.once('error', reject);
     });
     return new TestConnection(socket);
@@ -156,6 +158,8 @@ export interface LoginResult {
   ok: boolean;
   /** Error code (TLV 0x0008) on failure. */
   error?: number;
+  /** Error URL (TLV 0x0004) on failure, when asked for with `withUrl`. */
+  url?: string;
   /** BOS address on success. */
   bos?: string;
   /** Cookie on success. */
@@ -165,7 +169,8 @@ export interface LoginResult {
 }
 
 /** Runs the BUCP (or certim TLS) login on a fresh auth connection; `multiConn` = login TLV 0x004A (absent when undefined). */
-export async function login(ep: Endpoint, screenName: string, password: string, method: LoginMethod, multiConn?: number): Promise<LoginResult> {
+export async function login(ep: Endpoint, screenName: string, password: string, method: LoginMethod, opts: { withUrl?: boolean; multiConn?: number } = {}): Promise<LoginResult> {
+  const multiConn = opts.multiConn;
   const c = await TestConnection.open(ep);
   try {
     await c.nextFrame((f) => f.channel === FlapChannel.SignOn);
@@ -183,7 +188,7 @@ export async function login(ep: Endpoint, screenName: string, password: string, 
     if (multiConn !== undefined) req.multiConn = multiConn;
     c.sendSnac(0x0017, 0x0002, encodeLoginRequest(req));
     const resp = decodeLoginResponse((await c.expectSnac(0x0017, 0x0003)).body);
-    if (!resp.ok) return { ok: false, error: resp.errorCode };
+    if (!resp.ok) return opts.withUrl && resp.errorUrl !== undefined ? { ok: false, error: resp.errorCode, url: resp.errorUrl } : { ok: false, error: resp.errorCode };
     return { ok: true, bos: resp.bosAddress, cookie: resp.cookie.slice(), screenName: resp.screenName };
   } finally {
     c.close();
@@ -232,7 +237,7 @@ export async function bosSignOn(ep: Endpoint, res: LoginResult, opts: BosOptions
 
 /** Login + BOS sign-on in one call. */
 export async function signOn(ep: Endpoint, screenName: string, password: string, method: LoginMethod, opts: BosOptions = {}): Promise<BosClient> {
-  return bosSignOn(ep, await login(ep, screenName, password, method, opts.multiConn), opts);
+  return bosSignOn(ep, await login(ep, screenName, password, method, opts.multiConn !== undefined ? { multiConn: opts.multiConn } : {}), opts);
 }
 
 /** Builds a 04/06 channel-1 IM body: cookie, channel 1, SN, TLV 0x0002 (features 01, one message part), optional extra TLVs. */

@@ -35,9 +35,9 @@ async function account(dataDir: string, name: string) {
   }
 }
 
-test('add with --password-stdin stores a scrypt hash and a working legacy verifier, never the password', async () => {
+test('add --legacy-login with --password-stdin stores a scrypt hash and a working legacy verifier, never the password', async () => {
   const dir = newDir();
-  const r = await user(['add', 'Bob Smith', '--password-stdin', '--data-dir', dir], 'hunter22\n');
+  const r = await user(['add', 'Bob Smith', '--legacy-login', '--password-stdin', '--data-dir', dir], 'hunter22\n');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /added Bob Smith \(classic MD5 login enabled\)/);
   const a = await account(dir, 'bobsmith');
@@ -47,16 +47,19 @@ test('add with --password-stdin stores a scrypt hash and a working legacy verifi
   assert.ok(!a.passwordHash.includes('hunter22'));
   assert.equal(await verifyPassword('hunter22', a.passwordHash), true, 'trailing newline stripped');
   assert.ok(a.legacyVerifier);
-  assert.equal(checkLegacyLogin(a.legacyVerifier, aimMd5Weak(a.legacyVerifier.authKey, 'hunter22'), false), true);
-  assert.equal(checkLegacyLogin(a.legacyVerifier, aimMd5Strong(a.legacyVerifier.authKey, 'hunter22'), true), true);
+  assert.equal(checkLegacyLogin(a.legacyVerifier, 'fresh-key-1', aimMd5Strong('fresh-key-1', 'hunter22'), true), true);
+  assert.equal(checkLegacyLogin(a.legacyVerifier, 'fresh-key-1', aimMd5Weak('fresh-key-1', 'hunter22'), false), false, 'weak form cannot be checked');
 });
 
-test('add --no-legacy-login stores no MD5 verifier; duplicates and bad names are refused', async () => {
+test('add stores no MD5 verifier by default (and with --no-legacy-login); duplicates and bad names are refused', async () => {
   const dir = newDir();
-  assert.equal((await user(['add', 'carol', '--no-legacy-login', '--password-stdin', '--data-dir', dir], 'secret99')).code, 0);
+  assert.equal((await user(['add', 'carol', '--password-stdin', '--data-dir', dir], 'secret99')).code, 0);
   const a = await account(dir, 'carol');
   assert.equal(a?.legacyLoginEnabled, false);
   assert.equal(a?.legacyVerifier, null);
+  assert.equal((await user(['add', 'carl', '--no-legacy-login', '--password-stdin', '--data-dir', dir], 'secret99')).code, 0, 'the old flag still works');
+  assert.equal((await account(dir, 'carl'))?.legacyVerifier, null);
+  assert.equal((await user(['add', 'cora', '--legacy-login', '--no-legacy-login', '--password-stdin', '--data-dir', dir], 'secret99')).code, 2);
 
   const dup = await user(['add', 'CAROL', '--password-stdin', '--data-dir', dir], 'secret99');
   assert.equal(dup.code, 1);
@@ -73,8 +76,8 @@ test('add --no-legacy-login stores no MD5 verifier; duplicates and bad names are
 
 test('list shows accounts, as a table and as JSON', async () => {
   const dir = newDir();
-  await user(['add', 'Zed Z', '--password-stdin', '--data-dir', dir], 'secret99');
-  await user(['add', 'amy', '--no-legacy-login', '--password-stdin', '--data-dir', dir], 'secret99');
+  await user(['add', 'Zed Z', '--legacy-login', '--password-stdin', '--data-dir', dir], 'secret99');
+  await user(['add', 'amy', '--password-stdin', '--data-dir', dir], 'secret99');
   const table = await user(['list', '--data-dir', dir]);
   assert.equal(table.code, 0);
   const lines = table.out.trim().split('\n');
@@ -87,15 +90,16 @@ test('list shows accounts, as a table and as JSON', async () => {
 
 test('passwd replaces hash and verifier and can switch legacy login off and on', async () => {
   const dir = newDir();
-  await user(['add', 'dave', '--password-stdin', '--data-dir', dir], 'oldpass1');
+  await user(['add', 'dave', '--legacy-login', '--password-stdin', '--data-dir', dir], 'oldpass1');
   const before = await account(dir, 'dave');
   assert.equal((await user(['passwd', 'DAVE', '--password-stdin', '--data-dir', dir], 'newpass2')).code, 0);
   const a = await account(dir, 'dave');
   assert.ok(a?.legacyVerifier && before?.legacyVerifier);
   assert.equal(await verifyPassword('oldpass1', a.passwordHash), false);
   assert.equal(await verifyPassword('newpass2', a.passwordHash), true);
-  assert.notEqual(a.legacyVerifier.authKey, before.legacyVerifier.authKey, 'a new key: old captured digests stop working');
-  assert.equal(checkLegacyLogin(a.legacyVerifier, aimMd5Weak(a.legacyVerifier.authKey, 'newpass2'), false), true);
+  assert.notDeepEqual(a.legacyVerifier.md5Password, before.legacyVerifier.md5Password, 'the old password stops working');
+  assert.equal(checkLegacyLogin(a.legacyVerifier, 'k', aimMd5Strong('k', 'newpass2'), true), true);
+  assert.equal(checkLegacyLogin(a.legacyVerifier, 'k', aimMd5Strong('k', 'oldpass1'), true), false);
 
   assert.equal((await user(['passwd', 'dave', '--no-legacy-login', '--password-stdin', '--data-dir', dir], 'newpass3')).code, 0);
   assert.equal((await account(dir, 'dave'))?.legacyVerifier, null);

@@ -19,14 +19,17 @@ export interface AdminIo extends PromptIo {
 
 /** The usage text of `certim admin user`. */
 export const ADMIN_USER_USAGE = `usage:
-  certim admin user add NAME [--password-stdin] [--no-legacy-login] [--email ADDR]
+  certim admin user add NAME [--password-stdin] [--legacy-login] [--email ADDR]
   certim admin user list [--json]
   certim admin user remove NAME
   certim admin user passwd NAME [--password-stdin] [--legacy-login | --no-legacy-login]
 options (all subcommands):
   --data-dir DIR   data directory (default ./data; database DIR/certim.db)
   --db URL         database URL, overrides --data-dir: sqlite:PATH or postgres://...
-Passwords are read from the terminal without echo, or from stdin with --password-stdin.`;
+Passwords are read from the terminal without echo, or from stdin with --password-stdin.
+--legacy-login lets classic AIM clients (4.8-5.x) sign on with BUCP MD5. It is off by default because it stores
+MD5(password), which is password-equivalent: whoever reads the database can sign on as the user with a classic
+client, and crack an unsalted MD5 quickly. --no-legacy-login (the default) is still accepted.`;
 
 /** Shortest and longest password accepted. */
 const PASSWORD_MIN = 6;
@@ -114,7 +117,9 @@ async function add(store: Store, p: Parsed, io: AdminIo): Promise<number> {
   const name = p.positional[0] as string;
   if (await store.accounts.get(name)) throw new StoreError('STORE_DUPLICATE', `screen name ${JSON.stringify(name)} is taken`);
   const password = await readNewPassword(io, p.flags.has('--password-stdin'), name);
-  const legacy = !p.flags.has('--no-legacy-login');
+  if (p.flags.has('--legacy-login') && p.flags.has('--no-legacy-login')) throw new UsageError('--legacy-login and --no-legacy-login conflict');
+  // Classic MD5 login is opt-in (see the usage text); --no-legacy-login, once needed to turn it off, is the default.
+  const legacy = p.flags.has('--legacy-login');
   warnClassicLength(io, password, legacy);
   const a = await store.accounts.create({
     screenName: name,
@@ -197,7 +202,7 @@ interface Subcommand {
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
-  add: { options: ['--password-stdin', '--no-legacy-login', '--email'], positionals: 1, run: add },
+  add: { options: ['--password-stdin', '--legacy-login', '--no-legacy-login', '--email'], positionals: 1, run: add },
   list: { options: ['--json'], positionals: 0, run: list },
   remove: { options: [], positionals: 1, run: remove },
   passwd: { options: ['--password-stdin', '--legacy-login', '--no-legacy-login'], positionals: 1, run: passwd },

@@ -24,6 +24,11 @@ const USAGE = `usage: certim server [options]
   --log-format F     ${LOG_FORMATS.join('|')} (default auto: readable lines on a terminal, JSON lines otherwise)
   Logs go to stderr, one event per line with a stable "event" name (ARCHITECTURE.md lists them).
   Port 0 picks a free port. SIGTERM/SIGINT shut down cleanly.
+
+environment:
+  CERTIM_ROOT_PASSPHRASE  the CA root key's passphrase, read at the first start only and never written; without
+                          it one is generated, shown once on a terminal (else discarded), the root key sealed
+  CERTIM_CA_PASSPHRASE    passphrase of both CA keys (then no ca/issuing.pass is written either)
 `;
 
 function port(name: string, v: string | undefined, dflt: number): number {

@@ -1,14 +1,15 @@
 /**
- * BUCP login on auth connections (PROTOCOL §2.1): 17/06 -> 17/07 key, 17/02 -> 17/03 with the BOS address and a
- * signed cookie, or a login error. Also certim's TLS password login (wire/families/bucp.ts TLV 0x7C01).
+ * BUCP login on auth connections (docs/protocol.md §2.1): 17/06 -> 17/07 key, 17/02 -> 17/03 with the BOS address
+ * and a signed cookie, or a login error. Also certim's TLS password login (wire/families/bucp.ts TLV 0x7C01).
  *
- * - Unknown accounts and accounts without legacy login still get a (deterministic, fake) key in 17/07, so the
- *   key request does not reveal which screen names exist; the 17/02 then fails with 0x0001.
- * - Failed attempts are counted per account and per address; over budget, 17/02 gets 0x0018 (account) or 0x001D
- *   (address) before any password check runs.
- * - Which MD5 variants are accepted is the password module's policy (it accepts both, like R).
+ * - Every 17/07 carries a fresh random key, remembered on this connection for the one 17/02 that follows (for the
+ *   same screen name, within {@link CHALLENGE_TTL_MS}) and then forgotten: a captured 17/02 cannot be replayed,
+ *   and known and unknown screen names get indistinguishable keys without any lookup.
+ * - Classic MD5 login needs the account's opt-in (`certim admin user add --legacy-login`) and the strong answer
+ *   (AIM 4.8+); the weak AIM 3.5–4.7 answer cannot be checked without the plaintext (see auth/password.ts).
+ * - Every password check goes through the login throttle (auth/login-throttle.ts): charged before the check, with
+ *   the wait in the error URL when refused. Unknown accounts cost a full scrypt on TLS, like wrong passwords.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 import {
   BUCP_FAMILY as F, BucpSubtype as S, LoginError, decodeKeyRequest, decodeLoginRequest, encodeKeyResponse,
   encodeLoginFailure, encodeLoginSuccess, type SNAC_0x17_0x02_BUCPLoginRequest,
@@ -19,78 +20,101 @@ import type { Engine } from '../engine.js';
 import { LogEvent } from '../log.js';
 import type { Reply } from '../families/family.js';
 import { reply } from '../families/family.js';
+import type { LoginAttemptOutcome } from './login-throttle.js';
+import { newChallengeKey, UNMATCHABLE_HASH } from './password.js';
+import type { AccountRecord } from '../ports.js';
 
-/** What the auth handlers know about the connection. */
+/** How long a 17/07 key stays valid for its 17/02. */
+export const CHALLENGE_TTL_MS = 60_000;
+
+/** What the auth handlers know about (and keep on) the connection. */
 export interface AuthConnection {
   /** True when the client connected over TLS. */
   tls: boolean;
   /** Remote address (throttling key). */
   address: string;
+  /** The outstanding 17/07 challenge of this connection, if any (single use). */
+  challenge?: { account: string; key: string; expiresAt: number } | undefined;
 }
 
 /** Handles one SNAC on an auth connection; undefined when the SNAC is not a BUCP one we serve. */
 export async function handleAuthSnac(engine: Engine, conn: AuthConnection, subtype: number, body: Uint8Array): Promise<Reply[] | undefined> {
-  if (subtype === S.KEY_REQUEST) return [await keyResponse(engine, decodeKeyRequest(body).screenName)];
+  if (subtype === S.KEY_REQUEST) return [keyResponse(engine, conn, decodeKeyRequest(body).screenName)];
   if (subtype === S.LOGIN_REQUEST) return [await login(engine, conn, decodeLoginRequest(body))];
   return undefined;
 }
 
-async function keyResponse(engine: Engine, screenName: string): Promise<Reply> {
-  const account = await engine.ports.accounts.get(screenName);
-  const key = account?.legacyLoginEnabled && account.legacyVerifier
-    ? encodeText(account.legacyVerifier.authKey)
-    : fakeKey(screenName);
-  return reply(F, S.KEY_RESPONSE, encodeKeyResponse(key));
+function keyResponse(engine: Engine, conn: AuthConnection, screenName: string): Reply {
+  const key = newChallengeKey();
+  conn.challenge = { account: normalizeScreenName(screenName), key, expiresAt: engine.clock.now() + CHALLENGE_TTL_MS };
+  return reply(F, S.KEY_RESPONSE, encodeKeyResponse(encodeText(key)));
 }
 
-/** Per-process secret for fake keys: stable per screen name within a run, unpredictable across runs. */
-const fakeKeySecret = randomBytes(32);
-
-function fakeKey(screenName: string): Uint8Array {
-  return encodeText(createHmac('sha256', fakeKeySecret).update(normalizeScreenName(screenName)).digest('hex').slice(0, 32));
+/** The 17/03 error URL of a refusal that names its wait. */
+function waitUrl(code: number, retryAfterMs: number, scope: string): string {
+  return `https://certim.invalid/login-error/${code}?retry-after=${Math.ceil(retryAfterMs / 1000)}&scope=${scope}`;
 }
 
 async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_BUCPLoginRequest): Promise<Reply> {
-  const now = engine.clock.now();
   const key = normalizeScreenName(req.screenName);
-  const fail = (code: number): Reply => reply(F, S.LOGIN_RESPONSE, encodeLoginFailure(req.screenName, code));
+  const fail = (code: number, url?: string): Reply => reply(F, S.LOGIN_RESPONSE, encodeLoginFailure(req.screenName, code, url));
+  // The challenge is single-use whatever happens next.
+  const challenge = conn.challenge;
+  conn.challenge = undefined;
   if (req.certimPassword !== undefined && !conn.tls) {
     // The plaintext-password login must never run over plain TCP; refuse without looking at it.
     engine.log('warn', LogEvent.LOGIN_PLAINTEXT_REFUSED, { address: conn.address });
     return fail(LoginError.BAD_INPUT);
   }
-  const throttled = engine.throttle.check(key, conn.address, now);
-  if (throttled !== 'ok') {
-    engine.counters.loginsFailed++;
-    engine.log('warn', LogEvent.LOGIN_THROTTLED, { screenName: req.screenName, address: conn.address, tls: conn.tls, via: 'oscar', scope: throttled });
-    return fail(throttled === 'account' ? LoginError.CONNECTING_TOO_OFTEN : LoginError.RATE_LIMITED);
-  }
-  const account = await engine.ports.accounts.get(req.screenName);
-  let ok = false;
-  if (account) {
-    if (req.certimPassword !== undefined) {
-      ok = await engine.ports.passwords.verifyPassword(req.certimPassword, account.passwordHash);
-    } else if (req.passwordHash !== undefined && account.legacyLoginEnabled && account.legacyVerifier) {
-      ok = engine.ports.passwords.checkLegacyLogin(account.legacyVerifier, req.passwordHash, req.strong);
+  let account: AccountRecord | null = null;
+  const outcome: LoginAttemptOutcome = await engine.throttle.attempt(
+    { account: key, address: conn.address, hashes: req.certimPassword !== undefined },
+    async () => {
+      account = await engine.ports.accounts.get(req.screenName);
+      if (req.certimPassword !== undefined) {
+        // Unknown accounts hash too, so timing does not tell which screen names exist.
+        const ok = await engine.ports.passwords.verifyPassword(req.certimPassword, account?.passwordHash ?? UNMATCHABLE_HASH);
+        return ok && account !== null;
+      }
+      const now = engine.clock.now();
+      if (!account?.legacyLoginEnabled || !account.legacyVerifier || req.passwordHash === undefined) return false;
+      if (!challenge || challenge.account !== key || challenge.expiresAt < now) return false;
+      return engine.ports.passwords.checkLegacyLogin(account.legacyVerifier, challenge.key, req.passwordHash, req.strong);
+    },
+  );
+  const fields = { screenName: req.screenName, address: conn.address, tls: conn.tls, via: 'oscar' };
+  switch (outcome.status) {
+    case 'throttled': {
+      engine.counters.loginsFailed++;
+      const code = outcome.scope === 'address' ? LoginError.RATE_LIMITED : LoginError.CONNECTING_TOO_OFTEN;
+      engine.log('warn', LogEvent.LOGIN_THROTTLED, { ...fields, scope: outcome.scope, retryAfterSeconds: Math.ceil(outcome.retryAfterMs / 1000) });
+      return fail(code, waitUrl(code, outcome.retryAfterMs, outcome.scope));
     }
+    case 'busy':
+      engine.counters.loginsFailed++;
+      engine.log('warn', LogEvent.LOGIN_BUSY, { ...fields });
+      return fail(LoginError.TEMPORARILY_UNAVAILABLE, waitUrl(LoginError.TEMPORARILY_UNAVAILABLE, outcome.retryAfterMs, 'busy'));
+    case 'bad':
+      engine.counters.loginsFailed++;
+      engine.log('info', LogEvent.LOGIN_FAILED, { ...fields, ...(req.passwordHash && !req.strong ? { note: 'weak MD5 answer (AIM 3.5-4.7) is not supported' } : {}) });
+      return fail(LoginError.INVALID_SN_OR_PASSWORD);
+    case 'ok':
+      break;
   }
-  if (!ok || !account) {
-    engine.throttle.fail(key, conn.address, now);
-    engine.counters.loginsFailed++;
-    engine.log('warn', LogEvent.LOGIN_FAILED, { screenName: req.screenName, address: conn.address, tls: conn.tls, via: 'oscar' });
-    return fail(LoginError.INVALID_SN_OR_PASSWORD);
-  }
-  if (account.disabled) {
-    engine.log('warn', LogEvent.LOGIN_DISABLED, { screenName: account.screenName, address: conn.address, via: 'oscar' });
+  const acc = account as AccountRecord | null;
+  if (!acc) return fail(LoginError.INVALID_SN_OR_PASSWORD);
+  if (acc.disabled) {
+    engine.log('warn', LogEvent.LOGIN_DISABLED, { screenName: acc.screenName, address: conn.address, via: 'oscar' });
     return fail(LoginError.SUSPENDED);
   }
-  engine.throttle.succeed(key);
   engine.counters.loginsOk++;
   const port = conn.tls ? engine.boundPorts.tls : engine.boundPorts.plain;
   engine.log('info', LogEvent.LOGIN_OK, {
-    screenName: account.screenName, address: conn.address, tls: conn.tls, via: 'oscar', clientId: req.clientId,
+    screenName: acc.screenName, address: conn.address, tls: conn.tls, via: 'oscar', clientId: req.clientId,
     method: req.certimPassword !== undefined ? 'password' : 'md5',
   });
-  const cookie = engine.cookies.issue({ screenName: account.screenName, tls: conn.tls, multiConn: req.multiConn, service: 'bos', ...(req.clientId !== undefined ? { clientId: req.clientId } : {}) }, now);
-  return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(account.screenName, `${engine.config.advertisedHost}:${port ?? 5190}`, cookie));
+  const cookie = engine.cookies.issue({
+    screenName: acc.screenName, tls: conn.tls, multiConn: req.multiConn, service: 'bos', ...(req.clientId !== undefined ? { clientId: req.clientId } : {}),
+  }, engine.clock.now());
+  return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(acc.screenName, `${engine.config.advertisedHost}:${port ?? 5190}`, cookie));
 }

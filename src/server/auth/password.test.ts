@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aimMd5Strong, aimMd5Weak, checkLegacyLogin, hashPassword, makeLegacyVerifier, needsRehash, verifyPassword } from './password.js';
+import { createHash } from 'node:crypto';
+import { aimMd5Strong, aimMd5Weak, checkLegacyLogin, hashPassword, makeLegacyVerifier, needsRehash, newChallengeKey, UNMATCHABLE_HASH, verifyPassword } from './password.js';
 
 // Cheap parameters keep the suite fast; the default cost is exercised once below.
 const FAST = { N: 1 << 10, r: 8, p: 1 };
@@ -38,15 +39,24 @@ test('AIM MD5 answers match known vectors computed with openssl md5', () => {
   assert.equal(hex(aimMd5Strong('abc123', 'secret')), '3edbdf51dd09b9644fb77f0dd560d9e2');
 });
 
-test('legacy verifier accepts weak and strong logins for its key, nothing else', () => {
+test('legacy verifier: MD5(password) answers any fresh key with the strong form; weak form and pass-the-hash fail', () => {
   const v = makeLegacyVerifier('hunter2');
-  assert.match(v.authKey, /^[0-9a-f]{32}$/);
-  assert.notEqual(makeLegacyVerifier('hunter2').authKey, v.authKey, 'key is random per account');
-  assert.equal(checkLegacyLogin(v, aimMd5Weak(v.authKey, 'hunter2'), false), true);
-  assert.equal(checkLegacyLogin(v, aimMd5Strong(v.authKey, 'hunter2'), true), true);
-  // Mislabelled variant is still accepted (clients differ), wrong password / other key / bad length are not.
-  assert.equal(checkLegacyLogin(v, aimMd5Strong(v.authKey, 'hunter2'), false), true);
-  assert.equal(checkLegacyLogin(v, aimMd5Weak(v.authKey, 'hunter3'), false), false);
-  assert.equal(checkLegacyLogin(v, aimMd5Weak('otherkey', 'hunter2'), false), false);
-  assert.equal(checkLegacyLogin(v, new Uint8Array(15), true), false);
+  assert.equal(Buffer.from(v.md5Password).toString('hex'), createHash('md5').update('hunter2').digest('hex'));
+  const k1 = newChallengeKey();
+  const k2 = newChallengeKey();
+  assert.match(k1, /^[0-9a-f]{32}$/);
+  assert.notEqual(k1, k2, 'a fresh key every time');
+  assert.equal(checkLegacyLogin(v, k1, aimMd5Strong(k1, 'hunter2'), true), true);
+  assert.equal(checkLegacyLogin(v, k1, aimMd5Strong(k1, 'hunter2'), false), true, 'a mislabelled strong answer is accepted');
+  assert.equal(checkLegacyLogin(v, k2, aimMd5Strong(k1, 'hunter2'), true), false, 'an answer to another key (replay) fails');
+  assert.equal(checkLegacyLogin(v, k1, aimMd5Weak(k1, 'hunter2'), false), false, 'weak form cannot be checked');
+  assert.equal(checkLegacyLogin(v, k1, aimMd5Strong(k1, 'hunter3'), true), false);
+  assert.equal(checkLegacyLogin(v, k1, v.md5Password, true), false, 'the stored digest is not an answer');
+  assert.equal(checkLegacyLogin(v, k1, new Uint8Array(15), true), false);
+});
+
+test('the unmatchable hash is well-formed, costs a real check and never matches', async () => {
+  assert.equal(needsRehash(UNMATCHABLE_HASH), false);
+  assert.equal(await verifyPassword('', UNMATCHABLE_HASH), false);
+  assert.equal(await verifyPassword('anything', UNMATCHABLE_HASH), false);
 });

@@ -5,16 +5,17 @@
  *    its parameters as `scrypt$N$r$p$<salt b64>$<hash b64>` so they can be raised later without breaking old
  *    hashes. Used by certim's own TLS login, EST enrollment and the admin CLI.
  *
- * 2. The legacy AIM verifier, for classic BUCP MD5 login (PROTOCOL.md §2.1). The client answers the 17/07 key with
- *    MD5(key ‖ password ‖ "AOL Instant Messenger (SM)") ("weak", AIM 3.5–4.7) or MD5(key ‖ MD5(password) ‖ same)
- *    ("strong", AIM 4.8+, TLV 0x004C). Checking either without the plaintext means fixing the key per account and
- *    storing both answers. TRADE-OFF: these digests are password-equivalent for this server — whoever reads the
- *    database, or captures one login on the plain (non-TLS) port, can replay the digest and sign on, and an MD5
- *    over a known key is cheap to brute-force offline. That is why it is a per-account switch: the server defaults
- *    it on so classic clients work, and an account that never uses a classic client should turn it off (which
- *    deletes the verifier). Turning it back on needs the password, i.e. a password change.
+ * 2. Only for accounts whose admin switched classic login on (`certim admin user add --legacy-login`): MD5(password),
+ *    for classic BUCP MD5 login (docs/protocol.md §2.1). The client answers a 17/07 challenge key with
+ *    MD5(key ‖ MD5(password) ‖ "AOL Instant Messenger (SM)") ("strong", AIM 4.8+, TLV 0x004C). The key is fresh and
+ *    single-use for every login, so a sniffed plain-port login cannot be replayed; checking an answer to a fresh key
+ *    needs MD5(password) itself, which is therefore password-equivalent for this protocol: whoever reads it from
+ *    the database can answer any challenge (and, being an unsalted MD5, crack the password offline quickly). That
+ *    is why classic login is opt-in per account and the value is deleted when it is switched off.
+ *    COMPAT: the "weak" answer of AIM 3.5–4.7, MD5(key ‖ password ‖ same), could only be checked against a fresh
+ *    key with the plaintext password on file; certim never stores it, so those clients cannot sign on (0x0001).
  */
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { strongPasswordHash, weakPasswordHash } from '../../wire/families/bucp.js';
 import type { LegacyVerifier } from '../../store/accounts.js';
 
@@ -29,6 +30,12 @@ export interface ScryptParams {
   /** Parallelism. */
   p: number;
 }
+
+/**
+ * A well-formed hash of nothing anyone knows: checking a password against it costs one full scrypt at the default
+ * cost and always fails, so a login for an unknown account takes as long as a wrong password.
+ */
+export const UNMATCHABLE_HASH = `scrypt$${1 << 15}$8$1$${randomBytes(16).toString('base64')}$${randomBytes(32).toString('base64')}`;
 
 /**
  * Default cost: N=2^15, r=8 → 32 MiB and roughly 50–100 ms per hash on the 2-core hosts this runs on; a login
@@ -103,23 +110,27 @@ export function aimMd5Strong(authKey: string, password: string): Uint8Array {
 }
 
 /**
- * Makes a legacy verifier: a random per-account auth key (32 hex digits, the string the server sends in 17/07)
- * plus the weak and strong answers for it. Store it only for accounts with legacy login enabled.
+ * Makes the classic-login secret of an account: MD5(password) (password-equivalent; store it only for accounts with
+ * classic login switched on).
  */
-export function makeLegacyVerifier(password: string, authKey: string = randomBytes(16).toString('hex')): LegacyVerifier {
-  return { authKey, weak: aimMd5Weak(authKey, password), strong: aimMd5Strong(authKey, password) };
+export function makeLegacyVerifier(password: string): LegacyVerifier {
+  return { md5Password: new Uint8Array(createHash('md5').update(password, 'utf8').digest()) };
+}
+
+/** A fresh single-use BUCP challenge key (17/07): 32 hex digits, as retro-aim-server-style clients expect ASCII. */
+export function newChallengeKey(): string {
+  return randomBytes(16).toString('hex');
 }
 
 /**
- * Checks a client's 17/02 TLV 0x0025 digest against the verifier in constant time. strong = TLV 0x004C present.
- * Either stored digest is accepted whatever the flag says, as some clients mislabel the variant (retro-aim-server
- * does the same); the flag only decides which is compared first. Wrong-length input is simply a failure.
+ * Checks a client's 17/02 TLV 0x0025 answer to the challenge `key` in constant time: MD5(key ‖ MD5(password) ‖
+ * "AOL Instant Messenger (SM)"). Only the strong form can be checked (see the file comment); anything else,
+ * including the stored MD5(password) sent as the answer (pass-the-hash), is a failure.
  */
-export function checkLegacyLogin(verifier: LegacyVerifier, clientHash: Uint8Array, strong: boolean): boolean {
-  if (clientHash.length !== 16 || verifier.weak.length !== 16 || verifier.strong.length !== 16) return false;
-  const [first, second] = strong ? [verifier.strong, verifier.weak] : [verifier.weak, verifier.strong];
-  // Both compares always run, so timing doesn't reveal which variant matched.
-  const a = timingSafeEqual(first, clientHash);
-  const b = timingSafeEqual(second, clientHash);
-  return a || b;
+export function checkLegacyLogin(verifier: LegacyVerifier, key: string, clientHash: Uint8Array, _strong: boolean): boolean {
+  // COMPAT: some clients send the strong answer without TLV 0x004C (retro-aim-server accepts either way), so the
+  // flag is not required; a real weak answer simply does not match.
+  if (clientHash.length !== 16 || verifier.md5Password.length !== 16) return false;
+  const expected = createHash('md5').update(Buffer.from(key, 'latin1')).update(verifier.md5Password).update('AOL Instant Messenger (SM)', 'latin1').digest();
+  return timingSafeEqual(expected, clientHash);
 }

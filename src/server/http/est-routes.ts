@@ -4,8 +4,11 @@
  *
  * - `GET  /.well-known/est/cacerts`         anyone (clients need it to bootstrap trust; RFC 7030 §4.1).
  * - `POST /.well-known/est/simpleenroll`    HTTP Basic with the IM account's screen name and password (§3.2.3).
- *   Failed attempts count per account and per address in the failed-login throttle the OSCAR login uses, so
- *   guessing over EST and over OSCAR draws on one budget; over budget -> 429 + Retry-After before any hashing.
+ *   Every check goes through the login throttle the OSCAR login uses (auth/login-throttle.ts: charged before the
+ *   check, per address+account with exponential delay under account and address ceilings), so guessing over EST
+ *   and over OSCAR draws on one budget; refused -> 429 + Retry-After (the wait) before any hashing, 503 +
+ *   Retry-After when password checks are saturated. A request that also presents a valid client certificate for
+ *   the same account is proven good and passes the ceilings.
  * - `POST /.well-known/est/simplereenroll`  the TLS client certificate (§3.3.2), checked with the PKI verifier
  *   (chains to our CA, valid now, not revoked); the screen name comes from the certificate.
  *
@@ -18,7 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
-import type { EstResult, HttpPorts } from './http-ports.js';
+import type { EstResult, HttpPorts, PasswordCheck } from './http-ports.js';
 import { HttpError, parseBasicAuth, readBody, send } from './request.js';
 import { LogEvent, type Logger } from '../log.js';
 
@@ -41,10 +44,8 @@ export interface EstCounters {
 export interface EstRouteDeps {
   /** Ports to PKI and accounts. */
   ports: HttpPorts;
-  /** Failed-login throttle (shared with the OSCAR login when main.ts passes the engine's). */
+  /** Login throttle (shared with the OSCAR login when main.ts passes the engine's). */
   throttle: LoginThrottle;
-  /** Seconds to put in Retry-After when throttled (the throttle's window). */
-  retryAfterSeconds: number;
   /** Body size limit. */
   maxBodyBytes: number;
   /** Counters to bump. */
@@ -181,42 +182,53 @@ async function authenticateBasic(req: IncomingMessage, deps: EstRouteDeps): Prom
   if (!creds) throw new HttpError(401, 'AUTH_REQUIRED', 'HTTP Basic authentication with your screen name and password is required', BASIC_CHALLENGE);
   const key = normalizeScreenName(creds.user);
   const address = req.socket.remoteAddress ?? 'unknown';
-  const now = deps.now();
-  const state = deps.throttle.check(key, address, now);
-  if (state !== 'ok') {
+  const proven = await presentsCertificateFor(req, key, deps);
+  const checked: { result: PasswordCheck } = { result: 'bad-credentials' };
+  const outcome = await deps.throttle.attempt({ account: key, address, proven }, async () => {
+    checked.result = await deps.ports.checkPassword(creds.user, creds.password);
+    return checked.result !== 'bad-credentials';
+  });
+  const result = checked.result;
+  const fields = { screenName: creds.user, address, tls: true, via: 'est' };
+  if (outcome.status === 'throttled' || outcome.status === 'busy') {
+    const seconds = String(Math.ceil(outcome.retryAfterMs / 1000));
     deps.counters.estRateLimited++;
-    deps.log?.('warn', LogEvent.LOGIN_THROTTLED, { screenName: creds.user, address, tls: true, via: 'est', scope: state, retryAfterSeconds: deps.retryAfterSeconds });
-    throw new HttpError(
-      429,
-      'RATE_LIMITED',
-      `too many failed logins for this ${state === 'account' ? 'account' : 'address'}; try again later`,
-      { 'Retry-After': String(deps.retryAfterSeconds) },
-    );
+    if (outcome.status === 'busy') {
+      deps.log?.('warn', LogEvent.LOGIN_BUSY, { ...fields });
+      throw new HttpError(503, 'BUSY', `password checks are saturated; try again in ${seconds} s`, { 'Retry-After': seconds });
+    }
+    deps.log?.('warn', LogEvent.LOGIN_THROTTLED, { ...fields, scope: outcome.scope, retryAfterSeconds: Number(seconds) });
+    const why = outcome.scope === 'address' ? 'from this address' : outcome.scope === 'penalty' ? 'after a rate-limit disconnect' : 'for this account';
+    throw new HttpError(429, 'RATE_LIMITED', `too many failed logins ${why}; try again in ${seconds} s`, { 'Retry-After': seconds });
   }
-  const result = await deps.ports.checkPassword(creds.user, creds.password);
-  if (result === 'ok') {
-    deps.throttle.succeed(key);
-    deps.log?.('info', LogEvent.LOGIN_OK, { screenName: creds.user, address, tls: true, via: 'est', method: 'password' });
-    return creds.user;
-  }
+  if (outcome.status === 'ok' && result === 'ok') return creds.user;
   deps.counters.estAuthFailures++;
   if (result === 'disabled') {
     deps.log?.('warn', LogEvent.LOGIN_DISABLED, { screenName: creds.user, address, via: 'est' });
     throw new HttpError(403, 'ACCOUNT_DISABLED', 'this account is disabled');
   }
-  deps.throttle.fail(key, address, now);
-  deps.log?.('warn', LogEvent.LOGIN_FAILED, { screenName: creds.user, address, tls: true, via: 'est' });
+  deps.log?.('info', LogEvent.LOGIN_FAILED, { ...fields });
   throw new HttpError(401, 'BAD_CREDENTIALS', 'wrong screen name or password', BASIC_CHALLENGE);
 }
 
-async function authenticateClientCert(req: IncomingMessage, deps: EstRouteDeps): Promise<{ screenName: string; der: Uint8Array }> {
+/** True when the TLS connection carries a valid client certificate of this same account (a proven-good client). */
+async function presentsCertificateFor(req: IncomingMessage, accountKey: string, deps: EstRouteDeps): Promise<boolean> {
+  const raw = peerCertificateDer(req);
+  if (!raw) return false;
+  const check = await deps.ports.checkClientCertificate(raw);
+  return check.ok && normalizeScreenName(check.screenName) === accountKey;
+}
+
+function peerCertificateDer(req: IncomingMessage): Uint8Array | undefined {
   const socket = req.socket as TLSSocket;
   const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
   const raw = peer && 'raw' in peer ? (peer.raw as Buffer | undefined) : undefined;
-  if (!raw || raw.length === 0) {
-    throw new HttpError(401, 'CLIENT_CERT_REQUIRED', 'simplereenroll needs TLS client authentication with your current certificate');
-  }
-  const der = new Uint8Array(raw);
+  return raw && raw.length > 0 ? new Uint8Array(raw) : undefined;
+}
+
+async function authenticateClientCert(req: IncomingMessage, deps: EstRouteDeps): Promise<{ screenName: string; der: Uint8Array }> {
+  const der = peerCertificateDer(req);
+  if (!der) throw new HttpError(401, 'CLIENT_CERT_REQUIRED', 'simplereenroll needs TLS client authentication with your current certificate');
   const check = await deps.ports.checkClientCertificate(der);
   if (!check.ok) {
     deps.counters.estAuthFailures++;

@@ -1,14 +1,20 @@
 /**
  * The server's HTTPS listener: EST enrollment (est-routes.ts), the CRL, health and Prometheus metrics. It uses the
- * certificate our own CA issued, so a client that pins the CA root trusts it (issue 3). TLS asks every client for a
- * certificate but accepts connections without one (requestCert, rejectUnauthorized false): only simplereenroll
- * needs it, and that route verifies it with the PKI verifier itself rather than trusting the handshake's verdict.
+ * certificate our own CA issued, so a client that pins the CA root trusts it. TLS asks every client for a
+ * certificate but accepts connections without one (requestCert, rejectUnauthorized false): simplereenroll needs it,
+ * and simpleenroll treats a valid one of the same account as proven good; both verify it with the PKI verifier
+ * rather than trusting the handshake's verdict. The TLS policy is the server's (net/tls-policy.ts); the listening
+ * socket is a TCP front (net/tls-front.ts: connection caps, no TLS state before the ClientHello); handshake, header
+ * and request deadlines are enforced per connection (see {@link enforceTimeouts}).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { ConnectionLimiter } from '../net/connection-limits.js';
+import { createTlsFront } from '../net/tls-front.js';
+import { secureContextOptions } from '../net/tls-policy.js';
 import { CRL_PATH } from '../../pki/ca.js';
-import { DEFAULT_LOGIN_THROTTLE, LoginThrottle } from '../auth/login-throttle.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
 import { EST_PREFIX, handleEst, type EstCounters } from './est-routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-limits.js';
 import type { HttpPorts } from './http-ports.js';
@@ -33,12 +39,12 @@ export interface HttpsListenerOptions {
   clientCaPem: string;
   /** Ports to the PKI, accounts and counters. */
   ports: HttpPorts;
-  /** Failed-login throttle; pass the OSCAR engine's to share one budget (default: a fresh one). */
+  /** Login throttle; pass the OSCAR engine's to share one budget and one hash gate (default: a fresh one). */
   throttle?: LoginThrottle;
-  /** Window of that throttle in ms (for Retry-After). */
-  throttleWindowMs?: number;
   /** Limits (defaults: {@link DEFAULT_HTTP_LIMITS}). */
   limits?: Partial<HttpLimits>;
+  /** Connection caps shared with the OSCAR listeners (default: one of its own, `limits.maxConnections` in total). */
+  limiter?: ConnectionLimiter;
   /** Logger. */
   log?: HttpLog;
   /** Clock (ms). */
@@ -60,11 +66,10 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...o.limits };
   const log: HttpLog = o.log ?? silentLogger;
   const now = o.now ?? (() => Date.now());
-  const windowMs = o.throttleWindowMs ?? DEFAULT_LOGIN_THROTTLE.windowMs;
-  const throttle = o.throttle ?? new LoginThrottle();
+  const throttle = o.throttle ?? new LoginThrottle({}, undefined, now);
   const started = now();
   const counters: EstCounters & { httpRequests: number } = { httpRequests: 0, estEnrollments: 0, estRefusals: 0, estAuthFailures: 0, estRateLimited: 0 };
-  const estDeps = { ports: o.ports, throttle, retryAfterSeconds: Math.ceil(windowMs / 1000), maxBodyBytes: limits.maxBodyBytes, counters, now, log };
+  const estDeps = { ports: o.ports, throttle, maxBodyBytes: limits.maxBodyBytes, counters, now, log };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname;
@@ -87,12 +92,11 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
 
   const server: Server = createServer(
     {
-      cert: o.certPem,
-      key: o.keyPem,
-      ca: o.clientCaPem,
+      ...secureContextOptions({ cert: o.certPem, key: o.keyPem, ca: o.clientCaPem }),
       requestCert: true,
       rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
     },
     (req, res) => {
       counters.httpRequests++;
@@ -107,38 +111,70 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
       });
     },
   );
-  server.headersTimeout = limits.headersTimeoutMs;
-  server.requestTimeout = limits.requestTimeoutMs;
-  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  server.maxConnections = limits.maxConnections;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('tlsClientError', (err, socket) => log('debug', LogEvent.TLS_HANDSHAKE_FAILED, { listener: 'https', address: socket.remoteAddress, error: err.message }));
   server.on('error', (err) => log('error', LogEvent.LISTENER_ERROR, { listener: 'https', error: err.message }));
+  server.on('tlsClientError', (err, socket) => log('debug', LogEvent.TLS_HANDSHAKE_FAILED, { listener: 'https', address: socket.remoteAddress, error: err.message }));
+  // The listening socket is a TCP front: caps per address and in total, and no TLS state before the ClientHello.
+  const limiter = o.limiter ?? new ConnectionLimiter({ maxTotal: limits.maxConnections });
+  const front = createTlsFront(server, {
+    limiter,
+    firstByteTimeoutMs: limits.handshakeTimeoutMs,
+    onRefused: (address, reason) => log('debug', LogEvent.CONN_REFUSED, { listener: 'https', address, reason }),
+  });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
+    front.server.once('error', reject);
+    front.server.listen(o.port, o.host, () => {
+      front.server.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address();
+  front.server.on('error', (e) => log('error', LogEvent.LISTENER_ERROR, { listener: 'https', error: e.message }));
+  enforceTimeouts(server, limits);
+  const addr = front.server.address();
   if (!addr || typeof addr === 'string') throw new Error('HTTPS listener has no address');
   return {
     port: addr.port,
     setCertificate(certPem: string, keyPem: string) {
-      server.setSecureContext({ cert: certPem, key: keyPem, ca: o.clientCaPem });
+      server.setSecureContext(secureContextOptions({ cert: certPem, key: keyPem, ca: o.clientCaPem }));
     },
     close() {
       return new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        front.server.close(() => resolve());
         server.closeIdleConnections();
         for (const s of sockets) s.destroy();
+        front.destroyPending();
       });
     },
   };
+}
+
+/**
+ * Header and request deadlines, enforced per connection. Node's own `headersTimeout`/`requestTimeout` never fire on
+ * an HTTPS server in Node 20 (its connection list stays empty for TLS sockets; checked: a TLS client sending half a
+ * request line is never answered 408), so every TLS connection gets a deadline for its request headers from the
+ * moment it is established (and again after each response, for keep-alive), and each request a deadline for its
+ * response. Both are absolute: trickling one byte at a time does not extend them (slowloris).
+ */
+function enforceTimeouts(server: Server, limits: HttpLimits): void {
+  const timers = new WeakMap<Socket, NodeJS.Timeout>();
+  const arm = (socket: Socket, ms: number): void => {
+    clearTimeout(timers.get(socket));
+    const t = setTimeout(() => socket.destroy(), ms);
+    t.unref();
+    timers.set(socket, t);
+  };
+  server.on('secureConnection', (socket: Socket) => {
+    arm(socket, limits.headersTimeoutMs);
+    socket.once('close', () => clearTimeout(timers.get(socket)));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    arm(socket, limits.requestTimeoutMs);
+    res.once('finish', () => arm(socket, limits.headersTimeoutMs + limits.keepAliveTimeoutMs));
+  });
 }

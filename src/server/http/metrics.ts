@@ -19,6 +19,10 @@ const DESCRIPTIONS: Record<string, { help: string; type: 'counter' | 'gauge' }> 
   est_refusals: { help: 'EST requests refused (bad CSR, wrong name, weak key, ...).', type: 'counter' },
   est_auth_failures: { help: 'EST authentication failures (password or client certificate).', type: 'counter' },
   est_rate_limited: { help: 'EST requests refused with 429 by the failed-login throttle.', type: 'counter' },
+  login_checks: { help: 'Password checks actually run (OSCAR and EST; throttled attempts run none).', type: 'counter' },
+  login_throttled: { help: 'Login attempts refused by the throttle without a password check.', type: 'counter' },
+  login_busy: { help: 'Login attempts refused because password checks were saturated.', type: 'counter' },
+  connections_refused: { help: 'Connections refused by the per-address or global connection caps (all listeners).', type: 'counter' },
   uptime_seconds: { help: 'Seconds since the server started.', type: 'gauge' },
 };
 

@@ -16,7 +16,7 @@ import { FlapChannel, FlapDeframer, FlapHelloTlv, SignOffReason, decodeFlapHello
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
 import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
-import { handleAuthSnac } from '../auth/bucp-login.js';
+import { handleAuthSnac, type AuthConnection } from '../auth/bucp-login.js';
 import type { Engine } from '../engine.js';
 import { LogEvent, errorText } from '../log.js';
 import type { Reply } from '../families/family.js';
@@ -53,6 +53,8 @@ export class OscarConnection implements SessionLink {
   private closeReason: string | undefined;
   /** The client id string from the login cookie (sign-on log line, admin sessions). */
   clientId: string | undefined;
+  /** BUCP state of an auth connection (its single-use challenge key). */
+  private readonly auth: AuthConnection;
 
   /** @param engine shared state; @param socket the accepted socket; @param tls whether it is a TLS socket */
   constructor(
@@ -60,10 +62,13 @@ export class OscarConnection implements SessionLink {
     private readonly socket: Socket,
     tls: boolean,
     private readonly onClosed: (c: OscarConnection) => void,
+    /** Called once when a BOS cookie was redeemed (the connection is authenticated; connection-limits.ts). */
+    private readonly onAuthenticated: () => void = () => {},
   ) {
     this.tls = tls;
     this.address = socket.remoteAddress ?? 'unknown';
     this.remoteIpv4 = parseIpv4(this.address);
+    this.auth = { tls, address: this.address };
     this.deframer = new FlapDeframer({ maxFrameSize: engine.config.maxFrameSize });
     this.rates = new RateLimiter(engine.config.rateClasses, engine.clock.now());
     socket.setNoDelay(true);
@@ -178,6 +183,14 @@ export class OscarConnection implements SessionLink {
       this.engine.counters.limitDisconnects++;
       this.closeReason ??= 'rate limit';
       this.engine.log('warn', LogEvent.RATE_LIMIT_DISCONNECT, { address: this.address, screenName: this.session?.screenName, class: cls });
+      // A flooder must not sign straight back on (docs/protocol.md §2.1): the account's next login waits a bit.
+      const account = this.session?.key;
+      if (account !== undefined) {
+        this.engine.throttle.penalize(account).then(
+          (ms) => this.engine.log('info', LogEvent.LOGIN_PENALTY, { screenName: this.session?.screenName, seconds: Math.ceil(ms / 1000) }),
+          (e: unknown) => this.engine.log('error', LogEvent.STORE_ERROR, { operation: 'throttle.penalize', error: errorText(e) }),
+        );
+      }
       this.notifyRate(RateChangeCode.LIMITED, r.state);
       this.signOff(0x0002);
       return false;
@@ -255,6 +268,7 @@ export class OscarConnection implements SessionLink {
     this.clientId = claims.clientId;
     this.state = 'service';
     this.service = service;
+    this.onAuthenticated();
     clearTimeout(this.authTimer);
     this.authTimer = undefined; // a signed-on connection keeps no timer object
     try {
@@ -284,7 +298,7 @@ export class OscarConnection implements SessionLink {
       const snac = decodeSnac(payload);
       if (this.state === 'auth') {
         if (h.family !== BUCP_FAMILY) return this.fail(h, SnacErrorCode.InvalidSnac);
-        return handleAuthSnac(this.engine, { tls: this.tls, address: this.address }, h.subtype, snac.body).then(
+        return handleAuthSnac(this.engine, this.auth, h.subtype, snac.body).then(
           (replies) => (replies === undefined ? this.fail(h, SnacErrorCode.InvalidSnac) : this.answer(h, replies)),
           (e: unknown) => this.handlerFailed(h, e),
         );

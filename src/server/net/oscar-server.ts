@@ -4,10 +4,16 @@
  * login connection.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Engine, type EngineMetrics, type EngineOptions } from '../engine.js';
 import { OscarConnection } from './connection.js';
 import { LogEvent, errorText } from '../log.js';
+import { ConnectionLimiter, type ConnectionTicket } from './connection-limits.js';
+import { createTlsFront, type TlsFront } from './tls-front.js';
+import { secureContextOptions } from './tls-policy.js';
+
+/** Longest TLS handshake accepted on the OSCAR-TLS port, ms. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Where to listen. */
 export interface OscarListenOptions {
@@ -17,8 +23,10 @@ export interface OscarListenOptions {
   port?: number;
   /** TLS OSCAR port; 0 picks a free port (default 5191). Ignored without `tls`. */
   tlsPort?: number;
-  /** TLS key/certificate etc.; omit to serve plain TCP only. */
+  /** TLS key/certificate etc. (the server's TLS policy is added: tls-policy.ts); omit to serve plain TCP only. */
   tls?: SecureContextOptions;
+  /** Connection caps, shared with the server's other listeners (default: one of its own from the engine config). */
+  limiter?: ConnectionLimiter;
 }
 
 /** The bound ports; `oscarTls` is 0 when no TLS listener was started. */
@@ -37,6 +45,10 @@ export interface OscarServer {
   listen(options?: OscarListenOptions): Promise<OscarPorts>;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
+  /** The connection caps in use (shared with other listeners when one was passed to `listen`). */
+  readonly limiter: ConnectionLimiter;
+  /** Replaces the TLS listener's key and certificate (a renewal) for new connections; no-op without TLS. */
+  setTlsCredentials(tls: SecureContextOptions): void;
   /** Counters (connections, sessions, SNACs, IMs, limits). */
   metrics(): EngineMetrics;
 }
@@ -46,19 +58,34 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
   const engine = new Engine(deps);
   const connections = new Set<OscarConnection>();
   const servers: Server[] = [];
+  let limiter = new ConnectionLimiter({ maxTotal: engine.config.maxConnections });
+  let tlsServer: TlsServer | undefined;
+  let front: TlsFront | undefined;
 
   const accept = (socket: Socket, tls: boolean): void => {
-    if (connections.size >= engine.config.maxConnections) {
-      engine.log('warn', LogEvent.CONN_REFUSED, { address: socket.remoteAddress, listener: tls ? 'oscar-tls' : 'oscar', reason: 'max connections' });
-      socket.destroy();
-      return;
+    let ticket: ConnectionTicket | undefined;
+    if (tls) {
+      ticket = front?.ticketOf(socket);
+    } else {
+      const admitted = limiter.admit(socket.remoteAddress ?? 'unknown');
+      if (typeof admitted === 'string') {
+        refused(socket.remoteAddress, admitted);
+        socket.destroy();
+        return;
+      }
+      ticket = admitted;
     }
     const conn = new OscarConnection(engine, socket, tls, (c) => {
+      ticket?.release();
       connections.delete(c);
       engine.counters.connections = connections.size;
-    });
+    }, () => ticket?.authenticated());
     connections.add(conn);
     engine.counters.connections = connections.size;
+  };
+
+  const refused = (address: string | undefined, reason: string): void => {
+    engine.log('debug', LogEvent.CONN_REFUSED, { listener: 'oscar', address, reason });
   };
 
   const start = (server: Server, port: number, host: string): Promise<number> =>
@@ -73,9 +100,13 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
 
   return {
     engine,
+    get limiter() {
+      return limiter;
+    },
     async listen(options: OscarListenOptions = {}): Promise<OscarPorts> {
       await engine.started;
       const host = options.host ?? '127.0.0.1';
+      if (options.limiter) limiter = options.limiter;
       const plain = createTcpServer({ noDelay: true }, (s) => accept(s, false));
       plain.on('error', (e) => engine.log('error', LogEvent.LISTENER_ERROR, { listener: 'oscar', error: errorText(e) }));
       servers.push(plain);
@@ -83,11 +114,16 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       engine.boundPorts.plain = oscar;
       let oscarTls = 0;
       if (options.tls) {
-        const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: engine.config.unauthenticatedTimeoutMs }, (s: TLSSocket) => accept(s, true));
-        tlsServer.on('tlsClientError', () => {});
-        tlsServer.on('error', (e) => engine.log('error', LogEvent.LISTENER_ERROR, { listener: 'oscar-tls', error: errorText(e) }));
-        servers.push(tlsServer);
-        oscarTls = await start(tlsServer, options.tlsPort ?? 5191, host);
+        // The TLS handshake gets at most 10 s of the unauthenticated time (a real client needs well under one).
+        const timeout = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, engine.config.unauthenticatedTimeoutMs);
+        tlsServer = createTlsServer({ ...secureContextOptions(options.tls), handshakeTimeout: timeout }, (s: TLSSocket) => accept(s, true));
+        // A failed or timed-out handshake (handshakeTimeout) only emits this event: Node leaves the socket open
+        // unless the listener closes it (https.Server does; a bare tls.Server does not).
+        tlsServer.on('tlsClientError', (_e: Error, s: TLSSocket) => s.destroy());
+        front = createTlsFront(tlsServer, { limiter, firstByteTimeoutMs: timeout, onRefused: refused });
+        front.server.on('error', (e) => engine.log('error', LogEvent.LISTENER_ERROR, { listener: 'oscar-tls', error: errorText(e) }));
+        servers.push(front.server);
+        oscarTls = await start(front.server, options.tlsPort ?? 5191, host);
         engine.boundPorts.tls = oscarTls;
       }
       return { oscar, oscarTls };
@@ -95,9 +131,14 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
     async close(): Promise<void> {
       const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const c of [...connections]) c.signOff();
+      // Connections still in their TLS handshake (or before it) are not sessions yet: drop them.
+      front?.destroyPending();
       await Promise.all(closing);
       // The server started the directory, so it leaves the cluster with it (its sessions vanish everywhere).
       await engine.directory.close().catch((e: unknown) => engine.log('error', LogEvent.DELIVERY_FAILED, { operation: 'directory close', error: String(e) }));
+    },
+    setTlsCredentials(tls: SecureContextOptions): void {
+      tlsServer?.setSecureContext(secureContextOptions(tls));
     },
     metrics: () => engine.metrics(),
   };

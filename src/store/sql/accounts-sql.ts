@@ -6,12 +6,10 @@ import type { SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { bytesOrNull, num, str, strOrNull } from './rows.js';
 
 const COLUMNS =
-  'sn_key, screen_name, email, created_at, password_hash, legacy_login, legacy_auth_key, legacy_md5_weak, legacy_md5_strong, disabled';
+  'sn_key, screen_name, email, created_at, password_hash, legacy_login, legacy_md5_password, disabled';
 
 function toAccount(r: SqlRow): Account {
-  const authKey = strOrNull(r.legacy_auth_key);
-  const weak = bytesOrNull(r.legacy_md5_weak);
-  const strong = bytesOrNull(r.legacy_md5_strong);
+  const md5Password = bytesOrNull(r.legacy_md5_password);
   return {
     key: str(r.sn_key),
     screenName: str(r.screen_name),
@@ -19,15 +17,14 @@ function toAccount(r: SqlRow): Account {
     createdAt: num(r.created_at),
     passwordHash: str(r.password_hash),
     legacyLoginEnabled: num(r.legacy_login) === 1,
-    legacyVerifier: authKey !== null && weak && strong ? { authKey, weak, strong } : null,
+    legacyVerifier: md5Password ? { md5Password } : null,
     disabled: num(r.disabled) === 1,
   };
 }
 
 function checkVerifier(v: LegacyVerifier | null): void {
   if (v === null) return;
-  if (v.weak.length !== 16 || v.strong.length !== 16) throw new StoreError('STORE_INVALID', 'legacy verifier digests must be 16 bytes (MD5)');
-  if (!v.authKey || !/^[\x20-\x7e]+$/.test(v.authKey)) throw new StoreError('STORE_INVALID', 'legacy auth key must be non-empty printable ASCII');
+  if (v.md5Password.length !== 16) throw new StoreError('STORE_INVALID', 'the legacy verifier must be 16 bytes (MD5)');
 }
 
 /** Builds the account store over a driver; now() stamps creation. */
@@ -49,9 +46,8 @@ export function sqlAccounts(db: SqlDriver, now: () => number): AccountStore {
       if (!a.passwordHash) throw new StoreError('STORE_INVALID', 'password hash is empty');
       const key = normalizeScreenName(a.screenName);
       const changed = await db.run(
-        `INSERT INTO accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sn_key) DO NOTHING`,
-        [key, a.screenName, a.email ?? null, now(), a.passwordHash, legacy ? 1 : 0, verifier?.authKey ?? null,
-          verifier?.weak ?? null, verifier?.strong ?? null, a.disabled ? 1 : 0],
+        `INSERT INTO accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sn_key) DO NOTHING`,
+        [key, a.screenName, a.email ?? null, now(), a.passwordHash, legacy ? 1 : 0, verifier?.md5Password ?? null, a.disabled ? 1 : 0],
       );
       if (changed === 0) throw new StoreError('STORE_DUPLICATE', `screen name ${JSON.stringify(a.screenName)} is taken`);
       const created = await getByKey(key);
@@ -96,11 +92,11 @@ export function sqlAccounts(db: SqlDriver, now: () => number): AccountStore {
           legacyVerifier: verifier,
           disabled: u.disabled ?? cur.disabled,
         };
-        const params: SqlValue[] = [next.screenName, next.email, next.passwordHash, legacy ? 1 : 0, verifier?.authKey ?? null,
-          verifier?.weak ?? null, verifier?.strong ?? null, next.disabled ? 1 : 0, key];
+        const params: SqlValue[] = [next.screenName, next.email, next.passwordHash, legacy ? 1 : 0, verifier?.md5Password ?? null,
+          next.disabled ? 1 : 0, key];
         await tx.run(
-          `UPDATE accounts SET screen_name = ?, email = ?, password_hash = ?, legacy_login = ?, legacy_auth_key = ?,
-             legacy_md5_weak = ?, legacy_md5_strong = ?, disabled = ? WHERE sn_key = ?`,
+          `UPDATE accounts SET screen_name = ?, email = ?, password_hash = ?, legacy_login = ?, legacy_md5_password = ?,
+             disabled = ? WHERE sn_key = ?`,
           params,
         );
         return next;

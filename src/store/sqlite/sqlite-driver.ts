@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as DatabaseHandle, Statement } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError } from '../errors.js';
 import type { SqlDialect, SqlDriver, SqlExecutor, SqlRow, SqlValue } from '../sql/driver.js';
@@ -142,11 +142,27 @@ function toSqlite(v: SqlValue): unknown {
   return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
 }
 
+/** Tightens existing database files (made by an older certim) to 0600; files we do not own are left as they are. */
+function restrictMode(files: readonly string[]): void {
+  for (const f of files) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch {
+      // EPERM: another user's file (e.g. an admin CLI run as root beside the server); not ours to change.
+    }
+  }
+}
+
 /** Opens (creating if needed, with its directory) the SQLite database at path. */
 export function openSqlite(path: string, options: SqliteOptions = {}): SqlDriver {
   let db: DatabaseHandle;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it (its -wal and -shm files copy the database file's mode): the file holds
+      // password hashes and, for legacy-login accounts, password-equivalent MD5s.
+      closeSync(openSync(path, 'a', 0o600));
+    }
     db = new Database(path);
   } catch (e) {
     throw new StoreError('STORE_UNAVAILABLE', `cannot open SQLite database ${path}: ${(e as Error).message}`, { cause: e });
@@ -156,6 +172,7 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqlDriver
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    if (path !== ':memory:') restrictMode([path, `${path}-wal`, `${path}-shm`]);
   } catch (e) {
     db.close();
     throw new StoreError('STORE_UNAVAILABLE', `cannot configure SQLite database ${path}: ${(e as Error).message}`, { cause: e });

@@ -12,8 +12,9 @@
  * | 5 | C->S | new TLS connection to 0x0005, ch-1 hello + TLV 0x0006 cookie, then the normal BOS handshake (§2.2) |
  *
  * The password is checked against the account's scrypt hash. Login errors: 0x0001 wrong SN or password,
- * 0x0011 account disabled, 0x0018 too many failures for this account, 0x001D too many failures from this
- * address. On a plain TCP connection a 17/02 carrying 0x7C01 is refused with 0x0006 (bad input) before the
+ * 0x0011 account disabled, 0x0013 password checks saturated (retry in a second), 0x0018 too many failures for
+ * this account (from this address, or from strangers overall), 0x001D too many failures from this address over all
+ * accounts, or a rate-limit sign-off moments ago; the 0x0004 URL then ends in `?retry-after=<seconds>&scope=<why>`. On a plain TCP connection a 17/02 carrying 0x7C01 is refused with 0x0006 (bad input) before the
  * password is looked at, so a client that falls back to plain TCP learns it at once and leaks nothing further.
  */
 import { ByteReader, ByteWriter, WireError, encodeText } from '../bytes.js';
@@ -176,7 +177,7 @@ export function encodeLoginRequest(req: BucpLoginRequestFields): Uint8Array {
 /** A decoded 17/03 (also the TLVs of an old-style ch-4 login response). */
 export type SNAC_0x17_0x03_BUCPLoginResponse =
   | { ok: true; screenName: string; bosAddress: string; cookie: Uint8Array }
-  | { ok: false; errorCode: number };
+  | { ok: false; errorCode: number; errorUrl?: string };
 
 /**
  * Decodes 17/03: TLV 0x0008 error code, or else 0x0005 BOS address and 0x0006 cookie (0x0001 SN, '' when absent);
@@ -185,7 +186,10 @@ export type SNAC_0x17_0x03_BUCPLoginResponse =
 export function decodeLoginResponse(body: Uint8Array): SNAC_0x17_0x03_BUCPLoginResponse {
   const tlvs = readTlvRestList(new ByteReader(body));
   const err = tlvs.u16(BucpTlv.ERROR_CODE);
-  if (err !== undefined) return { ok: false, errorCode: err };
+  if (err !== undefined) {
+    const url = tlvs.string(BucpTlv.ERROR_URL);
+    return url === undefined ? { ok: false, errorCode: err } : { ok: false, errorCode: err, errorUrl: url };
+  }
   const bos = tlvs.string(BucpTlv.BOS_ADDRESS);
   const cookie = tlvs.bytes(BucpTlv.COOKIE);
   if (bos === undefined || cookie === undefined) throw new WireError('BAD_VALUE', 0, 'login reply has neither an error nor a BOS address and cookie');
@@ -198,11 +202,15 @@ export function encodeLoginSuccess(screenName: string, bosAddress: string, cooki
   return writeTlvRestList(new ByteWriter(cookie.length + 64), items).finish();
 }
 
-/** Encodes a failed 17/03: SN, u16 error code, error URL. */
-export function encodeLoginFailure(screenName: string, code: number): Uint8Array {
+/**
+ * Encodes a failed 17/03: SN, u16 error code, error URL (TLV 0x0004; classic clients show it as "more
+ * information"). `url` defaults to `https://certim.invalid/login-error/<code>`; certim puts the wait of a
+ * throttled login into it (`?retry-after=<seconds>`).
+ */
+export function encodeLoginFailure(screenName: string, code: number, url = `https://certim.invalid/login-error/${code}`): Uint8Array {
   return writeTlvRestList(new ByteWriter(64), [
     tlvString(BucpTlv.SCREEN_NAME, screenName),
     tlvU16(BucpTlv.ERROR_CODE, code),
-    tlv(BucpTlv.ERROR_URL, encodeText(`https://certim.invalid/login-error/${code}`)),
+    tlv(BucpTlv.ERROR_URL, encodeText(url)),
   ]).finish();
 }

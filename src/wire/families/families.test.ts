@@ -50,7 +50,9 @@ test('BUCP client direction: 17/06, 17/07, strong MD5 17/02 and 17/03 round trip
   assert.equal(decodeLoginRequest(encodeLoginRequest({ screenName: 'bob', certimPassword: 'pw' })).certimPassword, 'pw');
   const ok = decodeLoginResponse(encodeLoginSuccess('Bob', 'h:1', new Uint8Array(256)));
   assert.ok(ok.ok && ok.bosAddress === 'h:1' && ok.cookie.length === 256 && ok.screenName === 'Bob');
-  assert.deepEqual(decodeLoginResponse(encodeLoginFailure('Bob', 0x18)), { ok: false, errorCode: 0x18 });
+  assert.deepEqual(decodeLoginResponse(encodeLoginFailure('Bob', 0x18)), { ok: false, errorCode: 0x18, errorUrl: 'https://certim.invalid/login-error/24' });
+  const waited = decodeLoginResponse(encodeLoginFailure('Bob', 0x18, 'https://certim.invalid/login-error/24?retry-after=8&scope=pair'));
+  assert.deepEqual(waited, { ok: false, errorCode: 0x18, errorUrl: 'https://certim.invalid/login-error/24?retry-after=8&scope=pair' });
   assert.throws(() => decodeLoginResponse(hex('0001 0003 626f62')), (e) => WireError.is(e, 'BAD_VALUE'));
   assert.throws(() => decodeKeyResponse(hex('0005 0102')), (e) => WireError.is(e, 'TRUNCATED'));
 });
