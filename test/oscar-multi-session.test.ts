@@ -38,7 +38,7 @@ test('multi-session clients coexist: IMs reach every session, presence is the un
     const dave = await signOn(ep, 'dave', 'pw2', 'md5-strong', { buddies: ['carol'] });
     const c1 = await signOn(ep, 'carol', 'pw1', 'md5-strong', { multiConn: 1 });
     await dave.conn.expectSnac(0x0003, 0x000b);
-    const c2 = await signOn(ep, 'carol', 'pw1', 'md5-weak', { multiConn: 1 });
+    const c2 = await signOn(ep, 'carol', 'pw1', 'md5-strong', { multiConn: 1 });
     assert.equal(await c1.conn.noSnac(0x0001, 0x0001, 100), true);
     assert.equal(c1.conn.isClosed, false, 'the first session is not taken over');
     assert.equal(fx.server.engine.registry.sessionsOf('carol').length, 2);

@@ -19,7 +19,8 @@ import { openStore } from '../src/store/index.js';
 import { adminSocketPath } from '../src/server/admin/admin-protocol.js';
 import { LoginError } from '../src/wire/families/bucp.js';
 import { runCli, TestServer, TestUser } from './support/cli-harness.js';
-import { login } from './support/oscar-test-client.js';
+import { login, signOn } from './support/oscar-test-client.js';
+import { encodeSetInfo } from '../src/wire/families/locate.js';
 
 function marker(what: string): string {
   return `${what}-${randomBytes(8).toString('hex')}`;
@@ -70,7 +71,7 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     secrets.push(alice.password, alice.passphrase, bob.password, bob.passphrase);
     await server.addUser('alice', alice.password);
     await server.addUser('bob', bob.password);
-    await server.addUser('carol', 'carol-password-1');
+    await server.addUser('carol', 'carol-password-1', { legacyLogin: true });
   });
 
   after(async () => {
@@ -147,26 +148,27 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     await waitForEvent('est.enroll_refused', (l) => l.screenName === 'bob');
     assert.equal(events('est.enroll_refused').find((l) => l.screenName === 'bob')?.status, 400);
 
-    // Carol's account runs out of guesses (5 per window); the next attempt is refused before any check.
+    // Carol's guesser runs out of free guesses from its address (3 per account and address, then an exponential
+    // delay); the next attempt is refused before any check, and says how long to wait.
     const ep = { port: server.ready.oscar };
-    for (let i = 0; i < 5; i++) assert.equal((await login(ep, 'carol', `guess-${i}`, 'md5-weak')).error, LoginError.INVALID_SN_OR_PASSWORD);
-    assert.equal((await login(ep, 'carol', 'carol-password-1', 'md5-weak')).error, LoginError.CONNECTING_TOO_OFTEN);
+    for (let i = 0; i < 3; i++) assert.equal((await login(ep, 'carol', `guess-${i}`, 'md5-strong')).error, LoginError.INVALID_SN_OR_PASSWORD);
+    assert.equal((await login(ep, 'carol', 'carol-password-1', 'md5-strong')).error, LoginError.CONNECTING_TOO_OFTEN);
     await waitForEvent('login.throttled', (l) => l.screenName === 'carol');
-    assert.equal(events('login.throttled').find((l) => l.screenName === 'carol')?.scope, 'account');
+    assert.equal(events('login.throttled').find((l) => l.screenName === 'carol')?.scope, 'pair');
 
     const locked = await admin('user', 'locked', '--json');
     assert.equal(locked.code, 0, locked.stderr);
     const entries = JSON.parse(locked.stdout) as Array<{ kind: string; key: string; locked: boolean; failures: number; retryAfterSeconds: number }>;
-    const carol = entries.find((e) => e.kind === 'account' && e.key === 'carol');
-    assert.deepEqual([carol?.failures, carol?.locked], [5, true]);
-    assert.ok(carol!.retryAfterSeconds > 0 && carol!.retryAfterSeconds <= 300);
+    const carol = entries.find((e) => e.kind === 'pair' && e.key.endsWith(' carol'));
+    assert.deepEqual([carol?.failures, carol?.locked], [3, true]);
+    assert.ok(carol!.retryAfterSeconds > 0 && carol!.retryAfterSeconds <= 900);
     const text = await admin('user', 'locked');
-    assert.match(text.stdout, /^account\s+carol\s+5\s+locked for \d+s$/m);
+    assert.match(text.stdout, /^pair\s+\S+ carol\s+3\s+locked for \d+s$/m);
 
     const unlock = await admin('user', 'unlock', 'Carol');
     assert.equal(unlock.code, 0, unlock.stderr);
     assert.match(unlock.stdout, /unlocked carol/);
-    assert.equal((await login(ep, 'carol', 'carol-password-1', 'md5-weak')).ok, true, 'carol gets in after the unlock');
+    assert.equal((await login(ep, 'carol', 'carol-password-1', 'md5-strong')).ok, true, 'carol gets in after the unlock');
     await waitForEvent('account.unlocked', (l) => l.screenName === 'carol');
   });
 
@@ -179,8 +181,10 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     const target = certs.find((c) => c.screenName === 'alice' && c.purpose === 'encrypt')!;
 
     const store = await openStore(`sqlite:${join(server.dataDir, 'certim.db')}`);
+    let oldBlock: Uint8Array | null = null;
     try {
-      assert.ok((await store.userInfo.get('alice')).certBlock, 'alice published her certificates');
+      oldBlock = (await store.userInfo.get('alice')).certBlock;
+      assert.ok(oldBlock, 'alice published her certificates');
       const r = await admin('cert', 'revoke', target.serial, '--reason', 'keyCompromise');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /on the running server/);
@@ -193,11 +197,21 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     const revoked = events('cert.revoked')[0]!;
     assert.deepEqual([revoked.serial, revoked.screenName, revoked.reason, revoked.by], [target.serial, 'alice', 'keyCompromise', 'admin']);
     assert.ok(events('admin.command').some((l) => l.command === 'cert.revoke' && l.ok === true));
-    // Alice's client publishes its certificates at every sign-on: the revoked one is now refused, and logged.
+    // Alice's certim client now refuses to publish (or use) her revoked certificate; a client that still uploads the
+    // old block anyway (a classic client, or a stale copy) is refused, and that is logged.
     const later = marker('after-revocation-text');
     secrets.push(later);
-    await alice.run(['send', 'bob', later]);
-    await waitForEvent('cert.upload_refused', (l) => l.screenName === 'alice');
+    const refusedSend = await alice.run(['send', 'bob', later]);
+    assert.notEqual(refusedSend.code, 0);
+    assert.match(refusedSend.stderr, /OWN_CERT_REVOKED|revoked/i);
+    const tlsEp = { port: server.ready.oscarTls, tlsCa: readFileSync(join(server.dataDir, 'ca', 'root.crt')) };
+    const raw = await signOn(tlsEp, 'alice', alice.password, 'tls-password', { multiConn: 1 });
+    try {
+      raw.conn.sendSnac(0x0002, 0x0004, encodeSetInfo({ certInfo: oldBlock! }));
+      await waitForEvent('cert.upload_refused', (l) => l.screenName === 'alice');
+    } finally {
+      raw.conn.close();
+    }
     assert.equal(events('cert.upload_refused').find((l) => l.screenName === 'alice')?.code, 'REVOKED');
 
     const again = await admin('cert', 'revoke', 'ffffffffffff');
@@ -207,7 +221,7 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
 
   it('log injection: a screen name with a newline and a forged JSON object stays one encoded field', async () => {
     const forged = 'mallory\n{"level":"info","event":"session.sign_on","screenName":"admin"}\r\u2028x';
-    const r = await login({ port: server.ready.oscar }, forged, 'whatever', 'md5-weak');
+    const r = await login({ port: server.ready.oscar }, forged, 'whatever', 'md5-strong');
     assert.equal(r.ok, false);
     await waitForEvent('login.failed', (l) => String(l.screenName).startsWith('mallory'));
     const line = events('login.failed').find((l) => String(l.screenName).startsWith('mallory'))!;
@@ -219,8 +233,8 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
 
   it('a flood of identical failures is one line plus a count; no secret ever reaches the log', async () => {
     const before = events('login.failed').length + events('login.throttled').length;
-    // Unknown account, one address: 30 identical attempts (the address budget runs out after 20 failures).
-    for (let i = 0; i < 30; i++) await login({ port: server.ready.oscar }, 'nobody-here', 'x', 'md5-weak');
+    // Unknown account, one address: 30 identical attempts (3 free failures, then throttled by the pair delay).
+    for (let i = 0; i < 30; i++) await login({ port: server.ready.oscar }, 'nobody-here', 'x', 'md5-strong');
     const added = events('login.failed').length + events('login.throttled').length - before;
     assert.ok(added <= 2, `at most one line per distinct event, got ${added}`);
 

@@ -3,6 +3,7 @@
  * directory, accounts made with `certim admin user add`, and real CLI processes (one-shot or long-running).
  */
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,9 +107,19 @@ export class RunningCli {
   }
 }
 
+/** CLI processes still running; killed when the test file ends, so a failed assertion never leaves one behind. */
+const live = new Set<ChildProcess>();
+// A root-level hook: runs after every test of the file that imported this module, pass or fail. Without it, a
+// long-running `listen` whose test failed keeps the test process (and the whole suite) waiting forever.
+after(() => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** Starts a CLI process. */
 export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): RunningCli {
   const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   return new RunningCli(child);
 }
 

@@ -96,7 +96,7 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
       return fail(LoginError.TEMPORARILY_UNAVAILABLE, waitUrl(LoginError.TEMPORARILY_UNAVAILABLE, outcome.retryAfterMs, 'busy'));
     case 'bad':
       engine.counters.loginsFailed++;
-      engine.log('info', LogEvent.LOGIN_FAILED, { ...fields, ...(req.passwordHash && !req.strong ? { note: 'weak MD5 answer (AIM 3.5-4.7) is not supported' } : {}) });
+      engine.log('warn', LogEvent.LOGIN_FAILED, { ...fields, ...(req.passwordHash && !req.strong ? { note: 'weak MD5 answer (AIM 3.5-4.7) is not supported' } : {}) });
       return fail(LoginError.INVALID_SN_OR_PASSWORD);
     case 'ok':
       break;

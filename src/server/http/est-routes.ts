@@ -201,13 +201,16 @@ async function authenticateBasic(req: IncomingMessage, deps: EstRouteDeps): Prom
     const why = outcome.scope === 'address' ? 'from this address' : outcome.scope === 'penalty' ? 'after a rate-limit disconnect' : 'for this account';
     throw new HttpError(429, 'RATE_LIMITED', `too many failed logins ${why}; try again in ${seconds} s`, { 'Retry-After': seconds });
   }
-  if (outcome.status === 'ok' && result === 'ok') return creds.user;
+  if (outcome.status === 'ok' && result === 'ok') {
+    deps.log?.('info', LogEvent.LOGIN_OK, { ...fields, method: 'password' });
+    return creds.user;
+  }
   deps.counters.estAuthFailures++;
   if (result === 'disabled') {
     deps.log?.('warn', LogEvent.LOGIN_DISABLED, { screenName: creds.user, address, via: 'est' });
     throw new HttpError(403, 'ACCOUNT_DISABLED', 'this account is disabled');
   }
-  deps.log?.('info', LogEvent.LOGIN_FAILED, { ...fields });
+  deps.log?.('warn', LogEvent.LOGIN_FAILED, { ...fields });
   throw new HttpError(401, 'BAD_CREDENTIALS', 'wrong screen name or password', BASIC_CHALLENGE);
 }
 
