@@ -12,10 +12,15 @@ const USAGE = `usage:
   certim keys init --server HOST[:PORT] --user NAME [--https URL] [--ca-fingerprint HEX] [--profile DIR]
   certim keys show [--json] [--profile DIR]
   certim keys rotate [--profile DIR]
-  certim keys export --p12 FILE [--profile DIR]
+  certim keys export --p12 FILE [--legacy] [--profile DIR]
   certim keys import FILE [--profile DIR]
 PORT is the server's OSCAR-over-TLS port (default 5191); --https is the EST URL (default https://HOST:8443).
-Secrets: CERTIM_PASSWORD / --password-file, CERTIM_PASSPHRASE / --passphrase-file, else a prompt.`;
+Secrets: CERTIM_PASSWORD / --password-file, CERTIM_PASSPHRASE / --passphrase-file, else a prompt.
+export --legacy: 3DES/SHA-1 PKCS#12 for classic clients (AIM 5.x, joscar/joustsim), with your two key pairs and
+  the server's CA certificates. Classic clients trust a buddy's certificate only when a certificate you trust
+  signed it DIRECTLY (no chain building): in the classic client, trust the server's ISSUING CA certificate
+  ("certim Issuing CA (...)", in the file and at HTTPS /.well-known/est/cacerts), not only the root, or every certim
+  buddy shows as untrusted. Compare its fingerprint with the one your server's admin gives you.`;
 
 async function init(argv: string[]): Promise<number> {
   const { values } = parseArgs({

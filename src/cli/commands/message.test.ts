@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixtures } from '../../pki/cms/fixtures.test-support.js';
+import { extraIdentity, fixtures } from '../../pki/cms/fixtures.test-support.js';
+import { exportIdentityPkcs12 } from '../../pki/pkcs12.js';
+import { parseCertificate } from '../../pki/x509-parse.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const f = fixtures();
@@ -52,6 +54,70 @@ test('CLI decode: a tampered message prints failed JSON and exits non-zero', () 
   const j = JSON.parse(dec.stdout.toString());
   assert.equal(j.verdict, 'failed');
   assert.equal(j.code, 'tampered');
+  assert.equal(j.text, null);
+});
+
+for (const profile of ['aim-legacy', 'modern']) {
+  test(`CLI decode ${profile}: a bad wrapped key and bad content print byte-identical JSON (no padding oracle)`, () => {
+    const enc = certim(encodeArgs(profile), 'oracle?');
+    assert.equal(enc.code, 0, enc.stderr);
+    const badKey = Buffer.from(enc.stdout);
+    const at = badKey.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00])); // the 256-byte encryptedKey
+    assert.ok(at > 0);
+    badKey[at + 4 + 77]! ^= 0x20;
+    const badContent = Buffer.from(enc.stdout);
+    badContent[badContent.length - 20]! ^= 0x20;
+    const k = certim(decodeArgs, badKey);
+    const c = certim(decodeArgs, badContent);
+    assert.equal(k.code, 1);
+    assert.equal(c.code, 1);
+    assert.equal(k.stdout.toString(), c.stdout.toString());
+    const j = JSON.parse(k.stdout.toString());
+    assert.equal(j.code, 'tampered');
+    assert.equal(j.step, 'decrypt');
+  });
+}
+
+test('CLI encode --recipient-signing-cert: classic clients decrypt the first RecipientInfo with their signing key', () => {
+  const bobSign = f.ids['bob-sign']!;
+  const enc = certim([...encodeArgs('aim-legacy'), '--recipient-signing-cert', bobSign.certPath], 'classic');
+  assert.equal(enc.code, 0, enc.stderr);
+  writeFileSync(join(f.dir, 'cli-two-ri.der'), enc.stdout);
+  for (const id of [bobSign, bob]) {
+    const plain = f.openssl(['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', 'cli-two-ri.der', '-recip', id.certPath, '-inkey', id.keyPath]);
+    assert.match(plain.toString('latin1'), /^Content-Type: application\/pkcs7-mime/);
+  }
+  const dec = certim(decodeArgs, enc.stdout);
+  assert.equal(JSON.parse(dec.stdout.toString()).text, 'classic');
+});
+
+test('CLI decode --recipient-p12 (numcerts 2): decrypts with the encryption key, never with the signing key', async () => {
+  const sign = extraIdentity('cli-dana-sign', 'dana', 2048, 'sign');
+  const encId = extraIdentity('cli-dana-enc', 'dana', 2048, 'encrypt');
+  const p12 = await exportIdentityPkcs12({
+    screenName: 'dana', numCerts: 2,
+    encryption: { privateKey: encId.key, certificate: parseCertificate(encId.certDer) },
+    signing: { privateKey: sign.key, certificate: parseCertificate(sign.certDer) },
+    caCertificates: [],
+  }, 'pw');
+  writeFileSync(join(f.dir, 'dana.p12'), p12);
+  writeFileSync(join(f.dir, 'dana.pass'), 'pw\n');
+  const decode = ['message', 'decode', '--recipient', 'dana', '--recipient-p12', join(f.dir, 'dana.p12'), '--passphrase-file',
+    join(f.dir, 'dana.pass'), '--sender', 'alice', '--sender-cert', alice.certPath, '--ca', f.caCertPath];
+  const encodeTo = (recipientCert: string, extra: string[] = []): Buffer => {
+    const r = certim(['message', 'encode', '--profile', 'aim-legacy', '--sender', 'alice', '--sender-key', alice.keyPath,
+      '--sender-cert', alice.certPath, '--recipient', 'dana', '--recipient-cert', recipientCert, ...extra], 'for dana');
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const both = certim(decode, encodeTo(encId.certPath, ['--recipient-signing-cert', sign.certPath]));
+  assert.equal(both.code, 0, both.stderr);
+  assert.equal(JSON.parse(both.stdout.toString()).text, 'for dana');
+  // Addressed only to the signing certificate (what joustsim sends): refused, although the key is in the file.
+  const signOnly = certim(decode, encodeTo(sign.certPath));
+  assert.equal(signOnly.code, 1);
+  const j = JSON.parse(signOnly.stdout.toString());
+  assert.equal(j.code, 'wrong-recipient');
   assert.equal(j.text, null);
 });
 

@@ -2,6 +2,8 @@
  * `certim message encode|decode`: the Secure IM codec (src/pki/cms) on stdin/stdout, for interop and debugging.
  * encode writes the exact bytes that travel after the four zero charset bytes of ICBM fragment 01 01; decode prints
  * one JSON object and exits 1 when the verdict is `failed` (0 for verified and untrusted, 2 for usage errors).
+ * A failed key unwrap and a failed content decryption print the same object (no padding oracle, docs/protocol.md
+ * §6.3); decode only ever decrypts with encryption (or common) keys, never with a signing key (§6.2).
  */
 import { readFileSync } from 'node:fs';
 import { X509Certificate, type KeyObject } from 'node:crypto';
@@ -17,7 +19,10 @@ import { fromPem } from '../../pki/asn1/der.js';
 
 const USAGE = `usage:
   certim message encode --profile aim-legacy|modern --sender NAME (--sender-key KEY.pem --sender-cert CERT.pem | --sender-p12 FILE)
-                        --recipient NAME --recipient-cert CERT.pem [--passphrase-file FILE] < text > message.bin
+                        --recipient NAME --recipient-cert CERT.pem [--recipient-signing-cert CERT.pem]
+                        [--passphrase-file FILE] < text > message.bin
+      --recipient-signing-cert (aim-legacy): the buddy's signing certificate; a classic client (joscar/joustsim)
+      decrypts with its signing key, so it gets the first RecipientInfo and --recipient-cert the second
   certim message decode --recipient NAME (--recipient-key KEY.pem --recipient-cert CERT.pem | --recipient-p12 FILE)
                         --sender NAME [--sender-cert CERT.pem ...] --ca CA.pem [--ca ...] [--passphrase-file FILE]
                         [--require-modern] < message.bin`;
@@ -58,7 +63,7 @@ async function encode(argv: string[]): Promise<number> {
     options: {
       profile: { type: 'string' }, sender: { type: 'string' }, 'sender-key': { type: 'string' }, 'sender-cert': { type: 'string' },
       'sender-p12': { type: 'string' }, recipient: { type: 'string' }, 'recipient-cert': { type: 'string' },
-      'passphrase-file': { type: 'string' },
+      'recipient-signing-cert': { type: 'string' }, 'passphrase-file': { type: 'string' },
     },
   });
   const profile = need(values.profile, '--profile');
@@ -75,11 +80,12 @@ async function encode(argv: string[]): Promise<number> {
     signingCert = loadCerts(need(values['sender-cert'], '--sender-cert'))[0]!.raw;
   }
   const recipientCert = loadCerts(need(values['recipient-cert'], '--recipient-cert'))[0]!.raw;
+  const recipientSigningCert = values['recipient-signing-cert'] ? loadCerts(values['recipient-signing-cert'])[0]!.raw : undefined;
   const text = (await readStdin()).toString('utf8');
   const out = encodeSecureIm({
     profile: profile as SecureImProfile, text,
     sender: { screenName: need(values.sender, '--sender'), signingKey, signingCert },
-    recipient: { screenName: need(values.recipient, '--recipient'), cert: recipientCert },
+    recipient: { screenName: need(values.recipient, '--recipient'), cert: recipientCert, ...(recipientSigningCert ? { signingCert: recipientSigningCert } : {}) },
   });
   process.stdout.write(out);
   return 0;
@@ -98,7 +104,8 @@ async function decode(argv: string[]): Promise<number> {
   const recipientKeys: RecipientKey[] = [];
   if (values['recipient-p12']) {
     const id = await importIdentityPkcs12(readFileSync(values['recipient-p12']), pass ?? '');
-    for (const part of new Set([id.encryption, id.signing])) recipientKeys.push({ cert: part.certificate.der, key: part.privateKey });
+    // The encryption (or common) key only: certim never decrypts with a signing key (docs/protocol.md §6.2).
+    recipientKeys.push({ cert: id.encryption.certificate.der, key: id.encryption.privateKey });
   }
   const keys = values['recipient-key'] ?? [];
   const certs = values['recipient-cert'] ?? [];
@@ -118,6 +125,7 @@ async function decode(argv: string[]): Promise<number> {
   console.log(JSON.stringify({
     text: r.text ?? null, profile: r.profile ?? null, verdict: r.verdict, reason: r.reason, code: r.code,
     charset: r.charset ?? null, signer: r.signer ?? null, weak: r.weak ?? false, bound: r.bound ?? false,
+    // `step` is coarse on purpose: 'decrypt' for every unwrap/decryption failure (see secure-im-decode.ts).
     messageId: r.messageId ?? null, signingTime: r.signingTime?.toISOString() ?? null, step: r.step ?? null,
   }));
   return r.verdict === 'failed' ? 1 : 0;

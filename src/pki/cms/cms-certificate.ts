@@ -5,7 +5,7 @@
  * fingerprint.
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import { Asn1Error, children, parseAsn1, rawOf, readOctets, readString, seqOf, TAG, der } from '../asn1/der.js';
+import { Asn1Error, children, parseAsn1, rawOf, readBitString, readOctets, readString, seqOf, TAG, der } from '../asn1/der.js';
 import { knownOid, OID } from './oids.js';
 
 /** A certificate prepared for CMS use. Immutable; safe to share. */
@@ -26,6 +26,12 @@ export interface CmsCertificate {
   readonly commonName: string;
   /** Lowercase hex SHA-256 of the DER. */
   readonly fingerprint: string;
+  /**
+   * False when a keyUsage extension is present without keyEncipherment (a signing-only certificate). The decoder
+   * never unwraps a content key with such a certificate's private key: a decryption service on a signing key would
+   * let an attacker who can submit ciphertexts obtain signatures (docs/protocol.md §6.2).
+   */
+  readonly keyTransport: boolean;
 }
 
 /** A certificate as callers may pass it. */
@@ -71,6 +77,7 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
   const subject = tbs[i++]!;
   i++; // subjectPublicKeyInfo
   let ski: Uint8Array | undefined;
+  let keyTransport = true;
   for (; i < tbs.length; i++) {
     const t = tbs[i]!;
     if (t.tag !== 0xa3) continue;
@@ -80,6 +87,10 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
       if (parts[0]!.tag === TAG.OID && knownOid(parts[0]!) === OID.subjectKeyIdentifier) {
         const inner = parseAsn1(readOctets(parts[parts.length - 1]!));
         ski = Uint8Array.from(readOctets(inner));
+      } else if (parts[0]!.tag === TAG.OID && knownOid(parts[0]!) === OID.keyUsage) {
+        // KeyUsage ::= BIT STRING; keyEncipherment is bit 2, i.e. 0x20 of the first byte (RFC 5280 §4.2.1.3).
+        const bits = readBitString(parseAsn1(readOctets(parts[parts.length - 1]!))).bytes;
+        keyTransport = bits.length > 0 && (bits[0]! & 0x20) !== 0;
       }
     }
   }
@@ -102,5 +113,6 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
     ski,
     commonName,
     fingerprint,
+    keyTransport,
   };
 }

@@ -77,15 +77,26 @@ export function fixtures(): Fixtures {
   return cached;
 }
 
-/** Adds an identity with a non-default key size (e.g. RSA-3072 for one test), under `label`. */
-export function extraIdentity(label: string, cn: string, bits: number): FixtureIdentity {
+/** keyUsage of an extra identity: both roles (default), signing only, or key encipherment only. */
+export type FixtureUsage = 'common' | 'sign' | 'encrypt';
+
+const USAGE_BITS: Record<FixtureUsage, string> = {
+  common: 'digitalSignature,keyEncipherment',
+  sign: 'digitalSignature,nonRepudiation',
+  encrypt: 'keyEncipherment',
+};
+
+/** Adds an identity with a non-default key size (e.g. RSA-3072 for one test) or keyUsage, under `label`. */
+export function extraIdentity(label: string, cn: string, bits: number, usage: FixtureUsage = 'common'): FixtureIdentity {
   const f = fixtures();
   const existing = f.ids[label];
   if (existing) return existing;
+  const ext = `user-${usage}.ext`;
+  writeFileSync(join(f.dir, ext), readFileSync(join(f.dir, 'user.ext'), 'latin1').replace(/^keyUsage=.*$/m, `keyUsage=critical,${USAGE_BITS[usage]}`));
   f.openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${bits}`, '-out', `${label}.key`]);
   f.openssl(['req', '-new', '-key', `${label}.key`, '-subj', `/CN=${cn}`, '-out', `${label}.csr`]);
   f.openssl(['x509', '-req', '-in', `${label}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-days', '30', '-sha256', '-extfile', 'user.ext', '-out', `${label}.pem`]);
+    '-days', '30', '-sha256', '-extfile', ext, '-out', `${label}.pem`]);
   const cert = new X509Certificate(readFileSync(join(f.dir, `${label}.pem`)));
   const id: FixtureIdentity = {
     name: cn, keyPath: join(f.dir, `${label}.key`), certPath: join(f.dir, `${label}.pem`),

@@ -45,6 +45,7 @@ export const OID = {
   senderScreenName: '2.25.207470142294151747653840509765409129692.1.1',
   recipientScreenName: '2.25.207470142294151747653840509765409129692.1.2',
   subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
   commonName: '2.5.4.3',
 } as const;
 

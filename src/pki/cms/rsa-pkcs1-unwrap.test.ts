@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
-import { pkcs1Type2Select, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
+import { implicitRejectionKey, pkcs1Type2Select, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
 import { fixtures } from './fixtures.test-support.js';
 
 function em(k: number, ps: number[], payload: number[], header = [0x00, 0x02]): Uint8Array {
@@ -39,7 +39,7 @@ test('every invalid padding yields the fallback key of the expected length', () 
   }
 });
 
-test('unwrap with a real RSA key: good ciphertext returns the key, bad returns random keys of the right length', () => {
+test('unwrap with a real RSA key: good ciphertext returns the key, bad returns a synthetic key of the right length', () => {
   const alice = fixtures().ids.alice!;
   const cek = randomBytes(16);
   const ek = publicEncrypt({ key: alice.cert.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
@@ -56,7 +56,12 @@ test('unwrap with a real RSA key: good ciphertext returns the key, bad returns r
   const r1 = unwrapPkcs1v15(alice.key, 256, bad, 16);
   const r2 = unwrapPkcs1v15(alice.key, 256, bad, 16);
   assert.equal(r1.paddingOk, false);
-  assert.notDeepEqual(r1.key, r2.key, 'a fresh random key each time (RFC 3218)');
+  assert.deepEqual(r1.key, r2.key, 'implicit rejection: the same ciphertext always gets the same synthetic key');
+  assert.notDeepEqual(r1.key, cek);
+  const bad2 = Buffer.from(ek);
+  bad2[101]! ^= 1;
+  assert.notDeepEqual(unwrapPkcs1v15(alice.key, 256, bad2, 16).key, r1.key, 'another ciphertext, another key');
+  assert.deepEqual(implicitRejectionKey(alice.key, bad, 16), r1.key);
 
   const tooBig = Buffer.alloc(256, 0xff); // >= modulus: OpenSSL refuses; still no throw
   assert.equal(unwrapPkcs1v15(alice.key, 256, tooBig, 16).key.length, 16);

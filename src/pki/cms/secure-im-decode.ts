@@ -3,10 +3,16 @@
  * indefinite lengths and constructed OCTET STRINGs (AIM 5.2), recipient by IssuerAndSerialNumber or [0]
  * SubjectKeyIdentifier, EnvelopedData version 0 or 2, signed attributes present or absent (PROTOCOL.md §6.3, §9.3).
  *
- * Never throws: every outcome is a {@link SecureImResult}. Once a RecipientInfo for one of our keys is found, every
- * later failure (key unwrap, content decryption, inner structure, signature) reports code `tampered` and the same
- * `remote` value, and the PKCS#1 v1.5 unwrap substitutes a random key on bad padding (RFC 3218 §2.3.2) so the
- * content decryption always runs: a remote party cannot tell the steps apart. `step` records the detail locally.
+ * Never throws: every outcome is a {@link SecureImResult}. Once a RecipientInfo for one of our keys is found:
+ * - a failed key unwrap and a failed content decryption are ONE result (code `tampered`, step `decrypt`, one
+ *   reason): both unwraps substitute a synthetic key on failure (implicit rejection, RFC 3218 §2.3.2, see
+ *   rsa-pkcs1-unwrap.ts) so the content decryption always runs and fails the same way;
+ * - aim-legacy content is AES-CBC without integrity, so anything that fails before the signature verifies (padding,
+ *   inner structure, algorithms, signer lookup, the signature itself) is that same result too — otherwise the
+ *   difference between "bad padding" and "good padding, bad structure" would be a CBC padding oracle on the
+ *   message (Vaudenay). Modern content is authenticated (GCM), so later steps may keep their own codes.
+ * No output (result, CLI JSON, logs) can therefore tell one decryption failure from another (docs/protocol.md §6.3).
+ * Signing-only certificates among our keys are never used to decrypt (docs/protocol.md §6.2).
  */
 import { constants, createDecipheriv, hash, privateDecrypt, verify } from 'node:crypto';
 import {
@@ -18,9 +24,8 @@ import { decodeCharset } from './charset.js';
 import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
 import { decodeMimeEntity, getMimeHeader, parseContentType, type MimeEntity } from '../../wire/mime-headers.js';
 import { CONTENT_CIPHERS, DIGESTS, knownOid, OID, RSA_SIGNATURE_OIDS } from './oids.js';
-import { randomBytesPooled } from './random-pool.js';
 import { innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
-import { unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
+import { implicitRejectionKey, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
 import type {
   DecodeSecureImOptions, PreparedRecipient, SecureImFailureCode, SecureImProfile, SecureImResult, SecureImStep,
 } from './secure-im-types.js';
@@ -37,6 +42,10 @@ function kids(n: Asn1 | undefined): Asn1[] {
 class Fail {
   constructor(readonly code: SecureImFailureCode, readonly step: SecureImStep, readonly reason: string) {}
 }
+
+/** The one reason text of every decryption failure (see the file comment). */
+export const UNDECRYPTABLE_REASON = 'the message could not be decrypted and verified';
+const undecryptable = (): Fail => new Fail('tampered', 'decrypt', UNDECRYPTABLE_REASON);
 
 const fail = (code: SecureImFailureCode, step: SecureImStep, reason: string): never => {
   throw new Fail(code, step, reason);
@@ -126,24 +135,29 @@ function parseEnvelope(bytes: Uint8Array): Envelope {
   return { profile, ktris, cipherOid: oidOf(cOid, 'content encryption algorithm'), cipherParams: cParams, encrypted, mac, aad };
 }
 
-/** Key transport: PKCS#1 v1.5 (constant-time, RFC 3218) or RSAES-OAEP; a key of the right length in every case. */
-function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): { key: Buffer; ok: boolean } {
+/**
+ * Key transport: PKCS#1 v1.5 (constant-time, RFC 3218) or RSAES-OAEP; a key of the right length in every case, and
+ * no indication whether it is the real one (implicit rejection): only the content decryption can tell.
+ */
+function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): Buffer {
   const alg = oidOf(ktri.keyAlg[0], 'key encryption algorithm');
   if (alg === OID.rsaEncryption) {
     // COMPAT(AIM 5.2, joscar): the only key transport classic clients know. Not in modern: it is a downgrade.
     if (profile === 'modern') fail('unsupported-algorithm', 'policy', 'modern profile requires RSA-OAEP key transport');
     const u = unwrapPkcs1v15(r.key, r.cert.modulusBytes, ktri.encryptedKey, keyLen);
-    return { key: u.key, ok: u.paddingOk };
+    return u.key;
   }
   if (alg === OID.rsaesOaep) {
     const hash = oaepHash(ktri.keyAlg[1]);
+    // Implicit rejection here too: the synthetic key is computed whatever the outcome.
+    const synthetic = implicitRejectionKey(r.key, ktri.encryptedKey, keyLen);
     try {
       const key = privateDecrypt({ key: r.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ktri.encryptedKey);
-      if (key.length === keyLen) return { key, ok: true };
+      if (key.length === keyLen) return key;
     } catch {
       // fall through: same path as a wrong-length key
     }
-    return { key: randomBytesPooled(keyLen), ok: false };
+    return synthetic;
   }
   return fail('unsupported-algorithm', 'policy', 'key transport is not RSA');
 }
@@ -321,31 +335,40 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
     const cipher = env.cipherOid ? CONTENT_CIPHERS[env.cipherOid] : undefined;
     if (!cipher || (profile === 'modern') !== (cipher.mode === 'gcm')) fail('unsupported-algorithm', 'policy', 'content encryption algorithm is not allowed in this profile');
 
-    // Which of our keys is addressed? (Public information: safe to report as its own code.)
+    // Which of our keys is addressed? (Public information: safe to report as its own code.) A RecipientInfo for one
+    // of our signing-only certificates is passed over: COMPAT(joustsim) aim-legacy senders put the signing cert first.
     let picked: { ktri: Envelope['ktris'][number]; r: PreparedRecipient } | undefined;
+    let signingOnly = false;
     outer: for (const ktri of env.ktris) {
       for (const rk of opts.recipientKeys) {
         const r = { cert: prepareCertificate(rk.cert), key: rk.key };
-        if (matchesCert(ktri.rid, r.cert)) { picked = { ktri, r }; break outer; }
+        if (!matchesCert(ktri.rid, r.cert)) continue;
+        if (!r.cert.keyTransport) { signingOnly = true; continue; }
+        picked = { ktri, r };
+        break outer;
       }
     }
-    if (!picked) return failedResult(new Fail('wrong-recipient', 'recipient', 'no RecipientInfo names one of our certificates'), profile);
+    if (!picked) {
+      return failedResult(new Fail('wrong-recipient', 'recipient', signingOnly
+        ? 'the message is addressed only to our signing certificate, and certim never decrypts with a signing key'
+        : 'no RecipientInfo names one of our certificates'), profile);
+    }
 
-    // From here on every failure is `tampered` and the steps always run in the same order: a bad unwrap yields a
-    // random key (RFC 3218), which fails in content decryption or parsing exactly like a tampered ciphertext.
-    let unwrapOk = false;
+    // From here on the steps always run in the same order: a failed unwrap yields a synthetic key, which fails in
+    // content decryption exactly like a tampered ciphertext, and both are reported as `undecryptable()`.
+    const state = { decrypted: false, signatureOk: false };
     try {
       let plain: Buffer | undefined;
       try {
-        const u = unwrapKey(picked.ktri, picked.r, cipher!.keyLen, profile);
-        unwrapOk = u.ok;
-        plain = decryptContent(env, cipher!, u.key);
-        u.key.fill(0);
+        const key = unwrapKey(picked.ktri, picked.r, cipher!.keyLen, profile);
+        plain = decryptContent(env, cipher!, key);
+        key.fill(0);
       } catch (e) {
         if (e instanceof Asn1Error) fail('malformed', 'parse', e.message);
         throw e;
       }
-      if (!plain) return fail('tampered', 'content-decrypt', 'the message could not be decrypted');
+      if (!plain) throw undecryptable();
+      state.decrypted = true;
       let signedBytes: Uint8Array = plain;
       if (startsWith(plain, OUTER_HEADERS)) {
         signedBytes = plain.subarray(OUTER_HEADERS.length); // fast path: the exact block AIM and certim write
@@ -357,14 +380,15 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
         signedBytes = outer!.body;
       }
       try {
-        return await verifySigned(parseSignedData(signedBytes), profile, opts);
+        return await verifySigned(parseSignedData(signedBytes), profile, opts, state);
       } catch (e) {
         if (e instanceof Asn1Error) fail('tampered', 'inner-parse', `inner SignedData: ${e.message}`);
         throw e;
       }
     } catch (e) {
-      // Local diagnostics only: the code and `remote` stay the same.
-      if (e instanceof Fail && e.code === 'tampered' && !unwrapOk) throw new Fail('tampered', 'key-unwrap', 'the message could not be decrypted');
+      // aim-legacy: until the signature verifies, the plaintext is unauthenticated CBC output; any distinction
+      // would be a padding oracle, so every failure is the one decryption failure.
+      if (profile === 'aim-legacy' && state.decrypted && !state.signatureOk) throw undecryptable();
       throw e;
     }
   } catch (e) {
@@ -376,7 +400,7 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
   }
 }
 
-async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: DecodeSecureImOptions): Promise<SecureImResult> {
+async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: DecodeSecureImOptions, state: { signatureOk: boolean }): Promise<SecureImResult> {
   const digest = sp.digestOid ? DIGESTS[sp.digestOid] : undefined;
   if (!digest) return fail('unsupported-algorithm', 'policy', 'unknown digest algorithm');
   if (!sp.sigOid || !(sp.sigOid in RSA_SIGNATURE_OIDS)) return fail('unsupported-algorithm', 'policy', 'signature algorithm is not RSA PKCS#1 v1.5');
@@ -433,6 +457,7 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
     sigOk = false;
   }
   if (!sigOk) return fail('tampered', 'signature', 'bad signature');
+  state.signatureOk = true;
 
   // Who signed, and for whom.
   const sender = normalizeScreenName(opts.senderScreenName);

@@ -89,7 +89,7 @@ export function buildSignedData(opts: {
  */
 export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
   const modern = opts.profile === 'modern';
-  if (!modern && opts.includeSelf) throw new RangeError('aim-legacy carries exactly one recipient (classic clients read only the first)');
+  if (!modern && opts.includeSelf) throw new RangeError('aim-legacy never wraps to the sender (classic clients read only one RecipientInfo)');
   const signer = prepareCertificate(opts.sender.signingCert);
   const recipient = prepareCertificate(opts.recipient.cert);
   const charset: SecureImCharset = opts.charset ?? pickCharset(opts.text, modern ? 'utf-8' : 'unicode-2-0');
@@ -99,7 +99,7 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
 
   if (!modern) {
     const signed = buildSignedData({ content: inner, digest: 'md5', signer, signingKey: opts.sender.signingKey, signingTime: now });
-    return envelopeLegacy([OUTER_HEADERS, signed], recipient, rnd);
+    return envelopeLegacy([OUTER_HEADERS, signed], legacyRecipients(recipient, opts.recipient.signingCert), rnd);
   }
 
   const messageId = opts.messageId ?? rnd.subarray(48, 64);
@@ -120,20 +120,35 @@ export function encodeSecureIm(opts: EncodeSecureImOptions): Uint8Array {
 }
 
 /**
- * ContentInfo(EnvelopedData) as AIM 5.2/joscar read it: version 0, one KTRI (IssuerAndSerialNumber, rsaEncryption
- * PKCS#1 v1.5), AES-128-CBC. `content` parts are concatenated as the plaintext. Exported for tests and tools that
+ * The aim-legacy recipients, in order. COMPAT(joscar/joustsim `SecureAimDecoder`): a classic client decrypts with
+ * its SIGNING key and reads only the first RecipientInfo it is given (docs/protocol.md §6.2, §6.3), so a buddy with
+ * separate certificates gets one for the signing certificate first and one for the encryption certificate second
+ * (which certim and clients that pick their RecipientInfo by certificate use). Same certificate, or none given: one.
+ * Caveat: joustsim's BouncyCastle 1.21 hands RecipientInfos over in hash-map order, not wire order, so for such a
+ * buddy this works for some certificate pairs only; numcerts 1 always works (ARCHITECTURE.md, cms, classic clients).
+ */
+export function legacyRecipients(encryption: CmsCertificate, signing?: EncodeSecureImOptions['recipient']['signingCert']): CmsCertificate[] {
+  if (signing === undefined) return [encryption];
+  const s = prepareCertificate(signing);
+  return s.fingerprint === encryption.fingerprint ? [encryption] : [s, encryption];
+}
+
+/**
+ * ContentInfo(EnvelopedData) as AIM 5.2/joscar read it: version 0, KTRIs (IssuerAndSerialNumber, rsaEncryption
+ * PKCS#1 v1.5) in the order given — the SET is written unsorted on purpose, because classic clients read only the
+ * first — and AES-128-CBC. `content` parts are concatenated as the plaintext. Exported for tests and tools that
  * wrap an existing SignedData; `rnd` (>= 32 bytes) supplies key and IV, fresh random by default.
  */
-export function envelopeLegacy(content: DerPart[], recipient: CmsCertificate, rnd: Uint8Array = randomBytesPooled(32)): Buffer {
+export function envelopeLegacy(content: DerPart[], recipients: CmsCertificate | readonly CmsCertificate[], rnd: Uint8Array = randomBytesPooled(32)): Buffer {
   const cek = rnd.subarray(0, 16);
   const iv = rnd.subarray(16, 32);
   const c = createCipheriv('aes-128-cbc', cek, iv);
   const ct1 = c.update(encode(...content));
   const ct2 = c.final();
-  const ek = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
-  const ktri = node(0x30, INT0, recipient.issuerAndSerial, ALG_RSA, node(0x04, ek));
+  const ktris = (Array.isArray(recipients) ? recipients : [recipients as CmsCertificate]).map((r) =>
+    node(0x30, INT0, r.issuerAndSerial, ALG_RSA, node(0x04, publicEncrypt({ key: r.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek))));
   const eci = node(0x30, der.oid(OID.data), node(0x30, der.oid(OID.aes128Cbc), node(0x04, iv)), node(0x80, ct1, ct2));
-  return encode(node(0x30, der.oid(OID.envelopedData), node(0xa0, node(0x30, INT0, node(0x31, ktri), eci))));
+  return encode(node(0x30, der.oid(OID.envelopedData), node(0xa0, node(0x30, INT0, node(0x31, ...ktris), eci))));
 }
 
 /**

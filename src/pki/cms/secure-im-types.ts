@@ -31,8 +31,16 @@ export interface EncodeSecureImOptions {
     screenName: string;
     /** The recipient's ENCRYPTION certificate (numcerts 2) or common certificate (numcerts 1). */
     cert: CertificateInput;
+    /**
+     * aim-legacy only (ignored by modern): the recipient's SIGNING certificate. When it differs from `cert`, the
+     * message carries two RecipientInfos — first for this certificate, then for `cert` — because joscar/joustsim
+     * decrypt with their signing key and read only one RecipientInfo (docs/protocol.md §6.2; which one is hash
+     * order in their BouncyCastle, see ARCHITECTURE.md, cms). Pass it only for buddies without certim's modern
+     * capability; ARCHITECTURE.md (cms) has the trade-off.
+     */
+    signingCert?: CertificateInput;
   };
-  /** Modern profile only: also wrap the content key to `sender.encryptionCert`. Legacy carries exactly one. */
+  /** Modern profile only: also wrap the content key to `sender.encryptionCert` (aim-legacy refuses it). */
   includeSelf?: boolean;
   /** Signing time; default now. */
   now?: Date;
@@ -54,7 +62,8 @@ export interface RecipientKey {
 
 /** What {@link decodeSecureIm} needs. */
 export interface DecodeSecureImOptions {
-  /** Our keys; the first whose certificate a RecipientInfo names is used. */
+  /** Our keys; the first whose certificate a RecipientInfo names is used. A key whose certificate has keyUsage
+   *  without keyEncipherment (a signing certificate) is never used to decrypt, even if listed. */
   recipientKeys: RecipientKey[];
   /** The screen name the server says sent the message. */
   senderScreenName: string;
@@ -79,7 +88,9 @@ export interface DecodeSecureImOptions {
  * - `unsupported-algorithm`: an algorithm outside the profile (includes MD5/SHA-1 or PKCS#1 v1.5 in modern, and
  *   a legacy message when `requireModern`).
  * - `wrong-recipient`: no RecipientInfo names any of our certificates.
- * - `tampered`: key unwrap, content decryption/MAC, inner structure or signature check failed.
+ * - `tampered`: key unwrap, content decryption/MAC, inner structure or signature check failed. Key-unwrap and
+ *   content-decryption failures are one and the same result (code, step `decrypt`, reason); in aim-legacy, whose
+ *   CBC content has no integrity, so is every failure before the signature verifies.
  * - `signer-mismatch`: the signature is good but the signer is not the sending screen name (or not one of its certs).
  * - `replayed`: the message id was seen before, or its signing time is outside the replay window.
  * - `forwarded`: the signed recipient name is not us.
@@ -93,8 +104,13 @@ export type SecureImFailureCode =
   | 'replayed'
   | 'forwarded';
 
-/** Which step failed, for local logs only (never send it to the peer). */
-export type SecureImStep = 'parse' | 'recipient' | 'key-unwrap' | 'content-decrypt' | 'inner-parse' | 'signature' | 'policy' | 'trust';
+/**
+ * Which step failed, for local diagnostics (never sent to the peer). `decrypt` covers key unwrap and content
+ * decryption alike — and, for the unauthenticated aim-legacy CBC profile, everything up to a good signature — so no
+ * output can serve as a padding oracle (docs/protocol.md §6.3). The other steps are decided from public envelope
+ * data or after the signature verified.
+ */
+export type SecureImStep = 'parse' | 'recipient' | 'decrypt' | 'inner-parse' | 'signature' | 'policy' | 'trust';
 
 /** The decoder's answer. Never thrown; always returned. */
 export interface SecureImResult {

@@ -4,11 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSecureIm } from './secure-im-decode.js';
+import { decodeSecureIm, UNDECRYPTABLE_REASON } from './secure-im-decode.js';
 import { encodeSecureIm, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
 import { minimalTrust } from './minimal-trust.js';
 import { MemoryReplayCache } from './replay-cache.js';
-import { fixtures, opensslDecrypt, opensslMessage, type FixtureIdentity } from './fixtures.test-support.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { extraIdentity, fixtures, opensslDecrypt, opensslMessage, type FixtureIdentity } from './fixtures.test-support.js';
 import type { DecodeSecureImOptions, SecureImProfile } from './secure-im-types.js';
 
 const f = fixtures();
@@ -77,18 +79,21 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
     assert.equal(r.text, undefined);
   });
 
-  test(`${profile}: tampered wrapped key fails exactly like tampered content (only the local step differs)`, async () => {
-    const m = Buffer.from(send(profile));
+  test(`${profile}: a tampered wrapped key and tampered content give one identical result (no padding oracle)`, async () => {
+    const original = send(profile);
+    const badKey = Buffer.from(original);
     // The encryptedKey is the 256-byte OCTET STRING: find its header 04 82 01 00 and flip a byte inside.
-    const at = m.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00]));
+    const at = badKey.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00]));
     assert.ok(at > 0);
-    m[at + 4 + 100]! ^= 0x40;
-    const r = await decodeSecureIm(m, bobOpts());
-    assert.equal(r.verdict, 'failed');
-    assert.equal(r.code, 'tampered');
-    assert.equal(r.remote, 'undecryptable');
-    assert.equal(r.step, 'key-unwrap');
-    assert.equal(r.reason, 'the message could not be decrypted');
+    badKey[at + 4 + 100]! ^= 0x40;
+    const badContent = Buffer.from(original);
+    badContent[badContent.length - 40]! ^= 0x01;
+    const k = await decodeSecureIm(badKey, bobOpts());
+    const c = await decodeSecureIm(badContent, bobOpts());
+    assert.deepEqual(k, c, 'every field, step and reason included, is the same');
+    assert.deepEqual(k, { verdict: 'failed', code: 'tampered', reason: UNDECRYPTABLE_REASON, remote: 'undecryptable', step: 'decrypt', profile });
+    // Implicit rejection is deterministic: the same bad key gives the same outcome again.
+    assert.deepEqual(await decodeSecureIm(badKey, bobOpts()), k);
   });
 
   test(`${profile}: wrong recipient key`, async () => {
@@ -110,7 +115,9 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
     // mallory signs with her own key and certificate; the server says the message is from alice.
     const m = send(profile, { sender: { screenName: 'alice', signingKey: mallory.key, signingCert: mallory.certDer } });
     const withCerts = await decodeSecureIm(m, bobOpts());
-    assert.equal(withCerts.code, 'signer-mismatch');
+    // aim-legacy: the signer lookup happens before the signature verifies, on unauthenticated CBC plaintext, so it
+    // is the one decryption failure; modern content is authenticated and keeps the specific code.
+    assert.equal(withCerts.code, profile === 'modern' ? 'signer-mismatch' : 'tampered');
     const embeddedOnly = await decodeSecureIm(m, bobOpts({ senderCerts: [] }));
     assert.equal(embeddedOnly.code, 'signer-mismatch');
     assert.match(embeddedOnly.reason, /mallory/);
@@ -120,7 +127,7 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
     const m = send(profile, { sender: { screenName: 'alice', signingKey: mallory.key, signingCert: alice.certDer } });
     const r = await decodeSecureIm(m, bobOpts());
     assert.equal(r.code, 'tampered');
-    assert.equal(r.step, 'signature');
+    assert.equal(r.step, profile === 'modern' ? 'signature' : 'decrypt');
   });
 
   test(`${profile}: untrusted signer is verified-but-untrusted with the verifier's reason`, async () => {
@@ -223,4 +230,107 @@ test('inputs that are not CMS at all are malformed; oversize input is refused be
     assert.equal((await decodeSecureIm(b, bobOpts())).code, 'malformed');
   }
   assert.equal((await decodeSecureIm(new Uint8Array(70_000), bobOpts())).code, 'malformed');
+});
+
+test('aim-legacy CBC padding oracle: bad padding and good padding with a broken signature are indistinguishable', async () => {
+  // Vaudenay's attack flips bytes of the next-to-last ciphertext block C[n-1] to steer the last plaintext block.
+  // The encryptedContent is the message's last element, so C[n-1] is bytes -32..-16.
+  const m = Buffer.from(send('aim-legacy', { text: 'x'.repeat(40) }));
+  const badPad = Buffer.from(m);
+  badPad[badPad.length - 17]! ^= 0x5a; // last plaintext byte = the pad length
+  const goodPad = Buffer.from(m);
+  goodPad[goodPad.length - 32]! ^= 0x01; // first byte of the last block: signature bytes, padding untouched
+  // openssl (the independent reference) shows the padding really differs: it refuses one, decrypts the other.
+  assert.throws(() => opensslDecrypt(badPad, bobEnc));
+  const plain = opensslDecrypt(goodPad, bobEnc);
+  assert.ok(plain.length > 0);
+  const a = await decodeSecureIm(badPad, bobOpts());
+  const b = await decodeSecureIm(goodPad, bobOpts());
+  assert.deepEqual(a, b);
+  assert.equal(a.code, 'tampered');
+  assert.equal(a.step, 'decrypt');
+  // A ciphertext cut by one block (lengths fixed up so it still parses) is the same result again.
+  const truncated = Buffer.from(m.subarray(0, m.length - 16));
+  const lenAt = truncated.lastIndexOf(Buffer.from([0x80, 0x82])); // [0] encryptedContent, long-form length
+  assert.ok(lenAt > 0);
+  truncated.writeUInt16BE(truncated.readUInt16BE(lenAt + 2) - 16, lenAt + 2);
+  fixOuterLengths(truncated, 16);
+  const t = await decodeSecureIm(truncated, bobOpts());
+  assert.deepEqual(t, a);
+});
+
+/** Shrinks the definite long-form lengths of the outer SEQUENCEs/[0]s enclosing the content by `by` bytes. */
+function fixOuterLengths(b: Buffer, by: number): void {
+  // ContentInfo SEQUENCE, [0], EnvelopedData SEQUENCE, EncryptedContentInfo SEQUENCE: walk from the start.
+  let o = 0;
+  const shrink = (at: number): number => {
+    assert.equal(b[at + 1], 0x82, 'long-form two-byte length expected');
+    b.writeUInt16BE(b.readUInt16BE(at + 2) - by, at + 2);
+    return at + 4;
+  };
+  o = shrink(o); // ContentInfo
+  o += 11; // OID envelopedData (06 09 ...)
+  o = shrink(o); // [0]
+  shrink(o); // EnvelopedData
+  const eci = b.indexOf(Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01])); // id-data
+  assert.ok(eci > 4);
+  const eciStart = b[eci - 4] === 0x30 ? eci - 4 : eci - 3;
+  if (b[eciStart + 1] === 0x82) shrink(eciStart);
+  else b[eciStart + 1]! -= by;
+}
+
+test('aim-legacy to a buddy with separate certificates: signing certificate first, encryption second (openssl reads both)', async () => {
+  const carolSign = extraIdentity('carol-sign', 'carol', 2048, 'sign');
+  const carolEnc = extraIdentity('carol-enc', 'carol', 2048, 'encrypt');
+  const m = encodeSecureIm({
+    profile: 'aim-legacy', text: 'to a classic client',
+    sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+    recipient: { screenName: 'carol', cert: carolEnc.certDer, signingCert: carolSign.certDer },
+  });
+  // openssl's own parser shows the order: RecipientInfo 1 names the signing certificate, 2 the encryption one.
+  writeFileSync(join(f.dir, 'two-ri.der'), m);
+  const printed = f.openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', 'two-ri.der']).toString();
+  const serials = [...printed.matchAll(/serialNumber: (?:0x)?([0-9A-Fa-f]+)/g)].map((x) => x[1]!.toLowerCase());
+  const serialOf = (id: FixtureIdentity): string => id.cert.serialNumber.toLowerCase().replace(/^0+/, '');
+  assert.deepEqual(serials.map((x) => x.replace(/^0+/, '')), [serialOf(carolSign), serialOf(carolEnc)]);
+  // What joustsim does (signing key, first RecipientInfo) and what certim does (encryption key) both decrypt.
+  for (const key of [carolSign, carolEnc]) {
+    const plain = opensslDecrypt(m, key);
+    assert.ok(plain.subarray(0, OUTER_HEADERS.length).equals(OUTER_HEADERS));
+  }
+  // certim as carol, with her signing key listed FIRST, still decrypts with the encryption key only.
+  const r = await decodeSecureIm(m, {
+    recipientKeys: [{ cert: carolSign.certDer, key: carolSign.key }, { cert: carolEnc.certDer, key: carolEnc.key }],
+    senderScreenName: 'alice', senderCerts: [alice.certDer], recipientScreenName: 'carol', trust,
+  });
+  assert.equal(r.verdict, 'verified', r.reason);
+  assert.equal(r.text, 'to a classic client');
+  // Same certificate for both roles (numcerts 1): one RecipientInfo. Modern ignores signingCert.
+  const one = encodeSecureIm({ profile: 'aim-legacy', text: 'x', sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+    recipient: { screenName: 'Bob Smith', cert: bobEnc.certDer, signingCert: bobEnc.certDer } });
+  const modern = encodeSecureIm({ profile: 'modern', text: 'x', sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+    recipient: { screenName: 'carol', cert: carolEnc.certDer, signingCert: carolSign.certDer } });
+  for (const [name, msg, n] of [['numcerts 1', one, 1], ['modern', modern, 1]] as const) {
+    writeFileSync(join(f.dir, 'ri-count.der'), msg);
+    const p = f.openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', 'ri-count.der']).toString();
+    assert.equal(p.match(/d\.ktri:/g)?.length, n, name);
+  }
+});
+
+test('certim never decrypts with a signing-only key, even when a RecipientInfo names it', async () => {
+  const carolSign = extraIdentity('carol-sign', 'carol', 2048, 'sign');
+  // What a classic client sends: enveloped to the buddy's signing certificate only (docs/protocol.md §6.2).
+  const m = encodeSecureIm({
+    profile: 'aim-legacy', text: 'joustsim style',
+    sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+    recipient: { screenName: 'carol', cert: carolSign.certDer },
+  });
+  assert.ok(opensslDecrypt(m, carolSign).length > 0, 'the message itself is fine: openssl decrypts it with that key');
+  const r = await decodeSecureIm(m, {
+    recipientKeys: [{ cert: carolSign.certDer, key: carolSign.key }],
+    senderScreenName: 'alice', senderCerts: [alice.certDer], recipientScreenName: 'carol', trust,
+  });
+  assert.equal(r.verdict, 'failed');
+  assert.equal(r.code, 'wrong-recipient');
+  assert.match(r.reason, /signing key/);
 });

@@ -63,6 +63,20 @@ test('ICBM 04/07 keeps the sender TLVs verbatim but strips 0x0003 and 0x0006', a
   assert.ok(Buffer.from(tlvs.bytes(2)!).toString().endsWith('secret-ciphertext'));
 });
 
+test('ICBM 04/07 never carries client-forged server-owned TLVs (0x0016 offline time, 0x000B) or unknown ones', async () => {
+  const { engine } = fakeEngine(['alice', 'bob']);
+  const alice = readySession(engine, 'alice');
+  const bob = readySession(engine, 'bob');
+  const forged = encodeIcbmChannelMsgToHost({
+    cookie: COOKIE, channel: 1, screenName: 'bob',
+    tlvs: [tlv(0x0016, Uint8Array.of(0x3a, 0x4f, 0xbd, 0x80)), imDataTlv({ features: new Uint8Array(0), parts: [{ charset: 0, text: Buffer.from('hi') }] }),
+      tlv(0x000b), tlv(0x0099, Uint8Array.of(1)), tlv(IcbmTlv.AUTO_RESPONSE)],
+  });
+  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 1 }, forged);
+  const { tlvs } = decodeIcbmChannelMsgToClient(bob.link.of(0x0004, 0x0007)[0]!.body);
+  assert.deepEqual(tlvs.items.map((t) => t.type), [0x0002, 0x0004]);
+});
+
 test('ICBM offline store full -> error 0x17 and no ack', async () => {
   const { engine } = fakeEngine(['alice', 'bob'], { maxOfflinePerRecipient: 1 });
   const alice = readySession(engine, 'alice');

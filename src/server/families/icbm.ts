@@ -2,8 +2,9 @@
  * ICBM (0x0004) handlers (docs/protocol.md §3.4): parameters, IM relay, offline storage, host acks, typing,
  * client errors. Every delivery goes through the delivery directory, to every session of the recipient.
  *
- * - Channel-1 payloads are relayed byte for byte (encrypted IMs stay ciphertext); the server only drops the TLVs
- *   it consumes (0x0003 ack request, 0x0006 store flag).
+ * - Channel-1 payloads are relayed byte for byte (encrypted IMs stay ciphertext). Only the TLVs a client may set
+ *   reach the recipient (`isClientSettableIcbmTlv`, docs/protocol.md §3.4): 0x0003/0x0006 are consumed here, and
+ *   server-owned fields (0x0016 offline timestamp, ...) are added by the server alone, also on offline delivery.
  * - Channel 2: proposals with TLV 0x0003 get the observed-address rewrite of §8.1.
  * - Recipient online nowhere (no ready session on any node) + TLV 0x0006: stored durably BEFORE the 04/0C ack,
  *   delivered after their next client ready.

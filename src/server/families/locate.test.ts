@@ -1,10 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateRsaKeyPair } from '../../pki/keys.js';
+import { OID } from '../../pki/oids.js';
+import { makeTestCa } from '../../pki/test-ca.test-support.js';
 import { bosService } from '../services/bos.js';
 import { encodeCertificateInfo } from '../../wire/cert-info.js';
 import { decodeSnacError } from '../../wire/snac.js';
-import { fakeEngine, readySession } from '../testing/fakes.js';
-import { locateFamily } from './locate.js';
+import { pkiCertificateChecker } from '../certificate-checker.js';
+import { Engine } from '../engine.js';
+import { fakeEngine, fakePorts, readySession } from '../testing/fakes.js';
+import { CertRejectSubcode, certRejectSubcode, locateFamily } from './locate.js';
 import type { Reply } from './family.js';
 
 function setCert(block: Uint8Array): Uint8Array {
@@ -53,4 +58,37 @@ test('Locate 02/15 flag 0x08 returns the exact stored bytes; a failed re-upload 
   const [r] = (await locateFamily.handlers[0x15]!({ engine, session: alice.session, requestId: 4, service: bosService }, q)) as Reply[];
   assert.equal(r!.subtype, 0x06);
   assert.ok(Buffer.from(r!.body).includes(Buffer.from(good)));
+});
+
+test('every PKI verifier refusal code has its own subcode; only unknown codes get 0x00FF', () => {
+  const want: Record<string, number> = {
+    MALFORMED: 0x01, UNSUPPORTED_CRITICAL_EXTENSION: 0x01, UNTRUSTED_ISSUER: 0x02, BAD_SIGNATURE: 0x02, WRONG_NAME: 0x03,
+    EXPIRED: 0x04, NOT_YET_VALID: 0x04, REVOKED: 0x05, TOO_LARGE: 0x06, WRONG_KEY_USAGE: 0x07, WEAK_KEY: 0x08,
+    WEAK_ALGORITHM: 0x08, REVOCATION_UNKNOWN: 0x09, SOMETHING_NEW: 0xff,
+  };
+  for (const [code, sub] of Object.entries(want)) assert.equal(certRejectSubcode(code), sub, code);
+  assert.equal(CertRejectSubcode.OTHER, 0xff);
+});
+
+test('Locate 02/04 with the real PKI checker: wrong key usage -> 0x0007, untrusted issuer -> 0x0002', async () => {
+  const [ca, otherCa, keys] = await Promise.all([makeTestCa('locate'), makeTestCa('elsewhere'), generateRsaKeyPair(2048)]);
+  const { ports } = fakePorts(['bob']);
+  ports.certificates = pkiCertificateChecker({ trustAnchors: [ca.root], intermediates: [ca.issuing] });
+  const engine = new Engine({ ports, config: {}, clock: { now: () => Date.now() } });
+  const bob = readySession(engine, 'bob');
+  const issue = (from: typeof ca, keyUsage: Array<'digitalSignature' | 'nonRepudiation' | 'keyEncipherment'>) =>
+    from.issue({ publicKey: keys.publicKey, cn: 'bob', keyUsage, eku: [OID.emailProtection] }).der;
+  const cases: Array<[string, Uint8Array, number | undefined]> = [
+    ['good common certificate', encodeCertificateInfo({ certA: issue(ca, ['digitalSignature', 'keyEncipherment']) }), undefined],
+    ['common certificate that cannot encrypt', encodeCertificateInfo({ certA: issue(ca, ['digitalSignature']) }), 0x0007],
+    ['encryption certificate that is signing-only', encodeCertificateInfo({ certA: issue(ca, ['digitalSignature']), certB: issue(ca, ['digitalSignature']) }), 0x0007],
+    ['signing certificate that can only encrypt', encodeCertificateInfo({ certA: issue(ca, ['keyEncipherment']), certB: issue(ca, ['keyEncipherment']) }), 0x0007],
+    ['certificate from a CA we do not trust', encodeCertificateInfo({ certA: issue(otherCa, ['digitalSignature', 'keyEncipherment']) }), 0x0002],
+  ];
+  for (const [label, block, sub] of cases) {
+    const replies = ((await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 1, service: bosService }, setCert(block))) ?? []) as Reply[];
+    const err = replies[0] ? decodeSnacError(replies[0].body) : undefined;
+    assert.equal(err?.code, sub === undefined ? undefined : 0x0d, label);
+    assert.equal(err?.tlvs.u16(0x0008), sub, label);
+  }
 });

@@ -21,20 +21,51 @@ import { snapshotLets, visibleTo } from '../session/presence.js';
 import { offlineUserInfoBlock, userInfoBlock } from '../session/user-info-block.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
 
-/** Subcodes in TLV 0x0008 of the 02/01 error refusing a certificate upload (certim; stable). */
-export const CertRejectSubcode: Readonly<Record<string, number>> = {
+/**
+ * Subcodes in TLV 0x0008 of the 02/01 error (code 0x0D) refusing a certificate upload (certim extension, stable;
+ * docs/protocol.md §6.1). 0x00FF is only for a verifier code this table does not know yet.
+ */
+export const CertRejectSubcode = {
+  /** Not a parseable cert-info block or certificate, or a critical extension we cannot process. */
   MALFORMED: 0x0001,
+  /** No chain to a trusted CA: unknown issuer, or a signature in the chain does not verify. */
   UNTRUSTED: 0x0002,
+  /** The certificate does not name the uploading screen name. */
   WRONG_NAME: 0x0003,
+  /** Outside its validity period (expired or not yet valid). */
   EXPIRED: 0x0004,
-  NOT_YET_VALID: 0x0004,
+  /** Revoked by its CA. */
   REVOKED: 0x0005,
+  /** The block is larger than the advertised maximum (02/03 TLV 0x0004). */
   TOO_LARGE: 0x0006,
+  /** keyUsage/extKeyUsage do not allow the certificate's role (encryption, signing, or both for numcerts 1). */
+  WRONG_KEY_USAGE: 0x0007,
+  /** A weak key (RSA under 2048 bits) or a weak signature algorithm (MD5, SHA-1). */
+  WEAK: 0x0008,
+  /** Revocation status was required and could not be established. */
+  REVOCATION_UNKNOWN: 0x0009,
+  /** Any other refusal. */
   OTHER: 0x00ff,
-};
+} as const;
+
+/** The subcode for a refusal code (the PKI verifier's stable codes, plus this module's own). */
+export function certRejectSubcode(code: string): number {
+  switch (code) {
+    case 'MALFORMED': case 'UNSUPPORTED_CRITICAL_EXTENSION': return CertRejectSubcode.MALFORMED;
+    case 'UNTRUSTED': case 'UNTRUSTED_ISSUER': case 'BAD_SIGNATURE': return CertRejectSubcode.UNTRUSTED;
+    case 'WRONG_NAME': return CertRejectSubcode.WRONG_NAME;
+    case 'EXPIRED': case 'NOT_YET_VALID': return CertRejectSubcode.EXPIRED;
+    case 'REVOKED': return CertRejectSubcode.REVOKED;
+    case 'TOO_LARGE': return CertRejectSubcode.TOO_LARGE;
+    case 'WRONG_KEY_USAGE': return CertRejectSubcode.WRONG_KEY_USAGE;
+    case 'WEAK_KEY': case 'WEAK_ALGORITHM': return CertRejectSubcode.WEAK;
+    case 'REVOCATION_UNKNOWN': return CertRejectSubcode.REVOCATION_UNKNOWN;
+    default: return CertRejectSubcode.OTHER;
+  }
+}
 
 function certRefusal(code: string, reason: string): Reply {
-  const sub = CertRejectSubcode[code] ?? CertRejectSubcode.OTHER!;
+  const sub = certRejectSubcode(code);
   const tlvs = writeTlvRestList(new ByteWriter(64), [tlvU16(0x0008, sub), tlvString(0x001b, `${code}: ${reason}`.slice(0, 200))]).finish();
   return errorReply(F, SnacErrorCode.RequestDenied, tlvs);
 }

@@ -49,9 +49,27 @@ export function encodeParameterReply(maxSlots: number, p: IcbmParameters): Uint8
 export { decodeIcbmChannelMsgToHost as decodeChannelMsgToHost, type IcbmChannelMsgToHost as SNAC_0x04_0x06_ICBMChannelMsgToHost } from '../icbm-message.js';
 
 /**
+ * The 04/06 TLVs a client may set, which the server relays into 04/07 (docs/protocol.md §3.4; the set joscar's
+ * `SendImIcbm`/`AbstractImIcbm`/`AbstractRvIcbm` write): 0x0002 IM data, 0x0004 auto-response, 0x0005 rendezvous
+ * (ch 2) / ICQ data (ch 4), 0x0008 icon info, 0x0009 wants icon, 0x000D BART/expression info.
+ * An allow-list, not a deny-list: 0x0003 and 0x0006 are requests to the server and consumed there, and 04/07-only
+ * fields such as 0x000B (sender can type) and 0x0016 (stored offline at time X) are server-owned — only the server
+ * adds them (the `append` of {@link encodeDelivery}) — so a client cannot forge them in its peer's 04/07. Types
+ * nobody has defined are dropped too.
+ */
+export const CLIENT_SETTABLE_ICBM_TLVS: ReadonlySet<number> = new Set([
+  IcbmTlv.IM_DATA, IcbmTlv.AUTO_RESPONSE, IcbmTlv.RENDEZVOUS, IcbmTlv.ICON_INFO, IcbmTlv.WANTS_ICON, IcbmTlv.BART,
+]);
+
+/** True when a 04/06 TLV of this type is relayed to the recipient (see {@link CLIENT_SETTABLE_ICBM_TLVS}). */
+export function isClientSettableIcbmTlv(type: number): boolean {
+  return CLIENT_SETTABLE_ICBM_TLVS.has(type);
+}
+
+/**
  * Encodes 04/07 for delivery of a 04/06 in one exact-size allocation: cookie, channel, sender user-info block,
- * then the sender's TLVs byte for byte, minus those the server consumes (0x0003 host-ack request, 0x0006 store
- * flag), with optional value replacements (rendezvous rewrite) and extra TLVs appended (offline timestamp).
+ * then the sender's client-settable TLVs byte for byte ({@link isClientSettableIcbmTlv}; everything else is
+ * dropped), with optional value replacements (rendezvous rewrite) and server-owned TLVs appended (offline timestamp).
  */
 export function encodeDelivery(
   cookie: Uint8Array,
@@ -66,7 +84,7 @@ export function encodeDelivery(
   let size = 10 + senderInfo.length;
   for (let i = 0; i < items.length; i++) {
     const t = items[i]!;
-    if (t.type === IcbmTlv.REQUEST_HOST_ACK || t.type === IcbmTlv.STORE_OFFLINE) continue;
+    if (!CLIENT_SETTABLE_ICBM_TLVS.has(t.type)) continue;
     size += 4 + (replace?.get(t.type) ?? t.value).length;
   }
   for (let i = 0; i < append.length; i++) size += 4 + append[i]!.value.length;
@@ -78,7 +96,7 @@ export function encodeDelivery(
   let o = 10 + senderInfo.length;
   for (let i = 0; i < items.length; i++) {
     const t = items[i]!;
-    if (t.type === IcbmTlv.REQUEST_HOST_ACK || t.type === IcbmTlv.STORE_OFFLINE) continue;
+    if (!CLIENT_SETTABLE_ICBM_TLVS.has(t.type)) continue;
     o = putTlv(out, o, t.type, replace?.get(t.type) ?? t.value);
   }
   for (let i = 0; i < append.length; i++) o = putTlv(out, o, append[i]!.type, append[i]!.value);
