@@ -72,7 +72,7 @@ test('ICBM 04/07 never carries client-forged server-owned TLVs (0x0016 offline t
     tlvs: [tlv(0x0016, Uint8Array.of(0x3a, 0x4f, 0xbd, 0x80)), imDataTlv({ features: new Uint8Array(0), parts: [{ charset: 0, text: Buffer.from('hi') }] }),
       tlv(0x000b), tlv(0x0099, Uint8Array.of(1)), tlv(IcbmTlv.AUTO_RESPONSE)],
   });
-  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 1 }, forged);
+  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 1, service: bosService }, forged);
   const { tlvs } = decodeIcbmChannelMsgToClient(bob.link.of(0x0004, 0x0007)[0]!.body);
   assert.deepEqual(tlvs.items.map((t) => t.type), [0x0002, 0x0004]);
 });
