@@ -1,0 +1,127 @@
+/**
+ * The Chat service (docs/protocol.md §3.7, §3.8): one connection per room, reached by `01/04` for family 0x000E
+ * with TLV 0x0001 naming the room; the `01/05` cookie carries that room's cookie, signed, so a cookie for one room
+ * never opens another.
+ *
+ * Membership lives in the delivery directory: each chat connection is an entry under the room's directory key
+ * (cluster/rooms.ts `roomDirectoryKey`), never under the user's own name (a chat connection is not the user being
+ * online, and IMs never reach it). Its presence snapshot carries the member's formatted name and user-info block,
+ * so any node lists the room's members with `sessionsOf(room key)` and reaches them all with
+ * `sendToUser(room key)`. Occupancy is counted in the room registry (`enter`/`leave`), atomically per room.
+ *
+ * - Redeeming the cookie: the room must still exist and have room (else the connection is signed off); the session
+ *   is registered under the room key, not yet ready.
+ * - Client ready: the member's block is the user's published BOS block (capabilities, certificate hash 0x001B —
+ *   what a secure-room member needs to fetch the others' certificates), else one built from the stored data. A
+ *   classic client (no multi-conn flag) rejoining displaces its own older connection to the room; a multi-session
+ *   client may be in the room from several devices. The joiner gets `0E/03` with every member (once per user)
+ *   and `0E/02` with the room info; the others get `0E/03` for the joiner unless that user was already present.
+ * - Close: unregister, leave; the others get `0E/04` once the user's last connection to the room is gone — a
+ *   reconnect that displaces the old connection is never seen as leaving.
+ */
+import { encodeText } from '../../wire/bytes.js';
+import { cookieText, decodeMiniRoomInfo } from '../../wire/families/chat-nav.js';
+import { ServiceTlv } from '../../wire/families/oservice.js';
+import { SnacErrorCode } from '../../wire/snac.js';
+import { CHAT_FAMILY, ChatSubtype, encodeUserInfoBlocks } from '../../wire/families/chat.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
+import type { CookieClaims } from '../auth/cookie.js';
+import { representative, sameSession, type Envelope, type PresenceSnapshot } from '../cluster/directory.js';
+import type { Engine } from '../engine.js';
+import type { HandlerEnv } from '../handler-env.js';
+import { roomInfoBody } from '../families/chat-nav.js';
+import { chatFamily, memberAddresses, membershipOf, setMembership } from '../families/chat.js';
+import { oserviceFamily } from '../families/oservice.js';
+import { Session, type SessionLink } from '../session/session.js';
+import { userInfoBlock } from '../session/user-info-block.js';
+import type { OscarService } from './service.js';
+
+const SIGNED_ON_ELSEWHERE = 1;
+
+function chatSnac(subtype: number, body: Uint8Array, extra: Omit<Envelope, 'delivery'> = {}): Envelope {
+  return { delivery: { kind: 'snac', family: CHAT_FAMILY, subtype, body }, service: 'chat', ...extra };
+}
+
+async function start(engine: Engine, claims: CookieClaims, link: SessionLink): Promise<Session> {
+  if (!claims.room) throw new Error('chat cookie without a room');
+  const now = engine.clock.now();
+  const room = await engine.rooms.enter(cookieText(claims.room), now);
+  const s = new Session(claims.screenName, link, now, { id: engine.nextSessionId(), node: engine.directory.node, service: 'chat', multiConn: claims.multiConn, exclusive: false });
+  setMembership(s, { room });
+  try {
+    const info = await engine.ports.userInfo.get(claims.screenName);
+    if (info.certHash) s.certHash = info.certHash;
+    engine.registry.add(s);
+    await engine.directory.register({ address: s.address, user: room.key, service: 'chat', exclusive: false });
+  } catch (e) {
+    engine.registry.remove(s);
+    await engine.rooms.leave(room.cookie, engine.clock.now());
+    throw e;
+  }
+  return s;
+}
+
+async function clientReady(env: HandlerEnv, s: Session): Promise<void> {
+  const m = membershipOf(s);
+  if (s.ready || s.closed || !m) return;
+  const now = env.clock.now();
+  const rep = representative(await env.directory.sessionsOf(s.key));
+  const block = rep ? rep.presence.info : userInfoBlock(s, now);
+  const before = await env.directory.sessionsOf(m.room.key);
+  const mine = before.filter((e) => e.presence && normalizeScreenName(e.presence.screenName) === s.key && !sameSession(e.address, s.address));
+  if (s.multiConn !== 1) {
+    for (const e of mine) await env.directory.sendTo(e.address, { delivery: { kind: 'sign-off', reason: SIGNED_ON_ELSEWHERE } });
+  }
+  s.ready = true;
+  m.block = block;
+  const presence: PresenceSnapshot = {
+    screenName: s.screenName, info: block, at: now, signedOnAt: s.signedOnAt * 1000, idle: false, away: false,
+    privacy: { mode: 1, permit: [], deny: [], buddies: [] },
+  };
+  await env.directory.update(s.address, presence);
+  const seen = new Set<string>();
+  const blocks: Uint8Array[] = [];
+  for (const e of await env.directory.sessionsOf(m.room.key)) {
+    if (!e.presence) continue;
+    const k = normalizeScreenName(e.presence.screenName);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    blocks.push(e.presence.info);
+  }
+  await env.directory.sendTo(s.address, chatSnac(ChatSubtype.USERS_JOINED, encodeUserInfoBlocks(blocks)));
+  await env.directory.sendTo(s.address, chatSnac(ChatSubtype.ROOM_INFO_UPDATE, roomInfoBody(m.room, env.config)));
+  if (mine.length === 0) await env.directory.sendToUser(m.room.key, chatSnac(ChatSubtype.USERS_JOINED, block, { except: s.address }));
+}
+
+function end(engine: Engine, s: Session): void {
+  s.closed = true;
+  if (!engine.registry.remove(s)) return;
+  const m = membershipOf(s);
+  if (!m) return;
+  const leave = async (): Promise<void> => {
+    await engine.directory.unregister(s.address);
+    await engine.rooms.leave(m.room.cookie, engine.clock.now());
+    if (!m.block || (await memberAddresses({ engine }, m.room.key, s.key)).length > 0) return;
+    await engine.directory.sendToUser(m.room.key, chatSnac(ChatSubtype.USERS_LEFT, m.block));
+  };
+  leave().catch((e: unknown) => engine.log('error', 'leaving a room failed', { error: String(e) }));
+}
+
+/** Chat. */
+export const chatService: OscarService = {
+  id: 'chat',
+  families: [oserviceFamily, chatFamily],
+  requestFamily: CHAT_FAMILY,
+  request: async (ctx, tlvs) => {
+    const raw = tlvs.bytes(ServiceTlv.ROOM);
+    if (raw === undefined) return SnacErrorCode.MalformedPayload;
+    const mini = decodeMiniRoomInfo(raw);
+    const room = await ctx.engine.rooms.get(cookieText(mini.cookie), ctx.engine.clock.now());
+    if (!room || room.exchange !== mini.exchange) return SnacErrorCode.NoMatch;
+    if (room.occupants >= ctx.engine.config.maxRoomOccupancy) return SnacErrorCode.RequestDenied;
+    return { room: encodeText(room.cookie) };
+  },
+  start,
+  clientReady,
+  end,
+};
