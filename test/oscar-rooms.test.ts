@@ -24,7 +24,7 @@ const names = (body: Uint8Array): string[] => decodeUserInfoList(body).map((u) =
 
 test('a secure room: 0x00DB echoed, joins and leaves announced, all five message-block TLVs relayed byte for byte', async () => {
   const users: Array<[string, string]> = [['alice', 'pw-a'], ['bob', 'pw-b'], ['carol', 'pw-c']];
-  await withOscarFixture({ users }, async (_fx, ep) => {
+  await withOscarFixture({ users, engine: { config: { secureRoomRejoinGraceMs: 300 } } }, async (_fx, ep) => {
     const alice = await signOn(ep, 'alice', 'pw-a', 'md5-strong');
     const bob = await signOn(ep, 'bob', 'pw-b', 'md5-strong');
     const carol = await signOn(ep, 'carol', 'pw-c', 'md5-strong');
@@ -111,8 +111,9 @@ test('a secure room: 0x00DB echoed, joins and leaves announced, all five message
     await alice.conn.expectSnac(0x0004, 0x0007);
     assert.equal(await aChat.noSnac(0x0004, 0x0007, 150), true);
 
-    // Carol leaves: the others see 0E/04 with her block.
+    // Carol leaves: after the rejoin grace, the others see 0E/04 with her block.
     cChat.close();
+    assert.equal(await aChat.noSnac(CHAT_FAMILY, ChatSubtype.USERS_LEFT, 150), true, 'not before the grace period');
     for (const c of [aChat, bChat]) assert.deepEqual(names((await c.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_LEFT)).body), ['carol']);
     for (const c of [aChat, bChat, nav, bobNav, alice.conn, bob.conn, carol.conn]) c.close();
   });
@@ -231,5 +232,41 @@ test('a chat redirect cookie is single-use', async () => {
     again.sendFrame(FlapChannel.SignOn, encodeFlapHello([tlv(0x0006, redirect.cookie)]));
     await again.nextFrame((f) => f.channel === FlapChannel.SignOff);
     for (const c of [again, chat, nav, alice.conn]) c.close();
+  });
+});
+
+test('secure-room membership survives a reconnect: a rejoin within the grace period is neither a leave nor a join', async () => {
+  await withOscarFixture({ users: [['alice', 'pw-a'], ['bob', 'pw-b']], engine: { config: { secureRoomRejoinGraceMs: 1500 } } }, async (_fx, ep) => {
+    const alice = await signOn(ep, 'alice', 'pw-a', 'md5-strong');
+    const bob = await signOn(ep, 'bob', 'pw-b', 'md5-strong');
+    const nav = await openChatNav(ep, alice.conn);
+    const secure = await createRoom(nav, 4, roomTlvs('Vault', CONTENT_TYPE_SECURE));
+    const plain = await createRoom(nav, 4, roomTlvs('Lobby', CONTENT_TYPE_PLAIN));
+    assert.ok(typeof secure !== 'number' && typeof plain !== 'number');
+    const aChat = await joinRoom(ep, alice.conn, secure);
+    await aChat.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    const bChat = await joinRoom(ep, bob.conn, secure);
+    await bChat.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    await aChat.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+
+    bChat.close(); // the connection drops
+    await new Promise((r) => setTimeout(r, 300));
+    const bAgain = await joinRoom(ep, bob.conn, secure);
+    assert.deepEqual(names((await bAgain.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED)).body).sort(), ['alice', 'bob']);
+    assert.equal(await aChat.noSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED, 200), true, 'no second join');
+    assert.equal(await aChat.noSnac(CHAT_FAMILY, ChatSubtype.USERS_LEFT, 2000), true, 'no leave, even after the grace period');
+    sendRoomMessage(aChat, messageBlock(CONTENT_TYPE_SECURE, Uint8Array.of(1, 2, 3)));
+    await bAgain.expectSnac(CHAT_FAMILY, ChatSubtype.CHANNEL_MSG_TO_CLIENT);
+
+    // Staying away past the grace period is a leave; in a plain room a leave is immediate.
+    bAgain.close();
+    assert.deepEqual(names((await aChat.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_LEFT, 4000)).body), ['bob']);
+    const aLobby = await joinRoom(ep, alice.conn, plain);
+    await aLobby.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    const bLobby = await joinRoom(ep, bob.conn, plain);
+    await aLobby.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    bLobby.close();
+    assert.deepEqual(names((await aLobby.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_LEFT, 1000)).body), ['bob']);
+    for (const c of [aChat, aLobby, nav, alice.conn, bob.conn]) c.close();
   });
 });

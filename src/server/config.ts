@@ -56,6 +56,11 @@ export interface EngineConfig {
   maxRoomTlvBytes: number;
   /** Rooms: how long a room with nobody in it (not yet joined, or emptied) lives, ms. */
   roomEmptyTtlMs: number;
+  /**
+   * Rooms: how long a member of a secure room (0x00DB `application/pkcs7-mime`) whose connection closed stays
+   * listed, ms; rejoining within it is not a leave and a join (clients rekey on leaves, docs/protocol.md §7).
+   */
+  secureRoomRejoinGraceMs: number;
 }
 
 /** Defaults. */
@@ -87,5 +92,6 @@ export function defaultEngineConfig(): EngineConfig {
     maxRoomMessageLength: 8000,
     maxRoomTlvBytes: 1024,
     roomEmptyTtlMs: 5 * 60_000,
+    secureRoomRejoinGraceMs: 15_000,
   };
 }

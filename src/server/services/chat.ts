@@ -16,17 +16,21 @@
  *   classic client (no multi-conn flag) rejoining displaces its own older connection to the room; a multi-session
  *   client may be in the room from several devices. The joiner gets `0E/03` with every member (once per user)
  *   and `0E/02` with the room info; the others get `0E/03` for the joiner unless that user was already present.
- * - Close: unregister, leave; the others get `0E/04` once the user's last connection to the room is gone — a
- *   reconnect that displaces the old connection is never seen as leaving.
+ * - Close: leave (occupancy), unregister; the others get `0E/04` once the user's last connection to the room is
+ *   gone — a reconnect that displaces the old connection is never seen as leaving. In a secure room the entry of
+ *   a closed connection is kept `secureRoomRejoinGraceMs` first, so a member whose connection dropped and who
+ *   rejoins within it is neither a leave nor a join: secure-room membership survives a reconnect (§7).
  */
 import { encodeText } from '../../wire/bytes.js';
-import { cookieText, decodeMiniRoomInfo } from '../../wire/families/chat-nav.js';
+import { CONTENT_TYPE_SECURE, RoomTlv, cookieText, decodeMiniRoomInfo } from '../../wire/families/chat-nav.js';
+import { decodeTlvRestList } from '../../wire/tlv.js';
 import { ServiceTlv } from '../../wire/families/oservice.js';
 import { SnacErrorCode } from '../../wire/snac.js';
 import { CHAT_FAMILY, ChatSubtype, encodeUserInfoBlocks } from '../../wire/families/chat.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { CookieClaims } from '../auth/cookie.js';
-import { representative, sameSession, type Envelope, type PresenceSnapshot } from '../cluster/directory.js';
+import { DirectoryError, representative, sameSession, type Envelope, type PresenceSnapshot } from '../cluster/directory.js';
+import type { RoomRecord } from '../cluster/rooms.js';
 import type { Engine } from '../engine.js';
 import type { HandlerEnv } from '../handler-env.js';
 import { roomInfoBody } from '../families/chat-nav.js';
@@ -100,11 +104,22 @@ function end(engine: Engine, s: Session): void {
   if (!m) return;
   const leave = async (): Promise<void> => {
     await engine.directory.unregister(s.address);
-    await engine.rooms.leave(m.room.cookie, engine.clock.now());
     if (!m.block || (await memberAddresses({ engine }, m.room.key, s.key)).length > 0) return;
     await engine.directory.sendToUser(m.room.key, chatSnac(ChatSubtype.USERS_LEFT, m.block));
   };
-  leave().catch((e: unknown) => engine.log('error', 'leaving a room failed', { error: String(e) }));
+  const failed = (e: unknown): void => {
+    if (!DirectoryError.is(e, 'DIRECTORY_CLOSED')) engine.log('error', 'leaving a room failed', { error: String(e) });
+  };
+  engine.rooms.leave(m.room.cookie, engine.clock.now()).catch(failed);
+  // A secure-room member whose connection dropped stays listed (its entry stays, deliveries to it fail) for a
+  // grace period: a rejoin within it finds the member present and is announced to nobody.
+  const grace = m.block && isSecure(m.room) ? engine.config.secureRoomRejoinGraceMs : 0;
+  if (grace <= 0) return void leave().catch(failed);
+  setTimeout(() => void leave().catch(failed), grace).unref();
+}
+
+function isSecure(room: RoomRecord): boolean {
+  return decodeTlvRestList(room.tlvs).string(RoomTlv.CONTENT_TYPE)?.trim().toLowerCase().startsWith(CONTENT_TYPE_SECURE) ?? false;
 }
 
 /** Chat. */
