@@ -21,8 +21,8 @@
  *   a closed connection is kept `secureRoomRejoinGraceMs` first, so a member whose connection dropped and who
  *   rejoins within it is neither a leave nor a join: secure-room membership survives a reconnect (§7).
  */
-import { encodeText } from '../../wire/bytes.js';
-import { CONTENT_TYPE_SECURE, RoomTlv, cookieText, decodeMiniRoomInfo } from '../../wire/families/chat-nav.js';
+import { ByteReader, encodeText } from '../../wire/bytes.js';
+import { CONTENT_TYPE_SECURE, RoomTlv, cookieText, readMiniRoomInfo } from '../../wire/families/chat-nav.js';
 import { decodeTlvRestList } from '../../wire/tlv.js';
 import { ServiceTlv } from '../../wire/families/oservice.js';
 import { SnacErrorCode } from '../../wire/snac.js';
@@ -130,7 +130,8 @@ export const chatService: OscarService = {
   request: async (ctx, tlvs) => {
     const raw = tlvs.bytes(ServiceTlv.ROOM);
     if (raw === undefined) return SnacErrorCode.MalformedPayload;
-    const mini = decodeMiniRoomInfo(raw);
+    // Lenient about bytes after the mini room info, as about other clients' extras (docs/protocol.md §1.3).
+    const mini = readMiniRoomInfo(new ByteReader(raw));
     const room = await ctx.engine.rooms.get(cookieText(mini.cookie), ctx.engine.clock.now());
     if (!room || room.exchange !== mini.exchange) return SnacErrorCode.NoMatch;
     if (room.occupants >= ctx.engine.config.maxRoomOccupancy) return SnacErrorCode.RequestDenied;
