@@ -9,7 +9,7 @@
  * - `0D/09`: TLV 0x0002 u8 max concurrent rooms, 0x0003 exchange info (repeatable: u16 exchange + counted TLV
  *   block), 0x0004 room-info structure.
  */
-import { ByteReader, ByteWriter, WireError, decodeText, encodeText } from '../bytes.js';
+import { ByteReader, ByteWriter, decodeText } from '../bytes.js';
 import { TlvList, readTlvCountedBlock, tlv, tlvU8, writeTlvCountedBlock, writeTlvRestList, type Tlv } from '../tlv.js';
 
 /** ChatNav family id. */
@@ -214,11 +214,4 @@ export function parseRoomCookie(cookie: string): { exchange: number; name: strin
 /** The cookie bytes as text (ASCII in practice; invalid bytes replaced). */
 export function cookieText(cookie: Uint8Array): string {
   return decodeText(cookie);
-}
-
-/** Text as cookie bytes. */
-export function cookieBytes(cookie: string): Uint8Array {
-  const b = encodeText(cookie);
-  if (b.length > 0xff) throw new WireError('BAD_LENGTH', 0, `room cookie of ${b.length} bytes`);
-  return b;
 }
