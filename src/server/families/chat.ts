@@ -53,8 +53,11 @@ export async function memberAddresses(ctx: Pick<BosContext, 'engine'>, roomKey: 
   return entries.filter((e) => e.presence && normalizeScreenName(e.presence.screenName) === user).map((e) => e.address);
 }
 
-/** 0E/05 -> 0E/06 to the room (or to one member, for a whisper); echoed to the sender when it asked (0x0006). */
-async function channelMsgToHost(ctx: BosContext, body: Uint8Array): Promise<Reply[] | void> {
+/**
+ * 0E/05 -> 0E/06 to the room (or to one member, for a whisper); echoed to the sender when it asked (0x0006). The
+ * public path completes synchronously when the directory offers `sendToUserNow` (in-process), as `04/06` does.
+ */
+function channelMsgToHost(ctx: BosContext, body: Uint8Array): Reply[] | void | Promise<Reply[] | void> {
   const { engine, session: s } = ctx;
   const m = membershipOf(s);
   if (!m?.block || !s.ready) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
@@ -68,16 +71,22 @@ async function channelMsgToHost(ctx: BosContext, body: Uint8Array): Promise<Repl
   const channel = msg.channel === 0xffff ? CHAT_CHANNEL : msg.channel;
   const out = encodeChatMsgToClient({ cookie: msg.cookie, channel, senderInfo: m.block, public: msg.tlvs.has(ChatTlv.PUBLIC), message: block });
   const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, except: s.address, service: 'chat' };
+  const echo = msg.tlvs.has(ChatTlv.REFLECT) ? [reply(F, S.CHANNEL_MSG_TO_CLIENT, out)] : undefined;
   const whisperTo = msg.tlvs.string(ChatTlv.WHISPER_TO);
-  if (whisperTo !== undefined && !msg.tlvs.has(ChatTlv.PUBLIC)) {
-    const targets = await memberAddresses(ctx, m.room.key, normalizeScreenName(whisperTo));
-    let accepted = 0;
-    for (const a of targets) if (await engine.directory.sendTo(a, envelope)) accepted++;
-    if (accepted === 0) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
-  } else {
-    await engine.directory.sendToUser(m.room.key, envelope);
+  if (whisperTo !== undefined && !msg.tlvs.has(ChatTlv.PUBLIC)) return whisper(ctx, m.room.key, normalizeScreenName(whisperTo), envelope, echo);
+  const dir = engine.directory;
+  if (dir.sendToUserNow) {
+    dir.sendToUserNow(m.room.key, envelope);
+    return echo;
   }
-  if (msg.tlvs.has(ChatTlv.REFLECT)) return [reply(F, S.CHANNEL_MSG_TO_CLIENT, out)];
+  return dir.sendToUser(m.room.key, envelope).then(() => echo);
+}
+
+async function whisper(ctx: BosContext, roomKey: string, to: string, envelope: Envelope, echo: Reply[] | undefined): Promise<Reply[] | void> {
+  let accepted = 0;
+  for (const a of await memberAddresses(ctx, roomKey, to)) if (await ctx.engine.directory.sendTo(a, envelope)) accepted++;
+  if (accepted === 0) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+  return echo;
 }
 
 /** Chat, on chat connections. */
