@@ -33,6 +33,8 @@ export interface RoomMembership {
   room: RoomRecord;
   /** The member's user-info block as announced in `0E/03` (set at client ready); `0E/06` and `0E/04` carry it. */
   block?: Uint8Array;
+  /** True once the others were told (or already knew) that this user is in the room: only then is a leave told. */
+  announced?: boolean;
 }
 
 const memberships = new WeakMap<Session, RoomMembership>();

@@ -94,6 +94,9 @@ async function clientReady(env: HandlerEnv, s: Session): Promise<void> {
   }
   await env.directory.sendTo(s.address, chatSnac(ChatSubtype.USERS_JOINED, encodeUserInfoBlocks(blocks)));
   await env.directory.sendTo(s.address, chatSnac(ChatSubtype.ROOM_INFO_UPDATE, roomInfoBody(m.room, env.config)));
+  // A connection that closed meanwhile was never announced, so its close tells nobody either (no ghost member).
+  if (s.closed) return;
+  m.announced = true;
   if (mine.length === 0) await env.directory.sendToUser(m.room.key, chatSnac(ChatSubtype.USERS_JOINED, block, { except: s.address }));
 }
 
@@ -104,7 +107,7 @@ function end(engine: Engine, s: Session): void {
   if (!m) return;
   const leave = async (): Promise<void> => {
     await engine.directory.unregister(s.address);
-    if (!m.block || (await memberAddresses({ engine }, m.room.key, s.key)).length > 0) return;
+    if (!m.announced || !m.block || (await memberAddresses({ engine }, m.room.key, s.key)).length > 0) return;
     await engine.directory.sendToUser(m.room.key, chatSnac(ChatSubtype.USERS_LEFT, m.block));
   };
   const failed = (e: unknown): void => {
@@ -113,7 +116,7 @@ function end(engine: Engine, s: Session): void {
   engine.rooms.leave(m.room.cookie, engine.clock.now()).catch(failed);
   // A secure-room member whose connection dropped stays listed (its entry stays, deliveries to it fail) for a
   // grace period: a rejoin within it finds the member present and is announced to nobody.
-  const grace = m.block && isSecure(m.room) ? engine.config.secureRoomRejoinGraceMs : 0;
+  const grace = m.announced && isSecure(m.room) ? engine.config.secureRoomRejoinGraceMs : 0;
   if (grace <= 0) return void leave().catch(failed);
   setTimeout(() => void leave().catch(failed), grace).unref();
 }
