@@ -25,7 +25,7 @@ const names = (body: Uint8Array): string[] => decodeUserInfoList(body).map((u) =
 test('a room spans two nodes: create on one, join on both, messages and leaves cross nodes', async () => {
   const hub = new LocalDirectoryHub();
   const c = defaultEngineConfig();
-  const rooms = new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, emptyTtlMs: c.roomEmptyTtlMs });
+  const rooms = new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs });
   const config = { secureRoomRejoinGraceMs: 200 };
   const fx = await startOscarFixture({ engine: { directory: hub.directory('node-a'), rooms, config } });
   const ports = storePorts(fx.store, { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'none' }) });

@@ -270,3 +270,40 @@ test('secure-room membership survives a reconnect: a rejoin within the grace per
     for (const c of [aChat, aLobby, nav, alice.conn, bob.conn]) c.close();
   });
 });
+
+test('a user holds at most maxRoomConnectionsPerMember connections in a room; a connection that never gets ready is closed', async () => {
+  const engine = { config: { maxRoomConnectionsPerMember: 2, roomReadyTimeoutMs: 400 } };
+  await withOscarFixture({ users: [['alice', 'pw-a']], engine }, async (_fx, ep) => {
+    const alice = await signOn(ep, 'alice', 'pw-a', 'md5-strong', { multiConn: 1 });
+    const nav = await openChatNav(ep, alice.conn);
+    const room = await createRoom(nav, 4, roomTlvs('Crowd', CONTENT_TYPE_PLAIN));
+    assert.ok(typeof room !== 'number');
+    const one = await joinRoom(ep, alice.conn, room);
+    const two = await joinRoom(ep, alice.conn, room);
+    await one.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    await two.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    const r = await requestService(alice.conn, CHAT_FAMILY, [tlv(ServiceTlv.ROOM, encodeMiniRoomInfo(room))]);
+    assert.ok(typeof r !== 'number');
+    const third = await TestConnection.open({ port: ep.port });
+    await third.nextFrame((f) => f.channel === FlapChannel.SignOn);
+    third.sendFrame(FlapChannel.SignOn, encodeFlapHello([tlv(0x0006, r.cookie)]));
+    await third.nextFrame((f) => f.channel === FlapChannel.SignOff);
+    third.close();
+
+    // Leave one place; a connection that redeems its cookie but never sends 01/02 is closed and frees it again.
+    two.close();
+    await new Promise((res) => setTimeout(res, 100));
+    const idle = await requestService(alice.conn, CHAT_FAMILY, [tlv(ServiceTlv.ROOM, encodeMiniRoomInfo(room))]);
+    assert.ok(typeof idle !== 'number');
+    const lurker = await TestConnection.open({ port: ep.port });
+    await lurker.nextFrame((f) => f.channel === FlapChannel.SignOn);
+    lurker.sendFrame(FlapChannel.SignOn, encodeFlapHello([tlv(0x0006, idle.cookie)]));
+    await lurker.expectSnac(0x0001, 0x0003);
+    await lurker.nextFrame((f) => f.channel === FlapChannel.SignOff, 3000);
+    lurker.close();
+    await new Promise((res) => setTimeout(res, 100));
+    const again = await joinRoom(ep, alice.conn, room);
+    await again.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    for (const c of [one, again, nav, alice.conn]) c.close();
+  });
+});

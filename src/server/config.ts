@@ -48,6 +48,10 @@ export interface EngineConfig {
   maxRoomsPerCreator: number;
   /** Rooms: connections in one room (announced as room TLV 0x00D2). */
   maxRoomOccupancy: number;
+  /** Rooms: connections of one user in one room (a multi-session user's devices). */
+  maxRoomConnectionsPerMember: number;
+  /** Rooms: a chat connection that has not sent client ready (`01/02`) within this many ms is closed. */
+  roomReadyTimeoutMs: number;
   /** Rooms: max room name length in UTF-8 bytes (announced as exchange TLV 0x0004). */
   maxRoomNameLength: number;
   /** Rooms: max message body (message-block TLV 0x0001) in bytes (announced as room TLV 0x00D1; u16). */
@@ -88,6 +92,8 @@ export function defaultEngineConfig(): EngineConfig {
     maxRooms: 1000,
     maxRoomsPerCreator: 10,
     maxRoomOccupancy: 100,
+    maxRoomConnectionsPerMember: 4,
+    roomReadyTimeoutMs: 30_000,
     maxRoomNameLength: 64,
     maxRoomMessageLength: 8000,
     maxRoomTlvBytes: 1024,

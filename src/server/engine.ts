@@ -114,7 +114,7 @@ export class Engine implements HandlerEnv {
     this.presence = new Presence(this.registry, this.directory, this.clock, fault);
     this.services = new ServiceTable(options.services ?? DEFAULT_SERVICES);
     const c = this.config;
-    this.rooms = options.rooms ?? new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, emptyTtlMs: c.roomEmptyTtlMs });
+    this.rooms = options.rooms ?? new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs });
     this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault));
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);

@@ -8,6 +8,8 @@ import { RoomError, roomDirectoryKey, type RoomLimits, type RoomRecord, type Roo
 
 interface Entry {
   record: RoomRecord;
+  /** Connections per user (normalized). */
+  perUser: Map<string, number>;
   /** When the room last became empty (its creation time until someone enters). */
   emptySince: number;
 }
@@ -35,7 +37,7 @@ export class LocalRooms implements RoomRegistry {
         cookie: spec.cookie, key, exchange: spec.exchange, instance: 0, name: spec.name, creator: spec.creator,
         createdAt: nowMs, tlvs: spec.tlvs.slice(), occupants: 0,
       };
-      const entry = { record, emptySince: nowMs };
+      const entry: Entry = { record, perUser: new Map(), emptySince: nowMs };
       this.byKey.set(key, entry);
       this.byCookie.set(spec.cookie, entry);
       return { room: copy(record), created: true };
@@ -51,21 +53,27 @@ export class LocalRooms implements RoomRegistry {
   }
 
   /** {@inheritDoc RoomRegistry.enter} */
-  enter(cookie: string, nowMs: number): Promise<RoomRecord> {
+  enter(cookie: string, user: string, nowMs: number): Promise<RoomRecord> {
     return run(() => {
       const e = this.live(this.byCookie.get(cookie), nowMs);
       if (!e) throw new RoomError('ROOM_NOT_FOUND', 'no such room');
       if (e.record.occupants >= this.limits.maxOccupancy) throw new RoomError('ROOM_FULL', `room has ${e.record.occupants} occupants`);
+      const mine = e.perUser.get(user) ?? 0;
+      if (mine >= this.limits.maxPerMember) throw new RoomError('ROOM_MEMBER_LIMIT', `user has ${mine} connections in the room`);
+      e.perUser.set(user, mine + 1);
       e.record.occupants++;
       return copy(e.record);
     });
   }
 
   /** {@inheritDoc RoomRegistry.leave} */
-  leave(cookie: string, nowMs: number): Promise<void> {
+  leave(cookie: string, user: string, nowMs: number): Promise<void> {
     return run(() => {
       const e = this.byCookie.get(cookie);
-      if (!e || e.record.occupants === 0) return;
+      const mine = e?.perUser.get(user) ?? 0;
+      if (!e || mine === 0) return;
+      if (mine === 1) e.perUser.delete(user);
+      else e.perUser.set(user, mine - 1);
       e.record.occupants--;
       if (e.record.occupants === 0) e.emptySince = nowMs;
     });

@@ -60,12 +60,14 @@ export interface RoomLimits {
   maxRoomsPerCreator: number;
   /** Connections in one room. */
   maxOccupancy: number;
+  /** Connections of one user in one room (devices of a multi-session user; a classic rejoin briefly holds two). */
+  maxPerMember: number;
   /** How long an empty room (never joined, or emptied) lives, ms. */
   emptyTtlMs: number;
 }
 
 /** Stable codes of room failures. */
-export type RoomErrorCode = 'ROOM_LIMIT' | 'ROOM_CREATOR_LIMIT' | 'ROOM_NOT_FOUND' | 'ROOM_FULL';
+export type RoomErrorCode = 'ROOM_LIMIT' | 'ROOM_CREATOR_LIMIT' | 'ROOM_NOT_FOUND' | 'ROOM_FULL' | 'ROOM_MEMBER_LIMIT';
 
 /** A room failure with a stable code. */
 export class RoomError extends Error {
@@ -90,10 +92,13 @@ export interface RoomRegistry {
   createOrGet(spec: RoomSpec, nowMs: number): Promise<{ room: RoomRecord; created: boolean }>;
   /** The live room with this cookie. */
   get(cookie: string, nowMs: number): Promise<RoomRecord | undefined>;
-  /** Counts one more occupant (RoomError ROOM_NOT_FOUND when the room is gone, ROOM_FULL at the limit). */
-  enter(cookie: string, nowMs: number): Promise<RoomRecord>;
-  /** Counts one occupant less; the empty room lives `emptyTtlMs` more. Idempotent per `enter` only by the caller. */
-  leave(cookie: string, nowMs: number): Promise<void>;
+  /**
+   * Counts one more connection of `user` (normalized) in the room: RoomError ROOM_NOT_FOUND when the room is gone,
+   * ROOM_FULL at `maxOccupancy`, ROOM_MEMBER_LIMIT when the user already has `maxPerMember` connections there.
+   */
+  enter(cookie: string, user: string, nowMs: number): Promise<RoomRecord>;
+  /** Counts one connection of `user` less; the empty room lives `emptyTtlMs` more. Call once per successful `enter`. */
+  leave(cookie: string, user: string, nowMs: number): Promise<void>;
 }
 
 /** A room name compared the way AIM compared them: case-insensitive, runs of white space as one space, trimmed. */

@@ -9,8 +9,10 @@
  * so any node lists the room's members with `sessionsOf(room key)` and reaches them all with
  * `sendToUser(room key)`. Occupancy is counted in the room registry (`enter`/`leave`), atomically per room.
  *
- * - Redeeming the cookie: the room must still exist and have room (else the connection is signed off); the session
- *   is registered under the room key, not yet ready.
+ * - Redeeming the cookie: the room must still exist and have room, and the user fewer than
+ *   `maxRoomConnectionsPerMember` connections in it (else the connection is signed off); the session is registered
+ *   under the room key, not yet ready, and closed if it is not ready within `roomReadyTimeoutMs` (so nobody fills a
+ *   room with connections that never join).
  * - Client ready: the member's block is the user's published BOS block (capabilities, certificate hash 0x001B —
  *   what a secure-room member needs to fetch the others' certificates), else one built from the stored data. A
  *   classic client (no multi-conn flag) rejoining displaces its own older connection to the room; a multi-session
@@ -49,8 +51,8 @@ function chatSnac(subtype: number, body: Uint8Array, extra: Omit<Envelope, 'deli
 async function start(engine: Engine, claims: CookieClaims, link: SessionLink): Promise<Session> {
   if (!claims.room) throw new Error('chat cookie without a room');
   const now = engine.clock.now();
-  const room = await engine.rooms.enter(cookieText(claims.room), now);
   const s = new Session(claims.screenName, link, now, { id: engine.nextSessionId(), node: engine.directory.node, service: 'chat', multiConn: claims.multiConn, exclusive: false });
+  const room = await engine.rooms.enter(cookieText(claims.room), s.key, now);
   setMembership(s, { room });
   try {
     const info = await engine.ports.userInfo.get(claims.screenName);
@@ -59,9 +61,13 @@ async function start(engine: Engine, claims: CookieClaims, link: SessionLink): P
     await engine.directory.register({ address: s.address, user: room.key, service: 'chat', exclusive: false });
   } catch (e) {
     engine.registry.remove(s);
-    await engine.rooms.leave(room.cookie, engine.clock.now());
+    await engine.rooms.leave(room.cookie, s.key, engine.clock.now());
     throw e;
   }
+  // An occupant that never becomes ready must not hold its place (and the room) for ever.
+  setTimeout(() => {
+    if (!s.ready && !s.closed) link.signOff();
+  }, engine.config.roomReadyTimeoutMs).unref();
   return s;
 }
 
@@ -113,7 +119,7 @@ function end(engine: Engine, s: Session): void {
   const failed = (e: unknown): void => {
     if (!DirectoryError.is(e, 'DIRECTORY_CLOSED')) engine.log('error', 'leaving a room failed', { error: String(e) });
   };
-  engine.rooms.leave(m.room.cookie, engine.clock.now()).catch(failed);
+  engine.rooms.leave(m.room.cookie, s.key, engine.clock.now()).catch(failed);
   // A secure-room member whose connection dropped stays listed (its entry stays, deliveries to it fail) for a
   // grace period: a rejoin within it finds the member present and is announced to nobody.
   const grace = m.announced && isSecure(m.room) ? engine.config.secureRoomRejoinGraceMs : 0;
