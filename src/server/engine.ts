@@ -7,6 +7,8 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import type { DeliveryDirectory } from './cluster/directory.js';
 import { localDirectory } from './cluster/local-directory.js';
 import type { ThrottleStatePort } from './auth/throttle-state.js';
+import { LocalRooms } from './cluster/local-rooms.js';
+import type { RoomRegistry } from './cluster/rooms.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { HandlerEnv } from './handler-env.js';
 import { LogEvent } from './log-events.js';
@@ -59,6 +61,8 @@ export interface EngineOptions {
   clock?: Clock;
   /** Delivery directory (default: a single in-process node). Not started: the engine starts it. */
   directory?: DeliveryDirectory;
+  /** Room registry (default: in-process, with the config's room limits). Share one between nodes of a cluster. */
+  rooms?: RoomRegistry;
   /** Services (default {@link DEFAULT_SERVICES}). */
   services?: readonly OscarService[];
   /** Logger (default: silent). */
@@ -85,6 +89,8 @@ export class Engine implements HandlerEnv {
   readonly started: Promise<void>;
   /** Presence fan-out. */
   readonly presence: Presence;
+  /** Chat rooms that exist (membership is in the directory). */
+  readonly rooms: RoomRegistry;
   /** The services connections can serve. */
   readonly services: ServiceTable;
   /** BOS cookies. */
@@ -113,6 +119,8 @@ export class Engine implements HandlerEnv {
     this.directory = options.directory ?? localDirectory();
     this.presence = new Presence(this.registry, this.directory, this.clock, fault);
     this.services = new ServiceTable(options.services ?? DEFAULT_SERVICES);
+    const c = this.config;
+    this.rooms = options.rooms ?? new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs });
     this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault));
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);

@@ -5,6 +5,7 @@
  */
 import type { CookieClaims } from './auth/cookie.js';
 import type { DeliveryDirectory } from './cluster/directory.js';
+import type { RoomRegistry } from './cluster/rooms.js';
 import type { EngineConfig } from './config.js';
 import type { EngineMetrics, Logger } from './engine.js';
 import type { Clock, ServerPorts } from './ports.js';
@@ -29,7 +30,7 @@ export interface PresencePort {
 
 /** Read-only lookups of this node's sessions. */
 export interface LocalSessions {
-  /** The newest ready local session of a normalized name. */
+  /** The newest ready local BOS session of a normalized name. */
   readyByKey(key: string): Session | undefined;
 }
 
@@ -53,6 +54,8 @@ export interface HandlerEnv {
   readonly counters: EngineMetrics;
   /** The one path to other sessions (IMs, events, offline hand-off, room fan-out). */
   readonly directory: DeliveryDirectory;
+  /** Chat rooms that exist (docs/protocol.md §3.6); who is in them is in `directory`. */
+  readonly rooms: RoomRegistry;
   /** Presence publishing and sign-on arrivals. */
   readonly presence: PresencePort;
   /** This node's sessions, read-only. */
