@@ -9,6 +9,7 @@ import { localDirectory } from './cluster/local-directory.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { HandlerEnv } from './handler-env.js';
 import type { Clock, ServerPorts } from './ports.js';
+import { RendezvousBook, type RendezvousBookOptions } from './proxy/rendezvous-book.js';
 import { DEFAULT_SERVICES } from './services/index.js';
 import { ServiceTable, type OscarService } from './services/service.js';
 import { LocalNode } from './session/local-node.js';
@@ -62,6 +63,8 @@ export interface EngineOptions {
   log?: Logger;
   /** HMAC key for BOS cookies (default: random per process). */
   cookieSecret?: Uint8Array;
+  /** Limits of the live-rendezvous memory (proxy/rendezvous-book.ts). */
+  rendezvous?: Partial<RendezvousBookOptions>;
 }
 
 /** Shared server state. Handlers see it only as a {@link HandlerEnv}. */
@@ -94,6 +97,8 @@ export class Engine implements HandlerEnv {
     limitDisconnects: 0, malformedFrames: 0, malformedSnacs: 0, loginsOk: 0, loginsFailed: 0,
   };
   private sessionSeq = 0;
+  /** Live rendezvous proposals relayed by this node (docs/protocol.md §8.3: the proxy authorises against them). */
+  readonly rendezvous: RendezvousBook;
   /** Ports the listeners bound ({ plain, tls }), filled by the network layer; used for 17/03 BOS addresses. */
   readonly boundPorts: { plain?: number; tls?: number } = {};
 
@@ -111,6 +116,7 @@ export class Engine implements HandlerEnv {
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
     this.throttle = new LoginThrottle(this.config.loginThrottle);
+    this.rendezvous = new RendezvousBook(this.clock, options.rendezvous);
   }
 
   /** A fresh node-unique session id. */

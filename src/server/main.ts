@@ -7,6 +7,7 @@
  *                       ─► server TLS certificate (issued by that CA at every start; key only in memory)
  *                       ─► OSCAR engine (createOscarServer: store ports + passwords + PKI verifier) on the plain
  *                          and TLS ports
+ *                       ─► rendezvous proxy (its own port; pairs against the engine's live rendezvous proposals)
  *                       ─► HTTPS listener (EST via the PKI's handlers, CRL, health, metrics), sharing the engine's
  *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget
  *
@@ -31,6 +32,7 @@ import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
 import { createEstPort } from './http/est-adapter.js';
+import { startRendezvousProxy, type ProxyConfig, type RendezvousProxy } from './proxy/index.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
 export interface ServerOptions {
@@ -44,6 +46,10 @@ export interface ServerOptions {
   tlsPort: number;
   /** HTTPS (EST, CRL, health, metrics); 0 = free port. */
   httpPort: number;
+  /** Rendezvous proxy (docs/protocol.md §8.3); 0 or absent = free port (the CLI's default is 5193). */
+  proxyPort?: number;
+  /** Rendezvous proxy overrides (limits, timeouts, the IPv4 address its acks advertise). */
+  proxy?: Partial<ProxyConfig>;
   /** `sqlite:PATH` or `postgres://...`; default `sqlite:<dataDir>/certim.db`. */
   dbUrl?: string;
   /** IM domain in issued certificates' `im:` URIs; default: remembered from the first start, else the public host. */
@@ -62,7 +68,7 @@ export interface ServerOptions {
  * Defaults. Host 127.0.0.1: a fresh `npm start` should not expose a brand-new server (with a CA and no accounts
  * yet) to the network before its admin has looked at it; pass `--host 0.0.0.0` to serve a LAN. Ports: 5190 is
  * AIM's own, classic clients default to it; 5191 (next to it) for OSCAR over TLS; 8443 for HTTPS, the usual
- * unprivileged HTTPS port.
+ * unprivileged HTTPS port; 5193 for the rendezvous proxy (AOL ran it on 5190 of its own host, ars.oscar.aol.com).
  */
 export const DEFAULT_SERVER_OPTIONS = {
   dataDir: './data',
@@ -70,12 +76,13 @@ export const DEFAULT_SERVER_OPTIONS = {
   port: 5190,
   tlsPort: 5191,
   httpPort: 8443,
+  proxyPort: 5193,
 } as const satisfies Partial<ServerOptions>;
 
 /** A running server. */
 export interface RunningServer {
   /** Bound ports. */
-  readonly ports: { oscar: number; oscarTls: number; https: number };
+  readonly ports: { oscar: number; oscarTls: number; https: number; proxy: number };
   /** SHA-256 of the CA root certificate DER, lowercase hex. */
   readonly caFingerprint: string;
   /** Bind address. */
@@ -88,6 +95,8 @@ export interface RunningServer {
   readonly ca: CertificateAuthority;
   /** The OSCAR server (engine, metrics). */
   readonly oscar: OscarServer;
+  /** The rendezvous proxy (metrics, tests). */
+  readonly proxy: RendezvousProxy;
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -223,6 +232,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanups.push(() => oscar.close());
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
 
+    const { proxy, port: proxyPort } = await startRendezvousProxy(oscar.engine, { host, port: options.proxyPort ?? 0, ...(options.proxy ? { config: options.proxy } : {}) });
+    cleanups.push(() => proxy.close());
+
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({
       host,
@@ -253,18 +265,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanups.push(async () => clearInterval(renewal));
 
     const shown = (p: number): string => `${host.includes(':') ? `[${host}]` : host}:${p}`;
-    log('info', 'listening', { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost });
+    log('info', 'listening', { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), proxy: shown(proxyPort), publicHost });
     log('info', `CA root fingerprint (SHA-256): ${ca.rootFingerprint()}`);
 
     let closing: Promise<void> | undefined;
     return {
-      ports: { oscar: bound.oscar, oscarTls: bound.oscarTls, https: https.port },
+      ports: { oscar: bound.oscar, oscarTls: bound.oscarTls, https: https.port, proxy: proxyPort },
       caFingerprint: ca.rootFingerprint(),
       host,
       dataDir,
       backend: store.backend,
       ca,
       oscar,
+      proxy,
       close() {
         closing ??= closeAll();
         return closing;

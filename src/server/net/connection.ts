@@ -34,6 +34,11 @@ export class OscarConnection implements SessionLink {
   /** Peer IPv4 (4 bytes) or undefined. */
   readonly remoteIpv4: Uint8Array | undefined;
   private readonly address: string;
+
+  /** {@inheritDoc SessionLink.remoteAddress} */
+  get remoteAddress(): string {
+    return this.address;
+  }
   private state: ConnState = 'hello';
   private readonly deframer: FlapDeframer;
   private seq = randomInt(0, 0x8000);

@@ -1,0 +1,505 @@
+/**
+ * certim's rendezvous proxy (docs/protocol.md §8.3): AOL's proxy protocol on its own port. The proposer sends
+ * init-send and gets an ack (port, IPv4); it then proposes the rendezvous over ICBM ch-2 naming that address and
+ * port with TLV 0x0010; the acceptor sends init-recv with the port and cookie; the proxy answers ready to both
+ * and splices the two sockets byte for byte, with backpressure, until both directions end.
+ *
+ * **Who may use it.** The protocol carries a screen name and a cookie, no credential, so the checks are:
+ * - init-send: the name has a ready session on THIS node, connected from the same address as this socket
+ *   (`requireSessionAddress`); the proposal that follows goes through that session, so this node remembers it.
+ * - init-recv: a waiting init-send has this cookie and port; this node relayed a live proposal with this cookie
+ *   from the init-send user to the init-recv user, marked "via proxy" (TLV 0x0010) with this port (TLV 0x0005);
+ *   and the init-recv user is signed on (any node of the cluster, through the delivery directory).
+ * A waiting slot pairs once; a refused init-recv never disturbs it.
+ *
+ * **Limits.** Connections per node and per user, a handshake timeout, a pairing timeout, an idle timeout on spliced
+ * pairs, and bytes per user per hour (both users of a pair are charged for every byte). Each splice direction holds
+ * at most about two `highWaterMark`s in user space: `stream.pipeline` stops reading when the writer is full.
+ * Payload bytes are never inspected or logged (certim peers run TLS inside the splice).
+ */
+import { randomInt } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Transform, pipeline, type TransformCallback } from 'node:stream';
+import { toHex, WireError } from '../../wire/bytes.js';
+import {
+  RvProxyCommand, RvProxyErrorCode, decodeRvProxyInitRecv, decodeRvProxyInitSend, encodeRvProxyAck, encodeRvProxyError, encodeRvProxyReady,
+  takeRvProxyPacket, type RvProxyInitRecv, type RvProxyInitSend,
+} from '../../wire/rv-proxy.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
+import type { DeliveryDirectory } from '../cluster/directory.js';
+import type { Logger } from '../engine.js';
+import { parseIpv4 } from '../net/connection.js';
+import type { Clock } from '../ports.js';
+import type { Session } from '../session/session.js';
+import { ByteBudget } from './byte-budget.js';
+import { defaultProxyConfig, nodeTimers, type ProxyConfig, type ProxyTimers } from './proxy-config.js';
+import type { RendezvousRecord } from './rendezvous-book.js';
+
+/**
+ * Why the proxy refused or closed a connection (stable codes, for logs, metrics and tests). On the wire they map to
+ * the proxy error codes of {@link proxyErrorCodeFor}.
+ */
+export type ProxyRefusal =
+  | 'MALFORMED'
+  | 'UNEXPECTED_COMMAND'
+  | 'NOT_SIGNED_ON'
+  | 'ADDRESS_MISMATCH'
+  | 'NO_RENDEZVOUS'
+  | 'USER_LIMIT'
+  | 'SERVER_LIMIT'
+  | 'BYTE_BUDGET'
+  | 'HANDSHAKE_TIMEOUT'
+  | 'PAIRING_TIMEOUT'
+  | 'IDLE_TIMEOUT';
+
+/**
+ * certim's error codes beyond AOL's three (docs/protocol.md §8.3 **[certim]**): classic clients treat any code as
+ * "proxy failed"; certim clients can say why.
+ */
+export const CertimProxyErrorCode = {
+  /** The screen name has no ready session (on this node, from this address, for init-send). */
+  NotSignedOn: 0x7c01,
+  /** Too many proxy connections for this user or this server. */
+  Limit: 0x7c02,
+  /** The user's bytes for this hour are used up. */
+  ByteBudget: 0x7c03,
+} as const;
+
+/** The wire error code sent for a refusal. */
+export function proxyErrorCodeFor(r: ProxyRefusal): number {
+  switch (r) {
+    case 'HANDSHAKE_TIMEOUT': return RvProxyErrorCode.InitialRequestTimeout;
+    case 'PAIRING_TIMEOUT': return RvProxyErrorCode.AcceptTimeout;
+    case 'NOT_SIGNED_ON':
+    case 'ADDRESS_MISMATCH': return CertimProxyErrorCode.NotSignedOn;
+    case 'USER_LIMIT':
+    case 'SERVER_LIMIT': return CertimProxyErrorCode.Limit;
+    case 'BYTE_BUDGET': return CertimProxyErrorCode.ByteBudget;
+    default: return RvProxyErrorCode.BadRequest;
+  }
+}
+
+/** What the proxy needs from the server. */
+export interface ProxyDeps {
+  /** This node's sessions (init-send must come from one of them). */
+  registry: { sessionsOf(screenName: string): readonly Session[] };
+  /** Who is signed on anywhere in the cluster (the init-recv user). */
+  directory: Pick<DeliveryDirectory, 'sessionsOf'>;
+  /** Live rendezvous proposals this node relayed. */
+  book: { find(cookie: Uint8Array, from: string, to: string): RendezvousRecord[] };
+  /** Time (budgets, idle checks). */
+  clock: Clock;
+  /** Log sink (names and codes only; never payload). */
+  log?: Logger;
+  /** Overrides of {@link defaultProxyConfig}. */
+  config?: Partial<ProxyConfig>;
+  /** Timers (default Node's). */
+  timers?: ProxyTimers;
+}
+
+/** Counters. */
+export interface ProxyMetrics {
+  /** Open proxy connections in any state. */
+  connections: number;
+  /** init-send connections waiting for their peer. */
+  waiting: number;
+  /** Spliced pairs. */
+  pairs: number;
+  /** Pairs spliced since start. */
+  pairsTotal: number;
+  /** Payload bytes relayed since start (both directions). */
+  bytesRelayed: number;
+  /** Refusals and forced closes by code. */
+  refusals: Partial<Record<ProxyRefusal, number>>;
+}
+
+type ConnState = 'init' | 'checking' | 'waiting' | 'spliced' | 'closed';
+
+interface Waiting {
+  conn: ProxyConn;
+  key: string;
+  cookie: Uint8Array;
+  port: number;
+  timer: unknown;
+}
+
+/** Strips the IPv4-mapped prefix so `::ffff:10.0.0.1` and `10.0.0.1` compare equal. */
+function plainAddress(a: string | undefined): string | undefined {
+  return a?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '').toLowerCase();
+}
+
+class ProxyConn {
+  state: ConnState = 'init';
+  /** The user this connection is counted against (set once accepted). */
+  key: string | undefined;
+  private buf: Uint8Array = new Uint8Array(0);
+  private timer: unknown;
+
+  constructor(
+    readonly proxy: RendezvousProxy,
+    readonly socket: Socket,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    socket.on('close', () => proxy.closed(this));
+    socket.on('end', () => {
+      if (this.state !== 'spliced') this.destroy();
+    });
+    socket.on('data', this.onData);
+  }
+
+  setTimer(fn: () => void, ms: number): void {
+    this.clearTimer();
+    this.timer = this.proxy.timers.set(fn, ms);
+  }
+
+  clearTimer(): void {
+    if (this.timer !== undefined) this.proxy.timers.clear(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Handshake bytes (init state) and, while waiting, anything at all (a protocol violation). */
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.state !== 'init') {
+      this.proxy.refuse(this, 'UNEXPECTED_COMMAND');
+      return;
+    }
+    const all = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let taken;
+    try {
+      taken = takeRvProxyPacket(all);
+    } catch (e) {
+      if (!WireError.is(e)) throw e;
+      this.proxy.refuse(this, 'MALFORMED');
+      return;
+    }
+    if (!taken) {
+      this.buf = all.slice();
+      return;
+    }
+    this.buf = new Uint8Array(0);
+    // Nothing may follow the init packet before ready: the peer's bytes belong to the splice.
+    if (taken.rest.length > 0) {
+      this.proxy.refuse(this, 'UNEXPECTED_COMMAND');
+      return;
+    }
+    this.clearTimer();
+    this.proxy.onInit(this, taken.packet.command, taken.packet.data);
+  };
+
+  /** Stops handshake reading (before the splice takes the socket over). */
+  detach(): void {
+    this.socket.pause();
+    this.socket.off('data', this.onData);
+  }
+
+  destroy(): void {
+    this.clearTimer();
+    this.state = 'closed';
+    this.socket.destroy();
+  }
+}
+
+/** Counts bytes, charges both users' budgets and marks activity; passes every chunk on unchanged. */
+class Meter extends Transform {
+  constructor(
+    private readonly pair: Pair,
+    highWaterMark: number,
+  ) {
+    super({ highWaterMark });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.pair.charge(chunk.length)) {
+      cb(new Error('BYTE_BUDGET'));
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+class Pair {
+  lastActivity: number;
+  private pending = 2;
+  private timer: unknown;
+  done = false;
+  readonly meters: Meter[] = [];
+
+  constructor(
+    private readonly proxy: RendezvousProxy,
+    readonly a: ProxyConn,
+    readonly b: ProxyConn,
+  ) {
+    this.lastActivity = proxy.clock.now();
+  }
+
+  start(): void {
+    const hwm = this.proxy.config.highWaterMark;
+    for (const [from, to] of [[this.a, this.b], [this.b, this.a]] as const) {
+      const meter = new Meter(this, hwm);
+      this.meters.push(meter);
+      pipeline(from.socket, meter, to.socket, (err) => this.directionDone(err));
+    }
+    this.armIdle(this.proxy.config.idleTimeoutMs);
+  }
+
+  charge(n: number): boolean {
+    this.lastActivity = this.proxy.clock.now();
+    const budget = this.proxy.budget;
+    if (!budget.take(this.a.key!, n) || (this.b.key !== this.a.key && !budget.take(this.b.key!, n))) return false;
+    this.proxy.counters.bytesRelayed += n;
+    return true;
+  }
+
+  /** Bytes held in user space by this pair (socket write buffers and the meters). */
+  buffered(): number {
+    let n = this.a.socket.writableLength + this.b.socket.writableLength + this.a.socket.readableLength + this.b.socket.readableLength;
+    for (const m of this.meters) n += m.readableLength + m.writableLength;
+    return n;
+  }
+
+  private armIdle(ms: number): void {
+    this.timer = this.proxy.timers.set(() => {
+      if (this.done) return;
+      const idle = this.proxy.clock.now() - this.lastActivity;
+      const limit = this.proxy.config.idleTimeoutMs;
+      if (idle >= limit) this.end('IDLE_TIMEOUT');
+      else this.armIdle(limit - idle);
+    }, ms);
+  }
+
+  private directionDone(err: Error | null | undefined): void {
+    if (err) {
+      this.end(err.message === 'BYTE_BUDGET' ? 'BYTE_BUDGET' : undefined);
+      return;
+    }
+    if (--this.pending === 0) this.end(undefined);
+  }
+
+  end(reason: ProxyRefusal | undefined): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer !== undefined) this.proxy.timers.clear(this.timer);
+    if (reason) this.proxy.count(reason);
+    this.proxy.pairEnded(this, reason);
+    this.a.destroy();
+    this.b.destroy();
+  }
+}
+
+/** The rendezvous proxy listener. */
+export class RendezvousProxy {
+  /** Effective configuration. */
+  readonly config: ProxyConfig;
+  /** Timers. */
+  readonly timers: ProxyTimers;
+  /** Clock. */
+  readonly clock: Clock;
+  /** Per-user byte allowance. */
+  readonly budget: ByteBudget;
+  /** Counters (read through {@link RendezvousProxy.metrics}). */
+  readonly counters = { bytesRelayed: 0, pairsTotal: 0, refusals: {} as Partial<Record<ProxyRefusal, number>> };
+  private readonly deps: ProxyDeps;
+  private readonly log: Logger;
+  private readonly conns = new Set<ProxyConn>();
+  private readonly perUser = new Map<string, number>();
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly pairs = new Set<Pair>();
+  private server: Server | undefined;
+
+  /** @param deps sessions, directory, rendezvous book, clock, config */
+  constructor(deps: ProxyDeps) {
+    this.deps = deps;
+    this.config = { ...defaultProxyConfig(), ...deps.config };
+    this.timers = deps.timers ?? nodeTimers;
+    this.clock = deps.clock;
+    this.log = deps.log ?? (() => {});
+    this.budget = new ByteBudget(this.config.bytesPerUserPerHour, this.clock);
+  }
+
+  /** Starts listening; resolves with the bound port (0 picks a free one). */
+  listen(host: string, port: number): Promise<number> {
+    // allowHalfOpen: one peer's FIN must reach the other while the reverse direction keeps flowing.
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
+    server.on('error', (e) => this.log('error', 'proxy listener error', { error: String(e) }));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? a.port : port);
+      });
+    });
+  }
+
+  /** Stops listening and closes every proxy connection. */
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    const closing = s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
+    for (const p of [...this.pairs]) p.end(undefined);
+    for (const c of [...this.conns]) c.destroy();
+    await closing;
+  }
+
+  /** A snapshot of the counters. */
+  metrics(): ProxyMetrics {
+    return {
+      connections: this.conns.size,
+      waiting: this.waiting.size,
+      pairs: this.pairs.size,
+      pairsTotal: this.counters.pairsTotal,
+      bytesRelayed: this.counters.bytesRelayed,
+      refusals: { ...this.counters.refusals },
+    };
+  }
+
+  /** Payload bytes held in user space across all pairs (backpressure keeps this near 4 x highWaterMark per pair). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const p of this.pairs) n += p.buffered();
+    return n;
+  }
+
+  private accept(socket: Socket): void {
+    const conn = new ProxyConn(this, socket);
+    if (this.conns.size >= this.config.maxConnections) {
+      this.refuse(conn, 'SERVER_LIMIT');
+      return;
+    }
+    this.conns.add(conn);
+    conn.setTimer(() => this.refuse(conn, 'HANDSHAKE_TIMEOUT'), this.config.handshakeTimeoutMs);
+  }
+
+  /** @internal The first packet of a connection. */
+  onInit(conn: ProxyConn, command: number, data: Uint8Array): void {
+    try {
+      if (command === RvProxyCommand.InitSend) this.initSend(conn, decodeRvProxyInitSend(data));
+      else if (command === RvProxyCommand.InitRecv) this.initRecv(conn, decodeRvProxyInitRecv(data));
+      else this.refuse(conn, 'UNEXPECTED_COMMAND');
+    } catch (e) {
+      if (!WireError.is(e)) throw e;
+      this.refuse(conn, 'MALFORMED');
+    }
+  }
+
+  private initSend(conn: ProxyConn, m: RvProxyInitSend): void {
+    const key = normalizeScreenName(m.screenName);
+    const sessions = this.deps.registry.sessionsOf(key).filter((s) => s.ready && !s.closed);
+    if (sessions.length === 0) return this.refuse(conn, 'NOT_SIGNED_ON', key);
+    if (this.config.requireSessionAddress) {
+      const from = plainAddress(conn.socket.remoteAddress);
+      if (!sessions.some((s) => plainAddress(s.link.remoteAddress) === from)) return this.refuse(conn, 'ADDRESS_MISMATCH', key);
+    }
+    if ((this.perUser.get(key) ?? 0) >= this.config.maxConnectionsPerUser) return this.refuse(conn, 'USER_LIMIT', key);
+    if (this.budget.remaining(key) < 1) return this.refuse(conn, 'BYTE_BUDGET', key);
+    const cookie = m.cookie.slice();
+    const cookieHex = toHex(cookie);
+    let port = randomInt(1, 0x10000);
+    while (this.waiting.has(`${cookieHex}/${port}`)) port = randomInt(1, 0x10000);
+    this.countUser(conn, key);
+    conn.state = 'waiting';
+    const w: Waiting = { conn, key, cookie, port, timer: undefined };
+    this.waiting.set(`${cookieHex}/${port}`, w);
+    conn.setTimer(() => this.refuse(conn, 'PAIRING_TIMEOUT', key), this.config.pairingTimeoutMs);
+    conn.socket.write(encodeRvProxyAck(port, this.ackAddress(conn.socket)));
+    this.log('debug', 'proxy: waiting for peer', { user: key, port });
+  }
+
+  private initRecv(conn: ProxyConn, m: RvProxyInitRecv): void {
+    const key = normalizeScreenName(m.screenName);
+    const slot = `${toHex(m.cookie)}/${m.port}`;
+    const w = this.waiting.get(slot);
+    if (!w) return this.refuse(conn, 'NO_RENDEZVOUS', key);
+    const proposals = this.deps.book.find(m.cookie, w.key, key).filter((r) => r.viaProxy && r.port === m.port);
+    if (proposals.length === 0) return this.refuse(conn, 'NO_RENDEZVOUS', key);
+    conn.state = 'checking';
+    conn.detach();
+    this.deps.directory.sessionsOf(key).then(
+      (entries) => {
+        if (conn.state !== 'checking') return;
+        if (!entries.some((e) => e.presence !== undefined)) return this.refuse(conn, 'NOT_SIGNED_ON', key);
+        // The slot may have timed out, closed or paired meanwhile.
+        if (this.waiting.get(slot) !== w || w.conn.state !== 'waiting') return this.refuse(conn, 'NO_RENDEZVOUS', key);
+        if ((this.perUser.get(key) ?? 0) >= this.config.maxConnectionsPerUser) return this.refuse(conn, 'USER_LIMIT', key);
+        if (this.budget.remaining(key) < 1) return this.refuse(conn, 'BYTE_BUDGET', key);
+        this.countUser(conn, key);
+        this.pair(w, slot, conn);
+      },
+      (e: unknown) => {
+        this.log('warn', 'proxy: directory lookup failed', { error: e instanceof Error ? e.message : String(e) });
+        this.refuse(conn, 'NOT_SIGNED_ON', key);
+      },
+    );
+  }
+
+  private pair(w: Waiting, slot: string, recv: ProxyConn): void {
+    this.waiting.delete(slot);
+    const send = w.conn;
+    send.clearTimer();
+    send.detach();
+    send.state = 'spliced';
+    recv.state = 'spliced';
+    const ready = encodeRvProxyReady();
+    send.socket.write(ready);
+    recv.socket.write(ready);
+    const p = new Pair(this, send, recv);
+    this.pairs.add(p);
+    this.counters.pairsTotal++;
+    p.start();
+    this.log('info', 'proxy: paired', { from: w.key, to: recv.key });
+  }
+
+  /** @internal A pair finished (normally or not). */
+  pairEnded(p: Pair, reason: ProxyRefusal | undefined): void {
+    this.pairs.delete(p);
+    if (reason) this.log('info', 'proxy: pair closed', { reason, from: p.a.key, to: p.b.key });
+  }
+
+  /** @internal Sends the error for `reason` and closes (destroyed for good if the peer does not read it in 2 s). */
+  refuse(conn: ProxyConn, reason: ProxyRefusal, user?: string): void {
+    if (conn.state === 'closed') return;
+    this.count(reason);
+    this.log('info', 'proxy: refused', { reason, ...(user ? { user } : {}) });
+    conn.detach();
+    conn.state = 'closed';
+    this.closed(conn);
+    conn.socket.end(encodeRvProxyError(proxyErrorCodeFor(reason)));
+    conn.setTimer(() => conn.socket.destroy(), 2000);
+    conn.socket.once('close', () => conn.clearTimer());
+  }
+
+  /** @internal */
+  count(reason: ProxyRefusal): void {
+    this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
+  }
+
+  private countUser(conn: ProxyConn, key: string): void {
+    conn.key = key;
+    this.perUser.set(key, (this.perUser.get(key) ?? 0) + 1);
+  }
+
+  /** @internal A connection is gone (closed or refused): release its slot and its user's count. Idempotent. */
+  closed(conn: ProxyConn): void {
+    if (!this.conns.delete(conn)) return;
+    if (conn.state !== 'closed') conn.destroy();
+    for (const [slot, w] of this.waiting) {
+      if (w.conn === conn) {
+        this.waiting.delete(slot);
+        break;
+      }
+    }
+    const key = conn.key;
+    if (key !== undefined) {
+      const n = (this.perUser.get(key) ?? 1) - 1;
+      if (n > 0) this.perUser.set(key, n);
+      else this.perUser.delete(key);
+    }
+  }
+
+  private ackAddress(socket: Socket): Uint8Array {
+    const configured = this.config.advertisedIpv4 !== undefined ? parseIpv4(this.config.advertisedIpv4) : undefined;
+    return configured ?? parseIpv4(socket.localAddress ?? '') ?? new Uint8Array(4);
+  }
+}
