@@ -13,7 +13,8 @@ const USAGE = `usage: certim server [options]
   --port N           plain OSCAR port, for classic AIM clients (default ${DEFAULT_SERVER_OPTIONS.port})
   --tls-port N       OSCAR over TLS, for certim clients (default ${DEFAULT_SERVER_OPTIONS.tlsPort})
   --http-port N      HTTPS: EST enrollment, /crl, /healthz, /metrics (default ${DEFAULT_SERVER_OPTIONS.httpPort})
-  --proxy-port N     rendezvous proxy for file transfer / direct IM (default ${DEFAULT_SERVER_OPTIONS.proxyPort})
+  --proxy-port N     rendezvous proxy for file transfer / direct IM (default --port + 3, i.e. ${DEFAULT_SERVER_OPTIONS.proxyPort};
+                     a free port when --port is 0)
   --proxy-address IP IPv4 address the proxy tells clients to use (default: the address they reached it on)
   --db URL           sqlite:PATH or postgres://... (default sqlite:DATA-DIR/certim.db)
   --domain D         domain in issued certificates' im: URIs (default: the public host)
@@ -28,6 +29,12 @@ function port(name: string, v: string | undefined, dflt: number): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new Error(`--${name} must be a port number 0-65535, got '${v}'`);
   return n;
+}
+
+/** --proxy-port, else --port + 3 (5193 by default), else a free port when --port is 0 (tests never collide on it). */
+function proxyPortFor(v: string | undefined, oscarPort: number): number {
+  if (v !== undefined) return port('proxy-port', v, 0);
+  return oscarPort === 0 || oscarPort + 3 > 65535 ? 0 : oscarPort + 3;
 }
 
 function ipv4(name: string, v: string): string {
@@ -65,7 +72,7 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
     port: port('port', values.port, d.port),
     tlsPort: port('tls-port', values['tls-port'], d.tlsPort),
     httpPort: port('http-port', values['http-port'], d.httpPort),
-    proxyPort: port('proxy-port', values['proxy-port'], d.proxyPort),
+    proxyPort: proxyPortFor(values['proxy-port'], port('port', values.port, d.port)),
     ...(values['proxy-address'] !== undefined ? { proxy: { advertisedIpv4: ipv4('proxy-address', values['proxy-address']) } } : {}),
     ...(values.db !== undefined ? { dbUrl: values.db } : {}),
     ...(values.domain !== undefined ? { domain: values.domain } : {}),

@@ -15,7 +15,10 @@ export interface ProxyConfig {
   maxConnections: number;
   /** Proxy connections naming one user (waiting or spliced), on this node. */
   maxConnectionsPerUser: number;
-  /** Bytes one user may move through the proxy per hour (both directions of every pair they take part in). */
+  /**
+   * Bytes one user may move through the proxy per hour (both directions of every pair they take part in). A new
+   * session needs at least `highWaterMark` bytes of it left.
+   */
   bytesPerUserPerHour: number;
   /**
    * IPv4 address put in the ack (what the proposer advertises in its proposal's TLV 0x0002). Default: the local

@@ -393,7 +393,7 @@ export class RendezvousProxy {
       if (!sessions.some((s) => plainAddress(s.link.remoteAddress) === from)) return this.refuse(conn, 'ADDRESS_MISMATCH', key);
     }
     if ((this.perUser.get(key) ?? 0) >= this.config.maxConnectionsPerUser) return this.refuse(conn, 'USER_LIMIT', key);
-    if (this.budget.remaining(key) < 1) return this.refuse(conn, 'BYTE_BUDGET', key);
+    if (this.budget.remaining(key) < this.config.highWaterMark) return this.refuse(conn, 'BYTE_BUDGET', key);
     const cookie = m.cookie.slice();
     const cookieHex = toHex(cookie);
     let port = randomInt(1, 0x10000);
@@ -423,7 +423,7 @@ export class RendezvousProxy {
         // The slot may have timed out, closed or paired meanwhile.
         if (this.waiting.get(slot) !== w || w.conn.state !== 'waiting') return this.refuse(conn, 'NO_RENDEZVOUS', key);
         if ((this.perUser.get(key) ?? 0) >= this.config.maxConnectionsPerUser) return this.refuse(conn, 'USER_LIMIT', key);
-        if (this.budget.remaining(key) < 1) return this.refuse(conn, 'BYTE_BUDGET', key);
+        if (this.budget.remaining(key) < this.config.highWaterMark) return this.refuse(conn, 'BYTE_BUDGET', key);
         this.countUser(conn, key);
         this.pair(w, slot, conn);
       },
