@@ -11,6 +11,9 @@ import { once } from 'node:events';
 import { RvProxyErrorCode } from '../src/wire/rv-proxy.js';
 import { decodeIcbmChannelMsgToClient } from '../src/wire/icbm-message.js';
 import { CertimProxyErrorCode, startRendezvousProxy, type ProxyConfig, type ProxyTimers, type RendezvousProxy } from '../src/server/proxy/index.js';
+import { LocalDirectoryHub } from '../src/server/cluster/local-directory.js';
+import { createOscarServer } from '../src/server/net/oscar-server.js';
+import { storePorts } from '../src/server/store-ports.js';
 import { startOscarFixture, type OscarFixture } from './support/oscar-server-fixture.js';
 import { signOn, type BosClient } from './support/oscar-test-client.js';
 import { ProxyClient, proxiedProposal } from './support/rv-proxy-client.js';
@@ -254,4 +257,41 @@ test('byte budget per user per hour: the pair is cut at the limit, new sessions 
     c.time.advance(3_600_000);
     await (await ProxyClient.open(c.port)).initSend('alice', randomBytes(8));
   });
+});
+
+test('two nodes: the proxy of the proposer\'s node pairs an acceptor signed on to the other node; a foreign init-send is refused', { timeout: 60_000 }, async () => {
+  const hub = new LocalDirectoryHub();
+  const fx = await startOscarFixture({ engine: { directory: hub.directory('node-a') } });
+  const portsB = storePorts(fx.store, { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'none' }) });
+  const nodeB = createOscarServer({ ports: portsB, directory: hub.directory('node-b') });
+  const boundB = await nodeB.listen({ host: '127.0.0.1', port: 0 });
+  const proxyA = await startRendezvousProxy(fx.server.engine, { host: '127.0.0.1', port: 0 });
+  const proxyB = await startRendezvousProxy(nodeB.engine, { host: '127.0.0.1', port: 0 });
+  try {
+    for (const u of ['alice', 'bob']) await fx.addUser(u, `${u}-pw`);
+    const alice = await signOn({ port: fx.port }, 'alice', 'alice-pw', 'md5-strong');
+    const bob = await signOn({ port: boundB.oscar }, 'bob', 'bob-pw', 'md5-strong');
+    // alice is signed on to node A only: node B's proxy does not take her init-send.
+    await assert.rejects((await ProxyClient.open(proxyB.port)).initSend('alice', randomBytes(8)), /7c01/);
+    const cookie = randomBytes(8);
+    const a = await ProxyClient.open(proxyA.port);
+    const ack = await a.initSend('alice', cookie);
+    alice.conn.sendSnac(0x0004, 0x0006, proxiedProposal('bob', cookie, ack.port, ack.ipv4));
+    await bob.conn.expectSnac(0x0004, 0x0007);
+    const b = await ProxyClient.open(proxyA.port);
+    b.sendInitRecv('bob', cookie, ack.port);
+    await Promise.all([a.ready(), b.ready()]);
+    const data = randomBytes(1024 * 1024);
+    a.socket.end(data);
+    await b.until(() => b.receivedBytes === data.length, 'bytes across nodes');
+    assert.equal(sha(b.data()), sha(data));
+    b.close();
+    alice.conn.close();
+    bob.conn.close();
+  } finally {
+    await proxyA.proxy.close();
+    await proxyB.proxy.close();
+    await nodeB.close();
+    await fx.stop();
+  }
 });

@@ -120,7 +120,6 @@ interface Waiting {
   key: string;
   cookie: Uint8Array;
   port: number;
-  timer: unknown;
 }
 
 /** Strips the IPv4-mapped prefix so `::ffff:10.0.0.1` and `10.0.0.1` compare equal. */
@@ -132,6 +131,8 @@ class ProxyConn {
   state: ConnState = 'init';
   /** The user this connection is counted against (set once accepted). */
   key: string | undefined;
+  /** The waiting slot `cookie/port` of an init-send. */
+  slot: string | undefined;
   private buf: Uint8Array = new Uint8Array(0);
   private timer: unknown;
 
@@ -183,7 +184,8 @@ class ProxyConn {
       this.proxy.refuse(this, 'UNEXPECTED_COMMAND');
       return;
     }
-    this.clearTimer();
+    // The handshake timer keeps running until the connection waits (pairing timer) or pairs: a directory lookup
+    // that never answers cannot pin it.
     this.proxy.onInit(this, taken.packet.command, taken.packet.data);
   };
 
@@ -400,8 +402,9 @@ export class RendezvousProxy {
     while (this.waiting.has(`${cookieHex}/${port}`)) port = randomInt(1, 0x10000);
     this.countUser(conn, key);
     conn.state = 'waiting';
-    const w: Waiting = { conn, key, cookie, port, timer: undefined };
-    this.waiting.set(`${cookieHex}/${port}`, w);
+    const w: Waiting = { conn, key, cookie, port };
+    conn.slot = `${cookieHex}/${port}`;
+    this.waiting.set(conn.slot, w);
     conn.setTimer(() => this.refuse(conn, 'PAIRING_TIMEOUT', key), this.config.pairingTimeoutMs);
     conn.socket.write(encodeRvProxyAck(port, this.ackAddress(conn.socket)));
     this.log('debug', 'proxy: waiting for peer', { user: key, port });
@@ -438,6 +441,7 @@ export class RendezvousProxy {
     this.waiting.delete(slot);
     const send = w.conn;
     send.clearTimer();
+    recv.clearTimer();
     send.detach();
     send.state = 'spliced';
     recv.state = 'spliced';
@@ -484,12 +488,7 @@ export class RendezvousProxy {
   closed(conn: ProxyConn): void {
     if (!this.conns.delete(conn)) return;
     if (conn.state !== 'closed') conn.destroy();
-    for (const [slot, w] of this.waiting) {
-      if (w.conn === conn) {
-        this.waiting.delete(slot);
-        break;
-      }
-    }
+    if (conn.slot !== undefined && this.waiting.get(conn.slot)?.conn === conn) this.waiting.delete(conn.slot);
     const key = conn.key;
     if (key !== undefined) {
       const n = (this.perUser.get(key) ?? 1) - 1;
