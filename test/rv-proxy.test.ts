@@ -180,7 +180,7 @@ test('refusals: unknown cookie, wrong names, not signed on, wrong address, garba
     await assert.rejects(daveAck, /expected ack, got command 1 7c01/);
 
     // From another address than alice's OSCAR session.
-    const elsewhere = await ProxyClient.open(c.port, '127.0.0.2');
+    const elsewhere = await ProxyClient.open(c.port, { localAddress: '127.0.0.2' });
     await assert.rejects(elsewhere.initSend('alice', randomBytes(8)), /7c01/);
 
     // The acceptor signed off after the proposal.

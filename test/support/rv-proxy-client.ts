@@ -8,7 +8,7 @@ import { encodeIcbmChannelMsgToHost } from '../../src/wire/icbm-message.js';
 import {
   RvProxyCommand, decodeRvProxyAck, decodeRvProxyError, encodeRvProxyInitRecv, encodeRvProxyInitSend, takeRvProxyPacket, type RvProxyPacket,
 } from '../../src/wire/rv-proxy.js';
-import { tlv } from '../../src/wire/tlv.js';
+import { tlv, type Tlv } from '../../src/wire/tlv.js';
 
 /** The send-file capability (docs/protocol.md §5). */
 export const SEND_FILE_CAP = Buffer.from('094613434c7f11d18222444553540000', 'hex');
@@ -41,10 +41,10 @@ export class ProxyClient {
     });
   }
 
-  /** Connects (optionally from a given local address). */
-  static open(port: number, localAddress?: string): Promise<ProxyClient> {
+  /** Connects (default host 127.0.0.1; optionally from a given local address). */
+  static open(port: number, opts: { host?: string; localAddress?: string } = {}): Promise<ProxyClient> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(new ProxyClient(s)));
+      const s = connect({ host: opts.host ?? '127.0.0.1', port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, () => resolve(new ProxyClient(s)));
       s.once('error', reject);
     });
   }
@@ -142,13 +142,17 @@ export class ProxyClient {
   }
 }
 
-/** A 04/06 body: a ch-2 rendezvous proposal (send file) through the proxy at `ipv4:port` (TLVs 0x0002, 0x0005, 0x0010). */
-export function proxiedProposal(to: string, cookie: Uint8Array, port: number, ipv4: Uint8Array, type = 0): Uint8Array {
+/**
+ * A 04/06 body: a ch-2 rendezvous proposal (send file) through the proxy at `ipv4:port` (TLVs 0x0002, 0x0005,
+ * 0x0010), plus `extra` ICBM TLVs (e.g. 0x0003, host ack wanted).
+ */
+export function proxiedProposal(to: string, cookie: Uint8Array, port: number, ipv4: Uint8Array, extra: Tlv[] = []): Uint8Array {
+  const type = 0;
   const rv = new ByteWriter().u16(type).bytes(cookie).bytes(SEND_FILE_CAP)
     .u16(0x000a).u16(2).u16(3)
     .u16(0x0002).u16(4).bytes(ipv4)
     .u16(0x0005).u16(2).u16(port)
     .u16(0x0010).u16(0)
     .finish();
-  return encodeIcbmChannelMsgToHost({ cookie, channel: 2, screenName: to, tlvs: [tlv(0x0005, rv)] });
+  return encodeIcbmChannelMsgToHost({ cookie, channel: 2, screenName: to, tlvs: [tlv(0x0005, rv), ...extra] });
 }
