@@ -30,7 +30,10 @@ export interface ProxyConfig {
    * protocol carries no credential, so this is what ties an init-send to the signed-on user.
    */
   requireSessionAddress: boolean;
-  /** Buffer size of each splice direction (stream highWaterMark). */
+  /**
+   * Bytes a splice direction may hold in the writer before it stops reading (about one more read chunk may
+   * arrive). Also the least hourly budget a user needs left to start a session.
+   */
   highWaterMark: number;
 }
 

@@ -14,12 +14,11 @@
  *
  * **Limits.** Connections per node and per user, a handshake timeout, a pairing timeout, an idle timeout on spliced
  * pairs, and bytes per user per hour (both users of a pair are charged for every byte). Each splice direction holds
- * at most about two `highWaterMark`s in user space: `stream.pipeline` stops reading when the writer is full.
+ * about one `highWaterMark` plus one read chunk in user space: the reader pauses while the writer is that full.
  * Payload bytes are never inspected or logged (certim peers run TLS inside the splice).
  */
 import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { toHex, WireError } from '../../wire/bytes.js';
 import {
   RvProxyCommand, RvProxyErrorCode, decodeRvProxyInitRecv, decodeRvProxyInitSend, encodeRvProxyAck, encodeRvProxyError, encodeRvProxyReady,
@@ -202,30 +201,17 @@ class ProxyConn {
   }
 }
 
-/** Counts bytes, charges both users' budgets and marks activity; passes every chunk on unchanged. */
-class Meter extends Transform {
-  constructor(
-    private readonly pair: Pair,
-    highWaterMark: number,
-  ) {
-    super({ highWaterMark });
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.pair.charge(chunk.length)) {
-      cb(new Error('BYTE_BUDGET'));
-      return;
-    }
-    cb(null, chunk);
-  }
-}
-
+/**
+ * Two spliced connections. Each direction is a hand-written pipe: every chunk is charged to both users' budgets
+ * and marks activity, then written on; once the writer holds `highWaterMark` bytes the reader is paused until the
+ * writer drains. A FIN is passed on as a FIN (half-close); the pair is over when both sockets have closed, or at
+ * once when one fails, runs out of budget or idles.
+ */
 class Pair {
   lastActivity: number;
-  private pending = 2;
+  private closedSockets = 0;
   private timer: unknown;
   done = false;
-  readonly meters: Meter[] = [];
 
   constructor(
     private readonly proxy: RendezvousProxy,
@@ -238,9 +224,26 @@ class Pair {
   start(): void {
     const hwm = this.proxy.config.highWaterMark;
     for (const [from, to] of [[this.a, this.b], [this.b, this.a]] as const) {
-      const meter = new Meter(this, hwm);
-      this.meters.push(meter);
-      pipeline(from.socket, meter, to.socket, (err) => this.directionDone(err));
+      const src = from.socket;
+      const dst = to.socket;
+      src.on('data', (chunk: Buffer) => {
+        if (this.done) return;
+        if (!this.charge(chunk.length)) return this.end('BYTE_BUDGET');
+        dst.write(chunk);
+        // write() returned false long before this (the socket's own mark is 16 KiB), so 'drain' will come.
+        if (dst.writableLength >= hwm) src.pause();
+      });
+      dst.on('drain', () => {
+        if (!this.done) src.resume();
+      });
+      src.on('end', () => {
+        if (!this.done) dst.end();
+      });
+      src.on('close', (hadError: boolean) => {
+        if (hadError) this.end(undefined);
+        else if (++this.closedSockets === 2) this.end(undefined);
+      });
+      src.resume();
     }
     this.armIdle(this.proxy.config.idleTimeoutMs);
   }
@@ -253,11 +256,9 @@ class Pair {
     return true;
   }
 
-  /** Bytes held in user space by this pair (socket write buffers and the meters). */
+  /** Bytes held in user space by this pair (socket read and write buffers). */
   buffered(): number {
-    let n = this.a.socket.writableLength + this.b.socket.writableLength + this.a.socket.readableLength + this.b.socket.readableLength;
-    for (const m of this.meters) n += m.readableLength + m.writableLength;
-    return n;
+    return this.a.socket.writableLength + this.b.socket.writableLength + this.a.socket.readableLength + this.b.socket.readableLength;
   }
 
   private armIdle(ms: number): void {
@@ -268,14 +269,6 @@ class Pair {
       if (idle >= limit) this.end('IDLE_TIMEOUT');
       else this.armIdle(limit - idle);
     }, ms);
-  }
-
-  private directionDone(err: Error | null | undefined): void {
-    if (err) {
-      this.end(err.message === 'BYTE_BUDGET' ? 'BYTE_BUDGET' : undefined);
-      return;
-    }
-    if (--this.pending === 0) this.end(undefined);
   }
 
   end(reason: ProxyRefusal | undefined): void {
