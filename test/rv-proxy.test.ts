@@ -201,22 +201,26 @@ test('refusals: unknown cookie, wrong names, not signed on, wrong address, garba
   });
 });
 
-test('limits hold under concurrency: per user and per server', { timeout: 60_000 }, async () => {
-  await withProxy({ maxConnectionsPerUser: 2, maxConnections: 5 }, async (c) => {
+test('limits hold under concurrency: per user (10 at once, exactly 2 get in), per address, per server', { timeout: 60_000 }, async () => {
+  await withProxy({ maxConnectionsPerUser: 2 }, async (c) => {
     const tries = await Promise.all(Array.from({ length: 10 }, async () => {
       const p = await ProxyClient.open(c.port);
       return p.initSend('alice', randomBytes(8)).then(() => 'ack', (e: Error) => e.message);
     }));
     assert.equal(tries.filter((t) => t === 'ack').length, 2, tries.join(','));
     assert.equal(tries.filter((t) => /7c02/.test(t)).length, 8);
-    await Promise.all([1, 2, 3].map(async () => (await ProxyClient.open(c.port)).initSend(c.bob.screenName, randomBytes(8)).catch((e: Error) => e.message)));
-    // alice 2 + bob 2 waiting (bob's third hit his limit); one more connection fits, the next does not.
-    const fifth = await ProxyClient.open(c.port);
-    const sixth = await ProxyClient.open(c.port);
-    assert.equal(await sixth.error(), CertimProxyErrorCode.Limit);
-    fifth.close();
+    assert.equal(c.proxy.metrics().refusals.USER_LIMIT, 8);
+  });
+  await withProxy({ maxConnectionsPerAddress: 2, maxConnections: 3 }, async (c) => {
+    const held = [await ProxyClient.open(c.port), await ProxyClient.open(c.port)];
+    await held[0]!.until(() => c.proxy.metrics().connections === 2, 'two connections held');
+    assert.equal(await (await ProxyClient.open(c.port)).error(), CertimProxyErrorCode.Limit, 'third from 127.0.0.1');
+    const other = await ProxyClient.open(c.port, { localAddress: '127.0.0.2' });
+    await other.until(() => c.proxy.metrics().connections === 3, 'one from another address');
+    assert.equal(await (await ProxyClient.open(c.port, { localAddress: '127.0.0.3' })).error(), CertimProxyErrorCode.Limit, 'server full');
     const r = c.proxy.metrics().refusals;
-    assert.deepEqual([r.USER_LIMIT, r.SERVER_LIMIT], [9, 1]);
+    assert.deepEqual([r.ADDRESS_LIMIT, r.SERVER_LIMIT], [1, 1]);
+    for (const h of [...held, other]) h.close();
   });
 });
 

@@ -13,6 +13,8 @@ export interface ProxyConfig {
   idleTimeoutMs: number;
   /** Proxy connections on this node, in any state (further ones are refused). */
   maxConnections: number;
+  /** Proxy connections from one IP address in any state (handshakes included), on this node. */
+  maxConnectionsPerAddress: number;
   /** Proxy connections naming one user (waiting or spliced), on this node. */
   maxConnectionsPerUser: number;
   /**
@@ -44,6 +46,7 @@ export function defaultProxyConfig(): ProxyConfig {
     pairingTimeoutMs: 120_000,
     idleTimeoutMs: 300_000,
     maxConnections: 2_000,
+    maxConnectionsPerAddress: 64,
     maxConnectionsPerUser: 8,
     bytesPerUserPerHour: 8 * 1024 ** 3,
     advertisedIpv4: undefined,

@@ -12,7 +12,7 @@
  *   and the init-recv user is signed on (any node of the cluster, through the delivery directory).
  * A waiting slot pairs once; a refused init-recv never disturbs it.
  *
- * **Limits.** Connections per node and per user, a handshake timeout, a pairing timeout, an idle timeout on spliced
+ * **Limits.** Connections per node, per address and per user, a handshake timeout, a pairing timeout, an idle timeout on spliced
  * pairs, and bytes per user per hour (both users of a pair are charged for every byte). Each splice direction holds
  * about one `highWaterMark` plus one read chunk in user space: the reader pauses while the writer is that full.
  * Payload bytes are never inspected or logged (certim peers run TLS inside the splice).
@@ -46,6 +46,7 @@ export type ProxyRefusal =
   | 'NO_RENDEZVOUS'
   | 'USER_LIMIT'
   | 'SERVER_LIMIT'
+  | 'ADDRESS_LIMIT'
   | 'BYTE_BUDGET'
   | 'HANDSHAKE_TIMEOUT'
   | 'PAIRING_TIMEOUT'
@@ -58,7 +59,7 @@ export type ProxyRefusal =
 export const CertimProxyErrorCode = {
   /** The screen name has no ready session (on this node, from this address, for init-send). */
   NotSignedOn: 0x7c01,
-  /** Too many proxy connections for this user or this server. */
+  /** Too many proxy connections for this user, this address or this server. */
   Limit: 0x7c02,
   /** The user's bytes for this hour are used up. */
   ByteBudget: 0x7c03,
@@ -72,6 +73,7 @@ export function proxyErrorCodeFor(r: ProxyRefusal): number {
     case 'NOT_SIGNED_ON':
     case 'ADDRESS_MISMATCH': return CertimProxyErrorCode.NotSignedOn;
     case 'USER_LIMIT':
+    case 'ADDRESS_LIMIT':
     case 'SERVER_LIMIT': return CertimProxyErrorCode.Limit;
     case 'BYTE_BUDGET': return CertimProxyErrorCode.ByteBudget;
     default: return RvProxyErrorCode.BadRequest;
@@ -132,6 +134,8 @@ class ProxyConn {
   key: string | undefined;
   /** The waiting slot `cookie/port` of an init-send. */
   slot: string | undefined;
+  /** The peer's address, IPv4-mapped prefix stripped. */
+  readonly address: string;
   private buf: Uint8Array = new Uint8Array(0);
   private timer: unknown;
 
@@ -139,6 +143,7 @@ class ProxyConn {
     readonly proxy: RendezvousProxy,
     readonly socket: Socket,
   ) {
+    this.address = plainAddress(socket.remoteAddress) ?? '?';
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('close', () => proxy.closed(this));
@@ -298,6 +303,7 @@ export class RendezvousProxy {
   private readonly log: Logger;
   private readonly conns = new Set<ProxyConn>();
   private readonly perUser = new Map<string, number>();
+  private readonly perAddress = new Map<string, number>();
   private readonly waiting = new Map<string, Waiting>();
   private readonly pairs = new Set<Pair>();
   private server: Server | undefined;
@@ -363,6 +369,12 @@ export class RendezvousProxy {
       this.refuse(conn, 'SERVER_LIMIT');
       return;
     }
+    const fromHere = this.perAddress.get(conn.address) ?? 0;
+    if (fromHere >= this.config.maxConnectionsPerAddress) {
+      this.refuse(conn, 'ADDRESS_LIMIT');
+      return;
+    }
+    this.perAddress.set(conn.address, fromHere + 1);
     this.conns.add(conn);
     conn.setTimer(() => this.refuse(conn, 'HANDSHAKE_TIMEOUT'), this.config.handshakeTimeoutMs);
   }
@@ -481,11 +493,14 @@ export class RendezvousProxy {
   closed(conn: ProxyConn): void {
     if (!this.conns.delete(conn)) return;
     if (conn.state !== 'closed') conn.destroy();
+    const n = (this.perAddress.get(conn.address) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(conn.address, n);
+    else this.perAddress.delete(conn.address);
     if (conn.slot !== undefined && this.waiting.get(conn.slot)?.conn === conn) this.waiting.delete(conn.slot);
     const key = conn.key;
     if (key !== undefined) {
-      const n = (this.perUser.get(key) ?? 1) - 1;
-      if (n > 0) this.perUser.set(key, n);
+      const u = (this.perUser.get(key) ?? 1) - 1;
+      if (u > 0) this.perUser.set(key, u);
       else this.perUser.delete(key);
     }
   }
