@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { join } from 'node:path';
 import { decodeIcbmChannelMsgToClient } from '../src/wire/icbm-message.js';
 import { RvProxyErrorCode } from '../src/wire/rv-proxy.js';
 import { parseServerArgs } from '../src/cli/commands/server.js';
@@ -88,6 +90,16 @@ test('certim server process: proposal through the server, pairing through the pr
     await a.until(() => a.receivedBytes === back.length, 'bob -> alice', 60_000);
     assert.equal(sha(a.data()), sha(back));
     await Promise.all([a.closed, b.closed]);
+
+    const metrics = await new Promise<string>((resolve, reject) => {
+      httpsGet({ host: '127.0.0.1', port: server.ready.https, path: '/metrics', ca: readFileSync(join(server.dataDir, 'ca', 'root.crt')) }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    assert.match(metrics, /^certim_proxy_pairs_spliced_total 1$/m);
+    assert.match(metrics, /^certim_proxy_refused_total 2$/m);
+    assert.match(metrics, new RegExp(`^certim_proxy_bytes_relayed_total ${data.length + back.length}$`, 'm'));
     alice.conn.close();
     bob.conn.close();
   } finally {

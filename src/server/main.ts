@@ -32,7 +32,7 @@ import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
 import { createEstPort } from './http/est-adapter.js';
-import { startRendezvousProxy, type ProxyConfig, type RendezvousProxy } from './proxy/index.js';
+import { startRendezvousProxy, withProxyMetrics, type ProxyConfig, type RendezvousProxy } from './proxy/index.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
 export interface ServerOptions {
@@ -242,7 +242,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certPem: tls.certChainPem,
       keyPem: tls.keyPem,
       clientCaPem: caPem,
-      ports: httpPorts(store, ca, oscar, createEstPort(ca)),
+      ports: withProxyMetrics(httpPorts(store, ca, oscar, createEstPort(ca)), proxy),
       throttle: oscar.engine.throttle,
       throttleWindowMs: oscar.engine.config.loginThrottle.windowMs,
       log,

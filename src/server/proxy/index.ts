@@ -1,5 +1,6 @@
 /** The rendezvous proxy (docs/protocol.md §8.3): listener, pairing and splice, and the engine-side wiring. */
 import type { Engine, Logger } from '../engine.js';
+import type { HttpPorts } from '../http/http-ports.js';
 import type { ProxyConfig, ProxyTimers } from './proxy-config.js';
 import { RendezvousProxy } from './proxy-server.js';
 
@@ -34,4 +35,16 @@ export async function startRendezvousProxy(engine: Engine, o: StartProxyOptions)
   });
   const port = await proxy.listen(o.host, o.port);
   return { proxy, port };
+}
+
+/** `ports` with the proxy's gauges and counters added to `/metrics` (proxy_connections, proxy_bytes_relayed, ...). */
+export function withProxyMetrics(ports: HttpPorts, proxy: RendezvousProxy): HttpPorts {
+  return {
+    ...ports,
+    metrics: () => {
+      const m = proxy.metrics();
+      const refused = Object.values(m.refusals).reduce((a, b) => a + (b ?? 0), 0);
+      return { ...ports.metrics(), proxyConnections: m.connections, proxyWaiting: m.waiting, proxyPairs: m.pairs, proxyPairsSpliced: m.pairsTotal, proxyBytesRelayed: m.bytesRelayed, proxyRefused: refused };
+    },
+  };
 }
