@@ -201,6 +201,30 @@ test('refusals: unknown cookie, wrong names, not signed on, wrong address, garba
   });
 });
 
+test('PIN guessing: after 8 failed joins on a waiting cookie, the cookie is locked (even the right PIN is refused)', { timeout: 60_000 }, async () => {
+  await withProxy({}, async (c) => {
+    const { a, cookie, ack } = await propose(c, c.alice, c.bob, 'bob');
+    const wrong = Array.from({ length: 8 }, (_, i) => ((ack.port + i) % 65535) + 1).filter((p) => p !== ack.port).slice(0, 8);
+    for (const pin of wrong) {
+      const g = await ProxyClient.open(c.port);
+      g.sendInitRecv('bob', cookie, pin);
+      assert.equal(await g.error(), RvProxyErrorCode.BadRequest);
+    }
+    const b = await ProxyClient.open(c.port);
+    b.sendInitRecv('bob', cookie, ack.port);
+    assert.equal(await b.error(), RvProxyErrorCode.BadRequest);
+    assert.equal(c.proxy.metrics().waiting, 1, 'the proposer still waits (until its pairing timeout)');
+    a.close();
+    await a.closed;
+    for (let i = 0; i < 100 && c.proxy.metrics().waiting > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(c.proxy.metrics().waiting, 0, 'slot gone with its connection');
+    // A fresh rendezvous pairs normally.
+    const fresh = await pairUp(c);
+    fresh.a.close();
+    await fresh.b.closed;
+  });
+});
+
 test('limits hold under concurrency: per user (10 at once, exactly 2 get in), per address, per server', { timeout: 60_000 }, async () => {
   await withProxy({ maxConnectionsPerUser: 2 }, async (c) => {
     const tries = await Promise.all(Array.from({ length: 10 }, async () => {
@@ -232,9 +256,9 @@ test('timeouts (injected timers): handshake 0x0010, pairing 0x001A, idle splice 
 
     const lonely = await ProxyClient.open(c.port);
     await lonely.initSend('alice', randomBytes(8));
-    c.time.advance(4999);
+    c.time.advance(4000); // (the test clock also moves with real time: keep a margin)
     assert.equal(c.proxy.metrics().waiting, 1);
-    c.time.advance(1);
+    c.time.advance(1000);
     assert.equal(await lonely.error(), RvProxyErrorCode.AcceptTimeout);
     assert.equal(c.proxy.metrics().waiting, 0);
 

@@ -10,7 +10,8 @@
  * - init-recv: a waiting init-send has this cookie and port; this node relayed a live proposal with this cookie
  *   from the init-send user to the init-recv user, marked "via proxy" (TLV 0x0010) with this port (TLV 0x0005);
  *   and the init-recv user is signed on (any node of the cluster, through the delivery directory).
- * A waiting slot pairs once; a refused init-recv never disturbs it.
+ * A waiting slot pairs once; a refused init-recv never disturbs it, but after 8 failed joins naming a waiting
+ * cookie that cookie is locked (no 16-bit PIN brute force) until its slots are gone.
  *
  * **Limits.** Connections per node, per address and per user, a handshake timeout, a pairing timeout, an idle timeout on spliced
  * pairs, and bytes per user per hour (both users of a pair are charged for every byte). Each splice direction holds
@@ -122,6 +123,9 @@ interface Waiting {
   cookie: Uint8Array;
   port: number;
 }
+
+/** Failed joins (wrong PIN or names) a waiting cookie tolerates before it is locked. */
+const MAX_JOIN_FAILURES = 8;
 
 /** Strips the IPv4-mapped prefix so `::ffff:10.0.0.1` and `10.0.0.1` compare equal. */
 function plainAddress(a: string | undefined): string | undefined {
@@ -305,6 +309,9 @@ export class RendezvousProxy {
   private readonly perUser = new Map<string, number>();
   private readonly perAddress = new Map<string, number>();
   private readonly waiting = new Map<string, Waiting>();
+  /** Waiting slots per cookie (hex), and failed joins naming a cookie that has one (the PIN brute-force guard). */
+  private readonly waitingCookies = new Map<string, number>();
+  private readonly joinFailures = new Map<string, number>();
   private readonly pairs = new Set<Pair>();
   private server: Server | undefined;
 
@@ -410,6 +417,7 @@ export class RendezvousProxy {
     const w: Waiting = { conn, key, cookie, port };
     conn.slot = `${cookieHex}/${port}`;
     this.waiting.set(conn.slot, w);
+    this.waitingCookies.set(cookieHex, (this.waitingCookies.get(cookieHex) ?? 0) + 1);
     conn.setTimer(() => this.refuse(conn, 'PAIRING_TIMEOUT', key), this.config.pairingTimeoutMs);
     conn.socket.write(encodeRvProxyAck(port, this.ackAddress(conn.socket)));
     this.log('debug', 'proxy: waiting for peer', { user: key, port });
@@ -417,11 +425,17 @@ export class RendezvousProxy {
 
   private initRecv(conn: ProxyConn, m: RvProxyInitRecv): void {
     const key = normalizeScreenName(m.screenName);
-    const slot = `${toHex(m.cookie)}/${m.port}`;
+    const cookieHex = toHex(m.cookie);
+    const slot = `${cookieHex}/${m.port}`;
+    // A legitimate acceptor has the PIN from the proposal; repeated misses on a waiting cookie are someone guessing
+    // PINs (the cookie may have leaked from an earlier, direct proposal): the cookie is locked until its slots go.
+    if ((this.joinFailures.get(cookieHex) ?? 0) >= MAX_JOIN_FAILURES) return this.refuse(conn, 'NO_RENDEZVOUS', key);
     const w = this.waiting.get(slot);
-    if (!w) return this.refuse(conn, 'NO_RENDEZVOUS', key);
-    const proposals = this.deps.book.find(m.cookie, w.key, key).filter((r) => r.viaProxy && r.port === m.port);
-    if (proposals.length === 0) return this.refuse(conn, 'NO_RENDEZVOUS', key);
+    const proposals = w ? this.deps.book.find(m.cookie, w.key, key).filter((r) => r.viaProxy && r.port === m.port) : [];
+    if (!w || proposals.length === 0) {
+      if (this.waitingCookies.has(cookieHex)) this.joinFailures.set(cookieHex, (this.joinFailures.get(cookieHex) ?? 0) + 1);
+      return this.refuse(conn, 'NO_RENDEZVOUS', key);
+    }
     conn.state = 'checking';
     conn.detach();
     this.deps.directory.sessionsOf(key).then(
@@ -443,7 +457,7 @@ export class RendezvousProxy {
   }
 
   private pair(w: Waiting, slot: string, recv: ProxyConn): void {
-    this.waiting.delete(slot);
+    this.dropSlot(slot);
     const send = w.conn;
     send.clearTimer();
     recv.clearTimer();
@@ -496,12 +510,23 @@ export class RendezvousProxy {
     const n = (this.perAddress.get(conn.address) ?? 1) - 1;
     if (n > 0) this.perAddress.set(conn.address, n);
     else this.perAddress.delete(conn.address);
-    if (conn.slot !== undefined && this.waiting.get(conn.slot)?.conn === conn) this.waiting.delete(conn.slot);
+    if (conn.slot !== undefined && this.waiting.get(conn.slot)?.conn === conn) this.dropSlot(conn.slot);
     const key = conn.key;
     if (key !== undefined) {
       const u = (this.perUser.get(key) ?? 1) - 1;
       if (u > 0) this.perUser.set(key, u);
       else this.perUser.delete(key);
+    }
+  }
+
+  private dropSlot(slot: string): void {
+    if (!this.waiting.delete(slot)) return;
+    const cookieHex = slot.slice(0, slot.indexOf('/'));
+    const n = (this.waitingCookies.get(cookieHex) ?? 1) - 1;
+    if (n > 0) this.waitingCookies.set(cookieHex, n);
+    else {
+      this.waitingCookies.delete(cookieHex);
+      this.joinFailures.delete(cookieHex);
     }
   }
 
