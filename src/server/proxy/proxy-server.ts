@@ -22,7 +22,7 @@ import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { toHex, WireError } from '../../wire/bytes.js';
 import {
-  RvProxyCommand, RvProxyErrorCode, decodeRvProxyInitRecv, decodeRvProxyInitSend, encodeRvProxyAck, encodeRvProxyError, encodeRvProxyReady,
+  RvProxyCommand, decodeRvProxyInitRecv, decodeRvProxyInitSend, encodeRvProxyAck, encodeRvProxyError, encodeRvProxyReady,
   takeRvProxyPacket, type RvProxyInitRecv, type RvProxyInitSend,
 } from '../../wire/rv-proxy.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
@@ -32,54 +32,12 @@ import { parseIpv4 } from '../net/connection.js';
 import type { Clock } from '../ports.js';
 import type { Session } from '../session/session.js';
 import { ByteBudget } from './byte-budget.js';
+import { proxyErrorCodeFor, type ProxyRefusal } from './refusals.js';
+import { Splice } from './splice.js';
 import { defaultProxyConfig, nodeTimers, type ProxyConfig, type ProxyTimers } from './proxy-config.js';
 import type { RendezvousRecord } from './rendezvous-book.js';
 
-/**
- * Why the proxy refused or closed a connection (stable codes, for logs, metrics and tests). On the wire they map to
- * the proxy error codes of {@link proxyErrorCodeFor}.
- */
-export type ProxyRefusal =
-  | 'MALFORMED'
-  | 'UNEXPECTED_COMMAND'
-  | 'NOT_SIGNED_ON'
-  | 'ADDRESS_MISMATCH'
-  | 'NO_RENDEZVOUS'
-  | 'USER_LIMIT'
-  | 'SERVER_LIMIT'
-  | 'ADDRESS_LIMIT'
-  | 'BYTE_BUDGET'
-  | 'HANDSHAKE_TIMEOUT'
-  | 'PAIRING_TIMEOUT'
-  | 'IDLE_TIMEOUT';
-
-/**
- * certim's error codes beyond AOL's three (docs/protocol.md §8.3 **[certim]**): classic clients treat any code as
- * "proxy failed"; certim clients can say why.
- */
-export const CertimProxyErrorCode = {
-  /** The screen name has no ready session (on this node, from this address, for init-send). */
-  NotSignedOn: 0x7c01,
-  /** Too many proxy connections for this user, this address or this server. */
-  Limit: 0x7c02,
-  /** The user's bytes for this hour are used up. */
-  ByteBudget: 0x7c03,
-} as const;
-
-/** The wire error code sent for a refusal. */
-export function proxyErrorCodeFor(r: ProxyRefusal): number {
-  switch (r) {
-    case 'HANDSHAKE_TIMEOUT': return RvProxyErrorCode.InitialRequestTimeout;
-    case 'PAIRING_TIMEOUT': return RvProxyErrorCode.AcceptTimeout;
-    case 'NOT_SIGNED_ON':
-    case 'ADDRESS_MISMATCH': return CertimProxyErrorCode.NotSignedOn;
-    case 'USER_LIMIT':
-    case 'ADDRESS_LIMIT':
-    case 'SERVER_LIMIT': return CertimProxyErrorCode.Limit;
-    case 'BYTE_BUDGET': return CertimProxyErrorCode.ByteBudget;
-    default: return RvProxyErrorCode.BadRequest;
-  }
-}
+export { CertimProxyErrorCode, proxyErrorCodeFor, type ProxyRefusal } from './refusals.js';
 
 /** What the proxy needs from the server. */
 export interface ProxyDeps {
@@ -210,87 +168,6 @@ class ProxyConn {
   }
 }
 
-/**
- * Two spliced connections. Each direction is a hand-written pipe: every chunk is charged to both users' budgets
- * and marks activity, then written on; once the writer holds `highWaterMark` bytes the reader is paused until the
- * writer drains. A FIN is passed on as a FIN (half-close); the pair is over when both sockets have closed, or at
- * once when one fails, runs out of budget or idles.
- */
-class Pair {
-  lastActivity: number;
-  private closedSockets = 0;
-  private timer: unknown;
-  done = false;
-
-  constructor(
-    private readonly proxy: RendezvousProxy,
-    readonly a: ProxyConn,
-    readonly b: ProxyConn,
-  ) {
-    this.lastActivity = proxy.clock.now();
-  }
-
-  start(): void {
-    const hwm = this.proxy.config.highWaterMark;
-    for (const [from, to] of [[this.a, this.b], [this.b, this.a]] as const) {
-      const src = from.socket;
-      const dst = to.socket;
-      src.on('data', (chunk: Buffer) => {
-        if (this.done) return;
-        if (!this.charge(chunk.length)) return this.end('BYTE_BUDGET');
-        dst.write(chunk);
-        // write() returned false long before this (the socket's own mark is 16 KiB), so 'drain' will come.
-        if (dst.writableLength >= hwm) src.pause();
-      });
-      dst.on('drain', () => {
-        if (!this.done) src.resume();
-      });
-      src.on('end', () => {
-        if (!this.done) dst.end();
-      });
-      src.on('close', (hadError: boolean) => {
-        if (hadError) this.end(undefined);
-        else if (++this.closedSockets === 2) this.end(undefined);
-      });
-      src.resume();
-    }
-    this.armIdle(this.proxy.config.idleTimeoutMs);
-  }
-
-  charge(n: number): boolean {
-    this.lastActivity = this.proxy.clock.now();
-    const budget = this.proxy.budget;
-    if (!budget.take(this.a.key!, n) || (this.b.key !== this.a.key && !budget.take(this.b.key!, n))) return false;
-    this.proxy.counters.bytesRelayed += n;
-    return true;
-  }
-
-  /** Bytes held in user space by this pair (socket read and write buffers). */
-  buffered(): number {
-    return this.a.socket.writableLength + this.b.socket.writableLength + this.a.socket.readableLength + this.b.socket.readableLength;
-  }
-
-  private armIdle(ms: number): void {
-    this.timer = this.proxy.timers.set(() => {
-      if (this.done) return;
-      const idle = this.proxy.clock.now() - this.lastActivity;
-      const limit = this.proxy.config.idleTimeoutMs;
-      if (idle >= limit) this.end('IDLE_TIMEOUT');
-      else this.armIdle(limit - idle);
-    }, ms);
-  }
-
-  end(reason: ProxyRefusal | undefined): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.timer !== undefined) this.proxy.timers.clear(this.timer);
-    if (reason) this.proxy.count(reason);
-    this.proxy.pairEnded(this, reason);
-    this.a.destroy();
-    this.b.destroy();
-  }
-}
-
 /** The rendezvous proxy listener. */
 export class RendezvousProxy {
   /** Effective configuration. */
@@ -312,7 +189,7 @@ export class RendezvousProxy {
   /** Waiting slots per cookie (hex), and failed joins naming a cookie that has one (the PIN brute-force guard). */
   private readonly waitingCookies = new Map<string, number>();
   private readonly joinFailures = new Map<string, number>();
-  private readonly pairs = new Set<Pair>();
+  private readonly pairs = new Set<Splice>();
   private server: Server | undefined;
 
   /** @param deps sessions, directory, rendezvous book, clock, config */
@@ -467,17 +344,32 @@ export class RendezvousProxy {
     const ready = encodeRvProxyReady();
     send.socket.write(ready);
     recv.socket.write(ready);
-    const p = new Pair(this, send, recv);
-    this.pairs.add(p);
+    const from = w.key;
+    const to = recv.key!;
+    const splice: Splice = new Splice(send, recv, {
+      clock: this.clock,
+      timers: this.timers,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+      highWaterMark: this.config.highWaterMark,
+      charge: (n) => this.charge(from, to, n),
+      onEnd: (cut) => {
+        this.pairs.delete(splice);
+        if (!cut) return;
+        this.count(cut);
+        this.log('info', 'proxy: pair closed', { reason: cut, from, to });
+      },
+    });
+    this.pairs.add(splice);
     this.counters.pairsTotal++;
-    p.start();
-    this.log('info', 'proxy: paired', { from: w.key, to: recv.key });
+    splice.start();
+    this.log('info', 'proxy: paired', { from, to });
   }
 
-  /** @internal A pair finished (normally or not). */
-  pairEnded(p: Pair, reason: ProxyRefusal | undefined): void {
-    this.pairs.delete(p);
-    if (reason) this.log('info', 'proxy: pair closed', { reason, from: p.a.key, to: p.b.key });
+  /** Both users of a pair pay for every byte (once when a user proxies to their own other session). */
+  private charge(from: string, to: string, n: number): boolean {
+    if (!this.budget.take(from, n) || (to !== from && !this.budget.take(to, n))) return false;
+    this.counters.bytesRelayed += n;
+    return true;
   }
 
   /** @internal Sends the error for `reason` and closes (destroyed for good if the peer does not read it in 2 s). */
@@ -493,8 +385,7 @@ export class RendezvousProxy {
     conn.socket.once('close', () => conn.clearTimer());
   }
 
-  /** @internal */
-  count(reason: ProxyRefusal): void {
+  private count(reason: ProxyRefusal): void {
     this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
   }
 
