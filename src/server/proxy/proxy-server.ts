@@ -190,6 +190,7 @@ export class RendezvousProxy {
   private readonly waitingCookies = new Map<string, number>();
   private readonly joinFailures = new Map<string, number>();
   private readonly pairs = new Set<Splice>();
+  private draining = 0;
   private server: Server | undefined;
 
   /** @param deps sessions, directory, rendezvous book, clock, config */
@@ -381,8 +382,17 @@ export class RendezvousProxy {
     conn.state = 'closed';
     this.closed(conn);
     conn.socket.end(encodeRvProxyError(proxyErrorCodeFor(reason)));
+    // Refused sockets linger (uncounted) so the error can be read; past maxConnections of them, none lingers.
+    if (this.draining >= this.config.maxConnections) {
+      conn.socket.destroy();
+      return;
+    }
+    this.draining++;
     conn.setTimer(() => conn.socket.destroy(), 2000);
-    conn.socket.once('close', () => conn.clearTimer());
+    conn.socket.once('close', () => {
+      this.draining--;
+      conn.clearTimer();
+    });
   }
 
   private count(reason: ProxyRefusal): void {
