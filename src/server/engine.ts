@@ -14,6 +14,7 @@ import type { HandlerEnv } from './handler-env.js';
 import { LogEvent } from './log-events.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Clock, ServerPorts } from './ports.js';
+import { RendezvousBook, type RendezvousBookOptions } from './proxy/rendezvous-book.js';
 import { DEFAULT_SERVICES } from './services/index.js';
 import { ServiceTable, type OscarService } from './services/service.js';
 import { LocalNode } from './session/local-node.js';
@@ -71,6 +72,8 @@ export interface EngineOptions {
   cookieSecret?: Uint8Array;
   /** Where login-throttle records live (default: in memory; the store's table to share them in a cluster). */
   throttleState?: ThrottleStatePort;
+  /** Limits of the live-rendezvous memory (proxy/rendezvous-book.ts). */
+  rendezvous?: Partial<RendezvousBookOptions>;
 }
 
 /** Shared server state. Handlers see it only as a {@link HandlerEnv}. */
@@ -105,6 +108,8 @@ export class Engine implements HandlerEnv {
     limitDisconnects: 0, malformedFrames: 0, malformedSnacs: 0, loginsOk: 0, loginsFailed: 0,
   };
   private sessionSeq = 0;
+  /** Live rendezvous proposals relayed by this node (docs/protocol.md §8.3: the proxy authorises against them). */
+  readonly rendezvous: RendezvousBook;
   /** Ports the listeners bound ({ plain, tls }), filled by the network layer; used for 17/03 BOS addresses. */
   readonly boundPorts: { plain?: number; tls?: number } = {};
 
@@ -125,6 +130,7 @@ export class Engine implements HandlerEnv {
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
     this.throttle = new LoginThrottle(this.config.loginThrottle, options.throttleState, () => this.clock.now());
+    this.rendezvous = new RendezvousBook(this.clock, options.rendezvous);
   }
 
   /** A fresh node-unique session id. */

@@ -8,7 +8,7 @@ import type { DeliveryDirectory } from './cluster/directory.js';
 import type { RoomRegistry } from './cluster/rooms.js';
 import type { EngineConfig } from './config.js';
 import type { EngineMetrics, Logger } from './engine.js';
-import type { Clock, ServerPorts } from './ports.js';
+import type { Clock, RendezvousObserver, ServerPorts } from './ports.js';
 import type { CompiledService } from './services/service.js';
 import type { Session } from './session/session.js';
 
@@ -66,4 +66,6 @@ export interface HandlerEnv {
   readonly cookies: { issue(claims: CookieClaims, nowMs: number): Uint8Array };
   /** Ports the listeners bound. */
   readonly boundPorts: { readonly plain?: number; readonly tls?: number };
+  /** Live rendezvous proposals, for the rendezvous proxy (docs/protocol.md §8.3); absent in unit-test fakes. */
+  readonly rendezvous?: RendezvousObserver;
 }

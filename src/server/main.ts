@@ -7,6 +7,7 @@
  *                       ─► server TLS certificate (issued by that CA at every start; key only in memory)
  *                       ─► OSCAR engine (createOscarServer: store ports + passwords + PKI verifier) on the plain
  *                          and TLS ports
+ *                       ─► rendezvous proxy (its own port; pairs against the engine's live rendezvous proposals)
  *                       ─► HTTPS listener (EST via the PKI's handlers, CRL, health, metrics), sharing the engine's
  *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget
  *
@@ -42,6 +43,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { adminCommands } from './admin/admin-commands.js';
 import { startAdminServer } from './admin/admin-server.js';
 import { onCertificateRevoked } from './admin/cert-withdrawal.js';
+import { startRendezvousProxy, withProxyMetrics, type ProxyConfig, type RendezvousProxy } from './proxy/index.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
 export interface ServerOptions {
@@ -55,6 +57,10 @@ export interface ServerOptions {
   tlsPort: number;
   /** HTTPS (EST, CRL, health, metrics); 0 = free port. */
   httpPort: number;
+  /** Rendezvous proxy (docs/protocol.md §8.3); 0 or absent = free port (the CLI's default is 5193). */
+  proxyPort?: number;
+  /** Rendezvous proxy overrides (limits, timeouts, the IPv4 address its acks advertise). */
+  proxy?: Partial<ProxyConfig>;
   /** `sqlite:PATH` or `postgres://...`; default `sqlite:<dataDir>/certim.db`. */
   dbUrl?: string;
   /** IM domain in issued certificates' `im:` URIs; default: remembered from the first start, else the public host. */
@@ -86,7 +92,7 @@ export interface ServerOptions {
  * Defaults. Host 127.0.0.1: a fresh `npm start` should not expose a brand-new server (with a CA and no accounts
  * yet) to the network before its admin has looked at it; pass `--host 0.0.0.0` to serve a LAN. Ports: 5190 is
  * AIM's own, classic clients default to it; 5191 (next to it) for OSCAR over TLS; 8443 for HTTPS, the usual
- * unprivileged HTTPS port.
+ * unprivileged HTTPS port; 5193 for the rendezvous proxy (AOL ran it on 5190 of its own host, ars.oscar.aol.com).
  */
 export const DEFAULT_SERVER_OPTIONS = {
   dataDir: './data',
@@ -94,12 +100,13 @@ export const DEFAULT_SERVER_OPTIONS = {
   port: 5190,
   tlsPort: 5191,
   httpPort: 8443,
+  proxyPort: 5193,
 } as const satisfies Partial<ServerOptions>;
 
 /** A running server. */
 export interface RunningServer {
   /** Bound ports. */
-  readonly ports: { oscar: number; oscarTls: number; https: number };
+  readonly ports: { oscar: number; oscarTls: number; https: number; proxy: number };
   /** SHA-256 of the CA root certificate DER, lowercase hex. */
   readonly caFingerprint: string;
   /** Bind address. */
@@ -124,6 +131,8 @@ export interface RunningServer {
    * always with `force`; resolves true when it renewed. A timer calls this twice a day.
    */
   renewTlsIfDue(force?: boolean): Promise<boolean>;
+  /** The rendezvous proxy (metrics, tests). */
+  readonly proxy: RendezvousProxy;
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -275,6 +284,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log('info', LogEvent.CONNECTION_CAPS, { ...limiter.limits });
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem }, limiter });
 
+    const { proxy, port: proxyPort } = await startRendezvousProxy(oscar.engine, { host, port: options.proxyPort ?? 0, ...(options.proxy ? { config: options.proxy } : {}) });
+    cleanups.push(() => proxy.close());
+
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({
       host,
@@ -282,7 +294,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certPem: tls.certChainPem,
       keyPem: tls.keyPem,
       clientCaPem: caPem,
-      ports: httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log), limiter),
+      ports: withProxyMetrics(httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log), limiter), proxy),
       throttle: oscar.engine.throttle,
       limiter,
       log,
@@ -324,11 +336,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
 
     const shown = (p: number): string => `${host.includes(':') ? `[${host}]` : host}:${p}`;
-    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost, caFingerprint: ca.rootFingerprint(), adminSocket });
+    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), proxy: shown(proxyPort), publicHost, caFingerprint: ca.rootFingerprint(), adminSocket });
 
     let closing: Promise<void> | undefined;
     return {
-      ports: { oscar: bound.oscar, oscarTls: bound.oscarTls, https: https.port },
+      ports: { oscar: bound.oscar, oscarTls: bound.oscarTls, https: https.port, proxy: proxyPort },
       caFingerprint: ca.rootFingerprint(),
       host,
       dataDir,
@@ -338,6 +350,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminSocket,
       onCertificateRevoked: (screenName, serial) => onCertificateRevoked(oscar.engine, screenName, serial),
       renewTlsIfDue,
+      proxy,
       close() {
         closing ??= closeAll();
         return closing;

@@ -24,6 +24,12 @@ const DESCRIPTIONS: Record<string, { help: string; type: 'counter' | 'gauge' }> 
   login_busy: { help: 'Login attempts refused because password checks were saturated.', type: 'counter' },
   connections_refused: { help: 'Connections refused by the per-address or global connection caps (all listeners).', type: 'counter' },
   uptime_seconds: { help: 'Seconds since the server started.', type: 'gauge' },
+  proxy_connections: { help: 'Open rendezvous proxy connections.', type: 'gauge' },
+  proxy_waiting: { help: 'Proxy init-sends waiting for their peer.', type: 'gauge' },
+  proxy_pairs: { help: 'Spliced proxy pairs.', type: 'gauge' },
+  proxy_pairs_spliced: { help: 'Proxy pairs spliced since start.', type: 'counter' },
+  proxy_bytes_relayed: { help: 'Bytes relayed by the rendezvous proxy.', type: 'counter' },
+  proxy_refused: { help: 'Proxy connections refused or cut (limits, timeouts, no rendezvous).', type: 'counter' },
 };
 
 /** camelCase -> snake_case ("imsRelayed" -> "ims_relayed"). */

@@ -36,6 +36,11 @@ export class OscarConnection implements SessionLink {
   readonly remoteIpv4: Uint8Array | undefined;
   /** Peer address as text ('unknown' when the socket has none). */
   readonly address: string;
+
+  /** {@inheritDoc SessionLink.remoteAddress} */
+  get remoteAddress(): string {
+    return this.address;
+  }
   private state: ConnState = 'hello';
   private readonly deframer: FlapDeframer;
   private seq = randomInt(0, 0x8000);

@@ -27,6 +27,8 @@ export interface SessionLink {
   signOff(reason?: number): void;
   /** The peer's IPv4 address as the server saw it (4 bytes), undefined for IPv6 peers. */
   readonly remoteIpv4: Uint8Array | undefined;
+  /** The peer's address as the socket reported it (the rendezvous proxy compares it, docs/protocol.md §8.3). */
+  readonly remoteAddress?: string;
   /** True when the connection runs over TLS. */
   readonly tls: boolean;
   /** The peer's address as text (for admin listings and logs), when known. */
