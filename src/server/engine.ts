@@ -94,8 +94,8 @@ export class Engine implements HandlerEnv {
     limitDisconnects: 0, malformedFrames: 0, malformedSnacs: 0, loginsOk: 0, loginsFailed: 0,
   };
   private sessionSeq = 0;
-  /** Ports the listeners bound ({ plain, tls }), filled by the network layer; used for 17/03 BOS addresses. */
-  readonly boundPorts: { plain?: number; tls?: number } = {};
+  /** Ports the listeners bound ({ plain, tls, ws = the HTTPS port }), filled by the network layer; used for 17/03 BOS addresses. */
+  readonly boundPorts: { plain?: number; tls?: number; ws?: number } = {};
 
   /** @param options ports and overrides */
   constructor(options: EngineOptions) {

@@ -8,7 +8,8 @@
  *                       ─► OSCAR engine (createOscarServer: store ports + passwords + PKI verifier) on the plain
  *                          and TLS ports
  *                       ─► HTTPS listener (EST via the PKI's handlers, CRL, health, metrics), sharing the engine's
- *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget
+ *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget; its upgrade
+ *                          requests go to the OSCAR WebSocket endpoint (the same engine, docs/protocol.md §14)
  *
  * `close()` undoes it in reverse order. Startup failures close whatever was already opened.
  */
@@ -27,6 +28,7 @@ import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
+import { createWebSocketEndpoint, type WebSocketLimits } from './net/ws-endpoint.js';
 import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
@@ -52,6 +54,8 @@ export interface ServerOptions {
   publicHost?: string;
   /** Engine overrides (limits, rate classes) — for tests and benches. */
   engine?: Partial<EngineConfig>;
+  /** OSCAR-over-WebSocket endpoint limits (unauthenticated caps) — for tests. */
+  webSocket?: Partial<WebSocketLimits>;
   /** Log sink (default: silent). */
   log?: Logger;
   /** Environment (CERTIM_CA_PASSPHRASE); default process.env. */
@@ -223,6 +227,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanups.push(() => oscar.close());
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
 
+    // OSCAR over WebSocket on the HTTPS port; the Origin must name one of the certificate's names (§14.4).
+    const ws = createWebSocketEndpoint({ oscar, allowedHosts: [...names.dns, ...names.ips], ...(options.webSocket ? { limits: options.webSocket } : {}) });
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({
       host,
@@ -234,8 +240,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throttle: oscar.engine.throttle,
       throttleWindowMs: oscar.engine.config.loginThrottle.windowMs,
       log,
+      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+      extraMetrics: () => ({ ...ws.counters, wsUnauthenticated: ws.unauthenticated }),
     });
     cleanups.push(() => https.close());
+    // 17/03 and 01/05 on a WebSocket connection name the HTTPS listener (§14.3).
+    oscar.engine.boundPorts.ws = https.port;
 
     // Renew the TLS certificate in place once two thirds of its life have passed (checked twice a day).
     const renewal = setInterval(() => {

@@ -16,13 +16,17 @@ import {
 import { encodeText } from '../../wire/bytes.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { Engine } from '../engine.js';
+import { redirectAddress } from '../handler-env.js';
+import type { LinkKind } from '../session/session.js';
 import type { Reply } from '../families/family.js';
 import { reply } from '../families/family.js';
 
 /** What the auth handlers know about the connection. */
 export interface AuthConnection {
-  /** True when the client connected over TLS. */
+  /** True when the client connected over TLS (the TLS listener, or WebSocket over HTTPS). */
   tls: boolean;
+  /** Listener kind: the BOS address sends the client back to the same kind (docs/protocol.md §14.3). */
+  kind: LinkKind;
   /** Remote address (throttling key). */
   address: string;
 }
@@ -81,7 +85,6 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
   if (account.disabled) return fail(LoginError.SUSPENDED);
   engine.throttle.succeed(key);
   engine.counters.loginsOk++;
-  const port = conn.tls ? engine.boundPorts.tls : engine.boundPorts.plain;
   const cookie = engine.cookies.issue({ screenName: account.screenName, tls: conn.tls, multiConn: req.multiConn, service: 'bos' }, now);
-  return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(account.screenName, `${engine.config.advertisedHost}:${port ?? 5190}`, cookie));
+  return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(account.screenName, redirectAddress(engine, conn.kind), cookie));
 }

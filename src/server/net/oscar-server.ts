@@ -1,12 +1,14 @@
 /**
  * The OSCAR listeners: plain TCP (classic AIM clients) and TLS (certim clients), both serving auth (BUCP) and
  * every service on the same port — a hello carrying a cookie serves the service the cookie names, anything else is a
- * login connection.
+ * login connection. Other transports (OSCAR over WebSocket on the HTTPS port, docs/protocol.md §14) hand their
+ * streams to `attach` and join the same engine, connection loop and connection cap.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { Engine, type EngineMetrics, type EngineOptions } from '../engine.js';
 import { OscarConnection } from './connection.js';
+import { socketStream, type ConnectionStream } from './stream.js';
 
 /** Where to listen. */
 export interface OscarListenOptions {
@@ -34,6 +36,11 @@ export interface OscarServer {
   readonly engine: Engine;
   /** Starts the listeners; resolves with the bound ports. */
   listen(options?: OscarListenOptions): Promise<OscarPorts>;
+  /**
+   * Serves one already-accepted stream (a WebSocket from the HTTPS listener) exactly like a socket of the OSCAR
+   * listeners. False, with the stream destroyed, when the server is at `maxConnections` or closing.
+   */
+  attach(stream: ConnectionStream): boolean;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
   /** Counters (connections, sessions, SNACs, IMs, limits). */
@@ -46,17 +53,22 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
   const connections = new Set<OscarConnection>();
   const servers: Server[] = [];
 
-  const accept = (socket: Socket, tls: boolean): void => {
-    if (connections.size >= engine.config.maxConnections) {
-      socket.destroy();
-      return;
+  let closing = false;
+  const attach = (stream: ConnectionStream): boolean => {
+    if (closing || connections.size >= engine.config.maxConnections) {
+      stream.destroy();
+      return false;
     }
-    const conn = new OscarConnection(engine, socket, tls, (c) => {
+    const conn = new OscarConnection(engine, stream, (c) => {
       connections.delete(c);
       engine.counters.connections = connections.size;
     });
     connections.add(conn);
     engine.counters.connections = connections.size;
+    return true;
+  };
+  const accept = (socket: Socket, tls: boolean): void => {
+    attach(socketStream(socket, tls ? 'tls' : 'tcp'));
   };
 
   const start = (server: Server, port: number, host: string): Promise<number> =>
@@ -90,10 +102,12 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       }
       return { oscar, oscarTls };
     },
+    attach,
     async close(): Promise<void> {
-      const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      closing = true;
+      const stopping = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const c of [...connections]) c.signOff();
-      await Promise.all(closing);
+      await Promise.all(stopping);
       // The server started the directory, so it leaves the cluster with it (its sessions vanish everywhere).
       await engine.directory.close().catch((e: unknown) => engine.log('error', 'directory close failed', { error: String(e) }));
     },
