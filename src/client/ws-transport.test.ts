@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientError } from './errors.js';
-import { oscarWebSocketUrl, webSocketTransportFactory, type WebSocketLike } from './ws-transport.js';
+import { oscarWebSocketUrl, pageOriginUrl, webSocketTransportFactory, type WebSocketLike } from './ws-transport.js';
 
 /** A scripted stand-in for the browser's WebSocket. */
 class FakeWebSocket implements WebSocketLike {
@@ -33,6 +33,10 @@ class FakeWebSocket implements WebSocketLike {
 test('oscarWebSocketUrl: wss, the HTTPS host:port, /oscar; IPv6 bracketed', () => {
   assert.equal(oscarWebSocketUrl({ host: 'chat.example.org', port: 8443 }), 'wss://chat.example.org:8443/oscar');
   assert.equal(oscarWebSocketUrl({ host: '::1', port: 8443 }), 'wss://[::1]:8443/oscar');
+});
+
+test("pageOriginUrl: the page's own origin, whatever host the BOS address names", () => {
+  assert.equal(pageOriginUrl('https://localhost:8443/app/?x=1#y')(), 'wss://localhost:8443/oscar');
 });
 
 test('bytes in both directions as binary messages; a text message ends the stream with PROTOCOL', async () => {

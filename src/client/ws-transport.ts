@@ -46,8 +46,8 @@ export interface WebSocketTransportOptions {
   /** The WebSocket class to use. */
   WebSocket: WebSocketConstructor;
   /**
-   * URL for a target (default `wss://host:port/oscar`). A page served by the server may pin its own origin here
-   * (`() => new URL('/oscar', location.href)` with the scheme set to wss:), since CSP allows no other anyway.
+   * URL for a target (default `wss://host:port/oscar`). A page served by the server passes
+   * `pageOriginUrl(location.href)`: its own origin, the only one the server and the page's CSP accept.
    */
   url?: (target: TransportTarget) => string;
   /** Connect timeout in ms (default 10 s). */
@@ -58,6 +58,19 @@ export interface WebSocketTransportOptions {
 export function oscarWebSocketUrl(target: TransportTarget): string {
   const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
   return `wss://${host}:${target.port}${OSCAR_WEBSOCKET_PATH}`;
+}
+
+/**
+ * For a page served by the certim server: `wss://<the page's own host:port>/oscar` whatever the target, because
+ * the server accepts only the page's own origin (docs/protocol.md §14.3, §14.4). Pass it as `url`.
+ */
+export function pageOriginUrl(pageHref: string): () => string {
+  const u = new URL(OSCAR_WEBSOCKET_PATH, pageHref);
+  u.protocol = 'wss:';
+  u.search = '';
+  u.hash = '';
+  const url = u.href;
+  return () => url;
 }
 
 /** Creates a factory that opens OSCAR WebSockets. */
