@@ -50,12 +50,12 @@ test('a FLAP header announcing more than the max frame size closes the WebSocket
       ws.send(new ByteWriter(6).u8(0x2a).u8(FlapChannel.Data).u16(1).u16(2000).finish());
       await closed;
       assert.equal(fx.server.metrics().malformedFrames, before + 1);
-      // A message over maxPayload (= maxFrameSize) is refused by ws itself with 1009.
+      // A message over the largest FLAP frame (65,541 bytes) is refused by ws itself with 1009.
       const big = new WebSocket(`ws://127.0.0.1:${front.port}/oscar`, { origin: front.origin });
       big.on('error', () => {});
       await new Promise((resolve) => big.once('open', resolve));
       const code = new Promise<number>((resolve) => big.once('close', resolve));
-      big.send(new Uint8Array(1025));
+      big.send(new Uint8Array(65_542));
       assert.equal(await code, 1009);
     } finally {
       await front.close();

@@ -28,4 +28,4 @@ const server = await startServer({
   },
 });
 serveParentRequests(() => server.close());
-process.stdout.write(`${JSON.stringify({ event: 'ready', oscar: server.ports.oscar })}\n`);
+process.stdout.write(`${JSON.stringify({ event: 'ready', oscar: server.ports.oscar, oscarTls: server.ports.oscarTls, https: server.ports.https })}\n`);

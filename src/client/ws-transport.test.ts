@@ -39,7 +39,7 @@ test("pageOriginUrl: the page's own origin, whatever host the BOS address names"
   assert.equal(pageOriginUrl('https://localhost:8443/app/?x=1#y')(), 'wss://localhost:8443/oscar');
 });
 
-test('bytes in both directions as binary messages; a text message ends the stream with PROTOCOL', async () => {
+test('bytes in both directions as binary messages (one per task); a text message ends the stream with PROTOCOL', async () => {
   const got: Uint8Array[] = [];
   let closedWith: Error | undefined | 'open' = 'open';
   const opening = webSocketTransportFactory({ WebSocket: FakeWebSocket })({ host: 'h', port: 1 }, {
@@ -51,7 +51,14 @@ test('bytes in both directions as binary messages; a text message ends the strea
   ws.open();
   const t = await opening;
   t.write(new Uint8Array([0x2a, 1]));
-  assert.deepEqual(ws.sent, [new Uint8Array([0x2a, 1])]);
+  t.write(new Uint8Array([2, 3]));
+  assert.deepEqual(ws.sent, [], 'writes of one task wait for the microtask');
+  await Promise.resolve();
+  assert.deepEqual(ws.sent, [new Uint8Array([0x2a, 1, 2, 3])], 'and leave as one binary message');
+  t.write(new Uint8Array(40_000));
+  t.write(new Uint8Array(40_000));
+  await Promise.resolve();
+  assert.deepEqual((ws.sent as Uint8Array[]).slice(1).map((m) => m.length), [40_000, 40_000], 'a message never passes 65,541 bytes');
   ws.onmessage?.({ data: new Uint8Array([1, 2, 3]).buffer });
   assert.deepEqual(got, [new Uint8Array([1, 2, 3])]);
   ws.onmessage?.({ data: 'text' });

@@ -7,6 +7,7 @@
  * Trust: in a browser the page's own TLS connection and the browser's certificate store decide; the server checks
  * the page's `Origin` (§14.4). A BOS address from `17/03` is a `host:port` naming the HTTPS listener (§14.3).
  */
+import { FLAP_MAX_FRAME } from '../wire/flap.js';
 import { ClientError } from './errors.js';
 import type { Transport, TransportFactory, TransportHandlers, TransportTarget } from './transport.js';
 
@@ -110,13 +111,40 @@ function openWebSocketTransport(target: TransportTarget, handlers: TransportHand
       handlers.onClose(err);
     };
 
+    // Writes made in one task go out as one binary message (the server reads messages as one byte stream, §14.2):
+    // fewer WebSocket frames to mask here and to parse there when a burst of SNACs leaves at once.
+    let queued: Uint8Array[] = [];
+    let queuedBytes = 0;
+    const flush = (): void => {
+      const parts = queued;
+      const size = queuedBytes;
+      queued = [];
+      queuedBytes = 0;
+      if (closed || ws.readyState !== OPEN || parts.length === 0) return;
+      if (parts.length === 1) {
+        ws.send(parts[0]!);
+        return;
+      }
+      const out = new Uint8Array(size);
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      ws.send(out);
+    };
     const transport: Transport = {
       peer,
       write(bytes) {
-        // Each write is one binary message; the server reads the messages as one byte stream (§14.2).
-        if (!closed && ws.readyState === OPEN) ws.send(bytes);
+        if (closed) return;
+        // A message may not exceed the largest FLAP frame (§14.2): send what is queued before it would.
+        if (queuedBytes + bytes.length > FLAP_MAX_FRAME) flush();
+        if (queued.length === 0) queueMicrotask(flush);
+        queued.push(bytes);
+        queuedBytes += bytes.length;
       },
       close() {
+        flush();
         if (ws.readyState <= OPEN) ws.close(1000);
         finish();
       },

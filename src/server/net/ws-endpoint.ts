@@ -8,8 +8,8 @@
  * - A cross-site page cannot open a user's socket: the `Origin` must be https, equal the `Host` the request was sent
  *   to, and name one of the server certificate's names. A missing `Origin` is refused (browsers always send one).
  * - The upgrade is cheap: no I/O before the 101, no compression (`perMessageDeflate: false`: compression next to
- *   secrets leaks them, CRIME-style, and inflating costs memory), one message at most `maxFrameSize` bytes (ws
- *   closes with 1009 before buffering more).
+ *   secrets leaks them, CRIME-style, and inflating costs memory), one message at most 65,541 bytes, the largest
+ *   FLAP frame (ws closes with 1009 before buffering more); the deframer then holds each frame to `maxFrameSize`.
  * - Sockets that have not redeemed a cookie yet (login connections and idle upgrades) are capped in total and per
  *   address, and the connection loop closes them after `unauthenticatedTimeoutMs` like any OSCAR connection.
  */
@@ -17,6 +17,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { FLAP_MAX_FRAME } from '../../wire/flap.js';
 import type { Engine } from '../engine.js';
 import type { ConnectionStream } from './stream.js';
 
@@ -103,8 +104,8 @@ export function createWebSocketEndpoint(o: WebSocketEndpointOptions): WebSocketE
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
-    // One message may carry at most one full-size FLAP frame (§14.2); larger ones close with 1009 unbuffered.
-    maxPayload: engine.config.maxFrameSize,
+    // A message is at most the largest FLAP frame (§14.2); larger ones close with 1009 unbuffered.
+    maxPayload: FLAP_MAX_FRAME,
   });
 
   const release = (address: string): void => {
