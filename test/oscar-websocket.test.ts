@@ -19,6 +19,9 @@ import { ProfileDir } from '../src/client/node/profile.js';
 import { bucpLogin } from '../src/client/sign-on.js';
 import { webSocketTransportFactory, type WebSocketConstructor } from '../src/client/ws-transport.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
+import { hashPassword } from '../src/server/auth/password.js';
+import { databaseUrlForDataDir, openStore } from '../src/store/index.js';
+import { signOn } from '../src/client/sign-on.js';
 import { FlapChannel, FlapDeframer, encodeFlap, encodeFlapHello, type FlapFrame } from '../src/wire/flap.js';
 import { encodeSnac } from '../src/wire/snac.js';
 import { TestServer, type TestUser } from './support/cli-harness.js';
@@ -222,6 +225,9 @@ describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out'
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'certim-ws-'));
+    const store = await openStore(databaseUrlForDataDir(join(tmp, 'data')));
+    await store.accounts.create({ screenName: 'walt', passwordHash: await hashPassword('walt-pw', { N: 1 << 10, r: 8, p: 1 }), legacyVerifier: null, legacyLoginEnabled: false });
+    await store.close();
     running = await startServer({
       dataDir: join(tmp, 'data'), host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0,
       engine: { unauthenticatedTimeoutMs: 500 },
@@ -238,6 +244,11 @@ describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out'
   it('an idle upgrade gets the FLAP hello, then is closed at the unauthenticated timeout; the per-address cap refuses a third meanwhile', async () => {
     const url = `wss://127.0.0.1:${running.ports.https}/oscar`;
     const origin = `https://127.0.0.1:${running.ports.https}`;
+    // A signed-on WebSocket (past the cookie) holds no unauthenticated slot, and outlives the timeout.
+    const walt = await signOn({
+      screenName: 'walt', password: 'walt-pw', server: { host: '127.0.0.1', port: running.ports.https },
+      transport: webSocketTransportFactory({ WebSocket: nodeWebSocket(caPem, origin) }), capabilities: [], buddies: [], handlers: {},
+    });
     const a = new RawWs(url, caPem, origin);
     const b = new RawWs(url, caPem, origin);
     await Promise.all([a.opened, b.opened]);
@@ -254,5 +265,8 @@ describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out'
     await d.opened;
     d.ws.close();
     await d.closed;
+    assert.equal(walt.bos.isClosed, false, 'the signed-on WebSocket is still up');
+    assert.equal(running.oscar.engine.registry.sessionsOf('walt').length, 1);
+    walt.bos.close();
   });
 });
