@@ -164,7 +164,7 @@ describe('OSCAR over WebSocket, real server process', { timeout: 300_000 }, () =
     b.close();
   });
 
-  it('a message larger than the max frame size is refused with close code 1009; a text message with 1003', async () => {
+  it('a message larger than the largest FLAP frame is refused with close code 1009; a text message with 1003; a ping flood with 1008', async () => {
     const big = new RawWs(wsUrl, caPem, origin);
     await big.opened;
     big.send(new Uint8Array(65_542));
@@ -173,6 +173,13 @@ describe('OSCAR over WebSocket, real server process', { timeout: 300_000 }, () =
     await text.opened;
     text.ws.send('hello');
     assert.equal(await text.closed, 1003);
+    const pinger = new RawWs(wsUrl, caPem, origin);
+    await pinger.opened;
+    let pongs = 0;
+    pinger.ws.on('pong', () => pongs++);
+    for (let i = 0; i < 40; i++) pinger.ws.ping();
+    assert.equal(await pinger.closed, 1008);
+    assert.ok(pongs <= 31, `${pongs} pongs`); // ws answers a ping before the handler that counts it sees it
   });
 
   it('a flooding client is signed off by the rate classes (ch-4 then close), as on TCP', async () => {

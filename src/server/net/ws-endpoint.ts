@@ -10,6 +10,8 @@
  * - The upgrade is cheap: no I/O before the 101, no compression (`perMessageDeflate: false`: compression next to
  *   secrets leaks them, CRIME-style, and inflating costs memory), one message at most 65,541 bytes, the largest
  *   FLAP frame (ws closes with 1009 before buffering more); the deframer then holds each frame to `maxFrameSize`.
+ * - Control frames cannot be used to make us write: browsers never send pings, so more than
+ *   {@link MAX_PINGS_PER_MINUTE} close the socket (1008) before the pongs could pile up behind a peer that does not read.
  * - Sockets that have not redeemed a cookie yet (login connections and idle upgrades) are capped in total and per
  *   address, and the connection loop closes them after `unauthenticatedTimeoutMs` like any OSCAR connection.
  */
@@ -23,6 +25,9 @@ import type { ConnectionStream } from './stream.js';
 
 /** The fixed path of the OSCAR WebSocket on the HTTPS port (docs/protocol.md §14.1). */
 export const OSCAR_WEBSOCKET_PATH = '/oscar';
+
+/** Pings a client may send per minute (the browser API cannot send any; non-browser clients need a few at most). */
+export const MAX_PINGS_PER_MINUTE = 30;
 
 /** Limits of the endpoint (the connection loop's own limits come from the engine config). */
 export interface WebSocketLimits {
@@ -47,7 +52,7 @@ export interface WebSocketCounters {
   wsUpgrades: number;
   /** Upgrades refused by this module (path, origin, caps). */
   wsRefused: number;
-  /** Sockets closed for a message over the size limit (1009) or a text message (1003). */
+  /** Sockets closed for a message over the size limit (1009), a text message (1003) or a ping flood (1008). */
   wsBadMessages: number;
 }
 
@@ -155,7 +160,7 @@ export function createWebSocketEndpoint(o: WebSocketEndpointOptions): WebSocketE
           release(address);
         };
         ws.once('close', uncount);
-        o.oscar.attach(webSocketStream(ws, address, {
+        o.oscar.attach(webSocketStream(ws, address, () => engine.clock.now(), {
           authenticated: uncount,
           badMessage: (why) => {
             counters.wsBadMessages++;
@@ -181,9 +186,11 @@ interface WebSocketStreamHooks {
  * Writes between two flushes go out as one binary message (one WebSocket header and one TLS record per I/O phase,
  * like the corked TCP path).
  */
-function webSocketStream(ws: WebSocket, address: string, hooks: WebSocketStreamHooks): ConnectionStream {
+function webSocketStream(ws: WebSocket, address: string, now: () => number, hooks: WebSocketStreamHooks): ConnectionStream {
   let queued: Uint8Array[] = [];
   let queuedBytes = 0;
+  let pingWindowStart = now();
+  let pings = 0;
   return {
     kind: 'ws',
     remoteAddress: address,
@@ -202,6 +209,17 @@ function webSocketStream(ws: WebSocket, address: string, hooks: WebSocketStreamH
           return;
         }
         handlers.onData(data);
+      });
+      ws.on('ping', () => {
+        const t = now();
+        if (t - pingWindowStart >= 60_000) {
+          pingWindowStart = t;
+          pings = 0;
+        }
+        if (++pings > MAX_PINGS_PER_MINUTE) {
+          hooks.badMessage('ping flood');
+          ws.close(1008, 'too many pings');
+        }
       });
       ws.on('error', (e: Error & { code?: string }) => {
         // ws has already started closing (1009 for WS_ERR_UNSUPPORTED_MESSAGE_LENGTH, 1002 for protocol errors).
