@@ -15,7 +15,7 @@ import { nodeTransportFactory } from '../src/client/node/tcp-transport.js';
 import type { OscarConnection } from '../src/client/oscar-connection.js';
 import { signOn } from '../src/client/sign-on.js';
 import type { TransportFactory } from '../src/client/transport.js';
-import { webSocketTransportFactory, type WebSocketConstructor } from '../src/client/ws-transport.js';
+import { webSocketTransportFactory } from '../src/client/ws-transport.js';
 import { encodeIcbmChannelMsgToHost, encodeImMessage } from '../src/wire/icbm-message.js';
 import { tlv } from '../src/wire/tlv.js';
 import { BENCH_PASSWORD, benchScreenName, createBenchAccounts } from './support/bench-accounts.js';
@@ -89,7 +89,7 @@ try {
     constructor(url: string) {
       super(url, { ca: caPem, origin });
     }
-  } as unknown as WebSocketConstructor;
+  };
   console.log(`websocket bench: ${PAIRS} pairs, window ${WINDOW}, ~300-byte IMs, ${SECONDS} s per transport, one server process`);
   const tls = await run('tls', nodeTransportFactory({ caPem }), Number(child.ready.oscarTls), () => child.cpuSeconds(), 0);
   const ws = await run('ws', webSocketTransportFactory({ WebSocket: Ctor }), https, () => child.cpuSeconds(), 2 * PAIRS);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { WebSocket } from 'ws';
 import { signOn as librarySignOn } from '../src/client/sign-on.js';
-import { webSocketTransportFactory, type WebSocketConstructor } from '../src/client/ws-transport.js';
+import { webSocketTransportFactory } from '../src/client/ws-transport.js';
 import { createWebSocketEndpoint } from '../src/server/net/ws-endpoint.js';
 import { ByteWriter } from '../src/wire/bytes.js';
 import { FlapChannel, encodeFlap, encodeFlapHello } from '../src/wire/flap.js';
@@ -75,7 +75,7 @@ test('a WebSocket recipient that stops reading is disconnected as a slow reader;
           super(url, { origin });
           sockets.push(this);
         }
-      } as unknown as WebSocketConstructor;
+      };
       let sleepyClosed!: () => void;
       const gone = new Promise<void>((resolve) => (sleepyClosed = resolve));
       const sleepy = await librarySignOn({

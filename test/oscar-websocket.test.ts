@@ -32,7 +32,7 @@ function nodeWebSocket(caPem: string[], origin: string | undefined): WebSocketCo
     constructor(url: string) {
       super(url, { ca: caPem, ...(origin !== undefined ? { origin } : {}) });
     }
-  } as unknown as WebSocketConstructor;
+  };
 }
 
 /** A raw WebSocket speaking FLAP: a frame inbox, the close code, the refusal status. */

@@ -19,6 +19,13 @@ interface MessageEventLike {
   readonly data: unknown;
 }
 
+/**
+ * An event handler slot. Declared through a method so its parameter is checked bivariantly: the DOM's
+ * `(this: WebSocket, ev: MessageEvent) => any` and `ws`'s handler types both fit, so `globalThis.WebSocket` can be
+ * passed as is.
+ */
+type Handler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'];
+
 /** The subset of the standard `WebSocket` interface this transport uses (browsers and `ws` both provide it). */
 export interface WebSocketLike {
   /** Set to `'arraybuffer'` so binary messages arrive as ArrayBuffer. */
@@ -30,13 +37,13 @@ export interface WebSocketLike {
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
   /** Open handler. */
-  onopen: ((ev: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
   /** Message handler. */
-  onmessage: ((ev: MessageEventLike) => void) | null;
+  onmessage: Handler<MessageEventLike> | null;
   /** Close handler. */
-  onclose: ((ev: unknown) => void) | null;
+  onclose: Handler<unknown> | null;
   /** Error handler (always followed by close). */
-  onerror: ((ev: unknown) => void) | null;
+  onerror: Handler<unknown> | null;
 }
 
 /** A `WebSocket` constructor: `globalThis.WebSocket` in a browser, a `ws` subclass in Node. */
