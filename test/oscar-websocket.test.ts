@@ -158,8 +158,8 @@ describe('OSCAR over WebSocket, real server process', { timeout: 300_000 }, () =
     assert.deepEqual([m2.from, m2.text, m2.verdict, m2.trust], ['bob', 'and back over TLS', 'verified', 'ca']);
     // Both of alice's connections (login and BOS) were WebSockets.
     const metrics = await fetchPage(`${server.httpsUrl}/metrics`, caPem);
-    assert.match(metrics.body, /certim_ws_upgrades \d+/);
-    assert.ok(Number(/certim_ws_upgrades (\d+)/.exec(metrics.body)![1]) >= 3);
+    assert.ok(Number(/certim_ws_upgrades_total (\d+)/.exec(metrics.body)?.[1]) >= 3, metrics.body);
+    assert.match(metrics.body, /certim_ws_unauthenticated \d+/);
     a.close();
     b.close();
   });

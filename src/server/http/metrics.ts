@@ -19,6 +19,10 @@ const DESCRIPTIONS: Record<string, { help: string; type: 'counter' | 'gauge' }> 
   est_refusals: { help: 'EST requests refused (bad CSR, wrong name, weak key, ...).', type: 'counter' },
   est_auth_failures: { help: 'EST authentication failures (password or client certificate).', type: 'counter' },
   est_rate_limited: { help: 'EST requests refused with 429 by the failed-login throttle.', type: 'counter' },
+  ws_upgrades: { help: 'OSCAR WebSocket upgrades completed.', type: 'counter' },
+  ws_refused: { help: 'OSCAR WebSocket upgrades refused (path, Origin, unauthenticated caps).', type: 'counter' },
+  ws_bad_messages: { help: 'OSCAR WebSockets closed for an oversize or text message or a ping flood.', type: 'counter' },
+  ws_unauthenticated: { help: 'OSCAR WebSockets open that have not redeemed a cookie yet.', type: 'gauge' },
   uptime_seconds: { help: 'Seconds since the server started.', type: 'gauge' },
 };
 
