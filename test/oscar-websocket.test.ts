@@ -276,4 +276,16 @@ describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out'
     assert.equal(running.oscar.engine.registry.sessionsOf('walt').length, 1);
     walt.bos.close();
   });
+
+  it('the cap holds when many upgrades from one address race', async () => {
+    const base = `https://127.0.0.1:${running.ports.https}`;
+    const gauge = async (): Promise<number> => Number(/certim_ws_unauthenticated (\d+)/.exec((await fetchPage(`${base}/metrics`, caPem)).body)?.[1]);
+    for (let i = 0; i < 100 && (await gauge()) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const racers = Array.from({ length: 12 }, () => new RawWs(`wss://127.0.0.1:${running.ports.https}/oscar`, caPem, base));
+    const outcomes = await Promise.all(racers.map((r) => r.opened.then(() => 'open', (e: { status?: number }) => String(e.status))));
+    assert.equal(outcomes.filter((o) => o === 'open').length, 2, outcomes.join(','));
+    assert.equal(outcomes.filter((o) => o === '503').length, 10, outcomes.join(','));
+    assert.equal(await gauge(), 2);
+    await Promise.all(racers.filter((_, i) => outcomes[i] === 'open').map((r) => r.closed));
+  });
 });
