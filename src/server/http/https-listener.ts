@@ -130,8 +130,14 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   });
   server.on('tlsClientError', (err) => log('debug', 'TLS handshake failed', { error: err.message }));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (o.onUpgrade) o.onUpgrade(req, socket, head);
-    else socket.destroy();
+    if (!o.onUpgrade) return void socket.destroy();
+    try {
+      o.onUpgrade(req, socket, head);
+    } catch (err) {
+      // An event handler that throws would take the process down: drop this socket instead.
+      log('error', 'upgrade failed', { error: err instanceof Error ? err.message : String(err) });
+      socket.destroy();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isOwnOrigin } from './ws-endpoint.js';
+import { Duplex } from 'node:stream';
+import { createWebSocketEndpoint, isOwnOrigin } from './ws-endpoint.js';
 
 const HOSTS = ['chat.example.org', 'localhost', '127.0.0.1', '::1'];
 
@@ -26,4 +27,15 @@ test('isOwnOrigin: only https, exactly the Host the request went to, and a name 
     ['https://chat.example.org.evil.example:8443', 'chat.example.org.evil.example:8443', false, 'suffix trick'],
   ];
   for (const [origin, host, ok, why] of cases) assert.equal(isOwnOrigin(origin, host, HOSTS), ok, why);
+});
+
+test('an upgrade to an unparsable target is refused with 404, not thrown', () => {
+  const written: string[] = [];
+  const socket = new Duplex({ read() {}, write(chunk: Buffer, _e, cb) { written.push(chunk.toString()); cb(); } });
+  const engine = { config: { maxFrameSize: 65541 }, log: () => {}, clock: { now: () => 0 }, counters: { limitDisconnects: 0 } };
+  const ep = createWebSocketEndpoint({ oscar: { engine: engine as never, attach: () => true }, allowedHosts: ['localhost'] });
+  const req = { url: '//:', headers: { origin: 'https://localhost', host: 'localhost' }, socket: { remoteAddress: '10.0.0.1' } };
+  ep.handleUpgrade(req as never, socket, Buffer.alloc(0));
+  assert.match(written.join(''), /^HTTP\/1\.1 404 [^\r]*\r\n[\s\S]*WS_NOT_FOUND\n$/);
+  assert.equal(ep.counters.wsRefused, 1);
 });

@@ -98,6 +98,15 @@ export function isOwnOrigin(origin: string | undefined, host: string | undefined
   return allowedHosts.some((a) => a.toLowerCase() === name);
 }
 
+/** The path of a request target, or undefined when it does not parse (the HTTP parser lets odd targets through). */
+function requestPath(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '/', 'https://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates the endpoint (no listener of its own: the HTTPS listener's `upgrade` event calls it). */
 export function createWebSocketEndpoint(o: WebSocketEndpointOptions): WebSocketEndpoint {
   const { engine } = o.oscar;
@@ -122,7 +131,8 @@ export function createWebSocketEndpoint(o: WebSocketEndpointOptions): WebSocketE
 
   const refuse = (socket: Duplex, status: number, code: WebSocketRefusal, fields: Record<string, unknown>): void => {
     counters.wsRefused++;
-    engine.log('info', 'websocket upgrade refused', { code, ...fields });
+    // A foreign Origin is worth an admin's eye; wrong paths and busy refusals would only flood the log.
+    engine.log(code === 'WS_ORIGIN_REFUSED' ? 'info' : 'debug', 'websocket upgrade refused', { code, ...fields });
     const body = `${code}\n`;
     const extra = status === 503 ? 'Retry-After: 5\r\n' : '';
     socket.once('finish', () => socket.destroy());
@@ -140,8 +150,7 @@ export function createWebSocketEndpoint(o: WebSocketEndpointOptions): WebSocketE
     handleUpgrade(req, socket, head) {
       socket.on('error', () => {});
       const address = req.socket.remoteAddress ?? 'unknown';
-      const path = new URL(req.url ?? '/', 'https://localhost').pathname;
-      if (path !== OSCAR_WEBSOCKET_PATH) return refuse(socket, 404, 'WS_NOT_FOUND', { address });
+      if (requestPath(req.url) !== OSCAR_WEBSOCKET_PATH) return refuse(socket, 404, 'WS_NOT_FOUND', { address });
       if (!isOwnOrigin(req.headers.origin, req.headers.host, o.allowedHosts)) {
         return refuse(socket, 403, 'WS_ORIGIN_REFUSED', { address });
       }
