@@ -110,8 +110,8 @@ export class Engine implements HandlerEnv {
   private sessionSeq = 0;
   /** Live rendezvous proposals relayed by this node (docs/protocol.md §8.3: the proxy authorises against them). */
   readonly rendezvous: RendezvousBook;
-  /** Ports the listeners bound ({ plain, tls }), filled by the network layer; used for 17/03 BOS addresses. */
-  readonly boundPorts: { plain?: number; tls?: number } = {};
+  /** Ports the listeners bound ({ plain, tls, ws = the HTTPS port }), filled by the network layer; used for 17/03 BOS addresses. */
+  readonly boundPorts: { plain?: number; tls?: number; ws?: number } = {};
 
   /** @param options ports and overrides */
   constructor(options: EngineOptions) {

@@ -10,7 +10,7 @@ import type { EngineConfig } from './config.js';
 import type { EngineMetrics, Logger } from './engine.js';
 import type { Clock, RendezvousObserver, ServerPorts } from './ports.js';
 import type { CompiledService } from './services/service.js';
-import type { Session } from './session/session.js';
+import type { LinkKind, Session } from './session/session.js';
 
 /** Presence as handlers drive it (session/presence.ts). */
 export interface PresencePort {
@@ -65,7 +65,17 @@ export interface HandlerEnv {
   /** Cookie minting for `01/05`. */
   readonly cookies: { issue(claims: CookieClaims, nowMs: number): Uint8Array };
   /** Ports the listeners bound. */
-  readonly boundPorts: { readonly plain?: number; readonly tls?: number };
+  readonly boundPorts: { readonly plain?: number; readonly tls?: number; readonly ws?: number };
   /** Live rendezvous proposals, for the rendezvous proxy (docs/protocol.md §8.3); absent in unit-test fakes. */
   readonly rendezvous?: RendezvousObserver;
+}
+
+/**
+ * The `host:port` a redirect names for a client on a `kind` listener (the 17/03 BOS address, 01/05): the same
+ * listener kind again (docs/protocol.md §10.1). For WebSocket it is the HTTPS listener's address; the client opens
+ * `wss://<host:port>/oscar` there (§14.3).
+ */
+export function redirectAddress(env: Pick<HandlerEnv, 'config' | 'boundPorts'>, kind: LinkKind): string {
+  const port = kind === 'ws' ? env.boundPorts.ws : kind === 'tls' ? env.boundPorts.tls : env.boundPorts.plain;
+  return `${env.config.advertisedHost}:${port ?? 5190}`;
 }

@@ -112,6 +112,12 @@ export const LogEvent = {
   /** info: a proxy connection was refused — reason (stable code), user. */
   PROXY_REFUSED: 'proxy.refused',
 
+  // OSCAR over WebSocket on the HTTPS port (docs/protocol.md §14).
+  /** info (a foreign Origin) or debug: a WebSocket upgrade was refused — code, address, origin, path. */
+  WS_REFUSED: 'ws.refused',
+  /** warn: a WebSocket was closed for an oversize or text message or a ping flood — address, why. */
+  WS_BAD_MESSAGE: 'ws.bad_message',
+
   // Admin control channel (server/admin/).
   /** info: an admin command ran (error when it failed inside the server) — command, ok, code or error. */
   ADMIN_COMMAND: 'admin.command',

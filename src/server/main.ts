@@ -9,7 +9,8 @@
  *                          and TLS ports
  *                       ─► rendezvous proxy (its own port; pairs against the engine's live rendezvous proposals)
  *                       ─► HTTPS listener (EST via the PKI's handlers, CRL, health, metrics), sharing the engine's
- *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget
+ *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget; its upgrade
+ *                          requests go to the OSCAR WebSocket endpoint (the same engine, docs/protocol.md §14)
  *
  * Before any of it, the data-directory lock (data-dir-lock.ts): one server per data directory. After the listeners,
  * the admin control socket (admin/admin-server.ts) in `<data>/admin/`, through which `certim admin` reaches this
@@ -35,6 +36,7 @@ import type { HttpLimits } from './http/http-limits.js';
 import { ConnectionLimiter, type ConnectionLimits } from './net/connection-limits.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
+import { createWebSocketEndpoint, type WebSocketLimits } from './net/ws-endpoint.js';
 import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
@@ -69,6 +71,8 @@ export interface ServerOptions {
   publicHost?: string;
   /** Engine overrides (limits, rate classes) — for tests and benches. */
   engine?: Partial<EngineConfig>;
+  /** OSCAR-over-WebSocket endpoint limits (unauthenticated caps) — for tests. */
+  webSocket?: Partial<WebSocketLimits>;
   /** Log sink (default: silent). */
   log?: Logger;
   /** Environment (CERTIM_CA_PASSPHRASE); default process.env. */
@@ -287,6 +291,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const { proxy, port: proxyPort } = await startRendezvousProxy(oscar.engine, { host, port: options.proxyPort ?? 0, ...(options.proxy ? { config: options.proxy } : {}) });
     cleanups.push(() => proxy.close());
 
+    // OSCAR over WebSocket on the HTTPS port; the Origin must name one of the certificate's names (§14.4).
+    const ws = createWebSocketEndpoint({ oscar, allowedHosts: [...names.dns, ...names.ips], ...(options.webSocket ? { limits: options.webSocket } : {}) });
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({
       host,
@@ -299,8 +305,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       limiter,
       log,
       ...(options.http ? { limits: options.http } : {}),
+      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+      extraMetrics: () => ({ ...ws.counters, wsUnauthenticated: ws.unauthenticated }),
     });
     cleanups.push(() => https.close());
+    // 17/03 and 01/05 on a WebSocket connection name the HTTPS listener (§14.3).
+    oscar.engine.boundPorts.ws = https.port;
 
     // Renew the TLS certificate in place, on every TLS listener, once two thirds of its life have passed.
     const now = options.now ?? Date.now;
