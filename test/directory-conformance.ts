@@ -322,6 +322,22 @@ export function directoryConformance(name: string, harness: DirectoryHarness): v
       assert.equal(eps[0]!.deliveries.length, 0);
     });
 
+    test('a room key (rooms register chat connections under it) works like a user key across nodes', async () => {
+      // server/cluster/rooms.ts roomDirectoryKey: `room_<exchange>_<hex>`, never a screen name.
+      const { dirs, eps } = await cluster(['n1', 'n2']);
+      const room = 'room_4_7365637265742070616e73';
+      await dirs[0]!.register(entry(dirs[0]!, 'c1', room, { service: 'chat', presence: snapshot('Alice') }));
+      await dirs[1]!.register(entry(dirs[1]!, 'c2', room, { service: 'chat', presence: snapshot('Bob') }));
+      await dirs[1]!.register(entry(dirs[1]!, 'c3', room, { service: 'chat', presence: snapshot('Bob') }));
+      assert.deepEqual((await dirs[0]!.sessionsOf(room)).map((e) => e.presence?.screenName).sort(), ['Alice', 'Bob', 'Bob']);
+      const r = await dirs[0]!.sendToUser(room, { ...snac(7), except: { node: 'n1', sessionId: 'c1' }, service: 'chat' });
+      assert.deepEqual(r, { targeted: 2, accepted: 2 });
+      await eps[1]!.waitFor('both members on n2', () => eps[1]!.deliveries.length === 2);
+      assert.equal(eps[0]!.deliveries.length, 0);
+      await dirs[1]!.unregister({ node: 'n2', sessionId: 'c2' });
+      assert.deepEqual((await dirs[0]!.sessionsOf(room)).map((e) => e.address.sessionId).sort(), ['c1', 'c3']);
+    });
+
     test('a node that leaves takes its sessions with it: other nodes see them go', async () => {
       const { dirs, eps } = await cluster(['n1', 'n2']);
       await dirs[0]!.register(entry(dirs[0]!, 'a1', 'alice', { presence: snapshot('Alice') }));

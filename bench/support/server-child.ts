@@ -30,4 +30,4 @@ const server = await startServer({
   },
 });
 serveParentRequests(() => server.close());
-process.stdout.write(`${JSON.stringify({ event: 'ready', oscar: server.ports.oscar, oscarTls: server.ports.oscarTls })}\n`);
+process.stdout.write(`${JSON.stringify({ event: 'ready', oscar: server.ports.oscar, oscarTls: server.ports.oscarTls, https: server.ports.https })}\n`);

@@ -42,6 +42,29 @@ export interface EngineConfig {
   maxFeedbagItems: number;
   /** Offline IMs held per recipient. */
   maxOfflinePerRecipient: number;
+  /** Rooms (docs/protocol.md §3.6): rooms alive at once on the server (or cluster). */
+  maxRooms: number;
+  /** Rooms: rooms alive at once that one user created. */
+  maxRoomsPerCreator: number;
+  /** Rooms: connections in one room (announced as room TLV 0x00D2). */
+  maxRoomOccupancy: number;
+  /** Rooms: connections of one user in one room (a multi-session user's devices). */
+  maxRoomConnectionsPerMember: number;
+  /** Rooms: a chat connection that has not sent client ready (`01/02`) within this many ms is closed. */
+  roomReadyTimeoutMs: number;
+  /** Rooms: max room name length in UTF-8 bytes (announced as exchange TLV 0x0004). */
+  maxRoomNameLength: number;
+  /** Rooms: max message body (message-block TLV 0x0001) in bytes (announced as room TLV 0x00D1; u16). */
+  maxRoomMessageLength: number;
+  /** Rooms: max bytes of the room TLVs a creator may have stored. */
+  maxRoomTlvBytes: number;
+  /** Rooms: how long a room with nobody in it (not yet joined, or emptied) lives, ms. */
+  roomEmptyTtlMs: number;
+  /**
+   * Rooms: how long a member of a secure room (0x00DB `application/pkcs7-mime`) whose connection closed stays
+   * listed, ms; rejoining within it is not a leave and a join (clients rekey on leaves, docs/protocol.md §7).
+   */
+  secureRoomRejoinGraceMs: number;
 }
 
 /** Defaults. */
@@ -66,5 +89,15 @@ export function defaultEngineConfig(): EngineConfig {
     maxPermitDeny: 1000,
     maxFeedbagItems: 1500,
     maxOfflinePerRecipient: 500,
+    maxRooms: 1000,
+    maxRoomsPerCreator: 10,
+    maxRoomOccupancy: 100,
+    maxRoomConnectionsPerMember: 4,
+    roomReadyTimeoutMs: 30_000,
+    maxRoomNameLength: 64,
+    maxRoomMessageLength: 8000,
+    maxRoomTlvBytes: 1024,
+    roomEmptyTtlMs: 5 * 60_000,
+    secureRoomRejoinGraceMs: 15_000,
   };
 }

@@ -7,11 +7,14 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import type { DeliveryDirectory } from './cluster/directory.js';
 import { localDirectory } from './cluster/local-directory.js';
 import type { ThrottleStatePort } from './auth/throttle-state.js';
+import { LocalRooms } from './cluster/local-rooms.js';
+import type { RoomRegistry } from './cluster/rooms.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { HandlerEnv } from './handler-env.js';
 import { LogEvent } from './log-events.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Clock, ServerPorts } from './ports.js';
+import { RendezvousBook, type RendezvousBookOptions } from './proxy/rendezvous-book.js';
 import { DEFAULT_SERVICES } from './services/index.js';
 import { ServiceTable, type OscarService } from './services/service.js';
 import { LocalNode } from './session/local-node.js';
@@ -59,6 +62,8 @@ export interface EngineOptions {
   clock?: Clock;
   /** Delivery directory (default: a single in-process node). Not started: the engine starts it. */
   directory?: DeliveryDirectory;
+  /** Room registry (default: in-process, with the config's room limits). Share one between nodes of a cluster. */
+  rooms?: RoomRegistry;
   /** Services (default {@link DEFAULT_SERVICES}). */
   services?: readonly OscarService[];
   /** Logger (default: silent). */
@@ -67,6 +72,8 @@ export interface EngineOptions {
   cookieSecret?: Uint8Array;
   /** Where login-throttle records live (default: in memory; the store's table to share them in a cluster). */
   throttleState?: ThrottleStatePort;
+  /** Limits of the live-rendezvous memory (proxy/rendezvous-book.ts). */
+  rendezvous?: Partial<RendezvousBookOptions>;
 }
 
 /** Shared server state. Handlers see it only as a {@link HandlerEnv}. */
@@ -85,6 +92,8 @@ export class Engine implements HandlerEnv {
   readonly started: Promise<void>;
   /** Presence fan-out. */
   readonly presence: Presence;
+  /** Chat rooms that exist (membership is in the directory). */
+  readonly rooms: RoomRegistry;
   /** The services connections can serve. */
   readonly services: ServiceTable;
   /** BOS cookies. */
@@ -99,8 +108,10 @@ export class Engine implements HandlerEnv {
     limitDisconnects: 0, malformedFrames: 0, malformedSnacs: 0, loginsOk: 0, loginsFailed: 0,
   };
   private sessionSeq = 0;
-  /** Ports the listeners bound ({ plain, tls }), filled by the network layer; used for 17/03 BOS addresses. */
-  readonly boundPorts: { plain?: number; tls?: number } = {};
+  /** Live rendezvous proposals relayed by this node (docs/protocol.md §8.3: the proxy authorises against them). */
+  readonly rendezvous: RendezvousBook;
+  /** Ports the listeners bound ({ plain, tls, ws = the HTTPS port }), filled by the network layer; used for 17/03 BOS addresses. */
+  readonly boundPorts: { plain?: number; tls?: number; ws?: number } = {};
 
   /** @param options ports and overrides */
   constructor(options: EngineOptions) {
@@ -113,10 +124,13 @@ export class Engine implements HandlerEnv {
     this.directory = options.directory ?? localDirectory();
     this.presence = new Presence(this.registry, this.directory, this.clock, fault);
     this.services = new ServiceTable(options.services ?? DEFAULT_SERVICES);
+    const c = this.config;
+    this.rooms = options.rooms ?? new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs });
     this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault));
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
     this.throttle = new LoginThrottle(this.config.loginThrottle, options.throttleState, () => this.clock.now());
+    this.rendezvous = new RendezvousBook(this.clock, options.rendezvous);
   }
 
   /** A fresh node-unique session id. */

@@ -5,11 +5,12 @@
  */
 import type { CookieClaims } from './auth/cookie.js';
 import type { DeliveryDirectory } from './cluster/directory.js';
+import type { RoomRegistry } from './cluster/rooms.js';
 import type { EngineConfig } from './config.js';
 import type { EngineMetrics, Logger } from './engine.js';
-import type { Clock, ServerPorts } from './ports.js';
+import type { Clock, RendezvousObserver, ServerPorts } from './ports.js';
 import type { CompiledService } from './services/service.js';
-import type { Session } from './session/session.js';
+import type { LinkKind, Session } from './session/session.js';
 
 /** Presence as handlers drive it (session/presence.ts). */
 export interface PresencePort {
@@ -29,7 +30,7 @@ export interface PresencePort {
 
 /** Read-only lookups of this node's sessions. */
 export interface LocalSessions {
-  /** The newest ready local session of a normalized name. */
+  /** The newest ready local BOS session of a normalized name. */
   readyByKey(key: string): Session | undefined;
 }
 
@@ -53,6 +54,8 @@ export interface HandlerEnv {
   readonly counters: EngineMetrics;
   /** The one path to other sessions (IMs, events, offline hand-off, room fan-out). */
   readonly directory: DeliveryDirectory;
+  /** Chat rooms that exist (docs/protocol.md §3.6); who is in them is in `directory`. */
+  readonly rooms: RoomRegistry;
   /** Presence publishing and sign-on arrivals. */
   readonly presence: PresencePort;
   /** This node's sessions, read-only. */
@@ -62,5 +65,17 @@ export interface HandlerEnv {
   /** Cookie minting for `01/05`. */
   readonly cookies: { issue(claims: CookieClaims, nowMs: number): Uint8Array };
   /** Ports the listeners bound. */
-  readonly boundPorts: { readonly plain?: number; readonly tls?: number };
+  readonly boundPorts: { readonly plain?: number; readonly tls?: number; readonly ws?: number };
+  /** Live rendezvous proposals, for the rendezvous proxy (docs/protocol.md §8.3); absent in unit-test fakes. */
+  readonly rendezvous?: RendezvousObserver;
+}
+
+/**
+ * The `host:port` a redirect names for a client on a `kind` listener (the 17/03 BOS address, 01/05): the same
+ * listener kind again (docs/protocol.md §10.1). For WebSocket it is the HTTPS listener's address; the client opens
+ * `wss://<host:port>/oscar` there (§14.3).
+ */
+export function redirectAddress(env: Pick<HandlerEnv, 'config' | 'boundPorts'>, kind: LinkKind): string {
+  const port = kind === 'ws' ? env.boundPorts.ws : kind === 'tls' ? env.boundPorts.tls : env.boundPorts.plain;
+  return `${env.config.advertisedHost}:${port ?? 5190}`;
 }

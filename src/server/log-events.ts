@@ -102,6 +102,22 @@ export const LogEvent = {
   /** info: a revoked certificate's published block was withdrawn from a user — screenName, serial, online. */
   CERT_WITHDRAWN: 'cert.withdrawn',
 
+  // The rendezvous proxy (docs/protocol.md §8.3).
+  /** debug: an init-send is waiting for its peer — user, port. */
+  PROXY_WAITING: 'proxy.waiting',
+  /** info: two proxy connections were paired — from, to. */
+  PROXY_PAIRED: 'proxy.paired',
+  /** info: a paired proxy splice ended — reason, from, to. */
+  PROXY_CLOSED: 'proxy.closed',
+  /** info: a proxy connection was refused — reason (stable code), user. */
+  PROXY_REFUSED: 'proxy.refused',
+
+  // OSCAR over WebSocket on the HTTPS port (docs/protocol.md §14).
+  /** info (a foreign Origin) or debug: a WebSocket upgrade was refused — code, address, origin, path. */
+  WS_REFUSED: 'ws.refused',
+  /** warn: a WebSocket was closed for an oversize or text message or a ping flood — address, why. */
+  WS_BAD_MESSAGE: 'ws.bad_message',
+
   // Admin control channel (server/admin/).
   /** info: an admin command ran (error when it failed inside the server) — command, ok, code or error. */
   ADMIN_COMMAND: 'admin.command',

@@ -7,8 +7,10 @@
  *                       ─► server TLS certificate (issued by that CA at every start; key only in memory)
  *                       ─► OSCAR engine (createOscarServer: store ports + passwords + PKI verifier) on the plain
  *                          and TLS ports
+ *                       ─► rendezvous proxy (its own port; pairs against the engine's live rendezvous proposals)
  *                       ─► HTTPS listener (EST via the PKI's handlers, CRL, health, metrics), sharing the engine's
- *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget
+ *                          failed-login throttle so EST and OSCAR logins draw on one guessing budget; its upgrade
+ *                          requests go to the OSCAR WebSocket endpoint (the same engine, docs/protocol.md §14)
  *
  * Before any of it, the data-directory lock (data-dir-lock.ts): one server per data directory. After the listeners,
  * the admin control socket (admin/admin-server.ts) in `<data>/admin/`, through which `certim admin` reaches this
@@ -34,6 +36,7 @@ import type { HttpLimits } from './http/http-limits.js';
 import { ConnectionLimiter, type ConnectionLimits } from './net/connection-limits.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
 import { createOscarServer, type OscarServer } from './net/oscar-server.js';
+import { createWebSocketEndpoint, type WebSocketLimits } from './net/ws-endpoint.js';
 import type { CertificateChecker } from './ports.js';
 import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
@@ -42,6 +45,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { adminCommands } from './admin/admin-commands.js';
 import { startAdminServer } from './admin/admin-server.js';
 import { onCertificateRevoked } from './admin/cert-withdrawal.js';
+import { startRendezvousProxy, withProxyMetrics, type ProxyConfig, type RendezvousProxy } from './proxy/index.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
 export interface ServerOptions {
@@ -55,6 +59,10 @@ export interface ServerOptions {
   tlsPort: number;
   /** HTTPS (EST, CRL, health, metrics); 0 = free port. */
   httpPort: number;
+  /** Rendezvous proxy (docs/protocol.md §8.3); 0 or absent = free port (the CLI's default is 5193). */
+  proxyPort?: number;
+  /** Rendezvous proxy overrides (limits, timeouts, the IPv4 address its acks advertise). */
+  proxy?: Partial<ProxyConfig>;
   /** `sqlite:PATH` or `postgres://...`; default `sqlite:<dataDir>/certim.db`. */
   dbUrl?: string;
   /** IM domain in issued certificates' `im:` URIs; default: remembered from the first start, else the public host. */
@@ -63,6 +71,8 @@ export interface ServerOptions {
   publicHost?: string;
   /** Engine overrides (limits, rate classes) — for tests and benches. */
   engine?: Partial<EngineConfig>;
+  /** OSCAR-over-WebSocket endpoint limits (unauthenticated caps) — for tests. */
+  webSocket?: Partial<WebSocketLimits>;
   /** Log sink (default: silent). */
   log?: Logger;
   /** Environment (CERTIM_CA_PASSPHRASE); default process.env. */
@@ -86,7 +96,7 @@ export interface ServerOptions {
  * Defaults. Host 127.0.0.1: a fresh `npm start` should not expose a brand-new server (with a CA and no accounts
  * yet) to the network before its admin has looked at it; pass `--host 0.0.0.0` to serve a LAN. Ports: 5190 is
  * AIM's own, classic clients default to it; 5191 (next to it) for OSCAR over TLS; 8443 for HTTPS, the usual
- * unprivileged HTTPS port.
+ * unprivileged HTTPS port; 5193 for the rendezvous proxy (AOL ran it on 5190 of its own host, ars.oscar.aol.com).
  */
 export const DEFAULT_SERVER_OPTIONS = {
   dataDir: './data',
@@ -94,12 +104,13 @@ export const DEFAULT_SERVER_OPTIONS = {
   port: 5190,
   tlsPort: 5191,
   httpPort: 8443,
+  proxyPort: 5193,
 } as const satisfies Partial<ServerOptions>;
 
 /** A running server. */
 export interface RunningServer {
   /** Bound ports. */
-  readonly ports: { oscar: number; oscarTls: number; https: number };
+  readonly ports: { oscar: number; oscarTls: number; https: number; proxy: number };
   /** SHA-256 of the CA root certificate DER, lowercase hex. */
   readonly caFingerprint: string;
   /** Bind address. */
@@ -124,6 +135,8 @@ export interface RunningServer {
    * always with `force`; resolves true when it renewed. A timer calls this twice a day.
    */
   renewTlsIfDue(force?: boolean): Promise<boolean>;
+  /** The rendezvous proxy (metrics, tests). */
+  readonly proxy: RendezvousProxy;
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -275,6 +288,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log('info', LogEvent.CONNECTION_CAPS, { ...limiter.limits });
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem }, limiter });
 
+    const { proxy, port: proxyPort } = await startRendezvousProxy(oscar.engine, { host, port: options.proxyPort ?? 0, ...(options.proxy ? { config: options.proxy } : {}) });
+    cleanups.push(() => proxy.close());
+
+    // OSCAR over WebSocket on the HTTPS port; the Origin must name one of the certificate's names (§14.4).
+    const ws = createWebSocketEndpoint({ oscar, allowedHosts: [...names.dns, ...names.ips], ...(options.webSocket ? { limits: options.webSocket } : {}) });
     const caPem = [...ca.chain, ca.rootCertificate].map((c) => toPem('CERTIFICATE', c.der)).join('');
     const https: HttpsListener = await startHttpsListener({
       host,
@@ -282,13 +300,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certPem: tls.certChainPem,
       keyPem: tls.keyPem,
       clientCaPem: caPem,
-      ports: httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log), limiter),
+      ports: withProxyMetrics(httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log), limiter), proxy),
       throttle: oscar.engine.throttle,
       limiter,
       log,
       ...(options.http ? { limits: options.http } : {}),
+      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+      extraMetrics: () => ({ ...ws.counters, wsUnauthenticated: ws.unauthenticated }),
     });
     cleanups.push(() => https.close());
+    // 17/03 and 01/05 on a WebSocket connection name the HTTPS listener (§14.3).
+    oscar.engine.boundPorts.ws = https.port;
 
     // Renew the TLS certificate in place, on every TLS listener, once two thirds of its life have passed.
     const now = options.now ?? Date.now;
@@ -324,11 +346,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
 
     const shown = (p: number): string => `${host.includes(':') ? `[${host}]` : host}:${p}`;
-    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), publicHost, caFingerprint: ca.rootFingerprint(), adminSocket });
+    log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), proxy: shown(proxyPort), publicHost, caFingerprint: ca.rootFingerprint(), adminSocket });
 
     let closing: Promise<void> | undefined;
     return {
-      ports: { oscar: bound.oscar, oscarTls: bound.oscarTls, https: https.port },
+      ports: { oscar: bound.oscar, oscarTls: bound.oscarTls, https: https.port, proxy: proxyPort },
       caFingerprint: ca.rootFingerprint(),
       host,
       dataDir,
@@ -338,6 +360,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminSocket,
       onCertificateRevoked: (screenName, serial) => onCertificateRevoked(oscar.engine, screenName, serial),
       renewTlsIfDue,
+      proxy,
       close() {
         closing ??= closeAll();
         return closing;

@@ -136,6 +136,12 @@ export interface Clock {
   now(): number;
 }
 
+/** Where the ICBM relay reports rendezvous blocks it relayed, for the rendezvous proxy (docs/protocol.md §8.3). */
+export interface RendezvousObserver {
+  /** A ch-2 rendezvous block (TLV 0x0005 value) from `from` to `to` (normalized) was relayed. Must not throw. */
+  observe(from: string, to: string, rv: Uint8Array): void;
+}
+
 /** Everything the engine needs from outside. */
 export interface ServerPorts {
   /** Account lookup. */

@@ -13,3 +13,4 @@ export * from './cert-info.js';
 export * from './icbm-message.js';
 export * from './mime-headers.js';
 export { md5 } from './md5.js';
+export * from './rv-proxy.js';

@@ -27,6 +27,8 @@ export interface ServerReady {
   oscarTls: number;
   https: number;
   caFingerprint: string;
+  /** Rendezvous proxy port. */
+  proxy: number;
 }
 
 /** Output of a finished process. */

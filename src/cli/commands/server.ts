@@ -15,6 +15,9 @@ const USAGE = `usage: certim server [options]
   --port N           plain OSCAR port, for classic AIM clients (default ${DEFAULT_SERVER_OPTIONS.port})
   --tls-port N       OSCAR over TLS, for certim clients (default ${DEFAULT_SERVER_OPTIONS.tlsPort})
   --http-port N      HTTPS: EST enrollment, /crl, /healthz, /metrics (default ${DEFAULT_SERVER_OPTIONS.httpPort})
+  --proxy-port N     rendezvous proxy for file transfer / direct IM (default --port + 3, i.e. ${DEFAULT_SERVER_OPTIONS.proxyPort};
+                     a free port when --port is 0)
+  --proxy-address IP IPv4 address the proxy tells clients to use (default: the address they reached it on)
   --db URL           sqlite:PATH or postgres://... (default sqlite:DATA-DIR/certim.db)
   --domain D         domain in issued certificates' im: URIs (default: the public host)
   --public-host H    name clients use to reach this server: BOS redirects and the TLS certificate
@@ -38,6 +41,17 @@ function port(name: string, v: string | undefined, dflt: number): number {
   return n;
 }
 
+/** --proxy-port, else --port + 3 (5193 by default), else a free port when --port is 0 (tests never collide on it). */
+function proxyPortFor(v: string | undefined, oscarPort: number): number {
+  if (v !== undefined) return port('proxy-port', v, 0);
+  return oscarPort === 0 || oscarPort + 3 > 65535 ? 0 : oscarPort + 3;
+}
+
+function ipv4(name: string, v: string): string {
+  if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) || v.split('.').some((p) => Number(p) > 255)) throw new Error(`--${name} must be an IPv4 address, got '${v}'`);
+  return v;
+}
+
 /** Parses `certim server` flags into options (exported for tests). */
 export function parseServerArgs(argv: string[]): { options: ServerOptions; json: boolean; logLevel: LogLevelOption; logFormat: LogFormat } | 'help' {
   const { values } = parseArgs({
@@ -50,6 +64,8 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
       port: { type: 'string' },
       'tls-port': { type: 'string' },
       'http-port': { type: 'string' },
+      'proxy-port': { type: 'string' },
+      'proxy-address': { type: 'string' },
       db: { type: 'string' },
       domain: { type: 'string' },
       'public-host': { type: 'string' },
@@ -68,6 +84,8 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
     port: port('port', values.port, d.port),
     tlsPort: port('tls-port', values['tls-port'], d.tlsPort),
     httpPort: port('http-port', values['http-port'], d.httpPort),
+    proxyPort: proxyPortFor(values['proxy-port'], port('port', values.port, d.port)),
+    ...(values['proxy-address'] !== undefined ? { proxy: { advertisedIpv4: ipv4('proxy-address', values['proxy-address']) } } : {}),
     ...(values.db !== undefined ? { dbUrl: values.db } : {}),
     ...(values.domain !== undefined ? { domain: values.domain } : {}),
     ...(values['public-host'] !== undefined ? { publicHost: values['public-host'] } : {}),
@@ -112,7 +130,7 @@ export const serverCommand: Command = {
         server = await startServer({ ...parsed.options, log });
       } catch (e) {
         const err = e as NodeJS.ErrnoException & { port?: number };
-        const hint = err.code === 'EADDRINUSE' ? ` (port ${err.port ?? '?'} is in use: pick another with --port/--tls-port/--http-port, or 0)` : '';
+        const hint = err.code === 'EADDRINUSE' ? ` (port ${err.port ?? '?'} is in use: pick another with --port/--tls-port/--http-port/--proxy-port, or 0)` : '';
         console.error(`certim server: cannot start: ${err.message ?? String(e)}${hint}`);
         return 1;
       }
@@ -121,6 +139,7 @@ export const serverCommand: Command = {
         oscar: server.ports.oscar,
         oscarTls: server.ports.oscarTls,
         https: server.ports.https,
+        proxy: server.ports.proxy,
         caFingerprint: server.caFingerprint,
         host: server.host,
         dataDir: server.dataDir,

@@ -18,6 +18,8 @@ import { encodeText } from '../../wire/bytes.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { Engine } from '../engine.js';
 import { LogEvent } from '../log.js';
+import { redirectAddress } from '../handler-env.js';
+import type { LinkKind } from '../session/session.js';
 import type { Reply } from '../families/family.js';
 import { reply } from '../families/family.js';
 import type { LoginAttemptOutcome } from './login-throttle.js';
@@ -29,8 +31,10 @@ export const CHALLENGE_TTL_MS = 60_000;
 
 /** What the auth handlers know about (and keep on) the connection. */
 export interface AuthConnection {
-  /** True when the client connected over TLS. */
+  /** True when the client connected over TLS (the TLS listener, or WebSocket over HTTPS). */
   tls: boolean;
+  /** Listener kind: the BOS address sends the client back to the same kind (docs/protocol.md §14.3). */
+  kind: LinkKind;
   /** Remote address (throttling key). */
   address: string;
   /** The outstanding 17/07 challenge of this connection, if any (single use). */
@@ -108,7 +112,6 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
     return fail(LoginError.SUSPENDED);
   }
   engine.counters.loginsOk++;
-  const port = conn.tls ? engine.boundPorts.tls : engine.boundPorts.plain;
   engine.log('info', LogEvent.LOGIN_OK, {
     screenName: acc.screenName, address: conn.address, tls: conn.tls, via: 'oscar', clientId: req.clientId,
     method: req.certimPassword !== undefined ? 'password' : 'md5',
@@ -116,5 +119,5 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
   const cookie = engine.cookies.issue({
     screenName: acc.screenName, tls: conn.tls, multiConn: req.multiConn, service: 'bos', ...(req.clientId !== undefined ? { clientId: req.clientId } : {}),
   }, engine.clock.now());
-  return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(acc.screenName, `${engine.config.advertisedHost}:${port ?? 5190}`, cookie));
+  return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(acc.screenName, redirectAddress(engine, conn.kind), cookie));
 }

@@ -5,7 +5,8 @@
  * - Channel-1 payloads are relayed byte for byte (encrypted IMs stay ciphertext). Only the TLVs a client may set
  *   reach the recipient (`isClientSettableIcbmTlv`, docs/protocol.md §3.4): 0x0003/0x0006 are consumed here, and
  *   server-owned fields (0x0016 offline timestamp, ...) are added by the server alone, also on offline delivery.
- * - Channel 2: proposals with TLV 0x0003 get the observed-address rewrite of §8.1.
+ * - Channel 2: proposals with TLV 0x0003 get the observed-address rewrite of §8.1, and every rendezvous block is
+ *   reported to `engine.rendezvous` (proposals are remembered for the rendezvous proxy, cancels forget them; §8.3).
  * - Recipient online nowhere (no ready session on any node) + TLV 0x0006: stored durably BEFORE the 04/0C ack,
  *   delivered after their next client ready.
  * - A channel-1 IM from a certim session is also copied to the sender's OTHER certim sessions (those announcing
@@ -54,6 +55,8 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
     const rewritten = rewriteRendezvousAddress(rv, me.link.remoteIpv4);
     if (rewritten) replace = new Map([[IcbmTlv.RENDEZVOUS, rewritten]]);
   }
+  // Remembered before delivery: the recipient may reach the rendezvous proxy before the directory resolves (§8.3).
+  if (rv !== undefined) engine.rendezvous?.observe(me.key, toKey, rv);
   const out = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, replace);
   // The receiving node checks each session's privacy against the sender (`from`): hidden sessions don't count.
   const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, from: me.key, service: me.service };

@@ -9,6 +9,7 @@ import {
 import { SnacErrorCode } from '../../wire/snac.js';
 import { pairsByClass } from '../session/rate-classes.js';
 import { userInfoBlock } from '../session/user-info-block.js';
+import { redirectAddress } from '../handler-env.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
 
 function selfInfo(ctx: BosContext): Reply {
@@ -37,10 +38,9 @@ async function serviceRequest(ctx: BosContext, body: Uint8Array): Promise<Reply[
   const verdict = target.service.request ? await target.service.request(ctx, req.tlvs) : {};
   if (typeof verdict === 'number') return [errorReply(F, verdict)];
   const tls = s.link.tls;
-  const port = tls ? engine.boundPorts.tls : engine.boundPorts.plain;
   const claims = { screenName: s.screenName, tls, multiConn: s.multiConn, service: target.service.id, ...(verdict.room ? { room: verdict.room } : {}) };
   const cookie = engine.cookies.issue(claims, engine.clock.now());
-  const redirect = encodeServiceRedirect({ family: req.family, address: `${engine.config.advertisedHost}:${port ?? 5190}`, cookie, ...(tls ? {} : { sslState: 0 }) });
+  const redirect = encodeServiceRedirect({ family: req.family, address: redirectAddress(engine, s.link.kind), cookie, ...(tls ? {} : { sslState: 0 }) });
   return [reply(F, S.SERVICE_REDIRECT, redirect)];
 }
 

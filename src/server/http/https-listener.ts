@@ -13,12 +13,14 @@ import type { Socket } from 'node:net';
 import { ConnectionLimiter } from '../net/connection-limits.js';
 import { createTlsFront } from '../net/tls-front.js';
 import { secureContextOptions } from '../net/tls-policy.js';
+import type { Duplex } from 'node:stream';
 import { CRL_PATH } from '../../pki/ca.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { EST_PREFIX, handleEst, type EstCounters } from './est-routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-limits.js';
 import type { HttpPorts } from './http-ports.js';
 import { renderPrometheus } from './metrics.js';
+import { PLACEHOLDER_PAGE, pageSecurityHeaders } from './page-security.js';
 import { HttpError, send, sendError } from './request.js';
 import { LogEvent, silentLogger, type Logger } from '../log.js';
 
@@ -49,6 +51,13 @@ export interface HttpsListenerOptions {
   log?: HttpLog;
   /** Clock (ms). */
   now?: () => number;
+  /**
+   * Handles HTTP `upgrade` requests (OSCAR over WebSocket, docs/protocol.md §14); without it every upgrade is
+   * refused by closing the socket.
+   */
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Extra counters merged into /metrics (the WebSocket endpoint's). */
+  extraMetrics?: () => Record<string, number>;
 }
 
 /** A running HTTPS listener. */
@@ -75,6 +84,10 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
     const path = new URL(req.url ?? '/', 'https://localhost').pathname;
     if (path.startsWith(EST_PREFIX)) return handleEst(path.slice(EST_PREFIX.length), req, res, estDeps);
     switch (path) {
+      case '/':
+        // The web client's page (docs/protocol.md §14.4): a placeholder until the app is served from here.
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET', { Allow: 'GET, HEAD' });
+        return send(res, 200, 'text/html; charset=utf-8', PLACEHOLDER_PAGE, pageSecurityHeaders(req.headers.host));
       case '/crl':
       case CRL_PATH: // the URL the CA writes into certificates' CRL distribution points
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET', { Allow: 'GET, HEAD' });
@@ -82,7 +95,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
       case '/healthz':
         return send(res, 200, 'application/json', `${JSON.stringify({ status: 'ok', uptimeSeconds: Math.round((now() - started) / 1000) })}\n`);
       case '/metrics': {
-        const values = { ...o.ports.metrics(), ...counters, uptimeSeconds: Math.round((now() - started) / 1000) };
+        const values = { ...o.ports.metrics(), ...o.extraMetrics?.(), ...counters, uptimeSeconds: Math.round((now() - started) / 1000) };
         return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderPrometheus(values));
       }
       default:
@@ -124,6 +137,16 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
     limiter,
     firstByteTimeoutMs: limits.handshakeTimeoutMs,
     onRefused: (address, reason) => log('debug', LogEvent.CONN_REFUSED, { listener: 'https', address, reason }),
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!o.onUpgrade) return void socket.destroy();
+    try {
+      o.onUpgrade(req, socket, head);
+    } catch (err) {
+      // An event handler that throws would take the process down: drop this socket instead.
+      log('error', LogEvent.LISTENER_ERROR, { listener: 'https', operation: 'upgrade', error: err instanceof Error ? err.message : String(err) });
+      socket.destroy();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -23,7 +23,17 @@ const DESCRIPTIONS: Record<string, { help: string; type: 'counter' | 'gauge' }> 
   login_throttled: { help: 'Login attempts refused by the throttle without a password check.', type: 'counter' },
   login_busy: { help: 'Login attempts refused because password checks were saturated.', type: 'counter' },
   connections_refused: { help: 'Connections refused by the per-address or global connection caps (all listeners).', type: 'counter' },
+  ws_upgrades: { help: 'OSCAR WebSocket upgrades completed.', type: 'counter' },
+  ws_refused: { help: 'OSCAR WebSocket upgrades refused (path, Origin, unauthenticated caps).', type: 'counter' },
+  ws_bad_messages: { help: 'OSCAR WebSockets closed for an oversize or text message or a ping flood.', type: 'counter' },
+  ws_unauthenticated: { help: 'OSCAR WebSockets open that have not redeemed a cookie yet.', type: 'gauge' },
   uptime_seconds: { help: 'Seconds since the server started.', type: 'gauge' },
+  proxy_connections: { help: 'Open rendezvous proxy connections.', type: 'gauge' },
+  proxy_waiting: { help: 'Proxy init-sends waiting for their peer.', type: 'gauge' },
+  proxy_pairs: { help: 'Spliced proxy pairs.', type: 'gauge' },
+  proxy_pairs_spliced: { help: 'Proxy pairs spliced since start.', type: 'counter' },
+  proxy_bytes_relayed: { help: 'Bytes relayed by the rendezvous proxy.', type: 'counter' },
+  proxy_refused: { help: 'Proxy connections refused or cut (limits, timeouts, no rendezvous).', type: 'counter' },
 };
 
 /** camelCase -> snake_case ("imsRelayed" -> "ims_relayed"). */

@@ -1,6 +1,7 @@
 /**
  * One client connection: read -> FlapDeframer (frame size limit) -> rate class check BEFORE dispatch -> route by
- * (family, subtype) -> write replies. The only place (with listener.ts) that touches a socket.
+ * (family, subtype) -> write replies. It drives a {@link ConnectionStream} (stream.ts), so TCP, TLS and OSCAR over
+ * WebSocket (docs/protocol.md §14) share this loop, its limits and its authentication unchanged.
  *
  * - Broken framing (bad start byte, oversize frame, data before hello) closes the connection (STYLE example 7).
  * - A malformed SNAC body gets SNAC error 0x0E, an unknown SNAC 0x01; handler faults 0x1C — never a crash.
@@ -9,7 +10,6 @@
  *   not buffered forever.
  * - Frames are processed strictly in order; when too many wait (slow store), the socket is paused.
  */
-import type { Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { WireError } from '../../wire/bytes.js';
 import { FlapChannel, FlapDeframer, FlapHelloTlv, SignOffReason, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
@@ -24,18 +24,26 @@ import type { CompiledService } from '../services/service.js';
 import { snacKey } from '../session/rate-classes.js';
 import { RateLimiter, type RateState } from '../session/rate-limiter.js';
 import type { Session, SessionLink, SnacSendOptions } from '../session/session.js';
+import type { ConnectionStream, StreamKind } from './stream.js';
 
 /** hello -> auth (login connection) | service (a cookie was redeemed: BOS or another service) -> closed. */
 type ConnState = 'hello' | 'auth' | 'service' | 'closed';
 
-/** Drives one socket. */
+/** Drives one client stream. */
 export class OscarConnection implements SessionLink {
-  /** True for TLS connections. */
+  /** True for TLS connections (and WebSocket, which runs over HTTPS). */
   readonly tls: boolean;
+  /** {@inheritDoc SessionLink.kind} */
+  readonly kind: StreamKind;
   /** Peer IPv4 (4 bytes) or undefined. */
   readonly remoteIpv4: Uint8Array | undefined;
   /** Peer address as text ('unknown' when the socket has none). */
   readonly address: string;
+
+  /** {@inheritDoc SessionLink.remoteAddress} */
+  get remoteAddress(): string {
+    return this.address;
+  }
   private state: ConnState = 'hello';
   private readonly deframer: FlapDeframer;
   private seq = randomInt(0, 0x8000);
@@ -56,25 +64,22 @@ export class OscarConnection implements SessionLink {
   /** BUCP state of an auth connection (its single-use challenge key). */
   private readonly auth: AuthConnection;
 
-  /** @param engine shared state; @param socket the accepted socket; @param tls whether it is a TLS socket */
+  /** @param engine shared state; @param socket the accepted stream (TCP, TLS or WebSocket); @param onClosed called once at close */
   constructor(
     private readonly engine: Engine,
-    private readonly socket: Socket,
-    tls: boolean,
+    private readonly socket: ConnectionStream,
     private readonly onClosed: (c: OscarConnection) => void,
     /** Called once when a BOS cookie was redeemed (the connection is authenticated; connection-limits.ts). */
     private readonly onAuthenticated: () => void = () => {},
   ) {
-    this.tls = tls;
-    this.address = socket.remoteAddress ?? 'unknown';
+    this.kind = socket.kind;
+    this.tls = socket.kind !== 'tcp';
+    this.address = socket.remoteAddress;
     this.remoteIpv4 = parseIpv4(this.address);
-    this.auth = { tls, address: this.address };
+    this.auth = { tls: this.tls, kind: this.kind, address: this.address };
     this.deframer = new FlapDeframer({ maxFrameSize: engine.config.maxFrameSize });
     this.rates = new RateLimiter(engine.config.rateClasses, engine.clock.now());
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => {});
-    socket.on('close', () => this.onClose());
+    socket.start({ onData: (chunk) => this.onData(chunk), onClose: () => this.onClose() });
     this.authTimer = setTimeout(() => {
       if (this.state === 'hello' || this.state === 'auth') this.close('unauthenticated timeout');
     }, engine.config.unauthenticatedTimeoutMs);
@@ -132,24 +137,23 @@ export class OscarConnection implements SessionLink {
     if (sock.destroyed) return;
     if (!this.corked) {
       this.corked = true;
-      sock.cork();
       setImmediate(() => {
         this.corked = false;
-        if (!sock.destroyed) sock.uncork();
+        sock.flush();
       });
     }
     sock.write(frame);
-    if (sock.writableLength > this.engine.config.maxPendingOutput) {
+    if (sock.pendingBytes > this.engine.config.maxPendingOutput) {
       // Slow reader: never buffer without bound. Dropping the socket loses only this client's backlog.
       this.engine.counters.limitDisconnects++;
       this.closeReason ??= 'slow reader';
-      this.engine.log('warn', LogEvent.SLOW_READER_DISCONNECT, { address: this.address, screenName: this.session?.screenName, pending: sock.writableLength });
+      this.engine.log('warn', LogEvent.SLOW_READER_DISCONNECT, { address: this.address, kind: this.kind, screenName: this.session?.screenName, pending: sock.pendingBytes });
       this.state = 'closed';
       sock.destroy();
     }
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     if (this.state === 'closed') return;
     let frames: FlapFrame[];
     try {
@@ -271,6 +275,7 @@ export class OscarConnection implements SessionLink {
     this.onAuthenticated();
     clearTimeout(this.authTimer);
     this.authTimer = undefined; // a signed-on connection keeps no timer object
+    this.socket.authenticated?.();
     try {
       this.session = await service.service.start(this.engine, claims, this);
     } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * The OSCAR listeners: plain TCP (classic AIM clients) and TLS (certim clients), both serving auth (BUCP) and
  * every service on the same port — a hello carrying a cookie serves the service the cookie names, anything else is a
- * login connection.
+ * login connection. Other transports (OSCAR over WebSocket on the HTTPS port, docs/protocol.md §14) hand their
+ * streams to `attach` and join the same engine, connection loop and connection cap.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
@@ -14,6 +15,7 @@ import { secureContextOptions } from './tls-policy.js';
 
 /** Longest TLS handshake accepted on the OSCAR-TLS port, ms. */
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+import { socketStream, type ConnectionStream } from './stream.js';
 
 /** Where to listen. */
 export interface OscarListenOptions {
@@ -43,6 +45,11 @@ export interface OscarServer {
   readonly engine: Engine;
   /** Starts the listeners; resolves with the bound ports. */
   listen(options?: OscarListenOptions): Promise<OscarPorts>;
+  /**
+   * Serves one already-accepted stream (a WebSocket from the HTTPS listener) exactly like a socket of the OSCAR
+   * listeners. False, with the stream destroyed, when the server is at `maxConnections` or closing.
+   */
+  attach(stream: ConnectionStream): boolean;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
   /** The connection caps in use (shared with other listeners when one was passed to `listen`). */
@@ -62,6 +69,22 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
   let tlsServer: TlsServer | undefined;
   let front: TlsFront | undefined;
 
+  let closing = false;
+  const attach = (stream: ConnectionStream, ticket?: ConnectionTicket): boolean => {
+    if (closing || connections.size >= engine.config.maxConnections) {
+      ticket?.release();
+      stream.destroy();
+      return false;
+    }
+    const conn = new OscarConnection(engine, stream, (c) => {
+      ticket?.release();
+      connections.delete(c);
+      engine.counters.connections = connections.size;
+    }, () => ticket?.authenticated());
+    connections.add(conn);
+    engine.counters.connections = connections.size;
+    return true;
+  };
   const accept = (socket: Socket, tls: boolean): void => {
     let ticket: ConnectionTicket | undefined;
     if (tls) {
@@ -75,13 +98,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       }
       ticket = admitted;
     }
-    const conn = new OscarConnection(engine, socket, tls, (c) => {
-      ticket?.release();
-      connections.delete(c);
-      engine.counters.connections = connections.size;
-    }, () => ticket?.authenticated());
-    connections.add(conn);
-    engine.counters.connections = connections.size;
+    attach(socketStream(socket, tls ? 'tls' : 'tcp'), ticket);
   };
 
   const refused = (address: string | undefined, reason: string): void => {
@@ -128,12 +145,14 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       }
       return { oscar, oscarTls };
     },
+    attach,
     async close(): Promise<void> {
-      const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      closing = true;
+      const stopping = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const c of [...connections]) c.signOff();
       // Connections still in their TLS handshake (or before it) are not sessions yet: drop them.
       front?.destroyPending();
-      await Promise.all(closing);
+      await Promise.all(stopping);
       // The server started the directory, so it leaves the cluster with it (its sessions vanish everywhere).
       await engine.directory.close().catch((e: unknown) => engine.log('error', LogEvent.DELIVERY_FAILED, { operation: 'directory close', error: String(e) }));
     },

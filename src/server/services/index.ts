@@ -1,6 +1,8 @@
 /** The services a server runs by default. Add a service: one module + one line here. */
 import { bosService } from './bos.js';
+import { chatNavService } from './chat-nav.js';
+import { chatService } from './chat.js';
 import type { OscarService } from './service.js';
 
 /** Default services. */
-export const DEFAULT_SERVICES: readonly OscarService[] = [bosService];
+export const DEFAULT_SERVICES: readonly OscarService[] = [bosService, chatNavService, chatService];

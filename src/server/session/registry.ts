@@ -34,13 +34,16 @@ export class SessionRegistry {
     return this.byUser.has(key);
   }
 
-  /** The most recently signed-on ready local session of a normalized name, if any. */
+  /**
+   * The most recently signed-on ready local BOS session of a normalized name, if any (a chat connection has no
+   * profile, away message or capabilities: it never answers for the user).
+   */
   readyByKey(key: string): Session | undefined {
     const list = this.byUser.get(key);
     if (!list) return undefined;
     for (let i = list.length - 1; i >= 0; i--) {
       const s = list[i]!;
-      if (s.ready && !s.closed) return s;
+      if (s.ready && !s.closed && s.service === 'bos') return s;
     }
     return undefined;
   }

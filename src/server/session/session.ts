@@ -16,6 +16,12 @@ export interface SnacSendOptions {
   requestId?: number;
 }
 
+/**
+ * Which listener a connection came in on: plain TCP, TLS, or OSCAR over WebSocket on the HTTPS port
+ * (docs/protocol.md §14). Redirects (`17/03`, `01/05`) send a client back to the same kind (§10.1, §14.3).
+ */
+export type LinkKind = 'tcp' | 'tls' | 'ws';
+
 /** The connection behind a session, as handlers and the relay may use it. */
 export interface SessionLink {
   /**
@@ -27,12 +33,16 @@ export interface SessionLink {
   signOff(reason?: number): void;
   /** The peer's IPv4 address as the server saw it (4 bytes), undefined for IPv6 peers. */
   readonly remoteIpv4: Uint8Array | undefined;
+  /** The peer's address as the socket reported it (the rendezvous proxy compares it, docs/protocol.md §8.3). */
+  readonly remoteAddress?: string;
   /** True when the connection runs over TLS. */
   readonly tls: boolean;
   /** The peer's address as text (for admin listings and logs), when known. */
   readonly address?: string;
   /** The client id string the login sent (17/02 TLV 0x0003), when known; attacker-chosen text. */
   readonly clientId?: string | undefined;
+  /** The listener kind the connection came in on. */
+  readonly kind: LinkKind;
 }
 
 /** Who a session is, as the connection learned it from the redeemed cookie. */

@@ -31,6 +31,7 @@ export class FakeLink implements SessionLink {
   readonly remoteIpv4 = Uint8Array.from([203, 0, 113, 7]);
   /** Plain TCP. */
   readonly tls = false;
+  readonly kind = 'tcp' as const;
   /** Records. */
   sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): boolean {
     this.sent.push({ family, subtype, body: body.slice(), options });

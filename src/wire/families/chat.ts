@@ -1,0 +1,121 @@
+/**
+ * Family 0x000E Chat (docs/protocol.md §3.8): room info update, users joined/left, and room messages.
+ *
+ * `0E/05` C->S: u64 cookie, u16 channel (3), TLV rest-list: 0x0001 empty = public (whisper flag), 0x0002 whisper
+ * target SN (OOS), 0x0005 message block, 0x0006 empty = reflect to sender, 0x0007 auto-response.
+ * `0E/06` S->C: u64 cookie, u16 channel, TLV rest-list: 0x0003 sender's user-info block, 0x0001 (if it was set),
+ * 0x0005 message block. The message block (a rest-list: 0x0004 content type, 0x0002 charset, 0x0003 language,
+ * 0x0005 content encoding, 0x0001 body) is relayed as the exact bytes the sender wrote: a secure room's
+ * `application/pkcs7-mime` body and its four header TLVs must all arrive (§3.8, §7.3, §9.8).
+ */
+import { ByteReader, ByteWriter } from '../bytes.js';
+import { readTlvRestList, tlv, writeTlvRestList, type Tlv, type TlvList } from '../tlv.js';
+
+/** Chat family id. */
+export const CHAT_FAMILY = 0x000e;
+
+/** Chat subtypes (docs/protocol.md §3.8). */
+export const ChatSubtype = {
+  ERROR: 0x01,
+  ROOM_INFO_UPDATE: 0x02,
+  USERS_JOINED: 0x03,
+  USERS_LEFT: 0x04,
+  CHANNEL_MSG_TO_HOST: 0x05,
+  CHANNEL_MSG_TO_CLIENT: 0x06,
+} as const;
+
+/** `0E/05` / `0E/06` TLV types. */
+export const ChatTlv = {
+  /** Empty: public message (its absence with 0x0002 makes a whisper). */
+  PUBLIC: 0x0001,
+  /** Whisper target screen name (OOS). */
+  WHISPER_TO: 0x0002,
+  /** `0E/06`: the sender's user-info block (server-owned). */
+  SENDER_INFO: 0x0003,
+  /** The message block. */
+  MESSAGE: 0x0005,
+  /** Empty: reflect the message back to the sender too. */
+  REFLECT: 0x0006,
+  /** Empty: auto-response. */
+  AUTO_RESPONSE: 0x0007,
+} as const;
+
+/** Message-block TLV types (docs/protocol.md §3.8). */
+export const ChatMessageTlv = {
+  BODY: 0x0001,
+  CHARSET: 0x0002,
+  LANGUAGE: 0x0003,
+  CONTENT_TYPE: 0x0004,
+  CONTENT_ENCODING: 0x0005,
+} as const;
+
+/** The chat ICBM channel. */
+export const CHAT_CHANNEL = 0x0003;
+
+/** `0E/05` as the server reads it. */
+export interface SNAC_0x0E_0x05_ChatChannelMsgToHost {
+  /** 8-byte message cookie (a view of the input). */
+  cookie: Uint8Array;
+  /** Channel (3). */
+  channel: number;
+  /** The TLVs. */
+  tlvs: TlvList;
+}
+
+/** Decodes `0E/05` (at most 16 TLVs). */
+export function decodeChatMsgToHost(body: Uint8Array): SNAC_0x0E_0x05_ChatChannelMsgToHost {
+  const r = new ByteReader(body);
+  const cookie = r.bytes(8, 'message cookie');
+  const channel = r.u16('channel');
+  return { cookie, channel, tlvs: readTlvRestList(r, 16) };
+}
+
+/** Encodes `0E/05` (clients and tests). */
+export function encodeChatMsgToHost(m: { cookie: Uint8Array; channel?: number; tlvs: Iterable<Tlv> }): Uint8Array {
+  if (m.cookie.length !== 8) throw new RangeError(`message cookie of ${m.cookie.length} bytes`);
+  return writeTlvRestList(new ByteWriter(64).bytes(m.cookie).u16(m.channel ?? CHAT_CHANNEL), m.tlvs).finish();
+}
+
+/** What `0E/06` carries. */
+export interface ChatMsgToClient {
+  /** 8-byte message cookie, as the sender chose it. */
+  cookie: Uint8Array;
+  /** Channel. */
+  channel: number;
+  /** The sender's user-info block (docs/protocol.md §4.1). */
+  senderInfo: Uint8Array;
+  /** Whether TLV 0x0001 (public) is set. */
+  public: boolean;
+  /** The message block: the exact value bytes of the sender's TLV 0x0005. */
+  message: Uint8Array;
+}
+
+/** Encodes `0E/06`: cookie, channel, 0x0003 sender, [0x0001], 0x0005 message block (OOS's order, which AIM 2.x needs). */
+export function encodeChatMsgToClient(m: ChatMsgToClient): Uint8Array {
+  if (m.cookie.length !== 8) throw new RangeError(`message cookie of ${m.cookie.length} bytes`);
+  const list: Tlv[] = [tlv(ChatTlv.SENDER_INFO, m.senderInfo)];
+  if (m.public) list.push(tlv(ChatTlv.PUBLIC));
+  list.push(tlv(ChatTlv.MESSAGE, m.message));
+  return writeTlvRestList(new ByteWriter(20 + m.senderInfo.length + m.message.length).bytes(m.cookie).u16(m.channel), list).finish();
+}
+
+/** Decodes `0E/06` (clients and tests): the TLVs, with the message block as raw bytes. */
+export function decodeChatMsgToClient(body: Uint8Array): { cookie: Uint8Array; channel: number; tlvs: TlvList } {
+  const r = new ByteReader(body);
+  const cookie = r.bytes(8, 'message cookie');
+  const channel = r.u16('channel');
+  return { cookie, channel, tlvs: readTlvRestList(r, 16) };
+}
+
+/** Decodes a message block (a TLV rest-list, at most 16 TLVs); WireError when it is not one. */
+export function decodeChatMessageBlock(block: Uint8Array): TlvList {
+  return readTlvRestList(new ByteReader(block), 16);
+}
+
+/** Encodes `0E/03` / `0E/04`: the user-info blocks, back to back. */
+export function encodeUserInfoBlocks(blocks: readonly Uint8Array[]): Uint8Array {
+  const w = new ByteWriter(blocks.reduce((n, b) => n + b.length, 0) || 1);
+  for (const b of blocks) w.bytes(b);
+  return w.finish();
+}
+
