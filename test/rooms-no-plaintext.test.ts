@@ -118,8 +118,8 @@ test('certim server process: no room message or room key in its data directory, 
   const marker = `MARK-${randomBytes(12).toString('hex')}`;
   const server = await TestServer.start();
   try {
-    await server.addUser('alice', 'pw-alice');
-    await server.addUser('bob', 'pw-bob');
+    await server.addUser('alice', 'pw-alice', { legacyLogin: true });
+    await server.addUser('bob', 'pw-bob', { legacyLogin: true });
     await exercise({ port: server.ready.oscar }, marker);
     const out = await server.cli.stop();
     const files = filesUnder(server.dataDir);

@@ -66,7 +66,7 @@ test('two clients in separate network namespaces, unable to reach each other, tr
     await server.waitFor((o) => o.includes('"event":"ready"'), 'server ready', 120_000);
     const ready = lines(server).find((l) => l.event === 'ready')!;
     for (const [u, p] of [['alice', 'alice-pw-1'], ['bob', 'bob-pw-1']]) {
-      const r = await runCli(['admin', 'user', 'add', u!, '--password-stdin', '--data-dir', dataDir], {}, { input: `${p}\n` });
+      const r = await runCli(['admin', 'user', 'add', u!, '--password-stdin', '--legacy-login', '--data-dir', dataDir], {}, { input: `${p}\n` });
       assert.equal(r.code, 0, r.stderr);
     }
     const peer = join(ROOT, 'test', 'support', 'netns-peer.ts');

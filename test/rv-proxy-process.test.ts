@@ -30,8 +30,8 @@ test('certim server process: proposal through the server, pairing through the pr
   try {
     assert.equal(typeof server.ready.proxy, 'number');
     assert.ok(server.ready.proxy > 0);
-    await server.addUser('alice', 'alice-pw-1');
-    await server.addUser('bob', 'bob-pw-1');
+    await server.addUser('alice', 'alice-pw-1', { legacyLogin: true });
+    await server.addUser('bob', 'bob-pw-1', { legacyLogin: true });
     const ep = { port: server.ready.oscar };
     const alice = await signOn(ep, 'alice', 'alice-pw-1', 'md5-strong');
     const bob = await signOn(ep, 'bob', 'bob-pw-1', 'md5-strong');

@@ -160,10 +160,12 @@ describe('operator logs and admin commands on a running server', { timeout: 600_
     assert.equal(locked.code, 0, locked.stderr);
     const entries = JSON.parse(locked.stdout) as Array<{ kind: string; key: string; locked: boolean; failures: number; retryAfterSeconds: number }>;
     const carol = entries.find((e) => e.kind === 'pair' && e.key.endsWith(' carol'));
-    assert.deepEqual([carol?.failures, carol?.locked], [3, true]);
-    assert.ok(carol!.retryAfterSeconds > 0 && carol!.retryAfterSeconds <= 900);
+    // The first delay is 1 s, so whether it is still locked when the admin asks depends on the machine's speed:
+    // the refusal itself was proven by login.throttled above; here the count and a consistent state.
+    assert.equal(carol?.failures, 3);
+    assert.ok(carol!.locked ? carol!.retryAfterSeconds > 0 && carol!.retryAfterSeconds <= 900 : carol!.retryAfterSeconds >= 0);
     const text = await admin('user', 'locked');
-    assert.match(text.stdout, /^pair\s+\S+ carol\s+3\s+locked for \d+s$/m);
+    assert.match(text.stdout, /^pair\s+\S+ carol\s+3\s+(locked for \d+s|counted \(clears in \d+s\))$/m);
 
     const unlock = await admin('user', 'unlock', 'Carol');
     assert.equal(unlock.code, 0, unlock.stderr);
