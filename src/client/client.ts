@@ -16,7 +16,8 @@ import { ByteWriter, toHex } from '../wire/bytes.js';
 import { capabilityBytes, capabilityToString, hasCapability } from '../wire/capabilities.js';
 import { certInfoHash, decodeCertificateInfo, encryptionCert, signingCert } from '../wire/cert-info.js';
 import { BUDDY_FAMILY, BuddySubtype, decodeUserInfoList, encodeScreenNameList } from '../wire/families/buddy.js';
-import { ICBM_FAMILY, IcbmSubtype as IcbmSub, decodeClientAddressed, decodeHostAck, encodeClientAddressed } from '../wire/families/icbm.js';
+import { ICBM_FAMILY, IcbmSubtype as IcbmSub, decodeClientAddressed, decodeHostAck, decodeParameterReply, encodeClientAddressed } from '../wire/families/icbm.js';
+import { OSERVICE_FAMILY, OServiceSubtype, decodeRateChange } from '../wire/families/oservice.js';
 import { InfoQueryFlag, LOCATE_FAMILY, LocateSubtype, LocateTlv, decodeUserInfoReply, encodeUserInfoQuery2 } from '../wire/families/locate.js';
 import { SignOffReason } from '../wire/flap.js';
 import {
@@ -32,7 +33,10 @@ import type { SecureImProfile, TrustCallback } from '../pki/cms/secure-im-types.
 import { normalizeScreenName, sameScreenName } from '../pki/screen-name.js';
 import { verifyCertificate } from '../pki/verifier.js';
 import { defaultCodec, type SecureImCodec } from './codec.js';
-import { ClientError, snacErrorName } from './errors.js';
+import { imRefusal, type Delivery } from './delivery.js';
+import { ClientError } from './errors.js';
+import { encodeInParts, newPartId, PartAssembler } from './long-message.js';
+import { RatePacer } from './pacing.js';
 import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
 import { signOn, type LoginMode } from './sign-on.js';
@@ -83,6 +87,8 @@ export interface BuddyPresence {
   online: boolean;
   /** Away bit. */
   away: boolean;
+  /** Minutes idle (user-info TLV 0x0004), when the buddy is idle. */
+  idleMinutes?: number;
   /** Announced capabilities (GUID strings). */
   capabilities: string[];
   /** Announces AIM Secure IM. */
@@ -139,6 +145,10 @@ export interface SendResult {
   fingerprint?: string;
   /** The key change noticed while preparing this IM, if any. */
   keyChange?: KeyChange;
+  /** Delivered to the signed-on recipient, or stored by the server until they sign on (docs/protocol.md §10.4). */
+  delivery: Delivery;
+  /** How many IMs the text was sent as (more than one for a long text, see long-message.ts). */
+  parts: number;
 }
 
 /** The events a client emits. */
@@ -159,6 +169,8 @@ interface QueuedIm {
   to: string;
   text: string;
   opts: SendImOptions;
+  /** Part-group id, kept across a resend after reconnecting so the receiver replaces rather than repeats parts. */
+  partId: string;
   resolve(r: SendResult): void;
   reject(e: Error): void;
 }
@@ -190,6 +202,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private readonly now: () => Date;
   private readonly fetches = new Map<string, Promise<BuddyCerts | undefined>>();
   private spool: ((body: Uint8Array, receivedAt: Date) => void) | undefined;
+  private pacer = new RatePacer(undefined);
+  private maxImBytes: number | undefined;
+  private readonly assembler: PartAssembler<IncomingIm>;
+  private partTimer: ReturnType<typeof setTimeout> | undefined;
   /** The screen name as the server formats it, once signed on. */
   screenName: string;
 
@@ -201,6 +217,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     this.now = opts.now ?? (() => new Date());
     for (const b of opts.buddies ?? []) this.watched.add(b);
     this.spool = opts.spool;
+    this.assembler = new PartAssembler<IncomingIm>(() => this.now().getTime());
   }
 
   /** True while signed on. */
@@ -228,7 +245,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private async signOnOnce(): Promise<void> {
     const id = this.opts.identity;
     const caps = id ? (this.opts.announceModern === false ? [CAP_SECURE_IM] : [CAP_SECURE_IM, CAP_MODERN]) : [];
-    const { bos, screenName } = await signOn({
+    const { bos, screenName, rateInfo } = await signOn({
       screenName: this.opts.screenName,
       password: this.opts.password,
       server: this.opts.server,
@@ -247,6 +264,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       },
     });
     this.bos = bos;
+    this.pacer = new RatePacer(rateInfo);
+    this.maxImBytes = undefined;
     this.screenName = screenName;
     this.reconnectAttempt = 0;
     this.emit('signed-on', { screenName });
@@ -257,6 +276,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   close(): void {
     this.closedByUser = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.partTimer) clearTimeout(this.partTimer);
     const bos = this.bos;
     this.bos = undefined;
     bos?.close();
@@ -283,13 +303,16 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   /**
    * Sends an IM. Secure whenever the buddy has a valid certificate (modern profile if the buddy announces
    * certim's capability, aim-legacy otherwise); plaintext only with `allowPlaintext`. Resolves once the server
-   * acknowledged it (delivered, or stored for an offline buddy). While disconnected the IM is queued and sent
-   * after the next sign-on.
+   * acknowledged it (`delivery` says delivered, or stored for an offline buddy); a refusal rejects with its own
+   * code (NO_SUCH_USER, BLOCKED, QUEUE_FULL...). A text too long for one IM goes as parts (long-message.ts); all
+   * IMs are paced to the server's rate classes (pacing.ts). An empty text is refused (EMPTY_MESSAGE). While
+   * disconnected the IM is queued and sent after the next sign-on.
    */
   sendIm(to: string, text: string, opts: SendImOptions = {}): Promise<SendResult> {
     if (this.closedByUser && !this.connected) return Promise.reject(new ClientError('SIGNED_OFF', 'the client is closed'));
+    if (text.trim() === '') return Promise.reject(new ClientError('EMPTY_MESSAGE', 'nothing to send: the message is empty'));
     return new Promise<SendResult>((resolve, reject) => {
-      this.queue.push({ to, text, opts, resolve, reject });
+      this.queue.push({ to, text, opts, partId: newPartId(), resolve, reject });
       if (this.connected) void this.flushQueue();
     });
   }
@@ -303,7 +326,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       while (this.queue.length > 0 && this.connected) {
         const q = this.queue[0]!;
         try {
-          const r = await this.sendNow(q.to, q.text, q.opts);
+          const r = await this.sendNow(q.to, q.text, q.opts, q.partId);
           this.queue.shift();
           q.resolve(r);
         } catch (e) {
@@ -318,7 +341,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }
   }
 
-  private async sendNow(to: string, text: string, opts: SendImOptions): Promise<SendResult> {
+  private async sendNow(to: string, text: string, opts: SendImOptions, partId: string): Promise<SendResult> {
     const bos = this.bos;
     if (!bos) throw new ClientError('CONNECTION_CLOSED', 'not signed on');
     const id = this.opts.identity;
@@ -330,48 +353,66 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       certs = await this.buddyCerts(to, false, seen?.online ? seen.certInfoHash : undefined);
       if (!certs) refusal = new ClientError('NO_BUDDY_CERT', `${to} has no certificate: a secure IM is impossible`);
     } catch (e) {
-      if (!ClientError.is(e) || e.code === 'CONNECTION_CLOSED') throw e;
+      if (!ClientError.is(e) || e.code === 'CONNECTION_CLOSED' || e.code === 'NO_SUCH_USER') throw e;
       refusal = e.code === 'NO_BUDDY_CERT' ? e : new ClientError('NO_BUDDY_CERT', `cannot get ${to}'s certificate: ${e.message}`, { cause: e });
     }
     if (certs && !id) refusal = new ClientError('NO_KEYS', 'we have no keys of our own: run `certim keys init` first');
-    let imData: Uint8Array;
-    let result: SendResult;
+    let encode: (text: string) => Promise<Uint8Array>;
+    let result: Omit<SendResult, 'delivery' | 'parts'>;
     if (certs && id) {
       const profile: SecureImProfile = certs.record.modern ? 'modern' : 'aim-legacy';
-      const cms = await this.codec.encode({
+      const { record, encryptionDer } = certs;
+      encode = async (t) => encodeEncryptedImMessage(await this.codec.encode({
         profile,
-        text,
+        text: t,
         sender: { screenName: this.screenName, signingKey: id.signing.privateKey, signingCert: id.signing.certDer, encryptionCert: id.encryption.certDer },
-        recipient: { screenName: certs.record.screenName, cert: certs.encryptionDer },
+        recipient: { screenName: record.screenName, cert: encryptionDer },
         includeSelf: profile === 'modern',
         now: this.now(),
-      });
-      imData = encodeEncryptedImMessage(cms);
+      }));
       result = { secure: true, profile, trust: trustLevel(certs.record), fingerprint: certs.record.fingerprint, ...(certs.change ? { keyChange: certs.change } : {}) };
     } else {
       if (!opts.allowPlaintext) {
         throw new ClientError('PLAINTEXT_REFUSED', `${refusal?.message ?? `cannot encrypt to ${to}`}; not sent (allow plaintext for this conversation explicitly to send it unencrypted)`, { cause: refusal });
       }
-      imData = encodePlainText(text);
+      encode = (t) => Promise.resolve(encodePlainText(t));
       result = { secure: false };
     }
-    const cookie = randomBytes(8);
-    const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
-    if (opts.storeOffline ?? true) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
-    try {
-      const reply = await bos.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, encodeIcbmChannelMsgToHost({ cookie, channel: IcbmChannel.Im, screenName: to, tlvs }), {
-        ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
-      });
-      if (reply.subtype !== IcbmSub.HOST_ACK) throw new ClientError('PROTOCOL', `expected a host ack, got SNAC 04/${reply.subtype}`);
-      decodeHostAck(reply.body);
-    } catch (e) {
-      if (ClientError.is(e, 'SNAC_ERROR')) {
-        if (e.snacError === SnacErrorCode.NotLoggedOn) throw new ClientError('BUDDY_OFFLINE', `${to} is not signed on and the server would not store the IM`, { snacError: e.snacError });
-        throw new ClientError('SEND_FAILED', `IM to ${to} refused: ${snacErrorName(e.snacError ?? 0)}`, { snacError: e.snacError ?? 0 });
+    const parts = await encodeInParts(text, encode, await this.imLimit(bos), partId);
+    // Watching the recipient makes the server tell us its presence before it acks (it handles our SNACs in
+    // order), which is how we tell "delivered" from "stored offline" (docs/protocol.md §3.3, §10.4).
+    if (![...this.watched].some((w) => sameScreenName(w, to))) this.addBuddy(to);
+    const storeOffline = opts.storeOffline ?? true;
+    for (const imData of parts) {
+      const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
+      if (storeOffline) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
+      await this.pacer.pace(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST);
+      try {
+        const reply = await bos.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, encodeIcbmChannelMsgToHost({ cookie: randomBytes(8), channel: IcbmChannel.Im, screenName: to, tlvs }), {
+          ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
+        });
+        if (reply.subtype !== IcbmSub.HOST_ACK) throw new ClientError('PROTOCOL', `expected a host ack, got SNAC 04/${reply.subtype}`);
+        decodeHostAck(reply.body);
+      } catch (e) {
+        if (ClientError.is(e, 'SNAC_ERROR')) throw imRefusal(to, e.snacError ?? 0, storeOffline);
+        throw e;
       }
-      throw e;
     }
-    return result;
+    const delivery: Delivery = this.presence.get(normalizeScreenName(to))?.online ? 'delivered' : 'stored';
+    return { ...result, delivery, parts: parts.length };
+  }
+
+  /** The server's maximum IM message data (04/05), asked once per connection; 8000 if it will not say. */
+  private async imLimit(bos: OscarConnection): Promise<number> {
+    if (this.maxImBytes === undefined) {
+      try {
+        this.maxImBytes = decodeParameterReply((await bos.request(ICBM_FAMILY, IcbmSub.PARAMETER_QUERY, new Uint8Array(0))).body).parameters.maxMessageLength;
+      } catch (e) {
+        if (!ClientError.is(e, 'SNAC_ERROR')) throw e;
+        this.maxImBytes = 8000;
+      }
+    }
+    return this.maxImBytes;
   }
 
   /**
@@ -411,6 +452,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       if (ClientError.is(e, 'SNAC_ERROR')) {
         // Not visible to us (offline without stored certificates, or unknown): the cache is all we have.
         if (cached) return this.fromRecord(cached);
+        // 0x04 to a certificates query: no such account, or its privacy hides it from us (docs/protocol.md §3.2).
+        if (e.snacError === SnacErrorCode.NotLoggedOn) throw new ClientError('NO_SUCH_USER', `there is no user ${screenName} (or ${screenName} does not accept IMs from you); check the screen name`, { snacError: e.snacError });
         throw new ClientError('NO_BUDDY_CERT', `${screenName} is unknown or not visible, and no certificate is cached`);
       }
       throw e;
@@ -488,6 +531,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
         this.onTyping(snac.body);
       } else if (snac.family === BUDDY_FAMILY && (snac.subtype === BuddySubtype.ARRIVED || snac.subtype === BuddySubtype.DEPARTED)) {
         for (const u of decodeUserInfoList(snac.body)) this.onPresence(u, snac.subtype === BuddySubtype.ARRIVED);
+      } else if (snac.family === OSERVICE_FAMILY && snac.subtype === OServiceSubtype.RATE_PARAMS_CHANGE) {
+        this.pacer.update(decodeRateChange(snac.body).record);
       }
     } catch (e) {
       this.warn(e);
@@ -507,10 +552,12 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     } catch {
       hash = undefined;
     }
+    const idle = online ? u.idleMinutes : undefined;
     const p: BuddyPresence = {
       screenName: u.screenName,
       online,
       away: online && u.isAway,
+      ...(idle !== undefined && idle > 0 ? { idleMinutes: idle } : {}),
       capabilities: caps.map(capabilityToString),
       secureIm: hasCapability(caps, CAP_SECURE_IM),
       modern: hasCapability(caps, CAP_MODERN),
@@ -582,13 +629,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const im = decodeImMessage(data);
     if (!isEncryptedIm(im)) {
       const text = im.parts.map((p) => decodeCharset(p.text, p.charset)).join('');
-      this.emit('im', { from, text, secure: false, verdict: 'untrusted', trust: null, reason: 'sent without encryption', code: 'plaintext', time, offline });
+      this.emitIm({ from, text, secure: false, verdict: 'untrusted', trust: null, reason: 'sent without encryption', code: 'plaintext', time, offline });
       return;
     }
     const cms = im.parts[0]?.text ?? new Uint8Array(0);
     const id = this.opts.identity;
     if (!id) {
-      this.emit('im', { from, text: '', secure: true, verdict: 'failed', trust: null, reason: 'an encrypted IM arrived but we have no keys', code: 'no-keys', time, offline });
+      this.emitIm({ from, text: '', secure: true, verdict: 'failed', trust: null, reason: 'an encrypted IM arrived but we have no keys', code: 'no-keys', time, offline });
       return;
     }
     // The sender's certificates: the cached ones if they match the hash in the sender's user info, else fetched.
@@ -631,7 +678,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     let reason = res.reason;
     if (verdict !== 'verified' && certProblem) reason = `${reason} (${certProblem})`;
     const trustLvl: TrustLevel | null = verdict === 'verified' ? (certs ? trustLevel(certs.record) : 'ca') : null;
-    this.emit('im', {
+    this.emitIm({
       from,
       text: verdict === 'failed' ? '' : res.text ?? '',
       secure: true,
@@ -644,6 +691,22 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       time,
       offline,
     });
+  }
+
+  /** Emits an IM, joining the parts of a long one first (long-message.ts); incomplete ones show after a timeout. */
+  private emitIm(im: IncomingIm): void {
+    for (const m of this.assembler.push(im)) this.emit('im', m);
+    this.armPartTimer();
+  }
+
+  private armPartTimer(): void {
+    if (this.assembler.pending === 0 || this.partTimer) return;
+    this.partTimer = setTimeout(() => {
+      this.partTimer = undefined;
+      for (const m of this.assembler.expire()) this.emit('im', m);
+      this.armPartTimer();
+    }, 10_000);
+    this.partTimer.unref();
   }
 
   // --- reconnect ---

@@ -23,6 +23,12 @@ export type ClientErrorCode =
   | 'PLAINTEXT_REFUSED' // sending plaintext was not explicitly allowed for this conversation
   | 'SEND_FAILED' // the IM was refused by the server (see `snacError`)
   | 'KEY_CHANGED' // the buddy's certificate changed since it was last seen
+  | 'NO_SUCH_USER' // the server knows no such user (or the user does not accept IMs from us)
+  | 'BLOCKED' // we block the recipient (unblock first)
+  | 'QUEUE_FULL' // the recipient's offline queue is full
+  | 'RATE_LIMITED' // the server refused the IM for sending too fast
+  | 'MESSAGE_TOO_LONG' // more text than fits in the most parts one message may have
+  | 'EMPTY_MESSAGE' // nothing to send
   | 'SIGNED_OFF' // the client was closed
   | 'BAD_ARGUMENT'; // a caller passed an invalid value
 

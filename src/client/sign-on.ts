@@ -9,7 +9,7 @@ import {
   type SNAC_0x17_0x03_BUCPLoginResponse,
 } from '../wire/families/bucp.js';
 import { FlapHelloTlv } from '../wire/flap.js';
-import { OSERVICE_FAMILY, OServiceSubtype, decodeRateClassIds, encodeClientOnline, encodeU16List, encodeVersions } from '../wire/families/oservice.js';
+import { OSERVICE_FAMILY, OServiceSubtype, decodeRateInfo, encodeClientOnline, encodeU16List, encodeVersions, type RateInfo } from '../wire/families/oservice.js';
 import { LOCATE_FAMILY, LocateSubtype, encodeSetInfo } from '../wire/families/locate.js';
 import { ICBM_FAMILY, IcbmSubtype, encodeParameters } from '../wire/families/icbm.js';
 import { BUDDY_FAMILY, BuddySubtype, encodeScreenNameList } from '../wire/families/buddy.js';
@@ -53,6 +53,8 @@ export interface SignOnResult {
   bos: OscarConnection;
   /** The screen name as the server formats it. */
   screenName: string;
+  /** The rate classes the server announced in 01/07 (what the client paces its SNACs by, §3.1). */
+  rateInfo: RateInfo;
 }
 
 const LOGIN_REASONS: Record<number, string> = {
@@ -154,11 +156,13 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     });
   };
 
+  let rateInfo: RateInfo;
   try {
     await waitFor(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE);
     await bos.request(OSERVICE_FAMILY, OServiceSubtype.CLIENT_VERSIONS, encodeVersions(CLIENT_FAMILIES), { timeoutMs });
     const rates = await bos.request(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_QUERY, new Uint8Array(0), { timeoutMs });
-    bos.send(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_SUB_ADD, encodeU16List(decodeRateClassIds(rates.body)));
+    rateInfo = decodeRateInfo(rates.body);
+    bos.send(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_SUB_ADD, encodeU16List(rateInfo.classes.map((c) => c.id)));
     const published = bos.sendChecked(LOCATE_FAMILY, LocateSubtype.SET_INFO, encodeSetInfo({ capabilities: opts.capabilities, certInfo: opts.certInfo }));
     published.catch(() => undefined);
     await bos.request(LOCATE_FAMILY, LocateSubtype.RIGHTS_QUERY, new Uint8Array(0), { timeoutMs });
@@ -185,5 +189,5 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
   ready = true;
   // Hand anything that arrived during the handshake (early arrivals, offline IMs) to the session, in order.
   for (const s of early.splice(0)) opts.handlers.onSnac?.(s);
-  return { bos, screenName };
+  return { bos, screenName, rateInfo };
 }

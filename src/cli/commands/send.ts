@@ -1,14 +1,19 @@
 /**
  * `certim send BUDDY TEXT`: one-shot secure IM. Signs on, encrypts to the buddy's verified certificate, waits for
- * the server's ack, signs off. Exits non-zero with the reason when the IM could not be sent securely (plaintext
- * only with --allow-plaintext, an explicit choice for this message).
+ * the server's ack, signs off, and says whether the IM was delivered or stored for an offline buddy (a long text
+ * goes as parts, docs/protocol.md §3.4). `-` as TEXT reads the text from stdin. Exits non-zero with the reason
+ * when the IM could not be sent securely (plaintext only with --allow-plaintext, an explicit choice for this
+ * message) or was refused (no such user, blocked, queue full), and refuses an empty message.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { formatFingerprint } from '../../client/trust.js';
 import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
+import { deliveryWords, readStdinText } from './send-text.js';
 
-const USAGE = 'usage: certim send BUDDY TEXT [--allow-plaintext] [--json] [--profile DIR]';
+const USAGE = `usage: certim send BUDDY TEXT [--allow-plaintext] [--json] [--profile DIR]
+  TEXT '-' reads the message from stdin. A long message goes as several IMs that certim joins again.
+  Prints whether the IM was delivered or stored for BUDDY (offline); exits 1 when it was refused.`;
 
 /** `certim send`. */
 export const sendCommand: Command = {
@@ -27,16 +32,17 @@ export const sendCommand: Command = {
       }
       const [buddy, ...words] = positionals;
       if (!buddy || words.length === 0) throw new UsageError(USAGE);
-      const text = words.join(' ');
+      const text = words.length === 1 && words[0] === '-' ? await readStdinText() : words.join(' ');
+      if (text.trim() === '') throw new UsageError('nothing to send: the message is empty');
       ({ client } = await connectFromProfile(values, { reconnect: false }));
       client.on('key-change', (c) => console.error(keyChangeWarning(c)));
       const r = await client.sendIm(buddy, text, { allowPlaintext: values['allow-plaintext'] === true });
       if (values.json) {
-        console.log(JSON.stringify({ to: buddy, secure: r.secure, profile: r.profile ?? null, trust: r.trust ?? null, fingerprint: r.fingerprint ?? null, keyChanged: r.keyChange !== undefined }));
+        console.log(JSON.stringify({ to: buddy, secure: r.secure, profile: r.profile ?? null, trust: r.trust ?? null, fingerprint: r.fingerprint ?? null, keyChanged: r.keyChange !== undefined, delivery: r.delivery, parts: r.parts }));
       } else if (r.secure) {
-        console.log(`sent to ${buddy}: encrypted and signed (${r.profile}), recipient ${r.trust === 'personal' ? 'personally verified' : r.trust === 'changed' ? 'KEY CHANGED' : 'CA-certified'} ${formatFingerprint(r.fingerprint ?? '')}`);
+        console.log(`sent to ${buddy}: encrypted and signed (${r.profile}), recipient ${r.trust === 'personal' ? 'personally verified' : r.trust === 'changed' ? 'KEY CHANGED' : 'CA-certified'} ${formatFingerprint(r.fingerprint ?? '')} — ${deliveryWords(buddy, r)}`);
       } else {
-        console.log(`sent to ${buddy}: NOT ENCRYPTED (you allowed plaintext)`);
+        console.log(`sent to ${buddy}: NOT ENCRYPTED (you allowed plaintext) — ${deliveryWords(buddy, r)}`);
       }
       return 0;
     } catch (e) {
