@@ -291,6 +291,21 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (this.connected) this.bos!.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList([screenName]));
   }
 
+  /**
+   * Sends a SNAC on the signed-on connection and resolves with its reply (SNAC_ERROR for an error reply). The seam
+   * for family helpers kept outside this class (feedbag.ts, locate-info.ts).
+   */
+  request(family: number, subtype: number, body: Uint8Array): Promise<Snac> {
+    if (!this.connected) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'not signed on'));
+    return this.bos!.request(family, subtype, body, this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {});
+  }
+
+  /** Sends a SNAC that has no reply when it succeeds (e.g. Locate 02/04); rejects with SNAC_ERROR if refused. */
+  sendChecked(family: number, subtype: number, body: Uint8Array): Promise<void> {
+    if (!this.connected) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'not signed on'));
+    return this.bos!.sendChecked(family, subtype, body);
+  }
+
   /** Sends a typing notification. */
   sendTyping(to: string, event: 'none' | 'paused' | 'typing'): void {
     if (!this.connected) return;

@@ -13,6 +13,7 @@ import { OSERVICE_FAMILY, OServiceSubtype, decodeRateInfo, encodeClientOnline, e
 import { LOCATE_FAMILY, LocateSubtype, encodeSetInfo } from '../wire/families/locate.js';
 import { ICBM_FAMILY, IcbmSubtype, encodeParameters } from '../wire/families/icbm.js';
 import { BUDDY_FAMILY, BuddySubtype, encodeScreenNameList } from '../wire/families/buddy.js';
+import { FEEDBAG_FAMILY, FeedbagSubtype } from '../wire/families/feedbag.js';
 import type { Snac } from '../wire/snac.js';
 import { tlv } from '../wire/tlv.js';
 import { ClientError } from './errors.js';
@@ -173,6 +174,8 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     }
     bos.send(ICBM_FAMILY, IcbmSubtype.ADD_PARAMETERS, encodeParameters(CLIENT_ICBM_PARAMETERS));
     if (opts.buddies.length > 0) bos.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList(opts.buddies));
+    // Use the server-stored buddy list (docs/protocol.md §3.9): its buddies get presence, its blocks apply.
+    bos.send(FEEDBAG_FAMILY, FeedbagSubtype.USE, new Uint8Array(0));
     bos.send(OSERVICE_FAMILY, OServiceSubtype.CLIENT_ONLINE, encodeClientOnline(CLIENT_FAMILIES));
     // Barrier: the server handles a connection's SNACs in order, so once our self-info query is answered it
     // has finished "client ready" — including handing us the IMs it kept while we were offline. Without this a
