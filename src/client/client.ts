@@ -451,6 +451,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     let block: Uint8Array | undefined;
     let caps: Uint8Array[] | undefined;
     let sn = screenName;
+    // Presence that arrives during sign-on is handled before the connection is ours: wait for it.
+    if (!this.bos && this.connecting) await this.connecting.catch(() => undefined);
     const bos = this.bos;
     if (!bos) {
       if (cached) return this.fromRecord(cached);

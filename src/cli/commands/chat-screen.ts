@@ -101,9 +101,15 @@ export function sanitize(s: string): string {
 export function conversationRows(lines: readonly ChatLine[], width: number): string[] {
   return lines.flatMap((l) => {
     const head = `${hhmm(l.time)} ${l.who} ${l.marker} `;
-    const status = l.status ? `  (${l.status})` : '';
-    const paragraphs = sanitize(l.text + status).split('\n');
-    return paragraphs.flatMap((p, i) => wrapCells(i === 0 ? head + p : `      ${p}`, width, 6));
+    const rows = sanitize(l.text).split('\n').flatMap((p, i) => wrapCells(i === 0 ? head + p : `      ${p}`, width, 6));
+    if (l.status) {
+      // The delivery state: after the text when it fits on the last row, else on a row of its own.
+      const status = `  (${sanitize(l.status)})`;
+      const last = rows[rows.length - 1]!;
+      if (cellWidth(last + status) <= width) rows[rows.length - 1] = last + status;
+      else rows.push(...wrapCells(`      ${status.trim()}`, width, 6));
+    }
+    return rows;
   });
 }
 

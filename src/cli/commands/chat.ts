@@ -140,6 +140,14 @@ class ChatApp {
       if (!p.online) this.typing.delete(normalizeScreenName(p.screenName));
       this.refreshBuddies();
       this.updateStatus();
+      // The client checks a new certificate in the background (the same fetch, not a second one): show the
+      // buddy's key state once it is known.
+      if (p.online && p.certInfoHash !== undefined) {
+        c.buddyCerts(p.screenName, false, p.certInfoHash).then(() => {
+          this.refreshBuddies();
+          this.redraw();
+        }, () => undefined);
+      }
     });
     c.on('im', (m) => {
       this.ensureBuddy(m.from);
