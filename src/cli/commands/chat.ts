@@ -14,6 +14,7 @@ import type { CertimClient } from '../../client/client.js';
 import { ClientError } from '../../client/errors.js';
 import { addBuddy, block, buddyListOf, readFeedbag, removeBuddy, unblock } from '../../client/feedbag.js';
 import { getDetails, setAway, setProfile } from '../../client/locate-info.js';
+import { ChatHistory } from '../../client/node/history.js';
 import type { ProfileDir } from '../../client/node/profile.js';
 import { formatFingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
@@ -22,15 +23,20 @@ import { markerFor, render, SCROLLBACK_LINES, sentMarker, type ChatBuddy, type C
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
 import { publishSavedPresence, writeSaved } from './presence-settings.js';
 
-const USAGE = `usage: certim chat [--profile DIR] [BUDDY...]
-  Interactive chat. Up/Down pick a buddy, PgUp/PgDn scroll, Enter sends, Ctrl-C quits; /help lists commands.`;
+const USAGE = `usage: certim chat [--history] [--profile DIR] [BUDDY...]
+  Interactive chat. Up/Down pick a buddy, PgUp/PgDn scroll, Enter sends, Ctrl-C quits; /help lists commands.
+  --history  keep conversations in the profile, encrypted with your key (history.jsonl), and show them next time`;
 
-/** The slash commands, as /help shows them. */
+/** The slash commands and keys, one line each, as /help shows them. */
 export const HELP = [
-  '/msg NAME [TEXT]  open a conversation (and send)', '/add NAME [GROUP]  add to your buddy list', '/remove NAME  take off the list',
-  '/block NAME · /unblock NAME', '/away [TEXT] · /back', '/profile TEXT', '/info [NAME]  profile and away message',
-  '/trust [NAME] · /verify NAME FP', '/plaintext [on|off]', '/quit',
-].join(' · ');
+  '/msg NAME [TEXT]     open a conversation (and send)',
+  '/add NAME [GROUP]    add to your buddy list · /remove NAME  take off the list',
+  '/block NAME          no IMs either way, not seen online · /unblock NAME',
+  '/away [TEXT] · /back  away message · /profile TEXT · /info [NAME]  profile and away message',
+  '/trust [NAME]        fingerprint and trust · /verify NAME FINGERPRINT  mark as checked in person',
+  '/plaintext [on|off]  allow unencrypted IMs to a buddy without a key · /quit',
+  'keys: Up/Down buddy · PgUp/PgDn scroll · Home/End/Left/Right/Delete edit · Ctrl-U/K/W cut · Esc clear warnings',
+];
 
 const TYPING_PAUSE_MS = 5000;
 
@@ -51,6 +57,13 @@ class ChatApp {
   readonly done = new Promise<number>((r) => {
     this.resolveDone = r;
   });
+
+  /** Where messages are remembered (`--history`), once the keys are loaded. */
+  private history: ChatHistory | undefined;
+  /** Messages that arrived during sign-on, before the history could be opened. */
+  private readonly unsaved: Array<[string, ChatLine]> = [];
+  /** `--history` was given. */
+  keepHistory = false;
 
   constructor(private readonly client: CertimClient, private readonly profile: ProfileDir, initial: string[]) {
     this.st = { me: client.screenName, status: 'online', buddies: [], selected: -1, conversations: new Map(), plaintextAllowed: new Set(), notices: [], input: '', scroll: new Map() };
@@ -107,6 +120,36 @@ class ChatApp {
     return line;
   }
 
+  /** Remembers a message in the encrypted history (with `--history`). */
+  private remember(name: string, line: ChatLine): void {
+    if (!this.keepHistory || line.who === '*') return;
+    if (!this.history) {
+      this.unsaved.push([name, line]);
+      return;
+    }
+    try {
+      this.history.append({ time: line.time.toISOString(), with: name, who: line.who, text: line.text, marker: line.marker, ...(line.status ? { status: line.status } : {}) });
+    } catch (e) {
+      this.notice(`history not saved: ${(e as Error).message}`);
+    }
+  }
+
+  /** Shows the remembered conversations (with `--history`). */
+  openHistory(history: ChatHistory): void {
+    this.history = history;
+    const { entries, unreadable } = history.load();
+    for (const e of entries) {
+      this.ensureBuddy(e.with);
+      this.push(e.with, { time: new Date(e.time), who: e.who, text: e.text, marker: `${e.marker} (history)`, ...(e.status ? { status: e.status } : {}) });
+    }
+    // What arrived during sign-on is newer than the history: keep conversations in time order, then save it.
+    for (const lines of this.st.conversations.values()) lines.sort((a, b) => a.time.getTime() - b.time.getTime());
+    for (const [name, line] of this.unsaved.splice(0)) this.remember(name, line);
+    if (unreadable > 0) this.notice(`${unreadable} history entries could not be read (written with another key, or damaged)`);
+    if (this.st.selected < 0 && this.order.length > 0) this.st.selected = 0;
+    this.refreshBuddies();
+  }
+
   private note(name: string, text: string, marker = '*'): void {
     this.push(name, { time: new Date(), who: '*', text, marker });
     this.redraw();
@@ -153,7 +196,8 @@ class ChatApp {
       this.ensureBuddy(m.from);
       this.typing.delete(normalizeScreenName(m.from));
       this.refreshBuddies();
-      this.push(m.from, { time: m.time, who: m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      const line = this.push(m.from, { time: m.time, who: m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      if (m.verdict !== 'failed') this.remember(m.from, line);
       const sel = this.st.buddies[this.st.selected];
       if (!sel) this.select(m.from, false);
       else if (normalizeScreenName(sel.screenName) !== normalizeScreenName(m.from)) {
@@ -400,8 +444,12 @@ class ChatApp {
           this.refreshBuddies();
           return this.note(name, `${name} is now personally verified`, '[trust: personal]');
         }
-        case 'help':
-          return this.notice(HELP);
+        case 'help': {
+          const to = this.current();
+          if (!to) return this.notice(HELP.join(' · '));
+          for (const h of HELP) this.push(to, { time: new Date(), who: '*', text: h, marker: '[help]' });
+          return this.redraw();
+        }
         default:
           return this.notice(`unknown command /${cmd ?? ''} (try /help)`);
       }
@@ -430,6 +478,7 @@ class ChatApp {
       line.marker = sentMarker(r.secure, r.trust);
       const parts = r.parts > 1 ? ` in ${r.parts} parts` : '';
       line.status = r.delivery === 'delivered' ? `delivered${parts}` : `stored${parts}: ${to} is offline`;
+      this.remember(to, line);
     } catch (e) {
       line.marker = '[NOT SENT]';
       line.status = undefined;
@@ -449,7 +498,7 @@ export const chatCommand: Command = {
   async run(argv) {
     let client: CertimClient | undefined;
     try {
-      const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS }, allowPositionals: true });
+      const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, history: { type: 'boolean' } }, allowPositionals: true });
       if (values.help) {
         console.log(USAGE);
         return 0;
@@ -462,10 +511,16 @@ export const chatCommand: Command = {
         buddies: positionals,
         setup: (c, profile) => {
           app = new ChatApp(c, profile, positionals);
+          app.keepHistory = values.history === true;
           app.attach();
         },
       });
       client = connected.client;
+      if (values.history) {
+        const id = connected.identity;
+        if (!id) throw new UsageError('--history needs your keys (certim keys init first): the history is encrypted with them');
+        app.openHistory(new ChatHistory(connected.profile.path('history.jsonl'), [id.encryption, ...(id.previous ?? [])]));
+      }
       publishSavedPresence(client, connected.profile, (m) => app.notice(m));
       app.start();
       void app.loadBuddyList();
