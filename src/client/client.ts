@@ -398,7 +398,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     // order), which is how we tell "delivered" from "stored offline" (docs/protocol.md §3.3, §10.4).
     if (![...this.watched].some((w) => sameScreenName(w, to))) this.addBuddy(to);
     const storeOffline = opts.storeOffline ?? true;
-    for (const imData of parts) {
+    for (const [i, imData] of parts.entries()) {
       const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
       if (storeOffline) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
       await this.pacer.pace(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST);
@@ -409,7 +409,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
         if (reply.subtype !== IcbmSub.HOST_ACK) throw new ClientError('PROTOCOL', `expected a host ack, got SNAC 04/${reply.subtype}`);
         decodeHostAck(reply.body);
       } catch (e) {
-        if (ClientError.is(e, 'SNAC_ERROR')) throw imRefusal(to, e.snacError ?? 0, storeOffline);
+        if (ClientError.is(e, 'SNAC_ERROR')) throw imRefusal(to, e.snacError ?? 0, storeOffline, i > 0 ? { sent: i, of: parts.length } : undefined);
         throw e;
       }
     }

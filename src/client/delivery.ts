@@ -11,8 +11,17 @@ import { ClientError, snacErrorName } from './errors.js';
 /** Where an acknowledged IM is: with the recipient, or in the server's offline store until they sign on. */
 export type Delivery = 'delivered' | 'stored';
 
-/** The typed refusal for a `04/01` error code answering an IM to `to`. */
-export function imRefusal(to: string, snacError: number, storeOffline: boolean): ClientError {
+/**
+ * The typed refusal for a `04/01` error code answering an IM to `to`; `partial` when earlier parts of a long
+ * message had already gone (the receiver then shows an incomplete message).
+ */
+export function imRefusal(to: string, snacError: number, storeOffline: boolean, partial?: { sent: number; of: number }): ClientError {
+  const e = refusal(to, snacError, storeOffline);
+  if (!partial) return e;
+  return new ClientError(e.code, `${e.message} (parts 1-${partial.sent} of ${partial.of} had already gone; ${to} sees the message as incomplete)`, { snacError });
+}
+
+function refusal(to: string, snacError: number, storeOffline: boolean): ClientError {
   switch (snacError) {
     case SnacErrorCode.NotLoggedOn:
       // With the store flag the server refuses 0x04 only for an unknown account or one whose privacy hides us.

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { ClientError } from '../../client/errors.js';
 import { formatFingerprint } from '../../client/trust.js';
 import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
 import { deliveryWords, readStdinText } from './send-text.js';
@@ -46,7 +47,9 @@ export const sendCommand: Command = {
       }
       return 0;
     } catch (e) {
-      return reportError('send', e);
+      const code = reportError('send', e);
+      if (ClientError.is(e, 'PLAINTEXT_REFUSED')) console.error('certim send: to send it unencrypted anyway (anyone on the way can read it), add --allow-plaintext');
+      return code;
     } finally {
       client?.close();
     }
