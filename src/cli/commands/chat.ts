@@ -309,6 +309,7 @@ class ChatApp {
     const page = Math.max(1, (process.stdout.rows || 30) - 8);
     if (!this.editor.pasting) {
       if (key.ctrl && key.name === 'c') return this.stop(0);
+      if ((key.name === 'up' || key.name === 'down' || key.name === 'tab') && this.typingState !== 'none') this.typingTo('none'); // leaving this conversation
       switch (key.name) {
         case 'up':
           if (this.st.buddies.length) this.select(this.st.buddies[Math.max(0, this.st.selected - 1)]!.screenName, false);

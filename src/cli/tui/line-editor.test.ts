@@ -33,6 +33,11 @@ describe('the chat input line', () => {
     const r = feed(ed, '\x1b[200~line one\rline two\x1b[201~');
     assert.ok(!r.includes('submit'));
     assert.equal(ed.text, 'line one\nline two');
+    const big = 'x'.repeat(200_000);
+    const started = Date.now();
+    feed(ed, `\x1b[200~${big}\x1b[201~`);
+    assert.equal(ed.text.length, 'line one\nline two'.length + big.length);
+    assert.ok(Date.now() - started < 5000, 'a long paste is inserted in one go');
     assert.deepEqual(feed(ed, '\r'), ['submit']);
   });
 

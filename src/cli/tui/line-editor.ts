@@ -29,6 +29,8 @@ export class LineEditor {
   cursor = 0;
   /** Inside a bracketed paste. */
   pasting = false;
+  /** What the paste brought so far: inserted in one go at its end (one splice, however long the paste). */
+  private pasted = '';
 
   /** The text. */
   get text(): string {
@@ -49,7 +51,7 @@ export class LineEditor {
   /** Inserts text at the cursor. */
   insert(text: string): void {
     const g = graphemes(text.replace(/\r\n?/g, '\n'));
-    this.chars.splice(this.cursor, 0, ...g);
+    this.chars = [...this.chars.slice(0, this.cursor), ...g, ...this.chars.slice(this.cursor)]; // no spread into a call: a paste may be long
     this.cursor += g.length;
   }
 
@@ -58,19 +60,23 @@ export class LineEditor {
     const name = k.name;
     if (name === 'paste-start') {
       this.pasting = true;
+      this.pasted = '';
       return 'moved';
     }
     if (name === 'paste-end') {
       this.pasting = false;
+      this.insert(this.pasted);
+      this.pasted = '';
+      return 'edited';
+    }
+    if (this.pasting) {
+      // Everything inside the brackets is text: newlines and tabs included, control characters dropped.
+      const ch = name === 'return' || name === 'enter' ? '\n' : name === 'tab' ? '\t' : str ?? '';
+      // eslint-disable-next-line no-control-regex
+      this.pasted += ch.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
       return 'moved';
     }
-    if (name === 'return' || name === 'enter') {
-      if (this.pasting) {
-        this.insert('\n');
-        return 'edited';
-      }
-      return 'submit';
-    }
+    if (name === 'return' || name === 'enter') return 'submit';
     if (k.ctrl) {
       switch (name) {
         case 'a': return this.move(0);
@@ -105,7 +111,7 @@ export class LineEditor {
         break;
     }
     // Printable text (one key, or several characters at once from a paste without bracketing).
-    if (str !== undefined && !k.meta && str.length > 0 && (name === undefined || name.length === 1 || name === 'space' || name === 'tab' && this.pasting)) {
+    if (str !== undefined && !k.meta && str.length > 0 && (name === undefined || name.length === 1 || name === 'space')) {
       // eslint-disable-next-line no-control-regex
       const clean = str.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
       if (clean.length === 0) return 'unhandled';

@@ -9,6 +9,17 @@ describe('terminal cell widths', () => {
     assert.equal(cellWidth('👍🏽'), 2);
   });
 
+  it('segments a long mixed text quickly and exactly like one segmenter pass', () => {
+    const unit = 'abc 漢字かな 😀👍🏽 e\u0301 🇩🇪\r\n';
+    const long = unit.repeat(20_000);
+    const started = Date.now();
+    const g = graphemes(long);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    assert.equal(g.join(''), long);
+    assert.deepEqual(g.slice(0, 16), graphemes(unit));
+    assert.equal(g.length, graphemes(unit).length * 20_000);
+  });
+
   it('fits to an exact width, never splitting a wide character', () => {
     assert.equal(fitCells('漢字漢字', 5), '漢字…');
     assert.equal(cellWidth(fitCells('漢字漢字', 5)), 5);
