@@ -10,11 +10,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import stringWidth from 'string-width';
 import type { CertimClient, IncomingIm } from '../src/client/client.js';
+import { setIdle } from '../src/client/idle.js';
 import { setAway } from '../src/client/locate-info.js';
 import { openClient } from '../src/client/node/account.js';
 import { ProfileDir } from '../src/client/node/profile.js';
-import { ByteWriter } from '../src/wire/bytes.js';
-import { OSERVICE_FAMILY, OServiceSubtype } from '../src/wire/families/oservice.js';
 import { CLI, ROOT, TestServer, TestUser } from './support/cli-harness.js';
 import { shellQuote, TmuxSession } from './support/tmux.js';
 
@@ -30,13 +29,6 @@ describe('certim chat screen in tmux', { timeout: 400_000 }, () => {
   let tty: TmuxSession;
   const ims: IncomingIm[] = [];
   const typing: string[] = [];
-
-  /** 01/11 idle (no reply; the self-info query after it proves the server took it, it answers in order). */
-  async function idle(seconds: number): Promise<void> {
-    const sent = bob.sendChecked(OSERVICE_FAMILY, OServiceSubtype.IDLE_NOTIFICATION, new ByteWriter(4).u32(seconds).finish());
-    await bob.request(OSERVICE_FAMILY, OServiceSubtype.USER_INFO_QUERY, new Uint8Array(0));
-    await sent;
-  }
 
   async function nextIm(pred: (m: IncomingIm) => boolean, what: string): Promise<IncomingIm> {
     const deadline = Date.now() + 60_000;
@@ -131,9 +123,9 @@ describe('certim chat screen in tmux', { timeout: 400_000 }, () => {
     await setAway(bob, 'at lunch');
     await tty.waitScreen((x) => /~ bob key away/.test(x), 'bob away');
     await setAway(bob, undefined);
-    await idle(600);
+    await setIdle(bob, 600);
     await tty.waitScreen((x) => /\* bob key idle 10m/.test(x), 'bob idle 10 minutes');
-    await idle(0);
+    await setIdle(bob, 0);
     await tty.waitScreen((x) => /\* bob key\s+\|/.test(x), 'bob active again');
   });
 

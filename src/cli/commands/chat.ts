@@ -13,6 +13,7 @@ import type { Command } from '../command.js';
 import type { CertimClient } from '../../client/client.js';
 import { ClientError } from '../../client/errors.js';
 import { addBuddy, block, buddyListOf, readFeedbag, removeBuddy, unblock } from '../../client/feedbag.js';
+import { IdleTracker, setIdle } from '../../client/idle.js';
 import { getDetails, setAway, setProfile } from '../../client/locate-info.js';
 import { ChatHistory } from '../../client/node/history.js';
 import type { ProfileDir } from '../../client/node/profile.js';
@@ -50,6 +51,8 @@ class ChatApp {
   private typingState: 'typing' | 'paused' | 'none' = 'none';
   private pauseTimer: ReturnType<typeof setTimeout> | undefined;
   private focused = true;
+  private readonly idle = new IdleTracker();
+  private idleTimer: ReturnType<typeof setInterval> | undefined;
   private online = true;
   private started = false;
   private closed = false;
@@ -286,6 +289,12 @@ class ChatApp {
     stdin.resume();
     process.stdout.on('resize', () => this.redraw());
     process.stdout.write('\x1b[?1049h\x1b[?1004h\x1b[?2004h');
+    // After 10 quiet minutes buddies see us idle (01/11); the next key makes us active again.
+    this.idleTimer = setInterval(() => {
+      const seconds = this.idle.check();
+      if (seconds !== undefined && this.client.connected) setIdle(this.client, seconds).catch(() => undefined);
+    }, 30_000);
+    this.idleTimer.unref();
     this.redraw();
   }
 
@@ -293,6 +302,7 @@ class ChatApp {
     if (this.closed) return;
     this.closed = true;
     if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
     process.stdin.pause();
     process.stdout.write('\x1b[?2004l\x1b[?1004l\x1b[?1049l');
@@ -305,6 +315,7 @@ class ChatApp {
       this.focused = key.sequence === '\x1b[I';
       return;
     }
+    if (this.idle.activity() && this.client.connected) setIdle(this.client, 0).catch(() => undefined);
     const conv = (): string => normalizeScreenName(this.current() ?? '');
     const page = Math.max(1, (process.stdout.rows || 30) - 8);
     if (!this.editor.pasting) {
