@@ -63,6 +63,11 @@ describe('certim chat screen in tmux', { timeout: 400_000 }, () => {
     assert.doesNotMatch(s, /^! /m, 'no warnings at sign-on');
   });
 
+  it('/add puts bob in a group of the stored buddy list, shown with a header', async () => {
+    tty.line('/add bob Friends');
+    await tty.waitScreen((x) => /^Friends \(1\/1\)/m.test(x) && /> \* bob key/.test(x) && x.includes('bob added to your buddy list'), 'bob under Friends');
+  });
+
   it('keeps the layout with emoji and CJK text: every row is the terminal width, the divider in one column', async () => {
     const text = 'こんにちは 😀 漢字テキスト 👍🏽 wide and narrow mixed ' + '表示幅'.repeat(12);
     await bob.sendIm('alice', text);

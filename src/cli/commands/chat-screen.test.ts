@@ -72,3 +72,16 @@ test('each conversation scrolls on its own, with a marker when newer rows are be
   assert.doesNotMatch(text, /line 29/);
   assert.match(text, /-- 10 more rows below: PgDn --/);
 });
+
+test('groups of the stored buddy list get a header with how many are online', () => {
+  const st: ChatState = {
+    me: 'alice', status: 'online', selected: 1, input: '', plaintextAllowed: new Set(), notices: [], conversations: new Map(),
+    buddies: [
+      { screenName: 'dave', online: true, away: false, hasCert: false, trust: undefined, unread: 0 },
+      { screenName: 'bob', online: true, away: false, hasCert: true, trust: 'ca', unread: 0, group: 'Friends' },
+      { screenName: 'carol', online: false, away: false, hasCert: false, trust: undefined, unread: 0, group: 'Friends' },
+    ],
+  };
+  const rows = strip(render(st, 80, 12)).split('\r\n').map((l) => l.split(' | ')[0]!.trimEnd());
+  assert.deepEqual(rows.slice(2, 7), ['Others (1/1)', '  * dave', 'Friends (1/2)', '> * bob key', '  - carol']);
+});

@@ -42,6 +42,8 @@ export interface ChatBuddy {
   trust: TrustLevel | undefined;
   /** Unread messages. */
   unread: number;
+  /** The buddy-list group it is in (server-stored list), if any; buddies come ordered by group. */
+  group?: string;
 }
 
 /** Everything the screen shows. */
@@ -140,9 +142,16 @@ export function render(st: ChatState, cols: number, rows: number): string {
     : 'no conversation — /msg NAME to start one';
   const notices = st.notices.slice(-3);
   const bodyRows = Math.max(3, rows - 4 - notices.length);
-  const listLines = st.buddies.map((b, i) => {
+  // A header row above each group of the stored list (with how many are online); others follow under "Others".
+  const grouped = st.buddies.some((b) => b.group !== undefined);
+  const listLines: string[] = [];
+  st.buddies.forEach((b, i) => {
+    if (grouped && (i === 0 || st.buddies[i - 1]!.group !== b.group)) {
+      const members = st.buddies.filter((x) => x.group === b.group);
+      listLines.push(`\x1b[1m${fitCells(sanitize(`${b.group ?? 'Others'} (${members.filter((x) => x.online).length}/${members.length})`), listW)}\x1b[0m`);
+    }
     const line = fitCells(sanitize(buddyLine(b, i === st.selected)), listW);
-    return i === st.selected ? `\x1b[7m${line}\x1b[0m` : line;
+    listLines.push(i === st.selected ? `\x1b[7m${line}\x1b[0m` : line);
   });
   const conv = conversationRows(st.conversations.get(key) ?? [], convW);
   const maxScroll = Math.max(0, conv.length - bodyRows);

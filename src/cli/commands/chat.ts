@@ -44,6 +44,9 @@ const TYPING_PAUSE_MS = 5000;
 class ChatApp {
   readonly st: ChatState;
   private readonly order: string[] = [];
+  /** Group of each buddy on the stored list (normalized name -> group), in the list's group order. */
+  private groups = new Map<string, string>();
+  private groupOrder: string[] = [];
   private readonly editor = new LineEditor();
   private redrawPending = false;
   private readonly typing = new Set<string>();
@@ -83,7 +86,13 @@ class ChatApp {
     const selectedName = this.st.buddies[this.st.selected]?.screenName;
     const presence = new Map(this.client.buddies().map((p) => [normalizeScreenName(p.screenName), p]));
     this.profile.reload();
-    this.st.buddies = this.order.map((name): ChatBuddy => {
+    // Conversations with buddies not on the stored list ("Others") first, then the list's groups in their order.
+    const rank = (name: string): number => {
+      const g = this.groups.get(normalizeScreenName(name));
+      return g === undefined ? -1 : this.groupOrder.indexOf(g);
+    };
+    const ordered = this.order.map((name, i) => ({ name, i })).sort((a, b) => rank(a.name) - rank(b.name) || a.i - b.i).map((x) => x.name);
+    this.st.buddies = ordered.map((name): ChatBuddy => {
       const k = normalizeScreenName(name);
       const p = presence.get(k);
       const rec = this.profile.get(name);
@@ -92,6 +101,7 @@ class ChatApp {
         screenName: p?.screenName ?? rec?.screenName ?? name, online: p?.online ?? false, away: p?.away ?? false,
         ...(p?.idleMinutes ? { idleMinutes: p.idleMinutes } : {}), typing: this.typing.has(k),
         hasCert: rec !== undefined, trust: rec ? trustLevel(rec) : undefined, unread: prev?.unread ?? 0,
+        ...(this.groups.has(k) ? { group: this.groups.get(k)! } : {}),
       };
     });
     if (selectedName !== undefined) this.select(selectedName, false);
@@ -240,7 +250,10 @@ class ChatApp {
   /** Loads the server-stored buddy list into the list (buddies there get presence from the server). */
   async loadBuddyList(): Promise<void> {
     try {
-      for (const g of buddyListOf(await readFeedbag(this.client)).groups) for (const b of g.buddies) this.ensureBuddy(b);
+      const list = buddyListOf(await readFeedbag(this.client));
+      this.groups = new Map(list.groups.flatMap((g) => g.buddies.map((b) => [normalizeScreenName(b), g.name] as const)));
+      this.groupOrder = list.groups.map((g) => g.name);
+      for (const g of list.groups) for (const b of g.buddies) this.ensureBuddy(b);
       if (this.st.selected < 0 && this.order.length > 0) this.st.selected = 0;
       this.refreshBuddies();
       this.redraw();
@@ -385,12 +398,14 @@ class ChatApp {
           if (!name) return this.notice('usage: /add NAME [GROUP]');
           this.open(name);
           const added = await addBuddy(this.client, name, group.length ? group.join(' ') : undefined);
+          await this.loadBuddyList();
           return this.note(name, added ? `${name} added to your buddy list` : `${name} is already on your buddy list`);
         }
         case 'remove': {
           const name = args[0] ?? this.current();
           if (!name) return this.notice('usage: /remove NAME');
           const n = await removeBuddy(this.client, name);
+          await this.loadBuddyList();
           return this.note(name, n > 0 ? `${name} removed from your buddy list` : `${name} was not on your buddy list`);
         }
         case 'block':
