@@ -35,7 +35,7 @@ export const HELP = [
   '/block NAME          no IMs either way, not seen online · /unblock NAME',
   '/away [TEXT] · /back  away message · /profile TEXT · /info [NAME]  profile and away message',
   '/trust [NAME]        fingerprint and trust · /verify NAME FINGERPRINT  mark as checked in person',
-  '/plaintext [on|off]  allow unencrypted IMs to a buddy without a key · /quit',
+  '/plaintext [on|off]  allow unencrypted IMs to a buddy without a key · //text sends "/text" · /quit',
   'keys: Up/Down buddy · PgUp/PgDn scroll · Home/End/Left/Right/Delete edit · Ctrl-U/K/W cut · Esc clear warnings',
 ];
 
@@ -374,10 +374,10 @@ class ChatApp {
   }
 
   private async submit(line: string): Promise<void> {
-    if (!line.startsWith('/')) {
+    if (!line.startsWith('/') || line.startsWith('//')) {
       const to = this.current();
       if (!to) return this.notice('no conversation open: /msg NAME first');
-      return this.send(to, line);
+      return this.send(to, line.startsWith('//') ? line.slice(1) : line); // "//text" sends "/text"
     }
     const [cmd, ...args] = line.slice(1).split(/\s+/);
     const rest = line.slice(1 + (cmd ?? '').length).trim();
