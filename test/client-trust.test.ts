@@ -272,13 +272,14 @@ describe('certim trust end to end', { timeout: 900_000 }, () => {
     const proxy = await startTamperProxy({ upstream: { host: '127.0.0.1', port: server.ready.oscar }, key: '', cert: '', plain: true });
     proxies.push(proxy);
     const erin = new TestUser('erin', join(server.tmp, 'erin'), 'erin-pw-1', 'erin pass');
-    await server.addUser('erin', erin.password);
+    // A classic (MD5) login over the plain port, as a classic client would: opted in per account.
+    await server.addUser('erin', erin.password, { legacyLogin: true });
     const init = await erin.run(['keys', 'init', '--server', `127.0.0.1:${proxy.port}`, '--user', 'erin', '--https', server.httpsUrl, '--ca-fingerprint', server.ready.caFingerprint, '--plain']);
     assert.equal(init.code, 0, init.stderr);
     const hank = await server.enrolledUser('hank');
     // frank also sits behind the attacker, so both ends see each other as classic clients.
     const frank = new TestUser('frank', join(server.tmp, 'frank'), 'frank-pw-1', 'frank pass');
-    await server.addUser('frank', frank.password);
+    await server.addUser('frank', frank.password, { legacyLogin: true });
     const finit = await frank.run(['keys', 'init', '--server', `127.0.0.1:${proxy.port}`, '--user', 'frank', '--https', server.httpsUrl, '--ca-fingerprint', server.ready.caFingerprint, '--plain']);
     assert.equal(finit.code, 0, finit.stderr);
 

@@ -154,9 +154,10 @@ export class TestServer {
     return `127.0.0.1:${this.ready.oscarTls}`;
   }
 
-  /** Creates an account. */
-  async addUser(name: string, password: string): Promise<void> {
-    const r = await runCli(['admin', 'user', 'add', name, '--password-stdin', '--data-dir', this.dataDir], {}, { input: `${password}\n` });
+  /** Creates an account (`legacyLogin`: classic MD5 login allowed, for plain-port sign-ons). */
+  async addUser(name: string, password: string, opts: { legacyLogin?: boolean } = {}): Promise<void> {
+    const args = ['admin', 'user', 'add', name, '--password-stdin', '--data-dir', this.dataDir, ...(opts.legacyLogin ? ['--legacy-login'] : [])];
+    const r = await runCli(args, {}, { input: `${password}\n` });
     if (r.code !== 0) throw new Error(`admin user add ${name} failed: ${r.stderr}`);
   }
 
