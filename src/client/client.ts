@@ -22,7 +22,8 @@ import { ByteWriter, toHex } from '../wire/bytes.js';
 import { capabilityBytes, capabilityToString, hasCapability } from '../wire/capabilities.js';
 import { certInfoHash, decodeCertificateInfo, encryptionCert, signingCert } from '../wire/cert-info.js';
 import { BUDDY_FAMILY, BuddySubtype, decodeUserInfoList, encodeScreenNameList } from '../wire/families/buddy.js';
-import { ICBM_FAMILY, IcbmSubtype as IcbmSub, decodeClientAddressed, decodeHostAck, encodeClientAddressed } from '../wire/families/icbm.js';
+import { ICBM_FAMILY, IcbmSubtype as IcbmSub, decodeClientAddressed, decodeHostAck, decodeParameterReply, encodeClientAddressed } from '../wire/families/icbm.js';
+import { OSERVICE_FAMILY, OServiceSubtype, decodeRateChange } from '../wire/families/oservice.js';
 import { InfoQueryFlag, LOCATE_FAMILY, LocateSubtype, LocateTlv, decodeUserInfoReply, encodeUserInfoQuery2 } from '../wire/families/locate.js';
 import { SignOffReason } from '../wire/flap.js';
 import {
@@ -40,7 +41,10 @@ import { verifyCertificate, type VerifyResult } from '../pki/verifier.js';
 import { parseCertificate } from '../pki/x509-parse.js';
 import { sameName } from '../pki/name.js';
 import { defaultCodec, type SecureImCodec } from './codec.js';
-import { ClientError, snacErrorName } from './errors.js';
+import { imRefusal, type Delivery } from './delivery.js';
+import { ClientError } from './errors.js';
+import { encodeInParts, newPartId, PartAssembler } from './long-message.js';
+import { RatePacer } from './pacing.js';
 import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
 import { signOn, type LoginMode } from './sign-on.js';
@@ -100,6 +104,8 @@ export interface BuddyPresence {
   online: boolean;
   /** Away bit. */
   away: boolean;
+  /** Minutes idle (user-info TLV 0x0004), when the buddy is idle. */
+  idleMinutes?: number;
   /** Announced capabilities (GUID strings). */
   capabilities: string[];
   /** Announces AIM Secure IM. */
@@ -175,6 +181,10 @@ export interface SendResult {
   keyChange?: KeyChange;
   /** Things the user must be told about this IM (legacy profile, a suspected downgrade, a vanished certificate). */
   notes?: string[];
+  /** Delivered to the signed-on recipient, or stored by the server until they sign on (docs/protocol.md §10.4). */
+  delivery: Delivery;
+  /** How many IMs the text was sent as (more than one for a long text, see long-message.ts). */
+  parts: number;
 }
 
 /** The events a client emits. */
@@ -195,6 +205,8 @@ interface QueuedIm {
   to: string;
   text: string;
   opts: SendImOptions;
+  /** Part-group id, kept across a resend after reconnecting so the receiver replaces rather than repeats parts. */
+  partId: string;
   resolve(r: SendResult): void;
   reject(e: Error): void;
 }
@@ -238,6 +250,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private readonly now: () => Date;
   private readonly fetches = new Map<string, Promise<BuddyCerts | undefined>>();
   private spool: ((body: Uint8Array, receivedAt: Date) => void) | undefined;
+  private pacer = new RatePacer(undefined);
+  private maxImBytes: number | undefined;
+  private readonly assembler: PartAssembler<IncomingIm>;
+  private partTimer: ReturnType<typeof setTimeout> | undefined;
   /** The screen name as the server formats it, once signed on. */
   screenName: string;
 
@@ -249,6 +265,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     this.now = opts.now ?? (() => new Date());
     for (const b of opts.buddies ?? []) this.watched.add(b);
     this.spool = opts.spool;
+    this.assembler = new PartAssembler<IncomingIm>(() => this.now().getTime());
   }
 
   /** True while signed on. */
@@ -278,7 +295,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (id) await this.checkOwnCertificates();
     const generation = ++this.connGeneration;
     const caps = id ? (this.opts.announceModern === false ? [CAP_SECURE_IM] : [CAP_SECURE_IM, CAP_MODERN]) : [];
-    const { bos, screenName } = await signOn({
+    const { bos, screenName, rateInfo } = await signOn({
       screenName: this.opts.screenName,
       password: this.opts.password,
       server: this.opts.server,
@@ -301,6 +318,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     });
     this.bos = bos;
     this.liveGeneration = generation;
+    this.pacer = new RatePacer(rateInfo);
+    this.maxImBytes = undefined;
     this.screenName = screenName;
     if (id && this.ownCheckTimer === undefined) {
       // While signed on, notice a revocation of our own certificate at the next CRL refresh (not only at the next
@@ -322,6 +341,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     this.reconnectTimer = undefined;
     if (this.ownCheckTimer) clearInterval(this.ownCheckTimer);
     this.ownCheckTimer = undefined;
+    if (this.partTimer) clearTimeout(this.partTimer);
+    this.partTimer = undefined;
     this.liveGeneration = -1;
     const bos = this.bos;
     this.bos = undefined;
@@ -337,6 +358,21 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (this.connected) this.bos!.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList([screenName]));
   }
 
+  /**
+   * Sends a SNAC on the signed-on connection and resolves with its reply (SNAC_ERROR for an error reply). The seam
+   * for family helpers kept outside this class (feedbag.ts, locate-info.ts).
+   */
+  request(family: number, subtype: number, body: Uint8Array): Promise<Snac> {
+    if (!this.connected) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'not signed on'));
+    return this.bos!.request(family, subtype, body, this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {});
+  }
+
+  /** Sends a SNAC that has no reply when it succeeds (e.g. Locate 02/04); rejects with SNAC_ERROR if refused. */
+  sendChecked(family: number, subtype: number, body: Uint8Array): Promise<void> {
+    if (!this.connected) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'not signed on'));
+    return this.bos!.sendChecked(family, subtype, body);
+  }
+
   /** Sends a typing notification. */
   sendTyping(to: string, event: 'none' | 'paused' | 'typing'): void {
     if (!this.connected) return;
@@ -349,13 +385,16 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   /**
    * Sends an IM. Secure whenever the buddy has a valid certificate (modern profile if the buddy announces
    * certim's capability, aim-legacy otherwise); plaintext only with `allowPlaintext`. Resolves once the server
-   * acknowledged it (delivered, or stored for an offline buddy). While disconnected the IM is queued and sent
-   * after the next sign-on.
+   * acknowledged it (`delivery` says delivered, or stored for an offline buddy); a refusal rejects with its own
+   * code (NO_SUCH_USER, BLOCKED, QUEUE_FULL...). A text too long for one IM goes as parts (long-message.ts); all
+   * IMs are paced to the server's rate classes (pacing.ts). An empty text is refused (EMPTY_MESSAGE). While
+   * disconnected the IM is queued and sent after the next sign-on.
    */
   sendIm(to: string, text: string, opts: SendImOptions = {}): Promise<SendResult> {
     if (this.closedByUser && !this.connected) return Promise.reject(new ClientError('SIGNED_OFF', 'the client is closed'));
+    if (text.trim() === '') return Promise.reject(new ClientError('EMPTY_MESSAGE', 'nothing to send: the message is empty'));
     return new Promise<SendResult>((resolve, reject) => {
-      this.queue.push({ to, text, opts, resolve, reject });
+      this.queue.push({ to, text, opts, partId: newPartId(), resolve, reject });
       if (this.connected) void this.flushQueue();
     });
   }
@@ -369,7 +408,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       while (this.queue.length > 0 && this.connected) {
         const q = this.queue[0]!;
         try {
-          const r = await this.sendNow(q.to, q.text, q.opts);
+          const r = await this.sendNow(q.to, q.text, q.opts, q.partId);
           this.queue.shift();
           q.resolve(r);
         } catch (e) {
@@ -384,7 +423,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }
   }
 
-  private async sendNow(to: string, text: string, opts: SendImOptions): Promise<SendResult> {
+  private async sendNow(to: string, text: string, opts: SendImOptions, partId: string): Promise<SendResult> {
     const bos = this.bos;
     if (!bos) throw new ClientError('CONNECTION_CLOSED', 'not signed on');
     const id = this.opts.identity;
@@ -402,7 +441,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
           : `${to} has no certificate: a secure IM is impossible`);
       }
     } catch (e) {
-      if (!ClientError.is(e) || e.code === 'CONNECTION_CLOSED') throw e;
+      if (!ClientError.is(e) || e.code === 'CONNECTION_CLOSED' || e.code === 'NO_SUCH_USER') throw e;
       // A revoked buddy, an unknown revocation status or an unacknowledged change is never a reason for plaintext.
       if (HARD_REFUSALS.has(e.code)) throw e;
       refusal = e.code === 'NO_BUDDY_CERT' ? e : new ClientError('NO_BUDDY_CERT', `cannot get ${to}'s certificate: ${e.message}`, { cause: e });
@@ -414,24 +453,24 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       throw new ClientError('KEY_CHANGED', `${r.screenName}'s key changed since you personally verified it (verified ${r.verifiedFingerprint}, now ${r.fingerprint}); not sent. ` +
         `Check the new fingerprint with ${r.screenName}, then run \`certim trust verify ${r.screenName} FINGERPRINT\`, or accept it unverified with \`certim trust accept ${r.screenName}\``);
     }
-    let imData: Uint8Array;
-    let result: SendResult;
+    let encode: (text: string) => Promise<Uint8Array>;
+    let result: Omit<SendResult, 'delivery' | 'parts'>;
     if (certs && id) {
       const profile = this.chooseProfile(to, certs, seen, opts, notes);
-      const cms = await this.codec.encode({
+      const { record, encryptionDer, signingDer } = certs;
+      encode = async (t) => encodeEncryptedImMessage(await this.codec.encode({
         profile,
-        text,
+        text: t,
         sender: { screenName: this.screenName, signingKey: id.signing.privateKey, signingCert: id.signing.certDer, encryptionCert: id.encryption.certDer },
         // aim-legacy also wraps the key to the buddy's signing certificate, first: joustsim decrypts with the key of
         // its first RecipientInfo (ARCHITECTURE.md, cms "Classic clients"). Ignored by the modern profile.
         recipient: {
-          screenName: certs.record.screenName, cert: certs.encryptionDer,
-          ...(profile === 'aim-legacy' && !bytesEqual(certs.signingDer, certs.encryptionDer) ? { signingCert: certs.signingDer } : {}),
+          screenName: record.screenName, cert: encryptionDer,
+          ...(profile === 'aim-legacy' && !bytesEqual(signingDer, encryptionDer) ? { signingCert: signingDer } : {}),
         },
         includeSelf: profile === 'modern',
         now: this.now(),
-      });
-      imData = encodeEncryptedImMessage(cms);
+      }));
       result = { secure: true, profile, trust: trustLevel(certs.record), fingerprint: certs.record.fingerprint, ...(certs.change ? { keyChange: certs.change } : {}) };
     } else {
       if (!opts.allowPlaintext) {
@@ -444,26 +483,31 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
         notes.push(w);
         this.emit('warning', new ClientError('DOWNGRADE', w));
       }
-      imData = encodePlainText(text);
+      encode = (t) => Promise.resolve(encodePlainText(t));
       result = { secure: false };
     }
-    const cookie = randomBytes(8);
-    const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
-    if (opts.storeOffline ?? true) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
-    try {
-      const reply = await bos.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, encodeIcbmChannelMsgToHost({ cookie, channel: IcbmChannel.Im, screenName: to, tlvs }), {
-        ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
-      });
-      if (reply.subtype !== IcbmSub.HOST_ACK) throw new ClientError('PROTOCOL', `expected a host ack, got SNAC 04/${reply.subtype}`);
-      decodeHostAck(reply.body);
-    } catch (e) {
-      if (ClientError.is(e, 'SNAC_ERROR')) {
-        if (e.snacError === SnacErrorCode.NotLoggedOn) throw new ClientError('BUDDY_OFFLINE', `${to} is not signed on and the server would not store the IM`, { snacError: e.snacError });
-        throw new ClientError('SEND_FAILED', `IM to ${to} refused: ${snacErrorName(e.snacError ?? 0)}`, { snacError: e.snacError ?? 0 });
+    const parts = await encodeInParts(text, encode, await this.imLimit(bos), partId);
+    // Watching the recipient makes the server tell us its presence before it acks (it handles our SNACs in
+    // order), which is how we tell "delivered" from "stored offline" (docs/protocol.md §3.3, §10.4).
+    if (![...this.watched].some((w) => sameScreenName(w, to))) this.addBuddy(to);
+    const storeOffline = opts.storeOffline ?? true;
+    for (const [i, imData] of parts.entries()) {
+      const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
+      if (storeOffline) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
+      await this.pacer.pace(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST);
+      try {
+        const reply = await bos.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, encodeIcbmChannelMsgToHost({ cookie: randomBytes(8), channel: IcbmChannel.Im, screenName: to, tlvs }), {
+          ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
+        });
+        if (reply.subtype !== IcbmSub.HOST_ACK) throw new ClientError('PROTOCOL', `expected a host ack, got SNAC 04/${reply.subtype}`);
+        decodeHostAck(reply.body);
+      } catch (e) {
+        if (ClientError.is(e, 'SNAC_ERROR')) throw imRefusal(to, e.snacError ?? 0, storeOffline, i > 0 ? { sent: i, of: parts.length } : undefined);
+        throw e;
       }
-      throw e;
     }
-    return notes.length ? { ...result, notes } : result;
+    const delivery: Delivery = this.presence.get(normalizeScreenName(to))?.online ? 'delivered' : 'stored';
+    return { ...result, delivery, parts: parts.length, ...(notes.length ? { notes } : {}) };
   }
 
   /**
@@ -495,6 +539,19 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     return 'aim-legacy';
   }
 
+  /** The server's maximum IM message data (04/05), asked once per connection; 8000 if it will not say. */
+  private async imLimit(bos: OscarConnection): Promise<number> {
+    if (this.maxImBytes === undefined) {
+      try {
+        this.maxImBytes = decodeParameterReply((await bos.request(ICBM_FAMILY, IcbmSub.PARAMETER_QUERY, new Uint8Array(0))).body).parameters.maxMessageLength;
+      } catch (e) {
+        if (!ClientError.is(e, 'SNAC_ERROR')) throw e;
+        this.maxImBytes = 8000;
+      }
+    }
+    return this.maxImBytes;
+  }
+
   /**
    * The buddy's verified certificates. Asks the server for the certificate-info block (02/15 flag 0x08) when the
    * cached one is not the current one (or `refresh`, which also refetches the CRL), verifies both certificates for
@@ -517,6 +574,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     let block: Uint8Array | undefined;
     let caps: Uint8Array[] | undefined;
     let sn = screenName;
+    // Presence that arrives during sign-on is handled before the connection is ours: wait for it.
+    if (!this.bos && this.connecting) await this.connecting.catch(() => undefined);
     const bos = this.bos;
     if (!bos) {
       if (cached) return this.fromRecord(cached, refresh);
@@ -533,6 +592,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       if (ClientError.is(e, 'SNAC_ERROR')) {
         // Not visible to us (offline without stored certificates, or unknown): the cache is all we have.
         if (cached) return this.fromRecord(cached, refresh);
+        // 0x04 to a certificates query: no such account, or its privacy hides it from us (docs/protocol.md §3.2).
+        if (e.snacError === SnacErrorCode.NotLoggedOn) throw new ClientError('NO_SUCH_USER', `there is no user ${screenName} (or ${screenName} does not accept IMs from you); check the screen name`, { snacError: e.snacError });
         throw new ClientError('NO_BUDDY_CERT', `${screenName} is unknown or not visible, and no certificate is cached`);
       }
       throw e;
@@ -692,6 +753,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
         this.onTyping(snac.body);
       } else if (snac.family === BUDDY_FAMILY && (snac.subtype === BuddySubtype.ARRIVED || snac.subtype === BuddySubtype.DEPARTED)) {
         for (const u of decodeUserInfoList(snac.body)) this.onPresence(u, snac.subtype === BuddySubtype.ARRIVED);
+      } else if (snac.family === OSERVICE_FAMILY && snac.subtype === OServiceSubtype.RATE_PARAMS_CHANGE) {
+        this.pacer.update(decodeRateChange(snac.body).record);
       }
     } catch (e) {
       this.warn(e);
@@ -711,10 +774,12 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     } catch {
       hash = undefined;
     }
+    const idle = online ? u.idleMinutes : undefined;
     const p: BuddyPresence = {
       screenName: u.screenName,
       online,
       away: online && u.isAway,
+      ...(idle !== undefined && idle > 0 ? { idleMinutes: idle } : {}),
       capabilities: caps.map(capabilityToString),
       secureIm: hasCapability(caps, CAP_SECURE_IM),
       modern: hasCapability(caps, CAP_MODERN),
@@ -801,13 +866,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const im = decodeImMessage(data);
     if (!isEncryptedIm(im)) {
       const text = im.parts.map((p) => decodeCharset(p.text, p.charset)).join('');
-      this.emit('im', { from, text, secure: false, verdict: 'untrusted', trust: null, reason: 'sent without encryption', code: 'plaintext', time, offline, ...own });
+      this.emitIm({ from, text, secure: false, verdict: 'untrusted', trust: null, reason: 'sent without encryption', code: 'plaintext', time, offline, ...own });
       return;
     }
     const cms = im.parts[0]?.text ?? new Uint8Array(0);
     const id = this.opts.identity;
     if (!id) {
-      this.emit('im', { from, text: '', secure: true, verdict: 'failed', trust: null, reason: 'an encrypted IM arrived but we have no keys', code: 'no-keys', time, offline, ...own });
+      this.emitIm({ from, text: '', secure: true, verdict: 'failed', trust: null, reason: 'an encrypted IM arrived but we have no keys', code: 'no-keys', time, offline, ...own });
       return;
     }
     // The sender's certificates: the cached ones if they match the hash in the sender's user info, else fetched.
@@ -856,7 +921,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     let reason = res.reason;
     if (verdict !== 'verified' && certProblem) reason = `${reason} (${certProblem})`;
     const trustLvl: TrustLevel | null = verdict === 'verified' ? (certs ? trustLevel(certs.record) : 'ca') : null;
-    this.emit('im', {
+    this.emitIm({
       from,
       text: verdict === 'failed' ? '' : res.text ?? '',
       secure: true,
@@ -871,6 +936,22 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       offline,
       ...own,
     });
+  }
+
+  /** Emits an IM, joining the parts of a long one first (long-message.ts); incomplete ones show after a timeout. */
+  private emitIm(im: IncomingIm): void {
+    for (const m of this.assembler.push(im)) this.emit('im', m);
+    this.armPartTimer();
+  }
+
+  private armPartTimer(): void {
+    if (this.assembler.pending === 0 || this.partTimer) return;
+    this.partTimer = setTimeout(() => {
+      this.partTimer = undefined;
+      for (const m of this.assembler.expire()) this.emit('im', m);
+      this.armPartTimer();
+    }, 10_000);
+    this.partTimer.unref();
   }
 
   // --- reconnect ---

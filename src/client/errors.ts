@@ -31,6 +31,12 @@ export type ClientErrorCode =
   | 'IDENTITY_EXISTS' // `keys init` would overwrite an existing identity (needs --force)
   | 'DUPLICATE_DROPPED' // a repeated delivery of an IM was dropped (a note, never silent)
   | 'DOWNGRADE' // a buddy pinned to the modern profile no longer announces it (a warning; modern is used)
+  | 'NO_SUCH_USER' // the server knows no such user (or the user does not accept IMs from us)
+  | 'BLOCKED' // we block the recipient (unblock first)
+  | 'QUEUE_FULL' // the recipient's offline queue is full
+  | 'RATE_LIMITED' // the server refused the IM for sending too fast
+  | 'MESSAGE_TOO_LONG' // more text than fits in the most parts one message may have
+  | 'EMPTY_MESSAGE' // nothing to send
   | 'SIGNED_OFF' // the client was closed
   | 'BAD_ARGUMENT'; // a caller passed an invalid value
 

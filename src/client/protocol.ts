@@ -15,6 +15,7 @@ export const CLIENT_FAMILIES: readonly ClientOnlineEntry[] = [
   { family: 0x0003, version: 0x0001, toolId: 0x0110, toolVersion: 0x0801 },
   { family: 0x0004, version: 0x0001, toolId: 0x0110, toolVersion: 0x0801 },
   { family: 0x0009, version: 0x0001, toolId: 0x0110, toolVersion: 0x0801 },
+  { family: 0x0013, version: 0x0004, toolId: 0x0110, toolVersion: 0x0801 },
 ];
 
 /** 04/02 ICBM parameters: channel 0 (all), IMs + missed calls + typing, 8000-byte messages (secure IMs are ~1 KB+). */

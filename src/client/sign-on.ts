@@ -9,10 +9,11 @@ import {
   type SNAC_0x17_0x03_BUCPLoginResponse,
 } from '../wire/families/bucp.js';
 import { FlapHelloTlv } from '../wire/flap.js';
-import { OSERVICE_FAMILY, OServiceSubtype, decodeRateClassIds, encodeClientOnline, encodeU16List, encodeVersions } from '../wire/families/oservice.js';
+import { OSERVICE_FAMILY, OServiceSubtype, decodeRateInfo, encodeClientOnline, encodeU16List, encodeVersions, type RateInfo } from '../wire/families/oservice.js';
 import { LOCATE_FAMILY, LocateSubtype, encodeSetInfo } from '../wire/families/locate.js';
 import { ICBM_FAMILY, IcbmSubtype, encodeParameters } from '../wire/families/icbm.js';
 import { BUDDY_FAMILY, BuddySubtype, encodeScreenNameList } from '../wire/families/buddy.js';
+import { FEEDBAG_FAMILY, FeedbagSubtype } from '../wire/families/feedbag.js';
 import type { Snac } from '../wire/snac.js';
 import { tlv } from '../wire/tlv.js';
 import { ClientError } from './errors.js';
@@ -53,6 +54,8 @@ export interface SignOnResult {
   bos: OscarConnection;
   /** The screen name as the server formats it. */
   screenName: string;
+  /** The rate classes the server announced in 01/07 (what the client paces its SNACs by, §3.1). */
+  rateInfo: RateInfo;
 }
 
 const LOGIN_REASONS: Record<number, string> = {
@@ -157,11 +160,13 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     });
   };
 
+  let rateInfo: RateInfo;
   try {
     await waitFor(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE);
     await bos.request(OSERVICE_FAMILY, OServiceSubtype.CLIENT_VERSIONS, encodeVersions(CLIENT_FAMILIES), { timeoutMs });
     const rates = await bos.request(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_QUERY, new Uint8Array(0), { timeoutMs });
-    bos.send(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_SUB_ADD, encodeU16List(decodeRateClassIds(rates.body)));
+    rateInfo = decodeRateInfo(rates.body);
+    bos.send(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_SUB_ADD, encodeU16List(rateInfo.classes.map((c) => c.id)));
     const published = bos.sendChecked(LOCATE_FAMILY, LocateSubtype.SET_INFO, encodeSetInfo({ capabilities: opts.capabilities, certInfo: opts.certInfo }));
     published.catch(() => undefined);
     await bos.request(LOCATE_FAMILY, LocateSubtype.RIGHTS_QUERY, new Uint8Array(0), { timeoutMs });
@@ -172,6 +177,8 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
     }
     bos.send(ICBM_FAMILY, IcbmSubtype.ADD_PARAMETERS, encodeParameters(CLIENT_ICBM_PARAMETERS));
     if (opts.buddies.length > 0) bos.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList(opts.buddies));
+    // Use the server-stored buddy list (docs/protocol.md §3.9): its buddies get presence, its blocks apply.
+    bos.send(FEEDBAG_FAMILY, FeedbagSubtype.USE, new Uint8Array(0));
     bos.send(OSERVICE_FAMILY, OServiceSubtype.CLIENT_ONLINE, encodeClientOnline(CLIENT_FAMILIES));
     // Barrier: the server handles a connection's SNACs in order, so once our self-info query is answered it
     // has finished "client ready" — including handing us the IMs it kept while we were offline. Without this a
@@ -188,7 +195,7 @@ export async function signOn(opts: SignOnOptions): Promise<SignOnResult> {
   ready = true;
   // Hand anything that arrived during the handshake (early arrivals, offline IMs) to the session, in order.
   for (const s of early.splice(0)) opts.handlers.onSnac?.(s);
-  return { bos, screenName };
+  return { bos, screenName, rateInfo };
 }
 
 /** certim's subcode for a refused certificate upload because the certificate is revoked (docs/protocol.md §10.2). */

@@ -1,11 +1,14 @@
 /**
- * The `certim chat` screen: state, key decoding and rendering, kept free of sockets so it can be reasoned about
- * (and tested) alone. Plain ANSI: alternate screen, cursor moves, reverse video for the selected buddy; no
- * dependencies. Every message line carries its security marker; warnings stay on screen until dismissed.
+ * The `certim chat` screen: state and rendering, kept free of sockets so it can be reasoned about (and tested)
+ * alone. Plain ANSI: alternate screen, cursor moves, reverse video for the selected buddy. Every width is measured
+ * in terminal cells (src/cli/tui/text.ts), so emoji and CJK text keep the layout. Every message line carries its
+ * security marker and, for our own IMs, where it went (sending, delivered, stored, refused); warnings stay on
+ * screen until dismissed; each conversation keeps its own scrollback (PgUp/PgDn).
  */
 import type { IncomingIm } from '../../client/client.js';
 import type { TrustLevel } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
+import { cellWidth, fitCells, inputWindow, wrapCells } from '../tui/text.js';
 
 /** One line of a conversation. */
 export interface ChatLine {
@@ -13,10 +16,12 @@ export interface ChatLine {
   time: Date;
   /** Who wrote it ('me' for us, '*' for system notes). */
   who: string;
-  /** Text (empty for rejected messages). */
+  /** Text (empty for rejected messages; may hold newlines). */
   text: string;
   /** Security marker shown before the text. */
   marker: string;
+  /** For our own IMs: `sending…`, `delivered`, `stored: bob is offline`, `NOT SENT: why`. */
+  status?: string;
 }
 
 /** One entry of the buddy list. */
@@ -27,12 +32,18 @@ export interface ChatBuddy {
   online: boolean;
   /** Away. */
   away: boolean;
+  /** Minutes idle, when idle. */
+  idleMinutes?: number;
+  /** Typing to us right now. */
+  typing?: boolean;
   /** Has a verified certificate in our cache. */
   hasCert: boolean;
   /** Trust in that certificate. */
   trust: TrustLevel | undefined;
   /** Unread messages. */
   unread: number;
+  /** The buddy-list group it is in (server-stored list), if any; buddies come ordered by group. */
+  group?: string;
 }
 
 /** Everything the screen shows. */
@@ -53,10 +64,18 @@ export interface ChatState {
   notices: string[];
   /** The input line being typed. */
   input: string;
+  /** Cursor in the input, as a grapheme index (default: the end). */
+  cursor?: number;
+  /** The input as graphemes (default: split from `input`). */
+  inputGraphemes?: readonly string[];
+  /** Rows scrolled up from the bottom, per conversation (normalized name). */
+  scroll?: Map<string, number>;
 }
 
 /** Said after every aim-legacy message (docs/protocol.md §11.2): what that profile does not protect. */
 export const LEGACY_MARK = 'LEGACY: weak MD5, no replay/recipient binding';
+/** Lines kept per conversation (older ones are dropped). */
+export const SCROLLBACK_LINES = 5000;
 
 /** The marker for an incoming IM. */
 export function markerFor(m: Pick<IncomingIm, 'secure' | 'verdict' | 'trust' | 'reason'> & { legacy?: boolean }): string {
@@ -73,65 +92,50 @@ export function sentMarker(secure: boolean, trust: TrustLevel | undefined, legac
   return `${trust === 'personal' ? '[secure, verified' : trust === 'changed' ? '[secure, KEY CHANGED' : '[secure'}${legacy ? `, ${LEGACY_MARK}` : ''}]`;
 }
 
-/** A decoded key press. */
-export type Key =
-  | { kind: 'char'; ch: string }
-  | { kind: 'enter' | 'backspace' | 'up' | 'down' | 'tab' | 'escape' | 'ctrl-c' | 'ctrl-l' };
-
-/** Splits raw terminal input into key presses (ANSI/VT100 arrows, control keys, UTF-8 text). */
-export function decodeKeys(data: string): Key[] {
-  const keys: Key[] = [];
-  for (let i = 0; i < data.length; i++) {
-    const c = data[i]!;
-    if (c === '\x1b') {
-      const seq = data.slice(i, i + 3);
-      if (seq === '\x1b[A' || seq === '\x1bOA') { keys.push({ kind: 'up' }); i += 2; continue; }
-      if (seq === '\x1b[B' || seq === '\x1bOB') { keys.push({ kind: 'down' }); i += 2; continue; }
-      if (seq === '\x1b[C' || seq === '\x1b[D' || seq === '\x1bOC' || seq === '\x1bOD') { i += 2; continue; }
-      keys.push({ kind: 'escape' });
-      continue;
-    }
-    if (c === '\r' || c === '\n') keys.push({ kind: 'enter' });
-    else if (c === '\x7f' || c === '\b') keys.push({ kind: 'backspace' });
-    else if (c === '\t') keys.push({ kind: 'tab' });
-    else if (c === '\x03') keys.push({ kind: 'ctrl-c' });
-    else if (c === '\x0c') keys.push({ kind: 'ctrl-l' });
-    else if (c >= ' ') keys.push({ kind: 'char', ch: c });
-  }
-  return keys;
-}
-
-function fit(s: string, width: number): string {
-  if (width <= 0) return '';
-  const chars = [...s];
-  return chars.length > width ? `${chars.slice(0, Math.max(0, width - 1)).join('')}…` : s + ' '.repeat(width - chars.length);
-}
-
-function wrap(s: string, width: number): string[] {
-  if (width <= 1) return [s];
-  const out: string[] = [];
-  let rest = [...s];
-  while (rest.length > width) {
-    out.push(rest.slice(0, width).join(''));
-    rest = rest.slice(width);
-  }
-  out.push(rest.join(''));
-  return out;
-}
-
 function hhmm(d: Date): string {
   return d.toTimeString().slice(0, 5);
 }
 
-/** Strips control characters from remote text so a buddy cannot drive our terminal. */
+/** Strips control characters from remote text so a buddy cannot drive our terminal (newlines are kept). */
 export function sanitize(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?').replace(/\n/g, ' ');
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
 }
 
-/** Renders the whole screen as one string of ANSI output for a terminal of `cols` x `rows`. */
+/** The rows a conversation takes at `width` cells (each message wrapped, newlines honoured). */
+export function conversationRows(lines: readonly ChatLine[], width: number): string[] {
+  return lines.flatMap((l) => {
+    const head = `${hhmm(l.time)} ${l.who} ${l.marker} `;
+    const rows = sanitize(l.text).split('\n').flatMap((p, i) => wrapCells(i === 0 ? head + p : `      ${p}`, width, 6));
+    if (l.status) {
+      // The delivery state: after the text when it fits on the last row, else on a row of its own.
+      const status = `  (${sanitize(l.status)})`;
+      const last = rows[rows.length - 1]!;
+      if (cellWidth(last + status) <= width) rows[rows.length - 1] = last + status;
+      else rows.push(...wrapCells(`      ${status.trim()}`, width, 6));
+    }
+    return rows;
+  });
+}
+
+function buddyLine(b: ChatBuddy, selected: boolean): string {
+  const dot = b.online ? (b.away ? '~' : '*') : '-';
+  const tag = b.hasCert ? (b.trust === 'changed' ? ' !KEY' : b.trust === 'personal' ? ' ok' : ' key') : '';
+  const state = !b.online ? '' : b.typing ? ' typing…' : b.away ? ' away' : b.idleMinutes ? ` idle ${idle(b.idleMinutes)}` : '';
+  const unread = b.unread > 0 ? ` (${b.unread})` : '';
+  return `${selected ? '>' : ' '} ${dot} ${b.screenName}${tag}${unread}${state}`;
+}
+
+function idle(min: number): string {
+  return min >= 60 ? `${Math.floor(min / 60)}h${min % 60 ? `${min % 60}m` : ''}` : `${min}m`;
+}
+
+/**
+ * Renders the whole screen as one string of ANSI output for a terminal of `cols` x `rows` cells, ending with the
+ * cursor placed in the input line.
+ */
 export function render(st: ChatState, cols: number, rows: number): string {
-  const listW = Math.min(28, Math.max(16, Math.floor(cols / 4)));
+  const listW = Math.min(32, Math.max(18, Math.floor(cols / 4)));
   const convW = Math.max(10, cols - listW - 3);
   const sel = st.buddies[st.selected];
   const key = sel ? normalizeScreenName(sel.screenName) : '';
@@ -139,24 +143,39 @@ export function render(st: ChatState, cols: number, rows: number): string {
   const convTitle = sel
     ? `${sel.screenName}: ${sel.hasCert ? (sel.trust === 'personal' ? 'secure, personally verified' : sel.trust === 'changed' ? 'secure, KEY CHANGED (not verified)' : 'secure, CA-certified') : st.plaintextAllowed.has(key) ? 'NO KEY — PLAINTEXT ALLOWED' : 'no certificate known yet'}`
     : 'no conversation — /msg NAME to start one';
-  const bodyRows = Math.max(3, rows - 4 - Math.min(st.notices.length, 3));
-  const listLines: string[] = st.buddies.map((b, i) => {
-    const dot = b.online ? (b.away ? '~' : '*') : '-';
-    const tag = b.hasCert ? (b.trust === 'changed' ? ' !KEY' : b.trust === 'personal' ? ' ok' : ' key') : '';
-    const unread = b.unread > 0 ? ` (${b.unread})` : '';
-    const line = `${i === st.selected ? '>' : ' '} ${dot} ${b.screenName}${tag}${unread}`;
-    return i === st.selected ? `\x1b[7m${fit(line, listW)}\x1b[0m` : fit(line, listW);
+  const notices = st.notices.slice(-3);
+  const bodyRows = Math.max(3, rows - 4 - notices.length);
+  // A header row above each group of the stored list (with how many are online); others follow under "Others".
+  const grouped = st.buddies.some((b) => b.group !== undefined);
+  const listLines: string[] = [];
+  st.buddies.forEach((b, i) => {
+    if (grouped && (i === 0 || st.buddies[i - 1]!.group !== b.group)) {
+      const members = st.buddies.filter((x) => x.group === b.group);
+      listLines.push(`\x1b[1m${fitCells(sanitize(`${b.group ?? 'Others'} (${members.filter((x) => x.online).length}/${members.length})`), listW)}\x1b[0m`);
+    }
+    const line = fitCells(sanitize(buddyLine(b, i === st.selected)), listW);
+    listLines.push(i === st.selected ? `\x1b[7m${line}\x1b[0m` : line);
   });
-  const conv = (st.conversations.get(key) ?? []).flatMap((l) =>
-    wrap(sanitize(`${hhmm(l.time)} ${l.who === 'me' ? 'me' : l.who} ${l.marker} ${l.text}`), convW));
-  const convLines = conv.slice(Math.max(0, conv.length - bodyRows));
+  const conv = conversationRows(st.conversations.get(key) ?? [], convW);
+  const maxScroll = Math.max(0, conv.length - bodyRows);
+  const scroll = Math.min(st.scroll?.get(key) ?? 0, maxScroll);
+  const convLines = conv.slice(Math.max(0, conv.length - bodyRows - scroll), conv.length - scroll);
+  if (scroll > 0) convLines[convLines.length - 1] = `-- ${scroll} more row${scroll > 1 ? 's' : ''} below: PgDn --`;
   const out: string[] = [];
-  out.push(`\x1b[1m${fit(header, cols)}\x1b[0m`);
-  out.push(`${fit(' Buddies', listW)} | ${fit(convTitle, convW)}`);
-  for (let r = 0; r < bodyRows; r++) out.push(`${listLines[r] ?? ' '.repeat(listW)} | ${fit(convLines[r] ?? '', convW)}`);
-  for (const n of st.notices.slice(-3)) out.push(`\x1b[1;33m${fit(`! ${sanitize(n)}`, cols)}\x1b[0m`);
-  out.push(fit('Up/Down pick a buddy · /msg NAME · /trust · /verify NAME FP · /plaintext · /add NAME · /quit', cols));
-  const prompt = `${sel ? sel.screenName : ''}> ${st.input}`;
-  out.push(fit(prompt, cols));
-  return `\x1b[H\x1b[2J${out.join('\r\n')}`;
+  out.push(`\x1b[1m${fitCells(sanitize(header), cols)}\x1b[0m`);
+  out.push(`${fitCells(' Buddies', listW)} | ${fitCells(sanitize(convTitle), convW)}`);
+  for (let r = 0; r < bodyRows; r++) out.push(`${listLines[r] ?? ' '.repeat(listW)} | ${fitCells(convLines[r] ?? '', convW)}`);
+  for (const n of notices) out.push(`\x1b[1;33m${fitCells(`! ${sanitize(n).replace(/\n/g, ' ')}`, cols)}\x1b[0m`);
+  out.push(fitCells('Up/Down buddy · PgUp/PgDn scroll · /msg NAME · /trust · /verify NAME FP · /away · /block · /help · /quit', cols));
+  // The input line: the prompt, then the window of the input that keeps the cursor visible, and a count for long texts.
+  const prompt = `${sel ? sanitize(sel.screenName) : ''}> `;
+  const chars = st.inputGraphemes ?? [...st.input];
+  const count = chars.length >= 1000 ? ` [${chars.length} chars]` : '';
+  const room = Math.max(4, cols - cellWidth(prompt) - cellWidth(count));
+  const shown = chars.map((c) => (c === '\n' ? '↵' : sanitize(c)));
+  const { start, column } = inputWindow(shown, st.cursor ?? shown.length, room);
+  out.push(fitCells(prompt + fitCells(shown.slice(start).join(''), room).trimEnd(), cols - cellWidth(count)) + count);
+  const cursorRow = out.length;
+  const cursorCol = Math.min(cols, cellWidth(prompt) + column + 1);
+  return `\x1b[H\x1b[2J${out.join('\r\n')}\x1b[${cursorRow};${cursorCol}H`;
 }

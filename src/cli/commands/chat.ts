@@ -1,33 +1,67 @@
 /**
- * `certim chat`: an interactive terminal client. Buddy list with presence (Up/Down to pick), one conversation at
- * a time, a security marker on every message, key-change warnings, and slash commands:
- *   /msg NAME [TEXT]  open (and optionally send to) a conversation     /add NAME  watch a buddy
- *   /trust [NAME]     show the buddy's fingerprint and trust level     /verify NAME FINGERPRINT  mark as verified
- *   /plaintext [on|off]  allow or forbid plaintext for this conversation (needed only for buddies without a key)
- *   /accept NAME      take a changed key of a personally verified buddy without verifying it (prefer /verify)
+ * `certim chat`: an interactive terminal client. Buddy list with presence, away and idle state and typing
+ * (Up/Down to pick), one conversation at a time with its own scrollback (PgUp/PgDn), a security marker on every
+ * message and the delivery state of ours, key-change warnings, a bell when an IM arrives while the terminal is
+ * not focused (focus reporting, `CSI ? 1004 h`), and slash commands (see HELP). Keys are decoded by Node's
+ * `readline.emitKeypressEvents`; the input line (src/cli/tui/line-editor.ts) takes Home/End/Delete and bracketed
+ * paste, so a pasted paragraph is one message (sent in parts when long, docs/protocol.md §3.4). Rendering is in
+ * chat-screen.ts.
+ *
  * Sends to a buddy whose certificate is revoked, whose revocation status is unknown, or whose verified key changed
- * are refused with the reason in the conversation; aim-legacy messages carry a LEGACY marker.
- *   /quit
- * Plain typing sends to the open conversation. Rendering is in chat-screen.ts.
+ * are refused with the reason in the conversation (`/accept NAME` takes a changed key of a personally verified
+ * buddy without verifying it; prefer `/verify`); aim-legacy messages carry a LEGACY marker. Our own IMs sent from
+ * another session show as "me" in the conversation with their recipient.
  */
+import { emitKeypressEvents } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import type { CertimClient } from '../../client/client.js';
 import { ClientError } from '../../client/errors.js';
+import { addBuddy, block, buddyListOf, readFeedbag, removeBuddy, unblock } from '../../client/feedbag.js';
+import { IdleTracker, setIdle } from '../../client/idle.js';
+import { getDetails, setAway, setProfile } from '../../client/locate-info.js';
+import { ChatHistory } from '../../client/node/history.js';
 import type { ProfileDir } from '../../client/node/profile.js';
 import { acceptRecord, formatFingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
-import { decodeKeys, markerFor, render, sentMarker, type ChatBuddy, type ChatState } from './chat-screen.js';
+import { LineEditor, type Keypress } from '../tui/line-editor.js';
+import { markerFor, render, SCROLLBACK_LINES, sentMarker, type ChatBuddy, type ChatLine, type ChatState } from './chat-screen.js';
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
+import { publishSavedPresence, writeSaved } from './presence-settings.js';
 
-const USAGE = 'usage: certim chat [--profile DIR] [BUDDY...]';
+const USAGE = `usage: certim chat [--history] [--profile DIR] [BUDDY...]
+  Interactive chat. Up/Down pick a buddy, PgUp/PgDn scroll, Enter sends, Ctrl-C quits; /help lists commands.
+  --history  keep conversations in the profile, encrypted with your key (history.jsonl), and show them next time`;
+
+/** The slash commands and keys, one line each, as /help shows them. */
+export const HELP = [
+  '/msg NAME [TEXT]     open a conversation (and send)',
+  '/add NAME [GROUP]    add to your buddy list · /remove NAME  take off the list',
+  '/block NAME          no IMs either way, not seen online · /unblock NAME',
+  '/away [TEXT] · /back  away message · /profile TEXT · /info [NAME]  profile and away message',
+  '/trust [NAME]        fingerprint and trust · /verify NAME FINGERPRINT  mark as checked in person',
+  '/accept NAME         take a changed key of a verified buddy WITHOUT verifying it (prefer /verify)',
+  '/plaintext [on|off]  allow unencrypted IMs to a buddy without a key · //text sends "/text" · /quit',
+  'keys: Up/Down buddy · PgUp/PgDn scroll · Home/End/Left/Right/Delete edit · Ctrl-U/K/W cut · Esc clear warnings',
+];
+
+const TYPING_PAUSE_MS = 5000;
 
 class ChatApp {
   readonly st: ChatState;
   private readonly order: string[] = [];
+  /** Group of each buddy on the stored list (normalized name -> group), in the list's group order. */
+  private groups = new Map<string, string>();
+  private groupOrder: string[] = [];
+  private readonly editor = new LineEditor();
   private redrawPending = false;
   private readonly typing = new Set<string>();
   private lastTypingSent = 0;
+  private typingState: 'typing' | 'paused' | 'none' = 'none';
+  private pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  private focused = true;
+  private readonly idle = new IdleTracker();
+  private idleTimer: ReturnType<typeof setInterval> | undefined;
   private online = true;
   private started = false;
   private closed = false;
@@ -36,8 +70,15 @@ class ChatApp {
     this.resolveDone = r;
   });
 
+  /** Where messages are remembered (`--history`), once the keys are loaded. */
+  private history: ChatHistory | undefined;
+  /** Messages that arrived during sign-on, before the history could be opened. */
+  private readonly unsaved: Array<[string, ChatLine]> = [];
+  /** `--history` was given. */
+  keepHistory = false;
+
   constructor(private readonly client: CertimClient, private readonly profile: ProfileDir, initial: string[]) {
-    this.st = { me: client.screenName, status: 'online', buddies: [], selected: -1, conversations: new Map(), plaintextAllowed: new Set(), notices: [], input: '' };
+    this.st = { me: client.screenName, status: 'online', buddies: [], selected: -1, conversations: new Map(), plaintextAllowed: new Set(), notices: [], input: '', scroll: new Map() };
     for (const b of [...profile.all().map((r) => r.screenName), ...initial]) this.ensureBuddy(b);
     if (this.order.length > 0) this.st.selected = 0;
     this.refreshBuddies();
@@ -51,12 +92,23 @@ class ChatApp {
     const selectedName = this.st.buddies[this.st.selected]?.screenName;
     const presence = new Map(this.client.buddies().map((p) => [normalizeScreenName(p.screenName), p]));
     this.profile.reload();
-    this.st.buddies = this.order.map((name): ChatBuddy => {
+    // Conversations with buddies not on the stored list ("Others") first, then the list's groups in their order.
+    const rank = (name: string): number => {
+      const g = this.groups.get(normalizeScreenName(name));
+      return g === undefined ? -1 : this.groupOrder.indexOf(g);
+    };
+    const ordered = this.order.map((name, i) => ({ name, i })).sort((a, b) => rank(a.name) - rank(b.name) || a.i - b.i).map((x) => x.name);
+    this.st.buddies = ordered.map((name): ChatBuddy => {
       const k = normalizeScreenName(name);
       const p = presence.get(k);
       const rec = this.profile.get(name);
       const prev = this.st.buddies.find((b) => normalizeScreenName(b.screenName) === k);
-      return { screenName: p?.screenName ?? rec?.screenName ?? name, online: p?.online ?? false, away: p?.away ?? false, hasCert: rec !== undefined, trust: rec ? trustLevel(rec) : undefined, unread: prev?.unread ?? 0 };
+      return {
+        screenName: p?.screenName ?? rec?.screenName ?? name, online: p?.online ?? false, away: p?.away ?? false,
+        ...(p?.idleMinutes ? { idleMinutes: p.idleMinutes } : {}), typing: this.typing.has(k),
+        hasCert: rec !== undefined, trust: rec ? trustLevel(rec) : undefined, unread: prev?.unread ?? 0,
+        ...(this.groups.has(k) ? { group: this.groups.get(k)! } : {}),
+      };
     });
     if (selectedName !== undefined) this.select(selectedName, false);
   }
@@ -70,7 +122,7 @@ class ChatApp {
     if (redraw) this.redraw();
   }
 
-  private lines(name: string) {
+  private lines(name: string): ChatLine[] {
     const k = normalizeScreenName(name);
     let l = this.st.conversations.get(k);
     if (!l) {
@@ -80,7 +132,50 @@ class ChatApp {
     return l;
   }
 
-  private notice(text: string): void {
+  private push(name: string, line: ChatLine): ChatLine {
+    const l = this.lines(name);
+    l.push(line);
+    if (l.length > SCROLLBACK_LINES) l.splice(0, l.length - SCROLLBACK_LINES);
+    return line;
+  }
+
+  /** Remembers a message in the encrypted history (with `--history`). */
+  private remember(name: string, line: ChatLine): void {
+    if (!this.keepHistory || line.who === '*') return;
+    if (!this.history) {
+      this.unsaved.push([name, line]);
+      return;
+    }
+    try {
+      this.history.append({ time: line.time.toISOString(), with: name, who: line.who, text: line.text, marker: line.marker, ...(line.status ? { status: line.status } : {}) });
+    } catch (e) {
+      this.notice(`history not saved: ${(e as Error).message}`);
+    }
+  }
+
+  /** Shows the remembered conversations (with `--history`). */
+  openHistory(history: ChatHistory): void {
+    this.history = history;
+    const { entries, unreadable } = history.load();
+    for (const e of entries) {
+      this.ensureBuddy(e.with);
+      this.push(e.with, { time: new Date(e.time), who: e.who, text: e.text, marker: `${e.marker} (history)`, ...(e.status ? { status: e.status } : {}) });
+    }
+    // What arrived during sign-on is newer than the history: keep conversations in time order, then save it.
+    for (const lines of this.st.conversations.values()) lines.sort((a, b) => a.time.getTime() - b.time.getTime());
+    for (const [name, line] of this.unsaved.splice(0)) this.remember(name, line);
+    if (unreadable > 0) this.notice(`${unreadable} history entries could not be read (written with another key, or damaged)`);
+    if (this.st.selected < 0 && this.order.length > 0) this.st.selected = 0;
+    this.refreshBuddies();
+  }
+
+  private note(name: string, text: string, marker = '*'): void {
+    this.push(name, { time: new Date(), who: '*', text, marker });
+    this.redraw();
+  }
+
+  /** Shows a warning above the input until Esc. */
+  notice(text: string): void {
     this.st.notices.push(text);
     if (this.st.notices.length > 20) this.st.notices.shift();
     this.redraw();
@@ -92,6 +187,9 @@ class ChatApp {
     setImmediate(() => {
       this.redrawPending = false;
       if (this.closed) return;
+      this.st.input = this.editor.text;
+      this.st.inputGraphemes = this.editor.graphemes;
+      this.st.cursor = this.editor.cursor;
       process.stdout.write(render(this.st, process.stdout.columns || 100, process.stdout.rows || 30));
     });
   }
@@ -101,15 +199,27 @@ class ChatApp {
     const c = this.client;
     c.on('buddy', (p) => {
       this.ensureBuddy(p.screenName);
+      if (!p.online) this.typing.delete(normalizeScreenName(p.screenName));
       this.refreshBuddies();
-      this.redraw();
+      this.updateStatus();
+      // The client checks a new certificate in the background (the same fetch, not a second one): show the
+      // buddy's key state once it is known.
+      if (p.online && p.certInfoHash !== undefined) {
+        c.buddyCerts(p.screenName, false, p.certInfoHash).then(() => {
+          this.refreshBuddies();
+          this.redraw();
+        }, () => undefined);
+      }
     });
     c.on('im', (m) => {
-      // Our own IM sent from another session goes in the conversation with its recipient.
+      // Our own IM sent from another session goes in the conversation with its recipient, as "me".
+      const own = m.to !== undefined;
       const peer = m.to ?? m.from;
       this.ensureBuddy(peer);
+      if (!own) this.typing.delete(normalizeScreenName(m.from));
       this.refreshBuddies();
-      this.lines(peer).push({ time: m.time, who: m.to !== undefined ? 'me' : m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      const line = this.push(peer, { time: m.time, who: own ? 'me' : m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      if (m.verdict !== 'failed') this.remember(peer, line);
       if (m.code === 'REVOKED') this.notice(`${m.from}'s signing key is REVOKED: ${m.reason}`);
       const sel = this.st.buddies[this.st.selected];
       if (!sel) this.select(peer, false);
@@ -118,11 +228,13 @@ class ChatApp {
         if (b) b.unread++;
       }
       if (m.verdict === 'failed') this.notice(`a message from ${m.from} was rejected: ${m.reason}`);
-      this.redraw();
+      // Not looking at the terminal: ring the bell (terminals turn it into an urgent hint or a notification).
+      if (this.started && !this.focused && !own) process.stdout.write('\x07');
+      this.updateStatus();
     });
     c.on('key-change', (k) => {
       this.refreshBuddies();
-      this.lines(k.screenName).push({ time: new Date(), who: '*', text: `${k.screenName}'s key changed: new fingerprint ${formatFingerprint(k.newFingerprint)}`, marker: '[KEY CHANGED]' });
+      this.push(k.screenName, { time: new Date(), who: '*', text: `${k.screenName}'s key changed: new fingerprint ${formatFingerprint(k.newFingerprint)}`, marker: '[KEY CHANGED]' });
       this.notice(`WARNING: ${k.screenName}'s key changed! Verify the new fingerprint, then /verify ${k.screenName} FINGERPRINT`);
     });
     c.on('warning', (w) => this.notice(w.message));
@@ -130,6 +242,7 @@ class ChatApp {
       const k = normalizeScreenName(from);
       if (event === 'typing') this.typing.add(k);
       else this.typing.delete(k);
+      this.refreshBuddies();
       this.updateStatus();
     });
     c.on('disconnected', ({ willReconnect }) => {
@@ -144,6 +257,21 @@ class ChatApp {
     });
   }
 
+  /** Loads the server-stored buddy list into the list (buddies there get presence from the server). */
+  async loadBuddyList(): Promise<void> {
+    try {
+      const list = buddyListOf(await readFeedbag(this.client));
+      this.groups = new Map(list.groups.flatMap((g) => g.buddies.map((b) => [normalizeScreenName(b), g.name] as const)));
+      this.groupOrder = list.groups.map((g) => g.name);
+      for (const g of list.groups) for (const b of g.buddies) this.ensureBuddy(b);
+      if (this.st.selected < 0 && this.order.length > 0) this.st.selected = 0;
+      this.refreshBuddies();
+      this.redraw();
+    } catch (e) {
+      this.notice(`could not read your buddy list: ${(e as Error).message}`);
+    }
+  }
+
   private updateStatus(): void {
     if (!this.online) return;
     const sel = this.current();
@@ -152,66 +280,101 @@ class ChatApp {
     this.redraw();
   }
 
-  /** Tells the open conversation's buddy we are typing (at most every 3 s), or stopped. */
-  private typingTo(event: 'typing' | 'none'): void {
+  /**
+   * Typing notifications to the open conversation's buddy (ICBM 04/14, docs/protocol.md §3.4): "typing" at most
+   * every 3 s while keys come, "paused" after 5 s without a key, "none" once the line is empty or sent.
+   */
+  private typingTo(event: 'typing' | 'paused' | 'none'): void {
     const to = this.current();
     if (!to) return;
-    const now = Date.now();
-    if (event === 'typing' && now - this.lastTypingSent < 3000) return;
-    this.lastTypingSent = event === 'typing' ? now : 0;
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    if (event === 'typing') {
+      this.pauseTimer = setTimeout(() => this.typingTo('paused'), TYPING_PAUSE_MS);
+      this.pauseTimer.unref();
+      const now = Date.now();
+      if (this.typingState === 'typing' && now - this.lastTypingSent < 3000) return;
+      this.lastTypingSent = now;
+    } else if (this.typingState === event || (event === 'paused' && this.typingState === 'none')) {
+      return;
+    }
+    this.typingState = event;
     this.client.sendTyping(to, event);
   }
 
-  /** Takes over the terminal. */
+  /** Takes over the terminal: alternate screen, focus reporting, bracketed paste, raw keys. */
   start(): void {
     this.started = true;
     const stdin = process.stdin;
+    emitKeypressEvents(stdin);
     if (stdin.isTTY) stdin.setRawMode(true);
-    stdin.setEncoding('utf8');
-    stdin.on('data', (d: string) => this.onInput(d));
+    stdin.on('keypress', (str: string | undefined, key: Keypress | undefined) => this.onKey(str, key ?? { sequence: str ?? '' }));
     stdin.resume();
     process.stdout.on('resize', () => this.redraw());
-    process.stdout.write('\x1b[?1049h');
+    process.stdout.write('\x1b[?1049h\x1b[?1004h\x1b[?2004h');
+    // After 10 quiet minutes buddies see us idle (01/11); the next key makes us active again.
+    this.idleTimer = setInterval(() => {
+      const seconds = this.idle.check();
+      if (seconds !== undefined && this.client.connected) setIdle(this.client, seconds).catch(() => undefined);
+    }, 30_000);
+    this.idleTimer.unref();
     this.redraw();
   }
 
   stop(code: number): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
     process.stdin.pause();
-    process.stdout.write('\x1b[?1049l');
+    process.stdout.write('\x1b[?2004l\x1b[?1004l\x1b[?1049l');
     this.resolveDone(code);
   }
 
-  private onInput(d: string): void {
-    for (const k of decodeKeys(d)) {
-      switch (k.kind) {
-        case 'char':
-          this.st.input += k.ch;
-          if (!this.st.input.startsWith('/')) this.typingTo('typing');
-          break;
-        case 'backspace': this.st.input = [...this.st.input].slice(0, -1).join(''); break;
+  private onKey(str: string | undefined, key: Keypress): void {
+    // Focus reports (CSI I / CSI O) decide whether a new IM rings the bell.
+    if (key.sequence === '\x1b[I' || key.sequence === '\x1b[O') {
+      this.focused = key.sequence === '\x1b[I';
+      return;
+    }
+    if (this.idle.activity() && this.client.connected) setIdle(this.client, 0).catch(() => undefined);
+    const conv = (): string => normalizeScreenName(this.current() ?? '');
+    const page = Math.max(1, (process.stdout.rows || 30) - 8);
+    if (!this.editor.pasting) {
+      if (key.ctrl && key.name === 'c') return this.stop(0);
+      if ((key.name === 'up' || key.name === 'down' || key.name === 'tab') && this.typingState !== 'none') this.typingTo('none'); // leaving this conversation
+      switch (key.name) {
         case 'up':
           if (this.st.buddies.length) this.select(this.st.buddies[Math.max(0, this.st.selected - 1)]!.screenName, false);
-          this.updateStatus();
-          break;
+          return this.updateStatus();
         case 'down':
         case 'tab':
           if (this.st.buddies.length) this.select(this.st.buddies[Math.min(this.st.buddies.length - 1, this.st.selected + 1)]!.screenName, false);
-          this.updateStatus();
-          break;
-        case 'escape': this.st.notices = []; break;
-        case 'ctrl-c': this.stop(0); return;
-        case 'ctrl-l': break;
-        case 'enter': {
-          const line = this.st.input.trim();
-          this.st.input = '';
-          if (this.lastTypingSent !== 0) this.typingTo('none');
-          if (line) void this.submit(line);
-          break;
-        }
+          return this.updateStatus();
+        case 'pageup':
+          this.st.scroll!.set(conv(), (this.st.scroll!.get(conv()) ?? 0) + page);
+          return this.redraw();
+        case 'pagedown':
+          this.st.scroll!.set(conv(), Math.max(0, (this.st.scroll!.get(conv()) ?? 0) - page));
+          return this.redraw();
+        case 'escape':
+          this.st.notices = [];
+          return this.redraw();
+        default:
+          if (key.ctrl && key.name === 'l') return this.redraw();
       }
+    }
+    const r = this.editor.key(str, key);
+    if (r === 'submit') {
+      const line = this.editor.text;
+      this.editor.set('');
+      if (this.typingState !== 'none') this.typingTo('none');
+      if (line.trim()) void this.submit(line.trim().startsWith('/') ? line.trim() : line);
+    } else if (r === 'edited') {
+      const text = this.editor.text;
+      if (text === '') this.typingTo('none');
+      else if (!text.startsWith('/')) this.typingTo('typing');
     }
     this.redraw();
   }
@@ -221,98 +384,160 @@ class ChatApp {
   }
 
   private async submit(line: string): Promise<void> {
-    if (!line.startsWith('/')) {
+    if (!line.startsWith('/') || line.startsWith('//')) {
       const to = this.current();
       if (!to) return this.notice('no conversation open: /msg NAME first');
-      return this.send(to, line);
+      return this.send(to, line.startsWith('//') ? line.slice(1) : line); // "//text" sends "/text"
     }
     const [cmd, ...args] = line.slice(1).split(/\s+/);
-    switch (cmd) {
-      case 'quit':
-      case 'q':
-        return this.stop(0);
-      case 'msg':
-      case 'add': {
-        const name = args[0];
-        if (!name) return this.notice(`usage: /${cmd} NAME${cmd === 'msg' ? ' [TEXT]' : ''}`);
-        this.ensureBuddy(name);
-        this.client.addBuddy(name);
-        this.refreshBuddies();
-        this.select(name);
-        if (args.length > 1) await this.send(name, args.slice(1).join(' '));
-        return;
-      }
-      case 'plaintext': {
-        const to = this.current();
-        if (!to) return this.notice('no conversation open');
-        const k = normalizeScreenName(to);
-        const on = args[0] === undefined ? !this.st.plaintextAllowed.has(k) : args[0] === 'on';
-        if (on) this.st.plaintextAllowed.add(k);
-        else this.st.plaintextAllowed.delete(k);
-        this.lines(to).push({ time: new Date(), who: '*', text: on ? 'plaintext ALLOWED for this conversation when no key is available' : 'plaintext forbidden again', marker: on ? '[PLAINTEXT ALLOWED]' : '[secure only]' });
-        return this.redraw();
-      }
-      case 'trust': {
-        const name = args[0] ?? this.current();
-        if (!name) return this.notice('usage: /trust NAME');
-        try {
-          await this.client.buddyCerts(name, true);
-        } catch (e) {
-          return this.notice((e as Error).message);
+    const rest = line.slice(1 + (cmd ?? '').length).trim();
+    try {
+      switch (cmd) {
+        case 'quit':
+        case 'q':
+          return this.stop(0);
+        case 'msg': {
+          const name = args[0];
+          if (!name) return this.notice('usage: /msg NAME [TEXT]');
+          this.open(name);
+          if (args.length > 1) await this.send(name, rest.slice(name.length).trim());
+          return;
         }
-        this.profile.reload();
-        const rec = this.profile.get(name);
-        this.refreshBuddies();
-        if (!rec) return this.notice(`${name} has no certificate`);
-        this.lines(name).push({ time: new Date(), who: '*', text: `${rec.screenName} fingerprint ${formatFingerprint(rec.fingerprint)}${rec.previousFingerprint ? ` (was ${formatFingerprint(rec.previousFingerprint)})` : ''}`, marker: `[trust: ${trustLevel(rec)}]` });
-        return this.redraw();
+        case 'add': {
+          const [name, ...group] = args;
+          if (!name) return this.notice('usage: /add NAME [GROUP]');
+          this.open(name);
+          const added = await addBuddy(this.client, name, group.length ? group.join(' ') : undefined);
+          await this.loadBuddyList();
+          return this.note(name, added ? `${name} added to your buddy list` : `${name} is already on your buddy list`);
+        }
+        case 'remove': {
+          const name = args[0] ?? this.current();
+          if (!name) return this.notice('usage: /remove NAME');
+          const n = await removeBuddy(this.client, name);
+          await this.loadBuddyList();
+          return this.note(name, n > 0 ? `${name} removed from your buddy list` : `${name} was not on your buddy list`);
+        }
+        case 'block':
+        case 'unblock': {
+          const name = args[0] ?? this.current();
+          if (!name) return this.notice(`usage: /${cmd} NAME`);
+          const changed = cmd === 'block' ? await block(this.client, name) : await unblock(this.client, name);
+          return this.note(name, cmd === 'block'
+            ? (changed ? `${name} is blocked: no IMs either way, and you no longer see each other online` : `${name} was already blocked`)
+            : (changed ? `${name} is unblocked` : `${name} was not blocked`));
+        }
+        case 'away': {
+          const text = rest || 'I am away from my computer right now.';
+          await setAway(this.client, text);
+          writeSaved(this.profile, 'away', text);
+          this.st.notices.push(`you are away: ${text} (/back to return)`);
+          return this.redraw();
+        }
+        case 'back':
+          await setAway(this.client, undefined);
+          writeSaved(this.profile, 'away', undefined);
+          this.st.notices = this.st.notices.filter((n) => !n.startsWith('you are away'));
+          return this.notice('you are back');
+        case 'profile':
+          await setProfile(this.client, rest);
+          writeSaved(this.profile, 'profile', rest === '' ? undefined : rest);
+          return this.notice(rest ? 'profile updated' : 'profile cleared');
+        case 'info': {
+          const name = args[0] ?? this.current();
+          if (!name) return this.notice('usage: /info NAME');
+          const d = await getDetails(this.client, name);
+          const idle = d.idleMinutes ? `, idle ${d.idleMinutes} min` : '';
+          return this.note(name, `${d.screenName}: ${d.away ? `away: ${d.away}` : 'available'}${idle}${d.profile ? `\nprofile: ${d.profile}` : ''}`, '[info]');
+        }
+        case 'plaintext': {
+          const to = this.current();
+          if (!to) return this.notice('no conversation open');
+          const k = normalizeScreenName(to);
+          const on = args[0] === undefined ? !this.st.plaintextAllowed.has(k) : args[0] === 'on';
+          if (on) this.st.plaintextAllowed.add(k);
+          else this.st.plaintextAllowed.delete(k);
+          return this.note(to, on ? 'plaintext ALLOWED for this conversation when no key is available' : 'plaintext forbidden again', on ? '[PLAINTEXT ALLOWED]' : '[secure only]');
+        }
+        case 'trust': {
+          const name = args[0] ?? this.current();
+          if (!name) return this.notice('usage: /trust NAME');
+          await this.client.buddyCerts(name, true);
+          this.profile.reload();
+          const rec = this.profile.get(name);
+          this.refreshBuddies();
+          if (!rec) return this.notice(`${name} has no certificate`);
+          return this.note(name, `${rec.screenName} fingerprint ${formatFingerprint(rec.fingerprint)}${rec.previousFingerprint ? ` (was ${formatFingerprint(rec.previousFingerprint)})` : ''}`, `[trust: ${trustLevel(rec)}]`);
+        }
+        case 'verify': {
+          const [name, ...fp] = args;
+          if (!name || fp.length === 0) return this.notice('usage: /verify NAME FINGERPRINT');
+          this.profile.reload();
+          const rec = this.profile.get(name);
+          if (!rec) return this.notice(`no certificate known for ${name}: /trust ${name} first`);
+          const r = verifyRecord(rec, fp.join(''));
+          if (!r.ok) return this.notice(`fingerprint does NOT match ${name}'s current certificate — not verified`);
+          this.profile.put(r.record);
+          this.refreshBuddies();
+          return this.note(name, `${name} is now personally verified`, '[trust: personal]');
+        }
+        case 'accept': {
+          const name = args[0] ?? this.current();
+          if (!name) return this.notice('usage: /accept NAME');
+          this.profile.reload();
+          const rec = this.profile.get(name);
+          const next = rec ? acceptRecord(rec) : undefined;
+          if (!rec || !next) return this.notice(`${name}'s key has not changed; nothing to accept`);
+          this.profile.put(next);
+          this.refreshBuddies();
+          return this.note(name, `accepted ${name}'s new key ${formatFingerprint(rec.fingerprint)} WITHOUT verifying it`, '[trust: ca]');
+        }
+        case 'help': {
+          const to = this.current();
+          if (!to) return this.notice(HELP.join(' · '));
+          for (const h of HELP) this.push(to, { time: new Date(), who: '*', text: h, marker: '[help]' });
+          return this.redraw();
+        }
+        default:
+          return this.notice(`unknown command /${cmd ?? ''} (try /help)`);
       }
-      case 'verify': {
-        const [name, ...fp] = args;
-        if (!name || fp.length === 0) return this.notice('usage: /verify NAME FINGERPRINT');
-        this.profile.reload();
-        const rec = this.profile.get(name);
-        if (!rec) return this.notice(`no certificate known for ${name}: /trust ${name} first`);
-        const r = verifyRecord(rec, fp.join(''));
-        if (!r.ok) return this.notice(`fingerprint does NOT match ${name}'s current certificate — not verified`);
-        this.profile.put(r.record);
-        this.refreshBuddies();
-        this.lines(name).push({ time: new Date(), who: '*', text: `${name} is now personally verified`, marker: '[trust: personal]' });
-        return this.redraw();
-      }
-      case 'accept': {
-        const name = args[0] ?? this.current();
-        if (!name) return this.notice('usage: /accept NAME');
-        this.profile.reload();
-        const rec = this.profile.get(name);
-        const next = rec ? acceptRecord(rec) : undefined;
-        if (!rec || !next) return this.notice(`${name}'s key has not changed; nothing to accept`);
-        this.profile.put(next);
-        this.refreshBuddies();
-        this.lines(name).push({ time: new Date(), who: '*', text: `accepted ${name}'s new key ${formatFingerprint(rec.fingerprint)} WITHOUT verifying it`, marker: '[trust: ca]' });
-        return this.redraw();
-      }
-      case 'help':
-        return this.notice('/msg NAME [TEXT] · /add NAME · /trust [NAME] · /verify NAME FP · /accept NAME · /plaintext [on|off] · /quit · Esc clears warnings');
-      default:
-        return this.notice(`unknown command /${cmd ?? ''} (try /help)`);
+    } catch (e) {
+      return this.notice(`/${cmd}: ${(e as Error).message}`);
     }
+  }
+
+  private open(name: string): void {
+    this.ensureBuddy(name);
+    this.client.addBuddy(name);
+    this.refreshBuddies();
+    this.select(name);
+    this.updateStatus();
   }
 
   private async send(to: string, text: string): Promise<void> {
     const allow = this.st.plaintextAllowed.has(normalizeScreenName(to));
+    // The line shows at once; its status follows the IM (paced and, when long, sent in parts).
+    const line = this.push(to, { time: new Date(), who: 'me', text, marker: '[…]', status: text.length > 3000 ? `sending ${text.length} characters in parts…` : 'sending…' });
+    this.st.scroll!.delete(normalizeScreenName(to));
+    this.redraw();
     try {
       const r = await this.client.sendIm(to, text, { allowPlaintext: allow });
       this.refreshBuddies();
-      this.lines(to).push({ time: new Date(), who: 'me', text, marker: sentMarker(r.secure, r.trust, r.profile === 'aim-legacy') });
-      for (const n of r.notes ?? []) this.lines(to).push({ time: new Date(), who: '*', text: n, marker: '[NOTE]' });
+      line.marker = sentMarker(r.secure, r.trust, r.profile === 'aim-legacy');
+      const parts = r.parts > 1 ? ` in ${r.parts} parts` : '';
+      line.status = r.delivery === 'delivered' ? `delivered${parts}` : `stored${parts}: ${to} is offline`;
+      this.remember(to, line);
+      for (const n of r.notes ?? []) this.push(to, { time: new Date(), who: '*', text: n, marker: '[NOTE]' });
     } catch (e) {
-      const why = ClientError.is(e, 'BUDDY_REVOKED') ? `NOT SENT — ${(e as Error).message}`
-        : ClientError.is(e, 'KEY_CHANGED') ? `not sent: ${(e as Error).message.replace(/`certim trust verify (\S+) FINGERPRINT`/, '/verify $1 FINGERPRINT').replace(/`certim trust accept (\S+)`/, '/accept $1')}`
-        : ClientError.is(e, 'PLAINTEXT_REFUSED')
-        ? `not sent: ${to} has no valid certificate. Type /plaintext to allow unencrypted messages in this conversation.`
-        : `not sent: ${(e as Error).message}`;
-      this.lines(to).push({ time: new Date(), who: '*', text: why, marker: '[NOT SENT]' });
+      line.marker = '[NOT SENT]';
+      line.status = undefined;
+      const message = (e as Error).message;
+      line.text = ClientError.is(e, 'BUDDY_REVOKED') ? `NOT SENT — ${message}`
+        : ClientError.is(e, 'KEY_CHANGED') ? `not sent: ${message.replace(/`certim trust verify (\S+) FINGERPRINT`/, '/verify $1 FINGERPRINT').replace(/`certim trust accept (\S+)`/, '/accept $1')}`
+        : ClientError.is(e, 'PLAINTEXT_REFUSED') ? `not sent: ${to} has no valid certificate. Type /plaintext to allow unencrypted messages in this conversation.`
+        : message.replace(/^not (sent|delivered): /, 'not sent: ');
+      if (!/^not sent/i.test(line.text)) line.text = `not sent: ${line.text}`;
+      line.who = '*';
     }
     this.redraw();
   }
@@ -324,9 +549,9 @@ export const chatCommand: Command = {
   async run(argv) {
     let client: CertimClient | undefined;
     try {
-      const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS }, allowPositionals: true });
+      const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, history: { type: 'boolean' } }, allowPositionals: true });
       if (values.help) {
-        console.error(USAGE);
+        console.log(USAGE);
         return 0;
       }
       if (!process.stdout.isTTY) throw new UsageError('certim chat needs a terminal (use `certim send` / `certim listen` in scripts)');
@@ -337,11 +562,19 @@ export const chatCommand: Command = {
         buddies: positionals,
         setup: (c, profile) => {
           app = new ChatApp(c, profile, positionals);
+          app.keepHistory = values.history === true;
           app.attach();
         },
       });
       client = connected.client;
+      if (values.history) {
+        const id = connected.identity;
+        if (!id) throw new UsageError('--history needs your keys (certim keys init first): the history is encrypted with them');
+        app.openHistory(new ChatHistory(connected.profile.path('history.jsonl'), [id.encryption, ...(id.previous ?? [])]));
+      }
+      publishSavedPresence(client, connected.profile, (m) => app.notice(m));
       app.start();
+      void app.loadBuddyList();
       process.once('SIGTERM', () => app.stop(0));
       return await app.done;
     } catch (e) {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ClientError } from '../../client/errors.js';
 import type { CertimClient } from '../../client/client.js';
+import type { Identity } from '../../client/identity.js';
 import { explainTlsFailure, openClient } from '../../client/node/account.js';
 import { defaultProfileDir, ProfileDir, type ProfileSettings } from '../../client/node/profile.js';
 import { formatFingerprint, type KeyChange } from '../../client/trust.js';
@@ -109,12 +110,12 @@ export function keySizeFrom(value: string | undefined): number | undefined {
 export async function connectFromProfile(
   values: { profile?: string | undefined; 'password-file'?: string | undefined; 'passphrase-file'?: string | undefined },
   opts: { reconnect: boolean; consume?: boolean; buddies?: string[]; setup?: (client: CertimClient, profile: ProfileDir) => void; secrets?: { password?: string; passphrase?: string } },
-): Promise<{ client: CertimClient; profile: ProfileDir; settings: ProfileSettings }> {
+): Promise<{ client: CertimClient; profile: ProfileDir; settings: ProfileSettings; identity: Identity | undefined }> {
   const profile = profileFrom(values);
   const settings = profile.settings();
   const password = opts.secrets?.password ?? await readPassword(values, settings.screenName);
   const passphrase = opts.secrets?.passphrase ?? await readPassphrase(values);
-  const { client, reenrolled } = await openClient(profile, {
+  const { client, reenrolled, identity } = await openClient(profile, {
     password,
     passphrase,
     ...(opts.buddies ? { buddies: [...new Set([...profile.all().map((b) => b.screenName), ...opts.buddies])] } : {}),
@@ -131,7 +132,7 @@ export async function connectFromProfile(
     throw explainTlsFailure(e, settings);
   }
   if (opts.consume) for (const { body, receivedAt } of profile.spoolTake()) void client.replay(body, receivedAt);
-  return { client, profile, settings };
+  return { client, profile, settings, identity };
 }
 
 /**
@@ -150,5 +151,5 @@ export function reconnectSchedule(env: NodeJS.ProcessEnv = process.env): { initi
 export function keyChangeWarning(c: KeyChange): string {
   return `WARNING: ${c.screenName}'s key changed!${c.wasVerified ? ' (you had verified the old one)' : ''}\n` +
     `  old fingerprint: ${formatFingerprint(c.oldFingerprint)}\n  new fingerprint: ${formatFingerprint(c.newFingerprint)}\n` +
-    `  Check the new fingerprint with ${c.screenName}, then run: certim trust verify ${c.screenName} ${c.newFingerprint}`;
+    `  Check the new fingerprint with ${c.screenName}, then run: certim trust verify ${c.screenName} ${formatFingerprint(c.newFingerprint)}`;
 }

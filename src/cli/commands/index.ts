@@ -8,6 +8,8 @@ import { sendCommand } from './send.js';
 import { listenCommand } from './listen.js';
 import { chatCommand } from './chat.js';
 import { messageCommand } from './message.js';
+import { buddyCommand } from './buddy.js';
+import { awayCommand, profileCommand } from './away.js';
 
 export const commands: Record<string, Command> = {
   server: serverCommand,
@@ -17,5 +19,8 @@ export const commands: Record<string, Command> = {
   send: sendCommand,
   listen: listenCommand,
   chat: chatCommand,
+  buddy: buddyCommand,
+  away: awayCommand,
+  profile: profileCommand,
   message: messageCommand,
 };

@@ -10,6 +10,7 @@ import type { Command } from '../command.js';
 import type { CertimClient, IncomingIm } from '../../client/client.js';
 import type { ProfileDir } from '../../client/node/profile.js';
 import { COMMON_OPTIONS, connectFromProfile, keyChangeWarning, reportError, UsageError } from './client-options.js';
+import { publishSavedPresence } from './presence-settings.js';
 
 const USAGE = `usage: certim listen [--json] [--count N] [--profile DIR]
   Reconnects after a dropped connection with capped exponential backoff (1 s doubling to 60 s, jittered;
@@ -88,6 +89,7 @@ export const listenCommand: Command = {
       const connected = await connectFromProfile(values, { reconnect: true, consume: true, setup });
       client = connected.client;
       const c = client;
+      publishSavedPresence(c, connected.profile, (m) => console.error(`certim listen: ${m}`));
       c.on('signed-on', ({ screenName }) => console.error(`certim listen: signed on again as ${screenName}`));
       console.error(`certim listen: signed on as ${c.screenName}; waiting for IMs`);
       const code = await done;

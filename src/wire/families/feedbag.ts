@@ -117,3 +117,29 @@ export function pdModeOf(attributes: Uint8Array): number | undefined {
     throw e;
   }
 }
+
+/** Decodes 13/06 (client side): u8 version, u16 count, items, u32 last-modified (Unix seconds). */
+export function decodeReply(body: Uint8Array, max = 2000): { items: FeedbagItemWire[]; lastModified: number } {
+  const r = new ByteReader(body);
+  r.u8('version');
+  const count = r.u16('item count');
+  if (count > max) throw new WireError('TOO_MANY', 1, `more than ${max} feedbag items`);
+  const items: FeedbagItemWire[] = [];
+  for (let i = 0; i < count; i++) items.push(readFeedbagItem(r));
+  return { items, lastModified: r.u32('last modified') };
+}
+
+/** Encodes the body of 13/08, 13/09 and 13/0A: the items one after another. */
+export function encodeItems(items: readonly FeedbagItemWire[]): Uint8Array {
+  const w = new ByteWriter(256);
+  for (const item of items) writeFeedbagItem(w, item);
+  return w.finish();
+}
+
+/** Decodes 13/0E: one u16 status per item (0 ok, 2 not found, 0x0A id in use, 0x0C too many, 0x10 bad format). */
+export function decodeStatus(body: Uint8Array): number[] {
+  const r = new ByteReader(body);
+  const out: number[] = [];
+  while (r.remaining >= 2) out.push(r.u16('status'));
+  return out;
+}

@@ -45,6 +45,13 @@ export function encodeParameterReply(maxSlots: number, p: IcbmParameters): Uint8
   return writeParameters(new ByteWriter(18).u16(maxSlots), p).finish();
 }
 
+/** Decodes 04/05: u16 max slots + parameters (the server's limits, e.g. the max message length, §3.4). */
+export function decodeParameterReply(body: Uint8Array): { maxSlots: number; parameters: IcbmParameters } {
+  const r = new ByteReader(body);
+  const maxSlots = r.u16('max slots');
+  return { maxSlots, parameters: decodeParameters(body.subarray(2)) };
+}
+
 /** 04/06 send: the general decoder of `icbm-message.ts` (the server routes on it and relays `tlvBytes` verbatim). */
 export { decodeIcbmChannelMsgToHost as decodeChannelMsgToHost, type IcbmChannelMsgToHost as SNAC_0x04_0x06_ICBMChannelMsgToHost } from '../icbm-message.js';
 

@@ -216,6 +216,62 @@ export function decodeRateClassIds(body: Uint8Array): number[] {
   return ids;
 }
 
+/** 01/07 decoded: the class records and, per class id, the (family, subtype) pairs it governs. */
+export interface RateInfo {
+  /** Class records in wire order. */
+  classes: RateClassRecord[];
+  /** Class id -> the SNACs it governs; SNACs not listed fall in the first class (§3.1). */
+  pairs: Map<number, Array<[number, number]>>;
+}
+
+function rateRecordSize(body: Uint8Array, n: number, offset: number): number {
+  // The record size (v1 30 bytes, v2 35) shows where the pairs section starts: it repeats the first class id.
+  const firstId = (body[offset]! << 8) | body[offset + 1]!;
+  for (const s of [35, 30]) {
+    const at = offset + n * s;
+    if (at + 2 <= body.length && ((body[at]! << 8) | body[at + 1]!) === firstId) return s;
+  }
+  return 35;
+}
+
+function readRateClass(r: ByteReader, size: number): RateClassRecord {
+  const c: RateClassRecord = {
+    id: r.u16('rate class id'), window: r.u32(), clear: r.u32(), alert: r.u32(), limit: r.u32(), disconnect: r.u32(), current: r.u32(), max: r.u32(),
+    lastTime: 0, dropping: false,
+  };
+  if (size === 35) {
+    c.lastTime = r.u32();
+    c.dropping = r.u8() !== 0;
+  }
+  return c;
+}
+
+/** Decodes 01/07 (v1 or v2 records) in full: what a client paces its SNACs by (§3.1). */
+export function decodeRateInfo(body: Uint8Array): RateInfo {
+  const r = new ByteReader(body);
+  const n = r.u16('rate class count');
+  if (n > 64) throw new WireError('TOO_MANY', 0, `${n} rate classes`);
+  const size = n > 0 ? rateRecordSize(body, n, 2) : 35;
+  const classes: RateClassRecord[] = [];
+  for (let i = 0; i < n; i++) classes.push(readRateClass(r, size));
+  const pairs = new Map<number, Array<[number, number]>>();
+  for (let i = 0; i < n && !r.done; i++) {
+    const id = r.u16('rate class id');
+    const count = r.u16('pair count');
+    const list: Array<[number, number]> = [];
+    for (let j = 0; j < count; j++) list.push([r.u16('family'), r.u16('subtype')]);
+    pairs.set(id, list);
+  }
+  return { classes, pairs };
+}
+
+/** Decodes 01/0A: u16 code + one class record (v1 or v2, told apart by the body length). */
+export function decodeRateChange(body: Uint8Array): { code: number; record: RateClassRecord } {
+  const r = new ByteReader(body);
+  const code = r.u16('rate change code');
+  return { code, record: readRateClass(r, body.length >= 37 ? 35 : 30) };
+}
+
 /** Encodes 01/08 (and 01/0C): repeated u16 class ids. */
 export function encodeU16List(values: readonly number[]): Uint8Array {
   const w = new ByteWriter(values.length * 2 + 2);
