@@ -34,7 +34,7 @@ export default tseslint.config(
   layer(['src/store/**/*.ts'], ['**/server/**', '**/client/**', '**/cli/**'],
     'store/ may import only wire/ and pki/ interfaces (ARCHITECTURE.md).'),
   layer(['src/server/families/**/*.ts'], ['**/store/**', '**/net/**', 'node:net', 'node:tls', 'node:fs'],
-    'Families talk to ports (server/ports.ts), never to sockets or a concrete store (STYLE.md example 2, 3).'),
+    'Families talk to ports (server/ports.ts), never to sockets or a concrete store (handlers return replies; consumers own their interfaces).'),
   layer(['src/client/**/*.ts'], ['**/server/**', '**/store/**', '**/cli/**'],
     'client/ may import only wire/ and pki/ (the web client reuses it).'),
 );

@@ -1,5 +1,5 @@
 /**
- * Secure IM codec throughput (issue 5): messages encoded and decoded per second on one core, both profiles, RSA-2048
+ * Secure IM codec throughput: messages encoded and decoded per second on one core, both profiles, RSA-2048
  * and RSA-3072, against the OpenSSL limit measured in the same run with `openssl speed` — one private-key plus one
  * public-key operation per message each way: limit = 1 / (1/sign + 1/verify). Target ratio >= 0.8.
  *

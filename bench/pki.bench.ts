@@ -1,5 +1,5 @@
 /**
- * PKI bench (issue 3): certificates issued per second by the CA (RSA-3072 issuing key) and RSA-3072 / RSA-2048 key
+ * PKI bench: certificates issued per second by the CA (RSA-3072 issuing key) and RSA-3072 / RSA-2048 key
  * generations per second, against `openssl speed rsa3072` sign/s measured in the same run.
  *
  * Issuing a certificate is one RSA-3072 private-key operation plus DER building/parsing and a ledger write, so its

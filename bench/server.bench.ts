@@ -1,5 +1,5 @@
 /**
- * Server load bench (issue 4, "Tests and figures"): N clients sign on over real loopback sockets and exchange
+ * Server load bench: N clients sign on over real loopback sockets and exchange
  * ~300-byte ICBM channel-1 IMs in pairs; we measure IMs relayed per second (wall and per relay-CPU-second) and
  * delivery latency p50/p99, against a baseline relay measured in the same run that only forwards FLAP frames
  * (bench/support/baseline-relay.ts). Memory per idle signed-on session = (RSS and heap after sign-on − before) / N.

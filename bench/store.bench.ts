@@ -1,5 +1,5 @@
 /**
- * Storage layer cost (issue 4 persistence): offline-IM enqueue (durable, one commit each) and account lookup, on
+ * Storage layer cost: offline-IM enqueue (durable, one commit each) and account lookup, on
  * SQLite and Postgres, each against a baseline measured in the same run on the same database file / schema and
  * the same tables: the bare driver doing the minimum for the same result (enqueue: one INSERT in its own
  * transaction — SQLite under the same WAL + synchronous=FULL pragmas, Postgres BEGIN/INSERT/COMMIT; lookup: one

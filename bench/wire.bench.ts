@@ -1,5 +1,5 @@
 /**
- * Wire codec throughput on a realistic ICBM stream (issue 2).
+ * Wire codec throughput on a realistic ICBM stream.
  *
  * Stream: FLAP ch 2 frames, each a SNAC 04/07 with a sender user-info block (class, online-since, idle,
  * status, capabilities, cert-info hash, BART ids) and a channel-1 TLV 0x0002 message — plain AOL-HTML of

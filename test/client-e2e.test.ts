@@ -1,5 +1,5 @@
 /**
- * End-to-end proof for the certim client (issue 6): a real `certim server` process, real CLI processes.
+ * End-to-end proof for the certim client: a real `certim server` process, real CLI processes.
  * alice and bob run `keys init` (EST enrollment), alice `send`s bob a secure IM that bob's `listen --json`
  * prints as verified + CA-certified; the server's database and log never see the text; a hostile relay's edit
  * yields a failed verdict; an IM to offline bob arrives at his next sign-on, still verified; bob's key rotation

@@ -1,5 +1,5 @@
 /**
- * End to end: certim's TLS password login, and certificate-info publication (PROTOCOL §4.2, §6.1) checked by the
+ * End to end: certim's TLS password login, and certificate-info publication (docs/protocol.md §4.2, §6.1) checked by the
  * real PKI verifier — the buddy sees TLV 0x001B = MD5 of the exact uploaded bytes and fetches them with 02/15;
  * uploads with someone else's, a revoked or an expired certificate are refused and the old block stays.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 4's durability promise at the level a user sees it: once the server has acknowledged an IM for an offline
+ * The offline-IM durability promise at the level a user sees it: once the server has acknowledged an IM for an offline
  * user (04/0C host ack), that IM survives `kill -9` of the server process and is delivered at the recipient's
  * next sign-on to the restarted server. Real server processes over one data directory, real sockets, SIGKILL.
  */

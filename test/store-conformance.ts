@@ -1,5 +1,5 @@
 /**
- * The one storage conformance suite (STYLE example 9): every backend runs exactly these tests. A backend file
+ * The one storage conformance suite: every backend runs exactly these tests. A backend file
  * (store-sqlite.test.ts, store-postgres.test.ts) supplies a harness that opens fresh, isolated databases.
  */
 import { after, before, describe, test } from 'node:test';

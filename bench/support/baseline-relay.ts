@@ -1,7 +1,7 @@
 /**
  * The baseline for the server bench: a relay that does nothing but forward FLAP frames between loopback sockets,
  * i.e. the cost of moving the same bytes with no parsing, routing tables, sessions or storage. It uses the fastest
- * pattern measured on this machine (PERF-FACTS "Relay"): cork each destination and flush once per I/O phase.
+ * pattern measured on this machine (docs/performance.md §2): cork each destination and flush once per I/O phase.
  *
  * Routing without parsing: a client's first frame is FLAP channel 1 carrying u32 version + u32 client index;
  * after that every frame from client i goes, byte for byte, to client i ^ 1 (the load generator pairs clients the

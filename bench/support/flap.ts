@@ -1,5 +1,5 @@
 /**
- * Minimal FLAP framing for the load generator and the baseline relay (PROTOCOL.md §1.1): encode a frame, and split
+ * Minimal FLAP framing for the load generator and the baseline relay (docs/protocol.md §1.1): encode a frame, and split
  * a byte stream into frames incrementally without copying more than needed. Bench-only code: the server's own
  * codec lives in src/wire; this one exists so the baseline relay measures "forward frames, parse nothing".
  */

@@ -1,6 +1,6 @@
 /**
  * One simulated IM user for the server bench. It signs on either to the real server (BUCP MD5 login on the plain
- * OSCAR port, cookie hand-off, BOS handshake — PROTOCOL.md §2.1/§2.2) or to the baseline relay (one registration
+ * OSCAR port, cookie hand-off, BOS handshake — docs/protocol.md §2.1/§2.2) or to the baseline relay (one registration
  * frame), then sends ~300-byte ICBM channel-1 frames (04/06) to its partner and timestamps what it receives.
  *
  * The send time travels in the ICBM cookie (µs since this process started, shifted left 16 bits, plus a counter):
@@ -228,7 +228,7 @@ function open(host: string, port: number): Promise<Socket> {
   });
 }
 
-/** BUCP "strong" MD5 login (PROTOCOL §2.1); resolves to the BOS cookie and the BOS port from TLV 0x0005. */
+/** BUCP "strong" MD5 login (docs/protocol.md §2.1); resolves to the BOS cookie and the BOS port from TLV 0x0005. */
 async function bucpLogin(target: SignOnTarget, screenName: string, password: string): Promise<{ cookie: Uint8Array; bosPort: number }> {
   const socket = await open(target.host, target.port);
   const q = new FrameQueue(socket);

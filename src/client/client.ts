@@ -904,7 +904,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const res = await this.codec.decode(cms, {
       recipientKeys: [
         { cert: id.encryption.certDer, key: id.encryption.privateKey },
-        // COMPAT joscar/joustsim: classic clients envelope to the buddy's SIGNING cert (PROTOCOL.md §6.2).
+        // COMPAT joscar/joustsim: classic clients envelope to the buddy's SIGNING cert (docs/protocol.md §6.2).
         { cert: id.signing.certDer, key: id.signing.privateKey },
         ...(id.previous ?? []).map((p) => ({ cert: p.certDer, key: p.privateKey })),
       ],

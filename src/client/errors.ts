@@ -1,6 +1,6 @@
 /**
  * The client's one error type. Callers (CLI, chat UI, web client) match on `code`, never on the message
- * (STYLE.md example 6), so every failure a user can meet has its own stable code here.
+ * so every failure a user can meet has its own stable code here.
  */
 
 /** Stable codes for client failures. */
@@ -44,9 +44,9 @@ export type ClientErrorCode =
 export class ClientError extends Error {
   /** Stable machine-readable code. */
   readonly code: ClientErrorCode;
-  /** The SNAC error code (PROTOCOL.md §1.5) when `code` is SNAC_ERROR or SEND_FAILED. */
+  /** The SNAC error code (docs/protocol.md §1.5) when `code` is SNAC_ERROR or SEND_FAILED. */
   readonly snacError: number | undefined;
-  /** The BUCP login error code (PROTOCOL.md §2.1) when `code` is LOGIN_FAILED. */
+  /** The BUCP login error code (docs/protocol.md §2.1) when `code` is LOGIN_FAILED. */
   readonly loginError: number | undefined;
   /** certim's reject subcode (error TLV 0x0008, docs/protocol.md §10.2) when the server sent one. */
   readonly subcode: number | undefined;
@@ -66,7 +66,7 @@ export class ClientError extends Error {
   }
 }
 
-/** Human-readable names for SNAC error codes (PROTOCOL.md §1.5), for messages shown to users. */
+/** Human-readable names for SNAC error codes (docs/protocol.md §1.5), for messages shown to users. */
 export function snacErrorName(code: number): string {
   const names: Record<number, string> = {
     0x01: 'invalid SNAC', 0x02: 'rate limit (to host)', 0x03: 'rate limit (to client)', 0x04: 'recipient not logged on',

@@ -1,6 +1,6 @@
 /**
  * Our identity as the client uses it: both private keys with their certificates, and the certificate-info block
- * published at every sign-on (PROTOCOL.md §6.1, numcerts 2: encryption cert then signing cert).
+ * published at every sign-on (docs/protocol.md §6.1, numcerts 2: encryption cert then signing cert).
  */
 import type { KeyObject } from 'node:crypto';
 import { encodeCertificateInfo } from '../wire/cert-info.js';
@@ -31,6 +31,6 @@ export interface Identity {
 /** The certificate-info block for an identity. */
 export function certInfoBlock(id: Identity): Uint8Array {
   const same = Buffer.from(id.encryption.certDer).equals(Buffer.from(id.signing.certDer));
-  // One common certificate (e.g. imported from a classic client's .p12) is numcerts 1 (PROTOCOL.md §6.1).
+  // One common certificate (e.g. imported from a classic client's .p12) is numcerts 1 (docs/protocol.md §6.1).
   return encodeCertificateInfo(same ? { certA: id.encryption.certDer } : { certA: id.encryption.certDer, certB: id.signing.certDer });
 }

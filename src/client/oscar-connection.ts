@@ -1,11 +1,11 @@
 /**
  * One OSCAR connection over a {@link Transport}: FLAP framing in both directions, the channel-1 hello, and SNAC
- * request/reply correlation by request id (PROTOCOL.md §1.1–1.2, §1.5).
+ * request/reply correlation by request id (docs/protocol.md §1.1–1.2, §1.5).
  *
  * `request()` resolves with the first SNAC that echoes its request id, or rejects with a typed
  * {@link ClientError}: SNAC_ERROR for an error SNAC (subtype 0x0001 in any family), TIMEOUT, or
  * CONNECTION_CLOSED. SNACs nobody asked for (buddy arrivals, incoming IMs, server-originated notices) go to
- * `onSnac`. A framing error closes the connection: a stream that lost sync cannot be trusted (STYLE.md ex. 7).
+ * `onSnac`. A framing error closes the connection: a stream that lost sync cannot be trusted.
  */
 import { FlapChannel, FlapDeframer, decodeFlapHello, decodeFlapSignOff, encodeFlap, encodeFlapHello, type FlapSignOff } from '../wire/flap.js';
 import { SNAC_ERROR_SUBTYPE, decodeSnac, decodeSnacError, encodeSnac, type Snac } from '../wire/snac.js';

@@ -8,7 +8,7 @@ import type { IcbmParameters } from '../wire/families/icbm.js';
 /** Client id string sent at login (TLV 0x0003). */
 export const CLIENT_ID = 'certim';
 
-/** Families and versions the client speaks on BOS (01/17 and 01/02; AIM 5.5 tuples, PROTOCOL.md §2.2). */
+/** Families and versions the client speaks on BOS (01/17 and 01/02; AIM 5.5 tuples, docs/protocol.md §2.2). */
 export const CLIENT_FAMILIES: readonly ClientOnlineEntry[] = [
   { family: 0x0001, version: 0x0004, toolId: 0x0110, toolVersion: 0x0801 },
   { family: 0x0002, version: 0x0001, toolId: 0x0110, toolVersion: 0x0801 },

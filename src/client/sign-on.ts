@@ -1,5 +1,5 @@
 /**
- * Sign-on (PROTOCOL.md §2.1–2.2): BUCP login on the login connection, the cookie hand-off to BOS, and the BOS
+ * Sign-on (docs/protocol.md §2.1–2.2): BUCP login on the login connection, the cookie hand-off to BOS, and the BOS
  * handshake up to "client ready". certim signs on over TLS with its password login (17/02 TLV 0x7C01, checked
  * with scrypt by the server); `md5` mode is the classic challenge login for plain connections.
  */

@@ -1,5 +1,5 @@
 /**
- * The transport seam (STYLE.md example 14, after nats.js `core/src/transport.ts`): the OSCAR protocol core
+ * The transport seam (modelled on nats.js `core/src/transport.ts`): the OSCAR protocol core
  * only sees an ordered, reliable byte stream. Node uses TCP+TLS (node/tcp-transport.ts); the web client will
  * plug in a WebSocket carrying the same FLAP bytes, with no change to the protocol code.
  */

@@ -1,5 +1,5 @@
 /**
- * The AIM certificate-info block (PROTOCOL.md §6.1) from the PKI side: build it from an identity's certificates and
+ * The AIM certificate-info block (docs/protocol.md §6.1) from the PKI side: build it from an identity's certificates and
  * read one (ours or a classic client's) into parsed certificates with roles. The byte layout is the wire codec's
  * (src/wire/cert-info.ts); this file only maps roles and X.509.
  *

@@ -112,8 +112,8 @@ function bad(what: string): never {
 
 /**
  * Parses a CRL from DER or PEM ("X509 CRL"). Throws MALFORMED. Strict DER like certificates: exactly three elements
- * in the outer SEQUENCE, the outer and inner signature AlgorithmIdentifiers identical, TBSCertList fields in RFC 5280
- * §5.1 order with nothing extra, v2 whenever extensions are present, no empty revokedCertificates list, and no
+ * in the outer SEQUENCE, the outer and inner signature AlgorithmIdentifiers identical, TBSCertList fields in the order
+ * of RFC 5280 §5.1 with nothing extra, v2 whenever extensions are present, no empty revokedCertificates list, and no
  * critical extension we do not understand (CRL or entry; deltas and issuing distribution points are unsupported).
  */
 export function parseCrl(input: Uint8Array | string): CertificateList {

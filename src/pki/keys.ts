@@ -12,7 +12,7 @@ export const MIN_RSA_BITS = 2048;
 /** Modulus size for new keys unless the caller says otherwise. */
 export const DEFAULT_RSA_BITS = 3072;
 
-/** A private key and its public half, both cached KeyObjects (re-importing per call costs ~3.5x, PERF-FACTS). */
+/** A private key and its public half, both cached KeyObjects (re-importing per call costs ~3.5x, docs/performance.md §1.3). */
 export interface RsaKeyPair {
   /** The private key. */
   privateKey: KeyObject;
@@ -21,7 +21,7 @@ export interface RsaKeyPair {
 }
 
 /**
- * A user's two key pairs (issue 3 / X-IM): `encryption` gets keyUsage keyEncipherment, `signing` gets
+ * A user's two key pairs (X-IM design, docs/protocol.md §12): `encryption` gets keyUsage keyEncipherment, `signing` gets
  * digitalSignature + nonRepudiation.
  */
 export interface IdentityKeys {

@@ -1,5 +1,5 @@
 /**
- * The crypto provider src/pki runs on (STYLE example 11: crypto arrives as a parameter with a default). The default is
+ * The crypto provider src/pki runs on (crypto arrives as a parameter with a default). The default is
  * node:crypto itself; tests pin `randomBytes` (deterministic serials/salts) and could swap in another implementation
  * of the same calls. Only the functions listed here are used by src/pki.
  */

@@ -1,5 +1,5 @@
 /**
- * Composition root of `certim server` (STYLE: "main.ts — config, sqlite vs postgres, local vs NATS, family list").
+ * Composition root of `certim server`: config, SQLite vs Postgres, in-process vs NATS directory, the service list.
  * Nothing here implements protocol or crypto; it decides which concrete parts to build and wires them:
  *
  *   options ─► data dir ─► store (openStore: SQLite file or Postgres URL)

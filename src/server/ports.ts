@@ -1,5 +1,5 @@
 /**
- * The small interfaces the OSCAR server engine consumes (STYLE example 3: consumers own their interfaces).
+ * The small interfaces the OSCAR server engine consumes (consumers own their interfaces; one doc line per method, easy to fake).
  * The shapes are a subset of src/store's, so `store.accounts`, `store.userInfo`, `store.feedbag`,
  * `store.permitDeny` and `store.offline` satisfy them as they are; `passwords` is server/auth/password.ts and
  * `certificates` is an adapter over the PKI verifier (main.ts wires both). Unit tests pass tiny fakes.
@@ -48,7 +48,7 @@ export interface UserInfoPort {
   setCertBlock(screenName: string, block: Uint8Array | null): Promise<Uint8Array | null>;
 }
 
-/** One feedbag (SSI) item (PROTOCOL §3.9); `attributes` are the raw attribute TLV bytes. */
+/** One feedbag (SSI) item (docs/protocol.md §3.9); `attributes` are the raw attribute TLV bytes. */
 export interface FeedbagItemRecord {
   /** Item name: a screen name for buddies/permit/deny, a group name for groups. */
   name: string;
@@ -118,7 +118,7 @@ export interface OfflinePort {
 /** Result of a certificate check. `code` is the verifier's stable rejection code (e.g. REVOKED, EXPIRED). */
 export type CertificateCheck = { ok: true } | { ok: false; code: string; reason: string };
 
-/** The role a certificate plays in a cert-info block (PROTOCOL §6.1): one common cert, or separate ones. */
+/** The role a certificate plays in a cert-info block (docs/protocol.md §6.1): one common cert, or separate ones. */
 export type CertificateRole = 'common' | 'encrypt' | 'sign';
 
 /** Checks a user-uploaded certificate (server/certificate-checker.ts adapts the PKI verifier). */

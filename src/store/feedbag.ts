@@ -1,5 +1,5 @@
 /**
- * The server-stored buddy list (Feedbag / SSI, family 0x0013, PROTOCOL.md §3.9). An item is identified per user by
+ * The server-stored buddy list (Feedbag / SSI, family 0x0013, docs/protocol.md §3.9). An item is identified per user by
  * (groupId, itemId); attribute TLVs are kept as opaque bytes so no client's extensions are lost.
  */
 
@@ -33,7 +33,7 @@ export interface FeedbagChange {
   item: FeedbagItem;
 }
 
-/** Per-item results, numerically the 13/0E status codes (PROTOCOL.md §3.9). */
+/** Per-item results, numerically the 13/0E status codes (docs/protocol.md §3.9). */
 export const FeedbagStatus = {
   /** 0x0000 applied. */
   OK: 0x0000,

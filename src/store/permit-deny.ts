@@ -1,9 +1,9 @@
 /**
- * Permit/deny lists for clients without a feedbag (PermitDeny family 0x0009, PROTOCOL.md §3.5). Feedbag clients
+ * Permit/deny lists for clients without a feedbag (PermitDeny family 0x0009, docs/protocol.md §3.5). Feedbag clients
  * keep theirs as feedbag items (classes 0x02/0x03/0x04) instead.
  */
 
-/** Visibility mode, numerically the feedbag PD-mode attribute 0x00CA (PROTOCOL.md §3.9). */
+/** Visibility mode, numerically the feedbag PD-mode attribute 0x00CA (docs/protocol.md §3.9). */
 export const PermitDenyMode = {
   /** 1: everyone may see me and IM me. */
   PERMIT_ALL: 1,

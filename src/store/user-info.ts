@@ -1,5 +1,5 @@
 /**
- * Per-user Locate data that outlives a session (PROTOCOL.md §3.2): profile, away message and the uploaded
+ * Per-user Locate data that outlives a session (docs/protocol.md §3.2): profile, away message and the uploaded
  * certificate-info block with its MD5 (the user-info TLV 0x001B value, §4.2). Bytes are kept exactly as the
  * client sent them, since the charset is in the MIME type and the cert hash must match the served bytes.
  */

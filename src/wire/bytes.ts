@@ -1,5 +1,5 @@
 /**
- * Big-endian byte reader and writer: the primitives every OSCAR structure is built from (PROTOCOL.md §1).
+ * Big-endian byte reader and writer: the primitives every OSCAR structure is built from (docs/protocol.md §1).
  *
  * Decoders never throw anything but {@link WireError}: every read is bounds-checked against the end of the
  * view it was given, and no read allocates more than the bytes actually present (subarray views, no copies).

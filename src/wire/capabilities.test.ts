@@ -10,14 +10,14 @@ import {
 
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;
 
-test('PROTOCOL §5: GUID text is the wire byte order', () => {
+test('docs/protocol.md §5: GUID text is the wire byte order', () => {
   assert.equal(toHex(capabilityBytes('SecureIm')), '094600014c7f11d18222444553540000');
   assert.equal(toHex(capabilityBytes('Chat')), '748f2420628711d18222444553540000');
   assert.equal(capabilityToString(fromHex('094613454c7f11d18222444553540000')), Capability.DirectIm);
   assert.equal(capabilityToString(capabilityFromString(Capability.IChatAv.toLowerCase())), Capability.IChatAv);
 });
 
-test('PROTOCOL §5: name table covers secure IM, direct IM, send/get file, chat, buddy icon', () => {
+test('docs/protocol.md §5: name table covers secure IM, direct IM, send/get file, chat, buddy icon', () => {
   assert.equal(Capability.SecureIm, '09460001-4C7F-11D1-8222-444553540000');
   assert.equal(Capability.DirectIm, '09461345-4C7F-11D1-8222-444553540000');
   assert.equal(Capability.SendFile, '09461343-4C7F-11D1-8222-444553540000');
@@ -38,7 +38,7 @@ test('certim modern secure-IM capability is a fixed v4 UUID distinct from every 
   assert.equal(new Set(all).size, all.length);
 });
 
-test('PROTOCOL §5: short caps expand to 0946xxxx-4C7F-11D1-8222-444553540000', () => {
+test('docs/protocol.md §5: short caps expand to 0946xxxx-4C7F-11D1-8222-444553540000', () => {
   assert.equal(capabilityToString(expandShortCapability(0x1345)), Capability.DirectIm);
   assert.equal(capabilityToString(expandShortCapability(0x0001)), Capability.SecureIm);
   assert.equal(shortCapabilityOf(capabilityBytes('SendFile')), 0x1343);
@@ -49,7 +49,7 @@ test('PROTOCOL §5: short caps expand to 0946xxxx-4C7F-11D1-8222-444553540000', 
   assert.throws(() => decodeShortCapabilities(fromHex('000113')), isCode('BAD_LENGTH'));
 });
 
-test('PROTOCOL §4.1 TLV 0x000D: capability block is N x 16 bytes', () => {
+test('docs/protocol.md §4.1 TLV 0x000D: capability block is N x 16 bytes', () => {
   const block = encodeCapabilityBlock(['SecureIm', 'Chat']);
   assert.equal(toHex(block), '094600014c7f11d18222444553540000' + '748f2420628711d18222444553540000');
   const caps = decodeCapabilityBlock(block);

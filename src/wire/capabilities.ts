@@ -1,5 +1,5 @@
 /**
- * Capability UUIDs (PROTOCOL.md §5): 16 bytes, shown as GUID text in wire byte order. Carried in user-info
+ * Capability UUIDs (docs/protocol.md §5): 16 bytes, shown as GUID text in wire byte order. Carried in user-info
  * TLV 0x000D (N x 16), Locate `02/04` TLV 0x0005, and as rendezvous capability in ICBM channel 2.
  * AOL-style caps are `0946xxxx-4C7F-11D1-8222-444553540000`; TLV 0x0019 carries only the xxxx ("short caps").
  */

@@ -19,12 +19,12 @@ const GOLDEN_N1 = '0004' + '0002' + '0001' + '0001' + '0005' + CERT_A + HASH_A_T
 const GOLDEN_N2 = '0004' + '0002' + '0002' + '0001' + '0005' + CERT_A + '0002' + '0005' + CERT_B + HASH_A_TLV + HASH_B_TLV;
 const GOLDEN_CLEAR = '0004' + '0002' + '0001' + HASH_A_TLV + HASH_B_TLV;
 
-test('PROTOCOL §6.1: MD5("") default hash constant', () => {
+test('docs/protocol.md §6.1: MD5("") default hash constant', () => {
   assert.equal(toHex(MD5_EMPTY), EMPTY);
   assert.equal(toHex(MD5_EMPTY), createHash('md5').update(new Uint8Array(0)).digest('hex'));
 });
 
-test('PROTOCOL §6.1: one common cert (N=1) encodes in AIM order byte-exact', () => {
+test('docs/protocol.md §6.1: one common cert (N=1) encodes in AIM order byte-exact', () => {
   assert.equal(toHex(encodeCertificateInfo({ certA: fromHex(CERT_A) })), GOLDEN_N1);
   const ci = decodeCertificateInfo(fromHex(GOLDEN_N1));
   assert.equal(ci.numCerts, 1);
@@ -34,7 +34,7 @@ test('PROTOCOL §6.1: one common cert (N=1) encodes in AIM order byte-exact', ()
   assert.deepEqual([ci.hashB!.type, ci.hashB!.flags, toHex(ci.hashB!.data)], [0x0403, 1, EMPTY]);
 });
 
-test('PROTOCOL §6.1: separate certs (N=2): 0x0001 encryption, 0x0002 signing', () => {
+test('docs/protocol.md §6.1: separate certs (N=2): 0x0001 encryption, 0x0002 signing', () => {
   assert.equal(toHex(encodeCertificateInfo({ certA: fromHex(CERT_A), certB: fromHex(CERT_B) })), GOLDEN_N2);
   const ci = decodeCertificateInfo(fromHex(GOLDEN_N2));
   assert.equal(ci.numCerts, 2);
@@ -42,14 +42,14 @@ test('PROTOCOL §6.1: separate certs (N=2): 0x0001 encryption, 0x0002 signing', 
   assert.equal(toHex(signingCert(ci)!), CERT_B);
 });
 
-test('PROTOCOL §6.1: "clear certificates" = N=1, no 0x0001, hashes still present', () => {
+test('docs/protocol.md §6.1: "clear certificates" = N=1, no 0x0001, hashes still present', () => {
   assert.equal(toHex(encodeClearedCertificateInfo()), GOLDEN_CLEAR);
   const ci = decodeCertificateInfo(fromHex(GOLDEN_CLEAR));
   assert.equal(isClearedCertificateInfo(ci), true);
   assert.equal(signingCert(ci), undefined);
 });
 
-test('PROTOCOL §6.1: classic-client blocks decode in any TLV order with unknown TLVs ignored', () => {
+test('docs/protocol.md §6.1: classic-client blocks decode in any TLV order with unknown TLVs ignored', () => {
   const reordered = HASH_B_TLV + '0099' + '0001' + 'ff' + '0002' + '0005' + CERT_B + HASH_A_TLV + '0001' + '0005' + CERT_A + '0004' + '0002' + '0002';
   const ci = decodeCertificateInfo(fromHex(reordered));
   assert.equal(ci.numCerts, 2);
@@ -61,7 +61,7 @@ test('PROTOCOL §6.1: classic-client blocks decode in any TLV order with unknown
   assert.equal(decodeCertificateInfo(fromHex('0004 0002 0001 0001 0005' + CERT_A + '0002 0005' + CERT_B)).certB, undefined);
 });
 
-test('PROTOCOL §6.1: invalid blocks are typed errors', () => {
+test('docs/protocol.md §6.1: invalid blocks are typed errors', () => {
   assert.throws(() => decodeCertificateInfo(fromHex('0004 0002 0003')), isCode('BAD_VALUE'));
   assert.throws(() => decodeCertificateInfo(fromHex('0004 0002 0002 0001 0005' + CERT_A)), isCode('BAD_VALUE'));
   assert.throws(() => decodeCertificateInfo(fromHex('0004 0001 01')), isCode('BAD_LENGTH'));
@@ -70,7 +70,7 @@ test('PROTOCOL §6.1: invalid blocks are typed errors', () => {
   assert.throws(() => decodeCertificateInfo(fromHex('0004 0002')), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §4.2: certInfoHash = MD5 over exactly the Locate TLV 0x0006 value (no trailing bytes)', () => {
+test('docs/protocol.md §4.2: certInfoHash = MD5 over exactly the Locate TLV 0x0006 value (no trailing bytes)', () => {
   const block = fromHex(GOLDEN_N1);
   const expected = createHash('md5').update(block).digest('hex');
   assert.equal(toHex(certInfoHash(block)), expected);

@@ -1,5 +1,5 @@
 /**
- * The AIM Secure IM certificate-info block (PROTOCOL.md §6.1, `JP/snaccmd/CertificateInfo.java`, `S0`): the value
+ * The AIM Secure IM certificate-info block (docs/protocol.md §6.1, `JP/snaccmd/CertificateInfo.java`, `S0`): the value
  * of Locate `02/04`/`02/06` TLV 0x0006. A TLV rest-list, written in this order:
  *
  *   0x0004 u16 numcerts (1 = one common cert, 2 = separate certs)

@@ -7,14 +7,14 @@ import { BartType, decodeExtraInfoBlock, decodeExtraInfoBlocks, encodeExtraInfoB
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;
 const MD5_EMPTY = 'd41d8cd98f00b204e9800998ecf8427e';
 
-test('PROTOCOL §6.1/§6.4: cert hash BART ID {0x0402, flags 0x01, 16-byte MD5("")}', () => {
+test('docs/protocol.md §6.1/§6.4: cert hash BART ID {0x0402, flags 0x01, 16-byte MD5("")}', () => {
   const b = encodeExtraInfoBlock({ type: BartType.CertHashA, flags: 0x01, data: fromHex(MD5_EMPTY) });
   assert.equal(toHex(b), '0402' + '01' + '10' + MD5_EMPTY);
   const d = decodeExtraInfoBlock(b);
   assert.deepEqual([d.type, d.flags, toHex(d.data)], [0x0402, 1, MD5_EMPTY]);
 });
 
-test('PROTOCOL §4.1 TLV 0x001D: a list of BART IDs (icon hash, status text)', () => {
+test('docs/protocol.md §4.1 TLV 0x001D: a list of BART IDs (icon hash, status text)', () => {
   const list = fromHex('0001 00 05 0102030405  0002 04 06 0002 6869 0000');
   const ids = decodeExtraInfoBlocks(list);
   assert.deepEqual(ids.map((i) => [i.type, i.flags, toHex(i.data)]), [[1, 0, '0102030405'], [2, 4, '000268690000']]);

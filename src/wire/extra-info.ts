@@ -1,5 +1,5 @@
 /**
- * ExtraInfoBlock, a.k.a. BART ID (PROTOCOL.md §4.1 TLV 0x001D, §6.1, §6.4, §3.10):
+ * ExtraInfoBlock, a.k.a. BART ID (docs/protocol.md §4.1 TLV 0x001D, §6.1, §6.4, §3.10):
  *
  *   u16 type · u8 flags · u8 length · data
  *

@@ -11,20 +11,20 @@ import { tlv } from './tlv.js';
 const isCode = (code: string, offset?: number) => (e: unknown) => WireError.is(e) && e.code === code && (offset === undefined || e.offset === offset);
 const plain = (fs: FlapFrame[]) => fs.map((f) => [f.channel, f.sequence, toHex(f.payload)]);
 
-test('PROTOCOL §1.1: FLAP frame encodes byte-exact', () => {
+test('docs/protocol.md §1.1: FLAP frame encodes byte-exact', () => {
   const f = encodeFlap({ channel: FlapChannel.Data, sequence: 0x0102, payload: fromHex('010203') });
   assert.equal(toHex(f), '2a' + '02' + '0102' + '0003' + '010203');
   assert.deepEqual(plain([decodeFlap(f)]), [[2, 0x0102, '010203']]);
 });
 
-test('PROTOCOL §1.1: decodeFlap rejects a bad start byte, short header, and trailing bytes', () => {
+test('docs/protocol.md §1.1: decodeFlap rejects a bad start byte, short header, and trailing bytes', () => {
   assert.throws(() => decodeFlap(fromHex('2b 02 0001 0000')), isCode('BAD_START_BYTE', 0));
   assert.throws(() => decodeFlap(fromHex('2a 02 00')), isCode('TRUNCATED'));
   assert.throws(() => decodeFlap(fromHex('2a 02 0001 0002 aa')), isCode('TRUNCATED'));
   assert.throws(() => decodeFlap(fromHex('2a 02 0001 0000 aa')), isCode('TRAILING_BYTES'));
 });
 
-test('PROTOCOL §1.1: channel-1 hello is u32 version 1 then TLVs (auth cookie TLV 0x0006)', () => {
+test('docs/protocol.md §1.1: channel-1 hello is u32 version 1 then TLVs (auth cookie TLV 0x0006)', () => {
   assert.equal(toHex(encodeFlapHello()), '00000001');
   const withCookie = encodeFlapHello([tlv(0x0006, fromHex('abcd'))]);
   assert.equal(toHex(withCookie), '00000001' + '0006' + '0002' + 'abcd');
@@ -34,7 +34,7 @@ test('PROTOCOL §1.1: channel-1 hello is u32 version 1 then TLVs (auth cookie TL
   assert.throws(() => decodeFlapHello(fromHex('000000')), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §1.1: channel-4 sign-off TLVs 0x0009 reason and 0x000B URL; empty old-style signoff', () => {
+test('docs/protocol.md §1.1: channel-4 sign-off TLVs 0x0009 reason and 0x000B URL; empty old-style signoff', () => {
   const p = encodeFlapSignOff({ reason: 1, url: 'x' });
   assert.equal(toHex(p), '0009' + '0002' + '0001' + '000b' + '0001' + '78');
   const s = decodeFlapSignOff(p);
@@ -45,7 +45,7 @@ test('PROTOCOL §1.1: channel-4 sign-off TLVs 0x0009 reason and 0x000B URL; empt
   assert.equal(empty.tlvs.size, 0);
 });
 
-test('PROTOCOL §1.1: channel-3 error is one u16', () => {
+test('docs/protocol.md §1.1: channel-3 error is one u16', () => {
   assert.equal(toHex(encodeFlapErrorCode(0x0005)), '0005');
   assert.equal(decodeFlapErrorCode(fromHex('0005')), 5);
   assert.throws(() => decodeFlapErrorCode(fromHex('000500')), isCode('TRAILING_BYTES'));
@@ -65,7 +65,7 @@ const STREAM = (() => {
   return out;
 })();
 
-test('PROTOCOL §1.1 deframer: coalesced frames in one chunk come back as views, no copy', () => {
+test('docs/protocol.md §1.1 deframer: coalesced frames in one chunk come back as views, no copy', () => {
   const d = new FlapDeframer();
   const out = d.push(STREAM);
   assert.deepEqual(plain(out), plain(FRAMES));
@@ -74,7 +74,7 @@ test('PROTOCOL §1.1 deframer: coalesced frames in one chunk come back as views,
   assert.equal(d.offset, STREAM.length);
 });
 
-test('PROTOCOL §1.1 deframer: every single split point of a multi-frame stream', () => {
+test('docs/protocol.md §1.1 deframer: every single split point of a multi-frame stream', () => {
   for (let i = 0; i <= STREAM.length; i++) {
     const d = new FlapDeframer();
     const out = [...d.push(STREAM.subarray(0, i)), ...d.push(STREAM.subarray(i))];
@@ -83,7 +83,7 @@ test('PROTOCOL §1.1 deframer: every single split point of a multi-frame stream'
   }
 });
 
-test('PROTOCOL §1.1 deframer: every pair of split points (three chunks) and byte-by-byte', () => {
+test('docs/protocol.md §1.1 deframer: every pair of split points (three chunks) and byte-by-byte', () => {
   for (let i = 0; i <= STREAM.length; i++) {
     for (let j = i; j <= STREAM.length; j++) {
       const d = new FlapDeframer();
@@ -97,7 +97,7 @@ test('PROTOCOL §1.1 deframer: every pair of split points (three chunks) and byt
   assert.deepEqual(plain(out), plain(FRAMES));
 });
 
-test('PROTOCOL §1.1 deframer: a held partial frame is not corrupted when the caller reuses its chunk buffer', () => {
+test('docs/protocol.md §1.1 deframer: a held partial frame is not corrupted when the caller reuses its chunk buffer', () => {
   const d = new FlapDeframer();
   const chunk = new Uint8Array(STREAM.subarray(0, 20));
   const first = d.push(chunk);
@@ -106,7 +106,7 @@ test('PROTOCOL §1.1 deframer: a held partial frame is not corrupted when the ca
   assert.deepEqual(plain(rest), plain(FRAMES).slice(first.length));
 });
 
-test('PROTOCOL §1.1 deframer: maxFrameSize accepts the limit and rejects one more, before the payload arrives', () => {
+test('docs/protocol.md §1.1 deframer: maxFrameSize accepts the limit and rejects one more, before the payload arrives', () => {
   const ok = new FlapDeframer({ maxFrameSize: 100 });
   assert.equal(ok.push(encodeFlap({ channel: 2, sequence: 1, payload: new Uint8Array(94) })).length, 1);
   const d = new FlapDeframer({ maxFrameSize: 100 });
@@ -117,13 +117,13 @@ test('PROTOCOL §1.1 deframer: maxFrameSize accepts the limit and rejects one mo
   assert.throws(() => d.push(fromHex('2a')), isCode('FRAME_TOO_LARGE'));
 });
 
-test('PROTOCOL §1.1 deframer: oversize header split across chunks is still rejected on the header', () => {
+test('docs/protocol.md §1.1 deframer: oversize header split across chunks is still rejected on the header', () => {
   const d = new FlapDeframer({ maxFrameSize: 1000 });
   assert.deepEqual(d.push(fromHex('2a 02 00')), []);
   assert.throws(() => d.push(fromHex('01 ff ff')), isCode('FRAME_TOO_LARGE', 4));
 });
 
-test('PROTOCOL §1.1 deframer: default limit is 65535+6 and the constructor refuses nonsense limits', () => {
+test('docs/protocol.md §1.1 deframer: default limit is 65535+6 and the constructor refuses nonsense limits', () => {
   assert.equal(new FlapDeframer().maxFrameSize, FLAP_MAX_FRAME);
   assert.equal(FLAP_MAX_FRAME, 65541);
   assert.throws(() => new FlapDeframer({ maxFrameSize: 5 }), RangeError);
@@ -135,7 +135,7 @@ test('PROTOCOL §1.1 deframer: default limit is 65535+6 and the constructor refu
   assert.equal(out[0]!.payload.length, 65535);
 });
 
-test('PROTOCOL §1.1 deframer: bad start byte is a protocol error at its stream offset, even as a 1-byte chunk', () => {
+test('docs/protocol.md §1.1 deframer: bad start byte is a protocol error at its stream offset, even as a 1-byte chunk', () => {
   assert.throws(() => new FlapDeframer().push(fromHex('00')), isCode('BAD_START_BYTE', 0));
   const d = new FlapDeframer();
   d.push(STREAM.subarray(0, 10)); // first frame complete

@@ -1,5 +1,5 @@
 /**
- * FLAP framing (PROTOCOL.md §1.1): every OSCAR TCP connection is a stream of
+ * FLAP framing (docs/protocol.md §1.1): every OSCAR TCP connection is a stream of
  *
  *   u8 0x2A start marker · u8 channel · u16 sequence · u16 payload length · payload
  *
@@ -191,7 +191,7 @@ export class FlapDeframer {
 /** The FLAP protocol version carried in every channel-1 hello. */
 export const FLAP_VERSION = 1;
 
-/** Channel-1 hello: u32 version then a TLV rest-list (PROTOCOL.md §1.1). */
+/** Channel-1 hello: u32 version then a TLV rest-list (docs/protocol.md §1.1). */
 export interface FlapHello {
   /** u32 version (1 in every known client). */
   readonly version: number;

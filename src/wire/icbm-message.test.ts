@@ -14,7 +14,7 @@ const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === c
 const PLAIN = '0501' + '0003' + '010102' + '0101' + '0006' + '0000' + '0000' + '6869';
 const ENCRYPTED = '0d01' + '0002' + '0001' + '0501' + '0003' + '010102' + '0101' + '0007' + '0000' + '0000' + '3080aa';
 
-test('PROTOCOL §3.4: plain channel-1 message = 05 01 features then 01 01 part with charset/subset', () => {
+test('docs/protocol.md §3.4: plain channel-1 message = 05 01 features then 01 01 part with charset/subset', () => {
   assert.equal(toHex(encodeImMessage({ parts: [{ charset: 0, text: fromHex('6869') }] })), PLAIN);
   const m = decodeImMessage(fromHex(PLAIN));
   assert.equal(isEncryptedIm(m), false);
@@ -22,7 +22,7 @@ test('PROTOCOL §3.4: plain channel-1 message = 05 01 features then 01 01 part w
   assert.deepEqual(m.parts.map((p) => [p.charset, p.charsetSubset, toHex(p.text)]), [[0, 0, '6869']]);
 });
 
-test('PROTOCOL §3.4: encrypted IM = 0D 01 (0x0001), 05 01, 01 01 with 4 zero bytes + CMS', () => {
+test('docs/protocol.md §3.4: encrypted IM = 0D 01 (0x0001), 05 01, 01 01 with 4 zero bytes + CMS', () => {
   assert.equal(toHex(encodeEncryptedImMessage(fromHex('3080aa'))), ENCRYPTED);
   const m = decodeImMessage(fromHex(ENCRYPTED));
   assert.equal(isEncryptedIm(m), true);
@@ -30,7 +30,7 @@ test('PROTOCOL §3.4: encrypted IM = 0D 01 (0x0001), 05 01, 01 01 with 4 zero by
   assert.equal(toHex(m.parts[0]!.text), '3080aa');
 });
 
-test('PROTOCOL §3.4: several parts, unknown fragment kept, any order accepted', () => {
+test('docs/protocol.md §3.4: several parts, unknown fragment kept, any order accepted', () => {
   const buf = fromHex('0101 0005 0002 0000 41' + '0701 0001 ee' + '0101 0006 0003 0000 4243');
   const m = decodeImMessage(buf);
   assert.equal(m.features, undefined);
@@ -40,14 +40,14 @@ test('PROTOCOL §3.4: several parts, unknown fragment kept, any order accepted',
   assert.deepEqual(decodeImFragments(new Uint8Array(0)), []);
 });
 
-test('PROTOCOL §3.4: malformed fragments are typed errors', () => {
+test('docs/protocol.md §3.4: malformed fragments are typed errors', () => {
   assert.throws(() => decodeImMessage(fromHex('0d01 0001 01')), isCode('BAD_LENGTH'));
   assert.throws(() => decodeImMessage(fromHex('0101 0003 000000')), isCode('TRUNCATED'));
   assert.throws(() => decodeImMessage(fromHex('0101 0009 0000')), isCode('TRUNCATED'));
   assert.throws(() => decodeImMessage(fromHex('01')), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §3.4: 04/06 header = u64 cookie, u16 channel, SN, TLV rest', () => {
+test('docs/protocol.md §3.4: 04/06 header = u64 cookie, u16 channel, SN, TLV rest', () => {
   const body = encodeIcbmChannelMsgToHost({
     cookie: fromHex('0102030405060708'), channel: IcbmChannel.Im, screenName: 'bob',
     tlvs: [imDataTlv({ parts: [{ charset: 0, text: fromHex('6869') }] }), tlv(IcbmTlv.REQUEST_HOST_ACK)],
@@ -59,7 +59,7 @@ test('PROTOCOL §3.4: 04/06 header = u64 cookie, u16 channel, SN, TLV rest', () 
   assert.throws(() => decodeIcbmChannelMsgToHost(fromHex('01020304050607')), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §3.4/§4.1: 04/07 header = cookie, channel, sender user info, TLV rest', () => {
+test('docs/protocol.md §3.4/§4.1: 04/07 header = cookie, channel, sender user info, TLV rest', () => {
   const sender = new UserInfoBuilder('al').userClass(0x10).fields();
   const body = encodeIcbmChannelMsgToClient({ cookie: new Uint8Array(8), channel: 1, sender, tlvs: [tlv(IcbmTlv.IM_DATA, fromHex(ENCRYPTED))] });
   assert.equal(toHex(body), '0000000000000000' + '0001' + '02616c' + '0000' + '0001' + '000100020010' + '0002' + '0018' + ENCRYPTED);

@@ -1,5 +1,5 @@
 /**
- * ICBM message structures (PROTOCOL.md §3.4, `R:wire/snacs.go`, `JP/snaccmd/icbm/AbstractImIcbm.java`):
+ * ICBM message structures (docs/protocol.md §3.4, `R:wire/snacs.go`, `JP/snaccmd/icbm/AbstractImIcbm.java`):
  *
  * - `04/06` IcbmChannelMsgToHost:   u64 cookie · u16 channel · string08 recipient SN · TLV rest-list
  * - `04/07` IcbmChannelMsgToClient: u64 cookie · u16 channel · sender user info (§4) · TLV rest-list
@@ -42,7 +42,7 @@ export const IcbmSubtype = {
   CLIENT_EVENT: 0x14,
 } as const;
 
-/** TLVs of 04/06 / 04/07 (PROTOCOL §3.4). */
+/** TLVs of 04/06 / 04/07 (docs/protocol.md §3.4). */
 export const IcbmTlv = {
   IM_DATA: 0x0002,
   REQUEST_HOST_ACK: 0x0003,
@@ -196,7 +196,7 @@ export interface ImMessage {
   readonly fragments: readonly ImFragment[];
 }
 
-/** True if the message carries an encryption-code fragment (PROTOCOL.md §3.4: 0x0D present => encrypted). */
+/** True if the message carries an encryption-code fragment (docs/protocol.md §3.4: 0x0D present => encrypted). */
 export function isEncryptedIm(m: ImMessage): boolean {
   return m.encryptionCode !== undefined;
 }

@@ -7,13 +7,13 @@ import { decodeMimeEntity, encodeMimeEntity, getMimeHeader, parseContentType } f
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;
 const ascii = (s: string) => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
 
-test('PROTOCOL §6.3: outer header block encodes in AIM order with CRLF and a blank line', () => {
+test('docs/protocol.md §6.3: outer header block encodes in AIM order with CRLF and a blank line', () => {
   const out = encodeMimeEntity({ contentType: 'application/pkcs7-mime; charset=us-ascii' }, new Uint8Array([0x30, 0x82]));
   const want = 'Content-Type: application/pkcs7-mime; charset=us-ascii\r\nContent-Language: en\r\nContent-Transfer-Encoding: binary\r\n\r\n';
   assert.equal(toHex(out), toHex(ascii(want)) + '3082');
 });
 
-test('PROTOCOL §6.3: inner block with text/x-aolrtf decodes; body kept as bytes', () => {
+test('docs/protocol.md §6.3: inner block with text/x-aolrtf decodes; body kept as bytes', () => {
   const body = ascii('<HTML><BODY>hi\r\n\r\nthere</BODY></HTML>');
   const e = decodeMimeEntity(encodeMimeEntity({ contentType: 'text/x-aolrtf; charset=utf-8' }, body));
   assert.equal(e.headers.length, 3);
@@ -22,7 +22,7 @@ test('PROTOCOL §6.3: inner block with text/x-aolrtf decodes; body kept as bytes
   assert.deepEqual([ct.mediaType, ct.charset], ['text/x-aolrtf', 'utf-8']);
 });
 
-test('PROTOCOL §6.3: names case-insensitive in any order (joscar puts CTE first); bare LF tolerated', () => {
+test('docs/protocol.md §6.3: names case-insensitive in any order (joscar puts CTE first); bare LF tolerated', () => {
   const e = decodeMimeEntity(ascii('content-transfer-encoding:binary\nCONTENT-TYPE:  text/x-aolrtf; charset="us-ascii"  \r\n\nBODY'));
   assert.equal(getMimeHeader(e, 'Content-Type'), 'text/x-aolrtf; charset="us-ascii"');
   assert.equal(getMimeHeader(e, 'Content-Transfer-Encoding'), 'binary');
@@ -30,7 +30,7 @@ test('PROTOCOL §6.3: names case-insensitive in any order (joscar puts CTE first
   assert.equal(new TextDecoder().decode(e.body), 'BODY');
 });
 
-test('PROTOCOL §1.4/§6.3: Content-Type charset parsing, quoted or not', () => {
+test('docs/protocol.md §1.4/§6.3: Content-Type charset parsing, quoted or not', () => {
   assert.equal(parseContentType('text/x-aolrtf; charset="us-ascii"').charset, 'us-ascii');
   assert.equal(parseContentType('text/aolrtf; charset=ISO-8859-1').charset, 'iso-8859-1');
   assert.equal(parseContentType('Application/PKCS7-MIME').mediaType, 'application/pkcs7-mime');

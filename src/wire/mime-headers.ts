@@ -1,5 +1,5 @@
 /**
- * MIME-like header blocks wrapping AIM Secure IM payloads (PROTOCOL.md §6.3, `JP/OscarTools.java`):
+ * MIME-like header blocks wrapping AIM Secure IM payloads (docs/protocol.md §6.3, `JP/OscarTools.java`):
  *
  *   Content-Type: application/pkcs7-mime; charset=us-ascii CRLF
  *   Content-Language: en CRLF

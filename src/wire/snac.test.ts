@@ -11,7 +11,7 @@ import { tlvU16 } from './tlv.js';
 
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;
 
-test('PROTOCOL §1.2: SNAC header encodes byte-exact and decodes back', () => {
+test('docs/protocol.md §1.2: SNAC header encodes byte-exact and decodes back', () => {
   const p = encodeSnac({ family: 0x0004, subtype: 0x0006, flags: 0, requestId: 0x01020304 }, fromHex('aabb'));
   assert.equal(toHex(p), '0004' + '0006' + '0000' + '01020304' + 'aabb');
   const s = decodeSnac(p);
@@ -19,13 +19,13 @@ test('PROTOCOL §1.2: SNAC header encodes byte-exact and decodes back', () => {
   assert.equal(s.versionPrefix, undefined);
 });
 
-test('PROTOCOL §1.2: request id with the high bit decodes as an unsigned u32', () => {
+test('docs/protocol.md §1.2: request id with the high bit decodes as an unsigned u32', () => {
   const h = decodeSnacHeader(fromHex('0001 0003 0000 80000007'));
   assert.equal(h.requestId, 0x80000007);
   assert.equal(isServerRequestId(h.requestId), true);
 });
 
-test('PROTOCOL §1.2: flag 0x8000 skips the u16-prefixed family-version TLVs', () => {
+test('docs/protocol.md §1.2: flag 0x8000 skips the u16-prefixed family-version TLVs', () => {
   const p = fromHex('0001 0003 8000 00000001  0004 0001 0002  cafe');
   const s = decodeSnac(p);
   assert.equal(toHex(s.body), 'cafe');
@@ -36,24 +36,24 @@ test('PROTOCOL §1.2: flag 0x8000 skips the u16-prefixed family-version TLVs', (
   assert.throws(() => decodeSnac(fromHex('0001 0003 8000 00000001 00')), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §1.2: flag 0x0001 (more replies) does not change the body', () => {
+test('docs/protocol.md §1.2: flag 0x0001 (more replies) does not change the body', () => {
   const s = decodeSnac(fromHex('0013 0006 0001 00000005 0102'));
   assert.equal(s.flags & SnacFlag.MoreReplies, 1);
   assert.equal(toHex(s.body), '0102');
 });
 
-test('PROTOCOL §1.2: a short SNAC header is TRUNCATED', () => {
+test('docs/protocol.md §1.2: a short SNAC header is TRUNCATED', () => {
   assert.throws(() => decodeSnac(fromHex('0004 0007 0000 000000')), isCode('TRUNCATED'));
   assert.throws(() => decodeSnacHeader(new Uint8Array(0)), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §1.1+§1.2: encodeSnacFrame builds a channel-2 FLAP around the SNAC in one buffer', () => {
+test('docs/protocol.md §1.1+§1.2: encodeSnacFrame builds a channel-2 FLAP around the SNAC in one buffer', () => {
   const f = encodeSnacFrame(5, { family: 4, subtype: 7, flags: 0, requestId: 0x80000001 }, fromHex('ee'));
   assert.equal(toHex(f), '2a02' + '0005' + '000b' + '0004' + '0007' + '0000' + '80000001' + 'ee');
   assert.equal(decodeFlap(f).payload.length, 11);
 });
 
-test('PROTOCOL §1.5: SNAC error body is u16 code + optional TLVs', () => {
+test('docs/protocol.md §1.5: SNAC error body is u16 code + optional TLVs', () => {
   assert.equal(toHex(encodeSnacError(SnacErrorCode.NotLoggedOn)), '0004');
   const withSub = encodeSnacError(SnacErrorCode.InvalidSnac, [tlvU16(SnacErrorTlv.ErrorSubcode, 1)]);
   assert.equal(toHex(withSub), '0001' + '0008' + '0002' + '0001');
@@ -63,7 +63,7 @@ test('PROTOCOL §1.5: SNAC error body is u16 code + optional TLVs', () => {
   assert.throws(() => decodeSnacError(fromHex('00')), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §1.5: error code table matches the listed values', () => {
+test('docs/protocol.md §1.5: error code table matches the listed values', () => {
   assert.equal(SnacErrorCode.InvalidSnac, 0x01);
   assert.equal(SnacErrorCode.RefusedByClient, 0x0a);
   assert.equal(SnacErrorCode.MalformedPayload, 0x0e);
@@ -75,7 +75,7 @@ test('PROTOCOL §1.5: error code table matches the listed values', () => {
   assert.deepEqual([...values].sort((a, b) => a - b), Array.from({ length: 0x20 }, (_, i) => i + 1));
 });
 
-test('PROTOCOL §1.2: request-id counters — server ids carry the high bit, client ids never do, no zero', () => {
+test('docs/protocol.md §1.2: request-id counters — server ids carry the high bit, client ids never do, no zero', () => {
   const s = new RequestIdCounter(true);
   assert.equal(s.next(), 0x80000001);
   assert.equal(s.next(), 0x80000002);

@@ -1,5 +1,5 @@
 /**
- * SNAC header and SNAC error payload (PROTOCOL.md §1.2, §1.5). A channel-2 FLAP payload is exactly one SNAC:
+ * SNAC header and SNAC error payload (docs/protocol.md §1.2, §1.5). A channel-2 FLAP payload is exactly one SNAC:
  *
  *   u16 family · u16 subtype · u16 flags · u32 request id · body
  *
@@ -102,7 +102,7 @@ export function encodeSnacFrame(sequence: number, h: SnacHeader, body: Uint8Arra
 /** The SNAC error subtype, the same in every family. */
 export const SNAC_ERROR_SUBTYPE = 0x0001;
 
-/** SNAC error codes (PROTOCOL.md §1.5; full list as in `R:wire/snacs.go`). */
+/** SNAC error codes (docs/protocol.md §1.5; full list as in `R:wire/snacs.go`). */
 export const SnacErrorCode = {
   InvalidSnac: 0x01,
   RateToHost: 0x02,

@@ -9,7 +9,7 @@ import {
 
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;
 
-test('PROTOCOL §1.3: rest-list with a repeated type and an empty (flag) TLV', () => {
+test('docs/protocol.md §1.3: rest-list with a repeated type and an empty (flag) TLV', () => {
   const buf = fromHex('0001 0002 abcd  0002 0000  0001 0001 ff');
   const l = decodeTlvRestList(buf);
   assert.equal(l.size, 3);
@@ -23,7 +23,7 @@ test('PROTOCOL §1.3: rest-list with a repeated type and an empty (flag) TLV', (
   assert.equal(l.u8(1), 0xff);
 });
 
-test('PROTOCOL §1.3: typed accessors check widths', () => {
+test('docs/protocol.md §1.3: typed accessors check widths', () => {
   const l = decodeTlvRestList(fromHex('0001 0002 0102  0002 0004 80000001  0003 0003 616263'));
   assert.equal(l.u16(1), 0x0102);
   assert.equal(l.u32(2), 0x80000001);
@@ -33,12 +33,12 @@ test('PROTOCOL §1.3: typed accessors check widths', () => {
   assert.throws(() => l.u32(1), isCode('BAD_LENGTH'));
 });
 
-test('PROTOCOL §1.3: encode helpers are byte-exact', () => {
+test('docs/protocol.md §1.3: encode helpers are byte-exact', () => {
   const bytes = encodeTlvRestList([tlvU8(1, 0xfe), tlvU16(2, 0x1234), tlvU32(3, 0xdeadbeef), tlvString(4, 'hi'), tlv(5)]);
   assert.equal(toHex(bytes), '00010001fe' + '000200021234' + '00030004deadbeef' + '000400026869' + '00050000');
 });
 
-test('PROTOCOL §1.3: counted block (exact) stops after count TLVs, leaving following data', () => {
+test('docs/protocol.md §1.3: counted block (exact) stops after count TLVs, leaving following data', () => {
   const r = new ByteReader(fromHex('0002 0001 0001 aa 0002 0000  0003 0001 bb'));
   const l = readTlvCountedBlock(r);
   assert.equal(l.size, 2);
@@ -46,18 +46,18 @@ test('PROTOCOL §1.3: counted block (exact) stops after count TLVs, leaving foll
   assert.equal(r.remaining, 5);
 });
 
-test('PROTOCOL §1.3: counted block with count larger than data is TRUNCATED in exact mode', () => {
+test('docs/protocol.md §1.3: counted block with count larger than data is TRUNCATED in exact mode', () => {
   assert.throws(() => readTlvCountedBlock(new ByteReader(fromHex('0003 0001 0001 aa'))), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §1.3 robustness rule: to-end mode parses to the end of the field, ignoring a wrong count', () => {
+test('docs/protocol.md §1.3 robustness rule: to-end mode parses to the end of the field, ignoring a wrong count', () => {
   const r = new ByteReader(fromHex('0000 0001 0001 aa 0002 0000'));
   const l = readTlvCountedBlock(r, 'to-end');
   assert.equal(l.size, 2);
   assert.equal(r.done, true);
 });
 
-test('PROTOCOL §1.3: length block reads exactly its byte length', () => {
+test('docs/protocol.md §1.3: length block reads exactly its byte length', () => {
   const r = new ByteReader(fromHex('0009 0001 0001 aa 0002 0000  ffff'));
   const l = readTlvLengthBlock(r);
   assert.equal(l.size, 2);
@@ -67,7 +67,7 @@ test('PROTOCOL §1.3: length block reads exactly its byte length', () => {
   assert.throws(() => readTlvLengthBlock(new ByteReader(fromHex('0005 0001 0002 aabb'))), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §1.3: counted and length blocks encode byte-exact', () => {
+test('docs/protocol.md §1.3: counted and length blocks encode byte-exact', () => {
   const items = [tlvU16(1, 7), tlv(2)];
   assert.equal(toHex(writeTlvCountedBlock(new ByteWriter(), items).finish()), '0002' + '000100020007' + '00020000');
   assert.equal(toHex(writeTlvLengthBlock(new ByteWriter(), items).finish()), '000a' + '000100020007' + '00020000');

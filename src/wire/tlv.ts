@@ -1,5 +1,5 @@
 /**
- * TLVs and the three TLV list encodings (PROTOCOL.md §1.3, `R:wire/tlv.go`, `JP/tlv/Tlv.java`):
+ * TLVs and the three TLV list encodings (docs/protocol.md §1.3, `R:wire/tlv.go`, `JP/tlv/Tlv.java`):
  *
  *   TLV          = u16 type, u16 length, value
  *   rest-list    = TLVs until the end of the enclosing data (no prefix)
@@ -183,7 +183,7 @@ export function decodeTlvRestList(buf: Uint8Array, maxTlvs = DEFAULT_MAX_TLVS): 
 }
 
 /**
- * How a counted block treats its u16 count (PROTOCOL.md §1.3 robustness rule):
+ * How a counted block treats its u16 count (docs/protocol.md §1.3 robustness rule):
  * - `exact`: read exactly `count` TLVs — required when more data follows the block (user info inside `04/07`);
  * - `to-end`: the block is the last thing in its enclosing field, so parse TLVs to the end and ignore a
  *   count that disagrees (joscar writes 0 as the count in chat-room create, §3.6).

@@ -9,7 +9,7 @@ import { UserClass, UserInfoBuilder, UserInfoTlv, decodeUserInfo, encodeUserInfo
 const isCode = (code: string) => (e: unknown) => WireError.is(e) && e.code === code;
 const MD5_EMPTY = 'd41d8cd98f00b204e9800998ecf8427e';
 
-// PROTOCOL §4.1: string08 SN, u16 warning, u16 TLV count, TLVs.
+// docs/protocol.md §4.1: string08 SN, u16 warning, u16 TLV count, TLVs.
 const GOLDEN = '03' + '426f62' + '0000' + '0005'
   + '0001' + '0002' + '0010'
   + '0003' + '0004' + '5f5e1000'
@@ -17,13 +17,13 @@ const GOLDEN = '03' + '426f62' + '0000' + '0005'
   + '000d' + '0010' + '094600014c7f11d18222444553540000'
   + '001b' + '0010' + MD5_EMPTY;
 
-test('PROTOCOL §4.1: builder emits the user info block byte-exact', () => {
+test('docs/protocol.md §4.1: builder emits the user info block byte-exact', () => {
   const b = new UserInfoBuilder('Bob').userClass(UserClass.Aim).onlineSince(0x5f5e1000).idleMinutes(3)
     .capabilities(['SecureIm']).certInfoHash(fromHex(MD5_EMPTY));
   assert.equal(toHex(b.encode()), GOLDEN);
 });
 
-test('PROTOCOL §4.1/§4.2: typed accessors read class, online, idle, caps and cert hash', () => {
+test('docs/protocol.md §4.1/§4.2: typed accessors read class, online, idle, caps and cert hash', () => {
   const u = decodeUserInfo(fromHex(GOLDEN));
   assert.equal(u.screenName, 'Bob');
   assert.equal(u.warningLevel, 0);
@@ -37,14 +37,14 @@ test('PROTOCOL §4.1/§4.2: typed accessors read class, online, idle, caps and c
   assert.equal(toHex(u.certInfoHash!), MD5_EMPTY);
 });
 
-test('PROTOCOL §4.1: short caps (0x0019) expand and merge with full caps without duplicates', () => {
+test('docs/protocol.md §4.1: short caps (0x0019) expand and merge with full caps without duplicates', () => {
   const u = decodeUserInfo(new UserInfoBuilder('a').capabilities(['SecureIm']).add(tlv(0x0019, fromHex('0001 1345'))).encode());
   assert.deepEqual(u.capabilities.map(capabilityToString), [Capability.SecureIm, Capability.DirectIm]);
   const bad = decodeUserInfo(new UserInfoBuilder('a').add(tlv(0x000d, new Uint8Array(15))).encode());
   assert.throws(() => bad.capabilities, isCode('BAD_LENGTH'));
 });
 
-test('PROTOCOL §4.1: a maximal short-caps TLV (32766 entries) is expanded in linear time', () => {
+test('docs/protocol.md §4.1: a maximal short-caps TLV (32766 entries) is expanded in linear time', () => {
   const shorts = new Uint8Array(65532);
   for (let i = 0; i < shorts.length; i += 2) { shorts[i] = (i >> 9) & 0xff; shorts[i + 1] = (i >> 1) & 0xff; }
   const u = decodeUserInfo(new UserInfoBuilder('a').capabilities(['SecureIm']).add(tlv(0x0019, shorts)).encode());
@@ -53,7 +53,7 @@ test('PROTOCOL §4.1: a maximal short-caps TLV (32766 entries) is expanded in li
   assert.ok(performance.now() - t < 2000);
 });
 
-test('PROTOCOL §4.1: member since prefers 0x0005 and falls back to 0x0002; away bit; status; warning', () => {
+test('docs/protocol.md §4.1: member since prefers 0x0005 and falls back to 0x0002; away bit; status; warning', () => {
   const u = decodeUserInfo(fromHex('01 61 0064 0003 0002 0004 00000010 0001 0002 0030 0006 0004 00010000'));
   assert.equal(u.warningLevel, 100);
   assert.equal(u.memberSince, 0x10);
@@ -63,13 +63,13 @@ test('PROTOCOL §4.1: member since prefers 0x0005 and falls back to 0x0002; away
   assert.equal(v.memberSince, 5);
 });
 
-test('PROTOCOL §4.2: a zero-length 0x001B means no certificate; other lengths are BAD_LENGTH', () => {
+test('docs/protocol.md §4.2: a zero-length 0x001B means no certificate; other lengths are BAD_LENGTH', () => {
   assert.equal(decodeUserInfo(fromHex('01 61 0000 0001 001b 0000')).certInfoHash, undefined);
   assert.equal(decodeUserInfo(fromHex('01 61 0000 0000')).certInfoHash, undefined);
   assert.throws(() => decodeUserInfo(fromHex('01 61 0000 0001 001b 0002 aabb')).certInfoHash, isCode('BAD_LENGTH'));
 });
 
-test('PROTOCOL §4.1: TLV count is honoured exactly so following data (04/07 TLVs) is not swallowed', () => {
+test('docs/protocol.md §4.1: TLV count is honoured exactly so following data (04/07 TLVs) is not swallowed', () => {
   const r = new ByteReader(fromHex('01 61 0000 0001 0001 0002 0010  0002 0000'));
   const u = readUserInfo(r);
   assert.equal(u.tlvs.size, 1);
@@ -79,7 +79,7 @@ test('PROTOCOL §4.1: TLV count is honoured exactly so following data (04/07 TLV
   assert.throws(() => decodeUserInfo(fromHex('05 61')), isCode('TRUNCATED'));
 });
 
-test('PROTOCOL §4.1 BART TLV 0x001D decodes via bartIds', () => {
+test('docs/protocol.md §4.1 BART TLV 0x001D decodes via bartIds', () => {
   const u = decodeUserInfo(new UserInfoBuilder('a').bartIds([{ type: 1, flags: 0, data: fromHex('0102') }]).encode());
   assert.deepEqual(u.bartIds.map((b) => [b.type, toHex(b.data)]), [[1, '0102']]);
   assert.equal(u.tlvs.has(UserInfoTlv.BartInfo), true);

@@ -1,5 +1,5 @@
 /**
- * The user info block (PROTOCOL.md §4.1, `R:wire/snacs.go` TLVUserInfo, `JP/snaccmd/FullUserInfo.java`):
+ * The user info block (docs/protocol.md §4.1, `R:wire/snacs.go` TLVUserInfo, `JP/snaccmd/FullUserInfo.java`):
  *
  *   string08 screen name · u16 warning level (percent x 10) · u16 TLV count · TLVs
  *

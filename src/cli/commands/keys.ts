@@ -1,5 +1,5 @@
 /**
- * `certim keys init|show|rotate|export|import`: the user's own keys and certificates (issue 6, CLI).
+ * `certim keys init|show|rotate|export|import`: the user's own keys and certificates.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';

@@ -6,7 +6,7 @@
  * lightweight node records that point into the original buffer (no copies), and the writer concatenates once.
  *
  * Reader rules: definite lengths in at most 4 length octets; with `ber: true`, indefinite lengths (0x80 ... 00 00)
- * and constructed string encodings are accepted (AIM 5.2 emits BER, PROTOCOL.md §6.3). Nesting is limited, so a
+ * and constructed string encodings are accepted (AIM 5.2 emits BER, docs/protocol.md §6.3). Nesting is limited, so a
  * hostile input cannot recurse without bound. Every failure is an {@link Asn1Error}; nothing else is thrown.
  */
 

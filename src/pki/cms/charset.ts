@@ -1,4 +1,4 @@
-/** Text <-> bytes for the charsets AIM Secure IM labels its inner content with (PROTOCOL.md §6.3). */
+/** Text <-> bytes for the charsets AIM Secure IM labels its inner content with (docs/protocol.md §6.3). */
 import type { SecureImCharset } from './secure-im-types.js';
 
 /** Picks the narrowest charset a classic client reads: us-ascii, iso-8859-1, else the wide/UTF-8 fallback. */

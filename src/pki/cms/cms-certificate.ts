@@ -1,6 +1,6 @@
 /**
  * Per-certificate data the Secure IM codec needs on every message, computed once and cached: the public KeyObject
- * (re-importing it per call costs more than the RSA math, PERF-FACTS.md), the IssuerAndSerialNumber DER and the
+ * (re-importing it per call costs more than the RSA math, docs/performance.md §1.3), the IssuerAndSerialNumber DER and the
  * SubjectKeyIdentifier that CMS uses to name the certificate, the subject CN (the screen name) and the SHA-256
  * fingerprint.
  */

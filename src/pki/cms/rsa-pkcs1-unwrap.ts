@@ -2,7 +2,7 @@
  * RSA PKCS#1 v1.5 key-transport unwrap without a padding oracle.
  *
  * Node 20 refuses `privateDecrypt` with `RSA_PKCS1_PADDING` (CVE-2023-46809, the Marvin attack) unless the whole
- * process runs with `--security-revert`. Legacy AIM Secure IM messages (PROTOCOL §6.3) still wrap their content key
+ * process runs with `--security-revert`. Legacy AIM Secure IM messages (docs/protocol.md §6.3) still wrap their content key
  * that way, so we do the unwrap ourselves:
  *   1. raw RSA (`RSA_NO_PADDING`) through OpenSSL — native speed, blinded;
  *   2. a PKCS#1 v1.5 type-2 padding check written with branch-free integer arithmetic over every byte;

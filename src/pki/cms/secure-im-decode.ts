@@ -1,7 +1,7 @@
 /**
  * Secure IM decoder: the reverse of secure-im-encode.ts for both profiles, plus what other senders emit — BER
  * indefinite lengths and constructed OCTET STRINGs (AIM 5.2), recipient by IssuerAndSerialNumber or [0]
- * SubjectKeyIdentifier, EnvelopedData version 0 or 2, signed attributes present or absent (PROTOCOL.md §6.3, §9.3).
+ * SubjectKeyIdentifier, EnvelopedData version 0 or 2, signed attributes present or absent (docs/protocol.md §6.3, §9.3).
  *
  * Never throws: every outcome is a {@link SecureImResult}. Once a RecipientInfo for one of our keys is found:
  * - a failed key unwrap and a failed content decryption are ONE result (code `tampered`, step `decrypt`, one
@@ -291,7 +291,7 @@ function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
   return b.length >= prefix.length && Buffer.compare(b.subarray(0, prefix.length), prefix) === 0;
 }
 
-/** The MIME-like header block (PROTOCOL.md §6.3) or undefined; header blocks are small, so a tight bound. */
+/** The MIME-like header block (docs/protocol.md §6.3) or undefined; header blocks are small, so a tight bound. */
 function headerBlock(bytes: Uint8Array): MimeEntity | undefined {
   try {
     return decodeMimeEntity(bytes, { maxHeaderBytes: 2048, maxHeaders: 16 });

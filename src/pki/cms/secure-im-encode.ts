@@ -1,7 +1,7 @@
 /**
  * Secure IM encoder: text -> inner header block -> CMS SignedData (attached) -> outer header block -> CMS
  * EnvelopedData (aim-legacy) or AuthEnvelopedData (modern). Output is the exact byte string that travels after the
- * four zero charset bytes of ICBM fragment 01 01 (PROTOCOL.md §3.4, §6.3).
+ * four zero charset bytes of ICBM fragment 01 01 (docs/protocol.md §3.4, §6.3).
  *
  * The DER is written directly for these fixed shapes (der-builder.ts: one allocation, each byte copied once; small
  * parts with ../asn1/der.ts) — no schema objects — and keys come from the per-certificate cache, so the cost is the RSA private operation plus ~tens of µs.
@@ -18,12 +18,12 @@ import type { EncodeSecureImOptions, SecureImCharset } from './secure-im-types.j
 
 const NULL = der.null();
 
-/** Outer header block, exactly as AIM 5.2 writes it (PROTOCOL.md §6.3 item 2). */
+/** Outer header block, exactly as AIM 5.2 writes it (docs/protocol.md §6.3 item 2). */
 export const OUTER_HEADERS = encodeMimeEntity({ contentType: 'application/pkcs7-mime; charset=us-ascii' }, new Uint8Array(0));
 
 const innerHeaderCache = new Map<string, Buffer>();
 
-/** Inner header block for a charset (PROTOCOL.md §6.3 item 3), cached per charset. */
+/** Inner header block for a charset (docs/protocol.md §6.3 item 3), cached per charset. */
 export function innerHeaders(charset: string): Buffer {
   let h = innerHeaderCache.get(charset);
   if (!h) {
@@ -77,7 +77,7 @@ export function buildSignedData(opts: {
     INT1,
     node(0x31, digestAlg),
     node(0x30, der.oid(OID.data), node(0xa0, node(0x04, opts.content))),
-    node(0xa0, opts.signer.der), // certificates [0] IMPLICIT SET OF: the signer's certificate (issue 5)
+    node(0xa0, opts.signer.der), // certificates [0] IMPLICIT SET OF: the signer's certificate, so a receiver without the sender's block can verify against the CA
     node(0x31, signerInfo),
   );
   return node(0x30, der.oid(OID.signedData), node(0xa0, signedData));

@@ -1,6 +1,6 @@
 /**
  * Interop with `openssl cms` (OpenSSL 3.0), the independent reference, in both directions, plus the golden legacy
- * vector shaped as PROTOCOL.md §6.3 describes AIM 5.2's output (BER indefinite lengths, EnvelopedData version 2,
+ * vector shaped as docs/protocol.md §6.3 describes AIM 5.2's output (BER indefinite lengths, EnvelopedData version 2,
  * recipient by [0] SubjectKeyIdentifier, segmented encryptedContent, MD5 SignedData without certificates).
  */
 import { test } from 'node:test';
@@ -78,7 +78,7 @@ test('golden vector: AIM 5.2 legacy shape (BER indefinite, EnvelopedData v2, [0]
     signer: alice, recipient: bob, inner: joscarInner, md: 'md5', signArgs: ['-nocerts'],
     encryptArgs: ['-aes128', '-keyid', '-stream'], outerHeaders: OUTER_HEADERS,
   });
-  // Prove the vector really has the shape PROTOCOL.md §6.3 describes before decoding it.
+  // Prove the vector really has the shape docs/protocol.md §6.3 describes before decoding it.
   writeFileSync(join(f.dir, 'golden.der'), m);
   const dump = f.openssl(['asn1parse', '-inform', 'DER', '-in', 'golden.der']).toString();
   const lines = dump.split('\n');

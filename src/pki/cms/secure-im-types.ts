@@ -1,5 +1,5 @@
 /**
- * Public types of the Secure IM codec (issue 5): profiles, inputs, the decode verdict and its stable failure codes.
+ * Public types of the Secure IM codec (docs/protocol.md §6.3, §11): profiles, inputs, the decode verdict and its stable failure codes.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CertificateInput, CmsCertificate } from './cms-certificate.js';
@@ -8,7 +8,7 @@ import type { ReplayCache } from './replay-cache.js';
 /** `aim-legacy`: byte-compatible with AIM 5.2+/joscar. `modern`: SHA-256 + signed names, RSA-OAEP, AES-256-GCM. */
 export type SecureImProfile = 'aim-legacy' | 'modern';
 
-/** Charsets of the inner `text/x-aolrtf` block (PROTOCOL.md §6.3). */
+/** Charsets of the inner `text/x-aolrtf` block (docs/protocol.md §6.3). */
 export type SecureImCharset = 'us-ascii' | 'iso-8859-1' | 'utf-16be' | 'unicode-2-0' | 'utf-8';
 
 /** What {@link encodeSecureIm} needs. */

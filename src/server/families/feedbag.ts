@@ -1,5 +1,5 @@
 /**
- * Feedbag / SSI (0x0013) handlers (PROTOCOL §3.9): rights, query (split across SNACs with flag 0x0001 when
+ * Feedbag / SSI (0x0013) handlers (docs/protocol.md §3.9): rights, query (split across SNACs with flag 0x0001 when
  * large), query-if-modified, use (start presence from the feedbag), insert/update/delete through the store with
  * 13/0E status codes, transactions. After each edit the session's buddies and privacy are recomputed.
  */

@@ -104,7 +104,7 @@ async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] 
       return [certRefusal(res.code, res.reason)];
     }
   }
-  // Stored verbatim; the hash is over exactly these bytes (PROTOCOL §4.2).
+  // Stored verbatim; the hash is over exactly these bytes (docs/protocol.md §4.2).
   const hash = await engine.ports.userInfo.setCertBlock(session.screenName, block.slice());
   session.certHash = hash ?? undefined;
   session.touch();

@@ -77,7 +77,7 @@ export const oserviceFamily: BosFamily = {
       return ctx.engine.presence.broadcast(ctx.session).then(() => [selfInfo(ctx)]);
     },
     [S.BART_QUERY2]: (_ctx, body) => {
-      // joustsim sends its cert hash BART IDs here (PROTOCOL §6.4); we echo each with code 0 (§9.4, inferred).
+      // joustsim sends its cert hash BART IDs here (docs/protocol.md §6.4); we echo each with code 0 (§9.4, inferred).
       const ids = decodeBartQuery2(body);
       return [reply(F, S.BART_REPLY2, encodeBartReply2(ids.map((id) => ({ query: id, code: 0, reply: id }))))];
     },

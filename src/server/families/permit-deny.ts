@@ -1,5 +1,5 @@
 /**
- * PermitDeny (0x0009) handlers for clients without a feedbag (PROTOCOL §3.5). Adding permits switches the mode to
+ * PermitDeny (0x0009) handlers for clients without a feedbag (docs/protocol.md §3.5). Adding permits switches the mode to
  * "permit some", adding denies to "deny some" (classic AIM behaviour); lists persist through the PermitDeny port.
  * Changes are re-announced so watchers who are now hidden get a departure.
  */

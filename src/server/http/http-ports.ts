@@ -1,5 +1,5 @@
 /**
- * What the HTTPS listener needs from the rest of the server (STYLE example 3: the consumer owns its interfaces).
+ * What the HTTPS listener needs from the rest of the server (the consumer owns its small interfaces).
  * main.ts adapts the PKI's EST handlers, CA, verifier, the account store and the engine's counters onto these;
  * tests can pass small fakes.
  */

@@ -3,9 +3,9 @@
  * (family, subtype) -> write replies. It drives a {@link ConnectionStream} (stream.ts), so TCP, TLS and OSCAR over
  * WebSocket (docs/protocol.md §14) share this loop, its limits and its authentication unchanged.
  *
- * - Broken framing (bad start byte, oversize frame, data before hello) closes the connection (STYLE example 7).
+ * - Broken framing (bad start byte, oversize frame, data before hello) closes the connection.
  * - A malformed SNAC body gets SNAC error 0x0E, an unknown SNAC 0x01; handler faults 0x1C — never a crash.
- * - Output is corked and flushed once per I/O phase (setImmediate), which PERF-FACTS measured 1.5x faster than
+ * - Output is corked and flushed once per I/O phase (setImmediate), measured 1.5x faster (docs/performance.md §2.2) than
  *   flushing per input chunk. Pending output above `maxPendingOutput` means a slow reader: it is disconnected,
  *   not buffered forever.
  * - Frames are processed strictly in order; when too many wait (slow store), the socket is paused.
@@ -177,7 +177,7 @@ export class OscarConnection implements SessionLink {
     void this.pump();
   }
 
-  /** Rate policy before dispatch (STYLE example 8): false when the SNAC is dropped or the connection closed. */
+  /** Rate policy before dispatch: false when the SNAC is dropped or the connection closed. */
   private admit(f: FlapFrame, now: number): boolean {
     if (f.payload.length < 10) return true; // answered as malformed in dispatch
     const h = decodeSnacHeader(f.payload);

@@ -1,5 +1,5 @@
 /**
- * Permit/deny evaluation (PROTOCOL §3.5, §3.9 attribute 0x00CA): who may see a user's presence and send them
+ * Permit/deny evaluation (docs/protocol.md §3.5, §3.9 attribute 0x00CA): who may see a user's presence and send them
  * IMs. Feedbag clients get it from their permit/deny/PD-info items, others from the PermitDeny family.
  */
 import { normalizeScreenName } from '../../pki/screen-name.js';

@@ -1,5 +1,5 @@
 /**
- * OService rate classes (PROTOCOL §3.1): parameters announced in 01/07 and enforced per connection with the
+ * OService rate classes (docs/protocol.md §3.1): parameters announced in 01/07 and enforced per connection with the
  * moving-average algorithm. Defaults are retro-aim-server's classes, which real AIM 5.x clients accept.
  */
 import type { RateClassRecord } from '../../wire/families/oservice.js';

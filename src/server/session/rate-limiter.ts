@@ -1,7 +1,7 @@
 /**
- * Per-connection rate enforcement (PROTOCOL §3.1): each class keeps a moving average of the milliseconds
+ * Per-connection rate enforcement (docs/protocol.md §3.1): each class keeps a moving average of the milliseconds
  * between SNACs, `new = (old*(W-1) + elapsed)/W` clamped to max. The connection loop asks before dispatch
- * (STYLE example 8), so no handler has to remember, and one client's flood never slows anyone else.
+ * (policy before dispatch), so no handler has to remember, and one client's flood never slows anyone else.
  */
 import type { RateClass } from './rate-classes.js';
 

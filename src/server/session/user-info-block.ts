@@ -1,5 +1,5 @@
 /**
- * The user-info block the server emits for a session (PROTOCOL §4.1): class, online-since, idle, status, and —
+ * The user-info block the server emits for a session (docs/protocol.md §4.1): class, online-since, idle, status, and —
  * in every block, so buddies notice changes — capabilities (0x000D) and the cert-info hash (0x001B, §4.2).
  */
 import { UserClass, UserInfoBuilder } from '../../wire/user-info.js';

@@ -1,5 +1,5 @@
 /**
- * Tiny in-memory fakes of the server ports and of a session link, for handler unit tests (STYLE example 13:
+ * Tiny in-memory fakes of the server ports and of a session link, for handler unit tests (
  * small fakes, not generated mocks). Not used in production code.
  */
 import { createHash } from 'node:crypto';

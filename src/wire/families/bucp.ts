@@ -1,5 +1,5 @@
 /**
- * Family 0x0017 BUCP: the MD5 challenge login of AIM 3.5–5.x (PROTOCOL §2.1), plus certim's TLS password login.
+ * Family 0x0017 BUCP: the MD5 challenge login of AIM 3.5–5.x (docs/protocol.md §2.1), plus certim's TLS password login.
  *
  * ## certim TLS login extension (certim clients; honoured only on TLS connections)
  *
@@ -49,7 +49,7 @@ export const BucpTlv = {
 /** certim extension: plaintext password, accepted only over TLS (see file comment). */
 export const TLV_CERTIM_PASSWORD = 0x7c01;
 
-/** Login error codes for 17/03 TLV 0x0008 (PROTOCOL §2.1). */
+/** Login error codes for 17/03 TLV 0x0008 (docs/protocol.md §2.1). */
 export const LoginError = {
   INVALID_SN_OR_PASSWORD: 0x0001,
   BAD_PASSWORD: 0x0005,
@@ -90,7 +90,7 @@ export function decodeKeyResponse(body: Uint8Array): Uint8Array {
   return new ByteReader(body).block16('BUCP key');
 }
 
-/** The constant both classic 17/02 TLV 0x0025 answers end with (PROTOCOL §2.1). */
+/** The constant both classic 17/02 TLV 0x0025 answers end with (docs/protocol.md §2.1). */
 const AIM_MD5_STRING = encodeText('AOL Instant Messenger (SM)');
 
 /** MD5(key ‖ secret ‖ "AOL Instant Messenger (SM)"), the shape of both classic answers. */
@@ -109,7 +109,7 @@ export function weakPasswordHash(key: Uint8Array, password: string): Uint8Array 
 
 /**
  * The classic "strong" 17/02 TLV 0x0025 response: MD5(key ‖ MD5(password) ‖ "AOL Instant Messenger (SM)")
- * (PROTOCOL §2.1), sent with TLV 0x004C.
+ * (docs/protocol.md §2.1), sent with TLV 0x004C.
  */
 export function strongPasswordHash(key: Uint8Array, password: string): Uint8Array {
   return bucpAnswer(key, md5(encodeText(password)));

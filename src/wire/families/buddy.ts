@@ -1,4 +1,4 @@
-/** Family 0x0003 Buddy (PROTOCOL §3.3): rights, client-side buddy list edits, arrival/departure notices. */
+/** Family 0x0003 Buddy (docs/protocol.md §3.3): rights, client-side buddy list edits, arrival/departure notices. */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
 import { tlvU16, writeTlvRestList } from '../tlv.js';
 import { readUserInfo, type UserInfo } from '../user-info.js';

@@ -1,4 +1,4 @@
-/** Family 0x0013 Feedbag / SSI (PROTOCOL §3.9): server-stored buddy lists. */
+/** Family 0x0013 Feedbag / SSI (docs/protocol.md §3.9): server-stored buddy lists. */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
 import { DEFAULT_MAX_TLVS, readTlvRestList, tlv, writeTlvRestList } from '../tlv.js';
 
@@ -78,7 +78,7 @@ export function encodeReply(items: readonly FeedbagItemWire[], lastModified: num
 }
 
 /**
- * Decodes 13/05: u32 last-modified, then the item count — a u8 in R, a u16 in joscar (PROTOCOL §9.9);
+ * Decodes 13/05: u32 last-modified, then the item count — a u8 in R, a u16 in joscar (docs/protocol.md §9.9);
  * the body length tells them apart.
  */
 export function decodeQueryIfModified(body: Uint8Array): { lastModified: number; count: number } {

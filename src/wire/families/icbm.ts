@@ -1,5 +1,5 @@
 /**
- * Family 0x0004 ICBM (PROTOCOL §3.4, §8.1): parameters, IM send/deliver, host acks, client errors, typing, and
+ * Family 0x0004 ICBM (docs/protocol.md §3.4, §8.1): parameters, IM send/deliver, host acks, client errors, typing, and
  * the rendezvous (channel 2) address rewrite. Channel-1 payloads are never parsed: encrypted IMs pass untouched.
  */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
@@ -171,7 +171,7 @@ export function encodeClientAddressed(m: IcbmClientAddressed): Uint8Array {
 
 /**
  * Rewrites a channel-2 rendezvous block (TLV 0x0005 value: u16 type, u64 cookie, 16-byte capability, TLVs) the
- * way PROTOCOL §8.1 asks: if it carries 0x0003 (proposer's own IP), replace 0x0003 with the IPv4 the server saw
+ * way docs/protocol.md §8.1 asks: if it carries 0x0003 (proposer's own IP), replace 0x0003 with the IPv4 the server saw
  * and append 0x0004 with it too. Returns undefined when no rewrite applies. Other TLVs are kept verbatim.
  */
 export function rewriteRendezvousAddress(rv: Uint8Array, observedIpv4: Uint8Array): Uint8Array | undefined {

@@ -1,5 +1,5 @@
 /**
- * Family 0x0002 Locate (PROTOCOL §3.2): rights, set info (profile, away, capabilities, certificate-info block),
+ * Family 0x0002 Locate (docs/protocol.md §3.2): rights, set info (profile, away, capabilities, certificate-info block),
  * user-info queries (old 02/05 and new 02/15) and the 02/06 reply.
  */
 import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
@@ -137,7 +137,7 @@ export function encodeUserInfoQuery2(q: LocateUserInfoQuery): Uint8Array {
 
 /**
  * Decodes 02/05: u16 type, SN. The type is an enum in joscar/pidgin (1 profile, 3 away, 4 caps) and a bitmask in
- * R (1 profile, 2 away) — PROTOCOL §9.9 conflict; we take 1 profile, 2 or 3 away, 4 caps.
+ * R (1 profile, 2 away) — docs/protocol.md §9.9 conflict; we take 1 profile, 2 or 3 away, 4 caps.
  */
 export function decodeUserInfoQuery(body: Uint8Array): LocateUserInfoQuery {
   const r = new ByteReader(body);

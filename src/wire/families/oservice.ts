@@ -1,5 +1,5 @@
 /**
- * Family 0x0001 OService (PROTOCOL §3.1): host online, versions, rate classes, self info, idle, status, and the
+ * Family 0x0001 OService (docs/protocol.md §3.1): host online, versions, rate classes, self info, idle, status, and the
  * 01/22 -> 01/23 certificate BART ID exchange of §6.4.
  */
 import { ByteReader, ByteWriter, WireError } from '../bytes.js';
@@ -354,7 +354,7 @@ export function decodeBartQuery2(body: Uint8Array): ExtraInfoBlock[] {
   return out;
 }
 
-/** Encodes 01/23: per id {query ID, u8 code, reply ID}; certim echoes each id with code 0 (PROTOCOL §9.4). */
+/** Encodes 01/23: per id {query ID, u8 code, reply ID}; certim echoes each id with code 0 (docs/protocol.md §9.4). */
 export function encodeBartReply2(entries: ReadonlyArray<{ query: ExtraInfoBlock; code: number; reply: ExtraInfoBlock }>): Uint8Array {
   const w = new ByteWriter(64);
   for (const e of entries) {

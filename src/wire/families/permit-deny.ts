@@ -1,4 +1,4 @@
-/** Family 0x0009 PermitDeny (PROTOCOL §3.5) for non-feedbag clients. */
+/** Family 0x0009 PermitDeny (docs/protocol.md §3.5) for non-feedbag clients. */
 import { ByteReader, ByteWriter } from '../bytes.js';
 import { tlvU16, writeTlvRestList } from '../tlv.js';
 
