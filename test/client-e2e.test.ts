@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatFingerprint } from '../src/client/trust.js';
 import { TestServer, TestUser } from './support/cli-harness.js';
 import { proxyCredentials, startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
 
@@ -52,7 +53,7 @@ describe('certim client end to end', { timeout: 600_000 }, () => {
     for (const u of [alice, bob]) {
       const r = await u.keysInit(server);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`CA fingerprint: ${server.ready.caFingerprint}`));
+      assert.match(r.stdout, new RegExp(`CA fingerprint: ${formatFingerprint(server.ready.caFingerprint)} \\(pinned\\)`), 'text shows the display form of the ready line\'s hex');
       assert.equal(statSync(u.profile).mode & 0o777, 0o700);
       for (const f of readdirSync(u.profile)) assert.equal(statSync(join(u.profile, f)).mode & 0o777, 0o600, f);
       for (const k of ['encryption.key', 'signing.key']) {

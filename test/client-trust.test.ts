@@ -337,7 +337,7 @@ describe('certim trust end to end', { timeout: 900_000 }, () => {
     assert.match(refused.stderr, /hank publishes no certificate now, although it had one .*the server may be hiding it.*\[PLAINTEXT_REFUSED\]/);
     const plain = await erin.run(['send', 'hank', 'in the clear, knowingly', '--allow-plaintext']);
     assert.equal(plain.code, 0, plain.stderr);
-    assert.match(plain.stderr, /WARNING: hank had a certificate \(fingerprint [0-9a-f]+, seen since .*\) and used the modern profile, but none is published now; sending in plaintext because you allowed it/);
+    assert.match(plain.stderr, /WARNING: hank had a certificate \(fingerprint (?:[0-9A-F]{4} ){15}[0-9A-F]{4}, seen since .*\) and used the modern profile, but none is published now; sending in plaintext because you allowed it/);
     assert.match(plain.stdout, /NOT ENCRYPTED/);
   });
 

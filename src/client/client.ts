@@ -49,7 +49,7 @@ import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
 import { signOn, type LoginMode } from './sign-on.js';
 import { CRL_REFRESH_MS, describeCrlState, type CrlCache, type CrlState } from './revocation.js';
-import { certFingerprint, identityFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
+import { certFingerprint, formatFingerprint, identityFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
 import type { TransportFactory, TransportTarget } from './transport.js';
 
 /** Options of {@link CertimClient}. */
@@ -437,7 +437,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       if (!certs) {
         const known = this.opts.buddyStore.get(to);
         refusal = new ClientError('NO_BUDDY_CERT', known
-          ? `${to} publishes no certificate now, although it had one (fingerprint ${known.fingerprint}): the server may be hiding it; a secure IM is impossible`
+          ? `${to} publishes no certificate now, although it had one (fingerprint ${formatFingerprint(known.fingerprint)}): the server may be hiding it; a secure IM is impossible`
           : `${to} has no certificate: a secure IM is impossible`);
       }
     } catch (e) {
@@ -450,7 +450,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     if (certs && id && this.ownProblem) throw this.ownProblem;
     if (certs && verifiedKeyChanged(certs.record) && !opts.acceptKeyChange) {
       const r = certs.record;
-      throw new ClientError('KEY_CHANGED', `${r.screenName}'s key changed since you personally verified it (verified ${r.verifiedFingerprint}, now ${r.fingerprint}); not sent. ` +
+      throw new ClientError('KEY_CHANGED', `${r.screenName}'s key changed since you personally verified it (verified ${formatFingerprint(r.verifiedFingerprint ?? '')}, now ${formatFingerprint(r.fingerprint)}); not sent. ` +
         `Check the new fingerprint with ${r.screenName}, then run \`certim trust verify ${r.screenName} FINGERPRINT\`, or accept it unverified with \`certim trust accept ${r.screenName}\``);
     }
     let encode: (text: string) => Promise<Uint8Array>;
@@ -479,7 +479,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       const known = this.opts.buddyStore.get(to);
       if (known) {
         // A buddy we had certificates for no longer publishes any: that is what a stripping server would do.
-        const w = `WARNING: ${known.screenName} had a certificate (fingerprint ${known.fingerprint}, seen since ${known.since})${known.modernSince ? ' and used the modern profile' : ''}, but none is published now; sending in plaintext because you allowed it`;
+        const w = `WARNING: ${known.screenName} had a certificate (fingerprint ${formatFingerprint(known.fingerprint)}, seen since ${known.since})${known.modernSince ? ' and used the modern profile' : ''}, but none is published now; sending in plaintext because you allowed it`;
         notes.push(w);
         this.emit('warning', new ClientError('DOWNGRADE', w));
       }

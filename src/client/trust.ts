@@ -7,6 +7,7 @@
  * The record is per buddy, keyed by the normalized screen name; storage is behind {@link BuddyStore}.
  */
 import { createHash } from 'node:crypto';
+import { parseFingerprint } from '../pki/fingerprint.js';
 import { normalizeScreenName } from '../pki/screen-name.js';
 
 /** What the UI shows for a buddy or a message. */
@@ -78,15 +79,12 @@ export function identityFingerprint(encryptionDer: Uint8Array, signingDer: Uint8
   return createHash('sha256').update(encryptionDer).update(signingDer).digest('hex');
 }
 
-/** Formats a hex fingerprint in groups of four for reading aloud. */
-export function formatFingerprint(hex: string): string {
-  return hex.replace(/(.{4})(?=.)/g, '$1 ').toUpperCase();
-}
-
-/** Normalizes a fingerprint typed by a user (spaces, colons, case). */
-export function parseFingerprint(s: string): string {
-  return s.replace(/[\s:]/g, '').toLowerCase();
-}
+/**
+ * The one fingerprint format (pki/fingerprint.ts): `formatFingerprint` for text people read (uppercase hex in
+ * groups of four), `parseFingerprint` for anything typed (any form to lowercase hex, the machine form of JSON),
+ * `isSha256Fingerprint` to check an input before using it.
+ */
+export { formatFingerprint, isSha256Fingerprint, parseFingerprint } from '../pki/fingerprint.js';
 
 /** The trust level of a buddy record. */
 export function trustLevel(rec: BuddyRecord): TrustLevel {

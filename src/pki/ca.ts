@@ -176,7 +176,7 @@ export class CertificateAuthority {
     return [this.#root, ...this.#extraAnchors];
   }
 
-  /** SHA-256 of the root certificate DER, lowercase hex (what `certim admin ca show` prints). */
+  /** SHA-256 of the root certificate DER, lowercase hex: the machine form (`certim admin ca show` prints it grouped, fingerprint.ts). */
   rootFingerprint(): string {
     return this.#root.fingerprint256;
   }

@@ -25,3 +25,4 @@ export * from './certs-only.js';
 export * from './ca.js';
 export * from './est.js';
 export * from './cert-info.js';
+export * from './fingerprint.js';

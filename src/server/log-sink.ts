@@ -1,12 +1,14 @@
 /**
  * The real {@link Logger} of `certim server`: pino writing JSON lines to stderr (one object per line: `level`,
  * `time`, `pid`, `event` and the event's fields), or a human-readable single-line form through pino-pretty when
- * stderr is a terminal. Every field value is encoded first (log-encode.ts: no control characters, no bytes, no
+ * stderr is a terminal. Fingerprint fields (`caFingerprint`, `rootFingerprint`, `fingerprint`) are plain lowercase
+ * hex in JSON lines and the grouped display form of pki/fingerprint.ts in the pretty form. Every field value is encoded first (log-encode.ts: no control characters, no bytes, no
  * secret-named fields), then rate-limited (log-repeat.ts), then written synchronously so the last lines before a
  * crash are not lost. Only main.ts and the CLI import this module; everything else takes the Logger port (log.ts).
  */
 import { pino, type DestinationStream } from 'pino';
 import pretty from 'pino-pretty';
+import { formatFingerprint } from '../pki/fingerprint.js';
 import { encodeLogFields } from './log-encode.js';
 import { RepeatLimiter, type RepeatLimits } from './log-repeat.js';
 import type { LogFields, LogLevel, Logger } from './log.js';
@@ -60,6 +62,10 @@ export function isLogFormat(v: string): v is LogFormat {
   return (LOG_FORMATS as readonly string[]).includes(v);
 }
 
+/** Log fields holding a SHA-256 fingerprint: machine hex in JSON lines, shown as people read it in the pretty form. */
+const FINGERPRINT_FIELDS = ['caFingerprint', 'rootFingerprint', 'fingerprint'] as const;
+const showFingerprint = (v: string | object): string => (typeof v === 'string' ? formatFingerprint(v) : JSON.stringify(v));
+
 /** Builds the sink. */
 export function createLogSink(o: LogSinkOptions = {}): LogSink {
   const level = o.level ?? 'info';
@@ -75,6 +81,7 @@ export function createLogSink(o: LogSinkOptions = {}): LogSink {
       singleLine: true,
       translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
       ignore: 'pid,hostname',
+      customPrettifiers: Object.fromEntries(FINGERPRINT_FIELDS.map((k) => [k, showFingerprint])),
     })
     : o.destination ?? pino.destination({ dest: 2, sync: true });
   // A closed stderr (EPIPE) must not take the server down: write errors are dropped, not thrown as events.

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { encodeLogFields, encodeLogString, MAX_STRING } from './log-encode.js';
 import { RepeatLimiter } from './log-repeat.js';
 import { createLogSink } from './log-sink.js';
+import { formatFingerprint } from '../pki/fingerprint.js';
 import { LOG_EVENT_NAMES, LogEvent, type LogEventName, type LogLevel } from './log.js';
 
 /** A sink writing into an array of lines, with a clock the test moves. */
@@ -118,6 +119,22 @@ test('the pretty sink is single-line and encoded too', () => {
   assert.equal(c.lines.length, 1);
   assert.match(c.lines[0]!, /login\.failed/);
   assert.match(c.lines[0]!, /evil\\x0aINFO: forged/);
+});
+
+test('fingerprint fields: plain lowercase hex in JSON lines, the grouped display form in the pretty form', () => {
+  const hex = '0123456789abcdef'.repeat(4);
+  const fields = { caFingerprint: hex, rootFingerprint: hex, fingerprint: hex, serial: '0a' };
+  const j = captured();
+  j.sink.log('info', LogEvent.READY, fields);
+  const line = j.json()[0]!;
+  assert.deepEqual([line.caFingerprint, line.rootFingerprint, line.fingerprint], [hex, hex, hex]);
+  const p = captured({ format: 'pretty' });
+  p.sink.log('info', LogEvent.READY, fields);
+  assert.equal(p.lines.length, 1);
+  const shown = formatFingerprint(hex);
+  for (const k of ['caFingerprint', 'rootFingerprint', 'fingerprint']) assert.ok(p.lines[0]!.includes(`"${k}":"${shown}"`), `${k} in ${p.lines[0]}`);
+  assert.doesNotMatch(p.lines[0]!, /[0-9a-f]{64}/);
+  assert.match(p.lines[0]!, /"serial":"0a"/, 'other fields unchanged');
 });
 
 test('levels below --log-level are dropped; close() writes pending summaries', () => {

@@ -8,6 +8,7 @@ import { runAdminCert } from './admin-cert.js';
 import { openCertificateAuthority } from '../../pki/ca.js';
 import { MemoryCertificateLedger } from '../../pki/ledger-memory.js';
 import { generateRsaKeyPair } from '../../pki/keys.js';
+import { formatFingerprint } from '../../pki/fingerprint.js';
 
 test('admin ca show prints the root fingerprint; admin cert list/revoke work on the ledger', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'certim-adminca-'));
@@ -20,7 +21,7 @@ test('admin ca show prints the root fingerprint; admin cert list/revoke work on 
   const ca = await openCertificateAuthority({ dataDir, domain: 'example.org', ledger, env: {}, warn: () => {}, issuingKeyBits: 2048 });
   assert.equal(await runAdminCa(['show', '--data-dir', dataDir], io), 0);
   const text = out.join('\n');
-  assert.ok(text.includes(ca.rootFingerprint()));
+  assert.match(text, new RegExp(`^SHA-256: +${formatFingerprint(ca.rootFingerprint())}$`, 'm'), 'the display form (pki/fingerprint.ts)');
   assert.match(text, /certim Root CA \(example\.org\)/);
   assert.equal(await runAdminCa(['bogus'], io), 2);
 

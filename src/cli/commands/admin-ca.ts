@@ -1,7 +1,9 @@
 /**
  * `certim admin ca show|import`: the server CA. Thin: parse arguments, call src/pki, print.
  *
- *   certim admin ca show [--data-dir DIR]        root SHA-256 fingerprint (verify it out of band), subject, validity
+ *   certim admin ca show [--data-dir DIR]        root SHA-256 fingerprint (verify it out of band), subject, validity;
+ *                                                the fingerprint in the one display format (pki/fingerprint.ts) on
+ *                                                the line starting `SHA-256:`
  *   certim admin ca import --cert F --key F [--chain F] [--data-dir DIR]
  *                                                use an existing issuing CA (key passphrase from env
  *                                                CERTIM_IMPORT_KEY_PASSPHRASE if the key is encrypted)
@@ -11,6 +13,7 @@ import { readRootCertificate, openCertificateAuthority } from '../../pki/ca.js';
 import { MemoryCertificateLedger } from '../../pki/ledger-memory.js';
 import { formatName } from '../../pki/name.js';
 import { PkiError } from '../../pki/errors.js';
+import { formatFingerprint } from '../../pki/fingerprint.js';
 
 /** Where output goes; tests pass their own. */
 export interface AdminCaIo {
@@ -46,10 +49,6 @@ function takeFlags(argv: readonly string[], names: readonly string[]): { flags: 
   return { flags, rest };
 }
 
-function colonHex(hex: string): string {
-  return (hex.toUpperCase().match(/../g) ?? []).join(':');
-}
-
 /** Runs `certim admin ca ...` (argv after `ca`); resolves to the exit code. */
 export async function runAdminCa(argv: readonly string[], io: AdminCaIo = defaultIo): Promise<number> {
   const [sub, ...args] = argv;
@@ -59,8 +58,7 @@ export async function runAdminCa(argv: readonly string[], io: AdminCaIo = defaul
       if (rest.length) throw new PkiError('INVALID_ARGUMENT', `unexpected argument '${rest[0]}'`);
       const root = await readRootCertificate(flags['--data-dir'] ?? './data');
       io.out(`Root CA:      ${formatName(root.subject)}`);
-      io.out(`SHA-256:      ${root.fingerprint256}`);
-      io.out(`              ${colonHex(root.fingerprint256)}`);
+      io.out(`SHA-256:      ${formatFingerprint(root.fingerprint256)}`);
       io.out(`Valid:        ${root.notBefore.toISOString()} .. ${root.notAfter.toISOString()}`);
       io.out(`Key:          ${root.keyType.toUpperCase()} ${root.keyBits ?? '?'} bits`);
       io.out('Users should compare the SHA-256 fingerprint with what their client shows before trusting this server.');
@@ -80,7 +78,7 @@ export async function runAdminCa(argv: readonly string[], io: AdminCaIo = defaul
         process.env.CERTIM_IMPORT_KEY_PASSPHRASE,
       );
       io.out(`Imported issuing CA: ${formatName(ca.issuingCertificate.subject)}`);
-      io.out(`Root SHA-256:        ${ca.rootFingerprint()}`);
+      io.out(`Root SHA-256:        ${formatFingerprint(ca.rootFingerprint())}`);
       return 0;
     }
     io.err(sub === undefined || sub === '--help' || sub === 'help' ? ADMIN_CA_USAGE : `certim admin ca: unknown command '${sub}'\n${ADMIN_CA_USAGE}`);

@@ -22,7 +22,7 @@ import { IdleTracker, setIdle } from '../../client/idle.js';
 import { getDetails, setAway, setProfile } from '../../client/locate-info.js';
 import { ChatHistory } from '../../client/node/history.js';
 import type { ProfileDir } from '../../client/node/profile.js';
-import { acceptRecord, formatFingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
+import { acceptRecord, formatFingerprint, isSha256Fingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { LineEditor, type Keypress } from '../tui/line-editor.js';
 import { markerFor, render, SCROLLBACK_LINES, sentMarker, type ChatBuddy, type ChatLine, type ChatState } from './chat-screen.js';
@@ -472,6 +472,7 @@ class ChatApp {
         case 'verify': {
           const [name, ...fp] = args;
           if (!name || fp.length === 0) return this.notice('usage: /verify NAME FINGERPRINT');
+          if (!isSha256Fingerprint(fp.join(''))) return this.notice(`not a fingerprint: type the 64 hex digits ${name} reads to you (groups as /trust ${name} shows them; spaces and case do not matter)`);
           this.profile.reload();
           const rec = this.profile.get(name);
           if (!rec) return this.notice(`no certificate known for ${name}: /trust ${name} first`);

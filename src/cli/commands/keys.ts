@@ -8,17 +8,20 @@ import type { ProfileDir } from '../../client/node/profile.js';
 import { parseCertificate } from '../../pki/x509-parse.js';
 import { fromPem } from '../../pki/asn1/der.js';
 import { describeCrlState } from '../../client/revocation.js';
-import { formatFingerprint } from '../../client/trust.js';
+import { formatFingerprint, isSha256Fingerprint } from '../../client/trust.js';
 
 import { COMMON_OPTIONS, connectFromProfile, keySizeFrom, profileFrom, promptLine, readPassphrase, readPassword, reportError, UsageError } from './client-options.js';
 
 const USAGE = `usage:
-  certim keys init --server HOST[:PORT] --user NAME [--https URL] [--ca-fingerprint HEX] [--force] [--profile DIR]
+  certim keys init --server HOST[:PORT] --user NAME [--https URL] [--ca-fingerprint FINGERPRINT] [--force] [--profile DIR]
   certim keys show [--json] [--profile DIR]
   certim keys rotate [--profile DIR]
   certim keys export --p12 FILE [--legacy] [--profile DIR]
   certim keys import FILE [--profile DIR]
 PORT is the server's OSCAR-over-TLS port (default 5191); --https is the EST URL (default https://HOST:8443).
+--ca-fingerprint: the CA root's SHA-256 fingerprint from the server's admin (\`certim admin ca show\`), as shown
+  there (groups of four, in quotes) or as plain hex; spaces, colons and case do not matter. Without it, init shows
+  the fingerprint and asks. Text output shows fingerprints in groups of four; --json gives plain lowercase hex.
 init refuses to replace existing keys unless --force (the old files go to backup-<time>/ in the profile).
 rotate and init --force enroll new certificates; the server revokes the ones they replace (reason superseded).
 import says which identity it replaces and keeps a backup of it.
@@ -44,6 +47,10 @@ async function init(argv: string[]): Promise<number> {
     },
   });
   if (!values.server || !values.user) throw new UsageError(`keys init needs --server and --user\n${USAGE}`);
+  if (values['ca-fingerprint'] !== undefined && !isSha256Fingerprint(values['ca-fingerprint'])) {
+    throw new UsageError(`--ca-fingerprint ${JSON.stringify(values['ca-fingerprint'])} is not a SHA-256 fingerprint (64 hex digits). ` +
+      'Copy the whole SHA-256 line of `certim admin ca show` from the server\'s admin, in quotes: --ca-fingerprint "3F2A 9C01 ..." (spaces, colons and case do not matter)');
+  }
   const profile = profileFrom(values);
   // Before any prompt or network: an existing identity is not replaced by accident.
   assertNoIdentity(profile, values.force);
@@ -83,7 +90,7 @@ async function init(argv: string[]): Promise<number> {
   console.log(`Profile:        ${profile.dir}`);
   console.log(`Screen name:    ${settings.screenName}`);
   console.log(`Server:         ${settings.server} (EST ${settings.https})`);
-  console.log(`CA fingerprint: ${settings.caFingerprint} (pinned)`);
+  console.log(`CA fingerprint: ${formatFingerprint(settings.caFingerprint)} (pinned)`);
   console.log(`Your fingerprint: ${formatFingerprint(summary.fingerprint)}`);
   console.log(`Keys enrolled${published ? ' and published' : ''}, stored encrypted. Buddies can verify you with the fingerprint above.`);
   return 0;
@@ -109,10 +116,10 @@ async function show(argv: string[]): Promise<number> {
   }
   console.log(`Screen name:      ${s.screenName}`);
   console.log(`Server:           ${s.server}`);
-  console.log(`CA fingerprint:   ${s.caFingerprint}`);
+  console.log(`CA fingerprint:   ${formatFingerprint(s.caFingerprint)}`);
   console.log(`Your fingerprint: ${formatFingerprint(s.fingerprint)}`);
   for (const c of s.certs) {
-    console.log(`  ${c.role.padEnd(10)} RSA-${c.keyBits ?? '?'}  serial ${c.serial}  expires ${c.notAfter}${revoked.has(c.role) ? `  ${revoked.get(c.role)}` : ''}\n             sha256 ${c.fingerprint}`);
+    console.log(`  ${c.role.padEnd(10)} RSA-${c.keyBits ?? '?'}  serial ${c.serial}  expires ${c.notAfter}${revoked.has(c.role) ? `  ${revoked.get(c.role)}` : ''}\n             sha256 ${formatFingerprint(c.fingerprint)}`);
   }
   if (revoked.size > 0) console.log('Your certificates were revoked: you cannot send or receive secure IMs. Enroll new keys with your password: certim keys init --force');
   else if (state.status !== 'fresh') console.log(`Revocation status: ${describeCrlState(state)}`);

@@ -22,10 +22,12 @@ const USAGE = `usage: certim server [options]
   --domain D         domain in issued certificates' im: URIs (default: the public host)
   --public-host H    name clients use to reach this server: BOS redirects and the TLS certificate
                      (default: --host, or this machine's host name when --host is a wildcard)
-  --json             print one JSON line on stdout once ready; logs stay on stderr
+  --json             print one JSON line on stdout once ready (caFingerprint: the CA root's SHA-256, plain
+                     lowercase hex; \`certim admin ca show\` prints it grouped for people); logs stay on stderr
   --log-level L      ${LOG_LEVELS.join('|')} (default info): the lowest level logged
   --log-format F     ${LOG_FORMATS.join('|')} (default auto: readable lines on a terminal, JSON lines otherwise)
-  Logs go to stderr, one event per line with a stable "event" name (ARCHITECTURE.md lists them).
+  Logs go to stderr, one event per line with a stable "event" name (ARCHITECTURE.md lists them); fingerprint
+  fields are plain hex in JSON lines and grouped in fours in readable lines.
   Port 0 picks a free port. SIGTERM/SIGINT shut down cleanly.
 
 environment:

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { decodeCertificateInfo, encryptionCert, signingCert } from '../../wire/cert-info.js';
-import { acceptRecord, formatFingerprint, parseFingerprint, trustLevel, verifyRecord, type BuddyRecord } from '../../client/trust.js';
+import { acceptRecord, formatFingerprint, isSha256Fingerprint, parseFingerprint, trustLevel, verifyRecord, type BuddyRecord } from '../../client/trust.js';
 import { ClientError } from '../../client/errors.js';
 import { profileCrl } from '../../client/node/account.js';
 import type { ProfileDir } from '../../client/node/profile.js';
@@ -19,7 +19,9 @@ const USAGE = `usage:
   certim trust verify BUDDY FINGERPRINT [--profile DIR]
   certim trust accept BUDDY [--profile DIR]
 show also checks the certificates against the CA's revocation list (fetched over HTTPS, kept in the profile).
-accept takes a changed key WITHOUT verifying it (the buddy drops to CA-certified); prefer verify.`;
+accept takes a changed key WITHOUT verifying it (the buddy drops to CA-certified); prefer verify.
+FINGERPRINT: the 64 hex digits your buddy reads from \`certim keys show\`, typed as shown (groups of four) or
+without spaces; spaces, colons and case do not matter. --json output gives fingerprints as plain lowercase hex.`;
 
 const LEVEL_TEXT = {
   ca: 'CA-certified (not personally verified)',
@@ -99,7 +101,7 @@ async function show(argv: string[]): Promise<number> {
   console.log(`${rec.screenName}: ${LEVEL_TEXT[trustLevel(rec)]}`);
   console.log(`  fingerprint: ${formatFingerprint(rec.fingerprint)}`);
   if (rec.previousFingerprint) console.log(`  previously:  ${formatFingerprint(rec.previousFingerprint)}`);
-  for (const c of d.certs) console.log(`  ${c.role.padEnd(10)} ${c.subject ?? '-'}  serial ${c.serial ?? '-'}  expires ${c.notAfter ?? '-'}\n             sha256 ${c.sha256}`);
+  for (const c of d.certs) console.log(`  ${c.role.padEnd(10)} ${c.subject ?? '-'}  serial ${c.serial ?? '-'}  expires ${c.notAfter ?? '-'}\n             sha256 ${c.sha256 ? formatFingerprint(c.sha256) : '-'}`);
   console.log(`  profile: ${rec.modernSince ? `modern (certim), pinned since ${rec.modernSince}` : rec.modern ? 'modern (certim)' : 'aim-legacy (weak MD5 digest, no replay or recipient binding)'}`);
   console.log(`  revocation: ${describeCrlState(state)}`);
   return 0;
@@ -118,7 +120,7 @@ async function accept(argv: string[]): Promise<number> {
     return 0;
   }
   profile.put(next);
-  console.log(`Accepted ${rec.screenName}'s new key ${formatFingerprint(rec.fingerprint)} WITHOUT verifying it (now CA-certified, not personally verified).\nCheck it with ${rec.screenName} and run: certim trust verify ${rec.screenName} ${rec.fingerprint}`);
+  console.log(`Accepted ${rec.screenName}'s new key ${formatFingerprint(rec.fingerprint)} WITHOUT verifying it (now CA-certified, not personally verified).\nCheck it with ${rec.screenName} and run: certim trust verify ${rec.screenName} ${formatFingerprint(rec.fingerprint)}`);
   return 0;
 }
 
@@ -126,6 +128,9 @@ async function verify(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS }, allowPositionals: true });
   const [buddy, ...fpParts] = positionals;
   if (!buddy || fpParts.length === 0) throw new UsageError(USAGE);
+  if (!isSha256Fingerprint(fpParts.join(''))) {
+    throw new UsageError(`'${fpParts.join(' ')}' is not a fingerprint: give the 64 hex digits ${buddy} reads from \`certim keys show\` (groups of four as shown there, or without spaces)`);
+  }
   const fingerprint = parseFingerprint(fpParts.join(''));
   const profile = profileFrom(values);
   let rec = profile.get(buddy);

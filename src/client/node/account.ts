@@ -16,7 +16,7 @@ import { parseCertificate } from '../../pki/x509-parse.js';
 import { CertimClient, type CertimClientOptions } from '../client.js';
 import { ClientError } from '../errors.js';
 import { type Identity, type IdentityPart } from '../identity.js';
-import { certFingerprint, identityFingerprint, parseFingerprint } from '../trust.js';
+import { certFingerprint, formatFingerprint, identityFingerprint, isSha256Fingerprint, parseFingerprint } from '../trust.js';
 import { parseHostPort, type TransportTarget } from '../transport.js';
 import { crlToPem } from '../../pki/crl.js';
 import { CrlCache, type CrlCacheOptions } from '../revocation.js';
@@ -38,21 +38,27 @@ export type ConfirmCa = (fingerprint: string) => Promise<boolean>;
 /**
  * Learns and pins the server's CA. With `expectedFingerprint` (from --ca-fingerprint) the CA must match it;
  * otherwise `confirm` must accept the fingerprint shown. If the profile already pins a CA, a different one is
- * refused with CA_CHANGED — never silently replaced.
+ * refused with CA_CHANGED — never silently replaced. `expectedFingerprint` may be in any form
+ * {@link parseFingerprint} accepts; one that is not a SHA-256 fingerprint is refused (BAD_ARGUMENT) before any
+ * request is made.
  */
 export async function pinCa(profile: ProfileDir, httpsUrl: string, expectedFingerprint: string | undefined, confirm: ConfirmCa | undefined): Promise<CaBundle> {
+  if (expectedFingerprint !== undefined && !isSha256Fingerprint(expectedFingerprint)) {
+    throw new ClientError('BAD_ARGUMENT', `--ca-fingerprint ${JSON.stringify(expectedFingerprint)} is not a SHA-256 fingerprint (64 hex digits). ` +
+      'Copy the whole SHA-256 line of `certim admin ca show` from the server\'s admin, in quotes: --ca-fingerprint "3F2A 9C01 ..." (spaces, colons and case do not matter)');
+  }
   const previous = profile.exists() ? profile.settings().caFingerprint : undefined;
   const bundle = await fetchCaCerts(httpsUrl);
   const got = bundle.rootFingerprint;
   if (previous !== undefined && previous !== got) {
-    throw new ClientError('CA_CHANGED', `the server's CA changed!\n  pinned:  ${previous}\n  offered: ${got}\nRefusing to continue. If the server's CA was really replaced, verify the new fingerprint with its admin and start a new profile.`);
+    throw new ClientError('CA_CHANGED', `the server's CA changed!\n  pinned:  ${formatFingerprint(previous)}\n  offered: ${formatFingerprint(got)}\nRefusing to continue. If the server's CA was really replaced, verify the new fingerprint with its admin and start a new profile.`);
   }
   const want = expectedFingerprint === undefined ? undefined : parseFingerprint(expectedFingerprint);
   if (want !== undefined && want !== got) {
-    throw new ClientError('CA_CHANGED', `the server's CA fingerprint ${got} does not match the expected ${want}: refusing to trust it`);
+    throw new ClientError('CA_CHANGED', `the server's CA fingerprint does not match the expected one: refusing to trust it.\n  expected: ${formatFingerprint(want)}\n  offered:  ${formatFingerprint(got)}\nCheck the fingerprint with the server's admin (\`certim admin ca show\` on the server), and the --server/--https address.`);
   }
   if (want === undefined && previous === undefined) {
-    if (!confirm || !(await confirm(got))) throw new ClientError('CA_UNKNOWN', `CA fingerprint ${got} was not confirmed; pass --ca-fingerprint ${got} after checking it with the server's admin`);
+    if (!confirm || !(await confirm(got))) throw new ClientError('CA_UNKNOWN', `CA fingerprint ${formatFingerprint(got)} was not confirmed; after checking it with the server's admin, pass --ca-fingerprint "${formatFingerprint(got)}"`);
   }
   // Re-fetch over a connection that now trusts only this CA: the HTTPS server itself must chain to it.
   const checked = await fetchCaCerts(httpsUrl, bundle.pems);
@@ -123,7 +129,7 @@ export function backupIdentity(profile: ProfileDir, now = new Date()): string | 
 export function assertNoIdentity(profile: ProfileDir, force: boolean | undefined): void {
   const had = existingIdentity(profile);
   if (!had || force) return;
-  throw new ClientError('IDENTITY_EXISTS', `${profile.dir} already holds ${had.screenName}'s keys (fingerprint ${had.fingerprint}).\n` +
+  throw new ClientError('IDENTITY_EXISTS', `${profile.dir} already holds ${had.screenName}'s keys (fingerprint ${formatFingerprint(had.fingerprint)}).\n` +
     'Replacing them makes buddies see a key change and the server revokes the old certificates (superseded).\n' +
     'To rotate keys keep this profile and run `certim keys rotate`; to start over anyway add --force (the old files are kept in a backup directory).');
 }
@@ -370,7 +376,7 @@ export async function openClient(profile: ProfileDir, o: OpenClientOptions): Pro
 /** Maps a TLS failure against the pinned CA to the loud CA_CHANGED message. */
 export function explainTlsFailure(e: unknown, settings: ProfileSettings): unknown {
   if (ClientError.is(e, 'TLS_UNTRUSTED')) {
-    return new ClientError('CA_CHANGED', `the server at ${settings.server} is not certified by the pinned CA ${settings.caFingerprint}.\nIts CA may have changed, or someone is intercepting the connection. Refusing to sign on.`, { cause: e });
+    return new ClientError('CA_CHANGED', `the server at ${settings.server} is not certified by the pinned CA ${formatFingerprint(settings.caFingerprint)}.\nIts CA may have changed, or someone is intercepting the connection. Refusing to sign on.`, { cause: e });
   }
   return e;
 }
