@@ -24,13 +24,13 @@ import type { CompiledService } from '../services/service.js';
 import { snacKey } from '../session/rate-classes.js';
 import { RateLimiter, type RateState } from '../session/rate-limiter.js';
 import type { Session, SessionLink, SnacSendOptions } from '../session/session.js';
-import type { ConnectionStream, StreamKind } from './stream.js';
+import type { ConnectionStream, StreamHandlers, StreamKind } from './stream.js';
 
 /** hello -> auth (login connection) | service (a cookie was redeemed: BOS or another service) -> closed. */
 type ConnState = 'hello' | 'auth' | 'service' | 'closed';
 
 /** Drives one client stream. */
-export class OscarConnection implements SessionLink {
+export class OscarConnection implements SessionLink, StreamHandlers {
   /** True for TLS connections (and WebSocket, which runs over HTTPS). */
   readonly tls: boolean;
   /** {@inheritDoc SessionLink.kind} */
@@ -79,7 +79,8 @@ export class OscarConnection implements SessionLink {
     this.auth = { tls: this.tls, kind: this.kind, address: this.address };
     this.deframer = new FlapDeframer({ maxFrameSize: engine.config.maxFrameSize });
     this.rates = new RateLimiter(engine.config.rateClasses, engine.clock.now());
-    socket.start({ onData: (chunk) => this.onData(chunk), onClose: () => this.onClose() });
+    // The connection is its own stream handler: no per-connection closures for the stream's events.
+    socket.start(this);
     this.authTimer = setTimeout(() => {
       if (this.state === 'hello' || this.state === 'auth') this.close('unauthenticated timeout');
     }, engine.config.unauthenticatedTimeoutMs);
@@ -137,10 +138,7 @@ export class OscarConnection implements SessionLink {
     if (sock.destroyed) return;
     if (!this.corked) {
       this.corked = true;
-      setImmediate(() => {
-        this.corked = false;
-        sock.flush();
-      });
+      scheduleFlush(this);
     }
     sock.write(frame);
     if (sock.pendingBytes > this.engine.config.maxPendingOutput) {
@@ -153,7 +151,14 @@ export class OscarConnection implements SessionLink {
     }
   }
 
-  private onData(chunk: Uint8Array): void {
+  /** Sends what this I/O phase queued (called once per phase by the shared flush). */
+  flushOutput(): void {
+    this.corked = false;
+    this.socket.flush();
+  }
+
+  /** {@inheritDoc StreamHandlers.onData} */
+  onData(chunk: Uint8Array): void {
     if (this.state === 'closed') return;
     let frames: FlapFrame[];
     try {
@@ -339,7 +344,8 @@ export class OscarConnection implements SessionLink {
     this.fail(h, SnacErrorCode.GeneralFailure);
   }
 
-  private onClose(): void {
+  /** {@inheritDoc StreamHandlers.onClose} */
+  onClose(): void {
     clearTimeout(this.authTimer);
     this.state = 'closed';
     this.queue.length = 0;
@@ -353,6 +359,28 @@ export class OscarConnection implements SessionLink {
     }
     this.onClosed(this);
   }
+}
+
+/**
+ * Connections written to in this I/O phase, flushed together by one `setImmediate` (as the baseline relay does):
+ * one timer per phase for the whole server instead of one timer and closure per connection and phase.
+ */
+let toFlush: OscarConnection[] = [];
+let flushScheduled = false;
+
+function scheduleFlush(c: OscarConnection): void {
+  toFlush.push(c);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushAll);
+  }
+}
+
+function flushAll(): void {
+  const list = toFlush;
+  toFlush = [];
+  flushScheduled = false;
+  for (const c of list) c.flushOutput();
 }
 
 /** The 4 bytes of an IPv4 (or IPv4-mapped IPv6) address string; undefined otherwise. */
