@@ -297,6 +297,27 @@ function checkRange(v: number, max: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${what} out of range: ${v}`);
 }
 
+/** Slab size of {@link allocBytes}: the same order as Node's Buffer pool (8 KB), so one live slice pins little. */
+const SLAB_SIZE = 16 * 1024;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+/**
+ * A zero-filled byte array of `size` bytes for an encoder that writes every byte of it: small sizes are carved from
+ * a shared slab (a view, like a Buffer from Node's pool), so per-message encoders do not pay for one ArrayBuffer,
+ * with its backing store and GC bookkeeping, per call. Use the result as a view: `.buffer` holds other messages.
+ */
+export function allocBytes(size: number): Uint8Array {
+  if (size > SLAB_SIZE >>> 3) return new Uint8Array(size);
+  if (slabUsed + size > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, size);
+  slabUsed += size;
+  return out;
+}
+
 /** Lowercase hex of bytes. */
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

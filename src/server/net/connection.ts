@@ -15,7 +15,7 @@ import { WireError } from '../../wire/bytes.js';
 import { FlapChannel, FlapDeframer, FlapHelloTlv, SignOffReason, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
-import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
+import { RequestIdCounter, SNAC_HEADER_SIZE, SnacErrorCode, SnacFlag, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
 import { handleAuthSnac, type AuthConnection } from '../auth/bucp-login.js';
 import type { Engine } from '../engine.js';
 import { LogEvent, errorText } from '../log.js';
@@ -184,9 +184,10 @@ export class OscarConnection implements SessionLink, StreamHandlers {
 
   /** Rate policy before dispatch: false when the SNAC is dropped or the connection closed. */
   private admit(f: FlapFrame, now: number): boolean {
-    if (f.payload.length < 10) return true; // answered as malformed in dispatch
-    const h = decodeSnacHeader(f.payload);
-    const cls = this.engine.config.rateClassMap.get(snacKey(h.family, h.subtype)) ?? 1;
+    const p = f.payload;
+    if (p.length < 10) return true; // answered as malformed in dispatch
+    // Family and subtype read in place (no header object per SNAC); onSnac decodes the header once more.
+    const cls = this.engine.config.rateClassMap.get(snacKey((p[0]! << 8) | p[1]!, (p[2]! << 8) | p[3]!)) ?? 1;
     const r = this.rates.check(cls, now);
     if (r.verdict === 'disconnect') {
       this.engine.counters.limitDisconnects++;
@@ -305,10 +306,11 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     }
     const h = decodeSnacHeader(payload);
     try {
-      const snac = decodeSnac(payload);
+      // Without a family-version prefix the body is simply the rest (what decodeSnac returns, minus its object).
+      const body = (h.flags & SnacFlag.FamilyVersionPrefix) === 0 ? payload.subarray(SNAC_HEADER_SIZE) : decodeSnac(payload).body;
       if (this.state === 'auth') {
         if (h.family !== BUCP_FAMILY) return this.fail(h, SnacErrorCode.InvalidSnac);
-        return handleAuthSnac(this.engine, this.auth, h.subtype, snac.body).then(
+        return handleAuthSnac(this.engine, this.auth, h.subtype, body).then(
           (replies) => (replies === undefined ? this.fail(h, SnacErrorCode.InvalidSnac) : this.answer(h, replies)),
           (e: unknown) => this.handlerFailed(h, e),
         );
@@ -318,7 +320,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       if (!session || session.closed || !service) return;
       const handler = service.handlers.get((h.family << 16) | h.subtype);
       if (!handler) return this.fail(h, SnacErrorCode.InvalidSnac);
-      const result = handler({ engine: this.engine, session, requestId: h.requestId, service: service.service }, snac.body);
+      const result = handler({ engine: this.engine, session, requestId: h.requestId, service: service.service }, body);
       if (result instanceof Promise) return result.then((r) => this.answer(h, r), (e: unknown) => this.handlerFailed(h, e));
       this.answer(h, result);
     } catch (e) {
