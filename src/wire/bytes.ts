@@ -44,6 +44,17 @@ const utf8Encoder = new TextEncoder();
 
 /** Decodes bytes as UTF-8, replacing invalid sequences (never throws). */
 export function decodeText(bytes: Uint8Array): string {
+  // Short ASCII (screen names in every relayed SNAC) decodes the same byte for byte: skip the native decoder call.
+  const n = bytes.length;
+  if (n <= 32) {
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const b = bytes[i]!;
+      if (b >= 0x80) return utf8Decoder.decode(bytes);
+      s += String.fromCharCode(b);
+    }
+    return s;
+  }
   return utf8Decoder.decode(bytes);
 }
 
