@@ -3,7 +3,8 @@
  * ignored and spaces are not significant (retro-aim-server `NewIdentScreenName`, joscar `OscarTools.normalize`).
  */
 export function normalizeScreenName(screenName: string): string {
-  return screenName.replace(/ /g, '').toLowerCase();
+  // Most names reach here without spaces (every relayed IM normalizes its recipient): skip the regex then.
+  return (screenName.includes(' ') ? screenName.replace(/ /g, '') : screenName).toLowerCase();
 }
 
 /** True when two screen names denote the same account. */

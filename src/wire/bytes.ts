@@ -44,6 +44,17 @@ const utf8Encoder = new TextEncoder();
 
 /** Decodes bytes as UTF-8, replacing invalid sequences (never throws). */
 export function decodeText(bytes: Uint8Array): string {
+  // Short ASCII (screen names in every relayed SNAC) decodes the same byte for byte: skip the native decoder call.
+  const n = bytes.length;
+  if (n <= 32) {
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const b = bytes[i]!;
+      if (b >= 0x80) return utf8Decoder.decode(bytes);
+      s += String.fromCharCode(b);
+    }
+    return s;
+  }
   return utf8Decoder.decode(bytes);
 }
 
@@ -295,6 +306,27 @@ export class ByteWriter {
 
 function checkRange(v: number, max: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${what} out of range: ${v}`);
+}
+
+/** Slab size of {@link allocBytes}: the same order as Node's Buffer pool (8 KB), so one live slice pins little. */
+const SLAB_SIZE = 16 * 1024;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+/**
+ * A zero-filled byte array of `size` bytes for an encoder that writes every byte of it: small sizes are carved from
+ * a shared slab (a view, like a Buffer from Node's pool), so per-message encoders do not pay for one ArrayBuffer,
+ * with its backing store and GC bookkeeping, per call. Use the result as a view: `.buffer` holds other messages.
+ */
+export function allocBytes(size: number): Uint8Array {
+  if (size > SLAB_SIZE >>> 3) return new Uint8Array(size);
+  if (slabUsed + size > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, size);
+  slabUsed += size;
+  return out;
 }
 
 /** Lowercase hex of bytes. */

@@ -6,7 +6,7 @@
  * Flag 0x8000 means the body starts with u16 N + N bytes of family-version TLVs which must be skipped before
  * the real body (`JP/snac/FamilyVersionPreprocessor.java`; OOS ignores the flag — we do not).
  */
-import { ByteReader, ByteWriter, WireError } from './bytes.js';
+import { ByteReader, ByteWriter, WireError, allocBytes } from './bytes.js';
 import { FLAP_HEADER_SIZE, FLAP_MAX_PAYLOAD, FLAP_START, FlapChannel } from './flap.js';
 import { TlvList, readTlvRestList, writeTlvRestList, type Tlv } from './tlv.js';
 
@@ -95,8 +95,37 @@ export function encodeSnac(h: SnacHeader, body: Uint8Array, versionPrefix?: Uint
 export function encodeSnacFrame(sequence: number, h: SnacHeader, body: Uint8Array): Uint8Array {
   const len = SNAC_HEADER_SIZE + body.length;
   if (len > FLAP_MAX_PAYLOAD) throw new RangeError(`SNAC too large for one FLAP frame: ${len}`);
-  const w = new ByteWriter(FLAP_HEADER_SIZE + len).u8(FLAP_START).u8(FlapChannel.Data).u16(sequence).u16(len);
-  return writeSnacHeader(w, h).bytes(body).finish();
+  // Written byte by byte into one exact-size array (no growable writer): this runs once per SNAC sent.
+  u16InRange(sequence, 'u16');
+  u16InRange(h.family, 'u16');
+  u16InRange(h.subtype, 'u16');
+  u16InRange(h.flags, 'u16');
+  const id = h.requestId;
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`u32 out of range: ${id}`);
+  const out = allocBytes(FLAP_HEADER_SIZE + len);
+  out[0] = FLAP_START;
+  out[1] = FlapChannel.Data;
+  out[2] = sequence >> 8;
+  out[3] = sequence & 0xff;
+  out[4] = len >> 8;
+  out[5] = len & 0xff;
+  out[6] = h.family >> 8;
+  out[7] = h.family & 0xff;
+  out[8] = h.subtype >> 8;
+  out[9] = h.subtype & 0xff;
+  out[10] = h.flags >> 8;
+  out[11] = h.flags & 0xff;
+  out[12] = id >>> 24;
+  out[13] = (id >>> 16) & 0xff;
+  out[14] = (id >>> 8) & 0xff;
+  out[15] = id & 0xff;
+  out.set(body, FLAP_HEADER_SIZE + SNAC_HEADER_SIZE);
+  return out;
+}
+
+/** The RangeError `ByteWriter.u16` throws for a value that does not fit (same message). */
+function u16InRange(v: number, what: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`${what} out of range: ${v}`);
 }
 
 /** The SNAC error subtype, the same in every family. */

@@ -13,11 +13,14 @@ import { errorReply, reply, type BosContext, type BosFamily, type Reply } from '
 async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', add: boolean): Promise<Reply[] | void> {
   const { engine, session: s } = ctx;
   const names = decodeScreenNameList(body, engine.config.maxPermitDeny).map(normalizeScreenName);
-  const set = list === 'permit' ? s.privacy.permit : s.privacy.deny;
+  // Lists are shared and never changed in place (session/privacy.ts): an edit stores a changed copy.
+  const privacy = s.privacy;
   if (add) {
-    if (set.size + names.length > engine.config.maxPermitDeny) return [errorReply(F, SnacErrorCode.ListOverflow)];
+    if (privacy[list].size + names.length > engine.config.maxPermitDeny) return [errorReply(F, SnacErrorCode.ListOverflow)];
     await engine.ports.permitDeny.add(s.screenName, list, names, engine.config.maxPermitDeny);
-    for (const n of names) set.add(n);
+    const next = new Set(privacy[list]);
+    for (const n of names) next.add(n);
+    privacy[list] = next;
     const mode = list === 'permit' ? 3 : 4;
     if (s.privacy.mode !== mode) {
       s.privacy.mode = mode;
@@ -25,7 +28,9 @@ async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', 
     }
   } else {
     await engine.ports.permitDeny.remove(s.screenName, list, names);
-    for (const n of names) set.delete(n);
+    const next = new Set(privacy[list]);
+    for (const n of names) next.delete(n);
+    privacy[list] = next;
   }
   await engine.presence.privacyEdited(s);
 }

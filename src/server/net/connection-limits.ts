@@ -56,9 +56,9 @@ export type ConnectionRefusal = 'address-unauthenticated' | 'address-total' | 'g
 export class ConnectionLimiter {
   /** Effective limits (maxTotal already reduced to fit the descriptor limit). */
   readonly limits: ConnectionLimits;
-  readonly #perAddress = new Map<string, { unauth: number; total: number }>();
-  #unauth = 0;
-  #total = 0;
+  readonly #perAddress = new Map<string, Counts>();
+  /** Global counts; tickets decrement them directly. */
+  readonly #all: Counts = { unauth: 0, total: 0 };
   /** Refusals so far by reason (metrics). */
   readonly refused: Record<ConnectionRefusal, number> = { 'address-unauthenticated': 0, 'address-total': 0, 'global-unauthenticated': 0, 'global-total': 0 };
 
@@ -71,7 +71,7 @@ export class ConnectionLimiter {
 
   /** Open connections (all / unauthenticated). */
   get open(): { total: number; unauthenticated: number } {
-    return { total: this.#total, unauthenticated: this.#unauth };
+    return { total: this.#all.total, unauthenticated: this.#all.unauth };
   }
 
   /** Admits a new (unauthenticated) connection from `address`, or says why not. */
@@ -80,8 +80,8 @@ export class ConnectionLimiter {
     const a = this.#perAddress.get(key) ?? { unauth: 0, total: 0 };
     const l = this.limits;
     let refusal: ConnectionRefusal | undefined;
-    if (this.#total >= l.maxTotal) refusal = 'global-total';
-    else if (this.#unauth >= Math.ceil(l.maxTotal * l.unauthenticatedShare)) refusal = 'global-unauthenticated';
+    if (this.#all.total >= l.maxTotal) refusal = 'global-total';
+    else if (this.#all.unauth >= Math.ceil(l.maxTotal * l.unauthenticatedShare)) refusal = 'global-unauthenticated';
     else if (a.total >= l.perAddressTotal) refusal = 'address-total';
     else if (a.unauth >= l.perAddressUnauthenticated) refusal = 'address-unauthenticated';
     if (refusal) {
@@ -91,28 +91,49 @@ export class ConnectionLimiter {
     a.unauth++;
     a.total++;
     this.#perAddress.set(key, a);
-    this.#unauth++;
-    this.#total++;
-    let authed = false;
-    let released = false;
-    return {
-      authenticated: () => {
-        if (authed || released) return;
-        authed = true;
-        a.unauth--;
-        this.#unauth--;
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        if (!authed) {
-          a.unauth--;
-          this.#unauth--;
-        }
-        a.total--;
-        this.#total--;
-        if (a.total === 0) this.#perAddress.delete(key);
-      },
-    };
+    this.#all.unauth++;
+    this.#all.total++;
+    return new Ticket(this.#all, a, this.#perAddress, key);
+  }
+}
+
+/** Connections counted together (one address, or all). */
+interface Counts {
+  unauth: number;
+  total: number;
+}
+
+/**
+ * The ticket of one admitted connection. A class rather than a pair of closures: every open connection holds one
+ * for its lifetime, and prototype methods cost nothing per connection.
+ */
+class Ticket implements ConnectionTicket {
+  private authed = false;
+  private released = false;
+
+  constructor(
+    private readonly all: Counts,
+    private readonly address: Counts,
+    private readonly perAddress: Map<string, Counts>,
+    private readonly key: string,
+  ) {}
+
+  authenticated(): void {
+    if (this.authed || this.released) return;
+    this.authed = true;
+    this.address.unauth--;
+    this.all.unauth--;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (!this.authed) {
+      this.address.unauth--;
+      this.all.unauth--;
+    }
+    this.address.total--;
+    this.all.total--;
+    if (this.address.total === 0) this.perAddress.delete(this.key);
   }
 }

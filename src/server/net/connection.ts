@@ -15,7 +15,7 @@ import { WireError } from '../../wire/bytes.js';
 import { FlapChannel, FlapDeframer, FlapHelloTlv, SignOffReason, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
-import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
+import { RequestIdCounter, SNAC_HEADER_SIZE, SnacErrorCode, SnacFlag, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
 import { handleAuthSnac, type AuthConnection } from '../auth/bucp-login.js';
 import type { Engine } from '../engine.js';
 import { LogEvent, errorText } from '../log.js';
@@ -24,13 +24,13 @@ import type { CompiledService } from '../services/service.js';
 import { snacKey } from '../session/rate-classes.js';
 import { RateLimiter, type RateState } from '../session/rate-limiter.js';
 import type { Session, SessionLink, SnacSendOptions } from '../session/session.js';
-import type { ConnectionStream, StreamKind } from './stream.js';
+import type { ConnectionStream, StreamHandlers, StreamKind } from './stream.js';
 
 /** hello -> auth (login connection) | service (a cookie was redeemed: BOS or another service) -> closed. */
 type ConnState = 'hello' | 'auth' | 'service' | 'closed';
 
 /** Drives one client stream. */
-export class OscarConnection implements SessionLink {
+export class OscarConnection implements SessionLink, StreamHandlers {
   /** True for TLS connections (and WebSocket, which runs over HTTPS). */
   readonly tls: boolean;
   /** {@inheritDoc SessionLink.kind} */
@@ -79,7 +79,8 @@ export class OscarConnection implements SessionLink {
     this.auth = { tls: this.tls, kind: this.kind, address: this.address };
     this.deframer = new FlapDeframer({ maxFrameSize: engine.config.maxFrameSize });
     this.rates = new RateLimiter(engine.config.rateClasses, engine.clock.now());
-    socket.start({ onData: (chunk) => this.onData(chunk), onClose: () => this.onClose() });
+    // The connection is its own stream handler: no per-connection closures for the stream's events.
+    socket.start(this);
     this.authTimer = setTimeout(() => {
       if (this.state === 'hello' || this.state === 'auth') this.close('unauthenticated timeout');
     }, engine.config.unauthenticatedTimeoutMs);
@@ -137,10 +138,7 @@ export class OscarConnection implements SessionLink {
     if (sock.destroyed) return;
     if (!this.corked) {
       this.corked = true;
-      setImmediate(() => {
-        this.corked = false;
-        sock.flush();
-      });
+      scheduleFlush(this);
     }
     sock.write(frame);
     if (sock.pendingBytes > this.engine.config.maxPendingOutput) {
@@ -153,7 +151,14 @@ export class OscarConnection implements SessionLink {
     }
   }
 
-  private onData(chunk: Uint8Array): void {
+  /** Sends what this I/O phase queued (called once per phase by the shared flush). */
+  flushOutput(): void {
+    this.corked = false;
+    this.socket.flush();
+  }
+
+  /** {@inheritDoc StreamHandlers.onData} */
+  onData(chunk: Uint8Array): void {
     if (this.state === 'closed') return;
     let frames: FlapFrame[];
     try {
@@ -179,9 +184,10 @@ export class OscarConnection implements SessionLink {
 
   /** Rate policy before dispatch: false when the SNAC is dropped or the connection closed. */
   private admit(f: FlapFrame, now: number): boolean {
-    if (f.payload.length < 10) return true; // answered as malformed in dispatch
-    const h = decodeSnacHeader(f.payload);
-    const cls = this.engine.config.rateClassMap.get(snacKey(h.family, h.subtype)) ?? 1;
+    const p = f.payload;
+    if (p.length < 10) return true; // answered as malformed in dispatch
+    // Family and subtype read in place (no header object per SNAC); onSnac decodes the header once more.
+    const cls = this.engine.config.rateClassMap.get(snacKey((p[0]! << 8) | p[1]!, (p[2]! << 8) | p[3]!)) ?? 1;
     const r = this.rates.check(cls, now);
     if (r.verdict === 'disconnect') {
       this.engine.counters.limitDisconnects++;
@@ -300,10 +306,11 @@ export class OscarConnection implements SessionLink {
     }
     const h = decodeSnacHeader(payload);
     try {
-      const snac = decodeSnac(payload);
+      // Without a family-version prefix the body is simply the rest (what decodeSnac returns, minus its object).
+      const body = (h.flags & SnacFlag.FamilyVersionPrefix) === 0 ? payload.subarray(SNAC_HEADER_SIZE) : decodeSnac(payload).body;
       if (this.state === 'auth') {
         if (h.family !== BUCP_FAMILY) return this.fail(h, SnacErrorCode.InvalidSnac);
-        return handleAuthSnac(this.engine, this.auth, h.subtype, snac.body).then(
+        return handleAuthSnac(this.engine, this.auth, h.subtype, body).then(
           (replies) => (replies === undefined ? this.fail(h, SnacErrorCode.InvalidSnac) : this.answer(h, replies)),
           (e: unknown) => this.handlerFailed(h, e),
         );
@@ -313,7 +320,7 @@ export class OscarConnection implements SessionLink {
       if (!session || session.closed || !service) return;
       const handler = service.handlers.get((h.family << 16) | h.subtype);
       if (!handler) return this.fail(h, SnacErrorCode.InvalidSnac);
-      const result = handler({ engine: this.engine, session, requestId: h.requestId, service: service.service }, snac.body);
+      const result = handler({ engine: this.engine, session, requestId: h.requestId, service: service.service }, body);
       if (result instanceof Promise) return result.then((r) => this.answer(h, r), (e: unknown) => this.handlerFailed(h, e));
       this.answer(h, result);
     } catch (e) {
@@ -339,7 +346,8 @@ export class OscarConnection implements SessionLink {
     this.fail(h, SnacErrorCode.GeneralFailure);
   }
 
-  private onClose(): void {
+  /** {@inheritDoc StreamHandlers.onClose} */
+  onClose(): void {
     clearTimeout(this.authTimer);
     this.state = 'closed';
     this.queue.length = 0;
@@ -353,6 +361,28 @@ export class OscarConnection implements SessionLink {
     }
     this.onClosed(this);
   }
+}
+
+/**
+ * Connections written to in this I/O phase, flushed together by one `setImmediate` (as the baseline relay does):
+ * one timer per phase for the whole server instead of one timer and closure per connection and phase.
+ */
+let toFlush: OscarConnection[] = [];
+let flushScheduled = false;
+
+function scheduleFlush(c: OscarConnection): void {
+  toFlush.push(c);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushAll);
+  }
+}
+
+function flushAll(): void {
+  const list = toFlush;
+  toFlush = [];
+  flushScheduled = false;
+  for (const c of list) c.flushOutput();
 }
 
 /** The 4 bytes of an IPv4 (or IPv4-mapped IPv6) address string; undefined otherwise. */

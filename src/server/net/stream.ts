@@ -50,40 +50,66 @@ export interface ConnectionStream {
 
 /** Wraps an accepted TCP or TLS socket: writes are corked and `flush` uncorks (one syscall per I/O phase). */
 export function socketStream(socket: Socket, kind: 'tcp' | 'tls'): ConnectionStream {
-  let corked = false;
   socket.setNoDelay(true);
-  return {
-    kind,
-    remoteAddress: socket.remoteAddress ?? 'unknown',
-    get destroyed() {
-      return socket.destroyed;
-    },
-    get pendingBytes() {
-      return socket.writableLength;
-    },
-    start(handlers) {
-      socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
-      socket.on('error', () => {});
-      socket.on('close', () => handlers.onClose());
-    },
-    write(bytes) {
-      if (!corked) {
-        corked = true;
-        socket.cork();
-      }
-      socket.write(bytes);
-    },
-    flush() {
-      if (!corked) return;
-      corked = false;
-      if (!socket.destroyed) socket.uncork();
-    },
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-    end() {
-      this.flush();
-      socket.end();
-    },
-    destroy: () => socket.destroy(),
-  };
+  return new SocketStream(socket, kind);
 }
+
+/** Every open connection holds one of these: a class, so its methods live on the prototype, not in per-connection closures. */
+class SocketStream implements ConnectionStream {
+  readonly remoteAddress: string;
+  private corked = false;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly kind: 'tcp' | 'tls',
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+  }
+
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  start(handlers: StreamHandlers): void {
+    this.socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
+    this.socket.on('error', ignoreError);
+    this.socket.on('close', () => handlers.onClose());
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+    }
+    this.socket.write(bytes);
+  }
+
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    if (!this.socket.destroyed) this.socket.uncork();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    this.flush();
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function ignoreError(): void {}

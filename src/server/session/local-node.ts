@@ -7,7 +7,7 @@ import { sameSession, type Envelope, type NodeEndpoint, type PresenceEvent } fro
 import type { Presence } from './presence.js';
 import { visibleTo } from './presence.js';
 import type { SessionRegistry } from './registry.js';
-import type { Session } from './session.js';
+import type { Session, SnacSendOptions } from './session.js';
 
 /** The local endpoint of one node. */
 export class LocalNode implements NodeEndpoint {
@@ -32,7 +32,8 @@ export class LocalNode implements NodeEndpoint {
     }
     if (!accepts(s, envelope)) return false;
     try {
-      return s.link.sendSnac(d.family, d.subtype, d.body, d.requestId === undefined ? { flags: d.flags ?? 0 } : { flags: d.flags ?? 0, requestId: d.requestId });
+      const options = d.requestId !== undefined ? { flags: d.flags ?? 0, requestId: d.requestId } : d.flags ? { flags: d.flags } : NO_FLAGS;
+      return s.link.sendSnac(d.family, d.subtype, d.body, options);
     } catch (e) {
       this.onError('delivery', e);
       return false;
@@ -48,6 +49,9 @@ export class LocalNode implements NodeEndpoint {
     }
   }
 }
+
+/** The send options of most deliveries (flags 0, a fresh request id): one shared object, not one per delivery. */
+const NO_FLAGS: SnacSendOptions = Object.freeze({ flags: 0 });
 
 function accepts(s: Session, e: Envelope): boolean {
   if (!e.includeNotReady && !s.ready) return false;

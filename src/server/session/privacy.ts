@@ -11,15 +11,18 @@ export type PdMode = 1 | 2 | 3 | 4 | 5;
 export interface Privacy {
   /** Mode. */
   mode: PdMode;
-  /** Permit list. */
-  permit: Set<string>;
-  /** Deny list. */
-  deny: Set<string>;
+  /** Permit list (never changed in place: a change builds a new Privacy). */
+  permit: ReadonlySet<string>;
+  /** Deny list (never changed in place). */
+  deny: ReadonlySet<string>;
 }
+
+/** The empty list every Privacy without permit or deny entries shares (most users: no Sets per session). */
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 /** Everyone may see and IM. */
 export function openPrivacy(): Privacy {
-  return { mode: 1, permit: new Set(), deny: new Set() };
+  return { mode: 1, permit: NO_NAMES, deny: NO_NAMES };
 }
 
 /** Coerces a stored/wire number to a mode (unknown values act as permit-all). */
@@ -48,9 +51,11 @@ export function permits(privacy: Privacy, otherKey: string, buddies: ReadonlySet
 
 /** Builds a Privacy from a mode and raw screen-name lists. */
 export function privacyFrom(mode: number | undefined, permit: Iterable<string>, deny: Iterable<string>): Privacy {
-  const p = openPrivacy();
-  p.mode = toPdMode(mode);
-  for (const n of permit) p.permit.add(normalizeScreenName(n));
-  for (const n of deny) p.deny.add(normalizeScreenName(n));
-  return p;
+  return { mode: toPdMode(mode), permit: nameSet(permit), deny: nameSet(deny) };
+}
+
+function nameSet(names: Iterable<string>): ReadonlySet<string> {
+  let set: Set<string> | undefined;
+  for (const n of names) (set ??= new Set()).add(normalizeScreenName(n));
+  return set ?? NO_NAMES;
 }

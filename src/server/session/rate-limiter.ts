@@ -35,24 +35,48 @@ export interface RateCheck {
   state: RateState;
 }
 
+/** One class of one connection: its state and the "ok, nothing to tell" answer, built once (see `check`). */
+interface Slot {
+  state: RateState;
+  ok: RateCheck;
+}
+
 /** One connection's rate classes. */
 export class RateLimiter {
-  private readonly states = new Map<number, RateState>();
+  /** By class id; an array, not a Map (every connection holds one limiter, and there are a handful of classes). */
+  private readonly slots: Slot[] = [];
 
   /** @param classes the announced classes; @param now the connection's start time (ms). */
   constructor(classes: readonly RateClass[], now: number) {
-    for (const cls of classes) this.states.set(cls.id, { cls, current: cls.max, last: now, limited: false, alerted: false });
+    for (const cls of classes) {
+      const state: RateState = { cls, current: cls.max, last: now, limited: false, alerted: false };
+      const slot = { state, ok: { verdict: 'ok' as const, state } };
+      const i = this.slots.findIndex((x) => x.state.cls.id === cls.id);
+      // A repeated id replaces the earlier class in place (as a Map.set would).
+      if (i >= 0) this.slots[i] = slot;
+      else this.slots.push(slot);
+    }
+  }
+
+  private slot(classId: number): Slot | undefined {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i]!.state.cls.id === classId) return slots[i];
+    return undefined;
   }
 
   /** The state of a class (undefined for unknown ids). */
   state(classId: number): RateState | undefined {
-    return this.states.get(classId);
+    return this.slot(classId)?.state;
   }
 
-  /** Accounts one SNAC of class `classId` at time `now` (ms) and says what to do with it. */
+  /**
+   * Accounts one SNAC of class `classId` at time `now` (ms) and says what to do with it. The plain "ok" answer is
+   * the same object for every SNAC of a class (no allocation per SNAC): treat results as read-only.
+   */
   check(classId: number, now: number): RateCheck {
-    const state = this.states.get(classId) ?? this.states.values().next().value;
-    if (!state) return { verdict: 'ok', state: { cls: { id: 0, window: 1, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 0 }, current: 0, last: now, limited: false, alerted: false } };
+    const slot = this.slot(classId) ?? this.slots[0];
+    const state = slot?.state;
+    if (!slot || !state) return { verdict: 'ok', state: { cls: { id: 0, window: 1, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 0 }, current: 0, last: now, limited: false, alerted: false } };
     const { cls } = state;
     const elapsed = Math.max(0, now - state.last);
     state.last = now;
@@ -75,12 +99,12 @@ export class RateLimiter {
         state.alerted = true;
         return { verdict: 'ok', notice: 'alert', state };
       }
-      return { verdict: 'ok', state };
+      return slot.ok;
     }
     if (state.alerted && state.current >= cls.clear) {
       state.alerted = false;
       return { verdict: 'ok', notice: 'clear', state };
     }
-    return { verdict: 'ok', state };
+    return slot.ok;
   }
 }

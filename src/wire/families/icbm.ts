@@ -2,7 +2,7 @@
  * Family 0x0004 ICBM (docs/protocol.md §3.4, §8.1): parameters, IM send/deliver, host acks, client errors, typing, and
  * the rendezvous (channel 2) address rewrite. Channel-1 payloads are never parsed: encrypted IMs pass untouched.
  */
-import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
+import { ByteReader, ByteWriter, WireError, allocBytes, decodeText } from '../bytes.js';
 import { IcbmTlv } from '../icbm-message.js';
 import { TlvList, readTlvRestList, writeTlv, type Tlv } from '../tlv.js';
 
@@ -95,7 +95,7 @@ export function encodeDelivery(
     size += 4 + (replace?.get(t.type) ?? t.value).length;
   }
   for (let i = 0; i < append.length; i++) size += 4 + append[i]!.value.length;
-  const out = new Uint8Array(size);
+  const out = allocBytes(size);
   out.set(cookie.subarray(0, 8), 0);
   out[8] = channel >> 8;
   out[9] = channel & 0xff;
