@@ -136,17 +136,20 @@ export function reserved(c: Codec<number>, value: number): Ignored {
 }
 
 /** Options of the repeated-field combinators. */
-export interface RepeatOptions {
-  /** At most this many elements; more is WireError TOO_MANY. */
+export interface RepeatOptions<T = unknown> {
+  /** At most this many (kept) elements; more is WireError TOO_MANY. */
   max?: number;
+  /** Decode only: elements for which this is false are dropped and not counted (empty screen names, §3.3). */
+  keep?: (v: T) => boolean;
 }
 
 /**
  * Elements repeated to the end of the window (no count on the wire). When the element has a fixed size, a window that
  * is not a multiple of it is WireError BAD_LENGTH; empty elements are not allowed (the loop must advance).
  */
-export function repeat<T, I>(el: Codec<T, I>, opts: RepeatOptions = {}): Codec<T[], readonly I[]> {
+export function repeat<T, I>(el: Codec<T, I>, opts: RepeatOptions<T> = {}): Codec<T[], readonly I[]> {
   const max = opts.max ?? Infinity;
+  const keep = opts.keep;
   const size = el.size;
   return {
     read: (r) => {
@@ -155,8 +158,9 @@ export function repeat<T, I>(el: Codec<T, I>, opts: RepeatOptions = {}): Codec<T
       while (!r.done) {
         if (out.length >= max) throw new WireError('TOO_MANY', r.offset, `more than ${max} elements`);
         const at = r.offset;
-        out.push(el.read(r));
+        const v = el.read(r);
         if (r.offset === at) throw new WireError('BAD_VALUE', at, 'empty element in a repeated field');
+        if (keep === undefined || keep(v)) out.push(v);
       }
       return out;
     },
@@ -167,7 +171,7 @@ export function repeat<T, I>(el: Codec<T, I>, opts: RepeatOptions = {}): Codec<T
 }
 
 /** A u16 element count, then that many elements (at most `max`, else WireError TOO_MANY before reading any). */
-export function array16<T, I>(el: Codec<T, I>, opts: RepeatOptions = {}): Codec<T[], readonly I[]> {
+export function array16<T, I>(el: Codec<T, I>, opts: Omit<RepeatOptions, 'keep'> = {}): Codec<T[], readonly I[]> {
   const max = opts.max ?? Infinity;
   return {
     read: (r) => {
