@@ -153,7 +153,7 @@ export function repeat<T, I>(el: Codec<T, I>, opts: RepeatOptions<T> = {}): Code
   const size = el.size;
   return {
     read: (r) => {
-      if (size !== undefined && r.remaining % size !== 0) throw new WireError('BAD_LENGTH', r.offset, `${r.remaining} bytes is not a whole number of ${size}-byte elements`);
+      if (size !== undefined && size > 0 && r.remaining % size !== 0) throw new WireError('BAD_LENGTH', r.offset, `${r.remaining} bytes is not a whole number of ${size}-byte elements`);
       const out: T[] = [];
       while (!r.done) {
         if (out.length >= max) throw new WireError('TOO_MANY', r.offset, `more than ${max} elements`);
