@@ -100,6 +100,16 @@ export const block16: Codec<Uint8Array> = { read: (r) => r.block16(), write: (w,
 export const string08: Codec<string> = { read: (r) => r.string8(), write: (w, v) => void w.string8(v) };
 /** "string16": u16 length then UTF-8 text (invalid bytes replaced). */
 export const string16: Codec<string> = { read: (r) => r.string16(), write: (w, v) => void w.string16(v) };
+/** A string08 that must not be empty (WireError BAD_VALUE): a screen name a request is addressed to (docs/protocol.md §3.2, §3.4). */
+export const nonEmptyString08: Codec<string> = {
+  read: (r) => {
+    const at = r.offset;
+    const s = r.string8('screen name');
+    if (s.length === 0) throw new WireError('BAD_VALUE', at, 'empty screen name');
+    return s;
+  },
+  write: (w, v) => void w.string8(v),
+};
 /** Everything left in the window, as a view (last field of a body or of a TLV value). */
 export const restBytes: Codec<Uint8Array> = { read: (r) => r.rest(), write: (w, v) => void w.bytes(v) };
 /** Everything left in the window, as UTF-8 text (a TLV value holding a bare string). */

@@ -2,10 +2,10 @@
  * Family 0x0002 Locate (docs/protocol.md §3.2): rights, set info (profile, away, capabilities, certificate-info block),
  * user-info queries (old 02/05 and new 02/15) and the 02/06 reply.
  */
-import { ByteWriter, WireError } from '../bytes.js';
+import { ByteWriter } from '../bytes.js';
 import { TlvList, writeTlvRestList, type Tlv } from '../tlv.js';
 import { UserInfoBlock } from '../user-info.js';
-import { checked, fixedBytes, record, repeat, restBytes, restString, string08, tlvFields, tlvOpt, tlvReq, tlvRest, u16, u32, type Infer } from '../codec.js';
+import { fixedBytes, nonEmptyString08 as nonEmptyScreenName, record, repeat, restBytes, restString, tlvFields, tlvOpt, tlvReq, tlvRest, u16, u32, type Infer } from '../codec.js';
 
 /** Locate family id. */
 export const LOCATE_FAMILY = 0x0002;
@@ -93,11 +93,6 @@ export interface LocateUserInfoQuery {
   /** Target screen name. */
   screenName: string;
 }
-
-/** A string08 screen name that must not be empty (WireError BAD_VALUE). */
-const nonEmptyScreenName = checked(string08, (sn, at) => {
-  if (sn.length === 0) throw new WireError('BAD_VALUE', at, 'empty screen name');
-});
 
 /** 02/15 user info query 2 (docs/protocol.md §3.2): u32 flags ({@link InfoQueryFlag}), non-empty string08 screen name. */
 export const SNAC_0x02_0x15_LocateUserInfoQuery2 = record({ flags: u32, screenName: nonEmptyScreenName }, { trailing: 'ignore', capacity: 40 });
