@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, ByteWriter, WireError, fromHex as hex, toHex } from './bytes.js';
-import { tlv, tlvU16 } from './tlv.js';
+import { TlvList, tlv, tlvU16 } from './tlv.js';
 import {
-  array16, block08, block16, body, bool8, checked, fixedBytes, record, repeat, reserved, restBytes, restString, string08, string16,
-  tlvFields, tlvOpt, tlvRest, tlvReq, u16, u32, u32wrap, u8, type Infer,
+  array16, block08, block16, body, bool8, checked, fixedBytes, orEmptyAtEnd, record, repeat, reserved, restBytes, restString, string08,
+  string16, tlvCounted, tlvFields, tlvOpt, tlvRest, tlvReq, u16, u32, u32wrap, u8, type Infer,
 } from './codec.js';
 import { FUZZ_ITERATIONS, FUZZ_TEST_OPTIONS, expectMixed, fuzzDecoder } from './fuzz-kit.test-support.js';
 import { FeedbagItem, SNAC_0x13_0x06_FeedbagReply } from './families/feedbag.js';
@@ -101,6 +101,18 @@ test('codec: nested records, checked fields and a value TLV that must be consume
   const T = tlvFields({ pair: tlvOpt(1, record({ a: u8, b: string08 })) });
   assert.deepEqual(T.decode(hex('0001 0003 07 01 62')), { pair: { a: 7, b: 'b' } });
   assert.throws(() => T.decode(hex('0001 0004 07 01 62 00')), isCode('TRAILING_BYTES'));
+});
+
+test('codec: counted TLV blocks (exact and to-end) and a trailing field that may be missing', () => {
+  const Exact = body(tlvCounted());
+  assert.equal(toHex(Exact.encode([tlvU16(1, 2)])), '0001' + '000100020002');
+  assert.equal(Exact.decode(hex('0001 0001 0002 0002')).u16(1), 2);
+  assert.throws(() => Exact.decode(hex('0002 0001 0002 0002')), isCode('TRUNCATED'));
+  assert.throws(() => Exact.decode(hex('0000 0001 0002 0002')), isCode('TRAILING_BYTES'));
+  const ToEnd = record({ d: u8, tlvs: orEmptyAtEnd(tlvCounted('to-end', 2), () => new TlvList()) });
+  assert.equal(ToEnd.decode(hex('02 0000 0001 0000 0003 0000')).tlvs.size, 2, 'the count is ignored');
+  assert.equal(ToEnd.decode(hex('02')).tlvs.size, 0);
+  assert.throws(() => ToEnd.decode(hex('02 0000 0001 0000 0002 0000 0003 0000')), isCode('TOO_MANY'));
 });
 
 test('codec: encoders reject out-of-range values with RangeError (programming errors)', () => {

@@ -11,7 +11,7 @@
  * and counts are capped. Encoders treat out-of-range values as programming errors (RangeError), like ByteWriter.
  */
 import { ByteReader, ByteWriter, WireError, decodeText, encodeText } from './bytes.js';
-import { DEFAULT_MAX_TLVS, TlvList, readTlvRestList, writeTlvRestList, type Tlv } from './tlv.js';
+import { DEFAULT_MAX_TLVS, TlvList, readTlvCountedBlock, readTlvRestList, writeTlvCountedBlock, writeTlvRestList, type CountedBlockMode, type Tlv } from './tlv.js';
 
 /**
  * A field codec: reads one `T` at the reader's position, writes one `I` at the writer's end. `I` is what encoders
@@ -118,6 +118,19 @@ export const restString: Codec<string> = { read: (r) => decodeText(r.rest()), wr
 /** A TLV rest-list (docs/protocol.md §1.3): TLVs to the end of the window, at most `maxTlvs`; encodes any iterable of TLVs. */
 export function tlvRest(maxTlvs = DEFAULT_MAX_TLVS): Codec<TlvList, Iterable<Tlv>> {
   return { read: (r) => readTlvRestList(r, maxTlvs), write: (w, v) => void writeTlvRestList(w, v) };
+}
+
+/**
+ * A counted TLV block (docs/protocol.md §1.3): u16 count, then TLVs. `exact` reads exactly `count` TLVs; `to-end` (the
+ * block ends its field) reads to the end whatever the count says. Encodes the real count.
+ */
+export function tlvCounted(mode: CountedBlockMode = 'exact', maxTlvs = DEFAULT_MAX_TLVS): Codec<TlvList, readonly Tlv[]> {
+  return { read: (r) => readTlvCountedBlock(r, mode, maxTlvs), write: (w, v) => void writeTlvCountedBlock(w, v) };
+}
+
+/** A trailing field that may be missing altogether: decodes to `empty()` when the window is already consumed. */
+export function orEmptyAtEnd<T, I>(c: Codec<T, I>, empty: () => T): Codec<T, I> {
+  return { read: (r) => (r.done ? empty() : c.read(r)), write: c.write };
 }
 
 /** Adds a validity check to a codec's decoder: `check` throws WireError (the offset is where the value started). */

@@ -10,8 +10,8 @@
  *   block), 0x0004 room-info structure.
  */
 import { ByteReader, ByteWriter, decodeText } from '../bytes.js';
-import { TlvList, readTlvCountedBlock, tlv, tlvU8, writeTlvCountedBlock, writeTlvRestList, type Tlv } from '../tlv.js';
-import { block08, body, record, u16, type Infer } from '../codec.js';
+import { TlvList, tlv, tlvU8, writeTlvCountedBlock, writeTlvRestList, type Tlv } from '../tlv.js';
+import { block08, body, orEmptyAtEnd, record, tlvCounted, u16, u8, type Infer } from '../codec.js';
 
 /** ChatNav family id. */
 export const CHATNAV_FAMILY = 0x000d;
@@ -119,25 +119,33 @@ export function writeMiniRoomInfo(w: ByteWriter, m: MiniRoomInfo): ByteWriter {
 export const encodeMiniRoomInfo: (m: MiniRoomInfo) => Uint8Array = MiniRoomInfo.encode;
 
 /**
+ * The room-info structure (docs/protocol.md §3.6; `0D/08` body, `0D/09` TLV 0x0004, `0E/02` body) with at most
+ * `maxTlvs` TLVs: mini room info, u8 detail level, counted TLV block. It ends its field, so TLVs are read to the end
+ * whatever the count says (joscar writes 0, §9.9); encoded with the real count (what OOS, Pidgin and joscar's reader
+ * all accept).
+ */
+function roomInfoCodec(maxTlvs: number) {
+  return record({
+    exchange: u16, cookie: block08, instance: u16, detail: u8,
+    // joscar's create sends only the u8 type and u16 "code" before its TLVs; a body that stops after the detail
+    // level has no TLVs.
+    tlvs: orEmptyAtEnd(tlvCounted('to-end', maxTlvs), () => new TlvList()),
+  }, { capacity: 128 });
+}
+
+/** The room-info structure with at most 64 TLVs (see `roomInfoCodec`). */
+export const RoomInfoCodec = roomInfoCodec(64);
+
+/**
  * Decodes a room-info structure that ends its field (`0D/08` body, `0E/02` body, the value of `0D/09` TLV
  * 0x0004): TLVs are read to the end whatever the count says (joscar writes 0, §9.9), at most `maxTlvs`.
  */
 export function decodeRoomInfo(buf: Uint8Array, maxTlvs = 64): RoomInfo {
-  const r = new ByteReader(buf);
-  const m = readMiniRoomInfo(r);
-  const detail = r.u8('detail level');
-  // joscar's create sends only the u8 type and u16 "code" before its TLVs; a body that stops after the detail
-  // level has no TLVs.
-  const tlvs = r.remaining === 0 ? new TlvList() : readTlvCountedBlock(r, 'to-end', maxTlvs);
-  return { ...m, detail, tlvs };
+  return (maxTlvs === 64 ? RoomInfoCodec : roomInfoCodec(maxTlvs)).decode(buf);
 }
 
 /** Encodes a room-info structure with a real TLV count (what OOS, Pidgin and joscar's reader all accept). */
-export function encodeRoomInfo(info: MiniRoomInfo & { detail: number; tlvs: readonly Tlv[] }): Uint8Array {
-  const w = new ByteWriter(16 + info.cookie.length + info.tlvs.reduce((n, t) => n + 4 + t.value.length, 0));
-  writeMiniRoomInfo(w, info).u8(info.detail);
-  return writeTlvCountedBlock(w, info.tlvs).finish();
-}
+export const encodeRoomInfo: (info: MiniRoomInfo & { detail: number; tlvs: readonly Tlv[] }) => Uint8Array = RoomInfoCodec.encode;
 
 /** `0D/03` request exchange info (docs/protocol.md §3.6): u16 exchange; bytes after it are ignored. */
 export const SNAC_0x0D_0x03_ChatNavRequestExchangeInfo = body(u16, { trailing: 'ignore' });
