@@ -2,10 +2,10 @@
  * Family 0x0001 OService (docs/protocol.md §3.1): host online, versions, rate classes, self info, idle, status, and the
  * 01/22 -> 01/23 certificate BART ID exchange of §6.4.
  */
-import { ByteReader, ByteWriter, WireError } from '../bytes.js';
+import { ByteReader, WireError } from '../bytes.js';
 import type { Tlv } from '../tlv.js';
 import { readExtraInfoBlock, writeExtraInfoBlock, type ExtraInfoBlock } from '../extra-info.js';
-import { body, record, repeat, restBytes, restString, tlvFields, tlvOpt, tlvReq, tlvRest, u16, u32, u8, type Codec, type Infer } from '../codec.js';
+import { array16, body, bool8, record, repeat, restBytes, restString, tlvFields, tlvOpt, tlvReq, tlvRest, u16, u32, u32wrap, u8, type Codec, type Infer } from '../codec.js';
 
 /** OService family id. */
 export const OSERVICE_FAMILY = 0x0001;
@@ -131,29 +131,40 @@ export interface RateClassRecord {
   dropping: boolean;
 }
 
-function writeRateClass(w: ByteWriter, c: RateClassRecord, v2: boolean): void {
-  w.u16(c.id).u32(c.window).u32(c.clear).u32(c.alert).u32(c.limit).u32(c.disconnect).u32(c.current).u32(c.max);
-  if (v2) w.u32(c.lastTime >>> 0).u8(c.dropping ? 1 : 0);
-}
+const rateClassV1Fields = { id: u16, window: u32, clear: u32, alert: u32, limit: u32, disconnect: u32, current: u32, max: u32 };
+
+/** A v1 (OService 1) rate class record of 01/07 / 01/0A (docs/protocol.md §3.1): u16 id, seven u32 levels; 30 bytes. */
+export const RateClassV1 = record(rateClassV1Fields);
+
+/** A v2 (OService ≥ 2) rate class record (docs/protocol.md §3.1): v1, then u32 ms since the last SNAC, u8 dropping; 35 bytes. */
+export const RateClassV2 = record({ ...rateClassV1Fields, lastTime: u32wrap, dropping: bool8 });
+
+/** One (class id, governed SNACs) group of 01/07 (docs/protocol.md §3.1): u16 class id, u16 count, (u16 family, u16 subtype) pairs. */
+export const RateClassGroup = record({ id: u16, pairs: array16(record({ family: u16, subtype: u16 })) });
+
+/**
+ * 01/07 rate params reply as certim writes it (docs/protocol.md §3.1): u16 class count, the class records, then one
+ * group per class. Decoding stays hand-written ({@link decodeRateInfo}): v1 and v2 records are told apart by where
+ * the groups start.
+ */
+export const SNAC_0x01_0x07_OServiceRateParamsReplyV2 = record({ classes: array16(RateClassV2), groups: repeat(RateClassGroup) }, { capacity: 1024 });
+/** 01/07 with v1 (30-byte) class records. */
+export const SNAC_0x01_0x07_OServiceRateParamsReplyV1 = record({ classes: array16(RateClassV1), groups: repeat(RateClassGroup) }, { capacity: 1024 });
 
 /** Encodes 01/07: classes (35-byte records when `v2`, OService ≥ 2), then each class's (family, subtype) pairs. */
 export function encodeRateInfo(classes: readonly RateClassRecord[], pairs: ReadonlyMap<number, ReadonlyArray<readonly [number, number]>>, v2: boolean): Uint8Array {
-  const w = new ByteWriter(1024);
-  w.u16(classes.length);
-  for (const c of classes) writeRateClass(w, c, v2);
-  for (const c of classes) {
-    const list = pairs.get(c.id) ?? [];
-    w.u16(c.id).u16(list.length);
-    for (const [f, s] of list) w.u16(f).u16(s);
-  }
-  return w.finish();
+  const groups = classes.map((c) => ({ id: c.id, pairs: (pairs.get(c.id) ?? []).map(([family, subtype]) => ({ family, subtype })) }));
+  return (v2 ? SNAC_0x01_0x07_OServiceRateParamsReplyV2 : SNAC_0x01_0x07_OServiceRateParamsReplyV1).encode({ classes, groups });
 }
+
+/** 01/0A rate params change (docs/protocol.md §3.1): u16 code ({@link RateChangeCode}) + one v2 class record. */
+export const SNAC_0x01_0x0A_OServiceRateParamsChangeV2 = record({ code: u16, record: RateClassV2 });
+/** 01/0A with a v1 class record. */
+export const SNAC_0x01_0x0A_OServiceRateParamsChangeV1 = record({ code: u16, record: RateClassV1 });
 
 /** Encodes 01/0A: u16 code + one class record. */
 export function encodeRateChange(code: number, c: RateClassRecord, v2: boolean): Uint8Array {
-  const w = new ByteWriter(40).u16(code);
-  writeRateClass(w, c, v2);
-  return w.finish();
+  return (v2 ? SNAC_0x01_0x0A_OServiceRateParamsChangeV2 : SNAC_0x01_0x0A_OServiceRateParamsChangeV1).encode({ code, record: c });
 }
 
 /**
