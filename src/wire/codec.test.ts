@@ -141,6 +141,9 @@ test('codec: round-trips of family declarations (feedbag reply, service redirect
   assert.throws(() => FeedbagItem.decode(hex('0001 41 0000 0001 0000 0005 00ca 0009 01')), isCode('TRUNCATED'));
   const redirect = { family: 0x0e, address: '127.0.0.1:5190', cookie: hex('c00c1e'), sslState: 0 };
   assert.deepEqual(SNAC_0x01_0x05_OServiceServiceRedirect.decode(SNAC_0x01_0x05_OServiceServiceRedirect.encode(redirect)), redirect);
+  const base = toHex(SNAC_0x01_0x05_OServiceServiceRedirect.encode({ family: 0x0e, address: 'h:1', cookie: hex('01') }));
+  assert.equal('sslState' in SNAC_0x01_0x05_OServiceServiceRedirect.decode(hex(base + '008e 0000')), false, 'an empty SSL state TLV is absent');
+  assert.equal(SNAC_0x01_0x05_OServiceServiceRedirect.decode(hex(base + '008e 0002 0100')).sslState, 1, 'only the first byte counts');
 });
 
 test('fuzz: codec declarations keep the decoder contract', FUZZ_TEST_OPTIONS, () => {

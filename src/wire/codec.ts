@@ -294,7 +294,7 @@ export interface TlvFieldsOptions extends BodyOptions {
 
 /**
  * A TLV rest-list read as named fields (docs/protocol.md §1.3): each field takes the LAST TLV of its type (joscar's
- * `getLastTlv`), unknown types are skipped, and a value of the wrong width for a fixed-size codec is WireError
+ * `getLastTlv`), unknown types are skipped, a value codec that reads `undefined` leaves the field absent, and a value of the wrong width for a fixed-size codec is WireError
  * BAD_LENGTH (as `TlvList.u16` etc.). Encodes the present fields in declaration order.
  */
 export function tlvFields<S extends TlvShape>(shape: S, opts: TlvFieldsOptions = {}): BodyCodec<TlvFieldsValue<S>, TlvFieldsInput<S>> {
@@ -311,7 +311,8 @@ export function tlvFields<S extends TlvShape>(shape: S, opts: TlvFieldsOptions =
           if (f.required) throw new WireError('BAD_VALUE', at, `TLV 0x${f.type.toString(16).padStart(4, '0')} missing`);
           continue;
         }
-        out[k] = readTlvValue(t, f.codec);
+        const v: unknown = readTlvValue(t, f.codec);
+        if (v !== undefined) out[k] = v;
       }
       return out as TlvFieldsValue<S>;
     },

@@ -67,6 +67,9 @@ export function encodeServiceRequest(family: number, tlvs: Iterable<Tlv> = []): 
   return SNAC_0x01_0x04_OServiceServiceRequest.encode({ family, tlvs });
 }
 
+/** A u8 TLV value read leniently, as clients do: the first byte, `undefined` when empty, the rest ignored. */
+const leadingU8: Codec<number | undefined, number> = { read: (r) => (r.done ? undefined : r.rest()[0]), write: (w, v) => void w.u8(v) };
+
 /**
  * 01/05 service redirect (docs/protocol.md §3.1): TLVs 0x000D u16 family, 0x0005 `host:port`, 0x0006 cookie for the
  * ch-1 hello, 0x008E u8 SSL state (0 none, 1 the port speaks TLS; omitted when undefined). Family, address and cookie
@@ -76,7 +79,7 @@ export const SNAC_0x01_0x05_OServiceServiceRedirect = tlvFields({
   family: tlvReq(ServiceTlv.FAMILY, u16),
   address: tlvReq(ServiceTlv.ADDRESS, restString),
   cookie: tlvReq(ServiceTlv.COOKIE, restBytes),
-  sslState: tlvOpt(ServiceTlv.SSL_STATE, u8),
+  sslState: tlvOpt(ServiceTlv.SSL_STATE, leadingU8),
 }, { maxTlvs: 64 });
 /** 01/05 service redirect. */
 export type SNAC_0x01_0x05_OServiceServiceRedirect = Infer<typeof SNAC_0x01_0x05_OServiceServiceRedirect>;
