@@ -5,6 +5,7 @@
  * `certificates` is an adapter over the PKI verifier (main.ts wires both). Unit tests pass tiny fakes.
  * Screen names passed in are as the client sent them; implementations compare them normalized.
  */
+import type { FeedbagItemWire } from '../wire/families/feedbag.js';
 
 /** The classic BUCP MD5 login secret of an account (docs/protocol.md §2.1): MD5(password), password-equivalent. */
 export interface LegacyVerifierRecord {
@@ -48,19 +49,8 @@ export interface UserInfoPort {
   setCertBlock(screenName: string, block: Uint8Array | null): Promise<Uint8Array | null>;
 }
 
-/** One feedbag (SSI) item (docs/protocol.md §3.9); `attributes` are the raw attribute TLV bytes. */
-export interface FeedbagItemRecord {
-  /** Item name: a screen name for buddies/permit/deny, a group name for groups. */
-  name: string;
-  /** Group id (0 = root). */
-  groupId: number;
-  /** Item id (0 for groups). */
-  itemId: number;
-  /** Class: 0 buddy, 1 group, 2 permit, 3 deny, 4 PD info, ... */
-  classId: number;
-  /** Attribute TLVs without the u16 length prefix. */
-  attributes: Uint8Array;
-}
+/** One feedbag (SSI) item (docs/protocol.md §3.9): the wire declaration, reused (`attributes` are the raw attribute TLV bytes). */
+export type FeedbagItemRecord = FeedbagItemWire;
 
 /** Durable server-stored buddy lists (store.feedbag). */
 export interface FeedbagPort {

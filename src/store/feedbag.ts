@@ -2,20 +2,13 @@
  * The server-stored buddy list (Feedbag / SSI, family 0x0013, docs/protocol.md §3.9). An item is identified per user by
  * (groupId, itemId); attribute TLVs are kept as opaque bytes so no client's extensions are lost.
  */
+import type { FeedbagItemWire } from '../wire/families/feedbag.js';
 
-/** One feedbag item as carried on the wire (name, group id, item id, class, attribute TLV bytes). */
-export interface FeedbagItem {
-  /** Item name (buddy screen name, group name, ...), UTF-8 on the wire. */
-  name: string;
-  /** u16 group id (0 = root group / top-level items). */
-  groupId: number;
-  /** u16 item id (0 for a group's own item). */
-  itemId: number;
-  /** u16 class: 0x00 buddy, 0x01 group, 0x02 permit, 0x03 deny, 0x04 PD info, ... */
-  classId: number;
-  /** The attribute TLVs, exactly as sent (without the u16 length prefix). */
-  attributes: Uint8Array;
-}
+/**
+ * One feedbag item as carried on the wire (name, group id, item id, class, attribute TLV bytes): the one
+ * declaration in `wire/families/feedbag.ts` (docs/protocol.md §3.9), stored as is.
+ */
+export type FeedbagItem = FeedbagItemWire;
 
 /** A user's whole feedbag. */
 export interface Feedbag {

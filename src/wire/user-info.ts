@@ -11,6 +11,7 @@ import { ByteReader, ByteWriter, WireError } from './bytes.js';
 import { capabilityToString, decodeCapabilityBlock, decodeShortCapabilities, encodeCapabilityBlock, expandShortCapability, type CapabilityName } from './capabilities.js';
 import { decodeExtraInfoBlocks, encodeExtraInfoBlocks, type ExtraInfoBlock } from './extra-info.js';
 import { TlvList, readTlvCountedBlock, tlv, tlvU16, tlvU32, writeTlvCountedBlock, type Tlv } from './tlv.js';
+import type { Codec } from './codec.js';
 
 /** User-info TLV types (§4.1). */
 export const UserInfoTlv = {
@@ -170,6 +171,9 @@ export function writeUserInfo(w: ByteWriter, u: UserInfoFields | UserInfo): Byte
   w.string8(u.screenName).u16(u.warningLevel ?? 0);
   return writeTlvCountedBlock(w, u.tlvs instanceof TlvList ? u.tlvs.items : u.tlvs);
 }
+
+/** A user info block (docs/protocol.md §4) as a codec field: decodes to {@link UserInfo}, encodes either form. */
+export const UserInfoBlock: Codec<UserInfo, UserInfoFields | UserInfo> = { read: readUserInfo, write: (w, v) => void writeUserInfo(w, v) };
 
 /** Encodes a user info block. */
 export function encodeUserInfo(u: UserInfoFields | UserInfo): Uint8Array {

@@ -20,6 +20,7 @@
 import { ByteReader, ByteWriter, WireError, encodeText } from '../bytes.js';
 import { md5 } from '../md5.js';
 import { TlvList, readTlvRestList, tlv, tlvU16, tlvU8, tlvString, writeTlvRestList, type Tlv } from '../tlv.js';
+import { block16, body, checked, restString, tlvFields, tlvReq, type Infer } from '../codec.js';
 
 /** BUCP family id. */
 export const BUCP_FAMILY = 0x0017;
@@ -61,34 +62,29 @@ export const LoginError = {
   TEMPORARILY_UNAVAILABLE: 0x0013,
 } as const;
 
+/** 17/06 key request (docs/protocol.md §2.1): TLV 0x0001 screen name, required and non-empty (WireError BAD_VALUE). */
+export const SNAC_0x17_0x06_BUCPChallengeRequest = tlvFields({
+  screenName: tlvReq(BucpTlv.SCREEN_NAME, checked(restString, (sn, at) => {
+    if (sn.length === 0) throw new WireError('BAD_VALUE', at, '17/06 with an empty screen name TLV 0x0001');
+  })),
+});
 /** 17/06 key request. */
-export interface SNAC_0x17_0x06_BUCPChallengeRequest {
-  /** Screen name (TLV 0x0001). */
-  screenName: string;
-}
+export type SNAC_0x17_0x06_BUCPChallengeRequest = Infer<typeof SNAC_0x17_0x06_BUCPChallengeRequest>;
 
 /** Decodes 17/06. */
-export function decodeKeyRequest(body: Uint8Array): SNAC_0x17_0x06_BUCPChallengeRequest {
-  const tlvs = readTlvRestList(new ByteReader(body));
-  const sn = tlvs.string(BucpTlv.SCREEN_NAME);
-  if (sn === undefined || sn.length === 0) throw new WireError('BAD_VALUE', 0, '17/06 without screen name TLV 0x0001');
-  return { screenName: sn };
-}
+export const decodeKeyRequest: (body: Uint8Array) => SNAC_0x17_0x06_BUCPChallengeRequest = SNAC_0x17_0x06_BUCPChallengeRequest.decode;
 
 /** Encodes 17/06: TLV 0x0001 screen name. */
-export function encodeKeyRequest(req: SNAC_0x17_0x06_BUCPChallengeRequest): Uint8Array {
-  return writeTlvRestList(new ByteWriter(64), [tlvString(BucpTlv.SCREEN_NAME, req.screenName)]).finish();
-}
+export const encodeKeyRequest: (req: SNAC_0x17_0x06_BUCPChallengeRequest) => Uint8Array = SNAC_0x17_0x06_BUCPChallengeRequest.encode;
+
+/** 17/07 key response (docs/protocol.md §2.1): u16 key length + key bytes (the challenge key); bytes after it are ignored. */
+export const SNAC_0x17_0x07_BUCPChallengeResponse = body(block16, { trailing: 'ignore' });
 
 /** Encodes 17/07: u16 key length + key bytes. */
-export function encodeKeyResponse(key: Uint8Array): Uint8Array {
-  return new ByteWriter(key.length + 2).block16(key).finish();
-}
+export const encodeKeyResponse: (key: Uint8Array) => Uint8Array = SNAC_0x17_0x07_BUCPChallengeResponse.encode;
 
 /** Decodes 17/07: u16 key length + key bytes (the challenge key). */
-export function decodeKeyResponse(body: Uint8Array): Uint8Array {
-  return new ByteReader(body).block16('BUCP key');
-}
+export const decodeKeyResponse: (body: Uint8Array) => Uint8Array = SNAC_0x17_0x07_BUCPChallengeResponse.decode;
 
 /** The constant both classic 17/02 TLV 0x0025 answers end with (docs/protocol.md §2.1). */
 const AIM_MD5_STRING = encodeText('AOL Instant Messenger (SM)');

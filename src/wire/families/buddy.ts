@@ -1,7 +1,7 @@
 /** Family 0x0003 Buddy (docs/protocol.md §3.3): rights, client-side buddy list edits, arrival/departure notices. */
-import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
-import { tlvU16, writeTlvRestList } from '../tlv.js';
-import { readUserInfo, type UserInfo } from '../user-info.js';
+import { tlvU16 } from '../tlv.js';
+import { UserInfoBlock, type UserInfo } from '../user-info.js';
+import { body, repeat, string08, tlvFields, tlvReq, u16, type Infer } from '../codec.js';
 
 /** Buddy family id. */
 export const BUDDY_FAMILY = 0x0003;
@@ -19,47 +19,48 @@ export const BuddySubtype = {
   DEL_TEMP_BUDDIES: 0x10,
 } as const;
 
-/** Encodes 03/03: TLVs 0x01 max buddies, 0x02 max watchers, 0x03 max ICQ broadcast, 0x04 max temp buddies. */
+/** 03/03 buddy rights reply (docs/protocol.md §3.3): TLVs 0x01 max buddies, 0x02 max watchers, 0x03 max ICQ broadcast, 0x04 max temp buddies. */
+export const SNAC_0x03_0x03_BuddyRightsReply = tlvFields({
+  maxBuddies: tlvReq(0x0001, u16),
+  maxWatchers: tlvReq(0x0002, u16),
+  maxIcqBroadcast: tlvReq(0x0003, u16),
+  maxTempBuddies: tlvReq(0x0004, u16),
+}, { capacity: 24 });
+/** 03/03 buddy rights reply. */
+export type SNAC_0x03_0x03_BuddyRightsReply = Infer<typeof SNAC_0x03_0x03_BuddyRightsReply>;
+
+/** Encodes 03/03 with certim's fixed ICQ-broadcast (220) and temp-buddy (160) maxima. */
 export function encodeRights(maxBuddies: number, maxWatchers: number): Uint8Array {
-  return writeTlvRestList(new ByteWriter(24), [
-    tlvU16(0x0001, maxBuddies),
-    tlvU16(0x0002, maxWatchers),
-    tlvU16(0x0003, 220),
-    tlvU16(0x0004, 160),
-  ]).finish();
+  return SNAC_0x03_0x03_BuddyRightsReply.encode({ maxBuddies, maxWatchers, maxIcqBroadcast: 220, maxTempBuddies: 160 });
 }
+
+const nonEmpty = (s: string): boolean => s.length > 0;
+
+/**
+ * 03/04 add buddies, 03/05 remove buddies (and 09/05..08, docs/protocol.md §3.3, §3.5): repeated string08 screen
+ * names; empty names are dropped on decode, at most 1000 kept.
+ */
+export const SNAC_0x03_0x04_BuddyAddBuddies = body(repeat(string08, { max: 1000, keep: nonEmpty }), { capacity: 256 });
 
 /** Decodes a list of u8-length screen names (03/04, 03/05, 09/05..08), at most `max`. */
 export function decodeScreenNameList(body: Uint8Array, max = 1000): string[] {
-  const r = new ByteReader(body);
-  const out: string[] = [];
-  while (!r.done) {
-    if (out.length >= max) throw new WireError('TOO_MANY', r.offset, `more than ${max} screen names`);
-    const sn = r.block8('screen name');
-    if (sn.length > 0) out.push(decodeText(sn));
-  }
-  return out;
+  return max === 1000 ? SNAC_0x03_0x04_BuddyAddBuddies.decode(body) : bodyWithMax(max).decode(body);
+}
+
+function bodyWithMax(max: number): typeof SNAC_0x03_0x04_BuddyAddBuddies {
+  return body(repeat(string08, { max, keep: nonEmpty }));
 }
 
 /** Encodes a list of screen names. */
-export function encodeScreenNameList(names: readonly string[]): Uint8Array {
-  const w = new ByteWriter(names.length * 17);
-  for (const n of names) w.string8(n);
-  return w.finish();
-}
+export const encodeScreenNameList: (names: readonly string[]) => Uint8Array = SNAC_0x03_0x04_BuddyAddBuddies.encode;
+
+/** 03/0B arrived and 03/0C departed (docs/protocol.md §3.3): one or more user-info blocks (at most 1000). */
+export const SNAC_0x03_0x0B_BuddyArrived = body(repeat(UserInfoBlock, { max: 1000 }), { capacity: 128 });
 
 /** Decodes 03/0B arrival or 03/0C departure: one or more user-info blocks (at most 1000). */
-export function decodeUserInfoList(body: Uint8Array): UserInfo[] {
-  const r = new ByteReader(body);
-  const out: UserInfo[] = [];
-  while (r.remaining > 0) {
-    if (out.length >= 1000) throw new WireError('TOO_MANY', r.offset, 'more than 1000 user-info blocks');
-    out.push(readUserInfo(r));
-  }
-  return out;
-}
+export const decodeUserInfoList: (body: Uint8Array) => UserInfo[] = SNAC_0x03_0x0B_BuddyArrived.decode;
 
 /** Encodes 03/0C: SN, u16 warning 0, TLV count 1, TLV 0x0001 class 0 (R's departure shape). */
 export function encodeDeparted(screenName: string): Uint8Array {
-  return new ByteWriter(24).string8(screenName).u16(0).u16(1).u16(0x0001).u16(2).u16(0).finish();
+  return SNAC_0x03_0x0B_BuddyArrived.encode([{ screenName, tlvs: [tlvU16(0x0001, 0)] }]);
 }

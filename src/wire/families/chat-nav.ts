@@ -10,7 +10,8 @@
  *   block), 0x0004 room-info structure.
  */
 import { ByteReader, ByteWriter, decodeText } from '../bytes.js';
-import { TlvList, readTlvCountedBlock, tlv, tlvU8, writeTlvCountedBlock, writeTlvRestList, type Tlv } from '../tlv.js';
+import { TlvList, tlv, tlvU8, writeTlvCountedBlock, writeTlvRestList, type Tlv } from '../tlv.js';
+import { block08, body, orEmptyAtEnd, record, tlvCounted, u16, u8, type Infer } from '../codec.js';
 
 /** ChatNav family id. */
 export const CHATNAV_FAMILY = 0x000d;
@@ -86,15 +87,13 @@ export const CREATE_COOKIE = 'create';
 /** The instance a client sends in `0D/08` (joscar `INSTANCE_LAST`). */
 export const INSTANCE_LAST = 0xffff;
 
-/** Mini room info: which room (docs/protocol.md §3.6, §3.7). */
-export interface MiniRoomInfo {
-  /** Exchange number (4 = user-created rooms). */
-  exchange: number;
-  /** Room cookie bytes (ASCII). */
-  cookie: Uint8Array;
-  /** Instance. */
-  instance: number;
-}
+/**
+ * Mini room info: which room (docs/protocol.md §3.6, §3.7): u16 exchange (4 = user-created rooms), u8-length room
+ * cookie bytes (ASCII), u16 instance.
+ */
+export const MiniRoomInfo = record({ exchange: u16, cookie: block08, instance: u16 }, { capacity: 24 });
+/** Mini room info: which room. */
+export type MiniRoomInfo = Infer<typeof MiniRoomInfo>;
 
 /** A room-info structure (`0D/08` body, `0D/09` TLV 0x0004, `0E/02` body). */
 export interface RoomInfo extends MiniRoomInfo {
@@ -105,62 +104,60 @@ export interface RoomInfo extends MiniRoomInfo {
 }
 
 /** Reads mini room info at the reader. */
-export function readMiniRoomInfo(r: ByteReader): MiniRoomInfo {
-  const exchange = r.u16('exchange');
-  const cookie = r.block8('room cookie');
-  const instance = r.u16('instance');
-  return { exchange, cookie, instance };
-}
+export const readMiniRoomInfo: (r: ByteReader) => MiniRoomInfo = MiniRoomInfo.read;
 
 /** Decodes mini room info that fills `buf` (TLV 0x0001 of `01/04`). */
-export function decodeMiniRoomInfo(buf: Uint8Array): MiniRoomInfo {
-  const r = new ByteReader(buf);
-  const m = readMiniRoomInfo(r);
-  r.expectEnd('mini room info');
-  return m;
-}
+export const decodeMiniRoomInfo: (buf: Uint8Array) => MiniRoomInfo = MiniRoomInfo.decode;
 
-/** Writes mini room info. */
+/** Writes mini room info (RangeError for a cookie over 255 bytes). */
 export function writeMiniRoomInfo(w: ByteWriter, m: MiniRoomInfo): ByteWriter {
-  if (m.cookie.length > 0xff) throw new RangeError(`room cookie of ${m.cookie.length} bytes`);
-  return w.u16(m.exchange).block8(m.cookie).u16(m.instance);
+  MiniRoomInfo.write(w, m);
+  return w;
 }
 
 /** Encodes mini room info. */
-export function encodeMiniRoomInfo(m: MiniRoomInfo): Uint8Array {
-  return writeMiniRoomInfo(new ByteWriter(8 + m.cookie.length), m).finish();
+export const encodeMiniRoomInfo: (m: MiniRoomInfo) => Uint8Array = MiniRoomInfo.encode;
+
+/**
+ * The room-info structure (docs/protocol.md §3.6; `0D/08` body, `0D/09` TLV 0x0004, `0E/02` body) with at most
+ * `maxTlvs` TLVs: mini room info, u8 detail level, counted TLV block. It ends its field, so TLVs are read to the end
+ * whatever the count says (joscar writes 0, §9.9); encoded with the real count (what OOS, Pidgin and joscar's reader
+ * all accept).
+ */
+function roomInfoCodec(maxTlvs: number) {
+  return record({
+    exchange: u16, cookie: block08, instance: u16, detail: u8,
+    // joscar's create sends only the u8 type and u16 "code" before its TLVs; a body that stops after the detail
+    // level has no TLVs.
+    tlvs: orEmptyAtEnd(tlvCounted('to-end', maxTlvs), () => new TlvList()),
+  }, { capacity: 128 });
 }
+
+/** The room-info structure with at most 64 TLVs (see `roomInfoCodec`). */
+export const RoomInfoCodec = roomInfoCodec(64);
 
 /**
  * Decodes a room-info structure that ends its field (`0D/08` body, `0E/02` body, the value of `0D/09` TLV
  * 0x0004): TLVs are read to the end whatever the count says (joscar writes 0, §9.9), at most `maxTlvs`.
  */
 export function decodeRoomInfo(buf: Uint8Array, maxTlvs = 64): RoomInfo {
-  const r = new ByteReader(buf);
-  const m = readMiniRoomInfo(r);
-  const detail = r.u8('detail level');
-  // joscar's create sends only the u8 type and u16 "code" before its TLVs; a body that stops after the detail
-  // level has no TLVs.
-  const tlvs = r.remaining === 0 ? new TlvList() : readTlvCountedBlock(r, 'to-end', maxTlvs);
-  return { ...m, detail, tlvs };
+  return (maxTlvs === 64 ? RoomInfoCodec : roomInfoCodec(maxTlvs)).decode(buf);
 }
 
 /** Encodes a room-info structure with a real TLV count (what OOS, Pidgin and joscar's reader all accept). */
-export function encodeRoomInfo(info: MiniRoomInfo & { detail: number; tlvs: readonly Tlv[] }): Uint8Array {
-  const w = new ByteWriter(16 + info.cookie.length + info.tlvs.reduce((n, t) => n + 4 + t.value.length, 0));
-  writeMiniRoomInfo(w, info).u8(info.detail);
-  return writeTlvCountedBlock(w, info.tlvs).finish();
-}
+export const encodeRoomInfo: (info: MiniRoomInfo & { detail: number; tlvs: readonly Tlv[] }) => Uint8Array = RoomInfoCodec.encode;
+
+/** `0D/03` request exchange info (docs/protocol.md §3.6): u16 exchange; bytes after it are ignored. */
+export const SNAC_0x0D_0x03_ChatNavRequestExchangeInfo = body(u16, { trailing: 'ignore' });
 
 /** Decodes `0D/03`: u16 exchange. */
-export function decodeExchangeInfoQuery(body: Uint8Array): number {
-  return new ByteReader(body).u16('exchange');
-}
+export const decodeExchangeInfoQuery: (body: Uint8Array) => number = SNAC_0x0D_0x03_ChatNavRequestExchangeInfo.decode;
+
+/** `0D/04` request room info (docs/protocol.md §3.6): mini room info, then an optional u8 detail level (ignored). */
+export const SNAC_0x0D_0x04_ChatNavRequestRoomInfo = body(MiniRoomInfo, { trailing: 'ignore' });
 
 /** Decodes `0D/04`: mini room info, then an optional u8 detail level. */
-export function decodeRoomInfoQuery(body: Uint8Array): MiniRoomInfo {
-  return readMiniRoomInfo(new ByteReader(body));
-}
+export const decodeRoomInfoQuery: (body: Uint8Array) => MiniRoomInfo = SNAC_0x0D_0x04_ChatNavRequestRoomInfo.decode;
 
 /** One exchange as `0D/09` TLV 0x0003 carries it. */
 export interface ExchangeInfo {

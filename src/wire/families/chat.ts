@@ -8,8 +8,9 @@
  * 0x0005 content encoding, 0x0001 body) is relayed as the exact bytes the sender wrote: a secure room's
  * `application/pkcs7-mime` body and its four header TLVs must all arrive (§3.8, §7.3, §9.8).
  */
-import { ByteReader, ByteWriter } from '../bytes.js';
-import { readTlvRestList, tlv, writeTlvRestList, type Tlv, type TlvList } from '../tlv.js';
+import { ByteWriter } from '../bytes.js';
+import { tlv, type Tlv, type TlvList } from '../tlv.js';
+import { body, fixedBytes, record, tlvRest, u16, type Infer } from '../codec.js';
 
 /** Chat family id. */
 export const CHAT_FAMILY = 0x000e;
@@ -52,29 +53,24 @@ export const ChatMessageTlv = {
 /** The chat ICBM channel. */
 export const CHAT_CHANNEL = 0x0003;
 
+/**
+ * `0E/05` channel message to host (docs/protocol.md §3.7): 8-byte message cookie (a view of the input), u16 channel
+ * (3), TLV rest-list (at most 16).
+ */
+export const SNAC_0x0E_0x05_ChatChannelMsgToHost = record({ cookie: fixedBytes(8), channel: u16, tlvs: tlvRest(16) }, { capacity: 64 });
 /** `0E/05` as the server reads it. */
-export interface SNAC_0x0E_0x05_ChatChannelMsgToHost {
-  /** 8-byte message cookie (a view of the input). */
-  cookie: Uint8Array;
-  /** Channel (3). */
-  channel: number;
-  /** The TLVs. */
-  tlvs: TlvList;
-}
+export type SNAC_0x0E_0x05_ChatChannelMsgToHost = Infer<typeof SNAC_0x0E_0x05_ChatChannelMsgToHost>;
 
 /** Decodes `0E/05` (at most 16 TLVs). */
-export function decodeChatMsgToHost(body: Uint8Array): SNAC_0x0E_0x05_ChatChannelMsgToHost {
-  const r = new ByteReader(body);
-  const cookie = r.bytes(8, 'message cookie');
-  const channel = r.u16('channel');
-  return { cookie, channel, tlvs: readTlvRestList(r, 16) };
+export const decodeChatMsgToHost: (body: Uint8Array) => SNAC_0x0E_0x05_ChatChannelMsgToHost = SNAC_0x0E_0x05_ChatChannelMsgToHost.decode;
+
+/** Encodes `0E/05` (clients and tests); RangeError unless the cookie is 8 bytes. */
+export function encodeChatMsgToHost(m: { cookie: Uint8Array; channel?: number; tlvs: Iterable<Tlv> }): Uint8Array {
+  return SNAC_0x0E_0x05_ChatChannelMsgToHost.encode({ cookie: m.cookie, channel: m.channel ?? CHAT_CHANNEL, tlvs: m.tlvs });
 }
 
-/** Encodes `0E/05` (clients and tests). */
-export function encodeChatMsgToHost(m: { cookie: Uint8Array; channel?: number; tlvs: Iterable<Tlv> }): Uint8Array {
-  if (m.cookie.length !== 8) throw new RangeError(`message cookie of ${m.cookie.length} bytes`);
-  return writeTlvRestList(new ByteWriter(64).bytes(m.cookie).u16(m.channel ?? CHAT_CHANNEL), m.tlvs).finish();
-}
+/** `0E/06` channel message to client (docs/protocol.md §3.7): the same shape as `0E/05`. */
+export const SNAC_0x0E_0x06_ChatChannelMsgToClient = record({ cookie: fixedBytes(8), channel: u16, tlvs: tlvRest(16) }, { capacity: 256 });
 
 /** What `0E/06` carries. */
 export interface ChatMsgToClient {
@@ -92,25 +88,20 @@ export interface ChatMsgToClient {
 
 /** Encodes `0E/06`: cookie, channel, 0x0003 sender, [0x0001], 0x0005 message block (OOS's order, which AIM 2.x needs). */
 export function encodeChatMsgToClient(m: ChatMsgToClient): Uint8Array {
-  if (m.cookie.length !== 8) throw new RangeError(`message cookie of ${m.cookie.length} bytes`);
   const list: Tlv[] = [tlv(ChatTlv.SENDER_INFO, m.senderInfo)];
   if (m.public) list.push(tlv(ChatTlv.PUBLIC));
   list.push(tlv(ChatTlv.MESSAGE, m.message));
-  return writeTlvRestList(new ByteWriter(20 + m.senderInfo.length + m.message.length).bytes(m.cookie).u16(m.channel), list).finish();
+  return SNAC_0x0E_0x06_ChatChannelMsgToClient.encode({ cookie: m.cookie, channel: m.channel, tlvs: list });
 }
 
 /** Decodes `0E/06` (clients and tests): the TLVs, with the message block as raw bytes. */
-export function decodeChatMsgToClient(body: Uint8Array): { cookie: Uint8Array; channel: number; tlvs: TlvList } {
-  const r = new ByteReader(body);
-  const cookie = r.bytes(8, 'message cookie');
-  const channel = r.u16('channel');
-  return { cookie, channel, tlvs: readTlvRestList(r, 16) };
-}
+export const decodeChatMsgToClient: (body: Uint8Array) => { cookie: Uint8Array; channel: number; tlvs: TlvList } = SNAC_0x0E_0x06_ChatChannelMsgToClient.decode;
+
+/** The chat message block (docs/protocol.md §3.7): a TLV rest-list, at most 16 TLVs. */
+export const ChatMessageBlock = body(tlvRest(16));
 
 /** Decodes a message block (a TLV rest-list, at most 16 TLVs); WireError when it is not one. */
-export function decodeChatMessageBlock(block: Uint8Array): TlvList {
-  return readTlvRestList(new ByteReader(block), 16);
-}
+export const decodeChatMessageBlock: (block: Uint8Array) => TlvList = ChatMessageBlock.decode;
 
 /** Encodes `0E/03` / `0E/04`: the user-info blocks, back to back. */
 export function encodeUserInfoBlocks(blocks: readonly Uint8Array[]): Uint8Array {

@@ -1,6 +1,7 @@
 /** Family 0x0013 Feedbag / SSI (docs/protocol.md §3.9): server-stored buddy lists. */
-import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
-import { DEFAULT_MAX_TLVS, readTlvRestList, tlv, writeTlvRestList } from '../tlv.js';
+import { ByteReader, ByteWriter, WireError } from '../bytes.js';
+import { DEFAULT_MAX_TLVS, readTlvRestList } from '../tlv.js';
+import { array16, block16, body, checked, record, repeat, reserved, tlvFields, tlvReq, string16, u16, u32wrap, u8, type Infer, type InferInput } from '../codec.js';
 
 /** Feedbag family id. */
 export const FEEDBAG_FAMILY = 0x0013;
@@ -29,57 +30,65 @@ export const FeedbagClass = { BUDDY: 0x00, GROUP: 0x01, PERMIT: 0x02, DENY: 0x03
 /** Attribute TLV types used by the server. */
 export const FeedbagAttr = { ORDER: 0x00c8, PD_MODE: 0x00ca, PD_MASK: 0x00cb } as const;
 
-/** One item: name, group id, item id, class, raw attribute TLV bytes. */
-export interface FeedbagItemWire {
-  /** Name. */
-  name: string;
-  /** Group id. */
-  groupId: number;
-  /** Item id. */
-  itemId: number;
-  /** Class id. */
-  classId: number;
-  /** Attribute TLVs without the u16 length prefix. */
-  attributes: Uint8Array;
-}
+/**
+ * One feedbag item (docs/protocol.md §3.9), the one declaration of it that wire, store and server ports share:
+ * - `name`: string16, UTF-8 — a screen name for buddy/permit/deny items, a group name for groups;
+ * - `groupId`: u16 group id (0 = root group / top-level items);
+ * - `itemId`: u16 item id (0 for a group's own item);
+ * - `classId`: u16 class, see {@link FeedbagClass} (0 buddy, 1 group, 2 permit, 3 deny, 4 PD info, ...);
+ * - `attributes`: the attribute TLVs exactly as sent, without their u16 length prefix (a view, kept opaque so no
+ *   client's extensions are lost); decoding checks they parse as a TLV rest-list.
+ */
+export const FeedbagItem = record({
+  name: string16,
+  groupId: u16,
+  itemId: u16,
+  classId: u16,
+  attributes: checked(block16, (a) => void readTlvRestList(new ByteReader(a), DEFAULT_MAX_TLVS)),
+});
+/** One feedbag item: name, group id, item id, class, raw attribute TLV bytes (see {@link FeedbagItem}). */
+export type FeedbagItemWire = Infer<typeof FeedbagItem>;
 
 /** Reads one item; checks the attributes parse as TLVs. */
-export function readFeedbagItem(r: ByteReader): FeedbagItemWire {
-  const name = decodeText(r.block16('item name'));
-  const groupId = r.u16('group id');
-  const itemId = r.u16('item id');
-  const classId = r.u16('class');
-  const attributes = r.block16('attributes');
-  readTlvRestList(new ByteReader(attributes), DEFAULT_MAX_TLVS);
-  return { name, groupId, itemId, classId, attributes };
-}
+export const readFeedbagItem: (r: ByteReader) => FeedbagItemWire = FeedbagItem.read;
 
 /** Writes one item. */
 export function writeFeedbagItem(w: ByteWriter, item: FeedbagItemWire): ByteWriter {
-  return w.string16(item.name).u16(item.groupId).u16(item.itemId).u16(item.classId).block16(item.attributes);
+  FeedbagItem.write(w, item);
+  return w;
 }
+
+/** 13/08 insert, 13/09 update, 13/0A delete (docs/protocol.md §3.9): items one after another, at most 1000. */
+export const SNAC_0x13_0x08_FeedbagInsertItem = body(repeat(FeedbagItem, { max: 1000 }), { capacity: 256 });
 
 /** Decodes 13/08, 13/09, 13/0A: repeated items (at most `max`). */
 export function decodeItems(body: Uint8Array, max = 1000): FeedbagItemWire[] {
-  const r = new ByteReader(body);
-  const out: FeedbagItemWire[] = [];
-  while (!r.done) {
-    if (out.length >= max) throw new WireError('TOO_MANY', r.offset, `more than ${max} feedbag items`);
-    out.push(readFeedbagItem(r));
-  }
-  return out;
+  return max === 1000 ? SNAC_0x13_0x08_FeedbagInsertItem.decode(body) : itemsWithMax(max).decode(body);
 }
+
+function itemsWithMax(max: number): typeof SNAC_0x13_0x08_FeedbagInsertItem {
+  return body(repeat(FeedbagItem, { max }));
+}
+
+/** Encodes the body of 13/08, 13/09 and 13/0A: the items one after another. */
+export const encodeItems: (items: readonly FeedbagItemWire[]) => Uint8Array = SNAC_0x13_0x08_FeedbagInsertItem.encode;
+
+/**
+ * 13/06 feedbag reply (docs/protocol.md §3.9): u8 version (written 0, ignored on decode), u16 count, items, u32
+ * last-modified (Unix seconds). Clients ignore bytes after it.
+ */
+export const SNAC_0x13_0x06_FeedbagReply = record({ version: reserved(u8, 0), items: array16(FeedbagItem, { max: 2000 }), lastModified: u32wrap }, { trailing: 'ignore', capacity: 1024 });
+/** 13/06 feedbag reply. */
+export type SNAC_0x13_0x06_FeedbagReply = Infer<typeof SNAC_0x13_0x06_FeedbagReply>;
 
 /** Encodes 13/06: u8 version 0, u16 count, items, u32 last-modified (Unix seconds). */
 export function encodeReply(items: readonly FeedbagItemWire[], lastModified: number): Uint8Array {
-  const w = new ByteWriter(1024).u8(0).u16(items.length);
-  for (const item of items) writeFeedbagItem(w, item);
-  return w.u32(lastModified >>> 0).finish();
+  return SNAC_0x13_0x06_FeedbagReply.encode({ items, lastModified });
 }
 
 /**
  * Decodes 13/05: u32 last-modified, then the item count — a u8 in R, a u16 in joscar (docs/protocol.md §9.9);
- * the body length tells them apart.
+ * the body length tells them apart (a variant shape, hand-written).
  */
 export function decodeQueryIfModified(body: Uint8Array): { lastModified: number; count: number } {
   const r = new ByteReader(body);
@@ -88,23 +97,28 @@ export function decodeQueryIfModified(body: Uint8Array): { lastModified: number;
   return { lastModified, count };
 }
 
+/** 13/0F reply not modified (docs/protocol.md §3.9): u32 last-modified, u16 item count. */
+export const SNAC_0x13_0x0F_FeedbagReplyNotModified = record({ lastModified: u32wrap, count: u16 });
+
 /** Encodes 13/0F not-modified: u32 last-modified, u16 count. */
 export function encodeNotModified(lastModified: number, count: number): Uint8Array {
-  return new ByteWriter(6).u32(lastModified >>> 0).u16(count).finish();
+  return SNAC_0x13_0x0F_FeedbagReplyNotModified.encode({ lastModified, count });
 }
+
+/** 13/0E status (docs/protocol.md §3.9): one u16 status per item. */
+export const SNAC_0x13_0x0E_FeedbagStatus = body(repeat(u16));
 
 /** Encodes 13/0E: one u16 status per item. */
-export function encodeStatus(codes: readonly number[]): Uint8Array {
-  const w = new ByteWriter(codes.length * 2);
-  for (const c of codes) w.u16(c);
-  return w.finish();
-}
+export const encodeStatus: (codes: readonly number[]) => Uint8Array = SNAC_0x13_0x0E_FeedbagStatus.encode;
 
-/** Encodes 13/03: TLV 0x0004 = u16 max items per class (classes 0..0x14), plus 0x0002/0x0003 maxima. */
+/** 13/03 rights reply (docs/protocol.md §3.9): TLV 0x0004 = u16 max items per class (classes 0..0x14). */
+export const SNAC_0x13_0x03_FeedbagRightsReply = tlvFields({ maxPerClass: tlvReq(0x0004, repeat(u16)) }, { capacity: 64 });
+/** 13/03 rights reply. */
+export type SNAC_0x13_0x03_FeedbagRightsReply = InferInput<typeof SNAC_0x13_0x03_FeedbagRightsReply>;
+
+/** Encodes 13/03: TLV 0x0004 = u16 max items per class (classes 0..0x14). */
 export function encodeRights(maxPerClass: readonly number[]): Uint8Array {
-  const arr = new ByteWriter(maxPerClass.length * 2);
-  for (const m of maxPerClass) arr.u16(m);
-  return writeTlvRestList(new ByteWriter(64), [tlv(0x0004, arr.finish())]).finish();
+  return SNAC_0x13_0x03_FeedbagRightsReply.encode({ maxPerClass });
 }
 
 /** The u8 PD mode (attribute 0x00CA) of a class-4 item's attributes, if present. */
@@ -118,25 +132,19 @@ export function pdModeOf(attributes: Uint8Array): number | undefined {
   }
 }
 
-/** Decodes 13/06 (client side): u8 version, u16 count, items, u32 last-modified (Unix seconds). */
+/** Decodes 13/06 (client side): u8 version, u16 count (at most `max`), items, u32 last-modified (Unix seconds). */
 export function decodeReply(body: Uint8Array, max = 2000): { items: FeedbagItemWire[]; lastModified: number } {
-  const r = new ByteReader(body);
-  r.u8('version');
-  const count = r.u16('item count');
-  if (count > max) throw new WireError('TOO_MANY', 1, `more than ${max} feedbag items`);
-  const items: FeedbagItemWire[] = [];
-  for (let i = 0; i < count; i++) items.push(readFeedbagItem(r));
-  return { items, lastModified: r.u32('last modified') };
+  return max === 2000 ? SNAC_0x13_0x06_FeedbagReply.decode(body) : replyWithMax(max).decode(body);
 }
 
-/** Encodes the body of 13/08, 13/09 and 13/0A: the items one after another. */
-export function encodeItems(items: readonly FeedbagItemWire[]): Uint8Array {
-  const w = new ByteWriter(256);
-  for (const item of items) writeFeedbagItem(w, item);
-  return w.finish();
+function replyWithMax(max: number): typeof SNAC_0x13_0x06_FeedbagReply {
+  return record({ version: reserved(u8, 0), items: array16(FeedbagItem, { max }), lastModified: u32wrap }, { trailing: 'ignore' });
 }
 
-/** Decodes 13/0E: one u16 status per item (0 ok, 2 not found, 0x0A id in use, 0x0C too many, 0x10 bad format). */
+/**
+ * Decodes 13/0E: one u16 status per item (0 ok, 2 not found, 0x0A id in use, 0x0C too many, 0x10 bad format); a
+ * stray odd byte at the end is ignored (client-side leniency the declaration's strict decoder would not allow).
+ */
 export function decodeStatus(body: Uint8Array): number[] {
   const r = new ByteReader(body);
   const out: number[] = [];

@@ -2,55 +2,41 @@
  * Family 0x0004 ICBM (docs/protocol.md §3.4, §8.1): parameters, IM send/deliver, host acks, client errors, typing, and
  * the rendezvous (channel 2) address rewrite. Channel-1 payloads are never parsed: encrypted IMs pass untouched.
  */
-import { ByteReader, ByteWriter, WireError, allocBytes, decodeText } from '../bytes.js';
+import { ByteReader, ByteWriter, allocBytes } from '../bytes.js';
 import { IcbmTlv } from '../icbm-message.js';
 import { TlvList, readTlvRestList, writeTlv, type Tlv } from '../tlv.js';
+import { fixedBytes, nonEmptyString08, record, restBytes, string08, u16, u32, type Infer } from '../codec.js';
 
 /** The family's constants live with the ICBM message structures (general wire modules come first). */
 export { ICBM_FAMILY, IcbmSubtype, IcbmTlv } from '../icbm-message.js';
 
+/**
+ * ICBM parameters (docs/protocol.md §3.4; the 04/02 body, the 04/05 body after the u16 max slots): u16 channel (0 =
+ * all), u32 flags (0x01 channel msgs allowed, 0x02 missed calls, 0x08 typing), u16 max message length, u16 max sender
+ * warning level, u16 max receiver warning level, u32 min interval between IMs (ms). Bytes after it are ignored.
+ */
+export const IcbmParameters = record({
+  channel: u16, flags: u32, maxMessageLength: u16, maxSenderWarn: u16, maxReceiverWarn: u16, minInterval: u32,
+}, { trailing: 'ignore' });
 /** ICBM parameters (04/02 body, 04/05 body after the u16 max slots). */
-export interface IcbmParameters {
-  /** Channel (0 = all). */
-  channel: number;
-  /** Flags (0x01 channel msgs allowed, 0x02 missed calls, 0x08 typing). */
-  flags: number;
-  /** Max message length. */
-  maxMessageLength: number;
-  /** Max sender warning level. */
-  maxSenderWarn: number;
-  /** Max receiver warning level. */
-  maxReceiverWarn: number;
-  /** Min interval between IMs (ms). */
-  minInterval: number;
-}
+export type IcbmParameters = Infer<typeof IcbmParameters>;
 
 /** Decodes 04/02. */
-export function decodeParameters(body: Uint8Array): IcbmParameters {
-  const r = new ByteReader(body);
-  return { channel: r.u16(), flags: r.u32(), maxMessageLength: r.u16(), maxSenderWarn: r.u16(), maxReceiverWarn: r.u16(), minInterval: r.u32() };
-}
-
-function writeParameters(w: ByteWriter, p: IcbmParameters): ByteWriter {
-  return w.u16(p.channel).u32(p.flags).u16(p.maxMessageLength).u16(p.maxSenderWarn).u16(p.maxReceiverWarn).u32(p.minInterval);
-}
+export const decodeParameters: (body: Uint8Array) => IcbmParameters = IcbmParameters.decode;
 
 /** Encodes 04/02: the parameters. */
-export function encodeParameters(p: IcbmParameters): Uint8Array {
-  return writeParameters(new ByteWriter(16), p).finish();
-}
+export const encodeParameters: (p: IcbmParameters) => Uint8Array = IcbmParameters.encode;
+
+/** 04/05 parameter reply (docs/protocol.md §3.4): u16 max slots + parameters; bytes after them are ignored. */
+export const SNAC_0x04_0x05_ICBMParameterReply = record({ maxSlots: u16, parameters: IcbmParameters }, { trailing: 'ignore' });
 
 /** Encodes 04/05: u16 max slots + parameters. */
 export function encodeParameterReply(maxSlots: number, p: IcbmParameters): Uint8Array {
-  return writeParameters(new ByteWriter(18).u16(maxSlots), p).finish();
+  return SNAC_0x04_0x05_ICBMParameterReply.encode({ maxSlots, parameters: p });
 }
 
 /** Decodes 04/05: u16 max slots + parameters (the server's limits, e.g. the max message length, §3.4). */
-export function decodeParameterReply(body: Uint8Array): { maxSlots: number; parameters: IcbmParameters } {
-  const r = new ByteReader(body);
-  const maxSlots = r.u16('max slots');
-  return { maxSlots, parameters: decodeParameters(body.subarray(2)) };
-}
+export const decodeParameterReply: (body: Uint8Array) => { maxSlots: number; parameters: IcbmParameters } = SNAC_0x04_0x05_ICBMParameterReply.decode;
 
 /** 04/06 send: the general decoder of `icbm-message.ts` (the server routes on it and relays `tlvBytes` verbatim). */
 export { decodeIcbmChannelMsgToHost as decodeChannelMsgToHost, type IcbmChannelMsgToHost as SNAC_0x04_0x06_ICBMChannelMsgToHost } from '../icbm-message.js';
@@ -120,54 +106,35 @@ function putTlv(out: Uint8Array, o: number, type: number, v: Uint8Array): number
   return o + 4 + v.length;
 }
 
-/** Encodes 04/0C host ack: cookie, channel, SN. */
-export function encodeHostAck(cookie: Uint8Array, channel: number, screenName: string): Uint8Array {
-  return new ByteWriter(32).bytes(cookie).u16(channel).string8(screenName).finish();
-}
-
+/**
+ * 04/0C host ack (docs/protocol.md §3.4): the 8-byte cookie of the acknowledged 04/06, u16 channel, string08 recipient
+ * screen name; bytes after it are ignored.
+ */
+export const SNAC_0x04_0x0C_ICBMHostAck = record({ cookie: fixedBytes(8), channel: u16, screenName: string08 }, { trailing: 'ignore', capacity: 32 });
 /** 04/0C host ack. */
-export interface SNAC_0x04_0x0C_ICBMHostAck {
-  /** 8-byte cookie of the acknowledged 04/06. */
-  cookie: Uint8Array;
-  /** Channel. */
-  channel: number;
-  /** Recipient screen name. */
-  screenName: string;
+export type SNAC_0x04_0x0C_ICBMHostAck = Infer<typeof SNAC_0x04_0x0C_ICBMHostAck>;
+
+/** Encodes 04/0C host ack: cookie, channel, SN (RangeError unless the cookie is 8 bytes). */
+export function encodeHostAck(cookie: Uint8Array, channel: number, screenName: string): Uint8Array {
+  return SNAC_0x04_0x0C_ICBMHostAck.encode({ cookie, channel, screenName });
 }
 
 /** Decodes 04/0C host ack: cookie, channel, SN. */
-export function decodeHostAck(body: Uint8Array): SNAC_0x04_0x0C_ICBMHostAck {
-  const r = new ByteReader(body);
-  return { cookie: r.bytes(8, 'cookie'), channel: r.u16('channel'), screenName: r.string8('screen name') };
-}
+export const decodeHostAck: (body: Uint8Array) => SNAC_0x04_0x0C_ICBMHostAck = SNAC_0x04_0x0C_ICBMHostAck.decode;
 
+/**
+ * 04/0B client error and 04/14 typing notification (docs/protocol.md §3.4): 8-byte cookie, u16 channel, non-empty
+ * string08 peer screen name, then everything after it verbatim (04/0B: u16 code + data; 04/14: u16 event).
+ */
+export const SNAC_0x04_0x0B_ICBMClientErr = record({ cookie: fixedBytes(8), channel: u16, screenName: nonEmptyString08, rest: restBytes }, { capacity: 48 });
 /** 04/0B client error (also 04/14 typing): cookie, channel, SN, then the rest. */
-export interface IcbmClientAddressed {
-  /** 8-byte cookie. */
-  cookie: Uint8Array;
-  /** Channel. */
-  channel: number;
-  /** Peer screen name. */
-  screenName: string;
-  /** Everything after the SN, verbatim (04/0B: u16 code + data; 04/14: u16 event). */
-  rest: Uint8Array;
-}
+export type IcbmClientAddressed = Infer<typeof SNAC_0x04_0x0B_ICBMClientErr>;
 
 /** Decodes 04/0B or 04/14 (cookie, channel, SN, rest). */
-export function decodeClientAddressed(body: Uint8Array): IcbmClientAddressed {
-  const r = new ByteReader(body);
-  const cookie = r.bytes(8, 'cookie');
-  const channel = r.u16('channel');
-  const sn = r.block8('screen name');
-  if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty screen name');
-  const rest = r.rest();
-  return { cookie, channel, screenName: decodeText(sn), rest };
-}
+export const decodeClientAddressed: (body: Uint8Array) => IcbmClientAddressed = SNAC_0x04_0x0B_ICBMClientErr.decode;
 
 /** Encodes 04/0B or 04/14 with the peer's SN substituted. */
-export function encodeClientAddressed(m: IcbmClientAddressed): Uint8Array {
-  return new ByteWriter(32 + m.rest.length).bytes(m.cookie).u16(m.channel).string8(m.screenName).bytes(m.rest).finish();
-}
+export const encodeClientAddressed: (m: IcbmClientAddressed) => Uint8Array = SNAC_0x04_0x0B_ICBMClientErr.encode;
 
 /**
  * Rewrites a channel-2 rendezvous block (TLV 0x0005 value: u16 type, u64 cookie, 16-byte capability, TLVs) the

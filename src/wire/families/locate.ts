@@ -2,10 +2,10 @@
  * Family 0x0002 Locate (docs/protocol.md §3.2): rights, set info (profile, away, capabilities, certificate-info block),
  * user-info queries (old 02/05 and new 02/15) and the 02/06 reply.
  */
-import { ByteReader, ByteWriter, WireError, decodeText } from '../bytes.js';
-import { TlvList, readTlvRestList, tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../tlv.js';
-import { decodeCapabilityBlock } from '../capabilities.js';
-import { readUserInfo, type UserInfo } from '../user-info.js';
+import { ByteWriter } from '../bytes.js';
+import { TlvList, writeTlvRestList, type Tlv } from '../tlv.js';
+import { UserInfoBlock } from '../user-info.js';
+import { fixedBytes, nonEmptyString08 as nonEmptyScreenName, record, repeat, restBytes, restString, tlvFields, tlvOpt, tlvReq, tlvRest, u16, u32, type Infer } from '../codec.js';
 
 /** Locate family id. */
 export const LOCATE_FAMILY = 0x0002;
@@ -50,68 +50,41 @@ export interface LocateRights {
   maxCertBlock: number;
 }
 
-/** Encodes 02/03: TLVs 0x01 profile, 0x02 caps, 0x03 find-by-email, 0x04 cert block, 0x05 short caps. */
+/** 02/03 rights reply (docs/protocol.md §3.2): TLVs 0x01 profile, 0x02 caps, 0x03 find-by-email, 0x04 cert block, 0x05 short caps. */
+export const SNAC_0x02_0x03_LocateRightsReply = tlvFields({
+  maxProfile: tlvReq(0x0001, u16),
+  maxCapabilities: tlvReq(0x0002, u16),
+  maxFindByEmail: tlvReq(0x0003, u16),
+  maxCertBlock: tlvReq(0x0004, u16),
+  maxShortCapabilities: tlvReq(0x0005, u16),
+}, { capacity: 32 });
+
+/** Encodes 02/03: TLVs 0x01 profile, 0x02 caps, 0x03 find-by-email (10), 0x04 cert block, 0x05 short caps (= caps). */
 export function encodeRights(r: LocateRights): Uint8Array {
-  return writeTlvRestList(new ByteWriter(32), [
-    tlvU16(0x0001, r.maxProfile),
-    tlvU16(0x0002, r.maxCapabilities),
-    tlvU16(0x0003, 10),
-    tlvU16(0x0004, r.maxCertBlock),
-    tlvU16(0x0005, r.maxCapabilities),
-  ]).finish();
+  return SNAC_0x02_0x03_LocateRightsReply.encode({ ...r, maxFindByEmail: 10, maxShortCapabilities: r.maxCapabilities });
 }
 
+/**
+ * 02/04 set info (docs/protocol.md §3.2); every field is "unchanged" when absent: TLV 0x0001 profile MIME type, 0x0002
+ * profile bytes, 0x0003 away MIME type, 0x0004 away text (empty = not away), 0x0005 capability UUIDs (16 bytes each,
+ * concatenated), 0x0006 certificate-info block bytes verbatim (§6.1). Encoded in type order.
+ */
+export const SNAC_0x02_0x04_LocateSetInfo = tlvFields({
+  profileMime: tlvOpt(LocateTlv.PROFILE_MIME, restString),
+  profile: tlvOpt(LocateTlv.PROFILE, restBytes),
+  awayMime: tlvOpt(LocateTlv.AWAY_MIME, restString),
+  away: tlvOpt(LocateTlv.AWAY, restBytes),
+  capabilities: tlvOpt(LocateTlv.CAPABILITIES, repeat(fixedBytes(16))),
+  certInfo: tlvOpt(LocateTlv.CERT_INFO, restBytes),
+}, { capacity: 256 });
 /** 02/04 set info; every field is "unchanged" when absent. */
-export interface SNAC_0x02_0x04_LocateSetInfo {
-  /** Profile MIME type. */
-  profileMime?: string;
-  /** Profile bytes. */
-  profile?: Uint8Array;
-  /** Away MIME type. */
-  awayMime?: string;
-  /** Away text; an empty value means "not away". */
-  away?: Uint8Array;
-  /** Capability UUIDs (16 bytes each). */
-  capabilities?: Uint8Array[];
-  /** Certificate-info block bytes, verbatim (§6.1). */
-  certInfo?: Uint8Array;
-}
+export type SNAC_0x02_0x04_LocateSetInfo = Infer<typeof SNAC_0x02_0x04_LocateSetInfo>;
 
 /** Decodes 02/04. */
-export function decodeSetInfo(body: Uint8Array): SNAC_0x02_0x04_LocateSetInfo {
-  const t = readTlvRestList(new ByteReader(body));
-  const out: SNAC_0x02_0x04_LocateSetInfo = {};
-  const pm = t.string(LocateTlv.PROFILE_MIME);
-  if (pm !== undefined) out.profileMime = pm;
-  const p = t.bytes(LocateTlv.PROFILE);
-  if (p !== undefined) out.profile = p;
-  const am = t.string(LocateTlv.AWAY_MIME);
-  if (am !== undefined) out.awayMime = am;
-  const a = t.bytes(LocateTlv.AWAY);
-  if (a !== undefined) out.away = a;
-  const caps = t.bytes(LocateTlv.CAPABILITIES);
-  if (caps !== undefined) out.capabilities = decodeCapabilityBlock(caps);
-  const cert = t.bytes(LocateTlv.CERT_INFO);
-  if (cert !== undefined) out.certInfo = cert;
-  return out;
-}
+export const decodeSetInfo: (body: Uint8Array) => SNAC_0x02_0x04_LocateSetInfo = SNAC_0x02_0x04_LocateSetInfo.decode;
 
 /** Encodes 02/04: TLVs 0x0001..0x0006 for the fields present, in type order (capabilities concatenated). */
-export function encodeSetInfo(info: SNAC_0x02_0x04_LocateSetInfo): Uint8Array {
-  const list: Tlv[] = [];
-  if (info.profileMime !== undefined) list.push(tlvString(LocateTlv.PROFILE_MIME, info.profileMime));
-  if (info.profile !== undefined) list.push(tlv(LocateTlv.PROFILE, info.profile));
-  if (info.awayMime !== undefined) list.push(tlvString(LocateTlv.AWAY_MIME, info.awayMime));
-  if (info.away !== undefined) list.push(tlv(LocateTlv.AWAY, info.away));
-  if (info.capabilities !== undefined) {
-    const caps = new Uint8Array(info.capabilities.length * 16);
-    info.capabilities.forEach((c, i) => caps.set(c, i * 16));
-    list.push(tlv(LocateTlv.CAPABILITIES, caps));
-  }
-  if (info.certInfo !== undefined) list.push(tlv(LocateTlv.CERT_INFO, info.certInfo));
-  const size = 256 + (info.profile?.length ?? 0) + (info.away?.length ?? 0) + (info.certInfo?.length ?? 0);
-  return writeTlvRestList(new ByteWriter(size), list).finish();
-}
+export const encodeSetInfo: (info: SNAC_0x02_0x04_LocateSetInfo) => Uint8Array = SNAC_0x02_0x04_LocateSetInfo.encode;
 
 /** A user-info query (02/05 mapped onto 02/15 flags, or 02/15 itself). */
 export interface LocateUserInfoQuery {
@@ -121,54 +94,42 @@ export interface LocateUserInfoQuery {
   screenName: string;
 }
 
+/** 02/15 user info query 2 (docs/protocol.md §3.2): u32 flags ({@link InfoQueryFlag}), non-empty string08 screen name. */
+export const SNAC_0x02_0x15_LocateUserInfoQuery2 = record({ flags: u32, screenName: nonEmptyScreenName }, { trailing: 'ignore', capacity: 40 });
+
 /** Decodes 02/15: u32 flags, SN. */
-export function decodeUserInfoQuery2(body: Uint8Array): LocateUserInfoQuery {
-  const r = new ByteReader(body);
-  const flags = r.u32('flags');
-  const sn = r.block8('screen name');
-  if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty screen name');
-  return { flags, screenName: decodeText(sn) };
-}
+export const decodeUserInfoQuery2: (body: Uint8Array) => LocateUserInfoQuery = SNAC_0x02_0x15_LocateUserInfoQuery2.decode;
 
 /** Encodes 02/15: u32 flags, SN. */
-export function encodeUserInfoQuery2(q: LocateUserInfoQuery): Uint8Array {
-  return new ByteWriter(40).u32(q.flags).string8(q.screenName).finish();
-}
+export const encodeUserInfoQuery2: (q: LocateUserInfoQuery) => Uint8Array = SNAC_0x02_0x15_LocateUserInfoQuery2.encode;
+
+/** 02/05 user info query (docs/protocol.md §3.2): u16 type, non-empty string08 screen name. */
+export const SNAC_0x02_0x05_LocateUserInfoQuery = record({ type: u16, screenName: nonEmptyScreenName }, { trailing: 'ignore' });
 
 /**
  * Decodes 02/05: u16 type, SN. The type is an enum in joscar/pidgin (1 profile, 3 away, 4 caps) and a bitmask in
  * R (1 profile, 2 away) — docs/protocol.md §9.9 conflict; we take 1 profile, 2 or 3 away, 4 caps.
  */
 export function decodeUserInfoQuery(body: Uint8Array): LocateUserInfoQuery {
-  const r = new ByteReader(body);
-  const type = r.u16('type');
-  const sn = r.block8('screen name');
-  if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty screen name');
+  const { type, screenName } = SNAC_0x02_0x05_LocateUserInfoQuery.decode(body);
   const flags = type === 1 ? InfoQueryFlag.PROFILE : type === 2 || type === 3 ? InfoQueryFlag.AWAY : type === 4 ? InfoQueryFlag.CAPABILITIES : 0;
-  return { flags, screenName: decodeText(sn) };
+  return { flags, screenName };
 }
 
-/** Encodes 02/06: the user-info block (already encoded), then the requested TLVs. */
+/** Encodes 02/06: the user-info block (already encoded: the server splices a cached block), then the requested TLVs. */
 export function encodeUserInfoReply(userInfoBlock: Uint8Array, tlvs: readonly Tlv[]): Uint8Array {
   const w = new ByteWriter(userInfoBlock.length + 64);
   w.bytes(userInfoBlock);
   return writeTlvRestList(w, tlvs).finish();
 }
 
+/** 02/06 user info reply (docs/protocol.md §3.2): the user-info block, then the requested TLVs (0x0005 caps, 0x0006 cert-info block, ...). */
+export const SNAC_0x02_0x06_LocateUserInfoReply = record({ user: UserInfoBlock, tlvs: tlvRest() });
 /** A decoded 02/06. */
-export interface SNAC_0x02_0x06_LocateUserInfoReply {
-  /** The user-info block. */
-  user: UserInfo;
-  /** The requested items (0x0005 caps, 0x0006 cert-info block, ...). */
-  tlvs: TlvList;
-}
+export type SNAC_0x02_0x06_LocateUserInfoReply = Infer<typeof SNAC_0x02_0x06_LocateUserInfoReply>;
 
 /** Decodes 02/06: the user-info block, then the requested TLVs. */
-export function decodeUserInfoReply(body: Uint8Array): SNAC_0x02_0x06_LocateUserInfoReply {
-  const r = new ByteReader(body);
-  const user = readUserInfo(r);
-  return { user, tlvs: readTlvRestList(r) };
-}
+export const decodeUserInfoReply: (body: Uint8Array) => SNAC_0x02_0x06_LocateUserInfoReply = SNAC_0x02_0x06_LocateUserInfoReply.decode;
 
 /** Re-export for callers that build TLV lists. */
 export { TlvList };

@@ -2,9 +2,10 @@
  * Family 0x0001 OService (docs/protocol.md §3.1): host online, versions, rate classes, self info, idle, status, and the
  * 01/22 -> 01/23 certificate BART ID exchange of §6.4.
  */
-import { ByteReader, ByteWriter, WireError } from '../bytes.js';
-import { readTlvRestList, tlv, tlvString, tlvU16, tlvU8, writeTlvRestList, type Tlv, type TlvList } from '../tlv.js';
+import { ByteReader, WireError } from '../bytes.js';
+import type { Tlv } from '../tlv.js';
 import { readExtraInfoBlock, writeExtraInfoBlock, type ExtraInfoBlock } from '../extra-info.js';
+import { array16, body, bool8, record, repeat, restBytes, restString, tlvFields, tlvOpt, tlvReq, tlvRest, u16, u32, u32wrap, u8, type Codec, type Infer } from '../codec.js';
 
 /** OService family id. */
 export const OSERVICE_FAMILY = 0x0001;
@@ -53,93 +54,61 @@ export const ServiceTlv = {
   SSL_STATE: 0x008e,
 } as const;
 
+/** 01/04 service request (docs/protocol.md §3.1): u16 family wanted + TLV rest-list (0x0001 room, 0x008C wants SSL). */
+export const SNAC_0x01_0x04_OServiceServiceRequest = record({ family: u16, tlvs: tlvRest(16) }, { capacity: 32 });
 /** 01/04 service request: the family wanted and the TLVs that qualify it (a chat room for 0x000E). */
-export interface SNAC_0x01_0x04_OServiceServiceRequest {
-  /** Family of the service wanted. */
-  family: number;
-  /** TLV rest-list (0x0001 room, 0x008C wants SSL). */
-  tlvs: TlvList;
-}
+export type SNAC_0x01_0x04_OServiceServiceRequest = Infer<typeof SNAC_0x01_0x04_OServiceServiceRequest>;
 
-/** Decodes 01/04: u16 family + TLV rest-list. */
-export function decodeServiceRequest(body: Uint8Array): SNAC_0x01_0x04_OServiceServiceRequest {
-  const r = new ByteReader(body);
-  const family = r.u16('service family');
-  return { family, tlvs: readTlvRestList(r, 16) };
-}
+/** Decodes 01/04: u16 family + TLV rest-list (at most 16 TLVs). */
+export const decodeServiceRequest: (body: Uint8Array) => SNAC_0x01_0x04_OServiceServiceRequest = SNAC_0x01_0x04_OServiceServiceRequest.decode;
 
 /** Encodes 01/04 (clients and tests). */
 export function encodeServiceRequest(family: number, tlvs: Iterable<Tlv> = []): Uint8Array {
-  const w = new ByteWriter(32);
-  w.u16(family);
-  writeTlvRestList(w, tlvs);
-  return w.finish();
+  return SNAC_0x01_0x04_OServiceServiceRequest.encode({ family, tlvs });
 }
 
+/** A u8 TLV value read leniently, as clients do: the first byte, `undefined` when empty, the rest ignored. */
+const leadingU8: Codec<number | undefined, number> = { read: (r) => (r.done ? undefined : r.rest()[0]), write: (w, v) => void w.u8(v) };
+
+/**
+ * 01/05 service redirect (docs/protocol.md §3.1): TLVs 0x000D u16 family, 0x0005 `host:port`, 0x0006 cookie for the
+ * ch-1 hello, 0x008E u8 SSL state (0 none, 1 the port speaks TLS; omitted when undefined). Family, address and cookie
+ * are required (WireError BAD_VALUE when missing).
+ */
+export const SNAC_0x01_0x05_OServiceServiceRedirect = tlvFields({
+  family: tlvReq(ServiceTlv.FAMILY, u16),
+  address: tlvReq(ServiceTlv.ADDRESS, restString),
+  cookie: tlvReq(ServiceTlv.COOKIE, restBytes),
+  sslState: tlvOpt(ServiceTlv.SSL_STATE, leadingU8),
+}, { maxTlvs: 64 });
 /** 01/05 service redirect. */
-export interface SNAC_0x01_0x05_OServiceServiceRedirect {
-  /** Family served there. */
-  family: number;
-  /** `host:port`. */
-  address: string;
-  /** Cookie for the ch-1 hello. */
-  cookie: Uint8Array;
-  /** SSL state (0 none, 1 the port speaks TLS); omitted when undefined. */
-  sslState?: number;
-}
+export type SNAC_0x01_0x05_OServiceServiceRedirect = Infer<typeof SNAC_0x01_0x05_OServiceServiceRedirect>;
 
 /** Encodes 01/05: TLVs 0x000D family, 0x0005 address, 0x0006 cookie, 0x008E SSL state. */
-export function encodeServiceRedirect(m: SNAC_0x01_0x05_OServiceServiceRedirect): Uint8Array {
-  const list = [tlvU16(ServiceTlv.FAMILY, m.family), tlvString(ServiceTlv.ADDRESS, m.address), tlv(ServiceTlv.COOKIE, m.cookie)];
-  if (m.sslState !== undefined) list.push(tlvU8(ServiceTlv.SSL_STATE, m.sslState));
-  const w = new ByteWriter(16 + m.address.length + m.cookie.length);
-  writeTlvRestList(w, list);
-  return w.finish();
-}
+export const encodeServiceRedirect: (m: SNAC_0x01_0x05_OServiceServiceRedirect) => Uint8Array = SNAC_0x01_0x05_OServiceServiceRedirect.encode;
 
 /** Decodes 01/05 (clients and tests); WireError when the family, address or cookie is missing. */
-export function decodeServiceRedirect(body: Uint8Array): SNAC_0x01_0x05_OServiceServiceRedirect {
-  const tlvs = readTlvRestList(new ByteReader(body), 64);
-  const fam = tlvs.bytes(ServiceTlv.FAMILY);
-  const address = tlvs.bytes(ServiceTlv.ADDRESS);
-  const cookie = tlvs.bytes(ServiceTlv.COOKIE);
-  if (fam === undefined || fam.length !== 2 || address === undefined || cookie === undefined) throw new WireError('BAD_VALUE', 0, '01/05 without family, address or cookie');
-  const ssl = tlvs.bytes(ServiceTlv.SSL_STATE);
-  const out: SNAC_0x01_0x05_OServiceServiceRedirect = { family: (fam[0]! << 8) | fam[1]!, address: new TextDecoder().decode(address), cookie };
-  if (ssl !== undefined && ssl.length >= 1) out.sslState = ssl[0]!;
-  return out;
-}
+export const decodeServiceRedirect: (body: Uint8Array) => SNAC_0x01_0x05_OServiceServiceRedirect = SNAC_0x01_0x05_OServiceServiceRedirect.decode;
+
+/** 01/03 host online (docs/protocol.md §3.1): u16 per family served on this connection. */
+export const SNAC_0x01_0x03_OServiceHostOnline = body(repeat(u16));
 
 /** Encodes 01/03: u16 per family served on this connection. */
-export function encodeHostOnline(families: readonly number[]): Uint8Array {
-  const w = new ByteWriter(families.length * 2);
-  for (const f of families) w.u16(f);
-  return w.finish();
-}
+export const encodeHostOnline: (families: readonly number[]) => Uint8Array = SNAC_0x01_0x03_OServiceHostOnline.encode;
 
+/** A (family, version) pair of 01/17 / 01/18 (docs/protocol.md §3.1). */
+export const FamilyVersion = record({ family: u16, version: u16 });
 /** A (family, version) pair of 01/17 / 01/18. */
-export interface FamilyVersion {
-  /** Family id. */
-  family: number;
-  /** Version. */
-  version: number;
-}
+export type FamilyVersion = Infer<typeof FamilyVersion>;
 
-/** Decodes 01/17 (or 01/18): repeated (u16 family, u16 version). */
-export function decodeVersions(body: Uint8Array): FamilyVersion[] {
-  const r = new ByteReader(body);
-  if (body.length % 4 !== 0) throw new WireError('BAD_LENGTH', 0, 'version list length not a multiple of 4');
-  const out: FamilyVersion[] = [];
-  while (!r.done) out.push({ family: r.u16('family'), version: r.u16('version') });
-  return out;
-}
+/** 01/17 client versions and 01/18 host versions (docs/protocol.md §3.1): repeated (u16 family, u16 version). */
+export const SNAC_0x01_0x17_OServiceClientVersions = body(repeat(FamilyVersion));
+
+/** Decodes 01/17 (or 01/18): repeated (u16 family, u16 version); BAD_LENGTH unless a multiple of 4 bytes. */
+export const decodeVersions: (body: Uint8Array) => FamilyVersion[] = SNAC_0x01_0x17_OServiceClientVersions.decode;
 
 /** Encodes 01/17 (client) or 01/18 (host): repeated (u16 family, u16 version). */
-export function encodeVersions(list: readonly FamilyVersion[]): Uint8Array {
-  const w = new ByteWriter(list.length * 4);
-  for (const v of list) w.u16(v.family).u16(v.version);
-  return w.finish();
-}
+export const encodeVersions: (list: readonly FamilyVersion[]) => Uint8Array = SNAC_0x01_0x17_OServiceClientVersions.encode;
 
 /** One rate class record of 01/07 / 01/0A. */
 export interface RateClassRecord {
@@ -165,29 +134,40 @@ export interface RateClassRecord {
   dropping: boolean;
 }
 
-function writeRateClass(w: ByteWriter, c: RateClassRecord, v2: boolean): void {
-  w.u16(c.id).u32(c.window).u32(c.clear).u32(c.alert).u32(c.limit).u32(c.disconnect).u32(c.current).u32(c.max);
-  if (v2) w.u32(c.lastTime >>> 0).u8(c.dropping ? 1 : 0);
-}
+const rateClassV1Fields = { id: u16, window: u32, clear: u32, alert: u32, limit: u32, disconnect: u32, current: u32, max: u32 };
+
+/** A v1 (OService 1) rate class record of 01/07 / 01/0A (docs/protocol.md §3.1): u16 id, seven u32 levels; 30 bytes. */
+export const RateClassV1 = record(rateClassV1Fields);
+
+/** A v2 (OService ≥ 2) rate class record (docs/protocol.md §3.1): v1, then u32 ms since the last SNAC, u8 dropping; 35 bytes. */
+export const RateClassV2 = record({ ...rateClassV1Fields, lastTime: u32wrap, dropping: bool8 });
+
+/** One (class id, governed SNACs) group of 01/07 (docs/protocol.md §3.1): u16 class id, u16 count, (u16 family, u16 subtype) pairs. */
+export const RateClassGroup = record({ id: u16, pairs: array16(record({ family: u16, subtype: u16 })) });
+
+/**
+ * 01/07 rate params reply as certim writes it (docs/protocol.md §3.1): u16 class count, the class records, then one
+ * group per class. Decoding stays hand-written ({@link decodeRateInfo}): v1 and v2 records are told apart by where
+ * the groups start.
+ */
+export const SNAC_0x01_0x07_OServiceRateParamsReplyV2 = record({ classes: array16(RateClassV2), groups: repeat(RateClassGroup) }, { capacity: 1024 });
+/** 01/07 with v1 (30-byte) class records. */
+export const SNAC_0x01_0x07_OServiceRateParamsReplyV1 = record({ classes: array16(RateClassV1), groups: repeat(RateClassGroup) }, { capacity: 1024 });
 
 /** Encodes 01/07: classes (35-byte records when `v2`, OService ≥ 2), then each class's (family, subtype) pairs. */
 export function encodeRateInfo(classes: readonly RateClassRecord[], pairs: ReadonlyMap<number, ReadonlyArray<readonly [number, number]>>, v2: boolean): Uint8Array {
-  const w = new ByteWriter(1024);
-  w.u16(classes.length);
-  for (const c of classes) writeRateClass(w, c, v2);
-  for (const c of classes) {
-    const list = pairs.get(c.id) ?? [];
-    w.u16(c.id).u16(list.length);
-    for (const [f, s] of list) w.u16(f).u16(s);
-  }
-  return w.finish();
+  const groups = classes.map((c) => ({ id: c.id, pairs: (pairs.get(c.id) ?? []).map(([family, subtype]) => ({ family, subtype })) }));
+  return (v2 ? SNAC_0x01_0x07_OServiceRateParamsReplyV2 : SNAC_0x01_0x07_OServiceRateParamsReplyV1).encode({ classes, groups });
 }
+
+/** 01/0A rate params change (docs/protocol.md §3.1): u16 code ({@link RateChangeCode}) + one v2 class record. */
+export const SNAC_0x01_0x0A_OServiceRateParamsChangeV2 = record({ code: u16, record: RateClassV2 });
+/** 01/0A with a v1 class record. */
+export const SNAC_0x01_0x0A_OServiceRateParamsChangeV1 = record({ code: u16, record: RateClassV1 });
 
 /** Encodes 01/0A: u16 code + one class record. */
 export function encodeRateChange(code: number, c: RateClassRecord, v2: boolean): Uint8Array {
-  const w = new ByteWriter(40).u16(code);
-  writeRateClass(w, c, v2);
-  return w.finish();
+  return (v2 ? SNAC_0x01_0x0A_OServiceRateParamsChangeV2 : SNAC_0x01_0x0A_OServiceRateParamsChangeV1).encode({ code, record: c });
 }
 
 /**
@@ -272,95 +252,54 @@ export function decodeRateChange(body: Uint8Array): { code: number; record: Rate
   return { code, record: readRateClass(r, body.length >= 37 ? 35 : 30) };
 }
 
+/** 01/08 rate params sub-add and 01/0C (docs/protocol.md §3.1): repeated u16 class ids. */
+export const SNAC_0x01_0x08_OServiceRateParamsSubAdd = body(repeat(u16));
+
 /** Encodes 01/08 (and 01/0C): repeated u16 class ids. */
-export function encodeU16List(values: readonly number[]): Uint8Array {
-  const w = new ByteWriter(values.length * 2 + 2);
-  for (const v of values) w.u16(v);
-  return w.finish();
-}
+export const encodeU16List: (values: readonly number[]) => Uint8Array = SNAC_0x01_0x08_OServiceRateParamsSubAdd.encode;
 
-/** Decodes 01/08 (and 01/0C): repeated u16 class ids. */
-export function decodeU16List(body: Uint8Array): number[] {
-  if (body.length % 2 !== 0) throw new WireError('BAD_LENGTH', 0, 'u16 list of odd length');
-  const r = new ByteReader(body);
-  const out: number[] = [];
-  while (!r.done) out.push(r.u16());
-  return out;
-}
+/** Decodes 01/08 (and 01/0C): repeated u16 class ids; BAD_LENGTH when of odd length. */
+export const decodeU16List: (body: Uint8Array) => number[] = SNAC_0x01_0x08_OServiceRateParamsSubAdd.decode;
 
+/** One 01/02 tuple (docs/protocol.md §3.1): u16 family, version, tool id, tool version. */
+export const ClientOnlineEntry = record({ family: u16, version: u16, toolId: u16, toolVersion: u16 });
 /** One 01/02 tuple. */
-export interface ClientOnlineEntry {
-  /** Family. */
-  family: number;
-  /** Version. */
-  version: number;
-  /** Tool id. */
-  toolId: number;
-  /** Tool version. */
-  toolVersion: number;
-}
+export type ClientOnlineEntry = Infer<typeof ClientOnlineEntry>;
 
-/** Decodes 01/02 client ready: repeated {family, version, tool id, tool version}. */
-export function decodeClientOnline(body: Uint8Array): ClientOnlineEntry[] {
-  if (body.length % 8 !== 0) throw new WireError('BAD_LENGTH', 0, '01/02 length not a multiple of 8');
-  const r = new ByteReader(body);
-  const out: ClientOnlineEntry[] = [];
-  while (!r.done) out.push({ family: r.u16(), version: r.u16(), toolId: r.u16(), toolVersion: r.u16() });
-  return out;
-}
+/** 01/02 client online (docs/protocol.md §3.1): repeated 8-byte {family, version, tool id, tool version}. */
+export const SNAC_0x01_0x02_OServiceClientOnline = body(repeat(ClientOnlineEntry));
+
+/** Decodes 01/02 client ready: repeated {family, version, tool id, tool version}; BAD_LENGTH unless a multiple of 8. */
+export const decodeClientOnline: (body: Uint8Array) => ClientOnlineEntry[] = SNAC_0x01_0x02_OServiceClientOnline.decode;
 
 /** Encodes 01/02 client ready: repeated {family, version, tool id, tool version}. */
-export function encodeClientOnline(entries: readonly ClientOnlineEntry[]): Uint8Array {
-  const w = new ByteWriter(entries.length * 8);
-  for (const e of entries) w.u16(e.family).u16(e.version).u16(e.toolId).u16(e.toolVersion);
-  return w.finish();
-}
+export const encodeClientOnline: (entries: readonly ClientOnlineEntry[]) => Uint8Array = SNAC_0x01_0x02_OServiceClientOnline.encode;
+
+/** 01/11 idle notification (docs/protocol.md §3.1): u32 idle seconds (0 = active), nothing after. */
+export const SNAC_0x01_0x11_OServiceIdleNotification = body(u32);
 
 /** Decodes 01/11: u32 idle seconds (0 = active). */
-export function decodeIdle(body: Uint8Array): number {
-  const r = new ByteReader(body);
-  const v = r.u32('idle seconds');
-  r.expectEnd('01/11');
-  return v;
-}
+export const decodeIdle: (body: Uint8Array) => number = SNAC_0x01_0x11_OServiceIdleNotification.decode;
 
+/** 01/1E set user info fields (docs/protocol.md §3.1): TLV 0x0006 u32 status, TLV 0x001D BART ids bytes, both optional. */
+export const SNAC_0x01_0x1E_OServiceSetUserInfoFields = tlvFields({ status: tlvOpt(0x0006, u32), bart: tlvOpt(0x001d, restBytes) });
 /** 01/1E set user info fields. */
-export interface SNAC_0x01_0x1E_OServiceSetUserInfoFields {
-  /** TLV 0x0006 status u32, when present. */
-  status?: number;
-  /** TLV 0x001D BART ids bytes, when present. */
-  bart?: Uint8Array;
-}
+export type SNAC_0x01_0x1E_OServiceSetUserInfoFields = Infer<typeof SNAC_0x01_0x1E_OServiceSetUserInfoFields>;
 
 /** Decodes 01/1E. */
-export function decodeSetUserInfoFields(body: Uint8Array): SNAC_0x01_0x1E_OServiceSetUserInfoFields {
-  const tlvs = readTlvRestList(new ByteReader(body));
-  const out: SNAC_0x01_0x1E_OServiceSetUserInfoFields = {};
-  const status = tlvs.u32(0x0006);
-  if (status !== undefined) out.status = status;
-  const bart = tlvs.bytes(0x001d);
-  if (bart !== undefined) out.bart = bart;
-  return out;
-}
+export const decodeSetUserInfoFields: (body: Uint8Array) => SNAC_0x01_0x1E_OServiceSetUserInfoFields = SNAC_0x01_0x1E_OServiceSetUserInfoFields.decode;
+
+/** A BART ID (docs/protocol.md §4.1) as a codec field. */
+export const BartId: Codec<ExtraInfoBlock> = { read: readExtraInfoBlock, write: (w, v) => void writeExtraInfoBlock(w, v) };
+
+/** 01/22 BART query 2 (docs/protocol.md §6.4): repeated BART IDs, at most 64. */
+export const SNAC_0x01_0x22_OServiceBartQuery2 = body(repeat(BartId, { max: 64 }));
 
 /** Decodes 01/22: repeated BART IDs (at most 64). */
-export function decodeBartQuery2(body: Uint8Array): ExtraInfoBlock[] {
-  const r = new ByteReader(body);
-  const out: ExtraInfoBlock[] = [];
-  while (!r.done) {
-    if (out.length >= 64) throw new WireError('TOO_MANY', r.offset, 'more than 64 BART ids');
-    out.push(readExtraInfoBlock(r));
-  }
-  return out;
-}
+export const decodeBartQuery2: (body: Uint8Array) => ExtraInfoBlock[] = SNAC_0x01_0x22_OServiceBartQuery2.decode;
+
+/** 01/23 BART reply 2 (docs/protocol.md §6.4): per id {query ID, u8 code, reply ID}. */
+export const SNAC_0x01_0x23_OServiceBartReply2 = body(repeat(record({ query: BartId, code: u8, reply: BartId })), { capacity: 64 });
 
 /** Encodes 01/23: per id {query ID, u8 code, reply ID}; certim echoes each id with code 0 (docs/protocol.md §9.4). */
-export function encodeBartReply2(entries: ReadonlyArray<{ query: ExtraInfoBlock; code: number; reply: ExtraInfoBlock }>): Uint8Array {
-  const w = new ByteWriter(64);
-  for (const e of entries) {
-    writeExtraInfoBlock(w, e.query);
-    w.u8(e.code);
-    writeExtraInfoBlock(w, e.reply);
-  }
-  return w.finish();
-}
+export const encodeBartReply2: (entries: ReadonlyArray<{ query: ExtraInfoBlock; code: number; reply: ExtraInfoBlock }>) => Uint8Array = SNAC_0x01_0x23_OServiceBartReply2.encode;

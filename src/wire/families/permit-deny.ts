@@ -1,6 +1,5 @@
 /** Family 0x0009 PermitDeny (docs/protocol.md §3.5) for non-feedbag clients. */
-import { ByteReader, ByteWriter } from '../bytes.js';
-import { tlvU16, writeTlvRestList } from '../tlv.js';
+import { body, tlvFields, tlvReq, u16, u32, type Infer } from '../codec.js';
 
 /** PermitDeny family id. */
 export const PERMIT_DENY_FAMILY = 0x0009;
@@ -19,14 +18,24 @@ export const PermitDenySubtype = {
   DEL_TEMP_PERMIT: 0x0b,
 } as const;
 
-/** Encodes 09/03: TLVs 0x01 max permits, 0x02 max denies, 0x03 max temp permits. */
+/** 09/03 PD rights reply (docs/protocol.md §3.5): TLVs 0x01 max permits, 0x02 max denies, 0x03 max temp permits. */
+export const SNAC_0x09_0x03_PermitDenyRightsReply = tlvFields({
+  maxPermits: tlvReq(0x0001, u16),
+  maxDenies: tlvReq(0x0002, u16),
+  maxTempPermits: tlvReq(0x0003, u16),
+}, { capacity: 18 });
+/** 09/03 PD rights reply. */
+export type SNAC_0x09_0x03_PermitDenyRightsReply = Infer<typeof SNAC_0x09_0x03_PermitDenyRightsReply>;
+
+/** Encodes 09/03 with certim's fixed temp-permit maximum (100). */
 export function encodeRights(maxPermits: number, maxDenies: number): Uint8Array {
-  return writeTlvRestList(new ByteWriter(18), [tlvU16(0x0001, maxPermits), tlvU16(0x0002, maxDenies), tlvU16(0x0003, 100)]).finish();
+  return SNAC_0x09_0x03_PermitDenyRightsReply.encode({ maxPermits, maxDenies, maxTempPermits: 100 });
 }
 
+/** 09/04 set group permit mask (docs/protocol.md §3.5): u32 mask; bytes after it are ignored, as always here. */
+export const SNAC_0x09_0x04_PermitDenySetGroupPermitMask = body(u32, { trailing: 'ignore' });
+
 /** Decodes 09/04: u32 group permit mask. */
-export function decodePermitMask(body: Uint8Array): number {
-  return new ByteReader(body).u32('permit mask');
-}
+export const decodePermitMask: (body: Uint8Array) => number = SNAC_0x09_0x04_PermitDenySetGroupPermitMask.decode;
 
 export { decodeScreenNameList } from './buddy.js';
