@@ -416,7 +416,7 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
           await s1.ledger.recordIssued({ serial: '01', screenName: 'uma', purpose: 'common', notBefore: new Date(0), notAfter: new Date(1),
             fingerprint: '00', der: bytes(1), issuedAt: new Date(0) });
 
-          assert.deepEqual(await migrateDown(db, migrations, 1), [2]);
+          assert.deepEqual(await migrateDown(db, migrations, 1), all.filter((v) => v > 1).reverse());
           assert.deepEqual(await appliedVersions(db), [1]);
           assert.notEqual(await s1.accounts.get('uma'), null, 'version 1 data survives reverting version 2');
           await assert.rejects(s1.ledger.get('01'), 'certificates table is gone');

@@ -2,6 +2,7 @@
  * The engine: everything connection-independent the handlers share — ports, online sessions, relay, presence,
  * cookies, login throttling, config, clock and counters. One per server; no sockets here.
  */
+import { randomBytes } from 'node:crypto';
 import { CookieIssuer } from './auth/cookie.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { InProcessRelay, type MessageRelay } from './cluster/relay.js';
@@ -53,8 +54,10 @@ export interface EngineOptions {
   relay?: MessageRelay;
   /** Logger (default: silent). */
   log?: Logger;
-  /** HMAC key for BOS cookies (default: random per process). */
+  /** HMAC key for BOS cookies (default: random per process; a cluster passes the store's shared one). */
   cookieSecret?: Uint8Array;
+  /** HMAC key for unknown users' fake BUCP keys (default: random per process; a cluster shares the store's). */
+  fakeKeySecret?: Uint8Array;
 }
 
 /** Shared server state. */
@@ -75,6 +78,8 @@ export class Engine {
   readonly cookies: CookieIssuer;
   /** Failed-login throttle. */
   readonly throttle: LoginThrottle;
+  /** Key for fake BUCP challenge keys of unknown screen names (auth/bucp-login.ts). */
+  readonly fakeKeySecret: Uint8Array;
   /** Logger. */
   readonly log: Logger;
   /** Counters. */
@@ -93,6 +98,7 @@ export class Engine {
     this.relay = options.relay ?? new InProcessRelay(this.registry);
     this.presence = new Presence(this.registry, this.clock);
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
+    this.fakeKeySecret = options.fakeKeySecret ?? randomBytes(32);
     this.throttle = new LoginThrottle(this.config.loginThrottle);
     this.log = options.log ?? (() => {});
   }

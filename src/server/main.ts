@@ -22,6 +22,7 @@ import { commonNameOf } from '../pki/name.js';
 import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
 import { hashPassword, verifyPassword } from './auth/password.js';
+import { loadServerSecrets } from './auth/server-secrets.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
@@ -215,7 +216,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let tls = await issueTls();
 
     const ports = storePorts(store, certificateChecker(ca));
-    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log });
+    const secrets = await loadServerSecrets(store.secrets);
+    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...secrets });
     cleanups.push(() => oscar.close());
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
 

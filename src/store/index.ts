@@ -7,6 +7,7 @@ export { PermitDenyMode } from './permit-deny.js';
 export type { PermitDenyList, PermitDenyModeValue, PermitDenyState, PermitDenyStore } from './permit-deny.js';
 export type { NewOfflineMessage, OfflineMessage, OfflineMessageStore } from './offline-messages.js';
 export type { MetaStore } from './meta.js';
+export type { ServerSecretStore } from './secrets.js';
 export type { Store } from './store.js';
 export { StoreError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';

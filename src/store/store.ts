@@ -8,6 +8,7 @@ import type { FeedbagStore } from './feedbag.js';
 import type { MetaStore } from './meta.js';
 import type { OfflineMessageStore } from './offline-messages.js';
 import type { PermitDenyStore } from './permit-deny.js';
+import type { ServerSecretStore } from './secrets.js';
 import type { UserInfoStore } from './user-info.js';
 
 /** Every durable thing the server keeps. */
@@ -28,6 +29,8 @@ export interface Store {
   readonly ledger: CertificateLedger;
   /** Server-wide key/value settings. */
   readonly meta: MetaStore;
+  /** Named server secrets shared by every node on this database (cookie key, fake-challenge key). */
+  readonly secrets: ServerSecretStore;
   /** Closes the database (waits for running queries); later calls fail with STORE_CLOSED. */
   close(): Promise<void>;
 }

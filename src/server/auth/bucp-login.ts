@@ -8,7 +8,7 @@
  *   (address) before any password check runs.
  * - Which MD5 variants are accepted is the password module's policy (it accepts both, like R).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import {
   BUCP_FAMILY as F, BucpSubtype as S, LoginError, decodeKeyRequest, decodeLoginRequest, encodeKeyResponse,
   encodeLoginFailure, encodeLoginSuccess, type SNAC_0x17_0x02_BUCPLoginRequest,
@@ -38,14 +38,12 @@ async function keyResponse(engine: Engine, screenName: string): Promise<Reply> {
   const account = await engine.ports.accounts.get(screenName);
   const key = account?.legacyLoginEnabled && account.legacyVerifier
     ? encodeText(account.legacyVerifier.authKey)
-    : fakeKey(screenName);
+    : fakeKey(engine.fakeKeySecret, screenName);
   return reply(F, S.KEY_RESPONSE, encodeKeyResponse(key));
 }
 
-/** Per-process secret for fake keys: stable per screen name within a run, unpredictable across runs. */
-const fakeKeySecret = randomBytes(32);
-
-function fakeKey(screenName: string): Uint8Array {
+/** Fake key: stable per screen name for as long as the secret (shared by every node on one store) lives. */
+function fakeKey(fakeKeySecret: Uint8Array, screenName: string): Uint8Array {
   return encodeText(createHmac('sha256', fakeKeySecret).update(normalizeScreenName(screenName)).digest('hex').slice(0, 32));
 }
 

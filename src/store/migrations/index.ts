@@ -6,8 +6,9 @@
 import type { Migration } from './migration.js';
 import { migration0001 } from './0001-init.js';
 import { migration0002 } from './0002-certificates.js';
+import { migration0003 } from './0003-server-secrets.js';
 
 export type { Migration } from './migration.js';
 
 /** All migrations, ascending by version. */
-export const migrations: readonly Migration[] = [migration0001, migration0002];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003];

@@ -7,6 +7,7 @@ import { sqlLedger } from './ledger-sql.js';
 import { sqlMeta } from './meta-sql.js';
 import { sqlOffline } from './offline-sql.js';
 import { sqlPermitDeny } from './permit-deny-sql.js';
+import { sqlSecrets } from './secrets-sql.js';
 import { sqlUserInfo } from './user-info-sql.js';
 
 /** A store over an already-migrated driver; now() is the clock for stamps the store sets itself. */
@@ -20,6 +21,7 @@ export function sqlStore(db: SqlDriver, now: () => number = Date.now): Store {
     offline: sqlOffline(db),
     ledger: sqlLedger(db),
     meta: sqlMeta(db),
+    secrets: sqlSecrets(db, now),
     close: () => db.close(),
   };
 }
