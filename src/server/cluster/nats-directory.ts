@@ -1,0 +1,569 @@
+/**
+ * The {@link DeliveryDirectory} of a cluster on NATS (ARCHITECTURE.md "Cluster" has the picture).
+ *
+ * - **Where the directory lives**: one JetStream KV bucket `certim_<cluster>_sessions`, one key per user
+ *   (`u.<normalized name>`) holding all of that user's sessions (nats-codec.ts `UserRecord`). Every change is a
+ *   compare-and-set on that one key (`kv.update(key, value, revision)`, retried on conflict), which is what makes
+ *   the takeover rule atomic per user across nodes.
+ * - **Presence events** are the KV watch: each record carries the changes of the write that produced it, every
+ *   node watches the whole bucket, and the stream's order is the order of changes for that user on every node.
+ *   The same watch keeps a local replica (user -> sessions) used by `lookup`/`sendToUsers` after a sync (the
+ *   stream's last sequence, read in one round trip, has reached the replica) and by the reaper.
+ * - **Delivery**: request/reply on `certim.<cluster>.deliver.<node>`; the receiving node checks that the session
+ *   is still its own, applies the envelope's filters through its endpoint and replies with the accepted count. A
+ *   node with no subscriber ("no responders": gone) counts as not targeted, so an IM to a user whose node just
+ *   died is stored offline instead of lost. Sessions on this node are delivered to directly, never through NATS.
+ *   Sends from one directory are dispatched in call order (their lookups run concurrently), so deliveries from one
+ *   caller to one session arrive in call order.
+ * - **Failure detection**: heartbeats on `certim.<cluster>.hb.<node>` every `heartbeatMs`; a node silent for
+ *   `deadAfterMs` is dead (liveness.ts), and the live node with the smallest name removes its entries — which
+ *   produces the departures every other node shows. A session removed by someone else (displaced, or reaped
+ *   while its node was cut off from NATS) is signed off by its own node when the change reaches it.
+ */
+import { Kvm, KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { Msg, QueuedIterator, Subscription } from '@nats-io/transport-node';
+import {
+  DirectoryError, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
+  type PresenceSnapshot, type RegisterOptions, type SessionAddress, type SessionEntry,
+} from './directory.js';
+import { NodeLiveness } from './liveness.js';
+import {
+  decodeDeliveryReply, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryReply, encodeDeliveryRequest,
+  encodeUserRecord, type RecordChange, type UserRecord,
+} from './nats-codec.js';
+import type { ClusterConnection } from './nats-connection.js';
+import { isNodeName } from './node-id.js';
+
+/** Sign-off reason for sessions displaced by a newer sign-on (docs/protocol.md §1.1, FLAP ch-4 TLV 0x0009). */
+const SIGNED_ON_ELSEWHERE = 1;
+/** Sign-off reason for a session whose entry was removed because its node was declared dead (no specific code). */
+export const NODE_LOST_REASON = 0;
+
+/** Options of {@link NatsDirectory}. */
+export interface NatsDirectoryOptions {
+  /** The node's NATS connection. */
+  connection: ClusterConnection;
+  /** This node's name (node-id.ts). */
+  node: string;
+  /** Close `connection` when the directory closes (default false). */
+  ownsConnection?: boolean;
+  /** Heartbeat period, ms (default 1000). */
+  heartbeatMs?: number;
+  /** Silence after which a node is dead, ms (default 3500). */
+  deadAfterMs?: number;
+  /** How long a delivery waits for the receiving node's reply, ms (default 3000). */
+  requestTimeoutMs?: number;
+  /** Clock (default Date.now). */
+  now?: () => number;
+  /** Log sink (no secrets, no message contents). */
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** KV revisions kept per user: a watcher more than this many writes behind on one user skips to the latest. */
+const HISTORY = 16;
+/** Compare-and-set attempts before giving up with DIRECTORY_UNAVAILABLE. */
+const CAS_ATTEMPTS = 100;
+
+/** The NATS implementation of the delivery directory. */
+export class NatsDirectory implements DeliveryDirectory {
+  /** {@inheritDoc DeliveryDirectory.node} */
+  readonly node: string;
+  private state: 'new' | 'starting' | 'started' | 'closed' = 'new';
+  private endpoint: NodeEndpoint | undefined;
+  private kv: KV | undefined;
+  private watcher: QueuedIterator<KvWatchEntry> | undefined;
+  private readonly subs: Subscription[] = [];
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private unlistenStatus: (() => void) | undefined;
+  /** This node's live sessions, by session id (the receiving side's truth for "is it still mine"). */
+  private readonly local = new Map<string, SessionEntry>();
+  /** Every user's sessions as of `seen` (from the watch). */
+  private readonly replica = new Map<string, SessionEntry[]>();
+  /** Highest KV revision applied to the replica, and who waits for one. */
+  private seen = 0;
+  private seenWaiters: Array<{ revision: number; resolve: () => void }> = [];
+  /** Sends are dispatched in call order; this is the tail of that queue. */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly reaping = new Set<string>();
+  private readonly liveness: NodeLiveness;
+  private readonly conn: ClusterConnection;
+  private readonly heartbeatMs: number;
+  private readonly deadAfterMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly log: NonNullable<NatsDirectoryOptions['log']>;
+  private readonly ownsConnection: boolean;
+
+  /** @param options connection, node name, timing */
+  constructor(options: NatsDirectoryOptions) {
+    if (!isNodeName(options.node)) throw new DirectoryError('DIRECTORY_FOREIGN_SESSION', `bad node name ${JSON.stringify(options.node)}`);
+    this.node = options.node;
+    this.conn = options.connection;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.deadAfterMs = options.deadAfterMs ?? 3500;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
+    this.log = options.log ?? (() => {});
+    this.liveness = new NodeLiveness({ self: this.node, deadAfterMs: this.deadAfterMs, now: options.now ?? Date.now });
+    this.ownsConnection = options.ownsConnection ?? false;
+  }
+
+  /** {@inheritDoc DeliveryDirectory.start} */
+  async start(endpoint: NodeEndpoint): Promise<void> {
+    if (this.state !== 'new') throw new DirectoryError('DIRECTORY_CLOSED', 'directory already started');
+    this.state = 'starting';
+    this.endpoint = endpoint;
+    const nc = this.conn.nc;
+    try {
+      this.kv = await new Kvm(nc).create(this.conn.bucket('sessions'), { history: HISTORY });
+      this.subs.push(nc.subscribe(this.conn.subject('deliver', this.node), { callback: (err, msg) => { if (!err) this.onDeliver(msg); } }));
+      this.subs.push(nc.subscribe(this.conn.subject('hb', '*'), {
+        callback: (err, msg) => {
+          if (!err) this.liveness.heard(msg.subject.slice(msg.subject.lastIndexOf('.') + 1));
+        },
+      }));
+      this.watcher = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
+      void this.consumeWatch(this.watcher);
+      await this.sync();
+    } catch (e) {
+      this.state = 'closed';
+      await this.teardown();
+      throw unavailable(e);
+    }
+    this.heartbeat();
+    this.timers.push(setInterval(() => this.heartbeat(), this.heartbeatMs));
+    this.timers.push(setInterval(() => void this.reap(), Math.max(100, this.heartbeatMs / 2)));
+    for (const t of this.timers) t.unref?.();
+    this.unlistenStatus = this.conn.onStatus((s) => {
+      if (s.type === 'reconnected' && s.outageMs >= this.deadAfterMs / 2) void this.recheckLocal();
+    });
+    this.state = 'started';
+  }
+
+  /** {@inheritDoc DeliveryDirectory.register} */
+  async register(entry: SessionEntry, options: RegisterOptions = {}): Promise<SessionEntry[]> {
+    this.ready();
+    if (entry.address.node !== this.node) throw new DirectoryError('DIRECTORY_FOREIGN_SESSION', `session of node ${entry.address.node} registered on ${this.node}`);
+    const reason = options.reason ?? SIGNED_ON_ELSEWHERE;
+    const copy = cloneEntry(entry);
+    this.local.set(copy.address.sessionId, copy);
+    let displaced: SessionEntry[] = [];
+    try {
+      await this.mutate(copy.user, (current) => {
+        displaced = current.filter((e) => (copy.exclusive || e.exclusive) && !sameSession(e.address, copy.address));
+        const kept = current.filter((e) => !displaced.includes(e) && !sameSession(e.address, copy.address));
+        const changes: RecordChange[] = displaced.map((d) => ({ entry: d, removed: true, event: d.presence !== undefined, reason }));
+        if (copy.presence) changes.push({ entry: copy, removed: false, event: true });
+        return { sessions: [...kept, copy], changes };
+      });
+    } catch (e) {
+      this.local.delete(copy.address.sessionId);
+      throw e;
+    }
+    // Displaced sessions are signed off before register resolves: ours directly, others' by a request (their node
+    // would also act on the watched change; whichever comes first wins, exactly one sign-off reaches the session).
+    const signOff: Envelope = { delivery: { kind: 'sign-off', reason } };
+    await Promise.all(displaced.map(async (d) => {
+      if (d.address.node === this.node) this.dropLocal(d.address.sessionId, reason);
+      else await this.request(d.address.node, [d.address.sessionId], signOff).catch(() => undefined);
+    }));
+    return displaced.map(cloneEntry);
+  }
+
+  /** {@inheritDoc DeliveryDirectory.update} */
+  async update(address: SessionAddress, presence: PresenceSnapshot | undefined): Promise<void> {
+    this.ready();
+    const user = this.userOf(address);
+    if (user === undefined) return;
+    const mine = address.node === this.node ? this.local.get(address.sessionId) : undefined;
+    if (mine) {
+      if (presence) mine.presence = clonePresence(presence);
+      else delete mine.presence;
+    }
+    await this.mutate(user, (current) => {
+      const e = current.find((x) => sameSession(x.address, address));
+      if (!e || (!presence && !e.presence)) return undefined;
+      const next = cloneEntry(e);
+      if (presence) next.presence = clonePresence(presence);
+      else delete next.presence;
+      return { sessions: current.map((x) => (x === e ? next : x)), changes: [{ entry: next, removed: presence === undefined, event: true }] };
+    });
+  }
+
+  /** {@inheritDoc DeliveryDirectory.unregister} */
+  async unregister(address: SessionAddress): Promise<void> {
+    this.ready();
+    const user = this.userOf(address);
+    if (address.node === this.node) this.local.delete(address.sessionId);
+    if (user === undefined) return;
+    await this.removeWhere(user, (e) => sameSession(e.address, address));
+  }
+
+  /** {@inheritDoc DeliveryDirectory.sessionsOf} */
+  async sessionsOf(user: string): Promise<SessionEntry[]> {
+    this.ready();
+    return (await this.read(user)).sessions;
+  }
+
+  /** {@inheritDoc DeliveryDirectory.lookup} */
+  async lookup(users: readonly string[]): Promise<Map<string, SessionEntry[]>> {
+    this.ready();
+    await this.sync();
+    const out = new Map<string, SessionEntry[]>();
+    for (const u of users) {
+      const list = this.replica.get(u);
+      if (list && list.length > 0) out.set(u, list.map(cloneEntry));
+    }
+    return out;
+  }
+
+  /** {@inheritDoc DeliveryDirectory.sendTo} */
+  sendTo(address: SessionAddress, envelope: Envelope): Promise<boolean> {
+    return this.ordered(Promise.resolve(), async () => {
+      const r = await this.dispatch([address], envelope);
+      return r.accepted > 0;
+    });
+  }
+
+  /** {@inheritDoc DeliveryDirectory.sendToUser} */
+  sendToUser(user: string, envelope: Envelope): Promise<DeliveryResult> {
+    const looked = this.state === 'started' ? this.read(user) : Promise.resolve({ sessions: [], changes: [] });
+    return this.ordered(looked, (rec) => this.dispatch(rec.sessions.filter((e) => wanted(e, envelope)).map((e) => e.address), envelope));
+  }
+
+  /** {@inheritDoc DeliveryDirectory.sendToUsers} */
+  sendToUsers(users: readonly string[], envelope: Envelope): Promise<DeliveryResult> {
+    const synced = this.state === 'started' ? this.sync() : Promise.resolve();
+    return this.ordered(synced, () => {
+      const targets: SessionAddress[] = [];
+      for (const u of new Set(users)) for (const e of this.replica.get(u) ?? []) if (wanted(e, envelope)) targets.push(e.address);
+      return this.dispatch(targets, envelope);
+    });
+  }
+
+  /** {@inheritDoc DeliveryDirectory.close} */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasStarted = this.state === 'started';
+    this.state = 'closed';
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    if (wasStarted) {
+      // Leave cleanly: remove our entries (watchers see the departures now, not after the dead-node timeout).
+      const users = new Set<string>([...this.local.values()].map((e) => e.user));
+      for (const [u, list] of this.replica) if (list.some((e) => e.address.node === this.node)) users.add(u);
+      this.local.clear();
+      await Promise.all([...users].map((u) => this.removeWhere(u, (e) => e.address.node === this.node).catch((e: unknown) =>
+        this.log('warn', 'cluster: could not remove an entry while leaving', { error: (e as Error).message }))));
+    }
+    await this.teardown();
+  }
+
+  // ---- internals ----
+
+  private ready(): void {
+    if (this.state === 'closed') throw new DirectoryError('DIRECTORY_CLOSED', 'directory closed');
+    if (this.state !== 'started') throw new DirectoryError('DIRECTORY_NOT_STARTED', 'directory not started');
+  }
+
+  /** Runs `dispatch` after every earlier send has dispatched, once `pre` (started now, concurrently) resolves. */
+  private ordered<L, T>(pre: Promise<L>, dispatch: (l: L) => Promise<T>): Promise<T> {
+    if (this.state !== 'started') {
+      pre.catch(() => undefined);
+      return Promise.reject(new DirectoryError(this.state === 'closed' ? 'DIRECTORY_CLOSED' : 'DIRECTORY_NOT_STARTED', `directory ${this.state}`));
+    }
+    const turn = this.chain.then(() => pre);
+    // Registered before the chain's continuation: dispatch's synchronous part (every publish) runs first.
+    const result = turn.then(dispatch);
+    this.chain = turn.then(noop, noop);
+    return result.catch((e: unknown) => {
+      throw unavailable(e);
+    });
+  }
+
+  /**
+   * Delivers to `targets` (already filtered): local sessions at once, remote ones by one request per node, all
+   * published synchronously before the first await (the ordering guarantee rests on it).
+   */
+  private async dispatch(targets: readonly SessionAddress[], envelope: Envelope): Promise<DeliveryResult> {
+    let targeted = targets.length;
+    let accepted = 0;
+    const byNode = new Map<string, string[]>();
+    for (const t of targets) {
+      if (t.node === this.node) {
+        if (this.deliverLocal(t.sessionId, envelope)) accepted++;
+        continue;
+      }
+      let ids = byNode.get(t.node);
+      if (!ids) byNode.set(t.node, (ids = []));
+      ids.push(t.sessionId);
+    }
+    const replies = [...byNode].map(([node, ids]) => this.request(node, ids, envelope).then(
+      (n) => {
+        accepted += n;
+      },
+      (e: unknown) => {
+        // No subscriber: the node is gone (its entries are about to be reaped) — the sessions are not reachable,
+        // so they do not count as targeted and the caller stores what it can. A timeout counts as not accepted.
+        if (isNoResponders(e)) targeted -= ids.length;
+        else this.log('warn', 'cluster: delivery to a node failed', { node, error: (e as Error).message });
+      },
+    ));
+    await Promise.all(replies);
+    return { targeted, accepted };
+  }
+
+  private async request(node: string, sessionIds: string[], envelope: Envelope): Promise<number> {
+    const reply = await this.conn.nc.request(this.conn.subject('deliver', node), encodeDeliveryRequest({ sessionIds, envelope }), { timeout: this.requestTimeoutMs });
+    return decodeDeliveryReply(reply.data);
+  }
+
+  /** A delivery request from another node. */
+  private onDeliver(msg: Msg): void {
+    let accepted = 0;
+    try {
+      const data = msg.data;
+      const req = decodeDeliveryRequest(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      const d = req.envelope.delivery;
+      for (const id of req.sessionIds) {
+        if (d.kind === 'sign-off' ? this.dropLocal(id, d.reason) : this.deliverLocal(id, req.envelope)) accepted++;
+      }
+    } catch (e) {
+      this.log('warn', 'cluster: undecodable delivery request', { error: (e as Error).message });
+    }
+    msg.respond(encodeDeliveryReply(accepted));
+  }
+
+  private deliverLocal(sessionId: string, envelope: Envelope): boolean {
+    if (!this.local.has(sessionId) || !this.endpoint) return false;
+    if (envelope.delivery.kind === 'sign-off') return this.dropLocal(sessionId, envelope.delivery.reason);
+    try {
+      return this.endpoint.deliver(sessionId, envelope);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Forgets a local session and signs it off; true when it was still ours (so exactly one sign-off is sent). */
+  private dropLocal(sessionId: string, reason: number): boolean {
+    if (!this.local.delete(sessionId)) return false;
+    try {
+      this.endpoint?.deliver(sessionId, { delivery: { kind: 'sign-off', reason } });
+    } catch {
+      // the endpoint must not throw; a broken one must not break the directory either
+    }
+    return true;
+  }
+
+  private userOf(address: SessionAddress): string | undefined {
+    if (address.node === this.node) {
+      const mine = this.local.get(address.sessionId);
+      if (mine) return mine.user;
+    }
+    for (const [u, list] of this.replica) if (list.some((e) => sameSession(e.address, address))) return u;
+    return undefined;
+  }
+
+  private async read(user: string): Promise<UserRecord> {
+    try {
+      const e = await this.kv!.get(userKey(user));
+      return e && e.operation === 'PUT' && e.value.length > 0 ? decodeUserRecord(e.value) : { sessions: [], changes: [] };
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  /** Compare-and-set on a user's record; `fn` returns the new record, or undefined for no change. */
+  private async mutate(user: string, fn: (current: SessionEntry[]) => UserRecord | undefined): Promise<void> {
+    const key = userKey(user);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      let rev = 0;
+      let current: SessionEntry[] = [];
+      try {
+        const e = await this.kv!.get(key);
+        if (e) {
+          rev = e.revision;
+          if (e.operation === 'PUT' && e.value.length > 0) current = decodeUserRecord(e.value).sessions;
+        }
+        const next = fn(current);
+        if (!next) return;
+        const bytes = encodeUserRecord(next);
+        if (e) await this.kv!.update(key, bytes, rev);
+        else await this.kv!.create(key, bytes);
+        return;
+      } catch (err) {
+        if (!isCasConflict(err)) throw unavailable(err);
+        if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
+      }
+    }
+    throw new DirectoryError('DIRECTORY_UNAVAILABLE', `directory record of ${user} kept changing; gave up`);
+  }
+
+  private removeWhere(user: string, pred: (e: SessionEntry) => boolean, reason?: number): Promise<void> {
+    return this.mutate(user, (current) => {
+      const gone = current.filter(pred);
+      if (gone.length === 0) return undefined;
+      return {
+        sessions: current.filter((e) => !gone.includes(e)),
+        changes: gone.map((g) => ({ entry: g, removed: true, event: g.presence !== undefined, ...(reason !== undefined ? { reason } : {}) })),
+      };
+    });
+  }
+
+  /** Resolves once the replica has applied every write the stream held when this was called. */
+  private async sync(): Promise<void> {
+    let last: number;
+    try {
+      last = (await this.kv!.status()).streamInfo.state.last_seq;
+    } catch (e) {
+      throw unavailable(e);
+    }
+    if (this.seen >= last) return;
+    await new Promise<void>((resolve) => this.seenWaiters.push({ revision: last, resolve }));
+  }
+
+  private async consumeWatch(w: QueuedIterator<KvWatchEntry>): Promise<void> {
+    try {
+      for await (const e of w) this.applyWatched(e);
+    } catch (e) {
+      if (this.state !== 'closed') this.log('error', 'cluster: directory watch ended', { error: (e as Error).message });
+    }
+  }
+
+  private applyWatched(e: KvWatchEntry): void {
+    const user = keyUser(e.key);
+    let rec: UserRecord = { sessions: [], changes: [] };
+    if (user !== undefined && e.operation === 'PUT' && e.value.length > 0) {
+      try {
+        rec = decodeUserRecord(e.value);
+      } catch (err) {
+        this.log('warn', 'cluster: undecodable directory record', { key: e.key, error: (err as Error).message });
+      }
+    }
+    if (user !== undefined) {
+      if (rec.sessions.length > 0) this.replica.set(user, rec.sessions);
+      else this.replica.delete(user);
+      // Initial values describe old writes: state only, no events.
+      if (e.isUpdate) {
+        for (const c of rec.changes) {
+          if (c.removed && c.reason !== undefined && c.entry.address.node === this.node) this.dropLocal(c.entry.address.sessionId, c.reason);
+          if (!c.event || !this.endpoint) continue;
+          try {
+            this.endpoint.presenceChanged({ user, sessions: rec.sessions.map(cloneEntry), changed: cloneEntry(c.entry), removed: c.removed });
+          } catch {
+            // must not throw (NodeEndpoint contract); keep the watch alive regardless
+          }
+        }
+      }
+    }
+    if (e.revision > this.seen) this.seen = e.revision;
+    if (this.seenWaiters.length > 0) {
+      const due = this.seenWaiters.filter((x) => x.revision <= this.seen);
+      this.seenWaiters = this.seenWaiters.filter((x) => x.revision > this.seen);
+      for (const x of due) x.resolve();
+    }
+  }
+
+  private heartbeat(): void {
+    if (this.state === 'closed' || this.conn.nc.isClosed()) return;
+    try {
+      this.conn.nc.publish(this.conn.subject('hb', this.node));
+    } catch {
+      // reconnecting: the next beat goes out when we are back
+    }
+  }
+
+  /** If this node is the reaper, removes every entry of nodes that stopped beating. */
+  private async reap(): Promise<void> {
+    if (this.state !== 'started' || !this.liveness.isReaper()) return;
+    const owners = new Map<string, Set<string>>();
+    for (const [u, list] of this.replica) {
+      for (const e of list) {
+        let users = owners.get(e.address.node);
+        if (!users) owners.set(e.address.node, (users = new Set()));
+        users.add(u);
+      }
+    }
+    for (const node of this.liveness.dead(owners.keys())) {
+      if (this.reaping.has(node)) continue;
+      this.reaping.add(node);
+      const users = [...owners.get(node)!];
+      this.log('warn', 'cluster: node stopped answering; removing its sessions', { node, users: users.length });
+      try {
+        await Promise.all(users.map((u) => this.removeWhere(u, (e) => e.address.node === node, NODE_LOST_REASON)));
+      } catch (e) {
+        this.log('error', 'cluster: removing a dead node\'s sessions failed (will retry)', { node, error: (e as Error).message });
+      } finally {
+        this.reaping.delete(node);
+      }
+    }
+  }
+
+  /** After a long NATS outage: sessions the cluster no longer lists (reaped meanwhile) are signed off. */
+  private async recheckLocal(): Promise<void> {
+    try {
+      await this.sync();
+    } catch {
+      return;
+    }
+    for (const [id, e] of [...this.local]) {
+      const listed = this.replica.get(e.user)?.some((x) => sameSession(x.address, e.address)) ?? false;
+      if (!listed) {
+        this.log('warn', 'cluster: session lost from the directory during a NATS outage; signing it off', { sessionId: id });
+        this.dropLocal(id, NODE_LOST_REASON);
+      }
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    this.unlistenStatus?.();
+    for (const w of this.seenWaiters.splice(0)) w.resolve();
+    for (const s of this.subs.splice(0)) s.unsubscribe();
+    this.watcher?.stop();
+    if (this.ownsConnection) await this.conn.close();
+  }
+}
+
+const noop = (): void => {};
+
+/** Envelope filters the sending side applies (the receiving side applies from/capability). */
+function wanted(e: SessionEntry, env: Envelope): boolean {
+  if (!env.includeNotReady && !e.presence) return false;
+  if (env.service !== undefined && e.service !== env.service) return false;
+  return !(env.except && sameSession(env.except, e.address));
+}
+
+/** KV key of a user: `u.<name>` for plain names, `x.<hex>` for anything else a key may not hold. */
+function userKey(user: string): string {
+  return /^[a-z0-9_-]{1,64}$/.test(user) ? `u.${user}` : `x.${Buffer.from(user, 'utf8').toString('hex')}`;
+}
+
+function keyUser(key: string): string | undefined {
+  if (key.startsWith('u.')) return key.slice(2);
+  if (key.startsWith('x.')) return Buffer.from(key.slice(2), 'hex').toString('utf8');
+  return undefined;
+}
+
+function isCasConflict(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 10071 || (e instanceof Error && /wrong last sequence|key exists/i.test(e.message));
+}
+
+function isNoResponders(e: unknown): boolean {
+  if (e instanceof Error && typeof (e as { isNoResponders?: unknown }).isNoResponders === 'function') {
+    return (e as unknown as { isNoResponders(): boolean }).isNoResponders();
+  }
+  return e instanceof Error && (e.name === 'NoRespondersError' || /no responders/i.test(e.message));
+}
+
+function unavailable(e: unknown): DirectoryError {
+  if (DirectoryError.is(e)) return e;
+  return new DirectoryError('DIRECTORY_UNAVAILABLE', `cluster directory unavailable: ${(e as Error)?.message ?? String(e)}`);
+}
+
+function clonePresence(p: PresenceSnapshot): PresenceSnapshot {
+  return { ...p, privacy: { ...p.privacy, permit: [...p.privacy.permit], deny: [...p.privacy.deny], buddies: [...p.privacy.buddies] } };
+}
+
+function cloneEntry(e: SessionEntry): SessionEntry {
+  const c: SessionEntry = { address: { ...e.address }, user: e.user, service: e.service, exclusive: e.exclusive };
+  if (e.presence) c.presence = clonePresence(e.presence);
+  return c;
+}
