@@ -161,6 +161,17 @@ export function directoryConformance(name: string, harness: DirectoryHarness): v
       assert.deepEqual((await dirs[0]!.sessionsOf('alice')).map((e) => e.address.sessionId).sort(), ['m1', 'm2', 'm3']);
     });
 
+    test('takeover is per service: another service\'s sessions neither displace nor are displaced', async () => {
+      const { dirs, eps } = await cluster(['n1', 'n2']);
+      await dirs[0]!.register(entry(dirs[0]!, 'bos1', 'alice', { exclusive: true }));
+      assert.deepEqual(await dirs[1]!.register(entry(dirs[1]!, 'chat1', 'alice', { exclusive: true, service: 'chat' })), []);
+      const displaced = await dirs[1]!.register(entry(dirs[1]!, 'bos2', 'alice', { exclusive: true }));
+      assert.deepEqual(displaced.map((e) => e.address.sessionId), ['bos1']);
+      await eps[0]!.waitFor('sign-off of bos1', () => eps[0]!.to('bos1').length === 1);
+      assert.deepEqual((await dirs[0]!.sessionsOf('alice')).map((e) => e.address.sessionId).sort(), ['bos2', 'chat1']);
+      assert.equal(eps[1]!.to('chat1').length, 0);
+    });
+
     test('concurrent exclusive sign-ons on two nodes leave exactly one session', async () => {
       const { dirs } = await cluster(['n1', 'n2']);
       for (let round = 0; round < 5; round++) {

@@ -25,14 +25,15 @@
  *
  * ## Sessions and takeover (docs/protocol.md §1.1, §2.1)
  *
- * `register` adds an entry atomically per user and applies the sign-on rule:
+ * `register` adds an entry atomically per user and applies the sign-on rule among the user's sessions **of the
+ * same service** (a chat connection never displaces the user's BOS session):
  * - an **exclusive** newcomer (a classic client that did not set login TLV 0x004A = 1) displaces every existing
- *   session of that user on every node (classic "signed on elsewhere");
+ *   session of that user and service on every node (classic "signed on elsewhere");
  * - a **multi-session** newcomer (certim clients, and classic clients with multi-conn flag 1) displaces only the
- *   user's exclusive sessions and coexists with the other multi-session ones.
+ *   user's exclusive sessions of that service and coexists with the other multi-session ones.
  * Displaced sessions are removed from the directory and sent `{ kind: 'sign-off' }` before `register` resolves.
- * Concurrent registrations of one user must end in a state this rule allows (never two exclusive sessions, never an
- * exclusive beside another session); an implementation serialises them per user (in-process: synchronously; NATS:
+ * Concurrent registrations of one user must end in a state this rule allows (per service: never two exclusive
+ * sessions, never an exclusive beside another session); an implementation serialises them per user (in-process: synchronously; NATS:
  * e.g. a compare-and-set on the user's key-value entry, retried).
  *
  * ## Presence across nodes

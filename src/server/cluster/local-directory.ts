@@ -33,7 +33,7 @@ export class LocalDirectoryHub {
   register(entry: SessionEntry, reason: number): SessionEntry[] {
     const copy = cloneEntry(entry);
     const list = this.users.get(copy.user) ?? [];
-    const displaced = list.filter((e) => copy.exclusive || e.exclusive);
+    const displaced = list.filter((e) => e.service === copy.service && (copy.exclusive || e.exclusive));
     const kept = list.filter((e) => !displaced.includes(e));
     kept.push(copy);
     this.users.set(copy.user, kept);
