@@ -148,7 +148,7 @@ export class NatsDirectory implements DeliveryDirectory {
     let displaced: SessionEntry[] = [];
     try {
       await this.mutate(copy.user, (current) => {
-        displaced = current.filter((e) => (copy.exclusive || e.exclusive) && !sameSession(e.address, copy.address));
+        displaced = current.filter((e) => e.service === copy.service && (copy.exclusive || e.exclusive) && !sameSession(e.address, copy.address));
         const kept = current.filter((e) => !displaced.includes(e) && !sameSession(e.address, copy.address));
         const changes: RecordChange[] = displaced.map((d) => ({ entry: d, removed: true, event: d.presence !== undefined, reason }));
         if (copy.presence) changes.push({ entry: copy, removed: false, event: true });
