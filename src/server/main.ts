@@ -23,6 +23,7 @@ import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
 import { hashPassword, verifyPassword } from './auth/password.js';
 import { loadServerSecrets } from './auth/server-secrets.js';
+import { joinCluster } from './cluster/join-cluster.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
@@ -57,6 +58,8 @@ export interface ServerOptions {
   log?: Logger;
   /** Environment (CERTIM_CA_PASSPHRASE); default process.env. */
   env?: Record<string, string | undefined>;
+  /** `nats://HOST:PORT[?name=CLUSTER]`: run as a node of a cluster (needs a Postgres `dbUrl`); default: alone. */
+  cluster?: string;
 }
 
 /**
@@ -89,6 +92,8 @@ export interface RunningServer {
   readonly ca: CertificateAuthority;
   /** The OSCAR server (engine, metrics). */
   readonly oscar: OscarServer;
+  /** This node's name and its cluster's, when running with `cluster`. */
+  readonly cluster?: { node: string; name: string };
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -193,6 +198,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log('info', 'database open', { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
 
     const domain = await resolveDomain(store, options.domain, publicHost);
+    const cluster = options.cluster === undefined ? undefined
+      : await joinCluster({ url: options.cluster, store, dataDir, domain, env: options.env ?? process.env, log });
+    if (cluster) cleanups.push(() => cluster.close());
     const crlUrl = options.httpPort !== 0 ? `https://${publicHost}:${options.httpPort}${CRL_PATH}` : undefined;
     const ca = await openCertificateAuthority({
       dataDir,
@@ -263,6 +271,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       backend: store.backend,
       ca,
       oscar,
+      ...(cluster ? { cluster: { node: cluster.node, name: cluster.name } } : {}),
       close() {
         closing ??= closeAll();
         return closing;

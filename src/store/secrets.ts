@@ -1,15 +1,16 @@
 /**
- * Named server-wide secrets (the BOS cookie HMAC key, the key behind unknown users' fake BUCP challenges) kept in
+ * Named server-wide secrets (the BOS cookie HMAC key, the key behind unknown users' fake BUCP challenges, a
+ * cluster's CA bundle with its encrypted issuing key) kept in
  * the shared database, so every node of a cluster signs and checks with the same key. A secret is created once,
  * by whichever process asks first; everyone else reads that one value (docs/protocol.md §2.1 for the cookie).
  */
 
 /** Longest secret name (names are code constants such as `bos-cookie-hmac`). */
 export const SECRET_NAME_MAX = 64;
-/** Shortest and longest secret value, bytes (shorter keys are refused: a secret is at least 128 bits). */
+/** Shortest secret value, bytes (shorter keys are refused: a secret is at least 128 bits). */
 export const SECRET_MIN_BYTES = 16;
-/** See {@link SECRET_MIN_BYTES}. */
-export const SECRET_MAX_BYTES = 1024;
+/** Longest secret value, bytes (room for a CA bundle: certificates and an encrypted key, a few KiB). */
+export const SECRET_MAX_BYTES = 64 * 1024;
 
 /** Server secrets, created once and shared by every process on the database. */
 export interface ServerSecretStore {

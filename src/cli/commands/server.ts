@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { parseClusterUrl } from '../../server/cluster/nats-connection.js';
 import { DEFAULT_SERVER_OPTIONS, startServer, stderrLogger, type RunningServer, type ServerOptions } from '../../server/main.js';
 
 const USAGE = `usage: certim server [options]
@@ -17,6 +18,8 @@ const USAGE = `usage: certim server [options]
   --domain D         domain in issued certificates' im: URIs (default: the public host)
   --public-host H    name clients use to reach this server: BOS redirects and the TLS certificate
                      (default: --host, or this machine's host name when --host is a wildcard)
+  --cluster URL      run as one node of a cluster: nats://HOST:4222[?name=CLUSTER]; needs --db postgres://...
+                     and the same CERTIM_CA_PASSPHRASE on every node (default: a single server, no NATS)
   --json             print one JSON line on stdout once ready; logs stay on stderr
   Port 0 picks a free port. SIGTERM/SIGINT shut down cleanly.
 `;
@@ -43,6 +46,7 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
       db: { type: 'string' },
       domain: { type: 'string' },
       'public-host': { type: 'string' },
+      cluster: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -59,7 +63,9 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
     ...(values.db !== undefined ? { dbUrl: values.db } : {}),
     ...(values.domain !== undefined ? { domain: values.domain } : {}),
     ...(values['public-host'] !== undefined ? { publicHost: values['public-host'] } : {}),
+    ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
   };
+  if (values.cluster !== undefined) parseClusterUrl(values.cluster); // a bad URL is a usage error, before anything starts
   return { options, json: values.json ?? false };
 }
 
@@ -109,6 +115,7 @@ export const serverCommand: Command = {
         dataDir: server.dataDir,
         db: server.backend,
         pid: process.pid,
+        ...(server.cluster ? { cluster: server.cluster } : {}),
       };
       if (parsed.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
       if (!stopSignal) await new Promise<void>((resolve) => (wake = resolve));

@@ -17,7 +17,12 @@ const CLUSTER_NAME_RE = /^[A-Za-z0-9_-]{1,40}$/;
 export const DEFAULT_CLUSTER_NAME = 'default';
 
 /** Error codes of cluster setup (`ClusterError.code`). */
-export type ClusterErrorCode = 'CLUSTER_BAD_URL' | 'CLUSTER_UNREACHABLE';
+export type ClusterErrorCode =
+  | 'CLUSTER_BAD_URL' // --cluster is not a nats:// URL we understand
+  | 'CLUSTER_UNREACHABLE' // no NATS server answered at startup
+  | 'CLUSTER_NEEDS_SHARED_DB' // --cluster without a shared (Postgres) database
+  | 'CLUSTER_CA_PASSPHRASE' // CERTIM_CA_PASSPHRASE missing, or a local CA encrypted under a generated passphrase
+  | 'CLUSTER_CA_MISMATCH'; // this data directory holds a different CA than the cluster's
 
 /** A cluster setup failure with a stable code. */
 export class ClusterError extends Error {
