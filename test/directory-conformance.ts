@@ -220,14 +220,27 @@ export function directoryConformance(name: string, harness: DirectoryHarness): v
       }
     });
 
-    test('a session that never became ready produces no presence event; register with presence does', async () => {
+    test('a never-ready session produces an event only when it leaves as the user\'s last entry', async () => {
       const { dirs, eps } = await cluster(['n1', 'n2']);
+      await dirs[0]!.register(entry(dirs[0]!, 'y1', 'yan', { presence: snapshot('Yan') }));
+      await dirs[0]!.register(entry(dirs[0]!, 'y2', 'yan'));
+      await dirs[0]!.unregister({ node: 'n1', sessionId: 'y2' }); // not ready, not last: no event
       await dirs[0]!.register(entry(dirs[0]!, 'z', 'zed'));
-      await dirs[0]!.unregister({ node: 'n1', sessionId: 'z' });
-      await dirs[0]!.register(entry(dirs[0]!, 'y', 'yan', { presence: snapshot('Yan') }));
-      await eps[1]!.waitFor('yan event', () => eps[1]!.lastEvent('yan') !== undefined);
-      assert.equal(eps[1]!.lastEvent('zed'), undefined);
-      assert.equal(eps[0]!.lastEvent('zed'), undefined);
+      await dirs[0]!.unregister({ node: 'n1', sessionId: 'z' }); // not ready, last: an event
+      await eps[1]!.waitFor('zed event', () => eps[1]!.lastEvent('zed') !== undefined);
+      assert.deepEqual(eps[1]!.events.filter((e) => e.user === 'yan').length, 1);
+      const z = eps[1]!.lastEvent('zed')!;
+      assert.deepEqual([z.sessions.length, z.removed, z.changed.presence], [0, true, undefined]);
+    });
+
+    test('a takeover shows the user as still signed on (no empty session list) until the newcomer leaves', async () => {
+      const { dirs, eps } = await cluster(['n1', 'n2']);
+      await dirs[0]!.register(entry(dirs[0]!, 'old', 'amy', { exclusive: true, presence: snapshot('Amy') }));
+      await dirs[1]!.register(entry(dirs[1]!, 'new', 'amy', { exclusive: true }));
+      await eps[0]!.waitFor('displacement event', () => eps[0]!.lastEvent('amy')?.removed === true);
+      assert.deepEqual(eps[0]!.lastEvent('amy')!.sessions.map((e) => e.address.sessionId), ['new']);
+      await dirs[1]!.update({ node: 'n2', sessionId: 'new' }, snapshot('Amy'));
+      await eps[0]!.waitFor('newcomer present', () => eps[0]!.lastEvent('amy')?.sessions[0]?.presence !== undefined);
     });
 
     test('sendToUser reaches every ready session on every node; counts targeted and accepted', async () => {

@@ -126,7 +126,7 @@ test('a recipient that stops reading is disconnected once its pending output pas
     }
     assert.equal(fx.server.metrics().limitDisconnects, before + 1, `after ${sent} IMs`);
     // The sender is unaffected and now gets "not logged on".
-    for (let i = 0; i < 50 && fx.server.engine.registry.get('sleepy'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && fx.server.engine.registry.sessionsOf('sleepy').length > 0; i++) await new Promise((r) => setTimeout(r, 10));
     sender.conn.sendSnac(0x0004, 0x0006, imBody('sleepy', 'still there?'));
     assert.equal(decodeSnacError((await sender.conn.expectSnacWhere(0x0004, 0x0001, () => true, 5000)).body).code, 0x04);
     sender.conn.close();

@@ -1,13 +1,17 @@
 /**
- * The engine: everything connection-independent the handlers share — ports, online sessions, relay, presence,
- * cookies, login throttling, config, clock and counters. One per server; no sockets here.
+ * The engine: everything connection-independent the handlers share — ports, this node's sessions, the delivery
+ * directory, presence, services, cookies, login throttling, config, clock and counters. One per server; no sockets.
  */
 import { randomBytes } from 'node:crypto';
 import { CookieIssuer } from './auth/cookie.js';
 import { LoginThrottle } from './auth/login-throttle.js';
-import { InProcessRelay, type MessageRelay } from './cluster/relay.js';
+import type { DeliveryDirectory } from './cluster/directory.js';
+import { localDirectory } from './cluster/local-directory.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { Clock, ServerPorts } from './ports.js';
+import { DEFAULT_SERVICES } from './services/index.js';
+import { ServiceTable, type OscarService } from './services/service.js';
+import { LocalNode } from './session/local-node.js';
 import { Presence } from './session/presence.js';
 import { SessionRegistry } from './session/registry.js';
 
@@ -50,8 +54,10 @@ export interface EngineOptions {
   config?: Partial<EngineConfig>;
   /** Clock (default Date.now). */
   clock?: Clock;
-  /** Relay (default in-process over this engine's registry). */
-  relay?: MessageRelay;
+  /** Delivery directory (default: a single in-process node). Not started: the engine starts it. */
+  directory?: DeliveryDirectory;
+  /** Services (default {@link DEFAULT_SERVICES}). */
+  services?: readonly OscarService[];
   /** Logger (default: silent). */
   log?: Logger;
   /** HMAC key for BOS cookies (default: random per process; a cluster passes the store's shared one). */
@@ -68,12 +74,16 @@ export class Engine {
   readonly config: EngineConfig;
   /** Clock. */
   readonly clock: Clock;
-  /** Online sessions. */
+  /** This node's sessions. */
   readonly registry = new SessionRegistry();
-  /** Delivery hand-off. */
-  readonly relay: MessageRelay;
+  /** Who is online where, and the one path of every cross-session output. */
+  readonly directory: DeliveryDirectory;
+  /** Resolves once the directory is started (listeners wait for it); rejects when it could not start. */
+  readonly started: Promise<void>;
   /** Presence fan-out. */
   readonly presence: Presence;
+  /** The services connections can serve. */
+  readonly services: ServiceTable;
   /** BOS cookies. */
   readonly cookies: CookieIssuer;
   /** Failed-login throttle. */
@@ -87,6 +97,7 @@ export class Engine {
     connections: 0, sessions: 0, snacsIn: 0, snacsOut: 0, imsRelayed: 0, imsStored: 0, rateDropped: 0,
     limitDisconnects: 0, malformedFrames: 0, malformedSnacs: 0, loginsOk: 0, loginsFailed: 0,
   };
+  private sessionSeq = 0;
   /** Ports the listeners bound ({ plain, tls }), filled by the network layer; used for 17/03 BOS addresses. */
   readonly boundPorts: { plain?: number; tls?: number } = {};
 
@@ -95,12 +106,21 @@ export class Engine {
     this.ports = options.ports;
     this.config = { ...defaultEngineConfig(), ...options.config };
     this.clock = options.clock ?? { now: () => Date.now() };
-    this.relay = options.relay ?? new InProcessRelay(this.registry);
-    this.presence = new Presence(this.registry, this.clock);
+    this.log = options.log ?? (() => {});
+    const fault = (what: string, e: unknown) => this.log('error', `${what} failed`, { error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    this.directory = options.directory ?? localDirectory();
+    this.presence = new Presence(this.registry, this.directory, this.clock, fault);
+    this.services = new ServiceTable(options.services ?? DEFAULT_SERVICES);
+    this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault));
+    this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
     this.fakeKeySecret = options.fakeKeySecret ?? randomBytes(32);
     this.throttle = new LoginThrottle(this.config.loginThrottle);
-    this.log = options.log ?? (() => {});
+  }
+
+  /** A fresh node-unique session id. */
+  nextSessionId(): string {
+    return (++this.sessionSeq).toString(36);
   }
 
   /** A snapshot of the counters. */

@@ -56,6 +56,13 @@ export const IcbmTlv = {
   BART: 0x000d,
   /** Offline delivery timestamp u32 (AIM 6 / libpurple; inferred for AIM 5 which ignores it). */
   OFFLINE_TIMESTAMP: 0x0016,
+  /**
+   * certim extension, `04/07` only: "you sent this from another session to <screen name>" (ASCII string). The
+   * server adds it to the copy of a user's own IM that it gives the user's other certim sessions (those that
+   * announced certim's capability); the user-info block of such a copy is the user's own. Classic clients never
+   * receive it.
+   */
+  CERTIM_SENT_TO: 0x7c02,
 } as const;
 
 /** Size of the ICBM cookie. */

@@ -164,8 +164,8 @@ export interface LoginResult {
   screenName?: string;
 }
 
-/** Runs the BUCP (or certim TLS) login on a fresh auth connection. */
-export async function login(ep: Endpoint, screenName: string, password: string, method: LoginMethod): Promise<LoginResult> {
+/** Runs the BUCP (or certim TLS) login on a fresh auth connection; `multiConn` = login TLV 0x004A (absent when undefined). */
+export async function login(ep: Endpoint, screenName: string, password: string, method: LoginMethod, multiConn?: number): Promise<LoginResult> {
   const c = await TestConnection.open(ep);
   try {
     await c.nextFrame((f) => f.channel === FlapChannel.SignOn);
@@ -178,8 +178,9 @@ export async function login(ep: Endpoint, screenName: string, password: string, 
       const key = decodeKeyResponse((await c.expectSnac(0x0017, 0x0007)).body);
       req.passwordHash = method === 'md5-strong' ? strongPasswordHash(key, password) : weakPasswordHash(key, password);
       req.strong = method === 'md5-strong';
-      req.multiConn = 1;
     }
+    // Absent by default, as AIM 5.x sends it: such a client gets classic takeover.
+    if (multiConn !== undefined) req.multiConn = multiConn;
     c.sendSnac(0x0017, 0x0002, encodeLoginRequest(req));
     const resp = decodeLoginResponse((await c.expectSnac(0x0017, 0x0003)).body);
     if (!resp.ok) return { ok: false, error: resp.errorCode };
@@ -193,6 +194,8 @@ export async function login(ep: Endpoint, screenName: string, password: string, 
 export interface BosOptions {
   /** Client-side buddies to add (03/04) before client ready. */
   buddies?: string[];
+  /** Login TLV 0x004A (absent when undefined: classic takeover). */
+  multiConn?: number;
 }
 
 /** A signed-on BOS connection. */
@@ -229,7 +232,7 @@ export async function bosSignOn(ep: Endpoint, res: LoginResult, opts: BosOptions
 
 /** Login + BOS sign-on in one call. */
 export async function signOn(ep: Endpoint, screenName: string, password: string, method: LoginMethod, opts: BosOptions = {}): Promise<BosClient> {
-  return bosSignOn(ep, await login(ep, screenName, password, method), opts);
+  return bosSignOn(ep, await login(ep, screenName, password, method, opts.multiConn), opts);
 }
 
 /** Builds a 04/06 channel-1 IM body: cookie, channel 1, SN, TLV 0x0002 (features 01, one message part), optional extra TLVs. */

@@ -80,6 +80,6 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
   engine.throttle.succeed(key);
   engine.counters.loginsOk++;
   const port = conn.tls ? engine.boundPorts.tls : engine.boundPorts.plain;
-  const cookie = engine.cookies.issue({ screenName: account.screenName, tls: conn.tls, multiConn: req.multiConn }, now);
+  const cookie = engine.cookies.issue({ screenName: account.screenName, tls: conn.tls, multiConn: req.multiConn, service: 'bos' }, now);
   return reply(F, S.LOGIN_RESPONSE, encodeLoginSuccess(account.screenName, `${engine.config.advertisedHost}:${port ?? 5190}`, cookie));
 }

@@ -6,21 +6,29 @@ const T = 1_700_000_000_000;
 
 test('a cookie is 256 bytes and redeems once to its claims', () => {
   const ci = new CookieIssuer(new Uint8Array(32).fill(1), 60);
-  const c = ci.issue({ screenName: 'Bob Smith', tls: true, multiConn: 1 }, T);
+  const c = ci.issue({ screenName: 'Bob Smith', tls: true, multiConn: 1, service: 'bos' }, T);
   assert.equal(c.length, COOKIE_LENGTH);
-  assert.deepEqual(ci.redeem(c, T + 1000), { screenName: 'Bob Smith', tls: true, multiConn: 1 });
+  assert.deepEqual(ci.redeem(c, T + 1000), { screenName: 'Bob Smith', tls: true, multiConn: 1, service: 'bos' });
   assert.equal(ci.redeem(c, T + 2000), undefined, 'single use');
+});
+
+test('a cookie carries its service and room', () => {
+  const ci = new CookieIssuer(new Uint8Array(32).fill(1), 60);
+  const room = Uint8Array.from([0, 4, 9, 0x21, 0x61, 0x62]);
+  const c = ci.issue({ screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room }, T);
+  assert.deepEqual(ci.redeem(c, T), { screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room });
+  assert.throws(() => ci.issue({ screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room: new Uint8Array(65) }, T), RangeError);
 });
 
 test('tampered, expired, foreign-key and garbage cookies are refused', () => {
   const ci = new CookieIssuer(new Uint8Array(32).fill(1), 60);
   const other = new CookieIssuer(new Uint8Array(32).fill(2), 60);
-  const tampered = ci.issue({ screenName: 'bob', tls: false, multiConn: 0 }, T);
+  const tampered = ci.issue({ screenName: 'bob', tls: false, multiConn: 0, service: 'bos' }, T);
   tampered[25] = tampered[25]! ^ 1;
   const cases: Array<[string, Uint8Array, number]> = [
     ['tampered', tampered, T],
-    ['expired', ci.issue({ screenName: 'bob', tls: false, multiConn: 0 }, T), T + 61_000],
-    ['other key', other.issue({ screenName: 'bob', tls: false, multiConn: 0 }, T), T],
+    ['expired', ci.issue({ screenName: 'bob', tls: false, multiConn: 0, service: 'bos' }, T), T + 61_000],
+    ['other key', other.issue({ screenName: 'bob', tls: false, multiConn: 0, service: 'bos' }, T), T],
     ['garbage', new Uint8Array(256).fill(0xff), T],
     ['short', new Uint8Array(3), T],
   ];

@@ -1,10 +1,12 @@
 /**
- * The BOS hand-off cookie (PROTOCOL §2.1 step 5/6): opaque to clients, HMAC-SHA256-signed by the server,
- * short-lived and single-use. Padded to exactly 256 bytes because some clients expect that length (R).
+ * The service hand-off cookie (docs/protocol.md §2.1 step 5/6, §3.1 01/05): opaque to clients, HMAC-SHA256-signed
+ * by the server, short-lived and single-use. It names the service the connection that redeems it will serve (BOS
+ * after login; another service after a 01/04 request) and, for chat, the room. Padded to exactly 256 bytes because
+ * some clients expect that length (R).
  *
- * Layout (server-private): u8 version 1 · u32 expiry (Unix s) · 16 random bytes (nonce) · u8 flags
- * (0x01 signed on over TLS) · u8 multi-conn flag · string08 screen name · 32-byte HMAC over everything before it ·
- * zero padding to 256.
+ * Layout (server-private): u8 version 2 · u32 expiry (Unix s) · 16 random bytes (nonce) · u8 flags
+ * (0x01 signed on over TLS) · u8 multi-conn flag · string08 screen name · string08 service id · u8-length room
+ * bytes (empty when none) · 32-byte HMAC over everything before it · zero padding to 256.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ByteReader, ByteWriter, WireError } from '../../wire/bytes.js';
@@ -20,7 +22,14 @@ export interface CookieClaims {
   tls: boolean;
   /** The client's 17/02 TLV 0x004A multi-conn flag (0 when absent). */
   multiConn: number;
+  /** The service the redeeming connection serves ('bos' after login). */
+  service: string;
+  /** Service-specific target (a chat room's cookie), at most 64 bytes; absent when none. */
+  room?: Uint8Array;
 }
+
+/** Most bytes a cookie's room may hold (keeps the signed part well inside 256 bytes). */
+export const MAX_COOKIE_ROOM = 64;
 
 /** Issues and checks BOS cookies with one secret key. */
 export class CookieIssuer {
@@ -38,8 +47,11 @@ export class CookieIssuer {
   /** Creates a cookie for `claims` at time `nowMs`. */
   issue(claims: CookieClaims, nowMs: number): Uint8Array {
     const w = new ByteWriter(COOKIE_LENGTH);
-    w.u8(1).u32(Math.floor(nowMs / 1000) + this.ttlSeconds).bytes(randomBytes(16));
-    w.u8(claims.tls ? 1 : 0).u8(claims.multiConn & 0xff).string8(claims.screenName);
+    const room = claims.room ?? new Uint8Array(0);
+    if (room.length > MAX_COOKIE_ROOM) throw new RangeError(`cookie room of ${room.length} bytes`);
+    w.u8(2).u32(Math.floor(nowMs / 1000) + this.ttlSeconds).bytes(randomBytes(16));
+    w.u8(claims.tls ? 1 : 0).u8(claims.multiConn & 0xff).string8(claims.screenName).string8(claims.service);
+    w.u8(room.length).bytes(room);
     const signed = w.finish().slice();
     const mac = this.mac(signed);
     const out = new Uint8Array(COOKIE_LENGTH);
@@ -52,12 +64,14 @@ export class CookieIssuer {
   redeem(cookie: Uint8Array, nowMs: number): CookieClaims | undefined {
     try {
       const r = new ByteReader(cookie);
-      if (r.u8() !== 1) return undefined;
+      if (r.u8() !== 2) return undefined;
       const expiry = r.u32();
       const nonce = r.bytes(16);
       const flags = r.u8();
       const multiConn = r.u8();
       const sn = r.string8();
+      const service = r.string8();
+      const room = r.bytes(r.u8());
       const signedLen = r.offset;
       const mac = r.bytes(32);
       const expect = this.mac(cookie.subarray(0, signedLen));
@@ -68,7 +82,9 @@ export class CookieIssuer {
       const id = Buffer.from(nonce).toString('hex');
       if (this.used.has(id)) return undefined;
       this.used.set(id, expiry);
-      return { screenName: sn, tls: (flags & 1) !== 0, multiConn };
+      const claims: CookieClaims = { screenName: sn, tls: (flags & 1) !== 0, multiConn, service };
+      if (room.length > 0) claims.room = room.slice();
+      return claims;
     } catch (e) {
       if (WireError.is(e)) return undefined;
       throw e;

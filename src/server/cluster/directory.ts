@@ -38,9 +38,9 @@
  *
  * ## Presence across nodes
  *
- * Every change of a user's session set or of a session's presence (register with presence, `update`,
- * `unregister`, displacement, a node that disappears) produces one {@link PresenceEvent} carrying **all** of that
- * user's current entries. The event is delivered to the endpoint of **every** node (including the one that caused
+ * Every change of a session's presence (register with presence, `update`, and the removal — `unregister`,
+ * displacement, a node that disappears — of an entry that had presence or was the user's last entry) produces one
+ * {@link PresenceEvent} carrying **all** of that user's current entries. The event is delivered to the endpoint of **every** node (including the one that caused
  * it) in the order of changes for that user. Each node keeps its own watcher index (which local sessions have
  * which names on a buddy list) and fans the event out locally: the user is online when any entry has a presence
  * snapshot; the arrival shown is the one of a representative entry (not idle, then not away, then the latest
@@ -192,7 +192,7 @@ export interface DeliveryDirectory {
   register(entry: SessionEntry, options?: RegisterOptions): Promise<SessionEntry[]>;
   /** Sets (or with undefined clears) a session's presence; emits a presence event. No-op for an unknown address. */
   update(address: SessionAddress, presence: PresenceSnapshot | undefined): Promise<void>;
-  /** Removes a session; emits a presence event when it was present. Idempotent. */
+  /** Removes a session; emits a presence event when it was present or was the user's last entry. Idempotent. */
   unregister(address: SessionAddress): Promise<void>;
   /** The user's current entries (any node); empty when offline. */
   sessionsOf(user: string): Promise<SessionEntry[]>;

@@ -66,7 +66,7 @@ export class LocalDirectoryHub {
     const list = (this.users.get(e.user) ?? []).filter((x) => x !== e);
     if (list.length > 0) this.users.set(e.user, list);
     else this.users.delete(e.user);
-    if (e.presence) this.emit(e.user, e, true);
+    if (e.presence || list.length === 0) this.emit(e.user, e, true);
   }
 
   /** @internal Removes every entry of a node (it left or died) and forgets its endpoint. */

@@ -21,7 +21,7 @@ export const buddyFamily: BosFamily = {
         added.push(k);
       }
       ctx.engine.presence.reindex(s);
-      ctx.engine.presence.arrivalsFor(s, added);
+      return ctx.engine.presence.arrivalsFor(s, added);
     },
     [S.DEL_BUDDIES]: (ctx, body) => {
       const s = ctx.session;

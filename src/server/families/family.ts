@@ -1,9 +1,11 @@
 /**
- * The contract between the connection loop and the per-family modules (STYLE examples 1 and 2): a family
- * declares its id, version and subtype handlers in one file; a handler gets the session and the body and
- * returns replies for its own connection. Delivery to other users goes through the engine's MessageRelay.
+ * The contract between the connection loop and the per-family modules: a family declares its id, version and
+ * subtype handlers in one file; a handler gets the session and the body and returns replies for its own
+ * connection. Output to any other session (IMs, events, presence, room fan-out) goes through the engine's delivery
+ * directory (`engine.directory`, cluster/directory.ts), never to another session's link.
  */
 import type { Engine } from '../engine.js';
+import type { OscarService } from '../services/service.js';
 import type { Session } from '../session/session.js';
 
 /** A reply to the requesting connection. `requestId` defaults to the request's id. */
@@ -20,12 +22,14 @@ export interface Reply {
   requestId?: number;
 }
 
-/** What a BOS handler sees. */
+/** What a handler sees. */
 export interface BosContext {
-  /** The engine (ports, registry, relay, presence, config, clock). */
+  /** The engine (ports, directory, presence, config, clock). */
   engine: Engine;
   /** The signed-on session. */
   session: Session;
+  /** The service of the connection (its family table for 01/03, 01/07, 01/18). */
+  service: OscarService;
   /** The request's SNAC id. */
   requestId: number;
 }
@@ -33,7 +37,7 @@ export interface BosContext {
 /** A handler: returns replies (possibly none). May throw WireError (-> error 0x0E reply). */
 export type BosHandler = (ctx: BosContext, body: Uint8Array) => Promise<Reply[] | void> | Reply[] | void;
 
-/** One SNAC family served on BOS connections. */
+/** One SNAC family served on a service's connections. */
 export interface BosFamily {
   /** Family id. */
   family: number;

@@ -45,9 +45,9 @@ async function refresh(engine: Engine, s: Session): Promise<void> {
   s.feedbagBuddies = buddies;
   if (privacy) s.privacy = privacy;
   engine.presence.reindex(s);
-  engine.presence.arrivalsFor(s, added);
-  if (privacy) engine.presence.privacyChanged(s);
-  else engine.presence.broadcast(s);
+  await engine.presence.arrivalsFor(s, added);
+  if (privacy) await engine.presence.privacyChanged(s);
+  else await engine.presence.broadcast(s);
 }
 
 async function change(ctx: BosContext, body: Uint8Array, op: 'insert' | 'update' | 'delete'): Promise<Reply[]> {

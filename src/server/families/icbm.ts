@@ -1,10 +1,16 @@
 /**
- * ICBM (0x0004) handlers (PROTOCOL §3.4): parameters, IM relay, offline storage, host acks, typing, client errors.
+ * ICBM (0x0004) handlers (docs/protocol.md §3.4): parameters, IM relay, offline storage, host acks, typing,
+ * client errors. Every delivery goes through the delivery directory, to every session of the recipient.
  *
  * - Channel-1 payloads are relayed byte for byte (encrypted IMs stay ciphertext); the server only drops the TLVs
  *   it consumes (0x0003 ack request, 0x0006 store flag).
  * - Channel 2: proposals with TLV 0x0003 get the observed-address rewrite of §8.1.
- * - Offline recipient + TLV 0x0006: stored durably BEFORE the 04/0C ack, delivered after their next client ready.
+ * - Recipient online nowhere (no ready session on any node) + TLV 0x0006: stored durably BEFORE the 04/0C ack,
+ *   delivered after their next client ready.
+ * - A channel-1 IM from a certim session is also copied to the sender's OTHER certim sessions (those announcing
+ *   certim's capability), with the sender's own user-info block and TLV 0x7C02 naming the original recipient
+ *   (`IcbmTlv.CERTIM_SENT_TO`); certim clients encrypt to their own key as a second recipient so those sessions
+ *   can read it. Classic sessions of the sender get no copy.
  * - Errors (04/01): 0x04 offline/unknown/blocks-you, 0x10 you block them, 0x0E malformed/too long.
  */
 import {
@@ -12,18 +18,23 @@ import {
   encodeDelivery, encodeClientAddressed, encodeHostAck, encodeParameterReply,
   rewriteRendezvousAddress, type SNAC_0x04_0x06_ICBMChannelMsgToHost,
 } from '../../wire/families/icbm.js';
+import { Capability } from '../../wire/capabilities.js';
 import { SnacErrorCode } from '../../wire/snac.js';
+import { tlvString } from '../../wire/tlv.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { permits } from '../session/privacy.js';
 import { storedPermits } from '../session/stored-privacy.js';
-import { visibleTo } from '../session/presence.js';
+import type { Session } from '../session/session.js';
 import { userInfoBlock } from '../session/user-info-block.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
 
 const EMPTY: ReadonlySet<string> = new Set();
+/** certim's capability as the directory's envelopes name it (lowercase hex). */
+const CERTIM_CAPABILITY = Capability.CertimModernSecureIm.replace(/-/g, '').toLowerCase();
+const CERTIM_CAPABILITY_BYTES = Buffer.from(CERTIM_CAPABILITY, 'hex');
 
-/** 04/06. Synchronous for online recipients (the hot path); a promise only when the store is involved. */
-function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
+/** 04/06: delivered to every ready session of the recipient on any node, else stored when asked. */
+async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
   const { engine, session: me } = ctx;
   const m = decodeChannelMsgToHost(body);
   const wantsAck = m.tlvs.has(IcbmTlv.REQUEST_HOST_ACK);
@@ -32,24 +43,40 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   const toKey = normalizeScreenName(m.screenName);
   if (!permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddies() : EMPTY)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
 
-  const target = engine.registry.byKey(toKey);
-  if (target && target.ready && !target.closed) {
-    if (!visibleTo(target, me.key)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
-    let replace: Map<number, Uint8Array> | undefined;
-    const rv = m.channel === 2 ? m.tlvs.bytes(IcbmTlv.RENDEZVOUS) : undefined;
-    if (rv !== undefined && me.link.remoteIpv4 !== undefined) {
-      const rewritten = rewriteRendezvousAddress(rv, me.link.remoteIpv4);
-      if (rewritten) replace = new Map([[IcbmTlv.RENDEZVOUS, rewritten]]);
-    }
-    const out = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, replace);
-    if (!engine.relay.sendToUser(target.key, F, S.CHANNEL_MSG_TO_CLIENT, out)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+  let replace: Map<number, Uint8Array> | undefined;
+  const rv = m.channel === 2 ? m.tlvs.bytes(IcbmTlv.RENDEZVOUS) : undefined;
+  if (rv !== undefined && me.link.remoteIpv4 !== undefined) {
+    const rewritten = rewriteRendezvousAddress(rv, me.link.remoteIpv4);
+    if (rewritten) replace = new Map([[IcbmTlv.RENDEZVOUS, rewritten]]);
+  }
+  const out = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, replace);
+  // The receiving node checks each session's privacy against the sender (`from`): hidden sessions don't count.
+  const r = await engine.directory.sendToUser(toKey, { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, from: me.key, service: me.service });
+  if (r.accepted > 0) {
     engine.counters.imsRelayed++;
+    if (m.channel === 1) await copyToOwnSessions(ctx, m);
     return wantsAck ? hostAck(m) : [];
   }
-
-  // Not signed on (or not ready yet): store only when asked to and only plain IMs of existing accounts.
+  // Online somewhere but nobody took it (blocks us, or left meanwhile): an error, never silently stored.
+  if (r.targeted > 0) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+  // Online nowhere: store only when asked to and only plain IMs of existing accounts.
   if (m.channel !== 1 || !m.tlvs.has(IcbmTlv.STORE_OFFLINE)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
   return storeOffline(ctx, m, wantsAck);
+}
+
+/** The sender's other certim sessions get the IM too, marked with the original recipient (TLV 0x7C02). */
+async function copyToOwnSessions(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost): Promise<void> {
+  const { engine, session: me } = ctx;
+  if (engine.presence.readySessionCount(me.key) < 2 || !hasCertimCapability(me)) return;
+  const body = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, undefined, [tlvString(IcbmTlv.CERTIM_SENT_TO, m.screenName)]);
+  await engine.directory.sendToUser(me.key, {
+    delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body }, except: me.address, capability: CERTIM_CAPABILITY, service: me.service,
+  });
+}
+
+function hasCertimCapability(s: Session): boolean {
+  for (const c of s.capabilities) if (c.length === 16 && Buffer.compare(c, CERTIM_CAPABILITY_BYTES) === 0) return true;
+  return false;
 }
 
 function hostAck(m: SNAC_0x04_0x06_ICBMChannelMsgToHost): Reply[] {
@@ -74,18 +101,21 @@ async function storeOffline(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToH
     throw e;
   }
   engine.counters.imsStored++;
+  await copyToOwnSessions(ctx, m);
   return wantsAck ? hostAck(m) : [];
 }
 
-/** Relays 04/0B / 04/14 to the peer with the sender's SN substituted; silently dropped when not deliverable. */
-function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number): Reply[] | void {
+/** Relays 04/0B / 04/14 to every session of the peer with the sender's SN substituted; dropped when not deliverable. */
+async function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number): Promise<Reply[] | void> {
   const { engine, session: me } = ctx;
   const m = decodeClientAddressed(body);
-  const target = engine.registry.get(m.screenName);
-  if (!target || !target.ready || !visibleTo(target, me.key) || !permits(me.privacy, target.key, () => me.buddies())) {
-    return subtype === S.CLIENT_ERR ? [errorReply(F, SnacErrorCode.NotLoggedOn)] : undefined;
+  const toKey = normalizeScreenName(m.screenName);
+  let accepted = 0;
+  if (permits(me.privacy, toKey, () => me.buddies())) {
+    const out = encodeClientAddressed({ ...m, screenName: me.screenName });
+    accepted = (await engine.directory.sendToUser(toKey, { delivery: { kind: 'snac', family: F, subtype, body: out }, from: me.key, service: me.service })).accepted;
   }
-  engine.relay.sendToUser(target.key, F, subtype, encodeClientAddressed({ ...m, screenName: me.screenName }));
+  if (accepted === 0 && subtype === S.CLIENT_ERR) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
 }
 
 /** ICBM on BOS. */

@@ -4,16 +4,8 @@ import type { BosFamily } from './family.js';
 import { feedbagFamily } from './feedbag.js';
 import { icbmFamily } from './icbm.js';
 import { locateFamily } from './locate.js';
-import { oserviceFamily, setOServiceTables } from './oservice.js';
+import { oserviceFamily } from './oservice.js';
 import { permitDenyFamily } from './permit-deny.js';
 
 /** BOS family modules. */
 export const BOS_FAMILIES: readonly BosFamily[] = [oserviceFamily, locateFamily, buddyFamily, icbmFamily, permitDenyFamily, feedbagFamily];
-
-setOServiceTables({ families: BOS_FAMILIES });
-
-/** Handler lookup by (family, subtype). */
-export function findHandler(family: number, subtype: number): BosFamily['handlers'][number] | undefined {
-  for (const f of BOS_FAMILIES) if (f.family === family) return f.handlers[subtype];
-  return undefined;
-}

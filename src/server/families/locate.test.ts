@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { bosService } from '../services/bos.js';
 import { encodeCertificateInfo } from '../../wire/cert-info.js';
 import { decodeSnacError } from '../../wire/snac.js';
 import { fakeEngine, readySession } from '../testing/fakes.js';
@@ -29,7 +30,7 @@ for (const c of cases) {
     alice.session.clientBuddies.add('bob');
     engine.presence.reindex(alice.session);
     if (c.refuse) state.certVerdicts.set(Buffer.from(c.refuse).toString('hex'), { ok: false, code: 'REVOKED', reason: 'revoked' });
-    const replies = ((await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 3 }, setCert(c.block))) ?? []) as Reply[];
+    const replies = ((await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 3, service: bosService }, setCert(c.block))) ?? []) as Reply[];
     const err = replies[0] ? decodeSnacError(replies[0].body) : undefined;
     assert.equal(err?.code, c.want.code);
     assert.equal(err?.tlvs.u16(0x0008), c.want.sub);
@@ -45,11 +46,11 @@ test('Locate 02/15 flag 0x08 returns the exact stored bytes; a failed re-upload 
   const bob = readySession(engine, 'bob');
   const alice = readySession(engine, 'alice');
   const good = encodeCertificateInfo({ certA });
-  await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 1 }, setCert(good));
+  await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 1, service: bosService }, setCert(good));
   state.certVerdicts.set(Buffer.from(certB).toString('hex'), { ok: false, code: 'EXPIRED', reason: 'expired' });
-  await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 2 }, setCert(encodeCertificateInfo({ certA: certB })));
+  await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 2, service: bosService }, setCert(encodeCertificateInfo({ certA: certB })));
   const q = Uint8Array.from([0, 0, 0, 8, 3, ...Buffer.from('bob')]);
-  const [r] = (await locateFamily.handlers[0x15]!({ engine, session: alice.session, requestId: 4 }, q)) as Reply[];
+  const [r] = (await locateFamily.handlers[0x15]!({ engine, session: alice.session, requestId: 4, service: bosService }, q)) as Reply[];
   assert.equal(r!.subtype, 0x06);
   assert.ok(Buffer.from(r!.body).includes(Buffer.from(good)));
 });

@@ -15,6 +15,7 @@ import { SnacErrorCode } from '../../wire/snac.js';
 import { tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
 import { storedPermits } from '../session/stored-privacy.js';
 import type { CertificateRole } from '../ports.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
 import { visibleTo } from '../session/presence.js';
 import { offlineUserInfoBlock, userInfoBlock } from '../session/user-info-block.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
@@ -72,8 +73,10 @@ async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] 
 
 async function answerQuery(ctx: BosContext, q: LocateUserInfoQuery): Promise<Reply[]> {
   const { engine, session } = ctx;
-  const target = engine.registry.get(q.screenName);
-  const online = target !== undefined && target.ready && !target.closed && visibleTo(target, session.key);
+  // Profile and away text live in the session; a user signed on only on another node is answered from the store
+  // (certificates) like an offline one.
+  const target = engine.registry.readyByKey(normalizeScreenName(q.screenName));
+  const online = target !== undefined && visibleTo(target, session.key);
   const tlvs: Tlv[] = [];
   let infoBlock: Uint8Array;
   if (online) {
@@ -146,7 +149,7 @@ export const locateFamily: BosFamily = {
         changed ||= before === undefined ? s.certHash !== undefined : s.certHash === undefined || Buffer.compare(before, s.certHash) !== 0;
       }
       s.touch();
-      if (changed) ctx.engine.presence.broadcast(s);
+      if (changed) await ctx.engine.presence.broadcast(s);
       return replies;
     },
     [S.USER_INFO_QUERY]: (ctx, body) => answerQuery(ctx, decodeUserInfoQuery(body)),

@@ -18,14 +18,14 @@ import { BUCP_FAMILY } from '../../wire/families/bucp.js';
 import { RequestIdCounter, SnacErrorCode, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
 import { handleAuthSnac } from '../auth/bucp-login.js';
 import type { Engine } from '../engine.js';
-import { BOS_FAMILIES, findHandler } from '../families/index.js';
 import type { Reply } from '../families/family.js';
-import { endSession, startSession } from '../session/lifecycle.js';
+import type { CompiledService } from '../services/service.js';
 import { snacKey } from '../session/rate-classes.js';
 import { RateLimiter, type RateState } from '../session/rate-limiter.js';
 import type { Session, SessionLink, SnacSendOptions } from '../session/session.js';
 
-type ConnState = 'hello' | 'auth' | 'bos' | 'closed';
+/** hello -> auth (login connection) | service (a cookie was redeemed: BOS or another service) -> closed. */
+type ConnState = 'hello' | 'auth' | 'service' | 'closed';
 
 /** Drives one socket. */
 export class OscarConnection implements SessionLink {
@@ -44,6 +44,8 @@ export class OscarConnection implements SessionLink {
   private paused = false;
   private corked = false;
   private session: Session | undefined;
+  /** The service whose cookie this connection redeemed; its family table routes every SNAC. */
+  private service: CompiledService | undefined;
   private authTimer: NodeJS.Timeout | undefined;
 
   /** @param engine shared state; @param socket the accepted socket; @param tls whether it is a TLS socket */
@@ -178,7 +180,7 @@ export class OscarConnection implements SessionLink {
   }
 
   private notifyRate(code: number, st: RateState): void {
-    if (this.state !== 'bos') return;
+    if (this.state !== 'service') return;
     const v2 = (this.session?.oserviceVersion ?? 1) >= 2;
     const rec = { ...st.cls, current: st.current, lastTime: Math.max(0, this.engine.clock.now() - st.last), dropping: st.limited };
     this.sendSnac(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_CHANGE, encodeRateChange(code, rec, v2));
@@ -237,21 +239,23 @@ export class OscarConnection implements SessionLink {
       return;
     }
     const claims = this.engine.cookies.redeem(cookie, this.engine.clock.now());
-    if (!claims) return this.signOff();
-    this.state = 'bos';
+    const service = claims && this.engine.services.get(claims.service);
+    if (!claims || !service) return this.signOff();
+    this.state = 'service';
+    this.service = service;
     clearTimeout(this.authTimer);
     this.authTimer = undefined; // a signed-on connection keeps no timer object
     try {
-      this.session = await startSession(this.engine, claims.screenName, this);
+      this.session = await service.service.start(this.engine, claims, this);
     } catch (e) {
-      this.engine.log('error', 'session start failed', { error: String(e) });
+      this.engine.log('error', 'session start failed', { service: claims.service, error: String(e) });
       return this.signOff();
     }
-    if (this.state !== 'bos') {
-      endSession(this.engine, this.session);
+    if (this.state !== 'service') {
+      service.service.end(this.engine, this.session);
       return;
     }
-    this.sendSnac(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE, encodeHostOnline(BOS_FAMILIES.map((f) => f.family)));
+    this.sendSnac(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE, encodeHostOnline(service.familyIds));
   }
 
   private onSnac(payload: Uint8Array): Promise<void> | void {
@@ -271,10 +275,11 @@ export class OscarConnection implements SessionLink {
         );
       }
       const session = this.session;
-      if (!session || session.closed) return;
-      const handler = findHandler(h.family, h.subtype);
+      const service = this.service;
+      if (!session || session.closed || !service) return;
+      const handler = service.handlers.get((h.family << 16) | h.subtype);
       if (!handler) return this.fail(h, SnacErrorCode.InvalidSnac);
-      const result = handler({ engine: this.engine, session, requestId: h.requestId }, snac.body);
+      const result = handler({ engine: this.engine, session, requestId: h.requestId, service: service.service }, snac.body);
       if (result instanceof Promise) return result.then((r) => this.answer(h, r), (e: unknown) => this.handlerFailed(h, e));
       this.answer(h, result);
     } catch (e) {
@@ -304,7 +309,7 @@ export class OscarConnection implements SessionLink {
     clearTimeout(this.authTimer);
     this.state = 'closed';
     this.queue.length = 0;
-    if (this.session) endSession(this.engine, this.session);
+    if (this.session) this.service?.service.end(this.engine, this.session);
     this.onClosed(this);
   }
 }

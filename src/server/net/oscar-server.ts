@@ -1,6 +1,7 @@
 /**
  * The OSCAR listeners: plain TCP (classic AIM clients) and TLS (certim clients), both serving auth (BUCP) and
- * BOS on the same port — a hello carrying a cookie is BOS, anything else is a login connection.
+ * every service on the same port — a hello carrying a cookie serves the service the cookie names, anything else is a
+ * login connection.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
@@ -29,7 +30,7 @@ export interface OscarPorts {
 
 /** A running OSCAR server. */
 export interface OscarServer {
-  /** Shared engine (registry, relay, config) — for composition and tests. */
+  /** Shared engine (sessions, directory, config) — for composition and tests. */
   readonly engine: Engine;
   /** Starts the listeners; resolves with the bound ports. */
   listen(options?: OscarListenOptions): Promise<OscarPorts>;
@@ -71,6 +72,7 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
   return {
     engine,
     async listen(options: OscarListenOptions = {}): Promise<OscarPorts> {
+      await engine.started;
       const host = options.host ?? '127.0.0.1';
       const plain = createTcpServer({ noDelay: true }, (s) => accept(s, false));
       plain.on('error', (e) => engine.log('error', 'plain listener error', { error: String(e) }));
@@ -92,6 +94,8 @@ export function createOscarServer(deps: EngineOptions): OscarServer {
       const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const c of [...connections]) c.signOff();
       await Promise.all(closing);
+      // The server started the directory, so it leaves the cluster with it (its sessions vanish everywhere).
+      await engine.directory.close().catch((e: unknown) => engine.log('error', 'directory close failed', { error: String(e) }));
     },
     metrics: () => engine.metrics(),
   };

@@ -25,7 +25,7 @@ test('offline IMs are fetched, written, then acked: all of them when the socket 
   const { engine, state } = fakeEngine(['alice', 'bob']);
   await enqueue(engine, 3);
   const link = new FakeLink();
-  await clientReady(engine, await startSession(engine, 'bob', link));
+  await clientReady(engine, await startSession(engine, { screenName: 'bob', multiConn: 0 }, link));
   assert.equal(link.of(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT).length, 3);
   assert.equal(state.offline.get('bob')?.length ?? 0, 0);
 });
@@ -34,7 +34,7 @@ test('offline IMs the closed connection refused stay stored for the next sign-on
   const { engine, state } = fakeEngine(['alice', 'bob']);
   await enqueue(engine, 3);
   const link = new ClosingLink(1);
-  await clientReady(engine, await startSession(engine, 'bob', link));
+  await clientReady(engine, await startSession(engine, { screenName: 'bob', multiConn: 0 }, link));
   assert.equal(link.of(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT).length, 1);
   assert.deepEqual(state.offline.get('bob')?.map((m) => m.sentAt), [1, 2]);
 });

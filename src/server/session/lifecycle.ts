@@ -1,28 +1,38 @@
 /**
- * Session start and end: what happens at BOS sign-on (load persisted state, take over an older session), at
- * client ready (arrivals both ways, queued offline IMs), and at close (departures).
+ * BOS session start and end: what happens when a BOS cookie is redeemed (load persisted state, register with the
+ * delivery directory, which applies the takeover rule), at client ready (arrivals both ways, queued offline IMs),
+ * and at close (unregister: watchers on every node see a departure when it was the user's last session).
  */
-import { SignOffReason } from '../../wire/flap.js';
 import { ICBM_FAMILY, IcbmSubtype, IcbmTlv, encodeDelivery } from '../../wire/families/icbm.js';
 import { ByteReader } from '../../wire/bytes.js';
 import { readTlvRestList, tlvU32 } from '../../wire/tlv.js';
+import type { CookieClaims } from '../auth/cookie.js';
 import type { Engine } from '../engine.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
 import { privacyFrom } from './privacy.js';
 import { Session, type SessionLink } from './session.js';
 import { offlineUserInfoBlock, userInfoBlock } from './user-info-block.js';
 
-/** Creates and registers a session for an authenticated BOS connection; signs off an older one of the same SN. */
-export async function startSession(engine: Engine, screenName: string, link: SessionLink): Promise<Session> {
-  const s = new Session(screenName, link, engine.clock.now());
+/**
+ * Creates and registers a BOS session for a redeemed cookie. The directory displaces the user's other sessions
+ * as its rule says (an exclusive sign-on displaces all; a multi-session one only exclusive ones); each displaced
+ * session is sent ch-4 reason 0x0001 (signed on elsewhere, docs/protocol.md §1.1) wherever it is.
+ */
+export async function startSession(engine: Engine, claims: Pick<CookieClaims, 'screenName' | 'multiConn'> & { service?: string }, link: SessionLink): Promise<Session> {
+  const { screenName } = claims;
+  const s = new Session(screenName, link, engine.clock.now(), {
+    id: engine.nextSessionId(), node: engine.directory.node, service: claims.service ?? 'bos', multiConn: claims.multiConn,
+  });
   const [info, pd] = await Promise.all([engine.ports.userInfo.get(screenName), engine.ports.permitDeny.get(screenName)]);
   if (info.certHash) s.certHash = info.certHash;
   s.privacy = privacyFrom(pd.mode, pd.permit, pd.deny);
-  const old = engine.registry.add(s);
-  if (old) {
-    // Classic behaviour: the newest sign-on wins; the old session is told why (ch-4 TLV 0x0009 = 1).
-    old.closed = true;
-    old.link.signOff(SignOffReason.SignedOnElsewhere);
-    engine.log('info', 'session taken over', { screenName });
+  engine.registry.add(s);
+  try {
+    const displaced = await engine.directory.register({ address: s.address, user: s.key, service: s.service, exclusive: s.exclusive });
+    if (displaced.length > 0) engine.log('info', 'sessions taken over', { screenName, count: displaced.length });
+  } catch (e) {
+    engine.registry.remove(s);
+    throw e;
   }
   return s;
 }
@@ -32,8 +42,8 @@ export async function clientReady(engine: Engine, s: Session): Promise<void> {
   if (s.ready || s.closed) return;
   s.ready = true;
   engine.presence.reindex(s);
-  engine.presence.arrivalsFor(s);
-  engine.presence.broadcast(s);
+  await engine.presence.arrivalsFor(s);
+  await engine.presence.broadcast(s);
   await deliverOffline(engine, s);
 }
 
@@ -49,16 +59,17 @@ async function deliverOffline(engine: Engine, s: Session): Promise<void> {
     if (batch.length === 0 || s.closed) return;
     const handed: number[] = [];
     for (const m of batch) {
-      const sender = engine.registry.get(m.sender);
+      const sender = engine.registry.readyByKey(normalizeScreenName(m.sender));
       // The sender's cert hash matters even when they are gone: it names the certificate to verify a secure IM with.
-      const info = sender && !sender.closed
+      const info = sender
         ? userInfoBlock(sender, engine.clock.now())
         : offlineUserInfoBlock(m.sender, await storedHash(m.sender));
       const tlvs = readTlvRestList(new ByteReader(m.payload));
       const body = encodeDelivery(m.cookie, m.channel, info, tlvs, undefined, [tlvU32(IcbmTlv.OFFLINE_TIMESTAMP, Math.floor(m.sentAt / 1000))]);
       // Only what reached the socket is acked: a connection that closed meanwhile (during the sender lookup,
       // or as a slow reader) keeps the rest stored for the next sign-on.
-      if (!s.link.sendSnac(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_CLIENT, body)) break;
+      const envelope = { delivery: { kind: 'snac' as const, family: ICBM_FAMILY, subtype: IcbmSubtype.CHANNEL_MSG_TO_CLIENT, body } };
+      if (!(await engine.directory.sendTo(s.address, envelope))) break;
       handed.push(m.id);
     }
     if (handed.length > 0) await engine.ports.offline.ack(s.screenName, handed);
@@ -66,10 +77,9 @@ async function deliverOffline(engine: Engine, s: Session): Promise<void> {
   }
 }
 
-/** Connection closed: unregister and tell watchers, unless the session was already replaced. */
+/** Connection closed: unregister locally and from the directory (which tells watchers on every node). */
 export function endSession(engine: Engine, s: Session): void {
-  const wasReady = s.ready;
   s.closed = true;
-  const current = engine.registry.remove(s);
-  if (current && wasReady) engine.presence.departed(s);
+  if (!engine.registry.remove(s)) return;
+  engine.directory.unregister(s.address).catch((e: unknown) => engine.log('error', 'directory unregister failed', { error: String(e) }));
 }

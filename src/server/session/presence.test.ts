@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { bosService } from '../services/bos.js';
 import { decodeUserInfo } from '../../wire/user-info.js';
 import { locateFamily } from '../families/locate.js';
 import { oserviceFamily } from '../families/oservice.js';
 import { fakeEngine, readySession } from '../testing/fakes.js';
+import { endSession } from './lifecycle.js';
 import type { UserInfo } from '../../wire/user-info.js';
 
 const SECURE_IM = Uint8Array.from([0x09, 0x46, 0x00, 0x01, 0x4c, 0x7f, 0x11, 0xd1, 0x82, 0x22, 0x44, 0x45, 0x53, 0x54, 0x00, 0x00]);
@@ -25,7 +27,7 @@ for (const c of cases) {
     engine.presence.broadcast(bob.session); // warms the cache with the old state
     const before = decodeUserInfo(alice.link.of(3, 0x0b)[0]!.body);
     assert.equal(c.check(before), false);
-    await c.family.handlers[c.subtype]!({ engine, session: bob.session, requestId: 1 }, c.body);
+    await c.family.handlers[c.subtype]!({ engine, session: bob.session, requestId: 1, service: bosService }, c.body);
     const arrivals = alice.link.of(3, 0x0b);
     assert.equal(arrivals.length, 2);
     const after = decodeUserInfo(arrivals[1]!.body);
@@ -44,9 +46,11 @@ test('departure goes only to watchers allowed to see the user; blocking is symme
     engine.presence.reindex(w.session);
   }
   carol.session.privacy = { mode: 4, permit: new Set(), deny: new Set(['bob']) };
-  engine.presence.departed(bob.session);
+  await engine.presence.arrivalsFor(carol.session);
+  assert.equal(carol.link.of(3, 0x0b).length, 0, 'carol blocks bob: no arrival');
+  await engine.presence.arrivalsFor(alice.session);
+  assert.equal(alice.link.of(3, 0x0b).length, 1);
+  endSession(engine, bob.session);
   assert.equal(alice.link.of(3, 0x0c).length, 1);
   assert.equal(carol.link.of(3, 0x0c).length, 0);
-  engine.presence.arrivalsFor(carol.session);
-  assert.equal(carol.link.of(3, 0x0b).length, 0);
 });

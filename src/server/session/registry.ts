@@ -1,44 +1,69 @@
 /**
- * Who is online on this node, and who watches whom. The watcher index maps a screen name to the sessions that
- * have it on a buddy list, so presence fan-out costs O(watchers), not O(sessions).
+ * The sessions of THIS node, and which of them watch whom. Who is online anywhere is the delivery directory's
+ * business (cluster/directory.ts); this index is what a node needs to hand a delivery to a local session (by id)
+ * and to fan a presence event out to its local watchers. The watcher index maps a screen name to the local
+ * sessions that have it on a buddy list, so fan-out costs O(local watchers), not O(sessions).
  */
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { Session } from './session.js';
 
-/** Online sessions keyed by normalized screen name, plus the reverse buddy index. */
+/** Local sessions by id and by normalized screen name (several per name), plus the reverse buddy index. */
 export class SessionRegistry {
-  private readonly sessions = new Map<string, Session>();
+  private readonly byId = new Map<string, Session>();
+  private readonly byUser = new Map<string, Session[]>();
   private readonly watchers = new Map<string, Set<Session>>();
   private readonly watching = new Map<Session, Set<string>>();
 
-  /** Number of online sessions. */
+  /** Number of local sessions. */
   get size(): number {
-    return this.sessions.size;
+    return this.byId.size;
   }
 
-  /** The session of a screen name (any format), if online. */
-  get(screenName: string): Session | undefined {
-    return this.sessions.get(normalizeScreenName(screenName));
+  /** The local session with this id. */
+  session(id: string): Session | undefined {
+    return this.byId.get(id);
   }
 
-  /** The session for a normalized key. */
-  byKey(key: string): Session | undefined {
-    return this.sessions.get(key);
+  /** Local sessions of a screen name (any format). */
+  sessionsOf(screenName: string): readonly Session[] {
+    return this.byUser.get(normalizeScreenName(screenName)) ?? NONE;
   }
 
-  /** Registers a session; returns the one it replaces (same screen name), which the caller must sign off. */
-  add(session: Session): Session | undefined {
-    const old = this.sessions.get(session.key);
-    if (old) this.remove(old);
-    this.sessions.set(session.key, session);
-    return old;
+  /** True when a normalized name has a local session. */
+  hasUser(key: string): boolean {
+    return this.byUser.has(key);
   }
 
-  /** Unregisters a session (no-op when it was already replaced); true when it was the current one. */
+  /** The most recently signed-on ready local session of a normalized name, if any. */
+  readyByKey(key: string): Session | undefined {
+    const list = this.byUser.get(key);
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const s = list[i]!;
+      if (s.ready && !s.closed) return s;
+    }
+    return undefined;
+  }
+
+  /** Registers a local session (several per screen name are allowed; takeover is the directory's rule). */
+  add(session: Session): void {
+    this.byId.set(session.id, session);
+    const list = this.byUser.get(session.key);
+    if (list) list.push(session);
+    else this.byUser.set(session.key, [session]);
+  }
+
+  /** Unregisters a local session; false when it was not registered. */
   remove(session: Session): boolean {
     this.setWatched(session, NO_KEYS);
-    if (this.sessions.get(session.key) !== session) return false;
-    this.sessions.delete(session.key);
+    if (this.byId.get(session.id) !== session) return false;
+    this.byId.delete(session.id);
+    const list = this.byUser.get(session.key);
+    if (list) {
+      const rest = list.filter((s) => s !== session);
+      if (rest.length > 0) this.byUser.set(session.key, rest);
+      else this.byUser.delete(session.key);
+    }
     return true;
   }
 
@@ -64,16 +89,17 @@ export class SessionRegistry {
     else this.watching.delete(session);
   }
 
-  /** Sessions that have `key` (normalized) on a buddy list. */
+  /** Local sessions that have `key` (normalized) on a buddy list. */
   watchersOf(key: string): ReadonlySet<Session> {
     return this.watchers.get(key) ?? EMPTY;
   }
 
-  /** All sessions. */
+  /** All local sessions. */
   all(): IterableIterator<Session> {
-    return this.sessions.values();
+    return this.byId.values();
   }
 }
 
 const EMPTY: ReadonlySet<Session> = new Set();
 const NO_KEYS: ReadonlySet<string> = new Set();
+const NONE: readonly Session[] = [];

@@ -1,8 +1,11 @@
 /**
- * One signed-on BOS session: the user's live presence state and the link to their connection. Handlers read
- * and change it; only the connection loop (server/net) turns `link` calls into bytes on a socket.
+ * One signed-on service session (BOS, or another service's connection): the user's live presence state and the
+ * link to their connection. Handlers read and change it; only the connection loop (server/net) turns `link` calls
+ * into bytes on a socket. A user may have several sessions at once (multi-session clients, docs/protocol.md §2.1
+ * TLV 0x004A); each has its own id, and other nodes address it as `{ node, sessionId }`.
  */
 import { normalizeScreenName } from '../../pki/screen-name.js';
+import type { ServiceId, SessionAddress } from '../cluster/directory.js';
 import { openPrivacy, type Privacy } from './privacy.js';
 
 /** Options for a server-originated SNAC. */
@@ -28,8 +31,28 @@ export interface SessionLink {
   readonly tls: boolean;
 }
 
+/** Who a session is, as the connection learned it from the redeemed cookie. */
+export interface SessionIdentity {
+  /** Node-unique session id. */
+  id: string;
+  /** This node's name. */
+  node: string;
+  /** Service of the connection. */
+  service: ServiceId;
+  /** Login TLV 0x004A as sent (0 absent / old client, 1 multi-session capable, 3 single session wanted). */
+  multiConn: number;
+}
+
 /** Live state of a signed-on user. */
 export class Session {
+  /** Node-unique id. */
+  readonly id: string;
+  /** Where other nodes reach this session. */
+  readonly address: SessionAddress;
+  /** Service of the connection ('bos', ...). */
+  readonly service: ServiceId;
+  /** Login multi-conn flag; only 1 lets the session coexist with other sessions of the user. */
+  readonly multiConn: number;
   /** Normalized screen name. */
   readonly key: string;
   /** Formatted screen name. */
@@ -73,12 +96,21 @@ export class Session {
   /** Cached user-info block and the idle minute it was built for (see user-info-block.ts). */
   infoCache: { idleMinutes: number; bytes: Uint8Array } | undefined;
 
-  /** @param screenName formatted SN; @param link the connection; @param nowMs sign-on time */
-  constructor(screenName: string, link: SessionLink, nowMs: number) {
+  /** @param screenName formatted SN; @param link the connection; @param nowMs sign-on time; @param identity id, node, service */
+  constructor(screenName: string, link: SessionLink, nowMs: number, identity: SessionIdentity) {
+    this.id = identity.id;
+    this.address = { node: identity.node, sessionId: identity.id };
+    this.service = identity.service;
+    this.multiConn = identity.multiConn;
     this.key = normalizeScreenName(screenName);
     this.screenName = screenName;
     this.link = link;
     this.signedOnAt = Math.floor(nowMs / 1000);
+  }
+
+  /** True when the session displaces (and is displaced by) every other session of the user. */
+  get exclusive(): boolean {
+    return this.multiConn !== 1;
   }
 
   /** Drops the cached user-info block; call after changing anything the block shows. */

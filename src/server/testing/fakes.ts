@@ -155,12 +155,17 @@ export function fakeEngine(users: string[], config: Partial<EngineConfig> = {}):
   return { engine, state, clock };
 }
 
-/** Registers a ready session with a FakeLink. */
-export function readySession(engine: Engine, screenName: string): { session: Session; link: FakeLink } {
+/**
+ * Registers a ready BOS session with a FakeLink: local registry, directory entry and presence snapshot. The
+ * in-process directory does this synchronously, so the session is online when this returns.
+ */
+export function readySession(engine: Engine, screenName: string, multiConn = 0): { session: Session; link: FakeLink } {
   const link = new FakeLink();
-  const session = new Session(screenName, link, engine.clock.now());
+  const session = new Session(screenName, link, engine.clock.now(), { id: engine.nextSessionId(), node: engine.directory.node, service: 'bos', multiConn });
   engine.registry.add(session);
+  void engine.directory.register({ address: session.address, user: session.key, service: 'bos', exclusive: session.exclusive });
   session.ready = true;
   engine.presence.reindex(session);
+  void engine.presence.broadcast(session);
   return { session, link };
 }

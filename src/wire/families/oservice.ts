@@ -3,7 +3,7 @@
  * 01/22 -> 01/23 certificate BART ID exchange of §6.4.
  */
 import { ByteReader, ByteWriter, WireError } from '../bytes.js';
-import { readTlvRestList } from '../tlv.js';
+import { readTlvRestList, tlv, tlvString, tlvU16, tlvU8, writeTlvRestList, type Tlv, type TlvList } from '../tlv.js';
 import { readExtraInfoBlock, writeExtraInfoBlock, type ExtraInfoBlock } from '../extra-info.js';
 
 /** OService family id. */
@@ -15,6 +15,7 @@ export const OServiceSubtype = {
   CLIENT_ONLINE: 0x02,
   HOST_ONLINE: 0x03,
   SERVICE_REQUEST: 0x04,
+  SERVICE_REDIRECT: 0x05,
   RATE_PARAMS_QUERY: 0x06,
   RATE_PARAMS_REPLY: 0x07,
   RATE_PARAMS_SUB_ADD: 0x08,
@@ -35,6 +36,79 @@ export const OServiceSubtype = {
 
 /** 01/0A rate change codes. */
 export const RateChangeCode = { CHANGED: 1, WARNING: 2, LIMITED: 3, CLEAR: 4 } as const;
+
+/** 01/04 / 01/05 TLV types (docs/protocol.md §3.1). */
+export const ServiceTlv = {
+  /** 01/04: chat room {u16 exchange, u8-length cookie, u16 instance}. */
+  ROOM: 0x0001,
+  /** 01/05: `host:port` of the service. */
+  ADDRESS: 0x0005,
+  /** 01/05: the cookie to present in the new connection's ch-1 hello. */
+  COOKIE: 0x0006,
+  /** 01/05: u16 family. */
+  FAMILY: 0x000d,
+  /** 01/04: empty, the client wants SSL (AIM 6). */
+  WANTS_SSL: 0x008c,
+  /** 01/05: u8 SSL state (0 none). */
+  SSL_STATE: 0x008e,
+} as const;
+
+/** 01/04 service request: the family wanted and the TLVs that qualify it (a chat room for 0x000E). */
+export interface SNAC_0x01_0x04_OServiceServiceRequest {
+  /** Family of the service wanted. */
+  family: number;
+  /** TLV rest-list (0x0001 room, 0x008C wants SSL). */
+  tlvs: TlvList;
+}
+
+/** Decodes 01/04: u16 family + TLV rest-list. */
+export function decodeServiceRequest(body: Uint8Array): SNAC_0x01_0x04_OServiceServiceRequest {
+  const r = new ByteReader(body);
+  const family = r.u16('service family');
+  return { family, tlvs: readTlvRestList(r, 16) };
+}
+
+/** Encodes 01/04 (clients and tests). */
+export function encodeServiceRequest(family: number, tlvs: Iterable<Tlv> = []): Uint8Array {
+  const w = new ByteWriter(32);
+  w.u16(family);
+  writeTlvRestList(w, tlvs);
+  return w.finish();
+}
+
+/** 01/05 service redirect. */
+export interface SNAC_0x01_0x05_OServiceServiceRedirect {
+  /** Family served there. */
+  family: number;
+  /** `host:port`. */
+  address: string;
+  /** Cookie for the ch-1 hello. */
+  cookie: Uint8Array;
+  /** SSL state (0 none, 1 the port speaks TLS); omitted when undefined. */
+  sslState?: number;
+}
+
+/** Encodes 01/05: TLVs 0x000D family, 0x0005 address, 0x0006 cookie, 0x008E SSL state. */
+export function encodeServiceRedirect(m: SNAC_0x01_0x05_OServiceServiceRedirect): Uint8Array {
+  const list = [tlvU16(ServiceTlv.FAMILY, m.family), tlvString(ServiceTlv.ADDRESS, m.address), tlv(ServiceTlv.COOKIE, m.cookie)];
+  if (m.sslState !== undefined) list.push(tlvU8(ServiceTlv.SSL_STATE, m.sslState));
+  const w = new ByteWriter(16 + m.address.length + m.cookie.length);
+  writeTlvRestList(w, list);
+  return w.finish();
+}
+
+/** Decodes 01/05 (clients and tests); WireError when the family, address or cookie is missing. */
+export function decodeServiceRedirect(body: Uint8Array): SNAC_0x01_0x05_OServiceServiceRedirect {
+  const tlvs = readTlvRestList(new ByteReader(body), 64);
+  const fam = tlvs.bytes(ServiceTlv.FAMILY);
+  const address = tlvs.bytes(ServiceTlv.ADDRESS);
+  const cookie = tlvs.bytes(ServiceTlv.COOKIE);
+  if (fam === undefined || fam.length !== 2 || address === undefined || cookie === undefined) throw new WireError('BAD_VALUE', 0, '01/05 without family, address or cookie');
+  const ssl = tlvs.bytes(ServiceTlv.SSL_STATE);
+  const out: SNAC_0x01_0x05_OServiceServiceRedirect = { family: (fam[0]! << 8) | fam[1]!, address: new TextDecoder().decode(address), cookie };
+  if (ssl !== undefined && ssl.length >= 1) out.sslState = ssl[0]!;
+  return out;
+}
 
 /** Encodes 01/03: u16 per family served on this connection. */
 export function encodeHostOnline(families: readonly number[]): Uint8Array {
