@@ -225,7 +225,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const ports = storePorts(store, certificateChecker(ca));
     const secrets = await loadServerSecrets(store.secrets);
-    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...secrets });
+    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...secrets, ...(cluster ? { directory: cluster.directory } : {}) });
     cleanups.push(() => oscar.close());
     const bound = await oscar.listen({ host, port: options.port, tlsPort: options.tlsPort, tls: { key: tls.keyPem, cert: tls.certChainPem } });
 

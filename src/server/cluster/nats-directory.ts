@@ -400,10 +400,13 @@ export class NatsDirectory implements DeliveryDirectory {
     return this.mutate(user, (current) => {
       const gone = current.filter(pred);
       if (gone.length === 0) return undefined;
-      return {
-        sessions: current.filter((e) => !gone.includes(e)),
-        changes: gone.map((g) => ({ entry: g, removed: true, event: g.presence !== undefined, ...(reason !== undefined ? { reason } : {}) })),
-      };
+      const sessions = current.filter((e) => !gone.includes(e));
+      // An event for each removed entry that had presence, and for the user's last entry whatever its state.
+      const changes = gone.map((g, i) => ({
+        entry: g, removed: true, event: g.presence !== undefined || (sessions.length === 0 && i === gone.length - 1),
+        ...(reason !== undefined ? { reason } : {}),
+      }));
+      return { sessions, changes };
     });
   }
 
