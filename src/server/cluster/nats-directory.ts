@@ -490,7 +490,8 @@ export class NatsDirectory implements DeliveryDirectory {
       const users = [...owners.get(node)!];
       this.log('warn', 'cluster: node stopped answering; removing its sessions', { node, users: users.length });
       try {
-        await Promise.all(users.map((u) => this.removeWhere(u, (e) => e.address.node === node, NODE_LOST_REASON)));
+        // Liveness is re-checked at each write: a node whose heartbeat came back meanwhile keeps its sessions.
+        await Promise.all(users.map((u) => this.removeWhere(u, (e) => e.address.node === node && !this.liveness.alive(node), NODE_LOST_REASON)));
       } catch (e) {
         this.log('error', 'cluster: removing a dead node\'s sessions failed (will retry)', { node, error: (e as Error).message });
       } finally {
@@ -501,12 +502,15 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** After a long NATS outage: sessions the cluster no longer lists (reaped meanwhile) are signed off. */
   private async recheckLocal(): Promise<void> {
+    // Only sessions registered before the outage ended: one registered meanwhile may not be in the replica yet.
+    const before = [...this.local];
     try {
       await this.sync();
     } catch {
       return;
     }
-    for (const [id, e] of [...this.local]) {
+    for (const [id, e] of before) {
+      if (this.local.get(id) !== e) continue;
       const listed = this.replica.get(e.user)?.some((x) => sameSession(x.address, e.address)) ?? false;
       if (!listed) {
         this.log('warn', 'cluster: session lost from the directory during a NATS outage; signing it off', { sessionId: id });
