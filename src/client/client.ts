@@ -117,6 +117,11 @@ export interface IncomingIm {
   time: Date;
   /** Delivered from the server's offline store. */
   offline: boolean;
+  /**
+   * Set when this is our own IM, sent from another session of ours to `to`, that the server copied to this one
+   * (04/07 TLV 0x7C02, docs/protocol.md §3.4); `from` is then our own screen name.
+   */
+  to?: string;
 }
 
 /** Options of {@link CertimClient.sendIm}. */
@@ -568,6 +573,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const m = decodeIcbmChannelMsgToClient(body);
     if (m.channel !== IcbmChannel.Im) return;
     const from = m.sender.screenName;
+    // Our own IM from another session: decoded with our certificates, checked as addressed to its recipient.
+    const sentToBytes = m.tlvs.bytes(IcbmTlv.CERTIM_SENT_TO);
+    const sentTo = sentToBytes !== undefined && normalizeScreenName(from) === normalizeScreenName(this.screenName) ? new TextDecoder().decode(sentToBytes) : undefined;
+    const own = sentTo !== undefined ? { to: sentTo } : {};
     // A resend after a reconnect carries the same cookie: show it once.
     const cookieKey = `${normalizeScreenName(from)}:${toHex(m.cookie)}`;
     if (this.recentCookies.has(cookieKey)) return;
@@ -582,13 +591,13 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const im = decodeImMessage(data);
     if (!isEncryptedIm(im)) {
       const text = im.parts.map((p) => decodeCharset(p.text, p.charset)).join('');
-      this.emit('im', { from, text, secure: false, verdict: 'untrusted', trust: null, reason: 'sent without encryption', code: 'plaintext', time, offline });
+      this.emit('im', { from, text, secure: false, verdict: 'untrusted', trust: null, reason: 'sent without encryption', code: 'plaintext', time, offline, ...own });
       return;
     }
     const cms = im.parts[0]?.text ?? new Uint8Array(0);
     const id = this.opts.identity;
     if (!id) {
-      this.emit('im', { from, text: '', secure: true, verdict: 'failed', trust: null, reason: 'an encrypted IM arrived but we have no keys', code: 'no-keys', time, offline });
+      this.emit('im', { from, text: '', secure: true, verdict: 'failed', trust: null, reason: 'an encrypted IM arrived but we have no keys', code: 'no-keys', time, offline, ...own });
       return;
     }
     // The sender's certificates: the cached ones if they match the hash in the sender's user info, else fetched.
@@ -601,10 +610,12 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }
     let certs: BuddyCerts | undefined;
     let certProblem: string | undefined;
-    try {
-      certs = await this.buddyCerts(from, false, senderHash);
-    } catch (e) {
-      certProblem = (e as Error).message;
+    if (sentTo === undefined) {
+      try {
+        certs = await this.buddyCerts(from, false, senderHash);
+      } catch (e) {
+        certProblem = (e as Error).message;
+      }
     }
     // A legacy message is a downgrade only when both sides announced the modern profile.
     const senderModern = (certs?.record.modern ?? false) && this.opts.announceModern !== false;
@@ -621,7 +632,8 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       ],
       senderScreenName: from,
       ...(certs ? { senderCerts: [certs.encryptionDer, certs.signingDer] } : {}),
-      recipientScreenName: this.screenName,
+      ...(sentTo !== undefined ? { senderCerts: [id.encryption.certDer, id.signing.certDer] } : {}),
+      recipientScreenName: sentTo ?? this.screenName,
       trust,
       replayCache: this.replayCache,
       now: this.now(),
@@ -643,6 +655,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       ...(res.weak ? { weak: true } : {}),
       time,
       offline,
+      ...own,
     });
   }
 

@@ -102,13 +102,15 @@ class ChatApp {
       this.redraw();
     });
     c.on('im', (m) => {
-      this.ensureBuddy(m.from);
+      // Our own IM sent from another session goes in the conversation with its recipient.
+      const peer = m.to ?? m.from;
+      this.ensureBuddy(peer);
       this.refreshBuddies();
-      this.lines(m.from).push({ time: m.time, who: m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      this.lines(peer).push({ time: m.time, who: m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
       const sel = this.st.buddies[this.st.selected];
-      if (!sel) this.select(m.from, false);
-      else if (normalizeScreenName(sel.screenName) !== normalizeScreenName(m.from)) {
-        const b = this.st.buddies.find((x) => normalizeScreenName(x.screenName) === normalizeScreenName(m.from));
+      if (!sel) this.select(peer, false);
+      else if (normalizeScreenName(sel.screenName) !== normalizeScreenName(peer)) {
+        const b = this.st.buddies.find((x) => normalizeScreenName(x.screenName) === normalizeScreenName(peer));
         if (b) b.unread++;
       }
       if (m.verdict === 'failed') this.notice(`a message from ${m.from} was rejected: ${m.reason}`);

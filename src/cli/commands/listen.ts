@@ -16,7 +16,7 @@ export function formatIm(m: IncomingIm): string {
   const t = m.time.toISOString().replace('T', ' ').slice(0, 19);
   const mark = !m.secure ? '[PLAINTEXT]' : m.verdict === 'verified' ? (m.trust === 'personal' ? '[secure, verified]' : m.trust === 'changed' ? '[secure, KEY CHANGED]' : '[secure]') : m.verdict === 'untrusted' ? '[UNTRUSTED]' : '[FAILED]';
   const body = m.verdict === 'failed' ? `(message rejected: ${m.reason})` : m.text;
-  return `${t} ${m.from} ${mark}${m.offline ? ' (offline)' : ''}: ${body}${m.verdict === 'untrusted' && m.secure ? `  (${m.reason})` : ''}`;
+  return `${t} ${m.to !== undefined ? `${m.from} -> ${m.to}` : m.from} ${mark}${m.offline ? ' (offline)' : ''}: ${body}${m.verdict === 'untrusted' && m.secure ? `  (${m.reason})` : ''}`;
 }
 
 /** `certim listen`. */
@@ -41,7 +41,7 @@ export const listenCommand: Command = {
       const setup = (c: CertimClient, profile: ProfileDir): void => {
         c.on('im', (m) => {
           if (values.json) {
-            console.log(JSON.stringify({ from: m.from, text: m.text, secure: m.secure, verdict: m.verdict, trust: m.trust, reason: m.reason, code: m.code, profile: m.profile ?? null, time: m.time.toISOString(), offline: m.offline }));
+            console.log(JSON.stringify({ from: m.from, text: m.text, secure: m.secure, verdict: m.verdict, trust: m.trust, reason: m.reason, code: m.code, profile: m.profile ?? null, time: m.time.toISOString(), offline: m.offline, ...(m.to !== undefined ? { to: m.to } : {}) }));
           } else {
             console.log(formatIm(m));
           }

@@ -16,7 +16,8 @@ import { tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/t
 import { storedPermits } from '../session/stored-privacy.js';
 import type { CertificateRole } from '../ports.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
-import { visibleTo } from '../session/presence.js';
+import { representative } from '../cluster/directory.js';
+import { snapshotLets, visibleTo } from '../session/presence.js';
 import { offlineUserInfoBlock, userInfoBlock } from '../session/user-info-block.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
 
@@ -73,12 +74,23 @@ async function setCertInfo(ctx: BosContext, block: Uint8Array): Promise<Reply[] 
 
 async function answerQuery(ctx: BosContext, q: LocateUserInfoQuery): Promise<Reply[]> {
   const { engine, session } = ctx;
-  // Profile and away text live in the session; a user signed on only on another node is answered from the store
-  // (certificates) like an offline one.
-  const target = engine.registry.readyByKey(normalizeScreenName(q.screenName));
+  const key = normalizeScreenName(q.screenName);
+  const target = engine.registry.readyByKey(key);
   const online = target !== undefined && visibleTo(target, session.key);
   const tlvs: Tlv[] = [];
   let infoBlock: Uint8Array;
+  if (!target) {
+    // Signed on only on another node: its published block and the stored certificates; profile and away text live
+    // in that node's session and are not served from here.
+    const rep = representative(await engine.directory.sessionsOf(key));
+    if (rep && snapshotLets(rep.presence, session.key)) {
+      if (q.flags & InfoQueryFlag.CERTIFICATES) {
+        const stored = await engine.ports.userInfo.get(q.screenName);
+        if (stored.certBlock) tlvs.push(tlv(LocateTlv.CERT_INFO, stored.certBlock));
+      }
+      return [reply(F, S.USER_INFO_REPLY, encodeUserInfoReply(rep.presence.info, tlvs))];
+    }
+  }
   if (online) {
     infoBlock = userInfoBlock(target, engine.clock.now());
     if (q.flags & InfoQueryFlag.PROFILE) {

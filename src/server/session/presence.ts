@@ -60,6 +60,11 @@ class RemotePrivacy {
   }
 }
 
+/** True when the owner of a presence snapshot lets `viewerKey` see them. */
+export function snapshotLets(p: PresenceSnapshot, viewerKey: string): boolean {
+  return new RemotePrivacy(p.privacy).lets(viewerKey);
+}
+
 /** Presence of this node's sessions, over the delivery directory. */
 export class Presence {
   /** Ready sessions (any node) of users who have a session here, as the last presence event said. */
