@@ -7,12 +7,13 @@
  * - **User record** (JSON): `{ v: 1, sessions: Entry[], changes: { entry, removed, event, reason? }[] }`, where
  *   `changes` lists what the write that produced this revision changed (the presence events it stands for) and
  *   `reason` the sign-off reason owed to a session removed by someone else. Byte arrays are base64.
- * - **Delivery request**: `u32 header length · header (JSON: session ids + envelope without the SNAC body) · body`;
- *   the SNAC body travels as raw bytes (the hot path: an 04/07 is mostly ciphertext), never base64.
+ * - **Delivery request**: a small binary header (session ids and the envelope's filters, layout below) and the SNAC
+ *   body as raw bytes (the hot path: an 04/07 is mostly ciphertext), never base64 or JSON.
  * - **Delivery reply**: `u32 accepted count`.
  */
 import type { Delivery, Envelope, PresenceSnapshot, SessionAddress, SessionEntry } from './directory.js';
 import { DirectoryError } from './directory.js';
+import { ByteReader, ByteWriter } from '../../wire/bytes.js';
 
 /** One change recorded with a revision: the entry as it is now (or was last, when removed). */
 export interface RecordChange {
@@ -115,50 +116,88 @@ export interface DeliveryRequest {
   envelope: Envelope;
 }
 
-/** Encodes a delivery request (header JSON + raw SNAC body). */
+// Delivery request layout (big-endian): u8 version 1 · u8 field bits (below) · u16 session count · string16 ids ·
+// string16 from? · string16 except.node? · string16 except.sessionId? · string16 capability? · string16 service? ·
+// then the delivery: u8 kind 1 (snac): u16 family · u16 subtype · u16 flags? · u32 requestId? · body (the rest);
+// kind 2 (sign-off): u16 reason.
+const HAS_FROM = 0x01;
+const HAS_EXCEPT = 0x02;
+const HAS_CAPABILITY = 0x04;
+const HAS_SERVICE = 0x08;
+const HAS_NOT_READY = 0x10; // includeNotReady present; its value is NOT_READY_TRUE
+const NOT_READY_TRUE = 0x20;
+const HAS_FLAGS = 0x40;
+const HAS_REQUEST_ID = 0x80;
+
+/** Encodes a delivery request (binary header + raw SNAC body). */
 export function encodeDeliveryRequest(r: DeliveryRequest): Uint8Array {
-  const { delivery, ...filters } = r.envelope;
-  const body = delivery.kind === 'snac' ? delivery.body : new Uint8Array(0);
-  const d = delivery.kind === 'snac' ? { ...delivery, body: undefined } : delivery;
-  const header = enc.encode(JSON.stringify({ s: r.sessionIds, f: filters, d }));
-  const out = new Uint8Array(4 + header.length + body.length);
-  new DataView(out.buffer).setUint32(0, header.length);
-  out.set(header, 4);
-  out.set(body, 4 + header.length);
-  return out;
+  const e = r.envelope;
+  const d = e.delivery;
+  let bits = 0;
+  if (e.from !== undefined) bits |= HAS_FROM;
+  if (e.except !== undefined) bits |= HAS_EXCEPT;
+  if (e.capability !== undefined) bits |= HAS_CAPABILITY;
+  if (e.service !== undefined) bits |= HAS_SERVICE;
+  if (e.includeNotReady !== undefined) bits |= HAS_NOT_READY | (e.includeNotReady ? NOT_READY_TRUE : 0);
+  if (d.kind === 'snac' && d.flags !== undefined) bits |= HAS_FLAGS;
+  if (d.kind === 'snac' && d.requestId !== undefined) bits |= HAS_REQUEST_ID;
+  const w = new ByteWriter(64 + (d.kind === 'snac' ? d.body.length : 0));
+  w.u8(1).u8(bits).u16(r.sessionIds.length);
+  for (const id of r.sessionIds) w.string16(id);
+  if (e.from !== undefined) w.string16(e.from);
+  if (e.except !== undefined) w.string16(e.except.node).string16(e.except.sessionId);
+  if (e.capability !== undefined) w.string16(e.capability);
+  if (e.service !== undefined) w.string16(e.service);
+  if (d.kind === 'snac') {
+    w.u8(1).u16(d.family).u16(d.subtype);
+    if (d.flags !== undefined) w.u16(d.flags);
+    if (d.requestId !== undefined) w.u32(d.requestId);
+    w.bytes(d.body);
+  } else {
+    w.u8(2).u16(d.reason);
+  }
+  return w.finish();
 }
 
 /** Decodes a delivery request; the SNAC body is a view into `bytes` (no copy). */
 export function decodeDeliveryRequest(bytes: Uint8Array): DeliveryRequest {
-  if (bytes.length < 4) bad('short delivery request');
-  const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
-  if (4 + hlen > bytes.length) bad('delivery header length');
-  let h: Record<string, unknown>;
   try {
-    h = obj(JSON.parse(dec.decode(bytes.subarray(4, 4 + hlen))));
+    const r = new ByteReader(bytes);
+    if (r.u8() !== 1) bad('delivery request version');
+    const bits = r.u8();
+    const n = r.u16();
+    const sessionIds: string[] = [];
+    for (let i = 0; i < n; i++) sessionIds.push(r.string16());
+    const from = bits & HAS_FROM ? r.string16() : undefined;
+    const except = bits & HAS_EXCEPT ? { node: r.string16(), sessionId: r.string16() } : undefined;
+    const capability = bits & HAS_CAPABILITY ? r.string16() : undefined;
+    const service = bits & HAS_SERVICE ? r.string16() : undefined;
+    const kind = r.u8();
+    let delivery: Delivery;
+    if (kind === 1) {
+      const family = r.u16();
+      const subtype = r.u16();
+      const flags = bits & HAS_FLAGS ? r.u16() : undefined;
+      const requestId = bits & HAS_REQUEST_ID ? r.u32() : undefined;
+      delivery = { kind: 'snac', family, subtype, body: r.rest() };
+      if (flags !== undefined) delivery.flags = flags;
+      if (requestId !== undefined) delivery.requestId = requestId;
+    } else if (kind === 2) {
+      delivery = { kind: 'sign-off', reason: r.u16() };
+    } else {
+      bad('delivery kind');
+    }
+    const envelope: Envelope = { delivery };
+    if (from !== undefined) envelope.from = from;
+    if (except !== undefined) envelope.except = except;
+    if (capability !== undefined) envelope.capability = capability;
+    if (service !== undefined) envelope.service = service;
+    if (bits & HAS_NOT_READY) envelope.includeNotReady = (bits & NOT_READY_TRUE) !== 0;
+    return { sessionIds, envelope };
   } catch (e) {
     if (DirectoryError.is(e)) throw e;
-    bad('delivery header is not JSON');
+    bad(`delivery request: ${(e as Error).message}`);
   }
-  const f = obj(h.f);
-  const d = obj(h.d);
-  let delivery: Delivery;
-  if (d.kind === 'snac') {
-    delivery = { kind: 'snac', family: num(d.family), subtype: num(d.subtype), body: bytes.subarray(4 + hlen) };
-    if (d.flags !== undefined) delivery.flags = num(d.flags);
-    if (d.requestId !== undefined) delivery.requestId = num(d.requestId);
-  } else if (d.kind === 'sign-off') {
-    delivery = { kind: 'sign-off', reason: num(d.reason) };
-  } else {
-    bad('delivery kind');
-  }
-  const envelope: Envelope = { delivery };
-  if (f.from !== undefined) envelope.from = str(f.from);
-  if (f.except !== undefined) envelope.except = addressFromJson(f.except);
-  if (f.capability !== undefined) envelope.capability = str(f.capability);
-  if (f.service !== undefined) envelope.service = str(f.service);
-  if (f.includeNotReady !== undefined) envelope.includeNotReady = bool(f.includeNotReady);
-  return { sessionIds: strs(h.s), envelope };
 }
 
 /** Encodes a delivery reply. */

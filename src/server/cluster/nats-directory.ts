@@ -32,6 +32,7 @@ import {
   encodeUserRecord, type RecordChange, type UserRecord,
 } from './nats-codec.js';
 import type { ClusterConnection } from './nats-connection.js';
+import { NatsRpc, RpcError } from './nats-rpc.js';
 import { isNodeName } from './node-id.js';
 
 /** Sign-off reason for sessions displaced by a newer sign-on (docs/protocol.md §1.1, FLAP ch-4 TLV 0x0009). */
@@ -71,6 +72,9 @@ export class NatsDirectory implements DeliveryDirectory {
   private state: 'new' | 'starting' | 'started' | 'closed' = 'new';
   private endpoint: NodeEndpoint | undefined;
   private kv: KV | undefined;
+  private rpc: NatsRpc | undefined;
+  /** Subject prefix of direct reads of this bucket's keys (JetStream direct get: one message, no consumer). */
+  private directGet = '';
   private watcher: QueuedIterator<KvWatchEntry> | undefined;
   private readonly subs: Subscription[] = [];
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -113,7 +117,10 @@ export class NatsDirectory implements DeliveryDirectory {
     this.endpoint = endpoint;
     const nc = this.conn.nc;
     try {
-      this.kv = await new Kvm(nc).create(this.conn.bucket('sessions'), { history: HISTORY });
+      const bucket = this.conn.bucket('sessions');
+      this.kv = await new Kvm(nc).create(bucket, { history: HISTORY });
+      this.directGet = `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.`;
+      this.rpc = new NatsRpc(nc, this.conn.subject('reply', this.node));
       this.subs.push(nc.subscribe(this.conn.subject('deliver', this.node), { callback: (err, msg) => { if (!err) this.onDeliver(msg); } }));
       this.subs.push(nc.subscribe(this.conn.subject('hb', '*'), {
         callback: (err, msg) => {
@@ -311,7 +318,7 @@ export class NatsDirectory implements DeliveryDirectory {
   }
 
   private async request(node: string, sessionIds: string[], envelope: Envelope): Promise<number> {
-    const reply = await this.conn.nc.request(this.conn.subject('deliver', node), encodeDeliveryRequest({ sessionIds, envelope }), { timeout: this.requestTimeoutMs });
+    const reply = await this.rpc!.call(this.conn.subject('deliver', node), encodeDeliveryRequest({ sessionIds, envelope }), this.requestTimeoutMs);
     return decodeDeliveryReply(reply.data);
   }
 
@@ -361,10 +368,12 @@ export class NatsDirectory implements DeliveryDirectory {
     return undefined;
   }
 
+  /** The user's current record, read straight from the stream (status 404: no record). */
   private async read(user: string): Promise<UserRecord> {
     try {
-      const e = await this.kv!.get(userKey(user));
-      return e && e.operation === 'PUT' && e.value.length > 0 ? decodeUserRecord(e.value) : { sessions: [], changes: [] };
+      const m = await this.rpc!.call(this.directGet + userKey(user), EMPTY, this.requestTimeoutMs, [404]);
+      // 404: never written; an empty value: a delete marker (never written by us, tolerated).
+      return m.headers?.code === 404 || m.data.length === 0 ? { sessions: [], changes: [] } : decodeUserRecord(m.data);
     } catch (e) {
       throw unavailable(e);
     }
@@ -523,12 +532,14 @@ export class NatsDirectory implements DeliveryDirectory {
     this.unlistenStatus?.();
     for (const w of this.seenWaiters.splice(0)) w.resolve();
     for (const s of this.subs.splice(0)) s.unsubscribe();
+    this.rpc?.close();
     this.watcher?.stop();
     if (this.ownsConnection) await this.conn.close();
   }
 }
 
 const noop = (): void => {};
+const EMPTY = new Uint8Array(0);
 
 /** Envelope filters the sending side applies (the receiving side applies from/capability). */
 function wanted(e: SessionEntry, env: Envelope): boolean {
@@ -554,10 +565,7 @@ function isCasConflict(e: unknown): boolean {
 }
 
 function isNoResponders(e: unknown): boolean {
-  if (e instanceof Error && typeof (e as { isNoResponders?: unknown }).isNoResponders === 'function') {
-    return (e as unknown as { isNoResponders(): boolean }).isNoResponders();
-  }
-  return e instanceof Error && (e.name === 'NoRespondersError' || /no responders/i.test(e.message));
+  return e instanceof RpcError && e.code === 'NO_RESPONDERS';
 }
 
 function unavailable(e: unknown): DirectoryError {
