@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DirectoryError, type Envelope, type SessionEntry } from './directory.js';
 import {
-  decodeDeliveryReply, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryReply, encodeDeliveryRequest, encodeUserRecord,
+  decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryBatch, encodeDeliveryCounts,
+  encodeDeliveryRequest, encodeUserRecord,
 } from './nats-codec.js';
 
 const envelopes: Envelope[] = [
@@ -20,7 +21,9 @@ test('delivery requests round-trip exactly (absent fields stay absent)', () => {
     assert.deepStrictEqual(back, { sessionIds: ['s1', 'x'], envelope });
     if (back.envelope.delivery.kind === 'snac') assert.equal(Object.getPrototypeOf(back.envelope.delivery.body), Uint8Array.prototype);
   }
-  assert.equal(decodeDeliveryReply(encodeDeliveryReply(7)), 7);
+  const batch = envelopes.map((envelope, i) => encodeDeliveryRequest({ sessionIds: [`s${i}`], envelope }));
+  assert.deepStrictEqual(decodeDeliveryBatch(encodeDeliveryBatch(batch)).map((b) => decodeDeliveryRequest(b).envelope), envelopes);
+  assert.deepEqual(decodeDeliveryCounts(encodeDeliveryCounts([7, 0, 2]), 3), [7, 0, 2]);
 });
 
 test('malformed delivery requests and records are DIRECTORY_UNAVAILABLE, never another error', () => {
@@ -30,7 +33,11 @@ test('malformed delivery requests and records are DIRECTORY_UNAVAILABLE, never a
   for (const b of ['', '{', '{"v":2}', '{"v":1,"sessions":[{}],"changes":[]}']) {
     assert.throws(() => decodeUserRecord(new TextEncoder().encode(b)), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
   }
-  assert.throws(() => decodeDeliveryReply(new Uint8Array(3)), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
+  assert.throws(() => decodeDeliveryCounts(new Uint8Array(3), 1), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
+  const b = encodeDeliveryBatch([good, good]);
+  for (const cut of [b.subarray(0, 1), b.subarray(0, b.length - 1), Uint8Array.of(...b, 0)]) {
+    assert.throws(() => decodeDeliveryBatch(cut), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
+  }
 });
 
 test('user records round-trip, presence bytes included', () => {

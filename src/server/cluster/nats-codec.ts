@@ -9,7 +9,8 @@
  *   `reason` the sign-off reason owed to a session removed by someone else. Byte arrays are base64.
  * - **Delivery request**: a small binary header (session ids and the envelope's filters, layout below) and the SNAC
  *   body as raw bytes (the hot path: an 04/07 is mostly ciphertext), never base64 or JSON.
- * - **Delivery reply**: `u32 accepted count`.
+ * - Requests to one node travel in **batches** (all requests for that node dispatched in one event-loop turn, one
+ *   NATS message): `u16 count · (u32 length · request)*`; the **reply** is `u32 accepted count` per request.
  */
 import type { Delivery, Envelope, PresenceSnapshot, SessionAddress, SessionEntry } from './directory.js';
 import { DirectoryError } from './directory.js';
@@ -200,15 +201,51 @@ export function decodeDeliveryRequest(bytes: Uint8Array): DeliveryRequest {
   }
 }
 
-/** Encodes a delivery reply. */
-export function encodeDeliveryReply(accepted: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, accepted);
+/** Encodes a batch of delivery requests for one node: u16 count, then per request u32 length + request. */
+export function encodeDeliveryBatch(requests: readonly Uint8Array[]): Uint8Array {
+  let size = 2;
+  for (const r of requests) size += 4 + r.length;
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, requests.length);
+  let o = 2;
+  for (const r of requests) {
+    v.setUint32(o, r.length);
+    out.set(r, o + 4);
+    o += 4 + r.length;
+  }
   return out;
 }
 
-/** Decodes a delivery reply. */
-export function decodeDeliveryReply(bytes: Uint8Array): number {
-  if (bytes.length !== 4) bad('delivery reply length');
-  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+/** Splits a batch into its encoded requests (views, no copies); DIRECTORY_UNAVAILABLE when malformed. */
+export function decodeDeliveryBatch(bytes: Uint8Array): Uint8Array[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 2) bad('short delivery batch');
+  const n = v.getUint16(0);
+  const out: Uint8Array[] = [];
+  let o = 2;
+  for (let i = 0; i < n; i++) {
+    if (o + 4 > bytes.length) bad('delivery batch truncated');
+    const len = v.getUint32(o);
+    if (o + 4 + len > bytes.length) bad('delivery batch truncated');
+    out.push(bytes.subarray(o + 4, o + 4 + len));
+    o += 4 + len;
+  }
+  if (o !== bytes.length) bad('delivery batch trailing bytes');
+  return out;
+}
+
+/** Encodes the reply to a batch: u32 accepted count per request, in order. */
+export function encodeDeliveryCounts(counts: readonly number[]): Uint8Array {
+  const out = new Uint8Array(4 * counts.length);
+  const v = new DataView(out.buffer);
+  counts.forEach((c, i) => v.setUint32(4 * i, c));
+  return out;
+}
+
+/** Decodes the reply to a batch of `n` requests. */
+export function decodeDeliveryCounts(bytes: Uint8Array, n: number): number[] {
+  if (bytes.length !== 4 * n) bad('delivery reply length');
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: n }, (_, i) => v.getUint32(4 * i));
 }

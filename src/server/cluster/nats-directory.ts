@@ -28,8 +28,8 @@ import {
 } from './directory.js';
 import { NodeLiveness } from './liveness.js';
 import {
-  decodeDeliveryReply, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryReply, encodeDeliveryRequest,
-  encodeUserRecord, type RecordChange, type UserRecord,
+  decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryBatch,
+  encodeDeliveryCounts, encodeDeliveryRequest, encodeUserRecord, type RecordChange, type UserRecord,
 } from './nats-codec.js';
 import type { ClusterConnection } from './nats-connection.js';
 import { NatsRpc, RpcError } from './nats-rpc.js';
@@ -62,6 +62,10 @@ export interface NatsDirectoryOptions {
 
 /** KV revisions kept per user: a watcher more than this many writes behind on one user skips to the latest. */
 const HISTORY = 16;
+/** Most requests, and bytes, in one delivery batch (NATS's default payload limit is 1 MiB). */
+const MAX_BATCH = 64;
+/** See {@link MAX_BATCH}. */
+const MAX_BATCH_BYTES = 256 * 1024;
 /** Compare-and-set attempts before giving up with DIRECTORY_UNAVAILABLE. */
 const CAS_ATTEMPTS = 100;
 
@@ -89,6 +93,10 @@ export class NatsDirectory implements DeliveryDirectory {
   /** Sends are dispatched in call order; this is the tail of that queue. */
   private chain: Promise<void> = Promise.resolve();
   private readonly reaping = new Set<string>();
+  /** Requests per destination node waiting for this event-loop turn's flush (one NATS message per node). */
+  private readonly outbox = new Map<string, Array<{ bytes: Uint8Array; resolve: (n: number) => void; reject: (e: unknown) => void }>>();
+  private readonly outboxBytes = new Map<string, number>();
+  private flushScheduled = false;
   private readonly liveness: NodeLiveness;
   private readonly conn: ClusterConnection;
   private readonly heartbeatMs: number;
@@ -317,25 +325,67 @@ export class NatsDirectory implements DeliveryDirectory {
     return { targeted, accepted };
   }
 
-  private async request(node: string, sessionIds: string[], envelope: Envelope): Promise<number> {
-    const reply = await this.rpc!.call(this.conn.subject('deliver', node), encodeDeliveryRequest({ sessionIds, envelope }), this.requestTimeoutMs);
-    return decodeDeliveryReply(reply.data);
+  /** Queues a delivery request for `node`; resolves with the number of sessions that accepted it. */
+  private request(node: string, sessionIds: string[], envelope: Envelope): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let q = this.outbox.get(node);
+      if (!q) this.outbox.set(node, (q = []));
+      const bytes = encodeDeliveryRequest({ sessionIds, envelope });
+      q.push({ bytes, resolve, reject });
+      this.outboxBytes.set(node, (this.outboxBytes.get(node) ?? 0) + bytes.length);
+      if (q.length >= MAX_BATCH || this.outboxBytes.get(node)! >= MAX_BATCH_BYTES) this.flushNode(node);
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushOutbox());
+      }
+    });
   }
 
-  /** A delivery request from another node. */
+  private flushOutbox(): void {
+    this.flushScheduled = false;
+    for (const node of [...this.outbox.keys()]) this.flushNode(node);
+  }
+
+  /** Sends one node's queued requests as one batch, in queue order; settles each with its own count. */
+  private flushNode(node: string): void {
+    const q = this.outbox.get(node);
+    if (!q || q.length === 0) return;
+    this.outbox.delete(node);
+    this.outboxBytes.delete(node);
+    this.rpc!.call(this.conn.subject('deliver', node), encodeDeliveryBatch(q.map((x) => x.bytes)), this.requestTimeoutMs).then(
+      (reply) => {
+        const counts = decodeDeliveryCounts(reply.data, q.length);
+        q.forEach((x, i) => x.resolve(counts[i]!));
+      },
+      (e: unknown) => {
+        for (const x of q) x.reject(e);
+      },
+    );
+  }
+
+  /** A batch of delivery requests from another node: each applied in order, one count each in the reply. */
   private onDeliver(msg: Msg): void {
-    let accepted = 0;
+    const counts: number[] = [];
     try {
       const data = msg.data;
-      const req = decodeDeliveryRequest(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      const d = req.envelope.delivery;
-      for (const id of req.sessionIds) {
-        if (d.kind === 'sign-off' ? this.dropLocal(id, d.reason) : this.deliverLocal(id, req.envelope)) accepted++;
+      for (const bytes of decodeDeliveryBatch(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))) {
+        let accepted = 0;
+        try {
+          const req = decodeDeliveryRequest(bytes);
+          const d = req.envelope.delivery;
+          for (const id of req.sessionIds) {
+            if (d.kind === 'sign-off' ? this.dropLocal(id, d.reason) : this.deliverLocal(id, req.envelope)) accepted++;
+          }
+        } catch (e) {
+          this.log('warn', 'cluster: undecodable delivery request', { error: (e as Error).message });
+        }
+        counts.push(accepted);
       }
     } catch (e) {
-      this.log('warn', 'cluster: undecodable delivery request', { error: (e as Error).message });
+      this.log('warn', 'cluster: undecodable delivery batch', { error: (e as Error).message });
+      return; // no reply: the sender times out on a batch it sent malformed
     }
-    msg.respond(encodeDeliveryReply(accepted));
+    msg.respond(encodeDeliveryCounts(counts));
   }
 
   private deliverLocal(sessionId: string, envelope: Envelope): boolean {
@@ -532,6 +582,8 @@ export class NatsDirectory implements DeliveryDirectory {
     this.unlistenStatus?.();
     for (const w of this.seenWaiters.splice(0)) w.resolve();
     for (const s of this.subs.splice(0)) s.unsubscribe();
+    for (const q of this.outbox.values()) for (const x of q) x.reject(new DirectoryError('DIRECTORY_CLOSED', 'directory closed'));
+    this.outbox.clear();
     this.rpc?.close();
     this.watcher?.stop();
     if (this.ownsConnection) await this.conn.close();
