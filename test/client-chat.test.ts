@@ -3,7 +3,8 @@
  * `tmux send-keys` and reads the screen with `tmux capture-pane`, while bob uses the scripted CLI.
  * Proves: the buddy list and conversation render, typed text is sent encrypted (bob's listen verifies it),
  * incoming IMs show with their security marker, arrow keys move the selection, plaintext needs /plaintext,
- * a key change shows a warning, /verify marks the buddy verified, and /quit ends the program.
+ * an IM alice sends from another terminal shows in the conversation (several sessions per user), a key change
+ * shows a warning, /verify marks the buddy verified, and /quit ends the program.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,6 +91,13 @@ describe('certim chat in tmux', { timeout: 400_000 }, () => {
     const r = await bob.run(['send', 'alice', 'hi alice, bob here']);
     assert.equal(r.code, 0, r.stderr);
     await waitScreen((x) => x.includes('bob [secure] hi alice, bob here'), "bob's message");
+  });
+
+  it('shows what alice sends from another terminal, without being signed off', async () => {
+    const r = await alice.run(['send', 'bob', 'from my other terminal']);
+    assert.equal(r.code, 0, r.stderr);
+    const s = await waitScreen((x) => x.includes('me [secure] from my other terminal'), 'own IM from another session');
+    assert.match(s, /certim chat — alice — online/);
   });
 
   it('arrow keys pick a buddy; plaintext to a buddy without a key needs /plaintext', async () => {

@@ -265,6 +265,20 @@ export function directoryConformance(name: string, harness: DirectoryHarness): v
       assert.deepEqual(eps[0]!.to('b1').map((e) => bodyOf(e)[0]), [1, 2, 6]);
     });
 
+    test('sendToUserNow, when offered, delivers like sendToUser before returning', async (t) => {
+      const { dirs, eps } = await cluster(['n1', 'n2']);
+      const now = dirs[0]!.sendToUserNow?.bind(dirs[0]);
+      if (!now) {
+        t.diagnostic(`${name} offers no synchronous delivery (optional)`);
+        return;
+      }
+      await dirs[0]!.register(entry(dirs[0]!, 'b1', 'bob', { presence: snapshot('Bob') }));
+      await dirs[1]!.register(entry(dirs[1]!, 'b2', 'bob', { presence: snapshot('Bob') }));
+      assert.deepEqual(now('bob', { ...snac(1), except: { node: 'n2', sessionId: 'b2' } }), { targeted: 1, accepted: 1 });
+      assert.equal(eps[0]!.to('b1').length, 1, 'delivered before returning');
+      assert.deepEqual(now('nobody', snac(2)), { targeted: 0, accepted: 0 });
+    });
+
     test('the receiving node sees the whole envelope (filters travel with it)', async () => {
       const { dirs, eps } = await cluster(['n1', 'n2']);
       await dirs[1]!.register(entry(dirs[1]!, 'b1', 'bob', { presence: snapshot('Bob') }));

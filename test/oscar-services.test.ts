@@ -39,7 +39,7 @@ const echoService: OscarService = {
     return room === undefined ? 0x000e : { room: room.slice() };
   },
   start: async (engine, claims, link) => {
-    const s = await startSession(engine, claims, link);
+    const s = await startSession(engine, { ...claims, exclusive: false }, link);
     if (claims.room) roomOf.set(s.id, claims.room);
     return s;
   },
@@ -88,6 +88,17 @@ test('01/04 -> 01/05 -> a connection serving only the requested service, beside 
     assert.deepEqual([...(await svc.expectSnac(ECHO_FAMILY, 0x0003)).body], [...room, ...Buffer.from('carol')]);
     svc.sendSnac(0x0004, 0x0006, imBody('dave', 'not here'));
     assert.equal(decodeSnacError((await svc.expectSnac(0x0004, 0x0001)).body).code, 0x0001, 'BOS families are not served on the service connection');
+
+    // A second service connection of the same classic user coexists with the first (non-exclusive service).
+    carol.conn.sendSnac(0x0001, 0x0004, encodeServiceRequest(ECHO_FAMILY, [tlv(ServiceTlv.ROOM, room)]));
+    const second = await TestConnection.open({ port: fx.port });
+    await second.nextFrame((f) => f.channel === FlapChannel.SignOn);
+    second.sendFrame(FlapChannel.SignOn, encodeFlapHello([tlv(0x0006, decodeServiceRedirect((await carol.conn.expectSnac(0x0001, 0x0005)).body).cookie)]));
+    await second.expectSnac(0x0001, 0x0003);
+    svc.sendSnac(ECHO_FAMILY, 0x0002);
+    await svc.expectSnac(ECHO_FAMILY, 0x0003);
+    await assert.rejects(svc.nextFrame((f) => f.channel === FlapChannel.SignOff, 100), 'the first service connection was not signed off');
+    second.close();
 
     // BOS is untouched, and IMs to carol go to her BOS session only.
     assert.equal(carol.conn.isClosed, false);

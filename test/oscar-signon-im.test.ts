@@ -70,22 +70,26 @@ test('two classic clients sign on, see each other, exchange IMs, and an offline 
   });
 });
 
-test('a second sign-on takes over: the old session gets ch-4 reason 0x0001 and is closed', async () => {
+test('a second sign-on takes over: the old session gets ch-4 (bare for a client without the multi-conn flag) and is closed', async () => {
   await withOscarFixture({ users: [['carol', 'pw1'], ['dave', 'pw2']] }, async (fx, ep) => {
     const dave = await signOn(ep, 'dave', 'pw2', 'md5-strong', { buddies: ['carol'] });
     const first = await signOn(ep, 'carol', 'pw1', 'md5-strong');
     await dave.conn.expectSnac(0x0003, 0x000b);
-    const second = await signOn(ep, 'carol', 'pw1', 'md5-weak');
+    const second = await signOn(ep, 'carol', 'pw1', 'md5-weak', { multiConn: 3 });
     const bye = await first.conn.nextFrame((f) => f.channel === FlapChannel.SignOff);
-    assert.equal(decodeFlapSignOff(bye.payload).reason, 0x0001);
+    assert.equal(bye.payload.length, 0, 'a pre-multi-conn client gets the 6-byte ch-4 frame, no TLVs');
     await first.conn.closed;
     // The new session works and watchers saw no departure, only a fresh arrival.
     await dave.conn.expectSnac(0x0003, 0x000b);
     assert.equal(await dave.conn.noSnac(0x0003, 0x000c, 200), true);
     dave.conn.sendSnac(0x0004, 0x0006, imBody('carol', 'hi again'));
     assert.equal(Buffer.from(parseIncomingIm((await second.conn.expectSnac(0x0004, 0x0007)).body).text!).toString(), 'hi again');
+    // A client that sent the flag (3: single session wanted) is told why: reason 0x0001, signed on elsewhere.
+    const third = await signOn(ep, 'carol', 'pw1', 'md5-strong');
+    assert.equal(decodeFlapSignOff((await second.conn.nextFrame((f) => f.channel === FlapChannel.SignOff)).payload).reason, 0x0001);
+    await second.conn.closed;
     dave.conn.close();
-    second.conn.close();
+    third.conn.close();
   });
 });
 

@@ -106,7 +106,7 @@ class ChatApp {
       const peer = m.to ?? m.from;
       this.ensureBuddy(peer);
       this.refreshBuddies();
-      this.lines(peer).push({ time: m.time, who: m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      this.lines(peer).push({ time: m.time, who: m.to !== undefined ? 'me' : m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
       const sel = this.st.buddies[this.st.selected];
       if (!sel) this.select(peer, false);
       else if (normalizeScreenName(sel.screenName) !== normalizeScreenName(peer)) {

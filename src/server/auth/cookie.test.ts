@@ -17,7 +17,9 @@ test('a cookie carries its service and room', () => {
   const room = Uint8Array.from([0, 4, 9, 0x21, 0x61, 0x62]);
   const c = ci.issue({ screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room }, T);
   assert.deepEqual(ci.redeem(c, T), { screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room });
-  assert.throws(() => ci.issue({ screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room: new Uint8Array(65) }, T), RangeError);
+  assert.throws(() => ci.issue({ screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room: new Uint8Array(129) }, T), RangeError);
+  const big = ci.issue({ screenName: 'A'.repeat(48), tls: false, multiConn: 0, service: 'chatnav', room: new Uint8Array(128).fill(7) }, T);
+  assert.deepEqual(ci.redeem(big, T)?.room, new Uint8Array(128).fill(7), 'the largest room fits with a long screen name');
 });
 
 test('tampered, expired, foreign-key and garbage cookies are refused', () => {

@@ -24,12 +24,12 @@ export interface CookieClaims {
   multiConn: number;
   /** The service the redeeming connection serves ('bos' after login). */
   service: string;
-  /** Service-specific target (a chat room's cookie), at most 64 bytes; absent when none. */
+  /** Service-specific target (a chat room's cookie), at most {@link MAX_COOKIE_ROOM} bytes; absent when none. */
   room?: Uint8Array;
 }
 
 /** Most bytes a cookie's room may hold (keeps the signed part well inside 256 bytes). */
-export const MAX_COOKIE_ROOM = 64;
+export const MAX_COOKIE_ROOM = 128;
 
 /** Issues and checks BOS cookies with one secret key. */
 export class CookieIssuer {
@@ -53,6 +53,7 @@ export class CookieIssuer {
     w.u8(claims.tls ? 1 : 0).u8(claims.multiConn & 0xff).string8(claims.screenName).string8(claims.service);
     w.u8(room.length).bytes(room);
     const signed = w.finish().slice();
+    if (signed.length + 32 > COOKIE_LENGTH) throw new RangeError(`cookie claims of ${signed.length} bytes do not fit`);
     const mac = this.mac(signed);
     const out = new Uint8Array(COOKIE_LENGTH);
     out.set(signed, 0);

@@ -90,8 +90,9 @@ export class LocalDirectoryHub {
   sendToUser(user: string, envelope: Envelope, result: DeliveryResult): void {
     const list = this.users.get(user);
     if (!list) return;
-    // A copy: a delivery may end a session (slow reader) and unregister it while we iterate.
-    for (const e of list.length === 1 ? [list[0]!] : [...list]) {
+    // Lists are never changed in place (register/unregister store new arrays), so a delivery that ends a session
+    // (slow reader) and unregisters it cannot disturb this loop.
+    for (const e of list) {
       if (!envelope.includeNotReady && !e.presence) continue;
       if (envelope.service !== undefined && e.service !== envelope.service) continue;
       if (envelope.except && sameSession(envelope.except, e.address)) continue;
@@ -172,6 +173,14 @@ export class LocalDirectory implements DeliveryDirectory {
       this.hub.sendToUser(user, envelope, result);
       return result;
     });
+  }
+
+  /** {@inheritDoc DeliveryDirectory.sendToUserNow} */
+  sendToUserNow(user: string, envelope: Envelope): DeliveryResult {
+    if (this.state !== 'started') throw new DirectoryError(this.state === 'closed' ? 'DIRECTORY_CLOSED' : 'DIRECTORY_NOT_STARTED', 'directory not running');
+    const result = { targeted: 0, accepted: 0 };
+    this.hub.sendToUser(user, envelope, result);
+    return result;
   }
 
   /** {@inheritDoc DeliveryDirectory.sendToUsers} */

@@ -22,6 +22,7 @@ import { Capability } from '../../wire/capabilities.js';
 import { SnacErrorCode } from '../../wire/snac.js';
 import { tlvString } from '../../wire/tlv.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
+import type { DeliveryResult, Envelope } from '../cluster/directory.js';
 import { permits } from '../session/privacy.js';
 import { storedPermits } from '../session/stored-privacy.js';
 import type { Session } from '../session/session.js';
@@ -33,8 +34,11 @@ const EMPTY: ReadonlySet<string> = new Set();
 const CERTIM_CAPABILITY = Capability.CertimModernSecureIm.replace(/-/g, '').toLowerCase();
 const CERTIM_CAPABILITY_BYTES = Buffer.from(CERTIM_CAPABILITY, 'hex');
 
-/** 04/06: delivered to every ready session of the recipient on any node, else stored when asked. */
-async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
+/**
+ * 04/06: delivered to every ready session of the recipient on any node, else stored when asked. Synchronous when
+ * the directory can deliver without waiting (in-process: the hot path allocates no promise).
+ */
+function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   const { engine, session: me } = ctx;
   const m = decodeChannelMsgToHost(body);
   const wantsAck = m.tlvs.has(IcbmTlv.REQUEST_HOST_ACK);
@@ -51,10 +55,17 @@ async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
   }
   const out = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, replace);
   // The receiving node checks each session's privacy against the sender (`from`): hidden sessions don't count.
-  const r = await engine.directory.sendToUser(toKey, { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, from: me.key, service: me.service });
+  const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, from: me.key, service: me.service };
+  const dir = engine.directory;
+  if (dir.sendToUserNow) return afterDelivery(ctx, m, wantsAck, dir.sendToUserNow(toKey, envelope));
+  return dir.sendToUser(toKey, envelope).then((r) => afterDelivery(ctx, m, wantsAck, r));
+}
+
+function afterDelivery(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost, wantsAck: boolean, r: DeliveryResult): Reply[] | Promise<Reply[]> {
   if (r.accepted > 0) {
-    engine.counters.imsRelayed++;
-    if (m.channel === 1) await copyToOwnSessions(ctx, m);
+    ctx.engine.counters.imsRelayed++;
+    const copied = m.channel === 1 ? copyToOwnSessions(ctx, m) : undefined;
+    if (copied) return copied.then(() => (wantsAck ? hostAck(m) : []));
     return wantsAck ? hostAck(m) : [];
   }
   // Online somewhere but nobody took it (blocks us, or left meanwhile): an error, never silently stored.
@@ -64,12 +75,15 @@ async function sendIm(ctx: BosContext, body: Uint8Array): Promise<Reply[]> {
   return storeOffline(ctx, m, wantsAck);
 }
 
-/** The sender's other certim sessions get the IM too, marked with the original recipient (TLV 0x7C02). */
-async function copyToOwnSessions(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost): Promise<void> {
+/**
+ * The sender's other certim sessions get the IM too, marked with the original recipient (TLV 0x7C02); undefined
+ * (nothing to wait for) when the sender has no other ready session or is not a certim client.
+ */
+function copyToOwnSessions(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost): Promise<unknown> | undefined {
   const { engine, session: me } = ctx;
-  if (engine.presence.readySessionCount(me.key) < 2 || !hasCertimCapability(me)) return;
+  if (engine.presence.readySessionCount(me.key) < 2 || !hasCertimCapability(me)) return undefined;
   const body = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, undefined, [tlvString(IcbmTlv.CERTIM_SENT_TO, m.screenName)]);
-  await engine.directory.sendToUser(me.key, {
+  return engine.directory.sendToUser(me.key, {
     delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body }, except: me.address, capability: CERTIM_CAPABILITY, service: me.service,
   });
 }

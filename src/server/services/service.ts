@@ -29,7 +29,12 @@ export interface OscarService {
    * or a SNAC error code to answer with. Absent: every request is accepted with no room.
    */
   request?(ctx: BosContext, tlvs: TlvList): Promise<{ room?: Uint8Array } | number> | { room?: Uint8Array } | number;
-  /** Redeeming its cookie: creates, loads and registers the session (takeover per the directory's rule). */
+  /**
+   * Redeeming its cookie: creates, loads and registers the session (takeover per the directory's rule, among
+   * sessions of this service). A service whose connections a user may hold several of whatever the login flag
+   * (chat: one per room) registers them non-exclusive (`startSession(..., { exclusive: false })`); ending the user's
+   * other connections when BOS is taken over is the service's business.
+   */
   start(engine: Engine, claims: CookieClaims, link: SessionLink): Promise<Session>;
   /** `01/02` client ready. */
   clientReady(engine: Engine, session: Session): Promise<void>;

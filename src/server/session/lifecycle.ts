@@ -18,10 +18,15 @@ import { offlineUserInfoBlock, userInfoBlock } from './user-info-block.js';
  * as its rule says (an exclusive sign-on displaces all; a multi-session one only exclusive ones); each displaced
  * session is sent ch-4 reason 0x0001 (signed on elsewhere, docs/protocol.md §1.1) wherever it is.
  */
-export async function startSession(engine: Engine, claims: Pick<CookieClaims, 'screenName' | 'multiConn'> & { service?: string }, link: SessionLink): Promise<Session> {
+export async function startSession(
+  engine: Engine,
+  claims: Pick<CookieClaims, 'screenName' | 'multiConn'> & { service?: string; exclusive?: boolean },
+  link: SessionLink,
+): Promise<Session> {
   const { screenName } = claims;
   const s = new Session(screenName, link, engine.clock.now(), {
     id: engine.nextSessionId(), node: engine.directory.node, service: claims.service ?? 'bos', multiConn: claims.multiConn,
+    ...(claims.exclusive !== undefined ? { exclusive: claims.exclusive } : {}),
   });
   const [info, pd] = await Promise.all([engine.ports.userInfo.get(screenName), engine.ports.permitDeny.get(screenName)]);
   if (info.certHash) s.certHash = info.certHash;

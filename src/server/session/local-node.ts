@@ -24,9 +24,10 @@ export class LocalNode implements NodeEndpoint {
     if (!s || s.closed) return false;
     const d = envelope.delivery;
     if (d.kind === 'sign-off') {
-      // Takeover: the session is dead from now on for presence and deliveries; its close unregisters it.
+      // Takeover: the session is dead from now on for presence and deliveries; its close unregisters it. Clients
+      // that sent no multi-conn flag get the old bare ch-4 frame without TLVs (docs/protocol.md §1.1).
       s.closed = true;
-      s.link.signOff(d.reason);
+      s.link.signOff(s.multiConn === 0 ? undefined : d.reason);
       return true;
     }
     if (!accepts(s, envelope)) return false;

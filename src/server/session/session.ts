@@ -41,6 +41,8 @@ export interface SessionIdentity {
   service: ServiceId;
   /** Login TLV 0x004A as sent (0 absent / old client, 1 multi-session capable, 3 single session wanted). */
   multiConn: number;
+  /** Whether the session displaces the user's other sessions of its service (default: `multiConn !== 1`). */
+  exclusive?: boolean;
 }
 
 /** Live state of a signed-on user. */
@@ -51,8 +53,10 @@ export class Session {
   readonly address: SessionAddress;
   /** Service of the connection ('bos', ...). */
   readonly service: ServiceId;
-  /** Login multi-conn flag; only 1 lets the session coexist with other sessions of the user. */
+  /** Login multi-conn flag (0 absent, 1 multi-session, 3 single session wanted). */
   readonly multiConn: number;
+  /** True when the session displaces (and is displaced by) every other session of the user and service. */
+  readonly exclusive: boolean;
   /** Normalized screen name. */
   readonly key: string;
   /** Formatted screen name. */
@@ -102,15 +106,11 @@ export class Session {
     this.address = { node: identity.node, sessionId: identity.id };
     this.service = identity.service;
     this.multiConn = identity.multiConn;
+    this.exclusive = identity.exclusive ?? identity.multiConn !== 1;
     this.key = normalizeScreenName(screenName);
     this.screenName = screenName;
     this.link = link;
     this.signedOnAt = Math.floor(nowMs / 1000);
-  }
-
-  /** True when the session displaces (and is displaced by) every other session of the user. */
-  get exclusive(): boolean {
-    return this.multiConn !== 1;
   }
 
   /** Drops the cached user-info block; call after changing anything the block shows. */
