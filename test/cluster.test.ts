@@ -96,14 +96,18 @@ describe('a cluster of three server processes', () => {
     await buddy(alice, 0x0c, 'dave', 5000);
   });
 
-  test('a classic client without multi-connection takes over the session on another node', async () => {
-    const e1 = await on(1, 'erin');
-    const e0 = await on(0, 'erin');
-    const f = await e1.conn.nextFrame((fr) => fr.channel === FlapChannel.SignOff, 5000);
-    assert.equal(decodeFlapSignOff(f.payload).reason, 1, 'signed on elsewhere');
+  test('classic takeover across nodes: the older exclusive session is signed off wherever it is', async () => {
+    const e1 = await on(1, 'erin'); // no multi-conn flag: a pre-multi-conn client
+    const e0 = await on(0, 'erin', { multiConn: 3 }); // flag 3: single session wanted
+    const bare = await e1.conn.nextFrame((fr) => fr.channel === FlapChannel.SignOff, 5000);
+    assert.equal(bare.payload.length, 0, 'a pre-multi-conn client gets the bare ch-4 frame');
     await e1.conn.closed;
-    assert.equal(e0.conn.isClosed, false);
-    e0.conn.close();
+    const e2 = await on(2, 'erin');
+    const f = await e0.conn.nextFrame((fr) => fr.channel === FlapChannel.SignOff, 5000);
+    assert.equal(decodeFlapSignOff(f.payload).reason, 1, 'signed on elsewhere');
+    await e0.conn.closed;
+    assert.equal(e2.conn.isClosed, false);
+    e2.conn.close();
   });
 
   test('kill -9 of a node: its users vanish from the other nodes within seconds', async () => {
