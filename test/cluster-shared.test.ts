@@ -55,7 +55,7 @@ test('three nodes started together on a fresh database share one CA, the cookie 
   }
 });
 
-test('a cluster node refuses a non-shared database, a missing CA passphrase, and a bad URL', async () => {
+test('a cluster node refuses a non-shared database, a missing CA passphrase, an unreachable NATS, and a bad URL', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'certim-cluster-refuse-'));
   const schema = `certim_test_refuse_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: TEST_PG_URL });
@@ -70,6 +70,9 @@ test('a cluster node refuses a non-shared database, a missing CA passphrase, and
     const noPass = await runCli(['server', '--data-dir', join(tmp, 'b'), ...ports, '--db', pgUrl, '--cluster', TEST_NATS], { CERTIM_CA_PASSPHRASE: '' });
     assert.equal(noPass.code, 1);
     assert.match(noPass.stderr, /needs CERTIM_CA_PASSPHRASE/);
+    const noNats = await runCli(['server', '--data-dir', join(tmp, 'd'), ...ports, '--db', pgUrl, '--cluster', 'nats://127.0.0.1:1'], { CERTIM_CA_PASSPHRASE: 'x'.repeat(20) });
+    assert.equal(noNats.code, 1);
+    assert.match(noNats.stderr, /cannot reach NATS at nats:\/\/127\.0\.0\.1:1/);
     const badUrl = await runCli(['server', '--data-dir', join(tmp, 'c'), '--cluster', 'http://x']);
     assert.equal(badUrl.code, 2);
     assert.match(badUrl.stderr, /cluster URL must look like nats:/);

@@ -46,9 +46,15 @@ export async function joinCluster(o: JoinClusterOptions): Promise<ClusterNode> {
   if (o.store.backend !== 'postgres') {
     throw new ClusterError('CLUSTER_NEEDS_SHARED_DB', '--cluster needs the database every node shares: --db postgres://...');
   }
-  await syncClusterCa({ dataDir: o.dataDir, domain: o.domain, secrets: o.store.secrets, ledger: o.store.ledger, env: o.env, log: o.log });
   const node = newNodeName(hostname(), process.pid);
+  // NATS first: an unreachable NATS fails in seconds, before a CA is made.
   const connection = await connectCluster(url, { clientName: node, log: o.log });
+  try {
+    await syncClusterCa({ dataDir: o.dataDir, domain: o.domain, secrets: o.store.secrets, ledger: o.store.ledger, env: o.env, log: o.log });
+  } catch (e) {
+    await connection.close();
+    throw e;
+  }
   const directory = new NatsDirectory({ connection, node, ownsConnection: true, log: o.log });
   o.log('info', 'cluster: joined', { node, cluster: url.name, nats: url.redacted });
   return { node, name: url.name, directory, close: () => directory.close() };
