@@ -23,7 +23,6 @@ import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
 import { hashPassword, verifyPassword } from './auth/password.js';
 import { loadServerSecrets } from './auth/server-secrets.js';
-import { joinCluster } from './cluster/join-cluster.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './engine.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
@@ -198,8 +197,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log('info', 'database open', { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
 
     const domain = await resolveDomain(store, options.domain, publicHost);
+    // The NATS client is loaded only for a cluster node: a single server never touches it.
     const cluster = options.cluster === undefined ? undefined
-      : await joinCluster({ url: options.cluster, store, dataDir, domain, env: options.env ?? process.env, log });
+      : await (await import('./cluster/join-cluster.js')).joinCluster({ url: options.cluster, store, dataDir, domain, env: options.env ?? process.env, log });
     if (cluster) cleanups.push(() => cluster.close());
     const crlUrl = options.httpPort !== 0 ? `https://${publicHost}:${options.httpPort}${CRL_PATH}` : undefined;
     const ca = await openCertificateAuthority({

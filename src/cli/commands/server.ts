@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { parseClusterUrl } from '../../server/cluster/nats-connection.js';
+import { parseClusterUrl } from '../../server/cluster/cluster-url.js';
 import { DEFAULT_SERVER_OPTIONS, startServer, stderrLogger, type RunningServer, type ServerOptions } from '../../server/main.js';
 
 const USAGE = `usage: certim server [options]

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { CA_PASSPHRASE_ENV, openCertificateAuthority } from '../../pki/ca.js';
 import type { CertificateLedger } from '../../pki/ledger.js';
 import type { ServerSecretStore } from '../../store/secrets.js';
-import { ClusterError } from './nats-connection.js';
+import { ClusterError } from './cluster-url.js';
 
 /** Name of the bundle in the server-secrets table. */
 export const CA_BUNDLE_SECRET = 'ca-bundle';
