@@ -336,6 +336,32 @@ export function directoryConformance(name: string, harness: DirectoryHarness): v
       await dirs[0]!.close(); // idempotent
     });
 
+    test('calls before start are refused; start runs once', async () => {
+      const c = await harness(['n1']);
+      clusters.push(c);
+      const d = c.directories[0]!;
+      await assert.rejects(d.sessionsOf('x'), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_NOT_STARTED'));
+      await d.start(new RecordingEndpoint());
+      await assert.rejects(d.start(new RecordingEndpoint()), (e: unknown) => DirectoryError.is(e));
+      assert.deepEqual(await d.lookup([]), new Map());
+      assert.deepEqual(await d.sendToUsers([], snac(1)), { targeted: 0, accepted: 0 });
+    });
+
+    test('many concurrent sign-ons and sign-offs of one user leave exactly the sessions still registered', async () => {
+      const { dirs, eps } = await cluster(['n1', 'n2']);
+      const ops: Promise<unknown>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const d = dirs[i % 2]!;
+        const e = entry(d, `s${i}`, 'fred', { presence: snapshot('Fred') });
+        ops.push(d.register(e).then(() => (i % 3 === 0 ? d.unregister(e.address) : undefined)));
+      }
+      await Promise.all(ops);
+      const left = (await dirs[0]!.sessionsOf('fred')).map((e) => e.address.sessionId).sort();
+      const expected = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 !== 0).map((i) => `s${i}`).sort();
+      assert.deepEqual(left, expected);
+      for (const ep of eps) await ep.waitFor('final fred event', () => ep.lastEvent('fred')?.sessions.length === expected.length);
+    });
+
     test('update of an unknown session is a no-op', async () => {
       const { dirs, eps } = await cluster(['n1']);
       await dirs[0]!.update({ node: 'n1', sessionId: 'ghost' }, snapshot('Ghost'));

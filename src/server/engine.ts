@@ -8,6 +8,7 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import type { DeliveryDirectory } from './cluster/directory.js';
 import { localDirectory } from './cluster/local-directory.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
+import type { HandlerEnv } from './handler-env.js';
 import type { Clock, ServerPorts } from './ports.js';
 import { DEFAULT_SERVICES } from './services/index.js';
 import { ServiceTable, type OscarService } from './services/service.js';
@@ -66,8 +67,8 @@ export interface EngineOptions {
   fakeKeySecret?: Uint8Array;
 }
 
-/** Shared server state. */
-export class Engine {
+/** Shared server state. Handlers see it only as a {@link HandlerEnv}. */
+export class Engine implements HandlerEnv {
   /** Ports. */
   readonly ports: ServerPorts;
   /** Effective config. */

@@ -33,19 +33,22 @@
  *   user's exclusive sessions of that service and coexists with the other multi-session ones.
  * Displaced sessions are removed from the directory and sent `{ kind: 'sign-off' }` before `register` resolves.
  * Concurrent registrations of one user must end in a state this rule allows (per service: never two exclusive
- * sessions, never an exclusive beside another session); an implementation serialises them per user (in-process: synchronously; NATS:
- * e.g. a compare-and-set on the user's key-value entry, retried).
+ * sessions, never an exclusive beside another session); an implementation serialises them per user (in-process:
+ * synchronously; NATS: e.g. a compare-and-set on the user's key-value entry, retried). Whether a session is
+ * exclusive is decided by its service (BOS: the login flag; chat: never, one connection per room).
  *
  * ## Presence across nodes
  *
  * Every change of a session's presence (register with presence, `update`, and the removal — `unregister`,
  * displacement, a node that disappears — of an entry that had presence or was the user's last entry) produces one
- * {@link PresenceEvent} carrying **all** of that user's current entries. The event is delivered to the endpoint of **every** node (including the one that caused
- * it) in the order of changes for that user. Each node keeps its own watcher index (which local sessions have
- * which names on a buddy list) and fans the event out locally: the user is online when any entry has a presence
- * snapshot; the arrival shown is the one of a representative entry (not idle, then not away, then the latest
- * sign-on); privacy is checked with the snapshot's lists against the local watcher's own. So presence fan-out costs
- * one broadcast per change, not one message per watcher.
+ * {@link PresenceEvent} carrying **all** of that user's current entries. The event is delivered to the endpoint of
+ * **every** node (including the one that caused it) in the order of changes for that user. Each node keeps its
+ * own watcher index (which local sessions have which names on a buddy list) and fans the event out locally: the
+ * user is online when any entry has a presence snapshot; the arrival shown is the one of a representative entry
+ * (not idle, then not away, then the latest sign-on); privacy is checked with the snapshot's lists against the
+ * local watcher's own. The user is offline (a departure) only when **no entry is left**: while a newcomer that
+ * displaced the user's session is still signing on (an entry without presence), watchers see no departure, as in
+ * classic takeover. So presence fan-out costs one broadcast per change, not one message per watcher.
  *
  * **Sign-on:** a node learns which buddies of a new session are online with `lookup(buddies)`, which returns the
  * current entries of those users (any node). A network implementation may answer from a local replica kept

@@ -4,7 +4,7 @@
  * connection. Output to any other session (IMs, events, presence, room fan-out) goes through the engine's delivery
  * directory (`engine.directory`, cluster/directory.ts), never to another session's link.
  */
-import type { Engine } from '../engine.js';
+import type { HandlerEnv } from '../handler-env.js';
 import type { OscarService } from '../services/service.js';
 import type { Session } from '../session/session.js';
 
@@ -24,8 +24,8 @@ export interface Reply {
 
 /** What a handler sees. */
 export interface BosContext {
-  /** The engine (ports, directory, presence, config, clock). */
-  engine: Engine;
+  /** The handler's view of the server (ports, directory, presence, config, clock): not the engine itself. */
+  engine: HandlerEnv;
   /** The signed-on session. */
   session: Session;
   /** The service of the connection (its family table for 01/03, 01/07, 01/18). */

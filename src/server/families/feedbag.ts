@@ -8,7 +8,7 @@ import {
   encodeRights, encodeStatus, type FeedbagItemWire,
 } from '../../wire/families/feedbag.js';
 import { SnacFlag } from '../../wire/snac.js';
-import type { Engine } from '../engine.js';
+import type { HandlerEnv } from '../handler-env.js';
 import type { Session } from '../session/session.js';
 import { fromFeedbag } from '../session/stored-privacy.js';
 import { reply, type BosContext, type BosFamily, type Reply } from './family.js';
@@ -38,7 +38,7 @@ function replies(items: readonly FeedbagItemWire[], lastModifiedMs: number): Rep
 }
 
 /** Re-reads the feedbag and applies buddies/privacy to an activated session, with presence updates. */
-async function refresh(engine: Engine, s: Session): Promise<void> {
+async function refresh(engine: HandlerEnv, s: Session): Promise<void> {
   const bag = await engine.ports.feedbag.get(s.screenName);
   const { buddies, privacy } = fromFeedbag(bag.items);
   const added = [...buddies].filter((k) => !s.feedbagBuddies.has(k));

@@ -9,6 +9,7 @@
 import type { CookieClaims } from '../auth/cookie.js';
 import type { ServiceId } from '../cluster/directory.js';
 import type { Engine } from '../engine.js';
+import type { HandlerEnv } from '../handler-env.js';
 import type { BosContext, BosFamily, BosHandler } from '../families/family.js';
 import type { Session, SessionLink } from '../session/session.js';
 import type { TlvList } from '../../wire/tlv.js';
@@ -37,7 +38,7 @@ export interface OscarService {
    */
   start(engine: Engine, claims: CookieClaims, link: SessionLink): Promise<Session>;
   /** `01/02` client ready. */
-  clientReady(engine: Engine, session: Session): Promise<void>;
+  clientReady(env: HandlerEnv, session: Session): Promise<void>;
   /** The connection closed: unregister, tell whom it concerns. Must not throw. */
   end(engine: Engine, session: Session): void;
 }

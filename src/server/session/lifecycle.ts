@@ -8,6 +8,7 @@ import { ByteReader } from '../../wire/bytes.js';
 import { readTlvRestList, tlvU32 } from '../../wire/tlv.js';
 import type { CookieClaims } from '../auth/cookie.js';
 import type { Engine } from '../engine.js';
+import type { HandlerEnv } from '../handler-env.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { privacyFrom } from './privacy.js';
 import { Session, type SessionLink } from './session.js';
@@ -43,7 +44,7 @@ export async function startSession(
 }
 
 /** 01/02 client ready: presence both ways, then queued offline IMs (each removed once handed to the socket). */
-export async function clientReady(engine: Engine, s: Session): Promise<void> {
+export async function clientReady(engine: HandlerEnv, s: Session): Promise<void> {
   if (s.ready || s.closed) return;
   s.ready = true;
   engine.presence.reindex(s);
@@ -52,7 +53,7 @@ export async function clientReady(engine: Engine, s: Session): Promise<void> {
   await deliverOffline(engine, s);
 }
 
-async function deliverOffline(engine: Engine, s: Session): Promise<void> {
+async function deliverOffline(engine: HandlerEnv, s: Session): Promise<void> {
   // Cert hashes of senders who are not online, read once per sender however many IMs they left.
   const storedHashes = new Map<string, Uint8Array | undefined>();
   const storedHash = async (sender: string): Promise<Uint8Array | undefined> => {

@@ -5,7 +5,7 @@
  */
 import { FeedbagClass, pdModeOf } from '../../wire/families/feedbag.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
-import type { Engine } from '../engine.js';
+import type { HandlerEnv } from '../handler-env.js';
 import type { FeedbagItemRecord } from '../ports.js';
 import { permits, privacyFrom, type Privacy } from './privacy.js';
 
@@ -28,7 +28,7 @@ export function fromFeedbag(items: readonly FeedbagItemRecord[]): { buddies: Set
 }
 
 /** The stored privacy and buddy set of a (possibly offline) user. */
-export async function storedPrivacy(engine: Engine, screenName: string): Promise<{ privacy: Privacy; buddies: Set<string> }> {
+export async function storedPrivacy(engine: Pick<HandlerEnv, 'ports'>, screenName: string): Promise<{ privacy: Privacy; buddies: Set<string> }> {
   const bag = await engine.ports.feedbag.get(screenName);
   const fb = fromFeedbag(bag.items);
   if (fb.privacy) return { privacy: fb.privacy, buddies: fb.buddies };
@@ -37,7 +37,7 @@ export async function storedPrivacy(engine: Engine, screenName: string): Promise
 }
 
 /** Whether a (possibly offline) user's stored privacy lets `viewerKey` see them or send them IMs. */
-export async function storedPermits(engine: Engine, screenName: string, viewerKey: string): Promise<boolean> {
+export async function storedPermits(engine: Pick<HandlerEnv, 'ports'>, screenName: string, viewerKey: string): Promise<boolean> {
   const { privacy, buddies } = await storedPrivacy(engine, screenName);
   return permits(privacy, viewerKey, buddies);
 }
