@@ -18,8 +18,9 @@ const USAGE = `usage: certim server [options]
   --domain D         domain in issued certificates' im: URIs (default: the public host)
   --public-host H    name clients use to reach this server: BOS redirects and the TLS certificate
                      (default: --host, or this machine's host name when --host is a wildcard)
-  --cluster URL      run as one node of a cluster: nats://HOST:4222[?name=CLUSTER]; needs --db postgres://...
-                     and the same CERTIM_CA_PASSPHRASE on every node (default: a single server, no NATS)
+  --cluster URL      run as one node of a cluster: nats://[USER:PASS@]HOST:4222[?name=CLUSTER][&ca=CA.pem];
+                     needs --db postgres://... and the same CERTIM_CA_PASSPHRASE on every node
+                     (default: a single server, no NATS)
   --json             print one JSON line on stdout once ready; logs stay on stderr
   Port 0 picks a free port. SIGTERM/SIGINT shut down cleanly.
 `;

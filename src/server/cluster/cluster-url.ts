@@ -45,13 +45,17 @@ export interface ClusterUrl {
   user?: string;
   /** See `user`. Never logged. */
   pass?: string;
+  /** TLS to NATS (`?tls=1`, or implied by `ca`/`cert`/`key`): files of the CA to verify NATS with, and of a client certificate. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** The URL with any password replaced by `***`, for logs. */
   redacted: string;
 }
 
 /**
- * Parses `nats://[user[:pass]@]host[:port][,host2[:port]...][?name=CLUSTER]`. Several comma-separated hosts name
- * several servers of one NATS cluster. The cluster name prefixes every subject and bucket this certim cluster uses.
+ * Parses `nats://[user[:pass]@]host[:port][,host2[:port]...][?name=CLUSTER][&tls=1][&ca=FILE][&cert=FILE&key=FILE]`.
+ * Several comma-separated hosts name several servers of one NATS cluster. The cluster name prefixes every subject
+ * and bucket this certim cluster uses. `ca` (verify NATS against this CA instead of the system's), `cert`/`key` (a
+ * client certificate) and `tls=1` turn on TLS; NATS then carries the directory and every IM encrypted in transit.
  */
 export function parseClusterUrl(url: string): ClusterUrl {
   const m = /^nats:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?(?:\?([^#]*))?$/.exec(url);
@@ -64,13 +68,23 @@ export function parseClusterUrl(url: string): ClusterUrl {
   const params = new URLSearchParams(query ?? '');
   const name = params.get('name') ?? DEFAULT_CLUSTER_NAME;
   if (!CLUSTER_NAME_RE.test(name)) throw new ClusterError('CLUSTER_BAD_URL', 'cluster name must be 1-40 characters A-Z a-z 0-9 _ -');
-  for (const k of params.keys()) if (k !== 'name') throw new ClusterError('CLUSTER_BAD_URL', `unknown cluster URL parameter ${JSON.stringify(k)}`);
+  for (const k of params.keys()) {
+    if (!['name', 'tls', 'ca', 'cert', 'key'].includes(k)) throw new ClusterError('CLUSTER_BAD_URL', `unknown cluster URL parameter ${JSON.stringify(k)}`);
+  }
+  const tlsFlag = params.get('tls');
+  if (tlsFlag !== null && tlsFlag !== '1') throw new ClusterError('CLUSTER_BAD_URL', 'tls must be 1 when given');
+  const [ca, cert, key] = [params.get('ca'), params.get('cert'), params.get('key')];
+  if ((cert === null) !== (key === null)) throw new ClusterError('CLUSTER_BAD_URL', 'cert and key go together');
+  const tls = tlsFlag !== null || ca !== null || cert !== null
+    ? { ...(ca ? { caFile: ca } : {}), ...(cert ? { certFile: cert } : {}), ...(key ? { keyFile: key } : {}) }
+    : undefined;
   const auth = user ? `${decodeURIComponent(user)}${pass !== undefined ? ':***' : ''}@` : '';
   return {
     servers,
     name,
     ...(user ? { user: decodeURIComponent(user) } : {}),
     ...(pass !== undefined ? { pass: decodeURIComponent(pass) } : {}),
-    redacted: `nats://${auth}${servers.join(',')}${name !== DEFAULT_CLUSTER_NAME ? `?name=${name}` : ''}`,
+    ...(tls ? { tls } : {}),
+    redacted: `nats://${auth}${servers.join(',')}${name !== DEFAULT_CLUSTER_NAME ? `?name=${name}` : ''}${tls ? ' (TLS)' : ''}`,
   };
 }

@@ -57,6 +57,7 @@ export async function connectCluster(url: string | ClusterUrl, options: ConnectC
       name: options.clientName,
       ...(parsed.user !== undefined ? { user: parsed.user } : {}),
       ...(parsed.pass !== undefined ? { pass: parsed.pass } : {}),
+      ...(parsed.tls ? { tls: parsed.tls } : {}),
       timeout: options.timeoutMs ?? 5000,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1000,
