@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { Kvm } from '@nats-io/kv';
 import { connectCluster } from '../src/server/cluster/nats-connection.js';
 import { NatsDirectory } from '../src/server/cluster/nats-directory.js';
-import { directoryConformance } from './directory-conformance.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { directoryConformance, RecordingEndpoint, snapshot } from './directory-conformance.js';
 
 const NATS_URL = process.env.CERTIM_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const run = randomBytes(3).toString('hex');
@@ -30,4 +32,32 @@ directoryConformance('nats', async (nodes) => {
       }
     },
   };
+});
+
+test('nats directory: a record left empty is purged from the bucket; signing on again afterwards works', async () => {
+  const url = `${NATS_URL}?name=t${run}purge`;
+  const conn = await connectCluster(url, { clientName: 'p1' });
+  const d = new NatsDirectory({ connection: conn, node: 'p1', purgeEmptyAfterMs: 0, heartbeatMs: 200 });
+  const ep = new RecordingEndpoint();
+  const kv = await new Kvm(conn.nc).create(conn.bucket('sessions'));
+  try {
+    await d.start(ep);
+    const entry = { address: { node: 'p1', sessionId: 's1' }, user: 'alice', service: 'bos', exclusive: false, presence: snapshot('Alice') };
+    await d.register(entry);
+    await d.unregister(entry.address);
+    await ep.waitFor('departure', () => ep.lastEvent('alice')?.sessions.length === 0);
+    const deadline = Date.now() + 5000;
+    while ((await kv.get('u.alice'))?.operation !== 'PURGE') {
+      assert.ok(Date.now() < deadline, 'record purged within 5 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(await d.sessionsOf('alice'), []);
+    await d.register({ ...entry, address: { node: 'p1', sessionId: 's2' } });
+    await ep.waitFor('arrival after the purge', () => ep.lastEvent('alice')?.sessions.length === 1);
+    assert.equal((await d.sessionsOf('alice')).length, 1);
+  } finally {
+    await d.close();
+    await kv.destroy().catch(() => undefined);
+    await conn.close();
+  }
 });

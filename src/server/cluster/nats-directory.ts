@@ -54,6 +54,8 @@ export interface NatsDirectoryOptions {
   deadAfterMs?: number;
   /** How long a delivery waits for the receiving node's reply, ms (default 3000). */
   requestTimeoutMs?: number;
+  /** A user's record left empty (last session gone) this long is purged from the bucket, ms (default 60 s). */
+  purgeEmptyAfterMs?: number;
   /** Clock (default Date.now). */
   now?: () => number;
   /** Log sink (no secrets, no message contents). */
@@ -93,6 +95,11 @@ export class NatsDirectory implements DeliveryDirectory {
   /** Sends are dispatched in call order; this is the tail of that queue. */
   private chain: Promise<void> = Promise.resolve();
   private readonly reaping = new Set<string>();
+  /** Users whose latest record is empty: the revision and when it was seen (purged later by the reaper). */
+  private readonly emptySince = new Map<string, { revision: number; at: number }>();
+  private purging = false;
+  private readonly purgeEmptyAfterMs: number;
+  private readonly now: () => number;
   /** Requests per destination node waiting for this event-loop turn's flush (one NATS message per node). */
   private readonly outbox = new Map<string, Array<{ bytes: Uint8Array; resolve: (n: number) => void; reject: (e: unknown) => void }>>();
   private readonly outboxBytes = new Map<string, number>();
@@ -114,7 +121,9 @@ export class NatsDirectory implements DeliveryDirectory {
     this.deadAfterMs = options.deadAfterMs ?? 3500;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
     this.log = options.log ?? (() => {});
-    this.liveness = new NodeLiveness({ self: this.node, deadAfterMs: this.deadAfterMs, now: options.now ?? Date.now });
+    this.now = options.now ?? Date.now;
+    this.purgeEmptyAfterMs = options.purgeEmptyAfterMs ?? 60_000;
+    this.liveness = new NodeLiveness({ self: this.node, deadAfterMs: this.deadAfterMs, now: this.now });
     this.ownsConnection = options.ownsConnection ?? false;
   }
 
@@ -502,6 +511,8 @@ export class NatsDirectory implements DeliveryDirectory {
     if (user !== undefined) {
       if (rec.sessions.length > 0) this.replica.set(user, rec.sessions);
       else this.replica.delete(user);
+      if (e.operation === 'PUT' && rec.sessions.length === 0) this.emptySince.set(user, { revision: e.revision, at: this.now() });
+      else this.emptySince.delete(user);
       // Initial values describe old writes: state only, no events.
       if (e.isUpdate) {
         for (const c of rec.changes) {
@@ -532,9 +543,10 @@ export class NatsDirectory implements DeliveryDirectory {
     }
   }
 
-  /** If this node is the reaper, removes every entry of nodes that stopped beating. */
+  /** If this node is the reaper, removes every entry of nodes that stopped beating, and purges old empty records. */
   private async reap(): Promise<void> {
     if (this.state !== 'started' || !this.liveness.isReaper()) return;
+    void this.purgeEmpty();
     const owners = new Map<string, Set<string>>();
     for (const [u, list] of this.replica) {
       for (const e of list) {
@@ -556,6 +568,26 @@ export class NatsDirectory implements DeliveryDirectory {
       } finally {
         this.reaping.delete(node);
       }
+    }
+  }
+
+  /**
+   * Keeps the bucket to the users online now: a record left empty for a while (its departure event long delivered)
+   * is purged — only if it is still that revision (`previousSeq`), so a sign-on in between is never lost. A purge
+   * marker reads as "no sessions" everywhere.
+   */
+  private async purgeEmpty(): Promise<void> {
+    if (this.purging || this.emptySince.size === 0) return;
+    this.purging = true;
+    try {
+      const due = this.now() - this.purgeEmptyAfterMs;
+      for (const [user, { revision, at }] of [...this.emptySince]) {
+        if (at > due || this.state !== 'started') continue;
+        this.emptySince.delete(user);
+        await this.kv!.purge(userKey(user), { previousSeq: revision }).catch(() => undefined); // changed meanwhile: keep it
+      }
+    } finally {
+      this.purging = false;
     }
   }
 
