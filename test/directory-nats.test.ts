@@ -61,3 +61,29 @@ test('nats directory: a record left empty is purged from the bucket; signing on 
     await conn.close();
   }
 });
+
+test('nats directory: a watch that ends is resumed from the next revision, and changes made meanwhile still arrive', async () => {
+  const url = `${NATS_URL}?name=t${run}rewatch`;
+  const [c1, c2] = await Promise.all([connectCluster(url, { clientName: 'w1' }), connectCluster(url, { clientName: 'w2' })]);
+  const logged: string[] = [];
+  const d1 = new NatsDirectory({ connection: c1, node: 'w1', log: (_l, msg) => logged.push(msg) });
+  const d2 = new NatsDirectory({ connection: c2, node: 'w2' });
+  const [e1, e2] = [new RecordingEndpoint(), new RecordingEndpoint()];
+  try {
+    await d1.start(e1);
+    await d2.start(e2);
+    // Unit edge case: end d1's watch from outside (as a deleted consumer or a server error would).
+    (d1 as unknown as { watcher: { stop(): void } }).watcher.stop();
+    await d2.register({ address: { node: 'w2', sessionId: 'b' }, user: 'bob', service: 'bos', exclusive: false, presence: snapshot('Bob') });
+    await e1.waitFor('bob arrives at w1 after the watch resumed', () => e1.lastEvent('bob')?.sessions.length === 1);
+    assert.equal(e1.events.filter((e) => e.user === 'bob').length, 1, 'exactly once');
+    assert.ok(logged.some((m) => m.includes('watching again')), 'it came through a resumed watch');
+    assert.equal((await d1.lookup(['bob'])).get('bob')?.length, 1, 'the replica caught up too');
+  } finally {
+    await d1.close();
+    await d2.close();
+    await (await new Kvm(c1.nc).open(c1.bucket('sessions'))).destroy().catch(() => undefined);
+    await c1.close();
+    await c2.close();
+  }
+});

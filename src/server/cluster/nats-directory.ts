@@ -487,18 +487,40 @@ export class NatsDirectory implements DeliveryDirectory {
       throw unavailable(e);
     }
     if (this.seen >= last) return;
-    await new Promise<void>((resolve) => this.seenWaiters.push({ revision: last, resolve }));
+    // Bounded: a watch that stopped must not hang every later send queued behind this one.
+    await new Promise<void>((resolve, reject) => {
+      const waiter = { revision: last, resolve: () => { clearTimeout(timer); resolve(); } };
+      const timer = setTimeout(() => {
+        this.seenWaiters = this.seenWaiters.filter((x) => x !== waiter);
+        reject(new DirectoryError('DIRECTORY_UNAVAILABLE', 'the directory watch is behind; try again'));
+      }, this.requestTimeoutMs);
+      this.seenWaiters.push(waiter);
+    });
   }
 
-  private async consumeWatch(w: QueuedIterator<KvWatchEntry>): Promise<void> {
+  /** Applies the watch; if it ends while the directory runs, watches again from the next revision (after 1 s). */
+  private async consumeWatch(w: QueuedIterator<KvWatchEntry>, resumed = false): Promise<void> {
     try {
-      for await (const e of w) this.applyWatched(e);
+      // A resumed watch starts after what we applied: everything it brings is new (its isUpdate says otherwise).
+      for await (const e of w) this.applyWatched(e, resumed || e.isUpdate);
     } catch (e) {
-      if (this.state !== 'closed') this.log('error', 'cluster: directory watch ended', { error: (e as Error).message });
+      if (this.state !== 'closed') this.log('error', 'cluster: directory watch failed', { error: (e as Error).message });
+    }
+    while (this.state === 'started' || this.state === 'starting') {
+      this.log('warn', 'cluster: directory watch ended; watching again', { fromRevision: this.seen + 1 });
+      await new Promise((r) => setTimeout(r, 1000));
+      if (this.state !== 'started') return;
+      try {
+        this.watcher = await this.kv!.watch({ key: '>', resumeFromRevision: this.seen + 1 });
+        void this.consumeWatch(this.watcher, true);
+        return;
+      } catch (e) {
+        this.log('error', 'cluster: cannot watch the directory', { error: (e as Error).message });
+      }
     }
   }
 
-  private applyWatched(e: KvWatchEntry): void {
+  private applyWatched(e: KvWatchEntry, isNew: boolean): void {
     const user = keyUser(e.key);
     let rec: UserRecord = { sessions: [], changes: [] };
     if (user !== undefined && e.operation === 'PUT' && e.value.length > 0) {
@@ -514,7 +536,7 @@ export class NatsDirectory implements DeliveryDirectory {
       if (e.operation === 'PUT' && rec.sessions.length === 0) this.emptySince.set(user, { revision: e.revision, at: this.now() });
       else this.emptySince.delete(user);
       // Initial values describe old writes: state only, no events.
-      if (e.isUpdate) {
+      if (isNew) {
         for (const c of rec.changes) {
           if (c.removed && c.reason !== undefined && c.entry.address.node === this.node) this.dropLocal(c.entry.address.sessionId, c.reason);
           if (!c.event || !this.endpoint) continue;
