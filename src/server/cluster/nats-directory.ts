@@ -135,7 +135,7 @@ export class NatsDirectory implements DeliveryDirectory {
     const nc = this.conn.nc;
     try {
       const bucket = this.conn.bucket('sessions');
-      this.kv = await new Kvm(nc).create(bucket, { history: HISTORY });
+      this.kv = await openBucket(nc, bucket);
       this.directGet = `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.`;
       this.rpc = new NatsRpc(nc, this.conn.subject('reply', this.node));
       this.subs.push(nc.subscribe(this.conn.subject('deliver', this.node), { callback: (err, msg) => { if (!err) this.onDeliver(msg); } }));
@@ -645,6 +645,21 @@ export class NatsDirectory implements DeliveryDirectory {
 }
 
 const noop = (): void => {};
+
+/**
+ * Creates or binds the directory bucket. Nodes starting together race to create its stream, and the loser can be
+ * told "subjects overlap with an existing stream" (the winner's): after a moment the stream exists and binding works.
+ */
+async function openBucket(nc: ConstructorParameters<typeof Kvm>[0], bucket: string): Promise<KV> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await new Kvm(nc).create(bucket, { history: HISTORY });
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
+    }
+  }
+}
 const EMPTY = new Uint8Array(0);
 
 /** Envelope filters the sending side applies (the receiving side applies from/capability). */
