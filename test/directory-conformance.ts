@@ -89,7 +89,7 @@ export class RecordingEndpoint implements NodeEndpoint {
 export function snapshot(screenName: string, extra: Partial<PresenceSnapshot> = {}): PresenceSnapshot {
   return {
     screenName, info: new Uint8Array([0, 1, 2, 0xff, 0x80]), at: 1_700_000_000_000, signedOnAt: 1_700_000_000_000,
-    idle: false, away: false, privacy: { mode: 1, permit: [], deny: [], buddies: [] }, ...extra,
+    idle: false, away: false, privacy: { mode: 1, permit: [], deny: [], buddies: [], changedAt: 0 }, ...extra,
   };
 }
 

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlapChannel, decodeFlapSignOff } from '../src/wire/flap.js';
+import { encodeScreenNameList } from '../src/wire/families/buddy.js';
 import { tlv } from '../src/wire/tlv.js';
 import { LocalDirectoryHub } from '../src/server/cluster/local-directory.js';
 import { createOscarServer, type OscarServer } from '../src/server/net/oscar-server.js';
@@ -71,6 +72,21 @@ test('multi-session across nodes gets every IM; a classic sign-on on one node ta
     await classic.conn.expectSnac(0x0004, 0x0007);
     erin.conn.close();
     classic.conn.close();
+  });
+});
+
+test('blocking someone in a session on one node blocks them in the user\'s sessions on the other node', async () => {
+  await twoNodes(async (a, b) => {
+    const dave = await signOn(a, 'dave', 'pw2', 'md5-strong');
+    const onA = await signOn(a, 'carol', 'pw1', 'md5-strong', { multiConn: 1 });
+    const onB = await signOn(b, 'carol', 'pw1', 'md5-strong', { multiConn: 1 });
+    onA.conn.sendSnac(0x0009, 0x0007, encodeScreenNameList(['dave'])); // PermitDeny: add deny
+    const q = onA.conn.sendSnac(0x0001, 0x000e);
+    await onA.conn.expectSnacWhere(0x0001, 0x000f, (x) => x.requestId === q);
+    dave.conn.sendSnac(0x0004, 0x0006, imBody('carol', 'blocked?', [tlv(0x0003)]));
+    assert.equal((await dave.conn.expectSnac(0x0004, 0x0001)).body[1], 0x04);
+    assert.equal(await onB.conn.noSnac(0x0004, 0x0007, 200), true);
+    for (const c of [dave, onA, onB]) c.conn.close();
   });
 });
 

@@ -21,6 +21,8 @@ export interface PresencePort {
   arrivalsFor(s: Session, keys?: Iterable<string>, departures?: boolean): Promise<void>;
   /** Re-evaluates both directions after a privacy change. */
   privacyChanged(s: Session): Promise<void>;
+  /** A privacy edit in `s`: the user's other sessions (any node) adopt it; then as `privacyChanged`. */
+  privacyEdited(s: Session): Promise<void>;
   /** Ready sessions (any node) of a user who has a session on this node. */
   readySessionCount(key: string): number;
 }

@@ -88,6 +88,12 @@ export interface PrivacySnapshot {
   deny: string[];
   /** The user's buddies; filled only in mode 5 (empty otherwise). */
   buddies: string[];
+  /**
+   * When the user last changed these settings, ms since the epoch (0: as loaded at sign-on). A node gives the
+   * user's other sessions the settings of a snapshot newer than theirs, so blocking someone in one session blocks
+   * them in every session, on every node.
+   */
+  changedAt: number;
 }
 
 /** A ready session's presence, as watchers on any node need it. */
@@ -116,7 +122,7 @@ export interface SessionEntry {
   user: string;
   /** Service of the connection. */
   service: ServiceId;
-  /** True for a classic single-session client: it displaces, and is displaced by, every other sign-on. */
+  /** True for a single-session sign-on (classic client): it displaces, and is displaced by, every other session of its service. */
   exclusive: boolean;
   /** Present once the client is ready (01/02) and visible; absent before (not online for presence or IMs). */
   presence?: PresenceSnapshot;

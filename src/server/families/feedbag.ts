@@ -38,7 +38,7 @@ function replies(items: readonly FeedbagItemWire[], lastModifiedMs: number): Rep
 }
 
 /** Re-reads the feedbag and applies buddies/privacy to an activated session, with presence updates. */
-async function refresh(engine: HandlerEnv, s: Session): Promise<void> {
+async function refresh(engine: HandlerEnv, s: Session, edited = false): Promise<void> {
   const bag = await engine.ports.feedbag.get(s.screenName);
   const { buddies, privacy } = fromFeedbag(bag.items);
   const added = [...buddies].filter((k) => !s.feedbagBuddies.has(k));
@@ -46,7 +46,7 @@ async function refresh(engine: HandlerEnv, s: Session): Promise<void> {
   if (privacy) s.privacy = privacy;
   engine.presence.reindex(s);
   await engine.presence.arrivalsFor(s, added);
-  if (privacy) await engine.presence.privacyChanged(s);
+  if (privacy) await (edited ? engine.presence.privacyEdited(s) : engine.presence.privacyChanged(s));
   else await engine.presence.broadcast(s);
 }
 
@@ -54,7 +54,7 @@ async function change(ctx: BosContext, body: Uint8Array, op: 'insert' | 'update'
   const { engine, session: s } = ctx;
   const items = decodeItems(body, engine.config.maxFeedbagItems);
   const codes = await engine.ports.feedbag.apply(s.screenName, items.map((item) => ({ op, item })), { maxItems: engine.config.maxFeedbagItems });
-  if (s.feedbagActive) await refresh(engine, s);
+  if (s.feedbagActive) await refresh(engine, s, true);
   return [reply(F, S.STATUS, encodeStatus(codes))];
 }
 

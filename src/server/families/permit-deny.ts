@@ -27,7 +27,7 @@ async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', 
     await engine.ports.permitDeny.remove(s.screenName, list, names);
     for (const n of names) set.delete(n);
   }
-  await engine.presence.privacyChanged(s);
+  await engine.presence.privacyEdited(s);
 }
 
 /** PermitDeny on BOS. */

@@ -6,6 +6,8 @@ import { locateFamily } from '../families/locate.js';
 import { oserviceFamily } from '../families/oservice.js';
 import { fakeEngine, readySession } from '../testing/fakes.js';
 import { endSession } from './lifecycle.js';
+import { permitDenyFamily } from '../families/permit-deny.js';
+import { encodeScreenNameList } from '../../wire/families/buddy.js';
 import type { UserInfo } from '../../wire/user-info.js';
 
 const SECURE_IM = Uint8Array.from([0x09, 0x46, 0x00, 0x01, 0x4c, 0x7f, 0x11, 0xd1, 0x82, 0x22, 0x44, 0x45, 0x53, 0x54, 0x00, 0x00]);
@@ -53,4 +55,42 @@ test('departure goes only to watchers allowed to see the user; blocking is symme
   endSession(engine, bob.session);
   assert.equal(alice.link.of(3, 0x0c).length, 1);
   assert.equal(carol.link.of(3, 0x0c).length, 0);
+});
+
+test('several sessions: watchers see the active one, and a departure only when the last one leaves', async () => {
+  const { engine, clock } = fakeEngine(['carol', 'dave']);
+  const dave = readySession(engine, 'dave');
+  dave.session.clientBuddies.add('carol');
+  engine.presence.reindex(dave.session);
+  const phone = readySession(engine, 'carol', 1);
+  const desk = readySession(engine, 'carol', 1);
+  clock.t += 120_000;
+  desk.session.idleSince = clock.t - 600_000;
+  await engine.presence.broadcast(desk.session);
+  const last = () => decodeUserInfo(dave.link.of(3, 0x0b).at(-1)!.body);
+  assert.equal(last().idleMinutes, undefined, 'the phone is active, so carol is shown active');
+  assert.equal(engine.presence.readySessionCount('carol'), 2);
+  endSession(engine, phone.session);
+  assert.equal(last().idleMinutes, 10, 'only the idle desk is left');
+  assert.equal(dave.link.of(3, 0x0c).length, 0);
+  endSession(engine, desk.session);
+  assert.equal(dave.link.of(3, 0x0c).length, 1);
+});
+
+test('a privacy edit in one session applies to the user\'s other sessions: a blocked sender reaches none of them', async () => {
+  const { engine, clock } = fakeEngine(['carol', 'dave']);
+  const a = readySession(engine, 'carol', 1);
+  const b = readySession(engine, 'carol', 1);
+  const dave = readySession(engine, 'dave');
+  clock.t += 1000;
+  // carol blocks dave in session a (PermitDeny 09/07 add deny).
+  await permitDenyFamily.handlers[0x07]!({ engine, session: a.session, requestId: 1, service: bosService }, encodeScreenNameList(['dave']));
+  assert.equal(b.session.privacy.mode, 4);
+  assert.ok(b.session.privacy.deny.has('dave'));
+  const r = await engine.directory.sendToUser('carol', { delivery: { kind: 'snac', family: 4, subtype: 7, body: Uint8Array.of(0) }, from: dave.session.key });
+  assert.deepEqual(r, { targeted: 2, accepted: 0 });
+  // An older snapshot (session b's idle change) does not undo it.
+  b.session.idleSince = clock.t;
+  await engine.presence.broadcast(b.session);
+  assert.ok(a.session.privacy.deny.has('dave'));
 });

@@ -11,7 +11,9 @@
  *   (`arrivalsFor`, one `lookup`).
  */
 import { BUDDY_FAMILY, BuddySubtype, encodeDeparted } from '../../wire/families/buddy.js';
-import { representative, type DeliveryDirectory, type PresenceEvent, type PresenceSnapshot, type PrivacySnapshot } from '../cluster/directory.js';
+import {
+  representative, sameSession, type DeliveryDirectory, type PresenceEvent, type PresenceSnapshot, type PrivacySnapshot, type SessionAddress,
+} from '../cluster/directory.js';
 import type { Clock } from '../ports.js';
 import { permits, privacyFrom, type Privacy } from './privacy.js';
 import type { SessionRegistry } from './registry.js';
@@ -33,7 +35,7 @@ export function mutuallyVisible(a: Session, b: Session): boolean {
 /** The privacy part of a presence snapshot (buddies only in mode 5, where they decide). */
 export function privacySnapshot(s: Session): PrivacySnapshot {
   const p = s.privacy;
-  return { mode: p.mode, permit: [...p.permit], deny: [...p.deny], buddies: p.mode === 5 ? [...s.buddies()] : [] };
+  return { mode: p.mode, permit: [...p.permit], deny: [...p.deny], buddies: p.mode === 5 ? [...s.buddies()] : [], changedAt: s.privacyChangedAt };
 }
 
 /** A session's presence as the directory carries it. */
@@ -93,6 +95,23 @@ export class Presence {
     return this.directory.update(s.address, presenceSnapshot(s, this.clock.now())).catch((e: unknown) => this.onError('presence update', e));
   }
 
+  /** Marks a privacy change made in `s` (so the user's other sessions adopt it) and re-evaluates presence. */
+  privacyEdited(s: Session): Promise<void> {
+    s.privacyChangedAt = Math.max(this.clock.now(), s.privacyChangedAt + 1);
+    return this.privacyChanged(s);
+  }
+
+  /** The user's other local sessions take settings newer than theirs (changed in a session on any node). */
+  private adoptPrivacy(user: string, from: SessionAddress, p: PrivacySnapshot): void {
+    for (const s of this.registry.sessionsOf(user)) {
+      if (s.closed || p.changedAt <= s.privacyChangedAt || sameSession(s.address, from)) continue;
+      s.privacy = privacyFrom(p.mode, p.permit, p.deny);
+      s.privacyChangedAt = p.changedAt;
+      // Equal stamps are not adopted again, so this re-broadcast ends the exchange.
+      void this.privacyChanged(s);
+    }
+  }
+
   /**
    * How many ready sessions (on any node) the user of a local session has, as of the last presence event; lets a
    * handler skip building a copy for "the user's other sessions" when there are none.
@@ -107,6 +126,7 @@ export class Presence {
       let ready = 0;
       for (const e of ev.sessions) if (e.presence) ready++;
       this.readyCounts.set(ev.user, ready);
+      if (!ev.removed && ev.changed.presence) this.adoptPrivacy(ev.user, ev.changed.address, ev.changed.presence.privacy);
     } else this.readyCounts.delete(ev.user);
     const watchers = this.registry.watchersOf(ev.user);
     if (watchers.size === 0) return;

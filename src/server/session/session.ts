@@ -89,6 +89,8 @@ export class Session {
   feedbagActive = false;
   /** Who may see/IM this user. */
   privacy: Privacy = openPrivacy();
+  /** When the user last changed `privacy` (ms; 0 = as loaded at sign-on); newer settings from another session win. */
+  privacyChangedAt = 0;
   /** True after 01/02 client ready. */
   ready = false;
   /** OService version the client declared in 01/17 (1 when it did not). */
