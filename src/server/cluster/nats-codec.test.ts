@@ -43,7 +43,7 @@ test('malformed delivery requests and records are DIRECTORY_UNAVAILABLE, never a
 test('user records round-trip, presence bytes included', () => {
   const entry: SessionEntry = {
     address: { node: 'n1', sessionId: 'a' }, user: 'bob', service: 'bos', exclusive: true,
-    presence: { screenName: 'Bob', info: new Uint8Array([0, 0x80, 0xff]), at: 1, signedOnAt: 2, idle: false, away: true, privacy: { mode: 3, permit: ['al'], deny: [], buddies: [] } },
+    presence: { screenName: 'Bob', info: new Uint8Array([0, 0x80, 0xff]), at: 1, signedOnAt: 2, idle: false, away: true, privacy: { mode: 3, permit: ['al'], deny: [], buddies: [], changedAt: 1_700_000_000_123 } },
   };
   const plain: SessionEntry = { address: { node: 'n2', sessionId: 'b' }, user: 'bob', service: 'chat', exclusive: false };
   const rec = { sessions: [entry, plain], changes: [{ entry: plain, removed: true, event: true, reason: 1 }, { entry, removed: false, event: true }] };

@@ -60,7 +60,8 @@ function presenceFromJson(v: unknown): PresenceSnapshot {
   const pv = obj(o.privacy);
   return {
     screenName: str(o.screenName), info: unb64(o.info), at: num(o.at), signedOnAt: num(o.signedOnAt), idle: bool(o.idle),
-    away: bool(o.away), privacy: { mode: num(pv.mode), permit: strs(pv.permit), deny: strs(pv.deny), buddies: strs(pv.buddies) },
+    away: bool(o.away),
+    privacy: { mode: num(pv.mode), permit: strs(pv.permit), deny: strs(pv.deny), buddies: strs(pv.buddies), changedAt: num(pv.changedAt) },
   };
 }
 
