@@ -1,8 +1,9 @@
 /**
  * Three real `certim server --cluster` processes on one machine (one Postgres schema, one NATS cluster name):
  * presence and IMs between users on different nodes, an IM to a user online nowhere stored and delivered at a later
- * sign-on on a third node, several sessions of one user on two nodes, classic takeover across nodes, and `kill -9`
- * of a node: its users vanish from the others within seconds.
+ * sign-on on a third node, several sessions of one user on two nodes, classic takeover across nodes, a block set in
+ * one session holding in the user's session on another node, and `kill -9` of a node: its users vanish from the
+ * others within seconds.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { tlv } from '../src/wire/tlv.js';
 import { TestCluster } from './support/cluster-harness.js';
 import { imBody, parseIncomingIm, signOn, userInfoScreenName, type BosClient, type Endpoint } from './support/oscar-test-client.js';
 
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'] as const;
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina'] as const;
 const text = (body: Uint8Array): string => Buffer.from(parseIncomingIm(body).text!).toString();
 /** Waits for an arrival (0x0B) or departure (0x0C) about `name`, skipping others (updated arrivals are normal). */
 const buddy = (c: BosClient, subtype: 0x0b | 0x0c, name: string, timeoutMs = 5000): Promise<unknown> =>
@@ -108,6 +109,19 @@ describe('a cluster of three server processes', () => {
     await e0.conn.closed;
     assert.equal(e2.conn.isClosed, false);
     e2.conn.close();
+  });
+
+  test('blocking someone in a session on one node blocks them in the user\'s session on another node', async () => {
+    const bob = await on(1, 'bob');
+    const g0 = await on(0, 'gina', { multiConn: 1 });
+    const g2 = await on(2, 'gina', { multiConn: 1 });
+    g0.conn.sendSnac(0x0009, 0x0007, encodeScreenNameList(['bob'])); // PermitDeny: add deny
+    const q = g0.conn.sendSnac(0x0001, 0x000e);
+    await g0.conn.expectSnacWhere(0x0001, 0x000f, (x) => x.requestId === q);
+    bob.conn.sendSnac(0x0004, 0x0006, imBody('gina', 'blocked?', [tlv(0x0003)]));
+    assert.equal((await bob.conn.expectSnac(0x0004, 0x0001)).body[1], 0x04, 'refused: no session of gina takes it');
+    assert.equal(await g2.conn.noSnac(0x0004, 0x0007, 300), true);
+    for (const c of [bob, g0, g2]) c.conn.close();
   });
 
   test('kill -9 of a node: its users vanish from the other nodes within seconds', async () => {
