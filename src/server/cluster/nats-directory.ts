@@ -95,6 +95,8 @@ export class NatsDirectory implements DeliveryDirectory {
   /** Sends are dispatched in call order; this is the tail of that queue. */
   private chain: Promise<void> = Promise.resolve();
   private readonly reaping = new Set<string>();
+  /** Decoded records by user, with the stream sequence they were read at (see `read`). */
+  private readonly decoded = new Map<string, { seq: string; rec: UserRecord }>();
   /** Users whose latest record is empty: the revision and when it was seen (purged later by the reaper). */
   private readonly emptySince = new Map<string, { revision: number; at: number }>();
   private purging = false;
@@ -224,7 +226,7 @@ export class NatsDirectory implements DeliveryDirectory {
   /** {@inheritDoc DeliveryDirectory.sessionsOf} */
   async sessionsOf(user: string): Promise<SessionEntry[]> {
     this.ready();
-    return (await this.read(user)).sessions;
+    return (await this.read(user)).sessions.map(cloneEntry);
   }
 
   /** {@inheritDoc DeliveryDirectory.lookup} */
@@ -249,7 +251,7 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** {@inheritDoc DeliveryDirectory.sendToUser} */
   sendToUser(user: string, envelope: Envelope): Promise<DeliveryResult> {
-    const looked = this.state === 'started' ? this.read(user) : Promise.resolve({ sessions: [], changes: [] });
+    const looked = this.state === 'started' ? this.read(user) : Promise.resolve(NO_RECORD);
     return this.ordered(looked, (rec) => this.dispatch(rec.sessions.filter((e) => wanted(e, envelope)).map((e) => e.address), envelope));
   }
 
@@ -427,12 +429,22 @@ export class NatsDirectory implements DeliveryDirectory {
     return undefined;
   }
 
-  /** The user's current record, read straight from the stream (status 404: no record). */
+  /**
+   * The user's current record, read straight from the stream (status 404: no record; an empty value: a purge
+   * marker). Decoded records are cached by stream sequence, so a busy conversation decodes each revision once.
+   * The result is shared: callers must not modify it.
+   */
   private async read(user: string): Promise<UserRecord> {
     try {
       const m = await this.rpc!.call(this.directGet + userKey(user), EMPTY, this.requestTimeoutMs, [404]);
-      // 404: never written; an empty value: a delete marker (never written by us, tolerated).
-      return m.headers?.code === 404 || m.data.length === 0 ? { sessions: [], changes: [] } : decodeUserRecord(m.data);
+      if (m.headers?.code === 404 || m.data.length === 0) return NO_RECORD;
+      const seq = m.headers?.get('Nats-Sequence') ?? '';
+      const hit = this.decoded.get(user);
+      if (hit && seq !== '' && hit.seq === seq) return hit.rec;
+      const rec = decodeUserRecord(m.data);
+      if (this.decoded.size >= DECODED_CACHE_MAX) this.decoded.clear();
+      this.decoded.set(user, { seq, rec });
+      return rec;
     } catch (e) {
       throw unavailable(e);
     }
@@ -661,6 +673,9 @@ async function openBucket(nc: ConstructorParameters<typeof Kvm>[0], bucket: stri
   }
 }
 const EMPTY = new Uint8Array(0);
+const NO_RECORD = Object.freeze({ sessions: Object.freeze([]), changes: Object.freeze([]) }) as unknown as UserRecord;
+/** Most decoded records kept (a simple bound: the cache is emptied when full). */
+const DECODED_CACHE_MAX = 10_000;
 
 /** Envelope filters the sending side applies (the receiving side applies from/capability). */
 function wanted(e: SessionEntry, env: Envelope): boolean {
