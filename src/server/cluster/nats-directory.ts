@@ -20,7 +20,7 @@
  *   produces the departures every other node shows. A session removed by someone else (displaced, or reaped
  *   while its node was cut off from NATS) is signed off by its own node when the change reaches it.
  */
-import { Kvm, KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { KvWatchEntry } from '@nats-io/kv';
 import type { Msg, QueuedIterator, Subscription } from '@nats-io/transport-node';
 import {
   DirectoryError, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
@@ -28,11 +28,13 @@ import {
 } from './directory.js';
 import { NodeLiveness } from './liveness.js';
 import {
-  decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryBatch,
-  encodeDeliveryCounts, encodeDeliveryRequest, encodeUserRecord, type RecordChange, type UserRecord,
+  decodeDeliveryBatch, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryCounts, encodeDeliveryRequest,
+  type RecordChange, type UserRecord,
 } from './nats-codec.js';
 import type { ClusterConnection } from './nats-connection.js';
+import { DeliveryOutbox } from './nats-outbox.js';
 import { NatsRpc, RpcError } from './nats-rpc.js';
+import { keyUser, NO_RECORD, unavailable, UserRecords } from './nats-user-records.js';
 import { isNodeName } from './node-id.js';
 
 /** Sign-off reason for sessions displaced by a newer sign-on (docs/protocol.md §1.1, FLAP ch-4 TLV 0x0009). */
@@ -62,14 +64,6 @@ export interface NatsDirectoryOptions {
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** KV revisions kept per user: a watcher more than this many writes behind on one user skips to the latest. */
-const HISTORY = 16;
-/** Most requests, and bytes, in one delivery batch (NATS's default payload limit is 1 MiB). */
-const MAX_BATCH = 64;
-/** See {@link MAX_BATCH}. */
-const MAX_BATCH_BYTES = 256 * 1024;
-/** Compare-and-set attempts before giving up with DIRECTORY_UNAVAILABLE. */
-const CAS_ATTEMPTS = 100;
 
 /** The NATS implementation of the delivery directory. */
 export class NatsDirectory implements DeliveryDirectory {
@@ -77,10 +71,9 @@ export class NatsDirectory implements DeliveryDirectory {
   readonly node: string;
   private state: 'new' | 'starting' | 'started' | 'closed' = 'new';
   private endpoint: NodeEndpoint | undefined;
-  private kv: KV | undefined;
+  private records: UserRecords | undefined;
   private rpc: NatsRpc | undefined;
-  /** Subject prefix of direct reads of this bucket's keys (JetStream direct get: one message, no consumer). */
-  private directGet = '';
+  private outbox: DeliveryOutbox | undefined;
   private watcher: QueuedIterator<KvWatchEntry> | undefined;
   private readonly subs: Subscription[] = [];
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -95,17 +88,11 @@ export class NatsDirectory implements DeliveryDirectory {
   /** Sends are dispatched in call order; this is the tail of that queue. */
   private chain: Promise<void> = Promise.resolve();
   private readonly reaping = new Set<string>();
-  /** Decoded records by user, with the stream sequence they were read at (see `read`). */
-  private readonly decoded = new Map<string, { seq: string; rec: UserRecord }>();
   /** Users whose latest record is empty: the revision and when it was seen (purged later by the reaper). */
   private readonly emptySince = new Map<string, { revision: number; at: number }>();
   private purging = false;
   private readonly purgeEmptyAfterMs: number;
   private readonly now: () => number;
-  /** Requests per destination node waiting for this event-loop turn's flush (one NATS message per node). */
-  private readonly outbox = new Map<string, Array<{ bytes: Uint8Array; resolve: (n: number) => void; reject: (e: unknown) => void }>>();
-  private readonly outboxBytes = new Map<string, number>();
-  private flushScheduled = false;
   private readonly liveness: NodeLiveness;
   private readonly conn: ClusterConnection;
   private readonly heartbeatMs: number;
@@ -136,17 +123,16 @@ export class NatsDirectory implements DeliveryDirectory {
     this.endpoint = endpoint;
     const nc = this.conn.nc;
     try {
-      const bucket = this.conn.bucket('sessions');
-      this.kv = await openBucket(nc, bucket);
-      this.directGet = `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.`;
       this.rpc = new NatsRpc(nc, this.conn.subject('reply', this.node));
+      this.records = await UserRecords.open(nc, this.conn.bucket('sessions'), this.rpc, this.requestTimeoutMs);
+      this.outbox = new DeliveryOutbox(this.rpc, (node) => this.conn.subject('deliver', node), this.requestTimeoutMs);
       this.subs.push(nc.subscribe(this.conn.subject('deliver', this.node), { callback: (err, msg) => { if (!err) this.onDeliver(msg); } }));
       this.subs.push(nc.subscribe(this.conn.subject('hb', '*'), {
         callback: (err, msg) => {
           if (!err) this.liveness.heard(msg.subject.slice(msg.subject.lastIndexOf('.') + 1));
         },
       }));
-      this.watcher = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
+      this.watcher = await this.records.watch();
       void this.consumeWatch(this.watcher);
       await this.sync();
     } catch (e) {
@@ -173,7 +159,7 @@ export class NatsDirectory implements DeliveryDirectory {
     this.local.set(copy.address.sessionId, copy);
     let displaced: SessionEntry[] = [];
     try {
-      await this.mutate(copy.user, (current) => {
+      await this.records!.mutate(copy.user, (current) => {
         displaced = current.filter((e) => e.service === copy.service && (copy.exclusive || e.exclusive) && !sameSession(e.address, copy.address));
         const kept = current.filter((e) => !displaced.includes(e) && !sameSession(e.address, copy.address));
         const changes: RecordChange[] = displaced.map((d) => ({ entry: d, removed: true, event: d.presence !== undefined, reason }));
@@ -204,7 +190,7 @@ export class NatsDirectory implements DeliveryDirectory {
       if (presence) mine.presence = clonePresence(presence);
       else delete mine.presence;
     }
-    await this.mutate(user, (current) => {
+    await this.records!.mutate(user, (current) => {
       const e = current.find((x) => sameSession(x.address, address));
       if (!e || (!presence && !e.presence)) return undefined;
       const next = cloneEntry(e);
@@ -220,13 +206,13 @@ export class NatsDirectory implements DeliveryDirectory {
     const user = this.userOf(address);
     if (address.node === this.node) this.local.delete(address.sessionId);
     if (user === undefined) return;
-    await this.removeWhere(user, (e) => sameSession(e.address, address));
+    await this.records!.removeWhere(user, (e) => sameSession(e.address, address));
   }
 
   /** {@inheritDoc DeliveryDirectory.sessionsOf} */
   async sessionsOf(user: string): Promise<SessionEntry[]> {
     this.ready();
-    return (await this.read(user)).sessions.map(cloneEntry);
+    return (await this.records!.read(user)).sessions.map(cloneEntry);
   }
 
   /** {@inheritDoc DeliveryDirectory.lookup} */
@@ -251,7 +237,7 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** {@inheritDoc DeliveryDirectory.sendToUser} */
   sendToUser(user: string, envelope: Envelope): Promise<DeliveryResult> {
-    const looked = this.state === 'started' ? this.read(user) : Promise.resolve(NO_RECORD);
+    const looked = this.state === 'started' ? this.records!.read(user) : Promise.resolve(NO_RECORD);
     return this.ordered(looked, (rec) => this.dispatch(rec.sessions.filter((e) => wanted(e, envelope)).map((e) => e.address), envelope));
   }
 
@@ -276,7 +262,7 @@ export class NatsDirectory implements DeliveryDirectory {
       const users = new Set<string>([...this.local.values()].map((e) => e.user));
       for (const [u, list] of this.replica) if (list.some((e) => e.address.node === this.node)) users.add(u);
       this.local.clear();
-      await Promise.all([...users].map((u) => this.removeWhere(u, (e) => e.address.node === this.node).catch((e: unknown) =>
+      await Promise.all([...users].map((u) => this.records!.removeWhere(u, (e) => e.address.node === this.node).catch((e: unknown) =>
         this.log('warn', 'cluster: could not remove an entry while leaving', { error: (e as Error).message }))));
     }
     await this.teardown();
@@ -336,42 +322,9 @@ export class NatsDirectory implements DeliveryDirectory {
     return { targeted, accepted };
   }
 
-  /** Queues a delivery request for `node`; resolves with the number of sessions that accepted it. */
+  /** Queues a delivery request for `node` (batched per turn); resolves with how many sessions accepted it. */
   private request(node: string, sessionIds: string[], envelope: Envelope): Promise<number> {
-    return new Promise((resolve, reject) => {
-      let q = this.outbox.get(node);
-      if (!q) this.outbox.set(node, (q = []));
-      const bytes = encodeDeliveryRequest({ sessionIds, envelope });
-      q.push({ bytes, resolve, reject });
-      this.outboxBytes.set(node, (this.outboxBytes.get(node) ?? 0) + bytes.length);
-      if (q.length >= MAX_BATCH || this.outboxBytes.get(node)! >= MAX_BATCH_BYTES) this.flushNode(node);
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flushOutbox());
-      }
-    });
-  }
-
-  private flushOutbox(): void {
-    this.flushScheduled = false;
-    for (const node of [...this.outbox.keys()]) this.flushNode(node);
-  }
-
-  /** Sends one node's queued requests as one batch, in queue order; settles each with its own count. */
-  private flushNode(node: string): void {
-    const q = this.outbox.get(node);
-    if (!q || q.length === 0) return;
-    this.outbox.delete(node);
-    this.outboxBytes.delete(node);
-    this.rpc!.call(this.conn.subject('deliver', node), encodeDeliveryBatch(q.map((x) => x.bytes)), this.requestTimeoutMs).then(
-      (reply) => {
-        const counts = decodeDeliveryCounts(reply.data, q.length);
-        q.forEach((x, i) => x.resolve(counts[i]!));
-      },
-      (e: unknown) => {
-        for (const x of q) x.reject(e);
-      },
-    );
+    return this.outbox!.send(node, encodeDeliveryRequest({ sessionIds, envelope }));
   }
 
   /** A batch of delivery requests from another node: each applied in order, one count each in the reply. */
@@ -429,75 +382,9 @@ export class NatsDirectory implements DeliveryDirectory {
     return undefined;
   }
 
-  /**
-   * The user's current record, read straight from the stream (status 404: no record; an empty value: a purge
-   * marker). Decoded records are cached by stream sequence, so a busy conversation decodes each revision once.
-   * The result is shared: callers must not modify it.
-   */
-  private async read(user: string): Promise<UserRecord> {
-    try {
-      const m = await this.rpc!.call(this.directGet + userKey(user), EMPTY, this.requestTimeoutMs, [404]);
-      if (m.headers?.code === 404 || m.data.length === 0) return NO_RECORD;
-      const seq = m.headers?.get('Nats-Sequence') ?? '';
-      const hit = this.decoded.get(user);
-      if (hit && seq !== '' && hit.seq === seq) return hit.rec;
-      const rec = decodeUserRecord(m.data);
-      if (this.decoded.size >= DECODED_CACHE_MAX) this.decoded.clear();
-      this.decoded.set(user, { seq, rec });
-      return rec;
-    } catch (e) {
-      throw unavailable(e);
-    }
-  }
-
-  /** Compare-and-set on a user's record; `fn` returns the new record, or undefined for no change. */
-  private async mutate(user: string, fn: (current: SessionEntry[]) => UserRecord | undefined): Promise<void> {
-    const key = userKey(user);
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      let rev = 0;
-      let current: SessionEntry[] = [];
-      try {
-        const e = await this.kv!.get(key);
-        if (e) {
-          rev = e.revision;
-          if (e.operation === 'PUT' && e.value.length > 0) current = decodeUserRecord(e.value).sessions;
-        }
-        const next = fn(current);
-        if (!next) return;
-        const bytes = encodeUserRecord(next);
-        if (e) await this.kv!.update(key, bytes, rev);
-        else await this.kv!.create(key, bytes);
-        return;
-      } catch (err) {
-        if (!isCasConflict(err)) throw unavailable(err);
-        if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
-      }
-    }
-    throw new DirectoryError('DIRECTORY_UNAVAILABLE', `directory record of ${user} kept changing; gave up`);
-  }
-
-  private removeWhere(user: string, pred: (e: SessionEntry) => boolean, reason?: number): Promise<void> {
-    return this.mutate(user, (current) => {
-      const gone = current.filter(pred);
-      if (gone.length === 0) return undefined;
-      const sessions = current.filter((e) => !gone.includes(e));
-      // An event for each removed entry that had presence, and for the user's last entry whatever its state.
-      const changes = gone.map((g, i) => ({
-        entry: g, removed: true, event: g.presence !== undefined || (sessions.length === 0 && i === gone.length - 1),
-        ...(reason !== undefined ? { reason } : {}),
-      }));
-      return { sessions, changes };
-    });
-  }
-
   /** Resolves once the replica has applied every write the stream held when this was called. */
   private async sync(): Promise<void> {
-    let last: number;
-    try {
-      last = (await this.kv!.status()).streamInfo.state.last_seq;
-    } catch (e) {
-      throw unavailable(e);
-    }
+    const last = await this.records!.lastRevision();
     if (this.seen >= last) return;
     // Bounded: a watch that stopped must not hang every later send queued behind this one.
     await new Promise<void>((resolve, reject) => {
@@ -523,7 +410,7 @@ export class NatsDirectory implements DeliveryDirectory {
       await new Promise((r) => setTimeout(r, 1000));
       if (this.state !== 'started') return;
       try {
-        this.watcher = await this.kv!.watch({ key: '>', resumeFromRevision: this.seen + 1 });
+        this.watcher = await this.records!.watch(this.seen + 1);
         void this.consumeWatch(this.watcher, true);
         return;
       } catch (e) {
@@ -596,7 +483,7 @@ export class NatsDirectory implements DeliveryDirectory {
       this.log('warn', 'cluster: node stopped answering; removing its sessions', { node, users: users.length });
       try {
         // Liveness is re-checked at each write: a node whose heartbeat came back meanwhile keeps its sessions.
-        await Promise.all(users.map((u) => this.removeWhere(u, (e) => e.address.node === node && !this.liveness.alive(node), NODE_LOST_REASON)));
+        await Promise.all(users.map((u) => this.records!.removeWhere(u, (e) => e.address.node === node && !this.liveness.alive(node), NODE_LOST_REASON)));
       } catch (e) {
         this.log('error', 'cluster: removing a dead node\'s sessions failed (will retry)', { node, error: (e as Error).message });
       } finally {
@@ -618,7 +505,7 @@ export class NatsDirectory implements DeliveryDirectory {
       for (const [user, { revision, at }] of [...this.emptySince]) {
         if (at > due || this.state !== 'started') continue;
         this.emptySince.delete(user);
-        await this.kv!.purge(userKey(user), { previousSeq: revision }).catch(() => undefined); // changed meanwhile: keep it
+        await this.records!.purgeIfUnchanged(user, revision); // false: changed meanwhile, kept
       }
     } finally {
       this.purging = false;
@@ -648,8 +535,7 @@ export class NatsDirectory implements DeliveryDirectory {
     this.unlistenStatus?.();
     for (const w of this.seenWaiters.splice(0)) w.resolve();
     for (const s of this.subs.splice(0)) s.unsubscribe();
-    for (const q of this.outbox.values()) for (const x of q) x.reject(new DirectoryError('DIRECTORY_CLOSED', 'directory closed'));
-    this.outbox.clear();
+    this.outbox?.close();
     this.rpc?.close();
     this.watcher?.stop();
     if (this.ownsConnection) await this.conn.close();
@@ -658,25 +544,6 @@ export class NatsDirectory implements DeliveryDirectory {
 
 const noop = (): void => {};
 
-/**
- * Creates or binds the directory bucket. Nodes starting together race to create its stream, and the loser can be
- * told "subjects overlap with an existing stream" (the winner's): after a moment the stream exists and binding works.
- */
-async function openBucket(nc: ConstructorParameters<typeof Kvm>[0], bucket: string): Promise<KV> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await new Kvm(nc).create(bucket, { history: HISTORY });
-    } catch (e) {
-      if (attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
-    }
-  }
-}
-const EMPTY = new Uint8Array(0);
-const NO_RECORD = Object.freeze({ sessions: Object.freeze([]), changes: Object.freeze([]) }) as unknown as UserRecord;
-/** Most decoded records kept (a simple bound: the cache is emptied when full). */
-const DECODED_CACHE_MAX = 10_000;
-
 /** Envelope filters the sending side applies (the receiving side applies from/capability). */
 function wanted(e: SessionEntry, env: Envelope): boolean {
   if (!env.includeNotReady && !e.presence) return false;
@@ -684,29 +551,8 @@ function wanted(e: SessionEntry, env: Envelope): boolean {
   return !(env.except && sameSession(env.except, e.address));
 }
 
-/** KV key of a user: `u.<name>` for plain names, `x.<hex>` for anything else a key may not hold. */
-function userKey(user: string): string {
-  return /^[a-z0-9_-]{1,64}$/.test(user) ? `u.${user}` : `x.${Buffer.from(user, 'utf8').toString('hex')}`;
-}
-
-function keyUser(key: string): string | undefined {
-  if (key.startsWith('u.')) return key.slice(2);
-  if (key.startsWith('x.')) return Buffer.from(key.slice(2), 'hex').toString('utf8');
-  return undefined;
-}
-
-function isCasConflict(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return code === 10071 || (e instanceof Error && /wrong last sequence|key exists/i.test(e.message));
-}
-
 function isNoResponders(e: unknown): boolean {
   return e instanceof RpcError && e.code === 'NO_RESPONDERS';
-}
-
-function unavailable(e: unknown): DirectoryError {
-  if (DirectoryError.is(e)) return e;
-  return new DirectoryError('DIRECTORY_UNAVAILABLE', `cluster directory unavailable: ${(e as Error)?.message ?? String(e)}`);
 }
 
 function clonePresence(p: PresenceSnapshot): PresenceSnapshot {
