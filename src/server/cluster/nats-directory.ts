@@ -9,7 +9,8 @@
  *   node watches the whole bucket, and the stream's order is the order of changes for that user on every node.
  *   The same watch keeps a local replica (user -> sessions) used by `lookup`/`sendToUsers` after a sync (the
  *   stream's last sequence, read in one round trip, has reached the replica) and by the reaper.
- * - **Delivery**: request/reply on `certim.<cluster>.deliver.<node>`; the receiving node checks that the session
+ * - **Delivery**: request/reply on `certim.<cluster>.deliver.<node>`, batched per node and event-loop turn
+ *   (nats-outbox.ts); the receiving node checks that the session
  *   is still its own, applies the envelope's filters through its endpoint and replies with the accepted count. A
  *   node with no subscriber ("no responders": gone) counts as not targeted, so an IM to a user whose node just
  *   died is stored offline instead of lost. Sessions on this node are delivered to directly, never through NATS.
