@@ -7,50 +7,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
 import { Kvm } from '@nats-io/kv';
 import { connectCluster } from '../src/server/cluster/nats-connection.js';
 import { NatsDirectory, NODE_LOST_REASON } from '../src/server/cluster/nats-directory.js';
 import { RecordingEndpoint, snapshot } from './directory-conformance.js';
+import { cuttableRelay } from './support/cuttable-relay.js';
 
 const NATS = (process.env.CERTIM_TEST_NATS ?? 'nats://127.0.0.1:4222').replace(/^nats:\/\//, '').replace(/\/.*$/, '');
 
-/** A TCP relay to NATS that can be cut (every connection dropped, new ones refused) and restored. */
-async function cuttableRelay(): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const [host, port] = [NATS.split(':')[0]!, Number(NATS.split(':')[1] ?? 4222)];
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let listenPort = 0;
-  const listen = () => new Promise<void>((resolve) => {
-    server = net.createServer((client) => {
-      const up = net.connect(port, host);
-      for (const s of [client, up]) {
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => sockets.delete(s));
-      }
-      client.pipe(up).pipe(client);
-      client.on('close', () => up.destroy());
-      up.on('close', () => client.destroy());
-    });
-    server.listen(listenPort, '127.0.0.1', () => {
-      listenPort = (server!.address() as net.AddressInfo).port;
-      resolve();
-    });
-  });
-  const stop = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    if (server) server.close(() => resolve());
-    else resolve();
-    server = undefined;
-  });
-  await listen();
-  return { port: listenPort, cut: stop, restore: listen, close: stop };
-}
-
 test('a node cut off from NATS is reaped by the others, and signs its orphaned sessions off when it returns', async () => {
   const name = `t${randomBytes(3).toString('hex')}outage`;
-  const relay = await cuttableRelay();
+  const relay = await cuttableRelay(NATS);
   const c1 = await connectCluster(`nats://${NATS}?name=${name}`, { clientName: 'n1' });
   const c2 = await connectCluster(`nats://127.0.0.1:${relay.port}?name=${name}`, { clientName: 'n2' });
   const timing = { heartbeatMs: 200, deadAfterMs: 1000 };

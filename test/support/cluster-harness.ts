@@ -94,11 +94,12 @@ export class TestCluster {
     return c;
   }
 
-  /** Starts one more node (fresh data directory) and waits for its ready line. */
-  async addNode(): Promise<ClusterTestNode> {
+  /** Starts one more node (fresh data directory) and waits for its ready line; `nats` = another `host:port` to reach NATS by. */
+  async addNode(nats?: string): Promise<ClusterTestNode> {
     const dataDir = mkdtempSync(join(this.tmp, 'node-'));
+    const natsUrl = nats === undefined ? this.natsUrl : `nats://${nats}?name=${this.clusterName}`;
     const cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0',
-      '--db', this.dbUrl, '--cluster', this.natsUrl, '--json'], this.env);
+      '--db', this.dbUrl, '--cluster', natsUrl, '--json'], this.env);
     const node: ClusterTestNode = { cli, dataDir, ready: undefined as unknown as NodeReady };
     this.nodes.push(node);
     await cli.waitFor((out) => out.includes('"event":"ready"'), 'cluster node ready line', 120_000);
