@@ -453,9 +453,9 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
           await s1.ledger.recordIssued({ serial: '01', screenName: 'uma', purpose: 'common', notBefore: new Date(0), notAfter: new Date(1),
             fingerprint: '00', der: bytes(1), issuedAt: new Date(0) });
 
-          assert.deepEqual(await migrateDown(db, migrations, 2), [4, 3]);
+          assert.deepEqual(await migrateDown(db, migrations, 2), all.filter((v) => v > 2).reverse());
           assert.deepEqual(await appliedVersions(db), [1, 2]);
-          assert.notEqual(await s1.ledger.get('01'), null, 'version 2 data survives reverting 3 and 4');
+          assert.notEqual(await s1.ledger.get('01'), null, 'version 2 data survives reverting the later versions');
           await assert.rejects(s1.loginThrottle.update(['k'], 1, () => ({ result: 0, writes: new Map() })), 'login_throttle table is gone');
           assert.deepEqual(await migrateDown(db, migrations, 1), [2]);
           assert.deepEqual(await appliedVersions(db), [1]);

@@ -68,7 +68,7 @@ export interface EngineOptions {
   services?: readonly OscarService[];
   /** Logger (default: silent). */
   log?: Logger;
-  /** HMAC key for BOS cookies (default: random per process). */
+  /** HMAC key for BOS cookies (default: random per process; a cluster passes the store's shared one). */
   cookieSecret?: Uint8Array;
   /** Where login-throttle records live (default: in memory; the store's table to share them in a cluster). */
   throttleState?: ThrottleStatePort;

@@ -118,6 +118,22 @@ export const LogEvent = {
   /** warn: a WebSocket was closed for an oversize or text message or a ping flood — address, why. */
   WS_BAD_MESSAGE: 'ws.bad_message',
 
+  // The cluster (server/cluster/, ARCHITECTURE.md "Cluster").
+  /** info: this node joined a cluster — node, cluster, nats (redacted URL). */
+  CLUSTER_JOINED: 'cluster.joined',
+  /** info: which CA the cluster uses — detail (this node's, or the one another node created). */
+  CLUSTER_CA: 'cluster.ca',
+  /** warn: the NATS connection was lost; reconnecting — url (redacted). */
+  CLUSTER_NATS_LOST: 'cluster.nats_lost',
+  /** info: the NATS connection is back — url (redacted), outageMs. */
+  CLUSTER_NATS_BACK: 'cluster.nats_back',
+  /** warn: a node stopped answering; its sessions are removed from the directory — node, users. */
+  CLUSTER_NODE_DEAD: 'cluster.node_dead',
+  /** warn: a session was lost from the directory during a NATS outage and is signed off — sessionId. */
+  CLUSTER_SESSION_LOST: 'cluster.session_lost',
+  /** warn or error: a cluster operation failed (delivery to a node, a watch, a record) — operation, error. */
+  CLUSTER_ERROR: 'cluster.error',
+
   // Admin control channel (server/admin/).
   /** info: an admin command ran (error when it failed inside the server) — command, ok, code or error. */
   ADMIN_COMMAND: 'admin.command',

@@ -28,6 +28,7 @@ import { commonNameOf } from '../pki/name.js';
 import { imUriScreenName } from '../pki/verifier.js';
 import { databaseUrlForDataDir, openStore, redactDatabaseUrl, type Store } from '../store/index.js';
 import { UNMATCHABLE_HASH, verifyPassword } from './auth/password.js';
+import { loadServerSecrets } from './auth/server-secrets.js';
 import type { EngineConfig } from './config.js';
 import { LogEvent, errorText, silentLogger, type Logger } from './log.js';
 import { loggingEstPort, loggingLedger, loggingStorePorts } from './logged-ports.js';
@@ -90,6 +91,8 @@ export interface ServerOptions {
    * when stderr is a terminal, else discarded (the root key stays sealed; set CERTIM_ROOT_PASSPHRASE to choose one).
    */
   rootPassphraseNotice?: (passphrase: string) => void;
+  /** `nats://HOST:PORT[?name=CLUSTER]`: run as a node of a cluster (needs a Postgres `dbUrl`); default: alone. */
+  cluster?: string;
 }
 
 /**
@@ -137,6 +140,8 @@ export interface RunningServer {
   renewTlsIfDue(force?: boolean): Promise<boolean>;
   /** The rendezvous proxy (metrics, tests). */
   readonly proxy: RendezvousProxy;
+  /** This node's name and its cluster's, when running with `cluster`. */
+  readonly cluster?: { node: string; name: string };
   /** Closes listeners, sessions and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -250,6 +255,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log('info', LogEvent.STORE_OPEN, { backend: store.backend, url: redactDatabaseUrl(dbUrl) });
 
     const domain = await resolveDomain(store, options.domain, publicHost);
+    // The NATS client is loaded only for a cluster node: a single server never touches it.
+    const cluster = options.cluster === undefined ? undefined
+      : await (await import('./cluster/join-cluster.js')).joinCluster({ url: options.cluster, store, dataDir, domain, env: options.env ?? process.env, log });
+    if (cluster) cleanups.push(() => cluster.close());
     const crlUrl = options.httpPort !== 0 ? `https://${publicHost}:${options.httpPort}${CRL_PATH}` : undefined;
     const ca = await openCertificateAuthority({
       dataDir,
@@ -281,7 +290,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // On Postgres (the cluster backend) the login throttle keeps its records in the shared database, so every node
     // draws on one guessing budget; on SQLite (one process) memory is enough and spares an fsync per login.
     const throttleState = store.backend === 'postgres' ? store.loginThrottle : undefined;
-    const oscar = createOscarServer({ ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...(throttleState ? { throttleState } : {}) });
+    // The cookie key comes from the store, so a cookie issued by one node redeems at another.
+    const secrets = await loadServerSecrets(store.secrets);
+    const oscar = createOscarServer({
+      ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...secrets,
+      ...(throttleState ? { throttleState } : {}), ...(cluster ? { directory: cluster.directory } : {}),
+    });
     cleanups.push(() => oscar.close());
     // One set of connection caps for every listener: per address, and in total below the descriptor limit.
     const limiter = new ConnectionLimiter({ maxTotal: oscar.engine.config.maxConnections, ...options.connections });
@@ -361,6 +375,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onCertificateRevoked: (screenName, serial) => onCertificateRevoked(oscar.engine, screenName, serial),
       renewTlsIfDue,
       proxy,
+      ...(cluster ? { cluster: { node: cluster.node, name: cluster.name } } : {}),
       close() {
         closing ??= closeAll();
         return closing;

@@ -8,6 +8,7 @@ export type { PermitDenyList, PermitDenyModeValue, PermitDenyState, PermitDenySt
 export type { NewOfflineMessage, OfflineMessage, OfflineMessageStore } from './offline-messages.js';
 export type { MetaStore } from './meta.js';
 export type { LoginThrottleRecord, LoginThrottleStore } from './login-throttle.js';
+export type { ServerSecretStore } from './secrets.js';
 export type { Store } from './store.js';
 export { StoreError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';

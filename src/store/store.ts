@@ -9,6 +9,7 @@ import type { LoginThrottleStore } from './login-throttle.js';
 import type { MetaStore } from './meta.js';
 import type { OfflineMessageStore } from './offline-messages.js';
 import type { PermitDenyStore } from './permit-deny.js';
+import type { ServerSecretStore } from './secrets.js';
 import type { UserInfoStore } from './user-info.js';
 
 /** Every durable thing the server keeps. */
@@ -31,6 +32,8 @@ export interface Store {
   readonly meta: MetaStore;
   /** Login-throttle records (shared by the nodes of a cluster). */
   readonly loginThrottle: LoginThrottleStore;
+  /** Named server secrets shared by every node on this database (cookie key, fake-challenge key). */
+  readonly secrets: ServerSecretStore;
   /** Closes the database (waits for running queries); later calls fail with STORE_CLOSED. */
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import type { Command } from '../command.js';
 import { DEFAULT_SERVER_OPTIONS, startServer, type RunningServer, type ServerOptions } from '../../server/main.js';
 import { LogEvent } from '../../server/log.js';
 import { createLogSink, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelOption } from '../../server/log-sink.js';
+import { parseClusterUrl } from '../../server/cluster/cluster-url.js';
 
 const USAGE = `usage: certim server [options]
 
@@ -28,6 +29,9 @@ const USAGE = `usage: certim server [options]
   --log-format F     ${LOG_FORMATS.join('|')} (default auto: readable lines on a terminal, JSON lines otherwise)
   Logs go to stderr, one event per line with a stable "event" name (ARCHITECTURE.md lists them); fingerprint
   fields are plain hex in JSON lines and grouped in fours in readable lines.
+  --cluster URL      run as one node of a cluster: nats://[USER:PASS@]HOST:4222[?name=CLUSTER][&ca=CA.pem];
+                     needs --db postgres://... and the same CERTIM_CA_PASSPHRASE on every node
+                     (default: a single server, no NATS)
   Port 0 picks a free port. SIGTERM/SIGINT shut down cleanly.
 
 environment:
@@ -71,6 +75,7 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
       db: { type: 'string' },
       domain: { type: 'string' },
       'public-host': { type: 'string' },
+      cluster: { type: 'string' },
       json: { type: 'boolean', default: false },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -91,7 +96,9 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
     ...(values.db !== undefined ? { dbUrl: values.db } : {}),
     ...(values.domain !== undefined ? { domain: values.domain } : {}),
     ...(values['public-host'] !== undefined ? { publicHost: values['public-host'] } : {}),
+    ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
   };
+  if (values.cluster !== undefined) parseClusterUrl(values.cluster); // a bad URL is a usage error, before anything starts
   const logLevel = values['log-level'] ?? 'info';
   if (!isLogLevel(logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   const logFormat = values['log-format'] ?? 'auto';
@@ -147,6 +154,7 @@ export const serverCommand: Command = {
         dataDir: server.dataDir,
         db: server.backend,
         pid: process.pid,
+        ...(server.cluster ? { cluster: server.cluster } : {}),
       };
       if (parsed.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
       if (!stopSignal) await new Promise<void>((resolve) => (wake = resolve));

@@ -176,8 +176,15 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   pool.on('error', (err) => options.onError?.(err));
   const driver = new PostgresDriver(pool);
   try {
-    if (options.schema) await driver.exec(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
-    else await driver.all('SELECT 1');
+    if (options.schema) {
+      // Two processes creating the same schema at once (cluster nodes starting together): IF NOT EXISTS is not
+      // atomic in Postgres, and the loser gets a unique violation on pg_namespace, which means "it exists now".
+      await driver.exec(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`).catch((e: unknown) => {
+        if (!postgresDialect.isUniqueViolation(e)) throw e;
+      });
+    } else {
+      await driver.all('SELECT 1');
+    }
   } catch (e) {
     await pool.end().catch(() => undefined);
     if (StoreError.is(e)) throw e;

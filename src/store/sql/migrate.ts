@@ -14,6 +14,17 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at BIGINT NOT NULL
 )`;
 
+/**
+ * Creates schema_migrations under the migration lock: `CREATE TABLE IF NOT EXISTS` is not atomic in Postgres, so
+ * two processes opening a fresh database at once (cluster nodes starting together) would otherwise collide.
+ */
+async function ensureTable(driver: SqlDriver): Promise<void> {
+  await driver.transaction(async (tx) => {
+    if (driver.dialect.migrationLock) await tx.all(driver.dialect.migrationLock);
+    await tx.exec(CREATE_TABLE);
+  });
+}
+
 async function applied(tx: SqlExecutor): Promise<Set<number>> {
   const rows = await tx.all('SELECT version FROM schema_migrations');
   return new Set(rows.map((r) => num(r.version)));
@@ -27,7 +38,7 @@ function checkOrder(list: readonly Migration[]): void {
 
 /** The versions currently applied, ascending. */
 export async function appliedVersions(driver: SqlDriver): Promise<number[]> {
-  await driver.exec(CREATE_TABLE);
+  await ensureTable(driver);
   return [...(await applied(driver))].sort((a, b) => a - b);
 }
 
@@ -37,7 +48,7 @@ export async function appliedVersions(driver: SqlDriver): Promise<number[]> {
  */
 export async function migrateUp(driver: SqlDriver, list: readonly Migration[], target = list.length, now = Date.now): Promise<number[]> {
   checkOrder(list);
-  await driver.exec(CREATE_TABLE);
+  await ensureTable(driver);
   const known = await applied(driver);
   const unknown = [...known].filter((v) => v > list.length);
   if (unknown.length) {
@@ -63,7 +74,7 @@ export async function migrateUp(driver: SqlDriver, list: readonly Migration[], t
 /** Reverts applied migrations above target (default 0 = everything), newest first. Returns the versions reverted. */
 export async function migrateDown(driver: SqlDriver, list: readonly Migration[], target = 0): Promise<number[]> {
   checkOrder(list);
-  await driver.exec(CREATE_TABLE);
+  await ensureTable(driver);
   const done: number[] = [];
   for (const m of [...list].reverse()) {
     if (m.version <= target) break;

@@ -8,6 +8,7 @@ import { sqlMeta } from './meta-sql.js';
 import { sqlOffline } from './offline-sql.js';
 import { sqlPermitDeny } from './permit-deny-sql.js';
 import { sqlLoginThrottle } from './throttle-sql.js';
+import { sqlSecrets } from './secrets-sql.js';
 import { sqlUserInfo } from './user-info-sql.js';
 
 /** A store over an already-migrated driver; now() is the clock for stamps the store sets itself. */
@@ -22,6 +23,7 @@ export function sqlStore(db: SqlDriver, now: () => number = Date.now): Store {
     ledger: sqlLedger(db),
     meta: sqlMeta(db),
     loginThrottle: sqlLoginThrottle(db),
+    secrets: sqlSecrets(db, now),
     close: () => db.close(),
   };
 }

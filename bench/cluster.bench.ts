@@ -1,0 +1,151 @@
+/**
+ * Cluster bench: two real cluster nodes (child processes: startServer with Postgres and NATS) and N load clients
+ * in pairs exchanging ~300-byte ICBM channel-1 IMs, in two placements measured in the same run on the same nodes:
+ *
+ * - **one node**: both users of every pair signed on at node A (B idles, still in the cluster: heartbeats, watch);
+ * - **cross node**: the two users of every pair on different nodes, so every IM goes A -> NATS -> B or back.
+ *
+ * Figures: IMs per total server CPU-second (both nodes' user+system CPU from /proc; the shared nats-server's CPU is
+ * printed apart when readable, it is not ours alone on this host), throughput flat out (closed loop), and p50/p99
+ * latency at half of the cross-node maximum offered to both placements. The ratio line is the cross-node cost per
+ * IM over the one-node cost per IM.
+ *
+ * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase)
+ * Needs Postgres (CERTIM_TEST_PG) and NATS (CERTIM_TEST_NATS), like the cluster tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+import { hashPassword, makeLegacyVerifier } from '../src/server/auth/password.js';
+import { openStore } from '../src/store/index.js';
+import { BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
+import { spawnBenchChild, type BenchChild } from './support/child.js';
+import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
+import { closedLoop, fixedRate, type PhaseResult } from './support/load-run.js';
+import { fmt, sleep } from './support/stats.js';
+
+const N = Number(process.env.CERTIM_BENCH_N ?? 200);
+const SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
+const PG_URL = process.env.CERTIM_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const NATS = process.env.CERTIM_TEST_NATS ?? 'nats://127.0.0.1:4222';
+const RUN = randomBytes(3).toString('hex');
+const SCHEMA = `certim_bench_${RUN}`;
+const CLUSTER = `bench${RUN}`;
+
+/** CPU seconds of the local nats-server, if there is one we may read (shared: indicative only). */
+function natsCpuSeconds(): number | undefined {
+  try {
+    const pid = execFileSync('pidof', ['nats-server'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Placement {
+  closed: PhaseResult;
+  /** IMs per server CPU-second (both nodes), flat out. */
+  perCpuSec: number;
+  natsCpuPerIm: number | undefined;
+  fixed: PhaseResult;
+  /** IMs per server CPU-second (both nodes) at the fixed offered rate. */
+  fixedPerCpuSec: number;
+}
+
+async function signOnAt(nodes: BenchChild[], nodeOf: (i: number) => number): Promise<LoadClient[]> {
+  const clients = new Array<LoadClient>(N);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < N) {
+      const i = next++;
+      clients[i] = await LoadClient.signOn({ kind: 'server', host: '127.0.0.1', port: Number(nodes[nodeOf(i)]!.ready.oscar) }, benchScreenName(i), BENCH_PASSWORD, i);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  for (let i = 0; i < N; i++) clients[i]!.setPartner(benchScreenName(i ^ 1));
+  await sleep(500);
+  return clients;
+}
+
+async function measure(nodes: BenchChild[], nodeOf: (i: number) => number, rateFor: (closed: PhaseResult) => number): Promise<Placement> {
+  const clients = await signOnAt(nodes, nodeOf);
+  try {
+    const cpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
+    const nats0 = natsCpuSeconds();
+    const closed = await closedLoop(clients, SECONDS);
+    const cpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - cpu0;
+    const nats1 = natsCpuSeconds();
+    await sleep(300);
+    const fcpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
+    const fixed = await fixedRate(clients, rateFor(closed), SECONDS);
+    const fcpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - fcpu0;
+    return {
+      closed,
+      perCpuSec: closed.delivered / cpu,
+      natsCpuPerIm: nats0 !== undefined && nats1 !== undefined && closed.delivered > 0 ? (nats1 - nats0) / closed.delivered : undefined,
+      fixed,
+      fixedPerCpuSec: fixed.delivered / fcpu,
+    };
+  } finally {
+    for (const c of clients) c.close();
+    await sleep(1500); // sign-offs reach the directory before the next placement signs the same users on
+  }
+}
+
+function line(name: string, p: Placement): string {
+  const f = p.fixed;
+  return [
+    `  ${name.padEnd(10)} closed loop ${fmt(p.closed.perSecond).padStart(6)} IM/s, ${fmt(p.perCpuSec).padStart(6)} IM per server-CPU-s`,
+    `(p99 ${fmt(p.closed.p99, 2)} ms)`,
+    `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms`,
+    p.natsCpuPerIm !== undefined ? `| nats-server ${fmt(p.natsCpuPerIm * 1e6, 1)} CPU-µs/IM` : '',
+  ].join(' ');
+}
+
+const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+await admin.connect();
+await admin.query(`CREATE SCHEMA ${SCHEMA}`);
+const tmp = mkdtempSync(join(tmpdir(), 'certim-cluster-bench-'));
+process.env.CERTIM_CA_PASSPHRASE = randomBytes(12).toString('hex');
+const dbUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${SCHEMA}`)}`;
+const nodes: BenchChild[] = [];
+try {
+  const store = await openStore(PG_URL, { schema: SCHEMA });
+  const passwordHash = await hashPassword(BENCH_PASSWORD);
+  for (let i = 0; i < N; i++) {
+    await store.accounts.create({ screenName: benchScreenName(i), passwordHash, legacyVerifier: makeLegacyVerifier(BENCH_PASSWORD), legacyLoginEnabled: true });
+  }
+  await store.close();
+  for (const name of ['a', 'b']) nodes.push(await spawnBenchChild('bench/support/cluster-node-child.ts', [join(tmp, name), dbUrl, `${NATS}?name=${CLUSTER}`]));
+
+  const idle0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
+  await sleep(2000);
+  const idleCpu = (nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - idle0) / 2;
+  console.log(`cluster bench: 2 nodes (Postgres + NATS), ${N} clients in ${N / 2} pairs, ${IM_FRAME_BYTES}-byte ICBM ch-1 frames, phases of ${SECONDS} s`);
+  // Cross-node first: half of its maximum is the load both placements are offered for the latency figures.
+  let rate = 0;
+  const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
+  const cross = await measure(nodes, (i) => i & 1, pick);
+  const one = await measure(nodes, () => 0, pick);
+  console.log(`  idle cluster: both nodes together use ${fmt(100 * idleCpu, 1)}% of a core (heartbeats, watch, timers)`);
+  console.log(line('one node', one));
+  console.log(line('cross node', cross));
+  console.log(
+    `  ratio cross/one: cost per IM ${fmt(one.perCpuSec / cross.perCpuSec, 2)}x flat out, ${fmt(one.fixedPerCpuSec / cross.fixedPerCpuSec, 2)}x at the same offered rate (server CPU, both nodes), ` +
+      `throughput ${fmt(cross.closed.perSecond / one.closed.perSecond, 2)}; p99 at ${fmt(rate)}/s: ${fmt(cross.fixed.p99, 2)} ms vs ${fmt(one.fixed.p99, 2)} ms`,
+  );
+} finally {
+  for (const n of nodes) await n.stop();
+  await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).finally(() => admin.end());
+  const nc = await connect({ servers: NATS.replace(/^nats:\/\//, '') });
+  for await (const b of new Kvm(nc).list()) if (b.bucket.startsWith(`certim_${CLUSTER}_`)) await (await new Kvm(nc).open(b.bucket)).destroy();
+  await nc.close();
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DirectoryError, type Envelope, type SessionEntry } from './directory.js';
+import {
+  decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryBatch, encodeDeliveryCounts,
+  encodeDeliveryRequest, encodeUserRecord,
+} from './nats-codec.js';
+
+const envelopes: Envelope[] = [
+  { delivery: { kind: 'snac', family: 4, subtype: 7, body: new Uint8Array([1, 2, 255]) } },
+  {
+    delivery: { kind: 'snac', family: 0x0e, subtype: 6, body: new Uint8Array(0), flags: 0x8000, requestId: 0x80000001 },
+    from: 'alice', except: { node: 'n1', sessionId: 'a' }, capability: '0123456789abcdef0123456789abcdef', service: 'chat', includeNotReady: false,
+  },
+  { delivery: { kind: 'sign-off', reason: 1 }, includeNotReady: true, from: 'Ünïcode' },
+];
+
+test('delivery requests round-trip exactly (absent fields stay absent)', () => {
+  for (const envelope of envelopes) {
+    const back = decodeDeliveryRequest(encodeDeliveryRequest({ sessionIds: ['s1', 'x'], envelope }));
+    assert.deepStrictEqual(back, { sessionIds: ['s1', 'x'], envelope });
+    if (back.envelope.delivery.kind === 'snac') assert.equal(Object.getPrototypeOf(back.envelope.delivery.body), Uint8Array.prototype);
+  }
+  const batch = envelopes.map((envelope, i) => encodeDeliveryRequest({ sessionIds: [`s${i}`], envelope }));
+  assert.deepStrictEqual(decodeDeliveryBatch(encodeDeliveryBatch(batch)).map((b) => decodeDeliveryRequest(b).envelope), envelopes);
+  assert.deepEqual(decodeDeliveryCounts(encodeDeliveryCounts([7, 0, 2]), 3), [7, 0, 2]);
+});
+
+test('malformed delivery requests and records are DIRECTORY_UNAVAILABLE, never another error', () => {
+  const good = encodeDeliveryRequest({ sessionIds: ['s1'], envelope: envelopes[1]! });
+  const bad = [new Uint8Array(0), Uint8Array.of(2, 0, 0, 0), good.subarray(0, 10), Uint8Array.of(1, 0, 0, 0, 9)];
+  for (const b of bad) assert.throws(() => decodeDeliveryRequest(b), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
+  for (const b of ['', '{', '{"v":2}', '{"v":1,"sessions":[{}],"changes":[]}']) {
+    assert.throws(() => decodeUserRecord(new TextEncoder().encode(b)), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
+  }
+  assert.throws(() => decodeDeliveryCounts(new Uint8Array(3), 1), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
+  const b = encodeDeliveryBatch([good, good]);
+  for (const cut of [b.subarray(0, 1), b.subarray(0, b.length - 1), Uint8Array.of(...b, 0)]) {
+    assert.throws(() => decodeDeliveryBatch(cut), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_UNAVAILABLE'));
+  }
+});
+
+test('user records round-trip, presence bytes included', () => {
+  const entry: SessionEntry = {
+    address: { node: 'n1', sessionId: 'a' }, user: 'bob', service: 'bos', exclusive: true,
+    presence: { screenName: 'Bob', info: new Uint8Array([0, 0x80, 0xff]), at: 1, signedOnAt: 2, idle: false, away: true, privacy: { mode: 3, permit: ['al'], deny: [], buddies: [], changedAt: 1_700_000_000_123 } },
+  };
+  const plain: SessionEntry = { address: { node: 'n2', sessionId: 'b' }, user: 'bob', service: 'chat', exclusive: false };
+  const rec = { sessions: [entry, plain], changes: [{ entry: plain, removed: true, event: true, reason: 1 }, { entry, removed: false, event: true }] };
+  assert.deepStrictEqual(decodeUserRecord(encodeUserRecord(rec)), rec);
+});
