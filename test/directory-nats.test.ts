@@ -66,7 +66,7 @@ test('nats directory: a watch that ends is resumed from the next revision, and c
   const url = `${NATS_URL}?name=t${run}rewatch`;
   const [c1, c2] = await Promise.all([connectCluster(url, { clientName: 'w1' }), connectCluster(url, { clientName: 'w2' })]);
   const logged: string[] = [];
-  const d1 = new NatsDirectory({ connection: c1, node: 'w1', log: (_l, msg) => logged.push(msg) });
+  const d1 = new NatsDirectory({ connection: c1, node: 'w1', log: (_l, event, fields) => logged.push(`${event} ${String(fields?.operation ?? '')}`) });
   const d2 = new NatsDirectory({ connection: c2, node: 'w2' });
   const [e1, e2] = [new RecordingEndpoint(), new RecordingEndpoint()];
   try {
