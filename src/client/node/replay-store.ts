@@ -6,7 +6,7 @@
  * is refused, so forgetting never lets an old message through twice.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import type { ReplayCache, ReplayOutcome } from '../../pki/cms/replay-cache.js';
+import { MemoryReplayCache, type ReplayCache, type ReplayOutcome } from '../../pki/cms/replay-cache.js';
 import { writePrivateFile } from './profile.js';
 
 /** Options of {@link ProfileReplayCache}. */
@@ -25,47 +25,29 @@ interface FileShape {
   ids: [string, number][];
 }
 
-/** A {@link ReplayCache} persisted to one file (mode 0600, atomic writes). */
+/** A {@link ReplayCache} persisted to one file (mode 0600, atomic writes): the codec's {@link MemoryReplayCache} rules. */
 export class ProfileReplayCache implements ReplayCache {
-  private seen = new Map<string, number>();
-  private floor = -Infinity;
+  private readonly cache: MemoryReplayCache;
   private stamp: string | undefined;
-  private readonly windowMs: number;
   private readonly maxSkewMs: number;
-  private readonly maxEntries: number;
 
   constructor(private readonly file: string, opts: ProfileReplayCacheOptions = {}) {
-    this.windowMs = opts.windowMs ?? 7 * 24 * 3600_000;
     this.maxSkewMs = opts.maxSkewMs ?? 10 * 60_000;
-    this.maxEntries = opts.maxEntries ?? 20_000;
+    this.cache = new MemoryReplayCache({ maxSkewMs: this.maxSkewMs, maxEntries: opts.maxEntries ?? 20_000, ...(opts.windowMs !== undefined ? { windowMs: opts.windowMs } : {}) });
   }
 
   /** @inheritdoc */
   checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome {
     this.reload();
-    const t = signingTime.getTime();
-    const n = now.getTime();
-    if (!Number.isFinite(t) || t < n - this.windowMs || t > n + this.maxSkewMs || t <= this.floor) return 'stale';
-    const key = `${sender}\u0000${Buffer.from(messageId).toString('base64')}`;
-    if (this.seen.has(key)) return 'replayed';
-    for (const [k, kt] of this.seen) {
-      if (kt >= n - this.windowMs) break;
-      this.seen.delete(k);
-    }
-    while (this.seen.size >= this.maxEntries) {
-      const [k, kt] = this.seen.entries().next().value as [string, number];
-      this.seen.delete(k);
-      if (kt > this.floor) this.floor = kt;
-    }
-    this.seen.set(key, t);
-    this.save();
-    return 'fresh';
+    const outcome = this.cache.checkAndRemember(sender, messageId, signingTime, now);
+    if (outcome === 'fresh') this.save();
+    return outcome;
   }
 
   /** Number of remembered ids. */
   get size(): number {
     this.reload();
-    return this.seen.size;
+    return this.cache.size;
   }
 
   private fileStamp(): string | undefined {
@@ -86,19 +68,20 @@ export class ProfileReplayCache implements ReplayCache {
     try {
       const f = JSON.parse(readFileSync(this.file, 'utf8')) as FileShape;
       if (f.version !== 1 || !Array.isArray(f.ids)) throw new Error('bad shape');
-      const merged = new Map<string, number>(f.ids.filter((e) => typeof e[0] === 'string' && typeof e[1] === 'number'));
-      for (const [k, t] of this.seen) if (!merged.has(k)) merged.set(k, t);
-      this.seen = new Map([...merged].sort((a, b) => a[1] - b[1]));
-      this.floor = Math.max(this.floor, typeof f.floor === 'number' ? f.floor : -Infinity);
+      this.cache.merge({
+        floor: typeof f.floor === 'number' ? f.floor : -Infinity,
+        ids: f.ids.filter((e) => typeof e[0] === 'string' && typeof e[1] === 'number'),
+      });
     } catch {
       // Unreadable: keep what we have in memory; the next save rewrites the file. The floor protects nothing
       // we never saw, so refuse everything signed before now to stay safe.
-      this.floor = Math.max(this.floor, Date.now() - this.maxSkewMs);
+      this.cache.raiseFloor(Date.now() - this.maxSkewMs);
     }
   }
 
   private save(): void {
-    const body: FileShape = { version: 1, floor: Number.isFinite(this.floor) ? this.floor : -1, ids: [...this.seen] };
+    const { floor, ids } = this.cache.state();
+    const body: FileShape = { version: 1, floor: Number.isFinite(floor) ? floor : -1, ids };
     writePrivateFile(this.file, JSON.stringify(body));
     this.stamp = this.fileStamp();
   }

@@ -24,9 +24,17 @@ export interface MemoryReplayCacheOptions {
   maxEntries?: number;
 }
 
+/** What a {@link MemoryReplayCache} remembers, for a store that persists it. */
+export interface ReplayCacheState {
+  /** Signing times at or below it are refused (ids evicted early); -Infinity when none was. */
+  floor: number;
+  /** (key, signing time ms), oldest first. */
+  ids: [string, number][];
+}
+
 /** An in-memory, bounded replay cache. */
 export class MemoryReplayCache implements ReplayCache {
-  private readonly seen = new Map<string, number>(); // key -> signing time (ms), in insertion order
+  private seen = new Map<string, number>(); // key -> signing time (ms), in insertion order
   private floor = -Infinity; // signing times <= floor are refused (ids we evicted early)
   private readonly windowMs: number;
   private readonly maxSkewMs: number;
@@ -51,7 +59,7 @@ export class MemoryReplayCache implements ReplayCache {
       if (kt >= n - this.windowMs) break;
       this.seen.delete(k);
     }
-    if (this.seen.size >= this.maxEntries) {
+    while (this.seen.size >= this.maxEntries) {
       const [k, kt] = this.seen.entries().next().value as [string, number];
       this.seen.delete(k);
       if (kt > this.floor) this.floor = kt;
@@ -63,5 +71,26 @@ export class MemoryReplayCache implements ReplayCache {
   /** Number of remembered ids (for tests and metrics). */
   get size(): number {
     return this.seen.size;
+  }
+
+  /** What it remembers now (a persistent store writes this). */
+  state(): ReplayCacheState {
+    return { floor: this.floor, ids: [...this.seen] };
+  }
+
+  /**
+   * Takes in what another copy remembered (a store's file, written by another process): the union of both sets of
+   * ids, oldest first, and the higher floor. Nothing remembered is ever forgotten by a merge.
+   */
+  merge(other: ReplayCacheState): void {
+    const merged = new Map<string, number>(other.ids);
+    for (const [k, t] of this.seen) if (!merged.has(k)) merged.set(k, t);
+    this.seen = new Map([...merged].sort((a, b) => a[1] - b[1]));
+    this.raiseFloor(other.floor);
+  }
+
+  /** Refuses every signing time at or below `t` from now on (never lowers the floor). */
+  raiseFloor(t: number): void {
+    if (t > this.floor) this.floor = t;
   }
 }
