@@ -266,3 +266,15 @@ export function representative(sessions: readonly SessionEntry[]): (SessionEntry
   }
   return best;
 }
+
+/** A deep copy of a presence snapshot (implementations never share mutable state with their callers). */
+export function clonePresence(p: PresenceSnapshot): PresenceSnapshot {
+  return { ...p, privacy: { ...p.privacy, permit: [...p.privacy.permit], deny: [...p.privacy.deny], buddies: [...p.privacy.buddies] } };
+}
+
+/** A deep copy of a directory entry. */
+export function cloneEntry(e: SessionEntry): SessionEntry {
+  const c: SessionEntry = { address: { ...e.address }, user: e.user, service: e.service, exclusive: e.exclusive };
+  if (e.presence) c.presence = clonePresence(e.presence);
+  return c;
+}

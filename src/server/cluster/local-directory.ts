@@ -6,7 +6,7 @@
  * needs no lock, and a delivery to a local session costs one map lookup and the endpoint call.
  */
 import {
-  DirectoryError, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
+  DirectoryError, cloneEntry, clonePresence, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
   type PresenceSnapshot, type RegisterOptions, type SessionAddress, type SessionEntry,
 } from './directory.js';
 
@@ -218,14 +218,4 @@ export function localDirectory(node = 'local'): LocalDirectory {
 
 function key(a: SessionAddress): string {
   return `${a.node}\u0000${a.sessionId}`;
-}
-
-function clonePresence(p: PresenceSnapshot): PresenceSnapshot {
-  return { ...p, privacy: { ...p.privacy, permit: [...p.privacy.permit], deny: [...p.privacy.deny], buddies: [...p.privacy.buddies] } };
-}
-
-function cloneEntry(e: SessionEntry): SessionEntry {
-  const c: SessionEntry = { address: { ...e.address }, user: e.user, service: e.service, exclusive: e.exclusive };
-  if (e.presence) c.presence = clonePresence(e.presence);
-  return c;
 }

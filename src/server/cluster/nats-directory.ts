@@ -25,7 +25,7 @@ import { LogEvent, type Logger } from '../log.js';
 import type { KvWatchEntry } from '@nats-io/kv';
 import type { Msg, QueuedIterator, Subscription } from '@nats-io/transport-node';
 import {
-  DirectoryError, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
+  DirectoryError, cloneEntry, clonePresence, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
   type PresenceSnapshot, type RegisterOptions, type SessionAddress, type SessionEntry,
 } from './directory.js';
 import { NodeLiveness } from './liveness.js';
@@ -555,14 +555,4 @@ function wanted(e: SessionEntry, env: Envelope): boolean {
 
 function isNoResponders(e: unknown): boolean {
   return e instanceof RpcError && e.code === 'NO_RESPONDERS';
-}
-
-function clonePresence(p: PresenceSnapshot): PresenceSnapshot {
-  return { ...p, privacy: { ...p.privacy, permit: [...p.privacy.permit], deny: [...p.privacy.deny], buddies: [...p.privacy.buddies] } };
-}
-
-function cloneEntry(e: SessionEntry): SessionEntry {
-  const c: SessionEntry = { address: { ...e.address }, user: e.user, service: e.service, exclusive: e.exclusive };
-  if (e.presence) c.presence = clonePresence(e.presence);
-  return c;
 }
