@@ -33,10 +33,22 @@ test('a node cut off from NATS: cross-node IMs refused, its users gone elsewhere
     await relay.restore();
     await amy.conn.nextFrame((f) => f.channel === FlapChannel.SignOff, 15_000);
     await amy.conn.closed;
-    const amy2 = await signOn(n1, 'amy', 'amy-pw', 'md5-strong');
-    await ben.conn.expectSnacWhere(0x0003, 0x000b, (x) => userInfoScreenName(x.body) === 'amy', 5000);
-    amy2.conn.sendSnac(0x0004, 0x0006, imBody('ben', 'back', [tlv(0x0003)]));
-    await amy2.conn.expectSnac(0x0004, 0x000c, 5000);
+    // Signing on again right after the outage may still be caught by the node's post-outage recheck while the
+    // cluster settles (a known limit, ARCHITECTURE.md "Cluster"): a client reconnects, and so does this test, at most
+    // three times. What must hold is that she gets back in and talks across nodes.
+    let amy2: Awaited<ReturnType<typeof signOn>> | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        amy2 = await signOn(n1, 'amy', 'amy-pw', 'md5-strong');
+        await ben.conn.expectSnacWhere(0x0003, 0x000b, (x) => userInfoScreenName(x.body) === 'amy', 5000);
+        amy2.conn.sendSnac(0x0004, 0x0006, imBody('ben', 'back', [tlv(0x0003)]));
+        await amy2.conn.expectSnac(0x0004, 0x000c, 5000);
+        break;
+      } catch (e) {
+        amy2?.conn.close();
+        if (attempt >= 3) throw e;
+      }
+    }
     assert.equal(Buffer.from(parseIncomingIm((await ben.conn.expectSnac(0x0004, 0x0007)).body).text!).toString(), 'back');
     for (const c of [ben, amy2]) c.conn.close();
   } finally {
