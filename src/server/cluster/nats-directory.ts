@@ -82,6 +82,8 @@ export class NatsDirectory implements DeliveryDirectory {
   private unlistenStatus: (() => void) | undefined;
   /** This node's live sessions, by session id (the receiving side's truth for "is it still mine"). */
   private readonly local = new Map<string, SessionEntry>();
+  /** Local sessions whose registration the bucket has not acknowledged yet (the post-outage recheck skips them). */
+  private readonly pending = new Set<string>();
   /** Every user's sessions as of `seen` (from the watch). */
   private readonly replica = new Map<string, SessionEntry[]>();
   /** Highest KV revision applied to the replica, and who waits for one. */
@@ -159,6 +161,7 @@ export class NatsDirectory implements DeliveryDirectory {
     const reason = options.reason ?? SIGNED_ON_ELSEWHERE;
     const copy = cloneEntry(entry);
     this.local.set(copy.address.sessionId, copy);
+    this.pending.add(copy.address.sessionId);
     let displaced: SessionEntry[] = [];
     try {
       await this.records!.mutate(copy.user, (current) => {
@@ -171,6 +174,8 @@ export class NatsDirectory implements DeliveryDirectory {
     } catch (e) {
       this.local.delete(copy.address.sessionId);
       throw e;
+    } finally {
+      this.pending.delete(copy.address.sessionId);
     }
     // Displaced sessions are signed off before register resolves: ours directly, others' by a request (their node
     // would also act on the watched change; whichever comes first wins, exactly one sign-off reaches the session).
@@ -516,15 +521,16 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** After a long NATS outage: sessions the cluster no longer lists (reaped meanwhile) are signed off. */
   private async recheckLocal(): Promise<void> {
-    // Only sessions registered before the outage ended: one registered meanwhile may not be in the replica yet.
-    const before = [...this.local];
+    // Only sessions whose registration the bucket acknowledged: one still being written may not be in the replica
+    // yet, and signing it off would turn a sign-on right after the outage into a spurious sign-off.
+    const before = [...this.local].filter(([id]) => !this.pending.has(id));
     try {
       await this.sync();
     } catch {
       return;
     }
     for (const [id, e] of before) {
-      if (this.local.get(id) !== e) continue;
+      if (this.local.get(id) !== e || this.pending.has(id)) continue;
       const listed = this.replica.get(e.user)?.some((x) => sameSession(x.address, e.address)) ?? false;
       if (!listed) {
         this.log('warn', LogEvent.CLUSTER_SESSION_LOST, { sessionId: id });
