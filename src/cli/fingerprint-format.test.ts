@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main.js';
+import { captureMain } from './capture.test-support.js';
 import { openCertificateAuthority, type IssuedCertificate } from '../pki/ca.js';
 import { MemoryCertificateLedger } from '../pki/ledger-memory.js';
 import { generateRsaKeyPair } from '../pki/keys.js';
@@ -21,31 +21,7 @@ import { encodeCertificateInfo, certInfoHash } from '../wire/cert-info.js';
 import { certFingerprint, formatFingerprint, identityFingerprint, parseFingerprint, updateRecord } from '../client/trust.js';
 import { ProfileDir } from '../client/node/profile.js';
 
-/** Runs main with console output captured. */
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log;
-  const error = console.error;
-  const write = process.stdout.write.bind(process.stdout);
-  let out = '';
-  let err = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  console.log = (...a: unknown[]) => {
-    out += `${a.join(' ')}\n`;
-  };
-  console.error = (...a: unknown[]) => {
-    err += `${a.join(' ')}\n`;
-  };
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stdout.write = write;
-  }
-}
+const capture = captureMain;
 
 const GROUPED = /(?:[0-9A-F]{4} ){15}[0-9A-F]{4}/g;
 

@@ -4,36 +4,13 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './main.js';
+import { captureMain } from './capture.test-support.js';
 
 test('unknown subcommand exits 2', async () => {
   assert.equal(await main(['no-such-command']), 2);
 });
 
-/** Runs main with console output captured. */
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log;
-  const error = console.error;
-  const write = process.stdout.write.bind(process.stdout);
-  let out = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  let err = '';
-  console.log = (...a: unknown[]) => {
-    out += `${a.join(' ')}\n`;
-  };
-  console.error = (...a: unknown[]) => {
-    err += `${a.join(' ')}\n`;
-  };
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stdout.write = write;
-  }
-}
+const capture = captureMain;
 
 test('--help works on every command and subcommand: usage on stdout, exit 0, nothing else done', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'certim-help-'));
