@@ -7,25 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import type { BuddyPresence, CertimClient, IncomingIm } from '../src/client/client.js';
+import type { BuddyPresence, CertimClient } from '../src/client/client.js';
 import { ClientError } from '../src/client/errors.js';
 import { certInfoBlock } from '../src/client/identity.js';
 import { loadIdentity, needsReenroll, openClient } from '../src/client/node/account.js';
 import { ProfileDir } from '../src/client/node/profile.js';
 import { toHex } from '../src/wire/bytes.js';
 import { certInfoHash } from '../src/wire/cert-info.js';
+import { nextIm } from './support/client-events.js';
 import { TestServer, TestUser } from './support/cli-harness.js';
 import { proxyCredentials, startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
-
-function nextIm(c: CertimClient, timeoutMs = 30_000): Promise<IncomingIm> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no IM in time')), timeoutMs);
-    c.once('im', (m) => {
-      clearTimeout(t);
-      resolve(m);
-    });
-  });
-}
 
 describe('client library against a real server', { timeout: 300_000 }, () => {
   let server: TestServer;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ByteReader } from '../src/wire/bytes.js';
 import { FlapChannel, encodeFlapHello } from '../src/wire/flap.js';
 import { decodeSnacError } from '../src/wire/snac.js';
-import { withOscarFixture } from './support/oscar-server-fixture.js';
+import { floodUntilSlowReaderCut, withOscarFixture } from './support/oscar-server-fixture.js';
 import { TestConnection, imBody, parseIncomingIm, signOn } from './support/oscar-test-client.js';
 
 test('malformed input: bad FLAP closes that connection; bad/unknown SNACs get 0x0E/0x01; others unaffected', async () => {
@@ -116,14 +116,8 @@ test('a recipient that stops reading is disconnected once its pending output pas
     const sender = await signOn(ep, 'sender', 'pw', 'md5-strong');
     const sleepy = await signOn(ep, 'sleepy', 'pw', 'md5-strong');
     sleepy.conn.socket.pause();
-    const big = 'x'.repeat(7000);
-    let sent = 0;
     const before = fx.server.metrics().limitDisconnects;
-    while (fx.server.metrics().limitDisconnects === before && sent < 5000) {
-      for (let i = 0; i < 50; i++) sender.conn.sendSnac(0x0004, 0x0006, imBody('sleepy', big));
-      sent += 50;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const sent = await floodUntilSlowReaderCut(fx.server, sender, 'sleepy');
     assert.equal(fx.server.metrics().limitDisconnects, before + 1, `after ${sent} IMs`);
     // The sender is unaffected and now gets "not logged on".
     for (let i = 0; i < 50 && fx.server.engine.registry.sessionsOf('sleepy').length > 0; i++) await new Promise((r) => setTimeout(r, 10));

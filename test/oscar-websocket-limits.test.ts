@@ -15,7 +15,7 @@ import { createWebSocketEndpoint } from '../src/server/net/ws-endpoint.js';
 import { ByteWriter } from '../src/wire/bytes.js';
 import { FlapChannel, encodeFlap, encodeFlapHello } from '../src/wire/flap.js';
 import { decodeSnacError } from '../src/wire/snac.js';
-import { withOscarFixture, type OscarFixture } from './support/oscar-server-fixture.js';
+import { floodUntilSlowReaderCut, withOscarFixture, type OscarFixture } from './support/oscar-server-fixture.js';
 import { imBody, signOn } from './support/oscar-test-client.js';
 
 /** Serves the fixture's engine over WebSocket on a plain HTTP port; resolves with that port and a closer. */
@@ -87,14 +87,8 @@ test('a WebSocket recipient that stops reading is disconnected as a slow reader;
       assert.equal(fx.server.engine.registry.sessionsOf('sleepy').length, 1);
       sockets[1]!.pause();
       const sender = await signOn(ep, 'sender', 'pw', 'md5-strong');
-      const big = 'x'.repeat(7000);
-      let sent = 0;
       const before = fx.server.metrics().limitDisconnects;
-      while (fx.server.metrics().limitDisconnects === before && sent < 5000) {
-        for (let i = 0; i < 50; i++) sender.conn.sendSnac(0x0004, 0x0006, imBody('sleepy', big));
-        sent += 50;
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      const sent = await floodUntilSlowReaderCut(fx.server, sender, 'sleepy');
       assert.equal(fx.server.metrics().limitDisconnects, before + 1, `after ${sent} IMs`);
       sockets[1]!.resume();
       await gone;

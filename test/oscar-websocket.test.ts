@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { CertimClient, IncomingIm } from '../src/client/client.js';
+import type { CertimClient } from '../src/client/client.js';
 import { openClient } from '../src/client/node/account.js';
 import { ProfileDir } from '../src/client/node/profile.js';
 import { bucpLogin } from '../src/client/sign-on.js';
@@ -24,6 +24,7 @@ import { databaseUrlForDataDir, openStore } from '../src/store/index.js';
 import { signOn } from '../src/client/sign-on.js';
 import { FlapChannel, FlapDeframer, encodeFlap, encodeFlapHello, type FlapFrame } from '../src/wire/flap.js';
 import { encodeSnac } from '../src/wire/snac.js';
+import { nextIm } from './support/client-events.js';
 import { TestServer, type TestUser } from './support/cli-harness.js';
 
 /** The `ws` package's WebSocket with the server's CA and an Origin bound in, shaped as the browser's constructor. */
@@ -82,16 +83,6 @@ function fetchPage(url: string, caPem: string[]): Promise<{ status: number; head
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     }).on('error', reject);
-  });
-}
-
-function nextIm(c: CertimClient, timeoutMs = 30_000): Promise<IncomingIm> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no IM in time')), timeoutMs);
-    c.once('im', (m) => {
-      clearTimeout(t);
-      resolve(m);
-    });
   });
 }
 

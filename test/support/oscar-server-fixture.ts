@@ -12,6 +12,7 @@ import type { ConnectionLimiter } from '../../src/server/net/connection-limits.j
 import type { EngineOptions } from '../../src/server/engine.js';
 import type { CertificateChecker } from '../../src/server/ports.js';
 import { storePorts } from '../../src/server/store-ports.js';
+import { imBody } from './oscar-test-client.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import type { Endpoint } from './oscar-test-client.js';
 
@@ -90,4 +91,20 @@ export async function withOscarFixture(opts: FixtureOptions, body: (fx: OscarFix
   } finally {
     await fx.stop();
   }
+}
+
+/**
+ * Sends 7,000-byte IMs from `sender` to `to` (whose reader has stopped) until the server cuts `to` as a slow reader
+ * (its pending output passed `maxPendingOutput`), at most 5,000; returns how many were sent.
+ */
+export async function floodUntilSlowReaderCut(server: OscarServer, sender: { conn: { sendSnac(f: number, s: number, b: Uint8Array): void } }, to: string): Promise<number> {
+  const big = 'x'.repeat(7000);
+  let sent = 0;
+  const before = server.metrics().limitDisconnects;
+  while (server.metrics().limitDisconnects === before && sent < 5000) {
+    for (let i = 0; i < 50; i++) sender.conn.sendSnac(0x0004, 0x0006, imBody(to, big));
+    sent += 50;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return sent;
 }
