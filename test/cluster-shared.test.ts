@@ -2,7 +2,8 @@
  * A cluster of real `certim server --cluster` processes on one Postgres schema and one NATS: what the nodes share
  * through the database. Three nodes started at the same moment on a fresh database agree on one CA and one set of
  * server secrets: a BOS cookie from one node's login redeems at another, and an unknown screen name's challenge
- * keys behave across nodes as a real account's do. Misconfigured nodes refuse to start with a stable error.
+ * keys behave across nodes as a real account's do, and a cookie redeemed at one node is refused at every other
+ * node (cluster-wide single use). Misconfigured nodes refuse to start with a stable error.
  */
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
@@ -14,9 +15,23 @@ import assert from 'node:assert/strict';
 import { FlapChannel } from '../src/wire/flap.js';
 import { decodeKeyResponse, encodeKeyRequest } from '../src/wire/families/bucp.js';
 import { encodeFlapHello } from '../src/wire/flap.js';
+import { tlv } from '../src/wire/tlv.js';
 import { runCli } from './support/cli-harness.js';
 import { TEST_NATS, TEST_PG_URL, TestCluster } from './support/cluster-harness.js';
 import { bosSignOn, login, TestConnection, type Endpoint } from './support/oscar-test-client.js';
+
+/** Presents `cookie` in a BOS hello at `ep`: 'accepted' (01/03 host online) or 'refused' (ch-4 sign-off, then close). */
+async function presentCookie(ep: Endpoint, cookie: Uint8Array): Promise<'accepted' | 'refused'> {
+  const c = await TestConnection.open(ep);
+  try {
+    await c.nextFrame((f) => f.channel === FlapChannel.SignOn);
+    c.sendFrame(FlapChannel.SignOn, encodeFlapHello([tlv(0x0006, cookie)]));
+    const f = await c.nextFrame((x) => x.channel === FlapChannel.SignOff || x.channel === FlapChannel.Data, 10_000);
+    return f.channel === FlapChannel.SignOff ? 'refused' : 'accepted';
+  } finally {
+    c.close();
+  }
+}
 
 async function challengeKey(ep: Endpoint, screenName: string): Promise<string> {
   const c = await TestConnection.open(ep);
@@ -44,6 +59,17 @@ test('three nodes started together on a fresh database share one CA and the cook
     assert.ok(res.ok);
     const alice = await bosSignOn({ port: b!.oscar }, { ...res, bos: `127.0.0.1:${b!.oscar}` });
     assert.equal(alice.screenName, 'Alice');
+    // Replayed at C and at A (which issued it but never redeemed it): refused, the nonce is claimed cluster-wide.
+    assert.equal(await presentCookie({ port: c!.oscar }, res.cookie!), 'refused', 'replay at a third node');
+    assert.equal(await presentCookie({ port: a!.oscar }, res.cookie!), 'refused', 'replay at the issuing node');
+    assert.equal(await presentCookie({ port: b!.oscar }, res.cookie!), 'refused', 'replay at the redeeming node');
+    // Two fresh cookies raced to two nodes at once: exactly one connection is served.
+    const race = await login({ port: c!.oscar }, 'alice', 'alice-pw', 'md5-strong', { multiConn: 1 });
+    const outcomes = await Promise.all([a, c].map((r) => presentCookie({ port: r!.oscar }, race.cookie!)));
+    assert.deepEqual(outcomes.sort(), ['accepted', 'refused'], 'one of two simultaneous redemptions wins');
+    const log = cluster.nodes.map((n) => n.cli.stdout + n.cli.stderr).join('');
+    assert.match(log, /cluster\.cookie_refused/);
+    assert.ok(alice.conn.isClosed === false, 'the first redemption is untouched');
     alice.conn.close();
 
     // An unknown name's challenge keys behave across nodes exactly as a real account's do (whatever the key policy:

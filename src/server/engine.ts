@@ -2,7 +2,7 @@
  * The engine: everything connection-independent the handlers share — ports, this node's sessions, the delivery
  * directory, presence, services, cookies, login throttling, config, clock and counters. One per server; no sockets.
  */
-import { CookieIssuer } from './auth/cookie.js';
+import { CookieIssuer, type CookieNonceClaims } from './auth/cookie.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import type { DeliveryDirectory } from './cluster/directory.js';
 import { localDirectory } from './cluster/local-directory.js';
@@ -70,6 +70,8 @@ export interface EngineOptions {
   log?: Logger;
   /** HMAC key for BOS cookies (default: random per process; a cluster passes the store's shared one). */
   cookieSecret?: Uint8Array;
+  /** Cluster-wide single use of cookies (a cluster node passes its NATS claims; default: single use per node only). */
+  cookieClaims?: CookieNonceClaims;
   /** Where login-throttle records live (default: in memory; the store's table to share them in a cluster). */
   throttleState?: ThrottleStatePort;
   /** Limits of the live-rendezvous memory (proxy/rendezvous-book.ts). */
@@ -98,6 +100,8 @@ export class Engine implements HandlerEnv {
   readonly services: ServiceTable;
   /** BOS cookies. */
   readonly cookies: CookieIssuer;
+  /** Cluster-wide cookie claims (undefined on a single server). */
+  readonly cookieClaims: CookieNonceClaims | undefined;
   /** Login throttle and password-hash gate (shared with the HTTPS listener by main.ts). */
   readonly throttle: LoginThrottle;
   /** Logger. */
@@ -129,6 +133,7 @@ export class Engine implements HandlerEnv {
     this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault));
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
+    this.cookieClaims = options.cookieClaims;
     this.throttle = new LoginThrottle(this.config.loginThrottle, options.throttleState, () => this.clock.now());
     this.rendezvous = new RendezvousBook(this.clock, options.rendezvous);
   }

@@ -131,6 +131,8 @@ export const LogEvent = {
   CLUSTER_NODE_DEAD: 'cluster.node_dead',
   /** warn: a session was lost from the directory during a NATS outage and is signed off — sessionId. */
   CLUSTER_SESSION_LOST: 'cluster.session_lost',
+  /** warn: a valid cookie was refused because another node (or this one) redeemed it already, or the cluster-wide claim failed — address, screenName, reason, error. */
+  COOKIE_REFUSED: 'cluster.cookie_refused',
   /** warn or error: a cluster operation failed (delivery to a node, a watch, a record) — operation, error. */
   CLUSTER_ERROR: 'cluster.error',
 

@@ -8,7 +8,9 @@ test('a cookie is 256 bytes and redeems once to its claims', () => {
   const ci = new CookieIssuer(new Uint8Array(32).fill(1), 60);
   const c = ci.issue({ screenName: 'Bob Smith', tls: true, multiConn: 1, service: 'bos' }, T);
   assert.equal(c.length, COOKIE_LENGTH);
-  assert.deepEqual(ci.redeem(c, T + 1000), { screenName: 'Bob Smith', tls: true, multiConn: 1, service: 'bos' });
+  const got = ci.redeem(c, T + 1000);
+  assert.deepEqual(got, { screenName: 'Bob Smith', tls: true, multiConn: 1, service: 'bos', nonce: c.slice(5, 21) });
+  assert.notDeepEqual(ci.redeem(ci.issue({ screenName: 'Bob Smith', tls: true, multiConn: 1, service: 'bos' }, T), T)?.nonce, got?.nonce, 'a fresh nonce per cookie');
   assert.equal(ci.redeem(c, T + 2000), undefined, 'single use');
 });
 
@@ -16,7 +18,7 @@ test('a cookie carries its service and room', () => {
   const ci = new CookieIssuer(new Uint8Array(32).fill(1), 60);
   const room = Uint8Array.from([0, 4, 9, 0x21, 0x61, 0x62]);
   const c = ci.issue({ screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room }, T);
-  assert.deepEqual(ci.redeem(c, T), { screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room });
+  assert.deepEqual(ci.redeem(c, T), { screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room, nonce: c.slice(5, 21) });
   assert.throws(() => ci.issue({ screenName: 'Bob', tls: false, multiConn: 0, service: 'chat', room: new Uint8Array(129) }, T), RangeError);
   const big = ci.issue({ screenName: 'A'.repeat(48), tls: false, multiConn: 0, service: 'chatnav', room: new Uint8Array(128).fill(7) }, T);
   assert.deepEqual(ci.redeem(big, T)?.room, new Uint8Array(128).fill(7), 'the largest room fits with a long screen name');

@@ -34,6 +34,22 @@ export interface CookieClaims {
   clientId?: string;
 }
 
+/** What {@link CookieIssuer.redeem} returns: the claims and the cookie's nonce (for a cluster-wide single-use claim). */
+export interface RedeemedCookie extends CookieClaims {
+  /** The cookie's 16 random bytes; unique per cookie. */
+  nonce: Uint8Array;
+}
+
+/**
+ * Cluster-wide single use (docs/protocol.md §2.1): a node that shares its cookie key with others claims each redeemed
+ * nonce once in the cluster. Resolves true for the first claim anywhere, false for a replay; rejects when the claim
+ * cannot be decided (the connection is then refused: fail closed).
+ */
+export interface CookieNonceClaims {
+  /** Claims `nonce`; true only for the first claim in the cluster. */
+  claim(nonce: Uint8Array): Promise<boolean>;
+}
+
 /** Most bytes a cookie's room may hold (keeps the signed part well inside 256 bytes). */
 export const MAX_COOKIE_ROOM = 128;
 
@@ -69,7 +85,7 @@ export class CookieIssuer {
   }
 
   /** Verifies a cookie (signature in constant time, expiry, single use); undefined when invalid. */
-  redeem(cookie: Uint8Array, nowMs: number): CookieClaims | undefined {
+  redeem(cookie: Uint8Array, nowMs: number): RedeemedCookie | undefined {
     try {
       const r = new ByteReader(cookie);
       if (r.u8() !== 2) return undefined;
@@ -91,7 +107,7 @@ export class CookieIssuer {
       const id = Buffer.from(nonce).toString('hex');
       if (this.used.has(id)) return undefined;
       this.used.set(id, expiry);
-      const claims: CookieClaims = { screenName: sn, tls: (flags & 1) !== 0, multiConn, service };
+      const claims: RedeemedCookie = { screenName: sn, tls: (flags & 1) !== 0, multiConn, service, nonce: nonce.slice() };
       if (room.length > 0) claims.room = room.slice();
       if (clientId) claims.clientId = clientId;
       return claims;

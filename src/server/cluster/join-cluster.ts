@@ -8,6 +8,7 @@ import { LogEvent } from '../log.js';
 import { hostname } from 'node:os';
 import type { Store } from '../../store/index.js';
 import type { Logger } from '../engine.js';
+import { NatsCookieClaims } from './nats-cookie-claims.js';
 import { NatsDirectory } from './nats-directory.js';
 import { ClusterError, connectCluster, parseClusterUrl } from './nats-connection.js';
 import { newNodeName } from './node-id.js';
@@ -37,6 +38,8 @@ export interface ClusterNode {
   readonly name: string;
   /** The directory to hand to the engine. */
   readonly directory: NatsDirectory;
+  /** Cluster-wide single use of cookies, for the engine. */
+  readonly cookieClaims: NatsCookieClaims;
   /** Leaves the cluster (idempotent; the OSCAR server's close does it too). */
   close(): Promise<void>;
 }
@@ -50,7 +53,9 @@ export async function joinCluster(o: JoinClusterOptions): Promise<ClusterNode> {
   const node = newNodeName(hostname(), process.pid);
   // NATS first: an unreachable NATS fails in seconds, before a CA is made.
   const connection = await connectCluster(url, { clientName: node, log: o.log });
+  let cookieClaims: NatsCookieClaims;
   try {
+    cookieClaims = await NatsCookieClaims.open(connection);
     await syncClusterCa({ dataDir: o.dataDir, domain: o.domain, secrets: o.store.secrets, ledger: o.store.ledger, env: o.env, log: o.log });
   } catch (e) {
     await connection.close();
@@ -58,5 +63,5 @@ export async function joinCluster(o: JoinClusterOptions): Promise<ClusterNode> {
   }
   const directory = new NatsDirectory({ connection, node, ownsConnection: true, log: o.log });
   o.log('info', LogEvent.CLUSTER_JOINED, { node, cluster: url.name, nats: url.redacted });
-  return { node, name: url.name, directory, close: () => directory.close() };
+  return { node, name: url.name, directory, cookieClaims, close: () => directory.close() };
 }

@@ -5,9 +5,8 @@
  * claims a cookie's nonce in a JetStream KV bucket with create-only semantics: exactly one claim in the cluster
  * succeeds; entries expire with the bucket's max age (longer than any cookie lives).
  *
- * Not wired yet: the connection redeems cookies synchronously inside server/net/connection.ts (another module's
- * file); the hook it needs is an optional async `claimCookie(nonce)` called after `cookies.redeem` succeeds, with
- * the connection signed off when it resolves false or rejects (fail closed). See ARCHITECTURE.md "Cluster".
+ * Wired by join-cluster.ts into the engine (`cookieClaims`): server/net/connection.ts claims the nonce after
+ * `cookies.redeem` succeeds and refuses the connection when the claim resolves false or rejects (fail closed).
  */
 import { Kvm, type KV } from '@nats-io/kv';
 import type { ClusterConnection } from './nats-connection.js';

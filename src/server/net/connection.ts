@@ -275,6 +275,22 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     const claims = this.engine.cookies.redeem(cookie, this.engine.clock.now());
     const service = claims && this.engine.services.get(claims.service);
     if (!claims || !service) return this.signOff();
+    // In a cluster the cookie is single-use everywhere, not just here (docs/protocol.md §2.1): claim its nonce;
+    // a replay, or a claim that cannot be decided, is refused (fail closed).
+    if (this.engine.cookieClaims) {
+      let first: boolean;
+      try {
+        first = await this.engine.cookieClaims.claim(claims.nonce);
+      } catch (e) {
+        this.engine.log('warn', LogEvent.COOKIE_REFUSED, { address: this.address, screenName: claims.screenName, reason: 'claim failed', error: errorText(e) });
+        return this.signOff();
+      }
+      if (!first) {
+        this.engine.log('warn', LogEvent.COOKIE_REFUSED, { address: this.address, screenName: claims.screenName, reason: 'replayed' });
+        return this.signOff();
+      }
+      if (this.state !== 'hello') return;
+    }
     this.clientId = claims.clientId;
     this.state = 'service';
     this.service = service;
