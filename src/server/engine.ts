@@ -8,7 +8,7 @@ import type { DeliveryDirectory } from './cluster/directory.js';
 import { localDirectory } from './cluster/local-directory.js';
 import type { ThrottleStatePort } from './auth/throttle-state.js';
 import { LocalRooms } from './cluster/local-rooms.js';
-import type { RoomRegistry } from './cluster/rooms.js';
+import type { RoomLimits, RoomRegistry } from './cluster/rooms.js';
 import { defaultEngineConfig, type EngineConfig } from './config.js';
 import type { HandlerEnv } from './handler-env.js';
 import { LogEvent } from './log-events.js';
@@ -62,8 +62,11 @@ export interface EngineOptions {
   clock?: Clock;
   /** Delivery directory (default: a single in-process node). Not started: the engine starts it. */
   directory?: DeliveryDirectory;
-  /** Room registry (default: in-process, with the config's room limits). Share one between nodes of a cluster. */
-  rooms?: RoomRegistry;
+  /**
+   * Room registry (default: in-process, with the config's room limits). Share one between in-process nodes; a
+   * cluster node passes a factory (its NATS registry), called with the config's room limits.
+   */
+  rooms?: RoomRegistry | ((limits: RoomLimits) => RoomRegistry);
   /** Services (default {@link DEFAULT_SERVICES}). */
   services?: readonly OscarService[];
   /** Logger (default: silent). */
@@ -129,8 +132,9 @@ export class Engine implements HandlerEnv {
     this.presence = new Presence(this.registry, this.directory, this.clock, fault);
     this.services = new ServiceTable(options.services ?? DEFAULT_SERVICES);
     const c = this.config;
-    this.rooms = options.rooms ?? new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs });
-    this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault));
+    const roomLimits: RoomLimits = { maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs };
+    this.rooms = typeof options.rooms === 'function' ? options.rooms(roomLimits) : options.rooms ?? new LocalRooms(roomLimits);
+    this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault, this.directory.node));
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
     this.cookieClaims = options.cookieClaims;

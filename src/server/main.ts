@@ -294,7 +294,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const secrets = await loadServerSecrets(store.secrets);
     const oscar = createOscarServer({
       ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...secrets,
-      ...(throttleState ? { throttleState } : {}), ...(cluster ? { directory: cluster.directory, cookieClaims: cluster.cookieClaims } : {}),
+      ...(throttleState ? { throttleState } : {}), ...(cluster ? { directory: cluster.directory, cookieClaims: cluster.cookieClaims, rooms: cluster.rooms } : {}),
     });
     cleanups.push(() => oscar.close());
     // One set of connection caps for every listener: per address, and in total below the descriptor limit.

@@ -138,6 +138,11 @@ export interface PresenceEvent {
   changed: SessionEntry;
   /** True when `changed` left the directory (unregistered, displaced, or its node died). */
   removed: boolean;
+  /**
+   * True when `changed` was removed because its node died (not by its own node): that node cannot tell anyone
+   * (e.g. a room's other members that the member left), so each node tells its own sessions.
+   */
+  lost?: boolean;
 }
 
 /** What crosses to a session. */

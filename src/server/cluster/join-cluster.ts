@@ -10,6 +10,8 @@ import type { Store } from '../../store/index.js';
 import type { Logger } from '../engine.js';
 import { NatsCookieClaims } from './nats-cookie-claims.js';
 import { NatsDirectory } from './nats-directory.js';
+import { NatsRooms } from './nats-rooms.js';
+import type { RoomLimits } from './rooms.js';
 import { ClusterError, connectCluster, parseClusterUrl } from './nats-connection.js';
 import { newNodeName } from './node-id.js';
 import { syncClusterCa } from './shared-ca.js';
@@ -38,6 +40,8 @@ export interface ClusterNode {
   readonly name: string;
   /** The directory to hand to the engine. */
   readonly directory: NatsDirectory;
+  /** The cluster's room registry, for the engine (called with the config's room limits). */
+  readonly rooms: (limits: RoomLimits) => NatsRooms;
   /** Cluster-wide single use of cookies, for the engine. */
   readonly cookieClaims: NatsCookieClaims;
   /** Leaves the cluster (idempotent; the OSCAR server's close does it too). */
@@ -54,8 +58,10 @@ export async function joinCluster(o: JoinClusterOptions): Promise<ClusterNode> {
   // NATS first: an unreachable NATS fails in seconds, before a CA is made.
   const connection = await connectCluster(url, { clientName: node, log: o.log });
   let cookieClaims: NatsCookieClaims;
+  let roomsBucket: Awaited<ReturnType<typeof NatsRooms.openBucket>>;
   try {
     cookieClaims = await NatsCookieClaims.open(connection);
+    roomsBucket = await NatsRooms.openBucket(connection);
     await syncClusterCa({ dataDir: o.dataDir, domain: o.domain, secrets: o.store.secrets, ledger: o.store.ledger, env: o.env, log: o.log });
   } catch (e) {
     await connection.close();
@@ -63,5 +69,6 @@ export async function joinCluster(o: JoinClusterOptions): Promise<ClusterNode> {
   }
   const directory = new NatsDirectory({ connection, node, ownsConnection: true, log: o.log });
   o.log('info', LogEvent.CLUSTER_JOINED, { node, cluster: url.name, nats: url.redacted });
-  return { node, name: url.name, directory, cookieClaims, close: () => directory.close() };
+  const rooms = (limits: RoomLimits) => new NatsRooms(roomsBucket, node, limits, (n) => directory.nodeAlive(n));
+  return { node, name: url.name, directory, rooms, cookieClaims, close: () => directory.close() };
 }

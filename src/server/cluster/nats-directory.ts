@@ -234,6 +234,11 @@ export class NatsDirectory implements DeliveryDirectory {
     return out;
   }
 
+  /** True while `node` is alive by this node's failure detector (heartbeats); the room registry counts only live nodes' holds. */
+  nodeAlive(node: string): boolean {
+    return this.liveness.alive(node);
+  }
+
   /** {@inheritDoc DeliveryDirectory.sendTo} */
   sendTo(address: SessionAddress, envelope: Envelope): Promise<boolean> {
     return this.ordered(Promise.resolve(), async () => {
@@ -447,7 +452,8 @@ export class NatsDirectory implements DeliveryDirectory {
           if (c.removed && c.reason !== undefined && c.entry.address.node === this.node) this.dropLocal(c.entry.address.sessionId, c.reason);
           if (!c.event || !this.endpoint) continue;
           try {
-            this.endpoint.presenceChanged({ user, sessions: rec.sessions.map(cloneEntry), changed: cloneEntry(c.entry), removed: c.removed });
+            const lost = c.removed && c.reason === NODE_LOST_REASON && c.entry.address.node !== this.node;
+            this.endpoint.presenceChanged({ user, sessions: rec.sessions.map(cloneEntry), changed: cloneEntry(c.entry), removed: c.removed, ...(lost ? { lost } : {}) });
           } catch {
             // must not throw (NodeEndpoint contract); keep the watch alive regardless
           }

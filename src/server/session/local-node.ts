@@ -3,6 +3,7 @@
  * sessions (after the receiving-side filters: readiness, service, excluded session, the sender's privacy standing,
  * a required capability) and hands presence events to the local fan-out.
  */
+import { normalizeScreenName } from '../../pki/screen-name.js';
 import { sameSession, type Envelope, type NodeEndpoint, type PresenceEvent } from '../cluster/directory.js';
 import type { Presence } from './presence.js';
 import { visibleTo } from './presence.js';
@@ -16,6 +17,8 @@ export class LocalNode implements NodeEndpoint {
     private readonly registry: SessionRegistry,
     private readonly presence: Presence,
     private readonly onError: (what: string, e: unknown) => void = () => {},
+    /** This node's name (only entries of this node are its sessions: session ids are unique per node). */
+    private readonly node?: string,
   ) {}
 
   /** {@inheritDoc NodeEndpoint.deliver} */
@@ -42,13 +45,34 @@ export class LocalNode implements NodeEndpoint {
 
   /** {@inheritDoc NodeEndpoint.presenceChanged} */
   presenceChanged(event: PresenceEvent): void {
+    if (event.lost) this.roomMemberLost(event);
     try {
       this.presence.fanOut(event);
     } catch (e) {
       this.onError('presence fan-out', e);
     }
   }
+
+  /**
+   * A room member's connection was lost with its node (the directory reaped it): that node cannot tell the room,
+   * so every node tells its own members of the room with `0E/04`, unless the user is still in the room from
+   * another connection (docs/protocol.md §3.8). Room entries are those under a room key (cluster/rooms.ts).
+   */
+  private roomMemberLost(event: PresenceEvent): void {
+    const gone = event.changed.presence;
+    if (!event.removed || !gone || event.changed.service !== 'chat' || !event.user.startsWith('room_') || this.node === undefined) return;
+    const who = normalizeScreenName(gone.screenName);
+    if (event.sessions.some((e) => e.presence && normalizeScreenName(e.presence.screenName) === who)) return;
+    for (const e of event.sessions) {
+      if (e.address.node !== this.node) continue;
+      this.deliver(e.address.sessionId, { delivery: { kind: 'snac', family: CHAT_FAMILY, subtype: CHAT_USERS_LEFT, body: gone.info }, service: 'chat' });
+    }
+  }
 }
+
+/** Chat `0E/04` users left (docs/protocol.md §3.8). */
+const CHAT_FAMILY = 0x000e;
+const CHAT_USERS_LEFT = 0x0004;
 
 /** The send options of most deliveries (flags 0, a fresh request id): one shared object, not one per delivery. */
 const NO_FLAGS: SnacSendOptions = Object.freeze({ flags: 0 });
