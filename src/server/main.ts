@@ -33,6 +33,7 @@ import type { EngineConfig } from './config.js';
 import { LogEvent, errorText, silentLogger, type Logger } from './log.js';
 import { loggingEstPort, loggingLedger, loggingStorePorts } from './logged-ports.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
+import { IssuanceLimiter } from './http/est-routes.js';
 import type { HttpLimits } from './http/http-limits.js';
 import { ConnectionLimiter, type ConnectionLimits } from './net/connection-limits.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
@@ -316,6 +317,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clientCaPem: caPem,
       ports: withProxyMetrics(httpPorts(store, ca, oscar, loggingEstPort(createEstPort(ca), log), limiter), proxy),
       throttle: oscar.engine.throttle,
+      // On Postgres the issuance slots live in the shared throttle table: N nodes still allow 10 an hour per account.
+      ...(throttleState ? { issuance: new IssuanceLimiter(undefined, undefined, throttleState) } : {}),
       limiter,
       log,
       ...(options.http ? { limits: options.http } : {}),

@@ -13,13 +13,14 @@
  *   (chains to our CA, valid now, not revoked); the screen name comes from the certificate.
  *
  * Issuance is rate-limited per account ({@link IssuanceLimiter}: 10 certificates per hour by default, i.e. five
- * key generations of two certificates each), so a briefly stolen password or certificate cannot mint certificates
+ * key generations of two certificates each; one budget for every node of a cluster), so a briefly stolen password or certificate cannot mint certificates
  * in bulk; over the limit -> 429 + Retry-After. Each new certificate also supersedes (revokes) the account's
  * previous one of the same purpose (src/pki/est.ts), so the set of valid certificates stays bounded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { LoginThrottle } from '../auth/login-throttle.js';
+import { MemoryThrottleState, type ThrottleRecord, type ThrottleStatePort } from '../auth/throttle-state.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { EstResult, HttpPorts, PasswordCheck } from './http-ports.js';
 import { HttpError, parseBasicAuth, readBody, send } from './request.js';
@@ -58,50 +59,72 @@ export interface EstRouteDeps {
   issuance?: IssuanceLimiter;
 }
 
+/** A slot taken by {@link IssuanceLimiter.reserve}: `wait` 0 when taken, else the seconds to wait (nothing taken). */
+export interface IssuanceTicket {
+  /** 0 when a slot was taken; else seconds until one frees up. */
+  wait: number;
+  /** The record key of the slot taken (when `wait` is 0). */
+  slot?: string;
+  /** When it was taken, ms. */
+  at: number;
+}
+
 /**
- * Per-account limit on issued certificates: at most `max` per sliding `windowMs`. A request takes its slot before
- * any asynchronous work (charge before checking: parallel enrollments cannot all pass one check) and gives it back
+ * Per-account limit on issued certificates: at most `max` per sliding `windowMs`. A request takes a slot before
+ * the enrollment starts (charge before checking: parallel enrollments cannot all pass one check) and gives it back
  * only when nothing was issued.
+ *
+ * The slots are `max` records per account (`e:<account>#<i>`, each live for `windowMs` after it was taken) in a
+ * {@link ThrottleStatePort}: its atomic read-modify-write makes "find a free slot and take it" one step. In memory
+ * by default (one process); main.ts passes the store's table on Postgres, so every node of a cluster draws on one
+ * budget per account.
  */
 export class IssuanceLimiter {
-  private readonly issued = new Map<string, number[]>();
-
-  constructor(readonly max = 10, readonly windowMs = 3600_000) {}
+  /**
+   * @param max certificates per window; @param windowMs the sliding window; @param state where the slots live
+   * (default: this process's memory)
+   */
+  constructor(
+    readonly max = 10,
+    readonly windowMs = 3600_000,
+    private readonly state: ThrottleStatePort = new MemoryThrottleState(),
+  ) {}
 
   /** Seconds until `account` may enroll again, or 0 when it may now. */
-  retryAfter(account: string, now: number): number {
-    const times = this.recent(account, now);
-    if (times.length < this.max) return 0;
-    return Math.max(1, Math.ceil((times[0]! + this.windowMs - now) / 1000));
+  async retryAfter(account: string, now: number): Promise<number> {
+    return this.state.update(this.slots(account), now, (live) => ({ result: this.wait(live, now), writes: new Map() }));
   }
 
-  /** Takes a slot for `account` now; returns 0 when taken, else the seconds to wait (nothing taken). */
-  reserve(account: string, now: number): number {
-    const wait = this.retryAfter(account, now);
-    if (wait > 0) return wait;
-    this.record(account, now);
-    return 0;
+  /** Takes a slot for `account` now, atomically (any node); `wait` > 0 when every slot is taken. */
+  reserve(account: string, now: number): Promise<IssuanceTicket> {
+    const keys = this.slots(account);
+    return this.state.update<IssuanceTicket>(keys, now, (live) => {
+      const free = keys.find((k) => !live.has(k));
+      if (free === undefined) return { result: { wait: this.wait(live, now), at: now }, writes: new Map() };
+      const rec: ThrottleRecord = { count: 1, milliTokens: 0, until: 0, at: now, expiresAt: now + this.windowMs };
+      return { result: { wait: 0, slot: free, at: now }, writes: new Map([[free, rec]]) };
+    });
   }
 
-  /** Gives back a slot taken at `at` by {@link reserve} (the request issued nothing). */
-  release(account: string, at: number): void {
-    const times = this.issued.get(account);
-    const i = times?.indexOf(at) ?? -1;
-    if (times && i >= 0) times.splice(i, 1);
+  /** Gives back the slot of `ticket` (the request issued nothing); a slot taken again meanwhile is left alone. */
+  async release(ticket: IssuanceTicket): Promise<void> {
+    const slot = ticket.slot;
+    if (slot === undefined) return;
+    await this.state.update([slot], ticket.at, (live) => {
+      const r = live.get(slot);
+      return { result: undefined, writes: r && r.at === ticket.at ? new Map([[slot, null]]) : new Map() };
+    });
   }
 
-  /** Records one issued certificate. */
-  record(account: string, now: number): void {
-    const times = this.recent(account, now);
-    times.push(now);
-    this.issued.set(account, times);
+  private slots(account: string): string[] {
+    return Array.from({ length: this.max }, (_, i) => `e:${account}#${i}`);
   }
 
-  private recent(account: string, now: number): number[] {
-    const times = (this.issued.get(account) ?? []).filter((t) => t > now - this.windowMs);
-    if (times.length === 0) this.issued.delete(account);
-    else this.issued.set(account, times);
-    return times;
+  private wait(live: ReadonlyMap<string, ThrottleRecord>, now: number): number {
+    if (live.size < this.max) return 0;
+    let oldest = Infinity;
+    for (const r of live.values()) oldest = Math.min(oldest, r.at);
+    return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
   }
 }
 
@@ -123,18 +146,17 @@ function limiterOf(deps: EstRouteDeps): IssuanceLimiter {
  */
 async function withIssuance(account: string, deps: EstRouteDeps, enroll: () => Promise<EstResult>): Promise<EstResult> {
   const key = normalizeScreenName(account);
-  const at = deps.now();
-  const wait = limiterOf(deps).reserve(key, at);
-  if (wait > 0) {
+  const ticket = await limiterOf(deps).reserve(key, deps.now());
+  if (ticket.wait > 0) {
     deps.counters.estRateLimited++;
-    throw new HttpError(429, 'ENROLL_RATE_LIMITED', `too many certificates issued to this account recently; try again in ${wait} s`, { 'Retry-After': String(wait) });
+    throw new HttpError(429, 'ENROLL_RATE_LIMITED', `too many certificates issued to this account recently; try again in ${ticket.wait} s`, { 'Retry-After': String(ticket.wait) });
   }
   let r: EstResult | undefined;
   try {
     r = await enroll();
     return r;
   } finally {
-    if (!r || r.status < 200 || r.status >= 300) limiterOf(deps).release(key, at);
+    if (!r || r.status < 200 || r.status >= 300) await limiterOf(deps).release(ticket);
   }
 }
 

@@ -16,7 +16,7 @@ import { secureContextOptions } from '../net/tls-policy.js';
 import type { Duplex } from 'node:stream';
 import { CRL_PATH } from '../../pki/ca.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
-import { EST_PREFIX, handleEst, type EstCounters } from './est-routes.js';
+import { EST_PREFIX, handleEst, type EstCounters, type IssuanceLimiter } from './est-routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-limits.js';
 import type { HttpPorts } from './http-ports.js';
 import { renderPrometheus } from './metrics.js';
@@ -43,6 +43,8 @@ export interface HttpsListenerOptions {
   ports: HttpPorts;
   /** Login throttle; pass the OSCAR engine's to share one budget and one hash gate (default: a fresh one). */
   throttle?: LoginThrottle;
+  /** Per-account EST issuance limit (default: 10 an hour, in this process's memory; a cluster passes a shared one). */
+  issuance?: IssuanceLimiter;
   /** Limits (defaults: {@link DEFAULT_HTTP_LIMITS}). */
   limits?: Partial<HttpLimits>;
   /** Connection caps shared with the OSCAR listeners (default: one of its own, `limits.maxConnections` in total). */
@@ -78,7 +80,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   const throttle = o.throttle ?? new LoginThrottle({}, undefined, now);
   const started = now();
   const counters: EstCounters & { httpRequests: number } = { httpRequests: 0, estEnrollments: 0, estRefusals: 0, estAuthFailures: 0, estRateLimited: 0 };
-  const estDeps = { ports: o.ports, throttle, maxBodyBytes: limits.maxBodyBytes, counters, now, log };
+  const estDeps = { ports: o.ports, throttle, maxBodyBytes: limits.maxBodyBytes, counters, now, log, ...(o.issuance ? { issuance: o.issuance } : {}) };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname;
