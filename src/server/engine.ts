@@ -18,6 +18,7 @@ import { RendezvousBook, type RendezvousBookOptions } from './proxy/rendezvous-b
 import { DEFAULT_SERVICES } from './services/index.js';
 import { ServiceTable, type OscarService } from './services/service.js';
 import { LocalNode } from './session/local-node.js';
+import { refreshFeedbag } from './families/feedbag.js';
 import { Presence } from './session/presence.js';
 import { SessionRegistry } from './session/registry.js';
 
@@ -134,7 +135,7 @@ export class Engine implements HandlerEnv {
     const c = this.config;
     const roomLimits: RoomLimits = { maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs };
     this.rooms = typeof options.rooms === 'function' ? options.rooms(roomLimits) : options.rooms ?? new LocalRooms(roomLimits);
-    this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault, this.directory.node));
+    this.started = this.directory.start(new LocalNode(this.registry, this.presence, fault, this.directory.node, (s) => void refreshFeedbag(this, s).catch((e: unknown) => fault('feedbag refresh', e))));
     this.started.catch(() => {}); // observed by the listeners; never an unhandled rejection here
     this.cookies = new CookieIssuer(options.cookieSecret, this.config.cookieTtlSeconds);
     this.cookieClaims = options.cookieClaims;

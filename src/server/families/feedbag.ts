@@ -1,10 +1,13 @@
 /**
  * Feedbag / SSI (0x0013) handlers (docs/protocol.md §3.9): rights, query (split across SNACs with flag 0x0001 when
  * large), query-if-modified, use (start presence from the feedbag), insert/update/delete through the store with
- * 13/0E status codes, transactions. After each edit the session's buddies and privacy are recomputed.
+ * 13/0E status codes, transactions. After each edit the session's buddies and privacy are recomputed, and the
+ * items that were applied are pushed as the same 13/08, 13/09 or 13/0A to the user's other BOS sessions, on any
+ * node (never echoed to the editing session; docs/protocol.md §3.9.1), whose node then recomputes their buddies and
+ * privacy too ({@link refreshFeedbag}).
  */
 import {
-  FEEDBAG_FAMILY as F, FeedbagSubtype as S, decodeItems, decodeQueryIfModified, encodeNotModified, encodeReply,
+  FEEDBAG_FAMILY as F, FeedbagSubtype as S, decodeItems, decodeQueryIfModified, encodeItems, encodeNotModified, encodeReply,
   encodeRights, encodeStatus, type FeedbagItemWire,
 } from '../../wire/families/feedbag.js';
 import { SnacFlag } from '../../wire/snac.js';
@@ -37,6 +40,14 @@ function replies(items: readonly FeedbagItemWire[], lastModifiedMs: number): Rep
   return out;
 }
 
+/**
+ * Another session of the user edited the feedbag (its node pushed the edit here): re-reads it for this session,
+ * if the session uses the feedbag.
+ */
+export async function refreshFeedbag(engine: HandlerEnv, s: Session): Promise<void> {
+  if (s.feedbagActive && !s.closed) await refresh(engine, s);
+}
+
 /** Re-reads the feedbag and applies buddies/privacy to an activated session, with presence updates. */
 async function refresh(engine: HandlerEnv, s: Session, edited = false): Promise<void> {
   const bag = await engine.ports.feedbag.get(s.screenName);
@@ -55,6 +66,11 @@ async function change(ctx: BosContext, body: Uint8Array, op: 'insert' | 'update'
   const items = decodeItems(body, engine.config.maxFeedbagItems);
   const codes = await engine.ports.feedbag.apply(s.screenName, items.map((item) => ({ op, item })), { maxItems: engine.config.maxFeedbagItems });
   if (s.feedbagActive) await refresh(engine, s, true);
+  const applied = items.filter((_, i) => codes[i] === 0);
+  if (applied.length > 0) {
+    const subtype = op === 'insert' ? S.INSERT_ITEM : op === 'update' ? S.UPDATE_ITEM : S.DELETE_ITEM;
+    await engine.directory.sendToUser(s.key, { delivery: { kind: 'snac', family: F, subtype, body: encodeItems(applied) }, except: s.address, service: 'bos' });
+  }
   return [reply(F, S.STATUS, encodeStatus(codes))];
 }
 

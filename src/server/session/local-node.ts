@@ -19,6 +19,8 @@ export class LocalNode implements NodeEndpoint {
     private readonly onError: (what: string, e: unknown) => void = () => {},
     /** This node's name (only entries of this node are its sessions: session ids are unique per node). */
     private readonly node?: string,
+    /** A feedbag edit of another session (13/08, 13/09, 13/0A) reached this session: its node re-reads the feedbag. */
+    private readonly onFeedbagPushed: (s: Session) => void = () => {},
   ) {}
 
   /** {@inheritDoc NodeEndpoint.deliver} */
@@ -36,7 +38,9 @@ export class LocalNode implements NodeEndpoint {
     if (!accepts(s, envelope)) return false;
     try {
       const options = d.requestId !== undefined ? { flags: d.flags ?? 0, requestId: d.requestId } : d.flags ? { flags: d.flags } : NO_FLAGS;
-      return s.link.sendSnac(d.family, d.subtype, d.body, options);
+      const sent = s.link.sendSnac(d.family, d.subtype, d.body, options);
+      if (sent && d.family === FEEDBAG_FAMILY && d.subtype >= FEEDBAG_INSERT && d.subtype <= FEEDBAG_DELETE) this.onFeedbagPushed(s);
+      return sent;
     } catch (e) {
       this.onError('delivery', e);
       return false;
@@ -69,6 +73,11 @@ export class LocalNode implements NodeEndpoint {
     }
   }
 }
+
+/** Feedbag `13/08`..`13/0A`: insert, update, delete (docs/protocol.md §3.9). */
+const FEEDBAG_FAMILY = 0x0013;
+const FEEDBAG_INSERT = 0x0008;
+const FEEDBAG_DELETE = 0x000a;
 
 /** Chat `0E/04` users left (docs/protocol.md §3.8). */
 const CHAT_FAMILY = 0x000e;
