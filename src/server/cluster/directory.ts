@@ -112,6 +112,23 @@ export interface PresenceSnapshot {
   away: boolean;
   /** Who may see this user. */
   privacy: PrivacySnapshot;
+  /**
+   * The session's Locate profile and away text (docs/protocol.md §3.2), so a node where the user is not signed on
+   * answers `02/05` / `02/15` for them; absent when not set.
+   */
+  locate?: LocateTexts;
+}
+
+/** A session's Locate texts as others fetch them with `02/05` / `02/15`. */
+export interface LocateTexts {
+  /** Profile MIME type. */
+  profileMime?: string;
+  /** Profile bytes. */
+  profile?: Uint8Array;
+  /** Away-message MIME type. */
+  awayMime?: string;
+  /** Away-message bytes (set only while away). */
+  away?: Uint8Array;
 }
 
 /** One session in the directory. */
@@ -274,7 +291,13 @@ export function representative(sessions: readonly SessionEntry[]): (SessionEntry
 
 /** A deep copy of a presence snapshot (implementations never share mutable state with their callers). */
 export function clonePresence(p: PresenceSnapshot): PresenceSnapshot {
-  return { ...p, privacy: { ...p.privacy, permit: [...p.privacy.permit], deny: [...p.privacy.deny], buddies: [...p.privacy.buddies] } };
+  const c: PresenceSnapshot = { ...p, privacy: { ...p.privacy, permit: [...p.privacy.permit], deny: [...p.privacy.deny], buddies: [...p.privacy.buddies] } };
+  if (p.locate) {
+    c.locate = { ...p.locate };
+    if (p.locate.profile) c.locate.profile = p.locate.profile.slice();
+    if (p.locate.away) c.locate.away = p.locate.away.slice();
+  }
+  return c;
 }
 
 /** A deep copy of a directory entry. */

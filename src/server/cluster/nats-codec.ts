@@ -12,7 +12,7 @@
  * - Requests to one node travel in **batches** (all requests for that node dispatched in one event-loop turn, one
  *   NATS message): `u16 count · (u32 length · request)*`; the **reply** is `u32 accepted count` per request.
  */
-import type { Delivery, Envelope, PresenceSnapshot, SessionAddress, SessionEntry } from './directory.js';
+import type { Delivery, Envelope, LocateTexts, PresenceSnapshot, SessionAddress, SessionEntry } from './directory.js';
 import { DirectoryError } from './directory.js';
 import { ByteReader, ByteWriter } from '../../wire/bytes.js';
 
@@ -52,7 +52,19 @@ const strs = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : bad('str
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : bad('object'));
 
 function presenceToJson(p: PresenceSnapshot): unknown {
-  return { ...p, info: b64(p.info) };
+  const l = p.locate;
+  const locate = l ? { ...l, ...(l.profile ? { profile: b64(l.profile) } : {}), ...(l.away ? { away: b64(l.away) } : {}) } : undefined;
+  return { ...p, info: b64(p.info), ...(locate ? { locate } : {}) };
+}
+
+function locateFromJson(v: unknown): LocateTexts {
+  const o = obj(v);
+  const l: LocateTexts = {};
+  if (o.profileMime !== undefined) l.profileMime = str(o.profileMime);
+  if (o.profile !== undefined) l.profile = unb64(o.profile);
+  if (o.awayMime !== undefined) l.awayMime = str(o.awayMime);
+  if (o.away !== undefined) l.away = unb64(o.away);
+  return l;
 }
 
 function presenceFromJson(v: unknown): PresenceSnapshot {
@@ -62,6 +74,7 @@ function presenceFromJson(v: unknown): PresenceSnapshot {
     screenName: str(o.screenName), info: unb64(o.info), at: num(o.at), signedOnAt: num(o.signedOnAt), idle: bool(o.idle),
     away: bool(o.away),
     privacy: { mode: num(pv.mode), permit: strs(pv.permit), deny: strs(pv.deny), buddies: strs(pv.buddies), changedAt: num(pv.changedAt) },
+    ...(o.locate !== undefined ? { locate: locateFromJson(o.locate) } : {}),
   };
 }
 

@@ -119,10 +119,22 @@ async function answerQuery(ctx: BosContext, q: LocateUserInfoQuery): Promise<Rep
   const tlvs: Tlv[] = [];
   let infoBlock: Uint8Array;
   if (!target) {
-    // Signed on only on another node: its published block and the stored certificates; profile and away text live
-    // in that node's session and are not served from here.
-    const rep = representative(await engine.directory.sessionsOf(key));
+    // Signed on only on another node: its published block, its profile and away text as published with its
+    // presence snapshot, and the stored certificates.
+    const entries = await engine.directory.sessionsOf(key);
+    const rep = representative(entries);
     if (rep && snapshotLets(rep.presence, session.key)) {
+      const l = rep.presence.locate;
+      // The profile is the user's: the representative session's, else any session's that set one.
+      const p = l?.profile !== undefined ? l : entries.find((e) => e.presence?.locate?.profile !== undefined)?.presence?.locate;
+      if (q.flags & InfoQueryFlag.PROFILE && p?.profile !== undefined) {
+        if (p.profileMime !== undefined) tlvs.push(tlvString(LocateTlv.PROFILE_MIME, p.profileMime));
+        tlvs.push(tlv(LocateTlv.PROFILE, p.profile));
+      }
+      if (q.flags & InfoQueryFlag.AWAY && l?.away !== undefined) {
+        tlvs.push(tlvString(LocateTlv.AWAY_MIME, l.awayMime ?? 'text/aolrtf; charset="us-ascii"'));
+        tlvs.push(tlv(LocateTlv.AWAY, l.away));
+      }
       if (q.flags & InfoQueryFlag.CERTIFICATES) {
         const stored = await engine.ports.userInfo.get(q.screenName);
         if (stored.certBlock) tlvs.push(tlv(LocateTlv.CERT_INFO, stored.certBlock));
@@ -180,12 +192,16 @@ export const locateFamily: BosFamily = {
       if ((info.profile?.length ?? 0) > c.maxProfileLength || (info.away?.length ?? 0) > c.maxProfileLength) {
         return [errorReply(F, SnacErrorCode.MalformedPayload)];
       }
+      // A new profile or away text is published too (the directory carries it to the other nodes' 02/05 answers).
       if (info.profileMime !== undefined) s.profileMime = info.profileMime;
-      if (info.profile !== undefined) s.profile = info.profile.slice();
+      if (info.profile !== undefined) {
+        changed ||= s.profile === undefined || Buffer.compare(s.profile, info.profile) !== 0;
+        s.profile = info.profile.slice();
+      }
       if (info.awayMime !== undefined) s.awayMime = info.awayMime;
       if (info.away !== undefined) {
         const next = info.away.length === 0 ? undefined : info.away.slice();
-        changed ||= (next === undefined) !== (s.away === undefined);
+        changed ||= (next === undefined) !== (s.away === undefined) || (next !== undefined && Buffer.compare(next, s.away!) !== 0);
         s.away = next;
       }
       if (info.capabilities !== undefined) {

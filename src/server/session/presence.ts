@@ -40,10 +40,19 @@ export function privacySnapshot(s: Session): PrivacySnapshot {
 
 /** A session's presence as the directory carries it. */
 export function presenceSnapshot(s: Session, nowMs: number): PresenceSnapshot {
-  return {
+  const p: PresenceSnapshot = {
     screenName: s.screenName, info: userInfoBlock(s, nowMs), at: nowMs, signedOnAt: s.signedOnAt * 1000,
     idle: s.idleSince > 0, away: s.away !== undefined, privacy: privacySnapshot(s),
   };
+  // Profile and away text travel with the snapshot, so any node answers 02/05 and 02/15 (docs/protocol.md §3.2).
+  if (s.profile !== undefined || s.away !== undefined) {
+    p.locate = {};
+    if (s.profile !== undefined) p.locate.profile = s.profile;
+    if (s.profile !== undefined && s.profileMime !== undefined) p.locate.profileMime = s.profileMime;
+    if (s.away !== undefined) p.locate.away = s.away;
+    if (s.away !== undefined && s.awayMime !== undefined) p.locate.awayMime = s.awayMime;
+  }
+  return p;
 }
 
 /** A snapshot's privacy, ready for `permits` (one conversion per event, not per watcher). */
