@@ -44,9 +44,9 @@ import { certificateCheckerFrom } from './certificate-checker.js';
 import { storePorts } from './store-ports.js';
 import { createEstPort } from './http/est-adapter.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { adminCommands } from './admin/admin-commands.js';
+import { adminCommands, localSessions } from './admin/admin-commands.js';
 import { startAdminServer } from './admin/admin-server.js';
-import { onCertificateRevoked } from './admin/cert-withdrawal.js';
+import { onCertificateRevoked, withdrawFromLocalSessions } from './admin/cert-withdrawal.js';
 import { startRendezvousProxy, withProxyMetrics, type ProxyConfig, type RendezvousProxy } from './proxy/index.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
@@ -352,10 +352,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     renewal.unref();
     cleanups.push(async () => clearInterval(renewal));
 
+    // A cluster node answers the other nodes' admin commands about its own sessions (ARCHITECTURE.md "Cluster").
+    cluster?.peers.serve({ sessions: () => localSessions(oscar.engine), withdraw: (sn) => withdrawFromLocalSessions(oscar.engine, sn) });
     let adminSocket: string | undefined;
     if (options.adminSocket ?? true) {
       const dispatch = adminCommands({
         engine: oscar.engine, throttle: oscar.engine.throttle, ledger: store.ledger, revoke: (s, r) => ca.revoke(s, r), dataDir, startedAt,
+        ...(cluster ? { peers: cluster.peers } : {}),
       });
       const admin = await startAdminServer(dataDir, dispatch, log);
       cleanups.push(() => admin.close());

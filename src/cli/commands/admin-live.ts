@@ -25,7 +25,7 @@ const defaultIo: LiveIo = { out: (l) => console.log(l), err: (l) => console.erro
 
 /** Usage of the live admin commands. */
 export const ADMIN_LIVE_USAGE = `usage:
-  certim admin sessions [--json]             who is online on the running server
+  certim admin sessions [--json]             who is online on the running server (on a cluster node: on every node)
   certim admin user locked [--json]          accounts and addresses the login throttle counts or refuses
   certim admin user unlock SCREENNAME        clear an account's failed logins on the running server
 options: --data-dir DIR (the running server's data directory, default ./data)`;
@@ -82,9 +82,11 @@ export async function runAdminSessions(argv: readonly string[], io: LiveIo = def
     return 0;
   }
   // Screen names and client ids are what clients sent: shown encoded, like in the log.
-  const rows = [['SCREEN NAME', 'ADDRESS', 'TLS', 'SIGNED ON', 'IDLE', 'AWAY', 'CERTS', 'CLIENT']];
+  // A cluster node lists every node's sessions, each with the node that holds it.
+  const clustered = list.some((s) => s.node !== undefined);
+  const rows = [['SCREEN NAME', ...(clustered ? ['NODE'] : []), 'ADDRESS', 'TLS', 'SIGNED ON', 'IDLE', 'AWAY', 'CERTS', 'CLIENT']];
   for (const s of list) {
-    rows.push([encodeLogString(s.screenName), s.address ?? '-', s.tls ? 'yes' : 'no', s.signedOnAt.slice(0, 19).replace('T', ' '),
+    rows.push([encodeLogString(s.screenName), ...(clustered ? [encodeLogString(s.node ?? '-')] : []), s.address ?? '-', s.tls ? 'yes' : 'no', s.signedOnAt.slice(0, 19).replace('T', ' '),
       s.idleMinutes > 0 ? `${s.idleMinutes}m` : '-', s.away ? 'yes' : '-', s.certificates ? 'yes' : '-', s.clientId ?? '-']);
   }
   for (const l of table(rows)) io.out(l);

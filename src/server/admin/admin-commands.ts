@@ -25,6 +25,17 @@ export interface ThrottleAdmin {
   unlock(accountKey: string): boolean | Promise<boolean>;
 }
 
+/**
+ * The other nodes of a cluster, as the admin commands reach them (cluster/nats-admin.ts): their sessions, and the
+ * withdrawal of a revoked certificate from their sessions of one user. Nodes that do not answer are named.
+ */
+export interface AdminPeers {
+  /** Every other live node's sessions, each with its `node`. */
+  sessions(): Promise<{ sessions: SessionSummary[]; unreachable: string[] }>;
+  /** Asks `nodes` to withdraw the certificate hash from their sessions of `screenName`. */
+  withdraw(screenName: string, nodes: readonly string[]): Promise<{ sessions: number; unreachable: string[] }>;
+}
+
 /** What the commands need. */
 export interface AdminDeps {
   /** The OSCAR engine (sessions, presence, user-info port, clock, log). */
@@ -39,12 +50,25 @@ export interface AdminDeps {
   dataDir: string;
   /** Server start, ms. */
   startedAt: number;
+  /** The other nodes, on a cluster node (sessions everywhere; withdrawal wherever the owner is signed on). */
+  peers?: AdminPeers;
 }
 
 /** Runs one admin request; throws {@link AdminError} for refusals. */
 export type AdminDispatch = (req: AdminRequest) => Promise<unknown>;
 
-function sessions(engine: Engine): SessionSummary[] {
+/** Sessions of this node, and of every other node on a cluster node (each naming its node). */
+async function allSessions(deps: AdminDeps): Promise<SessionSummary[]> {
+  const local = localSessions(deps.engine);
+  if (!deps.peers) return local;
+  const node = deps.engine.directory.node;
+  const others = await deps.peers.sessions();
+  if (others.unreachable.length > 0) deps.engine.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'admin sessions', unreachable: others.unreachable.join(',') });
+  return [...local.map((s) => ({ ...s, node })), ...others.sessions].sort((a, b) => a.screenName.localeCompare(b.screenName) || (a.node ?? '').localeCompare(b.node ?? ''));
+}
+
+/** This node's sessions, as `admin sessions` lists them. */
+export function localSessions(engine: Engine): SessionSummary[] {
   const now = engine.clock.now();
   const out: SessionSummary[] = [];
   for (const s of engine.registry.all()) {
@@ -82,6 +106,15 @@ async function revoke(deps: AdminDeps, serialIn: string, reason: string): Promis
   const { engine } = deps;
   engine.log('warn', LogEvent.CERT_REVOKED, { serial, screenName: rec.screenName, reason, by: 'admin' });
   const withdrawn = rec.purpose === 'tls-server' ? false : await onCertificateRevoked(engine, rec.screenName, serial);
+  if (withdrawn && deps.peers) {
+    // The owner's sessions on other nodes drop the hash and re-announce presence there.
+    const here = engine.directory.node;
+    const nodes = [...new Set((await engine.directory.sessionsOf(normalizeScreenName(rec.screenName))).map((e) => e.address.node))].filter((n) => n !== here);
+    if (nodes.length > 0) {
+      const r = await deps.peers.withdraw(rec.screenName, nodes);
+      if (r.unreachable.length > 0) engine.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'withdraw a revoked certificate', unreachable: r.unreachable.join(',') });
+    }
+  }
   return { serial, screenName: rec.screenName, withdrawn };
 }
 
@@ -92,7 +125,7 @@ export function adminCommands(deps: AdminDeps): AdminDispatch {
       case 'ping':
         return { pid: process.pid, dataDir: deps.dataDir, uptimeSeconds: Math.round((deps.engine.clock.now() - deps.startedAt) / 1000) } satisfies PingResult;
       case 'sessions':
-        return sessions(deps.engine);
+        return allSessions(deps);
       case 'throttle.list':
         return deps.throttle.entries(deps.engine.clock.now());
       case 'user.unlock': {

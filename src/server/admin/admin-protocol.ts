@@ -72,6 +72,8 @@ export interface SessionSummary {
   away: boolean;
   /** Publishes a certificate-info block (has a 0x001B hash). */
   certificates: boolean;
+  /** The cluster node holding the session (cluster nodes only; absent on a single server). */
+  node?: string;
 }
 
 /** One throttled key in a `throttle.list` result. */

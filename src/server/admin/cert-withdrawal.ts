@@ -55,14 +55,21 @@ export async function onCertificateRevoked(engine: Engine, screenName: string, s
     throw e;
   }
   if (!withdrawn) return false;
-  // Every session of the owner on this node (several sessions per user); each re-announces presence without the hash.
+  const online = (await withdrawFromLocalSessions(engine, screenName)) > 0;
+  engine.log('info', LogEvent.CERT_WITHDRAWN, { screenName, serial: normalizeSerial(serial), online });
+  return true;
+}
+
+/**
+ * Every session of the owner on this node (several sessions per user) drops its certificate hash and re-announces
+ * presence without it; resolves to how many. A cluster node runs this when the node that revoked asks it to.
+ */
+export async function withdrawFromLocalSessions(engine: Engine, screenName: string): Promise<number> {
   const sessions = engine.registry.sessionsOf(screenName).filter((s) => !s.closed);
-  const online = sessions.length > 0;
   for (const s of sessions) {
     s.certHash = undefined;
     s.touch();
     await engine.presence.broadcast(s);
   }
-  engine.log('info', LogEvent.CERT_WITHDRAWN, { screenName, serial: normalizeSerial(serial), online });
-  return true;
+  return sessions.length;
 }

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { Store } from '../../store/index.js';
 import type { Logger } from '../engine.js';
 import { NatsCookieClaims } from './nats-cookie-claims.js';
+import { NatsAdminPeers } from './nats-admin.js';
 import { NatsDirectory } from './nats-directory.js';
 import { NatsRooms } from './nats-rooms.js';
 import type { RoomLimits } from './rooms.js';
@@ -42,6 +43,8 @@ export interface ClusterNode {
   readonly directory: NatsDirectory;
   /** The cluster's room registry, for the engine (called with the config's room limits). */
   readonly rooms: (limits: RoomLimits) => NatsRooms;
+  /** The other nodes, for the admin commands (main.ts starts answering them once the engine exists). */
+  readonly peers: NatsAdminPeers;
   /** Cluster-wide single use of cookies, for the engine. */
   readonly cookieClaims: NatsCookieClaims;
   /** Leaves the cluster (idempotent; the OSCAR server's close does it too). */
@@ -70,5 +73,12 @@ export async function joinCluster(o: JoinClusterOptions): Promise<ClusterNode> {
   const directory = new NatsDirectory({ connection, node, ownsConnection: true, log: o.log });
   o.log('info', LogEvent.CLUSTER_JOINED, { node, cluster: url.name, nats: url.redacted });
   const rooms = (limits: RoomLimits) => new NatsRooms(roomsBucket, node, limits, (n) => directory.nodeAlive(n));
-  return { node, name: url.name, directory, rooms, cookieClaims, close: () => directory.close() };
+  const peers = new NatsAdminPeers(connection, node, () => directory.liveNodes());
+  return {
+    node, name: url.name, directory, rooms, cookieClaims, peers,
+    close: () => {
+      peers.close();
+      return directory.close();
+    },
+  };
 }

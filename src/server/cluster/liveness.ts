@@ -46,6 +46,11 @@ export class NodeLiveness {
     return this.options.now() - seen < this.options.deadAfterMs;
   }
 
+  /** Every other node heard from that is alive now. */
+  liveNodes(): string[] {
+    return [...this.lastSeen.keys()].filter((n) => n !== this.options.self && this.alive(n));
+  }
+
   /** Of `candidates` (e.g. every node that owns an entry), the dead ones. */
   dead(candidates: Iterable<string>): string[] {
     const out = new Set<string>();

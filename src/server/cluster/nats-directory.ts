@@ -234,6 +234,11 @@ export class NatsDirectory implements DeliveryDirectory {
     return out;
   }
 
+  /** The other nodes alive now (heard from within the failure detector's window). */
+  liveNodes(): string[] {
+    return this.liveness.liveNodes();
+  }
+
   /** True while `node` is alive by this node's failure detector (heartbeats); the room registry counts only live nodes' holds. */
   nodeAlive(node: string): boolean {
     return this.liveness.alive(node);
