@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GETFILE_REFUSED_TYPE, GetFileRefusal, joinGetFilePath } from '../../wire/getfile.js';
-import { OftFlag, OftType, encodeOftHeader, oftHeader } from '../../wire/oft.js';
+import { encodeGetFileList, GETFILE_REFUSED_TYPE, GetFileRefusal, joinGetFilePath } from '../../wire/getfile.js';
+import { OftFlag, OftType, encodeOftHeader, oftChecksum, oftHeader } from '../../wire/oft.js';
 import { GetFileClient } from './getfile-client.js';
 import { PeerReader } from './getfile-reader.js';
 import { serveShare, type ShareEvent } from './getfile-share.js';
@@ -123,13 +123,38 @@ test('the owner refuses ../, absolute-looking and device names, symlinks leading
   }
 });
 
-test('the requester checks names too: no request for ../ and a hostile listing entry is dropped', async () => {
+test('the requester checks names too: no request for ../, hostile listing entries dropped, a prompt for another path refused', async () => {
   const s = await session();
   try {
     await assert.rejects(s.client.list(['..']), /cannot ask for/);
     await assert.rejects(s.client.fetch(['..', 'x'], base), /cannot ask for|shares no/);
   } finally {
     s.close();
+  }
+  // A hostile owner: its listing names ../ and /etc paths, and it answers a file request with another path.
+  const p = await tlsPair(ca, requester, owner);
+  try {
+    const ownerReader = new PeerReader(p.client, 'hostile owner');
+    const list = encodeGetFileList([
+      { name: '../../.bashrc', size: 1, modTime: 0, directory: false },
+      { name: 'CON', size: 1, modTime: 0, directory: false },
+      { name: 'ok.txt', size: 2, modTime: 0, directory: false },
+    ]);
+    p.client.write(encodeOftHeader(oftHeader({ type: OftType.GetFileList, cookie: COOKIE, flags: OftFlag.Default | OftFlag.FileList, size: list.length, totalSize: list.length, checksum: oftChecksum(list) })));
+    const client = new GetFileClient({ stream: p.server, cookie: COOKIE, peer: { screenName: 'bob', fingerprint: p.clientSeen, trust: 'ca' } });
+    const root = client.root();
+    assert.equal((await ownerReader.header(5000)).type, OftType.GetFileListAck);
+    p.client.write(list);
+    assert.deepEqual((await root).map((e) => e.name), ['ok.txt']);
+    assert.equal((await ownerReader.header(5000)).type, OftType.GetFileListReceived);
+    const dest = await mkdtemp(join(base, 'dl-'));
+    const fetching = client.fetchFile(['ok.txt'], dest);
+    assert.equal((await ownerReader.header(5000)).type, OftType.GetFileRequestFile);
+    p.client.write(encodeOftHeader(oftHeader({ type: OftType.Prompt, cookie: COOKIE, size: 2, totalSize: 2, name: joinGetFilePath(['..', 'evil']) })));
+    await assert.rejects(fetching, /offered \/\.\.\/evil when asked for \/ok\.txt/);
+    assert.deepEqual(await readdir(dest), []);
+  } finally {
+    p.close();
   }
 });
 
