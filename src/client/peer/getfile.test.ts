@@ -40,24 +40,39 @@ after(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-async function session(): Promise<{ client: GetFileClient; events: ShareEvent[]; served: Promise<void>; close(): void; raw: ReturnType<typeof rawRequester> }> {
+async function session(): Promise<{
+  client: GetFileClient; events: ShareEvent[]; served: Promise<void>; close(): void; raw: ReturnType<typeof rawRequester>;
+  cutOwnerAfter(bytes: number): Promise<void>;
+}> {
   const p = await tlsPair(ca, requester, owner); // the requester listens (it proposed), the owner connects
   const events: ShareEvent[] = [];
   const served = serveShare({ root: share, stream: p.client, cookie: COOKIE, peer: { screenName: 'alice', fingerprint: p.serverSeen, trust: 'ca' }, onEvent: (e) => events.push(e) });
   served.catch(() => undefined);
   const client = new GetFileClient({ stream: p.server, cookie: COOKIE, peer: { screenName: 'bob', fingerprint: p.clientSeen, trust: 'ca' } });
-  return { client, events, served, close: p.close, raw: rawRequester(p.server) };
+  // The owner's socket dies once it has written `bytes` (a network cut in the middle of a file).
+  const cutOwnerAfter = (bytes: number): Promise<void> => new Promise((resolve) => {
+    const write = p.client.write.bind(p.client) as (b: Uint8Array) => boolean;
+    let written = 0;
+    (p.client as unknown as { write: (b: Uint8Array) => boolean }).write = (b) => {
+      written += b.length;
+      if (written < bytes) return write(b);
+      p.client.destroy();
+      resolve();
+      return false;
+    };
+  });
+  return { client, events, served, close: p.close, raw: rawRequester(p.server), cutOwnerAfter };
 }
 
 /** A requester that skips the client's own path checks, to see what the owner does with hostile names. */
 function rawRequester(stream: import('node:stream').Duplex) {
-  const reader = new PeerReader(stream, 'raw');
+  let reader: PeerReader | undefined; // made on first use: one reader per stream at a time
   return {
     async ask(type: number, name: string) {
       stream.write(encodeOftHeader(oftHeader({ type, cookie: COOKIE, name, totalFiles: 0, filesLeft: 0 })));
+      reader ??= new PeerReader(stream, 'raw');
       return reader.header(5000);
     },
-    reader,
   };
 }
 
@@ -179,6 +194,34 @@ test('the listing flags and header are what §8.5 describes (0x1108 with the fil
     assert.equal(h.flags, OftFlag.Default | OftFlag.FileList);
     assert.deepEqual([...h.cookie], [...COOKIE]);
     assert.equal(h.name, '');
+  } finally {
+    p.close();
+  }
+});
+
+test('a connection cut mid-file leaves nothing behind at the requester and is reported to the owner', async () => {
+  const s = await session();
+  try {
+    await s.client.root();
+    const dest = await mkdtemp(join(base, 'dl-'));
+    const cut = s.cutOwnerAfter(100_000);
+    const fetching = s.client.fetchFile(['docs', 'a.bin'], dest);
+    await cut;
+    await assert.rejects(fetching, /closed/);
+    assert.deepEqual(await readdir(dest), []);
+    await assert.rejects(s.served);
+    assert.ok(s.events.some((e) => e.kind === 'failed' && e.path === '/docs/a.bin'));
+  } finally {
+    s.close();
+  }
+});
+
+test('an idle requester is hung up on after the idle time', async () => {
+  const p = await tlsPair(ca, requester, owner);
+  try {
+    const served = serveShare({ root: share, stream: p.client, cookie: COOKIE, peer: { screenName: 'alice', fingerprint: '', trust: 'ca' }, onEvent: () => undefined, stepMs: 100, idleMs: 100 });
+    // The requester never acknowledges the listing: the owner gives up after stepMs.
+    await assert.rejects(served, (e: Error & { code?: string }) => e.code === 'TIMEOUT');
   } finally {
     p.close();
   }
