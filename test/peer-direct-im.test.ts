@@ -129,4 +129,23 @@ describe('Direct IM over a pinned TLS peer connection', { timeout: 300_000 }, ()
     assert.equal((await cancelled).type, RvType.Cancel);
     assert.equal(invitations, 0);
   });
+
+  it('a key change of the buddy closes the Direct IM (it was pinned to the old certificate)', async () => {
+    const a = await signOn(alice, 'bob');
+    const b = await signOn(bob, 'alice');
+    const da = manager(a);
+    const db = manager(b);
+    const invited = once(db, 'invitation');
+    const opening = da.open('bob');
+    await invited;
+    await Promise.all([db.open('alice'), opening]);
+    const closedA = once(da, 'closed');
+    const closedB = once(db, 'closed');
+    // What the client emits when bob's published certificate-info hash changes and the new certificate checks out.
+    a.emit('key-change', { screenName: 'bob', oldFingerprint: '00', newFingerprint: '11', wasVerified: false });
+    await Promise.all([closedA, closedB]);
+    assert.equal(da.isOpen('bob'), false);
+    assert.equal(db.isOpen('alice'), false);
+    closeAll();
+  });
 });
