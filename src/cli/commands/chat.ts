@@ -29,6 +29,7 @@ import { markerFor, render, SCROLLBACK_LINES, sentMarker, type ChatBuddy, type C
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
 import { publishSavedPresence, writeSaved } from './presence-settings.js';
 import { ChatPeer, directMarker, PEER_HELP } from './chat-direct.js';
+import { ChatFiles } from './chat-files.js';
 
 const USAGE = `usage: certim chat [--history] [--profile DIR] [BUDDY...]
   Interactive chat. Up/Down pick a buddy, PgUp/PgDn scroll, Enter sends, Ctrl-C quits; /help lists commands.
@@ -42,6 +43,7 @@ export const HELP = [
   '/away [TEXT] · /back  away message · /profile TEXT · /info [NAME]  profile and away message',
   '/trust [NAME]        fingerprint and trust · /verify NAME FINGERPRINT  mark as checked in person',
   '/accept NAME         take a changed key of a verified buddy WITHOUT verifying it (prefer /verify)',
+  '/send PATH           offer a file or directory · /accept · /decline  the latest file offer · /cancel  transfers',
   '/plaintext [on|off]  allow unencrypted IMs to a buddy without a key · //text sends "/text" · /quit',
   ...PEER_HELP,
   'keys: Up/Down buddy · PgUp/PgDn scroll · Home/End/Left/Right/Delete edit · Ctrl-U/K/W cut · Esc clear warnings',
@@ -80,6 +82,8 @@ class ChatApp {
   keepHistory = false;
   /** Direct IM and Get File (chat-direct.ts). */
   private peer: ChatPeer | undefined;
+  /** File offers and transfers (chat-files.ts). */
+  private files: ChatFiles | undefined;
 
   constructor(private readonly client: CertimClient, private readonly profile: ProfileDir, initial: string[]) {
     this.st = { me: client.screenName, status: 'online', buddies: [], selected: -1, conversations: new Map(), plaintextAllowed: new Set(), notices: [], input: '', scroll: new Map() };
@@ -200,6 +204,7 @@ class ChatApp {
 
   /** Subscribes to the client's events (before sign-on, so nothing delivered at sign-on is missed). */
   attach(): void {
+    this.files = new ChatFiles(this.client, { note: (peer, text, marker) => { this.ensureBuddy(peer); this.note(peer, text, marker); }, notice: (t) => this.notice(t) });
     const c = this.client;
     c.on('buddy', (p) => {
       this.ensureBuddy(p.screenName);
@@ -495,7 +500,15 @@ class ChatApp {
           this.refreshBuddies();
           return this.note(name, `${name} is now personally verified`, '[trust: personal]');
         }
+        case 'send':
+          return await this.files?.send(this.current(), rest);
+        case 'decline':
+          return await this.files?.decline();
+        case 'cancel':
+          return this.files?.cancel();
         case 'accept': {
+          // Without a name and with a file offer waiting, /accept takes the offer (a key change needs the name).
+          if (args[0] === undefined && this.files?.pending()) return await this.files.accept();
           const name = args[0] ?? this.current();
           if (!name) return this.notice('usage: /accept NAME');
           this.profile.reload();

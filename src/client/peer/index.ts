@@ -5,3 +5,8 @@
 export * from './peer-connection.js';
 export * from './peer-error.js';
 export { securePeerSocket, sameDer } from './peer-tls.js';
+export * from './oft-names.js';
+export * from './oft-progress.js';
+export * from './oft-send.js';
+export * from './oft-receive.js';
+export * from './file-transfer.js';
