@@ -4,8 +4,10 @@
  * (a hostile owner must not write outside the download folder either).
  *
  * A path is a list of segments (the OFT2 name field joins them with 0x01). A segment is refused when it is empty,
- * `.` or `..`, holds a path separator (`/`, `\`), a NUL or another control character, a drive colon, ends in a dot
- * or a space, or is a Windows device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without an extension).
+ * `.` or `..`, holds a path separator (`/`, `\`), a NUL or another control character, one of `<>:"|?*` (a drive
+ * colon among them), ends in a dot or a space, or is a Windows device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with
+ * or without an extension) — the rules `oft-names.ts` applies to offered file names, so a folder that can be sent
+ * can be shared.
  */
 
 /** Most segments a requested path may have. */
@@ -23,7 +25,7 @@ export function segmentProblem(s: string): string | undefined {
   if (s === '.' || s === '..') return `a "${s}" segment`;
   if (s.includes('/') || s.includes('\\')) return 'a path separator in a name';
   if (CONTROL.test(s)) return 'a control character in a name';
-  if (s.includes(':')) return 'a colon in a name';
+  if (/[<>:"|?*]/.test(s)) return 'a character file systems refuse (<>:"|?*) in a name';
   if (/[. ]$/.test(s)) return 'a name ending in a dot or a space';
   if (DEVICE.test(s)) return `a device name (${s})`;
   if (Buffer.byteLength(s, 'utf8') > GETFILE_MAX_SEGMENT_BYTES) return `a name over ${GETFILE_MAX_SEGMENT_BYTES} bytes`;
