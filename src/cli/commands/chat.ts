@@ -15,7 +15,7 @@
 import { emitKeypressEvents } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import type { CertimClient } from '../../client/client.js';
+import type { CertimClient, IncomingIm } from '../../client/client.js';
 import { ClientError } from '../../client/errors.js';
 import { addBuddy, block, buddyListOf, readFeedbag, removeBuddy, unblock } from '../../client/feedbag.js';
 import { IdleTracker, setIdle } from '../../client/idle.js';
@@ -28,6 +28,8 @@ import { LineEditor, type Keypress } from '../tui/line-editor.js';
 import { markerFor, render, SCROLLBACK_LINES, sentMarker, type ChatBuddy, type ChatLine, type ChatState } from './chat-screen.js';
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
 import { publishSavedPresence, writeSaved } from './presence-settings.js';
+import { ChatPeer, directMarker, PEER_HELP } from './chat-direct.js';
+import { ChatFiles } from './chat-files.js';
 
 const USAGE = `usage: certim chat [--history] [--profile DIR] [BUDDY...]
   Interactive chat. Up/Down pick a buddy, PgUp/PgDn scroll, Enter sends, Ctrl-C quits; /help lists commands.
@@ -41,7 +43,9 @@ export const HELP = [
   '/away [TEXT] · /back  away message · /profile TEXT · /info [NAME]  profile and away message',
   '/trust [NAME]        fingerprint and trust · /verify NAME FINGERPRINT  mark as checked in person',
   '/accept NAME         take a changed key of a verified buddy WITHOUT verifying it (prefer /verify)',
+  '/send PATH           offer a file or directory · /accept · /decline  the latest file offer · /cancel  transfers',
   '/plaintext [on|off]  allow unencrypted IMs to a buddy without a key · //text sends "/text" · /quit',
+  ...PEER_HELP,
   'keys: Up/Down buddy · PgUp/PgDn scroll · Home/End/Left/Right/Delete edit · Ctrl-U/K/W cut · Esc clear warnings',
 ];
 
@@ -76,6 +80,10 @@ class ChatApp {
   private readonly unsaved: Array<[string, ChatLine]> = [];
   /** `--history` was given. */
   keepHistory = false;
+  /** Direct IM and Get File (chat-direct.ts). */
+  private peer: ChatPeer | undefined;
+  /** File offers and transfers (chat-files.ts). */
+  private files: ChatFiles | undefined;
 
   constructor(private readonly client: CertimClient, private readonly profile: ProfileDir, initial: string[]) {
     this.st = { me: client.screenName, status: 'online', buddies: [], selected: -1, conversations: new Map(), plaintextAllowed: new Set(), notices: [], input: '', scroll: new Map() };
@@ -196,6 +204,7 @@ class ChatApp {
 
   /** Subscribes to the client's events (before sign-on, so nothing delivered at sign-on is missed). */
   attach(): void {
+    this.files = new ChatFiles(this.client, { note: (peer, text, marker) => { this.ensureBuddy(peer); this.note(peer, text, marker); }, notice: (t) => this.notice(t) });
     const c = this.client;
     c.on('buddy', (p) => {
       this.ensureBuddy(p.screenName);
@@ -211,14 +220,15 @@ class ChatApp {
         }, () => undefined);
       }
     });
-    c.on('im', (m) => {
+    // Server IMs and Direct IMs (chat-direct.ts) take the same path.
+    const onIm = (m: IncomingIm): void => {
       // Our own IM sent from another session goes in the conversation with its recipient, as "me".
       const own = m.to !== undefined;
       const peer = m.to ?? m.from;
       this.ensureBuddy(peer);
       if (!own) this.typing.delete(normalizeScreenName(m.from));
       this.refreshBuddies();
-      const line = this.push(peer, { time: m.time, who: own ? 'me' : m.from, text: m.text, marker: markerFor(m) + (m.offline ? ' (offline)' : '') });
+      const line = this.push(peer, { time: m.time, who: own ? 'me' : m.from, text: m.text, marker: ('direct' in m ? directMarker(m.trust) : markerFor(m)) + (m.offline ? ' (offline)' : '') });
       if (m.verdict !== 'failed') this.remember(peer, line);
       if (m.code === 'REVOKED') this.notice(`${m.from}'s signing key is REVOKED: ${m.reason}`);
       const sel = this.st.buddies[this.st.selected];
@@ -231,19 +241,25 @@ class ChatApp {
       // Not looking at the terminal: ring the bell (terminals turn it into an urgent hint or a notification).
       if (this.started && !this.focused && !own) process.stdout.write('\x07');
       this.updateStatus();
-    });
+    };
+    c.on('im', onIm);
     c.on('key-change', (k) => {
       this.refreshBuddies();
       this.push(k.screenName, { time: new Date(), who: '*', text: `${k.screenName}'s key changed: new fingerprint ${formatFingerprint(k.newFingerprint)}`, marker: '[KEY CHANGED]' });
       this.notice(`WARNING: ${k.screenName}'s key changed! Verify the new fingerprint, then /verify ${k.screenName} FINGERPRINT`);
     });
     c.on('warning', (w) => this.notice(w.message));
-    c.on('typing', ({ from, event }) => {
+    const onTyping = ({ from, event }: { from: string; event: 'none' | 'paused' | 'typing' }): void => {
       const k = normalizeScreenName(from);
       if (event === 'typing') this.typing.add(k);
       else this.typing.delete(k);
       this.refreshBuddies();
       this.updateStatus();
+    };
+    c.on('typing', onTyping);
+    this.peer = new ChatPeer(c, {
+      note: (name, text, marker) => this.note(name, text, marker), notice: (t) => this.notice(t), incoming: onIm, typing: onTyping,
+      push: (name, line) => this.push(name, line), redraw: () => this.redraw(),
     });
     c.on('disconnected', ({ willReconnect }) => {
       this.online = false;
@@ -299,7 +315,7 @@ class ChatApp {
       return;
     }
     this.typingState = event;
-    this.client.sendTyping(to, event);
+    if (!this.peer?.typing(to, event)) this.client.sendTyping(to, event);
   }
 
   /** Takes over the terminal: alternate screen, focus reporting, bracketed paste, raw keys. */
@@ -326,6 +342,7 @@ class ChatApp {
     this.closed = true;
     if (this.pauseTimer) clearTimeout(this.pauseTimer);
     if (this.idleTimer) clearInterval(this.idleTimer);
+    this.peer?.stop();
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
     process.stdin.pause();
     process.stdout.write('\x1b[?2004l\x1b[?1004l\x1b[?1049l');
@@ -392,6 +409,7 @@ class ChatApp {
     const [cmd, ...args] = line.slice(1).split(/\s+/);
     const rest = line.slice(1 + (cmd ?? '').length).trim();
     try {
+      if (this.peer?.command(cmd, args, this.current())) return this.redraw();
       switch (cmd) {
         case 'quit':
         case 'q':
@@ -482,7 +500,15 @@ class ChatApp {
           this.refreshBuddies();
           return this.note(name, `${name} is now personally verified`, '[trust: personal]');
         }
+        case 'send':
+          return await this.files?.send(this.current(), rest);
+        case 'decline':
+          return await this.files?.decline();
+        case 'cancel':
+          return this.files?.cancel();
         case 'accept': {
+          // Without a name and with a file offer waiting, /accept takes the offer (a key change needs the name).
+          if (args[0] === undefined && this.files?.pending()) return await this.files.accept();
           const name = args[0] ?? this.current();
           if (!name) return this.notice('usage: /accept NAME');
           this.profile.reload();
@@ -516,6 +542,11 @@ class ChatApp {
   }
 
   private async send(to: string, text: string): Promise<void> {
+    const direct = await this.peer?.trySend(to, text); // over a Direct IM connection while one is up
+    if (direct) {
+      this.remember(to, direct);
+      return this.redraw();
+    }
     const allow = this.st.plaintextAllowed.has(normalizeScreenName(to));
     // The line shows at once; its status follows the IM (paced and, when long, sent in parts).
     const line = this.push(to, { time: new Date(), who: 'me', text, marker: '[…]', status: text.length > 3000 ? `sending ${text.length} characters in parts…` : 'sending…' });
