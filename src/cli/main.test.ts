@@ -27,6 +27,7 @@ test('--help works on every command and subcommand: usage on stdout, exit 0, not
       ['message', 'encode', '--help'], ['message', 'decode', '--help'],
       ['buddy', '--help'], ['buddy', 'add', 'bob', '--help'], ['buddy', 'block', '-h'],
       ['away', 'set', 'x', '--help'], ['profile', 'show', '--help'],
+      ['file', '--help'], ['file', 'send', 'bob', 'x', '--help'], ['file', 'receive', '-h'],
     ];
     for (const argv of cases) {
       const r = await capture(argv);

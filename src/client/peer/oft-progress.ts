@@ -37,7 +37,9 @@ export class ProgressMeter {
   /** Rate in bytes per second over the window ending now. */
   rate(bytes: number): number {
     const t = this.now();
-    this.samples.push({ at: t, bytes });
+    // One sample per 100 ms is plenty for a 3 s window (and keeps the per-chunk cost constant).
+    const last = this.samples[this.samples.length - 1];
+    if (!last || t - last.at >= 100) this.samples.push({ at: t, bytes });
     while (this.samples.length > 2 && t - this.samples[0]!.at > this.windowMs) this.samples.shift();
     const first = this.samples[0]!;
     const dt = (t - first.at) / 1000;

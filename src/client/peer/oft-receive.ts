@@ -149,21 +149,25 @@ export async function receiveFiles(conn: PeerConnection, o: ReceiveFilesOptions)
     }, force);
     try {
       if (offset > 0) await fh.truncate(offset);
-      // Writes are batched (up to 1 MiB) and awaited: while the disk is busy nothing more is read from the peer.
+      // Writes are batched (1 MiB) with one write in flight: reading the next batch overlaps the disk write, and
+      // while a second batch waits for the first nothing more is read from the peer (TCP carries the backpressure).
       let batch: Buffer[] = [];
       let batched = 0;
       let at = offset;
+      let inflight: Promise<void> | undefined;
+      const writeAll = async (buf: Buffer, pos: number): Promise<void> => {
+        for (let done = 0; done < buf.length;) done += (await fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
+      };
       const flushBatch = async (): Promise<void> => {
+        if (inflight) await inflight;
+        inflight = undefined;
         if (batched === 0) return;
         const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
         batch = [];
         batched = 0;
-        let done = 0;
-        while (done < buf.length) {
-          const { bytesWritten } = await fh.write(buf, done, buf.length - done, at);
-          done += bytesWritten;
-          at += bytesWritten;
-        }
+        inflight = writeAll(buf, at);
+        inflight.catch(() => undefined); // awaited (and its error thrown) at the next flush
+        at += buf.length;
       };
       await s.raw(h.size - offset, (chunk) => {
         checksum = oftChecksum(chunk, checksum, fileBytes);
@@ -174,6 +178,7 @@ export async function receiveFiles(conn: PeerConnection, o: ReceiveFilesOptions)
         return batched >= 1 << 20 ? flushBatch() : undefined;
       });
       await flushBatch();
+      await inflight;
     } finally {
       await fh.close();
     }
