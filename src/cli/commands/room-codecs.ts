@@ -6,9 +6,8 @@ import type { CertimClient } from '../../client/client.js';
 import type { Identity } from '../../client/identity.js';
 import { defaultRoomCodecs, type RoomCodecs } from '../../client/rooms/room-codec.js';
 
-/** Codecs for a signed-on client with (optionally) our keys. */
-export function roomCodecsFor(client: CertimClient, identity: Identity | undefined): RoomCodecs {
-  const codecs = defaultRoomCodecs();
+/** Codecs for a signed-on client with (optionally) our keys, registered into `codecs` (default: a new set). */
+export function roomCodecsFor(client: CertimClient, identity: Identity | undefined, codecs: RoomCodecs = defaultRoomCodecs()): RoomCodecs {
   void client;
   void identity;
   // Secure rooms (docs/protocol.md §7): register the secure-room codec here, e.g.
