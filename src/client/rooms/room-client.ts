@@ -374,6 +374,11 @@ export class ChatRoom extends EventEmitter<ChatRoomEvents> {
     }
     this.pendingSends.clear();
     this.resolveListed();
+    try {
+      this.codec?.left?.(this.context());
+    } catch (e) {
+      this.emit('warning', new ClientError('PROTOCOL', `room ${this.name}: ${(e as Error).message}`, { cause: e }));
+    }
     this.emit('closed', { error: err, byUser: this.closedByUser });
   }
 }
@@ -491,6 +496,14 @@ export class RoomClient extends EventEmitter<RoomClientEvents> {
       throw new ClientError('TIMEOUT', `room ${d.name}: the server did not list the members within 15 s`);
     }
     if (!r.open) throw new ClientError('NOT_IN_ROOM', `the server closed the connection to room ${d.name} while joining (full, or gone)`);
+    if (codec?.joined) {
+      try {
+        await codec.joined(r.context());
+      } catch (e) {
+        r.leave();
+        throw e;
+      }
+    }
     return r;
   }
 
