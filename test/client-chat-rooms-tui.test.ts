@@ -49,7 +49,10 @@ describe('certim chat: rooms in tmux', { timeout: 400_000 }, () => {
 
   before(async () => {
     server = await TestServer.start();
-    const [a, b, c] = await Promise.all([server.enrolledUser('alice'), server.enrolledUser('bob'), server.enrolledUser('carol')]);
+    // One after the other: three key generations at once can outlast a CLI timeout on a loaded 2-core host.
+    const a = await server.enrolledUser('alice');
+    const b = await server.enrolledUser('bob');
+    const c = await server.enrolledUser('carol');
     alice = a;
     bob = await rooms(b);
     carol = await rooms(c);

@@ -8,6 +8,7 @@
 import { ByteWriter, decodeText } from '../../wire/bytes.js';
 import { capabilityBytes, capabilityEquals } from '../../wire/capabilities.js';
 import { MiniRoomInfo, parseRoomCookie } from '../../wire/families/chat-nav.js';
+import { IcbmChannel, IcbmTlv, encodeIcbmChannelMsgToHost } from '../../wire/icbm-message.js';
 import { RvType as RendezvousType, type RendezvousMessage } from '../../wire/rendezvous.js';
 import { tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
 
@@ -63,6 +64,17 @@ export function encodeInvitationBlock(m: { cookie: Uint8Array; room: { exchange:
   list.push(tlv(InvitationTlv.ROOM, MiniRoomInfo.encode({ exchange: m.room.exchange, cookie: new TextEncoder().encode(m.room.cookie), instance: m.room.instance })));
   const w = new ByteWriter(128).u16(RendezvousType.Propose).bytes(m.cookie).bytes(CHAT_CAPABILITY);
   return writeTlvRestList(w, list).finish();
+}
+
+/**
+ * The `04/06` body of an invitation to `to` (host ack asked, never stored offline: no TLV 0x0006), for callers that
+ * send through `CertimClient.request`; `RoomClient` sends the block with `CertimClient.sendRendezvous`.
+ */
+export function encodeInvitationIm(to: string, m: Parameters<typeof encodeInvitationBlock>[0]): Uint8Array {
+  return encodeIcbmChannelMsgToHost({
+    cookie: m.cookie, channel: IcbmChannel.Rendezvous, screenName: to,
+    tlvs: [tlv(IcbmTlv.RENDEZVOUS, encodeInvitationBlock(m)), tlv(IcbmTlv.REQUEST_HOST_ACK)],
+  });
 }
 
 /**
