@@ -370,6 +370,11 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     return this.bos!.request(family, subtype, body, this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {});
   }
 
+  /** What a second connection of this session (a chat room, ChatNav) needs: the same transport kind and login host. */
+  serviceConnectionOptions(): { transport: TransportFactory; host: string; timeoutMs?: number } {
+    return { transport: this.opts.transport, host: this.opts.server.host, ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}) };
+  }
+
   /** Sends a SNAC that has no reply when it succeeds (e.g. Locate 02/04); rejects with SNAC_ERROR if refused. */
   sendChecked(family: number, subtype: number, body: Uint8Array): Promise<void> {
     if (!this.connected) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'not signed on'));

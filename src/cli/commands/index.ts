@@ -11,6 +11,7 @@ import { messageCommand } from './message.js';
 import { buddyCommand } from './buddy.js';
 import { awayCommand, profileCommand } from './away.js';
 import { fileCommand } from './file.js';
+import { roomCommand } from './room.js';
 
 export const commands: Record<string, Command> = {
   server: serverCommand,
@@ -25,4 +26,5 @@ export const commands: Record<string, Command> = {
   profile: profileCommand,
   message: messageCommand,
   file: fileCommand,
+  room: roomCommand,
 };
