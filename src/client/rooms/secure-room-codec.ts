@@ -157,7 +157,6 @@ export class SecureRoomCodec {
       recipientKeys: [this.o.identity.encryption, ...(this.o.identity.previous ?? [])].map((p) => ({ cert: p.certDer, key: p.privateKey })),
       recipientScreenName: this.self, senderScreenName: from, trust: this.o.trust,
       ...(keys ? { senderCerts: keys.certs } : {}),
-      requireCertim: keys?.certimRooms === true && this.rooms.get(roomName)?.mode !== 'aim',
     });
     if (result.verdict !== 'verified') return { ok: false, reason: `${result.verdict}: ${result.reason}`, result };
     if (result.binding && result.binding.roomName !== roomName) return { ok: false, reason: `key block is for room '${result.binding.roomName}', not '${roomName}'`, result };

@@ -113,6 +113,8 @@ export class SecureRoomState {
   /** Inviter whose membership is still to be confirmed when we first see the member list. */
   private pendingInviter: string | undefined;
   private keyholderLeft = false;
+  /** Normalized names seen leaving since the current epoch began: excluded from the next one. */
+  private readonly departed = new Set<string>();
   private readonly limits: RoomKeyLimits;
 
   constructor(
@@ -146,8 +148,14 @@ export class SecureRoomState {
     this.epochs.set(e.epoch, e);
     this.current = e;
     this.keyholderLeft = false;
+    this.departed.clear();
     // Keep only the current and the previous epoch.
-    for (const k of [...this.epochs.keys()]) if (k < e.epoch - 1) this.epochs.get(k)!.key.fill(0), this.epochs.delete(k);
+    for (const k of [...this.epochs.keys()]) {
+      if (k < e.epoch - 1) {
+        this.epochs.get(k)!.key.fill(0);
+        this.epochs.delete(k);
+      }
+    }
   }
 
   private remember(name: string): string {
@@ -184,6 +192,8 @@ export class SecureRoomState {
     const next = new Map(list.map((m) => [n(m.screenName), m] as const));
     const joined = [...next.keys()].filter((k) => !this.members.has(k)).map((k) => next.get(k)!.screenName);
     const left = [...this.members.keys()].filter((k) => !next.has(k)).map((k) => this.members.get(k)!.screenName);
+    for (const k of this.members.keys()) if (!next.has(k)) this.departed.add(k);
+    for (const k of next.keys()) this.departed.delete(k);
     this.members.clear();
     for (const [k, m] of next) { this.members.set(k, m); this.remember(m.screenName); }
     const change: MembershipChange = { joined, left };
@@ -200,7 +210,7 @@ export class SecureRoomState {
     }
     if (this.mode === 'certim' && this.current) {
       for (const k of this.current.keyholders) {
-        if (k !== n(this.self) && !next.has(k)) { this.keyholderLeft = true; break; }
+        if (k !== n(this.self) && this.departed.has(k)) { this.keyholderLeft = true; break; }
       }
       if (this.keyholderLeft) change.rekey = 'member-left';
     }
@@ -254,14 +264,15 @@ export class SecureRoomState {
    */
   isRekeyLeader(): boolean {
     if (!this.current) return false;
-    const candidates = [...this.current.keyholders].filter((k) => k === n(this.self) || this.members.has(k)).sort();
+    const candidates = [...this.current.keyholders].filter((k) => k === n(this.self) || (this.members.has(k) && !this.departed.has(k))).sort();
     return candidates[0] === n(this.self);
   }
 
-  /** The keyholders of the next epoch: current keyholders still in the room, plus us. */
+  /** The keyholders of the next epoch: current keyholders except those seen leaving (an invitee who has not
+   *  joined yet keeps its place), plus us. */
   private remaining(): Set<string> {
     const out = new Set<string>([n(this.self)]);
-    for (const k of this.current?.keyholders ?? []) if (this.members.has(k)) out.add(k);
+    for (const k of this.current?.keyholders ?? []) if (!this.departed.has(k)) out.add(k);
     return out;
   }
 
