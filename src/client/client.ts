@@ -199,6 +199,8 @@ export interface CertimClientEvents {
   disconnected: [{ error: Error | undefined; willReconnect: boolean }];
   reconnecting: [{ attempt: number; delayMs: number }];
   'signed-off': [{ reason: string }];
+  /** A channel-2 (rendezvous) `04/07` body, as received: room invitations (rooms/room-client.ts) read these. */
+  rendezvous: [Uint8Array];
 }
 
 interface QueuedIm {
@@ -365,6 +367,11 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   request(family: number, subtype: number, body: Uint8Array): Promise<Snac> {
     if (!this.connected) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'not signed on'));
     return this.bos!.request(family, subtype, body, this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {});
+  }
+
+  /** What a second connection of this session (a chat room, ChatNav) needs: the same transport kind and login host. */
+  serviceConnectionOptions(): { transport: TransportFactory; host: string; timeoutMs?: number } {
+    return { transport: this.opts.transport, host: this.opts.server.host, ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}) };
   }
 
   /** Sends a SNAC that has no reply when it succeeds (e.g. Locate 02/04); rejects with SNAC_ERROR if refused. */
@@ -747,7 +754,9 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
 
   private onSnac(snac: Snac): void {
     try {
-      if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CHANNEL_MSG_TO_CLIENT) {
+      if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CHANNEL_MSG_TO_CLIENT && isRendezvousDelivery(snac.body)) {
+        this.emit('rendezvous', snac.body.slice()); // never spooled: invitations are live-only (docs/protocol.md §7.2)
+      } else if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CHANNEL_MSG_TO_CLIENT) {
         void this.replay(snac.body.slice(), this.now());
       } else if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CLIENT_EVENT) {
         this.onTyping(snac.body);
@@ -1012,6 +1021,11 @@ function splitCaps(b: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i + 16 <= b.length; i += 16) out.push(b.subarray(i, i + 16));
   return out;
+}
+
+/** A `04/07` on channel 2 (u64 cookie, then the u16 channel). */
+function isRendezvousDelivery(body: Uint8Array): boolean {
+  return body.length >= 10 && ((body[8]! << 8) | body[9]!) === IcbmChannel.Rendezvous;
 }
 
 function safeCaps(u: UserInfo): Uint8Array[] {

@@ -38,7 +38,12 @@ export type ClientErrorCode =
   | 'MESSAGE_TOO_LONG' // more text than fits in the most parts one message may have
   | 'EMPTY_MESSAGE' // nothing to send
   | 'SIGNED_OFF' // the client was closed
-  | 'BAD_ARGUMENT'; // a caller passed an invalid value
+  | 'BAD_ARGUMENT' // a caller passed an invalid value
+  | 'ROOM_NOT_FOUND' // no chat room of that name (docs/protocol.md §3.6)
+  | 'ROOM_FAILED' // ChatNav or the chat service refused (name not allowed, room full, too many rooms)
+  | 'ROOM_CONTENT_TYPE' // the room's content type (0x00DB) is one this client cannot read, or not the one asked for
+  | 'ROOM_CODEC_UNAVAILABLE' // a secure room without a secure-room codec: nothing is sent (never plaintext)
+  | 'NOT_IN_ROOM'; // the room's chat connection is closed
 
 /** A typed client failure. */
 export class ClientError extends Error {
