@@ -1,5 +1,5 @@
 /**
- * The secure-room codec (docs/protocol.md §7, §15): what the rooms transport calls to turn text into a room
+ * The secure-room codec (docs/protocol.md §7, §16): what the rooms transport calls to turn text into a room
  * message block and back, and to make and take the key blocks that ride in invitations (TLV 0x2713) and key
  * updates. One {@link SecureRoomState} per room; crypto in src/pki/cms/secure-room.ts. All methods are async so a
  * WebCrypto-shaped provider can replace node:crypto.
@@ -132,7 +132,7 @@ export class SecureRoomCodec {
   /**
    * Invites `invitee`: returns the block for it (TLV 0x2713) and, in certim mode, the key updates for the other
    * keyholders (the invitation starts a new epoch that names the invitee). A classic invitee switches the room to
-   * aim mode first (docs/protocol.md §15.1).
+   * aim mode first (docs/protocol.md §16.1).
    */
   async invite(ctx: SecureRoomContext, invitee: string): Promise<{ invitation: Uint8Array; updates: OutgoingKeyBlock[] }> {
     const s = this.rooms.get(ctx.roomName);
@@ -149,7 +149,7 @@ export class SecureRoomCodec {
 
   /**
    * Takes an invitation's or key update's security block from `from`. Refused unless verified and the state's
-   * rules allow it (docs/protocol.md §15.2). `roomName` is the name the transport resolved for the block's room.
+   * rules allow it (docs/protocol.md §16.2). `roomName` is the name the transport resolved for the block's room.
    */
   async acceptKeyBlock(block: Uint8Array, from: string, roomName: string): Promise<{ ok: true; result: RoomKeyResult; state: SecureRoomState } | { ok: false; reason: string; result?: RoomKeyResult }> {
     const keys = await this.o.keysOf(from);
@@ -193,6 +193,13 @@ export class SecureRoomCodec {
     if (!s || !s.rekeyDue() || !s.isRekeyLeader()) return [];
     const d = await s.rekey();
     return (await this.blocksFor(ctx, d)).blocks;
+  }
+
+  /** Rekeys now (after {@link SecureRoomState.exclude}: `/kick`), leader or not. */
+  async rekeyNow(ctx: SecureRoomContext): Promise<OutgoingKeyBlock[]> {
+    const s = this.rooms.get(ctx.roomName);
+    if (!s) throw new Error(NO_KEY_TEXT);
+    return (await this.blocksFor(ctx, await s.rekey())).blocks;
   }
 
   /** Encrypts `text` for the room: the message-block TLVs in AIM's order (docs/protocol.md §3.8, §7.3). */

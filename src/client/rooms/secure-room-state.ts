@@ -1,5 +1,5 @@
 /**
- * What one client knows about one secure room (docs/protocol.md §15): its mode, the members the server lists, the
+ * What one client knows about one secure room (docs/protocol.md §16): its mode, the members the server lists, the
  * key epochs it holds, who holds the current key, and when the key must change. Pure state with an injected clock:
  * no I/O, no timers — the caller asks {@link SecureRoomState.rekeyDue} and acts.
  *
@@ -26,7 +26,7 @@ export const CLASSIC_PRESENT_TEXT = 'classic member present: no rekey on leave';
 /** A member as the server lists it, with what it announced. */
 export interface RoomMember {
   screenName: string;
-  /** Announced certim's secure-room capability (docs/protocol.md §15.1). */
+  /** Announced certim's secure-room capability (docs/protocol.md §16.1). */
   certimRooms: boolean;
 }
 
@@ -36,7 +36,7 @@ export type KeyStatus = 'has key' | typeof NO_KEY_TEXT | 'AIM key (unverifiable)
 /** Why a new epoch is due. */
 export type RekeyReason = 'member-left' | 'epoch-age' | 'message-count';
 
-/** Rekey thresholds (docs/protocol.md §15.2). */
+/** Rekey thresholds (docs/protocol.md §16.2). */
 export interface RoomKeyLimits {
   /** Oldest an epoch may get. Default 7 days. */
   maxEpochAgeMs: number;
@@ -193,7 +193,6 @@ export class SecureRoomState {
     const joined = [...next.keys()].filter((k) => !this.members.has(k)).map((k) => next.get(k)!.screenName);
     const left = [...this.members.keys()].filter((k) => !next.has(k)).map((k) => this.members.get(k)!.screenName);
     for (const k of this.members.keys()) if (!next.has(k)) this.departed.add(k);
-    for (const k of next.keys()) this.departed.delete(k);
     this.members.clear();
     for (const [k, m] of next) { this.members.set(k, m); this.remember(m.screenName); }
     const change: MembershipChange = { joined, left };
@@ -215,6 +214,14 @@ export class SecureRoomState {
       if (this.keyholderLeft) change.rekey = 'member-left';
     }
     return change;
+  }
+
+  /** Removes a member from the key (`/kick`): the next epoch leaves it out, and sending waits for that epoch. */
+  exclude(screenName: string): void {
+    const k = this.remember(screenName);
+    if (k === n(this.self)) throw new Error('cannot remove ourselves from the key');
+    this.departed.add(k);
+    if (this.current?.keyholders.has(k)) this.keyholderLeft = true;
   }
 
   /** A classic member joins or is invited: from now on one key, AIM's format, no rekeys (sticky). The current
@@ -303,7 +310,7 @@ export class SecureRoomState {
   }
 
   /**
-   * Takes a key from a verified key block. Rules (docs/protocol.md §15.2): certim — the block names this room (the
+   * Takes a key from a verified key block. Rules (docs/protocol.md §16.2): certim — the block names this room (the
    * caller checked), an epoch above ours (or equal, from a distributor sorting first: concurrent rekeys converge),
    * us among the keyholders, and a sender who holds our current key (or, when we have none, an inviter who must
    * turn out to be in the room); aim — accepted only when we have no key, or in an aim-mode room.

@@ -1,5 +1,5 @@
 /**
- * Secure rooms as a conversation between named clients (docs/protocol.md §15): keys, invitations, rekeys and the
+ * Secure rooms as a conversation between named clients (docs/protocol.md §16): keys, invitations, rekeys and the
  * verdicts on tampered, replayed, re-epoched and foreign messages. Real RSA and AES (node:crypto) with openssl-made
  * certificates; the clock is injected.
  */

@@ -104,7 +104,7 @@ export type SecureImFailureCode =
   | 'replayed'
   | 'forwarded';
 
-/** Failure codes shared with the secure-room decoder (src/pki/cms/secure-room.ts, docs/protocol.md §15.5). */
+/** Failure codes shared with the secure-room decoder (src/pki/cms/secure-room.ts, docs/protocol.md §16.5). */
 export type CmsFailureCode = SecureImFailureCode | 'no-key' | 'wrong-room' | 'wrong-epoch' | 'downgrade';
 
 /**

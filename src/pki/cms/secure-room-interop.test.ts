@@ -1,6 +1,6 @@
 /**
  * Secure rooms against `openssl cms` (OpenSSL 3.0), the independent reference, both ways (docs/protocol.md §7.2,
- * §7.3, §15): room messages through `-EncryptedData_decrypt` / `-EncryptedData_encrypt` with the room key, their
+ * §7.3, §16): room messages through `-EncryptedData_decrypt` / `-EncryptedData_encrypt` with the room key, their
  * inner SignedData and the key block through `-verify` / `-sign`, the wrapped room key through `pkeyutl`.
  */
 import { test } from 'node:test';

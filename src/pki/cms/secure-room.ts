@@ -1,5 +1,5 @@
 /**
- * Secure chat rooms, the CMS half (docs/protocol.md §7, §15): the room-key block that travels in an invitation's
+ * Secure chat rooms, the CMS half (docs/protocol.md §7, §16): the room-key block that travels in an invitation's
  * security TLV 0x2713 and in certim's key updates, and the encrypted room message body of `0E/05` / `0E/06`.
  *
  * Two profiles, one layout:
@@ -51,7 +51,7 @@ export interface RoomSigner {
   signingCert: CertificateInput;
 }
 
-/** What a certim key block binds (signed attributes, docs/protocol.md §15.3). */
+/** What a certim key block binds (signed attributes, docs/protocol.md §16.3). */
 export interface RoomKeyBinding {
   /** The room's name as both ends know it (the room cookie text). */
   roomName: string;
@@ -117,7 +117,7 @@ export function encodeRoomKeyData(profile: RoomProfile, recipient: CmsCertificat
   return der.seq(ktri, der.oid(ROOM_CIPHER_OID));
 }
 
-/** Builds the security block: SignedData over short room info || u16 L || key data (docs/protocol.md §7.2, §15.3). */
+/** Builds the security block: SignedData over short room info || u16 L || key data (docs/protocol.md §7.2, §16.3). */
 export async function encodeRoomKeyBlock(o: EncodeRoomKeyOptions): Promise<Uint8Array> {
   const recipient = prepareCertificate(o.recipient.cert);
   const keyData = encodeRoomKeyData(o.profile, recipient, o.key);
@@ -195,7 +195,7 @@ function attrValue(sp: ReturnType<typeof parseSignedData>, oid: string): Asn1 | 
 }
 
 /**
- * Verifies and opens a security block (docs/protocol.md §7.2, §15.3): signature first (the signer must be the
+ * Verifies and opens a security block (docs/protocol.md §7.2, §16.3): signature first (the signer must be the
  * sender), then the signed room info, then the key unwrap with implicit rejection (a bad unwrap yields a key that
  * decrypts nothing, never an error that could serve as an oracle). Never rejects.
  */
@@ -287,7 +287,7 @@ export interface EncryptRoomMessageOptions {
 
 /**
  * Encrypts one room message: text -> inner header block -> SignedData -> outer header block -> AES-256-CBC ->
- * ContentInfo(EncryptedData) (docs/protocol.md §7.3, §15.4).
+ * ContentInfo(EncryptedData) (docs/protocol.md §7.3, §16.4).
  */
 export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<Uint8Array> {
   checkKey(o.key);
@@ -401,7 +401,7 @@ export interface RoomMessageResult extends RoomVerdictBase {
 }
 
 /**
- * Decrypts and judges one room message (docs/protocol.md §7.3, §15.4). Never rejects. Order: public header
+ * Decrypts and judges one room message (docs/protocol.md §7.3, §16.4). Never rejects. Order: public header
  * (epoch) -> key lookup (`no-key`) -> AES-256-CBC -> SignedData and signature -> names, room, epoch, replay -> trust.
  * Everything between the key lookup and a good signature fails as one `tampered` result.
  */
