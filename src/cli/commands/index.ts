@@ -10,6 +10,7 @@ import { chatCommand } from './chat.js';
 import { messageCommand } from './message.js';
 import { buddyCommand } from './buddy.js';
 import { awayCommand, profileCommand } from './away.js';
+import { roomCommand } from './room.js';
 
 export const commands: Record<string, Command> = {
   server: serverCommand,
@@ -23,4 +24,5 @@ export const commands: Record<string, Command> = {
   away: awayCommand,
   profile: profileCommand,
   message: messageCommand,
+  room: roomCommand,
 };

@@ -502,9 +502,17 @@ export class RoomClient extends EventEmitter<RoomClientEvents> {
    */
   async invite(room: ChatRoom, buddy: string, text = `Join me in ${room.name}`): Promise<void> {
     const securityBlock = room.secure ? await room.codecHooks?.invitationSecurityBlock?.(buddy, room.context()) : undefined;
+    await this.inviteTo(room.description, buddy, text, securityBlock);
+  }
+
+  /**
+   * Invites `buddy` to a room this client need not be in (a plain room found with `find`); `securityBlock` is the
+   * secure codec's 0x2713, sent as given. Errors as {@link invite}.
+   */
+  async inviteTo(d: RoomDescription, buddy: string, text = `Join me in ${d.name}`, securityBlock?: Uint8Array): Promise<void> {
     const body = encodeInvitationIm(buddy, {
-      cookie: randomBytes(8), room: { exchange: room.description.exchange, cookie: room.description.cookie, instance: room.description.instance },
-      text, secure: room.secure, ...(securityBlock ? { securityBlock } : {}),
+      cookie: randomBytes(8), room: { exchange: d.exchange, cookie: d.cookie, instance: d.instance },
+      text, secure: baseContentType(d.contentType) === CONTENT_TYPE_SECURE, ...(securityBlock ? { securityBlock } : {}),
     });
     try {
       await this.client.request(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_HOST, body);
