@@ -5,13 +5,16 @@
 import type { CertimClient } from '../../client/client.js';
 import type { Identity } from '../../client/identity.js';
 import { defaultRoomCodecs, type RoomCodecs } from '../../client/rooms/room-codec.js';
+import { keyBlockSenderFor, SecureRoomAdapter } from '../../client/rooms/secure-room-adapter.js';
 
 /** Codecs for a signed-on client with (optionally) our keys. */
 export function roomCodecsFor(client: CertimClient, identity: Identity | undefined): RoomCodecs {
   const codecs = defaultRoomCodecs();
-  void client;
-  void identity;
-  // Secure rooms (docs/protocol.md §7): register the secure-room codec here, e.g.
-  // if (identity) codecs.register(secureRoomCodec(client, identity));
+  // Secure rooms (docs/protocol.md §7, §16): the secure-room codec, for a client with keys.
+  if (identity) {
+    const secure = SecureRoomAdapter.forClient(client, keyBlockSenderFor(client));
+    secure.onNote = (room, note) => console.error(`certim room: ${room}: ${note}`);
+    codecs.register(secure);
+  }
   return codecs;
 }

@@ -400,7 +400,17 @@ export class RoomClient extends EventEmitter<RoomClientEvents> {
   private readonly onRendezvous = (body: Uint8Array): void => {
     try {
       const inv = decodeInvitationIm(body);
-      if (inv) this.emit('invitation', inv);
+      if (!inv) return;
+      // A secure codec takes key updates for rooms it holds a key for (docs/protocol.md §16.2); the rest are invitations.
+      const secure = this.codecs.lookup(CONTENT_TYPE_SECURE);
+      const hook = secure.kind === 'codec' && inv.securityBlock ? secure.codec.takeKeyUpdate?.bind(secure.codec) : undefined;
+      if (!hook) {
+        this.emit('invitation', inv);
+        return;
+      }
+      hook(inv).then((taken) => {
+        if (!taken) this.emit('invitation', inv);
+      }, (e: unknown) => this.emit('warning', new ClientError('PROTOCOL', `room key update from ${inv.peer}: ${(e as Error).message}`, { cause: e })));
     } catch (e) {
       this.emit('warning', new ClientError('PROTOCOL', `ignored a malformed room invitation: ${(e as Error).message}`, { cause: e }));
     }

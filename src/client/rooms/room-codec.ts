@@ -35,6 +35,7 @@ import { CONTENT_TYPE_PLAIN, CONTENT_TYPE_SECURE } from '../../wire/families/cha
 import { ChatMessageTlv } from '../../wire/families/chat.js';
 import { readTlvRestList, writeTlvRestList } from '../../wire/tlv.js';
 import type { TrustLevel } from '../trust.js';
+import type { RoomInvitation } from './invitation.js';
 
 /** One raw message-block TLV. */
 export interface RoomMessageTlv {
@@ -120,6 +121,9 @@ export interface RoomCodecHooks {
   acceptInvitation?(inviter: string, securityBlock: Uint8Array, ctx: RoomContext): Promise<void>;
   /** `/kick NAME` in a secure room: remove a member from the key (rekey without them). */
   kick?(member: string, ctx: RoomContext): Promise<void>;
+  /** An incoming invitation that is a key update for a room whose key this codec holds (docs/protocol.md §16.2):
+   *  applied by the codec, and then not shown as an invitation. Resolves true when it was one. */
+  takeKeyUpdate?(inv: RoomInvitation): Promise<boolean>;
 }
 
 /** A codec with its optional hooks. */

@@ -7,14 +7,28 @@
  */
 import { Capability } from '../../wire/capabilities.js';
 import { encodeText } from '../../wire/bytes.js';
+import { ICBM_FAMILY, IcbmSubtype } from '../../wire/families/icbm.js';
+import { randomBytes } from 'node:crypto';
+import { sameScreenName } from '../../pki/screen-name.js';
 import type { CertimClient } from '../client.js';
-import type { RoomInvitation } from './invitation.js';
+import { encodeInvitationIm, type RoomInvitation } from './invitation.js';
 import { failedVerdict, type RoomCodecWithHooks, type RoomContext, type RoomMember, type RoomMessageTlvs, type RoomMessageVerdict } from './room-codec.js';
 import { SecureRoomCodec, type MemberKeys, type OutgoingKeyBlock, type SecureRoomContext } from './secure-room-codec.js';
 import { CLASSIC_PRESENT_TEXT } from './secure-room-state.js';
 
 /** Sends one key block to one member (an invitation-shaped ICBM for the room in `ctx`). */
 export type KeyBlockSender = (to: string, block: Uint8Array, ctx: RoomContext) => Promise<void>;
+
+/** Sends key blocks as invitation-shaped ICBMs through a signed-on client (docs/protocol.md §7.2, §16.2). */
+export function keyBlockSenderFor(client: CertimClient): KeyBlockSender {
+  return async (to, block, ctx) => {
+    const body = encodeInvitationIm(to, {
+      cookie: randomBytes(8), room: { exchange: ctx.exchange, cookie: ctx.cookie, instance: ctx.instance },
+      text: `room key for ${ctx.name}`, secure: true, securityBlock: block,
+    });
+    await client.request(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_HOST, body);
+  };
+}
 
 /** A member announced certim's secure-room capability (docs/protocol.md §16.1). */
 export function announcesCertimRooms(m: Pick<RoomMember, 'capabilities'>): boolean {
@@ -88,6 +102,12 @@ export class SecureRoomAdapter implements RoomCodecWithHooks {
   }
 
   async membersChanged(_change: { joined: readonly RoomMember[]; left: readonly RoomMember[] }, ctx: RoomContext): Promise<void> {
+    if (!this.codec.state(ctx.cookie)?.hasKey && ctx.members.length === 1 && sameScreenName(ctx.members[0]!.screenName, ctx.me)) {
+      // Alone in a secure room nobody holds a key for (we just created it, or everyone left): make the key. Anyone
+      // who joins later gets it only by invitation (docs/protocol.md §16.2).
+      await this.codec.createRoom(ctx.cookie);
+      this.onNote(ctx.name, 'new room key (epoch 1): invite members with /invite NAME');
+    }
     const { updates, notes } = await this.codec.membersChanged(secureContext(ctx));
     for (const n of notes) this.onNote(ctx.name, n);
     await this.distribute(updates, ctx);

@@ -19,7 +19,7 @@ import { MemoryReplayCache, type ReplayCache } from '../../pki/cms/replay-cache.
 import type { CertificateInput } from '../../pki/cms/cms-certificate.js';
 import type { TrustCallback } from '../../pki/cms/secure-im-types.js';
 import {
-  decodeRoomKeyBlock, decryptRoomMessage, encodeRoomKeyBlock, encryptRoomMessage, type RoomKeyResult,
+  decodeRoomKeyBlock, decryptRoomMessage, encodeRoomKeyBlock, encryptRoomMessage, parseRoomMessage, type RoomKeyResult,
   type RoomMessageResult,
 } from '../../pki/cms/secure-room.js';
 import type { Identity } from '../identity.js';
@@ -67,6 +67,8 @@ export interface SecureRoomCodecOptions {
   keysOf(screenName: string): Promise<MemberKeys | undefined>;
   clock?: () => Date;
   replayCache?: ReplayCache;
+  /** How long a message of a newer epoch waits for its key update (default 5 s). */
+  keyWaitMs?: number;
 }
 
 /** A key block to send to one member (invitation or key update). */
@@ -85,10 +87,12 @@ export class SecureRoomCodec {
   private readonly rooms = new Map<string, SecureRoomState>();
   private readonly clock: () => Date;
   private readonly replay: ReplayCache;
+  private readonly keyWaitMs: number;
 
   constructor(private readonly o: SecureRoomCodecOptions) {
     this.clock = o.clock ?? (() => new Date());
     this.replay = o.replayCache ?? new MemoryReplayCache({ windowMs: ROOM_REPLAY_WINDOW_MS });
+    this.keyWaitMs = o.keyWaitMs ?? 5000;
   }
 
   private get self(): string {
@@ -236,6 +240,13 @@ export class SecureRoomCodec {
     if (!ctx.members.some((m) => normalizeScreenName(m.screenName) === normalizeScreenName(sender))) {
       return { verdict: 'failed', code: 'not-a-member', reason: `${sender} is not a current member of the room` };
     }
+    let epoch: number | undefined;
+    try {
+      epoch = parseRoomMessage(body.value).epoch;
+    } catch {
+      epoch = undefined; // the decoder reports it
+    }
+    if (epoch !== undefined && epoch > s.epoch && s.mode === 'certim') await s.waitForEpoch(epoch, this.keyWaitMs);
     const keys = await this.o.keysOf(sender);
     const r: RoomMessageResult = await decryptRoomMessage(body.value, {
       keyFor: (e) => s.keyFor(e), senderScreenName: sender, trust: this.o.trust, roomName: ctx.roomName,

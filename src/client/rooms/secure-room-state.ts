@@ -143,6 +143,24 @@ export class SecureRoomState {
     return this.clock().getTime();
   }
 
+  private waiters: { epoch: number; resolve: (ok: boolean) => void }[] = [];
+
+  /**
+   * Resolves true once we hold the key of `epoch` (a key update travels on the BOS connection, the message on the
+   * chat connection: the message may come first), false after `ms`.
+   */
+  waitForEpoch(epoch: number, ms: number): Promise<boolean> {
+    if (this.keyFor(epoch)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = { epoch, resolve: (ok: boolean) => { clearTimeout(t); resolve(ok); } };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        resolve(false);
+      }, ms);
+      this.waiters.push(w);
+    });
+  }
+
   private install(e: Epoch): void {
     if (this.current) this.current.retiredAt = this.now();
     this.epochs.set(e.epoch, e);
@@ -156,6 +174,9 @@ export class SecureRoomState {
         this.epochs.delete(k);
       }
     }
+    const ready = this.waiters.filter((w) => w.epoch <= e.epoch);
+    this.waiters = this.waiters.filter((w) => w.epoch > e.epoch);
+    for (const w of ready) w.resolve(w.epoch === e.epoch);
   }
 
   private remember(name: string): string {

@@ -33,7 +33,7 @@ const identity = (id: FixtureIdentity): Identity => ({
   screenName: id.name, encryption: { privateKey: id.key, certDer: id.certDer }, signing: { privateKey: id.key, certDer: id.certDer },
 });
 const codec = (who: keyof typeof ids): SecureRoomCodec =>
-  new SecureRoomCodec({ identity: identity(ids[who]!), trust, keysOf: async (sn) => directory.get(normalizeScreenName(sn)), clock: now });
+  new SecureRoomCodec({ identity: identity(ids[who]!), trust, keysOf: async (sn) => directory.get(normalizeScreenName(sn)), clock: now, keyWaitMs: 20 });
 
 const room = { exchange: 4, cookie: Buffer.from('!aol://2719:10-4-plans'), instance: 0 };
 const ctx = (...names: string[]): SecureRoomContext => ({
