@@ -116,17 +116,19 @@ export class SecureRoomCodec {
   }
 
   /** Builds the key blocks of one distribution for everyone in it but us. Members without known certificates are skipped (returned in `missing`). */
-  private async blocksFor(ctx: SecureRoomContext, d: KeyDistribution): Promise<{ blocks: OutgoingKeyBlock[]; missing: string[] }> {
+  private async blocksFor(ctx: SecureRoomContext, d: KeyDistribution, classic?: string): Promise<{ blocks: OutgoingKeyBlock[]; missing: string[] }> {
     const blocks: OutgoingKeyBlock[] = [];
     const missing: string[] = [];
     for (const to of d.keyholders) {
       if (normalizeScreenName(to) === normalizeScreenName(this.self)) continue;
       const keys = await this.o.keysOf(to);
       if (!keys) { missing.push(to); continue; }
+      // A classic invitee reads only AIM's format (docs/protocol.md §16.1).
+      const profile = classic !== undefined && normalizeScreenName(classic) === normalizeScreenName(to) ? 'aim' : d.mode;
       const block = await encodeRoomKeyBlock({
-        profile: d.mode, room: ctx.room, key: d.key, signer: this.signer(),
+        profile, room: ctx.room, key: d.key, signer: this.signer(),
         recipient: { screenName: to, cert: keys.encryptionCert }, now: this.clock(),
-        ...(d.mode === 'certim' ? { binding: { roomName: ctx.roomName, epoch: d.epoch, keyholders: d.keyholders } } : {}),
+        ...(profile === 'certim' ? { binding: { roomName: ctx.roomName, epoch: d.epoch, keyholders: d.keyholders } } : {}),
       });
       blocks.push({ to, block });
     }
@@ -135,17 +137,16 @@ export class SecureRoomCodec {
 
   /**
    * Invites `invitee`: returns the block for it (TLV 0x2713) and, in certim mode, the key updates for the other
-   * keyholders (the invitation starts a new epoch that names the invitee). A classic invitee switches the room to
-   * aim mode first (docs/protocol.md §16.1).
+   * keyholders (the invitation starts a new epoch that names the invitee). A classic invitee gets the key in AIM's
+   * format; the room moves to AIM mode when it joins (docs/protocol.md §16.1).
    */
   async invite(ctx: SecureRoomContext, invitee: string): Promise<{ invitation: Uint8Array; updates: OutgoingKeyBlock[] }> {
     const s = this.rooms.get(ctx.roomName);
     if (!s) throw new Error(`${NO_KEY_TEXT}: not a secure room we hold a key for`);
     const keys = await this.o.keysOf(invitee);
     if (!keys) throw new Error(`no certificates known for ${invitee}: cannot wrap the room key to them`);
-    if (!keys.certimRooms) s.switchToAim();
     const d = await s.invite(invitee);
-    const { blocks, missing } = await this.blocksFor(ctx, d);
+    const { blocks, missing } = await this.blocksFor(ctx, d, keys.certimRooms ? undefined : invitee);
     const mine = blocks.find((b) => normalizeScreenName(b.to) === normalizeScreenName(invitee));
     if (!mine) throw new Error(`could not wrap the room key to ${invitee}${missing.length ? ` (no certificates: ${missing.join(', ')})` : ''}`);
     return { invitation: mine.block, updates: blocks.filter((b) => b !== mine) };

@@ -224,7 +224,9 @@ export class SecureRoomState {
       }
       this.pendingInviter = undefined;
     }
-    if (this.mode === 'certim' && list.some((m) => !m.certimRooms)) {
+    // Only a classic member who HOLDS the key (it was invited) moves the room to AIM mode; a classic client that
+    // joined uninvited has no key and changes nothing (else any intruder could force the weaker mode).
+    if (this.mode === 'certim' && this.current && list.some((m) => !m.certimRooms && this.current!.keyholders.has(n(m.screenName)))) {
       this.switchToAim();
       change.switchedToAim = true;
     }
@@ -320,7 +322,8 @@ export class SecureRoomState {
 
   /**
    * Prepares the key for an invitee. Only a keyholder can invite. certim mode: a new epoch for the remaining
-   * keyholders plus the invitee (so every member learns the invitee holds the key); aim mode: the room's one key.
+   * keyholders plus the invitee (so every member learns the invitee holds the key; a classic invitee gets it in
+   * AIM's format and, once it is in the room, every member moves to AIM mode); aim mode: the room's one key.
    */
   async invite(invitee: string): Promise<KeyDistribution> {
     if (!this.hasKey) throw new Error(`${NO_KEY_TEXT}: only a member holding the key can invite`);

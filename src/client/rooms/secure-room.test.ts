@@ -247,8 +247,14 @@ test('a classic member puts the room in AIM mode: one key, AIM format, no rekey 
     await a.membersChanged(ctx('alice', 'bob'));
     const ib = await a.invite(ctx('alice', 'bob'), BOB);
     assert.ok((await b.acceptKeyBlock(ib.invitation, 'alice', 'plans')).ok);
+    // An uninvited classic client changes nothing: no key, no AIM mode.
+    await a.membersChanged(ctx('alice', 'bob', 'dave'));
+    assert.equal(a.state('plans')!.mode, 'certim');
+    assert.equal(a.state('plans')!.keyStatus('dave'), NO_KEY_TEXT);
+    await a.membersChanged(ctx('alice', 'bob'));
     const id = await a.invite(ctx('alice', 'bob'), 'dave');
-    assert.equal(a.state('plans')!.mode, 'aim');
+    assert.equal(a.state('plans')!.mode, 'certim', 'AIM mode starts when the classic invitee is in the room');
+    for (const u of id.updates) assert.ok((await b.acceptKeyBlock(u.block, 'alice', 'plans')).ok);
     const ok = await d.acceptKeyBlock(id.invitation, 'alice', 'plans');
     assert.ok(ok.ok, !ok.ok ? ok.reason : '');
     assert.equal(ok.ok && ok.result.profile, 'aim');
