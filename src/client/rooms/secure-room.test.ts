@@ -12,6 +12,7 @@ import { minimalTrust } from '../../pki/cms/minimal-trust.js';
 import { OID } from '../../pki/cms/oids.js';
 import { decryptRoomMessage, encryptRoomMessage, parseRoomMessage, ROOM_CIPHER_OID } from '../../pki/cms/secure-room.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
+import { MemoryReplayCache } from '../../pki/cms/replay-cache.js';
 import { ChatMessageTlv } from '../../wire/families/chat.js';
 import { tlv } from '../../wire/tlv.js';
 import type { Identity } from '../identity.js';
@@ -272,4 +273,25 @@ test('a classic member puts the room in AIM mode: one key, AIM format, no rekey 
   } finally {
     directory.set('dave', { ...directory.get('dave')!, certimRooms: true });
   }
+});
+
+test('AIM-format messages carry no certim-arc attribute (classic BouncyCastle could not verify them), but a replay is still caught', async () => {
+  const alice = ids.alice!;
+  const key = Buffer.alloc(32, 9);
+  const body = await encryptRoomMessage({
+    profile: 'aim', key, text: 'classic-safe', binding: { roomName: 'plans', epoch: 0 },
+    signer: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+  });
+  assert.deepEqual([...body.subarray(0, 2)], [0x30, 0x80], 'BER indefinite outer SEQUENCE, as joscar writes and reads it');
+  const h = parseRoomMessage(body);
+  const d = createDecipheriv('aes-256-cbc', key, h.iv);
+  const plain = Buffer.concat([d.update(h.encrypted), d.final()]);
+  const arc = Buffer.from(der.oid(OID.roomName)).subarray(2, 12);
+  assert.equal(plain.includes(arc), false, 'no 2.25 arc OID inside');
+  assert.ok(plain.includes(Buffer.from(der.oid(OID.contentIdentifier))), 'the message id is signed');
+  const opts = { keyFor: () => key, senderScreenName: 'alice', senderCerts: [alice.certDer], trust, roomName: 'plans', requireCertim: false, replayCache: new MemoryReplayCache() };
+  const first = await decryptRoomMessage(body, opts);
+  assert.deepEqual([first.verdict, first.bound, first.replayChecked], ['verified', false, true]);
+  const again = await decryptRoomMessage(body, opts);
+  assert.deepEqual([again.verdict, again.code], ['failed', 'replayed']);
 });

@@ -77,6 +77,9 @@ export interface RoomVerdictBase {
 }
 
 const ATTR = (oid: string, value: Uint8Array): Uint8Array => der.seq(der.oid(oid), der.set(value));
+const BER_OPEN_SEQ = Uint8Array.of(0x30, 0x80);
+const BER_OPEN_0 = Uint8Array.of(0xa0, 0x80);
+const EOC = Uint8Array.of(0, 0);
 
 function checkKey(key: Uint8Array): void {
   if (key.length !== ROOM_KEY_BYTES) throw new RangeError(`room keys are ${ROOM_KEY_BYTES} bytes`);
@@ -252,7 +255,13 @@ export async function decodeRoomKeyBlock(bytes: Uint8Array, o: DecodeRoomKeyOpti
       if (e instanceof Asn1Error) fail('malformed', 'inner-parse', `key data: ${e.message}`);
       throw e;
     }
-    const mine = o.recipientKeys.map((k) => ({ cert: prepareCertificate(k.cert), key: k.key })).find((r) => r.cert.keyTransport && matchesCert(ktri.rid, r.cert));
+    const ours = o.recipientKeys.map((k) => ({ cert: prepareCertificate(k.cert), key: k.key })).filter((r) => r.cert.keyTransport);
+    let mine = ours.find((r) => matchesCert(ktri.rid, r.cert));
+    // COMPAT(joscar demo `genChatSecurityInfo`): it names the invitee by its SUBJECT name re-encoded by BC (as if it
+    // were the issuer), so the identifier matches no certificate; joscar's reader ignores it. An aim block with one
+    // KTRI is therefore unwrapped with our (first) encryption key: a wrong key only yields a key that decrypts
+    // nothing (implicit rejection), never an oracle (docs/protocol.md §16.6).
+    if (!mine && !certim) mine = ours[0];
     if (!mine) fail('wrong-recipient', 'recipient', 'the key is wrapped for a certificate that is not one of ours');
     const key = Uint8Array.from(unwrapKey(ktri, mine!, ROOM_KEY_BYTES, certim ? 'modern' : 'aim-legacy'));
 
@@ -296,14 +305,15 @@ export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<
   const charset: SecureImCharset = o.charset ?? pickCharset(o.text, certim ? 'utf-8' : 'unicode-2-0');
   const inner = Buffer.concat([innerHeaders(charset), encodeCharset(o.text, charset)]);
   const rnd = randomBytesPooled(32);
-  const extraAttrs = o.binding
-    ? [
-      ATTR(OID.roomName, der.utf8(o.binding.roomName)),
-      ATTR(OID.roomEpoch, der.int(o.binding.epoch)),
-      ATTR(OID.senderScreenName, der.utf8(o.signer.screenName)),
-      ATTR(OID.contentIdentifier, der.octets(o.messageId ?? rnd.subarray(16, 32))),
-    ]
-    : undefined;
+  // certim: room, epoch, sender and message id, signed. aim: the message id only (ESS contentIdentifier, a standard
+  // OID) — BouncyCastle 1.21 (joscar) mis-reads the long components of certim's 2.25 arc, re-encodes the attributes
+  // differently and then fails the signature, so classic receivers must never see them (docs/protocol.md §16.4).
+  const id = ATTR(OID.contentIdentifier, der.octets(o.messageId ?? rnd.subarray(16, 32)));
+  const extraAttrs = !o.binding
+    ? undefined
+    : certim
+      ? [ATTR(OID.roomName, der.utf8(o.binding.roomName)), ATTR(OID.roomEpoch, der.int(o.binding.epoch)), ATTR(OID.senderScreenName, der.utf8(o.signer.screenName)), id]
+      : [id];
   const signed = buildSignedData({
     content: inner, digest: certim ? 'sha256' : 'md5', signer: prepareCertificate(o.signer.signingCert),
     signingKey: o.signer.signingKey, signingTime: o.now ?? new Date(), ...(extraAttrs ? { extraAttrs } : {}),
@@ -314,10 +324,14 @@ export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<
   const ct2 = c.final();
   const eci = node(0x30, der.oid(OID.data), der.seq(der.oid(ROOM_CIPHER_OID), der.octets(iv)), node(0x80, ct1, ct2));
   // EncryptedData version 2 when unprotectedAttrs are present, else 0 (RFC 5652 §8).
-  const ed = certim
-    ? node(0x30, der.int(2), eci, der.implicitConstructed(1, ATTR(OID.roomEpoch, der.int(o.binding!.epoch))))
-    : node(0x30, der.int(0), eci);
-  return encode(node(0x30, der.oid(OID.encryptedData), node(0xa0, ed)));
+  if (certim) {
+    const ed = node(0x30, der.int(2), eci, der.implicitConstructed(1, ATTR(OID.roomEpoch, der.int(o.binding!.epoch))));
+    return encode(node(0x30, der.oid(OID.encryptedData), node(0xa0, ed)));
+  }
+  // COMPAT(joscar demo `BCSecureSession.parseChatMessage`): it casts the [0] to BouncyCastle's BERTaggedObject,
+  // which BC 1.21 only returns for an indefinite length — so the outer SEQUENCE and [0] are BER indefinite, as
+  // joscar writes them (docs/protocol.md §7.3, checked by hand against BC 1.21, §16.6).
+  return encode(BER_OPEN_SEQ, der.oid(OID.encryptedData), BER_OPEN_0, node(0x30, der.int(0), eci), EOC, EOC);
 }
 
 /** The public part of a room message: which epoch it names (certim) or none (aim). */
@@ -443,7 +457,8 @@ export async function decryptRoomMessage(bytes: Uint8Array, o: DecryptRoomMessag
     if (ep !== undefined) signedEpoch = readSmallInt(ep);
     if (profile === 'certim' && signedEpoch !== h.epoch) fail('wrong-epoch', 'policy', `message was signed for epoch ${signedEpoch}, sent as epoch ${h.epoch}`);
     let replayChecked = false;
-    if (bound && o.replayCache) {
+    // Any message with an id and a signing time is checked (aim-profile certim senders sign an id but no binding).
+    if (sig.messageId !== undefined && sig.signingTime !== undefined && o.replayCache) {
       const scope = `${o.roomName}\u0000${h.epoch ?? 0}\u0000${normalizeScreenName(o.senderScreenName)}`;
       const r = o.replayCache.checkAndRemember(scope, sig.messageId!, sig.signingTime!, o.now ?? new Date());
       if (r === 'replayed') fail('replayed', 'policy', 'message id seen before in this room');
