@@ -22,7 +22,10 @@ describe('certim room (CLI processes)', { timeout: 400_000 }, () => {
 
   before(async () => {
     server = await TestServer.start();
-    [alice, bob, carol] = await Promise.all([server.enrolledUser('alice'), server.enrolledUser('bob'), server.enrolledUser('carol')]);
+    // One after the other: three key generations at once can outlast a CLI timeout on a loaded 2-core host.
+    alice = await server.enrolledUser('alice');
+    bob = await server.enrolledUser('bob');
+    carol = await server.enrolledUser('carol');
   });
 
   after(async () => {

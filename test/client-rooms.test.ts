@@ -12,7 +12,7 @@ import { ClientError } from '../src/client/errors.js';
 import { openClient } from '../src/client/node/account.js';
 import { ProfileDir } from '../src/client/node/profile.js';
 import type { RoomInvitation } from '../src/client/rooms/invitation.js';
-import { defaultRoomCodecs, tlvText, type RoomCodec, type RoomMember } from '../src/client/rooms/room-codec.js';
+import { defaultRoomCodecs, tlvText, type RoomCodec, type RoomCodecHooks, type RoomMember } from '../src/client/rooms/room-codec.js';
 import { RoomClient, type ChatRoom, type RoomMessage } from '../src/client/rooms/room-client.js';
 import { TestServer, TestUser } from './support/cli-harness.js';
 
@@ -54,7 +54,10 @@ describe('chat rooms through the client library', { timeout: 300_000 }, () => {
 
   before(async () => {
     server = await TestServer.start();
-    [alice, bob, carol] = await Promise.all([server.enrolledUser('alice'), server.enrolledUser('bob'), server.enrolledUser('carol')]);
+    // One after the other: three key generations at once can outlast a CLI timeout on a loaded 2-core host.
+    alice = await server.enrolledUser('alice');
+    bob = await server.enrolledUser('bob');
+    carol = await server.enrolledUser('carol');
   });
 
   after(async () => {
@@ -143,7 +146,8 @@ describe('chat rooms through the client library', { timeout: 300_000 }, () => {
 
   it('a secure room without a secure codec: joined read-only, messages unreadable, never sends plaintext', async () => {
     // A stand-in for the secure codec (roomcrypto12's): only its content type and an opaque body matter here.
-    const standIn: RoomCodec = {
+    const standIn: RoomCodec & RoomCodecHooks = {
+      invitationSecurityBlock: () => Promise.resolve(Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x07)),
       contentType: 'application/pkcs7-mime',
       encode: () => Promise.resolve([{ type: 0x0004, value: new TextEncoder().encode('application/pkcs7-mime') }, { type: 0x0001, value: Uint8Array.of(0x30, 0x80, 1, 2, 3) }]),
       decode: () => Promise.resolve({ verdict: 'failed', code: 'test', reason: 'test', secure: true }),
@@ -174,6 +178,13 @@ describe('chat rooms through the client library', { timeout: 300_000 }, () => {
     await assert.rejects(b.create('Secret Plans'), (e: unknown) => ClientError.is(e, 'ROOM_CONTENT_TYPE'));
     await ra.send('barrier'); // reflected to alice only: by then anything bob sent would have reached her
     assert.equal(leaked, false, 'nothing from bob reached the room');
+    // A secure invitation: 0x0011 set and the codec's security block (0x2713) carried as opaque bytes.
+    const invited = next<RoomInvitation>(b, 'invitation');
+    await a.invite(ra, 'bob');
+    const inv = await invited;
+    assert.equal(inv.secure, true);
+    assert.deepEqual([...inv.securityBlock!], [0x30, 0x03, 0x02, 0x01, 0x07]);
+    assert.equal(inv.name, 'Secret Plans');
   });
 
   it('a room of an unknown content type is refused when joining', async () => {

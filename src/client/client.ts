@@ -51,6 +51,7 @@ import { signOn, type LoginMode } from './sign-on.js';
 import { CRL_REFRESH_MS, describeCrlState, type CrlCache, type CrlState } from './revocation.js';
 import { certFingerprint, formatFingerprint, identityFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
 import type { TransportFactory, TransportTarget } from './transport.js';
+import { decodeRendezvous, type RendezvousMessage } from '../wire/rendezvous.js';
 
 /** Options of {@link CertimClient}. */
 export interface CertimClientOptions {
@@ -199,8 +200,8 @@ export interface CertimClientEvents {
   disconnected: [{ error: Error | undefined; willReconnect: boolean }];
   reconnecting: [{ attempt: number; delayMs: number }];
   'signed-off': [{ reason: string }];
-  /** A channel-2 (rendezvous) `04/07` body, as received: room invitations (rooms/room-client.ts) read these. */
-  rendezvous: [Uint8Array];
+  /** A channel-2 rendezvous message (propose / accept / cancel, docs/protocol.md §8.1); peer/ acts on it. */
+  rendezvous: [{ from: string; message: RendezvousMessage }];
 }
 
 interface QueuedIm {
@@ -561,11 +562,6 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     return this.maxImBytes;
   }
 
-  /** Our identity (keys and certificates), when signed on with one. */
-  get identity(): Identity | undefined {
-    return this.opts.identity;
-  }
-
   /**
    * The trust callback the CMS decoders use: a signer certificate is trusted when it verifies for the screen name
    * under the pinned CA with a current CRL (the same check as Secure IMs; used by secure rooms, docs/protocol.md §16).
@@ -775,7 +771,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   private onSnac(snac: Snac): void {
     try {
       if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CHANNEL_MSG_TO_CLIENT && isRendezvousDelivery(snac.body)) {
-        this.emit('rendezvous', snac.body.slice()); // never spooled: invitations are live-only (docs/protocol.md §7.2)
+        this.onRendezvous(snac.body);
       } else if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CHANNEL_MSG_TO_CLIENT) {
         void this.replay(snac.body.slice(), this.now());
       } else if (snac.family === ICBM_FAMILY && snac.subtype === IcbmSub.CLIENT_EVENT) {
@@ -788,6 +784,40 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     } catch (e) {
       this.warn(e);
     }
+  }
+
+  /** A channel-2 delivery: decoded and emitted as `rendezvous` (never spooled: a proposal is only good live). */
+  private onRendezvous(body: Uint8Array): void {
+    const m = decodeIcbmChannelMsgToClient(body);
+    const rv = m.tlvs.bytes(IcbmTlv.RENDEZVOUS);
+    if (!rv) return;
+    this.emit('rendezvous', { from: m.sender.screenName, message: decodeRendezvous(rv.slice()) });
+  }
+
+  /**
+   * Sends a rendezvous block (docs/protocol.md §8.1) to `to` over ICBM channel 2, with the rendezvous cookie as the
+   * ICBM cookie and a host ack requested. Rejects BUDDY_OFFLINE when the server says `to` is not signed on.
+   */
+  async sendRendezvous(to: string, rv: Uint8Array): Promise<void> {
+    if (!this.connected) throw new ClientError('CONNECTION_CLOSED', 'not signed on');
+    await this.pacer.pace(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST);
+    const body = encodeIcbmChannelMsgToHost({ cookie: rv.slice(2, 10), channel: IcbmChannel.Rendezvous, screenName: to, tlvs: [tlv(IcbmTlv.RENDEZVOUS, rv), tlv(IcbmTlv.REQUEST_HOST_ACK)] });
+    try {
+      await this.bos!.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, body, this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {});
+    } catch (e) {
+      if (ClientError.is(e, 'SNAC_ERROR') && e.snacError === SnacErrorCode.NotLoggedOn) throw new ClientError('BUDDY_OFFLINE', `${to} is not signed on`, { snacError: e.snacError });
+      throw e;
+    }
+  }
+
+  /** Our identity (keys and certificates), when the client has one. */
+  get identity(): Identity | undefined {
+    return this.opts.identity;
+  }
+
+  /** The host we signed on through (the rendezvous proxy runs there, docs/protocol.md §8.3). */
+  get serverHost(): string {
+    return this.opts.server.host;
   }
 
   private warn(e: unknown): void {
@@ -1043,11 +1073,6 @@ function splitCaps(b: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** A `04/07` on channel 2 (u64 cookie, then the u16 channel). */
-function isRendezvousDelivery(body: Uint8Array): boolean {
-  return body.length >= 10 && ((body[8]! << 8) | body[9]!) === IcbmChannel.Rendezvous;
-}
-
 function safeCaps(u: UserInfo): Uint8Array[] {
   try {
     return u.capabilities;
@@ -1078,4 +1103,9 @@ function decodeCharset(bytes: Uint8Array, charset: number): string {
 /** True when two byte strings are equal (public data: certificates). */
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** True for an ICBM 04/07 body on channel 2 (u64 cookie, then u16 channel). */
+function isRendezvousDelivery(body: Uint8Array): boolean {
+  return body.length >= 10 && ((body[8]! << 8) | body[9]!) === IcbmChannel.Rendezvous;
 }

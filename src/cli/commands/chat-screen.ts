@@ -44,6 +44,27 @@ export interface ChatBuddy {
   unread: number;
   /** The buddy-list group it is in (server-stored list), if any; buddies come ordered by group. */
   group?: string;
+  /** A chat room (`screenName` is `#` + the room's name; its members are in {@link ChatState.rooms}). */
+  room?: boolean;
+}
+
+/** A joined chat room as the screen shows it (docs/protocol.md §15). */
+export interface ChatRoomView {
+  /** Room name. */
+  name: string;
+  /** A secure room (`application/pkcs7-mime`). */
+  secure: boolean;
+  /** This client has a codec for it (false: a secure room without the secure codec — unreadable). */
+  readable: boolean;
+  /** Still joined. */
+  joined: boolean;
+  /** Members: certim client or classic, and the codec's key status (`-` in a plain room). */
+  members: { screenName: string; certim: boolean; keyStatus: string }[];
+}
+
+/** The list entry name of a room: `#` + its name (never a screen name). */
+export function roomEntryName(room: string): string {
+  return `#${room}`;
 }
 
 /** Everything the screen shows. */
@@ -70,6 +91,8 @@ export interface ChatState {
   inputGraphemes?: readonly string[];
   /** Rows scrolled up from the bottom, per conversation (normalized name). */
   scroll?: Map<string, number>;
+  /** Joined rooms by the normalized list entry name (`#` + room name). */
+  rooms?: Map<string, ChatRoomView>;
 }
 
 /** Said after every aim-legacy message (docs/protocol.md §11.2): what that profile does not protect. */
@@ -118,7 +141,13 @@ export function conversationRows(lines: readonly ChatLine[], width: number): str
   });
 }
 
+/** The marker of a room message: the same words as an IM's (a plain room's messages are PLAINTEXT). */
+export function roomMarker(m: { secure: boolean; verdict: 'verified' | 'untrusted' | 'failed'; reason: string; trust?: TrustLevel | null | undefined }): string {
+  return markerFor({ secure: m.secure, verdict: m.verdict, reason: m.reason, trust: m.trust ?? null });
+}
+
 function buddyLine(b: ChatBuddy, selected: boolean): string {
+  if (b.room) return `${selected ? '>' : ' '} ${b.screenName}${b.unread > 0 ? ` (${b.unread})` : ''}`;
   const dot = b.online ? (b.away ? '~' : '*') : '-';
   const tag = b.hasCert ? (b.trust === 'changed' ? ' !KEY' : b.trust === 'personal' ? ' ok' : ' key') : '';
   const state = !b.online ? '' : b.typing ? ' typing…' : b.away ? ' away' : b.idleMinutes ? ` idle ${idle(b.idleMinutes)}` : '';
@@ -140,7 +169,10 @@ export function render(st: ChatState, cols: number, rows: number): string {
   const sel = st.buddies[st.selected];
   const key = sel ? normalizeScreenName(sel.screenName) : '';
   const header = `certim chat — ${st.me} — ${st.status}`;
-  const convTitle = sel
+  const openRoom = sel?.room ? st.rooms?.get(key) : undefined;
+  const convTitle = openRoom
+    ? `${sel!.screenName}: ${!openRoom.joined ? 'you left this room' : openRoom.secure ? (openRoom.readable ? 'secure room' : 'SECURE ROOM — this client cannot read it') : 'plain room — messages are NOT encrypted'}`
+    : sel
     ? `${sel.screenName}: ${sel.hasCert ? (sel.trust === 'personal' ? 'secure, personally verified' : sel.trust === 'changed' ? 'secure, KEY CHANGED (not verified)' : 'secure, CA-certified') : st.plaintextAllowed.has(key) ? 'NO KEY — PLAINTEXT ALLOWED' : 'no certificate known yet'}`
     : 'no conversation — /msg NAME to start one';
   const notices = st.notices.slice(-3);
@@ -156,7 +188,11 @@ export function render(st: ChatState, cols: number, rows: number): string {
     const line = fitCells(sanitize(buddyLine(b, i === st.selected)), listW);
     listLines.push(i === st.selected ? `\x1b[7m${line}\x1b[0m` : line);
   });
-  const conv = conversationRows(st.conversations.get(key) ?? [], convW);
+  // A room shows its members beside the conversation: `*` marks a certim client, then the key status column.
+  const memW = openRoom ? Math.min(30, Math.max(16, Math.floor(convW / 3))) : 0;
+  const textW = openRoom ? Math.max(10, convW - memW - 3) : convW;
+  const memberLines = openRoom ? [`Members (${openRoom.members.length}) key`, ...openRoom.members.map((m) => `${m.certim ? '*' : ' '} ${m.screenName} ${m.keyStatus}`)] : [];
+  const conv = conversationRows(st.conversations.get(key) ?? [], textW);
   const maxScroll = Math.max(0, conv.length - bodyRows);
   const scroll = Math.min(st.scroll?.get(key) ?? 0, maxScroll);
   const convLines = conv.slice(Math.max(0, conv.length - bodyRows - scroll), conv.length - scroll);
@@ -164,9 +200,13 @@ export function render(st: ChatState, cols: number, rows: number): string {
   const out: string[] = [];
   out.push(`\x1b[1m${fitCells(sanitize(header), cols)}\x1b[0m`);
   out.push(`${fitCells(' Buddies', listW)} | ${fitCells(sanitize(convTitle), convW)}`);
-  for (let r = 0; r < bodyRows; r++) out.push(`${listLines[r] ?? ' '.repeat(listW)} | ${fitCells(convLines[r] ?? '', convW)}`);
+  for (let r = 0; r < bodyRows; r++) {
+    const text = fitCells(convLines[r] ?? '', textW);
+    const members = openRoom ? ` | ${fitCells(sanitize(memberLines[r] ?? ''), memW)}` : '';
+    out.push(`${listLines[r] ?? ' '.repeat(listW)} | ${text}${members}`);
+  }
   for (const n of notices) out.push(`\x1b[1;33m${fitCells(`! ${sanitize(n).replace(/\n/g, ' ')}`, cols)}\x1b[0m`);
-  out.push(fitCells('Up/Down buddy · PgUp/PgDn scroll · /msg NAME · /trust · /verify NAME FP · /away · /block · /help · /quit', cols));
+  out.push(fitCells(openRoom ? 'Up/Down · /invite BUDDY · /leave · /kick BUDDY · /join ROOM · /create ROOM · /help · /quit' : 'Up/Down buddy · PgUp/PgDn scroll · /msg NAME · /trust · /verify NAME FP · /away · /block · /join ROOM · /help · /quit', cols));
   // The input line: the prompt, then the window of the input that keeps the cursor visible, and a count for long texts.
   const prompt = `${sel ? sanitize(sel.screenName) : ''}> `;
   const chars = st.inputGraphemes ?? [...st.input];

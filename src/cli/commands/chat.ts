@@ -24,8 +24,12 @@ import { ChatHistory } from '../../client/node/history.js';
 import type { ProfileDir } from '../../client/node/profile.js';
 import { acceptRecord, formatFingerprint, isSha256Fingerprint, trustLevel, verifyRecord } from '../../client/trust.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
+import type { RoomInvitation } from '../../client/rooms/invitation.js';
+import { defaultRoomCodecs } from '../../client/rooms/room-codec.js';
+import { RoomClient, type ChatRoom } from '../../client/rooms/room-client.js';
 import { LineEditor, type Keypress } from '../tui/line-editor.js';
-import { markerFor, render, SCROLLBACK_LINES, sentMarker, type ChatBuddy, type ChatLine, type ChatState } from './chat-screen.js';
+import { markerFor, render, roomEntryName, roomMarker, SCROLLBACK_LINES, sentMarker, type ChatBuddy, type ChatLine, type ChatRoomView, type ChatState } from './chat-screen.js';
+import { roomCodecsFor } from './room-codecs.js';
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
 import { publishSavedPresence, writeSaved } from './presence-settings.js';
 
@@ -41,6 +45,9 @@ export const HELP = [
   '/away [TEXT] · /back  away message · /profile TEXT · /info [NAME]  profile and away message',
   '/trust [NAME]        fingerprint and trust · /verify NAME FINGERPRINT  mark as checked in person',
   '/accept NAME         take a changed key of a verified buddy WITHOUT verifying it (prefer /verify)',
+  '/join ROOM · /create ROOM [--secure]  enter a chat room (listed as #ROOM, members beside it; * = certim client)',
+  '/invite BUDDY · /leave  in a room: invite a buddy, leave · /accept [ROOM]  join the room you were invited to',
+  '/kick BUDDY          certim secure rooms: drop BUDDY from the room key (the server cannot remove anyone)',
   '/plaintext [on|off]  allow unencrypted IMs to a buddy without a key · //text sends "/text" · /quit',
   'keys: Up/Down buddy · PgUp/PgDn scroll · Home/End/Left/Right/Delete edit · Ctrl-U/K/W cut · Esc clear warnings',
 ];
@@ -77,8 +84,13 @@ class ChatApp {
   /** `--history` was given. */
   keepHistory = false;
 
+  /** Chat rooms (docs/protocol.md §15); created in attach(), secure codecs added once the keys are loaded. */
+  rooms!: RoomClient;
+  /** Room invitations not yet accepted, newest last. */
+  private readonly invitations: RoomInvitation[] = [];
+
   constructor(private readonly client: CertimClient, private readonly profile: ProfileDir, initial: string[]) {
-    this.st = { me: client.screenName, status: 'online', buddies: [], selected: -1, conversations: new Map(), plaintextAllowed: new Set(), notices: [], input: '', scroll: new Map() };
+    this.st = { me: client.screenName, status: 'online', buddies: [], selected: -1, conversations: new Map(), plaintextAllowed: new Set(), notices: [], input: '', scroll: new Map(), rooms: new Map() };
     for (const b of [...profile.all().map((r) => r.screenName), ...initial]) this.ensureBuddy(b);
     if (this.order.length > 0) this.st.selected = 0;
     this.refreshBuddies();
@@ -110,6 +122,13 @@ class ChatApp {
         ...(this.groups.has(k) ? { group: this.groups.get(k)! } : {}),
       };
     });
+    // Joined rooms first, under "Rooms".
+    const roomEntries = [...this.st.rooms!.values()].map((v): ChatBuddy => {
+      const name = roomEntryName(v.name);
+      const prev = this.st.buddies.find((b) => b.room && normalizeScreenName(b.screenName) === normalizeScreenName(name));
+      return { screenName: name, online: v.joined, away: false, hasCert: false, trust: undefined, unread: prev?.unread ?? 0, room: true, group: 'Rooms' };
+    });
+    this.st.buddies = [...roomEntries, ...this.st.buddies];
     if (selectedName !== undefined) this.select(selectedName, false);
   }
 
@@ -197,6 +216,18 @@ class ChatApp {
   /** Subscribes to the client's events (before sign-on, so nothing delivered at sign-on is missed). */
   attach(): void {
     const c = this.client;
+    this.rooms = new RoomClient(c, { codecs: defaultRoomCodecs() });
+    this.rooms.on('invitation', (inv) => {
+      this.invitations.push(inv);
+      if (this.invitations.length > 20) this.invitations.shift();
+      const room = inv.name ?? inv.room.cookie;
+      this.ensureBuddy(inv.peer);
+      this.refreshBuddies();
+      this.push(inv.peer, { time: new Date(), who: '*', text: `${inv.peer} invites you to room ${room}${inv.text ? `: ${inv.text}` : ''} — /accept ${room} to join`, marker: inv.secure ? '[invitation, secure room]' : '[invitation]' });
+      this.notice(`${inv.peer} invites you to ${room}${inv.secure ? ' (secure room)' : ''}: /accept ${room}`);
+      if (this.started && !this.focused) process.stdout.write('\x07');
+    });
+    this.rooms.on('warning', (w) => this.notice(w.message));
     c.on('buddy', (p) => {
       this.ensureBuddy(p.screenName);
       if (!p.online) this.typing.delete(normalizeScreenName(p.screenName));
@@ -286,7 +317,7 @@ class ChatApp {
    */
   private typingTo(event: 'typing' | 'paused' | 'none'): void {
     const to = this.current();
-    if (!to) return;
+    if (!to || this.currentRoom() !== undefined) return;
     if (this.pauseTimer) clearTimeout(this.pauseTimer);
     this.pauseTimer = undefined;
     if (event === 'typing') {
@@ -383,10 +414,77 @@ class ChatApp {
     return this.st.buddies[this.st.selected]?.screenName;
   }
 
+  /** The open room, when the selected entry is one. */
+  private currentRoom(): ChatRoomView | undefined {
+    const sel = this.st.buddies[this.st.selected];
+    return sel?.room ? this.st.rooms!.get(normalizeScreenName(sel.screenName)) : undefined;
+  }
+
+  /** Shows a joined room: its entry, members, messages. */
+  private watchRoom(r: ChatRoom): void {
+    const entry = roomEntryName(r.name);
+    const key = normalizeScreenName(entry);
+    const view: ChatRoomView = { name: r.name, secure: r.secure, readable: r.readable, joined: true, members: [] };
+    const refresh = (): void => {
+      view.members = r.members().map((m) => ({ screenName: m.screenName, certim: m.certim, keyStatus: r.keyStatus(m) }));
+    };
+    refresh();
+    this.st.rooms!.set(key, view);
+    this.refreshBuddies();
+    this.select(entry, false);
+    this.note(entry, r.secure
+      ? (r.readable ? `joined secure room ${r.name}` : `joined SECURE room ${r.name}, but this client cannot read or write it (no secure-room codec)`)
+      : `joined ${r.name}: a plain room — messages are NOT encrypted; anyone in it (and the server) can read them`, r.secure ? '[room, secure]' : '[room, PLAINTEXT]');
+    r.on('members', ({ joined, left }) => {
+      refresh();
+      for (const m of joined) this.push(entry, { time: new Date(), who: '*', text: `${m.screenName} joined${m.certim ? '' : ' (classic client)'}`, marker: '[room]' });
+      for (const m of left) this.push(entry, { time: new Date(), who: '*', text: `${m.screenName} left`, marker: '[room]' });
+      this.redraw();
+    });
+    r.on('message', (m) => {
+      this.push(entry, { time: m.time, who: m.from, text: m.text, marker: roomMarker(m) + (m.whisper ? ' (whisper)' : '') });
+      const sel = this.st.buddies[this.st.selected];
+      if (!sel || normalizeScreenName(sel.screenName) !== key) {
+        const b = this.st.buddies.find((x) => normalizeScreenName(x.screenName) === key);
+        if (b) b.unread++;
+      }
+      if (this.started && !this.focused) process.stdout.write('\x07');
+      this.redraw();
+    });
+    r.on('warning', (w) => this.notice(w.message));
+    r.on('closed', ({ byUser, error }) => {
+      view.joined = false;
+      this.refreshBuddies();
+      this.note(entry, byUser ? `you left ${r.name}` : `the connection to ${r.name} closed${error ? `: ${error.message}` : ''} — /join ${r.name} to go back`, '[room]');
+    });
+  }
+
+  private async sendRoom(view: ChatRoomView, text: string): Promise<void> {
+    const entry = roomEntryName(view.name);
+    const r = this.rooms.room(view.name);
+    const line = this.push(entry, { time: new Date(), who: 'me', text, marker: '[…]', status: 'sending…' });
+    this.st.scroll!.delete(normalizeScreenName(entry));
+    this.redraw();
+    try {
+      if (!r) throw new ClientError('NOT_IN_ROOM', `not in ${view.name}: /join ${view.name}`);
+      await r.send(text);
+      line.marker = r.secure ? '[secure]' : '[PLAINTEXT]';
+      line.status = 'sent to the room';
+    } catch (e) {
+      line.marker = '[NOT SENT]';
+      line.status = undefined;
+      line.who = '*';
+      line.text = `not sent: ${(e as Error).message}`;
+    }
+    this.redraw();
+  }
+
   private async submit(line: string): Promise<void> {
     if (!line.startsWith('/') || line.startsWith('//')) {
       const to = this.current();
       if (!to) return this.notice('no conversation open: /msg NAME first');
+      const room = this.currentRoom();
+      if (room) return this.sendRoom(room, line.startsWith('//') ? line.slice(1) : line);
       return this.send(to, line.startsWith('//') ? line.slice(1) : line); // "//text" sends "/text"
     }
     const [cmd, ...args] = line.slice(1).split(/\s+/);
@@ -482,7 +580,56 @@ class ChatApp {
           this.refreshBuddies();
           return this.note(name, `${name} is now personally verified`, '[trust: personal]');
         }
+        case 'join':
+        case 'create': {
+          const secure = args.includes('--secure');
+          const name = args.filter((a) => a !== '--secure').join(' ').trim();
+          if (!name) return this.notice(`usage: /${cmd} ROOM${cmd === 'create' ? ' [--secure]' : ''}`);
+          if (cmd === 'join' && secure) return this.notice('usage: /join ROOM (a room is secure or not from its creation: /create ROOM --secure)');
+          if (secure && !this.rooms.codecs.secureAvailable) return this.notice('secure rooms not available in this client yet (no secure-room codec): nothing was created');
+          const existing = this.rooms.room(name);
+          if (existing) return this.select(roomEntryName(existing.name));
+          const r = cmd === 'create' ? await this.rooms.join(await this.rooms.create(name, { secure })) : await this.rooms.join(name);
+          return this.watchRoom(r);
+        }
+        case 'invite': {
+          const room = this.currentRoom();
+          const buddy = args[0];
+          if (!room || !buddy) return this.notice('usage: /invite BUDDY, in the room you are inviting to');
+          const r = this.rooms.room(room.name);
+          if (!r) return this.notice(`you are not in ${room.name}: /join ${room.name}`);
+          await this.rooms.invite(r, buddy, rest.slice(buddy.length).trim() || undefined);
+          return this.note(roomEntryName(room.name), `invited ${buddy}`, '[room]');
+        }
+        case 'leave': {
+          const room = this.currentRoom();
+          if (!room) return this.notice('/leave works in a room (select its #ROOM entry)');
+          const r = this.rooms.room(room.name);
+          if (!r) return this.notice(`you already left ${room.name}`);
+          r.leave();
+          return;
+        }
+        case 'kick': {
+          const room = this.currentRoom();
+          const buddy = args[0];
+          if (!room || !buddy) return this.notice('usage: /kick BUDDY, in a certim secure room');
+          const r = this.rooms.room(room.name);
+          const kick = r?.codecHooks?.kick;
+          if (!r || !r.secure || !kick) {
+            return this.note(roomEntryName(room.name), `/kick only works in certim secure rooms: it gives everyone else a new room key without ${buddy}, so ${buddy} can no longer read or write; the server cannot remove anyone from a room${r?.secure ? ' (not available: this client has no secure-room codec)' : ` (${room.name} is a plain room)`}`, '[kick]');
+          }
+          await kick.call(r.codecHooks, buddy, r.context());
+          return this.note(roomEntryName(room.name), `${buddy} was removed from the room key`, '[room]');
+        }
         case 'accept': {
+          // A pending room invitation (by room name, or the newest with no name given) before a changed key.
+          const wanted = args.join(' ').trim();
+          const inv = wanted === '' ? this.invitations[this.invitations.length - 1]
+            : this.invitations.find((i) => normalizeScreenName(i.name ?? i.room.cookie) === normalizeScreenName(wanted));
+          if (inv) {
+            this.invitations.splice(this.invitations.indexOf(inv), 1);
+            return this.watchRoom(await this.rooms.accept(inv));
+          }
           const name = args[0] ?? this.current();
           if (!name) return this.notice('usage: /accept NAME');
           this.profile.reload();
@@ -573,6 +720,7 @@ export const chatCommand: Command = {
         if (!id) throw new UsageError('--history needs your keys (certim keys init first): the history is encrypted with them');
         app.openHistory(new ChatHistory(connected.profile.path('history.jsonl'), [id.encryption, ...(id.previous ?? [])]));
       }
+      roomCodecsFor(client, connected.identity, app.rooms.codecs);
       publishSavedPresence(client, connected.profile, (m) => app.notice(m));
       app.start();
       void app.loadBuddyList();

@@ -5,12 +5,12 @@
  * text, 0x0011 empty (a secure room), 0x2713 the security block (opaque here: a secure-room codec writes and reads
  * it), 0x2711 short room info {u16 exchange, u8-length cookie, u16 instance}.
  */
-import { ByteReader, ByteWriter, decodeText } from '../../wire/bytes.js';
+import { ByteWriter, decodeText } from '../../wire/bytes.js';
 import { capabilityBytes, capabilityEquals } from '../../wire/capabilities.js';
 import { MiniRoomInfo, parseRoomCookie } from '../../wire/families/chat-nav.js';
-import { IcbmChannel, IcbmTlv, decodeIcbmChannelMsgToClient, encodeIcbmChannelMsgToHost } from '../../wire/icbm-message.js';
-import { RendezvousType } from '../../wire/rv-proxy.js';
-import { readTlvRestList, tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
+import { IcbmChannel, IcbmTlv, encodeIcbmChannelMsgToHost } from '../../wire/icbm-message.js';
+import { RvType as RendezvousType, type RendezvousMessage } from '../../wire/rendezvous.js';
+import { tlv, tlvString, tlvU16, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
 
 /** The chat capability (docs/protocol.md §5, §7.2). */
 export const CHAT_CAPABILITY = capabilityBytes('Chat');
@@ -46,11 +46,11 @@ export interface RoomInvitation {
   secure: boolean;
   /** TLV 0x2713, as sent (opaque). */
   securityBlock: Uint8Array | undefined;
-  /** Every rendezvous TLV, in order. */
-  tlvs: readonly Tlv[];
+  /** The whole rendezvous message, as decoded (src/wire/rendezvous.ts). */
+  message: RendezvousMessage;
 }
 
-/** The rendezvous block of an invitation. */
+/** The rendezvous block of an invitation, TLVs in joscar's order (sent with CertimClient.sendRendezvous). */
 export function encodeInvitationBlock(m: { cookie: Uint8Array; room: { exchange: number; cookie: string; instance: number }; text: string; secure: boolean; securityBlock?: Uint8Array }): Uint8Array {
   const list: Tlv[] = [
     tlvU16(InvitationTlv.REQUEST_INDEX, 1),
@@ -66,7 +66,10 @@ export function encodeInvitationBlock(m: { cookie: Uint8Array; room: { exchange:
   return writeTlvRestList(w, list).finish();
 }
 
-/** The `04/06` body of an invitation to `to` (host ack asked, never stored offline: no TLV 0x0006). */
+/**
+ * The `04/06` body of an invitation to `to` (host ack asked, never stored offline: no TLV 0x0006), for callers that
+ * send through `CertimClient.request`; `RoomClient` sends the block with `CertimClient.sendRendezvous`.
+ */
 export function encodeInvitationIm(to: string, m: Parameters<typeof encodeInvitationBlock>[0]): Uint8Array {
   return encodeIcbmChannelMsgToHost({
     cookie: m.cookie, channel: IcbmChannel.Rendezvous, screenName: to,
@@ -75,33 +78,22 @@ export function encodeInvitationIm(to: string, m: Parameters<typeof encodeInvita
 }
 
 /**
- * The invitation in a `04/07` body, or undefined when it is another channel-2 message (a file transfer, a cancel,
- * another capability). WireError when the block is malformed.
+ * The invitation in a channel-2 rendezvous message (client.ts `rendezvous` event), or undefined when it is another
+ * rendezvous (a file transfer, a cancel, another capability) or names no room. WireError when 0x2711 is malformed.
  */
-export function decodeInvitationIm(body: Uint8Array): RoomInvitation | undefined {
-  const m = decodeIcbmChannelMsgToClient(body);
-  if (m.channel !== IcbmChannel.Rendezvous) return undefined;
-  const rv = m.tlvs.bytes(IcbmTlv.RENDEZVOUS);
-  if (!rv) return undefined;
-  const r = new ByteReader(rv);
-  const type = r.u16('rendezvous type');
-  const cookie = r.bytes(8, 'rendezvous cookie');
-  const cap = r.bytes(16, 'rendezvous capability');
-  if (type !== RendezvousType.Propose || !capabilityEquals(cap, CHAT_CAPABILITY)) return undefined;
-  const tlvs = readTlvRestList(r, 32);
-  const roomBytes = tlvs.bytes(InvitationTlv.ROOM);
-  if (!roomBytes) return undefined;
-  const room = MiniRoomInfo.decode(roomBytes);
+export function invitationFrom(from: string, m: RendezvousMessage): RoomInvitation | undefined {
+  if (m.type !== RendezvousType.Propose || !capabilityEquals(m.capability, CHAT_CAPABILITY) || !m.serviceData) return undefined;
+  const room = MiniRoomInfo.decode(m.serviceData);
   const roomCookie = decodeText(room.cookie);
-  const text = tlvs.bytes(InvitationTlv.TEXT);
+  const block = m.extra?.find((t) => t.type === InvitationTlv.SECURITY_BLOCK);
   return {
-    peer: m.sender.screenName,
-    cookie: cookie.slice(),
+    peer: from,
+    cookie: m.cookie.slice(),
     room: { exchange: room.exchange, cookie: roomCookie, instance: room.instance },
     name: parseRoomCookie(roomCookie)?.name,
-    text: text ? decodeText(text) : '',
-    secure: tlvs.has(InvitationTlv.SECURE),
-    securityBlock: tlvs.bytes(InvitationTlv.SECURITY_BLOCK)?.slice(),
-    tlvs: [...tlvs].map((t) => ({ type: t.type, value: t.value.slice(), offset: -1 })),
+    text: m.invitation ?? '',
+    secure: m.tls === true,
+    securityBlock: block?.value.slice(),
+    message: m,
   };
 }

@@ -32,17 +32,17 @@ import {
   parseRoomCookie, roomCookie, writeMiniRoomInfo, type RoomInfo,
 } from '../../wire/families/chat-nav.js';
 import { CHAT_CHANNEL, CHAT_FAMILY, ChatSubtype, ChatTlv, decodeChatMsgToClient, encodeChatMsgToHost } from '../../wire/families/chat.js';
-import { ICBM_FAMILY, IcbmSubtype } from '../../wire/families/icbm.js';
 import { OSERVICE_FAMILY } from '../../wire/families/oservice.js';
 import { ByteReader } from '../../wire/bytes.js';
-import { decodeSnacError, SnacErrorCode, type Snac } from '../../wire/snac.js';
+import { decodeSnacError, type Snac } from '../../wire/snac.js';
 import { decodeTlvRestList, tlv, tlvString, writeTlvRestList, type Tlv } from '../../wire/tlv.js';
 import { readUserInfo, type UserInfo } from '../../wire/user-info.js';
 import { normalizeScreenName, sameScreenName } from '../../pki/screen-name.js';
 import type { CertimClient } from '../client.js';
 import { ClientError, snacErrorName } from '../errors.js';
 import type { OscarConnection } from '../oscar-connection.js';
-import { decodeInvitationIm, encodeInvitationIm, type RoomInvitation } from './invitation.js';
+import { encodeInvitationBlock, invitationFrom, type RoomInvitation } from './invitation.js';
+import type { RendezvousMessage } from '../../wire/rendezvous.js';
 import {
   CONTENT_TYPE_PLAIN, CONTENT_TYPE_SECURE, baseContentType, decodeMessageBlock, defaultRoomCodecs, encodeMessageBlock, failedVerdict,
   type RoomCodecs, type RoomCodecWithHooks, type RoomContext, type RoomMember, type RoomMessageTlvs, type RoomMessageVerdict,
@@ -374,6 +374,11 @@ export class ChatRoom extends EventEmitter<ChatRoomEvents> {
     }
     this.pendingSends.clear();
     this.resolveListed();
+    try {
+      this.codec?.left?.(this.context());
+    } catch (e) {
+      this.emit('warning', new ClientError('PROTOCOL', `room ${this.name}: ${(e as Error).message}`, { cause: e }));
+    }
     this.emit('closed', { error: err, byUser: this.closedByUser });
   }
 }
@@ -397,9 +402,9 @@ export class RoomClient extends EventEmitter<RoomClientEvents> {
   readonly codecs: RoomCodecs;
   private readonly rooms = new Map<string, ChatRoom>();
   private readonly now: () => Date;
-  private readonly onRendezvous = (body: Uint8Array): void => {
+  private readonly onRendezvous = ({ from, message }: { from: string; message: RendezvousMessage }): void => {
     try {
-      const inv = decodeInvitationIm(body);
+      const inv = invitationFrom(from, message);
       if (!inv) return;
       // A secure codec takes key updates for rooms it holds a key for (docs/protocol.md §16.2); the rest are invitations.
       const secure = this.codecs.lookup(CONTENT_TYPE_SECURE);
@@ -501,6 +506,14 @@ export class RoomClient extends EventEmitter<RoomClientEvents> {
       throw new ClientError('TIMEOUT', `room ${d.name}: the server did not list the members within 15 s`);
     }
     if (!r.open) throw new ClientError('NOT_IN_ROOM', `the server closed the connection to room ${d.name} while joining (full, or gone)`);
+    if (codec?.joined) {
+      try {
+        await codec.joined(r.context());
+      } catch (e) {
+        r.leave();
+        throw e;
+      }
+    }
     return r;
   }
 
@@ -520,15 +533,16 @@ export class RoomClient extends EventEmitter<RoomClientEvents> {
    * secure codec's 0x2713, sent as given. Errors as {@link invite}.
    */
   async inviteTo(d: RoomDescription, buddy: string, text = `Join me in ${d.name}`, securityBlock?: Uint8Array): Promise<void> {
-    const body = encodeInvitationIm(buddy, {
+    const block = encodeInvitationBlock({
       cookie: randomBytes(8), room: { exchange: d.exchange, cookie: d.cookie, instance: d.instance },
       text, secure: baseContentType(d.contentType) === CONTENT_TYPE_SECURE, ...(securityBlock ? { securityBlock } : {}),
     });
     try {
-      await this.client.request(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_HOST, body);
+      // ICBM channel 2 with a host ack and no store-offline TLV: an offline buddy is BUDDY_OFFLINE.
+      await this.client.sendRendezvous(buddy, block);
     } catch (e) {
+      if (ClientError.is(e, 'BUDDY_OFFLINE')) throw new ClientError('BUDDY_OFFLINE', `${buddy} is not signed on: invitations are not stored`, { ...(e.snacError !== undefined ? { snacError: e.snacError } : {}), cause: e });
       if (ClientError.is(e, 'SNAC_ERROR')) {
-        if (e.snacError === SnacErrorCode.NotLoggedOn) throw new ClientError('BUDDY_OFFLINE', `${buddy} is not signed on: invitations are not stored`, { snacError: e.snacError, cause: e });
         throw new ClientError('SEND_FAILED', `invitation to ${buddy} refused (${snacErrorName(e.snacError ?? 0)})`, { ...(e.snacError !== undefined ? { snacError: e.snacError } : {}), cause: e });
       }
       throw e;

@@ -113,6 +113,10 @@ export interface RoomCodec {
 export interface RoomCodecHooks {
   /** Text for the member list's key column (e.g. `key ok`, `no key`, `pending`); `-` when absent. */
   memberKeyStatus?(member: RoomMember, ctx: RoomContext): string;
+  /** We are in the room and the server listed its members (a creator alone in a new secure room makes the key). */
+  joined?(ctx: RoomContext): Promise<void>;
+  /** Our connection to the room ended (leave, or dropped): forget what belongs to this membership. */
+  left?(ctx: RoomContext): void;
   /** Members joined or left (a secure codec rekeys on a leave, docs/protocol.md §7). */
   membersChanged?(change: { joined: readonly RoomMember[]; left: readonly RoomMember[] }, ctx: RoomContext): Promise<void>;
   /** The invitation security block (ICBM ch-2 TLV 0x2713, §7.2) for `invitee`; undefined sends none. */

@@ -7,11 +7,10 @@
  */
 import { Capability } from '../../wire/capabilities.js';
 import { encodeText } from '../../wire/bytes.js';
-import { ICBM_FAMILY, IcbmSubtype } from '../../wire/families/icbm.js';
 import { randomBytes } from 'node:crypto';
 import { sameScreenName } from '../../pki/screen-name.js';
 import type { CertimClient } from '../client.js';
-import { encodeInvitationIm, type RoomInvitation } from './invitation.js';
+import { encodeInvitationBlock, type RoomInvitation } from './invitation.js';
 import { failedVerdict, type RoomCodecWithHooks, type RoomContext, type RoomMember, type RoomMessageTlvs, type RoomMessageVerdict } from './room-codec.js';
 import { SecureRoomCodec, type MemberKeys, type OutgoingKeyBlock, type SecureRoomContext } from './secure-room-codec.js';
 import { CLASSIC_PRESENT_TEXT } from './secure-room-state.js';
@@ -22,11 +21,10 @@ export type KeyBlockSender = (to: string, block: Uint8Array, ctx: RoomContext) =
 /** Sends key blocks as invitation-shaped ICBMs through a signed-on client (docs/protocol.md §7.2, §16.2). */
 export function keyBlockSenderFor(client: CertimClient): KeyBlockSender {
   return async (to, block, ctx) => {
-    const body = encodeInvitationIm(to, {
+    await client.sendRendezvous(to, encodeInvitationBlock({
       cookie: randomBytes(8), room: { exchange: ctx.exchange, cookie: ctx.cookie, instance: ctx.instance },
       text: `room key for ${ctx.name}`, secure: true, securityBlock: block,
-    });
-    await client.request(ICBM_FAMILY, IcbmSubtype.CHANNEL_MSG_TO_HOST, body);
+    }));
   };
 }
 
