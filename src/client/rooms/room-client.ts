@@ -94,6 +94,8 @@ export interface ChatRoomEvents {
 const CAP_SECURE_IM = capabilityBytes('SecureIm');
 const CAP_MODERN = capabilityBytes('CertimModernSecureIm');
 const SEND_TIMEOUT_MS = 15_000;
+/** Members kept per room (a server's max occupancy is far below; docs/protocol.md §3.6 0x00D2). */
+const MAX_MEMBERS = 5000;
 
 /** A member of a room from its user-info block (docs/protocol.md §4). */
 export function memberFromUserInfo(u: UserInfo, raw: Uint8Array): RoomMember {
@@ -304,7 +306,14 @@ export class ChatRoom extends EventEmitter<ChatRoomEvents> {
     for (const m of list) {
       const k = normalizeScreenName(m.screenName);
       if (joined) {
-        if (!this.memberMap.has(k)) changed.push(m);
+        if (!this.memberMap.has(k)) {
+          // A room holds at most a few hundred (its 0x00D2); a server listing more is not believed without bound.
+          if (this.memberMap.size >= MAX_MEMBERS) {
+            this.emit('warning', new ClientError('PROTOCOL', `room ${this.name}: more than ${MAX_MEMBERS} members listed; ignoring the rest`));
+            break;
+          }
+          changed.push(m);
+        }
         this.memberMap.set(k, m);
       } else if (this.memberMap.delete(k)) {
         changed.push(m);
