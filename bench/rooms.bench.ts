@@ -13,7 +13,11 @@
  * The send time travels in the message cookie (µs since the load generator started): the server copies it into
  * `0E/06` and the baseline forwards the `0E/05` itself, so receivers find it at the same offset in both.
  *
+ * The client half (bench/support/rooms-client.ts) follows: the client's cost per secure room message against
+ * `openssl speed` (RSA-2048 sign/verify, AES-256-CBC) measured in the same run.
+ *
  * Usage: npm run bench -- rooms      CERTIM_BENCH_MEMBERS=50 CERTIM_BENCH_RATES=2,8 CERTIM_BENCH_SECONDS=5
+ *        CERTIM_BENCH_ROOMS_PART=server|client (default: both)
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -30,6 +34,7 @@ import { BENCH_PASSWORD, benchScreenName, createBenchAccounts } from './support/
 import { spawnBenchChild, type BenchChild } from './support/child.js';
 import { FlapSplitter, flap, snac } from './support/flap.js';
 import { fmt, quantile, sleep } from './support/stats.js';
+import { benchRoomsClient } from './support/rooms-client.js';
 
 const MEMBERS = Number(process.env.CERTIM_BENCH_MEMBERS ?? 50);
 const RATES = (process.env.CERTIM_BENCH_RATES ?? '2,8').split(',').map(Number).filter((r) => r > 0);
@@ -153,16 +158,20 @@ async function runTarget(kind: 'server' | 'baseline'): Promise<Map<number, Run>>
   }
 }
 
-const server = await runTarget('server');
-const baseline = await runTarget('baseline');
-console.log(`rooms: ${MEMBERS} members in one room, ${SECONDS} s per rate, ~${payload.length + 6}-byte 0E/05 frames`);
-console.log('rate/member | target   | deliveries | expected | per wall-s | per relay CPU-s | p50 ms | p99 ms');
-for (const rate of RATES) {
-  const expected = Math.round(MEMBERS * (MEMBERS - 1) * rate * SECONDS);
-  for (const [name, r] of [['server', server.get(rate)!], ['baseline', baseline.get(rate)!]] as const) {
-    console.log(`${String(rate).padStart(11)} | ${name.padEnd(8)} | ${fmt(r.delivered).padStart(10)} | ${fmt(expected).padStart(8)} | ${fmt(r.delivered / r.wall).padStart(11)} | ${fmt(r.delivered / r.cpu).padStart(15)} | ${fmt(r.p50, 2).padStart(6)} | ${fmt(r.p99, 2).padStart(6)}`);
+const PART = process.env.CERTIM_BENCH_ROOMS_PART ?? 'all';
+if (PART !== 'client') {
+  const server = await runTarget('server');
+  const baseline = await runTarget('baseline');
+  console.log(`rooms: ${MEMBERS} members in one room, ${SECONDS} s per rate, ~${payload.length + 6}-byte 0E/05 frames`);
+  console.log('rate/member | target   | deliveries | expected | per wall-s | per relay CPU-s | p50 ms | p99 ms');
+  for (const rate of RATES) {
+    const expected = Math.round(MEMBERS * (MEMBERS - 1) * rate * SECONDS);
+    for (const [name, r] of [['server', server.get(rate)!], ['baseline', baseline.get(rate)!]] as const) {
+      console.log(`${String(rate).padStart(11)} | ${name.padEnd(8)} | ${fmt(r.delivered).padStart(10)} | ${fmt(expected).padStart(8)} | ${fmt(r.delivered / r.wall).padStart(11)} | ${fmt(r.delivered / r.cpu).padStart(15)} | ${fmt(r.p50, 2).padStart(6)} | ${fmt(r.p99, 2).padStart(6)}`);
+    }
+    const s = server.get(rate)!;
+    const b = baseline.get(rate)!;
+    console.log(`${String(rate).padStart(11)} | ratio server/baseline deliveries per relay CPU-second: ${fmt(s.delivered / s.cpu / (b.delivered / b.cpu), 2)} (goal >= 0.5)`);
   }
-  const s = server.get(rate)!;
-  const b = baseline.get(rate)!;
-  console.log(`${String(rate).padStart(11)} | ratio server/baseline deliveries per relay CPU-second: ${fmt(s.delivered / s.cpu / (b.delivered / b.cpu), 2)} (goal >= 0.5)`);
 }
+if (PART !== 'server') await benchRoomsClient();

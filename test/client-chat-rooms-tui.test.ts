@@ -2,7 +2,7 @@
  * Chat rooms in `certim chat`, in a real terminal (tmux) against a real `certim server` process, with bob and carol
  * as library room clients (docs/protocol.md §17): /create lists the room with its member panel, members come and
  * go, messages show both ways with the PLAINTEXT marker, /invite reaches a buddy, an incoming invitation is shown
- * and /accept joins it, /leave leaves, and /create --secure and /kick say why they are not available.
+ * and /accept joins it, /leave leaves, /kick says why it needs a secure room, and /create --secure makes one.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,9 +110,7 @@ describe('certim chat: rooms in tmux', { timeout: 400_000 }, () => {
     await tty.waitScreen((x) => x.includes('> #Side Room') && /\* carol -/.test(x) && /\* alice -/.test(x), 'in Side Room with carol');
   });
 
-  it('/create --secure and /kick say plainly why they are not available; /leave leaves', async () => {
-    tty.line('/create Vault --secure');
-    await tty.waitScreen((x) => x.includes('secure rooms not available in this client yet'), 'no secure rooms yet');
+  it('/kick says plainly why it does not work in a plain room; /leave leaves; /create --secure makes a secure room and its key', async () => {
     tty.line('/kick carol');
     await tty.waitScreen((x) => x.includes('[kick] /kick only works in'), 'kick explained');
     const left = new Promise<void>((resolve) => carol.room('Side Room')!.on('members', (e) => {
@@ -121,5 +119,7 @@ describe('certim chat: rooms in tmux', { timeout: 400_000 }, () => {
     tty.line('/leave');
     await left;
     await tty.waitScreen((x) => x.includes('you left Side Room') && x.includes('#Side Room: you left this room'), 'left');
+    tty.line('/create Vault --secure');
+    await tty.waitScreen((x) => x.includes('#Vault') && x.includes('new room key (epoch 1)'), 'secure room created with its key');
   });
 });

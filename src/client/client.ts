@@ -226,6 +226,8 @@ export interface BuddyCerts {
 
 const CAP_SECURE_IM = capabilityBytes('SecureIm');
 const CAP_MODERN = capabilityBytes('CertimModernSecureIm');
+/** certim secure rooms (docs/protocol.md §16.1): announced with the modern profile. */
+const CAP_ROOMS = capabilityBytes('CertimSecureRooms');
 
 /** Refusals that never fall back to plaintext, even when the caller allowed plaintext. */
 const HARD_REFUSALS: ReadonlySet<string> = new Set(['BUDDY_REVOKED', 'CRL_UNAVAILABLE', 'KEY_CHANGED', 'OWN_CERT_REVOKED']);
@@ -297,7 +299,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const id = this.opts.identity;
     if (id) await this.checkOwnCertificates();
     const generation = ++this.connGeneration;
-    const caps = id ? (this.opts.announceModern === false ? [CAP_SECURE_IM] : [CAP_SECURE_IM, CAP_MODERN]) : [];
+    const caps = id ? (this.opts.announceModern === false ? [CAP_SECURE_IM] : [CAP_SECURE_IM, CAP_MODERN, CAP_ROOMS]) : [];
     const { bos, screenName, rateInfo } = await signOn({
       screenName: this.opts.screenName,
       password: this.opts.password,
@@ -558,6 +560,19 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       }
     }
     return this.maxImBytes;
+  }
+
+  /**
+   * The trust callback the CMS decoders use: a signer certificate is trusted when it verifies for the screen name
+   * under the pinned CA with a current CRL (the same check as Secure IMs; used by secure rooms, docs/protocol.md §16).
+   */
+  trustCallback(): TrustCallback {
+    return async (cert, screenName, purpose) => {
+      const der = new Uint8Array(cert.raw);
+      const v = await this.verifyCert(der, purpose === 'signing' ? 'sign' : 'encrypt', screenName);
+      if (v.ok) return { ok: true };
+      return { ok: false, code: v.code, reason: v.code === 'REVOKED' ? `${screenName}'s certificate was REVOKED: ${this.revocationText(der, v.reason)}` : v.reason };
+    };
   }
 
   /**

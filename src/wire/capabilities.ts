@@ -13,6 +13,8 @@ export const CAPABILITY_SIZE = 16;
  * Known capabilities as canonical (upper-case) GUID strings.
  * `CertimModernSecureIm` is certim's own: generated once at random (v4) on 2026-11-22 for certim clients to
  * announce the modern secure-IM profile alongside (not instead of) AIM's `SecureIm`. Never change it.
+ * `CertimSecureRooms` is certim's second: generated once at random (v4) on 2026-11-30; a client announcing it reads
+ * certim's secure-room profile (key epochs, rekeying, docs/protocol.md §16.1). Never change it either.
  */
 export const Capability = {
   /** AIM Secure IM / encryption with personal certificates. */
@@ -48,6 +50,8 @@ export const Capability = {
   TrillianSecureIm: 'F2E7C7F4-FEAD-4DFB-B235-36798BDF0000',
   /** certim's modern secure-IM profile (see above). */
   CertimModernSecureIm: '47F62DA0-5B24-47FA-8E2C-F5BC66061803',
+  /** certim's secure-room profile (see above). */
+  CertimSecureRooms: 'F84EBDF2-6228-49D5-93E6-B0A2336D25A2',
 } as const;
 
 /** Name of a known capability. */

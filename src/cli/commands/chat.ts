@@ -751,7 +751,7 @@ export const chatCommand: Command = {
         if (!id) throw new UsageError('--history needs your keys (certim keys init first): the history is encrypted with them');
         app.openHistory(new ChatHistory(connected.profile.path('history.jsonl'), [id.encryption, ...(id.previous ?? [])]));
       }
-      roomCodecsFor(client, connected.identity, app.rooms.codecs);
+      roomCodecsFor(client, connected.identity, app.rooms.codecs, (room, note) => app.notice(`${room}: ${note}`));
       publishSavedPresence(client, connected.profile, (m) => app.notice(m));
       app.start();
       void app.loadBuddyList();

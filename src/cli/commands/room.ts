@@ -33,7 +33,9 @@ const USAGE = `usage: certim room create NAME [--secure] [--json]
        certim room invite NAME BUDDY [TEXT] [--json]
        certim room leave NAME                end this profile's running \`room join\`/\`room listen\` in NAME
   Rooms are on exchange 4 and live while someone is in them (and 5 minutes after). --secure asks for a secure room
-  (application/pkcs7-mime); without a secure-room codec it is refused. --count N exits after N messages and
+  (application/pkcs7-mime); without a secure-room codec it is refused. In a secure room the key lives in the
+  \`room join\` process: its first member makes it, and there, on stdin, \`/invite BUDDY\` sends a buddy the key and
+  \`/kick NAME\` rekeys without NAME. --count N exits after N messages and
   invitations. --accept-invitations joins every room you are invited to (plain rooms, or secure ones the codec can read).`;
 
 /** The human line of a room message, with its verdict marker. */
@@ -171,6 +173,16 @@ async function stay(client: CertimClient, rooms: RoomClient, profile: ProfileDir
     rl = createInterface({ input: process.stdin });
     rl.on('line', (line) => {
       if (line.trim() === '') return;
+      // Secure rooms: the room key lives in this process, so invitations and kicks are typed here (docs/protocol.md §16).
+      const cmd = /^\/(invite|kick)\s+(\S+)\s*(.*)$/.exec(line.trim());
+      if (cmd) {
+        const [, verb, who, words] = cmd;
+        const act = verb === 'invite'
+          ? rooms.invite(target, who!, words || undefined).then(() => console.error(`certim room: invited ${who} to ${target.name}`))
+          : (target.codecHooks?.kick ? target.codecHooks.kick(who!, target.context()) : Promise.reject(new Error('/kick is for secure rooms'))).then(() => console.error(`certim room: ${who} removed from the key of ${target.name}`));
+        act.catch((e: unknown) => console.error(`certim room: /${verb} ${who}: ${(e as Error).message}`));
+        return;
+      }
       target.send(line).catch((e: unknown) => console.error(`certim room: not sent to ${target.name}: ${(e as Error).message}`));
     });
   }

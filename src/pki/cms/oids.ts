@@ -7,6 +7,9 @@
  *   2.25.207470142294151747653840509765409129692       certim arc
  *   2.25.207470142294151747653840509765409129692.1.1   id-certim-aa-senderScreenName    UTF8String
  *   2.25.207470142294151747653840509765409129692.1.2   id-certim-aa-recipientScreenName UTF8String
+ *   2.25.207470142294151747653840509765409129692.2.1   id-certim-aa-roomName       UTF8String (secure rooms)
+ *   2.25.207470142294151747653840509765409129692.2.2   id-certim-aa-roomEpoch      INTEGER
+ *   2.25.207470142294151747653840509765409129692.2.3   id-certim-aa-roomKeyholders SEQUENCE OF UTF8String
  * The message id reuses the standard ESS contentIdentifier attribute (RFC 2634 §2.7, 1.2.840.113549.1.9.16.2.7,
  * OCTET STRING), whose stated purpose is exactly a unique identifier for a signed message.
  */
@@ -17,6 +20,7 @@ export const OID = {
   data: '1.2.840.113549.1.7.1',
   signedData: '1.2.840.113549.1.7.2',
   envelopedData: '1.2.840.113549.1.7.3',
+  encryptedData: '1.2.840.113549.1.7.6',
   authEnvelopedData: '1.2.840.113549.1.9.16.1.23',
   rsaEncryption: '1.2.840.113549.1.1.1',
   md5WithRSA: '1.2.840.113549.1.1.4',
@@ -44,6 +48,9 @@ export const OID = {
   contentIdentifier: '1.2.840.113549.1.9.16.2.7',
   senderScreenName: '2.25.207470142294151747653840509765409129692.1.1',
   recipientScreenName: '2.25.207470142294151747653840509765409129692.1.2',
+  roomName: '2.25.207470142294151747653840509765409129692.2.1',
+  roomEpoch: '2.25.207470142294151747653840509765409129692.2.2',
+  roomKeyholders: '2.25.207470142294151747653840509765409129692.2.3',
   subjectKeyIdentifier: '2.5.29.14',
   keyUsage: '2.5.29.15',
   commonName: '2.5.4.3',

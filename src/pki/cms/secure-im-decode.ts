@@ -21,37 +21,38 @@ import {
 } from '../asn1/der.js';
 import { normalizeScreenName } from '../screen-name.js';
 import { decodeCharset } from './charset.js';
-import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
+import { prepareCertificate, type CertificateInput, type CmsCertificate } from './cms-certificate.js';
 import { decodeMimeEntity, getMimeHeader, parseContentType, type MimeEntity } from '../../wire/mime-headers.js';
 import { CONTENT_CIPHERS, DIGESTS, knownOid, OID, RSA_SIGNATURE_OIDS } from './oids.js';
 import { innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
 import { implicitRejectionKey, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
 import type {
-  DecodeSecureImOptions, PreparedRecipient, SecureImFailureCode, SecureImProfile, SecureImResult, SecureImStep,
+  CmsFailureCode, DecodeSecureImOptions, PreparedRecipient, SecureImProfile, SecureImResult, SecureImStep,
 } from './secure-im-types.js';
 
 /** Largest message we look at; AIM clients cap ICBMs far below this. Bounds work on hostile input. */
 export const MAX_SECURE_IM_BYTES = 64 * 1024;
 
 /** Children of an element that must be present and constructed (else an Asn1Error, never a TypeError). */
-function kids(n: Asn1 | undefined): Asn1[] {
+export function kids(n: Asn1 | undefined): Asn1[] {
   if (!n) throw new Asn1Error('TRUNCATED', 0, 'missing element');
   return children(n);
 }
 
-class Fail {
-  constructor(readonly code: SecureImFailureCode, readonly step: SecureImStep, readonly reason: string) {}
+/** A decoding failure (thrown internally, turned into a result at the edge). */
+export class Fail {
+  constructor(readonly code: CmsFailureCode, readonly step: SecureImStep, readonly reason: string) {}
 }
 
 /** The one reason text of every decryption failure (see the file comment). */
 export const UNDECRYPTABLE_REASON = 'the message could not be decrypted and verified';
-const undecryptable = (): Fail => new Fail('tampered', 'decrypt', UNDECRYPTABLE_REASON);
+export const undecryptable = (): Fail => new Fail('tampered', 'decrypt', UNDECRYPTABLE_REASON);
 
-const fail = (code: SecureImFailureCode, step: SecureImStep, reason: string): never => {
+export const fail = (code: CmsFailureCode, step: SecureImStep, reason: string): never => {
   throw new Fail(code, step, reason);
 };
 
-function oidOf(n: Asn1 | undefined, what: string): string | undefined {
+export function oidOf(n: Asn1 | undefined, what: string): string | undefined {
   if (!n || n.tag !== TAG.OID) throw new Asn1Error('BAD_TAG', n?.start ?? 0, `${what}: expected OBJECT IDENTIFIER`);
   return knownOid(n);
 }
@@ -61,15 +62,15 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** A parsed RecipientInfo identifier. */
-type RecipientId = { kind: 'ias'; issuerRaw: Uint8Array; serialRaw: Uint8Array } | { kind: 'ski'; ski: Uint8Array };
+export type RecipientId = { kind: 'ias'; issuerRaw: Uint8Array; serialRaw: Uint8Array } | { kind: 'ski'; ski: Uint8Array };
 
-function matchesCert(rid: RecipientId, cert: CmsCertificate): boolean {
+export function matchesCert(rid: RecipientId, cert: CmsCertificate): boolean {
   if (rid.kind === 'ski') return cert.ski !== undefined && bytesEqual(rid.ski, cert.ski);
   return bytesEqual(der.seq(rid.issuerRaw, rid.serialRaw), cert.issuerAndSerial);
 }
 
 /** Reads IssuerAndSerialNumber (SEQUENCE) or [0] SubjectKeyIdentifier (RFC 5652 §5.3, §6.2.1). */
-function readRecipientId(n: Asn1 | undefined): RecipientId {
+export function readRecipientId(n: Asn1 | undefined): RecipientId {
   if (n && n.tag === TAG.SEQUENCE) {
     const [issuer, serial] = kids(n);
     if (!issuer || issuer.tag !== TAG.SEQUENCE || !serial || serial.tag !== TAG.INTEGER) throw new Asn1Error('BAD_VALUE', n.start, 'bad IssuerAndSerialNumber');
@@ -79,9 +80,12 @@ function readRecipientId(n: Asn1 | undefined): RecipientId {
   throw new Asn1Error('BAD_TAG', n?.start ?? 0, 'unknown recipient/signer identifier');
 }
 
+/** A parsed KeyTransRecipientInfo. */
+export interface KeyTransRecipient { rid: RecipientId; keyAlg: Asn1[]; encryptedKey: Uint8Array }
+
 interface Envelope {
   profile: SecureImProfile;
-  ktris: { rid: RecipientId; keyAlg: Asn1[]; encryptedKey: Uint8Array }[];
+  ktris: KeyTransRecipient[];
   cipherOid: string | undefined;
   cipherParams: Asn1 | undefined;
   encrypted: Uint8Array;
@@ -139,7 +143,7 @@ function parseEnvelope(bytes: Uint8Array): Envelope {
  * Key transport: PKCS#1 v1.5 (constant-time, RFC 3218) or RSAES-OAEP; a key of the right length in every case, and
  * no indication whether it is the real one (implicit rejection): only the content decryption can tell.
  */
-function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): Buffer {
+export function unwrapKey(ktri: KeyTransRecipient, r: PreparedRecipient, keyLen: number, profile: SecureImProfile): Buffer {
   const alg = oidOf(ktri.keyAlg[0], 'key encryption algorithm');
   if (alg === OID.rsaEncryption) {
     // COMPAT(AIM 5.2, joscar): the only key transport classic clients know. Not in modern: it is a downgrade.
@@ -217,7 +221,8 @@ function decryptContent(env: Envelope, cipher: { name: string; mode: 'cbc' | 'gc
   }
 }
 
-interface SignedParts {
+/** A parsed one-signer SignedData. */
+export interface SignedParts {
   content: Uint8Array;
   eContentType: string | undefined;
   digestOid: string | undefined;
@@ -230,7 +235,7 @@ interface SignedParts {
 }
 
 /** Parses ContentInfo(SignedData) with exactly one signer (COMPAT joscar SecureAimDecoder rejects others). */
-function parseSignedData(bytes: Uint8Array): SignedParts {
+export function parseSignedData(bytes: Uint8Array): SignedParts {
   const ci = parseAsn1(bytes, { ber: true });
   const [typeNode, wrapped] = kids(ci);
   if (oidOf(typeNode, 'inner contentType') !== OID.signedData || !wrapped || wrapped.tag !== 0xa0) {
@@ -311,7 +316,7 @@ function mediaType(e: MimeEntity): string | undefined {
   }
 }
 
-const failedResult = (f: Fail, profile?: SecureImProfile): SecureImResult => ({
+export const failedResult = (f: Fail, profile?: SecureImProfile): SecureImResult => ({
   verdict: 'failed', code: f.code, reason: f.reason, remote: 'undecryptable', step: f.step, ...(profile ? { profile } : {}),
 });
 
@@ -369,16 +374,7 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
       }
       if (!plain) throw undecryptable();
       state.decrypted = true;
-      let signedBytes: Uint8Array = plain;
-      if (startsWith(plain, OUTER_HEADERS)) {
-        signedBytes = plain.subarray(OUTER_HEADERS.length); // fast path: the exact block AIM and certim write
-      } else if (plain[0] !== TAG.SEQUENCE) {
-        const outer = headerBlock(plain);
-        if (!outer || mediaType(outer) !== 'application/pkcs7-mime') {
-          fail('tampered', 'inner-parse', 'decrypted content lacks the application/pkcs7-mime header block');
-        }
-        signedBytes = outer!.body;
-      }
+      const signedBytes = signedBytesOf(plain);
       try {
         return await verifySigned(parseSignedData(signedBytes), profile, opts, state);
       } catch (e) {
@@ -400,17 +396,33 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
   }
 }
 
-async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: DecodeSecureImOptions, state: { signatureOk: boolean }): Promise<SecureImResult> {
+/** What {@link checkSignedParts} established about a SignedData: the signer and its signed attributes. */
+export interface CheckedSignature {
+  signer: CmsCertificate;
+  digest: { name: string; weak: boolean };
+  signingTime?: Date;
+  messageId?: Uint8Array;
+  senderAttr?: string;
+  recipientAttr?: string;
+}
+
+/**
+ * The signature half of decoding, shared by Secure IM and secure rooms (docs/protocol.md §6.3, §7.3): algorithm
+ * policy, signer certificate lookup (the sender's published certificates first, else the embedded ones), the
+ * contentType/messageDigest attributes and the RSA signature itself. Throws a {@link Fail}; on return the signature
+ * is good (nothing about names or trust is checked yet).
+ */
+export function checkSignedParts(sp: SignedParts, senderCertsIn: readonly CertificateInput[] | undefined, allowWeak: boolean): CheckedSignature {
   const digest = sp.digestOid ? DIGESTS[sp.digestOid] : undefined;
   if (!digest) return fail('unsupported-algorithm', 'policy', 'unknown digest algorithm');
   if (!sp.sigOid || !(sp.sigOid in RSA_SIGNATURE_OIDS)) return fail('unsupported-algorithm', 'policy', 'signature algorithm is not RSA PKCS#1 v1.5');
   const implied = RSA_SIGNATURE_OIDS[sp.sigOid];
   if (implied && implied !== sp.digestOid) return fail('tampered', 'signature', 'signature and digest algorithms disagree');
-  if (digest.weak && profile === 'modern') return fail('unsupported-algorithm', 'policy', `${digest.name} signature in the modern profile (downgrade)`);
+  if (digest.weak && !allowWeak) return fail('unsupported-algorithm', 'policy', `${digest.name} signature in the modern profile (downgrade)`);
   if (sp.eContentType !== OID.data) return fail('tampered', 'inner-parse', 'signed content is not id-data');
 
   // Find the signer certificate: the sender's published certificates first, else the ones embedded.
-  const senderCerts = (opts.senderCerts ?? []).map((c) => prepareCertificate(c));
+  const senderCerts = (senderCertsIn ?? []).map((c) => prepareCertificate(c));
   let signer = senderCerts.find((c) => matchesCert(sp.sid, c));
   if (!signer) {
     if (senderCerts.length > 0) return fail('signer-mismatch', 'signature', 'signed with a certificate that is not one of the sender\'s');
@@ -429,10 +441,7 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
   // Signature (over the signed attributes, or directly over the content when there are none).
   const md = hash(digest.name, sp.content, 'buffer');
   let signedInput: Uint8Array = sp.content;
-  let signingTime: Date | undefined;
-  let messageId: Uint8Array | undefined;
-  let senderAttr: string | undefined;
-  let recipientAttr: string | undefined;
+  const out: CheckedSignature = { signer, digest };
   if (sp.signedAttrsDer) {
     const ct = singleAttr(sp, OID.contentType);
     const mdAttr = singleAttr(sp, OID.messageDigest);
@@ -441,13 +450,13 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
     const mdVal = readOctets(mdAttr);
     if (!bytesEqual(mdVal, md)) return fail('tampered', 'signature', 'message digest mismatch');
     const st = singleAttr(sp, OID.signingTime);
-    if (st) signingTime = readTime(st);
+    if (st) out.signingTime = readTime(st);
     const id = singleAttr(sp, OID.contentIdentifier);
-    if (id) messageId = readOctets(id);
+    if (id) out.messageId = readOctets(id);
     const s = singleAttr(sp, OID.senderScreenName);
-    if (s) senderAttr = readString(s);
+    if (s) out.senderAttr = readString(s);
     const r = singleAttr(sp, OID.recipientScreenName);
-    if (r) recipientAttr = readString(r);
+    if (r) out.recipientAttr = readString(r);
     signedInput = sp.signedAttrsDer;
   }
   let sigOk = false;
@@ -457,6 +466,42 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
     sigOk = false;
   }
   if (!sigOk) return fail('tampered', 'signature', 'bad signature');
+  return out;
+}
+
+/** The inner `text/...` header block and text of signed content (docs/protocol.md §6.3 item 3). Throws a {@link Fail}. */
+export function innerText(content: Uint8Array): { text: string; charset: string } {
+  let charset: string | undefined;
+  let body: Uint8Array | undefined;
+  for (const cs of KNOWN_CHARSETS) {
+    // Fast path: the exact block AIM and certim write for this charset.
+    const h = innerHeaders(cs);
+    if (startsWith(content, h)) { charset = cs; body = content.subarray(h.length); break; }
+  }
+  if (body === undefined) {
+    const inner = headerBlock(content);
+    if (!inner || !mediaType(inner)?.startsWith('text/')) return fail('tampered', 'inner-parse', 'signed content lacks the text header block');
+    charset = parseContentType(getMimeHeader(inner, 'Content-Type')!).charset ?? 'us-ascii';
+    body = inner.body;
+  }
+  const text = decodeCharset(body, charset!);
+  if (text === undefined) return fail('unsupported-algorithm', 'inner-parse', `unsupported or invalid charset '${charset}'`);
+  return { text, charset: charset! };
+}
+
+/** The SignedData bytes inside decrypted content: after the `application/pkcs7-mime` header block (or bare). Throws a {@link Fail}. */
+export function signedBytesOf(plain: Uint8Array): Uint8Array {
+  if (startsWith(plain, OUTER_HEADERS)) return plain.subarray(OUTER_HEADERS.length); // fast path: the exact block AIM and certim write
+  if (plain[0] === TAG.SEQUENCE) return plain;
+  const outer = headerBlock(plain);
+  if (!outer || mediaType(outer) !== 'application/pkcs7-mime') {
+    return fail('tampered', 'inner-parse', 'decrypted content lacks the application/pkcs7-mime header block');
+  }
+  return outer.body;
+}
+
+async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: DecodeSecureImOptions, state: { signatureOk: boolean }): Promise<SecureImResult> {
+  const { signer, digest, signingTime, messageId, senderAttr, recipientAttr } = checkSignedParts(sp, opts.senderCerts, profile !== 'modern');
   state.signatureOk = true;
 
   // Who signed, and for whom.
@@ -480,22 +525,7 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
     replayChecked = true;
   }
 
-  // Inner headers and text.
-  let charset: string | undefined;
-  let body: Uint8Array | undefined;
-  for (const cs of KNOWN_CHARSETS) {
-    // Fast path: the exact block AIM and certim write for this charset.
-    const h = innerHeaders(cs);
-    if (startsWith(sp.content, h)) { charset = cs; body = sp.content.subarray(h.length); break; }
-  }
-  if (body === undefined) {
-    const inner = headerBlock(sp.content);
-    if (!inner || !mediaType(inner)?.startsWith('text/')) return fail('tampered', 'inner-parse', 'signed content lacks the text header block');
-    charset = parseContentType(getMimeHeader(inner, 'Content-Type')!).charset ?? 'us-ascii';
-    body = inner.body;
-  }
-  const text = decodeCharset(body, charset!);
-  if (text === undefined) return fail('unsupported-algorithm', 'inner-parse', `unsupported or invalid charset '${charset}'`);
+  const { text, charset } = innerText(sp.content);
 
   const base = {
     profile, text, charset, remote: 'ok' as const,

@@ -37,9 +37,10 @@ export function innerHeaders(charset: string): Buffer {
 // absent parameters (RFC 5754 §2).
 const ALG_MD5 = der.seq(der.oid(OID.md5), NULL);
 const ALG_SHA256 = der.seq(der.oid(OID.sha256));
-const ALG_RSA = der.seq(der.oid(OID.rsaEncryption), NULL);
+/** rsaEncryption with NULL parameters (the KTRI key-transport algorithm of AIM). */
+export const ALG_RSA = der.seq(der.oid(OID.rsaEncryption), NULL);
 /** RSAES-OAEP-params with SHA-256 and MGF1-SHA-256, explicit (RFC 4055 §4.1), as `openssl cms` encodes them. */
-const ALG_OAEP_SHA256 = der.seq(
+export const ALG_OAEP_SHA256 = der.seq(
   der.oid(OID.rsaesOaep),
   der.seq(der.explicit(0, der.seq(der.oid(OID.sha256))), der.explicit(1, der.seq(der.oid(OID.mgf1), der.seq(der.oid(OID.sha256))))),
 );

@@ -104,6 +104,9 @@ export type SecureImFailureCode =
   | 'replayed'
   | 'forwarded';
 
+/** Failure codes shared with the secure-room decoder (src/pki/cms/secure-room.ts, docs/protocol.md §16.5). */
+export type CmsFailureCode = SecureImFailureCode | 'no-key' | 'wrong-room' | 'wrong-epoch' | 'downgrade';
+
 /**
  * Which step failed, for local diagnostics (never sent to the peer). `decrypt` covers key unwrap and content
  * decryption alike — and, for the unauthenticated aim-legacy CBC profile, everything up to a good signature — so no
