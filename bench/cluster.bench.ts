@@ -8,7 +8,9 @@
  * Figures: IMs per total server CPU-second (both nodes' user+system CPU from /proc; the shared nats-server's CPU is
  * printed apart when readable, it is not ours alone on this host), throughput flat out (closed loop), and p50/p99
  * latency at half of the cross-node maximum offered to both placements. The ratio line is the cross-node cost per
- * IM over the one-node cost per IM.
+ * IM over the one-node cost per IM. The latency baseline is the do-nothing FLAP relay of the server bench
+ * (bench/support/baseline-relay.ts), offered the same rate by the same load generator in the same run: whatever
+ * p99 it shows comes from the host and the load generator, not from certim.
  *
  * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase)
  * Needs Postgres (CERTIM_TEST_PG) and NATS (CERTIM_TEST_NATS), like the cluster tests.
@@ -18,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -26,7 +29,7 @@ import { openStore } from '../src/store/index.js';
 import { BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
 import { spawnBenchChild, type BenchChild } from './support/child.js';
 import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
-import { closedLoop, fixedRate, type PhaseResult } from './support/load-run.js';
+import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
 import { fmt, sleep } from './support/stats.js';
 
 const N = Number(process.env.CERTIM_BENCH_N ?? 200);
@@ -49,12 +52,36 @@ function natsCpuSeconds(): number | undefined {
   }
 }
 
+/**
+ * Runs a phase while measuring the load generator's own event-loop delay: a stalled generator timestamps late and
+ * reads late, and every IM it stalls on shows as latency of whatever is being measured.
+ */
+async function generatorDelay(phase: () => Promise<PhaseResult>): Promise<PhaseResult & { generatorP99: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  try {
+    const r = await phase();
+    return { ...r, generatorP99: h.percentile(99) / 1e6 };
+  } finally {
+    h.disable();
+  }
+}
+
+/** The 1-minute load average (how crowded the shared host was during the run). */
+function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
 interface Placement {
   closed: PhaseResult;
   /** IMs per server CPU-second (both nodes), flat out. */
   perCpuSec: number;
   natsCpuPerIm: number | undefined;
-  fixed: PhaseResult;
+  fixed: PhaseResult & { generatorP99: number };
   /** IMs per server CPU-second (both nodes) at the fixed offered rate. */
   fixedPerCpuSec: number;
 }
@@ -84,7 +111,7 @@ async function measure(nodes: BenchChild[], nodeOf: (i: number) => number, rateF
     const nats1 = natsCpuSeconds();
     await sleep(300);
     const fcpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
-    const fixed = await fixedRate(clients, rateFor(closed), SECONDS);
+    const fixed = await generatorDelay(() => fixedRate(clients, rateFor(closed), SECONDS));
     const fcpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - fcpu0;
     return {
       closed,
@@ -104,7 +131,7 @@ function line(name: string, p: Placement): string {
   return [
     `  ${name.padEnd(10)} closed loop ${fmt(p.closed.perSecond).padStart(6)} IM/s, ${fmt(p.perCpuSec).padStart(6)} IM per server-CPU-s`,
     `(p99 ${fmt(p.closed.p99, 2)} ms)`,
-    `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms`,
+    `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (generator event-loop delay p99 ${fmt(f.generatorP99, 1)} ms)`,
     p.natsCpuPerIm !== undefined ? `| nats-server ${fmt(p.natsCpuPerIm * 1e6, 1)} CPU-µs/IM` : '',
   ].join(' ');
 }
@@ -134,12 +161,26 @@ try {
   const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
   const cross = await measure(nodes, (i) => i & 1, pick);
   const one = await measure(nodes, () => 0, pick);
+  // The same offered rate through the do-nothing relay: the latency the host and the load generator alone cause.
+  const relay = await spawnBenchChild('bench/support/baseline-relay-main.ts');
+  let base: PhaseResult & { generatorP99: number };
+  try {
+    const signOn = await signOnAll({ kind: 'baseline', host: '127.0.0.1', port: Number(relay.ready.oscar) }, N, benchScreenName, BENCH_PASSWORD);
+    base = await generatorDelay(() => fixedRate(signOn.clients, rate, SECONDS));
+    for (const c of signOn.clients) c.close();
+  } finally {
+    await relay.stop();
+  }
   console.log(`  idle cluster: both nodes together use ${fmt(100 * idleCpu, 1)}% of a core (heartbeats, watch, timers)`);
   console.log(line('one node', one));
   console.log(line('cross node', cross));
   console.log(
     `  ratio cross/one: cost per IM ${fmt(one.perCpuSec / cross.perCpuSec, 2)}x flat out, ${fmt(one.fixedPerCpuSec / cross.fixedPerCpuSec, 2)}x at the same offered rate (server CPU, both nodes), ` +
       `throughput ${fmt(cross.closed.perSecond / one.closed.perSecond, 2)}; p99 at ${fmt(rate)}/s: ${fmt(cross.fixed.p99, 2)} ms vs ${fmt(one.fixed.p99, 2)} ms`,
+  );
+  console.log(
+    `  baseline (do-nothing relay, same rate, same generator): p50 ${fmt(base.p50, 2)} ms, p99 ${fmt(base.p99, 2)} ms (generator event-loop delay p99 ${fmt(base.generatorP99, 1)} ms); ` +
+      `p99 over the baseline's: cross-node ${fmt(cross.fixed.p99 / base.p99, 2)}x, one node ${fmt(one.fixed.p99 / base.p99, 2)}x; host load average ${loadAverage()}`,
   );
 } finally {
   for (const n of nodes) await n.stop();

@@ -7,7 +7,7 @@
  * as its bytes arrive and rejects an oversize length BEFORE allocating (ws `receiver.js` `maxPayload` style),
  * so a hostile peer costs at most one buffer of `maxFrameSize` bytes.
  */
-import { ByteReader, ByteWriter, WireError } from './bytes.js';
+import { ByteReader, ByteWriter, WireError, viewOf } from './bytes.js';
 import { TlvList, readTlvRestList, tlvString, tlvU16, writeTlvRestList, type Tlv } from './tlv.js';
 
 /** The FLAP start marker '*'. */
@@ -72,8 +72,8 @@ export interface FlapDeframerOptions {
 /**
  * Streaming FLAP deframer. `push(chunk)` returns every frame completed by the chunk.
  *
- * Whole frames inside a chunk are returned as views of that chunk (no copy); only a frame split across reads
- * is copied, into one buffer of exactly its size. The first framing error poisons the deframer: every later
+ * Whole frames inside a chunk are returned as views of that chunk (no copy; plain Uint8Arrays even when the chunk
+ * is a Buffer); only a frame split across reads is copied, into one buffer of exactly its size. The first framing error poisons the deframer: every later
  * `push` rethrows it, because a byte stream that lost sync cannot be trusted again (close the connection).
  * Errors carry the absolute stream offset.
  */
@@ -145,7 +145,7 @@ export class FlapDeframer {
       const f = this.partial;
       this.partial = null;
       this.partialFill = 0;
-      frames.push({ channel: f[1]!, sequence: (f[2]! << 8) | f[3]!, payload: f.subarray(FLAP_HEADER_SIZE) });
+      frames.push({ channel: f[1]!, sequence: (f[2]! << 8) | f[3]!, payload: viewOf(f, FLAP_HEADER_SIZE, f.length - FLAP_HEADER_SIZE) });
     }
     // 3. Whole frames straight out of the chunk.
     while (o < n) {
@@ -159,7 +159,7 @@ export class FlapDeframer {
       }
       const total = this.checkLength(chunk, o, this.consumed);
       if (avail >= total) {
-        frames.push({ channel: chunk[o + 1]!, sequence: (chunk[o + 2]! << 8) | chunk[o + 3]!, payload: chunk.subarray(o + FLAP_HEADER_SIZE, o + total) });
+        frames.push({ channel: chunk[o + 1]!, sequence: (chunk[o + 2]! << 8) | chunk[o + 3]!, payload: viewOf(chunk, o + FLAP_HEADER_SIZE, total - FLAP_HEADER_SIZE) });
         o += total;
         this.consumed += total;
       } else {

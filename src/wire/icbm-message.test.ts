@@ -5,7 +5,7 @@ import { Prng } from './fuzz-kit.test-support.js';
 import {
   IcbmChannel, IcbmTlv, decodeIcbmChannelMsgToClient, decodeIcbmChannelMsgToHost, decodeImFragments, decodeImMessage,
   encodeEncryptedImMessage, encodeIcbmChannelMsgToClient, encodeIcbmChannelMsgToHost, encodeImFragments, encodeImMessage,
-  imDataTlv, isEncryptedIm,
+  imDataTlv, isEncryptedIm, scanIcbmChannelMsgToHost,
 } from './icbm-message.js';
 import { tlv } from './tlv.js';
 import { UserInfoBuilder } from './user-info.js';
@@ -78,5 +78,37 @@ test('property: channel-1 messages round-trip (2000 cases)', () => {
     const m = decodeImMessage(encodeImMessage({ parts, encryptionCode, features }));
     assert.equal(m.encryptionCode, encryptionCode);
     assert.deepEqual(m.parts.map((p) => [p.charset, p.charsetSubset, toHex(p.text)]), parts.map((p) => [p.charset, p.charsetSubset, toHex(p.text)]));
+  }
+});
+
+test('docs/protocol.md §3.4: the in-place 04/06 scan agrees with the decoder, and refuses what it refuses with the same code', () => {
+  const prng = new Prng(0x0406);
+  const body = encodeIcbmChannelMsgToHost({
+    cookie: fromHex('0102030405060708'), channel: IcbmChannel.Im, screenName: 'Bob Smith',
+    tlvs: [tlv(IcbmTlv.IM_DATA, fromHex('01')), tlv(IcbmTlv.STORE_OFFLINE), imDataTlv({ parts: [{ charset: 0, text: fromHex('6869') }] }), tlv(IcbmTlv.REQUEST_HOST_ACK)],
+  });
+  const s = scanIcbmChannelMsgToHost(body);
+  const m = decodeIcbmChannelMsgToHost(body);
+  assert.deepEqual([s.channel, s.screenName, s.tlvStart, s.imDataLength, s.requestsAck, s.storeOffline, s.hasRendezvous],
+    [m.channel, m.screenName, body.length - m.tlvBytes.length, m.tlvs.bytes(IcbmTlv.IM_DATA)!.length, true, true, false]);
+  // Every truncation and a sample of corruptions: both accept, or both throw a WireError with the same code.
+  const cases = [...Array.from({ length: body.length }, (_, n) => body.subarray(0, n))];
+  for (let i = 0; i < 300; i++) {
+    const c = body.slice();
+    c[prng.int(c.length)] = prng.int(256);
+    cases.push(c);
+  }
+  cases.push(fromHex('0102030405060708' + '0001' + '00'));
+  for (const c of cases) {
+    const outcome = (f: () => unknown): string => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        assert.ok(WireError.is(e), String(e));
+        return e.code;
+      }
+    };
+    assert.equal(outcome(() => scanIcbmChannelMsgToHost(c)), outcome(() => decodeIcbmChannelMsgToHost(c)), toHex(c));
   }
 });

@@ -9,7 +9,7 @@
  * An encrypted IM carries fragment 0x0D (u16 0x0001), optionally 05 01, then 01 01 with charset/subset 0 and
  * the raw CMS EnvelopedData as "text". Fragment 0x0D present => encrypted. Servers relay it untouched.
  */
-import { ByteReader, ByteWriter, WireError, decodeText } from './bytes.js';
+import { ByteReader, ByteWriter, WireError, decodeText, decodeTextAt } from './bytes.js';
 import { TlvList, readTlvRestList, tlv, writeTlvRestList, type Tlv } from './tlv.js';
 import { readUserInfo, writeUserInfo, type UserInfo, type UserInfoFields } from './user-info.js';
 
@@ -97,6 +97,63 @@ export function decodeIcbmChannelMsgToHost(body: Uint8Array): IcbmChannelMsgToHo
   if (sn.length === 0) throw new WireError('BAD_VALUE', r.offset, 'empty recipient screen name');
   const start = r.offset;
   return { cookie, channel, screenName: decodeText(sn), tlvBytes: body.subarray(start), tlvs: readTlvRestList(r) };
+}
+
+/**
+ * A `04/06` body located in place, for the relay path (docs/protocol.md §3.4): the recipient, the channel and where
+ * the TLV rest-list starts, plus what the server acts on, without a view or an object per field or TLV. Decoding
+ * the same body with {@link decodeIcbmChannelMsgToHost} gives the same fields.
+ */
+export interface IcbmChannelMsgToHostScan {
+  /** The scanned body (`04/06` body bytes 0..7 are the cookie). */
+  readonly body: Uint8Array;
+  readonly channel: number;
+  /** Recipient (never empty). */
+  readonly screenName: string;
+  /** Offset of the TLV rest-list in `body`: the cookie, channel and recipient come before it. */
+  readonly tlvStart: number;
+  /** Length of the last TLV 0x0002 (IM data), -1 when there is none. */
+  readonly imDataLength: number;
+  /** TLV 0x0003 present: the sender asks for a `04/0C` host ack. */
+  readonly requestsAck: boolean;
+  /** TLV 0x0006 present: store the IM if the recipient is offline. */
+  readonly storeOffline: boolean;
+  /** TLV 0x0005 present (rendezvous data on channel 2). */
+  readonly hasRendezvous: boolean;
+}
+
+/**
+ * Scans a `04/06` body: the checks of {@link decodeIcbmChannelMsgToHost}, with the same WireErrors for the same
+ * bodies (truncated fixed fields, empty recipient, a TLV running past the end), but no views or TLV objects.
+ */
+export function scanIcbmChannelMsgToHost(body: Uint8Array): IcbmChannelMsgToHostScan {
+  const end = body.length;
+  if (end < ICBM_COOKIE_SIZE) throw new WireError('TRUNCATED', 0, `ICBM cookie needs ${ICBM_COOKIE_SIZE} bytes, ${end} left`);
+  if (end < 10) throw new WireError('TRUNCATED', 8, `ICBM channel needs 2 bytes, ${end - 8} left`);
+  const channel = (body[8]! << 8) | body[9]!;
+  if (end < 11) throw new WireError('TRUNCATED', 10, 'recipient screen name needs 1 bytes, 0 left');
+  const snLength = body[10]!;
+  if (11 + snLength > end) throw new WireError('TRUNCATED', 11, `recipient screen name needs ${snLength} bytes, ${end - 11} left`);
+  if (snLength === 0) throw new WireError('BAD_VALUE', 11, 'empty recipient screen name');
+  const tlvStart = 11 + snLength;
+  let imDataLength = -1;
+  let requestsAck = false;
+  let storeOffline = false;
+  let hasRendezvous = false;
+  let o = tlvStart;
+  while (o < end) {
+    if (o + 4 > end) throw new WireError('TRUNCATED', o, `TLV header needs 4 bytes, ${end - o} left`);
+    const type = (body[o]! << 8) | body[o + 1]!;
+    const len = (body[o + 2]! << 8) | body[o + 3]!;
+    const v = o + 4;
+    if (v + len > end) throw new WireError('TRUNCATED', v, `TLV 0x${type.toString(16).padStart(4, '0')} value needs ${len} bytes, ${end - v} left`);
+    if (type === IcbmTlv.IM_DATA) imDataLength = len;
+    else if (type === IcbmTlv.REQUEST_HOST_ACK) requestsAck = true;
+    else if (type === IcbmTlv.STORE_OFFLINE) storeOffline = true;
+    else if (type === IcbmTlv.RENDEZVOUS) hasRendezvous = true;
+    o = v + len;
+  }
+  return { body, channel, screenName: decodeTextAt(body, 11, tlvStart), tlvStart, imDataLength, requestsAck, storeOffline, hasRendezvous };
 }
 
 /** Encodes a `04/06` body. */

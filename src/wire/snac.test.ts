@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { WireError, fromHex, toHex } from './bytes.js';
 import { Prng } from './fuzz-kit.test-support.js';
 import {
-  RequestIdCounter, SnacErrorCode, SnacErrorTlv, SnacFlag, decodeSnac, decodeSnacError, decodeSnacHeader, encodeSnac,
+  RequestIdCounter, SNAC_FRAME_OVERHEAD, SnacErrorCode, SnacErrorTlv, SnacFlag, allocSnacBody, decodeSnac, decodeSnacError, decodeSnacHeader, encodeSnac,
   encodeSnacError, encodeSnacFrame, isServerRequestId,
 } from './snac.js';
 import { decodeFlap } from './flap.js';
@@ -99,4 +99,18 @@ test('property: SNAC encode/decode round-trip with and without the version prefi
     assert.equal(toHex(s.body), toHex(body));
     if (flags & 0x8000) assert.equal(toHex(s.versionPrefix!), toHex(prefix));
   }
+});
+
+test('docs/protocol.md §1.2: a body from allocSnacBody is framed in place once, then copied; its bytes never change', () => {
+  const body = allocSnacBody(3);
+  body.set([7, 8, 9]);
+  const h = { family: 4, subtype: 7, flags: 0, requestId: 0x80000001 };
+  const first = encodeSnacFrame(1, h, body);
+  assert.equal(first.buffer, body.buffer, 'the first frame uses the room before the body');
+  assert.equal(first.byteOffset + SNAC_FRAME_OVERHEAD, body.byteOffset);
+  const second = encodeSnacFrame(2, { ...h, requestId: 0x80000002 }, body);
+  assert.notEqual(second.byteOffset + SNAC_FRAME_OVERHEAD, body.byteOffset, 'a second framing copies');
+  assert.equal(toHex(first), '2a020001000d' + '0004000700008000000' + '1' + '070809');
+  assert.equal(toHex(second), '2a020002000d' + '0004000700008000000' + '2' + '070809');
+  assert.equal(toHex(body), '070809');
 });

@@ -6,7 +6,7 @@
  * Flag 0x8000 means the body starts with u16 N + N bytes of family-version TLVs which must be skipped before
  * the real body (`JP/snac/FamilyVersionPreprocessor.java`; OOS ignores the flag — we do not).
  */
-import { ByteReader, ByteWriter, WireError, allocBytes } from './bytes.js';
+import { ByteReader, ByteWriter, WireError, allocBytes, viewOf } from './bytes.js';
 import { FLAP_HEADER_SIZE, FLAP_MAX_PAYLOAD, FLAP_START, FlapChannel } from './flap.js';
 import { TlvList, readTlvRestList, writeTlvRestList, type Tlv } from './tlv.js';
 
@@ -88,9 +88,31 @@ export function encodeSnac(h: SnacHeader, body: Uint8Array, versionPrefix?: Uint
   return w.bytes(body).finish();
 }
 
+/** Bytes a channel-2 frame puts before its SNAC body: the FLAP header and the SNAC header. */
+export const SNAC_FRAME_OVERHEAD = FLAP_HEADER_SIZE + SNAC_HEADER_SIZE;
+
+/** The body last handed out by {@link allocSnacBody} whose reserved frame header is still unused, and its frame. */
+let framedBody: Uint8Array | undefined;
+let framedFrame: Uint8Array | undefined;
+
 /**
- * Encodes a whole channel-2 FLAP frame carrying one SNAC in a single allocation (the server's send path).
- * Throws RangeError if the SNAC exceeds a FLAP payload.
+ * A zero-filled SNAC body of `size` bytes with room for its frame's header reserved just before it, for a body that
+ * is encoded once and sent at once (a relayed `04/07`): the first {@link encodeSnacFrame} of exactly this array
+ * writes the header into that room and returns the frame without copying the body. Any later framing of the same
+ * body (a second recipient) copies as usual, so the body's bytes are never changed.
+ */
+export function allocSnacBody(size: number): Uint8Array {
+  const frame = allocBytes(SNAC_FRAME_OVERHEAD + size);
+  const body = viewOf(frame, SNAC_FRAME_OVERHEAD, size);
+  framedBody = body;
+  framedFrame = frame;
+  return body;
+}
+
+/**
+ * Encodes a whole channel-2 FLAP frame carrying one SNAC in a single allocation (the server's send path), or, for
+ * a body from {@link allocSnacBody} framed for the first time, in the room reserved before it (no allocation, no
+ * copy). Throws RangeError if the SNAC exceeds a FLAP payload.
  */
 export function encodeSnacFrame(sequence: number, h: SnacHeader, body: Uint8Array): Uint8Array {
   const len = SNAC_HEADER_SIZE + body.length;
@@ -102,7 +124,9 @@ export function encodeSnacFrame(sequence: number, h: SnacHeader, body: Uint8Arra
   u16InRange(h.flags, 'u16');
   const id = h.requestId;
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`u32 out of range: ${id}`);
-  const out = allocBytes(FLAP_HEADER_SIZE + len);
+  const inPlace = body === framedBody;
+  const out = inPlace ? framedFrame! : allocBytes(FLAP_HEADER_SIZE + len);
+  if (inPlace) framedBody = framedFrame = undefined;
   out[0] = FLAP_START;
   out[1] = FlapChannel.Data;
   out[2] = sequence >> 8;
@@ -119,7 +143,7 @@ export function encodeSnacFrame(sequence: number, h: SnacHeader, body: Uint8Arra
   out[13] = (id >>> 16) & 0xff;
   out[14] = (id >>> 8) & 0xff;
   out[15] = id & 0xff;
-  out.set(body, FLAP_HEADER_SIZE + SNAC_HEADER_SIZE);
+  if (!inPlace) out.set(body, FLAP_HEADER_SIZE + SNAC_HEADER_SIZE);
   return out;
 }
 

@@ -12,10 +12,15 @@ import {
 
 const SIGNED_ON_ELSEWHERE = 1;
 
+/** The hub's own copy of an entry, with its node's endpoint resolved once at registration (not per delivery). */
+interface HubEntry extends SessionEntry {
+  endpoint: NodeEndpoint | undefined;
+}
+
 /** Shared state of the in-process nodes: every user's entries and every node's endpoint. */
 export class LocalDirectoryHub {
-  private readonly users = new Map<string, SessionEntry[]>();
-  private readonly bySession = new Map<string, SessionEntry>();
+  private readonly users = new Map<string, HubEntry[]>();
+  private readonly bySession = new Map<string, HubEntry>();
   private readonly endpoints = new Map<string, NodeEndpoint>();
 
   /** A directory for node `node` on this hub. */
@@ -31,7 +36,9 @@ export class LocalDirectoryHub {
 
   /** @internal */
   register(entry: SessionEntry, reason: number): SessionEntry[] {
-    const copy = cloneEntry(entry);
+    const copy = cloneEntry(entry) as HubEntry;
+    // A node's entries are dropped before its endpoint is forgotten (dropNode), so this never goes stale.
+    copy.endpoint = this.endpoints.get(copy.address.node);
     const list = this.users.get(copy.user) ?? [];
     const displaced = list.filter((e) => e.service === copy.service && (copy.exclusive || e.exclusive));
     const kept = list.filter((e) => !displaced.includes(e));
@@ -97,7 +104,7 @@ export class LocalDirectoryHub {
       if (envelope.service !== undefined && e.service !== envelope.service) continue;
       if (envelope.except && sameSession(envelope.except, e.address)) continue;
       result.targeted++;
-      if (this.endpoints.get(e.address.node)?.deliver(e.address.sessionId, envelope)) result.accepted++;
+      if (e.endpoint?.deliver(e.address.sessionId, envelope)) result.accepted++;
     }
   }
 

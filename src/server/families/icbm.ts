@@ -17,8 +17,8 @@
  */
 import {
   ICBM_FAMILY as F, IcbmSubtype as S, IcbmTlv, decodeChannelMsgToHost, decodeClientAddressed,
-  encodeDelivery, encodeClientAddressed, encodeHostAck, encodeParameterReply,
-  rewriteRendezvousAddress, type SNAC_0x04_0x06_ICBMChannelMsgToHost,
+  encodeDelivery, encodeDeliveryFromScan, encodeClientAddressed, encodeHostAck, encodeParameterReply,
+  rewriteRendezvousAddress, scanChannelMsgToHost, type IcbmChannelMsgToHostScan,
 } from '../../wire/families/icbm.js';
 import { Capability } from '../../wire/capabilities.js';
 import { SnacErrorCode } from '../../wire/snac.js';
@@ -38,54 +38,61 @@ const CERTIM_CAPABILITY_BYTES = Buffer.from(CERTIM_CAPABILITY, 'hex');
 
 /**
  * 04/06: delivered to every ready session of the recipient on any node, else stored when asked. Synchronous when
- * the directory can deliver without waiting (in-process: the hot path allocates no promise).
+ * the directory can deliver without waiting (in-process: the hot path allocates no promise). The body is scanned in
+ * place (`scanChannelMsgToHost`) and the 04/07 built straight from it; the rare paths (rendezvous, offline storage,
+ * copies to the sender's other sessions) decode it fully.
  */
 function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   const { engine, session: me } = ctx;
-  const m = decodeChannelMsgToHost(body);
-  const wantsAck = m.tlvs.has(IcbmTlv.REQUEST_HOST_ACK);
-  const imData = m.tlvs.bytes(IcbmTlv.IM_DATA);
-  if (imData !== undefined && imData.length > engine.config.maxMessageLength) return [errorReply(F, SnacErrorCode.MalformedPayload)];
+  const m = scanChannelMsgToHost(body);
+  if (m.imDataLength > engine.config.maxMessageLength) return [errorReply(F, SnacErrorCode.MalformedPayload)];
   const toKey = normalizeScreenName(m.screenName);
   if (!permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddies() : EMPTY)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
 
-  let replace: Map<number, Uint8Array> | undefined;
-  const rv = m.channel === 2 ? m.tlvs.bytes(IcbmTlv.RENDEZVOUS) : undefined;
-  if (rv !== undefined && me.link.remoteIpv4 !== undefined) {
-    const rewritten = rewriteRendezvousAddress(rv, me.link.remoteIpv4);
-    if (rewritten) replace = new Map([[IcbmTlv.RENDEZVOUS, rewritten]]);
+  let out: Uint8Array;
+  if (m.channel === 2 && m.hasRendezvous) {
+    const full = decodeChannelMsgToHost(body);
+    const rv = full.tlvs.bytes(IcbmTlv.RENDEZVOUS)!;
+    let replace: Map<number, Uint8Array> | undefined;
+    if (me.link.remoteIpv4 !== undefined) {
+      const rewritten = rewriteRendezvousAddress(rv, me.link.remoteIpv4);
+      if (rewritten) replace = new Map([[IcbmTlv.RENDEZVOUS, rewritten]]);
+    }
+    // Remembered before delivery: the recipient may reach the rendezvous proxy before the directory resolves (§8.3).
+    engine.rendezvous?.observe(me.key, toKey, rv);
+    out = encodeDelivery(full.cookie, full.channel, userInfoBlock(me, engine.clock.now()), full.tlvs, replace);
+  } else {
+    out = encodeDeliveryFromScan(m, userInfoBlock(me, engine.clock.now()));
   }
-  // Remembered before delivery: the recipient may reach the rendezvous proxy before the directory resolves (§8.3).
-  if (rv !== undefined) engine.rendezvous?.observe(me.key, toKey, rv);
-  const out = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, replace);
   // The receiving node checks each session's privacy against the sender (`from`): hidden sessions don't count.
   const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, from: me.key, service: me.service };
   const dir = engine.directory;
-  if (dir.sendToUserNow) return afterDelivery(ctx, m, wantsAck, dir.sendToUserNow(toKey, envelope));
-  return dir.sendToUser(toKey, envelope).then((r) => afterDelivery(ctx, m, wantsAck, r));
+  if (dir.sendToUserNow) return afterDelivery(ctx, m, dir.sendToUserNow(toKey, envelope));
+  return dir.sendToUser(toKey, envelope).then((r) => afterDelivery(ctx, m, r));
 }
 
-function afterDelivery(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost, wantsAck: boolean, r: DeliveryResult): Reply[] | Promise<Reply[]> {
+function afterDelivery(ctx: BosContext, m: IcbmChannelMsgToHostScan, r: DeliveryResult): Reply[] | Promise<Reply[]> {
   if (r.accepted > 0) {
     ctx.engine.counters.imsRelayed++;
     const copied = m.channel === 1 ? copyToOwnSessions(ctx, m) : undefined;
-    if (copied) return copied.then(() => (wantsAck ? hostAck(m) : []));
-    return wantsAck ? hostAck(m) : [];
+    if (copied) return copied.then(() => (m.requestsAck ? hostAck(m) : []));
+    return m.requestsAck ? hostAck(m) : [];
   }
   // Online somewhere but nobody took it (blocks us, or left meanwhile): an error, never silently stored.
   if (r.targeted > 0) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
   // Online nowhere: store only when asked to and only plain IMs of existing accounts.
-  if (m.channel !== 1 || !m.tlvs.has(IcbmTlv.STORE_OFFLINE)) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
-  return storeOffline(ctx, m, wantsAck);
+  if (m.channel !== 1 || !m.storeOffline) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+  return storeOffline(ctx, m);
 }
 
 /**
  * The sender's other certim sessions get the IM too, marked with the original recipient (TLV 0x7C02); undefined
  * (nothing to wait for) when the sender has no other ready session or is not a certim client.
  */
-function copyToOwnSessions(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost): Promise<unknown> | undefined {
+function copyToOwnSessions(ctx: BosContext, scanned: IcbmChannelMsgToHostScan): Promise<unknown> | undefined {
   const { engine, session: me } = ctx;
   if (engine.presence.readySessionCount(me.key) < 2 || !hasCertimCapability(me)) return undefined;
+  const m = decodeChannelMsgToHost(scanned.body);
   const body = encodeDelivery(m.cookie, m.channel, userInfoBlock(me, engine.clock.now()), m.tlvs, undefined, [tlvString(IcbmTlv.CERTIM_SENT_TO, m.screenName)]);
   return engine.directory.sendToUser(me.key, {
     delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body }, except: me.address, capability: CERTIM_CAPABILITY, service: me.service,
@@ -97,12 +104,13 @@ function hasCertimCapability(s: Session): boolean {
   return false;
 }
 
-function hostAck(m: SNAC_0x04_0x06_ICBMChannelMsgToHost): Reply[] {
-  return [reply(F, S.HOST_ACK, encodeHostAck(m.cookie, m.channel, m.screenName))];
+function hostAck(m: IcbmChannelMsgToHostScan): Reply[] {
+  return [reply(F, S.HOST_ACK, encodeHostAck(m.body.subarray(0, 8), m.channel, m.screenName))];
 }
 
-async function storeOffline(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToHost, wantsAck: boolean): Promise<Reply[]> {
+async function storeOffline(ctx: BosContext, scanned: IcbmChannelMsgToHostScan): Promise<Reply[]> {
   const { engine, session: me } = ctx;
+  const m = decodeChannelMsgToHost(scanned.body);
   const to = m.screenName;
   const account = await engine.ports.accounts.get(to);
   if (!account || !(await storedPermits(engine, to, me.key))) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
@@ -119,8 +127,8 @@ async function storeOffline(ctx: BosContext, m: SNAC_0x04_0x06_ICBMChannelMsgToH
     throw e;
   }
   engine.counters.imsStored++;
-  await copyToOwnSessions(ctx, m);
-  return wantsAck ? hostAck(m) : [];
+  await copyToOwnSessions(ctx, scanned);
+  return scanned.requestsAck ? hostAck(scanned) : [];
 }
 
 /** Relays 04/0B / 04/14 to every session of the peer with the sender's SN substituted; dropped when not deliverable. */

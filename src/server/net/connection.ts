@@ -11,7 +11,7 @@
  * - Frames are processed strictly in order; when too many wait (slow store), the socket is paused.
  */
 import { randomInt } from 'node:crypto';
-import { WireError } from '../../wire/bytes.js';
+import { WireError, viewOf } from '../../wire/bytes.js';
 import { FlapChannel, FlapDeframer, FlapHelloTlv, SignOffReason, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
@@ -179,7 +179,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       this.paused = true;
       this.socket.pause();
     }
-    void this.pump();
+    if (!this.processing) this.drain();
   }
 
   /** Rate policy before dispatch: false when the SNAC is dropped or the connection closed. */
@@ -220,22 +220,42 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     this.sendSnac(OSERVICE_FAMILY, OServiceSubtype.RATE_PARAMS_CHANGE, encodeRateChange(code, rec, v2));
   }
 
-  private async pump(): Promise<void> {
-    if (this.processing) return;
+  /**
+   * Handles the queued frames in order. Most SNACs complete synchronously, and while they do this runs as a plain
+   * loop (no promise per chunk); the first that returns a promise (the store, the directory) hands the rest of the
+   * queue to {@link drainAfter}, which awaits it and every later one that is asynchronous.
+   */
+  private drain(): void {
     this.processing = true;
+    let pending: Promise<void> | void = undefined;
     try {
       while (this.queue.length > 0 && this.state !== 'closed') {
-        const f = this.queue.shift()!;
-        // Most SNACs complete synchronously; only await those that touch the store.
-        const pending = this.handleFrame(f);
+        pending = this.handleFrame(this.queue.shift()!);
+        if (pending) break;
+      }
+    } finally {
+      if (!pending) this.drained();
+    }
+    if (pending) void this.drainAfter(pending);
+  }
+
+  private async drainAfter(first: Promise<void>): Promise<void> {
+    try {
+      await first;
+      while (this.queue.length > 0 && this.state !== 'closed') {
+        const pending = this.handleFrame(this.queue.shift()!);
         if (pending) await pending;
       }
     } finally {
-      this.processing = false;
-      if (this.paused && this.state !== 'closed') {
-        this.paused = false;
-        this.socket.resume();
-      }
+      this.drained();
+    }
+  }
+
+  private drained(): void {
+    this.processing = false;
+    if (this.paused && this.state !== 'closed') {
+      this.paused = false;
+      this.socket.resume();
     }
   }
 
@@ -323,7 +343,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     const h = decodeSnacHeader(payload);
     try {
       // Without a family-version prefix the body is simply the rest (what decodeSnac returns, minus its object).
-      const body = (h.flags & SnacFlag.FamilyVersionPrefix) === 0 ? payload.subarray(SNAC_HEADER_SIZE) : decodeSnac(payload).body;
+      const body = (h.flags & SnacFlag.FamilyVersionPrefix) === 0 ? viewOf(payload, SNAC_HEADER_SIZE, payload.length - SNAC_HEADER_SIZE) : decodeSnac(payload).body;
       if (this.state === 'auth') {
         if (h.family !== BUCP_FAMILY) return this.fail(h, SnacErrorCode.InvalidSnac);
         return handleAuthSnac(this.engine, this.auth, h.subtype, body).then(

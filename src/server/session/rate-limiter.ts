@@ -43,25 +43,29 @@ interface Slot {
 
 /** One connection's rate classes. */
 export class RateLimiter {
-  /** By class id; an array, not a Map (every connection holds one limiter, and there are a handful of classes). */
-  private readonly slots: Slot[] = [];
+  /**
+   * Indexed by class id (ids are small integers), so a check is one array read rather than a scan through every
+   * class's state: with thousands of connections each read of another connection's state is a likely cache miss.
+   */
+  private readonly byId: (Slot | undefined)[] = [];
+  /** The first class: what an unknown class id is counted against. */
+  private readonly first: Slot | undefined;
 
   /** @param classes the announced classes; @param now the connection's start time (ms). */
   constructor(classes: readonly RateClass[], now: number) {
+    let first: Slot | undefined;
     for (const cls of classes) {
       const state: RateState = { cls, current: cls.max, last: now, limited: false, alerted: false };
       const slot = { state, ok: { verdict: 'ok' as const, state } };
-      const i = this.slots.findIndex((x) => x.state.cls.id === cls.id);
       // A repeated id replaces the earlier class in place (as a Map.set would).
-      if (i >= 0) this.slots[i] = slot;
-      else this.slots.push(slot);
+      if (first === undefined || first.state.cls.id === cls.id) first = slot;
+      if (Number.isInteger(cls.id) && cls.id >= 0 && cls.id < 0x10000) this.byId[cls.id] = slot;
     }
+    this.first = first;
   }
 
   private slot(classId: number): Slot | undefined {
-    const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) if (slots[i]!.state.cls.id === classId) return slots[i];
-    return undefined;
+    return this.byId[classId];
   }
 
   /** The state of a class (undefined for unknown ids). */
@@ -74,7 +78,7 @@ export class RateLimiter {
    * the same object for every SNAC of a class (no allocation per SNAC): treat results as read-only.
    */
   check(classId: number, now: number): RateCheck {
-    const slot = this.slot(classId) ?? this.slots[0];
+    const slot = this.slot(classId) ?? this.first;
     const state = slot?.state;
     if (!slot || !state) return { verdict: 'ok', state: { cls: { id: 0, window: 1, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 0 }, current: 0, last: now, limited: false, alerted: false } };
     const { cls } = state;

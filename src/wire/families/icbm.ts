@@ -2,8 +2,9 @@
  * Family 0x0004 ICBM (docs/protocol.md §3.4, §8.1): parameters, IM send/deliver, host acks, client errors, typing, and
  * the rendezvous (channel 2) address rewrite. Channel-1 payloads are never parsed: encrypted IMs pass untouched.
  */
-import { ByteReader, ByteWriter, allocBytes } from '../bytes.js';
-import { IcbmTlv } from '../icbm-message.js';
+import { ByteReader, ByteWriter, viewOf } from '../bytes.js';
+import { IcbmTlv, type IcbmChannelMsgToHostScan } from '../icbm-message.js';
+import { allocSnacBody } from '../snac.js';
 import { TlvList, readTlvRestList, writeTlv, type Tlv } from '../tlv.js';
 import { fixedBytes, nonEmptyString08, record, restBytes, string08, u16, u32, type Infer } from '../codec.js';
 
@@ -41,6 +42,9 @@ export const decodeParameterReply: (body: Uint8Array) => { maxSlots: number; par
 /** 04/06 send: the general decoder of `icbm-message.ts` (the server routes on it and relays `tlvBytes` verbatim). */
 export { decodeIcbmChannelMsgToHost as decodeChannelMsgToHost, type IcbmChannelMsgToHost as SNAC_0x04_0x06_ICBMChannelMsgToHost } from '../icbm-message.js';
 
+/** 04/06 located in place for the relay path (same checks as the decoder, no per-field views). */
+export { scanIcbmChannelMsgToHost as scanChannelMsgToHost, type IcbmChannelMsgToHostScan } from '../icbm-message.js';
+
 /**
  * The 04/06 TLVs a client may set, which the server relays into 04/07 (docs/protocol.md §3.4; the set joscar's
  * `SendImIcbm`/`AbstractImIcbm`/`AbstractRvIcbm` write): 0x0002 IM data, 0x0004 auto-response, 0x0005 rendezvous
@@ -60,7 +64,8 @@ export function isClientSettableIcbmTlv(type: number): boolean {
 }
 
 /**
- * Encodes 04/07 for delivery of a 04/06 in one exact-size allocation: cookie, channel, sender user-info block,
+ * Encodes 04/07 for delivery of a 04/06 in one exact-size allocation (an `allocSnacBody`, so its first framing
+ * needs no copy): cookie, channel, sender user-info block,
  * then the sender's client-settable TLVs byte for byte ({@link isClientSettableIcbmTlv}; everything else is
  * dropped), with optional value replacements (rendezvous rewrite) and server-owned TLVs appended (offline timestamp).
  */
@@ -81,7 +86,7 @@ export function encodeDelivery(
     size += 4 + (replace?.get(t.type) ?? t.value).length;
   }
   for (let i = 0; i < append.length; i++) size += 4 + append[i]!.value.length;
-  const out = allocBytes(size);
+  const out = allocSnacBody(size);
   out.set(cookie.subarray(0, 8), 0);
   out[8] = channel >> 8;
   out[9] = channel & 0xff;
@@ -93,6 +98,44 @@ export function encodeDelivery(
     o = putTlv(out, o, t.type, replace?.get(t.type) ?? t.value);
   }
   for (let i = 0; i < append.length; i++) o = putTlv(out, o, append[i]!.type, append[i]!.value);
+  return out;
+}
+
+/**
+ * {@link encodeDelivery} for a scanned `04/06` with no replacements or appended TLVs (the relay's common case),
+ * straight from the sender's body: the same bytes, without a TLV object or view per field. The body comes from
+ * `allocSnacBody`, so its first framing needs no copy.
+ */
+export function encodeDeliveryFromScan(m: IcbmChannelMsgToHostScan, senderInfo: Uint8Array): Uint8Array {
+  const src = m.body;
+  const end = src.length;
+  // The TLVs were checked by the scan: only sizes and types are read here.
+  let relayed = 0;
+  let all = true;
+  for (let o = m.tlvStart; o < end;) {
+    const n = 4 + ((src[o + 2]! << 8) | src[o + 3]!);
+    if (CLIENT_SETTABLE_ICBM_TLVS.has((src[o]! << 8) | src[o + 1]!)) relayed += n;
+    else all = false;
+    o += n;
+  }
+  const out = allocSnacBody(10 + senderInfo.length + relayed);
+  for (let i = 0; i < 8; i++) out[i] = src[i]!;
+  out[8] = m.channel >> 8;
+  out[9] = m.channel & 0xff;
+  out.set(senderInfo, 10);
+  let w = 10 + senderInfo.length;
+  if (all) {
+    if (relayed > 0) out.set(viewOf(src, m.tlvStart, relayed), w);
+    return out;
+  }
+  for (let o = m.tlvStart; o < end;) {
+    const n = 4 + ((src[o + 2]! << 8) | src[o + 3]!);
+    if (CLIENT_SETTABLE_ICBM_TLVS.has((src[o]! << 8) | src[o + 1]!)) {
+      out.set(viewOf(src, o, n), w);
+      w += n;
+    }
+    o += n;
+  }
   return out;
 }
 
