@@ -18,9 +18,12 @@ import { MemoryReplayCache } from '../src/pki/cms/replay-cache.js';
 import { extraIdentity, fixtures, type FixtureIdentity } from '../src/pki/cms/fixtures.test-support.js';
 import type { SecureImProfile, TrustCallback } from '../src/pki/cms/secure-im-types.js';
 
-// The codec with the Node provider (aim-legacy included); crypto.ts's default is WebCrypto (modern only).
-const encodeSecureIm = (o: Parameters<typeof encodeWith>[0]): Promise<Uint8Array> => encodeWith({ crypto: nodeCmsCrypto, ...o });
-const decodeSecureIm = (b: Uint8Array, o: Parameters<typeof decodeWith>[1]): ReturnType<typeof decodeWith> => decodeWith(b, { crypto: nodeCmsCrypto, ...o });
+import { importSecureImKey, webCmsCrypto, type CmsCrypto } from '../src/pki/cms/crypto.js';
+
+// Rows: both profiles on the Node provider (what the CLI runs), and the modern profile on Node's WebCrypto alone
+// (`modern/webcrypto`: what a browser does, with non-extractable CryptoKeys), to show what the fast paths buy.
+const WEB: CmsCrypto = webCmsCrypto(globalThis.crypto);
+type Variant = SecureImProfile | 'modern/webcrypto';
 
 const SECONDS = Number(process.env.CMS_BENCH_SECONDS ?? 2);
 
@@ -51,10 +54,18 @@ const trust: TrustCallback = async (certDer: Uint8Array, screenName: string) => 
 
 const TEXT = '<HTML><BODY BGCOLOR="#ffffff"><FONT LANG="0">hey, are we still on for lunch tomorrow at noon?</FONT></BODY></HTML>';
 
-async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient: FixtureIdentity): Promise<{ enc: number; dec: number; encWall: number; decWall: number; encMain: number; decMain: number }> {
+async function run(row: Variant, sender: FixtureIdentity, recipient: FixtureIdentity): Promise<{ enc: number; dec: number; encWall: number; decWall: number; encMain: number; decMain: number }> {
+  const web = row === 'modern/webcrypto';
+  const crypto = web ? WEB : nodeCmsCrypto;
+  const profile: SecureImProfile = web ? 'modern' : row;
+  const pkcs8 = (k: FixtureIdentity['key']): Uint8Array => new Uint8Array(k.export({ format: 'der', type: 'pkcs8' }));
+  const senderKey = web ? await importSecureImKey(WEB, pkcs8(sender.key)) : sender.key;
+  const recipientKey = web ? await importSecureImKey(WEB, pkcs8(recipient.key)) : recipient.key;
+  const encodeSecureIm = (o: Parameters<typeof encodeWith>[0]): Promise<Uint8Array> => encodeWith({ crypto, ...o });
+  const decodeSecureIm = (b: Uint8Array, o: Parameters<typeof decodeWith>[1]): ReturnType<typeof decodeWith> => decodeWith(b, { crypto, ...o });
   const encOpts = {
     profile, text: TEXT,
-    sender: { screenName: sender.name, signingKey: sender.key, signingCert: sender.certDer },
+    sender: { screenName: sender.name, signingKey: senderKey, signingCert: sender.certDer },
     recipient: { screenName: recipient.name, cert: recipient.certDer },
   };
   // warm-up (JIT, caches)
@@ -70,7 +81,7 @@ async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient:
   const encWall = n / ((performance.now() - t0) / 1000);
 
   const decOpts = {
-    recipientKeys: [{ cert: recipient.certDer, key: recipient.key }], senderScreenName: sender.name,
+    recipientKeys: [{ cert: recipient.certDer, key: recipientKey }], senderScreenName: sender.name,
     senderCerts: [sender.certDer], recipientScreenName: recipient.name, trust, replayCache: new MemoryReplayCache(),
   };
   for (let i = 0; i < 10; i++) await decodeSecureIm(msgs[i]!, { ...decOpts, replayCache: new MemoryReplayCache() });
@@ -124,7 +135,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const ids = bits === 2048 ? ids2048 : ids3072;
     const s = speed[bits]!;
     const limit = 1 / (1 / s.sign + 1 / s.verify);
-    for (const profile of ['aim-legacy', 'modern'] as const) {
+    for (const profile of ['aim-legacy', 'modern', 'modern/webcrypto'] as const) {
       const key = `rsa${bits} ${profile}`;
       const r = { ...(await run(profile, ids.s, ids.r)), limit };
       rows.set(key, [...(rows.get(key) ?? []), r]);

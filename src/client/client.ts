@@ -41,6 +41,7 @@ import { parseCertificate } from '../pki/x509-parse.js';
 import { sameName } from '../pki/name.js';
 import { defaultCodec, type SecureImCodec } from './codec.js';
 import { TypedEmitter } from './emitter.js';
+import { unref } from './timers.js';
 import { CLASSIC_NEEDS_DESKTOP, defaultCmsCrypto } from '../pki/cms/crypto.js';
 import { imRefusal, type Delivery } from './delivery.js';
 import { ClientError } from './errors.js';
@@ -328,7 +329,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
       this.ownCheckTimer = setInterval(() => {
         if (!this.ownProblem) this.checkOwnCertificates().catch((e: unknown) => this.warn(e));
       }, CRL_REFRESH_MS);
-      this.ownCheckTimer.unref?.();
+      unref(this.ownCheckTimer);
     }
     this.reconnectAttempt = 0;
     this.emit('signed-on', { screenName });
@@ -959,7 +960,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
       for (const m of this.assembler.expire()) this.emit('im', m);
       this.armPartTimer();
     }, 10_000);
-    this.partTimer.unref();
+    unref(this.partTimer);
   }
 
   // --- reconnect ---

@@ -3,7 +3,7 @@
  * browser passes its own `globalThis.crypto` and Node passes a faster implementation of the same calls
  * (node-crypto.ts). Everything here is asynchronous, as WebCrypto is. No `node:` import: the web client shares it.
  *
- * The modern profile needs only what WebCrypto has (docs/protocol.md §11): SHA-256/384/512 digests,
+ * The modern profile needs only what WebCrypto has (docs/protocol.md §11.5): SHA-256/384/512 digests,
  * RSASSA-PKCS1-v1_5 signatures, RSA-OAEP key transport, AES-GCM content encryption and HMAC-SHA256 (implicit
  * rejection). The aim-legacy profile needs what WebCrypto lacks — PKCS#1 v1.5 *encryption* and a padding-oracle-free
  * PKCS#1 v1.5 decryption, MD5 signatures — so it lives behind the optional {@link CmsCrypto.legacy} part, which
