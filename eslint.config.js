@@ -10,6 +10,19 @@ const layer = (files, forbidden, why) => ({
   },
 });
 
+/** Portable-core blocks: the layer's own forbidden imports plus every node: module, and no Buffer global. */
+const portable = (groups, ignores) => groups.map(([files, forbidden]) => ({
+  files,
+  ignores,
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [
+      { group: forbidden, message: 'Layering: see ARCHITECTURE.md, "What each layer may import".' },
+      { group: ['node:*'], message: 'Portable core: no node: modules (the web client runs it). Put Node code in src/client/node/ or src/pki/cms/node-crypto.ts.' },
+    ] }],
+    'no-restricted-globals': ['error', { name: 'Buffer', message: 'Portable core: use Uint8Array and the helpers in src/wire/bytes.ts.' }],
+  },
+}));
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
   js.configs.recommended,
@@ -37,4 +50,16 @@ export default tseslint.config(
     'Families talk to ports (server/ports.ts), never to sockets or a concrete store (handlers return replies; consumers own their interfaces).'),
   layer(['src/client/**/*.ts'], ['**/server/**', '**/store/**', '**/cli/**'],
     'client/ may import only wire/ and pki/ (the web client reuses it).'),
+  // The portable core (ARCHITECTURE.md, "Portable core"): runs unchanged in a browser, so no node: module and no
+  // Buffer. Node's implementations live in the files ignored here (src/client/node/, src/pki/cms/node-crypto.ts ...).
+  // Each block repeats its layer's list: a later block with the same rule replaces the earlier one for its files.
+  ...portable([
+    [['src/wire/**/*.ts'], ['**/pki/**', '**/store/**', '**/server/**', '**/client/**', '**/cli/**']],
+    [['src/pki/cms/**/*.ts', 'src/pki/asn1/**/*.ts', 'src/pki/screen-name.ts', 'src/pki/fingerprint.ts'], ['**/store/**', '**/server/**', '**/client/**', '**/cli/**']],
+    [['src/client/**/*.ts'], ['**/server/**', '**/store/**', '**/cli/**']],
+    // Node-only parts inside the portable directories: peer connections (TCP/TLS sockets and files, which a browser
+  // cannot open), chat rooms and their crypto (the aim room profile needs PKCS#1 v1.5 and MD5, which WebCrypto lacks;
+  // ARCHITECTURE.md "Portable core" says what porting the certim room profile takes).
+  ], ['src/**/*.test.ts', 'src/**/*.test-support.ts', 'src/client/node/**', 'src/pki/cms/node-crypto.ts', 'src/pki/cms/rsa-pkcs1-unwrap.ts', 'src/pki/cms/minimal-trust.ts',
+    'src/client/peer/**', 'src/client/rooms/**', 'src/pki/cms/secure-room.ts']),
 );

@@ -11,11 +11,19 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { encodeSecureIm } from '../src/pki/cms/secure-im-encode.js';
-import { decodeSecureIm } from '../src/pki/cms/secure-im-decode.js';
+import { encodeSecureIm as encodeWith } from '../src/pki/cms/secure-im-encode.js';
+import { nodeCmsCrypto } from '../src/pki/cms/node-crypto.js';
+import { decodeSecureIm as decodeWith } from '../src/pki/cms/secure-im-decode.js';
 import { MemoryReplayCache } from '../src/pki/cms/replay-cache.js';
 import { extraIdentity, fixtures, type FixtureIdentity } from '../src/pki/cms/fixtures.test-support.js';
 import type { SecureImProfile, TrustCallback } from '../src/pki/cms/secure-im-types.js';
+
+import { importSecureImKey, webCmsCrypto, type CmsCrypto } from '../src/pki/cms/crypto.js';
+
+// Rows: both profiles on the Node provider (what the CLI runs), and the modern profile on Node's WebCrypto alone
+// (`modern/webcrypto`: what a browser does, with non-extractable CryptoKeys), to show what the fast paths buy.
+const WEB: CmsCrypto = webCmsCrypto(globalThis.crypto);
+type Variant = SecureImProfile | 'modern/webcrypto';
 
 const SECONDS = Number(process.env.CMS_BENCH_SECONDS ?? 2);
 
@@ -31,12 +39,13 @@ function opensslSpeed(): Record<number, { sign: number; verify: number }> {
 
 const f = fixtures();
 const caKey = createPublicKey(f.caCert.publicKey.export({ type: 'spki', format: 'pem' }));
-const trustCache = new WeakMap<X509Certificate, Map<string, boolean>>();
-const trust: TrustCallback = async (cert: X509Certificate, screenName: string) => {
-  let byName = trustCache.get(cert);
-  if (!byName) trustCache.set(cert, (byName = new Map()));
+const trustCache = new WeakMap<Uint8Array, Map<string, boolean>>();
+const trust: TrustCallback = async (certDer: Uint8Array, screenName: string) => {
+  let byName = trustCache.get(certDer);
+  if (!byName) trustCache.set(certDer, (byName = new Map()));
   let ok = byName.get(screenName);
   if (ok === undefined) {
+    const cert = new X509Certificate(certDer);
     ok = cert.verify(caKey) && cert.checkIssued(f.caCert) && cert.subject.includes(`CN=${screenName}`);
     byName.set(screenName, ok);
   }
@@ -45,26 +54,34 @@ const trust: TrustCallback = async (cert: X509Certificate, screenName: string) =
 
 const TEXT = '<HTML><BODY BGCOLOR="#ffffff"><FONT LANG="0">hey, are we still on for lunch tomorrow at noon?</FONT></BODY></HTML>';
 
-async function run(profile: SecureImProfile, sender: FixtureIdentity, recipient: FixtureIdentity): Promise<{ enc: number; dec: number; encWall: number; decWall: number; encMain: number; decMain: number }> {
+async function run(row: Variant, sender: FixtureIdentity, recipient: FixtureIdentity): Promise<{ enc: number; dec: number; encWall: number; decWall: number; encMain: number; decMain: number }> {
+  const web = row === 'modern/webcrypto';
+  const crypto = web ? WEB : nodeCmsCrypto;
+  const profile: SecureImProfile = web ? 'modern' : row;
+  const pkcs8 = (k: FixtureIdentity['key']): Uint8Array => new Uint8Array(k.export({ format: 'der', type: 'pkcs8' }));
+  const senderKey = web ? await importSecureImKey(WEB, pkcs8(sender.key)) : sender.key;
+  const recipientKey = web ? await importSecureImKey(WEB, pkcs8(recipient.key)) : recipient.key;
+  const encodeSecureIm = (o: Parameters<typeof encodeWith>[0]): Promise<Uint8Array> => encodeWith({ crypto, ...o });
+  const decodeSecureIm = (b: Uint8Array, o: Parameters<typeof decodeWith>[1]): ReturnType<typeof decodeWith> => decodeWith(b, { crypto, ...o });
   const encOpts = {
     profile, text: TEXT,
-    sender: { screenName: sender.name, signingKey: sender.key, signingCert: sender.certDer },
+    sender: { screenName: sender.name, signingKey: senderKey, signingCert: sender.certDer },
     recipient: { screenName: recipient.name, cert: recipient.certDer },
   };
   // warm-up (JIT, caches)
-  for (let i = 0; i < 20; i++) encodeSecureIm(encOpts);
+  for (let i = 0; i < 20; i++) await encodeSecureIm(encOpts);
   const msgs: Uint8Array[] = [];
   let t0 = performance.now();
   let c0 = cpuSeconds();
   let m0 = mainThreadSeconds();
   let n = 0;
-  while (performance.now() - t0 < SECONDS * 1000) { msgs.push(encodeSecureIm(encOpts)); n++; }
+  while (performance.now() - t0 < SECONDS * 1000) { msgs.push(await encodeSecureIm(encOpts)); n++; }
   const enc = n / (cpuSeconds() - c0);
   const encMain = n / (mainThreadSeconds() - m0);
   const encWall = n / ((performance.now() - t0) / 1000);
 
   const decOpts = {
-    recipientKeys: [{ cert: recipient.certDer, key: recipient.key }], senderScreenName: sender.name,
+    recipientKeys: [{ cert: recipient.certDer, key: recipientKey }], senderScreenName: sender.name,
     senderCerts: [sender.certDer], recipientScreenName: recipient.name, trust, replayCache: new MemoryReplayCache(),
   };
   for (let i = 0; i < 10; i++) await decodeSecureIm(msgs[i]!, { ...decOpts, replayCache: new MemoryReplayCache() });
@@ -118,7 +135,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const ids = bits === 2048 ? ids2048 : ids3072;
     const s = speed[bits]!;
     const limit = 1 / (1 / s.sign + 1 / s.verify);
-    for (const profile of ['aim-legacy', 'modern'] as const) {
+    for (const profile of ['aim-legacy', 'modern', 'modern/webcrypto'] as const) {
       const key = `rsa${bits} ${profile}`;
       const r = { ...(await run(profile, ids.s, ids.r)), limit };
       rows.set(key, [...(rows.get(key) ?? []), r]);

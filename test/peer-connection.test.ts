@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:net';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { CertimClient } from '../src/client/client.js';
@@ -150,7 +150,7 @@ describe('peer connections between two signed-on clients', { timeout: 300_000 },
       const proposing = openPeerConnection({ client: a, role: 'propose', to: 'bob', capability: SEND_FILE_CAPABILITY, proxy: proxy() });
       const { message } = await offer;
       // A scripted "bob" connects to alice's listener presenting mallory's CA-issued certificate, or no certificate.
-      const creds = present === 'mallory' ? { key: malloryId.signing.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: new X509Certificate(malloryId.signing.certDer).toString() } : {};
+      const creds = present === 'mallory' ? { key: (malloryId.signing.privateKey as KeyObject).export({ type: 'pkcs8', format: 'pem' }) as string, cert: new X509Certificate(malloryId.signing.certDer).toString() } : {};
       const sock = tlsConnect({ host: '127.0.0.1', port: message.port!, ...creds, rejectUnauthorized: false });
       sock.on('error', () => {});
       await assert.rejects(proposing, (e: unknown) => present === 'mallory'
@@ -162,7 +162,7 @@ describe('peer connections between two signed-on clients', { timeout: 300_000 },
 
   it('refuses a listening proposer presenting a wrong certificate (the acceptor side) and cancels the rendezvous', async () => {
     const listener = createServer((sock) => {
-      const t = new TLSSocket(sock, { isServer: true, key: malloryId.signing.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: new X509Certificate(malloryId.signing.certDer).toString() });
+      const t = new TLSSocket(sock, { isServer: true, key: (malloryId.signing.privateKey as KeyObject).export({ type: 'pkcs8', format: 'pem' }) as string, cert: new X509Certificate(malloryId.signing.certDer).toString() });
       t.on('error', () => {});
     });
     await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));

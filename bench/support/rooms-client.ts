@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createPublicKey, randomBytes, type X509Certificate } from 'node:crypto';
+import { createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { decryptRoomMessage, encryptRoomMessage, parseRoomMessage, type RoomProfile } from '../../src/pki/cms/secure-room.js';
 import { MemoryReplayCache } from '../../src/pki/cms/replay-cache.js';
 import { fixtures } from '../../src/pki/cms/fixtures.test-support.js';
@@ -52,10 +52,13 @@ async function measure(profile: RoomProfile): Promise<{ send: number; receive: n
   const f = fixtures();
   const alice = f.ids.alice!;
   const caKey = createPublicKey(f.caCert.publicKey.export({ type: 'spki', format: 'pem' }));
-  const trusted = new WeakMap<X509Certificate, boolean>();
-  const trust: TrustCallback = async (cert, screenName) => {
-    let ok = trusted.get(cert);
-    if (ok === undefined) trusted.set(cert, (ok = cert.verify(caKey) && cert.subject.includes(`CN=${screenName}`)));
+  const trusted = new WeakMap<Uint8Array, boolean>();
+  const trust: TrustCallback = async (der, screenName) => {
+    let ok = trusted.get(der);
+    if (ok === undefined) {
+      const cert = new X509Certificate(der);
+      trusted.set(der, (ok = cert.verify(caKey) && cert.subject.includes(`CN=${screenName}`)));
+    }
     return ok ? { ok: true } : { ok: false, code: 'untrusted', reason: 'not from the test CA' };
   };
   const key = randomBytes(32);

@@ -43,7 +43,8 @@ export type ClientErrorCode =
   | 'ROOM_FAILED' // ChatNav or the chat service refused (name not allowed, room full, too many rooms)
   | 'ROOM_CONTENT_TYPE' // the room's content type (0x00DB) is one this client cannot read, or not the one asked for
   | 'ROOM_CODEC_UNAVAILABLE' // a secure room without a secure-room codec: nothing is sent (never plaintext)
-  | 'NOT_IN_ROOM'; // the room's chat connection is closed
+  | 'NOT_IN_ROOM' // the room's chat connection is closed
+  | 'CLASSIC_CLIENT'; // the buddy has only a classic (aim-legacy) client and this codec speaks the modern profile only (the browser)
 
 /** A typed client failure. */
 export class ClientError extends Error {

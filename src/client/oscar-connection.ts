@@ -11,6 +11,7 @@ import { FlapChannel, FlapDeframer, decodeFlapHello, decodeFlapSignOff, encodeFl
 import { SNAC_ERROR_SUBTYPE, decodeSnac, decodeSnacError, encodeSnac, type Snac } from '../wire/snac.js';
 import type { Tlv } from '../wire/tlv.js';
 import { ClientError, snacErrorName } from './errors.js';
+import { unref } from './timers.js';
 import type { Transport, TransportFactory, TransportTarget } from './transport.js';
 
 /** Default time to wait for a SNAC reply. */
@@ -88,7 +89,7 @@ export class OscarConnection {
     conn.writeFrame(FlapChannel.SignOn, encodeFlapHello(helloTlvs));
     // Keep NATs and idle timers from dropping a quiet session (channel 5 is ignored by servers).
     conn.keepAlive = setInterval(() => conn.writeFrame(FlapChannel.KeepAlive, new Uint8Array(0)), 60_000);
-    conn.keepAlive.unref();
+    unref(conn.keepAlive);
     return conn;
   }
 
@@ -281,7 +282,7 @@ function snacErrorToClientError(what: string, body: Uint8Array): ClientError {
     code = e.code;
     subcode = e.tlvs.u16(0x0008);
     const t = e.tlvs.bytes(0x001b);
-    text = t ? Buffer.from(t).toString('utf8') : undefined;
+    text = t ? new TextDecoder('utf-8').decode(t) : undefined;
   } catch {
     // A bare or short error body: the code (if any) is all there is.
   }

@@ -19,6 +19,7 @@
  * Other forms (otherName, x400Address, ediPartyName, registeredID) are not interpreted: a certificate that carries a
  * name of such a form under a constraint of that form is refused (UNSUPPORTED_NAME_CONSTRAINT), as RFC 5280 allows.
  */
+import { toHex } from '../wire/bytes.js';
 import { children, parseAsn1, readOid, readString, seqOf } from './asn1/der.js';
 import { OID } from './oids.js';
 import { ipAddressBytes, type GeneralSubtree, type NameConstraints, type SubtreeForm } from './extensions.js';
@@ -116,7 +117,7 @@ function rdnKeys(nameDer: Uint8Array): string[] {
       try {
         value = readString(v!).trim().replace(/\s+/g, ' ').toLowerCase();
       } catch {
-        value = `#${Buffer.from(v!.buf.subarray(v!.start, v!.end)).toString('hex')}`;
+        value = `#${toHex(v!.buf.subarray(v!.start, v!.end))}`;
       }
       return `${readOid(t!)}=${value}`;
     }).sort().join('+'));

@@ -14,6 +14,7 @@
  * usage, revocation — so each defect maps to one code. When no path succeeds, the failure reported is the one from
  * the first path that reached a trust anchor, else the one from the path that got furthest from the leaf.
  */
+import { bytesEqual } from '../wire/bytes.js';
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
 import { hashForSignatureAlgorithm, verifySignature } from './algorithms.js';
@@ -175,7 +176,7 @@ function day(d: Date): string {
 function issuedBy(child: Certificate, parent: Certificate): boolean {
   if (!sameName(child.issuer.der, parent.subject.der)) return false;
   if (child.authorityKeyId && parent.subjectKeyId) {
-    return Buffer.from(child.authorityKeyId).equals(Buffer.from(parent.subjectKeyId));
+    return bytesEqual(child.authorityKeyId, parent.subjectKeyId);
   }
   return true;
 }

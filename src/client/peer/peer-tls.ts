@@ -7,10 +7,11 @@
  * check is off on purpose: AIM peers advertise odd CA lists and our certificates carry no serverAuth EKU; the pin
  * is stricter than any CA check.
  */
-import { timingSafeEqual, X509Certificate } from 'node:crypto';
+import { KeyObject, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import type { IdentityPart } from '../identity.js';
+import type { PrivateKeyInput } from '../../pki/cms/crypto.js';
 import { certFingerprint, formatFingerprint } from '../trust.js';
 import { PeerError } from './peer-error.js';
 
@@ -32,6 +33,12 @@ function pem(der: Uint8Array): string {
   return new X509Certificate(der).toString();
 }
 
+/** The PEM of a Node private key (peer connections are Node-only: TCP and TLS sockets). */
+function pemPrivateKey(k: PrivateKeyInput): string {
+  if (!(k instanceof KeyObject)) throw new TypeError('peer connections need a Node KeyObject private key');
+  return k.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
 /** Constant-time equality of two DER certificates (lengths may differ). */
 export function sameDer(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
@@ -44,7 +51,7 @@ export function sameDer(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function securePeerSocket(socket: Socket, o: PeerTlsOptions): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const common = { key: o.credentials.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: pem(o.credentials.certDer), rejectUnauthorized: false, minVersion: 'TLSv1.2' as const };
+    const common = { key: pemPrivateKey(o.credentials.privateKey), cert: pem(o.credentials.certDer), rejectUnauthorized: false, minVersion: 'TLSv1.2' as const };
     // The client side goes through tls.connect, which starts the handshake on an already connected socket.
     const tls = o.role === 'server'
       ? new TLSSocket(socket, { ...common, isServer: true, requestCert: true })

@@ -12,9 +12,10 @@
  *
  * Decoding never throws. As in the Secure IM decoder, CBC content has no integrity of its own, so every failure
  * before the inner signature verifies is one and the same `tampered` result (no padding oracle).
- * The API is Promise-returning so a WebCrypto-shaped provider can replace node:crypto later.
+ * Node-only for now (like the aim-legacy half of Secure IM): the aim profile needs PKCS#1 v1.5 key transport and MD5
+ * signatures, which WebCrypto lacks; signatures go through the Node provider (`node-crypto.ts`).
  */
-import { createCipheriv, createDecipheriv, constants, publicEncrypt, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPublicKey, constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { Asn1Error, der, parseAsn1, readOctets, readSmallInt, readString, readStringBytes, TAG, type Asn1 } from '../asn1/der.js';
 import { ByteReader, ByteWriter } from '../../wire/bytes.js';
 import { MiniRoomInfo, writeMiniRoomInfo } from '../../wire/families/chat-nav.js';
@@ -23,7 +24,8 @@ import { encodeCharset, pickCharset } from './charset.js';
 import { prepareCertificate, type CertificateInput, type CmsCertificate } from './cms-certificate.js';
 import { encode, node } from './der-builder.js';
 import { OID } from './oids.js';
-import { randomBytesPooled } from './random-pool.js';
+import { nodeCmsCrypto } from './node-crypto.js';
+import { resolvePrivateKey, type PrivateKeyInput } from './crypto.js';
 import {
   checkSignedParts, Fail, fail, innerText, kids, matchesCert, oidOf, parseSignedData, readRecipientId, signedBytesOf,
   undecryptable, unwrapKey, MAX_SECURE_IM_BYTES, type CheckedSignature, type KeyTransRecipient,
@@ -47,7 +49,7 @@ export const ROOM_CIPHER_OID = OID.aes256Cbc;
 /** Who signs: a screen name, its signing key and the certificate of that key. */
 export interface RoomSigner {
   screenName: string;
-  signingKey: KeyObject;
+  signingKey: PrivateKeyInput;
   signingCert: CertificateInput;
 }
 
@@ -87,7 +89,7 @@ function checkKey(key: Uint8Array): void {
 
 /** A fresh random room key (docs/protocol.md §7.1). */
 export async function generateRoomKey(): Promise<Uint8Array> {
-  return Uint8Array.from(randomBytesPooled(ROOM_KEY_BYTES));
+  return Uint8Array.from(randomBytes(ROOM_KEY_BYTES));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -113,9 +115,10 @@ export interface EncodeRoomKeyOptions {
  */
 export function encodeRoomKeyData(profile: RoomProfile, recipient: CmsCertificate, key: Uint8Array): Uint8Array {
   checkKey(key);
+  const pub = createPublicKey({ key: Buffer.from(recipient.spki), format: 'der', type: 'spki' });
   const ek = profile === 'aim'
-    ? publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_PADDING }, key)
-    : publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key);
+    ? publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, key)
+    : publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key);
   const ktri = der.seq(der.int(0), recipient.issuerAndSerial, profile === 'aim' ? ALG_RSA : ALG_OAEP_SHA256, der.octets(ek));
   return der.seq(ktri, der.oid(ROOM_CIPHER_OID));
 }
@@ -140,9 +143,9 @@ export async function encodeRoomKeyBlock(o: EncodeRoomKeyOptions): Promise<Uint8
       ATTR(OID.recipientScreenName, der.utf8(o.recipient.screenName)),
     ];
   }
-  return encode(buildSignedData({
+  return encode(await buildSignedData({
     content, digest: o.profile === 'aim' ? 'md5' : 'sha256', signer: prepareCertificate(o.signer.signingCert),
-    signingKey: o.signer.signingKey, signingTime: o.now ?? new Date(), ...(extraAttrs ? { extraAttrs } : {}),
+    signingKey: o.signer.signingKey, signingTime: o.now ?? new Date(), ...(extraAttrs ? { extraAttrs } : {}), crypto: nodeCmsCrypto,
   }));
 }
 
@@ -175,7 +178,7 @@ function failedResult<T extends RoomVerdictBase>(f: Fail, profile?: RoomProfile)
 
 async function judge(signer: CmsCertificate, sender: string, trust: TrustCallback): Promise<TrustDecision> {
   try {
-    return await trust(signer.x509, sender, 'signing');
+    return await trust(signer.der, sender, 'signing');
   } catch (e) {
     return { ok: false, code: 'trust-error', reason: e instanceof Error ? e.message : String(e) };
   }
@@ -217,7 +220,7 @@ export async function decodeRoomKeyBlock(bytes: Uint8Array, o: DecodeRoomKeyOpti
     const certim = sp.attrs.has(OID.roomEpoch);
     profile = certim ? 'certim' : 'aim';
     if (!certim && o.requireCertim) fail('downgrade', 'policy', 'AIM key block from a member that announced certim rooms');
-    const sig = checkSignedParts(sp, o.senderCerts, !certim);
+    const sig = await checkSignedParts(nodeCmsCrypto, sp, o.senderCerts, !certim);
     signerMustBe(sig, o.senderScreenName);
 
     // Signed content: short room info, u16 L, key data.
@@ -255,7 +258,7 @@ export async function decodeRoomKeyBlock(bytes: Uint8Array, o: DecodeRoomKeyOpti
       if (e instanceof Asn1Error) fail('malformed', 'inner-parse', `key data: ${e.message}`);
       throw e;
     }
-    const ours = o.recipientKeys.map((k) => ({ cert: prepareCertificate(k.cert), key: k.key })).filter((r) => r.cert.keyTransport);
+    const ours = o.recipientKeys.map((k) => ({ cert: prepareCertificate(k.cert), key: resolvePrivateKey(nodeCmsCrypto, k.key) })).filter((r) => r.cert.keyTransport);
     let mine = ours.find((r) => matchesCert(ktri.rid, r.cert));
     // COMPAT(joscar demo `genChatSecurityInfo`): it names the invitee by its SUBJECT name re-encoded by BC (as if it
     // were the issuer), so the identifier matches no certificate; joscar's reader ignores it. An aim block with one
@@ -263,7 +266,7 @@ export async function decodeRoomKeyBlock(bytes: Uint8Array, o: DecodeRoomKeyOpti
     // nothing (implicit rejection), never an oracle (docs/protocol.md §16.6).
     if (!mine && !certim) mine = ours[0];
     if (!mine) fail('wrong-recipient', 'recipient', 'the key is wrapped for a certificate that is not one of ours');
-    const key = Uint8Array.from(unwrapKey(ktri, mine!, ROOM_KEY_BYTES, certim ? 'modern' : 'aim-legacy'));
+    const key = Uint8Array.from(await unwrapKey(nodeCmsCrypto, ktri, mine!, ROOM_KEY_BYTES, certim ? 'modern' : 'aim-legacy'));
 
     const decision = await judge(sig.signer, o.senderScreenName, o.trust);
     const base = { profile, room, key, signer: { screenName: sig.signer.commonName, fingerprint: sig.signer.fingerprint }, ...(binding ? { binding } : {}) };
@@ -304,7 +307,7 @@ export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<
   if (certim && (!o.binding || !Number.isSafeInteger(o.binding.epoch) || o.binding.epoch < 1)) throw new RangeError('a certim room message needs a binding with epoch >= 1');
   const charset: SecureImCharset = o.charset ?? pickCharset(o.text, certim ? 'utf-8' : 'unicode-2-0');
   const inner = Buffer.concat([innerHeaders(charset), encodeCharset(o.text, charset)]);
-  const rnd = randomBytesPooled(32);
+  const rnd = randomBytes(32);
   // certim: room, epoch, sender and message id, signed. aim: the message id only (ESS contentIdentifier, a standard
   // OID) — BouncyCastle 1.21 (joscar) mis-reads the long components of certim's 2.25 arc, re-encodes the attributes
   // differently and then fails the signature, so classic receivers must never see them (docs/protocol.md §16.4).
@@ -314,9 +317,9 @@ export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<
     : certim
       ? [ATTR(OID.roomName, der.utf8(o.binding.roomName)), ATTR(OID.roomEpoch, der.int(o.binding.epoch)), ATTR(OID.senderScreenName, der.utf8(o.signer.screenName)), id]
       : [id];
-  const signed = buildSignedData({
+  const signed = await buildSignedData({
     content: inner, digest: certim ? 'sha256' : 'md5', signer: prepareCertificate(o.signer.signingCert),
-    signingKey: o.signer.signingKey, signingTime: o.now ?? new Date(), ...(extraAttrs ? { extraAttrs } : {}),
+    signingKey: o.signer.signingKey, signingTime: o.now ?? new Date(), ...(extraAttrs ? { extraAttrs } : {}), crypto: nodeCmsCrypto,
   });
   const iv = rnd.subarray(0, 16);
   const c = createCipheriv('aes-256-cbc', o.key, iv);
@@ -441,7 +444,7 @@ export async function decryptRoomMessage(bytes: Uint8Array, o: DecryptRoomMessag
         throw undecryptable();
       }
       sp = parseSignedData(signedBytesOf(plain));
-      sig = checkSignedParts(sp, o.senderCerts, profile === 'aim');
+      sig = await checkSignedParts(nodeCmsCrypto, sp, o.senderCerts, profile === 'aim');
     } catch {
       // Unauthenticated CBC output until the signature verifies: one failure, whatever went wrong.
       throw undecryptable();
@@ -460,7 +463,7 @@ export async function decryptRoomMessage(bytes: Uint8Array, o: DecryptRoomMessag
     // Any message with an id and a signing time is checked (aim-profile certim senders sign an id but no binding).
     if (sig.messageId !== undefined && sig.signingTime !== undefined && o.replayCache) {
       const scope = `${o.roomName}\u0000${h.epoch ?? 0}\u0000${normalizeScreenName(o.senderScreenName)}`;
-      const r = o.replayCache.checkAndRemember(scope, sig.messageId!, sig.signingTime!, o.now ?? new Date());
+      const r = await o.replayCache.checkAndRemember(scope, sig.messageId!, sig.signingTime!, o.now ?? new Date());
       if (r === 'replayed') fail('replayed', 'policy', 'message id seen before in this room');
       if (r === 'stale') fail('replayed', 'policy', 'signing time outside the replay window');
       replayChecked = true;

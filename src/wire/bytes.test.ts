@@ -1,0 +1,44 @@
+/** The portable byte helpers (no Buffer in the portable core) agree with Node's Buffer on random input. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { bytesEqual, concatBytes, constantTimeEqual, fromBase64, fromHex, latin1Decode, latin1Encode, toBase64, toHex } from './bytes.js';
+import { sha256 } from './sha256.js';
+
+test('hex, base64, latin-1 and SHA-256 match Buffer / node:crypto for 0..300-byte inputs', () => {
+  for (let n = 0; n <= 300; n++) {
+    const b = randomBytes(n);
+    assert.equal(toHex(b), b.toString('hex'));
+    assert.deepEqual(fromHex(b.toString('hex')), new Uint8Array(b));
+    assert.equal(toBase64(b), b.toString('base64'));
+    assert.deepEqual(fromBase64(b.toString('base64')), new Uint8Array(b));
+    assert.equal(latin1Decode(b), b.toString('latin1'));
+    assert.deepEqual(latin1Encode(b.toString('latin1')), new Uint8Array(b));
+    assert.equal(toHex(sha256(b.subarray(0, n >> 1), b.subarray(n >> 1))), createHash('sha256').update(b).digest('hex'));
+  }
+  // A 100 KB input crosses the latin-1 decoder's chunking and many SHA-256 blocks.
+  const big = randomBytes(100_000);
+  assert.equal(latin1Decode(big), big.toString('latin1'));
+  assert.equal(toHex(sha256(big)), createHash('sha256').update(big).digest('hex'));
+});
+
+test('base64 decoding skips whitespace and stops at padding, like Buffer; hex refuses odd or non-hex input', () => {
+  const b = randomBytes(50);
+  const wrapped = b.toString('base64').replace(/(.{16})/g, '$1\n');
+  assert.deepEqual(fromBase64(wrapped), new Uint8Array(b));
+  assert.deepEqual(fromBase64('YWJj'), new Uint8Array(Buffer.from('abc')));
+  assert.deepEqual(fromBase64('YWI='), new Uint8Array(Buffer.from('ab')));
+  assert.throws(() => fromHex('abc'));
+  assert.throws(() => fromHex('zz'));
+});
+
+test('concatBytes, bytesEqual and constantTimeEqual', () => {
+  const a = Uint8Array.of(1, 2);
+  const b = Uint8Array.of(3);
+  assert.deepEqual(concatBytes(a, b, new Uint8Array(0)), Uint8Array.of(1, 2, 3));
+  assert.equal(bytesEqual(a, Uint8Array.of(1, 2)), true);
+  assert.equal(bytesEqual(a, Uint8Array.of(1, 3)), false);
+  assert.equal(bytesEqual(a, Uint8Array.of(1)), false);
+  assert.equal(constantTimeEqual(a, Uint8Array.of(1, 2)), true);
+  assert.equal(constantTimeEqual(a, Uint8Array.of(1, 3)), false);
+});
