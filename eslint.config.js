@@ -37,4 +37,10 @@ export default tseslint.config(
     'Families talk to ports (server/ports.ts), never to sockets or a concrete store (handlers return replies; consumers own their interfaces).'),
   layer(['src/client/**/*.ts'], ['**/server/**', '**/store/**', '**/cli/**'],
     'client/ may import only wire/ and pki/ (the web client reuses it).'),
+  // The web client (web/src) runs in the browser: browser globals, and only the portable layers of src/.
+  {
+    ...layer(['web/src/**/*.{ts,tsx}'], ['node:*', '**/server/**', '**/store/**', '**/cli/**', '**/client/node/**', 'ws'],
+      'web/ runs in a browser: no node: modules, and only wire/, pki/ and the portable client/ (ARCHITECTURE.md, Web client).'),
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly', crypto: 'readonly', indexedDB: 'readonly', fetch: 'readonly', btoa: 'readonly', atob: 'readonly', Notification: 'readonly', WebSocket: 'readonly', FormData: 'readonly', URLSearchParams: 'readonly', HTMLFormElement: 'readonly', HTMLInputElement: 'readonly', HTMLTextAreaElement: 'readonly', HTMLOListElement: 'readonly', Event: 'readonly', CryptoKey: 'readonly' } },
+  },
 );
