@@ -5,7 +5,8 @@
  * certificate is still refused (no blanket ignoreHTTPSErrors).
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 
@@ -53,4 +54,33 @@ export async function openPage(browser: Browser, url: string, viewport = { width
   page.on('pageerror', (e) => errors.push(e.message));
   const response = await page.goto(url);
   return { context, page, errors, response };
+}
+
+/** Screenshots of the main screens, kept as test artifacts. */
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'web');
+
+/** Saves a screenshot and checks it is a real render (a PNG of some size, not an empty page). */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  const png = await page.screenshot({ path, fullPage: true });
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
+  // A blank page compresses to a few hundred bytes; a rendered screen with text is several kilobytes.
+  assert.ok(statSync(path).size > 4000, `${name}.png is ${statSync(path).size} bytes: an empty render?`);
+  return path;
+}
+
+/** Enrolls `name` from the page: pins the CA (first use), fills the form, waits for the sign-in screen. */
+export async function enrollInPage(p: WatchedPage, name: string, password: string, passphrase: string): Promise<void> {
+  const { page } = p;
+  if (await page.getByTestId('ca-first-use').isVisible().catch(() => false)) await page.getByRole('button', { name: /It matches/ }).click();
+  const form = page.getByTestId('enroll-form');
+  await form.waitFor();
+  await form.getByLabel('Screen name').fill(name);
+  await form.getByLabel('Password').fill(password);
+  await form.getByLabel('Passphrase for your keys on this device').fill(passphrase);
+  await form.getByLabel('Passphrase again').fill(passphrase);
+  await form.getByLabel('Key size').selectOption('2048');
+  await form.getByRole('button', { name: 'Create keys and enroll' }).click();
+  await page.getByTestId('signin-form').waitFor({ timeout: 120_000 });
 }
