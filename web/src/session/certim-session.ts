@@ -87,9 +87,9 @@ async function open(account: StoredAccount, password: string, passphrase: string
     opened.encryption.fill(0);
     opened.signing.fill(0);
   }
-  const listeners: { [K in keyof SessionEvents]?: Set<SessionEvents[K]> } = {};
+  const listeners = new Map<keyof SessionEvents, Set<(...args: never[]) => void>>();
   const emit = <K extends keyof SessionEvents>(k: K, ...args: Parameters<SessionEvents[K]>): void => {
-    for (const fn of listeners[k] ?? []) (fn as (...a: Parameters<SessionEvents[K]>) => void)(...args);
+    for (const fn of listeners.get(k) ?? []) (fn as unknown as (...a: Parameters<SessionEvents[K]>) => void)(...args);
   };
   const warn = (e: unknown) => emit('warning', e instanceof Error ? e.message : String(e));
   const buddyStore = await IdbBuddyStore.open(account.screenName, warn);
@@ -135,9 +135,11 @@ async function open(account: StoredAccount, password: string, passphrase: string
   const session: ChatSession = {
     screenName: me,
     on(event, fn) {
-      const set = (listeners[event] ??= new Set()) as Set<typeof fn>;
-      set.add(fn);
-      return () => set.delete(fn);
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      const f = fn as (...args: never[]) => void;
+      set.add(f);
+      return () => void set.delete(f);
     },
     buddies: () => {
       const seen = new Map(client.buddies().map((p) => [norm(p.screenName), viewOf(p)]));
