@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { once } from 'node:events';
+import { nextEvent } from '../src/client/emitter.js';
 import type { BuddyPresence, CertimClient } from '../src/client/client.js';
 import { ClientError } from '../src/client/errors.js';
 import { certInfoBlock } from '../src/client/identity.js';
@@ -114,8 +114,8 @@ describe('client library against a real server', { timeout: 300_000 }, () => {
     await b.connect();
     const a = await client(alice, { reconnect: { initialDelayMs: 300, maxDelayMs: 2000 } }, proxy.port);
     await a.connect();
-    const dropped = once(a, 'disconnected');
-    const reconnecting = once(a, 'reconnecting');
+    const dropped = nextEvent(a, 'disconnected');
+    const reconnecting = nextEvent(a, 'reconnecting');
     proxy.dropAll();
     const [{ willReconnect }] = (await dropped) as [{ willReconnect: boolean }];
     assert.equal(willReconnect, true);

@@ -16,9 +16,8 @@
  *   aim-legacy sends and receipts are always marked.
  * - Plaintext of encrypted messages is never logged; the `log` hook only gets metadata.
  */
-import { EventEmitter } from 'node:events';
-import { createHash, randomBytes } from 'node:crypto';
-import { ByteWriter, toHex } from '../wire/bytes.js';
+import { ByteWriter, fromBase64, latin1Decode, latin1Encode, toBase64, toHex } from '../wire/bytes.js';
+import { sha256 } from '../wire/sha256.js';
 import { capabilityBytes, capabilityToString, hasCapability } from '../wire/capabilities.js';
 import { certInfoHash, decodeCertificateInfo, encryptionCert, signingCert } from '../wire/cert-info.js';
 import { BUDDY_FAMILY, BuddySubtype, decodeUserInfoList, encodeScreenNameList } from '../wire/families/buddy.js';
@@ -41,6 +40,8 @@ import { verifyCertificate, type VerifyResult } from '../pki/verifier.js';
 import { parseCertificate } from '../pki/x509-parse.js';
 import { sameName } from '../pki/name.js';
 import { defaultCodec, type SecureImCodec } from './codec.js';
+import { TypedEmitter } from './emitter.js';
+import { CLASSIC_NEEDS_DESKTOP, defaultCmsCrypto } from '../pki/cms/crypto.js';
 import { imRefusal, type Delivery } from './delivery.js';
 import { ClientError } from './errors.js';
 import { encodeInParts, newPartId, PartAssembler } from './long-message.js';
@@ -225,10 +226,10 @@ const CAP_SECURE_IM = capabilityBytes('SecureIm');
 const CAP_MODERN = capabilityBytes('CertimModernSecureIm');
 
 /** Refusals that never fall back to plaintext, even when the caller allowed plaintext. */
-const HARD_REFUSALS: ReadonlySet<string> = new Set(['BUDDY_REVOKED', 'CRL_UNAVAILABLE', 'KEY_CHANGED', 'OWN_CERT_REVOKED']);
+const HARD_REFUSALS: ReadonlySet<string> = new Set(['BUDDY_REVOKED', 'CLASSIC_CLIENT', 'CRL_UNAVAILABLE', 'KEY_CHANGED', 'OWN_CERT_REVOKED']);
 
 /** A certim session. See the file comment. */
-export class CertimClient extends EventEmitter<CertimClientEvents> {
+export class CertimClient extends TypedEmitter<CertimClientEvents> {
   private bos: OscarConnection | undefined;
   private connecting: Promise<void> | undefined;
   private closedByUser = false;
@@ -435,7 +436,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       // The hash an online buddy announced tells whether the cached certificates are current; without one, ask.
       certs = await this.buddyCerts(to, false, seen?.online ? seen.certInfoHash : undefined);
       if (!certs) {
-        const known = this.opts.buddyStore.get(to);
+        const known = await this.opts.buddyStore.get(to);
         refusal = new ClientError('NO_BUDDY_CERT', known
           ? `${to} publishes no certificate now, although it had one (fingerprint ${formatFingerprint(known.fingerprint)}): the server may be hiding it; a secure IM is impossible`
           : `${to} has no certificate: a secure IM is impossible`);
@@ -457,6 +458,10 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     let result: Omit<SendResult, 'delivery' | 'parts'>;
     if (certs && id) {
       const profile = this.chooseProfile(to, certs, seen, opts, notes);
+      // A codec without aim-legacy (WebCrypto: the browser) cannot reach a classic client: say so, never plaintext.
+      if (profile === 'aim-legacy' && this.codec.legacy === false) {
+        throw new ClientError('CLASSIC_CLIENT', `${certs.record.screenName} uses a ${CLASSIC_NEEDS_DESKTOP}; not sent`);
+      }
       const { record, encryptionDer, signingDer } = certs;
       encode = async (t) => encodeEncryptedImMessage(await this.codec.encode({
         profile,
@@ -476,7 +481,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       if (!opts.allowPlaintext) {
         throw new ClientError('PLAINTEXT_REFUSED', `${refusal?.message ?? `cannot encrypt to ${to}`}; not sent (allow plaintext for this conversation explicitly to send it unencrypted)`, { cause: refusal });
       }
-      const known = this.opts.buddyStore.get(to);
+      const known = await this.opts.buddyStore.get(to);
       if (known) {
         // A buddy we had certificates for no longer publishes any: that is what a stripping server would do.
         const w = `WARNING: ${known.screenName} had a certificate (fingerprint ${formatFingerprint(known.fingerprint)}, seen since ${known.since})${known.modernSince ? ' and used the modern profile' : ''}, but none is published now; sending in plaintext because you allowed it`;
@@ -496,7 +501,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
       if (storeOffline) tlvs.push(tlv(IcbmTlv.STORE_OFFLINE));
       await this.pacer.pace(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST);
       try {
-        const reply = await bos.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, encodeIcbmChannelMsgToHost({ cookie: randomBytes(8), channel: IcbmChannel.Im, screenName: to, tlvs }), {
+        const reply = await bos.request(ICBM_FAMILY, IcbmSub.CHANNEL_MSG_TO_HOST, encodeIcbmChannelMsgToHost({ cookie: defaultCmsCrypto().getRandomValues(new Uint8Array(8)), channel: IcbmChannel.Im, screenName: to, tlvs }), {
           ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
         });
         if (reply.subtype !== IcbmSub.HOST_ACK) throw new ClientError('PROTOCOL', `expected a host ack, got SNAC 04/${reply.subtype}`);
@@ -569,7 +574,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   }
 
   private async fetchBuddyCerts(screenName: string, refresh: boolean, knownHash: string | undefined): Promise<BuddyCerts | undefined> {
-    const cached = this.opts.buddyStore.get(screenName);
+    const cached = await this.opts.buddyStore.get(screenName);
     if (cached && !refresh && knownHash !== undefined && cached.certInfoHash === knownHash) return this.fromRecord(cached, refresh);
     let block: Uint8Array | undefined;
     let caps: Uint8Array[] | undefined;
@@ -611,7 +616,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const modern = capsKnown ? hasCapability(caps, CAP_MODERN) : cached?.modern ?? false;
     if (cached && cached.certInfoHash === hash) {
       const rec = pinModern({ ...cached, modern }, this.now());
-      if (rec.modern !== cached.modern || rec.modernSince !== cached.modernSince) this.opts.buddyStore.put(rec);
+      if (rec.modern !== cached.modern || rec.modernSince !== cached.modernSince) await this.opts.buddyStore.put(rec);
       const got = await this.fromRecord(rec, refresh);
       return got ? { ...got, capsKnown } : got;
     }
@@ -628,7 +633,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     const updated = updateRecord(cached, {
       screenName: sn,
       certInfoHash: hash,
-      certInfo: Buffer.from(block).toString('base64'),
+      certInfo: toBase64(block),
       fingerprint: identityFingerprint(enc, sig),
       encryptionFingerprint: certFingerprint(enc),
       signingFingerprint: certFingerprint(sig),
@@ -636,7 +641,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }, this.now());
     const record = pinModern(updated.record, this.now());
     const change = updated.change;
-    this.opts.buddyStore.put(record);
+    await this.opts.buddyStore.put(record);
     if (change) this.emit('key-change', change);
     return { record, encryptionDer: enc, signingDer: sig, capsKnown, ...(change ? { change } : {}) };
   }
@@ -735,7 +740,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
   }
 
   private async fromRecord(rec: BuddyRecord, refreshCrl = false): Promise<BuddyCerts | undefined> {
-    const ci = decodeCertificateInfo(Buffer.from(rec.certInfo, 'base64'));
+    const ci = decodeCertificateInfo(fromBase64(rec.certInfo));
     const enc = encryptionCert(ci);
     const sig = signingCert(ci);
     if (!enc || !sig) return undefined;
@@ -787,13 +792,17 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     };
     this.presence.set(normalizeScreenName(u.screenName), p);
     this.emit('buddy', p);
+    void this.afterPresence(u.screenName, p, online, hash).catch((e: unknown) => this.warn(e));
+  }
+
+  private async afterPresence(screenName: string, p: BuddyPresence, online: boolean, hash: string | undefined): Promise<void> {
     // A new certificate hash for a buddy: fetch and verify now, so a key change shows before the next message.
-    const cached = this.opts.buddyStore.get(u.screenName);
+    const cached = await this.opts.buddyStore.get(screenName);
     if (online && hash !== undefined && cached?.certInfoHash !== hash) {
-      void this.buddyCerts(u.screenName, true).catch((e: unknown) => this.warn(e));
+      await this.buddyCerts(screenName, true);
     } else if (online && cached && cached.modern !== p.modern) {
       // The pin (modernSince) survives a presence without the capability: only an acknowledged key change resets it.
-      this.opts.buddyStore.put(pinModern({ ...cached, modern: p.modern }, this.now()));
+      await this.opts.buddyStore.put(pinModern({ ...cached, modern: p.modern }, this.now()));
     }
   }
 
@@ -851,7 +860,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     // once, and say so. COMPAT joustsim: every IM has cookie 0, so a zero cookie identifies nothing and distinct
     // IMs must never be dropped on it (docs/protocol.md §3.4).
     if (m.cookie.some((b) => b !== 0)) {
-      const key = `${normalizeScreenName(from)}:${toHex(m.cookie)}:${createHash('sha256').update(data).digest('hex')}`;
+      const key = `${normalizeScreenName(from)}:${toHex(m.cookie)}:${toHex(sha256(data))}`;
       if (this.recentDeliveries.has(key)) {
         this.emit('warning', new ClientError('DUPLICATE_DROPPED', `dropped a repeated delivery of an IM from ${from} (same ICBM cookie ${toHex(m.cookie)} and content)`));
         return;
@@ -894,8 +903,7 @@ export class CertimClient extends EventEmitter<CertimClientEvents> {
     }
     // A legacy message is a downgrade only when both sides announced the modern profile.
     const senderModern = (certs?.record.modern ?? false) && this.opts.announceModern !== false;
-    const trust: TrustCallback = async (cert, screenName, purpose) => {
-      const der = new Uint8Array(cert.raw);
+    const trust: TrustCallback = async (der, screenName, purpose) => {
       const v = await this.verifyCert(der, purpose === 'signing' ? 'sign' : 'encrypt', screenName);
       if (v.ok) return { ok: true };
       // Who, why and since when: the user must see that the signer's key was withdrawn.
@@ -1025,20 +1033,25 @@ function safeCaps(u: UserInfo): Uint8Array[] {
 /** Plain channel-1 text: ASCII when it fits, else UTF-16BE (the charsets classic clients read). */
 function encodePlainText(text: string): Uint8Array {
   // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(text)) return encodeImMessage({ parts: [{ charset: ImCharset.Ascii, text: Buffer.from(text, 'ascii') }] });
-  const b = Buffer.from(text, 'utf16le');
-  b.swap16();
+  if (/^[\x00-\x7f]*$/.test(text)) return encodeImMessage({ parts: [{ charset: ImCharset.Ascii, text: latin1Encode(text) }] });
+  const b = new Uint8Array(text.length * 2);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    b[2 * i] = c >>> 8;
+    b[2 * i + 1] = c & 0xff;
+  }
   return encodeImMessage({ parts: [{ charset: ImCharset.Utf16be, text: b }] });
 }
 
+const UTF8 = new TextDecoder('utf-8');
+const UTF16BE = new TextDecoder('utf-16be');
+
 function decodeCharset(bytes: Uint8Array, charset: number): string {
   if (charset === ImCharset.Utf16be) {
-    const b = Buffer.from(bytes.subarray(0, bytes.length & ~1));
-    b.swap16();
-    return b.toString('utf16le');
+    return UTF16BE.decode(bytes.subarray(0, bytes.length & ~1));
   }
-  if (charset === ImCharset.Latin1) return Buffer.from(bytes).toString('latin1');
-  return Buffer.from(bytes).toString('utf8');
+  if (charset === ImCharset.Latin1) return latin1Decode(bytes);
+  return UTF8.decode(bytes);
 }
 
 /** True when two byte strings are equal (public data: certificates). */

@@ -38,7 +38,8 @@ export type ClientErrorCode =
   | 'MESSAGE_TOO_LONG' // more text than fits in the most parts one message may have
   | 'EMPTY_MESSAGE' // nothing to send
   | 'SIGNED_OFF' // the client was closed
-  | 'BAD_ARGUMENT'; // a caller passed an invalid value
+  | 'BAD_ARGUMENT' // a caller passed an invalid value
+  | 'CLASSIC_CLIENT'; // the buddy has only a classic (aim-legacy) client and this codec speaks the modern profile only (the browser)
 
 /** A typed client failure. */
 export class ClientError extends Error {

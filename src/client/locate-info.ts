@@ -5,6 +5,7 @@
  */
 import { InfoQueryFlag, LOCATE_FAMILY, LocateSubtype, LocateTlv, decodeUserInfoReply, encodeSetInfo, encodeUserInfoQuery2 } from '../wire/families/locate.js';
 import type { Snac } from '../wire/snac.js';
+import { latin1Decode } from '../wire/bytes.js';
 import { ClientError } from './errors.js';
 
 /** What the Locate helpers need from a signed-on client (CertimClient has it). */
@@ -36,7 +37,7 @@ export const TEXT_MIME = 'text/aolrtf; charset="utf-8"';
 export const MAX_INFO_BYTES = 4096;
 
 function encodeText(text: string, what: string): Uint8Array {
-  const b = Buffer.from(text, 'utf8');
+  const b = new TextEncoder().encode(text);
   if (b.length > MAX_INFO_BYTES) throw new ClientError('BAD_ARGUMENT', `the ${what} is too long: ${b.length} bytes, at most ${MAX_INFO_BYTES}`);
   return b;
 }
@@ -86,10 +87,8 @@ export async function getDetails(c: LocateRequester, screenName: string): Promis
 export function decodeInfoText(bytes: Uint8Array, mime: string | undefined): string {
   const cs = /charset="?([^";]+)"?/i.exec(mime ?? '')?.[1]?.toLowerCase();
   if (cs === 'unicode-2-0' || cs === 'utf-16be') {
-    const b = Buffer.from(bytes.subarray(0, bytes.length & ~1));
-    b.swap16();
-    return b.toString('utf16le');
+    return new TextDecoder('utf-16be').decode(bytes.subarray(0, bytes.length & ~1));
   }
-  if (cs === 'iso-8859-1' || cs === 'latin1') return Buffer.from(bytes).toString('latin1');
-  return Buffer.from(bytes).toString('utf8');
+  if (cs === 'iso-8859-1' || cs === 'latin1') return latin1Decode(bytes);
+  return new TextDecoder('utf-8').decode(bytes);
 }

@@ -11,7 +11,6 @@
  * Parts are cut at a whitespace when one is near the end, never inside a character, and joining is plain
  * concatenation, so the joined text is exactly the text sent.
  */
-import { randomBytes } from 'node:crypto';
 import { normalizeScreenName } from '../pki/screen-name.js';
 import { ClientError } from './errors.js';
 
@@ -31,7 +30,7 @@ export function partPrefix(index: number, count: number, id: string): string {
 
 /** A fresh part-group id: 6 characters of [0-9a-z]. */
 export function newPartId(): string {
-  return [...randomBytes(6)].map((b) => (b % 36).toString(36)).join('');
+  return [...globalThis.crypto.getRandomValues(new Uint8Array(6))].map((b) => (b % 36).toString(36)).join('');
 }
 
 /** Reads a part marker: `{index, count, id, text}` without the marker, or undefined for an ordinary text. */
@@ -44,8 +43,19 @@ export function parsePart(text: string): { index: number; count: number; id: str
   return { index, count, id: m[3]!, text: text.slice(m[0].length) };
 }
 
+/** UTF-8 length of a string (a lone surrogate counts as the 3-byte replacement character, as encoders write it). */
 function utf8Length(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** Cuts `text` into chunks of at most `budget` UTF-8 bytes, at a whitespace in the last third when there is one. */

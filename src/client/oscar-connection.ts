@@ -281,7 +281,7 @@ function snacErrorToClientError(what: string, body: Uint8Array): ClientError {
     code = e.code;
     subcode = e.tlvs.u16(0x0008);
     const t = e.tlvs.bytes(0x001b);
-    text = t ? Buffer.from(t).toString('utf8') : undefined;
+    text = t ? new TextDecoder('utf-8').decode(t) : undefined;
   } catch {
     // A bare or short error body: the code (if any) is all there is.
   }

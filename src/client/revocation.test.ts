@@ -106,23 +106,23 @@ test('a CRL kept from an earlier run is used when the server cannot be reached',
   assert.equal(s.crl?.entries.get('5b')?.reason, 'keyCompromise');
 });
 
-test('the profile replay cache refuses a replay after a restart and stays bounded', () => {
+test('the profile replay cache refuses a replay after a restart and stays bounded', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'certim-replay-'));
   try {
     const file = join(dir, 'replay.json');
     const now = new Date();
     const id = new Uint8Array([1, 2, 3]);
-    assert.equal(new ProfileReplayCache(file).checkAndRemember('alice', id, now, now), 'fresh');
+    assert.equal(await new ProfileReplayCache(file).checkAndRemember('alice', id, now, now), 'fresh');
     const restarted = new ProfileReplayCache(file);
-    assert.equal(restarted.checkAndRemember('alice', id, now, now), 'replayed');
-    assert.equal(restarted.checkAndRemember('bob', id, now, now), 'fresh');
+    assert.equal(await restarted.checkAndRemember('alice', id, now, now), 'replayed');
+    assert.equal(await restarted.checkAndRemember('bob', id, now, now), 'fresh');
     const small = new ProfileReplayCache(join(dir, 'small.json'), { maxEntries: 3 });
-    for (let i = 0; i < 10; i++) assert.equal(small.checkAndRemember('a', new Uint8Array([i]), new Date(now.getTime() + i), now), 'fresh');
+    for (let i = 0; i < 10; i++) assert.equal(await small.checkAndRemember('a', new Uint8Array([i]), new Date(now.getTime() + i), now), 'fresh');
     assert.equal(small.size, 3);
     // An evicted id cannot come back: its signing time is below the floor.
-    assert.equal(new ProfileReplayCache(join(dir, 'small.json'), { maxEntries: 3 }).checkAndRemember('a', new Uint8Array([0]), now, now), 'stale');
+    assert.equal(await new ProfileReplayCache(join(dir, 'small.json'), { maxEntries: 3 }).checkAndRemember('a', new Uint8Array([0]), now, now), 'stale');
     writeFileSync(join(dir, 'corrupt.json'), '{not json');
-    assert.equal(new ProfileReplayCache(join(dir, 'corrupt.json')).checkAndRemember('a', id, new Date(now.getTime() - 3_600_000), now), 'stale', 'a corrupt file fails closed for older messages');
+    assert.equal(await new ProfileReplayCache(join(dir, 'corrupt.json')).checkAndRemember('a', id, new Date(now.getTime() - 3_600_000), now), 'stale', 'a corrupt file fails closed for older messages');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

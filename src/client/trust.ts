@@ -6,7 +6,8 @@
  *   verified the new one yet (a safety-number change).
  * The record is per buddy, keyed by the normalized screen name; storage is behind {@link BuddyStore}.
  */
-import { createHash } from 'node:crypto';
+import { toHex } from '../wire/bytes.js';
+import { sha256 } from '../wire/sha256.js';
 import { parseFingerprint } from '../pki/fingerprint.js';
 import { normalizeScreenName } from '../pki/screen-name.js';
 
@@ -45,14 +46,20 @@ export interface BuddyRecord {
   modernSince?: string;
 }
 
-/** Where buddy records live (the profile directory in Node; browser storage later). */
+/** A value, or a promise of it: store methods may be synchronous (files, memory) or not (IndexedDB). */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Where buddy records live (the profile directory in Node, node/profile.ts; IndexedDB in a browser). The client
+ * awaits every call, so an implementation may be asynchronous.
+ */
 export interface BuddyStore {
   /** The record for a buddy, if any. */
-  get(screenName: string): BuddyRecord | undefined;
+  get(screenName: string): Awaitable<BuddyRecord | undefined>;
   /** Stores (replaces) a buddy's record. */
-  put(record: BuddyRecord): void;
+  put(record: BuddyRecord): Awaitable<void>;
   /** All records. */
-  all(): BuddyRecord[];
+  all(): Awaitable<BuddyRecord[]>;
 }
 
 /** An in-memory {@link BuddyStore} (tests, and sessions without a profile). */
@@ -71,12 +78,12 @@ export class MemoryBuddyStore implements BuddyStore {
 
 /** SHA-256 of one certificate's DER, lowercase hex (a CA root's pin, one role of a buddy's pair). */
 export function certFingerprint(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('hex');
+  return toHex(sha256(der));
 }
 
 /** The identity fingerprint of a certificate pair (for numcerts 1 the same certificate twice). */
 export function identityFingerprint(encryptionDer: Uint8Array, signingDer: Uint8Array): string {
-  return createHash('sha256').update(encryptionDer).update(signingDer).digest('hex');
+  return toHex(sha256(encryptionDer, signingDer));
 }
 
 /**

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ClientError } from '../../client/errors.js';
 import type { CertimClient } from '../../client/client.js';
+import type { KeyObject } from 'node:crypto';
 import type { Identity } from '../../client/identity.js';
 import { explainTlsFailure, openClient } from '../../client/node/account.js';
 import { defaultProfileDir, ProfileDir, type ProfileSettings } from '../../client/node/profile.js';
@@ -110,7 +111,7 @@ export function keySizeFrom(value: string | undefined): number | undefined {
 export async function connectFromProfile(
   values: { profile?: string | undefined; 'password-file'?: string | undefined; 'passphrase-file'?: string | undefined },
   opts: { reconnect: boolean; consume?: boolean; buddies?: string[]; setup?: (client: CertimClient, profile: ProfileDir) => void; secrets?: { password?: string; passphrase?: string } },
-): Promise<{ client: CertimClient; profile: ProfileDir; settings: ProfileSettings; identity: Identity | undefined }> {
+): Promise<{ client: CertimClient; profile: ProfileDir; settings: ProfileSettings; identity: Identity<KeyObject> | undefined }> {
   const profile = profileFrom(values);
   const settings = profile.settings();
   const password = opts.secrets?.password ?? await readPassword(values, settings.screenName);

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { encodeSecureIm } from '../../pki/cms/secure-im-encode.js';
 import { decodeSecureIm } from '../../pki/cms/secure-im-decode.js';
+import { nodeCmsCrypto } from '../../pki/cms/node-crypto.js';
 import type { RecipientKey, SecureImProfile, TrustCallback } from '../../pki/cms/secure-im-types.js';
 import { readPrivateKey } from '../../pki/pkcs8.js';
 import { importIdentityPkcs12 } from '../../pki/pkcs12.js';
@@ -82,8 +83,8 @@ async function encode(argv: string[]): Promise<number> {
   const recipientCert = loadCerts(need(values['recipient-cert'], '--recipient-cert'))[0]!.raw;
   const recipientSigningCert = values['recipient-signing-cert'] ? loadCerts(values['recipient-signing-cert'])[0]!.raw : undefined;
   const text = (await readStdin()).toString('utf8');
-  const out = encodeSecureIm({
-    profile: profile as SecureImProfile, text,
+  const out = await encodeSecureIm({
+    profile: profile as SecureImProfile, text, crypto: nodeCmsCrypto,
     sender: { screenName: need(values.sender, '--sender'), signingKey, signingCert },
     recipient: { screenName: need(values.recipient, '--recipient'), cert: recipientCert, ...(recipientSigningCert ? { signingCert: recipientSigningCert } : {}) },
   });
@@ -115,10 +116,10 @@ async function decode(argv: string[]): Promise<number> {
   const cas = (values.ca ?? []).flatMap(loadCerts);
   if (cas.length === 0) throw new UsageError(`missing --ca\n${USAGE}`);
   // Trust: the PKI verifier (chain to --ca, validity, name binding, key usage for signing).
-  const trust: TrustCallback = async (cert, screenName) =>
-    verifyCertificate(new Uint8Array(cert.raw), { purpose: 'sign', screenName, trustAnchors: cas.map((c) => new Uint8Array(c.raw)) });
+  const trust: TrustCallback = async (certDer, screenName) =>
+    verifyCertificate(certDer, { purpose: 'sign', screenName, trustAnchors: cas.map((c) => new Uint8Array(c.raw)) });
   const r = await decodeSecureIm(await readStdin(), {
-    recipientKeys, senderScreenName: need(values.sender, '--sender'),
+    crypto: nodeCmsCrypto, recipientKeys, senderScreenName: need(values.sender, '--sender'),
     senderCerts: (values['sender-cert'] ?? []).flatMap(loadCerts).map((c) => c.raw),
     recipientScreenName: need(values.recipient, '--recipient'), trust, requireModern: values['require-modern'] === true,
   });

@@ -22,6 +22,7 @@ import { crlToPem } from '../../pki/crl.js';
 import { CrlCache, type CrlCacheOptions } from '../revocation.js';
 import { caBundleFromDer, fetchCaCerts, fetchCrl, simpleEnroll, simpleReenroll, type CaBundle } from './est-client.js';
 import { ProfileReplayCache } from './replay-store.js';
+import { nodeCodec } from './codec.js';
 import { ProfileDir, writePrivateFile, type ProfileSettings } from './profile.js';
 import { nodeTransportFactory } from './tcp-transport.js';
 
@@ -135,7 +136,7 @@ export function assertNoIdentity(profile: ProfileDir, force: boolean | undefined
 }
 
 /** Creates a profile: pins the CA, generates both key pairs, enrolls them over EST, and saves everything. */
-export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileSettings; identity: Identity }> {
+export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileSettings; identity: Identity<KeyObject> }> {
   const target = parseHostPort(o.server, DEFAULT_TLS_PORT);
   const httpsUrl = o.https ?? `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${DEFAULT_HTTPS_PORT}`;
   if (o.profile.exists()) {
@@ -165,7 +166,7 @@ export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileS
 }
 
 /** Generates fresh key pairs, has them certified by `enroll`, and stores keys (encrypted) and certificates. */
-async function enrollNewKeys(profile: ProfileDir, settings: ProfileSettings, passphrase: string, enroll: (csrDer: Uint8Array) => Promise<Uint8Array>): Promise<Identity> {
+async function enrollNewKeys(profile: ProfileDir, settings: ProfileSettings, passphrase: string, enroll: (csrDer: Uint8Array) => Promise<Uint8Array>): Promise<Identity<KeyObject>> {
   if (passphrase.length === 0) throw new ClientError('BAD_ARGUMENT', 'an empty passphrase would leave the keys unprotected');
   const keys = await generateIdentityKeys(settings.keySize);
   const encCsr = buildCsr({ screenName: settings.screenName, privateKey: keys.encryption.privateKey, keyUsage: ['keyEncipherment'] });
@@ -201,7 +202,7 @@ function readCert(profile: ProfileDir, name: string): Uint8Array {
 }
 
 /** Loads and decrypts our identity. BAD_PASSPHRASE on a wrong passphrase. */
-export async function loadIdentity(profile: ProfileDir, passphrase: string): Promise<Identity> {
+export async function loadIdentity(profile: ProfileDir, passphrase: string): Promise<Identity<KeyObject>> {
   const settings = profile.settings();
   const encPem = profile.read('encryption.key');
   const sigPem = profile.read('signing.key');
@@ -214,7 +215,7 @@ export async function loadIdentity(profile: ProfileDir, passphrase: string): Pro
     if (e instanceof PkiError && e.code === 'BAD_PASSPHRASE') throw new ClientError('BAD_PASSPHRASE', 'wrong passphrase for the keys in this profile', { cause: e });
     throw e;
   }
-  const previous: IdentityPart[] = [];
+  const previous: IdentityPart<KeyObject>[] = [];
   for (const role of ['encryption', 'signing']) {
     const keyPem = profile.read(`previous-${role}.key`);
     const certPem = profile.read(`previous-${role}.crt`);
@@ -269,7 +270,7 @@ export function keysSummary(profile: ProfileDir): KeysSummary {
  * `/simplereenroll`, authenticated by the CURRENT signing certificate over TLS, so no password is needed.
  * Buddies see a new certificate hash and a key change.
  */
-export async function rotateKeys(profile: ProfileDir, passphrase: string, opts: { password?: string; keySize?: number } = {}): Promise<Identity> {
+export async function rotateKeys(profile: ProfileDir, passphrase: string, opts: { password?: string; keySize?: number } = {}): Promise<Identity<KeyObject>> {
   const settings = profile.settings();
   if (opts.keySize) settings.keySize = opts.keySize;
   const current = await loadIdentity(profile, passphrase);
@@ -290,7 +291,7 @@ export async function rotateKeys(profile: ProfileDir, passphrase: string, opts: 
 }
 
 /** True when either certificate expires within {@link REENROLL_BEFORE_MS}. */
-export function needsReenroll(id: Identity, now = new Date()): boolean {
+export function needsReenroll(id: Identity<KeyObject>, now = new Date()): boolean {
   return [id.encryption.certDer, id.signing.certDer].some((der) => new Date(new X509Certificate(der).validTo).getTime() - now.getTime() < REENROLL_BEFORE_MS);
 }
 
@@ -346,7 +347,7 @@ export interface OpenClientOptions {
  * Builds a client from the profile: TLS pinned to the profile's CA, our identity (re-enrolled first when a
  * certificate is close to expiry), and the buddy cache as store. The caller calls `connect()`.
  */
-export async function openClient(profile: ProfileDir, o: OpenClientOptions): Promise<{ client: CertimClient; identity: Identity | undefined; settings: ProfileSettings; reenrolled: boolean }> {
+export async function openClient(profile: ProfileDir, o: OpenClientOptions): Promise<{ client: CertimClient; identity: Identity<KeyObject> | undefined; settings: ProfileSettings; reenrolled: boolean }> {
   const settings = profile.settings();
   const ca = caDers(profile);
   let identity = o.passphrase !== undefined ? await loadIdentity(profile, o.passphrase) : undefined;
@@ -368,6 +369,7 @@ export async function openClient(profile: ProfileDir, o: OpenClientOptions): Pro
     replayCache: new ProfileReplayCache(profile.path('replay.json')),
     buddyStore: profile,
     buddies: o.buddies ?? profile.all().map((b) => b.screenName),
+    codec: nodeCodec,
     ...o.client,
   });
   return { client, identity, settings, reenrolled };
@@ -399,7 +401,7 @@ export async function exportIdentityP12(profile: ProfileDir, passphrase: string,
  * the certificates must be valid for the profile's screen name under the pinned CA. Keys are re-encrypted with
  * `passphrase` (the .p12 password is the same passphrase).
  */
-export async function importIdentityP12(profile: ProfileDir, passphrase: string, file: string): Promise<Identity> {
+export async function importIdentityP12(profile: ProfileDir, passphrase: string, file: string): Promise<Identity<KeyObject>> {
   const settings = profile.settings();
   let p12;
   try {

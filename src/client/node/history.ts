@@ -8,7 +8,7 @@
  * the ciphertext; what the file shows is only how many entries there are and their sizes.
  */
 import { appendFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { IdentityPart } from '../identity.js';
 
@@ -33,7 +33,7 @@ interface HistoryKey {
   key: Buffer;
 }
 
-function deriveKey(part: IdentityPart): HistoryKey {
+function deriveKey(part: IdentityPart<KeyObject>): HistoryKey {
   const id = createHash('sha256').update(part.certDer).digest('hex').slice(0, 16);
   const ikm = part.privateKey.export({ format: 'der', type: 'pkcs8' });
   const key = Buffer.from(hkdfSync('sha256', ikm, 'certim history', `certim history v1 ${id}`, 32));
@@ -48,7 +48,7 @@ export class ChatHistory {
    * @param path the history file
    * @param parts our encryption key first (used to write), then earlier ones (read only)
    */
-  constructor(private readonly path: string, parts: readonly IdentityPart[]) {
+  constructor(private readonly path: string, parts: readonly IdentityPart<KeyObject>[]) {
     if (parts.length === 0) throw new Error('history needs a key');
     this.keys = parts.map(deriveKey);
   }

@@ -37,9 +37,10 @@ export class ProfileReplayCache implements ReplayCache {
   }
 
   /** @inheritdoc */
-  checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome {
+  async checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): Promise<ReplayOutcome> {
+    // Synchronous inside (sync file I/O), so check and record stay atomic with respect to other calls.
     this.reload();
-    const outcome = this.cache.checkAndRemember(sender, messageId, signingTime, now);
+    const outcome = this.cache.check(sender, messageId, signingTime, now);
     if (outcome === 'fresh') this.save();
     return outcome;
   }

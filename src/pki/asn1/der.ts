@@ -11,6 +11,7 @@
  */
 
 /** Stable codes for ASN.1 decoding failures. */
+import { fromBase64, latin1Decode, latin1Encode, toBase64 } from '../../wire/bytes.js';
 export type Asn1ErrorCode =
   | 'TRUNCATED' // the encoding runs past the end of its data
   | 'BAD_LENGTH' // a length form DER forbids, or longer than supported
@@ -250,7 +251,7 @@ export function readOid(n: Asn1): string {
   if (n.tag !== TAG.OID) throw new Asn1Error('BAD_TAG', n.start, 'expected OBJECT IDENTIFIER');
   const c = contentOf(n);
   if (c.length === 0 || c.length > 64) throw new Asn1Error('BAD_VALUE', n.start, 'bad OBJECT IDENTIFIER length');
-  const key = Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1');
+  const key = latin1Decode(c);
   const hit = oidCache.get(key);
   if (hit !== undefined) return hit;
   // Arcs are accumulated as bigint: `2.25.<uuid>` OIDs (X.667) carry 128-bit arcs.
@@ -334,7 +335,7 @@ export function readBool(n: Asn1): boolean {
  * fractional seconds; BER input (AIM 5.2) may omit seconds.
  */
 export function readTime(n: Asn1): Date {
-  const s = Buffer.from(contentOf(n)).toString('latin1');
+  const s = latin1Decode(contentOf(n));
   let m: RegExpExecArray | null;
   let year: number;
   let rest: string[];
@@ -387,7 +388,7 @@ export function readString(n: Asn1): string {
     case TAG.T61_STRING:
     case 0x12: // NumericString
     case 0x1a: // VisibleString
-      return Buffer.from(c).toString('latin1');
+      return latin1Decode(c);
     case TAG.BMP_STRING: {
       if (c.length % 2) throw new Asn1Error('BAD_VALUE', n.start, 'odd-length BMPString');
       let s = '';
@@ -543,13 +544,13 @@ export const der = {
   /** UTF8String. */
   utf8: (s: string): Uint8Array => tlv(TAG.UTF8_STRING, new TextEncoder().encode(s)),
   /** PrintableString (caller ensures the character set). */
-  printable: (s: string): Uint8Array => tlv(TAG.PRINTABLE_STRING, Buffer.from(s, 'latin1')),
+  printable: (s: string): Uint8Array => tlv(TAG.PRINTABLE_STRING, latin1Encode(s)),
   /** IA5String. */
-  ia5: (s: string): Uint8Array => tlv(TAG.IA5_STRING, Buffer.from(s, 'latin1')),
+  ia5: (s: string): Uint8Array => tlv(TAG.IA5_STRING, latin1Encode(s)),
   /** UTCTime (YYMMDDHHMMSSZ). */
-  utcTime: (d: Date): Uint8Array => tlv(TAG.UTC_TIME, Buffer.from(fmtTime(d).slice(2), 'latin1')),
+  utcTime: (d: Date): Uint8Array => tlv(TAG.UTC_TIME, latin1Encode(fmtTime(d).slice(2))),
   /** GeneralizedTime (YYYYMMDDHHMMSSZ). */
-  genTime: (d: Date): Uint8Array => tlv(TAG.GENERALIZED_TIME, Buffer.from(fmtTime(d), 'latin1')),
+  genTime: (d: Date): Uint8Array => tlv(TAG.GENERALIZED_TIME, latin1Encode(fmtTime(d))),
   /** X.509/CMS Time: UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */
   time: (d: Date): Uint8Array => (d.getUTCFullYear() < 2050 && d.getUTCFullYear() >= 1950 ? der.utcTime(d) : der.genTime(d)),
   /** [n] EXPLICIT: a constructed context tag around complete elements. */
@@ -573,7 +574,7 @@ function fmtTime(d: Date): string {
 
 /** PEM armor: base64 at 64 columns between BEGIN/END lines with the given label. */
 export function toPem(label: string, derBytes: Uint8Array): string {
-  const b64 = Buffer.from(derBytes).toString('base64');
+  const b64 = toBase64(derBytes);
   const lines = b64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
@@ -585,7 +586,7 @@ export function fromPem(text: string): { label: string; der: Uint8Array }[] {
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     const body = m[2]!.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
-    out.push({ label: m[1]!, der: new Uint8Array(Buffer.from(body, 'base64')) });
+    out.push({ label: m[1]!, der: fromBase64(body) });
   }
   return out;
 }

@@ -1,21 +1,21 @@
 /**
- * Per-certificate data the Secure IM codec needs on every message, computed once and cached: the public KeyObject
- * (re-importing it per call costs more than the RSA math, docs/performance.md §1.3), the IssuerAndSerialNumber DER and the
+ * Per-certificate data the Secure IM codec needs on every message, computed once and cached: the public key's
+ * SubjectPublicKeyInfo (the provider imports it once per algorithm and caches the key, crypto.ts: re-importing per
+ * call costs more than the RSA math, docs/performance.md §1.3), the IssuerAndSerialNumber DER and the
  * SubjectKeyIdentifier that CMS uses to name the certificate, the subject CN (the screen name) and the SHA-256
- * fingerprint.
+ * fingerprint. Parsed with our own DER reader: no `node:` import (the web client shares this module).
  */
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import { Asn1Error, children, parseAsn1, rawOf, readBitString, readOctets, readString, seqOf, TAG, der } from '../asn1/der.js';
+import { toHex } from '../../wire/bytes.js';
+import { sha256 } from '../../wire/sha256.js';
+import { Asn1Error, type Asn1, children, parseAsn1, rawOf, readBitString, readOctets, readString, readUnsignedBytes, seqOf, TAG, der } from '../asn1/der.js';
 import { knownOid, OID } from './oids.js';
 
 /** A certificate prepared for CMS use. Immutable; safe to share. */
 export interface CmsCertificate {
   /** The certificate DER. */
   readonly der: Uint8Array;
-  /** node's parsed certificate (validity, checkPrivateKey, verify). */
-  readonly x509: X509Certificate;
-  /** Cached public key. */
-  readonly publicKey: KeyObject;
+  /** SubjectPublicKeyInfo DER (a view into `der`; the identity of this array keys the provider's key cache). */
+  readonly spki: Uint8Array;
   /** RSA modulus length in bytes (0 for non-RSA keys). */
   readonly modulusBytes: number;
   /** DER of IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber INTEGER } (RFC 5652 §10.2.4). */
@@ -34,8 +34,13 @@ export interface CmsCertificate {
   readonly keyTransport: boolean;
 }
 
+/** Anything carrying certificate DER in `raw` (node:crypto's X509Certificate, for Node callers). */
+export interface RawCertificate {
+  readonly raw: Uint8Array;
+}
+
 /** A certificate as callers may pass it. */
-export type CertificateInput = Uint8Array | X509Certificate | CmsCertificate;
+export type CertificateInput = Uint8Array | RawCertificate | CmsCertificate;
 
 const byObject = new WeakMap<object, CmsCertificate>();
 const byFingerprint = new Map<string, CmsCertificate>();
@@ -49,11 +54,11 @@ export function prepareCertificate(input: CertificateInput): CmsCertificate {
   if (isPrepared(input)) return input;
   const hit = byObject.get(input);
   if (hit) return hit;
-  const derBytes = input instanceof X509Certificate ? new Uint8Array(input.raw) : input;
-  const fingerprint = createHash('sha256').update(derBytes).digest('hex');
+  const derBytes = input instanceof Uint8Array ? input : new Uint8Array(input.raw);
+  const fingerprint = toHex(sha256(derBytes));
   let cert = byFingerprint.get(fingerprint);
   if (!cert) {
-    cert = build(derBytes, input instanceof X509Certificate ? input : new X509Certificate(derBytes), fingerprint);
+    cert = build(derBytes, fingerprint);
     if (byFingerprint.size >= MAX_BY_FINGERPRINT) byFingerprint.delete(byFingerprint.keys().next().value!);
     byFingerprint.set(fingerprint, cert);
   }
@@ -62,10 +67,10 @@ export function prepareCertificate(input: CertificateInput): CmsCertificate {
 }
 
 function isPrepared(x: CertificateInput): x is CmsCertificate {
-  return !(x instanceof Uint8Array) && !(x instanceof X509Certificate);
+  return !(x instanceof Uint8Array) && 'issuerAndSerial' in x;
 }
 
-function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string): CmsCertificate {
+function build(derBytes: Uint8Array, fingerprint: string): CmsCertificate {
   const copy = Uint8Array.from(derBytes);
   const certSeq = seqOf(parseAsn1(copy), 'Certificate', 3);
   const tbs = seqOf(certSeq[0], 'TBSCertificate', 6);
@@ -75,7 +80,7 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
   const issuer = tbs[i++]!;
   i++; // validity
   const subject = tbs[i++]!;
-  i++; // subjectPublicKeyInfo
+  const spkiNode = tbs[i++];
   let ski: Uint8Array | undefined;
   let keyTransport = true;
   for (; i < tbs.length; i++) {
@@ -102,17 +107,25 @@ function build(derBytes: Uint8Array, x509: X509Certificate, fingerprint: string)
       if (kv[0]!.tag === TAG.OID && knownOid(kv[0]!) === OID.commonName) commonName = readString(kv[1]!);
     }
   }
-  const publicKey = x509.publicKey;
-  const bits = publicKey.asymmetricKeyType === 'rsa' ? publicKey.asymmetricKeyDetails?.modulusLength ?? 0 : 0;
+  if (!spkiNode) throw new Asn1Error('TRUNCATED', 0, 'TBSCertificate too short');
   return {
     der: copy,
-    x509,
-    publicKey,
-    modulusBytes: Math.ceil(bits / 8),
+    spki: rawOf(spkiNode),
+    modulusBytes: rsaModulusBytes(spkiNode),
     issuerAndSerial: der.seq(rawOf(issuer), rawOf(serial)),
     ski,
     commonName,
     fingerprint,
     keyTransport,
   };
+}
+
+/** RSA modulus length in bytes from a SubjectPublicKeyInfo (RFC 8017 A.1.1), 0 for other key types. */
+function rsaModulusBytes(spki: Asn1): number {
+  const [alg, key] = seqOf(spki, 'SubjectPublicKeyInfo', 2);
+  const algOid = children(alg!)[0];
+  if (!algOid || algOid.tag !== TAG.OID || knownOid(algOid) !== OID.rsaEncryption) return 0;
+  const bits = readBitString(key!);
+  const [n] = seqOf(parseAsn1(bits.bytes), 'RSAPublicKey', 2);
+  return readUnsignedBytes(n!).length;
 }

@@ -33,7 +33,7 @@ export function node(t: number, ...c: DerPart[]): DerNode {
   return { t, c, n };
 }
 
-function write(buf: Buffer, o: number, p: DerPart): number {
+function write(buf: Uint8Array, o: number, p: DerPart): number {
   if (p instanceof Uint8Array) {
     buf.set(p, o);
     return o + p.length;
@@ -52,10 +52,10 @@ function write(buf: Buffer, o: number, p: DerPart): number {
 }
 
 /** Serializes parts back to back into one new buffer. */
-export function encode(...parts: DerPart[]): Buffer {
+export function encode(...parts: DerPart[]): Uint8Array {
   let size = 0;
   for (const p of parts) size += sizeOf(p);
-  const buf = Buffer.allocUnsafe(size);
+  const buf = new Uint8Array(size);
   let o = 0;
   for (const p of parts) o = write(buf, o, p);
   return buf;

@@ -4,9 +4,9 @@
  * (extended key usage emailProtection when the extension is present).
  *
  * Stop-gap for the CLI and tests until src/pki/verifier.ts (the PKI verifier: chains, revocation, key usage) is
- * wired in; it checks one level only and no revocation.
+ * wired in; it checks one level only and no revocation. Node only (node:crypto's X509Certificate).
  */
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { normalizeScreenName } from '../screen-name.js';
 import type { TrustCallback } from './secure-im-types.js';
 
@@ -20,7 +20,8 @@ function commonNameOf(cert: X509Certificate): string | undefined {
 
 /** Builds a {@link TrustCallback} over a set of CA certificates; `now` is read per call. */
 export function minimalTrust(cas: X509Certificate[], now: () => Date = () => new Date()): TrustCallback {
-  return async (cert, screenName) => {
+  return async (certDer, screenName) => {
+    const cert = new X509Certificate(certDer);
     const t = now().getTime();
     if (t < Date.parse(cert.validFrom) || t > Date.parse(cert.validTo)) return { ok: false, code: 'expired', reason: 'certificate is outside its validity period' };
     if (!cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {

@@ -4,30 +4,30 @@ import { MemoryReplayCache } from './replay-cache.js';
 
 const id = (n: number): Uint8Array => Uint8Array.of(n);
 
-test('an id is fresh once per sender, then replayed', () => {
+test('an id is fresh once per sender, then replayed', async () => {
   const c = new MemoryReplayCache();
   const now = new Date('2026-01-01T00:00:00Z');
-  assert.equal(c.checkAndRemember('alice', id(1), now, now), 'fresh');
-  assert.equal(c.checkAndRemember('alice', id(1), now, now), 'replayed');
-  assert.equal(c.checkAndRemember('bob', id(1), now, now), 'fresh');
+  assert.equal(await c.checkAndRemember('alice', id(1), now, now), 'fresh');
+  assert.equal(await c.checkAndRemember('alice', id(1), now, now), 'replayed');
+  assert.equal(await c.checkAndRemember('bob', id(1), now, now), 'fresh');
 });
 
-test('signing times outside the window or too far ahead are stale', () => {
+test('signing times outside the window or too far ahead are stale', async () => {
   const c = new MemoryReplayCache({ windowMs: 60_000, maxSkewMs: 1000 });
   const now = new Date('2026-01-01T00:00:00Z');
-  assert.equal(c.checkAndRemember('a', id(1), new Date(now.getTime() - 61_000), now), 'stale');
-  assert.equal(c.checkAndRemember('a', id(2), new Date(now.getTime() + 2000), now), 'stale');
-  assert.equal(c.checkAndRemember('a', id(3), new Date(now.getTime() - 59_000), now), 'fresh');
+  assert.equal(await c.checkAndRemember('a', id(1), new Date(now.getTime() - 61_000), now), 'stale');
+  assert.equal(await c.checkAndRemember('a', id(2), new Date(now.getTime() + 2000), now), 'stale');
+  assert.equal(await c.checkAndRemember('a', id(3), new Date(now.getTime() - 59_000), now), 'fresh');
 });
 
-test('the memory bound evicts the oldest id and refuses anything signed no later than it', () => {
+test('the memory bound evicts the oldest id and refuses anything signed no later than it', async () => {
   const c = new MemoryReplayCache({ maxEntries: 2 });
   const now = new Date('2026-01-01T00:00:00Z');
   const t = (s: number): Date => new Date(now.getTime() - 100_000 + s * 1000);
-  assert.equal(c.checkAndRemember('a', id(1), t(1), now), 'fresh');
-  assert.equal(c.checkAndRemember('a', id(2), t(2), now), 'fresh');
-  assert.equal(c.checkAndRemember('a', id(3), t(3), now), 'fresh'); // evicts id 1
+  assert.equal(await c.checkAndRemember('a', id(1), t(1), now), 'fresh');
+  assert.equal(await c.checkAndRemember('a', id(2), t(2), now), 'fresh');
+  assert.equal(await c.checkAndRemember('a', id(3), t(3), now), 'fresh'); // evicts id 1
   assert.equal(c.size, 2);
-  assert.equal(c.checkAndRemember('a', id(1), t(1), now), 'stale', 'evicted id cannot be replayed');
-  assert.equal(c.checkAndRemember('a', id(4), t(4), now), 'fresh');
+  assert.equal(await c.checkAndRemember('a', id(1), t(1), now), 'stale', 'evicted id cannot be replayed');
+  assert.equal(await c.checkAndRemember('a', id(4), t(4), now), 'fresh');
 });

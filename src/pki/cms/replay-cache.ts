@@ -4,14 +4,19 @@
  * signed before the window (or before the oldest id we had to forget to stay within the memory bound) is refused,
  * so a bounded cache never lets an old message through twice.
  */
+import { toBase64 } from '../../wire/bytes.js';
 
 /** Outcome of a replay check. */
 export type ReplayOutcome = 'fresh' | 'replayed' | 'stale';
 
-/** What the decoder needs from a replay cache (tests and a persistent store may provide their own). */
+/**
+ * What the decoder needs from a replay cache (tests and a persistent store may provide their own). Asynchronous, so
+ * a browser can keep it in IndexedDB; the decoder awaits it. An implementation must check and record atomically
+ * with respect to other calls (two concurrent calls for one id: one `fresh`, one `replayed`).
+ */
 export interface ReplayCache {
   /** Records (sender, id) if unseen and within the window; says why not otherwise. */
-  checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome;
+  checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): Promise<ReplayOutcome>;
 }
 
 /** Options of {@link MemoryReplayCache}. */
@@ -47,11 +52,16 @@ export class MemoryReplayCache implements ReplayCache {
   }
 
   /** @inheritdoc */
-  checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome {
+  async checkAndRemember(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): Promise<ReplayOutcome> {
+    return this.check(sender, messageId, signingTime, now);
+  }
+
+  /** The synchronous check behind {@link checkAndRemember} (the file-backed store wraps it). */
+  check(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome {
     const t = signingTime.getTime();
     const n = now.getTime();
     if (!Number.isFinite(t) || t < n - this.windowMs || t > n + this.maxSkewMs || t <= this.floor) return 'stale';
-    const key = `${sender}\u0000${Buffer.from(messageId).toString('base64')}`;
+    const key = `${sender}\u0000${toBase64(messageId)}`;
     if (this.seen.has(key)) return 'replayed';
     // Forget ids whose signing time left the window (insertion order is close to time order; stop at the first
     // entry still inside so the work per call stays small).

@@ -13,8 +13,10 @@
  *   message (Vaudenay). Modern content is authenticated (GCM), so later steps may keep their own codes.
  * No output (result, CLI JSON, logs) can therefore tell one decryption failure from another (docs/protocol.md §6.3).
  * Signing-only certificates among our keys are never used to decrypt (docs/protocol.md §6.2).
+ * The crypto is the provider's (crypto.ts): the modern profile runs on WebCrypto calls alone; aim-legacy needs the
+ * provider's Node-only legacy part and is `unsupported-algorithm` ({@link CLASSIC_NEEDS_DESKTOP}) without it.
  */
-import { constants, createDecipheriv, hash, privateDecrypt, verify } from 'node:crypto';
+import { bytesEqual, concatBytes, toHex } from '../../wire/bytes.js';
 import {
   Asn1Error, children, der, parseAsn1, rawOf, readOctets, readSmallInt, readString, readStringBytes, readTime, TAG,
   type Asn1,
@@ -25,7 +27,9 @@ import { prepareCertificate, type CmsCertificate } from './cms-certificate.js';
 import { decodeMimeEntity, getMimeHeader, parseContentType, type MimeEntity } from '../../wire/mime-headers.js';
 import { CONTENT_CIPHERS, DIGESTS, knownOid, OID, RSA_SIGNATURE_OIDS } from './oids.js';
 import { innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
-import { implicitRejectionKey, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
+import {
+  bin, CLASSIC_NEEDS_DESKTOP, defaultCmsCrypto, publicKeyFor, resolvePrivateKey, type CmsCrypto, type CryptoKeyLike, type HashName,
+} from './crypto.js';
 import type {
   DecodeSecureImOptions, PreparedRecipient, SecureImFailureCode, SecureImProfile, SecureImResult, SecureImStep,
 } from './secure-im-types.js';
@@ -54,10 +58,6 @@ const fail = (code: SecureImFailureCode, step: SecureImStep, reason: string): ne
 function oidOf(n: Asn1 | undefined, what: string): string | undefined {
   if (!n || n.tag !== TAG.OID) throw new Asn1Error('BAD_TAG', n?.start ?? 0, `${what}: expected OBJECT IDENTIFIER`);
   return knownOid(n);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 /** A parsed RecipientInfo identifier. */
@@ -139,27 +139,52 @@ function parseEnvelope(bytes: Uint8Array): Envelope {
  * Key transport: PKCS#1 v1.5 (constant-time, RFC 3218) or RSAES-OAEP; a key of the right length in every case, and
  * no indication whether it is the real one (implicit rejection): only the content decryption can tell.
  */
-function unwrapKey(ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): Buffer {
+async function unwrapKey(crypto: CmsCrypto, ktri: Envelope['ktris'][number], r: PreparedRecipient, keyLen: number, profile: SecureImProfile): Promise<Uint8Array> {
   const alg = oidOf(ktri.keyAlg[0], 'key encryption algorithm');
   if (alg === OID.rsaEncryption) {
     // COMPAT(AIM 5.2, joscar): the only key transport classic clients know. Not in modern: it is a downgrade.
     if (profile === 'modern') fail('unsupported-algorithm', 'policy', 'modern profile requires RSA-OAEP key transport');
-    const u = unwrapPkcs1v15(r.key, r.cert.modulusBytes, ktri.encryptedKey, keyLen);
-    return u.key;
+    if (!crypto.legacy || r.key.native === undefined) return fail('unsupported-algorithm', 'policy', CLASSIC_NEEDS_DESKTOP);
+    return crypto.legacy.unwrapPkcs1(r.key.native, r.cert.modulusBytes, ktri.encryptedKey, keyLen);
   }
   if (alg === OID.rsaesOaep) {
     const hash = oaepHash(ktri.keyAlg[1]);
-    // Implicit rejection here too: the synthetic key is computed whatever the outcome.
-    const synthetic = implicitRejectionKey(r.key, ktri.encryptedKey, keyLen);
-    try {
-      const key = privateDecrypt({ key: r.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ktri.encryptedKey);
-      if (key.length === keyLen) return key;
-    } catch {
-      // fall through: same path as a wrong-length key
+    if (hash === 'sha256' && r.key.decrypt) {
+      // Implicit rejection here too: the synthetic key is computed whatever the outcome.
+      const synthetic = await implicitRejection(crypto, r.key.decrypt, ktri.encryptedKey, keyLen);
+      try {
+        const key = new Uint8Array(await crypto.subtle.decrypt({ name: 'RSA-OAEP' }, r.key.decrypt, bin(ktri.encryptedKey)));
+        if (key.length === keyLen) return key;
+      } catch {
+        // fall through: same path as a wrong-length key
+      }
+      return synthetic;
     }
-    return synthetic;
+    // Other OAEP hashes (legacy senders may use SHA-1): the provider's native key, where there is one.
+    if (!crypto.legacy || r.key.native === undefined) return fail('unsupported-algorithm', 'policy', `RSA-OAEP with ${hash} needs the desktop client`);
+    return crypto.legacy.unwrapOaep(r.key.native, hash, ktri.encryptedKey, keyLen);
   }
   return fail('unsupported-algorithm', 'policy', 'key transport is not RSA');
+}
+
+/** Per private key: an HMAC-SHA256 key under a random secret that never leaves this module (implicit rejection). */
+const rejectionKeys = new WeakMap<object, Promise<CryptoKeyLike>>();
+
+/**
+ * The key handed on when an RSA-OAEP unwrap fails (RFC 3218 §2.3.2 style implicit rejection, as rsa-pkcs1-unwrap.ts
+ * does for PKCS#1 v1.5): HMAC-SHA256 over the encrypted key and the wanted length under a per-private-key random
+ * secret, truncated to `len` bytes — computed on every unwrap, so the work does not depend on the outcome.
+ */
+async function implicitRejection(crypto: CmsCrypto, key: CryptoKeyLike, encryptedKey: Uint8Array, len: number): Promise<Uint8Array> {
+  let hk = rejectionKeys.get(key);
+  if (!hk) {
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    hk = crypto.subtle.importKey('raw', bin(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    secret.fill(0);
+    rejectionKeys.set(key, hk);
+  }
+  const mac = await crypto.subtle.sign({ name: 'HMAC' }, await hk, bin(concatBytes(encryptedKey, Uint8Array.of(len))));
+  return new Uint8Array(mac, 0, len);
 }
 
 /** RSAES-OAEP-params (RFC 4055 §4.1): hash and MGF1 hash must agree; no label. Default = SHA-1. */
@@ -187,7 +212,7 @@ function oaepHash(params: Asn1 | undefined): string {
 }
 
 /** Decrypts the content; undefined on bad padding / bad tag (the caller reports `tampered`). */
-function decryptContent(env: Envelope, cipher: { name: string; mode: 'cbc' | 'gcm' }, key: Buffer): Buffer | undefined {
+async function decryptContent(crypto: CmsCrypto, env: Envelope, cipher: { name: string; mode: 'cbc' | 'gcm' }, key: Uint8Array): Promise<Uint8Array | undefined> {
   const p = env.cipherParams;
   try {
     if (cipher.mode === 'cbc') {
@@ -195,8 +220,8 @@ function decryptContent(env: Envelope, cipher: { name: string; mode: 'cbc' | 'gc
       const iv = readOctets(p);
       if (iv.length !== 16) return fail('malformed', 'parse', 'CBC IV must be 16 bytes');
       if (env.encrypted.length === 0 || env.encrypted.length % 16 !== 0) return undefined;
-      const d = createDecipheriv(cipher.name, key, iv);
-      return Buffer.concat([d.update(env.encrypted), d.final()]);
+      if (!crypto.legacy) return fail('unsupported-algorithm', 'policy', CLASSIC_NEEDS_DESKTOP);
+      return await crypto.legacy.cbcDecrypt(key, iv, env.encrypted);
     }
     if (!p || p.tag !== TAG.SEQUENCE) return fail('malformed', 'parse', 'GCM parameters missing');
     const [nonceNode, icvNode] = kids(p);
@@ -205,12 +230,10 @@ function decryptContent(env: Envelope, cipher: { name: string; mode: 'cbc' | 'gc
     if (nonce.length !== 12) return fail('unsupported-algorithm', 'policy', 'GCM nonce must be 12 bytes');
     if (icvLen < 12 || icvLen > 16) return fail('unsupported-algorithm', 'policy', `GCM tag length ${icvLen}`);
     if (!env.mac || env.mac.length !== icvLen) return undefined;
-    const d = createDecipheriv(cipher.name as 'aes-256-gcm', key, nonce, { authTagLength: icvLen });
-    if (env.aad) d.setAAD(env.aad);
-    d.setAuthTag(env.mac);
-    const out = d.update(env.encrypted);
-    const last = d.final(); // empty for GCM; throws on a bad tag
-    return last.length === 0 ? out : Buffer.concat([out, last]);
+    const aesKey = await crypto.subtle.importKey('raw', bin(key), { name: 'AES-GCM' }, false, ['decrypt']);
+    const params = { name: 'AES-GCM' as const, iv: bin(nonce), tagLength: icvLen * 8, ...(env.aad ? { additionalData: bin(env.aad) } : {}) };
+    // WebCrypto takes ciphertext ‖ tag and rejects on a bad tag.
+    return new Uint8Array(await crypto.subtle.decrypt(params, aesKey, bin(concatBytes(env.encrypted, env.mac))));
   } catch (e) {
     if (e instanceof Fail || e instanceof Asn1Error) throw e;
     return undefined;
@@ -288,7 +311,7 @@ function singleAttr(p: SignedParts, oid: string): Asn1 | undefined {
 const KNOWN_CHARSETS = ['us-ascii', 'iso-8859-1', 'utf-8', 'unicode-2-0', 'utf-16be'] as const;
 
 function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
-  return b.length >= prefix.length && Buffer.compare(b.subarray(0, prefix.length), prefix) === 0;
+  return b.length >= prefix.length && bytesEqual(b.subarray(0, prefix.length), prefix);
 }
 
 /** The MIME-like header block (docs/protocol.md §6.3) or undefined; header blocks are small, so a tight bound. */
@@ -321,6 +344,7 @@ const failedResult = (f: Fail, profile?: SecureImProfile): SecureImResult => ({
  */
 export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOptions): Promise<SecureImResult> {
   let profile: SecureImProfile | undefined;
+  const crypto = opts.crypto ?? defaultCmsCrypto();
   try {
     if (bytes.length > MAX_SECURE_IM_BYTES) fail('malformed', 'parse', `message larger than ${MAX_SECURE_IM_BYTES} bytes`);
     let env: Envelope;
@@ -332,6 +356,7 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
     }
     profile = env.profile;
     if (profile === 'aim-legacy' && opts.requireModern) fail('unsupported-algorithm', 'policy', 'legacy profile from a peer that announced the modern capability (downgrade)');
+    if (profile === 'aim-legacy' && !crypto.legacy) fail('unsupported-algorithm', 'policy', CLASSIC_NEEDS_DESKTOP);
     const cipher = env.cipherOid ? CONTENT_CIPHERS[env.cipherOid] : undefined;
     if (!cipher || (profile === 'modern') !== (cipher.mode === 'gcm')) fail('unsupported-algorithm', 'policy', 'content encryption algorithm is not allowed in this profile');
 
@@ -341,7 +366,7 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
     let signingOnly = false;
     outer: for (const ktri of env.ktris) {
       for (const rk of opts.recipientKeys) {
-        const r = { cert: prepareCertificate(rk.cert), key: rk.key };
+        const r = { cert: prepareCertificate(rk.cert), key: resolvePrivateKey(crypto, rk.key) };
         if (!matchesCert(ktri.rid, r.cert)) continue;
         if (!r.cert.keyTransport) { signingOnly = true; continue; }
         picked = { ktri, r };
@@ -358,10 +383,10 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
     // content decryption exactly like a tampered ciphertext, and both are reported as `undecryptable()`.
     const state = { decrypted: false, signatureOk: false };
     try {
-      let plain: Buffer | undefined;
+      let plain: Uint8Array | undefined;
       try {
-        const key = unwrapKey(picked.ktri, picked.r, cipher!.keyLen, profile);
-        plain = decryptContent(env, cipher!, key);
+        const key = await unwrapKey(crypto, picked.ktri, picked.r, cipher!.keyLen, profile);
+        plain = await decryptContent(crypto, env, cipher!, key);
         key.fill(0);
       } catch (e) {
         if (e instanceof Asn1Error) fail('malformed', 'parse', e.message);
@@ -380,7 +405,7 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
         signedBytes = outer!.body;
       }
       try {
-        return await verifySigned(parseSignedData(signedBytes), profile, opts, state);
+        return await verifySigned(crypto, parseSignedData(signedBytes), profile, opts, state);
       } catch (e) {
         if (e instanceof Asn1Error) fail('tampered', 'inner-parse', `inner SignedData: ${e.message}`);
         throw e;
@@ -395,12 +420,15 @@ export async function decodeSecureIm(bytes: Uint8Array, opts: DecodeSecureImOpti
     if (e instanceof Fail) return failedResult(e, profile);
     // Defensive: a bug must still not crash the caller nor leak detail remotely.
     // CERTIM_CMS_DEBUG=1 prints the stack of such a bug (never message content) while fuzzing.
-    if (process.env.CERTIM_CMS_DEBUG) console.error(e);
+    if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.CERTIM_CMS_DEBUG) console.error(e);
     return failedResult(new Fail('malformed', 'parse', `internal error: ${e instanceof Error ? e.message : String(e)}`), profile);
   }
 }
 
-async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: DecodeSecureImOptions, state: { signatureOk: boolean }): Promise<SecureImResult> {
+/** WebCrypto's name of a SHA-2 digest. */
+const WEB_HASH: Record<string, HashName> = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
+
+async function verifySigned(crypto: CmsCrypto, sp: SignedParts, profile: SecureImProfile, opts: DecodeSecureImOptions, state: { signatureOk: boolean }): Promise<SecureImResult> {
   const digest = sp.digestOid ? DIGESTS[sp.digestOid] : undefined;
   if (!digest) return fail('unsupported-algorithm', 'policy', 'unknown digest algorithm');
   if (!sp.sigOid || !(sp.sigOid in RSA_SIGNATURE_OIDS)) return fail('unsupported-algorithm', 'policy', 'signature algorithm is not RSA PKCS#1 v1.5');
@@ -427,7 +455,10 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
   }
 
   // Signature (over the signed attributes, or directly over the content when there are none).
-  const md = hash(digest.name, sp.content, 'buffer');
+  // Modern: SHA-2 through WebCrypto. aim-legacy (MD5/SHA-1 too): the provider's legacy part (checked present above).
+  const webHash = profile === 'modern' ? WEB_HASH[digest.name] : undefined;
+  if (profile === 'modern' && !webHash) return fail('unsupported-algorithm', 'policy', `${digest.name} digest`);
+  const md = webHash ? new Uint8Array(await crypto.subtle.digest(webHash, bin(sp.content))) : await crypto.legacy!.digest(digest.name, sp.content);
   let signedInput: Uint8Array = sp.content;
   let signingTime: Date | undefined;
   let messageId: Uint8Array | undefined;
@@ -452,7 +483,9 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
   }
   let sigOk = false;
   try {
-    sigOk = verify(digest.name, signedInput, signer.publicKey, sp.signature);
+    sigOk = webHash
+      ? await crypto.subtle.verify({ name: 'RSASSA-PKCS1-v1_5' }, await publicKeyFor(crypto, signer.spki, { name: 'RSASSA-PKCS1-v1_5', hash: webHash }), bin(sp.signature), bin(signedInput))
+      : await crypto.legacy!.verify(digest.name, signer.spki, signedInput, sp.signature);
   } catch {
     sigOk = false;
   }
@@ -474,7 +507,7 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
   let replayChecked = false;
   if (messageId && opts.replayCache) {
     if (!signingTime) return fail('replayed', 'policy', 'message id without a signing time');
-    const r = opts.replayCache.checkAndRemember(sender, messageId, signingTime, now);
+    const r = await opts.replayCache.checkAndRemember(sender, messageId, signingTime, now);
     if (r === 'replayed') return fail('replayed', 'policy', 'message id seen before');
     if (r === 'stale') return fail('replayed', 'policy', 'signing time outside the replay window');
     replayChecked = true;
@@ -502,13 +535,13 @@ async function verifySigned(sp: SignedParts, profile: SecureImProfile, opts: Dec
     signer: { screenName: signer.commonName, fingerprint: signer.fingerprint },
     bound: senderAttr !== undefined && recipientAttr !== undefined,
     replayChecked,
-    ...(messageId ? { messageId: Buffer.from(messageId).toString('hex') } : {}),
+    ...(messageId ? { messageId: toHex(messageId) } : {}),
     ...(signingTime ? { signingTime } : {}),
     ...(profile === 'aim-legacy' ? { weak: digest.weak } : {}),
   };
   let decision;
   try {
-    decision = await opts.trust(signer.x509, opts.senderScreenName, 'signing');
+    decision = await opts.trust(signer.der, opts.senderScreenName, 'signing');
   } catch (e) {
     decision = { ok: false as const, code: 'trust-error', reason: e instanceof Error ? e.message : String(e) };
   }

@@ -6,12 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { decodeSecureIm } from './secure-im-decode.js';
-import { buildSignedData, encodeSecureIm, envelopeLegacy, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
+import { decodeSecureIm as decodeWith } from './secure-im-decode.js';
+import { buildSignedData, encodeSecureIm as encodeWith, envelopeLegacy, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
+import { nodeCmsCrypto } from './node-crypto.js';
 import { encode } from './der-builder.js';
 import { prepareCertificate } from './cms-certificate.js';
 import { fixtures, opensslMessage, type FixtureIdentity } from './fixtures.test-support.js';
 import type { DecodeSecureImOptions } from './secure-im-types.js';
+
+// The codec with the Node provider (aim-legacy included); crypto.ts's default is WebCrypto (modern only).
+const encodeSecureIm = (o: Parameters<typeof encodeWith>[0]): Promise<Uint8Array> => encodeWith({ crypto: nodeCmsCrypto, ...o });
+const decodeSecureIm = (b: Uint8Array, o: Parameters<typeof decodeWith>[1]): ReturnType<typeof decodeWith> => decodeWith(b, { crypto: nodeCmsCrypto, ...o });
 
 const ITERATIONS = 10_000;
 const CODES = new Set(['malformed', 'unsupported-algorithm', 'wrong-recipient', 'tampered', 'signer-mismatch', 'replayed', 'forwarded']);
@@ -70,13 +75,13 @@ test(`decoder fuzz: ${ITERATIONS} mutated messages give only typed results`, asy
   const alice = f.ids.alice!;
   const bob = f.ids['bob-enc']!;
   const text = '<HTML><BODY>fuzz me</BODY></HTML>';
-  const enc = (profile: 'aim-legacy' | 'modern'): Uint8Array => encodeSecureIm({
+  const enc = (profile: 'aim-legacy' | 'modern'): Promise<Uint8Array> => encodeSecureIm({
     profile, text, sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
     recipient: { screenName: 'Bob Smith', cert: bob.certDer },
   });
   const bases = [
-    enc('aim-legacy'),
-    enc('modern'),
+    await enc('aim-legacy'),
+    await enc('modern'),
     opensslMessage({ signer: alice, recipient: bob, inner: Buffer.concat([innerHeaders('us-ascii'), Buffer.from(text)]), md: 'md5',
       outerHeaders: OUTER_HEADERS, encryptArgs: ['-aes128', '-keyid', '-stream'] }),
   ];
@@ -102,16 +107,16 @@ test('decoder fuzz: 3,000 validly encrypted envelopes around mutated SignedData 
   const bob = f.ids['bob-enc']!;
   const text = '<HTML><BODY>inner fuzz</BODY></HTML>';
   const bobCert = prepareCertificate(bob.certDer);
-  const plain = encode(OUTER_HEADERS, buildSignedData({
+  const plain = encode(OUTER_HEADERS, await buildSignedData({
     content: Buffer.concat([innerHeaders('us-ascii'), Buffer.from(text)]), digest: 'sha256',
-    signer: prepareCertificate(alice.certDer), signingKey: alice.key, signingTime: new Date(),
+    signer: prepareCertificate(alice.certDer), signingKey: alice.key, signingTime: new Date(), crypto: nodeCmsCrypto,
   }));
   const opts = decodeOptions(alice, bob);
   const seed = Number(process.env.CMS_FUZZ_SEED ?? randomInt(1, 2 ** 31));
   const r = rng(seed);
   const counts = new Map<string, number>();
   for (let i = 0; i < 3000; i++) {
-    const m = envelopeLegacy([mutate(plain, r, plain)], bobCert);
+    const m = await envelopeLegacy([mutate(plain, r, plain)], bobCert, undefined, nodeCmsCrypto);
     await decodeTyped(m, opts, text, counts, `seed ${seed} iteration ${i}`);
   }
   assert.ok((counts.get('tampered') ?? 0) > 1000, JSON.stringify([...counts]));

@@ -7,12 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeSecureIm } from './secure-im-decode.js';
-import { encodeSecureIm, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
+import { decodeSecureIm as decodeWith } from './secure-im-decode.js';
+import { encodeSecureIm as encodeWith, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
+import { nodeCmsCrypto } from './node-crypto.js';
 import { minimalTrust } from './minimal-trust.js';
 import { MemoryReplayCache } from './replay-cache.js';
 import { fixtures, opensslDecrypt, opensslMessage, opensslVerify } from './fixtures.test-support.js';
 import type { DecodeSecureImOptions } from './secure-im-types.js';
+
+// The codec with the Node provider (aim-legacy included); crypto.ts's default is WebCrypto (modern only).
+const encodeSecureIm = (o: Parameters<typeof encodeWith>[0]): Promise<Uint8Array> => encodeWith({ crypto: nodeCmsCrypto, ...o });
+const decodeSecureIm = (b: Uint8Array, o: Parameters<typeof decodeWith>[1]): ReturnType<typeof decodeWith> => decodeWith(b, { crypto: nodeCmsCrypto, ...o });
 
 const f = fixtures();
 const alice = f.ids.alice!;
@@ -26,9 +31,9 @@ const opts = (over: Partial<DecodeSecureImOptions> = {}): DecodeSecureImOptions 
 });
 
 for (const profile of ['aim-legacy', 'modern'] as const) {
-  test(`certim ${profile} -> openssl cms -decrypt, then -verify against the CA`, () => {
+  test(`certim ${profile} -> openssl cms -decrypt, then -verify against the CA`, async () => {
     const text = `<HTML><BODY>${profile} to openssl</BODY></HTML>`;
-    const m = encodeSecureIm({
+    const m = await encodeSecureIm({
       profile, text, sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
       recipient: { screenName: 'Bob Smith', cert: bob.certDer },
     });

@@ -1,8 +1,8 @@
 /**
  * Public types of the Secure IM codec (docs/protocol.md §6.3, §11): profiles, inputs, the decode verdict and its stable failure codes.
  */
-import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CertificateInput, CmsCertificate } from './cms-certificate.js';
+import type { CmsCrypto, PrivateKeyInput, SecureImKey } from './crypto.js';
 import type { ReplayCache } from './replay-cache.js';
 
 /** `aim-legacy`: byte-compatible with AIM 5.2+/joscar. `modern`: SHA-256 + signed names, RSA-OAEP, AES-256-GCM. */
@@ -20,8 +20,8 @@ export interface EncodeSecureImOptions {
   charset?: SecureImCharset;
   sender: {
     screenName: string;
-    /** The sender's SIGNING private key. */
-    signingKey: KeyObject;
+    /** The sender's SIGNING private key (a {@link SecureImKey}, or a key native to the provider: a KeyObject in Node). */
+    signingKey: PrivateKeyInput;
     /** The certificate of that key (numcerts 2: the signing cert; numcerts 1: the common cert). */
     signingCert: CertificateInput;
     /** The sender's own encryption cert: with `includeSelf`, a second recipient so other sessions can read it. */
@@ -46,18 +46,20 @@ export interface EncodeSecureImOptions {
   now?: Date;
   /** Message id (modern); default 16 random bytes. */
   messageId?: Uint8Array;
+  /** The crypto provider (crypto.ts); default WebCrypto, which has no aim-legacy. Node passes node-crypto.ts's. */
+  crypto?: CmsCrypto;
 }
 
 /** The decision of the PKI verifier about one certificate. */
 export type TrustDecision = { ok: true } | { ok: false; code: string; reason: string };
 
-/** Checks that `cert` is valid for `screenName` and `purpose` (src/pki/verifier.ts implements this). */
-export type TrustCallback = (cert: X509Certificate, screenName: string, purpose: 'signing' | 'encryption') => Promise<TrustDecision>;
+/** Checks that the certificate (DER) is valid for `screenName` and `purpose` (src/pki/verifier.ts implements this). */
+export type TrustCallback = (certDer: Uint8Array, screenName: string, purpose: 'signing' | 'encryption') => Promise<TrustDecision>;
 
 /** One of our private keys and its certificate. */
 export interface RecipientKey {
   cert: CertificateInput;
-  key: KeyObject;
+  key: PrivateKeyInput;
 }
 
 /** What {@link decodeSecureIm} needs. */
@@ -78,6 +80,8 @@ export interface DecodeSecureImOptions {
   replayCache?: ReplayCache;
   /** Clock; default now. */
   now?: Date;
+  /** The crypto provider (crypto.ts); default WebCrypto: aim-legacy messages then fail as `unsupported-algorithm`. */
+  crypto?: CmsCrypto;
   /** True when both sides announced the modern capability: a legacy-profile message is then a downgrade. */
   requireModern?: boolean;
 }
@@ -141,5 +145,5 @@ export interface SecureImResult {
 /** Internal: a prepared recipient key. */
 export interface PreparedRecipient {
   cert: CmsCertificate;
-  key: KeyObject;
+  key: SecureImKey;
 }

@@ -4,14 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSecureIm, UNDECRYPTABLE_REASON } from './secure-im-decode.js';
-import { encodeSecureIm, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
+import { decodeSecureIm as decodeWith, UNDECRYPTABLE_REASON } from './secure-im-decode.js';
+import { encodeSecureIm as encodeWith, innerHeaders, OUTER_HEADERS } from './secure-im-encode.js';
+import { nodeCmsCrypto } from './node-crypto.js';
 import { minimalTrust } from './minimal-trust.js';
 import { MemoryReplayCache } from './replay-cache.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extraIdentity, fixtures, opensslDecrypt, opensslMessage, type FixtureIdentity } from './fixtures.test-support.js';
 import type { DecodeSecureImOptions, SecureImProfile } from './secure-im-types.js';
+
+// The codec with the Node provider (aim-legacy included); crypto.ts's default is WebCrypto (modern only).
+const encodeSecureIm = (o: Parameters<typeof encodeWith>[0]): Promise<Uint8Array> => encodeWith({ crypto: nodeCmsCrypto, ...o });
+const decodeSecureIm = (b: Uint8Array, o: Parameters<typeof decodeWith>[1]): ReturnType<typeof decodeWith> => decodeWith(b, { crypto: nodeCmsCrypto, ...o });
 
 const f = fixtures();
 const alice = f.ids.alice!;
@@ -21,7 +26,7 @@ const mallory = f.ids.mallory!;
 const trust = minimalTrust([f.caCert]);
 const TEXT = '<HTML><BODY>lunch at noon? — ☕</BODY></HTML>';
 
-function send(profile: SecureImProfile, extra: Partial<Parameters<typeof encodeSecureIm>[0]> = {}, from: FixtureIdentity = alice): Uint8Array {
+function send(profile: SecureImProfile, extra: Partial<Parameters<typeof encodeSecureIm>[0]> = {}, from: FixtureIdentity = alice): Promise<Uint8Array> {
   return encodeSecureIm({
     profile, text: TEXT,
     sender: { screenName: 'alice', signingKey: from.key, signingCert: from.certDer },
@@ -41,7 +46,7 @@ function bobOpts(over: Partial<DecodeSecureImOptions> = {}): DecodeSecureImOptio
 
 for (const profile of ['aim-legacy', 'modern'] as const) {
   test(`${profile}: round trip is verified and returns text, charset, signer`, async () => {
-    const r = await decodeSecureIm(send(profile), bobOpts());
+    const r = await decodeSecureIm(await send(profile), bobOpts());
     assert.equal(r.verdict, 'verified', r.reason);
     assert.equal(r.code, 'ok');
     assert.equal(r.profile, profile);
@@ -63,14 +68,14 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
 
   test(`${profile}: ascii and latin-1 text pick the narrow charsets`, async () => {
     for (const [text, cs] of [['hi', 'us-ascii'], ['héllo', 'iso-8859-1']] as const) {
-      const r = await decodeSecureIm(send(profile, { text }), bobOpts());
+      const r = await decodeSecureIm(await send(profile, { text }), bobOpts());
       assert.equal(r.text, text);
       assert.equal(r.charset, cs);
     }
   });
 
   test(`${profile}: tampered ciphertext fails as tampered with the uniform remote outcome`, async () => {
-    const m = Buffer.from(send(profile));
+    const m = Buffer.from(await send(profile));
     m[m.length - 40]! ^= 0x01;
     const r = await decodeSecureIm(m, bobOpts());
     assert.equal(r.verdict, 'failed');
@@ -80,7 +85,7 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
   });
 
   test(`${profile}: a tampered wrapped key and tampered content give one identical result (no padding oracle)`, async () => {
-    const original = send(profile);
+    const original = await send(profile);
     const badKey = Buffer.from(original);
     // The encryptedKey is the 256-byte OCTET STRING: find its header 04 82 01 00 and flip a byte inside.
     const at = badKey.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00]));
@@ -97,13 +102,13 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
   });
 
   test(`${profile}: wrong recipient key`, async () => {
-    const r = await decodeSecureIm(send(profile), bobOpts({ recipientKeys: [{ cert: mallory.certDer, key: mallory.key }] }));
+    const r = await decodeSecureIm(await send(profile), bobOpts({ recipientKeys: [{ cert: mallory.certDer, key: mallory.key }] }));
     assert.equal(r.verdict, 'failed');
     assert.equal(r.code, 'wrong-recipient');
   });
 
   test(`${profile}: truncated input is malformed at every cut`, async () => {
-    const m = send(profile);
+    const m = await send(profile);
     for (const cut of [0, 1, 2, 10, 50, 300, m.length - 200, m.length - 1]) {
       const r = await decodeSecureIm(m.subarray(0, cut), bobOpts());
       assert.equal(r.verdict, 'failed');
@@ -113,7 +118,7 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
 
   test(`${profile}: signer is not the sending screen name`, async () => {
     // mallory signs with her own key and certificate; the server says the message is from alice.
-    const m = send(profile, { sender: { screenName: 'alice', signingKey: mallory.key, signingCert: mallory.certDer } });
+    const m = await send(profile, { sender: { screenName: 'alice', signingKey: mallory.key, signingCert: mallory.certDer } });
     const withCerts = await decodeSecureIm(m, bobOpts());
     // aim-legacy: the signer lookup happens before the signature verifies, on unauthenticated CBC plaintext, so it
     // is the one decryption failure; modern content is authenticated and keeps the specific code.
@@ -124,7 +129,7 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
   });
 
   test(`${profile}: swapped signer (alice's certificate, mallory's key) is a bad signature`, async () => {
-    const m = send(profile, { sender: { screenName: 'alice', signingKey: mallory.key, signingCert: alice.certDer } });
+    const m = await send(profile, { sender: { screenName: 'alice', signingKey: mallory.key, signingCert: alice.certDer } });
     const r = await decodeSecureIm(m, bobOpts());
     assert.equal(r.code, 'tampered');
     assert.equal(r.step, profile === 'modern' ? 'signature' : 'decrypt');
@@ -132,7 +137,7 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
 
   test(`${profile}: untrusted signer is verified-but-untrusted with the verifier's reason`, async () => {
     const rogue = f.ids['rogue-alice']!; // CN=alice from another CA
-    const m = send(profile, {}, rogue);
+    const m = await send(profile, {}, rogue);
     const r = await decodeSecureIm(m, bobOpts({ senderCerts: [rogue.certDer] }));
     assert.equal(r.verdict, 'untrusted');
     assert.equal(r.code, 'unknown-issuer');
@@ -141,7 +146,7 @@ for (const profile of ['aim-legacy', 'modern'] as const) {
 }
 
 test('numcerts 2: bob signs with his signing key, alice (numcerts 1) reads it; wrapping used the common cert', async () => {
-  const m = encodeSecureIm({
+  const m = await encodeSecureIm({
     profile: 'modern', text: 'hi alice',
     sender: { screenName: 'Bob Smith', signingKey: bobSign.key, signingCert: bobSign.certDer },
     recipient: { screenName: 'alice', cert: alice.certDer },
@@ -156,7 +161,7 @@ test('numcerts 2: bob signs with his signing key, alice (numcerts 1) reads it; w
 });
 
 test('modern includeSelf: the sender\'s own encryption key can read its sent message', async () => {
-  const m = send('modern', { includeSelf: true, sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer, encryptionCert: alice.certDer } });
+  const m = await send('modern', { includeSelf: true, sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer, encryptionCert: alice.certDer } });
   const asBob = await decodeSecureIm(m, bobOpts());
   assert.equal(asBob.verdict, 'verified');
   const asAlice = await decodeSecureIm(m, {
@@ -164,22 +169,22 @@ test('modern includeSelf: the sender\'s own encryption key can read its sent mes
     recipientScreenName: 'Bob Smith', trust,
   });
   assert.equal(asAlice.verdict, 'verified', asAlice.reason);
-  assert.throws(() => send('aim-legacy', { includeSelf: true }), RangeError);
+  await assert.rejects(send('aim-legacy', { includeSelf: true }), RangeError);
 });
 
 test('replayed modern message id', async () => {
-  const m = send('modern');
+  const m = await send('modern');
   const cache = new MemoryReplayCache();
   assert.equal((await decodeSecureIm(m, bobOpts({ replayCache: cache }))).verdict, 'verified');
   const again = await decodeSecureIm(m, bobOpts({ replayCache: cache }));
   assert.equal(again.verdict, 'failed');
   assert.equal(again.code, 'replayed');
-  const old = send('modern', { now: new Date(Date.now() - 30 * 24 * 3600_000) });
+  const old = await send('modern', { now: new Date(Date.now() - 30 * 24 * 3600_000) });
   assert.equal((await decodeSecureIm(old, bobOpts())).code, 'replayed');
 });
 
 test('forwarded: a message alice signed for bob, re-enveloped by bob to mallory, is refused by mallory', async () => {
-  const m = send('modern');
+  const m = await send('modern');
   const plain = opensslDecrypt(m, bobEnc); // bob is honest-but-curious: he holds the plaintext SignedData
   const signed = plain.subarray(plain.indexOf('\r\n\r\n') + 4);
   // Re-envelope with openssl to mallory (modern construction).
@@ -214,13 +219,13 @@ test('policy: PKCS#1 v1.5 key transport in a modern envelope, 3DES content, and 
   assert.equal((await decodeSecureIm(v15, bobOpts())).code, 'unsupported-algorithm');
   const des = opensslMessage({ signer: alice, recipient: bobEnc, inner, md: 'sha256', outerHeaders: OUTER_HEADERS, encryptArgs: ['-des3'] });
   assert.equal((await decodeSecureIm(des, bobOpts())).code, 'unsupported-algorithm');
-  const legacy = await decodeSecureIm(send('aim-legacy'), bobOpts({ requireModern: true }));
+  const legacy = await decodeSecureIm(await send('aim-legacy'), bobOpts({ requireModern: true }));
   assert.equal(legacy.code, 'unsupported-algorithm');
   assert.match(legacy.reason, /downgrade/);
 });
 
 test('a trust callback that throws yields untrusted, not a crash', async () => {
-  const r = await decodeSecureIm(send('modern'), bobOpts({ trust: async () => { throw new Error('verifier offline'); } }));
+  const r = await decodeSecureIm(await send('modern'), bobOpts({ trust: async () => { throw new Error('verifier offline'); } }));
   assert.equal(r.verdict, 'untrusted');
   assert.equal(r.code, 'trust-error');
 });
@@ -235,7 +240,7 @@ test('inputs that are not CMS at all are malformed; oversize input is refused be
 test('aim-legacy CBC padding oracle: bad padding and good padding with a broken signature are indistinguishable', async () => {
   // Vaudenay's attack flips bytes of the next-to-last ciphertext block C[n-1] to steer the last plaintext block.
   // The encryptedContent is the message's last element, so C[n-1] is bytes -32..-16.
-  const m = Buffer.from(send('aim-legacy', { text: 'x'.repeat(40) }));
+  const m = Buffer.from(await send('aim-legacy', { text: 'x'.repeat(40) }));
   const badPad = Buffer.from(m);
   badPad[badPad.length - 17]! ^= 0x5a; // last plaintext byte = the pad length
   const goodPad = Buffer.from(m);
@@ -282,7 +287,7 @@ function fixOuterLengths(b: Buffer, by: number): void {
 test('aim-legacy to a buddy with separate certificates: signing certificate first, encryption second (openssl reads both)', async () => {
   const carolSign = extraIdentity('carol-sign', 'carol', 2048, 'sign');
   const carolEnc = extraIdentity('carol-enc', 'carol', 2048, 'encrypt');
-  const m = encodeSecureIm({
+  const m = await encodeSecureIm({
     profile: 'aim-legacy', text: 'to a classic client',
     sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
     recipient: { screenName: 'carol', cert: carolEnc.certDer, signingCert: carolSign.certDer },
@@ -306,9 +311,9 @@ test('aim-legacy to a buddy with separate certificates: signing certificate firs
   assert.equal(r.verdict, 'verified', r.reason);
   assert.equal(r.text, 'to a classic client');
   // Same certificate for both roles (numcerts 1): one RecipientInfo. Modern ignores signingCert.
-  const one = encodeSecureIm({ profile: 'aim-legacy', text: 'x', sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+  const one = await encodeSecureIm({ profile: 'aim-legacy', text: 'x', sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
     recipient: { screenName: 'Bob Smith', cert: bobEnc.certDer, signingCert: bobEnc.certDer } });
-  const modern = encodeSecureIm({ profile: 'modern', text: 'x', sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
+  const modern = await encodeSecureIm({ profile: 'modern', text: 'x', sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
     recipient: { screenName: 'carol', cert: carolEnc.certDer, signingCert: carolSign.certDer } });
   for (const [name, msg, n] of [['numcerts 1', one, 1], ['modern', modern, 1]] as const) {
     writeFileSync(join(f.dir, 'ri-count.der'), msg);
@@ -320,7 +325,7 @@ test('aim-legacy to a buddy with separate certificates: signing certificate firs
 test('certim never decrypts with a signing-only key, even when a RecipientInfo names it', async () => {
   const carolSign = extraIdentity('carol-sign', 'carol', 2048, 'sign');
   // What a classic client sends: enveloped to the buddy's signing certificate only (docs/protocol.md §6.2).
-  const m = encodeSecureIm({
+  const m = await encodeSecureIm({
     profile: 'aim-legacy', text: 'joustsim style',
     sender: { screenName: 'alice', signingKey: alice.key, signingCert: alice.certDer },
     recipient: { screenName: 'carol', cert: carolSign.certDer },
