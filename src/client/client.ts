@@ -959,7 +959,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
       for (const m of this.assembler.expire()) this.emit('im', m);
       this.armPartTimer();
     }, 10_000);
-    this.partTimer.unref();
+    this.partTimer.unref?.(); // a browser timer is a number: nothing to unref
   }
 
   // --- reconnect ---

@@ -88,7 +88,7 @@ export class OscarConnection {
     conn.writeFrame(FlapChannel.SignOn, encodeFlapHello(helloTlvs));
     // Keep NATs and idle timers from dropping a quiet session (channel 5 is ignored by servers).
     conn.keepAlive = setInterval(() => conn.writeFrame(FlapChannel.KeepAlive, new Uint8Array(0)), 60_000);
-    conn.keepAlive.unref();
+    conn.keepAlive.unref?.(); // a browser timer is a number: nothing to unref
     return conn;
   }
 

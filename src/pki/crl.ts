@@ -19,6 +19,7 @@ import { encodeExtension, encodeAuthorityKeyIdentifier, parseExtensions, decodeA
 import { derOrPem, serialHex, type Certificate } from './x509-parse.js';
 import type { RevocationReason, RevokedEntry } from './ledger.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
+import { bytesEqual, fromHex } from '../wire/bytes.js';
 
 /** CRLReason ::= ENUMERATED (RFC 5280 §5.3.1); 7 is unused. */
 export const REASON_CODES: Record<RevocationReason, number> = {
@@ -53,7 +54,7 @@ export interface CrlOptions {
 /** Builds and signs a v2 CRL; returns DER. */
 export function buildCrl(o: CrlOptions): Uint8Array {
   const entries = o.revoked.map((r) => {
-    const parts = [der.int(Buffer.from(r.serial.length % 2 ? `0${r.serial}` : r.serial, 'hex')), der.time(r.revokedAt)];
+    const parts = [der.int(fromHex(r.serial.length % 2 ? `0${r.serial}` : r.serial)), der.time(r.revokedAt)];
     // RFC 5280 §5.3.1: omit the reasonCode rather than write unspecified.
     if (r.reason !== 'unspecified') parts.push(der.seq(encodeExtension(OID.cRLReason, false, der.enumerated(REASON_CODES[r.reason]))));
     return der.seq(...parts);
@@ -187,7 +188,7 @@ export function parseCrl(input: Uint8Array | string): CertificateList {
     if (i !== kids.length) bad('unexpected element in TBSCertList');
     const signatureAlgorithm = algorithmOid(algN);
     if (inner !== signatureAlgorithm) throw new PkiError('MALFORMED', 'TBSCertList.signature differs from signatureAlgorithm');
-    if (!Buffer.from(rawOf(innerN)).equals(Buffer.from(rawOf(algN)))) bad('signatureAlgorithm parameters differ from TBSCertList.signature');
+    if (!bytesEqual(rawOf(innerN), rawOf(algN))) bad('signatureAlgorithm parameters differ from TBSCertList.signature');
     const sig = readBitString(sigN);
     if (sig.unused !== 0) bad('signatureValue has unused bits');
     return {
@@ -248,7 +249,7 @@ export function checkCrl(crl: CertificateList, issuer: Certificate, o: CheckCrlO
   const now = o.now ?? new Date();
   const invalid = (code: CrlProblemCode, reason: string): CrlState => ({ state: 'invalid', code, reason });
   if (!sameName(crl.issuer.der, issuer.subject.der)) return invalid('CRL_WRONG_ISSUER', 'the CRL was issued by another CA');
-  if (crl.authorityKeyId && issuer.subjectKeyId && !Buffer.from(crl.authorityKeyId).equals(Buffer.from(issuer.subjectKeyId))) {
+  if (crl.authorityKeyId && issuer.subjectKeyId && !bytesEqual(crl.authorityKeyId, issuer.subjectKeyId)) {
     return invalid('CRL_WRONG_ISSUER', 'the CRL was signed by another key of this CA');
   }
   if (issuer.keyUsage && !issuer.keyUsage.includes('cRLSign')) {

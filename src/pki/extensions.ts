@@ -7,6 +7,7 @@ import {
   der, children, contentOf, rawOf, readBitString, readBool, readOctets, readOid, readSmallInt, seqOf, TAG, ctxTag,
   type Asn1, Asn1Error,
 } from './asn1/der.js';
+import { latin1Decode, latin1Encode } from '../wire/bytes.js';
 
 /** One raw extension. */
 export interface Extension {
@@ -187,9 +188,9 @@ function ipText(b: Uint8Array): string {
 /** GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName (implicit tags). */
 export function encodeGeneralNames(names: Partial<GeneralNames>): Uint8Array {
   const parts: Uint8Array[] = [];
-  for (const e of names.emails ?? []) parts.push(der.implicit(1, Buffer.from(e, 'latin1')));
-  for (const d of names.dns ?? []) parts.push(der.implicit(2, Buffer.from(d, 'latin1')));
-  for (const u of names.uris ?? []) parts.push(der.implicit(6, Buffer.from(u, 'latin1')));
+  for (const e of names.emails ?? []) parts.push(der.implicit(1, latin1Encode(e)));
+  for (const d of names.dns ?? []) parts.push(der.implicit(2, latin1Encode(d)));
+  for (const u of names.uris ?? []) parts.push(der.implicit(6, latin1Encode(u)));
   for (const ip of names.ips ?? []) parts.push(der.implicit(7, ipBytes(ip)));
   return der.seq(...parts);
 }
@@ -198,7 +199,7 @@ export function encodeGeneralNames(names: Partial<GeneralNames>): Uint8Array {
 export function decodeGeneralNameList(items: Asn1[]): GeneralNames {
   const out: GeneralNames = { uris: [], dns: [], ips: [], emails: [] };
   for (const g of items) {
-    const text = (): string => Buffer.from(contentOf(g)).toString('latin1');
+    const text = (): string => latin1Decode(contentOf(g));
     if (g.tag === ctxTag(1, false)) out.emails.push(text());
     else if (g.tag === ctxTag(2, false)) out.dns.push(text());
     else if (g.tag === ctxTag(6, false)) out.uris.push(text());
@@ -236,7 +237,7 @@ export function decodeAuthorityKeyIdentifier(n: Asn1): Uint8Array | undefined {
  */
 export function encodeCrlDistributionPoints(urls: readonly string[]): Uint8Array {
   return der.seq(...urls.map((u) =>
-    der.seq(der.explicit(0, der.implicitConstructed(0, der.implicit(6, Buffer.from(u, 'latin1')))))));
+    der.seq(der.explicit(0, der.implicitConstructed(0, der.implicit(6, latin1Encode(u)))))));
 }
 
 /** URIs of all fullName distribution points. */
@@ -306,7 +307,7 @@ export function decodeNameConstraints(n: Asn1): NameConstraints {
 
 function subtreeBase(g: Asn1): GeneralSubtree {
   const tag = g.tag & 0x1f;
-  const text = (): string => Buffer.from(contentOf(g)).toString('latin1');
+  const text = (): string => latin1Decode(contentOf(g));
   if (g.tag === ctxTag(1, false)) return { form: 'email', tag, text: text(), bytes: contentOf(g) };
   if (g.tag === ctxTag(2, false)) return { form: 'dns', tag, text: text(), bytes: contentOf(g) };
   if (g.tag === ctxTag(6, false)) return { form: 'uri', tag, text: text(), bytes: contentOf(g) };

@@ -24,6 +24,7 @@ import { OID } from './oids.js';
 import { ipAddressBytes, type GeneralSubtree, type NameConstraints, type SubtreeForm } from './extensions.js';
 import { formatName } from './name.js';
 import type { Certificate } from './x509-parse.js';
+import { toHex } from '../wire/bytes.js';
 
 /** Why a certificate's names fall outside a CA's constraints. */
 export interface NameConstraintFailure {
@@ -116,7 +117,7 @@ function rdnKeys(nameDer: Uint8Array): string[] {
       try {
         value = readString(v!).trim().replace(/\s+/g, ' ').toLowerCase();
       } catch {
-        value = `#${Buffer.from(v!.buf.subarray(v!.start, v!.end)).toString('hex')}`;
+        value = `#${toHex(v!.buf.subarray(v!.start, v!.end))}`;
       }
       return `${readOid(t!)}=${value}`;
     }).sort().join('+'));

@@ -5,6 +5,7 @@
  */
 import { der, readOid, readString, rawOf, seqOf, type Asn1, TAG } from './asn1/der.js';
 import { OID } from './oids.js';
+import { bytesEqual, toHex } from '../wire/bytes.js';
 
 /** One attribute of a name, in order of appearance. */
 export interface NameAttribute {
@@ -51,7 +52,7 @@ export function parseName(n: Asn1): DistinguishedName {
       let value: string;
       if (v!.tag === TAG.BIT_STRING || v!.tag === TAG.SEQUENCE) {
         // Non-string attribute values (x500UniqueIdentifier, ...): shown as RFC 4514 §2.4 hex.
-        value = `#${Buffer.from(rawOf(v!)).toString('hex')}`;
+        value = `#${toHex(rawOf(v!))}`;
       } else {
         // A DirectoryString or another string type; anything else (context tags, INTEGER, ...) and invalid UTF-8 is
         // malformed, as in OpenSSL, so a mutated name cannot parse as "#hex".
@@ -77,5 +78,5 @@ export function formatName(name: DistinguishedName): string {
 
 /** True when two names are equal by DER bytes. */
 export function sameName(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return bytesEqual(a, b);
 }

@@ -26,6 +26,7 @@ import { VERIFY_RULES, type VerifyPurpose } from './profiles.js';
 import { checkNameConstraints } from './name-constraints.js';
 import type { RevocationReason } from './ledger.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
+import { bytesEqual } from '../wire/bytes.js';
 
 /** Why a certificate was refused. */
 export type VerifyFailureCode =
@@ -175,7 +176,7 @@ function day(d: Date): string {
 function issuedBy(child: Certificate, parent: Certificate): boolean {
   if (!sameName(child.issuer.der, parent.subject.der)) return false;
   if (child.authorityKeyId && parent.subjectKeyId) {
-    return Buffer.from(child.authorityKeyId).equals(Buffer.from(parent.subjectKeyId));
+    return bytesEqual(child.authorityKeyId, parent.subjectKeyId);
   }
   return true;
 }

@@ -19,6 +19,7 @@ import {
 } from './extensions.js';
 import { sameName } from './name.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
+import { bytesEqual } from '../wire/bytes.js';
 
 /** The typed view of one certificate. Byte fields are views into `der`. */
 export interface Certificate {
@@ -204,7 +205,7 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
   // RFC 5280 §4.1.1.2: the outer signatureAlgorithm MUST equal TBSCertificate.signature. It is not signed, so compare
   // the encodings byte for byte: NULL-vs-absent parameters would otherwise be a second valid encoding.
   if (innerAlg !== signatureAlgorithm) throw new PkiError('MALFORMED', 'TBSCertificate.signature differs from signatureAlgorithm');
-  if (!Buffer.from(rawOf(innerAlgN)).equals(Buffer.from(rawOf(sigAlgN)))) malformed('signatureAlgorithm parameters differ from TBSCertificate.signature');
+  if (!bytesEqual(rawOf(innerAlgN), rawOf(sigAlgN))) malformed('signatureAlgorithm parameters differ from TBSCertificate.signature');
   // Optional tail, in order: [1] issuerUniqueID, [2] subjectUniqueID (v2+), [3] extensions (v3 only). Nothing else.
   let extensions: Extension[] = [];
   const tail = [ctxTag(1, false), ctxTag(2, false), ctxTag(3, true)];
@@ -238,9 +239,9 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
   const spki = rawOf(spkiN!);
   let publicKey: KeyObject;
   try {
-    publicKey = knownPublicKey && Buffer.from(knownPublicKey.spki).equals(Buffer.from(spki))
+    publicKey = knownPublicKey && bytesEqual(knownPublicKey.spki, spki)
       ? knownPublicKey.publicKey
-      : provider.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      : provider.createPublicKey({ key: spki as Buffer, format: 'der', type: 'spki' });
   } catch (e) {
     throw new PkiError('MALFORMED', `certificate public key cannot be imported: ${(e as Error).message}`, { cause: e });
   }
