@@ -46,6 +46,8 @@ export interface WatchedPage {
 /** Opens a fresh context (its own IndexedDB) and page at `url`. */
 export async function openPage(browser: Browser, url: string, viewport = { width: 1100, height: 760 }): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport });
+  // RSA key generation, PBKDF2 and sign-on share two cores with the server and other tests: wait generously.
+  context.setDefaultTimeout(120_000);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {
