@@ -21,7 +21,9 @@ function allFileText(dir: string): string {
   let out = '';
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    out += statSync(p).isDirectory() ? allFileText(p) : readFileSync(p).toString('latin1');
+    const st = statSync(p);
+    if (st.isDirectory()) out += allFileText(p);
+    else if (st.isFile()) out += readFileSync(p).toString('latin1'); // not the admin control socket
   }
   return out;
 }
