@@ -57,9 +57,15 @@ export default tseslint.config(
     [['src/wire/**/*.ts'], ['**/pki/**', '**/store/**', '**/server/**', '**/client/**', '**/cli/**']],
     [['src/pki/cms/**/*.ts', 'src/pki/asn1/**/*.ts', 'src/pki/screen-name.ts', 'src/pki/fingerprint.ts'], ['**/store/**', '**/server/**', '**/client/**', '**/cli/**']],
     [['src/client/**/*.ts'], ['**/server/**', '**/store/**', '**/cli/**']],
-    // Node-only parts inside the portable directories: peer connections (TCP/TLS sockets and files, which a browser
+  // Node-only parts inside the portable directories: peer connections (TCP/TLS sockets and files, which a browser
   // cannot open), chat rooms and their crypto (the aim room profile needs PKCS#1 v1.5 and MD5, which WebCrypto lacks;
   // ARCHITECTURE.md "Portable core" says what porting the certim room profile takes).
   ], ['src/**/*.test.ts', 'src/**/*.test-support.ts', 'src/client/node/**', 'src/pki/cms/node-crypto.ts', 'src/pki/cms/rsa-pkcs1-unwrap.ts', 'src/pki/cms/minimal-trust.ts',
     'src/client/peer/**', 'src/client/rooms/**', 'src/pki/cms/secure-room.ts']),
+  // The web client (web/src) runs in the browser: browser globals, and only the portable layers of src/.
+  {
+    ...layer(['web/src/**/*.{ts,tsx}'], ['node:*', '**/server/**', '**/store/**', '**/cli/**', '**/client/node/**', 'ws'],
+      'web/ runs in a browser: no node: modules, and only wire/, pki/ and the portable client/ (ARCHITECTURE.md, Web client).'),
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly', crypto: 'readonly', indexedDB: 'readonly', fetch: 'readonly', btoa: 'readonly', atob: 'readonly', Notification: 'readonly', WebSocket: 'readonly', FormData: 'readonly', URLSearchParams: 'readonly', HTMLFormElement: 'readonly', HTMLInputElement: 'readonly', HTMLTextAreaElement: 'readonly', HTMLOListElement: 'readonly', Event: 'readonly', CryptoKey: 'readonly' } },
+  },
 );

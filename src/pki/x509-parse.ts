@@ -20,6 +20,7 @@ import {
 } from './extensions.js';
 import { sameName } from './name.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
+import { bytesEqual } from '../wire/bytes.js';
 
 /** The typed view of one certificate. Byte fields are views into `der`. */
 export interface Certificate {
@@ -241,7 +242,7 @@ function parseInner(bytes: Uint8Array, provider: CryptoProvider, knownPublicKey:
   try {
     publicKey = knownPublicKey && bytesEqual(knownPublicKey.spki, spki)
       ? knownPublicKey.publicKey
-      : provider.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      : provider.createPublicKey({ key: spki as Buffer, format: 'der', type: 'spki' });
   } catch (e) {
     throw new PkiError('MALFORMED', `certificate public key cannot be imported: ${(e as Error).message}`, { cause: e });
   }

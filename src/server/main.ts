@@ -34,6 +34,7 @@ import { LogEvent, errorText, silentLogger, type Logger } from './log.js';
 import { loggingEstPort, loggingLedger, loggingStorePorts } from './logged-ports.js';
 import { startHttpsListener, type HttpsListener } from './http/https-listener.js';
 import { IssuanceLimiter } from './http/est-routes.js';
+import { loadWebAssets } from './http/web-assets.js';
 import type { HttpLimits } from './http/http-limits.js';
 import { ConnectionLimiter, type ConnectionLimits } from './net/connection-limits.js';
 import type { ClientCertCheck, EstPort, HttpPorts, PasswordCheck } from './http/http-ports.js';
@@ -53,6 +54,8 @@ import { startRendezvousProxy, withProxyMetrics, type ProxyConfig, type Rendezvo
 export interface ServerOptions {
   /** Data directory: SQLite database, CA, TLS certificate. Created if missing. */
   dataDir: string;
+  /** The built web client served at `/` (default: dist/web of this package; missing = a placeholder page). */
+  webRoot?: string;
   /** Bind address for all listeners. */
   host: string;
   /** Plain OSCAR port (classic clients); 0 = free port. */
@@ -324,6 +327,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.http ? { limits: options.http } : {}),
       onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
       extraMetrics: () => ({ ...ws.counters, wsUnauthenticated: ws.unauthenticated }),
+      webAssets: loadWebAssets(options.webRoot),
     });
     cleanups.push(() => https.close());
     // 17/03 and 01/05 on a WebSocket connection name the HTTPS listener (§14.3).

@@ -21,6 +21,7 @@ import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-limits.js';
 import type { HttpPorts } from './http-ports.js';
 import { renderPrometheus } from './metrics.js';
 import { PLACEHOLDER_PAGE, pageSecurityHeaders } from './page-security.js';
+import { acceptsGzip, type WebAsset } from './web-assets.js';
 import { HttpError, send, sendError } from './request.js';
 import { LogEvent, silentLogger, type Logger } from '../log.js';
 
@@ -60,6 +61,8 @@ export interface HttpsListenerOptions {
   onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Extra counters merged into /metrics (the WebSocket endpoint's). */
   extraMetrics?: () => Record<string, number>;
+  /** The web client's files by URL path (web-assets.ts); without them `/` serves a placeholder page. */
+  webAssets?: ReadonlyMap<string, WebAsset>;
 }
 
 /** A running HTTPS listener. */
@@ -85,9 +88,22 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname;
     if (path.startsWith(EST_PREFIX)) return handleEst(path.slice(EST_PREFIX.length), req, res, estDeps);
+    const asset = o.webAssets?.get(path);
+    if (asset) {
+      // The web client (docs/protocol.md §18.1): static files from memory, pages with the security headers (§14.4).
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET', { Allow: 'GET, HEAD' });
+      const gzip = asset.gzip !== undefined && acceptsGzip(req.headers['accept-encoding']);
+      const headers: Record<string, string> = {
+        ...(asset.html ? pageSecurityHeaders(req.headers.host) : { 'X-Content-Type-Options': 'nosniff', 'Cross-Origin-Resource-Policy': 'same-origin' }),
+        'Cache-Control': asset.cache,
+        Vary: 'Accept-Encoding',
+        ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+      };
+      return send(res, 200, asset.type, gzip ? asset.gzip! : asset.body, headers);
+    }
     switch (path) {
       case '/':
-        // The web client's page (docs/protocol.md §14.4): a placeholder until the app is served from here.
+        // No web client built (docs/protocol.md §14.4): a placeholder page with the same headers.
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET', { Allow: 'GET, HEAD' });
         return send(res, 200, 'text/html; charset=utf-8', PLACEHOLDER_PAGE, pageSecurityHeaders(req.headers.host));
       case '/crl':
