@@ -20,7 +20,6 @@ import { encodeExtension, encodeAuthorityKeyIdentifier, parseExtensions, decodeA
 import { derOrPem, serialHex, type Certificate } from './x509-parse.js';
 import type { RevocationReason, RevokedEntry } from './ledger.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
-import { bytesEqual, fromHex } from '../wire/bytes.js';
 
 /** CRLReason ::= ENUMERATED (RFC 5280 §5.3.1); 7 is unused. */
 export const REASON_CODES: Record<RevocationReason, number> = {

@@ -8,7 +8,6 @@ import {
   der, children, contentOf, rawOf, readBitString, readBool, readOctets, readOid, readSmallInt, seqOf, TAG, ctxTag,
   type Asn1, Asn1Error,
 } from './asn1/der.js';
-import { latin1Decode, latin1Encode } from '../wire/bytes.js';
 
 /** One raw extension. */
 export interface Extension {

@@ -25,7 +25,6 @@ import { OID } from './oids.js';
 import { ipAddressBytes, type GeneralSubtree, type NameConstraints, type SubtreeForm } from './extensions.js';
 import { formatName } from './name.js';
 import type { Certificate } from './x509-parse.js';
-import { toHex } from '../wire/bytes.js';
 
 /** Why a certificate's names fall outside a CA's constraints. */
 export interface NameConstraintFailure {

@@ -6,7 +6,6 @@
 import { bytesEqual, toHex } from '../wire/bytes.js';
 import { der, readOid, readString, rawOf, seqOf, type Asn1, TAG } from './asn1/der.js';
 import { OID } from './oids.js';
-import { bytesEqual, toHex } from '../wire/bytes.js';
 
 /** One attribute of a name, in order of appearance. */
 export interface NameAttribute {

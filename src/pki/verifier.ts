@@ -27,7 +27,6 @@ import { VERIFY_RULES, type VerifyPurpose } from './profiles.js';
 import { checkNameConstraints } from './name-constraints.js';
 import type { RevocationReason } from './ledger.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
-import { bytesEqual } from '../wire/bytes.js';
 
 /** Why a certificate was refused. */
 export type VerifyFailureCode =

@@ -20,7 +20,6 @@ import {
 } from './extensions.js';
 import { sameName } from './name.js';
 import { nodeCryptoProvider, type CryptoProvider } from './provider.js';
-import { bytesEqual } from '../wire/bytes.js';
 
 /** The typed view of one certificate. Byte fields are views into `der`. */
 export interface Certificate {
