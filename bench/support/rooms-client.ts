@@ -7,10 +7,14 @@
  * -decrypt) at the plaintext size of our messages. The OpenSSL limit per message is 1 / (1/sign + size/aes) for
  * sending and 1 / (1/verify + size/aes-decrypt) for receiving. Rates are per main-thread CPU-second (openssl speed
  * reports per CPU-second too). Goal: >= 0.8x.
+ *
+ * A second reference line, the node:crypto floor: the same primitives alone (one `crypto.sign` / `crypto.verify`
+ * on a cached KeyObject plus one AES-256-CBC of the message size) in this process, with no CMS around them. It shows
+ * how much of the gap to openssl speed is Node's own per-call cost rather than certim's code.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { decryptRoomMessage, encryptRoomMessage, parseRoomMessage, type RoomProfile } from '../../src/pki/cms/secure-room.js';
 import { MemoryReplayCache } from '../../src/pki/cms/replay-cache.js';
 import { fixtures } from '../../src/pki/cms/fixtures.test-support.js';
@@ -86,6 +90,39 @@ async function measure(profile: RoomProfile): Promise<{ send: number; receive: n
   return { send, receive, plainBytes: parseRoomMessage(bodies[0]!).encrypted.length };
 }
 
+/** The node:crypto floor: bare RSA-2048 sign/verify on a cached KeyObject + one AES-256-CBC of `bytes`, per CPU-second. */
+function nodeFloor(bytes: number): { send: number; receive: number } {
+  const alice = fixtures().ids.alice!;
+  const priv = alice.key;
+  const pub = createPublicKey(new X509Certificate(alice.certDer).publicKey.export({ type: 'spki', format: 'pem' }));
+  const key = randomBytes(32);
+  const iv = randomBytes(16);
+  const data = randomBytes(bytes);
+  const sig = sign('sha256', data, priv);
+  const enc = createCipheriv('aes-256-cbc', key, iv);
+  const ct = Buffer.concat([enc.update(data), enc.final()]);
+  const rate = (op: () => void): number => {
+    for (let i = 0; i < 50; i++) op();
+    const t0 = mainThreadSeconds();
+    const wall0 = performance.now();
+    let n = 0;
+    while (performance.now() - wall0 < SECONDS * 1000) { op(); n++; }
+    return n / Math.max(mainThreadSeconds() - t0, 1e-3);
+  };
+  const send = rate(() => {
+    sign('sha256', data, priv);
+    const c = createCipheriv('aes-256-cbc', key, iv);
+    c.update(data); c.final();
+  });
+  const receive = rate(() => {
+    const d = createDecipheriv('aes-256-cbc', key, iv);
+    d.update(ct);
+    d.final();
+    verify('sha256', data, pub, sig);
+  });
+  return { send, receive };
+}
+
 /** Runs the client half and prints figures and ratios. */
 export async function benchRoomsClient(): Promise<void> {
   console.log(`rooms client: cost per secure room message (RSA-2048 signer, ${SECONDS} s per figure, ${ROUNDS} rounds, best of rounds)`);
@@ -111,5 +148,9 @@ export async function benchRoomsClient(): Promise<void> {
     worst = Math.min(worst, rs, rr);
     console.log(`  ${profile.padEnd(6)} send ${r.send.toFixed(0).padStart(6)}/s (openssl limit ${sendLimit.toFixed(0)}/s, ratio ${rs.toFixed(2)})  receive ${r.receive.toFixed(0).padStart(6)}/s (openssl limit ${recvLimit.toFixed(0)}/s, ratio ${rr.toFixed(2)})  ~${r.plainBytes} B plaintext`);
   }
+  const fl = nodeFloor(best.certim!.plainBytes);
+  const sendLimit = 1 / (1 / base.sign + best.certim!.plainBytes / base.aesEnc);
+  const recvLimit = 1 / (1 / base.verify + best.certim!.plainBytes / base.aesDec);
+  console.log(`  node:crypto floor (bare sign/verify + AES, no CMS) send ${fl.send.toFixed(0).padStart(6)}/s (ratio to openssl ${(fl.send / sendLimit).toFixed(2)})  receive ${fl.receive.toFixed(0).padStart(6)}/s (ratio to openssl ${(fl.receive / recvLimit).toFixed(2)})`);
   console.log(`rooms client: worst ratio ${worst.toFixed(2)} (goal >= 0.80)`);
 }
