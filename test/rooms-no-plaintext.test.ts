@@ -8,8 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { ByteWriter, encodeText } from '../src/wire/bytes.js';
 import { CONTENT_TYPE_PLAIN, CONTENT_TYPE_SECURE, encodeMiniRoomInfo, type MiniRoomInfo } from '../src/wire/families/chat-nav.js';
 import { CHAT_FAMILY, ChatSubtype, ChatTlv, decodeChatMsgToClient } from '../src/wire/families/chat.js';
@@ -20,6 +19,7 @@ import { withOscarFixture } from './support/oscar-server-fixture.js';
 import { signOn, type Endpoint } from './support/oscar-test-client.js';
 import { createRoom, joinRoom, messageBlock, openChatNav, roomTlvs, sendRoomMessage } from './support/oscar-rooms.js';
 import { TestServer } from './support/cli-harness.js';
+import { filesUnder } from './support/files-under.js';
 
 /** A chat invitation's rendezvous block (§7.2): request, chat capability, secure flag 0x0011, security block 0x2713. */
 function invitation(cookie: Uint8Array, room: MiniRoomInfo, securityBlock: Uint8Array): Uint8Array {
@@ -76,16 +76,6 @@ async function exercise(ep: Endpoint, marker: string): Promise<void> {
 function forms(marker: string): Buffer[] {
   const b = Buffer.from(marker);
   return [b, Buffer.from(b.toString('hex')), Buffer.from(b.toString('hex').toUpperCase()), Buffer.from(b.toString('base64').slice(0, -2)), Buffer.from(marker, 'utf16le')];
-}
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...filesUnder(p));
-    else out.push(p);
-  }
-  return out;
 }
 
 function assertNowhere(marker: string, where: Array<[string, Buffer]>): void {

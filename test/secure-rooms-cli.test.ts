@@ -10,8 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { ByteWriter } from '../src/wire/bytes.js';
 import { capabilityBytes } from '../src/wire/capabilities.js';
 import { CONTENT_TYPE_SECURE, encodeMiniRoomInfo, type RoomInfo } from '../src/wire/families/chat-nav.js';
@@ -19,6 +18,7 @@ import { CHAT_FAMILY, ChatSubtype, ChatTlv, decodeChatMsgToClient } from '../src
 import { encodeIcbmChannelMsgToHost } from '../src/wire/icbm-message.js';
 import { tlv, tlvString, tlvU16, writeTlvRestList } from '../src/wire/tlv.js';
 import { startCli, TestServer, type RunningCli, type TestUser } from './support/cli-harness.js';
+import { filesUnder } from './support/files-under.js';
 import { createRoom, joinRoom, openChatNav, roomTlvs, sendRoomMessage } from './support/oscar-rooms.js';
 import { signOn, type BosClient, type TestConnection } from './support/oscar-test-client.js';
 
@@ -40,16 +40,6 @@ function forgedInvitation(to: string, room: RoomInfo): Uint8Array {
     tlv(0x0011), tlv(0x2711, encodeMiniRoomInfo(room)),
   ]).finish();
   return encodeIcbmChannelMsgToHost({ cookie, channel: 2, screenName: to, tlvs: [tlv(0x0005, block)] });
-}
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...filesUnder(p));
-    else out.push(p);
-  }
-  return out;
 }
 
 describe('secure rooms (CLI processes + a raw OSCAR intruder)', { timeout: 600_000 }, () => {

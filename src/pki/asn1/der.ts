@@ -11,7 +11,7 @@
  */
 
 /** Stable codes for ASN.1 decoding failures. */
-import { fromBase64, latin1Decode, latin1Encode, toBase64 } from '../../wire/bytes.js';
+import { concatBytes as concatWire, fromBase64, latin1Decode, latin1Encode, toBase64 } from '../../wire/bytes.js';
 export type Asn1ErrorCode =
   | 'TRUNCATED' // the encoding runs past the end of its data
   | 'BAD_LENGTH' // a length form DER forbids, or longer than supported
@@ -419,15 +419,7 @@ function hex2(b: number): string {
 
 /** Concatenates byte arrays into one new buffer. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatWire(...parts);
 }
 
 /** Encodes a DER length. */
