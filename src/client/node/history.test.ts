@@ -28,7 +28,8 @@ describe('encrypted chat history', () => {
       assert.deepEqual(h2.load().entries.map((e) => e.text), ['secret 漢字 one', 'secret two']);
       const other = new ChatHistory(file, [part('other')]).load();
       assert.deepEqual([other.entries.length, other.unreadable], [0, 2]);
-      writeFileSync(file, raw.replace(/"c":"./, '"c":"A'));
+      // Change the first ciphertext character to a different one (replacing it with a fixed 'A' was a no-op 1 time in 64).
+      writeFileSync(file, raw.replace(/"c":"(.)/, (_m, ch: string) => `"c":"${ch === 'A' ? 'B' : 'A'}`));
       assert.equal(new ChatHistory(file, [cur, old]).load().unreadable, 1, 'a tampered line is refused');
     } finally {
       rmSync(dir, { recursive: true, force: true });
