@@ -9,13 +9,13 @@
  * or without an extension) — the rules `oft-names.ts` applies to offered file names, so a folder that can be sent
  * can be shared.
  */
+import { DEVICE_NAME, MAX_PART_BYTES, MAX_PARTS } from './oft-names.js';
 
-/** Most segments a requested path may have. */
-export const GETFILE_MAX_DEPTH = 32;
-/** Longest segment, in UTF-8 bytes (the usual file-system limit). */
-export const GETFILE_MAX_SEGMENT_BYTES = 255;
+/** Most segments a requested path may have (the same limit as offered file names). */
+export const GETFILE_MAX_DEPTH = MAX_PARTS;
+/** Longest segment, in UTF-8 bytes. */
+export const GETFILE_MAX_SEGMENT_BYTES = MAX_PART_BYTES;
 
-const DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
@@ -27,7 +27,7 @@ export function segmentProblem(s: string): string | undefined {
   if (CONTROL.test(s)) return 'a control character in a name';
   if (/[<>:"|?*]/.test(s)) return 'a character file systems refuse (<>:"|?*) in a name';
   if (/[. ]$/.test(s)) return 'a name ending in a dot or a space';
-  if (DEVICE.test(s)) return `a device name (${s})`;
+  if (DEVICE_NAME.test(s)) return `a device name (${s})`;
   if (Buffer.byteLength(s, 'utf8') > GETFILE_MAX_SEGMENT_BYTES) return `a name over ${GETFILE_MAX_SEGMENT_BYTES} bytes`;
   return undefined;
 }

@@ -10,9 +10,12 @@
 /** The path separator inside OFT names. */
 export const OFT_PATH_SEPARATOR = '\u0001';
 
-const DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$|clock\$)(\..*)?$/i;
-const MAX_PART_BYTES = 255;
-const MAX_PARTS = 32;
+/** Windows device names, with or without an extension: refused as offered names and as Get File paths. */
+export const DEVICE_NAME = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$|clock\$)(\..*)?$/i;
+/** Longest path part, in UTF-8 bytes (the usual file-system limit). */
+export const MAX_PART_BYTES = 255;
+/** Most parts a path may have. */
+export const MAX_PARTS = 32;
 
 /** A refused name: `reason` says why, in words. */
 export class UnsafeNameError extends Error {
@@ -38,7 +41,7 @@ export function safeNameParts(offered: string): string[] {
     if (p.includes('/') || p.includes('\\')) fail('a path part contains "/" or "\\" (path traversal)');
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(p)) fail('it contains NUL or control characters');
-    if (DEVICE.test(p)) fail(`"${p}" is a device name`);
+    if (DEVICE_NAME.test(p)) fail(`"${p}" is a device name`);
     if (/[. ]$/.test(p)) fail(`"${p}" ends with a dot or a space`);
     if (/[<>:"|?*]/.test(p)) fail(`"${p}" contains a character that is not allowed in file names (<>:"|?*)`);
     if (new TextEncoder().encode(p).length > MAX_PART_BYTES) fail(`a path part is longer than ${MAX_PART_BYTES} bytes`);
