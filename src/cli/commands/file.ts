@@ -4,6 +4,8 @@
  * certificate (direct, reverse, then the server's proxy), OFT2 with the checksum verified and resume of a
  * partial file. With --json, one JSON object per line on stdout: `proposed`, `offer`, `refused`, `connected`,
  * `progress`, then `sent` / `received`, or `error` (with a stable `code`). Ctrl-C cancels (the peer is told).
+ * `--insecure-classic` is the explicit, loudly announced opt-in to an UNENCRYPTED transfer with a classic client
+ * (docs/protocol.md §8.7); every event then says `"encrypted": false`.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -21,8 +23,8 @@ import {
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
 import { GET_USAGE, runFileGet, runFileShare, SHARE_USAGE } from './file-share.js';
 
-const USAGE = `usage: certim file send BUDDY PATH [--json] [--proxy HOST:PORT] [--force-proxy] [--profile DIR]
-       certim file receive [--dir DIR] [--accept-from BUDDY] [--count N] [--json] [--proxy HOST:PORT] [--force-proxy] [--profile DIR]
+const USAGE = `usage: certim file send BUDDY PATH [--json] [--proxy HOST:PORT] [--force-proxy] [--insecure-classic] [--profile DIR]
+       certim file receive [--dir DIR] [--accept-from BUDDY] [--count N] [--json] [--proxy HOST:PORT] [--force-proxy] [--insecure-classic] [--profile DIR]
   send      offers PATH (a file or a directory) to BUDDY and sends it once accepted.
   receive   waits for offers and saves them under DIR (default: the current directory), never outside it;
             offers from anyone but BUDDY are declined when --accept-from is given. Exits after N transfers (default 1).
@@ -30,7 +32,11 @@ const USAGE = `usage: certim file send BUDDY PATH [--json] [--proxy HOST:PORT] [
   It goes directly when possible, else the other way round, else through the server's rendezvous proxy
   (--proxy, default the server's host and port ${DEFAULT_PROXY_PORT}; CERTIM_PROXY=HOST:PORT). --force-proxy
   (or CERTIM_FORCE_PROXY=1) skips the direct attempts. An interrupted transfer resumes the next time the same
-  file is offered. Ctrl-C cancels.`;
+  file is offered. Ctrl-C cancels.
+  --insecure-classic: for a classic AIM client (joscar/joustsim, AIM 5.x), which cannot do TLS: send WITHOUT
+            encryption, or accept an unencrypted offer (TLS offers stay TLS). Anyone on the network path and the
+            server's host can read and alter such a file; the buddy is not authenticated by a certificate. Without
+            it, an unencrypted offer is declined and a classic client's accept ends the transfer (PEER_INSECURE).`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -40,6 +46,7 @@ const OPTIONS = {
   dir: { type: 'string' },
   'accept-from': { type: 'string' },
   count: { type: 'string' },
+  'insecure-classic': { type: 'boolean' },
 } as const;
 
 function human(n: number): string {
@@ -65,7 +72,10 @@ function stageLine(s: PeerStage): string {
   }
 }
 
-function routeOptions(values: { proxy?: string | undefined; 'force-proxy'?: boolean | undefined }, client: CertimClient, out: Output): RouteOptions {
+/** The warning an unencrypted transfer always prints (stderr, also with --json). */
+export const INSECURE_WARNING = 'WARNING: UNENCRYPTED transfer (--insecure-classic): no TLS, no certificate check; the network and the server can read and change the file';
+
+function routeOptions(values: { proxy?: string | undefined; 'force-proxy'?: boolean | undefined; 'insecure-classic'?: boolean | undefined }, client: CertimClient, out: Output): RouteOptions {
   const spec = values.proxy ?? process.env.CERTIM_PROXY;
   let proxy = { host: client.serverHost, port: DEFAULT_PROXY_PORT };
   if (spec !== undefined && spec !== '') {
@@ -78,6 +88,7 @@ function routeOptions(values: { proxy?: string | undefined; 'force-proxy'?: bool
   return {
     proxy,
     forceProxy: values['force-proxy'] === true || process.env.CERTIM_FORCE_PROXY === '1',
+    insecureClassic: values['insecure-classic'] === true,
     onStage: (s) => out.event({ event: 'stage', ...s }, stageLine(s)),
   };
 }
@@ -131,6 +142,7 @@ async function runSend(argv: string[]): Promise<number> {
     ({ client } = await connectFromProfile(values, { reconnect: false }));
     const c = client;
     const started = Date.now();
+    if (values['insecure-classic'] === true) console.error(`certim file send: ${INSECURE_WARNING}`);
     const t = await sendFile(c, buddy, path, {
       ...routeOptions(values, c, out),
       onProgress: (p) => out.progress(p),
@@ -143,8 +155,8 @@ async function runSend(argv: string[]): Promise<number> {
       const r = await t.result;
       const seconds = (Date.now() - started) / 1000;
       const transferSeconds = out.firstBytesAt === undefined ? 0 : (Date.now() - out.firstBytesAt) / 1000;
-      out.event({ event: 'sent', to: r.peer, files: r.files, bytes: r.totalSize, bytesSent: r.bytesSent, resumedFrom: r.resumedFrom, route: r.route, seconds, transferSeconds },
-        `sent ${r.files} file(s), ${human(r.totalSize)} to ${r.peer} over TLS (${r.route}${r.resumedFrom.some((x) => x > 0) ? ', resumed' : ''}), checksum verified`);
+      out.event({ event: 'sent', to: r.peer, files: r.files, bytes: r.totalSize, bytesSent: r.bytesSent, resumedFrom: r.resumedFrom, route: r.route, encrypted: r.encrypted, seconds, transferSeconds },
+        `sent ${r.files} file(s), ${human(r.totalSize)} to ${r.peer} ${r.encrypted ? 'over TLS' : 'UNENCRYPTED'} (${r.route}${r.resumedFrom.some((x) => x > 0) ? ', resumed' : ''}), checksum verified`);
       return 0;
     } finally {
       process.off('SIGINT', cancel);
@@ -180,7 +192,7 @@ async function runReceive(argv: string[]): Promise<number> {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     const handle = async (offer: FileOffer): Promise<void> => {
-      const base = { from: offer.from, name: offer.data.name, size: offer.data.totalSize, files: offer.data.fileCount, kind: offer.data.kind === 2 ? 'directory' : 'file' };
+      const base = { from: offer.from, name: offer.data.name, size: offer.data.totalSize, files: offer.data.fileCount, kind: offer.data.kind === 2 ? 'directory' : 'file', encrypted: offer.encrypted };
       if (only !== undefined && normalizeScreenName(only) !== normalizeScreenName(offer.from)) {
         await declineFileOffer(c, offer).catch(() => undefined);
         out.event({ event: 'refused', ...base, code: 'NOT_ACCEPTED', reason: `offers are accepted only from ${only}` }, `declined ${offer.data.name} from ${offer.from}: only accepting from ${only}`);
@@ -193,20 +205,27 @@ async function runReceive(argv: string[]): Promise<number> {
       }
       busy = true;
       try {
-        const trust = await offerTrust(c, offer.from);
-        out.event({ event: 'offer', ...base, trust: trust.trust, fingerprint: trust.fingerprint },
-          `${offer.from} (${trust.trust === 'personal' ? 'personally verified' : trust.trust === 'changed' ? 'KEY CHANGED' : 'CA-certified'} ${formatFingerprint(trust.fingerprint)}) offers ${base.kind} ${offer.data.name}, ${human(offer.data.totalSize)} in ${offer.data.fileCount} file(s); accepting into ${dir}`);
+        if (offer.encrypted) {
+          const trust = await offerTrust(c, offer.from);
+          out.event({ event: 'offer', ...base, trust: trust.trust, fingerprint: trust.fingerprint },
+            `${offer.from} (${trust.trust === 'personal' ? 'personally verified' : trust.trust === 'changed' ? 'KEY CHANGED' : 'CA-certified'} ${formatFingerprint(trust.fingerprint)}) offers ${base.kind} ${offer.data.name}, ${human(offer.data.totalSize)} in ${offer.data.fileCount} file(s); accepting into ${dir}`);
+        } else if (route.insecureClassic === true) {
+          // The plain offer of a classic client, accepted because the user asked for it: no certificate, no trust.
+          console.error(`certim file receive: ${INSECURE_WARNING}`);
+          out.event({ event: 'offer', ...base, trust: null, fingerprint: null },
+            `${offer.from} (classic client, NOT authenticated) offers ${base.kind} ${offer.data.name}, ${human(offer.data.totalSize)} in ${offer.data.fileCount} file(s) UNENCRYPTED; accepting into ${dir}`);
+        }
         const started = Date.now();
         const t = await acceptFileOffer(c, offer, dir, { ...route, onProgress: (p) => out.progress(p) });
         current = t;
         const r = await t.result;
         const transferSeconds = out.firstBytesAt === undefined ? 0 : (Date.now() - out.firstBytesAt) / 1000;
         out.firstBytesAt = undefined;
-        out.event({ event: 'received', from: r.peer, route: r.route, seconds: (Date.now() - started) / 1000, transferSeconds, files: r.files.map((f) => ({ name: f.name, path: f.path, size: f.size, resumedFrom: f.resumedFrom })) },
-          `received ${r.files.length} file(s) from ${r.peer} over TLS (${r.route}), checksum verified: ${r.files.map((f) => f.path).join(', ')}`);
+        out.event({ event: 'received', from: r.peer, route: r.route, encrypted: r.encrypted, seconds: (Date.now() - started) / 1000, transferSeconds, files: r.files.map((f) => ({ name: f.name, path: f.path, size: f.size, resumedFrom: f.resumedFrom })) },
+          `received ${r.files.length} file(s) from ${r.peer} ${r.encrypted ? 'over TLS' : 'UNENCRYPTED'} (${r.route}), checksum verified: ${r.files.map((f) => f.path).join(', ')}`);
       } catch (e) {
         failures++;
-        if (PeerError.is(e, 'OFFER_REFUSED')) {
+        if (PeerError.is(e, 'OFFER_REFUSED') || PeerError.is(e, 'PEER_INSECURE')) {
           out.event({ event: 'refused', ...base, code: e.code, reason: e.message }, e.message);
         } else {
           out.error(e);

@@ -7,7 +7,10 @@ import { capabilityBytes } from '../../wire/capabilities.js';
 import { RvCancelReason, RvType, decodeSendFileServiceData, encodeRendezvous, type RendezvousMessage, type SendFileServiceData } from '../../wire/rendezvous.js';
 import { trustLevel, type TrustLevel } from '../trust.js';
 import { PeerError } from './peer-error.js';
-import { openPeerConnection, declinePeerProposal, isNewProposal, sameCapability, type PeerConnection, type PeerHost, type PeerStage, type PeerTimeouts } from './peer-connection.js';
+import {
+  openClassicPeerConnection, declinePeerProposal, isNewProposal, sameCapability, type PeerConnection, type PeerHost, type PeerStage, type PeerTimeouts,
+  type PlainPeerConnection,
+} from './peer-connection.js';
 import { collectOffer, offerServiceData, sendFiles, type SendResultSummary } from './oft-send.js';
 import { checkOffer, receiveFiles, type ReceivedFile } from './oft-receive.js';
 import type { TransferProgress } from './oft-progress.js';
@@ -21,6 +24,12 @@ export interface RouteOptions {
   forceProxy?: boolean;
   timeouts?: Partial<PeerTimeouts>;
   onStage?: (s: PeerStage) => void;
+  /**
+   * The user's explicit consent to an UNENCRYPTED transfer with a classic client (docs/protocol.md §8.7): a send
+   * is offered without TLS; a receive takes a plain offer as it is (a TLS offer stays TLS). Off by default: then a
+   * plain offer is declined and a classic accept of our TLS offer ends the transfer (PEER_INSECURE).
+   */
+  insecureClassic?: boolean;
 }
 
 /** A file offer someone made us. */
@@ -29,13 +38,15 @@ export interface FileOffer {
   proposal: RendezvousMessage;
   /** The service data as offered (name, kind, count, total size). */
   data: SendFileServiceData;
+  /** Whether the offer asks for TLS (TLV 0x0011). False: a classic client offering an unencrypted transfer. */
+  encrypted: boolean;
 }
 
 /** Recognises a new send-file offer among `rendezvous` events; undefined for anything else. */
 export function fileOfferOf(from: string, m: RendezvousMessage): FileOffer | undefined {
   if (!isNewProposal(m) || !sameCapability(m.capability, SEND_FILE_CAPABILITY) || !m.serviceData) return undefined;
   try {
-    return { from, proposal: m, data: decodeSendFileServiceData(m.serviceData) };
+    return { from, proposal: m, data: decodeSendFileServiceData(m.serviceData), encrypted: m.tls === true };
   } catch {
     return undefined;
   }
@@ -49,7 +60,9 @@ export async function offerTrust(client: PeerHost, from: string): Promise<{ trus
 }
 
 /** Watches for the peer's cancel during a transfer; `stop()` ends the watch. */
-function watchCancel(client: PeerHost, conn: PeerConnection, onCancel: (reason: number) => void): () => void {
+type AnyConnection = PeerConnection | PlainPeerConnection;
+
+function watchCancel(client: PeerHost, conn: AnyConnection, onCancel: (reason: number) => void): () => void {
   const l = (e: { from: string; message: RendezvousMessage }): void => {
     const m = e.message;
     if (m.type === RvType.Cancel && m.cookie.every((b, i) => b === conn.cookie[i])) onCancel(m.cancelReason ?? 0);
@@ -61,14 +74,14 @@ function watchCancel(client: PeerHost, conn: PeerConnection, onCancel: (reason: 
 /** A transfer in progress: its result, and a way to cancel it. */
 export interface Transfer<T> {
   /** Resolves when done; rejects with PeerError (PEER_CANCELLED when the peer cancelled, ABORTED when we did). */
-  result: Promise<T & { route: PeerConnection['route']; peer: string }>;
+  result: Promise<T & { route: PeerConnection['route']; peer: string; encrypted: boolean }>;
   /** Cancels: the peer is told (rendezvous cancel) and the stream closed. A partial file stays for a resume. */
   cancel(): void;
 }
 
-function run<T>(client: PeerHost, connect: (signal: AbortSignal) => Promise<PeerConnection>, work: (c: PeerConnection) => Promise<T>): Transfer<T> {
+function run<T>(client: PeerHost, connect: (signal: AbortSignal) => Promise<AnyConnection>, work: (c: AnyConnection) => Promise<T>): Transfer<T> {
   const ac = new AbortController();
-  let conn: PeerConnection | undefined;
+  let conn: AnyConnection | undefined;
   let cancelled: PeerError | undefined;
   const result = (async () => {
     conn = await connect(ac.signal);
@@ -83,7 +96,7 @@ function run<T>(client: PeerHost, connect: (signal: AbortSignal) => Promise<Peer
     });
     try {
       const r = await work(c);
-      return { ...r, route: c.route, peer: c.peer };
+      return { ...r, route: c.route, peer: c.peer, encrypted: c.encrypted };
     } catch (e) {
       if (cancelled) throw cancelled;
       if (ac.signal.aborted) throw new PeerError('ABORTED', 'you cancelled the transfer', { cause: e });
@@ -115,14 +128,14 @@ function run<T>(client: PeerHost, connect: (signal: AbortSignal) => Promise<Peer
   };
 }
 
-function encodeCancel(c: PeerConnection): Uint8Array {
+function encodeCancel(c: AnyConnection): Uint8Array {
   return encodeRendezvous({ type: RvType.Cancel, cookie: c.cookie, capability: c.capability, cancelReason: RvCancelReason.Unknown });
 }
 
 /** Offers `path` (a file or a directory) to `to` and sends it once accepted. */
 export async function sendFile(client: PeerHost, to: string, path: string, o: RouteOptions & { onProgress?: (p: TransferProgress) => void; onProposed?: () => void } = {}): Promise<Transfer<SendResultSummary>> {
   const offer = await collectOffer(path);
-  return run(client, (signal) => openPeerConnection({
+  return run(client, (signal) => openClassicPeerConnection({
     client, role: 'propose', to, capability: SEND_FILE_CAPABILITY, serviceData: offerServiceData(offer), signal,
     ...(o.onProposed ? { onProposed: () => o.onProposed!() } : {}),
     ...routeFields(o),
@@ -133,11 +146,15 @@ export async function sendFile(client: PeerHost, to: string, path: string, o: Ro
 export async function acceptFileOffer(client: PeerHost, offer: FileOffer, dir: string, o: RouteOptions & { onProgress?: (p: TransferProgress) => void } = {}): Promise<Transfer<{ files: ReceivedFile[] }>> {
   try {
     checkOffer(offer.data);
+    if (!offer.encrypted && o.insecureClassic !== true) {
+      throw new PeerError('PEER_INSECURE', `${offer.from} offers ${offer.data.name} WITHOUT encryption (a classic client): declined. ` +
+        'To accept an unencrypted transfer, receive with --insecure-classic');
+    }
   } catch (e) {
     await declinePeerProposal(client, offer.from, offer.proposal).catch(() => undefined);
     throw e;
   }
-  return run(client, (signal) => openPeerConnection({ client, role: 'accept', from: offer.from, proposal: offer.proposal, signal, ...routeFields(o) }),
+  return run(client, (signal) => openClassicPeerConnection({ client, role: 'accept', from: offer.from, proposal: offer.proposal, signal, ...routeFields(o) }),
     async (c) => ({ files: await receiveFiles(c, { dir, offer: offer.data, ...(o.onProgress ? { onProgress: o.onProgress } : {}) }) }));
 }
 
@@ -152,5 +169,6 @@ function routeFields(o: RouteOptions): Partial<RouteOptions> {
     ...(o.forceProxy ? { forceProxy: true } : {}),
     ...(o.timeouts ? { timeouts: o.timeouts } : {}),
     ...(o.onStage ? { onStage: o.onStage } : {}),
+    ...(o.insecureClassic === true ? { insecureClassic: true } : {}),
   };
 }

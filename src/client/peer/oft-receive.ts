@@ -19,7 +19,7 @@ import { PeerError } from './peer-error.js';
 import { safeNameParts, UnsafeNameError } from './oft-names.js';
 import { OftStream } from './oft-stream.js';
 import { ProgressMeter, type TransferProgress } from './oft-progress.js';
-import type { PeerConnection } from './peer-connection.js';
+import type { PeerConnection, PlainPeerConnection } from './peer-connection.js';
 
 /** The suffix of a partly received file. */
 export const PARTIAL_SUFFIX = '.certim-part';
@@ -97,14 +97,16 @@ async function partialChecksum(path: string, length: number): Promise<number> {
 }
 
 /** Receives the files of an accepted offer over `conn`. Leaves a `.certim-part` behind if interrupted. */
-export async function receiveFiles(conn: PeerConnection, o: ReceiveFilesOptions): Promise<ReceivedFile[]> {
+export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o: ReceiveFilesOptions): Promise<ReceivedFile[]> {
   const root = await realpath(o.dir);
   const s = new OftStream(conn.socket, conn.peer);
   const meter = new ProgressMeter(o.onProgress, o.now);
   const out: ReceivedFile[] = [];
   let doneBytes = 0;
   for (let i = 0; ; i++) {
-    const h = await s.header(i === 0 ? 'the first file' : 'the next file');
+    // Our answers carry the rendezvous cookie whatever the prompt had: joustsim sends its prompts with cookie 0
+    // and then refuses an ack that does not carry the cookie (docs/protocol.md §8.5, §8.7).
+    const h = { ...(await s.header(i === 0 ? 'the first file' : 'the next file')), cookie: conn.cookie };
     if (h.type !== OftType.Prompt) throw new PeerError('PEER_PROTOCOL', `${conn.peer} sent OFT type 0x${h.type.toString(16)} where a file prompt belongs`);
     let parts: string[];
     try {

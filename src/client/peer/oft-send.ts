@@ -14,7 +14,7 @@ import { PeerError } from './peer-error.js';
 import { oftName } from './oft-names.js';
 import { OftStream } from './oft-stream.js';
 import { ProgressMeter, type TransferProgress } from './oft-progress.js';
-import type { PeerConnection } from './peer-connection.js';
+import type { PeerConnection, PlainPeerConnection } from './peer-connection.js';
 
 /** One file to send. */
 export interface OutgoingFile {
@@ -128,7 +128,7 @@ export interface SendResultSummary {
 }
 
 /** Sends `offer` over `conn` (the proposer's side of a send-file rendezvous). Ends the stream when done. */
-export async function sendFiles(conn: PeerConnection, offer: OutgoingOffer, opts: SendFilesOptions = {}): Promise<SendResultSummary> {
+export async function sendFiles(conn: PeerConnection | PlainPeerConnection, offer: OutgoingOffer, opts: SendFilesOptions = {}): Promise<SendResultSummary> {
   const s = new OftStream(conn.socket, conn.peer);
   const meter = new ProgressMeter(opts.onProgress, opts.now);
   let done = 0;

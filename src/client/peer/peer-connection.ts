@@ -31,6 +31,15 @@
  * Each wait has a timeout ({@link PeerTimeouts}); the side that waits in vain moves to the proxy itself, or gives up
  * with a cancel (reason 2, timeout). `forceProxy` skips the direct attempts (both sides honour their own setting).
  * If both sides propose at once, the higher request index wins, then the smaller screen name.
+ *
+ * ## Classic clients without TLS (docs/protocol.md §8.7)
+ *
+ * `openPeerConnection` only ever returns a TLS stream: a proposal without TLV 0x0011, or an accept of our TLS
+ * proposal without it (what classic clients send: they ignore the flag and would talk in the clear), ends the
+ * rendezvous with PEER_INSECURE and a cancel, before any byte of the service moves. `openClassicPeerConnection`
+ * with `insecureClassic: true` is the explicit opt-in: as proposer it proposes WITHOUT TLS; as acceptor it follows
+ * the proposal (TLS when it carries 0x0011, plain otherwise). The mode is fixed by the first proposal: a later
+ * message of the same rendezvous that disagrees ends it (no downgrade half-way).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -94,6 +103,18 @@ export interface PeerConnection {
   peerCertificate: Uint8Array;
   /** The first proposal of the rendezvous (service data, invitation text). */
   proposal: RendezvousMessage;
+  /** Always true here; see {@link PlainPeerConnection}. */
+  encrypted: true;
+}
+
+/**
+ * A peer stream WITHOUT TLS, with a classic client (§8.7): no encryption, no certificate, nothing authenticates
+ * the peer beyond the server's word that the rendezvous came from that screen name. Only
+ * {@link openClassicPeerConnection} returns one.
+ */
+export interface PlainPeerConnection extends Omit<PeerConnection, 'socket' | 'tlsRole' | 'peerCertificate' | 'encrypted'> {
+  socket: Socket;
+  encrypted: false;
 }
 
 /** Progress notes for a UI. */
@@ -122,6 +143,11 @@ interface CommonOptions {
   signal?: AbortSignal;
   /** Progress notes. */
   onStage?: (s: PeerStage) => void;
+  /**
+   * Only with {@link openClassicPeerConnection}: allow a connection WITHOUT TLS, for classic clients (§8.7). The
+   * proposer proposes without 0x0011; the acceptor follows the proposal. Never set it without the user asking.
+   */
+  insecureClassic?: boolean;
 }
 
 /** Propose a peer connection to `to`. */
@@ -160,9 +186,25 @@ export function sameCapability(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Opens a peer connection (see the file comment). */
-export function openPeerConnection(o: ProposeOptions | AcceptOptions): Promise<PeerConnection> {
+/** Opens a peer connection (see the file comment): always TLS, pinned; a plain peer gets PEER_INSECURE. */
+export async function openPeerConnection(o: ProposeOptions | AcceptOptions): Promise<PeerConnection> {
+  const conn = await new Rendezvous({ ...o, insecureClassic: false }).run();
+  if (!conn.encrypted) throw new PeerError('PEER_INSECURE', 'internal: a plain connection without the opt-in');
+  return conn;
+}
+
+/**
+ * Like {@link openPeerConnection}, but with `insecureClassic: true` a connection without TLS is allowed (§8.7):
+ * the result says which one it is (`encrypted`). Without the option it behaves exactly like openPeerConnection.
+ */
+export function openClassicPeerConnection(o: ProposeOptions | AcceptOptions): Promise<PeerConnection | PlainPeerConnection> {
   return new Rendezvous(o).run();
+}
+
+/** The message for a peer that would talk without TLS while we did not allow it. */
+function insecureRefusal(peer: string, what: string): PeerError {
+  return new PeerError('PEER_INSECURE', `${peer} ${what} without TLS (a classic client): refused, nothing was sent or received. ` +
+    'An unencrypted transfer needs your explicit consent (certim file send/receive --insecure-classic)');
 }
 
 /** Declines a proposal: sends a cancel with `reason` (default: declined). */
@@ -172,7 +214,7 @@ export async function declinePeerProposal(client: PeerHost, from: string, propos
 
 type Event =
   | { kind: 'rv'; msg: RendezvousMessage }
-  | { kind: 'conn'; conn: PeerConnection }
+  | { kind: 'conn'; conn: PeerConnection | PlainPeerConnection }
   | { kind: 'fail'; error: Error }
   | { kind: 'timer'; generation: number }
   | { kind: 'abort' };
@@ -239,8 +281,10 @@ class Rendezvous {
   private timer: unknown;
   private timerGeneration = 0;
   /** The TLS socket handed to the caller, and the raw socket under each TLS socket we made. */
-  private winner: TLSSocket | undefined;
-  private readonly rawOf = new WeakMap<TLSSocket, Socket>();
+  private winner: Socket | undefined;
+  private readonly rawOf = new WeakMap<Socket, Socket>();
+  /** TLS (the default) or the classic plain mode; fixed by the first proposal. */
+  private tlsMode: boolean;
   private readonly onRv = (e: { from: string; message: RendezvousMessage }): void => {
     if (!sameScreenName(e.from, this.peer) || !sameBytes(e.message.cookie, this.cookie)) return;
     this.push({ kind: 'rv', msg: e.message });
@@ -256,12 +300,14 @@ class Rendezvous {
       this.cookie = o.cookie ?? randomBytes(8);
       this.capability = o.capability;
       this.role = 'proposer';
+      this.tlsMode = o.insecureClassic !== true;
     } else {
       this.peer = o.from;
       this.cookie = o.proposal.cookie;
       this.capability = o.proposal.capability;
       this.role = 'acceptor';
       this.firstProposal = o.proposal;
+      this.tlsMode = o.proposal.tls === true || o.insecureClassic !== true;
     }
   }
 
@@ -284,18 +330,20 @@ class Rendezvous {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  async run(): Promise<PeerConnection> {
-    const id = this.host.identity;
-    if (!id) throw new PeerError('PEER_NO_CERT', 'you have no keys: peer connections need your certificate (certim keys init)');
+  async run(): Promise<PeerConnection | PlainPeerConnection> {
     this.host.on('rendezvous', this.onRv);
     this.o.signal?.addEventListener('abort', this.onAbort);
     try {
       if (this.o.signal?.aborted) throw new PeerError('ABORTED', 'cancelled');
-      // The buddy's CURRENT published signing certificate, verified (CA, name, CRL) by the client: the pin.
-      const certs = await this.host.buddyCerts(this.peer, true);
-      if (!certs) throw new PeerError('PEER_NO_CERT', `${this.peer} publishes no certificate: a secure peer connection is impossible`);
-      this.expected = certs.signingDer;
-      let conn: PeerConnection | undefined;
+      if (this.role === 'acceptor' && this.firstProposal!.tls !== true && this.tlsMode) throw insecureRefusal(this.peer, 'offers a connection');
+      if (this.tlsMode) {
+        if (!this.host.identity) throw new PeerError('PEER_NO_CERT', 'you have no keys: peer connections need your certificate (certim keys init)');
+        // The buddy's CURRENT published signing certificate, verified (CA, name, CRL) by the client: the pin.
+        const certs = await this.host.buddyCerts(this.peer, true);
+        if (!certs) throw new PeerError('PEER_NO_CERT', `${this.peer} publishes no certificate: a secure peer connection is impossible`);
+        this.expected = certs.signingDer;
+      }
+      let conn: PeerConnection | PlainPeerConnection | undefined;
       if (this.o.role === 'propose') await this.propose(1, this.o.forceProxy ? 'proxy' : 'direct');
       else conn = await this.answer(this.firstProposal!);
       while (!conn) conn = await this.step();
@@ -304,7 +352,7 @@ class Rendezvous {
     } catch (e) {
       // Tell the peer, unless it ended the rendezvous itself or never heard of it.
       if (!PeerError.is(e, 'PEER_CANCELLED') && (this.role === 'acceptor' || this.firstProposal !== undefined)) {
-        await this.sendCancel(PeerError.is(e, 'PEER_TIMEOUT') ? RvCancelReason.Timeout : this.role === 'acceptor' && PeerError.is(e, 'ABORTED') ? RvCancelReason.Declined : RvCancelReason.Unknown);
+        await this.sendCancel(PeerError.is(e, 'PEER_TIMEOUT') ? RvCancelReason.Timeout : this.role === 'acceptor' && (PeerError.is(e, 'ABORTED') || PeerError.is(e, 'PEER_INSECURE')) ? RvCancelReason.Declined : RvCancelReason.Unknown);
       }
       throw e;
     } finally {
@@ -313,7 +361,7 @@ class Rendezvous {
   }
 
   /** One event of the main loop; resolves with the connection once there is one. */
-  private async step(): Promise<PeerConnection | undefined> {
+  private async step(): Promise<PeerConnection | PlainPeerConnection | undefined> {
     const ev = await this.next();
     switch (ev.kind) {
       case 'conn':
@@ -336,12 +384,17 @@ class Rendezvous {
         const m = ev.msg;
         if (m.type === RvType.Cancel) throw new PeerError('PEER_CANCELLED', `${this.peer} ${cancelReasonText(m.cancelReason)}`, { cancelReason: m.cancelReason ?? 0 });
         if (m.type === RvType.Accept) {
+          // Our TLS proposal accepted without 0x0011: a classic client, which would connect and talk in the clear.
+          if (this.tlsMode && m.tls !== true) throw insecureRefusal(this.peer, 'accepted');
           if (!this.accepted) this.o.onStage?.({ stage: 'accepted' });
           this.accepted = true;
           if (this.mine) this.armTimer(this.t.stageMs + this.t.connectMs * 2);
           return undefined;
         }
-        // A (re-)proposal from the peer. If ours is outstanding, the higher index wins, then the smaller name.
+        // A (re-)proposal from the peer: same security mode as the rendezvous, or it ends here.
+        if (this.tlsMode && m.tls !== true) throw insecureRefusal(this.peer, 're-proposed the connection');
+        if (!this.tlsMode && m.tls === true) throw new PeerError('PEER_PROTOCOL', `${this.peer} switched a plain rendezvous to TLS half-way`);
+        // If ours is outstanding, the higher index wins, then the smaller name.
         if (this.mine) {
           const theirs = m.requestIndex ?? 1;
           const keepOurs = this.mine.index > theirs || (this.mine.index === theirs && normalizeScreenName(this.host.screenName) < normalizeScreenName(this.peer));
@@ -403,14 +456,14 @@ class Rendezvous {
       const v4 = ipv4Bytes(this.o.advertise ?? defaults.v4 ?? '127.0.0.1') ?? new Uint8Array([127, 0, 0, 1]);
       const v6Text = this.o.advertise6 ?? defaults.v6;
       const v6 = v6Text ? ipv6Bytes(v6Text) : undefined;
-      msg = { type: RvType.Propose, requestIndex: index, address: v4, clientAddress: v4, port, ...(v6 ? { address6: v6 } : {}), tls: true, hostCheck: true, ...this.serviceFields() };
+      msg = { type: RvType.Propose, requestIndex: index, address: v4, clientAddress: v4, port, ...(v6 ? { address6: v6 } : {}), ...this.tlsFlag(), hostCheck: true, ...this.serviceFields() };
     } else {
       const target = this.o.proxy ?? { host: this.host.serverHost, port: DEFAULT_PROXY_PORT };
       this.o.onStage?.({ stage: 'proxy', host: target.host, port: target.port });
       const session = await ProxySession.open(target.host, target.port, this.t.proxyMs);
       this.proxies.push(session);
       const ack = await session.initSend(this.host.screenName, this.cookie, this.capability, this.t.proxyMs);
-      msg = { type: RvType.Propose, requestIndex: index, address: ack.ipv4, port: ack.port, viaProxy: true, tls: true, ...this.serviceFields() };
+      msg = { type: RvType.Propose, requestIndex: index, address: ack.ipv4, port: ack.port, viaProxy: true, ...this.tlsFlag(), ...this.serviceFields() };
       // The proxy keeps a session for its pairing time; our stage timer decides how long we wait.
       session.ready(0x7fffffff).then(
         (s) => this.secure(s, 'server', 'proxy'),
@@ -426,6 +479,11 @@ class Rendezvous {
     this.armTimer(index === 1 && !this.accepted ? this.t.acceptMs : this.t.stageMs + this.t.connectMs * 2);
   }
 
+  /** TLV 0x0011 in our messages: present exactly when the rendezvous is TLS. */
+  private tlsFlag(): { tls?: true } {
+    return this.tlsMode ? { tls: true } : {};
+  }
+
   /** TLS over a fresh stream; the result (or a refusal) goes to the event queue. */
   private secure(s: Socket, tlsRole: 'server' | 'client', route: PeerConnection['route']): void {
     this.secureNow(s, tlsRole, route).then(
@@ -434,20 +492,26 @@ class Rendezvous {
     );
   }
 
-  private async secureNow(s: Socket, tlsRole: 'server' | 'client', route: PeerConnection['route']): Promise<PeerConnection> {
+  private async secureNow(s: Socket, tlsRole: 'server' | 'client', route: PeerConnection['route']): Promise<PeerConnection | PlainPeerConnection> {
+    const proposal = this.firstProposal ?? { type: RvType.Propose, cookie: this.cookie, capability: this.capability };
+    if (!this.tlsMode) {
+      // The classic opt-in (§8.7): the TCP stream as it is.
+      this.rawOf.set(s, s);
+      return { socket: s, peer: this.peer, cookie: this.cookie, capability: this.capability, role: this.role, route, proposal, encrypted: false };
+    }
     const socket = await securePeerSocket(s, { role: tlsRole, credentials: this.host.identity!.signing, expected: this.expected, peer: this.peer, timeoutMs: this.t.tlsMs });
     this.rawOf.set(socket, s);
     return {
       socket, peer: this.peer, cookie: this.cookie, capability: this.capability, role: this.role, route, tlsRole,
-      peerCertificate: this.expected, proposal: this.firstProposal ?? { type: RvType.Propose, cookie: this.cookie, capability: this.capability },
+      peerCertificate: this.expected, proposal, encrypted: true,
     };
   }
 
   /** The peer proposed `m`: accept it and connect (directly or through the proxy); else make the next proposal. */
-  private async answer(m: RendezvousMessage): Promise<PeerConnection | undefined> {
+  private async answer(m: RendezvousMessage): Promise<PeerConnection | PlainPeerConnection | undefined> {
     const index = m.requestIndex ?? 1;
     if (m.viaProxy) {
-      await this.host.sendRendezvous(this.peer, this.rv({ type: RvType.Accept, tls: true }));
+      await this.host.sendRendezvous(this.peer, this.rv({ type: RvType.Accept, ...this.tlsFlag() }));
       const target = this.o.proxy ?? { host: this.host.serverHost, port: DEFAULT_PROXY_PORT };
       const named = proposalAddresses(m).ipv4[0];
       const host = named ?? target.host;
@@ -462,7 +526,7 @@ class Rendezvous {
       await this.propose(index + 1, 'proxy');
       return undefined;
     }
-    await this.host.sendRendezvous(this.peer, this.rv({ type: RvType.Accept, tls: true }));
+    await this.host.sendRendezvous(this.peer, this.rv({ type: RvType.Accept, ...this.tlsFlag() }));
     const route = index === 1 ? 'direct' : 'reverse';
     const { ipv4, ipv6 } = proposalAddresses(m);
     for (const address of [...ipv4, ...ipv6]) {

@@ -15,7 +15,8 @@ export type PeerErrorCode =
   | 'OFFER_REFUSED' // an offered file name or size is not acceptable (path traversal, device name...)
   | 'CHECKSUM_MISMATCH' // the file's OFT checksum did not match at the end
   | 'TRANSFER_CLOSED' // the peer connection closed before the transfer finished
-  | 'FILE_ERROR'; // a local file could not be read or written
+  | 'FILE_ERROR' // a local file could not be read or written
+  | 'PEER_INSECURE'; // the peer would connect without TLS (a classic client) and the user did not allow it
 
 /** A typed peer failure. */
 export class PeerError extends Error {

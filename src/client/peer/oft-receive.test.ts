@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OftType, encodeOftHeader, oftChecksum, oftHeader } from '../../wire/oft.js';
+import { RvType } from '../../wire/rendezvous.js';
+import { receiveFiles } from './oft-receive.js';
+import type { PlainPeerConnection } from './peer-connection.js';
+
+/** Reads exactly `n` bytes from `s`. */
+async function readBytes(s: Socket, n: number, have: { buf: Buffer }): Promise<Buffer> {
+  while (have.buf.length < n) {
+    const [chunk] = (await once(s, 'data')) as [Buffer];
+    have.buf = Buffer.concat([have.buf, chunk]);
+  }
+  const out = have.buf.subarray(0, n);
+  have.buf = have.buf.subarray(n);
+  return out;
+}
+
+// joustsim, as the sender, writes 0 in the prompt's cookie field and then refuses an ack that does not carry the
+// rendezvous cookie (docs/protocol.md §8.5, §8.7). The receiver must write the cookie of the rendezvous.
+test('receiver: the ack (0x0202) and done (0x0204) headers carry the rendezvous cookie at offset 8 even when the prompt had 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certim-oft-cookie-'));
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  const accepted = once(srv, 'connection') as Promise<[Socket]>;
+  const mine = connect({ host: '127.0.0.1', port });
+  await once(mine, 'connect');
+  const [sender] = await accepted;
+  try {
+    const cookie = new Uint8Array([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
+    const data = new TextEncoder().encode('classic bytes\n');
+    const conn: PlainPeerConnection = {
+      socket: mine, peer: 'jim', cookie, capability: new Uint8Array(16), role: 'acceptor', route: 'direct', encrypted: false,
+      proposal: { type: RvType.Propose, cookie, capability: new Uint8Array(16) },
+    };
+    const received = receiveFiles(conn, { dir, offer: { kind: 1, fileCount: 1, totalSize: data.length, name: 'a.txt' } });
+    const zero = new Uint8Array(8);
+    sender.write(encodeOftHeader(oftHeader({ type: OftType.Prompt, cookie: zero, totalSize: data.length, size: data.length, checksum: oftChecksum(data), name: 'a.txt' })));
+    const have = { buf: Buffer.alloc(0) };
+    const ack = await readBytes(sender, 256, have);
+    assert.equal(ack.subarray(0, 4).toString('latin1'), 'OFT2');
+    assert.equal(ack.readUInt16BE(4), 256);
+    assert.equal(ack.readUInt16BE(6), 0x0202);
+    assert.deepEqual([...ack.subarray(8, 16)], [...cookie]);
+    assert.equal(ack.readUInt32BE(60), 0, 'bytes received');
+    sender.write(data);
+    const done = await readBytes(sender, 256, have);
+    assert.equal(done.readUInt16BE(6), 0x0204);
+    assert.deepEqual([...done.subarray(8, 16)], [...cookie]);
+    assert.equal(done.readUInt32BE(60), data.length, 'bytes received');
+    assert.equal(done.readUInt32BE(64), oftChecksum(data), 'checksum of what arrived');
+    assert.equal(done[100]! & 0x01, 0x01, 'done flag');
+    const files = await received;
+    assert.equal(readFileSync(files[0]!.path, 'utf8'), 'classic bytes\n');
+  } finally {
+    sender.destroy();
+    mine.destroy();
+    srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
