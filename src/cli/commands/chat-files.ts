@@ -45,6 +45,11 @@ export class ChatFiles {
 
   private async show(o: FileOffer): Promise<void> {
     this.offers.push(o);
+    if (!o.encrypted) {
+      // A classic client's plain offer (docs/protocol.md §8.7): chat has no opt-in, so say so now.
+      this.view.note(o.from, `offers ${JSON.stringify(o.data.name)} WITHOUT encryption (a classic client): /accept will refuse it; only \`certim file receive --insecure-classic\` takes it, unencrypted`, '[file offer]');
+      return;
+    }
     let trust = 'NO VALID CERTIFICATE: /accept will fail';
     try {
       const t = await offerTrust(this.client, o.from);
