@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import { databaseUrlForDataDir, openStore } from '../src/store/index.js';
 import { signOn } from '../src/client/sign-on.js';
 import { FlapChannel, FlapDeframer, encodeFlap, encodeFlapHello, type FlapFrame } from '../src/wire/flap.js';
 import { encodeSnac } from '../src/wire/snac.js';
+import { FEEDBAG_FAMILY, FeedbagSubtype } from '../src/wire/families/feedbag.js';
 import { nextIm } from './support/client-events.js';
 import { TestServer, type TestUser } from './support/cli-harness.js';
 
@@ -284,5 +286,48 @@ describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out'
     assert.equal(outcomes.filter((o) => o === '503').length, 10, outcomes.join(','));
     assert.equal(await gauge(), 2);
     await Promise.all(racers.filter((_, i) => outcomes[i] === 'open').map((r) => r.closed));
+  });
+});
+
+describe('OSCAR over WebSocket: the HTTPS deadlines end with the upgrade', { timeout: 120_000 }, () => {
+  let running: RunningServer;
+  let tmp: string;
+  let caPem: string[];
+
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'certim-ws-'));
+    const store = await openStore(databaseUrlForDataDir(join(tmp, 'data')));
+    await store.accounts.create({ screenName: 'wendy', passwordHash: await hashPassword('wendy-pw', { N: 1 << 10, r: 8, p: 1 }), legacyVerifier: null, legacyLoginEnabled: false });
+    await store.close();
+    // Short HTTP deadlines, so "past the deadline" is a matter of milliseconds.
+    running = await startServer({
+      dataDir: join(tmp, 'data'), host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0,
+      http: { headersTimeoutMs: 300, keepAliveTimeoutMs: 100, requestTimeoutMs: 600 },
+    });
+    caPem = ['root.crt', 'issuing.crt'].map((f) => readFileSync(join(running.dataDir, 'ca', f), 'utf8'));
+  });
+
+  after(async () => {
+    await running?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a signed-on WebSocket outlives the header deadline of its TLS connection (it was cut at 10 s before)', async () => {
+    const origin = `https://127.0.0.1:${running.ports.https}`;
+    const wendy = await signOn({
+      screenName: 'wendy', password: 'wendy-pw', server: { host: '127.0.0.1', port: running.ports.https },
+      transport: webSocketTransportFactory({ WebSocket: nodeWebSocket(caPem, origin) }), capabilities: [], buddies: [], handlers: {},
+    });
+    // An idle TLS connection opened after the sign-on: the server closes it at the header deadline, which therefore
+    // has passed for the WebSocket's connection too (it was armed earlier, by the same clock).
+    const idle = tlsConnect({ host: '127.0.0.1', port: running.ports.https, ca: caPem });
+    idle.on('error', () => {});
+    await new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    // A round trip on the WebSocket: the server still answers on it (a feedbag query, docs/protocol.md §3.9).
+    const reply = await wendy.bos.request(FEEDBAG_FAMILY, FeedbagSubtype.QUERY, new Uint8Array(0));
+    assert.equal(reply.subtype, FeedbagSubtype.REPLY);
+    assert.equal(wendy.bos.isClosed, false);
+    assert.equal(running.oscar.engine.registry.sessionsOf('wendy').length, 1);
+    wendy.bos.close();
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The web client's chat in real Chromium against a real `certim server` process, with the real client core in the
  * page (docs/protocol.md §14, §18): two browser contexts enroll, see each other online and exchange verified IMs;
- * the trust view shows the same safety code on both sides; a CLI user's IM altered by a relay gives a `failed`
+ * each sees the other typing; the trust view shows the same safety code on both sides; a CLI user's IM altered by a relay gives a `failed`
  * badge and no text; and neither the server's data directory nor its logs hold any of the texts. Screenshots of the main screens go to test-artifacts/web/.
  */
 import { after, before, describe, it } from 'node:test';
@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { TestServer, TestUser } from './support/cli-harness.js';
 import { enrollInPage, launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.js';
 import { proxyCredentials, startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
+import { addBuddy, incoming, openConversation, send, signIn } from './support/web-chat.js';
 
 const marker = (): string => `web-${randomBytes(8).toString('hex')}`;
 
@@ -26,40 +27,6 @@ function allFileText(dir: string): string {
     else if (st.isFile()) out += readFileSync(p).toString('latin1'); // not the admin control socket
   }
   return out;
-}
-
-/** Signs in on the sign-in screen and waits for the chat screen. */
-async function signIn(page: Page, password: string, passphrase: string): Promise<void> {
-  const form = page.getByTestId('signin-form');
-  await form.waitFor();
-  await form.getByLabel('Password').fill(password);
-  await form.getByLabel('Key passphrase').fill(passphrase);
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('me').waitFor({ timeout: 60_000 });
-}
-
-async function addBuddy(page: Page, name: string): Promise<void> {
-  await page.getByLabel('Screen name to add').fill(name);
-  await page.getByRole('button', { name: 'Add', exact: true }).click();
-  await page.locator(`[data-buddy="${name}"]`).waitFor();
-}
-
-async function openConversation(page: Page, name: string): Promise<void> {
-  await page.locator(`[data-buddy="${name}"]`).click();
-  await page.getByTestId('conversation-with').filter({ hasText: name }).waitFor();
-}
-
-async function send(page: Page, to: string, text: string): Promise<void> {
-  await page.getByLabel(`Message to ${to}`).fill(text);
-  await page.getByLabel(`Message to ${to}`).press('Enter');
-  await page.locator('.line.out', { hasText: text }).waitFor({ timeout: 60_000 });
-}
-
-/** Waits for an incoming line containing `text` (or, for failed lines, any failed line) and returns its verdict. */
-async function incoming(page: Page, text: string): Promise<string | null> {
-  const line = page.locator('.line.in', { hasText: text });
-  await line.waitFor({ timeout: 60_000 });
-  return line.getAttribute('data-verdict');
 }
 
 describe('web client chat in Chromium (real client core in the page)', { timeout: 900_000 }, () => {
@@ -104,6 +71,24 @@ describe('web client chat in Chromium (real client core in the page)', { timeout
     await send(bob.page, 'alice', `hi alice ${m2}`);
     assert.equal(await incoming(alice.page, m2), 'verified');
     await screenshot(alice.page, 'conversation');
+    assert.deepEqual([alice.errors, bob.errors], [[], []]);
+  });
+
+  it('typing notifications: one browser types, the other shows it, and clearing the box clears it', async () => {
+    const typing = alice.page.getByTestId('typing');
+    assert.equal(await typing.textContent(), '');
+    await bob.page.getByLabel('Message to alice').pressSequentially('are you th');
+    await typing.filter({ hasText: 'bob is typing…' }).waitFor({ timeout: 60_000 });
+    await bob.page.getByLabel('Message to alice').fill('');
+    await typing.filter({ hasText: /^$/ }).waitFor({ timeout: 60_000 });
+    // And back: alice types, bob sees it; the IM that follows ends the notification on bob's side.
+    await alice.page.getByLabel('Message to bob').pressSequentially('yes I');
+    await bob.page.getByTestId('typing').filter({ hasText: 'alice is typing…' }).waitFor({ timeout: 60_000 });
+    const m = marker();
+    texts.push(m);
+    await send(alice.page, 'bob', `yes ${m}`);
+    assert.equal(await incoming(bob.page, m), 'verified');
+    await bob.page.getByTestId('typing').filter({ hasText: /^$/ }).waitFor({ timeout: 60_000 });
     assert.deepEqual([alice.errors, bob.errors], [[], []]);
   });
 

@@ -19,17 +19,24 @@ export const CHROMIUM_FLAGS = [
   '--disable-component-update', '--disable-sync',
 ];
 
-/** base64 SHA-256 of the leaf certificate's SubjectPublicKeyInfo, as Chromium's SPKI list wants it. */
+/** base64 SHA-256 of the first (leaf) certificate's SubjectPublicKeyInfo, as Chromium's SPKI list wants it. */
 export function spkiPin(certChainPem: string): string {
   const leaf = new X509Certificate(certChainPem);
   const spki = leaf.publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(spki).digest('base64');
 }
 
-/** Launches Chromium trusting the TLS key of the server whose data directory is `dataDir`. */
-export async function launchBrowser(dataDir: string): Promise<Browser> {
+/**
+ * Launches Chromium trusting the TLS key of the server whose data directory is `dataDir`. `trust: 'issuing-ca'`
+ * pins the server's issuing CA key instead (Chromium accepts a chain with any pinned key in it): the server makes a
+ * new TLS key at every start, so a test that restarts it under a live page needs the CA's key, as a deployment's
+ * browsers trust the CA, not one key.
+ */
+export async function launchBrowser(dataDir: string, opts: { trust?: 'server-key' | 'issuing-ca' } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
-  const pin = spkiPin(readFileSync(join(dataDir, 'tls', 'server-chain.pem'), 'utf8'));
+  const pin = opts.trust === 'issuing-ca'
+    ? spkiPin(readFileSync(join(dataDir, 'ca', 'issuing.crt'), 'utf8'))
+    : spkiPin(readFileSync(join(dataDir, 'tls', 'server-chain.pem'), 'utf8'));
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_FLAGS, `--ignore-certificate-errors-spki-list=${pin}`] });
 }
 

@@ -138,8 +138,9 @@ export async function runCli(args: string[], env: Record<string, string> = {}, o
 }
 
 /** Starts `certim server --json` over `dataDir` on free ports and waits for its ready line. */
-export async function startServerProcess(dataDir: string): Promise<{ cli: RunningCli; ready: ServerReady }> {
-  const cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json']);
+export async function startServerProcess(dataDir: string, ports?: ServerReady): Promise<{ cli: RunningCli; ready: ServerReady }> {
+  const p = ports ?? { oscar: 0, oscarTls: 0, https: 0, proxy: 0 };
+  const cli = startCli(['server', '--data-dir', dataDir, '--port', String(p.oscar), '--tls-port', String(p.oscarTls), '--http-port', String(p.https), '--proxy-port', String(p.proxy), '--json']);
   await cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
   const ready = JSON.parse(cli.stdout.split('\n').find((l) => l.includes('"event":"ready"'))!) as ServerReady;
   return { cli, ready };
@@ -147,7 +148,16 @@ export async function startServerProcess(dataDir: string): Promise<{ cli: Runnin
 
 /** A real server process in a temp data directory. */
 export class TestServer {
-  private constructor(readonly dataDir: string, readonly tmp: string, readonly cli: RunningCli, readonly ready: ServerReady) {}
+  private constructor(readonly dataDir: string, readonly tmp: string, public cli: RunningCli, readonly ready: ServerReady) {}
+
+  /**
+   * Stops the server process (SIGTERM, every connection dropped) and starts a new one over the same data directory
+   * on the same ports, so clients that reconnect find it where it was.
+   */
+  async restart(): Promise<void> {
+    await this.cli.stop();
+    this.cli = (await startServerProcess(this.dataDir, this.ready)).cli;
+  }
 
   /** Starts a server and waits for its ready line. */
   static async start(): Promise<TestServer> {

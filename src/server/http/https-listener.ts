@@ -199,7 +199,8 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
  * an HTTPS server in Node 20 (its connection list stays empty for TLS sockets; checked: a TLS client sending half a
  * request line is never answered 408), so every TLS connection gets a deadline for its request headers from the
  * moment it is established (and again after each response, for keep-alive), and each request a deadline for its
- * response. Both are absolute: trickling one byte at a time does not extend them (slowloris).
+ * response. Both are absolute: trickling one byte at a time does not extend them (slowloris). An upgrade request
+ * ends them: the socket is a WebSocket from then on (docs/protocol.md §14.4).
  */
 function enforceTimeouts(server: Server, limits: HttpLimits): void {
   const timers = new WeakMap<Socket, NodeJS.Timeout>();
@@ -217,5 +218,12 @@ function enforceTimeouts(server: Server, limits: HttpLimits): void {
     const socket = req.socket;
     arm(socket, limits.requestTimeoutMs);
     res.once('finish', () => arm(socket, limits.headersTimeoutMs + limits.keepAliveTimeoutMs));
+  });
+  // An upgraded socket is no longer HTTP: the WebSocket endpoint and the OSCAR connection loop bound it from here
+  // (unauthenticated timeout, caps). Left armed, the header deadline cut every signed-on WebSocket 10 s after its
+  // TLS handshake, and the page saw "not signed on" mid-session.
+  server.on('upgrade', (req: IncomingMessage) => {
+    clearTimeout(timers.get(req.socket));
+    timers.delete(req.socket);
   });
 }

@@ -88,8 +88,16 @@ async function open(account: StoredAccount, password: string, passphrase: string
     opened.signing.fill(0);
   }
   const listeners = new Map<keyof SessionEvents, Set<(...args: never[]) => void>>();
+  // Lines and key changes that arrive before the UI listens (offline IMs are delivered during the sign-on, before
+  // the chat screen exists) wait here and go to the first listener: none is dropped.
+  const early = new Map<keyof SessionEvents, unknown[][]>([['line', []], ['keyChange', []]]);
   const emit = <K extends keyof SessionEvents>(k: K, ...args: Parameters<SessionEvents[K]>): void => {
-    for (const fn of listeners.get(k) ?? []) (fn as unknown as (...a: Parameters<SessionEvents[K]>) => void)(...args);
+    const set = listeners.get(k);
+    if ((!set || set.size === 0) && early.has(k)) {
+      early.get(k)!.push(args);
+      return;
+    }
+    for (const fn of set ?? []) (fn as unknown as (...a: Parameters<SessionEvents[K]>) => void)(...args);
   };
   const warn = (e: unknown) => emit('warning', e instanceof Error ? e.message : String(e));
   const buddyStore = await IdbBuddyStore.open(account.screenName, warn);
@@ -115,9 +123,13 @@ async function open(account: StoredAccount, password: string, passphrase: string
   client.on('buddy', (p) => emit('buddy', viewOf(p)));
   client.on('im', (m: IncomingIm) => {
     const peer = m.to ?? m.from;
+    // Signed by a key that replaced the one we knew: readable and CA-certified, but not the same as before, so it
+    // does not pass as an ordinary verified line until the user accepted or compared the new key.
+    const changed = m.verdict === 'verified' && m.trust === 'changed';
     emit('line', {
       id: lineId(), peer, from: m.from, outgoing: m.to !== undefined, text: m.verdict === 'failed' ? '' : m.text,
-      verdict: m.verdict, reason: m.reason, code: m.code, at: m.time, ...(m.offline ? { offline: true } : {}),
+      verdict: changed ? 'untrusted' : m.verdict, reason: changed ? `${m.from}'s key changed: compare the safety code` : m.reason,
+      code: changed ? 'key-changed' : m.code, at: m.time, ...(m.offline ? { offline: true } : {}),
     });
   });
   client.on('typing', (t) => emit('typing', t.from, t.event));
@@ -139,6 +151,8 @@ async function open(account: StoredAccount, password: string, passphrase: string
       if (!set) listeners.set(event, (set = new Set()));
       const f = fn as (...args: never[]) => void;
       set.add(f);
+      const held = early.get(event)?.splice(0) ?? [];
+      for (const args of held) (f as unknown as (...a: unknown[]) => void)(...args);
       return () => void set.delete(f);
     },
     buddies: () => {

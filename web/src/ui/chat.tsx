@@ -65,7 +65,11 @@ export function Chat(props: { session: ChatSession; onSignOut: () => void }) {
       }),
       session.on('typing', (from, ev) => setTyping((t) => { const n = new Map(t); if (ev === 'none') n.delete(from.toLowerCase()); else n.set(from.toLowerCase(), ev); return n; })),
       session.on('keyChange', (k) => setChanges((c) => new Map(c).set(k.screenName.toLowerCase(), k))),
-      session.on('connection', setConn),
+      session.on('connection', (c) => {
+        setConn(c);
+        // Back online: the failed attempts' warnings are moot now.
+        if (c.state === 'online') setWarning(undefined);
+      }),
       session.on('warning', setWarning),
     ];
     return () => offs.forEach((off) => off());
@@ -96,7 +100,11 @@ export function Chat(props: { session: ChatSession; onSignOut: () => void }) {
       {warning && <p class="warning" role="status" data-testid="warning">{warning} <button type="button" class="link" onClick={() => setWarning(undefined)}>dismiss</button></p>}
       <nav class="side" aria-label="Buddies">
         <h2>Buddies</h2>
-        <AddBuddy onAdd={(n) => session.addBuddy(n).then(() => open(n))} />
+        <AddBuddy onAdd={(n) => session.addBuddy(n).then(() => {
+          // Listed at once, offline until the server says otherwise (it reports arrivals, not absences).
+          setBuddies((m) => (m.has(n.toLowerCase()) ? m : new Map(m).set(n.toLowerCase(), { screenName: n, online: false, away: false, kind: 'unknown' })));
+          open(n);
+        })} />
         <ul class="buddies" data-testid="buddy-list">
           {sorted.map((b) => (
             <li key={b.screenName}>
