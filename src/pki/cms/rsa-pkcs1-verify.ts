@@ -5,9 +5,10 @@
  * recovered one as a whole, in constant time. Nothing of the recovered block is parsed, so no BER leniency, no
  * trailing data and no other DigestInfo encoding can pass (docs/protocol.md §6.3).
  *
- * Why not `crypto.verify`: on this path it costs ~20 % more per call than the raw public operation plus a digest
- * (bench/rooms.bench.ts prints both), and the result is the same: OpenSSL's own RSA_verify also re-encodes and
- * compares.
+ * Why not `crypto.verify`: on a quiet host it measured ~20 % dearer per call than the raw public operation plus a
+ * digest (on a loaded one the two are within noise; bench/rooms.bench.ts prints both floors), and the answer is the
+ * same: OpenSSL's own RSA_verify also re-encodes and compares. Going through this function also makes the exact
+ * length and the single DigestInfo form certim's own checks, whatever OpenSSL version is underneath.
  */
 import { constants, hash, KeyObject, publicDecrypt, timingSafeEqual } from 'node:crypto';
 
