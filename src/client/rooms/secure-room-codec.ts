@@ -13,10 +13,10 @@
 import { ChatMessageTlv } from '../../wire/families/chat.js';
 import { CONTENT_TYPE_SECURE, type MiniRoomInfo } from '../../wire/families/chat-nav.js';
 import { tlv, tlvString, type Tlv } from '../../wire/tlv.js';
-import { decodeText } from '../../wire/bytes.js';
+import { bytesEqual, decodeText } from '../../wire/bytes.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { MemoryReplayCache, type ReplayCache } from '../../pki/cms/replay-cache.js';
-import type { CertificateInput } from '../../pki/cms/cms-certificate.js';
+import { prepareCertificate, type CertificateInput, type CmsCertificate } from '../../pki/cms/cms-certificate.js';
 import type { TrustCallback } from '../../pki/cms/secure-im-types.js';
 import {
   decodeRoomKeyBlock, decryptRoomMessage, encodeRoomKeyBlock, encryptRoomMessage, parseRoomMessage, type RoomKeyResult,
@@ -80,6 +80,13 @@ export interface OutgoingKeyBlock {
 /** Replay ids are kept a little longer than an epoch may live (7 days), plus clock skew. */
 const ROOM_REPLAY_WINDOW_MS = 8 * 24 * 3600_000;
 
+/** Members whose prepared certificates are kept (a busy room's senders). */
+const MAX_CACHED_MEMBERS = 1024;
+
+function derOf(c: CertificateInput): Uint8Array {
+  return c instanceof Uint8Array ? c : 'issuerAndSerial' in c ? c.der : c.raw;
+}
+
 /** See the file comment. */
 export class SecureRoomCodec {
   /** The room content type (TLV 0x00DB and message-block TLV 0x0004). */
@@ -88,6 +95,8 @@ export class SecureRoomCodec {
   private readonly clock: () => Date;
   private readonly replay: ReplayCache;
   private readonly keyWaitMs: number;
+  /** Per member: its certificates as last prepared (parsed, fingerprinted, public key imported once). */
+  private readonly memberCerts = new Map<string, CmsCertificate[]>();
 
   constructor(private readonly o: SecureRoomCodecOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -227,6 +236,27 @@ export class SecureRoomCodec {
     ];
   }
 
+  /**
+   * The sender's certificates prepared for the signature check, reused while `keysOf` returns the same bytes: the
+   * host hands out fresh arrays per call, and preparing one from scratch hashes it (SHA-256 in JS) and parses it.
+   * A byte comparison per message keeps this exact: a member's new certificate is prepared at its first message.
+   */
+  private preparedCerts(member: string, certs: CertificateInput[]): CertificateInput[] {
+    const k = normalizeScreenName(member);
+    const hit = this.memberCerts.get(k);
+    if (hit && hit.length === certs.length && hit.every((c, i) => bytesEqual(c.der, derOf(certs[i]!)))) return hit;
+    let prepared: CmsCertificate[];
+    try {
+      prepared = certs.map((c) => prepareCertificate(c));
+    } catch {
+      return certs; // undecodable: the decoder reports it as it always did
+    }
+    this.memberCerts.delete(k);
+    if (this.memberCerts.size >= MAX_CACHED_MEMBERS) this.memberCerts.delete(this.memberCerts.keys().next().value!);
+    this.memberCerts.set(k, prepared);
+    return prepared;
+  }
+
   /** Decrypts and judges one room message from `sender` (never rejects). */
   async decode(msg: SecureRoomMessageTlvs, ctx: SecureRoomContext, sender: string): Promise<SecureRoomVerdict> {
     const ct = msg.find((t) => t.type === ChatMessageTlv.CONTENT_TYPE);
@@ -252,7 +282,7 @@ export class SecureRoomCodec {
     const r: RoomMessageResult = await decryptRoomMessage(body.value, {
       keyFor: (e) => s.keyFor(e), senderScreenName: sender, trust: this.o.trust, roomName: ctx.roomName,
       requireCertim: s.mode === 'certim', replayCache: this.replay, now: this.clock(),
-      ...(keys ? { senderCerts: keys.certs } : {}),
+      ...(keys ? { senderCerts: this.preparedCerts(sender, keys.certs) } : {}),
     });
     if (r.verdict !== 'failed') s.noteMessage(r.epoch);
     return {

@@ -24,6 +24,8 @@ const ids: Record<string, FixtureIdentity> = {
   alice: f.ids.alice!, bob: f.ids['bob-enc']!, mallory: f.ids.mallory!,
   carol: extraIdentity('carol', 'carol', 2048), dave: extraIdentity('dave', 'dave', 2048),
 };
+/** carol's replacement key (made before the clock starts: its validity begins now). */
+const carolNew = extraIdentity('carol-new', 'carol', 2048);
 const clock = { t: Date.now() };
 const now = (): Date => new Date(clock.t);
 const trust = minimalTrust([f.caCert], now);
@@ -294,4 +296,39 @@ test('AIM-format messages carry no certim-arc attribute (classic BouncyCastle co
   assert.deepEqual([first.verdict, first.bound, first.replayChecked], ['verified', false, true]);
   const again = await decryptRoomMessage(body, opts);
   assert.deepEqual([again.verdict, again.code], ['failed', 'replayed']);
+});
+
+test('a member\'s certificates are prepared once while unchanged, and a new certificate takes over at once', async () => {
+  const { b, c, all } = await threeMemberRoom();
+  const old = directory.get('carol')!;
+  // The host hands out fresh arrays on every call (as the client's certificate cache does).
+  const fresh = (k: MemberKeys): MemberKeys => ({ ...k, certs: k.certs.map((x) => Uint8Array.from(x as Uint8Array)) });
+  const b2 = new SecureRoomCodec({ identity: identity(ids.bob!), trust, keysOf: async (sn) => { const k = directory.get(normalizeScreenName(sn)); return k && fresh(k); }, clock: now, keyWaitMs: 20 });
+  const r = await b2.acceptKeyBlock((await c.invite(all, ids.bob!.name)).invitation, 'carol', 'plans');
+  assert.ok(r.ok, !r.ok ? r.reason : '');
+  for (const x of [b, b2, c]) await x.membersChanged(all);
+  const first = await c.encode('first', all);
+  const second = await c.encode('second', all);
+  assert.equal((await b2.decode(first, all, 'carol')).verdict, 'verified');
+  assert.equal((await b2.decode(second, all, 'carol')).verdict, 'verified');
+
+  // carol's key is replaced: her old signature no longer counts, her new one does.
+  directory.set('carol', { encryptionCert: carolNew.certDer, certs: [carolNew.certDer], certimRooms: true });
+  try {
+    const oldSigned = await c.encode('signed with the old key', all);
+    const stale = await b2.decode(oldSigned, all, 'carol');
+    assert.equal(stale.verdict, 'failed');
+    assert.equal(stale.code, 'tampered', 'signer is not one of the published certificates: one undecryptable result');
+    const k = c.state('plans')!.sendingKey();
+    assert.ok(k.ok);
+    const body = await encryptRoomMessage({
+      profile: 'certim', key: k.key, text: 'signed with the new key', now: now(), binding: { roomName: 'plans', epoch: k.epoch },
+      signer: { screenName: 'carol', signingKey: carolNew.key, signingCert: carolNew.certDer },
+    });
+    const v = await b2.decode(oldSigned.map((t) => (t.type === ChatMessageTlv.BODY ? tlv(t.type, body) : t)), all, 'carol');
+    assert.equal(v.verdict, 'verified', v.reason);
+    assert.equal(v.text, 'signed with the new key');
+  } finally {
+    directory.set('carol', old);
+  }
 });

@@ -116,3 +116,14 @@ test('DER INTEGER and BOOLEAN have one encoding', () => {
   assert.throws(() => readBool(parseAsn1(Uint8Array.of(0x01, 0x01, 0x01))), (e) => Asn1Error.is(e, 'BAD_VALUE'));
   assert.equal(readBool(parseAsn1(Uint8Array.of(0x01, 0x01, 0xff))), true);
 });
+
+test('readOid gives the right text from its cache, for many OIDs and past the cache bound', () => {
+  const oids = Array.from({ length: 5000 }, (_, i) => `1.3.6.1.4.1.${i}.${(i * 7919) % 1000}`);
+  for (let round = 0; round < 2; round++) {
+    for (const o of oids) assert.equal(readOid(parseAsn1(der.oid(o))), o);
+  }
+  // A prefix of a cached OID's bytes is its own OID, not a cache hit.
+  const long = der.oid('2.25.329800735698586629295641978511506172918');
+  assert.equal(readOid(parseAsn1(long)), '2.25.329800735698586629295641978511506172918');
+  assert.equal(readOid(parseAsn1(der.oid('2.25.1'))), '2.25.1');
+});

@@ -244,16 +244,31 @@ export function readUnsignedBytes(n: Asn1): Uint8Array {
   return c;
 }
 
-const oidCache = new Map<string, string>();
+/** Dotted text of OIDs seen before, by a 32-bit hash of their content bytes (the bytes are kept and compared). */
+const oidCache = new Map<number, { bytes: Uint8Array; text: string }>();
+
+function oidHash(buf: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5 ^ (to - from); // FNV-1a
+  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h;
+}
+
+function sameBytes(a: Uint8Array, buf: Uint8Array, from: number, to: number): boolean {
+  if (a.length !== to - from) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[from + i]) return false;
+  return true;
+}
 
 /** Reads an OBJECT IDENTIFIER as dotted text. */
 export function readOid(n: Asn1): string {
   if (n.tag !== TAG.OID) throw new Asn1Error('BAD_TAG', n.start, 'expected OBJECT IDENTIFIER');
-  const c = contentOf(n);
-  if (c.length === 0 || c.length > 64) throw new Asn1Error('BAD_VALUE', n.start, 'bad OBJECT IDENTIFIER length');
-  const key = latin1Decode(c);
+  const len = n.contentEnd - n.contentStart;
+  if (len === 0 || len > 64) throw new Asn1Error('BAD_VALUE', n.start, 'bad OBJECT IDENTIFIER length');
+  // No string and no view per call: the decoders read a dozen OIDs per message, nearly all of them the same few.
+  const key = oidHash(n.buf, n.contentStart, n.contentEnd);
   const hit = oidCache.get(key);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined && sameBytes(hit.bytes, n.buf, n.contentStart, n.contentEnd)) return hit.text;
+  const c = contentOf(n);
   // Arcs are accumulated as bigint: `2.25.<uuid>` OIDs (X.667) carry 128-bit arcs.
   const parts: bigint[] = [];
   let v = 0n;
@@ -274,7 +289,7 @@ export function readOid(n: Asn1): string {
   const head = parts[0]!;
   const first = head < 40n ? 0n : head < 80n ? 1n : 2n;
   const text = [first, head - first * 40n, ...parts.slice(1)].join('.');
-  if (oidCache.size < 4096) oidCache.set(key, text);
+  if (oidCache.size < 4096 && hit === undefined) oidCache.set(key, { bytes: Uint8Array.from(c), text });
   return text;
 }
 

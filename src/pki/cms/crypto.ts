@@ -65,12 +65,25 @@ export interface LegacyCmsCrypto {
   native(key: unknown): unknown;
 }
 
+/**
+ * Synchronous forms of the two calls the decoder makes on every message, for a provider that has them (Node): the
+ * same results as {@link SubtleLike.digest} / {@link SubtleLike.verify} (and the legacy ones), without a promise and
+ * a copy per step. Digest names are node's (md5, sha1, sha256, sha384, sha512); keys are SubjectPublicKeyInfo DER.
+ */
+export interface SyncCmsCrypto {
+  digest(name: string, data: Uint8Array): Uint8Array;
+  /** RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2); false for any failure. */
+  verifyPkcs1(digest: string, spki: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+}
+
 /** A WebCrypto-shaped provider: `globalThis.crypto` in a browser (see {@link webCmsCrypto}); node-crypto.ts in Node. */
 export interface CmsCrypto {
   readonly subtle: SubtleLike;
   getRandomValues<T extends Uint8Array>(array: T): T;
   /** aim-legacy support; absent in the browser. */
   readonly legacy?: LegacyCmsCrypto;
+  /** Synchronous digest and signature check; absent in the browser. */
+  readonly sync?: SyncCmsCrypto;
   /** Turns a provider-native private key (e.g. a node:crypto KeyObject) into a {@link SecureImKey}, when it knows it. */
   fromNative?(key: object): SecureImKey | undefined;
 }

@@ -9,10 +9,11 @@
  */
 import {
   constants, createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, hash, KeyObject, privateDecrypt,
-  publicEncrypt, randomFillSync, sign, verify, webcrypto,
+  publicEncrypt, randomFillSync, sign, webcrypto,
 } from 'node:crypto';
-import type { CmsCrypto, CryptoKeyLike, HashName, LegacyCmsCrypto, SecureImKey, SubtleLike } from './crypto.js';
+import type { CmsCrypto, CryptoKeyLike, HashName, LegacyCmsCrypto, SecureImKey, SubtleLike, SyncCmsCrypto } from './crypto.js';
 import { implicitRejectionKey, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
+import { verifyRsaPkcs1 } from './rsa-pkcs1-verify.js';
 
 /** A key handle of this provider: a KeyObject (RSA) or raw bytes (AES, HMAC) with the WebCrypto algorithm it is for. */
 class NodeKey implements CryptoKeyLike {
@@ -75,11 +76,7 @@ const subtle: SubtleLike = {
   },
   async verify(algorithm, key, signature, data) {
     if (!(key instanceof NodeKey)) return web.verify(algorithm, key, signature, data);
-    try {
-      return verify(key.hashName, data, key.key as KeyObject, signature);
-    } catch {
-      return false;
-    }
+    return verifyRsaPkcs1(key.hashName, key.key as KeyObject, data, signature);
   },
   async encrypt(algorithm, key, data) {
     if (!(key instanceof NodeKey)) return web.encrypt(algorithm, key, data);
@@ -120,11 +117,7 @@ const legacy: LegacyCmsCrypto = {
     return sign('md5', data, nativeKey as KeyObject);
   },
   async verify(digest, spki, data, signature) {
-    try {
-      return verify(digest, data, publicKeyObject(spki), signature);
-    } catch {
-      return false;
-    }
+    return sync.verifyPkcs1(digest, spki, data, signature);
   },
   async encryptPkcs1(spki, data) {
     return publicEncrypt({ key: publicKeyObject(spki), padding: constants.RSA_PKCS1_PADDING }, data);
@@ -171,6 +164,21 @@ function publicKeyObject(spki: Uint8Array): KeyObject {
   return k;
 }
 
+const sync: SyncCmsCrypto = {
+  digest(name, data) {
+    return hash(name, data, 'buffer');
+  },
+  verifyPkcs1(digest, spki, data, signature) {
+    let key: KeyObject;
+    try {
+      key = publicKeyObject(spki);
+    } catch {
+      return false;
+    }
+    return verifyRsaPkcs1(digest, key, data, signature);
+  },
+};
+
 const secureImKeys = new WeakMap<KeyObject, SecureImKey>();
 
 /** A node:crypto private KeyObject as the codec's key: both WebCrypto-shaped handles and the native key (legacy). */
@@ -209,6 +217,7 @@ export const nodeCmsCrypto: CmsCrypto = {
     return array;
   },
   legacy,
+  sync,
   fromNative(key) {
     return key instanceof KeyObject && key.type === 'private' ? nodeSecureImKey(key) : undefined;
   },

@@ -66,7 +66,14 @@ export type RecipientId = { kind: 'ias'; issuerRaw: Uint8Array; serialRaw: Uint8
 
 export function matchesCert(rid: RecipientId, cert: CmsCertificate): boolean {
   if (rid.kind === 'ski') return cert.ski !== undefined && bytesEqual(rid.ski, cert.ski);
-  return bytesEqual(der.seq(rid.issuerRaw, rid.serialRaw), cert.issuerAndSerial);
+  // issuerAndSerial is SEQUENCE { issuer, serial } built from exactly such raw parts: compare its content in place
+  // (same total length and same content bytes means the same DER header too) instead of re-encoding per message.
+  const ias = cert.issuerAndSerial;
+  const n = rid.issuerRaw.length;
+  const m = rid.serialRaw.length;
+  const at = ias.length - n - m;
+  if (at < 2 || at > 6) return false;
+  return bytesEqual(ias.subarray(at, at + n), rid.issuerRaw) && bytesEqual(ias.subarray(at + n), rid.serialRaw);
 }
 
 /** Reads IssuerAndSerialNumber (SEQUENCE) or [0] SubjectKeyIdentifier (RFC 5652 §5.3, §6.2.1). */
@@ -468,9 +475,13 @@ export async function checkSignedParts(crypto: CmsCrypto, sp: SignedParts, sende
 
   // Signature (over the signed attributes, or directly over the content when there are none).
   // SHA-2 through WebCrypto; MD5/SHA-1 (aim-legacy only) through the provider's legacy part, which a browser lacks.
+  // A provider with synchronous calls (Node) takes them: no promise per step (docs/protocol.md §6.3).
+  const sync = crypto.sync;
   const webHash = WEB_HASH[digest.name];
   if (!webHash && !crypto.legacy) return fail('unsupported-algorithm', 'policy', `${digest.name} digest: ${CLASSIC_NEEDS_DESKTOP}`);
-  const md = webHash ? new Uint8Array(await crypto.subtle.digest(webHash, bin(sp.content))) : await crypto.legacy!.digest(digest.name, sp.content);
+  const md = sync
+    ? sync.digest(digest.name, sp.content)
+    : webHash ? new Uint8Array(await crypto.subtle.digest(webHash, bin(sp.content))) : await crypto.legacy!.digest(digest.name, sp.content);
   let signedInput: Uint8Array = sp.content;
   const out: CheckedSignature = { signer, digest };
   if (sp.signedAttrsDer) {
@@ -492,7 +503,9 @@ export async function checkSignedParts(crypto: CmsCrypto, sp: SignedParts, sende
   }
   let sigOk = false;
   try {
-    sigOk = webHash
+    sigOk = sync
+      ? sync.verifyPkcs1(digest.name, signer.spki, signedInput, sp.signature)
+      : webHash
       ? await crypto.subtle.verify({ name: 'RSASSA-PKCS1-v1_5' }, await publicKeyFor(crypto, signer.spki, { name: 'RSASSA-PKCS1-v1_5', hash: webHash }), bin(sp.signature), bin(signedInput))
       : await crypto.legacy!.verify(digest.name, signer.spki, signedInput, sp.signature);
   } catch {

@@ -74,7 +74,9 @@ export async function buildSignedData(opts: {
   } else if (!key.sign) {
     throw new RangeError('the signing key has no RSASSA-PKCS1-v1_5/SHA-256 handle');
   }
-  const md = legacy ? await legacy.digest('md5', opts.content) : new Uint8Array(await crypto.subtle.digest('SHA-256', bin(opts.content)));
+  const md = crypto.sync
+    ? crypto.sync.digest(opts.digest, opts.content)
+    : legacy ? await legacy.digest('md5', opts.content) : new Uint8Array(await crypto.subtle.digest('SHA-256', bin(opts.content)));
   const attrs = der.setOf(
     ATTR_CONTENT_TYPE_DATA,
     der.seq(der.oid(OID.signingTime), der.set(der.time(opts.signingTime))),

@@ -297,6 +297,19 @@ export interface EncryptRoomMessageOptions {
   now?: Date;
 }
 
+/** The room, epoch and sender attributes, the same for every message of a room epoch: encoded once (a few rooms). */
+const bindingAttrCache = new Map<string, readonly Uint8Array[]>();
+function bindingAttrs(roomName: string, epoch: number, sender: string): readonly Uint8Array[] {
+  const id = `${roomName}\u0000${epoch}\u0000${sender}`;
+  let a = bindingAttrCache.get(id);
+  if (!a) {
+    a = [ATTR(OID.roomName, der.utf8(roomName)), ATTR(OID.roomEpoch, der.int(epoch)), ATTR(OID.senderScreenName, der.utf8(sender))];
+    if (bindingAttrCache.size >= 64) bindingAttrCache.delete(bindingAttrCache.keys().next().value!);
+    bindingAttrCache.set(id, a);
+  }
+  return a;
+}
+
 /**
  * Encrypts one room message: text -> inner header block -> SignedData -> outer header block -> AES-256-CBC ->
  * ContentInfo(EncryptedData) (docs/protocol.md §7.3, §16.4).
@@ -307,7 +320,7 @@ export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<
   if (certim && (!o.binding || !Number.isSafeInteger(o.binding.epoch) || o.binding.epoch < 1)) throw new RangeError('a certim room message needs a binding with epoch >= 1');
   const charset: SecureImCharset = o.charset ?? pickCharset(o.text, certim ? 'utf-8' : 'unicode-2-0');
   const inner = Buffer.concat([innerHeaders(charset), encodeCharset(o.text, charset)]);
-  const rnd = randomBytes(32);
+  const rnd = nodeCmsCrypto.getRandomValues(new Uint8Array(32)); // pooled: no native call per message
   // certim: room, epoch, sender and message id, signed. aim: the message id only (ESS contentIdentifier, a standard
   // OID) — BouncyCastle 1.21 (joscar) mis-reads the long components of certim's 2.25 arc, re-encodes the attributes
   // differently and then fails the signature, so classic receivers must never see them (docs/protocol.md §16.4).
@@ -315,7 +328,7 @@ export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<
   const extraAttrs = !o.binding
     ? undefined
     : certim
-      ? [ATTR(OID.roomName, der.utf8(o.binding.roomName)), ATTR(OID.roomEpoch, der.int(o.binding.epoch)), ATTR(OID.senderScreenName, der.utf8(o.signer.screenName)), id]
+      ? [...bindingAttrs(o.binding.roomName, o.binding.epoch, o.signer.screenName), id]
       : [id];
   const signed = await buildSignedData({
     content: inner, digest: certim ? 'sha256' : 'md5', signer: prepareCertificate(o.signer.signingCert),
@@ -386,6 +399,21 @@ export function parseRoomMessage(bytes: Uint8Array): RoomMessageHeader {
   }
 }
 
+/**
+ * AES-256-CBC decryption of whole blocks, PKCS#7 padding removed here (one output buffer, no `final()` and
+ * concatenation per message). Throws on bad padding; the caller turns every failure into the one `tampered` result.
+ */
+function cbcDecrypt(key: Uint8Array, iv: Uint8Array, encrypted: Uint8Array): Uint8Array {
+  const d = createDecipheriv('aes-256-cbc', key, iv).setAutoPadding(false);
+  const out = d.update(encrypted);
+  const pad = out[out.length - 1]!;
+  let bad = out.length !== encrypted.length || pad < 1 || pad > 16 ? 1 : 0;
+  for (let i = out.length - pad; i < out.length; i++) bad |= out[i]! ^ pad;
+  if (bad !== 0) throw new RangeError('bad padding');
+  // A plain Uint8Array view: the parser takes many subarrays of it, and Buffer's own subarray costs more.
+  return new Uint8Array(out.buffer, out.byteOffset, out.length - pad);
+}
+
 /** What {@link decryptRoomMessage} needs. */
 export interface DecryptRoomMessageOptions {
   /** The room key of an epoch (`undefined` = the AIM-format key of the room); undefined when we have none. */
@@ -436,10 +464,9 @@ export async function decryptRoomMessage(bytes: Uint8Array, o: DecryptRoomMessag
     let sp: ReturnType<typeof parseSignedData>;
     try {
       if (h.encrypted.length === 0 || h.encrypted.length % 16 !== 0) throw undecryptable();
-      let plain: Buffer;
+      let plain: Uint8Array;
       try {
-        const d = createDecipheriv('aes-256-cbc', key!, h.iv);
-        plain = Buffer.concat([d.update(h.encrypted), d.final()]);
+        plain = cbcDecrypt(key!, h.iv, h.encrypted);
       } catch {
         throw undecryptable();
       }
