@@ -8,12 +8,12 @@
  * padding-oracle-free PKCS#1 v1.5 unwrap (rsa-pkcs1-unwrap.ts), MD5 signatures and AES-CBC. Node only.
  */
 import {
-  constants, createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, hash, KeyObject, privateDecrypt,
+  constants, createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, KeyObject, privateDecrypt,
   publicEncrypt, randomFillSync, sign, webcrypto,
 } from 'node:crypto';
 import type { CmsCrypto, CryptoKeyLike, HashName, LegacyCmsCrypto, SecureImKey, SubtleLike, SyncCmsCrypto } from './crypto.js';
 import { implicitRejectionKey, unwrapPkcs1v15 } from './rsa-pkcs1-unwrap.js';
-import { verifyRsaPkcs1 } from './rsa-pkcs1-verify.js';
+import { digestOf, verifyRsaPkcs1 } from './rsa-pkcs1-verify.js';
 
 /** A key handle of this provider: a KeyObject (RSA) or raw bytes (AES, HMAC) with the WebCrypto algorithm it is for. */
 class NodeKey implements CryptoKeyLike {
@@ -50,7 +50,7 @@ function operationError(): Error {
 
 const subtle: SubtleLike = {
   async digest(algorithm, data) {
-    return ab(hash(nodeHash(algorithm), data, 'buffer'));
+    return ab(digestOf(nodeHash(algorithm), data));
   },
   async importKey(format, keyData, algorithm, extractable, keyUsages) {
     const name = algorithm.name;
@@ -149,7 +149,7 @@ const legacy: LegacyCmsCrypto = {
     }
   },
   async digest(name, data) {
-    return hash(name, data, 'buffer');
+    return digestOf(name, data);
   },
   native(key) {
     return key instanceof KeyObject ? key : undefined;
@@ -166,7 +166,7 @@ function publicKeyObject(spki: Uint8Array): KeyObject {
 
 const sync: SyncCmsCrypto = {
   digest(name, data) {
-    return hash(name, data, 'buffer');
+    return digestOf(name, data);
   },
   verifyPkcs1(digest, spki, data, signature) {
     let key: KeyObject;

@@ -10,7 +10,12 @@
  * same: OpenSSL's own RSA_verify also re-encodes and compares. Going through this function also makes the exact
  * length and the single DigestInfo form certim's own checks, whatever OpenSSL version is underneath.
  */
-import { constants, hash, KeyObject, publicDecrypt, timingSafeEqual } from 'node:crypto';
+import { constants, createHash, KeyObject, publicDecrypt, timingSafeEqual } from 'node:crypto';
+
+/** One digest, as a Buffer (not crypto.hash(): that is Node 20.12+, and certim supports every Node 20). */
+export function digestOf(name: string, data: Uint8Array): Buffer {
+  return createHash(name).update(data).digest();
+}
 
 /** DigestInfo prefixes: DER of DigestInfo up to the digest value, NULL parameters (RFC 8017 §9.2, note 1). */
 const DIGEST_INFO: Record<string, Buffer> = {
@@ -74,7 +79,7 @@ export function verifyRsaPkcs1(digestName: string, key: KeyObject, data: Uint8Ar
     return false; // s >= n (RSAVP1 "signature representative out of range"), or not an RSA key
   }
   if (em.length !== k) return false;
-  const h = hash(digestName, data, 'buffer');
+  const h = digestOf(digestName, data);
   // Both halves are compared whatever the first gives (one constant-time comparison of the whole EM).
   const head = timingSafeEqual(em.subarray(0, k - hLen), t);
   const tail = timingSafeEqual(em.subarray(k - hLen), h);
