@@ -40,7 +40,9 @@ interface TargetRun {
 async function startTarget(kind: string, n: number, dir: string): Promise<BenchChild> {
   if (kind === 'baseline') return spawnBenchChild('bench/support/baseline-relay-main.ts');
   await createBenchAccounts(dir, n);
-  return spawnBenchChild('bench/support/server-child.ts', [dir]);
+  // CERTIM_BENCH_SERVER_FLAGS: extra node flags for the server child (to measure a V8 setting's effect).
+  const flags = (process.env.CERTIM_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  return spawnBenchChild('bench/support/server-child.ts', [dir], flags);
 }
 
 /** Runs one target at N clients; `rateFor` picks the open-loop rate from the closed-loop result. */

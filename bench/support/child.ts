@@ -23,11 +23,14 @@ export interface BenchChild {
 
 const CLOCK_TICKS = 100;
 
-/** Spawns `node --expose-gc --import tsx <script> ...args` and waits (≤ 60 s) for its `{"event":"ready"}` line. */
-export async function spawnBenchChild(script: string, args: string[] = []): Promise<BenchChild> {
+/**
+ * Spawns `node --expose-gc [nodeFlags] --import tsx <script> ...args` and waits (≤ 60 s) for its `{"event":"ready"}`
+ * line. `nodeFlags` are V8/Node options the process under test runs with in production (e.g. the server's).
+ */
+export async function spawnBenchChild(script: string, args: string[] = [], nodeFlags: readonly string[] = []): Promise<BenchChild> {
   // CERTIM_BENCH_PROFILE=DIR writes a V8 CPU profile of each child into DIR (open it in Chrome DevTools).
   const profile = process.env.CERTIM_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.CERTIM_BENCH_PROFILE] : [];
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', ...profile, '--import', 'tsx', script, ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', ...nodeFlags, ...profile, '--import', 'tsx', script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const pid = child.pid;

@@ -80,7 +80,8 @@ export interface FlapDeframerOptions {
 export class FlapDeframer {
   /** Largest accepted frame (header included). */
   readonly maxFrameSize: number;
-  private readonly head = new Uint8Array(FLAP_HEADER_SIZE);
+  /** A header split across chunks; allocated the first time one is (most streams never split one). */
+  private head: Uint8Array | null = null;
   private headFill = 0;
   private partial: Uint8Array | null = null;
   private partialFill = 0;
@@ -124,13 +125,14 @@ export class FlapDeframer {
     // 1. Finish a header begun in an earlier chunk.
     if (this.headFill > 0) {
       // (The start byte was checked when the header's first byte arrived.)
-      while (this.headFill < FLAP_HEADER_SIZE && o < n) this.head[this.headFill++] = chunk[o++]!;
+      const head = this.head!;
+      while (this.headFill < FLAP_HEADER_SIZE && o < n) head[this.headFill++] = chunk[o++]!;
       this.consumed += o;
       if (this.headFill < FLAP_HEADER_SIZE) return;
-      const total = this.checkLength(this.head, 0, this.consumed - FLAP_HEADER_SIZE);
+      const total = this.checkLength(head, 0, this.consumed - FLAP_HEADER_SIZE);
       this.headFill = 0;
       this.partial = new Uint8Array(total);
-      this.partial.set(this.head);
+      this.partial.set(head);
       this.partialFill = FLAP_HEADER_SIZE;
     }
     // 2. Finish a frame body begun earlier.
@@ -152,7 +154,7 @@ export class FlapDeframer {
       const avail = n - o;
       if (avail < FLAP_HEADER_SIZE) {
         this.checkStart(chunk[o]!, this.consumed);
-        this.head.set(chunk.subarray(o, n));
+        (this.head ??= new Uint8Array(FLAP_HEADER_SIZE)).set(chunk.subarray(o, n));
         this.headFill = avail;
         this.consumed += avail;
         return;

@@ -82,12 +82,12 @@ export type ServiceId = string;
 export interface PrivacySnapshot {
   /** Permit/deny mode 1..5 (1 all, 2 none, 3 permit some, 4 deny some, 5 buddies only). */
   mode: number;
-  /** Permit list (mode 3). */
-  permit: string[];
-  /** Deny list (mode 4). */
-  deny: string[];
-  /** The user's buddies; filled only in mode 5 (empty otherwise). */
-  buddies: string[];
+  /** Permit list (mode 3); read-only (an empty list may be one shared frozen array). */
+  permit: readonly string[];
+  /** Deny list (mode 4); read-only. */
+  deny: readonly string[];
+  /** The user's buddies; filled only in mode 5 (empty otherwise); read-only. */
+  buddies: readonly string[];
   /**
    * When the user last changed these settings, ms since the epoch (0: as loaded at sign-on). A node gives the
    * user's other sessions the settings of a snapshot newer than theirs, so blocking someone in one session blocks
@@ -289,9 +289,19 @@ export function representative(sessions: readonly SessionEntry[]): (SessionEntry
   return best;
 }
 
+/** The empty name list snapshots share (frozen: most users have no permit, deny or mode-5 buddy list). */
+export const NO_SNAPSHOT_NAMES: readonly string[] = Object.freeze([]);
+
+/** A copy of a name list, or the shared empty one. */
+export function copyNames(names: Iterable<string>): readonly string[] {
+  const a = [...names];
+  return a.length === 0 ? NO_SNAPSHOT_NAMES : a;
+}
+
 /** A deep copy of a presence snapshot (implementations never share mutable state with their callers). */
 export function clonePresence(p: PresenceSnapshot): PresenceSnapshot {
-  const c: PresenceSnapshot = { ...p, privacy: { ...p.privacy, permit: [...p.privacy.permit], deny: [...p.privacy.deny], buddies: [...p.privacy.buddies] } };
+  const q = p.privacy;
+  const c: PresenceSnapshot = { ...p, privacy: { ...q, permit: copyNames(q.permit), deny: copyNames(q.deny), buddies: copyNames(q.buddies) } };
   if (p.locate) {
     c.locate = { ...p.locate };
     if (p.locate.profile) c.locate.profile = p.locate.profile.slice();

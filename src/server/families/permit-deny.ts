@@ -20,17 +20,14 @@ async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', 
     await engine.ports.permitDeny.add(s.screenName, list, names, engine.config.maxPermitDeny);
     const next = new Set(privacy[list]);
     for (const n of names) next.add(n);
-    privacy[list] = next;
     const mode = list === 'permit' ? 3 : 4;
-    if (s.privacy.mode !== mode) {
-      s.privacy.mode = mode;
-      await engine.ports.permitDeny.setMode(s.screenName, mode);
-    }
+    s.privacy = { ...s.privacy, [list]: next, mode };
+    if (privacy.mode !== mode) await engine.ports.permitDeny.setMode(s.screenName, mode);
   } else {
     await engine.ports.permitDeny.remove(s.screenName, list, names);
     const next = new Set(privacy[list]);
     for (const n of names) next.delete(n);
-    privacy[list] = next;
+    s.privacy = { ...s.privacy, [list]: next };
   }
   await engine.presence.privacyEdited(s);
 }

@@ -35,10 +35,13 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   readonly tls: boolean;
   /** {@inheritDoc SessionLink.kind} */
   readonly kind: StreamKind;
-  /** Peer IPv4 (4 bytes) or undefined. */
-  readonly remoteIpv4: Uint8Array | undefined;
   /** Peer address as text ('unknown' when the socket has none). */
   readonly address: string;
+
+  /** Peer IPv4 (4 bytes) or undefined; parsed when asked (rarely: user-info blocks are cached), not kept per connection. */
+  get remoteIpv4(): Uint8Array | undefined {
+    return parseIpv4(this.address);
+  }
 
   /** {@inheritDoc SessionLink.remoteAddress} */
   get remoteAddress(): string {
@@ -61,8 +64,8 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   private closeReason: string | undefined;
   /** The client id string from the login cookie (sign-on log line, admin sessions). */
   clientId: string | undefined;
-  /** BUCP state of an auth connection (its single-use challenge key). */
-  private readonly auth: AuthConnection;
+  /** BUCP state of an auth connection (its single-use challenge key); dropped once a cookie is redeemed. */
+  private auth: AuthConnection | undefined;
 
   /** @param engine shared state; @param socket the accepted stream (TCP, TLS or WebSocket); @param onClosed called once at close */
   constructor(
@@ -75,7 +78,6 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     this.kind = socket.kind;
     this.tls = socket.kind !== 'tcp';
     this.address = socket.remoteAddress;
-    this.remoteIpv4 = parseIpv4(this.address);
     this.auth = { tls: this.tls, kind: this.kind, address: this.address };
     this.deframer = new FlapDeframer({ maxFrameSize: engine.config.maxFrameSize });
     this.rates = new RateLimiter(engine.config.rateClasses, engine.clock.now());
@@ -313,6 +315,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     }
     this.clientId = claims.clientId;
     this.state = 'service';
+    this.auth = undefined;
     this.service = service;
     this.onAuthenticated();
     clearTimeout(this.authTimer);
@@ -345,7 +348,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       // Without a family-version prefix the body is simply the rest (what decodeSnac returns, minus its object).
       const body = (h.flags & SnacFlag.FamilyVersionPrefix) === 0 ? viewOf(payload, SNAC_HEADER_SIZE, payload.length - SNAC_HEADER_SIZE) : decodeSnac(payload).body;
       if (this.state === 'auth') {
-        if (h.family !== BUCP_FAMILY) return this.fail(h, SnacErrorCode.InvalidSnac);
+        if (h.family !== BUCP_FAMILY || this.auth === undefined) return this.fail(h, SnacErrorCode.InvalidSnac);
         return handleAuthSnac(this.engine, this.auth, h.subtype, body).then(
           (replies) => (replies === undefined ? this.fail(h, SnacErrorCode.InvalidSnac) : this.answer(h, replies)),
           (e: unknown) => this.handlerFailed(h, e),

@@ -94,3 +94,28 @@ test('a privacy edit in one session applies to the user\'s other sessions: a blo
   await engine.presence.broadcast(b.session);
   assert.ok(a.session.privacy.deny.has('dave'));
 });
+
+test('users who never set privacy share the frozen default, and one user\'s edit leaves the others open', async () => {
+  const { engine } = fakeEngine(['carol', 'dave', 'erin']);
+  const carol = readySession(engine, 'carol');
+  const dave = readySession(engine, 'dave');
+  const erin = readySession(engine, 'erin');
+  assert.equal(carol.session.privacy, dave.session.privacy);
+  assert.ok(Object.isFrozen(carol.session.privacy));
+  // carol blocks erin (PermitDeny 09/07 add deny): only carol's settings change.
+  await permitDenyFamily.handlers[0x07]!({ engine, session: carol.session, requestId: 1, service: bosService }, encodeScreenNameList(['erin']));
+  assert.equal(carol.session.privacy.mode, 4);
+  assert.ok(carol.session.privacy.deny.has('erin'));
+  assert.equal(dave.session.privacy.mode, 1);
+  assert.equal(dave.session.privacy.deny.size, 0);
+  assert.equal(erin.session.privacy.deny.size, 0);
+});
+
+test('a session keeps no buddy Set until it has a buddy list', () => {
+  const { engine } = fakeEngine(['carol']);
+  const s = readySession(engine, 'carol').session;
+  assert.equal(s.buddies().size, 0);
+  assert.equal((s as unknown as { ownBuddies?: Set<string> }).ownBuddies, undefined);
+  s.clientBuddies.add('dave');
+  assert.deepEqual([...s.buddies()], ['dave']);
+});

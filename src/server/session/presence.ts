@@ -12,7 +12,7 @@
  */
 import { BUDDY_FAMILY, BuddySubtype, encodeDeparted } from '../../wire/families/buddy.js';
 import {
-  representative, sameSession, type DeliveryDirectory, type PresenceEvent, type PresenceSnapshot, type PrivacySnapshot, type SessionAddress,
+  copyNames, NO_SNAPSHOT_NAMES, representative, sameSession, type DeliveryDirectory, type PresenceEvent, type PresenceSnapshot, type PrivacySnapshot, type SessionAddress,
 } from '../cluster/directory.js';
 import type { Clock } from '../ports.js';
 import { permits, privacyFrom, type Privacy } from './privacy.js';
@@ -35,7 +35,7 @@ export function mutuallyVisible(a: Session, b: Session): boolean {
 /** The privacy part of a presence snapshot (buddies only in mode 5, where they decide). */
 export function privacySnapshot(s: Session): PrivacySnapshot {
   const p = s.privacy;
-  return { mode: p.mode, permit: [...p.permit], deny: [...p.deny], buddies: p.mode === 5 ? [...s.buddies()] : [], changedAt: s.privacyChangedAt };
+  return { mode: p.mode, permit: copyNames(p.permit), deny: copyNames(p.deny), buddies: p.mode === 5 ? copyNames(s.buddies()) : NO_SNAPSHOT_NAMES, changedAt: s.privacyChangedAt };
 }
 
 /** A session's presence as the directory carries it. */

@@ -7,22 +7,25 @@ import { normalizeScreenName } from '../../pki/screen-name.js';
 /** PD modes: 1 permit all, 2 deny all, 3 permit some, 4 deny some, 5 permit buddies. */
 export type PdMode = 1 | 2 | 3 | 4 | 5;
 
-/** A user's privacy settings; names are normalized keys. */
+/** A user's privacy settings; names are normalized keys. Never changed in place: a change builds a new Privacy. */
 export interface Privacy {
   /** Mode. */
-  mode: PdMode;
-  /** Permit list (never changed in place: a change builds a new Privacy). */
-  permit: ReadonlySet<string>;
-  /** Deny list (never changed in place). */
-  deny: ReadonlySet<string>;
+  readonly mode: PdMode;
+  /** Permit list. */
+  readonly permit: ReadonlySet<string>;
+  /** Deny list. */
+  readonly deny: ReadonlySet<string>;
 }
 
 /** The empty list every Privacy without permit or deny entries shares (most users: no Sets per session). */
 const NO_NAMES: ReadonlySet<string> = new Set();
 
-/** Everyone may see and IM. */
+/** Permit all with empty lists: what most users have, one object shared by all their sessions. */
+const OPEN: Privacy = Object.freeze({ mode: 1, permit: NO_NAMES, deny: NO_NAMES });
+
+/** Everyone may see and IM (the shared, frozen default). */
 export function openPrivacy(): Privacy {
-  return { mode: 1, permit: NO_NAMES, deny: NO_NAMES };
+  return OPEN;
 }
 
 /** Coerces a stored/wire number to a mode (unknown values act as permit-all). */
@@ -51,7 +54,10 @@ export function permits(privacy: Privacy, otherKey: string, buddies: ReadonlySet
 
 /** Builds a Privacy from a mode and raw screen-name lists. */
 export function privacyFrom(mode: number | undefined, permit: Iterable<string>, deny: Iterable<string>): Privacy {
-  return { mode: toPdMode(mode), permit: nameSet(permit), deny: nameSet(deny) };
+  const m = toPdMode(mode);
+  const p = nameSet(permit);
+  const d = nameSet(deny);
+  return m === 1 && p === NO_NAMES && d === NO_NAMES ? OPEN : { mode: m, permit: p, deny: d };
 }
 
 function nameSet(names: Iterable<string>): ReadonlySet<string> {

@@ -41,36 +41,96 @@ interface Slot {
   ok: RateCheck;
 }
 
-/** One connection's rate classes. */
+/**
+ * The announced classes indexed by id (ids are small integers), built once per class list and shared by every
+ * connection that uses the list, so a connection carries no copy of the index.
+ */
+class ClassTable {
+  /** Class by id; a repeated id keeps the later class (as a Map.set would). */
+  readonly byId: (RateClass | undefined)[] = [];
+  /** The first class: what an unknown class id is counted against (undefined for an empty list). */
+  readonly first: RateClass | undefined;
+  /** The first class's id when it is indexed in `byId` (then unknown ids share its state), else -1. */
+  readonly firstIndex: number;
+
+  constructor(classes: readonly RateClass[]) {
+    let first: RateClass | undefined;
+    for (const cls of classes) {
+      if (first === undefined || first.id === cls.id) first = cls;
+      if (indexable(cls.id)) this.byId[cls.id] = cls;
+    }
+    this.first = first;
+    this.firstIndex = first !== undefined && indexable(first.id) ? first.id : -1;
+  }
+}
+
+function indexable(id: number): boolean {
+  return Number.isInteger(id) && id >= 0 && id < 0x10000;
+}
+
+/** Tables by class list: connections of one server share their list, so they share one table. */
+const tables = new WeakMap<readonly RateClass[], ClassTable>();
+
+function tableOf(classes: readonly RateClass[]): ClassTable {
+  let t = tables.get(classes);
+  if (t === undefined) {
+    t = new ClassTable(classes);
+    tables.set(classes, t);
+  }
+  return t;
+}
+
+/**
+ * One connection's rate classes. A class's state is created on the first SNAC of that class: until then it is
+ * exactly the start state (average = max, last = the connection's start), so nothing is lost by waiting, and an
+ * idle connection (most of them, most of the time) holds state only for the classes its client has used.
+ */
 export class RateLimiter {
-  /**
-   * Indexed by class id (ids are small integers), so a check is one array read rather than a scan through every
-   * class's state: with thousands of connections each read of another connection's state is a likely cache miss.
-   */
-  private readonly byId: (Slot | undefined)[] = [];
-  /** The first class: what an unknown class id is counted against. */
-  private readonly first: Slot | undefined;
+  private readonly table: ClassTable;
+  /** The connection's start time (ms): the `last` of a class's start state. */
+  private readonly start: number;
+  /** Live slots by class id, allocated on the first check. */
+  private slots: (Slot | undefined)[] | undefined;
+  /** The slot of an unindexable first class (only when `table.firstIndex` is -1). */
+  private firstSlot: Slot | undefined;
 
   /** @param classes the announced classes; @param now the connection's start time (ms). */
   constructor(classes: readonly RateClass[], now: number) {
-    let first: Slot | undefined;
-    for (const cls of classes) {
-      const state: RateState = { cls, current: cls.max, last: now, limited: false, alerted: false };
-      const slot = { state, ok: { verdict: 'ok' as const, state } };
-      // A repeated id replaces the earlier class in place (as a Map.set would).
-      if (first === undefined || first.state.cls.id === cls.id) first = slot;
-      if (Number.isInteger(cls.id) && cls.id >= 0 && cls.id < 0x10000) this.byId[cls.id] = slot;
-    }
-    this.first = first;
+    this.table = tableOf(classes);
+    this.start = now;
+  }
+
+  private create(cls: RateClass): Slot {
+    const state: RateState = { cls, current: cls.max, last: this.start, limited: false, alerted: false };
+    return { state, ok: { verdict: 'ok', state } };
+  }
+
+  /** The live slot of an indexed class id, created on first use. */
+  private indexed(classId: number): Slot | undefined {
+    const cls = this.table.byId[classId];
+    if (cls === undefined) return undefined;
+    const slots = (this.slots ??= []);
+    return (slots[classId] ??= this.create(cls));
   }
 
   private slot(classId: number): Slot | undefined {
-    return this.byId[classId];
+    if (indexable(classId)) {
+      const s = this.slots?.[classId] ?? this.indexed(classId);
+      if (s !== undefined) return s;
+    }
+    // Unknown ids count against the first class (sharing its state).
+    const t = this.table;
+    if (t.firstIndex >= 0) return this.indexed(t.firstIndex);
+    return t.first === undefined ? undefined : (this.firstSlot ??= this.create(t.first));
   }
 
-  /** The state of a class (undefined for unknown ids). */
+  /** The state of a class (undefined for unknown ids); a class not used yet shows its start state. */
   state(classId: number): RateState | undefined {
-    return this.slot(classId)?.state;
+    if (!indexable(classId)) return undefined;
+    const live = this.slots?.[classId];
+    if (live !== undefined) return live.state;
+    const cls = this.table.byId[classId];
+    return cls === undefined ? undefined : { cls, current: cls.max, last: this.start, limited: false, alerted: false };
   }
 
   /**
@@ -78,7 +138,7 @@ export class RateLimiter {
    * the same object for every SNAC of a class (no allocation per SNAC): treat results as read-only.
    */
   check(classId: number, now: number): RateCheck {
-    const slot = this.slot(classId) ?? this.first;
+    const slot = this.slot(classId);
     const state = slot?.state;
     if (!slot || !state) return { verdict: 'ok', state: { cls: { id: 0, window: 1, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 0 }, current: 0, last: now, limited: false, alerted: false } };
     const { cls } = state;

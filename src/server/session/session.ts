@@ -8,6 +8,9 @@ import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { ServiceId, SessionAddress } from '../cluster/directory.js';
 import { openPrivacy, type Privacy } from './privacy.js';
 
+/** The empty buddy list sessions share until they have one (never changed: lists are replaced, see Session). */
+const NO_BUDDIES: ReadonlySet<string> = new Set();
+
 /** Options for a server-originated SNAC. */
 export interface SnacSendOptions {
   /** SNAC flags (default 0). */
@@ -95,10 +98,10 @@ export class Session {
   certHash: Uint8Array | undefined;
   /** Warning level (percent x 10). */
   warning = 0;
-  /** Client-side buddy list (03/04), normalized. */
-  readonly clientBuddies = new Set<string>();
-  /** Buddies from the feedbag (class 0 items), normalized. */
-  feedbagBuddies = new Set<string>();
+  /** Client-side buddy list (03/04), normalized; created on first use (see {@link clientBuddies}). */
+  private ownBuddies: Set<string> | undefined;
+  /** Buddies from the feedbag (class 0 items), normalized (replaced whole, never changed in place). */
+  feedbagBuddies: ReadonlySet<string> = NO_BUDDIES;
   /** True once the client sent 13/07 (use feedbag). */
   feedbagActive = false;
   /** Who may see/IM this user. */
@@ -134,10 +137,19 @@ export class Session {
     this.infoCache = undefined;
   }
 
-  /** All buddies this session watches (client-side and feedbag). */
-  buddies(): Set<string> {
-    if (this.feedbagBuddies.size === 0) return this.clientBuddies;
-    if (this.clientBuddies.size === 0) return this.feedbagBuddies;
-    return new Set([...this.clientBuddies, ...this.feedbagBuddies]);
+  /**
+   * The client-side buddy list (03/04), to read or edit. It is created on first access: most sessions (feedbag
+   * clients, and every session before its list arrives) never need one, so an idle session holds no empty Set.
+   */
+  get clientBuddies(): Set<string> {
+    return (this.ownBuddies ??= new Set());
+  }
+
+  /** All buddies this session watches (client-side and feedbag); read-only. */
+  buddies(): ReadonlySet<string> {
+    const own = this.ownBuddies ?? NO_BUDDIES;
+    if (this.feedbagBuddies.size === 0) return own;
+    if (own.size === 0) return this.feedbagBuddies;
+    return new Set([...own, ...this.feedbagBuddies]);
   }
 }
