@@ -117,9 +117,9 @@ after(() => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** Starts a CLI process. */
-export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): RunningCli {
-  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts a CLI process (`nodeArgs`: extra options for node itself, e.g. --cpu-prof). */
+export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT, nodeArgs: readonly string[] = []): RunningCli {
+  const child = spawn(CLI[0]!, [...nodeArgs, ...CLI.slice(1), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   child.on('exit', () => live.delete(child));
   return new RunningCli(child);
@@ -138,8 +138,8 @@ export async function runCli(args: string[], env: Record<string, string> = {}, o
 }
 
 /** Starts `certim server --json` over `dataDir` on free ports and waits for its ready line. */
-export async function startServerProcess(dataDir: string): Promise<{ cli: RunningCli; ready: ServerReady }> {
-  const cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json']);
+export async function startServerProcess(dataDir: string, nodeArgs: readonly string[] = []): Promise<{ cli: RunningCli; ready: ServerReady }> {
+  const cli = startCli(['server', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--http-port', '0', '--json'], {}, ROOT, nodeArgs);
   await cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
   const ready = JSON.parse(cli.stdout.split('\n').find((l) => l.includes('"event":"ready"'))!) as ServerReady;
   return { cli, ready };
@@ -149,11 +149,11 @@ export async function startServerProcess(dataDir: string): Promise<{ cli: Runnin
 export class TestServer {
   private constructor(readonly dataDir: string, readonly tmp: string, readonly cli: RunningCli, readonly ready: ServerReady) {}
 
-  /** Starts a server and waits for its ready line. */
-  static async start(): Promise<TestServer> {
+  /** Starts a server and waits for its ready line (`nodeArgs`: extra node options of the server process). */
+  static async start(nodeArgs: readonly string[] = []): Promise<TestServer> {
     const tmp = mkdtempSync(join(tmpdir(), 'certim-e2e-'));
     const dataDir = join(tmp, 'data');
-    const { cli, ready } = await startServerProcess(dataDir);
+    const { cli, ready } = await startServerProcess(dataDir, nodeArgs);
     return new TestServer(dataDir, tmp, cli, ready);
   }
 
