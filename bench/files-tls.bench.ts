@@ -5,10 +5,14 @@
  * processes through a do-nothing TCP forwarder (bench/support/tls-pipe-main.ts), measured in the same run.
  *
  * Reports, per path: throughput of the data phase (first byte to last, as each receiver measures it) and of the
- * whole command (offer, connection, checksum pre-pass included), the ratio to the baseline, and for the proxy:
- * the server's RSS during the transfer (min-max of samples every 100 ms; flat = no buffering) and its CPU per GB.
+ * whole command (offer, connection, checksum pre-pass included), the ratio to the baseline, and for each relaying
+ * process (the server for the proxy, the forwarder for the baseline): its CPU per GB, and its RSS just before the
+ * transfer, during it (min-max of samples every 100 ms) and after it. "Flat" means during ≈ before: the relay holds
+ * no growing buffer. The server's RSS before the transfer is its idle footprint (the whole server, run from source
+ * through tsx as the tests do), which the band should be read against.
  *
  * Usage: npm run bench -- files          CERTIM_BENCH_MB=500 npm run bench -- files-tls
+ *        CERTIM_BENCH_PROFILE=DIR also writes V8 CPU profiles of the server and the forwarder into DIR.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,6 +27,8 @@ const MB = Number(process.env.CERTIM_BENCH_MB ?? 200);
 const TOTAL = MB * 1024 * 1024;
 
 interface Sample {
+  rssBefore: number;
+  rssAfter: number;
   rssMin: number;
   rssMax: number;
   cpu: number;
@@ -39,8 +45,8 @@ function cpuSeconds(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / 100;
 }
 
-/** Samples `pid` (RSS, CPU) until `stop` is called. */
-function sampler(pid: number): { stop(): Sample } {
+/** Samples `pid` (RSS, CPU) until `stop` is called; `rssBefore` is taken by the caller before the transfer. */
+function sampler(pid: number, rssBefore: number): { stop(): Sample } {
   let rssMin = Infinity;
   let rssMax = 0;
   const cpu0 = cpuSeconds(pid);
@@ -52,7 +58,7 @@ function sampler(pid: number): { stop(): Sample } {
   return {
     stop() {
       clearInterval(t);
-      return { rssMin, rssMax, cpu: cpuSeconds(pid) - cpu0 };
+      return { rssBefore, rssAfter: rss(pid), rssMin, rssMax, cpu: cpuSeconds(pid) - cpu0 };
     },
   };
 }
@@ -63,12 +69,13 @@ async function certimRun(server: TestServer, alice: TestUser, bob: TestUser, fil
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const proxy = ['--proxy', `127.0.0.1:${server.ready.proxy}`, ...(forceProxy ? ['--force-proxy'] : [])];
+  const before = rss(server.cli.child.pid!);
   const r: RunningCli = bob.start(['file', 'receive', '--dir', dir, '--json', '--accept-from', 'alice', ...proxy]);
   await r.waitFor((o) => o.includes('"event":"ready"'), 'receiver ready', 120_000);
   const s = alice.start(['file', 'send', 'bob', file, '--json', ...proxy]);
   // The proxy's figures cover the transfer only: sampling starts when the receiver reports its first bytes.
   await r.waitFor((o) => o.includes('"event":"progress"'), 'first bytes', 120_000);
-  const sm = forceProxy ? sampler(server.cli.child.pid!) : undefined;
+  const sm = forceProxy ? sampler(server.cli.child.pid!, before) : undefined;
   const [rs, rr] = await Promise.all([s.finish(600_000), r.finish(600_000)]);
   const sample = sm?.stop();
   if (rs.code !== 0 || rr.code !== 0) throw new Error(`transfer failed:\n${rs.stdout}${rs.stderr}\n${rr.stdout}${rr.stderr}`);
@@ -108,8 +115,9 @@ async function baselineRun(tmp: string, file: string, key: string, cert: string)
     await recvEvent('ready');
     const send = spawn(process.execPath, args('send', file), { stdio: ['ignore', 'pipe', 'inherit'] });
     const sendEvent = lineReader(send);
+    const before = rss(fwd.pid);
     await sendEvent('ready');
-    const sm = sampler(fwd.pid);
+    const sm = sampler(fwd.pid, before);
     const done = await recvEvent('done');
     const sample = sm.stop();
     await sendEvent('done');
@@ -119,7 +127,8 @@ async function baselineRun(tmp: string, file: string, key: string, cert: string)
   }
 }
 
-const server = await TestServer.start();
+const profile = process.env.CERTIM_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.CERTIM_BENCH_PROFILE] : [];
+const server = await TestServer.start(profile);
 try {
   const alice = await server.enrolledUser('alice');
   const bob = await server.enrolledUser('bob');
@@ -141,8 +150,12 @@ try {
   for (const [name, r] of [['certim direct', direct], ['certim via proxy', proxied]] as const) {
     console.log(`${name.padEnd(31)} ${fmt(rate(r.data), 1).padStart(8)} MB/s data phase (${r.route}); whole command ${fmt(rate(r.whole), 1)} MB/s; ratio to baseline ${fmt(baseData / r.data, 2)} (data), ${fmt(baseData / r.whole, 2)} (whole)`);
   }
-  const p = proxied.sample!;
-  console.log(`proxy (server process) during the transfer: RSS ${fmt(p.rssMin / 2 ** 20, 1)}-${fmt(p.rssMax / 2 ** 20, 1)} MiB, CPU ${fmt((p.cpu * 1024) / MB, 2)} s/GB (forwarder ${fmt((base.sample.cpu * 1024) / MB, 2)} s/GB)`);
+  const mib = (n: number): string => fmt(n / 2 ** 20, 1);
+  const relay = (name: string, x: Sample): void =>
+    console.log(`${name.padEnd(31)} CPU ${fmt((x.cpu * 1024) / MB, 2)} s/GB; RSS before ${mib(x.rssBefore)} MiB, during ${mib(x.rssMin)}-${mib(x.rssMax)} MiB, after ${mib(x.rssAfter)} MiB`);
+  relay('proxy (server process)', proxied.sample!);
+  relay('forwarder (baseline run 1)', base.sample);
+  relay('forwarder (baseline run 2)', base2.sample);
 } finally {
   await server.stop();
 }

@@ -2,7 +2,8 @@
  * Files bench, proxy part (docs/protocol.md §8.3): CERTIM_BENCH_MB (default 200) MB from one peer to another
  * through the rendezvous proxy of a real server process, against a do-nothing TCP forwarder process measured in the
  * same run. Reports throughput and the ratio proxy / forwarder, the relaying process's CPU per GB, and its RSS
- * during the transfer (min and max of samples every 100 ms: flat means the proxy does not buffer).
+ * just before the transfer (its idle footprint, peers paired) and during it (min and max of samples every 100 ms:
+ * flat, i.e. close to the figure before, means the proxy does not buffer).
  *
  * Both peers run here and speak plain bytes: TLS between the peers (what certim clients run inside the splice) costs
  * the same on both paths and is left to the client-side file-transfer bench.
@@ -27,6 +28,7 @@ const CHUNK = randomBytes(1024 * 1024);
 
 interface Run {
   seconds: number;
+  rssBefore: number;
   cpuSeconds: number;
   rssMin: number;
   rssMax: number;
@@ -46,6 +48,7 @@ async function transfer(child: BenchChild, from: Socket, to: Socket): Promise<Ru
       if (received >= TOTAL) resolve();
     });
   });
+  const rssBefore = rss(child.pid);
   let rssMin = Infinity;
   let rssMax = 0;
   const sampler = setInterval(() => {
@@ -61,7 +64,7 @@ async function transfer(child: BenchChild, from: Socket, to: Socket): Promise<Ru
   await done;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   clearInterval(sampler);
-  return { seconds, cpuSeconds: child.cpuSeconds() - cpu0, rssMin, rssMax };
+  return { seconds, rssBefore, cpuSeconds: child.cpuSeconds() - cpu0, rssMin, rssMax };
 }
 
 function open(port: number): Promise<Socket> {
@@ -117,7 +120,7 @@ async function viaProxy(): Promise<Run> {
 
 function report(name: string, r: Run): number {
   const mbps = MB / r.seconds;
-  console.log(`${name.padEnd(16)} ${fmt(mbps, 1).padStart(8)} MB/s   CPU ${fmt((r.cpuSeconds * 1024) / MB, 2)} s/GB   RSS ${fmt(r.rssMin / 2 ** 20, 1)}-${fmt(r.rssMax / 2 ** 20, 1)} MiB during transfer`);
+  console.log(`${name.padEnd(16)} ${fmt(mbps, 1).padStart(8)} MB/s   CPU ${fmt((r.cpuSeconds * 1024) / MB, 2)} s/GB   RSS ${fmt(r.rssBefore / 2 ** 20, 1)} MiB before, ${fmt(r.rssMin / 2 ** 20, 1)}-${fmt(r.rssMax / 2 ** 20, 1)} MiB during transfer`);
   return mbps;
 }
 

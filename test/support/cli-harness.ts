@@ -117,9 +117,9 @@ after(() => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** Starts a CLI process. */
-export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): RunningCli {
-  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts a CLI process (`nodeArgs`: extra options for node itself, e.g. --cpu-prof). */
+export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT, nodeArgs: readonly string[] = []): RunningCli {
+  const child = spawn(CLI[0]!, [...nodeArgs, ...CLI.slice(1), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   child.on('exit', () => live.delete(child));
   return new RunningCli(child);
@@ -138,9 +138,15 @@ export async function runCli(args: string[], env: Record<string, string> = {}, o
 }
 
 /** Starts `certim server --json` over `dataDir` on free ports and waits for its ready line. */
-export async function startServerProcess(dataDir: string, ports?: ServerReady): Promise<{ cli: RunningCli; ready: ServerReady }> {
-  const p = ports ?? { oscar: 0, oscarTls: 0, https: 0, proxy: 0 };
-  const cli = startCli(['server', '--data-dir', dataDir, '--port', String(p.oscar), '--tls-port', String(p.oscarTls), '--http-port', String(p.https), '--proxy-port', String(p.proxy), '--json']);
+export async function startServerProcess(
+  dataDir: string,
+  opts: { ports?: ServerReady; nodeArgs?: readonly string[] } = {},
+): Promise<{ cli: RunningCli; ready: ServerReady }> {
+  const p = opts.ports ?? { oscar: 0, oscarTls: 0, https: 0, proxy: 0 };
+  const cli = startCli(
+    ['server', '--data-dir', dataDir, '--port', String(p.oscar), '--tls-port', String(p.oscarTls), '--http-port', String(p.https), '--proxy-port', String(p.proxy), '--json'],
+    {}, ROOT, opts.nodeArgs ?? [],
+  );
   await cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
   const ready = JSON.parse(cli.stdout.split('\n').find((l) => l.includes('"event":"ready"'))!) as ServerReady;
   return { cli, ready };
@@ -148,7 +154,13 @@ export async function startServerProcess(dataDir: string, ports?: ServerReady): 
 
 /** A real server process in a temp data directory. */
 export class TestServer {
-  private constructor(readonly dataDir: string, readonly tmp: string, public cli: RunningCli, readonly ready: ServerReady) {}
+  private constructor(
+    readonly dataDir: string,
+    readonly tmp: string,
+    public cli: RunningCli,
+    readonly ready: ServerReady,
+    private readonly nodeArgs: readonly string[] = [],
+  ) {}
 
   /**
    * Stops the server process (SIGTERM, every connection dropped) and starts a new one over the same data directory
@@ -156,15 +168,15 @@ export class TestServer {
    */
   async restart(): Promise<void> {
     await this.cli.stop();
-    this.cli = (await startServerProcess(this.dataDir, this.ready)).cli;
+    this.cli = (await startServerProcess(this.dataDir, { ports: this.ready, nodeArgs: this.nodeArgs })).cli;
   }
 
-  /** Starts a server and waits for its ready line. */
-  static async start(): Promise<TestServer> {
+  /** Starts a server and waits for its ready line (`nodeArgs`: extra node options of the server process). */
+  static async start(nodeArgs: readonly string[] = []): Promise<TestServer> {
     const tmp = mkdtempSync(join(tmpdir(), 'certim-e2e-'));
     const dataDir = join(tmp, 'data');
-    const { cli, ready } = await startServerProcess(dataDir);
-    return new TestServer(dataDir, tmp, cli, ready);
+    const { cli, ready } = await startServerProcess(dataDir, { nodeArgs });
+    return new TestServer(dataDir, tmp, cli, ready, nodeArgs);
   }
 
   /** EST base URL. */
