@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { spawnBenchChild } from './support/child.js';
 import { fmt } from './support/stats.js';
-import { TestServer, type RunningCli, type TestUser } from '../test/support/cli-harness.js';
+import { killLiveCliProcesses, TestServer, type RunningCli, type TestUser } from '../test/support/cli-process.js';
 
 const MB = Number(process.env.CERTIM_BENCH_MB ?? 200);
 const TOTAL = MB * 1024 * 1024;
@@ -158,4 +158,5 @@ try {
   relay('forwarder (baseline run 2)', base2.sample);
 } finally {
   await server.stop();
+  killLiveCliProcesses(); // a CLI left by a failed phase must not keep the bench alive
 }

@@ -13,6 +13,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocket, WebSocketServer } from 'ws';
 import { startHttpsListener, type HttpsListener } from '../src/server/http/https-listener.js';
 import type { HttpPorts } from '../src/server/http/http-ports.js';
 import { ConnectionLimiter } from '../src/server/net/connection-limits.js';
@@ -25,6 +26,7 @@ let cert = '';
 let key = '';
 let https: HttpsListener;
 const limiter = new ConnectionLimiter({ perAddressUnauthenticated: 4 });
+const echo = new WebSocketServer({ noServer: true });
 
 const ports: HttpPorts = {
   est: {
@@ -47,6 +49,8 @@ before(async () => {
   https = await startHttpsListener({
     host: '127.0.0.1', port: 0, certPem: cert, keyPem: key, clientCaPem: cert, ports, limiter,
     limits: { handshakeTimeoutMs: 400, headersTimeoutMs: 400, requestTimeoutMs: 1000, keepAliveTimeoutMs: 300 },
+    // An echo WebSocket stands in for the OSCAR endpoint: only the listener's deadlines are under test here.
+    onUpgrade: (req, socket, head) => echo.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m: Buffer) => ws.send(m))),
   });
 });
 
@@ -96,6 +100,20 @@ test('HTTPS: headers trickled one byte at a time do not extend the header deadli
 
 test('HTTPS: a normal request still works, and keeps working on a kept-alive connection', async () => {
   assert.equal(await healthz('127.0.0.42'), 200);
+});
+
+test('HTTPS: a WebSocket outlives the header and request deadlines (they stop at the upgrade)', async () => {
+  const ws = new WebSocket(`wss://127.0.0.1:${https.port}/oscar`, { ca: cert, localAddress: '127.0.0.43' });
+  const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+  await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+  // Past every HTTP deadline armed for this connection (header 400 ms from the handshake, request 1000 ms).
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(ws.readyState, WebSocket.OPEN, 'still open');
+  const back = new Promise<string>((resolve) => ws.once('message', (m: Buffer) => resolve(m.toString())));
+  ws.send('still here');
+  assert.equal(await back, 'still here');
+  ws.close();
+  assert.equal(await closed, 1005);
 });
 
 test('OSCAR over TLS: silent and stalled handshakes are closed by the handshake deadline; a real client still signs on', async () => {

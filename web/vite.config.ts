@@ -11,9 +11,9 @@ const BROWSER_PROVIDER = fileURLToPath(new URL('./src/platform/pki-provider.ts',
 /**
  * Swaps src/pki/provider.ts for web/src/platform/pki-provider.ts in the bundle, as a package's "browser" field
  * would: src/pki reads and verifies certificates through that one module, so the page runs the same verifier
- * without node:crypto.
+ * without node:crypto. Exported for bench/web-client.bench.ts, which bundles a bench-only page the same way.
  */
-function browserPlatform(): Plugin {
+export function browserPlatform(): Plugin {
   return {
     name: 'certim-browser-platform',
     enforce: 'pre',
