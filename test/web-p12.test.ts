@@ -1,5 +1,5 @@
 /**
- * One identity in the CLI and in the browser (docs/protocol.md §18.6), in real Chromium against a real
+ * One identity in the CLI and in the browser (docs/protocol.md §18.5), in real Chromium against a real
  * `certim server` process and real CLI processes: a CLI identity exported with `certim keys export` is imported in
  * the page, signs in with the CLI's fingerprint and exchanges verified IMs with a CLI buddy; a page identity
  * exported from the page becomes a new CLI profile with `certim keys import --server`, which sends and receives.

@@ -3,8 +3,8 @@
  * (RFC 7914 §7) and AES-CBC / 3DES-CBC, plus the PKCS#12 PBE schemes (RFC 7292 appendix C) that legacy files use:
  * pbeWithSHAAnd3-KeyTripleDES-CBC and pbeWithSHAAnd40BitRC2-CBC / 128BitRC2-CBC.
  *
- * All KDF work parameters read from files are bounded before any work is done (pbe-limits.ts). A failed decryption (bad padding, the usual wrong-password symptom) is
- * PkiError BAD_PASSPHRASE.
+ * All KDF work parameters read from files are bounded before any work is done (pbe-limits.ts). A failed
+ * decryption (bad padding, the usual wrong-password symptom) is PkiError BAD_PASSPHRASE.
  */
 import { der, seqOf, readOid, readOctets, readSmallInt, TAG, type Asn1 } from './asn1/der.js';
 import { OID } from './oids.js';

@@ -1,5 +1,5 @@
 /**
- * The portable PKCS#12 codec (docs/protocol.md §18.6) with the WebCrypto modern-profile engine the web client runs:
+ * The portable PKCS#12 codec (docs/protocol.md §18.5) with the WebCrypto modern-profile engine the web client runs:
  * round trips, OpenSSL reading what it writes and it reading what OpenSSL writes, the CLI's node engine and the
  * WebCrypto one reading each other's files, one wrong-password error whatever check failed, and the legacy profile
  * refused by name.

@@ -1,6 +1,6 @@
 /**
  * PKCS#12 (RFC 7292) files as bytes: the one reader and writer that both the CLI (src/pki/pkcs12.ts, node:crypto)
- * and the web client (src/pki/pkcs12-webcrypto.ts, WebCrypto) use (docs/protocol.md §18.6). Portable: no node:
+ * and the web client (src/pki/pkcs12-webcrypto.ts, WebCrypto) use (docs/protocol.md §18.5). Portable: no node:
  * module, no Buffer. Keys go in and come out as PKCS#8 DER, certificates as DER; the crypto is an
  * {@link Pkcs12Engine}, which also decides which algorithms it accepts (the browser's accepts the modern profile
  * only and refuses the legacy one by name).
@@ -91,7 +91,7 @@ const MAC_HASH: Record<string, { name: Pkcs12MacHash; len: number }> = {
 };
 const MAC_OID: Record<Pkcs12MacHash, string> = { sha1: OID.sha1, sha256: OID.sha256, sha384: OID.sha384, sha512: OID.sha512 };
 
-/** The one wrong-password error (docs/protocol.md §18.6: it does not say which check failed). */
+/** The one wrong-password error (docs/protocol.md §18.5: it does not say which check failed). */
 export const PKCS12_BAD_PASSPHRASE = 'wrong password for this PKCS#12 file (or the file was altered)';
 
 function badPassphrase(cause?: unknown): PkiError {
@@ -292,7 +292,7 @@ async function readBag(bag: Asn1, password: string, engine: Pkcs12Engine, out: P
 }
 
 // ----------------------------------------------------------------------------------------------------------------
-// Identities (docs/protocol.md §18.6)
+// Identities (docs/protocol.md §18.5)
 
 /** One role of an identity, as bytes. */
 export interface Pkcs12IdentityPart {

@@ -1,6 +1,6 @@
 /**
  * The modern PKCS#12 profile on WebCrypto, for the web client (and anything else with `crypto.subtle`;
- * docs/protocol.md §18.6): bags in PBES2 with PBKDF2-HMAC-SHA-256 and AES-256-CBC, MAC HMAC-SHA-256 keyed with the
+ * docs/protocol.md §18.5): bags in PBES2 with PBKDF2-HMAC-SHA-256 and AES-256-CBC, MAC HMAC-SHA-256 keyed with the
  * PKCS#12 KDF. Reading accepts PBES2 / PBKDF2 (HMAC-SHA-256, -384, -512) / AES-CBC and a SHA-2 MAC; the legacy
  * algorithms (RC2, 3DES, the pbeWithSHAAnd* schemes, SHA-1 MAC or PRF) are refused by name, before any key is
  * derived, with what to do instead. The PKCS#12 KDF hashes with src/wire/sha256.ts (synchronous).

@@ -1,5 +1,5 @@
 /**
- * Moving an identity between the CLI and this page as a PKCS#12 file (docs/protocol.md §18.6), through the same
+ * Moving an identity between the CLI and this page as a PKCS#12 file (docs/protocol.md §18.5), through the same
  * reader/writer the CLI uses (src/pki/pkcs12-codec.ts) with the WebCrypto engine (modern profile only; legacy files
  * are refused by name). Export unlocks the keys with the device passphrase and writes them, the two certificates and
  * the pinned CA under the file's password. Import reads a file, checks both certificates against the CA pinned on

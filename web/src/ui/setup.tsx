@@ -1,4 +1,4 @@
-/** First use on this device: check and pin the CA, then enroll (docs/protocol.md §18.2) or import a .p12 (§18.6). */
+/** First use on this device: check and pin the CA, then enroll (docs/protocol.md §18.2) or import a .p12 (§18.5). */
 import { useEffect, useState } from 'preact/hooks';
 import { checkCa, enroll, formatFingerprint, invitationFingerprint, pinCa, type CaCheck } from '../keys/enroll.js';
 import { KEY_SIZES } from '../keys/csr.js';
@@ -81,7 +81,7 @@ export function EnrollForm(props: { onEnrolled: (a: StoredAccount) => void }) {
   );
 }
 
-/** Set up this device from a .p12 exported by the CLI or another browser, instead of enrolling (docs/protocol.md §18.6). */
+/** Set up this device from a .p12 exported by the CLI or another browser, instead of enrolling (docs/protocol.md §18.5). */
 export function ImportForm(props: { onImported: (a: StoredAccount) => void }) {
   const [busy, setBusy] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
