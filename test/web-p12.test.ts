@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { TestServer, TestUser } from './support/cli-harness.js';
@@ -167,7 +167,13 @@ describe('PKCS#12 identities between the CLI and the browser', { timeout: 900_00
 
     // The CLI's profile passphrase is the file's password.
     const wendy = new TestUser('wendy', join(server.tmp, 'wendy-cli'), 'wendy-pw-1', 'wendy file password');
-    const imp = await wendy.run(['keys', 'import', file, '--server', server.tlsAddress, '--https', server.httpsUrl, '--ca-fingerprint', server.ready.caFingerprint]);
+    const importArgs = ['keys', 'import', file, '--server', server.tlsAddress, '--https', server.httpsUrl, '--ca-fingerprint', server.ready.caFingerprint];
+    // A wrong file password: refused, and no profile is left behind.
+    const bad = await wendy.run(importArgs, { CERTIM_PASSPHRASE: 'not the file password' });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /wrong password for .*wendy-from-browser\.p12/);
+    assert.equal(existsSync(join(wendy.profile, 'profile.json')), false);
+    const imp = await wendy.run(importArgs);
     assert.equal(imp.code, 0, imp.stderr);
     assert.match(imp.stdout, /Imported .* into a new profile .*: wendy on /);
     const show = JSON.parse((await wendy.run(['keys', 'show', '--json'])).stdout) as { screenName: string; certs: { role: string; fingerprint: string }[] };
