@@ -3,7 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { assertNoIdentity, existingIdentity, exportIdentityP12, importIdentityP12, initKeys, keysSummary, profileCrl, rotateKeys, type KeysSummary } from '../../client/node/account.js';
+import { assertNoIdentity, existingIdentity, exportIdentityP12, importIdentityP12, importIdentityP12NewProfile, initKeys, keysSummary, profileCrl, rotateKeys, type KeysSummary } from '../../client/node/account.js';
 import type { ProfileDir } from '../../client/node/profile.js';
 import { parseCertificate } from '../../pki/x509-parse.js';
 import { fromPem } from '../../pki/asn1/der.js';
@@ -18,10 +18,14 @@ const USAGE = `usage:
   certim keys rotate [--profile DIR]
   certim keys export --p12 FILE [--legacy] [--profile DIR]
   certim keys import FILE [--profile DIR]
+  certim keys import FILE --server HOST[:PORT] [--https URL] [--ca-fingerprint FINGERPRINT] [--profile DIR]
 PORT is the server's OSCAR-over-TLS port (default 5191); --https is the EST URL (default https://HOST:8443).
 --ca-fingerprint: the CA root's SHA-256 fingerprint from the server's admin (\`certim admin ca show\`), as shown
   there (groups of four, in quotes) or as plain hex; spaces, colons and case do not matter. Without it, init shows
   the fingerprint and asks. Text output shows fingerprints in groups of four; --json gives plain lowercase hex.
+import with --server makes a new profile from the file (e.g. exported by the web client) instead of enrolling:
+  the CA is pinned as for init, the screen name is the certificates', and the file's password becomes the key
+  passphrase. Without --server, import goes into an existing profile.
 init refuses to replace existing keys unless --force (the old files go to backup-<time>/ in the profile).
 rotate and init --force enroll new certificates; the server revokes the ones they replace (reason superseded).
 import says which identity it replaces and keeps a backup of it.
@@ -174,11 +178,32 @@ async function exportCmd(argv: string[]): Promise<number> {
 }
 
 async function importCmd(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...COMMON_OPTIONS, server: { type: 'string' }, https: { type: 'string' }, 'ca-fingerprint': { type: 'string' } },
+    allowPositionals: true,
+  });
   const file = positionals[0];
   if (!file) throw new UsageError('keys import needs a FILE (.p12)');
-  const passphrase = await readPassphrase(values);
   const profile = profileFrom(values);
+  if (values.server !== undefined) {
+    if (profile.exists()) throw new UsageError(`${profile.dir} is already a profile: import into it without --server`);
+    const passphrase = await readPassphrase(values);
+    const { settings } = await importIdentityP12NewProfile({
+      profile, server: values.server, passphrase, file,
+      ...(values.https ? { https: values.https } : {}),
+      ...(values['ca-fingerprint'] ? { caFingerprint: values['ca-fingerprint'] } : {}),
+      confirmCa: async (fp) => {
+        console.error(`The server's CA root fingerprint (SHA-256) is:\n  ${formatFingerprint(fp)}\nCompare it with the one the server's admin gave you (\`certim admin ca show\`).`);
+        return /^y(es)?$/i.test(await promptLine('Trust this CA? [y/N] '));
+      },
+    });
+    const now = keysSummary(profile);
+    console.log(`Imported ${file} into a new profile ${profile.dir}: ${settings.screenName} on ${settings.server}, CA ${formatFingerprint(settings.caFingerprint)} (pinned), identity ${formatFingerprint(now.fingerprint)}.`);
+    return 0;
+  }
+  if (values['ca-fingerprint'] !== undefined || values.https !== undefined) throw new UsageError('--https and --ca-fingerprint go with --server (a new profile)');
+  const passphrase = await readPassphrase(values);
   const replaced = existingIdentity(profile);
   await importIdentityP12(profile, passphrase, file);
   const now = keysSummary(profile);

@@ -3,7 +3,7 @@
  * and re-enroll, and build a signed-on {@link CertimClient}. The CLI commands are thin wrappers over these.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fromPem, toPem } from '../../pki/asn1/der.js';
 import { buildCsr } from '../../pki/csr.js';
 import { PkiError } from '../../pki/errors.js';
@@ -429,4 +429,58 @@ export async function importIdentityP12(profile: ProfileDir, passphrase: string,
     encryption: { privateKey: p12.encryption.privateKey, certDer: p12.encryption.certificate.der },
     signing: { privateKey: p12.signing.privateKey, certDer: p12.signing.certificate.der },
   };
+}
+
+/** Options of {@link importIdentityP12NewProfile}. */
+export interface ImportNewProfileOptions {
+  /** The profile to create (must not exist yet). */
+  profile: ProfileDir;
+  /** "host[:port]" of OSCAR over TLS. */
+  server: string;
+  /** EST base URL (default https://HOST:8443). */
+  https?: string;
+  /** Expected CA root fingerprint; else `confirmCa` is asked. */
+  caFingerprint?: string;
+  /** Asks the user to confirm a CA fingerprint. */
+  confirmCa?: ConfirmCa;
+  /** The .p12 password, which also becomes the profile's key passphrase. */
+  passphrase: string;
+  /** The .p12 file. */
+  file: string;
+}
+
+/**
+ * Creates a profile from a PKCS#12 identity (one exported by the web client or by `keys export` elsewhere) instead
+ * of enrolling: pins the server's CA as `keys init` does, takes the screen name from the certificates, then imports
+ * with {@link importIdentityP12} (certificates checked against that CA). On failure nothing is left behind.
+ */
+export async function importIdentityP12NewProfile(o: ImportNewProfileOptions): Promise<{ settings: ProfileSettings; identity: Identity<KeyObject> }> {
+  if (o.profile.exists()) throw new ClientError('PROFILE', `${o.profile.dir} is already a profile; import into it without --server`);
+  let p12;
+  try {
+    p12 = await importIdentityPkcs12(readFileSync(o.file), o.passphrase);
+  } catch (e) {
+    if (e instanceof PkiError && e.code === 'BAD_PASSPHRASE') throw new ClientError('BAD_PASSPHRASE', `wrong password for ${o.file}`, { cause: e });
+    throw e;
+  }
+  const target = parseHostPort(o.server, DEFAULT_TLS_PORT);
+  const httpsUrl = o.https ?? `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${DEFAULT_HTTPS_PORT}`;
+  const ca = await pinCa(o.profile, httpsUrl, o.caFingerprint, o.confirmCa);
+  const settings: ProfileSettings = {
+    version: 1,
+    screenName: p12.screenName,
+    server: `${target.host}:${target.port}`,
+    https: httpsUrl,
+    caFingerprint: ca.rootFingerprint,
+    keySize: p12.encryption.certificate.keyBits ?? 3072,
+  };
+  o.profile.ensure();
+  o.profile.write('ca.pem', ca.pems.join(''));
+  o.profile.saveSettings(settings);
+  try {
+    return { settings, identity: await importIdentityP12(o.profile, o.passphrase, o.file) };
+  } catch (e) {
+    for (const f of ['profile.json', 'ca.pem']) rmSync(o.profile.path(f), { force: true });
+    throw e;
+  }
 }

@@ -121,12 +121,17 @@ function aad(screenName: string, role: string): Uint8Array {
 export async function sealKey(key: CryptoKey, wrapping: CryptoKey, screenName: string, role: string): Promise<SealedKey> {
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', key));
   try {
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const data = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: bufferSource(aad(screenName, role)) }, wrapping, pkcs8));
-    return { iv, data };
+    return await sealPkcs8(pkcs8, wrapping, screenName, role);
   } finally {
     pkcs8.fill(0);
   }
+}
+
+/** Encrypts PKCS#8 bytes for storage (an imported key; the caller zeroes `pkcs8`). */
+export async function sealPkcs8(pkcs8: Uint8Array, wrapping: CryptoKey, screenName: string, role: string): Promise<SealedKey> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: bufferSource(aad(screenName, role)) }, wrapping, bufferSource(pkcs8)));
+  return { iv, data };
 }
 
 /** Thrown when the passphrase does not open the keys. */

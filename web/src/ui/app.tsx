@@ -1,10 +1,10 @@
-/** The app's screens: CA check, enrollment, unlock + sign-in, then the chat (chat.tsx). */
+/** The app's screens: CA check, enrollment or .p12 import, unlock + sign-in (and .p12 export), then the chat (chat.tsx). */
 import { useEffect, useState } from 'preact/hooks';
 import { listAccounts, type StoredAccount } from '../keys/keystore.js';
 import { pinnedCa } from '../keys/enroll.js';
 import type { ChatSession } from '../session/types.js';
 import { signIn } from '../session/index.js';
-import { CaPanel, EnrollForm } from './setup.js';
+import { CaPanel, EnrollForm, ExportForm, ImportForm } from './setup.js';
 import { Chat } from './chat.js';
 
 type Screen = { s: 'loading' } | { s: 'ca' } | { s: 'enroll' } | { s: 'unlock'; accounts: StoredAccount[] } | { s: 'chat'; session: ChatSession };
@@ -23,9 +23,11 @@ export function App() {
       {screen.s === 'loading' && <p class="panel">Loading…</p>}
       {screen.s === 'ca' && <CaPanel onPinned={() => void refresh()} />}
       {screen.s === 'enroll' && <EnrollForm onEnrolled={() => void refresh()} />}
+      {screen.s === 'enroll' && <ImportForm onImported={() => void refresh()} />}
       {screen.s === 'unlock' && (
         <Unlock accounts={screen.accounts} onSession={(session) => setScreen({ s: 'chat', session })} onEnrollAnother={() => setScreen({ s: 'enroll' })} />
       )}
+      {screen.s === 'unlock' && <ExportForm accounts={screen.accounts} />}
       {screen.s === 'chat' && <Chat session={screen.session} onSignOut={() => { screen.session.close(); void refresh(); }} />}
     </div>
   );

@@ -1,8 +1,9 @@
-/** First use on this device: check and pin the CA, then enroll (docs/protocol.md §18.2). */
+/** First use on this device: check and pin the CA, then enroll (docs/protocol.md §18.2) or import a .p12 (§18.5). */
 import { useEffect, useState } from 'preact/hooks';
 import { checkCa, enroll, formatFingerprint, invitationFingerprint, pinCa, type CaCheck } from '../keys/enroll.js';
 import { KEY_SIZES } from '../keys/csr.js';
 import type { StoredAccount } from '../keys/keystore.js';
+import { download, exportIdentity, importIdentity, MIN_P12_PASSWORD } from '../keys/p12.js';
 
 export function CaPanel(props: { onPinned: () => void }) {
   const [check, setCheck] = useState<CaCheck | undefined>();
@@ -77,5 +78,84 @@ export function EnrollForm(props: { onEnrolled: (a: StoredAccount) => void }) {
       {busy && <p aria-live="polite">{busy}…</p>}
       {error && <p class="error" role="alert">{error}</p>}
     </form>
+  );
+}
+
+/** Set up this device from a .p12 exported by the CLI or another browser, instead of enrolling (docs/protocol.md §18.5). */
+export function ImportForm(props: { onImported: (a: StoredAccount) => void }) {
+  const [busy, setBusy] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    const f = new FormData(ev.currentTarget as HTMLFormElement);
+    const passphrase = String(f.get('passphrase'));
+    if (passphrase !== String(f.get('passphrase2'))) return setError('the two passphrases differ');
+    const file = f.get('file');
+    if (!(file instanceof Blob) || file.size === 0) return setError('choose a .p12 file');
+    setError(undefined);
+    setBusy('reading the file');
+    file.arrayBuffer()
+      .then((buf) => importIdentity({ file: new Uint8Array(buf), filePassword: String(f.get('filePassword')), passphrase, onStep: setBusy }))
+      .then(props.onImported, (e: Error) => {
+        setBusy(undefined);
+        setError(e.message);
+      });
+  };
+  return (
+    <form class="panel" onSubmit={submit} data-testid="import-form">
+      <h2>Or bring your identity</h2>
+      <p>Import the .p12 file written by <code>certim keys export</code> or by certim in another browser. Its certificates must come from this server's CA.</p>
+      <label>Identity file (.p12) <input name="file" type="file" required accept=".p12,.pfx,application/x-pkcs12" /></label>
+      <label>Password of the file <input name="filePassword" type="password" required autocomplete="off" /></label>
+      <label>New passphrase for your keys on this device <input name="passphrase" type="password" required minLength={8} autocomplete="new-password" /></label>
+      <label>New passphrase again <input name="passphrase2" type="password" required minLength={8} autocomplete="new-password" /></label>
+      <button type="submit" disabled={busy !== undefined}>Import identity</button>
+      {busy && <p aria-live="polite">{busy}…</p>}
+      {error && <p class="error" role="alert">{error}</p>}
+    </form>
+  );
+}
+
+/** Writes an account's identity to a .p12 file the CLI (`certim keys import`) or another browser can read. */
+export function ExportForm(props: { accounts: StoredAccount[] }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const [done, setDone] = useState<string | undefined>();
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    const f = new FormData(ev.currentTarget as HTMLFormElement);
+    const filePassword = String(f.get('filePassword'));
+    if (filePassword !== String(f.get('filePassword2'))) return setError('the two file passwords differ');
+    const account = props.accounts.find((a) => a.screenName === String(f.get('screenName')));
+    if (!account) return setError('choose an account');
+    setBusy(true);
+    setError(undefined);
+    setDone(undefined);
+    exportIdentity(account, String(f.get('passphrase')), filePassword).then((bytes) => {
+      const name = `${account.screenName.replace(/[^A-Za-z0-9._-]/g, '_')}.p12`;
+      download(bytes, name);
+      setBusy(false);
+      setDone(`Saved ${name}. Keep it private: anyone with the file and its password can read your messages.`);
+    }, (e: Error) => {
+      setBusy(false);
+      setError(e.message);
+    });
+  };
+  return (
+    <details class="panel">
+      <summary>Export your identity (.p12)</summary>
+      <form onSubmit={submit} data-testid="export-form">
+        <p>For <code>certim keys import</code> or another browser. Written with AES-256 and PBKDF2-SHA-256 (600,000 rounds).</p>
+        <label>Account
+          <select name="screenName">{props.accounts.map((a) => <option value={a.screenName}>{a.screenName}</option>)}</select>
+        </label>
+        <label>Key passphrase on this device <input name="passphrase" type="password" required /></label>
+        <label>Password for the file <input name="filePassword" type="password" required minLength={MIN_P12_PASSWORD} autocomplete="new-password" /></label>
+        <label>Password for the file again <input name="filePassword2" type="password" required minLength={MIN_P12_PASSWORD} autocomplete="new-password" /></label>
+        <button type="submit" disabled={busy}>{busy ? 'Exporting…' : 'Export .p12'}</button>
+        {done && <p role="status" data-testid="export-done">{done}</p>}
+        {error && <p class="error" role="alert">{error}</p>}
+      </form>
+    </details>
   );
 }
