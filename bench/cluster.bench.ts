@@ -28,6 +28,7 @@ import { hashPassword, makeLegacyVerifier } from '../src/server/auth/password.js
 import { openStore } from '../src/store/index.js';
 import { BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
 import { spawnBenchChild, type BenchChild } from './support/child.js';
+import type { LoopDelaySample } from './support/child-ipc.js';
 import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
 import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
 import { fmt, sleep } from './support/stats.js';
@@ -82,6 +83,8 @@ interface Placement {
   perCpuSec: number;
   natsCpuPerIm: number | undefined;
   fixed: PhaseResult & { generatorP99: number };
+  /** Each node's event-loop delay during the fixed-rate phase. */
+  nodeDelay: LoopDelaySample[];
   /** IMs per server CPU-second (both nodes) at the fixed offered rate. */
   fixedPerCpuSec: number;
 }
@@ -111,13 +114,16 @@ async function measure(nodes: BenchChild[], nodeOf: (i: number) => number, rateF
     const nats1 = natsCpuSeconds();
     await sleep(300);
     const fcpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
+    await Promise.all(nodes.map((n) => n.loopDelay()));
     const fixed = await generatorDelay(() => fixedRate(clients, rateFor(closed), SECONDS));
+    const nodeDelay = await Promise.all(nodes.map((n) => n.loopDelay()));
     const fcpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - fcpu0;
     return {
       closed,
       perCpuSec: closed.delivered / cpu,
       natsCpuPerIm: nats0 !== undefined && nats1 !== undefined && closed.delivered > 0 ? (nats1 - nats0) / closed.delivered : undefined,
       fixed,
+      nodeDelay,
       fixedPerCpuSec: fixed.delivered / fcpu,
     };
   } finally {
@@ -131,7 +137,8 @@ function line(name: string, p: Placement): string {
   return [
     `  ${name.padEnd(10)} closed loop ${fmt(p.closed.perSecond).padStart(6)} IM/s, ${fmt(p.perCpuSec).padStart(6)} IM per server-CPU-s`,
     `(p99 ${fmt(p.closed.p99, 2)} ms)`,
-    `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (generator event-loop delay p99 ${fmt(f.generatorP99, 1)} ms)`,
+    `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (generator event-loop delay p99 ${fmt(f.generatorP99, 1)} ms;`,
+    `node event-loop delay p99/max ${p.nodeDelay.map((d) => `${fmt(d.p99, 1)}/${fmt(d.max, 0)}`).join(', ')} ms)`,
     p.natsCpuPerIm !== undefined ? `| nats-server ${fmt(p.natsCpuPerIm * 1e6, 1)} CPU-µs/IM` : '',
   ].join(' ');
 }
