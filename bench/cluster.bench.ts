@@ -12,7 +12,8 @@
  * (bench/support/baseline-relay.ts), offered the same rate by the same load generator in the same run: whatever
  * p99 it shows comes from the host and the load generator, not from certim.
  *
- * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase)
+ * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase, CERTIM_BENCH_RATE
+ * to fix the offered rate of the latency phases instead of half the cross-node maximum)
  * Needs Postgres (CERTIM_TEST_PG) and NATS (CERTIM_TEST_NATS), like the cluster tests.
  */
 import { randomBytes } from 'node:crypto';
@@ -164,7 +165,8 @@ try {
   const idleCpu = (nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - idle0) / 2;
   console.log(`cluster bench: 2 nodes (Postgres + NATS), ${N} clients in ${N / 2} pairs, ${IM_FRAME_BYTES}-byte ICBM ch-1 frames, phases of ${SECONDS} s`);
   // Cross-node first: half of its maximum is the load both placements are offered for the latency figures.
-  let rate = 0;
+  // CERTIM_BENCH_RATE fixes it instead (to compare runs, e.g. two builds, at one offered rate).
+  let rate = Number(process.env.CERTIM_BENCH_RATE ?? 0);
   const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
   const cross = await measure(nodes, (i) => i & 1, pick);
   const one = await measure(nodes, () => 0, pick);
