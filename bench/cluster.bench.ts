@@ -10,7 +10,8 @@
  * latency at half of the cross-node maximum offered to both placements. The ratio line is the cross-node cost per
  * IM over the one-node cost per IM. The latency baseline is the do-nothing FLAP relay of the server bench
  * (bench/support/baseline-relay.ts), offered the same rate by the same load generator in the same run: whatever
- * p99 it shows comes from the host and the load generator, not from certim.
+ * p99 it shows comes from the host and the load generator, not from certim. A second baseline is one NATS hop alone at
+ * the same rate (publish -> subscriber through the same nats-server): what a cross-node IM's hop costs on this host.
  *
  * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase, CERTIM_BENCH_RATE
  * to fix the offered rate of the latency phases instead of half the cross-node maximum)
@@ -32,7 +33,7 @@ import { spawnBenchChild, type BenchChild } from './support/child.js';
 import type { LoopDelaySample } from './support/child-ipc.js';
 import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
 import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
-import { fmt, sleep } from './support/stats.js';
+import { fmt, quantile, sleep } from './support/stats.js';
 
 const N = Number(process.env.CERTIM_BENCH_N ?? 200);
 const SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
@@ -66,6 +67,51 @@ async function generatorDelay(phase: () => Promise<PhaseResult>): Promise<PhaseR
     return { ...r, generatorP99: h.percentile(99) / 1e6 };
   } finally {
     h.disable();
+  }
+}
+
+/**
+ * One NATS hop alone at `rate` messages/s (5 ms tick, like fixedRate): publish on one connection to a subscriber on
+ * another, both in this process, IM-sized payloads; the latency a cross-node IM's NATS hop gets from this nats-server
+ * and host, with no certim code on the path.
+ */
+async function natsHop(rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
+  const servers = NATS.replace(/^nats:\/\//, '').replace(/[/?].*$/, '');
+  const [pub, sub] = await Promise.all([connect({ servers }), connect({ servers })]);
+  try {
+    const subject = `certim.${CLUSTER}.benchhop`;
+    const sentAt = new Map<number, number>();
+    const latencies: number[] = [];
+    sub.subscribe(subject, {
+      callback: (_err, m) => {
+        const id = new DataView(m.data.buffer, m.data.byteOffset, 8).getFloat64(0);
+        const t = sentAt.get(id);
+        if (t !== undefined) latencies.push(performance.now() - t);
+      },
+    });
+    await sub.flush();
+    const payload = new Uint8Array(IM_FRAME_BYTES);
+    let sent = 0;
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = (performance.now() - t0) / 1000;
+        const due = Math.min(rate * seconds, Math.floor(rate * elapsed));
+        while (sent < due) {
+          new DataView(payload.buffer).setFloat64(0, ++sent);
+          sentAt.set(sent, performance.now());
+          pub.publish(subject, payload);
+        }
+        if (elapsed >= seconds) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    await sleep(1000);
+    return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+  } finally {
+    await Promise.all([pub.close(), sub.close()]);
   }
 }
 
@@ -180,6 +226,7 @@ try {
   } finally {
     await relay.stop();
   }
+  const hop = await natsHop(rate, SECONDS);
   console.log(`  idle cluster: both nodes together use ${fmt(100 * idleCpu, 1)}% of a core (heartbeats, watch, timers)`);
   console.log(line('one node', one));
   console.log(line('cross node', cross));
@@ -191,6 +238,7 @@ try {
     `  baseline (do-nothing relay, same rate, same generator): p50 ${fmt(base.p50, 2)} ms, p99 ${fmt(base.p99, 2)} ms (generator event-loop delay p99 ${fmt(base.generatorP99, 1)} ms); ` +
       `p99 over the baseline's: cross-node ${fmt(cross.fixed.p99 / base.p99, 2)}x, one node ${fmt(one.fixed.p99 / base.p99, 2)}x; host load average ${loadAverage()}`,
   );
+  console.log(`  one NATS hop alone (publish -> subscriber, same rate, this nats-server): p50 ${fmt(hop.p50, 2)} ms, p99 ${fmt(hop.p99, 2)} ms (a cross-node IM makes one)`);
 } finally {
   for (const n of nodes) await n.stop();
   await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).finally(() => admin.end());

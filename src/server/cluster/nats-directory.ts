@@ -99,6 +99,7 @@ export class NatsDirectory implements DeliveryDirectory {
   private fresh = false;
   /** Bumped at every disconnect or watch end, so a catch-up started before one does not mark the replica fresh. */
   private freshEpoch = 0;
+  private catchingUp = false;
   /** Sends queued behind an earlier one still waiting for its lookup (0: a send may dispatch at once). */
   private queued = 0;
   private seenWaiters: Array<{ revision: number; resolve: () => void }> = [];
@@ -446,22 +447,37 @@ export class NatsDirectory implements DeliveryDirectory {
     ]);
   }
 
-  /** Another node's write: answered (empty) once this node's replica holds that revision; unanswered after the timeout. */
+  /**
+   * Another node's write: answered (empty) once this node's replica holds that revision — or at once while the
+   * replica is not fresh, since sends read the stream then; unanswered after the timeout.
+   */
   private onSeenRequest(msg: Msg): void {
     const revision = Number(new TextDecoder().decode(msg.data));
     if (!Number.isSafeInteger(revision)) return;
+    if (!this.fresh) {
+      msg.respond();
+      return;
+    }
     void this.waitSeen(revision, this.requestTimeoutMs).then((ok) => {
-      if (ok) msg.respond();
+      if (ok || !this.fresh) msg.respond();
     });
   }
 
-  /** Resolves true once the replica has applied `revision`, false after `timeoutMs` (or when the directory closes first). */
+  /**
+   * Resolves true once the replica has applied `revision`, false after `timeoutMs` (or when the directory closes
+   * first). A watch that far behind is not trusted for sends until it has caught up (`stale`, then `catchUp`).
+   */
   private waitSeen(revision: number, timeoutMs: number): Promise<boolean> {
     if (this.seen >= revision) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const waiter = { revision, resolve: () => { clearTimeout(timer); resolve(this.seen >= revision); } };
       const timer = setTimeout(() => {
         this.seenWaiters = this.seenWaiters.filter((x) => x !== waiter);
+        if (this.fresh && this.state === 'started') {
+          this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'directory watch behind; sends read the stream until it catches up', revision, seen: this.seen });
+          this.stale();
+          void this.catchUp();
+        }
         resolve(false);
       }, timeoutMs);
       this.seenWaiters.push(waiter);
@@ -476,13 +492,17 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** After a reconnect or a restarted watch: once the replica holds every write made meanwhile, sends use it again. */
   private async catchUp(): Promise<void> {
+    if (this.catchingUp) return;
+    this.catchingUp = true;
     const epoch = this.freshEpoch;
     try {
       await this.sync();
+      if (epoch === this.freshEpoch && this.state === 'started' && !this.conn.nc.isClosed() && !this.conn.nc.isDraining()) this.fresh = true;
     } catch {
-      return; // still behind: the next reconnect or watch restart tries again
+      // still behind: the next heartbeat tick tries again
+    } finally {
+      this.catchingUp = false;
     }
-    if (epoch === this.freshEpoch && this.state === 'started' && !this.conn.nc.isClosed()) this.fresh = true;
   }
 
   /** Resolves once the replica has applied every write the stream held when this was called. */
@@ -563,6 +583,7 @@ export class NatsDirectory implements DeliveryDirectory {
 
   private heartbeat(): void {
     if (this.state === 'closed' || this.conn.nc.isClosed()) return;
+    if (!this.fresh && this.state === 'started') void this.catchUp();
     try {
       this.conn.nc.publish(this.conn.subject('hb', this.node));
     } catch {
