@@ -166,6 +166,9 @@ export class NatsDirectory implements DeliveryDirectory {
     this.unlistenStatus = this.conn.onStatus((s) => {
       if (s.type === 'disconnected' || s.type === 'closed') this.stale();
       if (s.type === 'reconnected') {
+        // At once, not at the next tick (the client drops what it queued while disconnected): the reaper must hear
+        // that this node lives before it can see a session registered here after the outage, or it reaps that one.
+        this.heartbeat();
         void this.catchUp();
         if (s.outageMs >= this.deadAfterMs / 2) void this.recheckLocal();
       }
