@@ -10,9 +10,11 @@
  * latency at half of the cross-node maximum offered to both placements. The ratio line is the cross-node cost per
  * IM over the one-node cost per IM. The latency baseline is the do-nothing FLAP relay of the server bench
  * (bench/support/baseline-relay.ts), offered the same rate by the same load generator in the same run: whatever
- * p99 it shows comes from the host and the load generator, not from certim.
+ * p99 it shows comes from the host and the load generator, not from certim. A second baseline is one NATS hop alone at
+ * the same rate (publish -> subscriber through the same nats-server): what a cross-node IM's hop costs on this host.
  *
- * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase)
+ * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase, CERTIM_BENCH_RATE
+ * to fix the offered rate of the latency phases instead of half the cross-node maximum)
  * Needs Postgres (CERTIM_TEST_PG) and NATS (CERTIM_TEST_NATS), like the cluster tests.
  */
 import { randomBytes } from 'node:crypto';
@@ -28,9 +30,10 @@ import { hashPassword, makeLegacyVerifier } from '../src/server/auth/password.js
 import { openStore } from '../src/store/index.js';
 import { BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
 import { spawnBenchChild, type BenchChild } from './support/child.js';
+import type { LoopDelaySample } from './support/child-ipc.js';
 import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
 import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
-import { fmt, sleep } from './support/stats.js';
+import { fmt, quantile, sleep } from './support/stats.js';
 
 const N = Number(process.env.CERTIM_BENCH_N ?? 200);
 const SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
@@ -67,6 +70,51 @@ async function generatorDelay(phase: () => Promise<PhaseResult>): Promise<PhaseR
   }
 }
 
+/**
+ * One NATS hop alone at `rate` messages/s (5 ms tick, like fixedRate): publish on one connection to a subscriber on
+ * another, both in this process, IM-sized payloads; the latency a cross-node IM's NATS hop gets from this nats-server
+ * and host, with no certim code on the path.
+ */
+async function natsHop(rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
+  const servers = NATS.replace(/^nats:\/\//, '').replace(/[/?].*$/, '');
+  const [pub, sub] = await Promise.all([connect({ servers }), connect({ servers })]);
+  try {
+    const subject = `certim.${CLUSTER}.benchhop`;
+    const sentAt = new Map<number, number>();
+    const latencies: number[] = [];
+    sub.subscribe(subject, {
+      callback: (_err, m) => {
+        const id = new DataView(m.data.buffer, m.data.byteOffset, 8).getFloat64(0);
+        const t = sentAt.get(id);
+        if (t !== undefined) latencies.push(performance.now() - t);
+      },
+    });
+    await sub.flush();
+    const payload = new Uint8Array(IM_FRAME_BYTES);
+    let sent = 0;
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = (performance.now() - t0) / 1000;
+        const due = Math.min(rate * seconds, Math.floor(rate * elapsed));
+        while (sent < due) {
+          new DataView(payload.buffer).setFloat64(0, ++sent);
+          sentAt.set(sent, performance.now());
+          pub.publish(subject, payload);
+        }
+        if (elapsed >= seconds) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    await sleep(1000);
+    return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+  } finally {
+    await Promise.all([pub.close(), sub.close()]);
+  }
+}
+
 /** The 1-minute load average (how crowded the shared host was during the run). */
 function loadAverage(): string {
   try {
@@ -82,6 +130,8 @@ interface Placement {
   perCpuSec: number;
   natsCpuPerIm: number | undefined;
   fixed: PhaseResult & { generatorP99: number };
+  /** Each node's event-loop delay during the fixed-rate phase. */
+  nodeDelay: LoopDelaySample[];
   /** IMs per server CPU-second (both nodes) at the fixed offered rate. */
   fixedPerCpuSec: number;
 }
@@ -111,13 +161,16 @@ async function measure(nodes: BenchChild[], nodeOf: (i: number) => number, rateF
     const nats1 = natsCpuSeconds();
     await sleep(300);
     const fcpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
+    await Promise.all(nodes.map((n) => n.loopDelay()));
     const fixed = await generatorDelay(() => fixedRate(clients, rateFor(closed), SECONDS));
+    const nodeDelay = await Promise.all(nodes.map((n) => n.loopDelay()));
     const fcpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - fcpu0;
     return {
       closed,
       perCpuSec: closed.delivered / cpu,
       natsCpuPerIm: nats0 !== undefined && nats1 !== undefined && closed.delivered > 0 ? (nats1 - nats0) / closed.delivered : undefined,
       fixed,
+      nodeDelay,
       fixedPerCpuSec: fixed.delivered / fcpu,
     };
   } finally {
@@ -131,7 +184,8 @@ function line(name: string, p: Placement): string {
   return [
     `  ${name.padEnd(10)} closed loop ${fmt(p.closed.perSecond).padStart(6)} IM/s, ${fmt(p.perCpuSec).padStart(6)} IM per server-CPU-s`,
     `(p99 ${fmt(p.closed.p99, 2)} ms)`,
-    `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (generator event-loop delay p99 ${fmt(f.generatorP99, 1)} ms)`,
+    `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (generator event-loop delay p99 ${fmt(f.generatorP99, 1)} ms;`,
+    `node event-loop delay p99/max ${p.nodeDelay.map((d) => `${fmt(d.p99, 1)}/${fmt(d.max, 0)}`).join(', ')} ms)`,
     p.natsCpuPerIm !== undefined ? `| nats-server ${fmt(p.natsCpuPerIm * 1e6, 1)} CPU-µs/IM` : '',
   ].join(' ');
 }
@@ -157,7 +211,8 @@ try {
   const idleCpu = (nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - idle0) / 2;
   console.log(`cluster bench: 2 nodes (Postgres + NATS), ${N} clients in ${N / 2} pairs, ${IM_FRAME_BYTES}-byte ICBM ch-1 frames, phases of ${SECONDS} s`);
   // Cross-node first: half of its maximum is the load both placements are offered for the latency figures.
-  let rate = 0;
+  // CERTIM_BENCH_RATE fixes it instead (to compare runs, e.g. two builds, at one offered rate).
+  let rate = Number(process.env.CERTIM_BENCH_RATE ?? 0);
   const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
   const cross = await measure(nodes, (i) => i & 1, pick);
   const one = await measure(nodes, () => 0, pick);
@@ -171,6 +226,7 @@ try {
   } finally {
     await relay.stop();
   }
+  const hop = await natsHop(rate, SECONDS);
   console.log(`  idle cluster: both nodes together use ${fmt(100 * idleCpu, 1)}% of a core (heartbeats, watch, timers)`);
   console.log(line('one node', one));
   console.log(line('cross node', cross));
@@ -182,6 +238,7 @@ try {
     `  baseline (do-nothing relay, same rate, same generator): p50 ${fmt(base.p50, 2)} ms, p99 ${fmt(base.p99, 2)} ms (generator event-loop delay p99 ${fmt(base.generatorP99, 1)} ms); ` +
       `p99 over the baseline's: cross-node ${fmt(cross.fixed.p99 / base.p99, 2)}x, one node ${fmt(one.fixed.p99 / base.p99, 2)}x; host load average ${loadAverage()}`,
   );
+  console.log(`  one NATS hop alone (publish -> subscriber, same rate, this nats-server): p50 ${fmt(hop.p50, 2)} ms, p99 ${fmt(hop.p99, 2)} ms (a cross-node IM makes one)`);
 } finally {
   for (const n of nodes) await n.stop();
   await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).finally(() => admin.end());

@@ -87,3 +87,34 @@ test('nats directory: a watch that ends is resumed from the next revision, and c
     await c2.close();
   }
 });
+
+test('nats directory: a write resolves only once every live node\'s replica holds it, so a send there right after sees it', async () => {
+  const url = `${NATS_URL}?name=t${run}seen`;
+  const [c1, c2] = await Promise.all([connectCluster(url, { clientName: 'r1' }), connectCluster(url, { clientName: 'r2' })]);
+  const d1 = new NatsDirectory({ connection: c1, node: 'r1' });
+  const d2 = new NatsDirectory({ connection: c2, node: 'r2' });
+  const [e1, e2] = [new RecordingEndpoint(), new RecordingEndpoint()];
+  try {
+    await d1.start(e1);
+    await d2.start(e2);
+    const deadline = Date.now() + 5000;
+    while (!d2.liveNodes().includes('r1')) {
+      assert.ok(Date.now() < deadline, 'r2 hears r1 within 5 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const snac = { delivery: { kind: 'snac' as const, family: 4, subtype: 7, body: new Uint8Array([1]) } };
+    for (let i = 0; i < 25; i++) {
+      const address = { node: 'r2', sessionId: `s${i}` };
+      await d2.register({ address, user: `u${i}`, service: 'bos', exclusive: false, presence: snapshot(`U${i}`) });
+      assert.deepEqual(await d1.sendToUser(`u${i}`, snac), { targeted: 1, accepted: 1 }, `u${i} reached right after signing on`);
+      await d2.unregister(address);
+      assert.deepEqual(await d1.sendToUser(`u${i}`, snac), { targeted: 0, accepted: 0 }, `u${i} offline right after signing off`);
+    }
+  } finally {
+    await d1.close();
+    await d2.close();
+    await (await new Kvm(c1.nc).open(c1.bucket('sessions'))).destroy().catch(() => undefined);
+    await c1.close();
+    await c2.close();
+  }
+});

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { MemorySample } from './child-ipc.js';
+import type { LoopDelaySample, MemorySample } from './child-ipc.js';
 
 /** A running child under test. */
 export interface BenchChild {
@@ -17,6 +17,8 @@ export interface BenchChild {
   cpuSeconds(): number;
   /** A memory sample taken inside the child after GC. */
   memory(): Promise<MemorySample>;
+  /** Its event-loop delay since the previous call (or since it started); starts a new window. */
+  loopDelay(): Promise<LoopDelaySample>;
   /** Asks it to close and waits for exit (SIGKILL after 10 s). */
   stop(): Promise<void>;
 }
@@ -72,6 +74,19 @@ export async function spawnBenchChild(script: string, args: string[] = [], nodeF
         };
         child.on('message', onMsg);
         child.send({ cmd: 'mem' });
+      });
+    },
+    loopDelay() {
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('event-loop delay sample timed out')), 10_000);
+        const onMsg = (msg: { eld?: LoopDelaySample }): void => {
+          if (!msg.eld) return;
+          clearTimeout(t);
+          child.off('message', onMsg);
+          resolve(msg.eld);
+        };
+        child.on('message', onMsg);
+        child.send({ cmd: 'eld' });
       });
     },
     stop() {

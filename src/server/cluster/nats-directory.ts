@@ -7,8 +7,15 @@
  *   the takeover rule atomic per user across nodes.
  * - **Presence events** are the KV watch: each record carries the changes of the write that produced it, every
  *   node watches the whole bucket, and the stream's order is the order of changes for that user on every node.
- *   The same watch keeps a local replica (user -> sessions) used by `lookup`/`sendToUsers` after a sync (the
- *   stream's last sequence, read in one round trip, has reached the replica) and by the reaper.
+ *   The same watch keeps a local replica (user -> sessions), which answers `sendToUser`/`sendToUsers` with no
+ *   NATS round trip, `lookup` after a sync (the stream's last sequence, read in one round trip, has reached the
+ *   replica), and the reaper.
+ * - **Every acknowledged write is seen everywhere**: a write (register, update, unregister, a reaped node's
+ *   entries) resolves only once this node's replica and every live node's (asked on `certim.<cluster>.seen.<node>`
+ *   with the revision; each answers when its watch has applied it) hold it, so a send on any node after the write
+ *   resolved reads it from its replica. A node that does not answer within `requestTimeoutMs` is not waited for.
+ *   While this node is cut off from NATS, or its watch has stopped, its replica may be behind: sends read the
+ *   user's record from the stream instead (a JetStream direct get), until the replica has caught up again.
  * - **Delivery**: request/reply on `certim.<cluster>.deliver.<node>`, batched per node and event-loop turn
  *   (nats-outbox.ts); the receiving node checks that the session
  *   is still its own, applies the envelope's filters through its endpoint and replies with the accepted count. A
@@ -88,6 +95,13 @@ export class NatsDirectory implements DeliveryDirectory {
   private readonly replica = new Map<string, SessionEntry[]>();
   /** Highest KV revision applied to the replica, and who waits for one. */
   private seen = 0;
+  /** True while the replica answers sends: connected, watch running and caught up since (re)connecting. */
+  private fresh = false;
+  /** Bumped at every disconnect or watch end, so a catch-up started before one does not mark the replica fresh. */
+  private freshEpoch = 0;
+  private catchingUp = false;
+  /** Sends queued behind an earlier one still waiting for its lookup (0: a send may dispatch at once). */
+  private queued = 0;
   private seenWaiters: Array<{ revision: number; resolve: () => void }> = [];
   /** Sends are dispatched in call order; this is the tail of that queue. */
   private chain: Promise<void> = Promise.resolve();
@@ -131,6 +145,7 @@ export class NatsDirectory implements DeliveryDirectory {
       this.records = await UserRecords.open(nc, this.conn.bucket('sessions'), this.rpc, this.requestTimeoutMs);
       this.outbox = new DeliveryOutbox(this.rpc, (node) => this.conn.subject('deliver', node), this.requestTimeoutMs);
       this.subs.push(nc.subscribe(this.conn.subject('deliver', this.node), { callback: (err, msg) => { if (!err) this.onDeliver(msg); } }));
+      this.subs.push(nc.subscribe(this.conn.subject('seen', this.node), { callback: (err, msg) => { if (!err) this.onSeenRequest(msg); } }));
       this.subs.push(nc.subscribe(this.conn.subject('hb', '*'), {
         callback: (err, msg) => {
           if (!err) this.liveness.heard(msg.subject.slice(msg.subject.lastIndexOf('.') + 1));
@@ -149,8 +164,16 @@ export class NatsDirectory implements DeliveryDirectory {
     this.timers.push(setInterval(() => void this.reap(), Math.max(100, this.heartbeatMs / 2)));
     for (const t of this.timers) t.unref?.();
     this.unlistenStatus = this.conn.onStatus((s) => {
-      if (s.type === 'reconnected' && s.outageMs >= this.deadAfterMs / 2) void this.recheckLocal();
+      if (s.type === 'disconnected' || s.type === 'closed') this.stale();
+      if (s.type === 'reconnected') {
+        // At once, not at the next tick (the client drops what it queued while disconnected): the reaper must hear
+        // that this node lives before it can see a session registered here after the outage, or it reaps that one.
+        this.heartbeat();
+        void this.catchUp();
+        if (s.outageMs >= this.deadAfterMs / 2) void this.recheckLocal();
+      }
     });
+    this.fresh = true;
     this.state = 'started';
   }
 
@@ -163,8 +186,9 @@ export class NatsDirectory implements DeliveryDirectory {
     this.local.set(copy.address.sessionId, copy);
     this.pending.add(copy.address.sessionId);
     let displaced: SessionEntry[] = [];
+    let revision: number | undefined;
     try {
-      await this.records!.mutate(copy.user, (current) => {
+      revision = await this.records!.mutate(copy.user, (current) => {
         displaced = current.filter((e) => e.service === copy.service && (copy.exclusive || e.exclusive) && !sameSession(e.address, copy.address));
         const kept = current.filter((e) => !displaced.includes(e) && !sameSession(e.address, copy.address));
         const changes: RecordChange[] = displaced.map((d) => ({ entry: d, removed: true, event: d.presence !== undefined, reason }));
@@ -180,10 +204,13 @@ export class NatsDirectory implements DeliveryDirectory {
     // Displaced sessions are signed off before register resolves: ours directly, others' by a request (their node
     // would also act on the watched change; whichever comes first wins, exactly one sign-off reaches the session).
     const signOff: Envelope = { delivery: { kind: 'sign-off', reason } };
-    await Promise.all(displaced.map(async (d) => {
-      if (d.address.node === this.node) this.dropLocal(d.address.sessionId, reason);
-      else await this.request(d.address.node, [d.address.sessionId], signOff).catch(() => undefined);
-    }));
+    await Promise.all([
+      this.propagated(revision),
+      ...displaced.map(async (d) => {
+        if (d.address.node === this.node) this.dropLocal(d.address.sessionId, reason);
+        else await this.request(d.address.node, [d.address.sessionId], signOff).catch(() => undefined);
+      }),
+    ]);
     return displaced.map(cloneEntry);
   }
 
@@ -197,14 +224,14 @@ export class NatsDirectory implements DeliveryDirectory {
       if (presence) mine.presence = clonePresence(presence);
       else delete mine.presence;
     }
-    await this.records!.mutate(user, (current) => {
+    await this.propagated(await this.records!.mutate(user, (current) => {
       const e = current.find((x) => sameSession(x.address, address));
       if (!e || (!presence && !e.presence)) return undefined;
       const next = cloneEntry(e);
       if (presence) next.presence = clonePresence(presence);
       else delete next.presence;
       return { sessions: current.map((x) => (x === e ? next : x)), changes: [{ entry: next, removed: presence === undefined, event: true }] };
-    });
+    }));
   }
 
   /** {@inheritDoc DeliveryDirectory.unregister} */
@@ -213,7 +240,7 @@ export class NatsDirectory implements DeliveryDirectory {
     const user = this.userOf(address);
     if (address.node === this.node) this.local.delete(address.sessionId);
     if (user === undefined) return;
-    await this.records!.removeWhere(user, (e) => sameSession(e.address, address));
+    await this.propagated(await this.records!.removeWhere(user, (e) => sameSession(e.address, address)));
   }
 
   /** {@inheritDoc DeliveryDirectory.sessionsOf} */
@@ -246,7 +273,7 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** {@inheritDoc DeliveryDirectory.sendTo} */
   sendTo(address: SessionAddress, envelope: Envelope): Promise<boolean> {
-    return this.ordered(Promise.resolve(), async () => {
+    return this.ordered(undefined, async () => {
       const r = await this.dispatch([address], envelope);
       return r.accepted > 0;
     });
@@ -254,13 +281,18 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** {@inheritDoc DeliveryDirectory.sendToUser} */
   sendToUser(user: string, envelope: Envelope): Promise<DeliveryResult> {
+    const pick = (sessions: readonly SessionEntry[]): SessionAddress[] => sessions.filter((e) => wanted(e, envelope)).map((e) => e.address);
+    if (this.fresh && this.state === 'started') {
+      const targets = pick(this.replica.get(user) ?? []);
+      return this.ordered(undefined, () => this.dispatch(targets, envelope));
+    }
     const looked = this.state === 'started' ? this.records!.read(user) : Promise.resolve(NO_RECORD);
-    return this.ordered(looked, (rec) => this.dispatch(rec.sessions.filter((e) => wanted(e, envelope)).map((e) => e.address), envelope));
+    return this.ordered(looked, (rec) => this.dispatch(pick((rec ?? NO_RECORD).sessions), envelope));
   }
 
   /** {@inheritDoc DeliveryDirectory.sendToUsers} */
   sendToUsers(users: readonly string[], envelope: Envelope): Promise<DeliveryResult> {
-    const synced = this.state === 'started' ? this.sync() : Promise.resolve();
+    const synced = this.state !== 'started' || this.fresh ? undefined : this.sync();
     return this.ordered(synced, () => {
       const targets: SessionAddress[] = [];
       for (const u of new Set(users)) for (const e of this.replica.get(u) ?? []) if (wanted(e, envelope)) targets.push(e.address);
@@ -279,7 +311,7 @@ export class NatsDirectory implements DeliveryDirectory {
       const users = new Set<string>([...this.local.values()].map((e) => e.user));
       for (const [u, list] of this.replica) if (list.some((e) => e.address.node === this.node)) users.add(u);
       this.local.clear();
-      await Promise.all([...users].map((u) => this.records!.removeWhere(u, (e) => e.address.node === this.node).catch((e: unknown) =>
+      await Promise.all([...users].map((u) => this.records!.removeWhere(u, (e) => e.address.node === this.node).then((r) => this.propagated(r)).catch((e: unknown) =>
         this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'remove entry while leaving', error: (e as Error).message }))));
     }
     await this.teardown();
@@ -292,19 +324,24 @@ export class NatsDirectory implements DeliveryDirectory {
     if (this.state !== 'started') throw new DirectoryError('DIRECTORY_NOT_STARTED', 'directory not started');
   }
 
-  /** Runs `dispatch` after every earlier send has dispatched, once `pre` (started now, concurrently) resolves. */
-  private ordered<L, T>(pre: Promise<L>, dispatch: (l: L) => Promise<T>): Promise<T> {
+  /**
+   * Runs `dispatch` after every earlier send has dispatched, once `pre` (started now, concurrently; undefined:
+   * nothing to wait for) resolves. With nothing queued and nothing to wait for, it dispatches at once.
+   */
+  private ordered<L, T>(pre: Promise<L> | undefined, dispatch: (l: L | undefined) => Promise<T>): Promise<T> {
     if (this.state !== 'started') {
-      pre.catch(() => undefined);
+      pre?.catch(() => undefined);
       return Promise.reject(new DirectoryError(this.state === 'closed' ? 'DIRECTORY_CLOSED' : 'DIRECTORY_NOT_STARTED', `directory ${this.state}`));
     }
+    if (pre === undefined && this.queued === 0) return dispatch(undefined).catch(rethrowUnavailable);
+    this.queued++;
     const turn = this.chain.then(() => pre);
     // Registered before the chain's continuation: dispatch's synchronous part (every publish) runs first.
     const result = turn.then(dispatch);
-    this.chain = turn.then(noop, noop);
-    return result.catch((e: unknown) => {
-      throw unavailable(e);
+    this.chain = turn.then(noop, noop).then(() => {
+      this.queued--;
     });
+    return result.catch(rethrowUnavailable);
   }
 
   /**
@@ -399,6 +436,78 @@ export class NatsDirectory implements DeliveryDirectory {
     return undefined;
   }
 
+  /**
+   * Resolves once `revision` (a write this node made; undefined: none) is in this node's replica and every live
+   * node has answered that it is in theirs, or did not answer within the request timeout (a node cut off from NATS
+   * or stalled is not waited for longer). Never rejects: the write itself has succeeded.
+   */
+  private async propagated(revision: number | undefined): Promise<void> {
+    if (revision === undefined || !this.rpc) return;
+    const rev = new TextEncoder().encode(String(revision));
+    await Promise.all([
+      this.waitSeen(revision, this.requestTimeoutMs),
+      ...this.liveness.liveNodes().map((n) => this.rpc!.call(this.conn.subject('seen', n), rev, this.requestTimeoutMs).then(noop, noop)),
+    ]);
+  }
+
+  /**
+   * Another node's write: answered (empty) once this node's replica holds that revision — or at once while the
+   * replica is not fresh, since sends read the stream then; unanswered after the timeout.
+   */
+  private onSeenRequest(msg: Msg): void {
+    const revision = Number(new TextDecoder().decode(msg.data));
+    if (!Number.isSafeInteger(revision)) return;
+    if (!this.fresh) {
+      msg.respond();
+      return;
+    }
+    void this.waitSeen(revision, this.requestTimeoutMs).then((ok) => {
+      if (ok || !this.fresh) msg.respond();
+    });
+  }
+
+  /**
+   * Resolves true once the replica has applied `revision`, false after `timeoutMs` (or when the directory closes
+   * first). A watch that far behind is not trusted for sends until it has caught up (`stale`, then `catchUp`).
+   */
+  private waitSeen(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.seen >= revision) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter = { revision, resolve: () => { clearTimeout(timer); resolve(this.seen >= revision); } };
+      const timer = setTimeout(() => {
+        this.seenWaiters = this.seenWaiters.filter((x) => x !== waiter);
+        if (this.fresh && this.state === 'started') {
+          this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'directory watch behind; sends read the stream until it catches up', revision, seen: this.seen });
+          this.stale();
+          void this.catchUp();
+        }
+        resolve(false);
+      }, timeoutMs);
+      this.seenWaiters.push(waiter);
+    });
+  }
+
+  /** The replica may fall behind (NATS lost, or the watch ended): sends read the stream until {@link catchUp}. */
+  private stale(): void {
+    this.fresh = false;
+    this.freshEpoch++;
+  }
+
+  /** After a reconnect or a restarted watch: once the replica holds every write made meanwhile, sends use it again. */
+  private async catchUp(): Promise<void> {
+    if (this.catchingUp) return;
+    this.catchingUp = true;
+    const epoch = this.freshEpoch;
+    try {
+      await this.sync();
+      if (epoch === this.freshEpoch && this.state === 'started' && !this.conn.nc.isClosed() && !this.conn.nc.isDraining()) this.fresh = true;
+    } catch {
+      // still behind: the next heartbeat tick tries again
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
   /** Resolves once the replica has applied every write the stream held when this was called. */
   private async sync(): Promise<void> {
     const last = await this.records!.lastRevision();
@@ -422,6 +531,7 @@ export class NatsDirectory implements DeliveryDirectory {
     } catch (e) {
       if (this.state !== 'closed') this.log('error', LogEvent.CLUSTER_ERROR, { operation: 'directory watch', error: (e as Error).message });
     }
+    if (this.state === 'started' || this.state === 'starting') this.stale();
     while (this.state === 'started' || this.state === 'starting') {
       this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'directory watch ended; watching again', fromRevision: this.seen + 1 });
       await new Promise((r) => setTimeout(r, 1000));
@@ -429,6 +539,7 @@ export class NatsDirectory implements DeliveryDirectory {
       try {
         this.watcher = await this.records!.watch(this.seen + 1);
         void this.consumeWatch(this.watcher, true);
+        void this.catchUp();
         return;
       } catch (e) {
         this.log('error', LogEvent.CLUSTER_ERROR, { operation: 'watch the directory', error: (e as Error).message });
@@ -475,6 +586,7 @@ export class NatsDirectory implements DeliveryDirectory {
 
   private heartbeat(): void {
     if (this.state === 'closed' || this.conn.nc.isClosed()) return;
+    if (!this.fresh && this.state === 'started') void this.catchUp();
     try {
       this.conn.nc.publish(this.conn.subject('hb', this.node));
     } catch {
@@ -501,7 +613,7 @@ export class NatsDirectory implements DeliveryDirectory {
       this.log('warn', LogEvent.CLUSTER_NODE_DEAD, { node, users: users.length });
       try {
         // Liveness is re-checked at each write: a node whose heartbeat came back meanwhile keeps its sessions.
-        await Promise.all(users.map((u) => this.records!.removeWhere(u, (e) => e.address.node === node && !this.liveness.alive(node), NODE_LOST_REASON)));
+        await Promise.all(users.map(async (u) => this.propagated(await this.records!.removeWhere(u, (e) => e.address.node === node && !this.liveness.alive(node), NODE_LOST_REASON))));
       } catch (e) {
         this.log('error', LogEvent.CLUSTER_ERROR, { operation: 'remove a dead node\'s sessions (will retry)', node, error: (e as Error).message });
       } finally {
@@ -562,6 +674,10 @@ export class NatsDirectory implements DeliveryDirectory {
 }
 
 const noop = (): void => {};
+
+function rethrowUnavailable(e: unknown): never {
+  throw unavailable(e);
+}
 
 /** Envelope filters the sending side applies (the receiving side applies from/capability). */
 function wanted(e: SessionEntry, env: Envelope): boolean {

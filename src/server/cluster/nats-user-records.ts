@@ -96,19 +96,20 @@ export class UserRecords {
     }
   }
 
-  /** Compare-and-set on a user's record; `fn` returns the new record, or undefined for no change. */
-  async mutate(user: string, fn: (current: SessionEntry[]) => UserRecord | undefined): Promise<void> {
+  /**
+   * Compare-and-set on a user's record; `fn` returns the new record, or undefined for no change. Resolves with the
+   * revision written (undefined when nothing was).
+   */
+  async mutate(user: string, fn: (current: SessionEntry[]) => UserRecord | undefined): Promise<number | undefined> {
     const key = userKey(user);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       try {
         const e = await this.kv.get(key);
         const current = e && e.operation === 'PUT' && e.value.length > 0 ? decodeUserRecord(e.value).sessions : [];
         const next = fn(current);
-        if (!next) return;
+        if (!next) return undefined;
         const bytes = encodeUserRecord(next);
-        if (e) await this.kv.update(key, bytes, e.revision);
-        else await this.kv.create(key, bytes);
-        return;
+        return e ? await this.kv.update(key, bytes, e.revision) : await this.kv.create(key, bytes);
       } catch (err) {
         if (!isCasConflict(err)) throw unavailable(err);
         if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
@@ -118,7 +119,7 @@ export class UserRecords {
   }
 
   /** Removes the user's entries matching `pred`; `reason` marks them as owed a sign-off by their node. */
-  removeWhere(user: string, pred: (e: SessionEntry) => boolean, reason?: number): Promise<void> {
+  removeWhere(user: string, pred: (e: SessionEntry) => boolean, reason?: number): Promise<number | undefined> {
     return this.mutate(user, (current) => {
       const gone = current.filter(pred);
       if (gone.length === 0) return undefined;
