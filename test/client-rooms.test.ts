@@ -14,6 +14,8 @@ import { ProfileDir } from '../src/client/node/profile.js';
 import type { RoomInvitation } from '../src/client/rooms/invitation.js';
 import { defaultRoomCodecs, tlvText, type RoomCodec, type RoomCodecHooks, type RoomMember } from '../src/client/rooms/room-codec.js';
 import { RoomClient, type ChatRoom, type RoomMessage } from '../src/client/rooms/room-client.js';
+import { keyBlockSenderFor, SecureRoomAdapter } from '../src/client/rooms/secure-room-adapter.js';
+import { LOCATE_FAMILY, LocateSubtype } from '../src/wire/families/locate.js';
 import { TestServer, TestUser } from './support/cli-harness.js';
 
 /** The next event `name` of `em` that satisfies `pred`, or a failure after `timeoutMs`. */
@@ -185,6 +187,44 @@ describe('chat rooms through the client library', { timeout: 300_000 }, () => {
     assert.equal(inv.secure, true);
     assert.deepEqual([...inv.securityBlock!], [0x30, 0x03, 0x02, 0x01, 0x07]);
     assert.equal(inv.name, 'Secret Plans');
+  });
+
+  it('secure room: a member\'s certificates come from the verified cache while its announced hash is unchanged (no Locate query per message)', async () => {
+    const secureRooms = async (u: TestUser): Promise<{ r: RoomClient; locateQueries: () => number }> => {
+      const { client } = await openClient(new ProfileDir(u.profile), { password: u.password, passphrase: u.passphrase, client: { reconnect: false } });
+      clients.push(client);
+      await client.connect();
+      const r = new RoomClient(client, { codecs: defaultRoomCodecs().register(SecureRoomAdapter.forClient(client, keyBlockSenderFor(client))) });
+      roomClients.push(r);
+      // Counts the certificate queries this client really sends to the server (a spy on the live connection).
+      const bos = (client as unknown as { bos: { request(f: number, s: number, b: Uint8Array): Promise<unknown> } }).bos;
+      const request = bos.request.bind(bos);
+      let n = 0;
+      bos.request = (f, sub, b) => {
+        if (f === LOCATE_FAMILY && sub === LocateSubtype.USER_INFO_QUERY2) n++;
+        return request(f, sub, b);
+      };
+      return { r, locateQueries: () => n };
+    };
+    const a = await secureRooms(carol);
+    const b = await secureRooms(bob);
+    const ra = await a.r.join(await a.r.create('Cached Certs', { secure: true }));
+    const invited = next<RoomInvitation>(b.r, 'invitation');
+    await a.r.invite(ra, 'bob');
+    const rb = await b.r.accept(await invited);
+    assert.equal(rb.readable, true, 'bob holds the room key');
+    const first = next<RoomMessage>(rb, 'message');
+    await ra.send('first');
+    assert.equal((await first).verdict, 'verified');
+    const before = b.locateQueries();
+    for (let i = 0; i < 5; i++) {
+      const got = next<RoomMessage>(rb, 'message');
+      await ra.send(`message ${i}`);
+      const m = await got;
+      assert.equal(m.verdict, 'verified', m.reason);
+      assert.equal(m.text, `message ${i}`);
+    }
+    assert.equal(b.locateQueries() - before, 0, 'five verified messages from an unchanged member asked the server nothing');
   });
 
   it('a room of an unknown content type is refused when joining', async () => {
