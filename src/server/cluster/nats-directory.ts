@@ -361,6 +361,7 @@ export class NatsDirectory implements DeliveryDirectory {
       if (!ids) byNode.set(t.node, (ids = []));
       ids.push(t.sessionId);
     }
+    let failed: unknown;
     const replies = [...byNode].map(([node, ids]) => this.request(node, ids, envelope).then(
       (n) => {
         accepted += n;
@@ -369,10 +370,17 @@ export class NatsDirectory implements DeliveryDirectory {
         // No subscriber: the node is gone (its entries are about to be reaped) — the sessions are not reachable,
         // so they do not count as targeted and the caller stores what it can. A timeout counts as not accepted.
         if (isNoResponders(e)) targeted -= ids.length;
-        else this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'delivery to a node', node, error: (e as Error).message });
+        else {
+          failed = e;
+          this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'delivery to a node', node, error: (e as Error).message });
+        }
       },
     ));
     await Promise.all(replies);
+    // A request failed and our own link to NATS went down meanwhile (the replica is stale): this node cannot tell
+    // whether the user is online anywhere, so the send is unavailable (a general failure to the sender, nothing
+    // stored), as when the record itself cannot be read.
+    if (failed !== undefined && !this.fresh && accepted === 0) throw unavailable(failed);
     return { targeted, accepted };
   }
 
