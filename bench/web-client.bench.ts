@@ -37,6 +37,7 @@ import { DEFAULT_WEB_ROOT } from '../src/server/http/web-assets.js';
 import { CHROMIUM, CHROMIUM_FLAGS, enrollInPage, launchBrowser, openPage } from '../test/support/browser.js';
 import { killLiveCliProcesses, TestServer } from '../test/support/cli-process.js';
 import { WEB_BUNDLE_BUDGET, webBundleSize } from '../test/support/web-bundle.js';
+import { signIn } from '../test/support/web-chat.js';
 import { browserPlatform } from '../web/vite.config.js';
 import { BENCH_TEXT, CodecLoop, type CodecParty, type PhaseFigures } from './support/web-codec-core.js';
 import { fmt } from './support/stats.js';
@@ -223,14 +224,6 @@ function instrument(): void {
 type Marks = Record<string, number[]>;
 const marksOf = (page: Page): Promise<Marks> => page.evaluate(() => (globalThis as never as { __certimBenchMarks: Marks }).__certimBenchMarks);
 
-async function signIn(page: Page, password: string, passphrase: string): Promise<void> {
-  const form = page.getByTestId('signin-form');
-  await form.waitFor();
-  await form.getByLabel('Password').fill(password);
-  await form.getByLabel('Key passphrase').fill(passphrase);
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('me').waitFor({ timeout: 120_000 });
-}
 
 async function firstImBench(): Promise<void> {
   const server = await TestServer.start();
@@ -244,7 +237,7 @@ async function firstImBench(): Promise<void> {
     // Enroll once and sign on once (publishing the certificates), then leave: a returning user.
     const first = await openPage(browser, origin);
     await enrollInPage(first, web.name, web.password, web.passphrase);
-    await signIn(first.page, web.password, web.passphrase);
+    await signIn(first.page, web.password, web.passphrase, 120_000);
     await first.page.getByRole('button', { name: 'Sign out' }).click();
     await first.page.getByTestId('signin-form').waitFor();
     await first.page.close();
@@ -270,7 +263,7 @@ async function firstImBench(): Promise<void> {
     await page.addInitScript({ content: 'globalThis.__name ??= (f) => f;' });
     await page.addInitScript(instrument);
     await page.goto(origin);
-    await signIn(page, web.password, web.passphrase);
+    await signIn(page, web.password, web.passphrase, 120_000);
     await page.locator(`[data-buddy="${cli.name}"] .unread`).waitFor({ timeout: 120_000 }).catch(async (e: unknown) => {
       throw new Error(`the stored IM never showed (page marks ${JSON.stringify(await marksOf(page))})`, { cause: e });
     });

@@ -142,6 +142,12 @@ describe('web client and CLI users (Chromium, real server and CLI processes)', {
     const line = alice.page.locator('.line.in', { hasText: m });
     assert.match((await line.locator('.badge').textContent()) ?? '', /key changed/);
     await screenshot(alice.page, 'key-change');
+    // The warning outlives the page: after a reload and a new sign-in it is still there until the user acts.
+    await alice.page.reload();
+    await signIn(alice.page, 'alice-pw-1', 'alice passphrase');
+    await openConversation(alice.page, 'carol');
+    await banner.waitFor();
+    assert.match((await banner.textContent()) ?? '', /carol's key changed/, 'the unacknowledged key change is shown again after a reload');
     await banner.getByRole('button', { name: 'Review keys' }).click();
     assert.equal(await alice.page.getByTestId('trust-level').textContent(), 'key changed — not verified');
     assert.equal((await alice.page.getByTestId('buddy-fp').textContent())?.replace(/ /g, '').toLowerCase(), newFp);
@@ -153,6 +159,11 @@ describe('web client and CLI users (Chromium, real server and CLI processes)', {
     await alice.page.getByTestId('trust-button').click();
     assert.equal(await alice.page.getByTestId('trust-level').textContent(), 'certified by the CA (not compared in person)');
     await alice.page.getByTestId('trust-button').click();
+    // Accepted is accepted for good: no warning after another reload.
+    await alice.page.reload();
+    await signIn(alice.page, 'alice-pw-1', 'alice passphrase');
+    await openConversation(alice.page, 'carol');
+    assert.equal(await alice.page.getByTestId('key-change').count(), 0, 'an accepted key is not warned about again');
     assert.deepEqual(alice.errors, []);
   });
 

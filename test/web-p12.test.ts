@@ -13,18 +13,11 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { TestServer, TestUser } from './support/cli-harness.js';
 import { enrollInPage, launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.js';
+import { signIn } from './support/web-chat.js';
 
 const marker = (): string => `p12-${randomBytes(8).toString('hex')}`;
 const hexFp = (s: string): string => s.replace(/[\s:]/g, '').toLowerCase();
 
-async function signIn(page: Page, password: string, passphrase: string): Promise<void> {
-  const form = page.getByTestId('signin-form');
-  await form.waitFor();
-  await form.getByLabel('Password').fill(password);
-  await form.getByLabel('Key passphrase').fill(passphrase);
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('me').waitFor({ timeout: 60_000 });
-}
 
 /** Fills the import form; returns the alert text when `expectError`, else waits for the sign-in screen. */
 async function importInPage(p: WatchedPage, file: string, filePassword: string, passphrase: string, expectError = false): Promise<string | undefined> {

@@ -85,5 +85,10 @@ test('OFT checksum: the summing form equals the byte-by-byte reference on random
     const d = t % 3 === 0 ? new Uint8Array(1 + t * 13).fill(0xff) : randomBytes(1 + (t * 131) % 9000);
     assert.equal(oftChecksum(d), reference(d), `case ${t}`);
     assert.equal(oftChecksum(d.subarray(1), 0x12340000, 1), reference(d.subarray(1), 0x12340000, 1), `odd offset ${t}`);
+    // Every alignment of the bytes in memory (the word-at-a-time path needs 4-aligned memory) and of the file offset.
+    for (const skip of [2, 3, 5, 6]) {
+      const part = d.subarray(Math.min(skip, d.length));
+      for (const off of [0, 1, 2, 7]) assert.equal(oftChecksum(part, 0xabcd0000, off), reference(part, 0xabcd0000, off), `case ${t}, memory +${skip}, offset ${off}`);
+    }
   }
 });

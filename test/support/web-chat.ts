@@ -2,13 +2,13 @@
 import type { Page } from 'playwright-core';
 
 /** Signs in on the sign-in screen and waits for the chat screen. */
-export async function signIn(page: Page, password: string, passphrase: string): Promise<void> {
+export async function signIn(page: Page, password: string, passphrase: string, timeoutMs = 60_000): Promise<void> {
   const form = page.getByTestId('signin-form');
   await form.waitFor();
   await form.getByLabel('Password').fill(password);
   await form.getByLabel('Key passphrase').fill(passphrase);
   await form.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('me').waitFor({ timeout: 60_000 });
+  await page.getByTestId('me').waitFor({ timeout: timeoutMs });
 }
 
 export async function addBuddy(page: Page, name: string): Promise<void> {

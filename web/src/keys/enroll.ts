@@ -5,7 +5,7 @@
  */
 import { buildCsr, generateRsaKeyPair, type KeyRole } from './csr.js';
 import { EstError, fetchCaCerts, simpleEnroll, summarizeCertificate, type CaBundle } from './est.js';
-import { accountKey, getItem, passphraseKey, PBKDF2_ITERATIONS, sealKey, setItem, type PinnedCa, type StoredAccount } from './keystore.js';
+import { getItem, sealKey, setItem, storeNewAccount, type PinnedCa, type StoredAccount } from './keystore.js';
 
 const CA_KEY = 'ca';
 
@@ -89,20 +89,12 @@ export async function enroll(r: EnrollRequest): Promise<StoredAccount> {
     certs[role] = cert;
   }
   r.onStep?.('sealing the keys under your passphrase');
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const wrapping = await passphraseKey(r.passphrase, salt, PBKDF2_ITERATIONS);
-  const account: StoredAccount = {
-    version: 1,
+  const pairs = { encryption, signing };
+  return storeNewAccount({
     screenName: r.screenName,
-    kdf: { salt, iterations: PBKDF2_ITERATIONS },
-    keys: {
-      encryption: await sealKey(encryption.privateKey, wrapping, r.screenName, 'encryption'),
-      signing: await sealKey(signing.privateKey, wrapping, r.screenName, 'signing'),
-    },
+    passphrase: r.passphrase,
+    seal: (wrapping, role) => sealKey(pairs[role].privateKey, wrapping, r.screenName, role),
     certs,
     keySize: r.keySize,
-    enrolledAt: new Date().toISOString(),
-  };
-  await setItem(accountKey(r.screenName), account);
-  return account;
+  });
 }

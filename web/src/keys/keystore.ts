@@ -135,6 +135,32 @@ export async function sealPkcs8(pkcs8: Uint8Array, wrapping: CryptoKey, screenNa
 }
 
 /** Thrown when the passphrase does not open the keys. */
+/**
+ * Seals both private keys of a new account under a key derived from `passphrase` (fresh salt, PBKDF2_ITERATIONS)
+ * and stores the account: the one way enrollment and a .p12 import put keys on this device.
+ */
+export async function storeNewAccount(a: {
+  screenName: string;
+  passphrase: string;
+  seal: (wrapping: CryptoKey, role: 'encryption' | 'signing') => Promise<SealedKey>;
+  certs: StoredAccount['certs'];
+  keySize: number;
+}): Promise<StoredAccount> {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const wrapping = await passphraseKey(a.passphrase, salt, PBKDF2_ITERATIONS);
+  const account: StoredAccount = {
+    version: 1,
+    screenName: a.screenName,
+    kdf: { salt, iterations: PBKDF2_ITERATIONS },
+    keys: { encryption: await a.seal(wrapping, 'encryption'), signing: await a.seal(wrapping, 'signing') },
+    certs: a.certs,
+    keySize: a.keySize,
+    enrolledAt: new Date().toISOString(),
+  };
+  await setItem(accountKey(a.screenName), account);
+  return account;
+}
+
 export class BadPassphraseError extends Error {
   constructor() {
     super('wrong passphrase for the keys on this device');

@@ -15,7 +15,7 @@ import { verifyCertificate } from '../../../src/pki/verifier.js';
 import { pinnedCa } from './enroll.js';
 import { bufferSource } from './b64.js';
 import {
-  accountKey, getItem, passphraseKey, PBKDF2_ITERATIONS, sealPkcs8, setItem, unlockAccount, type StoredAccount,
+  accountKey, getItem, sealPkcs8, storeNewAccount, unlockAccount, type StoredAccount,
 } from './keystore.js';
 
 /** Shortest password accepted for a file this page writes (it protects the keys wherever the file goes). */
@@ -97,22 +97,13 @@ export async function importIdentity(r: ImportRequest): Promise<StoredAccount> {
       }
     }
     r.onStep?.('sealing the keys under your passphrase');
-    const salt = crypto.getRandomValues(new Uint8Array(16));
-    const wrapping = await passphraseKey(r.passphrase, salt, PBKDF2_ITERATIONS);
-    const account: StoredAccount = {
-      version: 1,
+    return await storeNewAccount({
       screenName: id.screenName,
-      kdf: { salt, iterations: PBKDF2_ITERATIONS },
-      keys: {
-        encryption: await sealPkcs8(id.encryption.pkcs8, wrapping, id.screenName, 'encryption'),
-        signing: await sealPkcs8(id.signing.pkcs8, wrapping, id.screenName, 'signing'),
-      },
+      passphrase: r.passphrase,
+      seal: (wrapping, role) => sealPkcs8(id[role].pkcs8, wrapping, id.screenName, role),
       certs: { encryption: id.encryption.certDer, signing: id.signing.certDer },
       keySize: parseCertificate(id.encryption.certDer).keyBits ?? 0,
-      enrolledAt: new Date().toISOString(),
-    };
-    await setItem(accountKey(id.screenName), account);
-    return account;
+    });
   } finally {
     id.encryption.pkcs8.fill(0);
     id.signing.pkcs8.fill(0);

@@ -101,6 +101,13 @@ async function open(account: StoredAccount, password: string, passphrase: string
   };
   const warn = (e: unknown) => emit('warning', e instanceof Error ? e.message : String(e));
   const buddyStore = await IdbBuddyStore.open(account.screenName, warn);
+  // A key change not yet verified or accepted stays a warning across page loads (the record keeps the old
+  // fingerprint until the user acts), not only in the session that saw it happen.
+  for (const r of buddyStore.all()) {
+    if (r.previousFingerprint !== undefined) {
+      emit('keyChange', { screenName: r.screenName, oldFingerprint: r.previousFingerprint, newFingerprint: r.fingerprint, wasVerified: r.verifiedFingerprint === r.previousFingerprint });
+    }
+  }
   const revocation = new CrlCache({ source: crlSource(await getItem<Uint8Array>('crl')), caCerts: ca.certs });
   const port = Number(location.port || 443);
   const client = new CertimClient({
