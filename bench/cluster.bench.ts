@@ -32,7 +32,7 @@ import { BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
 import { spawnBenchChild, type BenchChild } from './support/child.js';
 import type { LoopDelaySample } from './support/child-ipc.js';
 import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
-import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
+import { closedLoop, fixedRate, paced, signOnAll, type PhaseResult } from './support/load-run.js';
 import { fmt, quantile, sleep } from './support/stats.js';
 
 const N = Number(process.env.CERTIM_BENCH_N ?? 200);
@@ -91,22 +91,10 @@ async function natsHop(rate: number, seconds: number): Promise<{ p50: number; p9
     });
     await sub.flush();
     const payload = new Uint8Array(IM_FRAME_BYTES);
-    let sent = 0;
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const elapsed = (performance.now() - t0) / 1000;
-        const due = Math.min(rate * seconds, Math.floor(rate * elapsed));
-        while (sent < due) {
-          new DataView(payload.buffer).setFloat64(0, ++sent);
-          sentAt.set(sent, performance.now());
-          pub.publish(subject, payload);
-        }
-        if (elapsed >= seconds) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 5);
+    await paced(rate, seconds, (i) => {
+      new DataView(payload.buffer).setFloat64(0, i + 1);
+      sentAt.set(i + 1, performance.now());
+      pub.publish(subject, payload);
     });
     await sleep(1000);
     return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };

@@ -7,10 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Kvm } from '@nats-io/kv';
 import { connectCluster } from '../src/server/cluster/nats-connection.js';
 import { NatsDirectory, NODE_LOST_REASON } from '../src/server/cluster/nats-directory.js';
 import { RecordingEndpoint, snapshot } from './directory-conformance.js';
+import { closeNatsNodes } from './support/nats-directories.js';
 import { cuttableRelay } from './support/cuttable-relay.js';
 
 const NATS = (process.env.CERTIM_TEST_NATS ?? 'nats://127.0.0.1:4222').replace(/^nats:\/\//, '').replace(/\/.*$/, '');
@@ -44,11 +44,7 @@ test('a node cut off from NATS is reaped by the others, and signs its orphaned s
     assert.deepEqual(e2.to('s1').map((e) => e.delivery), [{ kind: 'sign-off', reason: NODE_LOST_REASON }]);
     assert.deepEqual(await d1.sendToUser('carl', { delivery: { kind: 'snac', family: 4, subtype: 7, body: new Uint8Array([1]) } }), { targeted: 1, accepted: 1 });
   } finally {
-    await d1.close();
-    await d2.close();
-    await (await new Kvm(c1.nc).open(c1.bucket('sessions'))).destroy().catch(() => undefined);
-    await c1.close();
-    await c2.close();
+    await closeNatsNodes([d1, d2], [c1, c2]);
     await relay.close();
   }
 });

@@ -8,6 +8,7 @@ import { NatsDirectory } from '../src/server/cluster/nats-directory.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { directoryConformance, RecordingEndpoint, snapshot } from './directory-conformance.js';
+import { closeNatsNodes } from './support/nats-directories.js';
 
 const NATS_URL = process.env.CERTIM_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const run = randomBytes(3).toString('hex');
@@ -80,11 +81,7 @@ test('nats directory: a watch that ends is resumed from the next revision, and c
     assert.ok(logged.some((m) => m.includes('watching again')), 'it came through a resumed watch');
     assert.equal((await d1.lookup(['bob'])).get('bob')?.length, 1, 'the replica caught up too');
   } finally {
-    await d1.close();
-    await d2.close();
-    await (await new Kvm(c1.nc).open(c1.bucket('sessions'))).destroy().catch(() => undefined);
-    await c1.close();
-    await c2.close();
+    await closeNatsNodes([d1, d2], [c1, c2]);
   }
 });
 
@@ -111,10 +108,6 @@ test('nats directory: a write resolves only once every live node\'s replica hold
       assert.deepEqual(await d1.sendToUser(`u${i}`, snac), { targeted: 0, accepted: 0 }, `u${i} offline right after signing off`);
     }
   } finally {
-    await d1.close();
-    await d2.close();
-    await (await new Kvm(c1.nc).open(c1.bucket('sessions'))).destroy().catch(() => undefined);
-    await c1.close();
-    await c2.close();
+    await closeNatsNodes([d1, d2], [c1, c2]);
   }
 });

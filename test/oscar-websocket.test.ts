@@ -19,7 +19,7 @@ import { openClient } from '../src/client/node/account.js';
 import { ProfileDir } from '../src/client/node/profile.js';
 import { bucpLogin } from '../src/client/sign-on.js';
 import { webSocketTransportFactory, type WebSocketConstructor } from '../src/client/ws-transport.js';
-import { startServer, type RunningServer } from '../src/server/main.js';
+import { startServer, type RunningServer, type ServerOptions } from '../src/server/main.js';
 import { hashPassword } from '../src/server/auth/password.js';
 import { databaseUrlForDataDir, openStore } from '../src/store/index.js';
 import { signOn } from '../src/client/sign-on.js';
@@ -224,30 +224,35 @@ describe('OSCAR over WebSocket, real server process', { timeout: 300_000 }, () =
   });
 });
 
-describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out', { timeout: 120_000 }, () => {
-  let running: RunningServer;
-  let tmp: string;
-  let caPem: string[];
-
+/**
+ * An in-process server in a temp data directory for the describe block that calls it (before/after hooks), with
+ * `account` (screen name, password) created first; `server` adds to the defaults (free ports on 127.0.0.1).
+ */
+function inProcessServer(server: Partial<ServerOptions>, account?: [string, string]): { running: RunningServer; caPem: string[] } {
+  const ctx = {} as { running: RunningServer; caPem: string[] };
+  let tmp: string | undefined;
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'certim-ws-'));
-    const store = await openStore(databaseUrlForDataDir(join(tmp, 'data')));
-    await store.accounts.create({ screenName: 'walt', passwordHash: await hashPassword('walt-pw', { N: 1 << 10, r: 8, p: 1 }), legacyVerifier: null, legacyLoginEnabled: false });
-    await store.close();
-    running = await startServer({
-      dataDir: join(tmp, 'data'), host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0,
-      engine: { unauthenticatedTimeoutMs: 500 },
-      webSocket: { maxUnauthenticatedPerAddress: 2 },
-    });
-    caPem = ['root.crt', 'issuing.crt'].map((f) => readFileSync(join(running.dataDir, 'ca', f), 'utf8'));
+    if (account) {
+      const store = await openStore(databaseUrlForDataDir(join(tmp, 'data')));
+      await store.accounts.create({ screenName: account[0], passwordHash: await hashPassword(account[1], { N: 1 << 10, r: 8, p: 1 }), legacyVerifier: null, legacyLoginEnabled: false });
+      await store.close();
+    }
+    ctx.running = await startServer({ dataDir: join(tmp, 'data'), host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0, ...server });
+    ctx.caPem = ['root.crt', 'issuing.crt'].map((f) => readFileSync(join(ctx.running.dataDir, 'ca', f), 'utf8'));
   });
-
   after(async () => {
-    await running?.close();
+    await ctx.running?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
+  return ctx;
+}
+
+describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out', { timeout: 120_000 }, () => {
+  const srv = inProcessServer({ engine: { unauthenticatedTimeoutMs: 500 }, webSocket: { maxUnauthenticatedPerAddress: 2 } }, ['walt', 'walt-pw']);
 
   it('an idle upgrade gets the FLAP hello, then is closed at the unauthenticated timeout; the per-address cap refuses a third meanwhile', async () => {
+    const { running, caPem } = srv;
     const url = `wss://127.0.0.1:${running.ports.https}/oscar`;
     const origin = `https://127.0.0.1:${running.ports.https}`;
     // A signed-on WebSocket (past the cookie) holds no unauthenticated slot, and outlives the timeout.
@@ -278,28 +283,14 @@ describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out'
 });
 
 describe('OSCAR over WebSocket: the per-address cap holds under a race', { timeout: 120_000 }, () => {
-  let running: RunningServer;
-  let tmp: string;
-  let caPem: string[];
-
-  before(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'certim-ws-'));
+  const srv = inProcessServer({
     // A long unauthenticated timeout: on a loaded host the twelve TLS handshakes can take longer than a short one,
     // which would free a slot mid-race and let a thirteenth-in-time racer in (a timing test, not a cap test).
-    running = await startServer({
-      dataDir: join(tmp, 'data'), host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0,
-      engine: { unauthenticatedTimeoutMs: 120_000 },
-      webSocket: { maxUnauthenticatedPerAddress: 2 },
-    });
-    caPem = ['root.crt', 'issuing.crt'].map((f) => readFileSync(join(running.dataDir, 'ca', f), 'utf8'));
-  });
-
-  after(async () => {
-    await running?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    engine: { unauthenticatedTimeoutMs: 120_000 }, webSocket: { maxUnauthenticatedPerAddress: 2 },
   });
 
   it('the cap holds when many upgrades from one address race', async () => {
+    const { running, caPem } = srv;
     const base = `https://127.0.0.1:${running.ports.https}`;
     const gauge = async (): Promise<number> => Number(/certim_ws_unauthenticated (\d+)/.exec((await fetchPage(`${base}/metrics`, caPem)).body)?.[1]);
     assert.equal(await gauge(), 0);
@@ -315,29 +306,13 @@ describe('OSCAR over WebSocket: the per-address cap holds under a race', { timeo
 });
 
 describe('OSCAR over WebSocket: the HTTPS deadlines end with the upgrade', { timeout: 120_000 }, () => {
-  let running: RunningServer;
-  let tmp: string;
-  let caPem: string[];
-
-  before(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'certim-ws-'));
-    const store = await openStore(databaseUrlForDataDir(join(tmp, 'data')));
-    await store.accounts.create({ screenName: 'wendy', passwordHash: await hashPassword('wendy-pw', { N: 1 << 10, r: 8, p: 1 }), legacyVerifier: null, legacyLoginEnabled: false });
-    await store.close();
+  const srv = inProcessServer({
     // Short HTTP deadlines, so "past the deadline" is a matter of milliseconds.
-    running = await startServer({
-      dataDir: join(tmp, 'data'), host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0,
-      http: { headersTimeoutMs: 300, keepAliveTimeoutMs: 100, requestTimeoutMs: 600 },
-    });
-    caPem = ['root.crt', 'issuing.crt'].map((f) => readFileSync(join(running.dataDir, 'ca', f), 'utf8'));
-  });
-
-  after(async () => {
-    await running?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+    http: { headersTimeoutMs: 300, keepAliveTimeoutMs: 100, requestTimeoutMs: 600 },
+  }, ['wendy', 'wendy-pw']);
 
   it('a signed-on WebSocket outlives the header deadline of its TLS connection (it was cut at 10 s before)', async () => {
+    const { running, caPem } = srv;
     const origin = `https://127.0.0.1:${running.ports.https}`;
     const wendy = await signOn({
       screenName: 'wendy', password: 'wendy-pw', server: { host: '127.0.0.1', port: running.ports.https },

@@ -54,6 +54,18 @@ export async function spawnBenchChild(script: string, args: string[] = [], nodeF
     });
   });
   child.removeAllListeners('exit');
+  /** Sends `cmd` over IPC and resolves with the reply's `cmd` field (the child answers {[cmd]: sample}). */
+  const ask = <T>(cmd: 'mem' | 'eld', what: string): Promise<T> => new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} timed out`)), 10_000);
+    const onMsg = (msg: Record<string, unknown>): void => {
+      if (msg[cmd] === undefined) return;
+      clearTimeout(t);
+      child.off('message', onMsg);
+      resolve(msg[cmd] as T);
+    };
+    child.on('message', onMsg);
+    child.send({ cmd });
+  });
   return {
     pid,
     ready,
@@ -63,32 +75,8 @@ export async function spawnBenchChild(script: string, args: string[] = [], nodeF
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
     },
-    memory() {
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('memory sample timed out')), 10_000);
-        const onMsg = (msg: { mem?: MemorySample }): void => {
-          if (!msg.mem) return;
-          clearTimeout(t);
-          child.off('message', onMsg);
-          resolve(msg.mem);
-        };
-        child.on('message', onMsg);
-        child.send({ cmd: 'mem' });
-      });
-    },
-    loopDelay() {
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('event-loop delay sample timed out')), 10_000);
-        const onMsg = (msg: { eld?: LoopDelaySample }): void => {
-          if (!msg.eld) return;
-          clearTimeout(t);
-          child.off('message', onMsg);
-          resolve(msg.eld);
-        };
-        child.on('message', onMsg);
-        child.send({ cmd: 'eld' });
-      });
-    },
+    memory: () => ask<MemorySample>('mem', 'memory sample'),
+    loopDelay: () => ask<LoopDelaySample>('eld', 'event-loop delay sample'),
     stop() {
       return new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -95,29 +95,34 @@ export async function closedLoop(clients: LoadClient[], seconds: number, window 
 }
 
 /**
- * Open loop: IMs offered at `rate` per second in total, spread round-robin over the clients on a 5 ms tick, for
- * `seconds`; then waits up to 2 s for stragglers. Latency here is what a user would see at that load.
+ * Calls `send(i)` (i = 0, 1, ...) at `rate` per second for `seconds`, catching up on a 5 ms tick (an open loop: the
+ * schedule does not wait for anything); resolves with the number of calls.
  */
-export async function fixedRate(clients: LoadClient[], rate: number, seconds: number): Promise<PhaseResult> {
-  const c = collect(clients);
+export async function paced(rate: number, seconds: number, send: (i: number) => void): Promise<number> {
   let sent = 0;
-  let rr = 0;
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const elapsed = (performance.now() - t0) / 1000;
       const due = Math.min(rate * seconds, Math.floor(rate * elapsed));
-      while (sent < due) {
-        clients[rr]!.sendIm();
-        rr = (rr + 1) % clients.length;
-        sent++;
-      }
+      while (sent < due) send(sent++);
       if (elapsed >= seconds) {
         clearInterval(timer);
         resolve();
       }
     }, 5);
   });
+  return sent;
+}
+
+/**
+ * Open loop: IMs offered at `rate` per second in total, spread round-robin over the clients on a 5 ms tick, for
+ * `seconds`; then waits up to 2 s for stragglers. Latency here is what a user would see at that load.
+ */
+export async function fixedRate(clients: LoadClient[], rate: number, seconds: number): Promise<PhaseResult> {
+  const c = collect(clients);
+  const t0 = performance.now();
+  const sent = await paced(rate, seconds, (i) => clients[i % clients.length]!.sendIm());
   const elapsed = (performance.now() - t0) / 1000;
   const deadline = performance.now() + 2000;
   while (c.delivered() < sent && performance.now() < deadline) await sleep(20);

@@ -12,6 +12,7 @@ import { MemoryReplayCache } from '../../src/pki/cms/replay-cache.js';
 import { decodeSecureIm } from '../../src/pki/cms/secure-im-decode.js';
 import { encodeSecureIm } from '../../src/pki/cms/secure-im-encode.js';
 import type { TrustCallback } from '../../src/pki/cms/secure-im-types.js';
+import { bytesEqual } from '../../src/wire/bytes.js';
 
 /** One side of the pair: screen name, certificate (DER, both roles) and its private key (PKCS#8 DER). */
 export interface CodecParty {
@@ -28,13 +29,6 @@ export interface PhaseFigures {
 
 /** A short AOL-HTML IM, as the CLI and the web client send them. */
 export const BENCH_TEXT = '<HTML><BODY BGCOLOR="#ffffff"><FONT LANG="0">hey, are we still on for lunch tomorrow at noon?</FONT></BODY></HTML>';
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
-}
 
 /** The codec loop for one provider; `keys` defaults to the parties' PKCS#8 imported as WebCrypto keys. */
 export class CodecLoop {
@@ -59,7 +53,7 @@ export class CodecLoop {
   }
 
   private trust: TrustCallback = async (der, screenName) =>
-    (screenName === this.sender.name && sameBytes(der, this.sender.certDer)) || (screenName === this.recipient.name && sameBytes(der, this.recipient.certDer))
+    (screenName === this.sender.name && bytesEqual(der, this.sender.certDer)) || (screenName === this.recipient.name && bytesEqual(der, this.recipient.certDer))
       ? { ok: true }
       : { ok: false, code: 'untrusted', reason: 'not one of the bench certificates' };
 

@@ -19,7 +19,7 @@ import {
   der, tlv, parseAsn1, parseAt, seqOf, children, rawOf, readBigInt, readOid, readOctets, readString, contentOf, ctxTag,
   TAG, Asn1Error, type Asn1,
 } from './asn1/der.js';
-import { concatBytes, constantTimeEqual } from '../wire/bytes.js';
+import { bytesEqual, concatBytes, constantTimeEqual } from '../wire/bytes.js';
 import { OID } from './oids.js';
 import { PkiError } from './errors.js';
 import { PBE_LIMITS, assertPbeWorkBounded, type PbeWorkBudget } from './pbe-limits.js';
@@ -335,10 +335,6 @@ export function encodeIdentityPkcs12(id: Pkcs12Identity, password: string, engin
   return encodePkcs12(entries, id.caCertificates, password, engine);
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /**
  * Pairs the keys of a decoded file with their certificates (localKeyId, else equal public key) and assigns roles by
  * friendlyName suffix ("encryption"/"signing"), else by keyUsage; a single pair is a common identity. Certificates
@@ -352,8 +348,9 @@ export async function pairIdentity(p12: Pkcs12Decoded, describe: Pkcs12Describe)
   if (p12.keys.length > 2) throw new PkiError('MALFORMED', `PKCS#12 holds ${p12.keys.length} keys; an identity has one or two`);
   for (const k of p12.keys) {
     const spki = await describe.keySpki(k.pkcs8);
-    const byId = k.localKeyId && certs.find((c) => sameBytes(c.localKeyId, k.localKeyId));
-    const match = byId && sameBytes(byId.info.spki, spki) ? byId : certs.find((c) => !used.has(c) && sameBytes(c.info.spki, spki));
+    const id = k.localKeyId;
+    const byId = id && certs.find((c) => c.localKeyId !== undefined && bytesEqual(c.localKeyId, id));
+    const match = byId && bytesEqual(byId.info.spki, spki) ? byId : certs.find((c) => !used.has(c) && bytesEqual(c.info.spki, spki));
     if (!match) throw new PkiError('MALFORMED', 'PKCS#12 holds a private key without its certificate');
     used.add(match);
     const friendlyName = k.friendlyName ?? match.friendlyName;

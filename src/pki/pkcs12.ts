@@ -18,6 +18,7 @@
  * a single-key file (a classic client's) imports as a common identity (AIM numcerts 1).
  */
 import type { KeyObject } from 'node:crypto';
+import { bytesEqual } from '../wire/bytes.js';
 import { PkiError } from './errors.js';
 import { pbes2Encrypt, pkcs12PbeEncrypt, pbeDecrypt, nodeDigest } from './pbe.js';
 import { decodePkcs12, encodePkcs12, encodeIdentityPkcs12, pairIdentity, type Pkcs12Engine, type Pkcs12Decoded } from './pkcs12-codec.js';
@@ -89,9 +90,7 @@ export function nodePkcs12Engine(opts: Pkcs12ExportOptions = {}): Pkcs12Engine {
 }
 
 function samePublicKey(key: KeyObject, cert: Certificate, provider: CryptoProvider): boolean {
-  const a = spkiOf(key, provider);
-  const b = cert.spki;
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return bytesEqual(spkiOf(key, provider), cert.spki);
 }
 
 function pkcs8Of(key: KeyObject): Uint8Array {

@@ -71,11 +71,7 @@ async function init(argv: string[]): Promise<number> {
     password,
     passphrase,
     ...(values['ca-fingerprint'] ? { caFingerprint: values['ca-fingerprint'] } : {}),
-    confirmCa: async (fp) => {
-      console.error(`The server's CA root fingerprint (SHA-256) is:\n  ${formatFingerprint(fp)}\nCompare it with the one the server's admin gave you (\`certim admin ca show\`).`);
-      const answer = await promptLine('Trust this CA? [y/N] ');
-      return /^y(es)?$/i.test(answer);
-    },
+    confirmCa: askToTrustCa,
     ...(keySize ? { keySize } : {}),
     ...(values.plain ? { plain: true } : {}),
     ...(values.force ? { force: true } : {}),
@@ -177,6 +173,12 @@ async function exportCmd(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** First contact with a CA (init, import --server) without --ca-fingerprint: shows the fingerprint and asks. */
+async function askToTrustCa(fp: string): Promise<boolean> {
+  console.error(`The server's CA root fingerprint (SHA-256) is:\n  ${formatFingerprint(fp)}\nCompare it with the one the server's admin gave you (\`certim admin ca show\`).`);
+  return /^y(es)?$/i.test(await promptLine('Trust this CA? [y/N] '));
+}
+
 async function importCmd(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -193,10 +195,7 @@ async function importCmd(argv: string[]): Promise<number> {
       profile, server: values.server, passphrase, file,
       ...(values.https ? { https: values.https } : {}),
       ...(values['ca-fingerprint'] ? { caFingerprint: values['ca-fingerprint'] } : {}),
-      confirmCa: async (fp) => {
-        console.error(`The server's CA root fingerprint (SHA-256) is:\n  ${formatFingerprint(fp)}\nCompare it with the one the server's admin gave you (\`certim admin ca show\`).`);
-        return /^y(es)?$/i.test(await promptLine('Trust this CA? [y/N] '));
-      },
+      confirmCa: askToTrustCa,
     });
     const now = keysSummary(profile);
     console.log(`Imported ${file} into a new profile ${profile.dir}: ${settings.screenName} on ${settings.server}, CA ${formatFingerprint(settings.caFingerprint)} (pinned), identity ${formatFingerprint(now.fingerprint)}.`);

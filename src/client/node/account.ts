@@ -137,8 +137,6 @@ export function assertNoIdentity(profile: ProfileDir, force: boolean | undefined
 
 /** Creates a profile: pins the CA, generates both key pairs, enrolls them over EST, and saves everything. */
 export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileSettings; identity: Identity<KeyObject> }> {
-  const target = parseHostPort(o.server, DEFAULT_TLS_PORT);
-  const httpsUrl = o.https ?? `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${DEFAULT_HTTPS_PORT}`;
   if (o.profile.exists()) {
     const s = o.profile.settings();
     if (!sameScreenName(s.screenName, o.screenName)) {
@@ -146,23 +144,31 @@ export async function initKeys(o: InitKeysOptions): Promise<{ settings: ProfileS
     }
   }
   assertNoIdentity(o.profile, o.force);
-  const ca = await pinCa(o.profile, httpsUrl, o.caFingerprint, o.confirmCa);
-  const keySize = o.keySize ?? 3072;
-  const settings: ProfileSettings = {
-    version: 1,
-    screenName: o.screenName,
-    server: `${target.host}:${target.port}`,
-    https: httpsUrl,
-    caFingerprint: ca.rootFingerprint,
-    keySize,
-    ...(o.plain ? { plain: true } : {}),
-  };
+  const { settings, ca } = await pinnedSettings(o, o.screenName, o.keySize ?? 3072, o.plain === true);
   o.profile.ensure();
   if (existingIdentity(o.profile)) backupIdentity(o.profile);
   o.profile.write('ca.pem', ca.pems.join(''));
-  const identity = await enrollNewKeys(o.profile, settings, o.passphrase, (csr) => simpleEnroll(httpsUrl, ca.pems, o.screenName, o.password, csr));
+  const identity = await enrollNewKeys(o.profile, settings, o.passphrase, (csr) => simpleEnroll(settings.https, ca.pems, o.screenName, o.password, csr));
   o.profile.saveSettings(settings);
   return { settings, identity };
+}
+
+/**
+ * The server's addresses (EST defaults to https://HOST:8443), its CA pinned (`pinCa`: the expected fingerprint, else
+ * the user's confirmation), and the profile settings that go with them (not saved yet).
+ */
+async function pinnedSettings(
+  o: { profile: ProfileDir; server: string; https?: string; caFingerprint?: string; confirmCa?: ConfirmCa },
+  screenName: string, keySize: number, plain = false,
+): Promise<{ settings: ProfileSettings; ca: CaBundle }> {
+  const target = parseHostPort(o.server, DEFAULT_TLS_PORT);
+  const httpsUrl = o.https ?? `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${DEFAULT_HTTPS_PORT}`;
+  const ca = await pinCa(o.profile, httpsUrl, o.caFingerprint, o.confirmCa);
+  const settings: ProfileSettings = {
+    version: 1, screenName, server: `${target.host}:${target.port}`, https: httpsUrl, caFingerprint: ca.rootFingerprint, keySize,
+    ...(plain ? { plain: true } : {}),
+  };
+  return { settings, ca };
 }
 
 /** Generates fresh key pairs, has them certified by `enroll`, and stores keys (encrypted) and certificates. */
@@ -463,17 +469,7 @@ export async function importIdentityP12NewProfile(o: ImportNewProfileOptions): P
     if (e instanceof PkiError && e.code === 'BAD_PASSPHRASE') throw new ClientError('BAD_PASSPHRASE', `wrong password for ${o.file}`, { cause: e });
     throw e;
   }
-  const target = parseHostPort(o.server, DEFAULT_TLS_PORT);
-  const httpsUrl = o.https ?? `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${DEFAULT_HTTPS_PORT}`;
-  const ca = await pinCa(o.profile, httpsUrl, o.caFingerprint, o.confirmCa);
-  const settings: ProfileSettings = {
-    version: 1,
-    screenName: p12.screenName,
-    server: `${target.host}:${target.port}`,
-    https: httpsUrl,
-    caFingerprint: ca.rootFingerprint,
-    keySize: p12.encryption.certificate.keyBits ?? 3072,
-  };
+  const { settings, ca } = await pinnedSettings(o, p12.screenName, p12.encryption.certificate.keyBits ?? 3072);
   o.profile.ensure();
   o.profile.write('ca.pem', ca.pems.join(''));
   o.profile.saveSettings(settings);

@@ -297,19 +297,6 @@ export interface EncryptRoomMessageOptions {
   now?: Date;
 }
 
-/** The room, epoch and sender attributes, the same for every message of a room epoch: encoded once (a few rooms). */
-const bindingAttrCache = new Map<string, readonly Uint8Array[]>();
-function bindingAttrs(roomName: string, epoch: number, sender: string): readonly Uint8Array[] {
-  const id = `${roomName}\u0000${epoch}\u0000${sender}`;
-  let a = bindingAttrCache.get(id);
-  if (!a) {
-    a = [ATTR(OID.roomName, der.utf8(roomName)), ATTR(OID.roomEpoch, der.int(epoch)), ATTR(OID.senderScreenName, der.utf8(sender))];
-    if (bindingAttrCache.size >= 64) bindingAttrCache.delete(bindingAttrCache.keys().next().value!);
-    bindingAttrCache.set(id, a);
-  }
-  return a;
-}
-
 /**
  * Encrypts one room message: text -> inner header block -> SignedData -> outer header block -> AES-256-CBC ->
  * ContentInfo(EncryptedData) (docs/protocol.md §7.3, §16.4).
@@ -328,7 +315,7 @@ export async function encryptRoomMessage(o: EncryptRoomMessageOptions): Promise<
   const extraAttrs = !o.binding
     ? undefined
     : certim
-      ? [...bindingAttrs(o.binding.roomName, o.binding.epoch, o.signer.screenName), id]
+      ? [ATTR(OID.roomName, der.utf8(o.binding.roomName)), ATTR(OID.roomEpoch, der.int(o.binding.epoch)), ATTR(OID.senderScreenName, der.utf8(o.signer.screenName)), id]
       : [id];
   const signed = await buildSignedData({
     content: inner, digest: certim ? 'sha256' : 'md5', signer: prepareCertificate(o.signer.signingCert),
@@ -407,6 +394,7 @@ function cbcDecrypt(key: Uint8Array, iv: Uint8Array, encrypted: Uint8Array): Uin
   const d = createDecipheriv('aes-256-cbc', key, iv).setAutoPadding(false);
   const out = d.update(encrypted);
   const pad = out[out.length - 1]!;
+  if (out.length === 0) throw new RangeError('no ciphertext');
   let bad = out.length !== encrypted.length || pad < 1 || pad > 16 ? 1 : 0;
   for (let i = out.length - pad; i < out.length; i++) bad |= out[i]! ^ pad;
   if (bad !== 0) throw new RangeError('bad padding');

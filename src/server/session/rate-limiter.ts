@@ -42,29 +42,25 @@ interface Slot {
 }
 
 /**
- * The announced classes indexed by id (ids are small integers), built once per class list and shared by every
- * connection that uses the list, so a connection carries no copy of the index.
+ * The announced classes indexed by id, built once per class list and shared by every connection that uses the list,
+ * so a connection carries no copy of the index. Class ids are u16 on the wire (01/07), so every id indexes.
  */
 class ClassTable {
   /** Class by id; a repeated id keeps the later class (as a Map.set would). */
   readonly byId: (RateClass | undefined)[] = [];
-  /** The first class: what an unknown class id is counted against (undefined for an empty list). */
-  readonly first: RateClass | undefined;
-  /** The first class's id when it is indexed in `byId` (then unknown ids share its state), else -1. */
-  readonly firstIndex: number;
+  /** The first class's id: what an unknown class id is counted against (-1 for an empty list). */
+  readonly firstId: number;
 
   constructor(classes: readonly RateClass[]) {
-    let first: RateClass | undefined;
     for (const cls of classes) {
-      if (first === undefined || first.id === cls.id) first = cls;
-      if (indexable(cls.id)) this.byId[cls.id] = cls;
+      if (!isClassId(cls.id)) throw new RangeError(`rate class id ${cls.id} is not a u16`);
+      this.byId[cls.id] = cls;
     }
-    this.first = first;
-    this.firstIndex = first !== undefined && indexable(first.id) ? first.id : -1;
+    this.firstId = classes[0]?.id ?? -1;
   }
 }
 
-function indexable(id: number): boolean {
+function isClassId(id: number): boolean {
   return Number.isInteger(id) && id >= 0 && id < 0x10000;
 }
 
@@ -91,8 +87,6 @@ export class RateLimiter {
   private readonly start: number;
   /** Live slots by class id, allocated on the first check. */
   private slots: (Slot | undefined)[] | undefined;
-  /** The slot of an unindexable first class (only when `table.firstIndex` is -1). */
-  private firstSlot: Slot | undefined;
 
   /** @param classes the announced classes; @param now the connection's start time (ms). */
   constructor(classes: readonly RateClass[], now: number) {
@@ -100,37 +94,31 @@ export class RateLimiter {
     this.start = now;
   }
 
-  private create(cls: RateClass): Slot {
-    const state: RateState = { cls, current: cls.max, last: this.start, limited: false, alerted: false };
-    return { state, ok: { verdict: 'ok', state } };
+  private startState(cls: RateClass): RateState {
+    return { cls, current: cls.max, last: this.start, limited: false, alerted: false };
   }
 
-  /** The live slot of an indexed class id, created on first use. */
-  private indexed(classId: number): Slot | undefined {
-    const cls = this.table.byId[classId];
+  /** The live slot of class `classId`, created on first use; unknown ids count against the first class. */
+  private slot(classId: number): Slot | undefined {
+    const id = isClassId(classId) && this.table.byId[classId] !== undefined ? classId : this.table.firstId;
+    const cls = this.table.byId[id];
     if (cls === undefined) return undefined;
     const slots = (this.slots ??= []);
-    return (slots[classId] ??= this.create(cls));
-  }
-
-  private slot(classId: number): Slot | undefined {
-    if (indexable(classId)) {
-      const s = this.slots?.[classId] ?? this.indexed(classId);
-      if (s !== undefined) return s;
+    let s = slots[id];
+    if (s === undefined) {
+      const state = this.startState(cls);
+      slots[id] = s = { state, ok: { verdict: 'ok', state } };
     }
-    // Unknown ids count against the first class (sharing its state).
-    const t = this.table;
-    if (t.firstIndex >= 0) return this.indexed(t.firstIndex);
-    return t.first === undefined ? undefined : (this.firstSlot ??= this.create(t.first));
+    return s;
   }
 
   /** The state of a class (undefined for unknown ids); a class not used yet shows its start state. */
   state(classId: number): RateState | undefined {
-    if (!indexable(classId)) return undefined;
+    if (!isClassId(classId)) return undefined;
     const live = this.slots?.[classId];
     if (live !== undefined) return live.state;
     const cls = this.table.byId[classId];
-    return cls === undefined ? undefined : { cls, current: cls.max, last: this.start, limited: false, alerted: false };
+    return cls === undefined ? undefined : this.startState(cls);
   }
 
   /**

@@ -5,6 +5,36 @@ import { KEY_SIZES } from '../keys/csr.js';
 import type { StoredAccount } from '../keys/keystore.js';
 import { download, exportIdentity, importIdentity, MIN_P12_PASSWORD } from '../keys/p12.js';
 
+/**
+ * One form's long-running task: the step it is on (undefined: idle) and the last error. `run` clears the error,
+ * shows `first`, passes a step reporter to the task, and on failure shows its message.
+ */
+function useTask() {
+  const [busy, setBusy] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const run = <T,>(first: string, task: (onStep: (s: string) => void) => Promise<T>, done: (v: T) => void): void => {
+    setError(undefined);
+    setBusy(first);
+    task(setBusy).then((v) => {
+      setBusy(undefined);
+      done(v);
+    }, (e: Error) => {
+      setBusy(undefined);
+      setError(e.message);
+    });
+  };
+  return { busy, error, setError, run };
+}
+
+function TaskStatus(props: { busy: string | undefined; error: string | undefined }) {
+  return (
+    <>
+      {props.busy && <p aria-live="polite">{props.busy}…</p>}
+      {props.error && <p class="error" role="alert">{props.error}</p>}
+    </>
+  );
+}
+
 export function CaPanel(props: { onPinned: () => void }) {
   const [check, setCheck] = useState<CaCheck | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -46,24 +76,19 @@ export function CaPanel(props: { onPinned: () => void }) {
 }
 
 export function EnrollForm(props: { onEnrolled: (a: StoredAccount) => void }) {
-  const [busy, setBusy] = useState<string | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, setError, run } = useTask();
   const submit = (ev: Event) => {
     ev.preventDefault();
     const f = new FormData(ev.currentTarget as HTMLFormElement);
     const passphrase = String(f.get('passphrase'));
     if (passphrase !== String(f.get('passphrase2'))) return setError('the two passphrases differ');
-    setError(undefined);
-    enroll({
+    run('starting', (onStep) => enroll({
       screenName: String(f.get('screenName')).trim(),
       password: String(f.get('password')),
       passphrase,
       keySize: Number(f.get('keySize')),
-      onStep: setBusy,
-    }).then(props.onEnrolled, (e: Error) => {
-      setBusy(undefined);
-      setError(e.message);
-    });
+      onStep,
+    }), props.onEnrolled);
   };
   return (
     <form class="panel" onSubmit={submit} data-testid="enroll-form">
@@ -75,16 +100,14 @@ export function EnrollForm(props: { onEnrolled: (a: StoredAccount) => void }) {
       <label>Passphrase again <input name="passphrase2" type="password" required minLength={8} autocomplete="new-password" /></label>
       <label>Key size <select name="keySize">{KEY_SIZES.map((k) => <option value={k}>{k} bits</option>)}</select></label>
       <button type="submit" disabled={busy !== undefined}>Create keys and enroll</button>
-      {busy && <p aria-live="polite">{busy}…</p>}
-      {error && <p class="error" role="alert">{error}</p>}
+      <TaskStatus busy={busy} error={error} />
     </form>
   );
 }
 
 /** Set up this device from a .p12 exported by the CLI or another browser, instead of enrolling (docs/protocol.md §18.5). */
 export function ImportForm(props: { onImported: (a: StoredAccount) => void }) {
-  const [busy, setBusy] = useState<string | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, setError, run } = useTask();
   const submit = (ev: Event) => {
     ev.preventDefault();
     const f = new FormData(ev.currentTarget as HTMLFormElement);
@@ -92,14 +115,7 @@ export function ImportForm(props: { onImported: (a: StoredAccount) => void }) {
     if (passphrase !== String(f.get('passphrase2'))) return setError('the two passphrases differ');
     const file = f.get('file');
     if (!(file instanceof Blob) || file.size === 0) return setError('choose a .p12 file');
-    setError(undefined);
-    setBusy('reading the file');
-    file.arrayBuffer()
-      .then((buf) => importIdentity({ file: new Uint8Array(buf), filePassword: String(f.get('filePassword')), passphrase, onStep: setBusy }))
-      .then(props.onImported, (e: Error) => {
-        setBusy(undefined);
-        setError(e.message);
-      });
+    run('reading the file', async (onStep) => importIdentity({ file: new Uint8Array(await file.arrayBuffer()), filePassword: String(f.get('filePassword')), passphrase, onStep }), props.onImported);
   };
   return (
     <form class="panel" onSubmit={submit} data-testid="import-form">
@@ -110,16 +126,14 @@ export function ImportForm(props: { onImported: (a: StoredAccount) => void }) {
       <label>New passphrase for your keys on this device <input name="passphrase" type="password" required minLength={8} autocomplete="new-password" /></label>
       <label>New passphrase again <input name="passphrase2" type="password" required minLength={8} autocomplete="new-password" /></label>
       <button type="submit" disabled={busy !== undefined}>Import identity</button>
-      {busy && <p aria-live="polite">{busy}…</p>}
-      {error && <p class="error" role="alert">{error}</p>}
+      <TaskStatus busy={busy} error={error} />
     </form>
   );
 }
 
 /** Writes an account's identity to a .p12 file the CLI (`certim keys import`) or another browser can read. */
 export function ExportForm(props: { accounts: StoredAccount[] }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, setError, run } = useTask();
   const [done, setDone] = useState<string | undefined>();
   const submit = (ev: Event) => {
     ev.preventDefault();
@@ -128,17 +142,11 @@ export function ExportForm(props: { accounts: StoredAccount[] }) {
     if (filePassword !== String(f.get('filePassword2'))) return setError('the two file passwords differ');
     const account = props.accounts.find((a) => a.screenName === String(f.get('screenName')));
     if (!account) return setError('choose an account');
-    setBusy(true);
-    setError(undefined);
     setDone(undefined);
-    exportIdentity(account, String(f.get('passphrase')), filePassword).then((bytes) => {
+    run('exporting', () => exportIdentity(account, String(f.get('passphrase')), filePassword), (bytes) => {
       const name = `${account.screenName.replace(/[^A-Za-z0-9._-]/g, '_')}.p12`;
       download(bytes, name);
-      setBusy(false);
       setDone(`Saved ${name}. Keep it private: anyone with the file and its password can read your messages.`);
-    }, (e: Error) => {
-      setBusy(false);
-      setError(e.message);
     });
   };
   return (
@@ -152,7 +160,7 @@ export function ExportForm(props: { accounts: StoredAccount[] }) {
         <label>Key passphrase on this device <input name="passphrase" type="password" required /></label>
         <label>Password for the file <input name="filePassword" type="password" required minLength={MIN_P12_PASSWORD} autocomplete="new-password" /></label>
         <label>Password for the file again <input name="filePassword2" type="password" required minLength={MIN_P12_PASSWORD} autocomplete="new-password" /></label>
-        <button type="submit" disabled={busy}>{busy ? 'Exporting…' : 'Export .p12'}</button>
+        <button type="submit" disabled={busy !== undefined}>{busy ? 'Exporting…' : 'Export .p12'}</button>
         {done && <p role="status" data-testid="export-done">{done}</p>}
         {error && <p class="error" role="alert">{error}</p>}
       </form>
