@@ -4,8 +4,10 @@
  * file) directly and through the rendezvous proxy of a real server process, against a raw TLS pipe between two Node
  * processes through a do-nothing TCP forwarder (bench/support/tls-pipe-main.ts), measured in the same run.
  *
- * Reports, per path: throughput of the data phase (first byte to last, as each receiver measures it) and of the
- * whole command (offer, connection, checksum pre-pass included), the ratio to the baseline, and for each relaying
+ * Each path runs CERTIM_BENCH_ROUNDS (default 3) times, interleaved (baseline, direct, proxy, the order rotated
+ * each round) with `sync` before every transfer, so neither the disk's writeback of an earlier file nor a noisy
+ * moment bills one path alone; the figures are medians, every run listed. Reports, per path: throughput of the data
+ * phase (first byte to last, as each receiver measures it) and of the whole command (offer, connection, checksum pre-pass included), the ratio to the baseline, and for each relaying
  * process (the server for the proxy, the forwarder for the baseline): its CPU per GB, and its RSS just before the
  * transfer, during it (min-max of samples every 100 ms) and after it. "Flat" means during ≈ before: the relay holds
  * no growing buffer. The server's RSS before the transfer is its idle footprint (the whole server, run from source
@@ -20,11 +22,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { spawnBenchChild } from './support/child.js';
-import { fmt } from './support/stats.js';
+import { fmt, quantile } from './support/stats.js';
 import { killLiveCliProcesses, TestServer, type RunningCli, type TestUser } from '../test/support/cli-process.js';
 
 const MB = Number(process.env.CERTIM_BENCH_MB ?? 200);
 const TOTAL = MB * 1024 * 1024;
+const ROUNDS = Number(process.env.CERTIM_BENCH_ROUNDS ?? 3);
 
 interface Sample {
   rssBefore: number;
@@ -65,7 +68,14 @@ function sampler(pid: number, rssBefore: number): { stop(): Sample } {
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-async function certimRun(server: TestServer, alice: TestUser, bob: TestUser, file: string, dir: string, forceProxy: boolean): Promise<{ data: number; whole: number; route: string; sample?: Sample }> {
+interface CertimResult {
+  data: number;
+  whole: number;
+  route: string;
+  sample?: Sample;
+}
+
+async function certimRun(server: TestServer, alice: TestUser, bob: TestUser, file: string, dir: string, forceProxy: boolean): Promise<CertimResult> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const proxy = ['--proxy', `127.0.0.1:${server.ready.proxy}`, ...(forceProxy ? ['--force-proxy'] : [])];
@@ -106,6 +116,7 @@ function lineReader(child: ReturnType<typeof spawn>): (event: string) => Promise
 }
 
 async function baselineRun(tmp: string, file: string, key: string, cert: string): Promise<{ data: number; sample: Sample }> {
+  rmSync(join(tmp, 'baseline-out.bin'), { force: true }); // a new file each run, as the certim receiver writes
   const fwd = await spawnBenchChild('bench/support/tcp-forwarder-main.ts');
   try {
     const port = String(fwd.ready.port);
@@ -140,22 +151,37 @@ try {
   if (gen.status !== 0) throw new Error(`openssl: ${gen.stderr}`);
 
   console.log(`${MB} MB file to file over TLS, loopback; certim = two CLI processes (pinned TLS, OFT2, checksum); baseline = raw TLS pipe through a do-nothing TCP forwarder`);
-  const base = await baselineRun(server.tmp, file, key, cert);
-  const direct = await certimRun(server, alice, bob, file, join(server.tmp, 'in-direct'), false);
-  const proxied = await certimRun(server, alice, bob, file, join(server.tmp, 'in-proxy'), true);
-  const base2 = await baselineRun(server.tmp, file, key, cert);
-  const baseData = Math.min(base.data, base2.data);
+  console.log(`${ROUNDS} rounds of (baseline, direct, proxy), the order rotated each round; the disk is synced before every transfer`);
+  const base: Array<{ data: number; sample: Sample }> = [];
+  const direct: CertimResult[] = [];
+  const proxied: CertimResult[] = [];
+  const phases = [
+    async (): Promise<void> => void base.push(await baselineRun(server.tmp, file, key, cert)),
+    async (): Promise<void> => void direct.push(await certimRun(server, alice, bob, file, join(server.tmp, 'in-direct'), false)),
+    async (): Promise<void> => void proxied.push(await certimRun(server, alice, bob, file, join(server.tmp, 'in-proxy'), true)),
+  ];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < phases.length; k++) {
+      // Each transfer starts with no dirty pages left by the one before (writeback would otherwise bill the next).
+      spawnSync('sync');
+      await phases[(k + round) % phases.length]!();
+    }
+  }
   const rate = (s: number): number => MB / s;
-  console.log(`baseline TLS pipe via forwarder ${fmt(rate(baseData), 1).padStart(8)} MB/s (best of 2: ${fmt(rate(base.data), 1)}, ${fmt(rate(base2.data), 1)})   forwarder CPU ${fmt((base.sample.cpu * 1024) / MB, 2)} s/GB`);
-  for (const [name, r] of [['certim direct', direct], ['certim via proxy', proxied]] as const) {
-    console.log(`${name.padEnd(31)} ${fmt(rate(r.data), 1).padStart(8)} MB/s data phase (${r.route}); whole command ${fmt(rate(r.whole), 1)} MB/s; ratio to baseline ${fmt(baseData / r.data, 2)} (data), ${fmt(baseData / r.whole, 2)} (whole)`);
+  const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+  const list = (xs: readonly number[]): string => xs.map((x) => fmt(rate(x), 1)).join(', ');
+  const baseData = median(base.map((b) => b.data));
+  console.log(`baseline TLS pipe via forwarder ${fmt(rate(baseData), 1).padStart(8)} MB/s median (runs: ${list(base.map((b) => b.data))})`);
+  for (const [name, rs] of [['certim direct', direct], ['certim via proxy', proxied]] as const) {
+    const data = median(rs.map((r) => r.data));
+    const whole = median(rs.map((r) => r.whole));
+    console.log(`${name.padEnd(31)} ${fmt(rate(data), 1).padStart(8)} MB/s data phase median (${rs[0]!.route}; runs: ${list(rs.map((r) => r.data))}); whole command ${fmt(rate(whole), 1)} MB/s; ratio to baseline ${fmt(baseData / data, 2)} (data), ${fmt(baseData / whole, 2)} (whole)`);
   }
   const mib = (n: number): string => fmt(n / 2 ** 20, 1);
   const relay = (name: string, x: Sample): void =>
     console.log(`${name.padEnd(31)} CPU ${fmt((x.cpu * 1024) / MB, 2)} s/GB; RSS before ${mib(x.rssBefore)} MiB, during ${mib(x.rssMin)}-${mib(x.rssMax)} MiB, after ${mib(x.rssAfter)} MiB`);
-  relay('proxy (server process)', proxied.sample!);
-  relay('forwarder (baseline run 1)', base.sample);
-  relay('forwarder (baseline run 2)', base2.sample);
+  proxied.forEach((r, i) => relay(`proxy (server), run ${i + 1}`, r.sample!));
+  base.forEach((b, i) => relay(`forwarder, run ${i + 1}`, b.sample));
 } finally {
   await server.stop();
   killLiveCliProcesses(); // a CLI left by a failed phase must not keep the bench alive

@@ -34,6 +34,7 @@ import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './c
 import { publishSavedPresence, writeSaved } from './presence-settings.js';
 import { ChatPeer, directMarker, PEER_HELP } from './chat-direct.js';
 import { ChatFiles } from './chat-files.js';
+import { tuneHeapForStreaming } from '../heap-tuning.js';
 
 const USAGE = `usage: certim chat [--history] [--profile DIR] [BUDDY...]
   Interactive chat. Up/Down pick a buddy, PgUp/PgDn scroll, Enter sends, Ctrl-C quits; /help lists commands.
@@ -734,6 +735,7 @@ export const chatCommand: Command = {
         return 0;
       }
       if (!process.stdout.isTTY) throw new UsageError('certim chat needs a terminal (use `certim send` / `certim listen` in scripts)');
+      tuneHeapForStreaming(); // /send and /get move files through this process
       let app!: ChatApp;
       const connected = await connectFromProfile(values, {
         reconnect: true,

@@ -22,6 +22,7 @@ import {
 } from '../../client/peer/index.js';
 import { COMMON_OPTIONS, connectFromProfile, reportError, UsageError } from './client-options.js';
 import { GET_USAGE, runFileGet, runFileShare, SHARE_USAGE } from './file-share.js';
+import { tuneHeapForStreaming } from '../heap-tuning.js';
 
 const USAGE = `usage: certim file send BUDDY PATH [--json] [--proxy HOST:PORT] [--force-proxy] [--insecure-classic] [--profile DIR]
        certim file receive [--dir DIR] [--accept-from BUDDY] [--count N] [--json] [--proxy HOST:PORT] [--force-proxy] [--insecure-classic] [--profile DIR]
@@ -263,6 +264,7 @@ export const fileCommand: Command = {
   summary: 'send and receive files over a certificate-pinned TLS peer connection',
   async run(argv) {
     const [sub, ...rest] = argv;
+    if (sub === 'send' || sub === 'receive' || sub === 'share' || sub === 'get') tuneHeapForStreaming();
     if (sub === 'send') return runSend(rest);
     if (sub === 'receive') return runReceive(rest);
     if (sub === 'share') return runFileShare(rest);

@@ -8,7 +8,7 @@ import { DEFAULT_SERVER_OPTIONS, startServer, type RunningServer, type ServerOpt
 import { LogEvent } from '../../server/log.js';
 import { createLogSink, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelOption } from '../../server/log-sink.js';
 import { parseClusterUrl } from '../../server/cluster/cluster-url.js';
-import { tuneServerHeap } from '../../server/heap-tuning.js';
+import { tuneHeapForStreaming } from '../heap-tuning.js';
 
 const USAGE = `usage: certim server [options]
 
@@ -122,7 +122,7 @@ export const serverCommand: Command = {
       process.stdout.write(USAGE);
       return 0;
     }
-    tuneServerHeap();
+    tuneHeapForStreaming();
     const sink = createLogSink({ level: parsed.logLevel, format: parsed.logFormat });
     const log = sink.log;
     // Signal handlers go in before anything is printed: a supervisor may send SIGTERM the instant it reads the

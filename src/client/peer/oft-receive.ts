@@ -18,6 +18,7 @@ import { SendFileKind, type SendFileServiceData } from '../../wire/rendezvous.js
 import { PeerError } from './peer-error.js';
 import { safeNameParts, UnsafeNameError } from './oft-names.js';
 import { OftStream } from './oft-stream.js';
+import { BatchedFileWriter } from './batched-file-writer.js';
 import { ProgressMeter, type TransferProgress } from './oft-progress.js';
 import type { PeerConnection, PlainPeerConnection } from './peer-connection.js';
 
@@ -151,36 +152,14 @@ export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o
     }, force);
     try {
       if (offset > 0) await fh.truncate(offset);
-      // Writes are batched (1 MiB) with one write in flight: reading the next batch overlaps the disk write, and
-      // while a second batch waits for the first nothing more is read from the peer (TCP carries the backpressure).
-      let batch: Buffer[] = [];
-      let batched = 0;
-      let at = offset;
-      let inflight: Promise<void> | undefined;
-      const writeAll = async (buf: Buffer, pos: number): Promise<void> => {
-        for (let done = 0; done < buf.length;) done += (await fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
-      };
-      const flushBatch = async (): Promise<void> => {
-        if (inflight) await inflight;
-        inflight = undefined;
-        if (batched === 0) return;
-        const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-        batch = [];
-        batched = 0;
-        inflight = writeAll(buf, at);
-        inflight.catch(() => undefined); // awaited (and its error thrown) at the next flush
-        at += buf.length;
-      };
+      const writer = new BatchedFileWriter(fh, offset, h.size - offset);
       await s.raw(h.size - offset, (chunk) => {
         checksum = oftChecksum(chunk, checksum, fileBytes);
         fileBytes += chunk.length;
         progress();
-        batch.push(chunk);
-        batched += chunk.length;
-        return batched >= 1 << 20 ? flushBatch() : undefined;
+        return writer.add(chunk);
       });
-      await flushBatch();
-      await inflight;
+      await writer.close();
     } finally {
       await fh.close();
     }
