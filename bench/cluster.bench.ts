@@ -14,7 +14,8 @@
  * the same rate (publish -> subscriber through the same nats-server): what a cross-node IM's hop costs on this host.
  *
  * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase, CERTIM_BENCH_RATE
- * to fix the offered rate of the latency phases instead of half the cross-node maximum)
+ * to fix the offered rate of the latency phases instead of half the cross-node maximum; CERTIM_BENCH_SERVER_FLAGS=
+ * extra node flags for both nodes, e.g. "--max-semi-space-size=2")
  * Needs Postgres (CERTIM_TEST_PG) and NATS (CERTIM_TEST_NATS), like the cluster tests.
  */
 import { randomBytes } from 'node:crypto';
@@ -192,7 +193,9 @@ try {
     await store.accounts.create({ screenName: benchScreenName(i), passwordHash, legacyVerifier: makeLegacyVerifier(BENCH_PASSWORD), legacyLoginEnabled: true });
   }
   await store.close();
-  for (const name of ['a', 'b']) nodes.push(await spawnBenchChild('bench/support/cluster-node-child.ts', [join(tmp, name), dbUrl, `${NATS}?name=${CLUSTER}`]));
+  // CERTIM_BENCH_SERVER_FLAGS: extra node flags for both nodes (to measure a V8 setting's effect), as in the server bench.
+  const flags = (process.env.CERTIM_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  for (const name of ['a', 'b']) nodes.push(await spawnBenchChild('bench/support/cluster-node-child.ts', [join(tmp, name), dbUrl, `${NATS}?name=${CLUSTER}`], flags));
 
   const idle0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
   await sleep(2000);
