@@ -30,7 +30,7 @@ import pg from 'pg';
 import { hashPassword, makeLegacyVerifier } from '../src/server/auth/password.js';
 import { openStore } from '../src/store/index.js';
 import { BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
-import { spawnBenchChild, type BenchChild } from './support/child.js';
+import { benchServerFlags, spawnBenchChild, type BenchChild } from './support/child.js';
 import type { LoopDelaySample } from './support/child-ipc.js';
 import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
 import { closedLoop, fixedRate, paced, signOnAll, type PhaseResult } from './support/load-run.js';
@@ -193,9 +193,7 @@ try {
     await store.accounts.create({ screenName: benchScreenName(i), passwordHash, legacyVerifier: makeLegacyVerifier(BENCH_PASSWORD), legacyLoginEnabled: true });
   }
   await store.close();
-  // CERTIM_BENCH_SERVER_FLAGS: extra node flags for both nodes (to measure a V8 setting's effect), as in the server bench.
-  const flags = (process.env.CERTIM_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
-  for (const name of ['a', 'b']) nodes.push(await spawnBenchChild('bench/support/cluster-node-child.ts', [join(tmp, name), dbUrl, `${NATS}?name=${CLUSTER}`], flags));
+  for (const name of ['a', 'b']) nodes.push(await spawnBenchChild('bench/support/cluster-node-child.ts', [join(tmp, name), dbUrl, `${NATS}?name=${CLUSTER}`], benchServerFlags()));
 
   const idle0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
   await sleep(2000);

@@ -18,12 +18,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { spawnBenchChild } from './support/child.js';
 import { fmt, quantile } from './support/stats.js';
-import { killLiveCliProcesses, TestServer, type RunningCli, type TestUser } from '../test/support/cli-process.js';
+import { killLiveCliProcesses, TestServer, type TestUser } from '../test/support/cli-process.js';
+import { proxyArgs, startFileReceiver } from '../test/support/file-peer.js';
 
 const MB = Number(process.env.CERTIM_BENCH_MB ?? 200);
 const TOTAL = MB * 1024 * 1024;
@@ -77,11 +78,9 @@ interface CertimResult {
 
 async function certimRun(server: TestServer, alice: TestUser, bob: TestUser, file: string, dir: string, forceProxy: boolean): Promise<CertimResult> {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const proxy = ['--proxy', `127.0.0.1:${server.ready.proxy}`, ...(forceProxy ? ['--force-proxy'] : [])];
+  const proxy = [...proxyArgs(server), ...(forceProxy ? ['--force-proxy'] : [])];
   const before = rss(server.cli.child.pid!);
-  const r: RunningCli = bob.start(['file', 'receive', '--dir', dir, '--json', '--accept-from', 'alice', ...proxy]);
-  await r.waitFor((o) => o.includes('"event":"ready"'), 'receiver ready', 120_000);
+  const r = await startFileReceiver(bob, 'alice', dir, proxy, 120_000);
   const s = alice.start(['file', 'send', 'bob', file, '--json', ...proxy]);
   // The proxy's figures cover the transfer only: sampling starts when the receiver reports its first bytes.
   await r.waitFor((o) => o.includes('"event":"progress"'), 'first bytes', 120_000);

@@ -17,7 +17,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnBenchChild, type BenchChild } from './support/child.js';
+import { benchServerFlags, spawnBenchChild, type BenchChild } from './support/child.js';
 import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
 import { createBenchAccounts, BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
 import { fmt, sleep } from './support/stats.js';
@@ -40,9 +40,7 @@ interface TargetRun {
 async function startTarget(kind: string, n: number, dir: string): Promise<BenchChild> {
   if (kind === 'baseline') return spawnBenchChild('bench/support/baseline-relay-main.ts');
   await createBenchAccounts(dir, n);
-  // CERTIM_BENCH_SERVER_FLAGS: extra node flags for the server child (to measure a V8 setting's effect).
-  const flags = (process.env.CERTIM_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
-  return spawnBenchChild('bench/support/server-child.ts', [dir], flags);
+  return spawnBenchChild('bench/support/server-child.ts', [dir], benchServerFlags());
 }
 
 /** Runs one target at N clients; `rateFor` picks the open-loop rate from the closed-loop result. */

@@ -19,6 +19,11 @@ export interface DirectoryCluster {
   directories: DeliveryDirectory[];
   /** Ends everything the harness started (directories not closed yet are closed). */
   close(): Promise<void>;
+  /**
+   * Resolves once the started nodes know each other, where the implementation needs that (a write waits only for
+   * the nodes it knows to be live; NATS: each node has heard every other's heartbeat).
+   */
+  ready?(): Promise<void>;
 }
 
 /** Makes fresh, isolated clusters. */
@@ -110,6 +115,7 @@ export function directoryConformance(name: string, harness: DirectoryHarness): v
       clusters.push(c);
       const eps = c.directories.map(() => new RecordingEndpoint());
       await Promise.all(c.directories.map((d, i) => d.start(eps[i]!)));
+      await c.ready?.();
       return { dirs: c.directories, eps, cluster: c };
     };
     const entry = (d: DeliveryDirectory, sessionId: string, user: string, opts: Partial<SessionEntry> = {}): SessionEntry =>

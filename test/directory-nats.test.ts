@@ -24,6 +24,16 @@ directoryConformance('nats', async (nodes) => {
   const directories = nodes.map((node, i) => new NatsDirectory({ connection: conns[i]!, node }));
   return {
     directories,
+    async ready() {
+      const deadline = Date.now() + 10_000;
+      for (const [i, d] of directories.entries()) {
+        const others = nodes.filter((_, j) => j !== i);
+        while (!others.every((o) => d.liveNodes().includes(o))) {
+          assert.ok(Date.now() < deadline, `${nodes[i]} hears ${others.join(', ')} within 10 s`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    },
     async close() {
       for (const d of directories) await d.close().catch(() => undefined);
       try {

@@ -7,13 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertimClient } from '../src/client/client.js';
 import { SEND_FILE_CAPABILITY } from '../src/client/peer/index.js';
 import { RvType, encodeRendezvous, type RendezvousMessage } from '../src/wire/rendezvous.js';
-import { TestServer, type RunningCli, type TestUser } from './support/cli-harness.js';
-import { libraryClient } from './support/file-peer.js';
+import { jsonLines, TestServer, type RunningCli, type TestUser } from './support/cli-harness.js';
+import { libraryClient, proxyArgs, startFileReceiver } from './support/file-peer.js';
 
 describe('certim file --insecure-classic (unencrypted transfer with classic clients)', { timeout: 300_000 }, () => {
   let server: TestServer;
@@ -37,25 +37,17 @@ describe('certim file --insecure-classic (unencrypted transfer with classic clie
     await server?.stop();
   });
 
-  const proxyArgs = (): string[] => ['--proxy', `127.0.0.1:${server.ready.proxy}`];
-  const lines = (s: string): Record<string, unknown>[] => s.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-
-  async function receiver(dir: string, extra: string[]): Promise<RunningCli> {
-    mkdirSync(dir, { recursive: true });
-    const r = bob.start(['file', 'receive', '--dir', dir, '--json', '--accept-from', 'alice', ...proxyArgs(), ...extra]);
-    await r.waitFor((o) => o.includes('"event":"ready"'), 'receiver ready', 60_000);
-    return r;
-  }
+  const receiver = (dir: string, extra: string[]): Promise<RunningCli> => startFileReceiver(bob, 'alice', dir, [...proxyArgs(server), ...extra]);
 
   for (const route of ['direct', 'proxy'] as const) {
     it(`both sides opted in: the file goes ${route} without TLS, every event says encrypted: false, both warn`, async () => {
       const dir = join(server.tmp, `in-plain-${route}`);
       const r = await receiver(dir, ['--insecure-classic']);
-      const s = await alice.run(['file', 'send', 'bob', file, '--json', '--insecure-classic', ...proxyArgs(), ...(route === 'proxy' ? ['--force-proxy'] : [])]);
+      const s = await alice.run(['file', 'send', 'bob', file, '--json', '--insecure-classic', ...proxyArgs(server), ...(route === 'proxy' ? ['--force-proxy'] : [])]);
       assert.equal(s.code, 0, s.stderr);
       const rr = await r.finish();
       assert.equal(rr.code, 0, rr.stderr);
-      const sent = lines(s.stdout).find((l) => l.event === 'sent')!;
+      const sent = jsonLines(s.stdout).find((l) => l.event === 'sent')!;
       assert.deepEqual([sent.route, sent.encrypted, sent.bytes], [route, false, data.length]);
       const offer = r.jsonLines().find((l) => l.event === 'offer')!;
       assert.deepEqual([offer.encrypted, offer.trust, offer.fingerprint], [false, null, null]);
@@ -70,10 +62,10 @@ describe('certim file --insecure-classic (unencrypted transfer with classic clie
   it('a receiver that opted in still takes a TLS offer over TLS (the offer decides, never weaker)', async () => {
     const dir = join(server.tmp, 'in-tls-optin');
     const r = await receiver(dir, ['--insecure-classic']);
-    const s = await alice.run(['file', 'send', 'bob', file, '--json', ...proxyArgs()]);
+    const s = await alice.run(['file', 'send', 'bob', file, '--json', ...proxyArgs(server)]);
     assert.equal(s.code, 0, s.stderr);
     assert.equal((await r.finish()).code, 0, r.stderr);
-    assert.equal(lines(s.stdout).find((l) => l.event === 'sent')!.encrypted, true);
+    assert.equal(jsonLines(s.stdout).find((l) => l.event === 'sent')!.encrypted, true);
     const offer = r.jsonLines().find((l) => l.event === 'offer')!;
     assert.deepEqual([offer.encrypted, offer.trust], [true, 'ca']);
     assert.doesNotMatch(r.stderr, /UNENCRYPTED/);
@@ -82,9 +74,9 @@ describe('certim file --insecure-classic (unencrypted transfer with classic clie
   it('without the opt-in a plain offer is declined (PEER_INSECURE) and nothing is written; the sender hears the decline', async () => {
     const dir = join(server.tmp, 'in-plain-refused');
     const r = await receiver(dir, []);
-    const s = await alice.run(['file', 'send', 'bob', file, '--json', '--insecure-classic', ...proxyArgs()]);
+    const s = await alice.run(['file', 'send', 'bob', file, '--json', '--insecure-classic', ...proxyArgs(server)]);
     assert.equal(s.code, 1);
-    const err = lines(s.stdout).find((l) => l.event === 'error')!;
+    const err = jsonLines(s.stdout).find((l) => l.event === 'error')!;
     assert.equal(err.code, 'PEER_CANCELLED', JSON.stringify(err));
     const rr = await r.finish();
     assert.equal(rr.code, 1);
@@ -104,9 +96,9 @@ describe('certim file --insecure-classic (unencrypted transfer with classic clie
       if (message.type === RvType.Propose) void b.sendRendezvous('alice', encodeRendezvous({ type: RvType.Accept, cookie: message.cookie, capability: SEND_FILE_CAPABILITY }));
     });
     const started = Date.now();
-    const s = await alice.run(['file', 'send', 'bob', file, '--json', ...proxyArgs()]);
+    const s = await alice.run(['file', 'send', 'bob', file, '--json', ...proxyArgs(server)]);
     assert.equal(s.code, 1);
-    const err = lines(s.stdout).find((l) => l.event === 'error')!;
+    const err = jsonLines(s.stdout).find((l) => l.event === 'error')!;
     assert.equal(err.code, 'PEER_INSECURE', JSON.stringify(err));
     assert.match(String(err.message), /bob accepted without TLS/);
     assert.ok(Date.now() - started < 60_000, 'no TLS timeout was waited for');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { CertimClient } from '../src/client/client.js';
 import { OftType } from '../src/wire/oft.js';
 import { TestServer, type RunningCli, type TestUser } from './support/cli-harness.js';
-import { cancelMessage, libraryClient, nextCancel, offer, prompt } from './support/file-peer.js';
+import { cancelMessage, libraryClient, nextCancel, offer, prompt, proxyArgs, startFileReceiver } from './support/file-peer.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -38,23 +38,14 @@ describe('certim file send / receive', { timeout: 600_000 }, () => {
     await server?.stop();
   });
 
-  function proxyArgs(): string[] {
-    return ['--proxy', `127.0.0.1:${server.ready.proxy}`];
-  }
-
-  async function receiver(dir: string, extra: string[] = []): Promise<RunningCli> {
-    mkdirSync(dir, { recursive: true });
-    const r = bob.start(['file', 'receive', '--dir', dir, '--json', '--accept-from', 'alice', ...proxyArgs(), ...extra]);
-    await r.waitFor((o) => o.includes('"event":"ready"'), 'receiver ready', 60_000);
-    return r;
-  }
+  const receiver = (dir: string, extra: string[] = []): Promise<RunningCli> => startFileReceiver(bob, 'alice', dir, [...proxyArgs(server), ...extra]);
 
   const event = (p: RunningCli, name: string): Record<string, unknown> | undefined => p.jsonLines().find((l) => l.event === name);
 
   it('sends a 50 MB file directly, TLS-pinned, checksum verified, with progress', async () => {
     const dir = join(server.tmp, 'in-direct');
     const r = await receiver(dir);
-    const s = await alice.run(['file', 'send', 'bob', big, '--json', ...proxyArgs()]);
+    const s = await alice.run(['file', 'send', 'bob', big, '--json', ...proxyArgs(server)]);
     assert.equal(s.code, 0, s.stderr);
     const rr = await r.finish();
     assert.equal(rr.code, 0, rr.stderr);
@@ -73,7 +64,7 @@ describe('certim file send / receive', { timeout: 600_000 }, () => {
   it('sends the same file through the rendezvous proxy when forced', async () => {
     const dir = join(server.tmp, 'in-proxy');
     const r = await receiver(dir);
-    const s = await alice.run(['file', 'send', 'bob', big, '--json', '--force-proxy', ...proxyArgs()]);
+    const s = await alice.run(['file', 'send', 'bob', big, '--json', '--force-proxy', ...proxyArgs(server)]);
     assert.equal(s.code, 0, s.stderr);
     const rr = await r.finish();
     assert.equal(rr.code, 0, rr.stderr);
@@ -89,7 +80,7 @@ describe('certim file send / receive', { timeout: 600_000 }, () => {
     writeFileSync(join(src, 'empty'), '');
     const dir = join(server.tmp, 'in-dir');
     const r = await receiver(dir);
-    const s = await alice.run(['file', 'send', 'bob', src, '--json', ...proxyArgs()]);
+    const s = await alice.run(['file', 'send', 'bob', src, '--json', ...proxyArgs(server)]);
     assert.equal(s.code, 0, s.stderr);
     assert.equal((await r.finish()).code, 0, r.stderr);
     for (const f of ['one.txt', 'sub/two.bin', 'empty']) assert.equal(sha(readFileSync(join(dir, 'album', f))), sha(readFileSync(join(src, f))), f);
@@ -115,7 +106,7 @@ describe('certim file send / receive', { timeout: 600_000 }, () => {
     a.close();
     // The real CLI sends the whole file again; the receiver resumes at 20 MB.
     r = await receiver(dir);
-    const s = await alice.run(['file', 'send', 'bob', big, '--json', ...proxyArgs()]);
+    const s = await alice.run(['file', 'send', 'bob', big, '--json', ...proxyArgs(server)]);
     assert.equal(s.code, 0, s.stderr);
     assert.equal((await r.finish()).code, 0, r.stderr);
     const got = event(r, 'received')! as { files: Array<{ resumedFrom: number }> };

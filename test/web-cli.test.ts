@@ -95,7 +95,8 @@ describe('web client and CLI users (Chromium, real server and CLI processes)', {
     // but a second add of the same buddy must answer without an error (the page is still signed on).
     await alice.page.getByLabel('Screen name to add').fill('carol');
     await alice.page.getByRole('button', { name: 'Add', exact: true }).click();
-    await alice.page.getByTestId('conversation-with').filter({ hasText: 'carol' }).waitFor();
+    // Settled: the form clears itself once the server answered, or shows the error.
+    await alice.page.waitForFunction(`document.querySelector('.add input[name="buddy"]').value === '' || document.querySelector('.add .error') !== null`);
     assert.equal(await alice.page.locator('.add .error').count(), 0);
     assert.deepEqual(alice.errors, []);
   });
@@ -169,9 +170,12 @@ describe('web client and CLI users (Chromium, real server and CLI processes)', {
 
   it('after a server restart the page reconnects by itself (with backoff) and IMs flow again', async () => {
     logsBefore = server.cli.stdout + server.cli.stderr;
-    await server.restart();
-    // The page noticed, and retries with capped exponential backoff until the server is back.
-    await alice.page.getByTestId('connection').filter({ hasText: /reconnecting \(attempt \d+\)/ }).waitFor({ timeout: 60_000 });
+    // The page notices, and retries with capped exponential backoff until the server is back (watched from before
+    // the restart: the page may be online again by the time the new server reports ready).
+    await Promise.all([
+      alice.page.getByTestId('connection').filter({ hasText: /reconnecting \(attempt \d+\)/ }).waitFor({ timeout: 60_000 }),
+      server.restart(),
+    ]);
     await alice.page.getByTestId('connection').filter({ hasText: /^online$/ }).waitFor({ timeout: 120_000 });
     const m = marker();
     texts.push(m);

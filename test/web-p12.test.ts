@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { TestServer, TestUser } from './support/cli-harness.js';
 import { enrollInPage, launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.js';
-import { signIn } from './support/web-chat.js';
+import { addBuddy, signIn } from './support/web-chat.js';
 
 const marker = (): string => `p12-${randomBytes(8).toString('hex')}`;
 const hexFp = (s: string): string => s.replace(/[\s:]/g, '').toLowerCase();
-
 
 /** Fills the import form; returns the alert text when `expectError`, else waits for the sign-in screen. */
 async function importInPage(p: WatchedPage, file: string, filePassword: string, passphrase: string, expectError = false): Promise<string | undefined> {
@@ -92,8 +91,7 @@ describe('PKCS#12 identities between the CLI and the browser', { timeout: 900_00
     await screenshot(p.page, 'p12-imported');
 
     await signIn(p.page, carl.password, 'carl browser passphrase');
-    await p.page.getByLabel('Screen name to add').fill('dora');
-    await p.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await addBuddy(p.page, 'dora');
     // Adding opens the conversation (dora, on the CLI, is offline until she runs a command).
     await p.page.getByTestId('conversation-with').filter({ hasText: 'dora' }).waitFor();
     // dora (CLI) -> carl (browser).

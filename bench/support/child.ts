@@ -26,6 +26,14 @@ export interface BenchChild {
 const CLOCK_TICKS = 100;
 
 /**
+ * CERTIM_BENCH_SERVER_FLAGS: extra node flags for the certim server processes of a bench (to measure a V8 setting's
+ * effect); baselines never get them.
+ */
+export function benchServerFlags(): string[] {
+  return (process.env.CERTIM_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
+/**
  * Spawns `node --expose-gc [nodeFlags] --import tsx <script> ...args` and waits (≤ 60 s) for its `{"event":"ready"}`
  * line. `nodeFlags` are V8/Node options the process under test runs with in production (e.g. the server's).
  */

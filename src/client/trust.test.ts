@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acceptRecord, formatFingerprint, MemoryBuddyStore, parseFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, verifyRecord } from './trust.js';
+import { acceptRecord, formatFingerprint, MemoryBuddyStore, parseFingerprint, pendingKeyChange, pinModern, trustLevel, updateRecord, verifiedKeyChanged, verifyRecord } from './trust.js';
 
 const base = { screenName: 'Bob Smith', certInfoHash: 'aa', certInfo: '', encryptionFingerprint: 'e1', signingFingerprint: 's1', modern: true };
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -78,4 +78,16 @@ test('the modern-profile pin survives a presence without the capability and a ke
   assert.equal(noChange.record.modernSince, t0.toISOString(), 'verifying an unchanged key keeps the pin');
   assert.equal(acceptRecord(rekeyed)?.modernSince, undefined);
   assert.equal(pinModern({ ...base, fingerprint: 'f3', firstSeen: '', since: '', modern: false }, t1).modernSince, undefined);
+});
+
+test('a pending key change reads back from the record as updateRecord reported it, until verified or accepted', () => {
+  const first = verifyRecord(updateRecord(undefined, { ...base, fingerprint: 'f1' }, t0).record, 'f1');
+  assert.ok(first.ok);
+  assert.equal(pendingKeyChange(first.record), undefined);
+  const u = updateRecord(first.record, { ...base, fingerprint: 'f2' }, t1);
+  assert.deepEqual(pendingKeyChange(u.record), u.change);
+  assert.equal(pendingKeyChange(acceptRecord(u.record)!), undefined);
+  const again = verifyRecord(u.record, 'f2');
+  assert.ok(again.ok);
+  assert.equal(pendingKeyChange(again.record), undefined);
 });

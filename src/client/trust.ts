@@ -163,6 +163,15 @@ export function acceptRecord(rec: BuddyRecord): BuddyRecord | undefined {
   return rest;
 }
 
+/**
+ * The key change a record still holds (seen, not yet verified or accepted), as {@link updateRecord} reported it;
+ * undefined when there is none. Lets a UI warn again after a restart until the user acts.
+ */
+export function pendingKeyChange(rec: BuddyRecord): KeyChange | undefined {
+  if (rec.previousFingerprint === undefined) return undefined;
+  return { screenName: rec.screenName, oldFingerprint: rec.previousFingerprint, newFingerprint: rec.fingerprint, wasVerified: rec.verifiedFingerprint === rec.previousFingerprint };
+}
+
 /** True when the buddy was personally verified and its key changed since: sending must wait for the user. */
 export function verifiedKeyChanged(rec: BuddyRecord): boolean {
   return rec.previousFingerprint !== undefined && rec.verifiedFingerprint !== undefined && rec.verifiedFingerprint !== rec.fingerprint;

@@ -39,6 +39,11 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The JSON objects among the lines of a `--json` command's stdout (other lines skipped). */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 /** A running long-lived CLI process with helpers to wait for output. */
 export class RunningCli {
   stdout = '';
@@ -84,7 +89,7 @@ export class RunningCli {
 
   /** JSON objects printed on stdout, one per line. */
   jsonLines(): Record<string, unknown>[] {
-    return this.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return jsonLines(this.stdout);
   }
 
   /** Waits for the process to exit on its own; kills it and fails after `timeoutMs` (a hung CLI fails the test). */

@@ -9,7 +9,24 @@ import { ProfileDir } from '../../src/client/node/profile.js';
 import { SEND_FILE_CAPABILITY, openPeerConnection, type PeerConnection } from '../../src/client/peer/index.js';
 import { OftType, encodeOftHeader, oftChecksum, oftHeader, type OftHeader } from '../../src/wire/oft.js';
 import { RvCancelReason, RvType, encodeRendezvous, encodeSendFileServiceData, type RendezvousMessage } from '../../src/wire/rendezvous.js';
-import type { TestUser } from './cli-harness.js';
+import { mkdirSync } from 'node:fs';
+import type { RunningCli, TestServer, TestUser } from './cli-process.js';
+
+/** `--proxy` at the test server's rendezvous proxy, for `certim file` commands. */
+export function proxyArgs(server: TestServer): string[] {
+  return ['--proxy', `127.0.0.1:${server.ready.proxy}`];
+}
+
+/**
+ * Starts `certim file receive --json` as `user` into `dir` (created), accepting offers from `from` only, with
+ * `args` added (proxy, flags); resolves once it reports ready.
+ */
+export async function startFileReceiver(user: TestUser, from: string, dir: string, args: readonly string[], timeoutMs = 60_000): Promise<RunningCli> {
+  mkdirSync(dir, { recursive: true });
+  const r = user.start(['file', 'receive', '--dir', dir, '--json', '--accept-from', from, ...args]);
+  await r.waitFor((o) => o.includes('"event":"ready"'), 'receiver ready', timeoutMs);
+  return r;
+}
 
 /** Signs `u` on with the library (no reconnect). */
 export async function libraryClient(u: TestUser): Promise<CertimClient> {

@@ -59,9 +59,9 @@ export async function offerTrust(client: PeerHost, from: string): Promise<{ trus
   return { trust: trustLevel(certs.record), fingerprint: certs.record.fingerprint };
 }
 
-/** Watches for the peer's cancel during a transfer; `stop()` ends the watch. */
 type AnyConnection = PeerConnection | PlainPeerConnection;
 
+/** Watches for the peer's cancel during a transfer; `stop()` ends the watch. */
 function watchCancel(client: PeerHost, conn: AnyConnection, onCancel: (reason: number) => void): () => void {
   const l = (e: { from: string; message: RendezvousMessage }): void => {
     const m = e.message;
@@ -146,10 +146,6 @@ export async function sendFile(client: PeerHost, to: string, path: string, o: Ro
 export async function acceptFileOffer(client: PeerHost, offer: FileOffer, dir: string, o: RouteOptions & { onProgress?: (p: TransferProgress) => void } = {}): Promise<Transfer<{ files: ReceivedFile[] }>> {
   try {
     checkOffer(offer.data);
-    if (!offer.encrypted && o.insecureClassic !== true) {
-      throw new PeerError('PEER_INSECURE', `${offer.from} offers ${offer.data.name} WITHOUT encryption (a classic client): declined. ` +
-        'To accept an unencrypted transfer, receive with --insecure-classic');
-    }
   } catch (e) {
     await declinePeerProposal(client, offer.from, offer.proposal).catch(() => undefined);
     throw e;

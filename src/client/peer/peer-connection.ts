@@ -203,8 +203,8 @@ export function openClassicPeerConnection(o: ProposeOptions | AcceptOptions): Pr
 
 /** The message for a peer that would talk without TLS while we did not allow it. */
 function insecureRefusal(peer: string, what: string): PeerError {
-  return new PeerError('PEER_INSECURE', `${peer} ${what} without TLS (a classic client): refused, nothing was sent or received. ` +
-    'An unencrypted transfer needs your explicit consent (certim file send/receive --insecure-classic)');
+  return new PeerError('PEER_INSECURE', `${peer} ${what} without TLS (a classic client), i.e. WITHOUT encryption: refused, nothing was ` +
+    'sent or received. An unencrypted transfer needs your explicit consent (certim file send/receive --insecure-classic)');
 }
 
 /** Declines a proposal: sends a cancel with `reason` (default: declined). */

@@ -8,7 +8,7 @@
 import { Capability } from '../../wire/capabilities.js';
 import { encodeText } from '../../wire/bytes.js';
 import { randomBytes } from 'node:crypto';
-import { normalizeScreenName, sameScreenName } from '../../pki/screen-name.js';
+import { sameScreenName } from '../../pki/screen-name.js';
 import type { CertimClient } from '../client.js';
 import { encodeInvitationBlock, type RoomInvitation } from './invitation.js';
 import { failedVerdict, type RoomCodecWithHooks, type RoomContext, type RoomMember, type RoomMessageTlvs, type RoomMessageVerdict } from './room-codec.js';
@@ -38,7 +38,7 @@ export function secureContext(ctx: RoomContext): SecureRoomContext {
   return {
     room: { exchange: ctx.exchange, cookie: encodeText(ctx.cookie), instance: ctx.instance },
     roomName: ctx.cookie,
-    members: ctx.members.map((m) => ({ screenName: m.screenName, certimRooms: announcesCertimRooms(m) })),
+    members: ctx.members.map((m) => ({ screenName: m.screenName, certimRooms: announcesCertimRooms(m), ...(m.certInfoHash !== undefined ? { certInfoHash: m.certInfoHash } : {}) })),
   };
 }
 
@@ -47,37 +47,23 @@ export class SecureRoomAdapter implements RoomCodecWithHooks {
   readonly contentType: string;
   /** Notes for the user (mode switches, dropped keys, refused key updates). */
   onNote: (room: string, note: string) => void = () => undefined;
-  /**
-   * Each room member's certificate-info hash from the user info the chat service last sent (user-info TLV 0x001B,
-   * docs/protocol.md §4.2): with it, a member's certificates come from the verified cache while the hash is
-   * unchanged, as a buddy's do for IMs, instead of a Locate query per received room message.
-   */
-  private readonly memberHashes = new Map<string, string | undefined>();
 
   constructor(readonly codec: SecureRoomCodec, private readonly send: KeyBlockSender) {
     this.contentType = codec.contentType;
-  }
-
-  /** The certificate-info hash a room member last announced, if any (undefined: ask the server). */
-  knownCertHash(screenName: string): string | undefined {
-    return this.memberHashes.get(normalizeScreenName(screenName));
-  }
-
-  private noteMembers(ctx: RoomContext): void {
-    for (const m of ctx.members) this.memberHashes.set(normalizeScreenName(m.screenName), m.certInfoHash);
   }
 
   /** The adapter for a signed-on client: its identity, its certificate checks, its buddies' certificates. */
   static forClient(client: CertimClient, send: KeyBlockSender, opts: { clock?: () => Date } = {}): SecureRoomAdapter {
     const identity = client.identity;
     if (!identity) throw new Error('secure rooms need an identity (enroll first)');
-    const keysOf = async (sn: string): Promise<MemberKeys | undefined> => {
-      const c = await client.buddyCerts(sn, false, adapter.knownCertHash(sn)).catch(() => undefined);
+    // While a member's announced hash is unchanged its certificates come from the verified cache, as a buddy's do
+    // for IMs, instead of a Locate query per received room message.
+    const keysOf = async (sn: string, certInfoHash?: string): Promise<MemberKeys | undefined> => {
+      const c = await client.buddyCerts(sn, false, certInfoHash).catch(() => undefined);
       if (!c) return undefined;
       return { encryptionCert: c.encryptionDer, certs: [c.encryptionDer, c.signingDer], certimRooms: c.record.modern === true };
     };
-    const adapter: SecureRoomAdapter = new SecureRoomAdapter(new SecureRoomCodec({ identity, trust: client.trustCallback(), keysOf, ...(opts.clock ? { clock: opts.clock } : {}) }), send);
-    return adapter;
+    return new SecureRoomAdapter(new SecureRoomCodec({ identity, trust: client.trustCallback(), keysOf, ...(opts.clock ? { clock: opts.clock } : {}) }), send);
   }
 
   private async distribute(blocks: OutgoingKeyBlock[], ctx: RoomContext): Promise<void> {
@@ -92,7 +78,6 @@ export class SecureRoomAdapter implements RoomCodecWithHooks {
   }
 
   async encode(text: string, ctx: RoomContext): Promise<RoomMessageTlvs> {
-    this.noteMembers(ctx);
     const sctx = secureContext(ctx);
     const tlvs = await this.codec.encode(text, sctx);
     // The 1,000-message / 7-day limits: the leader rekeys after the message that reached them.
@@ -101,7 +86,6 @@ export class SecureRoomAdapter implements RoomCodecWithHooks {
   }
 
   async decode(msg: RoomMessageTlvs, ctx: RoomContext, sender: string): Promise<RoomMessageVerdict> {
-    this.noteMembers(ctx);
     const sctx = secureContext(ctx);
     const v = await this.codec.decode(msg.map((t) => ({ ...t, offset: -1 })), sctx, sender);
     if (v.verdict !== 'failed') this.distribute(await this.codec.rekeyIfDue(sctx), ctx).catch((e: unknown) => this.onNote(ctx.name, `rekey failed: ${(e as Error).message}`));
@@ -117,9 +101,7 @@ export class SecureRoomAdapter implements RoomCodecWithHooks {
     return s ? s.keyStatus(member.screenName) : 'no key — cannot read';
   }
 
-  async membersChanged(change: { joined: readonly RoomMember[]; left: readonly RoomMember[] }, ctx: RoomContext): Promise<void> {
-    for (const m of change.left) this.memberHashes.delete(normalizeScreenName(m.screenName));
-    this.noteMembers(ctx);
+  async membersChanged(_change: { joined: readonly RoomMember[]; left: readonly RoomMember[] }, ctx: RoomContext): Promise<void> {
     if (!this.codec.state(ctx.cookie)?.hasKey && ctx.members.length === 1 && sameScreenName(ctx.members[0]!.screenName, ctx.me)) {
       // Alone in a secure room nobody holds a key for (we just created it, or everyone left): make the key. Anyone
       // who joins later gets it only by invitation (docs/protocol.md §16.2).
@@ -132,7 +114,6 @@ export class SecureRoomAdapter implements RoomCodecWithHooks {
   }
 
   async invitationSecurityBlock(invitee: string, ctx: RoomContext): Promise<Uint8Array | undefined> {
-    this.noteMembers(ctx);
     const sctx = secureContext(ctx);
     const { invitation, updates } = await this.codec.invite(sctx, invitee);
     await this.distribute(updates, ctx);

@@ -59,12 +59,22 @@ export interface MemberKeys {
   certimRooms: boolean;
 }
 
+/** The certificate-info hash `screenName` announced as a member of the room, if any. */
+function announcedHash(ctx: SecureRoomContext, screenName: string): string | undefined {
+  const n = normalizeScreenName(screenName);
+  return ctx.members.find((m) => normalizeScreenName(m.screenName) === n)?.certInfoHash;
+}
+
 /** What the codec needs from its host client. */
 export interface SecureRoomCodecOptions {
   identity: Identity;
   trust: TrustCallback;
-  /** A member's certificates from its certificate-info block, or undefined when unknown. */
-  keysOf(screenName: string): Promise<MemberKeys | undefined>;
+  /**
+   * A member's certificates from its certificate-info block, or undefined when unknown. `certInfoHash` is the hash
+   * the member announced in the room (when known): while it is unchanged the host may answer from its verified
+   * cache instead of asking the server (docs/protocol.md §4.2).
+   */
+  keysOf(screenName: string, certInfoHash?: string): Promise<MemberKeys | undefined>;
   clock?: () => Date;
   replayCache?: ReplayCache;
   /** How long a message of a newer epoch waits for its key update (default 5 s). */
@@ -130,7 +140,7 @@ export class SecureRoomCodec {
     const missing: string[] = [];
     for (const to of d.keyholders) {
       if (normalizeScreenName(to) === normalizeScreenName(this.self)) continue;
-      const keys = await this.o.keysOf(to);
+      const keys = await this.o.keysOf(to, announcedHash(ctx, to));
       if (!keys) { missing.push(to); continue; }
       // A classic invitee reads only AIM's format (docs/protocol.md §16.1).
       const profile = classic !== undefined && normalizeScreenName(classic) === normalizeScreenName(to) ? 'aim' : d.mode;
@@ -152,7 +162,7 @@ export class SecureRoomCodec {
   async invite(ctx: SecureRoomContext, invitee: string): Promise<{ invitation: Uint8Array; updates: OutgoingKeyBlock[] }> {
     const s = this.rooms.get(ctx.roomName);
     if (!s) throw new Error(`${NO_KEY_TEXT}: not a secure room we hold a key for`);
-    const keys = await this.o.keysOf(invitee);
+    const keys = await this.o.keysOf(invitee, announcedHash(ctx, invitee));
     if (!keys) throw new Error(`no certificates known for ${invitee}: cannot wrap the room key to them`);
     const d = await s.invite(invitee);
     const { blocks, missing } = await this.blocksFor(ctx, d, keys.certimRooms ? undefined : invitee);
@@ -278,7 +288,7 @@ export class SecureRoomCodec {
       epoch = undefined; // the decoder reports it
     }
     if (epoch !== undefined && epoch > s.epoch && s.mode === 'certim') await s.waitForEpoch(epoch, this.keyWaitMs);
-    const keys = await this.o.keysOf(sender);
+    const keys = await this.o.keysOf(sender, announcedHash(ctx, sender));
     const r: RoomMessageResult = await decryptRoomMessage(body.value, {
       keyFor: (e) => s.keyFor(e), senderScreenName: sender, trust: this.o.trust, roomName: ctx.roomName,
       requireCertim: s.mode === 'certim', replayCache: this.replay, now: this.clock(),

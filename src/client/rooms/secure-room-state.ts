@@ -28,6 +28,8 @@ export interface RoomMember {
   screenName: string;
   /** Announced certim's secure-room capability (docs/protocol.md §16.1). */
   certimRooms: boolean;
+  /** Hex MD5 of the member's certificate-info block as the chat service announced it (§4.2), if any. */
+  certInfoHash?: string;
 }
 
 /** Per-member key status, as shown in the CLI/TUI key column. */

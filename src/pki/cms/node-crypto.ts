@@ -142,8 +142,7 @@ const legacy: LegacyCmsCrypto = {
   },
   async cbcDecrypt(key, iv, data) {
     try {
-      const d = createDecipheriv(`aes-${key.length * 8}-cbc`, key, iv);
-      return Buffer.concat([d.update(data), d.final()]);
+      return cbcDecryptSync(key, iv, data);
     } catch {
       return undefined;
     }
@@ -155,6 +154,22 @@ const legacy: LegacyCmsCrypto = {
     return key instanceof KeyObject ? key : undefined;
   },
 };
+
+/**
+ * AES-CBC decryption (the key length picks AES-128/192/256) with the PKCS#7 padding removed here: one output
+ * buffer, no `final()` and concatenation per message. Throws on an empty or partial-block ciphertext and on bad
+ * padding (one message for both: callers turn every failure into one result).
+ */
+export function cbcDecryptSync(key: Uint8Array, iv: Uint8Array, encrypted: Uint8Array): Uint8Array {
+  if (encrypted.length === 0 || encrypted.length % 16 !== 0) throw new RangeError('bad ciphertext');
+  const out = createDecipheriv(`aes-${key.length * 8}-cbc`, key, iv).setAutoPadding(false).update(encrypted);
+  const pad = out[out.length - 1]!;
+  let bad = out.length !== encrypted.length || pad < 1 || pad > 16 ? 1 : 0;
+  for (let i = out.length - pad; i < out.length; i++) bad |= out[i]! ^ pad;
+  if (bad !== 0) throw new RangeError('bad ciphertext');
+  // A plain Uint8Array view: parsers take many subarrays of it, and Buffer's own subarray costs more.
+  return new Uint8Array(out.buffer, out.byteOffset, out.length - pad);
+}
 
 /** Public KeyObjects by SPKI bytes (the certificate cache hands out one SPKI array per certificate). */
 const publicKeyObjects = new WeakMap<Uint8Array, KeyObject>();

@@ -15,7 +15,7 @@
  * Node-only for now (like the aim-legacy half of Secure IM): the aim profile needs PKCS#1 v1.5 key transport and MD5
  * signatures, which WebCrypto lacks; signatures go through the Node provider (`node-crypto.ts`).
  */
-import { createCipheriv, createDecipheriv, createPublicKey, constants, publicEncrypt, randomBytes } from 'node:crypto';
+import { createCipheriv, createPublicKey, constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { Asn1Error, der, parseAsn1, readOctets, readSmallInt, readString, readStringBytes, TAG, type Asn1 } from '../asn1/der.js';
 import { ByteReader, ByteWriter } from '../../wire/bytes.js';
 import { MiniRoomInfo, writeMiniRoomInfo } from '../../wire/families/chat-nav.js';
@@ -24,7 +24,7 @@ import { encodeCharset, pickCharset } from './charset.js';
 import { prepareCertificate, type CertificateInput, type CmsCertificate } from './cms-certificate.js';
 import { encode, node } from './der-builder.js';
 import { OID } from './oids.js';
-import { nodeCmsCrypto } from './node-crypto.js';
+import { cbcDecryptSync, nodeCmsCrypto } from './node-crypto.js';
 import { resolvePrivateKey, type PrivateKeyInput } from './crypto.js';
 import {
   checkSignedParts, Fail, fail, innerText, kids, matchesCert, oidOf, parseSignedData, readRecipientId, signedBytesOf,
@@ -386,22 +386,6 @@ export function parseRoomMessage(bytes: Uint8Array): RoomMessageHeader {
   }
 }
 
-/**
- * AES-256-CBC decryption of whole blocks, PKCS#7 padding removed here (one output buffer, no `final()` and
- * concatenation per message). Throws on bad padding; the caller turns every failure into the one `tampered` result.
- */
-function cbcDecrypt(key: Uint8Array, iv: Uint8Array, encrypted: Uint8Array): Uint8Array {
-  const d = createDecipheriv('aes-256-cbc', key, iv).setAutoPadding(false);
-  const out = d.update(encrypted);
-  const pad = out[out.length - 1]!;
-  if (out.length === 0) throw new RangeError('no ciphertext');
-  let bad = out.length !== encrypted.length || pad < 1 || pad > 16 ? 1 : 0;
-  for (let i = out.length - pad; i < out.length; i++) bad |= out[i]! ^ pad;
-  if (bad !== 0) throw new RangeError('bad padding');
-  // A plain Uint8Array view: the parser takes many subarrays of it, and Buffer's own subarray costs more.
-  return new Uint8Array(out.buffer, out.byteOffset, out.length - pad);
-}
-
 /** What {@link decryptRoomMessage} needs. */
 export interface DecryptRoomMessageOptions {
   /** The room key of an epoch (`undefined` = the AIM-format key of the room); undefined when we have none. */
@@ -454,7 +438,7 @@ export async function decryptRoomMessage(bytes: Uint8Array, o: DecryptRoomMessag
       if (h.encrypted.length === 0 || h.encrypted.length % 16 !== 0) throw undecryptable();
       let plain: Uint8Array;
       try {
-        plain = cbcDecrypt(key!, h.iv, h.encrypted);
+        plain = cbcDecryptSync(key!, h.iv, h.encrypted);
       } catch {
         throw undecryptable();
       }

@@ -51,3 +51,16 @@ test('node names are subject tokens, unique per process start', () => {
   assert.equal(isNodeName('a.b'), false);
   assert.equal(isNodeName('a>'), false);
 });
+
+test('isLive: only a node heard from and not silent too long (never this node; a never-heard node is not live yet)', () => {
+  let t = 0;
+  const l = new NodeLiveness({ self: 'me', deadAfterMs: 3000, now: () => t });
+  assert.equal(l.alive('new'), true, 'within the start grace a never-heard node is not counted dead...');
+  assert.equal(l.isLive('new'), false, '...but it is not known to be live');
+  l.heard('new');
+  assert.equal(l.isLive('new'), true);
+  assert.equal(l.isLive('me'), false);
+  t = 3000;
+  assert.equal(l.isLive('new'), false);
+  assert.deepEqual(l.liveNodes(), []);
+});

@@ -46,9 +46,14 @@ export class NodeLiveness {
     return this.options.now() - seen < this.options.deadAfterMs;
   }
 
+  /** True when `node` (not this one) has been heard from and is alive now. */
+  isLive(node: string): boolean {
+    return node !== this.options.self && this.lastSeen.has(node) && this.alive(node);
+  }
+
   /** Every other node heard from that is alive now. */
   liveNodes(): string[] {
-    return [...this.lastSeen.keys()].filter((n) => n !== this.options.self && this.alive(n));
+    return [...this.lastSeen.keys()].filter((n) => this.isLive(n));
   }
 
   /** Of `candidates` (e.g. every node that owns an entry), the dead ones. */

@@ -39,6 +39,17 @@ export interface UserRecord {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** A `seen` request (nats-directory.ts): the stream revision of a write, as decimal text. */
+export function encodeSeenRequest(revision: number): Uint8Array {
+  return enc.encode(String(revision));
+}
+
+/** The revision of a `seen` request; undefined when it is not one. */
+export function decodeSeenRequest(data: Uint8Array): number | undefined {
+  const revision = Number(dec.decode(data));
+  return Number.isSafeInteger(revision) ? revision : undefined;
+}
+
 function bad(what: string): never {
   throw new DirectoryError('DIRECTORY_UNAVAILABLE', `undecodable directory data: ${what}`);
 }

@@ -37,8 +37,8 @@ import {
 } from './directory.js';
 import { NodeLiveness } from './liveness.js';
 import {
-  decodeDeliveryBatch, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryCounts, encodeDeliveryRequest,
-  type RecordChange, type UserRecord,
+  decodeDeliveryBatch, decodeDeliveryRequest, decodeSeenRequest, decodeUserRecord, encodeDeliveryCounts, encodeDeliveryRequest,
+  encodeSeenRequest, type RecordChange, type UserRecord,
 } from './nats-codec.js';
 import type { ClusterConnection } from './nats-connection.js';
 import { DeliveryOutbox } from './nats-outbox.js';
@@ -95,6 +95,8 @@ export class NatsDirectory implements DeliveryDirectory {
   private readonly replica = new Map<string, SessionEntry[]>();
   /** Highest KV revision applied to the replica, and who waits for one. */
   private seen = 0;
+  /** The highest revision answered as seen while the replica was stale (see onSeenRequest). */
+  private owedSeen = 0;
   /** True while the replica answers sends: connected, watch running and caught up since (re)connecting. */
   private fresh = false;
   /** Bumped at every disconnect or watch end, so a catch-up started before one does not mark the replica fresh. */
@@ -148,7 +150,13 @@ export class NatsDirectory implements DeliveryDirectory {
       this.subs.push(nc.subscribe(this.conn.subject('seen', this.node), { callback: (err, msg) => { if (!err) this.onSeenRequest(msg); } }));
       this.subs.push(nc.subscribe(this.conn.subject('hb', '*'), {
         callback: (err, msg) => {
-          if (!err) this.liveness.heard(msg.subject.slice(msg.subject.lastIndexOf('.') + 1));
+          if (err) return;
+          const node = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+          const known = node === this.node || this.liveness.isLive(node);
+          this.liveness.heard(node);
+          // A node we did not know as live (just started, or back) hears from us at once, not at our next tick:
+          // until it does, its writes do not wait for our replica.
+          if (!known && this.state === 'started') this.heartbeat();
         },
       }));
       this.watcher = await this.records.watch();
@@ -311,8 +319,11 @@ export class NatsDirectory implements DeliveryDirectory {
       const users = new Set<string>([...this.local.values()].map((e) => e.user));
       for (const [u, list] of this.replica) if (list.some((e) => e.address.node === this.node)) users.add(u);
       this.local.clear();
-      await Promise.all([...users].map((u) => this.records!.removeWhere(u, (e) => e.address.node === this.node).then((r) => this.propagated(r)).catch((e: unknown) =>
-        this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'remove entry while leaving', error: (e as Error).message }))));
+      const revisions = await Promise.all([...users].map((u) => this.records!.removeWhere(u, (e) => e.address.node === this.node).catch((e: unknown) => {
+        this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'remove entry while leaving', error: (e as Error).message });
+        return undefined;
+      })));
+      await this.propagated(latest(revisions));
     }
     await this.teardown();
   }
@@ -377,9 +388,9 @@ export class NatsDirectory implements DeliveryDirectory {
       },
     ));
     await Promise.all(replies);
-    // A request failed and our own link to NATS went down meanwhile (the replica is stale): this node cannot tell
-    // whether the user is online anywhere, so the send is unavailable (a general failure to the sender, nothing
-    // stored), as when the record itself cannot be read.
+    // A request failed and our replica went stale meanwhile (our link to NATS went down, or our watch fell behind):
+    // this node cannot tell whether the user is online anywhere, so the send is unavailable (a general failure to
+    // the sender, nothing stored), as when the record itself cannot be read.
     if (failed !== undefined && !this.fresh && accepted === 0) throw unavailable(failed);
     return { targeted, accepted };
   }
@@ -447,11 +458,12 @@ export class NatsDirectory implements DeliveryDirectory {
   /**
    * Resolves once `revision` (a write this node made; undefined: none) is in this node's replica and every live
    * node has answered that it is in theirs, or did not answer within the request timeout (a node cut off from NATS
-   * or stalled is not waited for longer). Never rejects: the write itself has succeeded.
+   * or stalled is not waited for longer). Never rejects: the write itself has succeeded. Replicas apply revisions in
+   * order, so one wait for the latest of several writes covers them all.
    */
   private async propagated(revision: number | undefined): Promise<void> {
     if (revision === undefined || !this.rpc) return;
-    const rev = new TextEncoder().encode(String(revision));
+    const rev = encodeSeenRequest(revision);
     await Promise.all([
       this.waitSeen(revision, this.requestTimeoutMs),
       ...this.liveness.liveNodes().map((n) => this.rpc!.call(this.conn.subject('seen', n), rev, this.requestTimeoutMs).then(noop, noop)),
@@ -460,12 +472,14 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /**
    * Another node's write: answered (empty) once this node's replica holds that revision — or at once while the
-   * replica is not fresh, since sends read the stream then; unanswered after the timeout.
+   * replica is not fresh, since sends read the stream then (the revision is owed: {@link catchUp} does not trust
+   * the replica again before it holds it); unanswered after the timeout.
    */
   private onSeenRequest(msg: Msg): void {
-    const revision = Number(new TextDecoder().decode(msg.data));
-    if (!Number.isSafeInteger(revision)) return;
+    const revision = decodeSeenRequest(msg.data);
+    if (revision === undefined) return;
     if (!this.fresh) {
+      this.owedSeen = Math.max(this.owedSeen, revision);
       msg.respond();
       return;
     }
@@ -507,7 +521,10 @@ export class NatsDirectory implements DeliveryDirectory {
     this.catchingUp = true;
     const epoch = this.freshEpoch;
     try {
-      await this.sync();
+      // Until the replica holds every write already answered as seen while it was stale (none may be missed then).
+      do {
+        await this.sync();
+      } while (this.seen < this.owedSeen && epoch === this.freshEpoch);
       if (epoch === this.freshEpoch && this.state === 'started' && !this.conn.nc.isClosed() && !this.conn.nc.isDraining()) this.fresh = true;
     } catch {
       // still behind: the next heartbeat tick tries again
@@ -516,9 +533,9 @@ export class NatsDirectory implements DeliveryDirectory {
     }
   }
 
-  /** Resolves once the replica has applied every write the stream held when this was called. */
+  /** Resolves once the replica has applied every write the stream held when this was called, and every owed one. */
   private async sync(): Promise<void> {
-    const last = await this.records!.lastRevision();
+    const last = Math.max(await this.records!.lastRevision(), this.owedSeen);
     if (this.seen >= last) return;
     // Bounded: a watch that stopped must not hang every later send queued behind this one.
     await new Promise<void>((resolve, reject) => {
@@ -621,7 +638,8 @@ export class NatsDirectory implements DeliveryDirectory {
       this.log('warn', LogEvent.CLUSTER_NODE_DEAD, { node, users: users.length });
       try {
         // Liveness is re-checked at each write: a node whose heartbeat came back meanwhile keeps its sessions.
-        await Promise.all(users.map(async (u) => this.propagated(await this.records!.removeWhere(u, (e) => e.address.node === node && !this.liveness.alive(node), NODE_LOST_REASON))));
+        const revisions = await Promise.all(users.map((u) => this.records!.removeWhere(u, (e) => e.address.node === node && !this.liveness.alive(node), NODE_LOST_REASON)));
+        await this.propagated(latest(revisions));
       } catch (e) {
         this.log('error', LogEvent.CLUSTER_ERROR, { operation: 'remove a dead node\'s sessions (will retry)', node, error: (e as Error).message });
       } finally {
@@ -682,6 +700,13 @@ export class NatsDirectory implements DeliveryDirectory {
 }
 
 const noop = (): void => {};
+
+/** The latest of some write revisions (undefined: no write). */
+function latest(revisions: readonly (number | undefined)[]): number | undefined {
+  let max: number | undefined;
+  for (const r of revisions) if (r !== undefined && (max === undefined || r > max)) max = r;
+  return max;
+}
 
 function rethrowUnavailable(e: unknown): never {
   throw unavailable(e);

@@ -54,8 +54,9 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
     const full = decodeChannelMsgToHost(body);
     const rv = full.tlvs.bytes(IcbmTlv.RENDEZVOUS)!;
     let replace: Map<number, Uint8Array> | undefined;
-    if (me.link.remoteIpv4 !== undefined) {
-      const rewritten = rewriteRendezvousAddress(rv, me.link.remoteIpv4);
+    const senderIp = me.link.remoteIpv4;
+    if (senderIp !== undefined) {
+      const rewritten = rewriteRendezvousAddress(rv, senderIp);
       if (rewritten) replace = new Map([[IcbmTlv.RENDEZVOUS, rewritten]]);
     }
     // Remembered before delivery: the recipient may reach the rendezvous proxy before the directory resolves (§8.3).

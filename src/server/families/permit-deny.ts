@@ -18,14 +18,15 @@ async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', 
   if (add) {
     if (privacy[list].size + names.length > engine.config.maxPermitDeny) return [errorReply(F, SnacErrorCode.ListOverflow)];
     await engine.ports.permitDeny.add(s.screenName, list, names, engine.config.maxPermitDeny);
-    const next = new Set(privacy[list]);
+    // From the lists as they are now: another session's edit may have been adopted during the await.
+    const next = new Set(s.privacy[list]);
     for (const n of names) next.add(n);
     const mode = list === 'permit' ? 3 : 4;
     s.privacy = { ...s.privacy, [list]: next, mode };
     if (privacy.mode !== mode) await engine.ports.permitDeny.setMode(s.screenName, mode);
   } else {
     await engine.ports.permitDeny.remove(s.screenName, list, names);
-    const next = new Set(privacy[list]);
+    const next = new Set(s.privacy[list]);
     for (const n of names) next.delete(n);
     s.privacy = { ...s.privacy, [list]: next };
   }

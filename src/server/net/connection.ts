@@ -38,7 +38,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   /** Peer address as text ('unknown' when the socket has none). */
   readonly address: string;
 
-  /** Peer IPv4 (4 bytes) or undefined; parsed when asked (rarely: user-info blocks are cached), not kept per connection. */
+  /** Peer IPv4 (4 bytes) or undefined; parsed when asked (only a rendezvous address rewrite asks), not kept per connection. */
   get remoteIpv4(): Uint8Array | undefined {
     return parseIpv4(this.address);
   }

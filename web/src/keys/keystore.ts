@@ -134,7 +134,6 @@ export async function sealPkcs8(pkcs8: Uint8Array, wrapping: CryptoKey, screenNa
   return { iv, data };
 }
 
-/** Thrown when the passphrase does not open the keys. */
 /**
  * Seals both private keys of a new account under a key derived from `passphrase` (fresh salt, PBKDF2_ITERATIONS)
  * and stores the account: the one way enrollment and a .p12 import put keys on this device.
@@ -161,6 +160,7 @@ export async function storeNewAccount(a: {
   return account;
 }
 
+/** Thrown when the passphrase does not open the keys. */
 export class BadPassphraseError extends Error {
   constructor() {
     super('wrong passphrase for the keys on this device');

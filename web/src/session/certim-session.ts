@@ -9,7 +9,7 @@ import { ClientError } from '../../../src/client/errors.js';
 import { addBuddy as feedbagAdd, buddyListOf, readFeedbag, removeBuddy as feedbagRemove } from '../../../src/client/feedbag.js';
 import { setAway as locateSetAway } from '../../../src/client/locate-info.js';
 import { CrlCache } from '../../../src/client/revocation.js';
-import { acceptRecord, identityFingerprint, trustLevel, verifyRecord, type BuddyRecord, type BuddyStore } from '../../../src/client/trust.js';
+import { acceptRecord, identityFingerprint, pendingKeyChange, trustLevel, verifyRecord, type BuddyRecord, type BuddyStore } from '../../../src/client/trust.js';
 import { pageOriginUrl, webSocketTransportFactory } from '../../../src/client/ws-transport.js';
 import { defaultCmsCrypto, importSecureImKey } from '../../../src/pki/cms/crypto.js';
 import { accountKey, getItem, listAccounts, setItem, unlockAccount, type StoredAccount } from '../keys/keystore.js';
@@ -104,9 +104,8 @@ async function open(account: StoredAccount, password: string, passphrase: string
   // A key change not yet verified or accepted stays a warning across page loads (the record keeps the old
   // fingerprint until the user acts), not only in the session that saw it happen.
   for (const r of buddyStore.all()) {
-    if (r.previousFingerprint !== undefined) {
-      emit('keyChange', { screenName: r.screenName, oldFingerprint: r.previousFingerprint, newFingerprint: r.fingerprint, wasVerified: r.verifiedFingerprint === r.previousFingerprint });
-    }
+    const change = pendingKeyChange(r);
+    if (change) emit('keyChange', change);
   }
   const revocation = new CrlCache({ source: crlSource(await getItem<Uint8Array>('crl')), caCerts: ca.certs });
   const port = Number(location.port || 443);
