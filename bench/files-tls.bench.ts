@@ -22,13 +22,23 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { spawnBenchChild } from './support/child.js';
-import { fmt, quantile } from './support/stats.js';
+import { fmt, quantile, sleep } from './support/stats.js';
 import { killLiveCliProcesses, TestServer, type TestUser } from '../test/support/cli-process.js';
 import { proxyArgs, startFileReceiver } from '../test/support/file-peer.js';
 
 const MB = Number(process.env.CERTIM_BENCH_MB ?? 200);
 const TOTAL = MB * 1024 * 1024;
 const ROUNDS = Number(process.env.CERTIM_BENCH_ROUNDS ?? 3);
+/**
+ * Pause after deleting the previous outputs, before each transfer. On this kind of VM (virtio-balloon with free page
+ * reporting) the guest hands freed pages back to the host about 2 s after they are freed, and touching such a page
+ * again costs a host fault: writing 200 MB into a new file's page cache costs ~0.4-0.5 s of kernel time then, against
+ * ~0.06-0.09 s within a second of deleting a file of that size (measured with one process writing 1 MiB batches). A
+ * path that starts its transfer sooner after the previous output was deleted (the baseline's three small processes
+ * start faster than two certim CLIs that sign on) would otherwise write into cheaper memory; after the pause every path
+ * writes into memory in the same state, as a receiver usually does.
+ */
+const SETTLE_MS = Number(process.env.CERTIM_BENCH_SETTLE_MS ?? 3000);
 
 interface Sample {
   rssBefore: number;
@@ -161,8 +171,11 @@ try {
   ];
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < phases.length; k++) {
-      // Each transfer starts with no dirty pages left by the one before (writeback would otherwise bill the next).
+      // Each transfer starts with no dirty pages left by the one before (writeback would otherwise bill the next), and
+      // with the memory of the file deleted before it handed back to the host (see SETTLE_MS).
+      for (const out of ['in-direct', 'in-proxy', 'baseline-out.bin']) rmSync(join(server.tmp, out), { recursive: true, force: true });
       spawnSync('sync');
+      await sleep(SETTLE_MS);
       await phases[(k + round) % phases.length]!();
     }
   }
