@@ -12,6 +12,9 @@
  * (bench/support/baseline-relay.ts), offered the same rate by the same load generator in the same run: whatever
  * p99 it shows comes from the host and the load generator, not from certim. A second baseline is one NATS hop alone at
  * the same rate (publish -> subscriber through the same nats-server): what a cross-node IM's hop costs on this host.
+ * Beside every latency phase runs an idle probe (bench/support/idle-probe-main.ts), a process that does nothing: its
+ * timer delay p99/max is what the host (the VM, and every other process competing for the cores) does to any process
+ * in that phase; on the VMs here an idle process sees 5-10 ms stalls about once a second even when the host is idle.
  *
  * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase, CERTIM_BENCH_RATE
  * to fix the offered rate of the latency phases instead of half the cross-node maximum; CERTIM_BENCH_SERVER_FLAGS=
@@ -121,6 +124,8 @@ interface Placement {
   fixed: PhaseResult & { generatorP99: number };
   /** Each node's event-loop delay during the fixed-rate phase. */
   nodeDelay: LoopDelaySample[];
+  /** The idle probe's event-loop delay during the fixed-rate phase (the host's own stalls). */
+  hostDelay: LoopDelaySample;
   /** IMs per server CPU-second (both nodes) at the fixed offered rate. */
   fixedPerCpuSec: number;
 }
@@ -140,7 +145,7 @@ async function signOnAt(nodes: BenchChild[], nodeOf: (i: number) => number): Pro
   return clients;
 }
 
-async function measure(nodes: BenchChild[], nodeOf: (i: number) => number, rateFor: (closed: PhaseResult) => number): Promise<Placement> {
+async function measure(nodes: BenchChild[], probe: BenchChild, nodeOf: (i: number) => number, rateFor: (closed: PhaseResult) => number): Promise<Placement> {
   const clients = await signOnAt(nodes, nodeOf);
   try {
     const cpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
@@ -150,9 +155,10 @@ async function measure(nodes: BenchChild[], nodeOf: (i: number) => number, rateF
     const nats1 = natsCpuSeconds();
     await sleep(300);
     const fcpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
-    await Promise.all(nodes.map((n) => n.loopDelay()));
+    await Promise.all([...nodes, probe].map((n) => n.loopDelay()));
     const fixed = await generatorDelay(() => fixedRate(clients, rateFor(closed), SECONDS));
     const nodeDelay = await Promise.all(nodes.map((n) => n.loopDelay()));
+    const hostDelay = await probe.loopDelay();
     const fcpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - fcpu0;
     return {
       closed,
@@ -160,6 +166,7 @@ async function measure(nodes: BenchChild[], nodeOf: (i: number) => number, rateF
       natsCpuPerIm: nats0 !== undefined && nats1 !== undefined && closed.delivered > 0 ? (nats1 - nats0) / closed.delivered : undefined,
       fixed,
       nodeDelay,
+      hostDelay,
       fixedPerCpuSec: fixed.delivered / fcpu,
     };
   } finally {
@@ -174,7 +181,7 @@ function line(name: string, p: Placement): string {
     `  ${name.padEnd(10)} closed loop ${fmt(p.closed.perSecond).padStart(6)} IM/s, ${fmt(p.perCpuSec).padStart(6)} IM per server-CPU-s`,
     `(p99 ${fmt(p.closed.p99, 2)} ms)`,
     `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (generator event-loop delay p99 ${fmt(f.generatorP99, 1)} ms;`,
-    `node event-loop delay p99/max ${p.nodeDelay.map((d) => `${fmt(d.p99, 1)}/${fmt(d.max, 0)}`).join(', ')} ms)`,
+    `node event-loop delay p99/max ${p.nodeDelay.map((d) => `${fmt(d.p99, 1)}/${fmt(d.max, 0)}`).join(', ')} ms; idle probe ${fmt(p.hostDelay.p99, 1)}/${fmt(p.hostDelay.max, 0)} ms)`,
     p.natsCpuPerIm !== undefined ? `| nats-server ${fmt(p.natsCpuPerIm * 1e6, 1)} CPU-µs/IM` : '',
   ].join(' ');
 }
@@ -203,17 +210,23 @@ try {
   // CERTIM_BENCH_RATE fixes it instead (to compare runs, e.g. two builds, at one offered rate).
   let rate = Number(process.env.CERTIM_BENCH_RATE ?? 0);
   const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
-  const cross = await measure(nodes, (i) => i & 1, pick);
-  const one = await measure(nodes, () => 0, pick);
+  // A process doing nothing, whose timer delay during each latency phase is the host's share of any tail.
+  const probe = await spawnBenchChild('bench/support/idle-probe-main.ts');
+  const cross = await measure(nodes, probe, (i) => i & 1, pick);
+  const one = await measure(nodes, probe, () => 0, pick);
   // The same offered rate through the do-nothing relay: the latency the host and the load generator alone cause.
   const relay = await spawnBenchChild('bench/support/baseline-relay-main.ts');
   let base: PhaseResult & { generatorP99: number };
+  let baseHost: LoopDelaySample;
   try {
     const signOn = await signOnAll({ kind: 'baseline', host: '127.0.0.1', port: Number(relay.ready.oscar) }, N, benchScreenName, BENCH_PASSWORD);
+    await probe.loopDelay();
     base = await generatorDelay(() => fixedRate(signOn.clients, rate, SECONDS));
+    baseHost = await probe.loopDelay();
     for (const c of signOn.clients) c.close();
   } finally {
     await relay.stop();
+    await probe.stop();
   }
   const hop = await natsHop(rate, SECONDS);
   console.log(`  idle cluster: both nodes together use ${fmt(100 * idleCpu, 1)}% of a core (heartbeats, watch, timers)`);
@@ -224,7 +237,7 @@ try {
       `throughput ${fmt(cross.closed.perSecond / one.closed.perSecond, 2)}; p99 at ${fmt(rate)}/s: ${fmt(cross.fixed.p99, 2)} ms vs ${fmt(one.fixed.p99, 2)} ms`,
   );
   console.log(
-    `  baseline (do-nothing relay, same rate, same generator): p50 ${fmt(base.p50, 2)} ms, p99 ${fmt(base.p99, 2)} ms (generator event-loop delay p99 ${fmt(base.generatorP99, 1)} ms); ` +
+    `  baseline (do-nothing relay, same rate, same generator): p50 ${fmt(base.p50, 2)} ms, p99 ${fmt(base.p99, 2)} ms (generator event-loop delay p99 ${fmt(base.generatorP99, 1)} ms; idle probe ${fmt(baseHost.p99, 1)}/${fmt(baseHost.max, 0)} ms); ` +
       `p99 over the baseline's: cross-node ${fmt(cross.fixed.p99 / base.p99, 2)}x, one node ${fmt(one.fixed.p99 / base.p99, 2)}x; host load average ${loadAverage()}`,
   );
   console.log(`  one NATS hop alone (publish -> subscriber, same rate, this nats-server): p50 ${fmt(hop.p50, 2)} ms, p99 ${fmt(hop.p99, 2)} ms (a cross-node IM makes one)`);
