@@ -193,6 +193,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'certim-cluster-bench-'));
 process.env.CERTIM_CA_PASSPHRASE = randomBytes(12).toString('hex');
 const dbUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${SCHEMA}`)}`;
 const nodes: BenchChild[] = [];
+let probe: BenchChild | undefined;
 try {
   const store = await openStore(PG_URL, { schema: SCHEMA });
   const passwordHash = await hashPassword(BENCH_PASSWORD);
@@ -211,7 +212,7 @@ try {
   let rate = Number(process.env.CERTIM_BENCH_RATE ?? 0);
   const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
   // A process doing nothing, whose timer delay during each latency phase is the host's share of any tail.
-  const probe = await spawnBenchChild('bench/support/idle-probe-main.ts');
+  probe = await spawnBenchChild('bench/support/idle-probe-main.ts');
   const cross = await measure(nodes, probe, (i) => i & 1, pick);
   const one = await measure(nodes, probe, () => 0, pick);
   // The same offered rate through the do-nothing relay: the latency the host and the load generator alone cause.
@@ -226,7 +227,6 @@ try {
     for (const c of signOn.clients) c.close();
   } finally {
     await relay.stop();
-    await probe.stop();
   }
   const hop = await natsHop(rate, SECONDS);
   console.log(`  idle cluster: both nodes together use ${fmt(100 * idleCpu, 1)}% of a core (heartbeats, watch, timers)`);
@@ -243,6 +243,7 @@ try {
   console.log(`  one NATS hop alone (publish -> subscriber, same rate, this nats-server): p50 ${fmt(hop.p50, 2)} ms, p99 ${fmt(hop.p99, 2)} ms (a cross-node IM makes one)`);
 } finally {
   for (const n of nodes) await n.stop();
+  await probe?.stop();
   await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).finally(() => admin.end());
   const nc = await connect({ servers: NATS.replace(/^nats:\/\//, '') });
   for await (const b of new Kvm(nc).list()) if (b.bucket.startsWith(`certim_${CLUSTER}_`)) await (await new Kvm(nc).open(b.bucket)).destroy();

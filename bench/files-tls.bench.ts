@@ -5,9 +5,11 @@
  * processes through a do-nothing TCP forwarder (bench/support/tls-pipe-main.ts), measured in the same run.
  *
  * Each path runs CERTIM_BENCH_ROUNDS (default 3) times, interleaved (baseline, direct, proxy, the order rotated
- * each round) with `sync` before every transfer, so neither the disk's writeback of an earlier file nor a noisy
- * moment bills one path alone; the figures are medians, every run listed. Reports, per path: throughput of the data
- * phase (first byte to last, as each receiver measures it) and of the whole command (offer, connection, checksum pre-pass included), the ratio to the baseline, and for each relaying
+ * each round); before every transfer the previous outputs are deleted, the disk synced and the host given
+ * CERTIM_BENCH_SETTLE_MS (see SETTLE_MS), so neither the disk's writeback of an earlier file, the memory it freed nor
+ * a noisy moment bills one path alone; the figures are medians, every run listed. Reports, per path: throughput of
+ * the data phase (first byte to last, as each receiver measures it) and of the whole command (offer, connection,
+ * checksum pre-pass included), the ratio to the baseline, and for each relaying
  * process (the server for the proxy, the forwarder for the baseline): its CPU per GB, and its RSS just before the
  * transfer, during it (min-max of samples every 100 ms) and after it. "Flat" means during ≈ before: the relay holds
  * no growing buffer. The server's RSS before the transfer is its idle footprint (the whole server, run from source
@@ -87,7 +89,6 @@ interface CertimResult {
 }
 
 async function certimRun(server: TestServer, alice: TestUser, bob: TestUser, file: string, dir: string, forceProxy: boolean): Promise<CertimResult> {
-  rmSync(dir, { recursive: true, force: true });
   const proxy = [...proxyArgs(server), ...(forceProxy ? ['--force-proxy'] : [])];
   const before = rss(server.cli.child.pid!);
   const r = await startFileReceiver(bob, 'alice', dir, proxy, 120_000);
@@ -124,13 +125,12 @@ function lineReader(child: ReturnType<typeof spawn>): (event: string) => Promise
   };
 }
 
-async function baselineRun(tmp: string, file: string, key: string, cert: string): Promise<{ data: number; sample: Sample }> {
-  rmSync(join(tmp, 'baseline-out.bin'), { force: true }); // a new file each run, as the certim receiver writes
+async function baselineRun(out: string, file: string, key: string, cert: string): Promise<{ data: number; sample: Sample }> {
   const fwd = await spawnBenchChild('bench/support/tcp-forwarder-main.ts');
   try {
     const port = String(fwd.ready.port);
     const args = (mode: string, path: string): string[] => ['--import', 'tsx', 'bench/support/tls-pipe-main.ts', mode, port, path, key, cert];
-    const recv = spawn(process.execPath, args('recv', join(tmp, 'baseline-out.bin')), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const recv = spawn(process.execPath, args('recv', out), { stdio: ['ignore', 'pipe', 'inherit'] });
     const recvEvent = lineReader(recv);
     await recvEvent('ready');
     const send = spawn(process.execPath, args('send', file), { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -160,20 +160,22 @@ try {
   if (gen.status !== 0) throw new Error(`openssl: ${gen.stderr}`);
 
   console.log(`${MB} MB file to file over TLS, loopback; certim = two CLI processes (pinned TLS, OFT2, checksum); baseline = raw TLS pipe through a do-nothing TCP forwarder`);
-  console.log(`${ROUNDS} rounds of (baseline, direct, proxy), the order rotated each round; the disk is synced before every transfer`);
+  console.log(`${ROUNDS} rounds of (baseline, direct, proxy), the order rotated each round; before every transfer the outputs are deleted, the disk synced and the host left ${SETTLE_MS / 1000} s`);
   const base: Array<{ data: number; sample: Sample }> = [];
   const direct: CertimResult[] = [];
   const proxied: CertimResult[] = [];
+  // Where each path writes; every output is deleted before every transfer (below), so each run writes a new file.
+  const outputs = { base: join(server.tmp, 'baseline-out.bin'), direct: join(server.tmp, 'in-direct'), proxy: join(server.tmp, 'in-proxy') };
   const phases = [
-    async (): Promise<void> => void base.push(await baselineRun(server.tmp, file, key, cert)),
-    async (): Promise<void> => void direct.push(await certimRun(server, alice, bob, file, join(server.tmp, 'in-direct'), false)),
-    async (): Promise<void> => void proxied.push(await certimRun(server, alice, bob, file, join(server.tmp, 'in-proxy'), true)),
+    async (): Promise<void> => void base.push(await baselineRun(outputs.base, file, key, cert)),
+    async (): Promise<void> => void direct.push(await certimRun(server, alice, bob, file, outputs.direct, false)),
+    async (): Promise<void> => void proxied.push(await certimRun(server, alice, bob, file, outputs.proxy, true)),
   ];
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < phases.length; k++) {
       // Each transfer starts with no dirty pages left by the one before (writeback would otherwise bill the next), and
       // with the memory of the file deleted before it handed back to the host (see SETTLE_MS).
-      for (const out of ['in-direct', 'in-proxy', 'baseline-out.bin']) rmSync(join(server.tmp, out), { recursive: true, force: true });
+      for (const out of Object.values(outputs)) rmSync(out, { recursive: true, force: true });
       spawnSync('sync');
       await sleep(SETTLE_MS);
       await phases[(k + round) % phases.length]!();

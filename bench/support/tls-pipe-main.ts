@@ -1,8 +1,8 @@
 /**
  * The client files bench's baseline (bench/files-tls.bench.ts): a raw TLS pipe between two Node processes through
  * the do-nothing TCP forwarder, doing what certim's peers do minus the protocol: the receiver writes what arrives
- * to a file (with certim's own double-buffered writer), the sender streams a file. Both connect to the forwarder (receiver first); the receiver is the TLS
- * server and asks for a client certificate, as a certim listener does.
+ * to a file (with certim's own double-buffered writer), the sender streams a file. Both connect to the forwarder
+ * (receiver first); the receiver is the TLS server and asks for a client certificate, as a certim listener does.
  *   recv PORT OUTFILE KEY CERT   prints {"event":"ready"}, then {"event":"done","bytes":N,"seconds":S} (first byte to last)
  *   send PORT FILE KEY CERT      prints {"event":"ready"} when TLS is up, then {"event":"done"}
  */
