@@ -13,19 +13,19 @@ export interface SignOnResult {
   seconds: number;
 }
 
-/** Signs on `n` clients named by `nameOf(i)`, at most `concurrency` at a time. */
-export async function signOnAll(target: SignOnTarget, n: number, nameOf: (i: number) => string, password: string, concurrency = 32): Promise<SignOnResult> {
+/** Signs on `n` clients named by `nameOf(first + i)` (baseline index `first + i`), at most `concurrency` at a time. */
+export async function signOnAll(target: SignOnTarget, n: number, nameOf: (i: number) => string, password: string, first = 0, concurrency = 32): Promise<SignOnResult> {
   const clients: LoadClient[] = new Array<LoadClient>(n);
   const t0 = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < n) {
       const i = next++;
-      clients[i] = await LoadClient.signOn(target, nameOf(i), password, i);
+      clients[i] = await LoadClient.signOn(target, nameOf(first + i), password, first + i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
-  for (let i = 0; i < n; i++) clients[i]!.setPartner(nameOf(i ^ 1));
+  for (let i = 0; i < n; i++) clients[i]!.setPartner(nameOf(first + (i ^ 1)));
   const seconds = (performance.now() - t0) / 1000;
   // Let the server finish its post-sign-on work (arrival notices, offline checks) before measuring.
   await sleep(300);

@@ -80,6 +80,8 @@ export interface EngineOptions {
   throttleState?: ThrottleStatePort;
   /** Limits of the live-rendezvous memory (proxy/rendezvous-book.ts). */
   rendezvous?: Partial<RendezvousBookOptions>;
+  /** Told of every session start (main.ts passes its memory trim, memory-trim.ts). */
+  onSessionStart?: () => void;
 }
 
 /** Shared server state. Handlers see it only as a {@link HandlerEnv}. */
@@ -118,6 +120,8 @@ export class Engine implements HandlerEnv {
   private sessionSeq = 0;
   /** Live rendezvous proposals relayed by this node (docs/protocol.md §8.3: the proxy authorises against them). */
   readonly rendezvous: RendezvousBook;
+  /** Told of every session start (default: nothing). */
+  readonly onSessionStart: () => void;
   /** Ports the listeners bound ({ plain, tls, ws = the HTTPS port }), filled by the network layer; used for 17/03 BOS addresses. */
   readonly boundPorts: { plain?: number; tls?: number; ws?: number } = {};
 
@@ -141,6 +145,7 @@ export class Engine implements HandlerEnv {
     this.cookieClaims = options.cookieClaims;
     this.throttle = new LoginThrottle(this.config.loginThrottle, options.throttleState, () => this.clock.now());
     this.rendezvous = new RendezvousBook(this.clock, options.rendezvous);
+    this.onSessionStart = options.onSessionStart ?? (() => {});
   }
 
   /** A fresh node-unique session id. */

@@ -33,6 +33,10 @@ export const LogEvent = {
   SHUTDOWN_STEP_FAILED: 'server.shutdown_step_failed',
   /** warn: a stale data-directory lock (its process is gone) was taken over — stalePid. */
   STALE_LOCK_REMOVED: 'server.stale_lock_removed',
+  /** debug: the heap was trimmed after a burst (memory-trim.ts) — youngBeforeMB, youngAfterMB, heapBeforeMB, heapAfterMB, pauseMs. */
+  MEMORY_TRIMMED: 'server.memory_trimmed',
+  /** warn: the memory trim failed and is off until restart — error. */
+  MEMORY_TRIM_FAILED: 'server.memory_trim_failed',
   /** warn: a CA warning at startup — detail. */
   CA_WARNING: 'server.ca_warning',
 

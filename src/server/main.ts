@@ -48,6 +48,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { adminCommands, localSessions } from './admin/admin-commands.js';
 import { startAdminServer } from './admin/admin-server.js';
 import { onCertificateRevoked, withdrawFromLocalSessions } from './admin/cert-withdrawal.js';
+import { MemoryTrim, processTrimDeps, type MemoryTrimConfig } from './memory-trim.js';
 import { startRendezvousProxy, withProxyMetrics, type ProxyConfig, type RendezvousProxy } from './proxy/index.js';
 
 /** Options of {@link startServer} (what `certim server` flags set). */
@@ -97,7 +98,12 @@ export interface ServerOptions {
   rootPassphraseNotice?: (passphrase: string) => void;
   /** `nats://HOST:PORT[?name=CLUSTER]`: run as a node of a cluster (needs a Postgres `dbUrl`); default: alone. */
   cluster?: string;
+  /** When to give back the young generation after a burst (memory-trim.ts); `false` turns it off. Default: on. */
+  memoryTrim?: Partial<MemoryTrimConfig> | false;
 }
+
+/** Bytes as MB with one decimal, for log fields. */
+const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
 
 /**
  * Defaults. Host 127.0.0.1: a fresh `npm start` should not expose a brand-new server (with a CA and no accounts
@@ -296,9 +302,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const throttleState = store.backend === 'postgres' ? store.loginThrottle : undefined;
     // The cookie key comes from the store, so a cookie issued by one node redeems at another.
     const secrets = await loadServerSecrets(store.secrets);
+    // After a burst of sign-ons (and after start-up) the heap gives back its grown young generation (memory-trim.ts).
+    const trimDeps = options.memoryTrim === false ? undefined : await processTrimDeps();
+    const trim = trimDeps && new MemoryTrim(trimDeps, (r) => log('debug', LogEvent.MEMORY_TRIMMED, {
+      youngBeforeMB: mb(r.youngBefore), youngAfterMB: mb(r.youngAfter), heapBeforeMB: mb(r.heapBefore), heapAfterMB: mb(r.heapAfter), pauseMs: Math.round(r.pauseMs),
+    }), (e) => log('warn', LogEvent.MEMORY_TRIM_FAILED, { error: errorText(e) }), options.memoryTrim || {});
+    if (trim) cleanups.push(async () => trim.close());
     const oscar = createOscarServer({
       ports, config: { advertisedHost: publicHost, ...options.engine }, log, ...secrets,
       ...(throttleState ? { throttleState } : {}), ...(cluster ? { directory: cluster.directory, cookieClaims: cluster.cookieClaims, rooms: cluster.rooms } : {}),
+      ...(trim ? { onSessionStart: () => trim.activity() } : {}),
     });
     cleanups.push(() => oscar.close());
     // One set of connection caps for every listener: per address, and in total below the descriptor limit.
@@ -369,6 +382,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminSocket = admin.path;
     }
 
+    // Start-up grows the young generation like a burst of sign-ons does: give it back before saying ready.
+    await trim?.trimNow();
     const shown = (p: number): string => `${host.includes(':') ? `[${host}]` : host}:${p}`;
     log('info', LogEvent.READY, { oscar: shown(bound.oscar), oscarTls: shown(bound.oscarTls), https: shown(https.port), proxy: shown(proxyPort), publicHost, caFingerprint: ca.rootFingerprint(), adminSocket });
 

@@ -177,7 +177,9 @@ function refill(r: ThrottleRecord | undefined, burst: number, perHour: number, n
   return Math.min(burst * TOKEN, r.milliTokens + Math.floor((Math.max(0, now - r.at) * perHour * TOKEN) / HOUR));
 }
 
-function bucket(milliTokens: number, now: number, burst: number, perHour: number): ThrottleRecord {
+/** A bucket's record at `milliTokens`, or null (delete) when it is full: a full bucket and no record read the same. */
+function bucket(milliTokens: number, now: number, burst: number, perHour: number): ThrottleRecord | null {
+  if (milliTokens >= burst * TOKEN) return null;
   // Forget the record once it would have refilled completely.
   const full = Math.ceil(((burst * TOKEN - milliTokens) * HOUR) / (perHour * TOKEN));
   return { count: 0, milliTokens, until: 0, at: now, expiresAt: now + Math.max(1, full) };

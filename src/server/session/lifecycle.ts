@@ -34,6 +34,7 @@ export async function startSession(
   if (info.certHash) s.certHash = info.certHash;
   s.privacy = privacyFrom(pd.mode, pd.permit, pd.deny);
   engine.registry.add(s);
+  engine.onSessionStart();
   try {
     const displaced = await engine.directory.register({ address: s.address, user: s.key, service: s.service, exclusive: s.exclusive });
     if (displaced.length > 0) engine.log('info', LogEvent.SESSION_TAKEN_OVER, { screenName, count: displaced.length });

@@ -35,11 +35,11 @@ export interface RateCheck {
   state: RateState;
 }
 
-/** One class of one connection: its state and the "ok, nothing to tell" answer, built once (see `check`). */
-interface Slot {
-  state: RateState;
-  ok: RateCheck;
-}
+/**
+ * One class of one connection: the "ok, nothing to tell" answer, built once (see `check`), whose `state` is the
+ * class's live state.
+ */
+type Slot = RateCheck;
 
 /**
  * The announced classes indexed by id, built once per class list and shared by every connection that uses the list,
@@ -103,12 +103,10 @@ export class RateLimiter {
     const id = isClassId(classId) && this.table.byId[classId] !== undefined ? classId : this.table.firstId;
     const cls = this.table.byId[id];
     if (cls === undefined) return undefined;
-    const slots = (this.slots ??= []);
+    // Sized for the usual small ids (a literal [] would take ~17 slots on the first store): an idle connection keeps it.
+    const slots = (this.slots ??= new Array<Slot | undefined>(Math.min(this.table.byId.length, 8)));
     let s = slots[id];
-    if (s === undefined) {
-      const state = this.startState(cls);
-      slots[id] = s = { state, ok: { verdict: 'ok', state } };
-    }
+    if (s === undefined) slots[id] = s = { verdict: 'ok', state: this.startState(cls) };
     return s;
   }
 
@@ -126,9 +124,9 @@ export class RateLimiter {
    * the same object for every SNAC of a class (no allocation per SNAC): treat results as read-only.
    */
   check(classId: number, now: number): RateCheck {
-    const slot = this.slot(classId);
-    const state = slot?.state;
-    if (!slot || !state) return { verdict: 'ok', state: { cls: { id: 0, window: 1, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 0 }, current: 0, last: now, limited: false, alerted: false } };
+    const ok = this.slot(classId);
+    const state = ok?.state;
+    if (!ok || !state) return { verdict: 'ok', state: { cls: { id: 0, window: 1, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 0 }, current: 0, last: now, limited: false, alerted: false } };
     const { cls } = state;
     const elapsed = Math.max(0, now - state.last);
     state.last = now;
@@ -151,12 +149,12 @@ export class RateLimiter {
         state.alerted = true;
         return { verdict: 'ok', notice: 'alert', state };
       }
-      return slot.ok;
+      return ok;
     }
     if (state.alerted && state.current >= cls.clear) {
       state.alerted = false;
       return { verdict: 'ok', notice: 'clear', state };
     }
-    return slot.ok;
+    return ok;
   }
 }

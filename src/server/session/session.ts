@@ -10,6 +10,8 @@ import { openPrivacy, type Privacy } from './privacy.js';
 
 /** The empty buddy list sessions share until they have one (never changed: lists are replaced, see Session). */
 const NO_BUDDIES: ReadonlySet<string> = new Set();
+/** The capabilities of a session whose client has not set any (shared, frozen). */
+const NO_CAPABILITIES: readonly Uint8Array[] = Object.freeze([]);
 
 /** Options for a server-originated SNAC. */
 export interface SnacSendOptions {
@@ -92,8 +94,8 @@ export class Session {
   awayMime: string | undefined;
   /** Away message; undefined when not away. */
   away: Uint8Array | undefined;
-  /** Capability UUIDs (16 bytes each). */
-  capabilities: Uint8Array[] = [];
+  /** Capability UUIDs (16 bytes each); replaced whole, never changed in place (most sessions share the empty one). */
+  capabilities: readonly Uint8Array[] = NO_CAPABILITIES;
   /** MD5 of the stored cert-info block (TLV 0x001B), undefined when none. */
   certHash: Uint8Array | undefined;
   /** Warning level (percent x 10). */

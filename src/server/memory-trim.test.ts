@@ -1,0 +1,214 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryTrim, processHeapFigures, processTrimDeps, type HeapFigures, type MemoryTrimDeps, type TrimReport } from './memory-trim.js';
+
+const MB = 1024 * 1024;
+
+/** A trim's error callback that fails the test. */
+const failOnError = (e: unknown): never => assert.fail(`collection failed: ${String(e)}`);
+
+/** A process stand-in: a manual clock and timer queue, a settable heap and loop load, counted collections. */
+function fakeProcess(heap: HeapFigures = { youngBytes: 1 * MB, heapBytes: 40 * MB }) {
+  let now = 0;
+  let timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
+  const p = {
+    heap,
+    busy: 0,
+    collections: 0,
+    pauseMs: 40,
+    failWith: undefined as Error | undefined,
+    get pendingTimers(): number {
+      return timers.filter((t) => t.live).length;
+    },
+    /** Moves the clock to `to`, running due timers in order. */
+    async advanceTo(to: number): Promise<void> {
+      for (;;) {
+        const due = timers.filter((t) => t.live && t.at <= to).sort((a, b) => a.at - b.at)[0];
+        if (!due) break;
+        now = due.at;
+        due.live = false;
+        due.fn();
+        await new Promise((r) => setImmediate(r)); // let a started collection settle
+      }
+      now = to;
+      timers = timers.filter((t) => t.live);
+    },
+    deps: undefined as unknown as MemoryTrimDeps,
+    /** What a burst of sign-ons does to the young generation. */
+    grow(): void {
+      p.heap = { youngBytes: 32 * MB, heapBytes: 60 * MB };
+    },
+  };
+  p.deps = {
+    heap: () => ({ ...p.heap }),
+    async collect() {
+      if (p.failWith) throw p.failWith;
+      p.collections++;
+      now += p.pauseMs;
+      p.heap = { youngBytes: 1 * MB, heapBytes: p.heap.heapBytes / 2 };
+    },
+    busy: () => p.busy,
+    now: () => now,
+    schedule(ms, fn) {
+      const t = { at: now + ms, fn, live: true };
+      timers.push(t);
+      return () => {
+        t.live = false;
+      };
+    },
+  };
+  return p;
+}
+
+test('a burst of sign-ons is followed by one trim, quietMs after its last sign-on', async () => {
+  const p = fakeProcess();
+  const reports: TrimReport[] = [];
+  const trim = new MemoryTrim(p.deps, (r) => reports.push(r), failOnError, { quietMs: 50 });
+  for (let t = 0; t <= 1000; t += 10) {
+    await p.advanceTo(t);
+    trim.activity();
+    if (t === 500) p.grow();
+  }
+  assert.equal(p.pendingTimers, 1, 'one timer however many sign-ons');
+  await p.advanceTo(1049);
+  assert.equal(p.collections, 0, 'not before the burst has been quiet for quietMs');
+  await p.advanceTo(1050);
+  assert.equal(p.collections, 1);
+  assert.deepEqual(reports, [{ youngBefore: 32 * MB, youngAfter: 1 * MB, heapBefore: 60 * MB, heapAfter: 30 * MB, pauseMs: 40 }]);
+  await p.advanceTo(100_000);
+  assert.equal(p.collections, 1, 'nothing more without new sign-ons');
+  trim.close();
+});
+
+test('no trim when the young generation is small or the heap too large; a later burst is looked at again', async () => {
+  const p = fakeProcess({ youngBytes: 1 * MB, heapBytes: 60 * MB });
+  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, minYoungBytes: 12 * MB, maxHeapBytes: 256 * MB });
+  trim.activity();
+  p.heap = { youngBytes: 4 * MB, heapBytes: 60 * MB };
+  await p.advanceTo(1000);
+  assert.equal(p.collections, 0, 'young generation grew, but not past minYoungBytes');
+  trim.activity();
+  p.heap = { youngBytes: 32 * MB, heapBytes: 300 * MB };
+  await p.advanceTo(2000);
+  assert.equal(p.collections, 0, 'heap above maxHeapBytes: the pause would be too long');
+  p.heap = { youngBytes: 16 * MB, heapBytes: 100 * MB };
+  trim.activity();
+  p.heap = { youngBytes: 32 * MB, heapBytes: 100 * MB };
+  await p.advanceTo(3000);
+  assert.equal(p.collections, 1);
+  trim.close();
+});
+
+test('a young generation already grown when the burst began (by traffic) is left alone', async () => {
+  const p = fakeProcess({ youngBytes: 32 * MB, heapBytes: 60 * MB });
+  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50 });
+  trim.activity();
+  await p.advanceTo(1000);
+  assert.equal(p.collections, 0);
+  trim.close();
+});
+
+test('a busy loop defers the trim, and after giveUpMs of traffic the burst is left to V8', async () => {
+  const p = fakeProcess();
+  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
+  p.busy = 0.9;
+  trim.activity();
+  p.grow();
+  await p.advanceTo(560);
+  assert.equal(p.collections, 0, 'busy at 50, 300 and 550 ms');
+  p.busy = 0.1;
+  await p.advanceTo(800);
+  assert.equal(p.collections, 1, 'calm at the look at 800 ms: trimmed');
+
+  const q = fakeProcess();
+  const late = new MemoryTrim(q.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
+  q.busy = 0.9;
+  late.activity();
+  q.grow();
+  await q.advanceTo(1000);
+  q.busy = 0;
+  await q.advanceTo(60_000);
+  assert.equal(q.collections, 0, 'busy until giveUpMs: no trim later, in the middle of traffic');
+  assert.equal(q.pendingTimers, 0);
+  trim.close();
+  late.close();
+});
+
+test('trims take at most maxPauseShare of the time; a burst the budget would push past giveUpMs is left to V8', async () => {
+  const p = fakeProcess();
+  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, giveUpMs: 1000, maxPauseShare: 0.05 });
+  trim.activity();
+  p.grow();
+  await p.advanceTo(50);
+  assert.equal(p.collections, 1);
+  // That trim paused 40 ms (ending at 90), so the next may start 40 / 0.05 = 800 ms later, at 890.
+  await p.advanceTo(100);
+  trim.activity();
+  p.grow();
+  await p.advanceTo(889);
+  assert.equal(p.collections, 1, 'within the pause budget');
+  await p.advanceTo(890);
+  assert.equal(p.collections, 2);
+
+  // That one ended at 930: the next may start at 1730. A 100 ms pause then puts the one after 2 s out, and a burst
+  // right after it would wait past giveUpMs, so it is not trimmed.
+  p.pauseMs = 100;
+  trim.activity();
+  p.grow();
+  await p.advanceTo(1729);
+  assert.equal(p.collections, 2);
+  await p.advanceTo(1730);
+  assert.equal(p.collections, 3, 'the budget after the second 40 ms trim has passed');
+  trim.activity();
+  p.grow();
+  await p.advanceTo(60_000);
+  assert.equal(p.collections, 3, 'within the budget of the 100 ms trim and past giveUpMs');
+  assert.equal(p.pendingTimers, 0);
+  trim.close();
+});
+
+test('trimNow trims at once when grown; close stops a pending look; a failed collection turns the trim off', async () => {
+  const p = fakeProcess();
+  const errors: unknown[] = [];
+  const trim = new MemoryTrim(p.deps, () => {}, (e) => errors.push(e), { quietMs: 50 });
+  p.grow();
+  await trim.trimNow();
+  assert.equal(p.collections, 1);
+  await p.advanceTo(10_000);
+  trim.activity();
+  p.grow();
+  trim.close();
+  await p.advanceTo(20_000);
+  assert.equal(p.collections, 1, 'closed: the pending look does not run');
+
+  const q = fakeProcess();
+  const failing = new MemoryTrim(q.deps, () => {}, (e) => errors.push(e), { quietMs: 50 });
+  q.failWith = new Error('no inspector session');
+  failing.activity();
+  q.grow();
+  await q.advanceTo(100);
+  assert.equal(errors.length, 1);
+  q.failWith = undefined;
+  failing.activity();
+  q.grow();
+  await q.advanceTo(10_000);
+  assert.equal(q.collections, 0, 'off after a failure: no retry storm');
+});
+
+test('the real collection gives back a grown young generation (V8 in this process)', async () => {
+  const deps = await processTrimDeps();
+  assert.ok(deps, 'this Node has the inspector');
+  // Grow the young generation the way a sign-on burst does: objects that survive scavenges, in quantity.
+  const kept: Array<{ i: number; s: string; a: number[] }> = [];
+  for (let i = 0; i < 400_000; i++) kept.push({ i, s: `session-${i}`, a: [i, i + 1] });
+  const grown = processHeapFigures();
+  assert.ok(grown.youngBytes >= 8 * MB, `young generation grew (${grown.youngBytes} bytes)`);
+  const reports: TrimReport[] = [];
+  const trim = new MemoryTrim(deps, (r) => reports.push(r), failOnError, { minYoungBytes: 8 * MB });
+  await trim.trimNow();
+  assert.equal(reports.length, 1);
+  const after = processHeapFigures();
+  assert.ok(after.youngBytes <= 2 * MB, `young generation shrank: ${grown.youngBytes} -> ${after.youngBytes} bytes`);
+  assert.equal(kept.length, 400_000, 'live objects are kept');
+  trim.close();
+});
