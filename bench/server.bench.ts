@@ -26,7 +26,8 @@ import { fmt, sleep } from './support/stats.js';
 import { IM_FRAME_BYTES } from './support/load-client.js';
 
 const PHASE_SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
-const SIZES = (process.env.CERTIM_BENCH_N ?? '100,1000').split(',').map(Number).filter((n) => n >= 2);
+// Even sizes only: clients and the baseline relay pair index i with i ^ 1.
+const SIZES = (process.env.CERTIM_BENCH_N ?? '100,1000').split(',').map(Number).filter((n) => n >= 2 && n % 2 === 0);
 const TARGETS = (process.env.CERTIM_BENCH_TARGETS ?? 'server,baseline').split(',');
 
 interface TargetRun {

@@ -10,11 +10,15 @@ const failOnError = (e: unknown): never => assert.fail(`collection failed: ${Str
 /** A process stand-in: a manual clock and timer queue, a settable heap and loop load, counted collections. */
 function fakeProcess(heap: HeapFigures = { youngBytes: 1 * MB, heapBytes: 40 * MB }) {
   let now = 0;
+  let lastBusyCall = 0;
   let timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
   const p = {
     heap,
     busy: 0,
+    busyUntil: undefined as number | undefined,
     collections: 0,
+    /** Run inside each collection (a sign-on arriving while it runs). */
+    during: undefined as (() => void) | undefined,
     pauseMs: 40,
     failWith: undefined as Error | undefined,
     get pendingTimers(): number {
@@ -44,10 +48,17 @@ function fakeProcess(heap: HeapFigures = { youngBytes: 1 * MB, heapBytes: 40 * M
     async collect() {
       if (p.failWith) throw p.failWith;
       p.collections++;
+      p.during?.();
       now += p.pauseMs;
       p.heap = { youngBytes: 1 * MB, heapBytes: p.heap.heapBytes / 2 };
     },
-    busy: () => p.busy,
+    busy() {
+      // Utilisation since the previous call: p.busy, or, when p.busyUntil is set, the share of that span before it.
+      const from = lastBusyCall;
+      lastBusyCall = now;
+      if (p.busyUntil === undefined) return p.busy;
+      return now > from ? Math.max(0, Math.min(now, p.busyUntil) - from) / (now - from) : 0;
+    },
     now: () => now,
     schedule(ms, fn) {
       const t = { at: now + ms, fn, live: true };
@@ -193,6 +204,51 @@ test('trimNow trims at once when grown; close stops a pending look; a failed col
   q.grow();
   await q.advanceTo(10_000);
   assert.equal(q.collections, 0, 'off after a failure: no retry storm');
+});
+
+test('busy is judged over the time since the last sign-on, not over what is left of the quiet time', async () => {
+  const p = fakeProcess();
+  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
+  trim.activity(); // arms the look at 50
+  await p.advanceTo(1);
+  trim.activity(); // the burst's last sign-on: at 50 the look waits until 51
+  p.grow();
+  p.busyUntil = 50; // the loop works on that sign-on until 50, then idles
+  await p.advanceTo(51);
+  assert.equal(p.collections, 0, '49 of the 50 ms since the last sign-on were busy');
+  await p.advanceTo(301);
+  assert.equal(p.collections, 1, 'idle since: trimmed at the next look');
+  trim.close();
+});
+
+test('sign-ons that come while a collection runs are looked at after it', async () => {
+  const p = fakeProcess();
+  const reports: TrimReport[] = [];
+  const trim = new MemoryTrim(p.deps, (r) => reports.push(r), failOnError, { quietMs: 50, maxPauseShare: 1 });
+  p.during = () => {
+    p.during = undefined;
+    trim.activity(); // a burst begins during the first collection's pause
+  };
+  trim.activity();
+  p.grow();
+  await p.advanceTo(50);
+  assert.equal(p.collections, 1);
+  p.grow(); // that burst grows the young generation again
+  await p.advanceTo(1000);
+  assert.equal(p.collections, 2, 'the burst that began during the collection was trimmed too');
+  assert.equal(reports.length, 2);
+  trim.close();
+});
+
+test('a trim that finishes after close is not reported', async () => {
+  const p = fakeProcess();
+  const reports: TrimReport[] = [];
+  const trim = new MemoryTrim(p.deps, (r) => reports.push(r), failOnError);
+  p.grow();
+  p.during = () => trim.close();
+  await trim.trimNow();
+  assert.equal(p.collections, 1);
+  assert.equal(reports.length, 0);
 });
 
 test('the real collection gives back a grown young generation (V8 in this process)', async () => {

@@ -10,8 +10,8 @@
  *
  * So the server trims once when start-up is done ({@link MemoryTrim.trimNow}) and calls {@link MemoryTrim.activity}
  * on each sign-on; when no sign-on has come for `quietMs`, the event loop was mostly idle meanwhile, and the burst
- * grew the young generation past `minYoungBytes`, it runs that collection. A young generation that was already
- * grown when the burst began is left alone: traffic grew it and is using it. The collection pauses the process for
+ * grew the young generation (to `minYoungBytes` or more), it runs that collection. A burst that did not grow it further
+ * than it was when the burst began is left alone: traffic grew it and is using it. The collection pauses the process for
  * the length of a few full GCs (tens of ms on a heap of tens of MB), so it runs only when idle, so seldom that trims
  * take at most `maxPauseShare` of the time, and never on a heap above `maxHeapBytes`, where the pause would be long
  * and the grown young generation a small share of the process anyway.
@@ -92,12 +92,13 @@ export class MemoryTrim {
   readonly #onTrim: (r: TrimReport) => void;
   readonly #onError: (e: unknown) => void;
   #lastActivity = -Infinity;
-  #lastTrim = -Infinity;
   #nextAllowed = -Infinity;
   #cancel: (() => void) | undefined;
   /** Young-generation size when the current burst's first sign-on came. */
   #youngAtStart = 0;
   #running = false;
+  /** A sign-on came while a collection ran: look again after it. */
+  #missed = false;
   #closed = false;
 
   /**
@@ -117,9 +118,12 @@ export class MemoryTrim {
   activity(): void {
     if (this.#closed) return;
     this.#lastActivity = this.#deps.now();
-    if (this.#cancel === undefined && !this.#running) {
+    this.#deps.busy(); // the loop's utilisation is judged over the time since the last sign-on
+    if (this.#running) {
+      this.#missed = true;
+    } else if (this.#cancel === undefined) {
       this.#youngAtStart = this.#deps.heap().youngBytes; // the first sign-on of a burst
-      this.#arm(this.#config.quietMs, true);
+      this.#arm(this.#config.quietMs, false);
     }
   }
 
@@ -152,7 +156,7 @@ export class MemoryTrim {
     const c = this.#config;
     const now = this.#deps.now();
     const quietFor = now - this.#lastActivity;
-    if (quietFor < c.quietMs) return this.#arm(c.quietMs - quietFor, true);
+    if (quietFor < c.quietMs) return this.#arm(c.quietMs - quietFor, false);
     if (now < this.#nextAllowed) {
       // Within the pause budget of the last trim: wait for it, unless that is past giveUpMs (then the burst is V8's).
       if (this.#nextAllowed - this.#lastActivity <= c.giveUpMs) this.#arm(this.#nextAllowed - now, true);
@@ -164,7 +168,7 @@ export class MemoryTrim {
       if (quietFor + c.busyRetryMs <= c.giveUpMs) this.#arm(c.busyRetryMs, false);
       return;
     }
-    // Only what the burst itself grew: a young generation already grown by traffic is in use, and stays.
+    // Only what the burst itself grew: a young generation that traffic had grown as far is in use, and stays.
     if (this.#deps.heap().youngBytes <= this.#youngAtStart) return;
     void this.#trim();
   }
@@ -178,20 +182,20 @@ export class MemoryTrim {
     try {
       await this.#deps.collect();
       const pauseMs = this.#deps.now() - t0;
-      this.#lastTrim = t0 + pauseMs;
-      this.#nextAllowed = this.#lastTrim + pauseMs / c.maxPauseShare;
+      this.#nextAllowed = t0 + pauseMs + pauseMs / c.maxPauseShare;
       const after = this.#deps.heap();
-      this.#onTrim({ youngBefore: before.youngBytes, youngAfter: after.youngBytes, heapBefore: before.heapBytes, heapAfter: after.heapBytes, pauseMs });
+      if (!this.#closed) this.#onTrim({ youngBefore: before.youngBytes, youngAfter: after.youngBytes, heapBefore: before.heapBytes, heapAfter: after.heapBytes, pauseMs });
     } catch (e) {
       this.#closed = true;
       this.#onError(e);
     } finally {
       this.#running = false;
-      // A sign-on during the collection's callback turn found #running set: look again for it.
-      if (!this.#closed && this.#lastActivity > this.#lastTrim && this.#cancel === undefined) {
+      // Sign-ons that came while the collection ran (its answer takes a turn or two): look again for them.
+      if (this.#missed && !this.#closed && this.#cancel === undefined) {
         this.#youngAtStart = this.#deps.heap().youngBytes;
-        this.#arm(c.quietMs, true);
+        this.#arm(c.quietMs, false);
       }
+      this.#missed = false;
     }
   }
 }
