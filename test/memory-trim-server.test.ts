@@ -11,21 +11,38 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/main.js';
 import { hashPassword, makeLegacyVerifier } from '../src/server/auth/password.js';
-import { LogEvent, recordingLogger, type LoggedEvent } from '../src/server/log.js';
+import { LogEvent, recordingLogger, type LoggedEvent, type Logger } from '../src/server/log.js';
 import { databaseUrlForDataDir, openStore } from '../src/store/index.js';
 import { signOn } from './support/oscar-test-client.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'certim-trim-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Resolves with the `n`-th event named `event` once it has been logged (polls the recording, bounded). */
-async function nthEvent(events: LoggedEvent[], event: string, n: number): Promise<LoggedEvent> {
-  for (let i = 0; i < 500; i++) {
-    const seen = events.filter((e) => e.event === event);
-    if (seen.length >= n) return seen[n - 1]!;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${event} was logged fewer than ${n} times within 10 s`);
+/** A recording logger that also resolves waiters on `server.memory_trimmed`. */
+function trimWatch(): { events: LoggedEvent[]; log: Logger; nthTrim(n: number): Promise<LoggedEvent> } {
+  const events: LoggedEvent[] = [];
+  const record = recordingLogger(events);
+  const waiters: Array<() => void> = [];
+  const trims = (): LoggedEvent[] => events.filter((e) => e.event === LogEvent.MEMORY_TRIMMED);
+  return {
+    events,
+    log(level, event, fields) {
+      record(level, event, fields);
+      if (event === LogEvent.MEMORY_TRIMMED) for (const w of waiters.splice(0)) w();
+    },
+    async nthTrim(n) {
+      while (trims().length < n) {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`${LogEvent.MEMORY_TRIMMED} was logged fewer than ${n} times within 10 s`)), 10_000);
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+      return trims()[n - 1]!;
+    },
+  };
 }
 
 test('start-up and a sign-on burst are each followed by a trim; the trim is logged at debug level', async () => {
@@ -33,15 +50,16 @@ test('start-up and a sign-on burst are each followed by a trim; the trim is logg
   const store = await openStore(databaseUrlForDataDir(dataDir));
   await store.accounts.create({ screenName: 'trimmer', passwordHash: await hashPassword('trim-pw'), legacyVerifier: makeLegacyVerifier('trim-pw'), legacyLoginEnabled: true });
   await store.close();
-  const events: LoggedEvent[] = [];
+  const watch = trimWatch();
+  const { events } = watch;
   const server = await startServer({
-    dataDir, host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0, log: recordingLogger(events),
+    dataDir, host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0, log: watch.log,
     memoryTrim: { minYoungBytes: 0, quietMs: 3000, maxPauseShare: 1, maxBusy: 1 },
   });
   try {
-    const trims = (): LoggedEvent[] => events.filter((e) => e.event === LogEvent.MEMORY_TRIMMED);
-    assert.equal(trims().length, 1, 'start-up trimmed before startServer resolved');
-    const first = trims()[0]!;
+    const trims = events.filter((e) => e.event === LogEvent.MEMORY_TRIMMED);
+    assert.equal(trims.length, 1, 'start-up trimmed before startServer resolved');
+    const first = trims[0]!;
     assert.equal(first.level, 'debug');
     assert.ok(Number(first.fields.youngAfterMB) <= Number(first.fields.youngBeforeMB));
     assert.ok(Number(first.fields.pauseMs) >= 0);
@@ -53,7 +71,7 @@ test('start-up and a sign-on burst are each followed by a trim; the trim is logg
     // grow it here (this process is the server's), as a burst of sign-ons would, well inside the quiet time.
     const survivors = Array.from({ length: 400_000 }, (_, i) => ({ i, name: `session-${i}` }));
     try {
-      const second = await nthEvent(events, LogEvent.MEMORY_TRIMMED, 2);
+      const second = await watch.nthTrim(2);
       assert.ok(events.indexOf(second) > ready, 'the sign-on was followed by a trim');
       assert.ok(Number(second.fields.youngAfterMB) < Number(second.fields.youngBeforeMB), 'the grown young generation was given back');
       assert.equal(survivors.length, 400_000);

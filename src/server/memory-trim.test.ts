@@ -4,6 +4,12 @@ import { MemoryTrim, processHeapFigures, processTrimDeps, type HeapFigures, type
 
 const MB = 1024 * 1024;
 
+/** A burst of sign-ons: the trim is told, and the young generation grows. */
+function burst(trim: MemoryTrim, p: { grow(): void }): void {
+  trim.activity();
+  p.grow();
+}
+
 /** A trim's error callback that fails the test. */
 const failOnError = (e: unknown): never => assert.fail(`collection failed: ${String(e)}`);
 
@@ -123,8 +129,7 @@ test('a busy loop defers the trim, and after giveUpMs of traffic the burst is le
   const p = fakeProcess();
   const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
   p.busy = 0.9;
-  trim.activity();
-  p.grow();
+  burst(trim, p);
   await p.advanceTo(560);
   assert.equal(p.collections, 0, 'busy at 50, 300 and 550 ms');
   p.busy = 0.1;
@@ -134,8 +139,7 @@ test('a busy loop defers the trim, and after giveUpMs of traffic the burst is le
   const q = fakeProcess();
   const late = new MemoryTrim(q.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
   q.busy = 0.9;
-  late.activity();
-  q.grow();
+  burst(late, q);
   await q.advanceTo(1000);
   q.busy = 0;
   await q.advanceTo(60_000);
@@ -148,14 +152,12 @@ test('a busy loop defers the trim, and after giveUpMs of traffic the burst is le
 test('trims take at most maxPauseShare of the time; a burst the budget would push past giveUpMs is left to V8', async () => {
   const p = fakeProcess();
   const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, giveUpMs: 1000, maxPauseShare: 0.05 });
-  trim.activity();
-  p.grow();
+  burst(trim, p);
   await p.advanceTo(50);
   assert.equal(p.collections, 1);
   // That trim paused 40 ms (ending at 90), so the next may start 40 / 0.05 = 800 ms later, at 890.
   await p.advanceTo(100);
-  trim.activity();
-  p.grow();
+  burst(trim, p);
   await p.advanceTo(889);
   assert.equal(p.collections, 1, 'within the pause budget');
   await p.advanceTo(890);
@@ -164,14 +166,12 @@ test('trims take at most maxPauseShare of the time; a burst the budget would pus
   // That one ended at 930: the next may start at 1730. A 100 ms pause then puts the one after 2 s out, and a burst
   // right after it would wait past giveUpMs, so it is not trimmed.
   p.pauseMs = 100;
-  trim.activity();
-  p.grow();
+  burst(trim, p);
   await p.advanceTo(1729);
   assert.equal(p.collections, 2);
   await p.advanceTo(1730);
   assert.equal(p.collections, 3, 'the budget after the second 40 ms trim has passed');
-  trim.activity();
-  p.grow();
+  burst(trim, p);
   await p.advanceTo(60_000);
   assert.equal(p.collections, 3, 'within the budget of the 100 ms trim and past giveUpMs');
   assert.equal(p.pendingTimers, 0);
@@ -186,8 +186,7 @@ test('trimNow trims at once when grown; close stops a pending look; a failed col
   await trim.trimNow();
   assert.equal(p.collections, 1);
   await p.advanceTo(10_000);
-  trim.activity();
-  p.grow();
+  burst(trim, p);
   trim.close();
   await p.advanceTo(20_000);
   assert.equal(p.collections, 1, 'closed: the pending look does not run');
@@ -195,13 +194,11 @@ test('trimNow trims at once when grown; close stops a pending look; a failed col
   const q = fakeProcess();
   const failing = new MemoryTrim(q.deps, () => {}, (e) => errors.push(e), { quietMs: 50 });
   q.failWith = new Error('no inspector session');
-  failing.activity();
-  q.grow();
+  burst(failing, q);
   await q.advanceTo(100);
   assert.equal(errors.length, 1);
   q.failWith = undefined;
-  failing.activity();
-  q.grow();
+  burst(failing, q);
   await q.advanceTo(10_000);
   assert.equal(q.collections, 0, 'off after a failure: no retry storm');
 });
@@ -229,8 +226,7 @@ test('sign-ons that come while a collection runs are looked at after it', async 
     p.during = undefined;
     trim.activity(); // a burst begins during the first collection's pause
   };
-  trim.activity();
-  p.grow();
+  burst(trim, p);
   await p.advanceTo(50);
   assert.equal(p.collections, 1);
   p.grow(); // that burst grows the young generation again

@@ -123,7 +123,7 @@ export class MemoryTrim {
       this.#missed = true;
     } else if (this.#cancel === undefined) {
       this.#youngAtStart = this.#deps.heap().youngBytes; // the first sign-on of a burst
-      this.#arm(this.#config.quietMs, false);
+      this.#arm(this.#config.quietMs);
     }
   }
 
@@ -134,8 +134,7 @@ export class MemoryTrim {
     this.#cancel = undefined;
   }
 
-  #arm(ms: number, resetBusy: boolean): void {
-    if (resetBusy) this.#deps.busy(); // utilisation is measured from here
+  #arm(ms: number): void {
     this.#cancel = this.#deps.schedule(ms, () => {
       this.#cancel = undefined;
       this.#check();
@@ -156,16 +155,16 @@ export class MemoryTrim {
     const c = this.#config;
     const now = this.#deps.now();
     const quietFor = now - this.#lastActivity;
-    if (quietFor < c.quietMs) return this.#arm(c.quietMs - quietFor, false);
+    if (quietFor < c.quietMs) return this.#arm(c.quietMs - quietFor);
     if (now < this.#nextAllowed) {
       // Within the pause budget of the last trim: wait for it, unless that is past giveUpMs (then the burst is V8's).
-      if (this.#nextAllowed - this.#lastActivity <= c.giveUpMs) this.#arm(this.#nextAllowed - now, true);
+      if (this.#nextAllowed - this.#lastActivity <= c.giveUpMs) this.#arm(this.#nextAllowed - now);
       return;
     }
     if (this.#deps.busy() > c.maxBusy) {
       // Still busy: look again a little later, but only for a while; traffic that follows a burst keeps it busy,
       // grows the young generation on its own and needs it, and a pause in the middle of it would cost latency.
-      if (quietFor + c.busyRetryMs <= c.giveUpMs) this.#arm(c.busyRetryMs, false);
+      if (quietFor + c.busyRetryMs <= c.giveUpMs) this.#arm(c.busyRetryMs);
       return;
     }
     // Only what the burst itself grew: a young generation that traffic had grown as far is in use, and stays.
@@ -193,7 +192,7 @@ export class MemoryTrim {
       // Sign-ons that came while the collection ran (its answer takes a turn or two): look again for them.
       if (this.#missed && !this.#closed && this.#cancel === undefined) {
         this.#youngAtStart = this.#deps.heap().youngBytes;
-        this.#arm(c.quietMs, false);
+        this.#arm(c.quietMs);
       }
       this.#missed = false;
     }

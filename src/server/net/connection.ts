@@ -255,8 +255,6 @@ export class OscarConnection implements SessionLink, StreamHandlers {
 
   private drained(): void {
     this.processing = false;
-    // Drop the emptied queue's backing store (~140 bytes) rather than keep it for the connection's idle life.
-    if (this.queue.length === 0) this.queue.length = 0;
     if (this.paused && this.state !== 'closed') {
       this.paused = false;
       this.socket.resume();

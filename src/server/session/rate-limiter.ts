@@ -36,12 +36,6 @@ export interface RateCheck {
 }
 
 /**
- * One class of one connection: the "ok, nothing to tell" answer, built once (see `check`), whose `state` is the
- * class's live state.
- */
-type Slot = RateCheck;
-
-/**
  * The announced classes indexed by id, built once per class list and shared by every connection that uses the list,
  * so a connection carries no copy of the index. Class ids are u16 on the wire (01/07), so every id indexes.
  */
@@ -85,8 +79,11 @@ export class RateLimiter {
   private readonly table: ClassTable;
   /** The connection's start time (ms): the `last` of a class's start state. */
   private readonly start: number;
-  /** Live slots by class id, allocated on the first check. */
-  private slots: (Slot | undefined)[] | undefined;
+  /**
+   * Per used class id, the "ok, nothing to tell" answer (built once, see `check`), whose `state` is the class's live
+   * state; allocated on the first check.
+   */
+  private slots: (RateCheck | undefined)[] | undefined;
 
   /** @param classes the announced classes; @param now the connection's start time (ms). */
   constructor(classes: readonly RateClass[], now: number) {
@@ -99,12 +96,12 @@ export class RateLimiter {
   }
 
   /** The live slot of class `classId`, created on first use; unknown ids count against the first class. */
-  private slot(classId: number): Slot | undefined {
+  private slot(classId: number): RateCheck | undefined {
     const id = isClassId(classId) && this.table.byId[classId] !== undefined ? classId : this.table.firstId;
     const cls = this.table.byId[id];
     if (cls === undefined) return undefined;
     // Sized for the usual small ids (a literal [] would take ~17 slots on the first store): an idle connection keeps it.
-    const slots = (this.slots ??= new Array<Slot | undefined>(Math.min(this.table.byId.length, 8)));
+    const slots = (this.slots ??= new Array<RateCheck | undefined>(Math.min(this.table.byId.length, 8)));
     let s = slots[id];
     if (s === undefined) slots[id] = s = { verdict: 'ok', state: this.startState(cls) };
     return s;
