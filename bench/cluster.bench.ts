@@ -33,7 +33,7 @@ import pg from 'pg';
 import { hashPassword, makeLegacyVerifier } from '../src/server/auth/password.js';
 import { openStore } from '../src/store/index.js';
 import { BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
-import { benchServerFlags, spawnBenchChild, type BenchChild } from './support/child.js';
+import { spawnBenchChild, spawnServerChild, type BenchChild } from './support/child.js';
 import type { LoopDelaySample } from './support/child-ipc.js';
 import { IM_FRAME_BYTES, LoadClient } from './support/load-client.js';
 import { closedLoop, fixedRate, paced, signOnAll, type PhaseResult } from './support/load-run.js';
@@ -201,7 +201,7 @@ try {
     await store.accounts.create({ screenName: benchScreenName(i), passwordHash, legacyVerifier: makeLegacyVerifier(BENCH_PASSWORD), legacyLoginEnabled: true });
   }
   await store.close();
-  for (const name of ['a', 'b']) nodes.push(await spawnBenchChild('bench/support/cluster-node-child.ts', [join(tmp, name), dbUrl, `${NATS}?name=${CLUSTER}`], benchServerFlags()));
+  for (const name of ['a', 'b']) nodes.push(await spawnServerChild('bench/support/cluster-node-child.ts', [join(tmp, name), dbUrl, `${NATS}?name=${CLUSTER}`]));
 
   const idle0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
   await sleep(2000);

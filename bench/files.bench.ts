@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_PASSWORD, benchScreenName, createBenchAccounts } from './support/bench-accounts.js';
-import { benchServerFlags, spawnBenchChild, type BenchChild } from './support/child.js';
+import { spawnBenchChild, spawnServerChild, type BenchChild } from './support/child.js';
 import { fmt } from './support/stats.js';
 import { signOn } from '../test/support/oscar-test-client.js';
 import { ProxyClient, proxiedProposal } from '../test/support/rv-proxy-client.js';
@@ -92,7 +92,7 @@ async function viaForwarder(): Promise<Run> {
 async function viaProxy(): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'certim-bench-files-'));
   await createBenchAccounts(dir, 2);
-  const child = await spawnBenchChild('bench/support/proxy-server-child.ts', [dir], benchServerFlags());
+  const child = await spawnServerChild('bench/support/proxy-server-child.ts', [dir]);
   try {
     const ep = { port: Number(child.ready.oscar) };
     const [alice, bob] = [await signOn(ep, benchScreenName(0), BENCH_PASSWORD, 'md5-strong'), await signOn(ep, benchScreenName(1), BENCH_PASSWORD, 'md5-strong')];

@@ -31,7 +31,7 @@ import { tlv, writeTlvRestList } from '../src/wire/tlv.js';
 import { createRoom, joinRoom, messageBlock, openChatNav, roomTlvs } from '../test/support/oscar-rooms.js';
 import { signOn, type TestConnection } from '../test/support/oscar-test-client.js';
 import { BENCH_PASSWORD, benchScreenName, createBenchAccounts } from './support/bench-accounts.js';
-import { spawnBenchChild, type BenchChild } from './support/child.js';
+import { spawnBenchChild, spawnServerChild, type BenchChild } from './support/child.js';
 import { FlapSplitter, flap, snac } from './support/flap.js';
 import { fmt, quantile, sleep } from './support/stats.js';
 import { benchRoomsClient } from './support/rooms-client.js';
@@ -145,7 +145,7 @@ async function runTarget(kind: 'server' | 'baseline'): Promise<Map<number, Run>>
   let child: BenchChild | undefined;
   try {
     if (kind === 'server') await createBenchAccounts(dir, MEMBERS);
-    child = await spawnBenchChild(kind === 'server' ? 'bench/support/server-child.ts' : 'bench/support/baseline-multicast-main.ts', kind === 'server' ? [dir] : []);
+    child = kind === 'server' ? await spawnServerChild('bench/support/server-child.ts', [dir]) : await spawnBenchChild('bench/support/baseline-multicast-main.ts');
     const port = Number(child.ready.oscar);
     const setup = kind === 'server' ? await setUpServer(port) : await setUpBaseline(port);
     const out = new Map<number, Run>();

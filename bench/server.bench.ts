@@ -19,7 +19,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchServerFlags, spawnBenchChild, type BenchChild } from './support/child.js';
+import { spawnBenchChild, spawnServerChild, type BenchChild } from './support/child.js';
 import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
 import { createBenchAccounts, BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
 import { fmt, sleep } from './support/stats.js';
@@ -45,7 +45,7 @@ interface TargetRun {
 async function startTarget(kind: string, n: number, dir: string): Promise<BenchChild> {
   if (kind === 'baseline') return spawnBenchChild('bench/support/baseline-relay-main.ts');
   await createBenchAccounts(dir, 2 * n); // N for the load, N more for the warm-memory burst
-  return spawnBenchChild('bench/support/server-child.ts', [dir], benchServerFlags());
+  return spawnServerChild('bench/support/server-child.ts', [dir]);
 }
 
 /** Runs one target at N clients; `rateFor` picks the open-loop rate from the closed-loop result. */

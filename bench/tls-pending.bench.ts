@@ -13,7 +13,7 @@ import { connect as tcpConnect, createServer as createTcpServer, type Socket } f
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnBenchChild, type BenchChild } from './support/child.js';
+import { spawnBenchChild, spawnServerChild, type BenchChild } from './support/child.js';
 import { fmt, sleep } from './support/stats.js';
 
 const N = Number(process.env.CERTIM_BENCH_N ?? 5000);
@@ -62,7 +62,7 @@ try {
     rows[target] = {};
     for (const mode of ['silent', 'hello'] as const) {
       const child = target === 'server'
-        ? await spawnBenchChild('bench/support/server-child.ts', [join(dir, `${mode}`)])
+        ? await spawnServerChild('bench/support/server-child.ts', [join(dir, `${mode}`)])
         : await spawnBenchChild('bench/support/baseline-tls-main.ts');
       try {
         rows[target]![mode] = await measure(child, Number(child.ready.oscarTls), mode, hello);

@@ -19,7 +19,7 @@ import { webSocketTransportFactory } from '../src/client/ws-transport.js';
 import { encodeIcbmChannelMsgToHost, encodeImMessage } from '../src/wire/icbm-message.js';
 import { tlv } from '../src/wire/tlv.js';
 import { BENCH_PASSWORD, benchScreenName, createBenchAccounts } from './support/bench-accounts.js';
-import { spawnBenchChild } from './support/child.js';
+import { spawnServerChild } from './support/child.js';
 import { fmt, sleep } from './support/stats.js';
 
 const PAIRS = Number(process.env.CERTIM_BENCH_PAIRS ?? 10);
@@ -80,7 +80,7 @@ async function run(kind: 'tls' | 'ws', transport: TransportFactory, port: number
 
 const dir = mkdtempSync(join(tmpdir(), 'certim-bench-ws-'));
 await createBenchAccounts(dir, 4 * PAIRS);
-const child = await spawnBenchChild('bench/support/server-child.ts', [dir]);
+const child = await spawnServerChild('bench/support/server-child.ts', [dir]);
 try {
   const caPem = ['root.crt', 'issuing.crt'].map((f) => readFileSync(join(dir, 'ca', f), 'utf8'));
   const https = Number(child.ready.https);

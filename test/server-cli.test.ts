@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 import { parseServerArgs } from '../src/cli/commands/server.js';
+import { SERVER_MALLOC_ARENA_MAX } from '../src/cli/heap-tuning.js';
 import { CLI, ROOT, runCli } from './support/cli-harness.js';
 
 
@@ -21,9 +22,15 @@ interface Started {
   stderr: () => string;
 }
 
-/** Starts `certim server ...args` (from source through tsx, or a given command) and waits for the ready line. */
-function startServer(args: string[], command: string[] = [...CLI.slice(1), 'server']): Promise<Started> {
-  const child = spawn(process.execPath, [...command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `certim server ...args` (from source through tsx, or a given node command line, or a shell command line such
+ * as package.json's start script run in `cwd`) and waits for the ready line.
+ */
+function startServer(args: string[], command: string[] = [...CLI.slice(1), 'server'], shell?: { script: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<Started> {
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+  const child = shell
+    ? spawn('sh', ['-c', `${shell.script} "$@"`, 'sh', ...args], { cwd: shell.cwd, env: shell.env, stdio })
+    : spawn(process.execPath, [...command, ...args], { cwd: ROOT, stdio });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -130,7 +137,13 @@ test('certim server --json: one ready line, data dir with DB + CA, same CA after
   }
 });
 
-test('npm start path: bin/certim.js over a fresh build starts a working server', { timeout: 300_000 }, async () => {
+/** The process environment of a running process, from /proc. */
+function environOf(pid: number): Map<string, string> {
+  const vars = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return new Map(vars.map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]));
+}
+
+test('npm start path: package.json\'s start script, bin/certim.js over a fresh build, starts a working server with the malloc arena limit', { timeout: 300_000 }, async () => {
   const dir = tempDir();
   try {
     // Build src/ into a throwaway tree shaped like the package (bin/, dist/, package.json, node_modules).
@@ -141,11 +154,20 @@ test('npm start path: bin/certim.js over a fresh build starts a working server',
     copyFileSync(join(ROOT, 'bin', 'certim.js'), join(pkg, 'bin', 'certim.js'));
     copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
-    const started = await startServer(['server', '--data-dir', join(dir, 'data'), ...PORT0], [join(pkg, 'bin', 'certim.js')]);
+    // `npm start -- ARGS` runs the start script with ARGS appended, through sh.
+    const script = (JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    const env = { ...process.env };
+    delete env.MALLOC_ARENA_MAX;
+    const started = await startServer(['--data-dir', join(dir, 'data'), ...PORT0], [], { script, cwd: pkg, env });
     assert.equal(started.ready.event, 'ready');
     assert.match(String(started.ready.caFingerprint), /^[0-9a-f]{64}$/);
     assert.ok(existsSync(join(dir, 'data', 'ca', 'root.crt')));
+    assert.equal(environOf(Number(started.ready.pid)).get('MALLOC_ARENA_MAX'), SERVER_MALLOC_ARENA_MAX);
     assert.equal(await stop(started), 0);
+    // An arena limit the admin set is kept.
+    const own = await startServer(['--data-dir', join(dir, 'data'), ...PORT0], [], { script, cwd: pkg, env: { ...env, MALLOC_ARENA_MAX: '4' } });
+    assert.equal(environOf(Number(own.ready.pid)).get('MALLOC_ARENA_MAX'), '4');
+    assert.equal(await stop(own), 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { LoopDelaySample, MemorySample } from './child-ipc.js';
+import { SERVER_MALLOC_ARENA_MAX } from '../../src/cli/heap-tuning.js';
 
 /** A running child under test. */
 export interface BenchChild {
@@ -34,14 +35,25 @@ export function benchServerFlags(): string[] {
 }
 
 /**
+ * Spawns a certim server process of a bench as `npm start` runs one: with benchServerFlags() and glibc's malloc arena
+ * limit (MALLOC_ARENA_MAX, unless the bench's own environment sets one; `MALLOC_ARENA_MAX=16` measures glibc's
+ * default on 2 cores).
+ */
+export function spawnServerChild(script: string, args: string[] = []): Promise<BenchChild> {
+  const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SERVER_MALLOC_ARENA_MAX };
+  return spawnBenchChild(script, args, benchServerFlags(), env);
+}
+
+/**
  * Spawns `node --expose-gc [nodeFlags] --import tsx <script> ...args` and waits (≤ 60 s) for its `{"event":"ready"}`
  * line. `nodeFlags` are V8/Node options the process under test runs with in production (e.g. the server's).
  */
-export async function spawnBenchChild(script: string, args: string[] = [], nodeFlags: readonly string[] = []): Promise<BenchChild> {
+export async function spawnBenchChild(script: string, args: string[] = [], nodeFlags: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<BenchChild> {
   // CERTIM_BENCH_PROFILE=DIR writes a V8 CPU profile of each child into DIR (open it in Chrome DevTools).
   const profile = process.env.CERTIM_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.CERTIM_BENCH_PROFILE] : [];
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', ...nodeFlags, ...profile, '--import', 'tsx', script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env,
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${script}`);

@@ -27,3 +27,14 @@ export function tuneHeapForStreaming(execArgv: readonly string[] = process.execA
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
 }
+
+/**
+ * The glibc malloc arena limit `npm start` gives `certim server` (`MALLOC_ARENA_MAX`, unless the environment already
+ * sets one). glibc gives each thread that allocates its own arena, up to 8 per core, and keeps the pages of freed
+ * memory in them. V8's background compiler threads allocate their scratch memory there while the sign-on path is
+ * first optimised, and glibc kept 2-3 MB of it per server process, the most variable part of an idle session's cost
+ * right after a sign-on burst (docs/performance.md §2.5, seventh look). With two arenas those threads share
+ * memory with the main thread, which glibc gives back. It can only be set before the process starts, so the start
+ * script sets it, and a service manager running `certim server` should too (README, Running a server).
+ */
+export const SERVER_MALLOC_ARENA_MAX = '2';
