@@ -37,7 +37,7 @@ export function benchServerFlags(): string[] {
 /**
  * Spawns a certim server process of a bench as `npm start` runs one: with benchServerFlags() and glibc's malloc arena
  * limit (MALLOC_ARENA_MAX, unless the bench's own environment sets one; `MALLOC_ARENA_MAX=16` measures glibc's
- * default on 2 cores).
+ * default on 2 cores). The server child scripts apply `certim server`'s heap tuning themselves.
  */
 export function spawnServerChild(script: string, args: string[] = []): Promise<BenchChild> {
   const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SERVER_MALLOC_ARENA_MAX };

@@ -3,6 +3,7 @@
  * `--cluster` NATS, loopback, free ports; the IM rate class relaxed and the per-address connection caps lifted as in
  * server-child.ts (the bench measures the relay across nodes, not AIM's one-IM-per-4-s limiter). Prints `{"event":"ready","oscar":PORT,"node":NAME}`.
  */
+import { tuneHeapForStreaming } from '../../src/cli/heap-tuning.js';
 import { startServer } from '../../src/server/main.js';
 import { DEFAULT_RATE_CLASSES } from '../../src/server/session/rate-classes.js';
 import { serveParentRequests } from './child-ipc.js';
@@ -11,6 +12,7 @@ const [dataDir, dbUrl, cluster] = process.argv.slice(2);
 if (!dataDir || !dbUrl || !cluster) throw new Error('usage: cluster-node-child.ts DATA_DIR DB_URL NATS_URL');
 
 const relaxed = DEFAULT_RATE_CLASSES.map((c) => ({ ...c, clear: 0, alert: 0, limit: 0, disconnect: 0 }));
+tuneHeapForStreaming(); // as `certim server` does (a --heap-growing-percent in CERTIM_BENCH_SERVER_FLAGS wins)
 const server = await startServer({
   dataDir, host: '127.0.0.1', port: 0, tlsPort: 0, httpPort: 0, dbUrl, cluster,
   engine: { rateClasses: relaxed, maxConnections: 200_000 },

@@ -5,6 +5,7 @@
  * the bench measure the limiter instead of the relay. Everything else (parsing, sessions, routing, limits
  * checks) runs as in production.
  */
+import { tuneHeapForStreaming } from '../../src/cli/heap-tuning.js';
 import { startServer } from '../../src/server/main.js';
 import { DEFAULT_RATE_CLASSES } from '../../src/server/session/rate-classes.js';
 import { serveParentRequests } from './child-ipc.js';
@@ -16,6 +17,7 @@ if (!dataDir) throw new Error('usage: server-child.ts DATA_DIR');
 // average can never fall below, so nothing is warned, dropped or disconnected.
 const relaxed = DEFAULT_RATE_CLASSES.map((c) => ({ ...c, clear: 0, alert: 0, limit: 0, disconnect: 0 }));
 
+tuneHeapForStreaming(); // as `certim server` does (a --heap-growing-percent in CERTIM_BENCH_SERVER_FLAGS wins)
 const server = await startServer({
   dataDir,
   host: '127.0.0.1',
