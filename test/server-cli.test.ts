@@ -22,15 +22,22 @@ interface Started {
   stderr: () => string;
 }
 
+/** A shell command line that starts the server with the arguments appended, as `npm start -- ARGS` runs its script. */
+interface ShellStart {
+  script: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
 /**
- * Starts `certim server ...args` (from source through tsx, or a given node command line, or a shell command line such
- * as package.json's start script run in `cwd`) and waits for the ready line.
+ * Starts `certim server ...args` (from source through tsx, a given node command line, or a {@link ShellStart}) and
+ * waits for the ready line.
  */
-function startServer(args: string[], command: string[] = [...CLI.slice(1), 'server'], shell?: { script: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<Started> {
+function startServer(args: string[], how: string[] | ShellStart = [...CLI.slice(1), 'server']): Promise<Started> {
   const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
-  const child = shell
-    ? spawn('sh', ['-c', `${shell.script} "$@"`, 'sh', ...args], { cwd: shell.cwd, env: shell.env, stdio })
-    : spawn(process.execPath, [...command, ...args], { cwd: ROOT, stdio });
+  const child = Array.isArray(how)
+    ? spawn(process.execPath, [...how, ...args], { cwd: ROOT, stdio })
+    : spawn('sh', ['-c', `${how.script} "$@"`, 'sh', ...args], { cwd: how.cwd, env: how.env, stdio });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -137,10 +144,10 @@ test('certim server --json: one ready line, data dir with DB + CA, same CA after
   }
 });
 
-/** The process environment of a running process, from /proc. */
-function environOf(pid: number): Map<string, string> {
-  const vars = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
-  return new Map(vars.map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]));
+/** A variable of a running process's environment, from /proc. */
+function envVarOf(pid: number, name: string): string | undefined {
+  const entry = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith(`${name}=`));
+  return entry?.slice(name.length + 1);
 }
 
 test('npm start path: package.json\'s start script, bin/certim.js over a fresh build, starts a working server with the malloc arena limit', { timeout: 300_000 }, async () => {
@@ -154,19 +161,18 @@ test('npm start path: package.json\'s start script, bin/certim.js over a fresh b
     copyFileSync(join(ROOT, 'bin', 'certim.js'), join(pkg, 'bin', 'certim.js'));
     copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
-    // `npm start -- ARGS` runs the start script with ARGS appended, through sh.
     const script = (JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
     const env = { ...process.env };
     delete env.MALLOC_ARENA_MAX;
-    const started = await startServer(['--data-dir', join(dir, 'data'), ...PORT0], [], { script, cwd: pkg, env });
+    const started = await startServer(['--data-dir', join(dir, 'data'), ...PORT0], { script, cwd: pkg, env });
     assert.equal(started.ready.event, 'ready');
     assert.match(String(started.ready.caFingerprint), /^[0-9a-f]{64}$/);
     assert.ok(existsSync(join(dir, 'data', 'ca', 'root.crt')));
-    assert.equal(environOf(Number(started.ready.pid)).get('MALLOC_ARENA_MAX'), SERVER_MALLOC_ARENA_MAX);
+    assert.equal(envVarOf(Number(started.ready.pid), 'MALLOC_ARENA_MAX'), SERVER_MALLOC_ARENA_MAX);
     assert.equal(await stop(started), 0);
     // An arena limit the admin set is kept.
-    const own = await startServer(['--data-dir', join(dir, 'data'), ...PORT0], [], { script, cwd: pkg, env: { ...env, MALLOC_ARENA_MAX: '4' } });
-    assert.equal(environOf(Number(own.ready.pid)).get('MALLOC_ARENA_MAX'), '4');
+    const own = await startServer(['--data-dir', join(dir, 'data'), ...PORT0], { script, cwd: pkg, env: { ...env, MALLOC_ARENA_MAX: '4' } });
+    assert.equal(envVarOf(Number(own.ready.pid), 'MALLOC_ARENA_MAX'), '4');
     assert.equal(await stop(own), 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryTrim, processHeapFigures, processTrimDeps, type HeapFigures, type MemoryTrimDeps, type TrimReport } from './memory-trim.js';
+import { MemoryTrim, processHeapFigures, processTrimDeps, type HeapFigures, type MemoryTrimConfig, type MemoryTrimDeps, type TrimReport } from './memory-trim.js';
 
 const MB = 1024 * 1024;
 
@@ -77,10 +77,16 @@ function fakeProcess(heap: HeapFigures = { youngBytes: 1 * MB, heapBytes: 40 * M
   return p;
 }
 
-test('a burst of sign-ons is followed by one trim, quietMs after its last sign-on', async () => {
-  const p = fakeProcess();
+/** A trim over a fresh fakeProcess, its reports collected; a failed collection fails the test unless `onError` is given. */
+function watched(config: Partial<MemoryTrimConfig> = {}, heap?: HeapFigures, onError: (e: unknown) => void = failOnError) {
+  const p = fakeProcess(heap);
   const reports: TrimReport[] = [];
-  const trim = new MemoryTrim(p.deps, (r) => reports.push(r), failOnError, { quietMs: 50 });
+  const trim = new MemoryTrim(p.deps, (r) => reports.push(r), onError, config);
+  return { p, trim, reports };
+}
+
+test('a burst of sign-ons is followed by one trim, quietMs after its last sign-on', async () => {
+  const { p, trim, reports } = watched({ quietMs: 50 });
   for (let t = 0; t <= 1000; t += 10) {
     await p.advanceTo(t);
     trim.activity();
@@ -98,8 +104,7 @@ test('a burst of sign-ons is followed by one trim, quietMs after its last sign-o
 });
 
 test('no trim when the young generation is small or the heap too large; a later burst is looked at again', async () => {
-  const p = fakeProcess({ youngBytes: 1 * MB, heapBytes: 60 * MB });
-  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, minYoungBytes: 12 * MB, maxHeapBytes: 256 * MB });
+  const { p, trim } = watched({ quietMs: 50, minYoungBytes: 12 * MB, maxHeapBytes: 256 * MB }, { youngBytes: 1 * MB, heapBytes: 60 * MB });
   trim.activity();
   p.heap = { youngBytes: 4 * MB, heapBytes: 60 * MB };
   await p.advanceTo(1000);
@@ -117,8 +122,7 @@ test('no trim when the young generation is small or the heap too large; a later 
 });
 
 test('a young generation already grown when the burst began (by traffic) is left alone', async () => {
-  const p = fakeProcess({ youngBytes: 32 * MB, heapBytes: 60 * MB });
-  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50 });
+  const { p, trim } = watched({ quietMs: 50 }, { youngBytes: 32 * MB, heapBytes: 60 * MB });
   trim.activity();
   await p.advanceTo(1000);
   assert.equal(p.collections, 0);
@@ -126,8 +130,7 @@ test('a young generation already grown when the burst began (by traffic) is left
 });
 
 test('a busy loop defers the trim, and after giveUpMs of traffic the burst is left to V8', async () => {
-  const p = fakeProcess();
-  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
+  const { p, trim } = watched({ quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
   p.busy = 0.9;
   burst(trim, p);
   await p.advanceTo(560);
@@ -136,8 +139,7 @@ test('a busy loop defers the trim, and after giveUpMs of traffic the burst is le
   await p.advanceTo(800);
   assert.equal(p.collections, 1, 'calm at the look at 800 ms: trimmed');
 
-  const q = fakeProcess();
-  const late = new MemoryTrim(q.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
+  const { p: q, trim: late } = watched({ quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
   q.busy = 0.9;
   burst(late, q);
   await q.advanceTo(1000);
@@ -150,8 +152,7 @@ test('a busy loop defers the trim, and after giveUpMs of traffic the burst is le
 });
 
 test('trims take at most maxPauseShare of the time; a burst the budget would push past giveUpMs is left to V8', async () => {
-  const p = fakeProcess();
-  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, giveUpMs: 1000, maxPauseShare: 0.05 });
+  const { p, trim } = watched({ quietMs: 50, giveUpMs: 1000, maxPauseShare: 0.05 });
   burst(trim, p);
   await p.advanceTo(50);
   assert.equal(p.collections, 1);
@@ -179,9 +180,8 @@ test('trims take at most maxPauseShare of the time; a burst the budget would pus
 });
 
 test('trimNow trims at once when grown; close stops a pending look; a failed collection turns the trim off', async () => {
-  const p = fakeProcess();
   const errors: unknown[] = [];
-  const trim = new MemoryTrim(p.deps, () => {}, (e) => errors.push(e), { quietMs: 50 });
+  const { p, trim } = watched({ quietMs: 50 }, undefined, (e) => errors.push(e));
   p.grow();
   await trim.trimNow();
   assert.equal(p.collections, 1);
@@ -191,8 +191,7 @@ test('trimNow trims at once when grown; close stops a pending look; a failed col
   await p.advanceTo(20_000);
   assert.equal(p.collections, 1, 'closed: the pending look does not run');
 
-  const q = fakeProcess();
-  const failing = new MemoryTrim(q.deps, () => {}, (e) => errors.push(e), { quietMs: 50 });
+  const { p: q, trim: failing } = watched({ quietMs: 50 }, undefined, (e) => errors.push(e));
   q.failWith = new Error('no inspector session');
   burst(failing, q);
   await q.advanceTo(100);
@@ -204,8 +203,7 @@ test('trimNow trims at once when grown; close stops a pending look; a failed col
 });
 
 test('busy is judged over the time since the last sign-on, not over what is left of the quiet time', async () => {
-  const p = fakeProcess();
-  const trim = new MemoryTrim(p.deps, () => {}, failOnError, { quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
+  const { p, trim } = watched({ quietMs: 50, maxBusy: 0.2, busyRetryMs: 250, giveUpMs: 1000 });
   trim.activity(); // arms the look at 50
   await p.advanceTo(1);
   trim.activity(); // the burst's last sign-on: at 50 the look waits until 51
@@ -219,9 +217,7 @@ test('busy is judged over the time since the last sign-on, not over what is left
 });
 
 test('sign-ons that come while a collection runs are looked at after it', async () => {
-  const p = fakeProcess();
-  const reports: TrimReport[] = [];
-  const trim = new MemoryTrim(p.deps, (r) => reports.push(r), failOnError, { quietMs: 50, maxPauseShare: 1 });
+  const { p, trim, reports } = watched({ quietMs: 50, maxPauseShare: 1 });
   p.during = () => {
     p.during = undefined;
     trim.activity(); // a burst begins during the first collection's pause
@@ -237,9 +233,7 @@ test('sign-ons that come while a collection runs are looked at after it', async 
 });
 
 test('a trim that finishes after close is not reported', async () => {
-  const p = fakeProcess();
-  const reports: TrimReport[] = [];
-  const trim = new MemoryTrim(p.deps, (r) => reports.push(r), failOnError);
+  const { p, trim, reports } = watched();
   p.grow();
   p.during = () => trim.close();
   await trim.trimNow();

@@ -168,13 +168,14 @@ export class MemoryTrim {
       return;
     }
     // Only what the burst itself grew: a young generation that traffic had grown as far is in use, and stays.
-    if (this.#deps.heap().youngBytes <= this.#youngAtStart) return;
-    void this.#trim();
+    const heap = this.#deps.heap();
+    if (heap.youngBytes <= this.#youngAtStart) return;
+    void this.#trim(heap);
   }
 
-  async #trim(): Promise<void> {
+  /** Runs the collection if `before` (the heap now) is worth it and small enough. */
+  async #trim(before: HeapFigures = this.#deps.heap()): Promise<void> {
     const c = this.#config;
-    const before = this.#deps.heap();
     if (before.youngBytes < c.minYoungBytes || before.heapBytes > c.maxHeapBytes) return;
     this.#running = true;
     const t0 = this.#deps.now();
