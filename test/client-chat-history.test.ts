@@ -9,6 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, TestServer, TestUser } from './support/cli-harness.js';
 import { shellQuote, TmuxSession } from './support/tmux.js';
+import { historyOutsideCiphertext } from '../src/client/node/history.test-support.js';
 
 describe('certim chat --history', { timeout: 400_000 }, () => {
   let server: TestServer;
@@ -48,7 +49,7 @@ describe('certim chat --history', { timeout: 400_000 }, () => {
     const file = join(alice.profile, 'history.jsonl');
     const raw = readFileSync(file, 'utf8');
     assert.equal(raw.trim().split('\n').length, 2);
-    assert.doesNotMatch(raw, /remember|noted|漢字|bob/);
+    assert.doesNotMatch(historyOutsideCiphertext(raw), /remember|noted|漢字|bob/);
     assert.equal(statSync(file).mode & 0o777, 0o600);
 
     const again = chat('--history');

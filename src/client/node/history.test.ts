@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatHistory } from './history.js';
+import { historyOutsideCiphertext } from './history.test-support.js';
 
 function part(tag: string) {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -23,7 +24,8 @@ describe('encrypted chat history', () => {
       const h2 = new ChatHistory(file, [cur, old]);
       h2.append({ time: '2026-01-01T00:01:00.000Z', with: 'bob', who: 'me', text: 'secret two', marker: '[secure]', status: 'delivered' });
       const raw = readFileSync(file, 'utf8');
-      assert.doesNotMatch(raw, /secret|bob|漢字/);
+      assert.doesNotMatch(historyOutsideCiphertext(raw), /secret|bob|漢字/);
+      assert.match(raw, /"c":"[A-Za-z0-9+/=]{40,}"/, 'the ciphertext is there, in base64');
       assert.equal(statSync(file).mode & 0o777, 0o600);
       assert.deepEqual(h2.load().entries.map((e) => e.text), ['secret 漢字 one', 'secret two']);
       const other = new ChatHistory(file, [part('other')]).load();
