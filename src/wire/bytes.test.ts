@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { bytesEqual, concatBytes, constantTimeEqual, fromBase64, fromHex, latin1Decode, latin1Encode, toBase64, toHex } from './bytes.js';
+import { ByteReader, ByteWriter, bytesEqual, concatBytes, constantTimeEqual, fromBase64, fromHex, latin1Decode, latin1Encode, toBase64, toHex } from './bytes.js';
 import { sha256 } from './sha256.js';
 
 test('hex, base64, latin-1 and SHA-256 match Buffer / node:crypto for 0..300-byte inputs', () => {
@@ -41,4 +41,33 @@ test('concatBytes, bytesEqual and constantTimeEqual', () => {
   assert.equal(bytesEqual(a, Uint8Array.of(1)), false);
   assert.equal(constantTimeEqual(a, Uint8Array.of(1, 2)), true);
   assert.equal(constantTimeEqual(a, Uint8Array.of(1, 3)), false);
+});
+
+test('ByteWriter strings: the ASCII fast path writes what the UTF-8 encoder writes, and falls back for the rest', () => {
+  const strings = ['', 'a', 'alice', 'x'.repeat(64), 'x'.repeat(65), 'Ünïcode', 'abc\u007f', 'ab\u0080', '漢字', '\ud800', 'a'.repeat(63) + 'é'];
+  for (const s of strings) {
+    const utf8 = new TextEncoder().encode(s);
+    assert.deepEqual([...new ByteWriter(4).string16(s).finish()], [utf8.length >> 8, utf8.length & 0xff, ...utf8], s);
+    assert.deepEqual([...new ByteWriter(4).string8(s).finish()], [utf8.length, ...utf8], s);
+    assert.equal(new ByteReader(new ByteWriter().string16(s).finish()).string16(), new TextDecoder().decode(utf8), s);
+    assert.equal(new ByteReader(new ByteWriter().string8(s).finish()).string8(), new TextDecoder().decode(utf8), s);
+  }
+  // A non-ASCII string that fails the fast path half-way leaves nothing of its attempt behind.
+  assert.deepEqual([...new ByteWriter(4).u8(9).string16('abcé').u8(7).finish()], [9, 0, 5, 0x61, 0x62, 0x63, 0xc3, 0xa9, 7]);
+  assert.throws(() => new ByteWriter().string8('é'.repeat(200)), RangeError);
+  assert.throws(() => new ByteReader(Uint8Array.of(0, 5, 0x61)).string16(), /string16/);
+});
+
+test('ByteWriter: u32 length prefix, u16 patch and truncate', () => {
+  const w = new ByteWriter(2).u16(0);
+  const done = w.lengthPrefix32();
+  w.bytes(Uint8Array.of(1, 2, 3));
+  done();
+  w.patchU16(0, 0xbeef);
+  assert.deepEqual([...w.finish()], [0xbe, 0xef, 0, 0, 0, 3, 1, 2, 3]);
+  w.truncate(2).u8(4);
+  assert.deepEqual([...w.finish()], [0xbe, 0xef, 4]);
+  assert.throws(() => w.truncate(4), RangeError);
+  assert.throws(() => w.patchU16(2, 1), RangeError);
+  assert.throws(() => w.patchU16(0, 0x10000), RangeError);
 });

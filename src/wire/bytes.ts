@@ -183,12 +183,20 @@ export class ByteReader {
 
   /** Reads a u8-length-prefixed string (UTF-8, invalid bytes replaced). */
   string8(what = 'string08'): string {
-    return decodeText(this.block8(what));
+    return this.text(this.u8(what), what);
   }
 
   /** Reads a u16-length-prefixed string (UTF-8, invalid bytes replaced). */
   string16(what = 'string16'): string {
-    return decodeText(this.block16(what));
+    return this.text(this.u16(what), what);
+  }
+
+  /** Reads `n` bytes as UTF-8 like {@link decodeText}, without a view for short ASCII. */
+  private text(n: number, what: string): string {
+    this.need(n, what);
+    const start = this.offset;
+    this.offset += n;
+    return decodeTextAt(this.buf, start, start + n);
   }
 
   /** Skips `n` bytes. */
@@ -292,12 +300,35 @@ export class ByteWriter {
 
   /** Writes a u8-length-prefixed UTF-8 string. */
   string8(s: string): this {
+    if (this.asciiInPlace(s, 1)) return this;
     return this.block8(encodeText(s));
   }
 
   /** Writes a u16-length-prefixed UTF-8 string. */
   string16(s: string): this {
+    if (this.asciiInPlace(s, 2)) return this;
     return this.block16(encodeText(s));
+  }
+
+  /**
+   * Writes a short all-ASCII string (its UTF-8 is its char codes) after a `prefix`-byte length, straight into the
+   * buffer: no encoder call and no array per string (screen names, session ids). False, with nothing written,
+   * for a longer string or one with a non-ASCII character; the caller then encodes it as UTF-8.
+   */
+  private asciiInPlace(s: string, prefix: 1 | 2): boolean {
+    const n = s.length;
+    if (n > 64) return false;
+    this.ensure(prefix + n);
+    const at = this.len + prefix;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      this.buf[at + i] = c;
+    }
+    if (prefix === 1) this.buf[this.len] = n;
+    else this.view.setUint16(this.len, n);
+    this.len = at + n;
+    return true;
   }
 
   /** Reserves a u16 placeholder and returns a function that back-fills it with the bytes written since. */
@@ -310,6 +341,31 @@ export class ByteWriter {
       this.view.setUint16(at, n);
       return this;
     };
+  }
+
+  /** Reserves a u32 placeholder and returns a function that back-fills it with the bytes written since. */
+  lengthPrefix32(): () => this {
+    const at = this.len;
+    this.u32(0);
+    return () => {
+      this.view.setUint32(at, this.len - at - 4);
+      return this;
+    };
+  }
+
+  /** Forgets everything written after the first `length` bytes (undoes a write that failed half-way). */
+  truncate(length: number): this {
+    if (!Number.isInteger(length) || length < 0 || length > this.len) throw new RangeError(`truncate out of range: ${length}`);
+    this.len = length;
+    return this;
+  }
+
+  /** Overwrites the u16 at `offset` (already written) with `v`. */
+  patchU16(offset: number, v: number): this {
+    checkRange(v, 0xffff, 'u16');
+    if (offset + 2 > this.len) throw new RangeError(`patch past the end: ${offset}`);
+    this.view.setUint16(offset, v);
+    return this;
   }
 
   /** Returns a view of exactly the bytes written (valid until the next write). */

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DirectoryError, type Envelope, type SessionEntry } from './directory.js';
 import {
-  decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryBatch, encodeDeliveryCounts,
-  encodeDeliveryRequest, encodeUserRecord,
+  DeliveryBatchWriter, decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryBatch,
+  encodeDeliveryCounts, encodeDeliveryRequest, encodeUserRecord,
 } from './nats-codec.js';
 
 const envelopes: Envelope[] = [
@@ -24,6 +24,19 @@ test('delivery requests round-trip exactly (absent fields stay absent)', () => {
   const batch = envelopes.map((envelope, i) => encodeDeliveryRequest({ sessionIds: [`s${i}`], envelope }));
   assert.deepStrictEqual(decodeDeliveryBatch(encodeDeliveryBatch(batch)).map((b) => decodeDeliveryRequest(b).envelope), envelopes);
   assert.deepEqual(decodeDeliveryCounts(encodeDeliveryCounts([7, 0, 2]), 3), [7, 0, 2]);
+});
+
+test('a batch written request by request is byte for byte the batch of the encoded requests; a request that cannot be encoded leaves it as it was', () => {
+  const batch = new DeliveryBatchWriter();
+  envelopes.forEach((envelope, i) => batch.add({ sessionIds: [`s${i}`, 'other'], envelope }));
+  assert.throws(() => batch.add({ sessionIds: ['s9'], envelope: { delivery: { kind: 'snac', family: 0x10000, subtype: 1, body: new Uint8Array(3) } } }), RangeError);
+  assert.throws(() => batch.add({ sessionIds: ['x'.repeat(0x10000)], envelope: envelopes[0]! }), RangeError);
+  assert.equal(batch.count, envelopes.length);
+  const expected = encodeDeliveryBatch(envelopes.map((envelope, i) => encodeDeliveryRequest({ sessionIds: [`s${i}`, 'other'], envelope })));
+  assert.deepEqual([...batch.finish()], [...expected]);
+  assert.equal(batch.length, expected.length);
+  const empty = new DeliveryBatchWriter();
+  assert.deepEqual(decodeDeliveryBatch(empty.finish()), []);
 });
 
 test('malformed delivery requests and records are DIRECTORY_UNAVAILABLE, never another error', () => {

@@ -157,6 +157,12 @@ const HAS_REQUEST_ID = 0x80;
 
 /** Encodes a delivery request (binary header + raw SNAC body). */
 export function encodeDeliveryRequest(r: DeliveryRequest): Uint8Array {
+  const d = r.envelope.delivery;
+  return writeDeliveryRequest(new ByteWriter(64 + (d.kind === 'snac' ? d.body.length : 0)), r).finish();
+}
+
+/** Appends a delivery request to `w` (the layout above); one writer can hold a whole batch. */
+function writeDeliveryRequest(w: ByteWriter, r: DeliveryRequest): ByteWriter {
   const e = r.envelope;
   const d = e.delivery;
   let bits = 0;
@@ -167,7 +173,6 @@ export function encodeDeliveryRequest(r: DeliveryRequest): Uint8Array {
   if (e.includeNotReady !== undefined) bits |= HAS_NOT_READY | (e.includeNotReady ? NOT_READY_TRUE : 0);
   if (d.kind === 'snac' && d.flags !== undefined) bits |= HAS_FLAGS;
   if (d.kind === 'snac' && d.requestId !== undefined) bits |= HAS_REQUEST_ID;
-  const w = new ByteWriter(64 + (d.kind === 'snac' ? d.body.length : 0));
   w.u8(1).u8(bits).u16(r.sessionIds.length);
   for (const id of r.sessionIds) w.string16(id);
   if (e.from !== undefined) w.string16(e.from);
@@ -182,7 +187,7 @@ export function encodeDeliveryRequest(r: DeliveryRequest): Uint8Array {
   } else {
     w.u8(2).u16(d.reason);
   }
-  return w.finish();
+  return w;
 }
 
 /** Decodes a delivery request; the SNAC body is a view into `bytes` (no copy). */
@@ -226,20 +231,55 @@ export function decodeDeliveryRequest(bytes: Uint8Array): DeliveryRequest {
   }
 }
 
-/** Encodes a batch of delivery requests for one node: u16 count, then per request u32 length + request. */
-export function encodeDeliveryBatch(requests: readonly Uint8Array[]): Uint8Array {
-  let size = 2;
-  for (const r of requests) size += 4 + r.length;
-  const out = new Uint8Array(size);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, requests.length);
-  let o = 2;
-  for (const r of requests) {
-    v.setUint32(o, r.length);
-    out.set(r, o + 4);
-    o += 4 + r.length;
+/**
+ * A batch of delivery requests for one node, encoded as they are added: `u16 count · (u32 length · request)*`.
+ * Each request is written straight into the batch's one growing buffer, so a request costs no array of its own
+ * and no second copy into the batch (the hot path of a cross-node IM).
+ */
+export class DeliveryBatchWriter {
+  private readonly w = new ByteWriter(4096);
+  private n = 0;
+
+  constructor() {
+    this.w.u16(0);
   }
-  return out;
+
+  /** Requests added so far. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Bytes of the batch so far. */
+  get length(): number {
+    return this.w.length;
+  }
+
+  /** Appends a request; one that cannot be encoded throws and leaves the batch as it was. */
+  add(r: DeliveryRequest): void {
+    if (this.n === 0xffff) throw new RangeError('delivery batch full');
+    const start = this.w.length;
+    try {
+      const done = this.w.lengthPrefix32();
+      writeDeliveryRequest(this.w, r);
+      done();
+    } catch (e) {
+      this.w.truncate(start);
+      throw e;
+    }
+    this.n++;
+  }
+
+  /** The encoded batch (a view of the writer's buffer: add nothing after this). */
+  finish(): Uint8Array {
+    return this.w.patchU16(0, this.n).finish();
+  }
+}
+
+/** Encodes a batch of already-encoded delivery requests (tests, and anything that holds requests as bytes). */
+export function encodeDeliveryBatch(requests: readonly Uint8Array[]): Uint8Array {
+  const w = new ByteWriter(2 + requests.reduce((n, r) => n + 4 + r.length, 0)).u16(requests.length);
+  for (const r of requests) w.u32(r.length).bytes(r);
+  return w.finish();
 }
 
 /** Splits a batch into its encoded requests (views, no copies); DIRECTORY_UNAVAILABLE when malformed. */

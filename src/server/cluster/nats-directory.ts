@@ -37,7 +37,7 @@ import {
 } from './directory.js';
 import { NodeLiveness } from './liveness.js';
 import {
-  decodeDeliveryBatch, decodeDeliveryRequest, decodeSeenRequest, decodeUserRecord, encodeDeliveryCounts, encodeDeliveryRequest,
+  decodeDeliveryBatch, decodeDeliveryRequest, decodeSeenRequest, decodeUserRecord, encodeDeliveryCounts,
   encodeSeenRequest, type RecordChange, type UserRecord,
 } from './nats-codec.js';
 import type { ClusterConnection } from './nats-connection.js';
@@ -397,7 +397,7 @@ export class NatsDirectory implements DeliveryDirectory {
 
   /** Queues a delivery request for `node` (batched per turn); resolves with how many sessions accepted it. */
   private request(node: string, sessionIds: string[], envelope: Envelope): Promise<number> {
-    return this.outbox!.send(node, encodeDeliveryRequest({ sessionIds, envelope }));
+    return this.outbox!.send(node, { sessionIds, envelope });
   }
 
   /** A batch of delivery requests from another node: each applied in order, one count each in the reply. */

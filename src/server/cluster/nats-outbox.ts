@@ -6,7 +6,7 @@
  * {@link MAX_BATCH_BYTES} (NATS's default payload limit is 1 MiB).
  */
 import { DirectoryError } from './directory.js';
-import { decodeDeliveryCounts, encodeDeliveryBatch } from './nats-codec.js';
+import { decodeDeliveryCounts, DeliveryBatchWriter, type DeliveryRequest } from './nats-codec.js';
 import type { NatsRpc } from './nats-rpc.js';
 
 /** Most requests in one batch. */
@@ -15,14 +15,13 @@ export const MAX_BATCH = 64;
 export const MAX_BATCH_BYTES = 256 * 1024;
 
 interface Queued {
-  bytes: Uint8Array;
   resolve: (accepted: number) => void;
   reject: (e: unknown) => void;
 }
 
-/** Per-node queues of encoded delivery requests, flushed once per event-loop turn. */
+/** Per-node batches of delivery requests (encoded as they are queued), flushed once per event-loop turn. */
 export class DeliveryOutbox {
-  private readonly queues = new Map<string, { items: Queued[]; bytes: number }>();
+  private readonly queues = new Map<string, { items: Queued[]; batch: DeliveryBatchWriter }>();
   private flushScheduled = false;
 
   /**
@@ -36,14 +35,17 @@ export class DeliveryOutbox {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Queues an encoded delivery request for `node`; resolves with how many sessions accepted it. */
-  send(node: string, request: Uint8Array): Promise<number> {
+  /**
+   * Queues a delivery request for `node`, encoded into that node's batch now (the envelope's body is copied, so the
+   * caller may reuse it); resolves with how many sessions accepted it.
+   */
+  send(node: string, request: DeliveryRequest): Promise<number> {
     return new Promise((resolve, reject) => {
       let q = this.queues.get(node);
-      if (!q) this.queues.set(node, (q = { items: [], bytes: 0 }));
-      q.items.push({ bytes: request, resolve, reject });
-      q.bytes += request.length;
-      if (q.items.length >= MAX_BATCH || q.bytes >= MAX_BATCH_BYTES) this.flushNode(node);
+      if (!q) this.queues.set(node, (q = { items: [], batch: new DeliveryBatchWriter() }));
+      q.batch.add(request);
+      q.items.push({ resolve, reject });
+      if (q.items.length >= MAX_BATCH || q.batch.length >= MAX_BATCH_BYTES) this.flushNode(node);
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -68,7 +70,7 @@ export class DeliveryOutbox {
     if (!q || q.items.length === 0) return;
     this.queues.delete(node);
     const items = q.items;
-    this.rpc.call(this.subjectOf(node), encodeDeliveryBatch(items.map((x) => x.bytes)), this.timeoutMs).then(
+    this.rpc.call(this.subjectOf(node), q.batch.finish(), this.timeoutMs).then(
       (reply) => {
         let counts: number[];
         try {
