@@ -422,7 +422,7 @@ export class NatsDirectory implements DeliveryDirectory {
       this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'decode delivery batch', error: (e as Error).message });
       return; // no reply: the sender times out on a batch it sent malformed
     }
-    msg.respond(encodeDeliveryCounts(counts));
+    this.outbox!.reply(msg, encodeDeliveryCounts(counts));
   }
 
   private deliverLocal(sessionId: string, envelope: Envelope): boolean {

@@ -19,9 +19,20 @@ interface Queued {
   reject: (e: unknown) => void;
 }
 
-/** Per-node batches of delivery requests (encoded as they are queued), flushed once per event-loop turn. */
+/** Something that can answer a request: a NATS message, here. */
+export interface Respondable {
+  respond(data?: Uint8Array): boolean;
+}
+
+/**
+ * Per-node batches of delivery requests (encoded as they are queued) and this node's replies to other nodes'
+ * batches, flushed together once per event-loop turn: the NATS client writes everything published in one turn
+ * with one socket write, so with IMs flowing both ways a node's reply rides with its own batch to that node
+ * instead of costing a write (and nats-server a read) of its own.
+ */
 export class DeliveryOutbox {
   private readonly queues = new Map<string, { items: Queued[]; batch: DeliveryBatchWriter }>();
+  private replies: { to: Respondable; data: Uint8Array }[] = [];
   private flushScheduled = false;
 
   /**
@@ -46,22 +57,40 @@ export class DeliveryOutbox {
       q.batch.add(request);
       q.items.push({ resolve, reject });
       if (q.items.length >= MAX_BATCH || q.batch.length >= MAX_BATCH_BYTES) this.flushNode(node);
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      else this.schedule();
     });
   }
 
-  /** Fails everything still queued (the directory is closing). */
+  /** Answers another node's batch at the end of this turn, with this turn's own batches. */
+  reply(to: Respondable, data: Uint8Array): void {
+    this.replies.push({ to, data });
+    this.schedule();
+  }
+
+  /** Sends the replies owed and fails every request still queued (the directory is closing). */
   close(): void {
+    this.sendReplies();
     for (const q of this.queues.values()) for (const x of q.items) x.reject(new DirectoryError('DIRECTORY_CLOSED', 'directory closed'));
     this.queues.clear();
   }
 
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
   private flush(): void {
     this.flushScheduled = false;
+    this.sendReplies();
     for (const node of [...this.queues.keys()]) this.flushNode(node);
+  }
+
+  private sendReplies(): void {
+    if (this.replies.length === 0) return;
+    const replies = this.replies;
+    this.replies = [];
+    for (const r of replies) r.to.respond(r.data);
   }
 
   /** Sends one node's queue as one batch; settles each request with its own count, or all with the failure. */
