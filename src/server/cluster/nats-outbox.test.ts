@@ -52,6 +52,16 @@ test('a reply alone still leaves at the end of its turn', async () => {
   assert.deepEqual(events, ['reply alone']);
 });
 
+test('a reply that cannot be sent (connection closing) is dropped; the replies and batches after it still go', async () => {
+  const { events, rpc } = recorder();
+  const outbox = new DeliveryOutbox(rpc, (node) => node, 1000);
+  outbox.reply({ respond: () => { throw new Error('connection closed'); } }, new Uint8Array(0));
+  outbox.reply(replyTo(events, 'next'), new Uint8Array(0));
+  void outbox.send('b', request('x'));
+  await nextTurn();
+  assert.deepEqual(events, ['reply next', 'batch b x']);
+});
+
 test('closing sends the replies owed and fails the requests still queued', async () => {
   const { events, rpc } = recorder();
   const outbox = new DeliveryOutbox(rpc, (node) => node, 1000);

@@ -90,7 +90,14 @@ export class DeliveryOutbox {
     if (this.replies.length === 0) return;
     const replies = this.replies;
     this.replies = [];
-    for (const r of replies) r.to.respond(r.data);
+    for (const r of replies) {
+      try {
+        r.to.respond(r.data);
+      } catch {
+        // The connection is closing or closed: the reply is lost, and the other node's request times out, as when a
+        // reply is lost in transit. The replies and batches after it still go.
+      }
+    }
   }
 
   /** Sends one node's queue as one batch; settles each request with its own count, or all with the failure. */
