@@ -255,14 +255,25 @@ test('aim-legacy CBC padding oracle: bad padding and good padding with a broken 
   assert.equal(a.code, 'tampered');
   assert.equal(a.step, 'decrypt');
   // A ciphertext cut by one block (lengths fixed up so it still parses) is the same result again.
+  const lenAt = encryptedContentHeader(m);
   const truncated = Buffer.from(m.subarray(0, m.length - 16));
-  const lenAt = truncated.lastIndexOf(Buffer.from([0x80, 0x82])); // [0] encryptedContent, long-form length
-  assert.ok(lenAt > 0);
   truncated.writeUInt16BE(truncated.readUInt16BE(lenAt + 2) - 16, lenAt + 2);
   fixOuterLengths(truncated, 16);
   const t = await decodeSecureIm(truncated, bobOpts());
   assert.deepEqual(t, a);
 });
+
+/**
+ * Where the encryptedContent's header (`80 82 LL LL`, [0] IMPLICIT with a two-byte length) starts: the first such
+ * header whose length runs exactly to the end of the message, as the last element's does. (The last `80 82` in the
+ * message is not it whenever the random ciphertext happens to hold those two bytes.)
+ */
+function encryptedContentHeader(b: Buffer): number {
+  for (let p = 0; p + 4 <= b.length; p++) {
+    if (b[p] === 0x80 && b[p + 1] === 0x82 && p + 4 + b.readUInt16BE(p + 2) === b.length) return p;
+  }
+  throw new Error('no encryptedContent header');
+}
 
 /** Shrinks the definite long-form lengths of the outer SEQUENCEs/[0]s enclosing the content by `by` bytes. */
 function fixOuterLengths(b: Buffer, by: number): void {
