@@ -58,16 +58,16 @@ test('ByteWriter strings: the ASCII fast path writes what the UTF-8 encoder writ
   assert.throws(() => new ByteReader(Uint8Array.of(0, 5, 0x61)).string16(), /string16/);
 });
 
-test('ByteWriter: u32 length prefix, u16 patch and truncate', () => {
-  const w = new ByteWriter(2).u16(0);
-  const done = w.lengthPrefix32();
+test('ByteWriter: u16 and u32 patches and truncate', () => {
+  const w = new ByteWriter(2).u16(0).u32(0);
   w.bytes(Uint8Array.of(1, 2, 3));
-  done();
+  w.patchU32(2, w.length - 6);
   w.patchU16(0, 0xbeef);
   assert.deepEqual([...w.finish()], [0xbe, 0xef, 0, 0, 0, 3, 1, 2, 3]);
   w.truncate(2).u8(4);
   assert.deepEqual([...w.finish()], [0xbe, 0xef, 4]);
   assert.throws(() => w.truncate(4), RangeError);
   assert.throws(() => w.patchU16(2, 1), RangeError);
+  assert.throws(() => w.patchU32(0, 1), RangeError);
   assert.throws(() => w.patchU16(0, 0x10000), RangeError);
 });

@@ -44,32 +44,26 @@ const utf8Encoder = new TextEncoder();
 
 /** Decodes bytes as UTF-8, replacing invalid sequences (never throws). */
 export function decodeText(bytes: Uint8Array): string {
-  // Short ASCII (screen names in every relayed SNAC) decodes the same byte for byte: skip the native decoder call.
-  const n = bytes.length;
-  if (n <= 32) {
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      const b = bytes[i]!;
-      if (b >= 0x80) return utf8Decoder.decode(bytes);
-      s += String.fromCharCode(b);
-    }
-    return s;
-  }
-  return utf8Decoder.decode(bytes);
+  return decodeTextAt(bytes, 0, bytes.length);
 }
 
 /** Decodes `bytes[start, end)` as UTF-8 like {@link decodeText}, without a view for short ASCII. */
 export function decodeTextAt(bytes: Uint8Array, start: number, end: number): string {
+  // Short ASCII (screen names in every relayed SNAC) decodes the same byte for byte: skip the native decoder call.
   if (end - start <= 32) {
     let s = '';
     for (let i = start; i < end; i++) {
       const b = bytes[i]!;
-      if (b >= 0x80) return utf8Decoder.decode(viewOf(bytes, start, end - start));
+      if (b >= 0x80) return decodeNative(bytes, start, end);
       s += String.fromCharCode(b);
     }
     return s;
   }
-  return utf8Decoder.decode(viewOf(bytes, start, end - start));
+  return decodeNative(bytes, start, end);
+}
+
+function decodeNative(bytes: Uint8Array, start: number, end: number): string {
+  return utf8Decoder.decode(start === 0 && end === bytes.length ? bytes : viewOf(bytes, start, end - start));
 }
 
 /** Encodes a string as UTF-8. */
@@ -343,16 +337,6 @@ export class ByteWriter {
     };
   }
 
-  /** Reserves a u32 placeholder and returns a function that back-fills it with the bytes written since. */
-  lengthPrefix32(): () => this {
-    const at = this.len;
-    this.u32(0);
-    return () => {
-      this.view.setUint32(at, this.len - at - 4);
-      return this;
-    };
-  }
-
   /** Forgets everything written after the first `length` bytes (undoes a write that failed half-way). */
   truncate(length: number): this {
     if (!Number.isInteger(length) || length < 0 || length > this.len) throw new RangeError(`truncate out of range: ${length}`);
@@ -363,9 +347,21 @@ export class ByteWriter {
   /** Overwrites the u16 at `offset` (already written) with `v`. */
   patchU16(offset: number, v: number): this {
     checkRange(v, 0xffff, 'u16');
-    if (offset + 2 > this.len) throw new RangeError(`patch past the end: ${offset}`);
+    this.checkPatch(offset, 2);
     this.view.setUint16(offset, v);
     return this;
+  }
+
+  /** Overwrites the u32 at `offset` (already written) with `v`: a length back-filled without a closure per call. */
+  patchU32(offset: number, v: number): this {
+    checkRange(v, 0xffffffff, 'u32');
+    this.checkPatch(offset, 4);
+    this.view.setUint32(offset, v);
+    return this;
+  }
+
+  private checkPatch(offset: number, width: number): void {
+    if (!Number.isInteger(offset) || offset < 0 || offset + width > this.len) throw new RangeError(`patch outside what was written: ${offset}`);
   }
 
   /** Returns a view of exactly the bytes written (valid until the next write). */

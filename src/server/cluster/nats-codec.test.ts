@@ -2,9 +2,29 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DirectoryError, type Envelope, type SessionEntry } from './directory.js';
 import {
-  DeliveryBatchWriter, decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryBatch,
-  encodeDeliveryCounts, encodeDeliveryRequest, encodeUserRecord,
+  DeliveryBatchWriter, decodeDeliveryBatch, decodeDeliveryCounts, decodeDeliveryRequest, decodeUserRecord, encodeDeliveryCounts,
+  encodeUserRecord, type DeliveryRequest,
 } from './nats-codec.js';
+
+/** One request's bytes, as the batch writer encodes it. */
+function encodeDeliveryRequest(r: DeliveryRequest): Uint8Array {
+  const w = new DeliveryBatchWriter();
+  w.add(r);
+  return decodeDeliveryBatch(w.finish())[0]!;
+}
+
+/** The batch layout, written out independently: u16 count, then per request u32 length + request. */
+function encodeDeliveryBatch(requests: readonly Uint8Array[]): Uint8Array {
+  const out = Buffer.alloc(2 + requests.reduce((n, r) => n + 4 + r.length, 0));
+  out.writeUInt16BE(requests.length, 0);
+  let o = 2;
+  for (const r of requests) {
+    out.writeUInt32BE(r.length, o);
+    out.set(r, o + 4);
+    o += 4 + r.length;
+  }
+  return new Uint8Array(out);
+}
 
 const envelopes: Envelope[] = [
   { delivery: { kind: 'snac', family: 4, subtype: 7, body: new Uint8Array([1, 2, 255]) } },
@@ -31,9 +51,10 @@ test('a batch written request by request is byte for byte the batch of the encod
   envelopes.forEach((envelope, i) => batch.add({ sessionIds: [`s${i}`, 'other'], envelope }));
   assert.throws(() => batch.add({ sessionIds: ['s9'], envelope: { delivery: { kind: 'snac', family: 0x10000, subtype: 1, body: new Uint8Array(3) } } }), RangeError);
   assert.throws(() => batch.add({ sessionIds: ['x'.repeat(0x10000)], envelope: envelopes[0]! }), RangeError);
-  assert.equal(batch.count, envelopes.length);
   const expected = encodeDeliveryBatch(envelopes.map((envelope, i) => encodeDeliveryRequest({ sessionIds: [`s${i}`, 'other'], envelope })));
-  assert.deepEqual([...batch.finish()], [...expected]);
+  const written = batch.finish();
+  assert.equal(decodeDeliveryBatch(written).length, envelopes.length);
+  assert.deepEqual([...written], [...expected]);
   assert.equal(batch.length, expected.length);
   const empty = new DeliveryBatchWriter();
   assert.deepEqual(decodeDeliveryBatch(empty.finish()), []);

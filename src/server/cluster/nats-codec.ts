@@ -155,14 +155,8 @@ const NOT_READY_TRUE = 0x20;
 const HAS_FLAGS = 0x40;
 const HAS_REQUEST_ID = 0x80;
 
-/** Encodes a delivery request (binary header + raw SNAC body). */
-export function encodeDeliveryRequest(r: DeliveryRequest): Uint8Array {
-  const d = r.envelope.delivery;
-  return writeDeliveryRequest(new ByteWriter(64 + (d.kind === 'snac' ? d.body.length : 0)), r).finish();
-}
-
-/** Appends a delivery request to `w` (the layout above); one writer can hold a whole batch. */
-function writeDeliveryRequest(w: ByteWriter, r: DeliveryRequest): ByteWriter {
+/** Appends a delivery request (binary header + raw SNAC body, the layout above) to a batch's writer. */
+function writeDeliveryRequest(w: ByteWriter, r: DeliveryRequest): void {
   const e = r.envelope;
   const d = e.delivery;
   let bits = 0;
@@ -187,7 +181,6 @@ function writeDeliveryRequest(w: ByteWriter, r: DeliveryRequest): ByteWriter {
   } else {
     w.u8(2).u16(d.reason);
   }
-  return w;
 }
 
 /** Decodes a delivery request; the SNAC body is a view into `bytes` (no copy). */
@@ -244,11 +237,6 @@ export class DeliveryBatchWriter {
     this.w.u16(0);
   }
 
-  /** Requests added so far. */
-  get count(): number {
-    return this.n;
-  }
-
   /** Bytes of the batch so far. */
   get length(): number {
     return this.w.length;
@@ -259,9 +247,9 @@ export class DeliveryBatchWriter {
     if (this.n === 0xffff) throw new RangeError('delivery batch full');
     const start = this.w.length;
     try {
-      const done = this.w.lengthPrefix32();
+      this.w.u32(0);
       writeDeliveryRequest(this.w, r);
-      done();
+      this.w.patchU32(start, this.w.length - start - 4);
     } catch (e) {
       this.w.truncate(start);
       throw e;
@@ -273,13 +261,6 @@ export class DeliveryBatchWriter {
   finish(): Uint8Array {
     return this.w.patchU16(0, this.n).finish();
   }
-}
-
-/** Encodes a batch of already-encoded delivery requests (tests, and anything that holds requests as bytes). */
-export function encodeDeliveryBatch(requests: readonly Uint8Array[]): Uint8Array {
-  const w = new ByteWriter(2 + requests.reduce((n, r) => n + 4 + r.length, 0)).u16(requests.length);
-  for (const r of requests) w.u32(r.length).bytes(r);
-  return w.finish();
 }
 
 /** Splits a batch into its encoded requests (views, no copies); DIRECTORY_UNAVAILABLE when malformed. */
