@@ -45,6 +45,7 @@ import { DeliveryOutbox } from './nats-outbox.js';
 import { NatsRpc, RpcError } from './nats-rpc.js';
 import { keyUser, NO_RECORD, unavailable, UserRecords } from './nats-user-records.js';
 import { isNodeName } from './node-id.js';
+import { RevisionWaiters } from './revision-waiters.js';
 
 /** Sign-off reason for sessions displaced by a newer sign-on (docs/protocol.md §1.1, FLAP ch-4 TLV 0x0009). */
 const SIGNED_ON_ELSEWHERE = 1;
@@ -104,7 +105,7 @@ export class NatsDirectory implements DeliveryDirectory {
   private catchingUp = false;
   /** Sends queued behind an earlier one still waiting for its lookup (0: a send may dispatch at once). */
   private queued = 0;
-  private seenWaiters: Array<{ revision: number; resolve: () => void }> = [];
+  private readonly seenWaiters = new RevisionWaiters();
   /** Sends are dispatched in call order; this is the tail of that queue. */
   private chain: Promise<void> = Promise.resolve();
   private readonly reaping = new Set<string>();
@@ -495,9 +496,8 @@ export class NatsDirectory implements DeliveryDirectory {
   private waitSeen(revision: number, timeoutMs: number): Promise<boolean> {
     if (this.seen >= revision) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
-      const waiter = { revision, resolve: () => { clearTimeout(timer); resolve(this.seen >= revision); } };
       const timer = setTimeout(() => {
-        this.seenWaiters = this.seenWaiters.filter((x) => x !== waiter);
+        cancel();
         if (this.fresh && this.state === 'started') {
           this.log('warn', LogEvent.CLUSTER_ERROR, { operation: 'directory watch behind; sends read the stream until it catches up', revision, seen: this.seen });
           this.stale();
@@ -505,7 +505,7 @@ export class NatsDirectory implements DeliveryDirectory {
         }
         resolve(false);
       }, timeoutMs);
-      this.seenWaiters.push(waiter);
+      const cancel = this.seenWaiters.add(revision, () => { clearTimeout(timer); resolve(this.seen >= revision); });
     });
   }
 
@@ -539,12 +539,11 @@ export class NatsDirectory implements DeliveryDirectory {
     if (this.seen >= last) return;
     // Bounded: a watch that stopped must not hang every later send queued behind this one.
     await new Promise<void>((resolve, reject) => {
-      const waiter = { revision: last, resolve: () => { clearTimeout(timer); resolve(); } };
       const timer = setTimeout(() => {
-        this.seenWaiters = this.seenWaiters.filter((x) => x !== waiter);
+        cancel();
         reject(new DirectoryError('DIRECTORY_UNAVAILABLE', 'the directory watch is behind; try again'));
       }, this.requestTimeoutMs);
-      this.seenWaiters.push(waiter);
+      const cancel = this.seenWaiters.add(last, () => { clearTimeout(timer); resolve(); });
     });
   }
 
@@ -602,11 +601,7 @@ export class NatsDirectory implements DeliveryDirectory {
       }
     }
     if (e.revision > this.seen) this.seen = e.revision;
-    if (this.seenWaiters.length > 0) {
-      const due = this.seenWaiters.filter((x) => x.revision <= this.seen);
-      this.seenWaiters = this.seenWaiters.filter((x) => x.revision > this.seen);
-      for (const x of due) x.resolve();
-    }
+    this.seenWaiters.releaseThrough(this.seen);
   }
 
   private heartbeat(): void {
@@ -690,7 +685,7 @@ export class NatsDirectory implements DeliveryDirectory {
 
   private async teardown(): Promise<void> {
     this.unlistenStatus?.();
-    for (const w of this.seenWaiters.splice(0)) w.resolve();
+    this.seenWaiters.releaseAll();
     for (const s of this.subs.splice(0)) s.unsubscribe();
     this.outbox?.close();
     this.rpc?.close();
