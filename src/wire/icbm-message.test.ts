@@ -90,7 +90,8 @@ test('docs/protocol.md §3.4: the in-place 04/06 scan agrees with the decoder, a
   const s = scanIcbmChannelMsgToHost(body);
   const m = decodeIcbmChannelMsgToHost(body);
   assert.deepEqual([s.channel, s.screenName, s.tlvStart, s.imDataLength, s.requestsAck, s.storeOffline, s.hasRendezvous],
-    [m.channel, m.screenName, body.length - m.tlvBytes.length, m.tlvs.bytes(IcbmTlv.IM_DATA)!.length, true, true, false]);
+    [m.channel, m.screenName, body.length - m.tlvBytes.length, m.tlvs.getAll(IcbmTlv.IM_DATA).reduce((n, t) => n + t.value.length, 0), true, true, false]);
+  assert.equal(s.imDataLength, 1 + imDataTlv({ parts: [{ charset: 0, text: fromHex('6869') }] }).value.length, 'both IM data TLVs count');
   // Every truncation and a sample of corruptions: both accept, or both throw a WireError with the same code.
   const cases = [...Array.from({ length: body.length }, (_, n) => body.subarray(0, n))];
   for (let i = 0; i < 300; i++) {

@@ -112,7 +112,10 @@ export interface IcbmChannelMsgToHostScan {
   readonly screenName: string;
   /** Offset of the TLV rest-list in `body`: the cookie, channel and recipient come before it. */
   readonly tlvStart: number;
-  /** Length of the last TLV 0x0002 (IM data), -1 when there is none. */
+  /**
+   * Total length of the TLVs 0x0002 (IM data), -1 when there is none. A body may repeat the TLV, and the recipient
+   * gets every copy, so the message length limit applies to all of them together.
+   */
   readonly imDataLength: number;
   /** TLV 0x0003 present: the sender asks for a `04/0C` host ack. */
   readonly requestsAck: boolean;
@@ -147,7 +150,7 @@ export function scanIcbmChannelMsgToHost(body: Uint8Array): IcbmChannelMsgToHost
     const len = (body[o + 2]! << 8) | body[o + 3]!;
     const v = o + 4;
     if (v + len > end) throw new WireError('TRUNCATED', v, `TLV 0x${type.toString(16).padStart(4, '0')} value needs ${len} bytes, ${end - v} left`);
-    if (type === IcbmTlv.IM_DATA) imDataLength = len;
+    if (type === IcbmTlv.IM_DATA) imDataLength = Math.max(imDataLength, 0) + len;
     else if (type === IcbmTlv.REQUEST_HOST_ACK) requestsAck = true;
     else if (type === IcbmTlv.STORE_OFFLINE) storeOffline = true;
     else if (type === IcbmTlv.RENDEZVOUS) hasRendezvous = true;
