@@ -38,3 +38,28 @@ test('tampered, expired, foreign-key and garbage cookies are refused', () => {
   ];
   for (const [name, cookie, now] of cases) assert.equal(ci.redeem(cookie, now), undefined, name);
 });
+
+test('redeemed nonces are forgotten once their cookies expire, and a live one is never forgotten', () => {
+  const ttl = 60;
+  const ci = new CookieIssuer(new Uint8Array(32).fill(1), ttl);
+  const bos = { screenName: 'bob', tls: false, multiConn: 0, service: 'bos' } as const;
+  // An early cookie redeemed late: the sweep meets live entries behind it in the map and must not drop them.
+  const late = ci.issue(bos, T);
+  let live: Uint8Array[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const now = T + i * 100; // 10 redemptions per second for 10 minutes
+    const c = ci.issue(bos, now);
+    assert.ok(ci.redeem(c, now + 50), `redeem ${i}`);
+    live.push(c);
+    if (i === 300) assert.ok(ci.redeem(late, now), 'the early cookie, redeemed 30 s into its 60 s life');
+    if (i === 301) assert.equal(ci.redeem(late, now), undefined, 'and never again');
+    // The previous minute's cookies are still inside their life: a replay is refused.
+    if (i % 500 === 499) {
+      for (const old of live.slice(-500)) assert.equal(ci.redeem(old, now + 60), undefined, 'replay of a live cookie');
+      live = [];
+    }
+  }
+  // Ten redemptions per second with a 60 s life: about 600 remembered, never the 6,000 redeemed.
+  assert.ok(ci.rememberedNonces <= 10 * (ttl + 2), `${ci.rememberedNonces} nonces remembered`);
+  assert.ok(ci.rememberedNonces >= 10 * (ttl - 2), `${ci.rememberedNonces} nonces remembered: the live ones are kept`);
+});

@@ -84,6 +84,11 @@ export class CookieIssuer {
     return out;
   }
 
+  /** Redeemed nonces remembered now (each until its cookie expires). */
+  get rememberedNonces(): number {
+    return this.used.size;
+  }
+
   /** Verifies a cookie (signature in constant time, expiry, single use); undefined when invalid. */
   redeem(cookie: Uint8Array, nowMs: number): RedeemedCookie | undefined {
     try {
@@ -121,8 +126,17 @@ export class CookieIssuer {
     return createHmac('sha256', this.secret).update(data).digest();
   }
 
+  /**
+   * Forgets redeemed nonces whose cookies have expired (they can no longer be redeemed anyway). The map is in
+   * redemption order, and every cookie lives the same TTL, so expiries are nearly in order: the sweep takes expired
+   * entries from the front and stops at the first live one, O(1) per redemption amortised. A scan of the whole map
+   * per redemption cost O(n) each, n growing with the redemption rate. An early-expiring entry behind a later one
+   * waits at most one TTL longer.
+   */
   private sweep(nowS: number): void {
-    if (this.used.size < 1024) return;
-    for (const [id, exp] of this.used) if (exp < nowS) this.used.delete(id);
+    for (const [id, exp] of this.used) {
+      if (exp >= nowS) return;
+      this.used.delete(id);
+    }
   }
 }
