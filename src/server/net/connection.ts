@@ -105,6 +105,16 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     return (this.state as ConnState) !== 'closed';
   }
 
+  /** {@inheritDoc SessionLink.pendingOutput} */
+  get pendingOutput(): number {
+    return this.socket.destroyed ? 0 : this.socket.pendingBytes;
+  }
+
+  /** {@inheritDoc SessionLink.closed} */
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
   /** {@inheritDoc SessionLink.signOff} */
   signOff(reason?: number): void {
     if (this.state === 'closed') return;

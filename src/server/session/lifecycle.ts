@@ -3,6 +3,7 @@
  * delivery directory, which applies the takeover rule), at client ready (arrivals both ways, queued offline IMs),
  * and at close (unregister: watchers on every node see a departure when it was the user's last session).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ICBM_FAMILY, IcbmSubtype, IcbmTlv, encodeDelivery } from '../../wire/families/icbm.js';
 import { ByteReader } from '../../wire/bytes.js';
 import { readTlvRestList, tlvU32 } from '../../wire/tlv.js';
@@ -55,6 +56,19 @@ export async function clientReady(engine: HandlerEnv, s: Session): Promise<void>
   await deliverOffline(engine, s);
 }
 
+/** Offline IMs stop being written while the connection holds more than this not yet sent (a quarter of the slow-reader limit's default). */
+export const OFFLINE_PACE_BYTES = 1024 * 1024;
+/** How often a paced delivery looks at the connection again, and how long it waits for it in all before it leaves the rest stored. */
+const OFFLINE_PACE_POLL_MS = 20;
+const OFFLINE_PACE_GIVE_UP_MS = 60_000;
+
+/**
+ * Hands the user's stored IMs to the new session in rounds of 50, acking each round once it is written. Paced: while
+ * the connection holds more than {@link OFFLINE_PACE_BYTES} not yet sent, it waits for the client to read, so a full
+ * queue (500 IMs of up to ~9 KB) never trips the slow-reader limit by itself. A round is acked only while the
+ * connection is open: one that closed under it (a slow reader's socket is destroyed with its unsent output) keeps
+ * the round stored, so a message may come twice but is never acked unsent.
+ */
 async function deliverOffline(engine: HandlerEnv, s: Session): Promise<void> {
   // Cert hashes of senders who are not online, read once per sender however many IMs they left.
   const storedHashes = new Map<string, Uint8Array | undefined>();
@@ -62,11 +76,17 @@ async function deliverOffline(engine: HandlerEnv, s: Session): Promise<void> {
     if (!storedHashes.has(sender)) storedHashes.set(sender, (await engine.ports.userInfo.get(sender)).certHash ?? undefined);
     return storedHashes.get(sender);
   };
-  for (let round = 0; round < 100 && !s.closed; round++) {
+  for (let round = 0; round < 1000 && !s.closed; round++) {
+    if (!(await writable(s))) return;
     const batch = await engine.ports.offline.fetch(s.screenName, 50);
     if (batch.length === 0 || s.closed) return;
     const handed: number[] = [];
+    let backedUp = false;
     for (const m of batch) {
+      if (s.link.pendingOutput > OFFLINE_PACE_BYTES) {
+        backedUp = true;
+        break;
+      }
       const sender = engine.registry.readyByKey(normalizeScreenName(m.sender));
       // The sender's cert hash matters even when they are gone: it names the certificate to verify a secure IM with.
       const info = sender
@@ -80,9 +100,19 @@ async function deliverOffline(engine: HandlerEnv, s: Session): Promise<void> {
       if (!(await engine.directory.sendTo(s.address, envelope))) break;
       handed.push(m.id);
     }
+    if (s.link.closed) return;
     if (handed.length > 0) await engine.ports.offline.ack(s.screenName, handed);
-    if (handed.length < 50) return;
+    if (!backedUp && handed.length < 50) return;
   }
+}
+
+/** Resolves true once the session's connection holds at most {@link OFFLINE_PACE_BYTES} unsent, false if it closes or stays backed up for a minute. */
+async function writable(s: Session): Promise<boolean> {
+  for (let waited = 0; s.link.pendingOutput > OFFLINE_PACE_BYTES; waited += OFFLINE_PACE_POLL_MS) {
+    if (s.closed || s.link.closed || waited >= OFFLINE_PACE_GIVE_UP_MS) return false;
+    await sleep(OFFLINE_PACE_POLL_MS);
+  }
+  return !s.closed && !s.link.closed;
 }
 
 /** Connection closed: unregister locally and from the directory (which tells watchers on every node). */

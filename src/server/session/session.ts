@@ -36,6 +36,13 @@ export interface SessionLink {
   sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): boolean;
   /** Sends FLAP ch-4 (with TLV 0x0009 = `reason` when given) and closes the connection. */
   signOff(reason?: number): void;
+  /**
+   * Bytes handed to `sendSnac` that have not reached the kernel yet (the slow-reader measure). A bulk sender (offline
+   * IMs at sign-on) paces itself on it, so its own output never makes a reading client look slow.
+   */
+  readonly pendingOutput: number;
+  /** True once the connection is closing or closed: what `sendSnac` took and the socket has not written may be lost. */
+  readonly closed: boolean;
   /** The peer's IPv4 address as the server saw it (4 bytes), undefined for IPv6 peers. */
   readonly remoteIpv4: Uint8Array | undefined;
   /** The peer's address as the socket reported it (the rendezvous proxy compares it, docs/protocol.md §8.3). */

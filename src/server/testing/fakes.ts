@@ -32,6 +32,10 @@ export class FakeLink implements SessionLink {
   /** Plain TCP. */
   readonly tls = false;
   readonly kind = 'tcp' as const;
+  /** Bytes "not yet written" (a test sets it to make the link look backed up). */
+  pendingOutput = 0;
+  /** Set by a test: the connection closed under what was sent. */
+  closed = false;
   /** Records. */
   sendSnac(family: number, subtype: number, body: Uint8Array, options?: SnacSendOptions): boolean {
     this.sent.push({ family, subtype, body: body.slice(), options });
