@@ -16,6 +16,7 @@ import { ServiceTlv, decodeServiceRedirect, encodeServiceRequest } from '../src/
 import { decodeSnacError } from '../src/wire/snac.js';
 import { decodeTlvRestList, tlv, tlvString } from '../src/wire/tlv.js';
 import { decodeUserInfo, encodeUserInfo } from '../src/wire/user-info.js';
+import { roomDirectoryKey } from '../src/server/cluster/rooms.js';
 import { withOscarFixture } from './support/oscar-server-fixture.js';
 import { TestConnection, imBody, signOn } from './support/oscar-test-client.js';
 import { createRoom, joinRoom, messageBlock, navAnswer, openChatNav, redeem, requestService, roomTlvs, sendRoomMessage } from './support/oscar-rooms.js';
@@ -268,6 +269,34 @@ test('secure-room membership survives a reconnect: a rejoin within the grace per
     bLobby.close();
     assert.deepEqual(names((await aLobby.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_LEFT, 1000)).body), ['bob']);
     for (const c of [aChat, aLobby, nav, alice.conn, bob.conn]) c.close();
+  });
+});
+
+test('a member churning connections in a secure room leaves one lingering entry, not one per dropped connection', async () => {
+  // A long grace: before, every dropped connection's entry stayed for all of it, and every join and room message
+  // walked them all (40 join-and-drop cycles left 40 entries under the room's key with no occupant).
+  await withOscarFixture({ users: [['alice', 'pw-a'], ['bob', 'pw-b']], engine: { config: { secureRoomRejoinGraceMs: 60_000 } } }, async (fx, ep) => {
+    const alice = await signOn(ep, 'alice', 'pw-a', 'md5-strong');
+    const bob = await signOn(ep, 'bob', 'pw-b', 'md5-strong', { multiConn: 1 });
+    const nav = await openChatNav(ep, alice.conn);
+    const secure = await createRoom(nav, 4, roomTlvs('Vault', CONTENT_TYPE_SECURE));
+    assert.ok(typeof secure !== 'number');
+    const aChat = await joinRoom(ep, alice.conn, secure);
+    await aChat.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+    const entries = async (): Promise<number> => (await fx.server.engine.directory.sessionsOf(roomDirectoryKey(4, 'Vault'))).length;
+    for (let i = 0; i < 30; i++) {
+      const c = await joinRoom(ep, bob.conn, secure);
+      await c.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED);
+      c.close();
+      // Until the server has seen this close: the room holds alice, bob's lingering entry and at most this one.
+      while ((await fx.server.engine.rooms.get(cookieText(secure.cookie), Date.now()))!.occupants > 1) await new Promise((r) => setTimeout(r, 5));
+      assert.ok((await entries()) <= 2, `after ${i + 1} cycles: ${await entries()} entries under the room's key`);
+    }
+    assert.equal(await entries(), 2, 'alice, and bob\'s one lingering entry');
+    assert.deepEqual(names((await aChat.expectSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED)).body), ['bob'], 'bob joined once');
+    assert.equal(await aChat.noSnac(CHAT_FAMILY, ChatSubtype.USERS_JOINED, 200), true, 'and was never announced again');
+    assert.equal(await aChat.noSnac(CHAT_FAMILY, ChatSubtype.USERS_LEFT, 200), true, 'nor announced leaving: he is within the grace');
+    for (const c of [aChat, nav, alice.conn, bob.conn]) c.close();
   });
 });
 

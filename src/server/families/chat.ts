@@ -35,6 +35,8 @@ export interface RoomMembership {
   block?: Uint8Array;
   /** True once the others were told (or already knew) that this user is in the room: only then is a leave told. */
   announced?: boolean;
+  /** Cancels the sign-off of a connection that never becomes ready (cleared at ready and at close). */
+  cancelReadyTimer?: () => void;
 }
 
 const memberships = new WeakMap<Session, RoomMembership>();

@@ -66,15 +66,30 @@ async function start(engine: Engine, claims: CookieClaims, link: SessionLink): P
     throw e;
   }
   // An occupant that never becomes ready must not hold its place (and the room) for ever.
-  setTimeout(() => {
+  const readyTimer = setTimeout(() => {
     if (!s.ready && !s.closed) link.signOff();
   }, engine.config.roomReadyTimeoutMs).unref();
+  membershipOf(s)!.cancelReadyTimer = () => clearTimeout(readyTimer);
   return s;
+}
+
+/**
+ * Secure-room members whose connection dropped and whose entry still stands for the rejoin grace, per engine:
+ * room key + NUL + member -> ends the grace now. One per member and room, so churning connections (join, drop,
+ * join again) cannot pile entries under the room's key, where every join and every message walks them.
+ */
+const lingering = new WeakMap<object, Map<string, () => void>>();
+
+function lingeringOf(engine: object): Map<string, () => void> {
+  let m = lingering.get(engine);
+  if (!m) lingering.set(engine, (m = new Map()));
+  return m;
 }
 
 async function clientReady(env: HandlerEnv, s: Session): Promise<void> {
   const m = membershipOf(s);
   if (s.ready || s.closed || !m) return;
+  m.cancelReadyTimer?.();
   const now = env.clock.now();
   const rep = representative(await env.directory.sessionsOf(s.key));
   const block = rep ? rep.presence.info : userInfoBlock(s, now);
@@ -105,6 +120,8 @@ async function clientReady(env: HandlerEnv, s: Session): Promise<void> {
   if (s.closed) return;
   m.announced = true;
   if (mine.length === 0) await env.directory.sendToUser(m.room.key, chatSnac(ChatSubtype.USERS_JOINED, block, { except: s.address }));
+  // Back within the grace: the entry of the dropped connection has served (nobody was told of a leave or a join).
+  lingeringOf(env).get(`${m.room.key}\u0000${s.key}`)?.();
 }
 
 function end(engine: Engine, s: Session): void {
@@ -112,6 +129,7 @@ function end(engine: Engine, s: Session): void {
   if (!engine.registry.remove(s)) return;
   const m = membershipOf(s);
   if (!m) return;
+  m.cancelReadyTimer?.();
   const leave = async (): Promise<void> => {
     await engine.directory.unregister(s.address);
     if (!m.announced || !m.block || (await memberAddresses({ engine }, m.room.key, s.key)).length > 0) return;
@@ -125,7 +143,17 @@ function end(engine: Engine, s: Session): void {
   // grace period: a rejoin within it finds the member present and is announced to nobody.
   const grace = m.announced && isSecure(m.room) ? engine.config.secureRoomRejoinGraceMs : 0;
   if (grace <= 0) return void leave().catch(failed);
-  setTimeout(() => void leave().catch(failed), grace).unref();
+  const waiting = lingeringOf(engine);
+  const k = `${m.room.key}\u0000${s.key}`;
+  // An earlier dropped connection of this member still lingering leaves now: this one's entry stands in for it.
+  waiting.get(k)?.();
+  const endGrace = (): void => {
+    clearTimeout(timer);
+    if (waiting.get(k) === endGrace) waiting.delete(k);
+    void leave().catch(failed);
+  };
+  const timer = setTimeout(endGrace, grace).unref();
+  waiting.set(k, endGrace);
 }
 
 function isSecure(room: RoomRecord): boolean {
