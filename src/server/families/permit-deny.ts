@@ -15,6 +15,12 @@ async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', 
   const names = decodeScreenNameList(body, engine.config.maxPermitDeny).map(normalizeScreenName);
   // Lists are shared and never changed in place (session/privacy.ts): an edit stores a changed copy.
   const privacy = s.privacy;
+  // Nothing to change (names already listed, or not listed to remove, mode as it is): no write and no re-announce,
+  // which costs a presence event per session of the user.
+  const unchanged = add
+    ? names.every((n) => privacy[list].has(n)) && privacy.mode === (list === 'permit' ? 3 : 4)
+    : names.every((n) => !privacy[list].has(n));
+  if (unchanged) return;
   if (add) {
     if (privacy[list].size + names.length > engine.config.maxPermitDeny) return [errorReply(F, SnacErrorCode.ListOverflow)];
     await engine.ports.permitDeny.add(s.screenName, list, names, engine.config.maxPermitDeny);

@@ -119,3 +119,26 @@ test('a session keeps no buddy Set until it has a buddy list', () => {
   s.clientBuddies.add('dave');
   assert.deepEqual([...s.buddies()], ['dave']);
 });
+
+test('a permit/deny edit that changes nothing is not re-announced (each announcement is a presence event per session)', async () => {
+  const { engine } = fakeEngine(['carol', 'dave']);
+  const a = readySession(engine, 'carol', 1);
+  readySession(engine, 'carol', 1);
+  const updates: string[] = [];
+  const update = engine.directory.update.bind(engine.directory);
+  engine.directory.update = (address, presence) => {
+    updates.push(address.sessionId);
+    return update(address, presence);
+  };
+  const edit = (subtype: number, names: string[]) =>
+    permitDenyFamily.handlers[subtype]!({ engine, session: a.session, requestId: 1, service: bosService }, encodeScreenNameList(names));
+  await edit(0x07, ['dave']); // add deny: a change, announced by both sessions
+  assert.equal(updates.length, 2);
+  await edit(0x07, ['dave']); // dave is already denied, mode already "deny some"
+  await edit(0x08, ['nobody']); // remove a deny that is not there
+  await edit(0x06, ['nobody']); // remove a permit that is not there
+  assert.equal(updates.length, 2, 'no-op edits publish nothing');
+  await edit(0x08, ['dave']); // a real removal is announced again
+  assert.equal(updates.length, 4);
+  assert.equal(a.session.privacy.deny.has('dave'), false);
+});
