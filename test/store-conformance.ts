@@ -241,6 +241,37 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
         assert.deepEqual(r2, [0, 0]);
       });
 
+      test('the total of names and attributes is capped: inserts and updates past it are refused, deletes free room', async () => {
+        const s = await fresh();
+        await s.accounts.create(account('kit'));
+        const limits = { maxItems: 100, maxBytes: 1000 };
+        const attrs = (n: number): Uint8Array => new Uint8Array(n).fill(7);
+        // 'G' + 400 and 'b1' + 400 = 803 bytes; a third of 'b2' + 200 = 202 would make 1,005.
+        const r = await s.feedbag.apply('kit', [
+          { op: 'insert', item: item(1, 0, 1, 'G', attrs(400)) },
+          { op: 'insert', item: item(1, 1, 0, 'b1', attrs(400)) },
+          { op: 'insert', item: item(1, 2, 0, 'b2', attrs(200)) },
+          { op: 'insert', item: item(1, 3, 0, 'b3', attrs(195)) }, // 803 + 197 = 1,000: exactly at the cap
+        ], limits);
+        assert.deepEqual(r, [0, 0, FeedbagStatus.MAX_ITEMS, 0]);
+        // In a later batch (sizes read back from the database): growing an item past the cap is refused, shrinking
+        // one makes room for another, and a delete frees its bytes.
+        const r2 = await s.feedbag.apply('kit', [
+          { op: 'update', item: item(1, 1, 0, 'b1', attrs(401)) },
+          { op: 'update', item: item(1, 1, 0, 'b1', attrs(100)) },
+          { op: 'insert', item: item(1, 4, 0, 'b4', attrs(298)) },
+          { op: 'insert', item: item(1, 5, 0, 'b5', attrs(1)) },
+          { op: 'delete', item: item(1, 3, 0, '') },
+          { op: 'insert', item: item(1, 5, 0, 'b5', attrs(1)) },
+        ], limits);
+        assert.deepEqual(r2, [FeedbagStatus.MAX_ITEMS, 0, 0, FeedbagStatus.MAX_ITEMS, 0, 0]);
+        const names = (await s.feedbag.get('kit')).items.map((i) => `${i.name}:${i.attributes.length}`);
+        assert.deepEqual(names, ['G:400', 'b1:100', 'b4:298', 'b5:1']);
+        // Multi-byte names count in UTF-8 bytes: 'é' is 2.
+        assert.deepEqual(await s.feedbag.apply('kit', [{ op: 'insert', item: item(1, 6, 0, 'é'.repeat(100), attrs(0)) }], limits), [FeedbagStatus.MAX_ITEMS]);
+        assert.deepEqual(await s.feedbag.apply('kit', [{ op: 'insert', item: item(1, 6, 0, 'é'.repeat(95), attrs(0)) }], limits), [0]);
+      });
+
       test('a failure inside a batch rolls back every change of that batch', async () => {
         const s = await fresh();
         await s.accounts.create(account('liam'));

@@ -40,6 +40,8 @@ export interface EngineConfig {
   maxPermitDeny: number;
   /** Feedbag: max items per user. */
   maxFeedbagItems: number;
+  /** Bytes of all of a user's feedbag item names and attributes together (the store refuses an edit past it with 0x000C). */
+  maxFeedbagBytes: number;
   /** Offline IMs held per recipient. */
   maxOfflinePerRecipient: number;
   /** Rooms (docs/protocol.md §3.6): rooms alive at once on the server (or cluster). */
@@ -88,6 +90,8 @@ export function defaultEngineConfig(): EngineConfig {
     maxWatchers: 3000,
     maxPermitDeny: 1000,
     maxFeedbagItems: 1500,
+    // Ample for 1,500 items with full names, aliases, notes and group orders (~0.5 MB); a 13/02 reads and encodes it all.
+    maxFeedbagBytes: 1024 * 1024,
     maxOfflinePerRecipient: 500,
     maxRooms: 1000,
     maxRoomsPerCreator: 10,

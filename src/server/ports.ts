@@ -60,7 +60,7 @@ export interface FeedbagPort {
   apply(
     screenName: string,
     changes: ReadonlyArray<{ op: 'insert' | 'update' | 'delete'; item: FeedbagItemRecord }>,
-    limits: { maxItems: number; maxPerClass?: Readonly<Record<number, number>> },
+    limits: { maxItems: number; maxPerClass?: Readonly<Record<number, number>>; maxBytes?: number },
   ): Promise<number[]>;
 }
 

@@ -49,6 +49,11 @@ export interface FeedbagLimits {
   maxItems: number;
   /** Optional maximum per class id (e.g. {0: 400, 1: 61}). */
   maxPerClass?: Readonly<Record<number, number>>;
+  /**
+   * Optional maximum of all items' names (UTF-8) and attributes together, in bytes: an insert or update that would
+   * pass it gets MAX_ITEMS. Without it an account may hold maxItems items of 64 KB attributes each.
+   */
+  maxBytes?: number;
 }
 
 /** Longest item name accepted (bytes of UTF-8); longer names get BAD_FORMAT. */

@@ -64,7 +64,7 @@ async function refresh(engine: HandlerEnv, s: Session, edited = false): Promise<
 async function change(ctx: BosContext, body: Uint8Array, op: 'insert' | 'update' | 'delete'): Promise<Reply[]> {
   const { engine, session: s } = ctx;
   const items = decodeItems(body, engine.config.maxFeedbagItems);
-  const codes = await engine.ports.feedbag.apply(s.screenName, items.map((item) => ({ op, item })), { maxItems: engine.config.maxFeedbagItems });
+  const codes = await engine.ports.feedbag.apply(s.screenName, items.map((item) => ({ op, item })), { maxItems: engine.config.maxFeedbagItems, maxBytes: engine.config.maxFeedbagBytes });
   if (s.feedbagActive) await refresh(engine, s, true);
   const applied = items.filter((_, i) => codes[i] === 0);
   if (applied.length > 0) {

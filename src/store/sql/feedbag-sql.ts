@@ -48,12 +48,22 @@ export function sqlFeedbag(db: SqlDriver, now: () => number): FeedbagStore {
         const owner = await tx.all(`SELECT sn_key FROM accounts WHERE sn_key = ?${db.dialect.forUpdate}`, [key]);
         if (!owner[0]) throw new StoreError('STORE_NOT_FOUND', `no account ${JSON.stringify(screenName)}`);
         const existing = new Map<string, number>(); // "group:item" -> class
+        const sizes = new Map<string, number>(); // "group:item" -> bytes of name and attributes
         const perClass = new Map<number, number>();
-        for (const r of await tx.all('SELECT group_id, item_id, class_id FROM feedbag_items WHERE sn_key = ?', [key])) {
+        let total = 0;
+        // length() of a BLOB / bytea is its byte count in both SQLite and Postgres.
+        for (const r of await tx.all('SELECT group_id, item_id, class_id, name, length(attributes) AS attr_bytes FROM feedbag_items WHERE sn_key = ?', [key])) {
           const cls = num(r.class_id);
-          existing.set(`${num(r.group_id)}:${num(r.item_id)}`, cls);
+          const id = `${num(r.group_id)}:${num(r.item_id)}`;
+          const size = Buffer.byteLength(str(r.name), 'utf8') + num(r.attr_bytes);
+          existing.set(id, cls);
+          sizes.set(id, size);
+          total += size;
           perClass.set(cls, (perClass.get(cls) ?? 0) + 1);
         }
+        const sizeOf = (it: FeedbagItem): number => Buffer.byteLength(it.name, 'utf8') + it.attributes.length;
+        const tooBig = (id: string, it: FeedbagItem): boolean =>
+          limits.maxBytes !== undefined && total - (sizes.get(id) ?? 0) + sizeOf(it) > limits.maxBytes;
         const classFull = (cls: number): boolean => {
           const max = limits.maxPerClass?.[cls];
           return max !== undefined && (perClass.get(cls) ?? 0) >= max;
@@ -67,27 +77,33 @@ export function sqlFeedbag(db: SqlDriver, now: () => number): FeedbagStore {
           const cur = existing.get(id);
           if (op === 'insert') {
             if (cur !== undefined) { results.push(FeedbagStatus.ID_TAKEN); continue; }
-            if (existing.size >= limits.maxItems || classFull(item.classId)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
+            if (existing.size >= limits.maxItems || classFull(item.classId) || tooBig(id, item)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
             await tx.run(
               'INSERT INTO feedbag_items (sn_key, group_id, item_id, class_id, name, attributes) VALUES (?, ?, ?, ?, ?, ?)',
               [key, item.groupId, item.itemId, item.classId, item.name, item.attributes],
             );
             existing.set(id, item.classId);
+            total += sizeOf(item);
+            sizes.set(id, sizeOf(item));
             bump(item.classId, 1);
           } else if (op === 'update') {
             if (cur === undefined) { results.push(FeedbagStatus.NOT_FOUND); continue; }
-            if (cur !== item.classId && classFull(item.classId)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
+            if ((cur !== item.classId && classFull(item.classId)) || tooBig(id, item)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
             await tx.run(
               'UPDATE feedbag_items SET class_id = ?, name = ?, attributes = ? WHERE sn_key = ? AND group_id = ? AND item_id = ?',
               [item.classId, item.name, item.attributes, key, item.groupId, item.itemId],
             );
             existing.set(id, item.classId);
+            total += sizeOf(item) - sizes.get(id)!;
+            sizes.set(id, sizeOf(item));
             bump(cur, -1);
             bump(item.classId, 1);
           } else {
             if (cur === undefined) { results.push(FeedbagStatus.NOT_FOUND); continue; }
             await tx.run('DELETE FROM feedbag_items WHERE sn_key = ? AND group_id = ? AND item_id = ?', [key, item.groupId, item.itemId]);
             existing.delete(id);
+            total -= sizes.get(id)!;
+            sizes.delete(id);
             bump(cur, -1);
           }
           results.push(FeedbagStatus.OK);
