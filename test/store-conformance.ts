@@ -245,7 +245,7 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
         const s = await fresh();
         await s.accounts.create(account('kit'));
         const limits = { maxItems: 100, maxBytes: 1000 };
-        const attrs = (n: number): Uint8Array => new Uint8Array(n).fill(7);
+        const attrs = (n: number) => new Uint8Array(n).fill(7);
         // 'G' + 400 and 'b1' + 400 = 803 bytes; a third of 'b2' + 200 = 202 would make 1,005.
         const r = await s.feedbag.apply('kit', [
           { op: 'insert', item: item(1, 0, 1, 'G', attrs(400)) },
