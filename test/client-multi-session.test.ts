@@ -50,3 +50,34 @@ describe('several sessions per user (CLI)', { timeout: 600_000 }, () => {
     assert.deepEqual([got?.from, got?.to, got?.text, got?.verdict], ['bob', undefined, `reply ${m}`, 'verified']);
   });
 });
+
+describe('a server that allows one session per account (CLI, --max-sessions 1)', { timeout: 600_000 }, () => {
+  let server: TestServer;
+  let carol: TestUser;
+
+  before(async () => {
+    server = await TestServer.start([], ['--max-sessions', '1']);
+    carol = new TestUser('carol', join(server.tmp, 'carol-profile'), 'carol-password-1', 'carol passphrase');
+    await server.addUser(carol.name, carol.password);
+    const r = await carol.keysInit(server);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('send while a listen runs is refused with the reason, and the listen keeps running', async () => {
+    const listen = carol.start(['listen', '--json']);
+    await listen.waitFor((_o, e) => e.includes('waiting for IMs'), 'carol listening');
+    const sent = await carol.run(['send', 'carol', 'hello']);
+    assert.notEqual(sent.code, 0);
+    assert.match(sent.stderr, /carol is already signed on in 1 place, the most this server allows; sign off one of them/);
+    assert.equal(listen.child.exitCode, null, 'the running listen is not kicked');
+    assert.doesNotMatch(listen.stderr, /signed off/);
+    await listen.stop();
+    // With the listen gone, the place is free again.
+    const again = await carol.run(['send', 'carol', 'hello again']);
+    assert.doesNotMatch(again.stderr, /already signed on/);
+  });
+});

@@ -195,6 +195,29 @@ export function directoryConformance(name: string, harness: DirectoryHarness): v
       assert.equal((await dirs[1]!.sessionsOf('dave')).length, 3, 'concurrent multi-session sign-ons all stay');
     });
 
+    test('a session limit holds across nodes, even for sign-ons racing at all of them, and counts one service', async () => {
+      const { dirs } = await cluster(['n1', 'n2']);
+      const limit = { maxSessions: 3 };
+      // Twelve multi-session sign-ons of one user at once, six per node: exactly three stay, the rest are refused.
+      const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => dirs[i % 2]!.register(entry(dirs[i % 2]!, `m${i}`, 'erin'), limit)));
+      const refused = results.filter((r) => r.status === 'rejected');
+      assert.equal(results.length - refused.length, 3);
+      for (const r of refused) assert.ok(DirectoryError.is((r as PromiseRejectedResult).reason, 'DIRECTORY_SESSION_LIMIT'), String((r as PromiseRejectedResult).reason));
+      for (const d of dirs) assert.equal((await d.sessionsOf('erin')).length, 3, 'a refused register changes nothing');
+      // Another service does not count, and is not counted.
+      await dirs[0]!.register(entry(dirs[0]!, 'c1', 'erin', { service: 'chat' }), limit);
+      // An exclusive sign-on displaces the others first, so it always fits.
+      const displaced = await dirs[1]!.register(entry(dirs[1]!, 'x', 'erin', { exclusive: true }), limit);
+      assert.equal(displaced.length, 3);
+      assert.deepEqual((await dirs[0]!.sessionsOf('erin')).map((e) => e.address.sessionId).sort(), ['c1', 'x']);
+      // Without the option there is no limit.
+      await dirs[0]!.register(entry(dirs[0]!, 'y', 'erin'));
+      await dirs[0]!.register(entry(dirs[0]!, 'z', 'erin'));
+      await dirs[1]!.register(entry(dirs[1]!, 'w', 'erin'));
+      assert.equal((await dirs[1]!.sessionsOf('erin')).filter((e) => e.service === 'bos').length, 3);
+      await assert.rejects(dirs[1]!.register(entry(dirs[1]!, 'v', 'erin'), limit), (e: unknown) => DirectoryError.is(e, 'DIRECTORY_SESSION_LIMIT'));
+    });
+
     test('presence changes reach every node with all of the user\'s sessions, in order', async () => {
       const { dirs, eps } = await cluster(['n1', 'n2', 'n3']);
       const a1 = entry(dirs[0]!, 'a1', 'alice');

@@ -9,8 +9,9 @@ import { capabilityBytes, encodeCapabilityBlock } from '../src/wire/capabilities
 import { FlapChannel, decodeFlapSignOff } from '../src/wire/flap.js';
 import { IcbmTlv } from '../src/wire/icbm-message.js';
 import { tlv } from '../src/wire/tlv.js';
+import { parseServerArgs } from '../src/cli/commands/server.js';
 import { withOscarFixture } from './support/oscar-server-fixture.js';
-import { imBody, parseIncomingIm, signOn, userInfoScreenName, type BosClient } from './support/oscar-test-client.js';
+import { bosSignOn, imBody, login, parseIncomingIm, signOn, userInfoScreenName, type BosClient } from './support/oscar-test-client.js';
 
 const USERS = [['carol', 'pw1'], ['dave', 'pw2']] as const;
 
@@ -111,4 +112,34 @@ test("a certim session's sent IMs reach its other certim sessions with TLV 0x7C0
     assert.equal(Buffer.from(parseIncomingIm((await b.conn.expectSnac(0x0004, 0x0007)).body).text!).toString(), 'later');
     for (const c of [a, b, classic]) c.conn.close();
   });
+});
+
+test('an account holds at most maxSessionsPerUser sessions: a further login is refused with the reason, racing sign-ons cannot pass it', async () => {
+  await withOscarFixture({ users: USERS, engine: { config: { maxSessionsPerUser: 2 } } }, async (fx, ep) => {
+    const c1 = await signOn(ep, 'carol', 'pw1', 'md5-strong', { multiConn: 1 });
+    // Two logins while carol has one session: both pass the login's check and get cookies.
+    const [l2, l3] = await Promise.all([login(ep, 'carol', 'pw1', 'md5-strong', { multiConn: 1 }), login(ep, 'carol', 'pw1', 'md5-strong', { multiConn: 1 })]);
+    assert.ok(l2.ok && l3.ok);
+    // Redeemed at once, only one of them fits: the directory checks the limit in the write itself.
+    const both = await Promise.allSettled([bosSignOn(ep, l2), bosSignOn(ep, l3)]);
+    assert.equal(both.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one of the racing sign-ons stays');
+    assert.equal((await fx.server.engine.directory.sessionsOf('carol')).length, 2);
+    // Full now: the login itself is refused, with 0x0018 and certim's reason in the URL.
+    const refused = await login(ep, 'carol', 'pw1', 'md5-strong', { multiConn: 1, withUrl: true });
+    assert.equal(refused.ok, false);
+    assert.equal(refused.error, 0x0018);
+    assert.match(refused.url ?? '', /[?&]reason=too-many-sessions&max=2\b/);
+    // A classic login (takeover) replaces the sessions, so it always fits.
+    const classic = await signOn(ep, 'carol', 'pw1', 'md5-strong');
+    assert.deepEqual((await fx.server.engine.directory.sessionsOf('carol')).map((e) => e.exclusive), [true]);
+    for (const r of both) if (r.status === 'fulfilled') r.value.conn.close();
+    for (const c of [c1, classic]) c.conn.close();
+  });
+});
+
+test('certim server --max-sessions sets the limit, and refuses a value that is not a whole number 1-1000', () => {
+  const parsed = parseServerArgs(['--max-sessions', '3']);
+  assert.ok(parsed !== 'help');
+  assert.equal(parsed.options.engine?.maxSessionsPerUser, 3);
+  for (const bad of ['0', '1001', '2.5', 'many', '-1']) assert.throws(() => parseServerArgs([`--max-sessions=${bad}`]), /--max-sessions must be a whole number 1-1000/);
 });

@@ -5,7 +5,7 @@
  */
 import { WireError } from '../wire/bytes.js';
 import {
-  BUCP_FAMILY, BucpSubtype, LoginError, decodeKeyResponse, decodeLoginResponse, encodeKeyRequest, encodeLoginRequest, strongPasswordHash,
+  BUCP_FAMILY, BucpSubtype, LOGIN_REASON_TOO_MANY_SESSIONS, LoginError, decodeKeyResponse, decodeLoginResponse, encodeKeyRequest, encodeLoginRequest, strongPasswordHash,
   type SNAC_0x17_0x03_BUCPLoginResponse,
 } from '../wire/families/bucp.js';
 import { FlapHelloTlv } from '../wire/flap.js';
@@ -109,9 +109,14 @@ export async function bucpLogin(opts: SignOnOptions): Promise<{ bosAddress: stri
     }
     if (!res.ok) {
       // A throttled login names its wait in the error URL (docs/protocol.md §2.1): `...?retry-after=<seconds>`.
-      const wait = /[?&]retry-after=(\d+)/.exec(res.errorUrl ?? '')?.[1];
+      const url = res.errorUrl ?? '';
+      const wait = /[?&]retry-after=(\d+)/.exec(url)?.[1];
       const hint = wait === undefined ? '' : ` (try again in ${wait} s)`;
-      throw new ClientError('LOGIN_FAILED', `sign-on as ${opts.screenName} refused: ${loginErrorReason(res.errorCode)}${hint}`, { loginError: res.errorCode });
+      // A full account names its limit (docs/protocol.md §2.1): `...?reason=too-many-sessions&max=<n>`.
+      const full = new RegExp(`[?&]reason=${LOGIN_REASON_TOO_MANY_SESSIONS}(?:&max=(\\d+))?`).exec(url);
+      const places = full?.[1] === undefined ? 'as many places as this server allows' : `${full[1]} place${full[1] === '1' ? '' : 's'}, the most this server allows`;
+      const reason = full ? `${opts.screenName} is already signed on in ${places}; sign off one of them (a running listen or chat) and try again` : loginErrorReason(res.errorCode);
+      throw new ClientError('LOGIN_FAILED', `sign-on as ${opts.screenName} refused: ${reason}${hint}`, { loginError: res.errorCode });
     }
     return { bosAddress: res.bosAddress, cookie: res.cookie, screenName: res.screenName || opts.screenName };
   } finally {

@@ -42,6 +42,12 @@ export interface EngineConfig {
   maxFeedbagItems: number;
   /** Bytes of all of a user's feedbag item names and attributes together (the store refuses an edit past it with 0x000C). */
   maxFeedbagBytes: number;
+  /**
+   * BOS sessions one account may hold at once, on every node together (multi-session sign-ons; a classic takeover
+   * replaces the others). Each session of a user takes part in every presence change of that user, so the work of
+   * one change grows with the square of this.
+   */
+  maxSessionsPerUser: number;
   /** Offline IMs held per recipient. */
   maxOfflinePerRecipient: number;
   /** Rooms (docs/protocol.md §3.6): rooms alive at once on the server (or cluster). */
@@ -92,6 +98,8 @@ export function defaultEngineConfig(): EngineConfig {
     maxFeedbagItems: 1500,
     // Ample for 1,500 items with full names, aliases, notes and group orders (~0.5 MB); a 13/02 reads and encodes it all.
     maxFeedbagBytes: 1024 * 1024,
+    // Devices and terminals of one person (phone, laptops, a web tab, `certim listen` and a few `send`s at once).
+    maxSessionsPerUser: 16,
     maxOfflinePerRecipient: 500,
     maxRooms: 1000,
     maxRoomsPerCreator: 10,

@@ -146,11 +146,11 @@ export async function runCli(args: string[], env: Record<string, string> = {}, o
 /** Starts `certim server --json` over `dataDir` on free ports and waits for its ready line. */
 export async function startServerProcess(
   dataDir: string,
-  opts: { ports?: ServerReady; nodeArgs?: readonly string[] } = {},
+  opts: { ports?: ServerReady; nodeArgs?: readonly string[]; serverArgs?: readonly string[] } = {},
 ): Promise<{ cli: RunningCli; ready: ServerReady }> {
   const p = opts.ports ?? { oscar: 0, oscarTls: 0, https: 0, proxy: 0 };
   const cli = startCli(
-    ['server', '--data-dir', dataDir, '--port', String(p.oscar), '--tls-port', String(p.oscarTls), '--http-port', String(p.https), '--proxy-port', String(p.proxy), '--json'],
+    ['server', '--data-dir', dataDir, '--port', String(p.oscar), '--tls-port', String(p.oscarTls), '--http-port', String(p.https), '--proxy-port', String(p.proxy), '--json', ...(opts.serverArgs ?? [])],
     {}, ROOT, opts.nodeArgs ?? [],
   );
   await cli.waitFor((out) => out.includes('"event":"ready"'), 'server ready line', 90_000);
@@ -166,6 +166,7 @@ export class TestServer {
     public cli: RunningCli,
     readonly ready: ServerReady,
     private readonly nodeArgs: readonly string[] = [],
+    private readonly serverArgs: readonly string[] = [],
   ) {}
 
   /**
@@ -174,15 +175,18 @@ export class TestServer {
    */
   async restart(): Promise<void> {
     await this.cli.stop();
-    this.cli = (await startServerProcess(this.dataDir, { ports: this.ready, nodeArgs: this.nodeArgs })).cli;
+    this.cli = (await startServerProcess(this.dataDir, { ports: this.ready, nodeArgs: this.nodeArgs, serverArgs: this.serverArgs })).cli;
   }
 
-  /** Starts a server and waits for its ready line (`nodeArgs`: extra node options of the server process). */
-  static async start(nodeArgs: readonly string[] = []): Promise<TestServer> {
+  /**
+   * Starts a server and waits for its ready line (`nodeArgs`: extra node options of the server process;
+   * `serverArgs`: extra `certim server` flags).
+   */
+  static async start(nodeArgs: readonly string[] = [], serverArgs: readonly string[] = []): Promise<TestServer> {
     const tmp = mkdtempSync(join(tmpdir(), 'certim-e2e-'));
     const dataDir = join(tmp, 'data');
-    const { cli, ready } = await startServerProcess(dataDir, { nodeArgs });
-    return new TestServer(dataDir, tmp, cli, ready, nodeArgs);
+    const { cli, ready } = await startServerProcess(dataDir, { nodeArgs, serverArgs });
+    return new TestServer(dataDir, tmp, cli, ready, nodeArgs, serverArgs);
   }
 
   /** EST base URL. */

@@ -8,6 +8,7 @@ import { DEFAULT_SERVER_OPTIONS, startServer, type RunningServer, type ServerOpt
 import { LogEvent } from '../../server/log.js';
 import { createLogSink, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelOption } from '../../server/log-sink.js';
 import { parseClusterUrl } from '../../server/cluster/cluster-url.js';
+import { defaultEngineConfig } from '../../server/config.js';
 import { tuneHeapForStreaming } from '../heap-tuning.js';
 
 const USAGE = `usage: certim server [options]
@@ -24,6 +25,8 @@ const USAGE = `usage: certim server [options]
   --domain D         domain in issued certificates' im: URIs (default: the public host)
   --public-host H    name clients use to reach this server: BOS redirects and the TLS certificate
                      (default: --host, or this machine's host name when --host is a wildcard)
+  --max-sessions N   sessions one account may hold at once, on every node together: devices, \`certim listen\`,
+                     a running \`send\` (default ${defaultEngineConfig().maxSessionsPerUser}; a classic client's takeover login always fits)
   --json             print one JSON line on stdout once ready (caFingerprint: the CA root's SHA-256, plain
                      lowercase hex; \`certim admin ca show\` prints it grouped for people); logs stay on stderr
   --log-level L      ${LOG_LEVELS.join('|')} (default info): the lowest level logged
@@ -45,6 +48,12 @@ function port(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new Error(`--${name} must be a port number 0-65535, got '${v}'`);
+  return n;
+}
+
+function count(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`--${name} must be a whole number ${min}-${max}, got '${v}'`);
   return n;
 }
 
@@ -76,6 +85,7 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
       db: { type: 'string' },
       domain: { type: 'string' },
       'public-host': { type: 'string' },
+      'max-sessions': { type: 'string' },
       cluster: { type: 'string' },
       json: { type: 'boolean', default: false },
       'log-level': { type: 'string' },
@@ -98,6 +108,7 @@ export function parseServerArgs(argv: string[]): { options: ServerOptions; json:
     ...(values.domain !== undefined ? { domain: values.domain } : {}),
     ...(values['public-host'] !== undefined ? { publicHost: values['public-host'] } : {}),
     ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+    ...(values['max-sessions'] !== undefined ? { engine: { maxSessionsPerUser: count('max-sessions', values['max-sessions'], 1, 1000) } } : {}),
   };
   if (values.cluster !== undefined) parseClusterUrl(values.cluster); // a bad URL is a usage error, before anything starts
   const logLevel = values['log-level'] ?? 'info';

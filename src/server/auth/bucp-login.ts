@@ -11,7 +11,7 @@
  *   the wait in the error URL when refused. Unknown accounts cost a full scrypt on TLS, like wrong passwords.
  */
 import {
-  BUCP_FAMILY as F, BucpSubtype as S, LoginError, decodeKeyRequest, decodeLoginRequest, encodeKeyResponse,
+  BUCP_FAMILY as F, BucpSubtype as S, LOGIN_REASON_TOO_MANY_SESSIONS as TOO_MANY_SESSIONS, LoginError, decodeKeyRequest, decodeLoginRequest, encodeKeyResponse,
   encodeLoginFailure, encodeLoginSuccess, type SNAC_0x17_0x02_BUCPLoginRequest,
 } from '../../wire/families/bucp.js';
 import { encodeText } from '../../wire/bytes.js';
@@ -110,6 +110,15 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
   if (acc.disabled) {
     engine.log('warn', LogEvent.LOGIN_DISABLED, { screenName: acc.screenName, address: conn.address, via: 'oscar' });
     return fail(LoginError.SUSPENDED);
+  }
+  // A multi-session login keeps the user's other sessions: refused here, with a reason, when the account holds as
+  // many as it may (the directory enforces the same limit atomically when the session registers).
+  if (req.multiConn === 1) {
+    const sessions = (await engine.directory.sessionsOf(key)).filter((e) => e.service === 'bos').length;
+    if (sessions >= engine.config.maxSessionsPerUser) {
+      engine.log('warn', LogEvent.LOGIN_FAILED, { screenName: acc.screenName, address: conn.address, via: 'oscar', reason: 'too many sessions', sessions });
+      return fail(LoginError.CONNECTING_TOO_OFTEN, `https://certim.invalid/login-error/${LoginError.CONNECTING_TOO_OFTEN}?reason=${TOO_MANY_SESSIONS}&max=${engine.config.maxSessionsPerUser}`);
+    }
   }
   engine.counters.loginsOk++;
   engine.log('info', LogEvent.LOGIN_OK, {

@@ -211,6 +211,20 @@ export interface NodeEndpoint {
 export interface RegisterOptions {
   /** Reason sent to displaced sessions (default 1, signed on elsewhere). */
   reason?: number;
+  /**
+   * At most this many sessions of the entry's user and service once the takeover rule has run, the new one
+   * included: past it the register fails with DIRECTORY_SESSION_LIMIT and changes nothing. Checked in the same
+   * atomic step as the write, so sign-ons racing at several nodes cannot all pass.
+   */
+  maxSessions?: number;
+}
+
+/** The directory's check of {@link RegisterOptions.maxSessions}: throws when `kept` (the new entry not included) is full. */
+export function checkSessionLimit(kept: readonly SessionEntry[], entry: SessionEntry, maxSessions: number | undefined): void {
+  if (maxSessions === undefined) return;
+  let same = 0;
+  for (const e of kept) if (e.service === entry.service) same++;
+  if (same >= maxSessions) throw new DirectoryError('DIRECTORY_SESSION_LIMIT', `${entry.user} already has ${same} ${entry.service} sessions, the most allowed`);
 }
 
 /** The directory of online sessions and the delivery path between them. All methods are safe to call concurrently. */
@@ -245,7 +259,7 @@ export interface DeliveryDirectory {
 }
 
 /** Error codes of directory failures (`DirectoryError.code`). */
-export type DirectoryErrorCode = 'DIRECTORY_CLOSED' | 'DIRECTORY_NOT_STARTED' | 'DIRECTORY_FOREIGN_SESSION' | 'DIRECTORY_UNAVAILABLE';
+export type DirectoryErrorCode = 'DIRECTORY_CLOSED' | 'DIRECTORY_NOT_STARTED' | 'DIRECTORY_FOREIGN_SESSION' | 'DIRECTORY_UNAVAILABLE' | 'DIRECTORY_SESSION_LIMIT';
 
 /** A directory failure with a stable code. */
 export class DirectoryError extends Error {

@@ -6,7 +6,7 @@
  * needs no lock, and a delivery to a local session costs one map lookup and the endpoint call.
  */
 import {
-  DirectoryError, cloneEntry, clonePresence, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
+  DirectoryError, checkSessionLimit, cloneEntry, clonePresence, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
   type PresenceSnapshot, type RegisterOptions, type SessionAddress, type SessionEntry,
 } from './directory.js';
 
@@ -35,13 +35,14 @@ export class LocalDirectoryHub {
   }
 
   /** @internal */
-  register(entry: SessionEntry, reason: number): SessionEntry[] {
+  register(entry: SessionEntry, reason: number, maxSessions?: number): SessionEntry[] {
+    const list = this.users.get(entry.user) ?? [];
+    const displaced = list.filter((e) => e.service === entry.service && (entry.exclusive || e.exclusive));
+    const kept = list.filter((e) => !displaced.includes(e));
+    checkSessionLimit(kept, entry, maxSessions);
     const copy = cloneEntry(entry) as HubEntry;
     // A node's entries are dropped before its endpoint is forgotten (dropNode), so this never goes stale.
     copy.endpoint = this.endpoints.get(copy.address.node);
-    const list = this.users.get(copy.user) ?? [];
-    const displaced = list.filter((e) => e.service === copy.service && (copy.exclusive || e.exclusive));
-    const kept = list.filter((e) => !displaced.includes(e));
     kept.push(copy);
     this.users.set(copy.user, kept);
     this.bySession.set(key(copy.address), copy);
@@ -137,7 +138,7 @@ export class LocalDirectory implements DeliveryDirectory {
   register(entry: SessionEntry, options: RegisterOptions = {}): Promise<SessionEntry[]> {
     return this.run(() => {
       if (entry.address.node !== this.node) throw new DirectoryError('DIRECTORY_FOREIGN_SESSION', `session of node ${entry.address.node} registered on ${this.node}`);
-      return this.hub.register(entry, options.reason ?? SIGNED_ON_ELSEWHERE);
+      return this.hub.register(entry, options.reason ?? SIGNED_ON_ELSEWHERE, options.maxSessions);
     });
   }
 

@@ -32,7 +32,7 @@ import { LogEvent, type Logger } from '../log.js';
 import type { KvWatchEntry } from '@nats-io/kv';
 import type { Msg, QueuedIterator, Subscription } from '@nats-io/transport-node';
 import {
-  DirectoryError, cloneEntry, clonePresence, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
+  DirectoryError, checkSessionLimit, cloneEntry, clonePresence, sameSession, type DeliveryDirectory, type DeliveryResult, type Envelope, type NodeEndpoint,
   type PresenceSnapshot, type RegisterOptions, type SessionAddress, type SessionEntry,
 } from './directory.js';
 import { NodeLiveness } from './liveness.js';
@@ -200,6 +200,7 @@ export class NatsDirectory implements DeliveryDirectory {
       revision = await this.records!.mutate(copy.user, (current) => {
         displaced = current.filter((e) => e.service === copy.service && (copy.exclusive || e.exclusive) && !sameSession(e.address, copy.address));
         const kept = current.filter((e) => !displaced.includes(e) && !sameSession(e.address, copy.address));
+        checkSessionLimit(kept, copy, options.maxSessions);
         const changes: RecordChange[] = displaced.map((d) => ({ entry: d, removed: true, event: d.presence !== undefined, reason }));
         if (copy.presence) changes.push({ entry: copy, removed: false, event: true });
         return { sessions: [...kept, copy], changes };

@@ -17,6 +17,7 @@ import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, enc
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
 import { RequestIdCounter, SNAC_HEADER_SIZE, SnacErrorCode, SnacFlag, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
 import { handleAuthSnac, type AuthConnection } from '../auth/bucp-login.js';
+import { DirectoryError } from '../cluster/directory.js';
 import type { Engine } from '../engine.js';
 import { LogEvent, errorText } from '../log.js';
 import type { Reply } from '../families/family.js';
@@ -334,7 +335,9 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     try {
       this.session = await service.service.start(this.engine, claims, this);
     } catch (e) {
-      this.engine.log('error', LogEvent.SESSION_START_FAILED, { screenName: claims.screenName, service: claims.service, error: errorText(e) });
+      // A full account (its login raced other sign-ons past the login's own check) is the client's doing, not ours.
+      const level = DirectoryError.is(e, 'DIRECTORY_SESSION_LIMIT') ? 'warn' : 'error';
+      this.engine.log(level, LogEvent.SESSION_START_FAILED, { screenName: claims.screenName, service: claims.service, error: errorText(e) });
       return this.signOff();
     }
     if (this.state !== 'service') {

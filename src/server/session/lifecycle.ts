@@ -37,7 +37,10 @@ export async function startSession(
   engine.registry.add(s);
   engine.onSessionStart();
   try {
-    const displaced = await engine.directory.register({ address: s.address, user: s.key, service: s.service, exclusive: s.exclusive });
+    const displaced = await engine.directory.register(
+      { address: s.address, user: s.key, service: s.service, exclusive: s.exclusive },
+      s.service === 'bos' ? { maxSessions: engine.config.maxSessionsPerUser } : {},
+    );
     if (displaced.length > 0) engine.log('info', LogEvent.SESSION_TAKEN_OVER, { screenName, count: displaced.length });
   } catch (e) {
     engine.registry.remove(s);

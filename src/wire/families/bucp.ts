@@ -62,6 +62,13 @@ export const LoginError = {
   TEMPORARILY_UNAVAILABLE: 0x0013,
 } as const;
 
+/**
+ * certim's reason in a refused login's error URL (`...?reason=too-many-sessions&max=N`, docs/protocol.md §2.1): the
+ * account already holds as many sessions as the server allows. The code is 0x0018, which classic clients show as
+ * connecting too often.
+ */
+export const LOGIN_REASON_TOO_MANY_SESSIONS = 'too-many-sessions';
+
 /** 17/06 key request (docs/protocol.md §2.1): TLV 0x0001 screen name, required and non-empty (WireError BAD_VALUE). */
 export const SNAC_0x17_0x06_BUCPChallengeRequest = tlvFields({
   screenName: tlvReq(BucpTlv.SCREEN_NAME, checked(restString, (sn, at) => {
