@@ -282,6 +282,28 @@ describe('OSCAR over WebSocket: unauthenticated sockets are capped and time out'
   });
 });
 
+describe('OSCAR over WebSocket: a signed-on WebSocket leaves the unauthenticated count of the shared connection caps', { timeout: 120_000 }, () => {
+  // Two unauthenticated connections per address on every listener (OSCAR, TLS, HTTPS share the caps): an office
+  // behind one NAT address with more web users than that signed on must still reach the server.
+  const srv = inProcessServer({ connections: { perAddressUnauthenticated: 2 } }, ['wilma', 'wilma-pw']);
+
+  it('four web sessions from one address sign on, and a fifth still can', async () => {
+    const { running, caPem } = srv;
+    const origin = `https://127.0.0.1:${running.ports.https}`;
+    const web = () => signOn({
+      screenName: 'wilma', password: 'wilma-pw', server: { host: '127.0.0.1', port: running.ports.https },
+      transport: webSocketTransportFactory({ WebSocket: nodeWebSocket(caPem, origin) }), capabilities: [], buddies: [], handlers: {},
+    });
+    const sessions = [];
+    for (let i = 0; i < 5; i++) sessions.push(await web());
+    assert.equal(running.oscar.engine.registry.sessionsOf('wilma').length, 5);
+    // The five BOS WebSockets count as signed on; the login connections are gone.
+    assert.equal(running.oscar.limiter.open.unauthenticated, 0);
+    assert.equal(running.oscar.limiter.refused['address-unauthenticated'], 0);
+    for (const s of sessions) s.bos.close();
+  });
+});
+
 describe('OSCAR over WebSocket: the per-address cap holds under a race', { timeout: 120_000 }, () => {
   const srv = inProcessServer({
     // A long unauthenticated timeout: on a loaded host the twelve TLS handshakes can take longer than a short one,

@@ -338,7 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       limiter,
       log,
       ...(options.http ? { limits: options.http } : {}),
-      onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
+      onUpgrade: (req, socket, head, ticket) => ws.handleUpgrade(req, socket, head, ticket),
       extraMetrics: () => ({ ...ws.counters, wsUnauthenticated: ws.unauthenticated }),
       webAssets: loadWebAssets(options.webRoot),
     });

@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ConnectionLimiter } from '../net/connection-limits.js';
+import { ConnectionLimiter, type ConnectionTicket } from '../net/connection-limits.js';
 import { createTlsFront } from '../net/tls-front.js';
 import { secureContextOptions } from '../net/tls-policy.js';
 import type { Duplex } from 'node:stream';
@@ -56,9 +56,10 @@ export interface HttpsListenerOptions {
   now?: () => number;
   /**
    * Handles HTTP `upgrade` requests (OSCAR over WebSocket, docs/protocol.md §14); without it every upgrade is
-   * refused by closing the socket.
+   * refused by closing the socket. `ticket` is the connection's place in the shared connection caps: the handler
+   * marks it authenticated once the connection signs on, as an OSCAR connection does.
    */
-  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer, ticket: ConnectionTicket | undefined) => void;
   /** Extra counters merged into /metrics (the WebSocket endpoint's). */
   extraMetrics?: () => Record<string, number>;
   /** The web client's files by URL path (web-assets.ts); without them `/` serves a placeholder page. */
@@ -159,7 +160,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!o.onUpgrade) return void socket.destroy();
     try {
-      o.onUpgrade(req, socket, head);
+      o.onUpgrade(req, socket, head, front.ticketOf(socket as Socket));
     } catch (err) {
       // An event handler that throws would take the process down: drop this socket instead.
       log('error', LogEvent.LISTENER_ERROR, { listener: 'https', operation: 'upgrade', error: err instanceof Error ? err.message : String(err) });

@@ -22,6 +22,7 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FLAP_MAX_FRAME } from '../../wire/flap.js';
 import type { Engine } from '../engine.js';
+import type { ConnectionTicket } from './connection-limits.js';
 import type { ConnectionStream } from './stream.js';
 
 /** The fixed path of the OSCAR WebSocket on the HTTPS port (docs/protocol.md §14.1). */
@@ -69,8 +70,12 @@ export interface WebSocketEndpointOptions {
 
 /** The endpoint, as the HTTPS listener uses it. */
 export interface WebSocketEndpoint {
-  /** Handles one HTTP `upgrade` request (any path; others are refused here). */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Handles one HTTP `upgrade` request (any path; others are refused here). `ticket`: the TLS connection's place in
+   * the shared connection caps, marked authenticated when the OSCAR connection on it signs on (until then it counts
+   * as unauthenticated for its address, as every connection does).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ticket?: ConnectionTicket): void;
   /** Counters. */
   readonly counters: Readonly<WebSocketCounters>;
   /** Unauthenticated WebSockets open now. */
@@ -148,7 +153,7 @@ export function createWebSocketEndpoint(o: WebSocketEndpointOptions): WebSocketE
     get unauthenticated() {
       return unauthenticated;
     },
-    handleUpgrade(req, socket, head) {
+    handleUpgrade(req, socket, head, ticket) {
       socket.on('error', () => {});
       const address = req.socket.remoteAddress ?? 'unknown';
       if (requestPath(req.url) !== OSCAR_WEBSOCKET_PATH) return refuse(socket, 404, 'WS_NOT_FOUND', { address });
@@ -171,7 +176,10 @@ export function createWebSocketEndpoint(o: WebSocketEndpointOptions): WebSocketE
         };
         ws.once('close', uncount);
         o.oscar.attach(webSocketStream(ws, address, () => engine.clock.now(), {
-          authenticated: uncount,
+          authenticated: () => {
+            uncount();
+            ticket?.authenticated();
+          },
           badMessage: (why) => {
             counters.wsBadMessages++;
             engine.counters.limitDisconnects++;
