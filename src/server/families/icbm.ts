@@ -47,7 +47,7 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   const m = scanChannelMsgToHost(body);
   if (m.imDataLength > engine.config.maxMessageLength) return [errorReply(F, SnacErrorCode.MalformedPayload)];
   const toKey = normalizeScreenName(m.screenName);
-  if (!permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddies() : EMPTY)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
+  if (!permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddyLookup : EMPTY)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
 
   let out: Uint8Array;
   if (m.channel === 2 && m.hasRendezvous) {
@@ -138,7 +138,7 @@ async function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number
   const m = decodeClientAddressed(body);
   const toKey = normalizeScreenName(m.screenName);
   let accepted = 0;
-  if (permits(me.privacy, toKey, () => me.buddies())) {
+  if (permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddyLookup : EMPTY)) {
     const out = encodeClientAddressed({ ...m, screenName: me.screenName });
     accepted = (await engine.directory.sendToUser(toKey, { delivery: { kind: 'snac', family: F, subtype, body: out }, from: me.key, service: me.service })).accepted;
   }

@@ -6,6 +6,8 @@ import { locateFamily } from '../families/locate.js';
 import { oserviceFamily } from '../families/oservice.js';
 import { fakeEngine, readySession } from '../testing/fakes.js';
 import { endSession } from './lifecycle.js';
+import { visibleTo } from './presence.js';
+import { privacyFrom } from './privacy.js';
 import { permitDenyFamily } from '../families/permit-deny.js';
 import { encodeScreenNameList } from '../../wire/families/buddy.js';
 import type { UserInfo } from '../../wire/user-info.js';
@@ -141,4 +143,20 @@ test('a permit/deny edit that changes nothing is not re-announced (each announce
   await edit(0x08, ['dave']); // a real removal is announced again
   assert.equal(updates.length, 4);
   assert.equal(a.session.privacy.deny.has('dave'), false);
+});
+
+test('mode 5 (only my buddies): a name on either buddy list is let in, nobody else, and edits count at once', async () => {
+  const { engine } = fakeEngine(['carol', 'dave', 'erin', 'fred']);
+  const carol = readySession(engine, 'carol').session;
+  carol.privacy = privacyFrom(5, [], []);
+  carol.clientBuddies.add('dave');
+  carol.feedbagBuddies = new Set(['erin']);
+  assert.deepEqual(['dave', 'erin', 'fred'].map((k) => visibleTo(carol, k)), [true, true, false]);
+  carol.clientBuddies.delete('dave');
+  carol.clientBuddies.add('fred');
+  carol.feedbagBuddies = new Set();
+  assert.deepEqual(['dave', 'erin', 'fred'].map((k) => visibleTo(carol, k)), [false, false, true]);
+  // Other modes never consult the buddy lists.
+  carol.privacy = privacyFrom(4, [], ['fred']);
+  assert.deepEqual(['dave', 'fred'].map((k) => visibleTo(carol, k)), [true, false]);
 });

@@ -24,7 +24,7 @@ const EMPTY_SET: ReadonlySet<string> = new Set();
 
 /** True when `target` lets `viewer` see its presence and receive its IMs. */
 export function visibleTo(target: Session, viewerKey: string): boolean {
-  return permits(target.privacy, viewerKey, target.privacy.mode === 5 ? target.buddies() : EMPTY_SET);
+  return permits(target.privacy, viewerKey, target.privacy.mode === 5 ? target.buddyLookup : EMPTY_SET);
 }
 
 /** Presence is symmetric, as in classic AIM: blocking someone also hides them from you. */

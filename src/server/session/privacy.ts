@@ -37,7 +37,12 @@ export function toPdMode(n: number | undefined): PdMode {
  * True when the owner of `privacy` lets `otherKey` (normalized) see them and IM them.
  * `buddies` is the owner's buddy set (or a function producing it), consulted only for mode 5.
  */
-export function permits(privacy: Privacy, otherKey: string, buddies: ReadonlySet<string> | (() => ReadonlySet<string>)): boolean {
+/** What mode 5 asks of a buddy list: is this (normalized) name on it. A Set is one; so is a session's {@link Session.buddyLookup}. */
+export interface BuddyLookup {
+  has(key: string): boolean;
+}
+
+export function permits(privacy: Privacy, otherKey: string, buddies: BuddyLookup | (() => BuddyLookup)): boolean {
   switch (privacy.mode) {
     case 1:
       return true;

@@ -6,7 +6,7 @@
  */
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { ServiceId, SessionAddress } from '../cluster/directory.js';
-import { openPrivacy, type Privacy } from './privacy.js';
+import { openPrivacy, type BuddyLookup, type Privacy } from './privacy.js';
 
 /** The empty buddy list sessions share until they have one (never changed: lists are replaced, see Session). */
 const NO_BUDDIES: ReadonlySet<string> = new Set();
@@ -109,6 +109,7 @@ export class Session {
   warning = 0;
   /** Client-side buddy list (03/04), normalized; created on first use (see {@link clientBuddies}). */
   private ownBuddies: Set<string> | undefined;
+  private lookup: BuddyLookup | undefined;
   /** Buddies from the feedbag (class 0 items), normalized (replaced whole, never changed in place). */
   feedbagBuddies: ReadonlySet<string> = NO_BUDDIES;
   /** True once the client sent 13/07 (use feedbag). */
@@ -152,6 +153,14 @@ export class Session {
    */
   get clientBuddies(): Set<string> {
     return (this.ownBuddies ??= new Set());
+  }
+
+  /**
+   * Whether a name is on either of this session's buddy lists, without building their union (mode 5 asks this per
+   * watcher, per online buddy and per delivery: a union Set per question cost O(buddies) each). Made on first use.
+   */
+  get buddyLookup(): BuddyLookup {
+    return (this.lookup ??= { has: (key) => (this.ownBuddies?.has(key) ?? false) || this.feedbagBuddies.has(key) });
   }
 
   /** All buddies this session watches (client-side and feedbag); read-only. */
