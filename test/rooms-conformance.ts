@@ -65,6 +65,10 @@ export function roomsConformance(name: string, harness: RoomsHarness): void {
       assert.equal(await b.get(r.room.cookie, 7000), undefined);
       await assert.rejects(a.enter(r.room.cookie, 'alice', 7000), is('ROOM_NOT_FOUND'));
       assert.equal(await a.get('!aol://2719:10-4-No%20Such%20Room', 0), undefined);
+      for (const junk of ['x', '', 'aol://2719:10-4-Secret%20Plans', r.room.key]) {
+        assert.equal(await b.get(junk, 5000), undefined, `cookie ${JSON.stringify(junk)} names no room`);
+        await assert.rejects(b.enter(junk, 'alice', 5000), is('ROOM_NOT_FOUND'));
+      }
       // Expired rooms no longer count against the limits.
       assert.equal((await b.createOrGet(roomSpec('Four', 'carol'), 7000)).created, true);
     }));
