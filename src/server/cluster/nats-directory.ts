@@ -448,11 +448,13 @@ export class NatsDirectory implements DeliveryDirectory {
     return true;
   }
 
+  /**
+   * The user of a session. One of this node's sessions that is no longer in `local` was dropped when its entry was
+   * removed (displaced by a sign-on, or lost by its node), so it has none: undefined without a search. Only another
+   * node's session is searched for, in the replica.
+   */
   private userOf(address: SessionAddress): string | undefined {
-    if (address.node === this.node) {
-      const mine = this.local.get(address.sessionId);
-      if (mine) return mine.user;
-    }
+    if (address.node === this.node) return this.local.get(address.sessionId)?.user;
     for (const [u, list] of this.replica) if (list.some((e) => sameSession(e.address, address))) return u;
     return undefined;
   }
