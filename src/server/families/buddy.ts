@@ -13,20 +13,29 @@ export const buddyFamily: BosFamily = {
     [S.ADD_BUDDIES]: (ctx, body) => {
       const s = ctx.session;
       const added: string[] = [];
+      let overflow = false;
       for (const name of decodeScreenNameList(body, ctx.engine.config.maxBuddies)) {
         const k = normalizeScreenName(name);
         if (s.clientBuddies.has(k)) continue;
-        if (s.clientBuddies.size >= ctx.engine.config.maxBuddies) return [errorReply(F, SnacErrorCode.ListOverflow)];
+        if (s.clientBuddies.size >= ctx.engine.config.maxBuddies) {
+          overflow = true;
+          break;
+        }
         s.clientBuddies.add(k);
         added.push(k);
       }
+      const full = [errorReply(F, SnacErrorCode.ListOverflow)];
+      // Re-indexing walks every buddy: only when the list changed. Names added before an overflow are watched too.
+      if (added.length === 0) return overflow ? full : undefined;
       ctx.engine.presence.reindex(s);
-      return ctx.engine.presence.arrivalsFor(s, added);
+      const arrivals = ctx.engine.presence.arrivalsFor(s, added);
+      return overflow ? arrivals.then(() => full) : arrivals;
     },
     [S.DEL_BUDDIES]: (ctx, body) => {
       const s = ctx.session;
-      for (const name of decodeScreenNameList(body, ctx.engine.config.maxBuddies)) s.clientBuddies.delete(normalizeScreenName(name));
-      ctx.engine.presence.reindex(s);
+      let removed = 0;
+      for (const name of decodeScreenNameList(body, ctx.engine.config.maxBuddies)) if (s.clientBuddies.delete(normalizeScreenName(name))) removed++;
+      if (removed > 0) ctx.engine.presence.reindex(s);
     },
     [S.ADD_TEMP_BUDDIES]: () => {},
     [S.DEL_TEMP_BUDDIES]: () => {},

@@ -9,6 +9,8 @@ import { endSession } from './lifecycle.js';
 import { visibleTo } from './presence.js';
 import { privacyFrom } from './privacy.js';
 import { permitDenyFamily } from '../families/permit-deny.js';
+import { buddyFamily } from '../families/buddy.js';
+import { decodeSnacError } from '../../wire/snac.js';
 import { encodeScreenNameList } from '../../wire/families/buddy.js';
 import type { UserInfo } from '../../wire/user-info.js';
 
@@ -159,4 +161,32 @@ test('mode 5 (only my buddies): a name on either buddy list is let in, nobody el
   // Other modes never consult the buddy lists.
   carol.privacy = privacyFrom(4, [], ['fred']);
   assert.deepEqual(['dave', 'fred'].map((k) => visibleTo(carol, k)), [true, false]);
+});
+
+test('03/04: names added before the list overflows are watched (arrivals sent), then error 0x15 list overflow; no-op edits re-index nothing', async () => {
+  const { engine } = fakeEngine(['carol', 'dave', 'erin', 'fred'], { maxBuddies: 2 });
+  const carol = readySession(engine, 'carol');
+  readySession(engine, 'dave');
+  readySession(engine, 'erin');
+  readySession(engine, 'fred');
+  const add = (names: string[]) => buddyFamily.handlers[0x04]!({ engine, session: carol.session, requestId: 1, service: bosService }, encodeScreenNameList(names));
+  const del = (names: string[]) => buddyFamily.handlers[0x05]!({ engine, session: carol.session, requestId: 1, service: bosService }, encodeScreenNameList(names));
+  let reindexed = 0;
+  const reindex = engine.presence.reindex.bind(engine.presence);
+  engine.presence.reindex = (s) => {
+    reindexed++;
+    reindex(s);
+  };
+  assert.equal(await add(['dave']), undefined);
+  const replies = await add(['erin', 'fred']);
+  assert.ok(Array.isArray(replies) && replies.length === 1, 'one error reply');
+  assert.equal(decodeSnacError(replies[0]!.body).code, 0x15);
+  assert.deepEqual([...carol.session.clientBuddies].sort(), ['dave', 'erin']);
+  assert.deepEqual(carol.link.of(3, 0x0b).map((a) => decodeUserInfo(a.body).screenName).sort(), ['dave', 'erin'], 'arrivals of the two that fit');
+  assert.equal(reindexed, 2);
+  await add(['dave']); // already there
+  await del(['nobody']); // not there
+  assert.equal(reindexed, 2, 'no-op edits re-index nothing');
+  await del(['dave']);
+  assert.equal(reindexed, 3);
 });
