@@ -51,7 +51,7 @@ import { certInfoBlock, type Identity } from './identity.js';
 import type { OscarConnection } from './oscar-connection.js';
 import { signOn, type LoginMode } from './sign-on.js';
 import { CRL_REFRESH_MS, describeCrlState, type CrlCache, type CrlState } from './revocation.js';
-import { certFingerprint, formatFingerprint, identityFingerprint, pinModern, trustLevel, updateRecord, verifiedKeyChanged, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
+import { certFingerprint, formatFingerprint, identityFingerprint, keyChangedRefusal, pinModern, trustLevel, updateRecord, verifiedKeyChanged, type BuddyRecord, type BuddyStore, type KeyChange, type TrustLevel } from './trust.js';
 import type { TransportFactory, TransportTarget } from './transport.js';
 import { decodeRendezvous, type RendezvousMessage } from '../wire/rendezvous.js';
 
@@ -460,11 +460,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
     }
     if (certs && !id) refusal = new ClientError('NO_KEYS', 'we have no keys of our own: run `certim keys init` first');
     if (certs && id && this.ownProblem) throw this.ownProblem;
-    if (certs && verifiedKeyChanged(certs.record) && !opts.acceptKeyChange) {
-      const r = certs.record;
-      throw new ClientError('KEY_CHANGED', `${r.screenName}'s key changed since you personally verified it (verified ${formatFingerprint(r.verifiedFingerprint ?? '')}, now ${formatFingerprint(r.fingerprint)}); not sent. ` +
-        `Check the new fingerprint with ${r.screenName}, then run \`certim trust verify ${r.screenName} FINGERPRINT\`, or accept it unverified with \`certim trust accept ${r.screenName}\``);
-    }
+    if (certs && verifiedKeyChanged(certs.record) && !opts.acceptKeyChange) throw new ClientError('KEY_CHANGED', keyChangedRefusal(certs.record, 'not sent'));
     let encode: (text: string) => Promise<Uint8Array>;
     let result: Omit<SendResult, 'delivery' | 'parts'>;
     if (certs && id) {

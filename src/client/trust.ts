@@ -8,7 +8,7 @@
  */
 import { toHex } from '../wire/bytes.js';
 import { sha256 } from '../wire/sha256.js';
-import { parseFingerprint } from '../pki/fingerprint.js';
+import { formatFingerprint, parseFingerprint } from '../pki/fingerprint.js';
 import { normalizeScreenName } from '../pki/screen-name.js';
 
 /** What the UI shows for a buddy or a message. */
@@ -175,6 +175,15 @@ export function pendingKeyChange(rec: BuddyRecord): KeyChange | undefined {
 /** True when the buddy was personally verified and its key changed since: sending must wait for the user. */
 export function verifiedKeyChanged(rec: BuddyRecord): boolean {
   return rec.previousFingerprint !== undefined && rec.verifiedFingerprint !== undefined && rec.verifiedFingerprint !== rec.fingerprint;
+}
+
+/**
+ * Why nothing goes to a buddy whose verified key changed ({@link verifiedKeyChanged}), and what the user can do: one
+ * text for IMs and peer connections (direct IM, file transfer, Get File) alike. `what`: what was refused.
+ */
+export function keyChangedRefusal(rec: BuddyRecord, what: string): string {
+  return `${rec.screenName}'s key changed since you personally verified it (verified ${formatFingerprint(rec.verifiedFingerprint ?? '')}, now ${formatFingerprint(rec.fingerprint)}); ${what}. ` +
+    `Check the new fingerprint with ${rec.screenName}, then run \`certim trust verify ${rec.screenName} FINGERPRINT\`, or accept it unverified with \`certim trust accept ${rec.screenName}\``;
 }
 
 /** Sets the modern-profile pin when the record says the buddy announces the modern profile. */

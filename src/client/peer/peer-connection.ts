@@ -50,6 +50,7 @@ import {
 } from '../../wire/rendezvous.js';
 import { normalizeScreenName, sameScreenName } from '../../pki/screen-name.js';
 import type { CertimClient } from '../client.js';
+import { keyChangedRefusal, verifiedKeyChanged } from '../trust.js';
 import { PeerError } from './peer-error.js';
 import { securePeerSocket } from './peer-tls.js';
 import { ProxySession } from './proxy-session.js';
@@ -341,6 +342,9 @@ class Rendezvous {
         // The buddy's CURRENT published signing certificate, verified (CA, name, CRL) by the client: the pin.
         const certs = await this.host.buddyCerts(this.peer, true);
         if (!certs) throw new PeerError('PEER_NO_CERT', `${this.peer} publishes no certificate: a secure peer connection is impossible`);
+        // A key that changed since the user verified it may be the server's own (it runs the CA): as for IMs, no
+        // file, listing or direct IM goes to it, and none is taken from it, until the user decides.
+        if (verifiedKeyChanged(certs.record)) throw new PeerError('KEY_CHANGED', keyChangedRefusal(certs.record, 'no peer connection'));
         this.expected = certs.signingDer;
       }
       let conn: PeerConnection | PlainPeerConnection | undefined;

@@ -16,7 +16,8 @@ export type PeerErrorCode =
   | 'CHECKSUM_MISMATCH' // the file's OFT checksum did not match at the end
   | 'TRANSFER_CLOSED' // the peer connection closed before the transfer finished
   | 'FILE_ERROR' // a local file could not be read or written
-  | 'PEER_INSECURE'; // the peer would connect without TLS (a classic client) and the user did not allow it
+  | 'PEER_INSECURE' // the peer would connect without TLS (a classic client) and the user did not allow it
+  | 'KEY_CHANGED'; // the buddy's key changed since the user personally verified it: nothing is connected until they decide
 
 /** A typed peer failure. */
 export class PeerError extends Error {
