@@ -35,7 +35,7 @@ import { tlv } from '../wire/tlv.js';
 import type { UserInfo } from '../wire/user-info.js';
 import { MemoryReplayCache, type ReplayCache } from '../pki/cms/replay-cache.js';
 import type { SecureImProfile, TrustCallback } from '../pki/cms/secure-im-types.js';
-import { normalizeScreenName, sameScreenName } from '../pki/screen-name.js';
+import { normalizeScreenName } from '../pki/screen-name.js';
 import { verifyCertificate, type VerifyResult } from '../pki/verifier.js';
 import { parseCertificate } from '../pki/x509-parse.js';
 import { sameName } from '../pki/name.js';
@@ -227,6 +227,8 @@ export interface BuddyCerts {
 }
 
 const CAP_SECURE_IM = capabilityBytes('SecureIm');
+/** Most buddies' presence kept (the server may announce names never asked about: past this the oldest goes). */
+const MAX_PRESENCE_ENTRIES = 5000;
 const CAP_MODERN = capabilityBytes('CertimModernSecureIm');
 /** certim secure rooms (docs/protocol.md §16.1): announced with the modern profile. */
 const CAP_ROOMS = capabilityBytes('CertimSecureRooms');
@@ -244,6 +246,8 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
   private readonly queue: QueuedIm[] = [];
   private readonly presence = new Map<string, BuddyPresence>();
   private readonly watched = new Set<string>();
+  /** The watched names, normalized (membership tests per incoming presence). */
+  private readonly watchedKeys = new Set<string>();
   private readonly recentDeliveries = new Map<string, number>();
   /** Why we may not send secure IMs (our own certificate revoked or refused), once known. */
   private ownProblem: ClientError | undefined;
@@ -270,7 +274,10 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
     this.codec = opts.codec ?? defaultCodec;
     this.replayCache = opts.replayCache ?? new MemoryReplayCache();
     this.now = opts.now ?? (() => new Date());
-    for (const b of opts.buddies ?? []) this.watched.add(b);
+    for (const b of opts.buddies ?? []) {
+      this.watched.add(b);
+      this.watchedKeys.add(normalizeScreenName(b));
+    }
     this.spool = opts.spool;
     this.assembler = new PartAssembler<IncomingIm>(() => this.now().getTime());
   }
@@ -360,8 +367,9 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
 
   /** Adds a buddy to watch (presence and certificates). */
   addBuddy(screenName: string): void {
-    if ([...this.watched].some((w) => sameScreenName(w, screenName))) return;
+    if (this.watchedKeys.has(normalizeScreenName(screenName))) return;
     this.watched.add(screenName);
+    this.watchedKeys.add(normalizeScreenName(screenName));
     if (this.connected) this.bos!.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList([screenName]));
   }
 
@@ -501,7 +509,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
     const parts = await encodeInParts(text, encode, await this.imLimit(bos), partId);
     // Watching the recipient makes the server tell us its presence before it acks (it handles our SNACs in
     // order), which is how we tell "delivered" from "stored offline" (docs/protocol.md §3.3, §10.4).
-    if (![...this.watched].some((w) => sameScreenName(w, to))) this.addBuddy(to);
+    if (!this.watchedKeys.has(normalizeScreenName(to))) this.addBuddy(to);
     const storeOffline = opts.storeOffline ?? true;
     for (const [i, imData] of parts.entries()) {
       const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
@@ -846,7 +854,10 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
       modern: hasCapability(caps, CAP_MODERN),
       certInfoHash: hash,
     };
-    this.presence.set(normalizeScreenName(u.screenName), p);
+    const key = normalizeScreenName(u.screenName);
+    // Bounded: the server may announce names we never asked about; past the cap the oldest entry goes.
+    if (!this.presence.has(key) && this.presence.size >= MAX_PRESENCE_ENTRIES) this.presence.delete(this.presence.keys().next().value!);
+    this.presence.set(key, p);
     this.emit('buddy', p);
     void this.afterPresence(u.screenName, p, online, hash).catch((e: unknown) => this.warn(e));
   }
@@ -854,7 +865,10 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
   private async afterPresence(screenName: string, p: BuddyPresence, online: boolean, hash: string | undefined): Promise<void> {
     // A new certificate hash for a buddy: fetch and verify now, so a key change shows before the next message.
     const cached = await this.opts.buddyStore.get(screenName);
-    if (online && hash !== undefined && cached?.certInfoHash !== hash) {
+    // Only for buddies we know (a stored record) or watch: a certificate of anyone else is fetched when first
+    // needed. The server may announce any number of names; a Locate request for each would pile up unanswered.
+    const ours = cached !== undefined || this.watchedKeys.has(normalizeScreenName(screenName));
+    if (online && ours && hash !== undefined && cached?.certInfoHash !== hash) {
       await this.buddyCerts(screenName, true);
     } else if (online && cached && cached.modern !== p.modern) {
       // The pin (modernSince) survives a presence without the capability: only an acknowledged key change resets it.
