@@ -2,8 +2,8 @@
  * The replay cache kept in the profile (`replay.json`), so a restarted `listen` still refuses a modern message it
  * already showed (docs/protocol.md §11.3: message id + signing time). Same rules as the codec's in-memory cache:
  * ids are remembered for a window (7 days: offline IMs wait that long), signing times outside the window or too
- * far ahead are `stale`, and the file is bounded — evicting an id raises a floor below which every signing time
- * is refused, so forgetting never lets an old message through twice.
+ * far ahead are `stale`, and the file is bounded — evicting an id raises its sender's floor, below which every
+ * signing time from that sender is refused, so forgetting never lets an old message through twice.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { MemoryReplayCache, type ReplayCache, type ReplayOutcome } from '../../pki/cms/replay-cache.js';
@@ -23,6 +23,8 @@ interface FileShape {
   version: 1;
   floor: number;
   ids: [string, number][];
+  /** Per-sender floors (absent in files written before they existed). */
+  floors?: [string, number][];
 }
 
 /** A {@link ReplayCache} persisted to one file (mode 0600, atomic writes): the codec's {@link MemoryReplayCache} rules. */
@@ -69,10 +71,9 @@ export class ProfileReplayCache implements ReplayCache {
     try {
       const f = JSON.parse(readFileSync(this.file, 'utf8')) as FileShape;
       if (f.version !== 1 || !Array.isArray(f.ids)) throw new Error('bad shape');
-      this.cache.merge({
-        floor: typeof f.floor === 'number' ? f.floor : -Infinity,
-        ids: f.ids.filter((e) => typeof e[0] === 'string' && typeof e[1] === 'number'),
-      });
+      const pairs = (list: unknown): [string, number][] =>
+        (Array.isArray(list) ? list : []).filter((e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number');
+      this.cache.merge({ floor: typeof f.floor === 'number' ? f.floor : -Infinity, ids: pairs(f.ids), floors: pairs(f.floors) });
     } catch {
       // Unreadable: keep what we have in memory; the next save rewrites the file. The floor protects nothing
       // we never saw, so refuse everything signed before now to stay safe.
@@ -81,8 +82,8 @@ export class ProfileReplayCache implements ReplayCache {
   }
 
   private save(): void {
-    const { floor, ids } = this.cache.state();
-    const body: FileShape = { version: 1, floor: Number.isFinite(floor) ? floor : -1, ids };
+    const { floor, ids, floors } = this.cache.state();
+    const body: FileShape = { version: 1, floor: Number.isFinite(floor) ? floor : -1, ids, ...(floors && floors.length > 0 ? { floors } : {}) };
     writePrivateFile(this.file, JSON.stringify(body));
     this.stamp = this.fileStamp();
   }

@@ -31,16 +31,24 @@ export interface MemoryReplayCacheOptions {
 
 /** What a {@link MemoryReplayCache} remembers, for a store that persists it. */
 export interface ReplayCacheState {
-  /** Signing times at or below it are refused (ids evicted early); -Infinity when none was. */
+  /** Signing times at or below it are refused from every sender; -Infinity when none is (a store that lost its state sets it). */
   floor: number;
   /** (key, signing time ms), oldest first. */
   ids: [string, number][];
+  /** Per sender: signing times at or below it are refused (that sender's ids were evicted early). */
+  floors?: [string, number][];
 }
 
 /** An in-memory, bounded replay cache. */
 export class MemoryReplayCache implements ReplayCache {
   private seen = new Map<string, number>(); // key -> signing time (ms), in insertion order
-  private floor = -Infinity; // signing times <= floor are refused (ids we evicted early)
+  private floor = -Infinity; // signing times <= floor are refused from everyone (raiseFloor: state lost)
+  /**
+   * Per sender, signing times <= it are refused: that sender's ids we evicted early. Per sender, not one floor for
+   * all: an evicted id may be signed up to maxSkewMs ahead, so one sender flooding the cache with future-dated ids
+   * raised a shared floor past now and every modern IM from everyone was refused as stale for up to ten minutes.
+   */
+  private floors = new Map<string, number>();
   private readonly windowMs: number;
   private readonly maxSkewMs: number;
   private readonly maxEntries: number;
@@ -60,7 +68,7 @@ export class MemoryReplayCache implements ReplayCache {
   check(sender: string, messageId: Uint8Array, signingTime: Date, now: Date): ReplayOutcome {
     const t = signingTime.getTime();
     const n = now.getTime();
-    if (!Number.isFinite(t) || t < n - this.windowMs || t > n + this.maxSkewMs || t <= this.floor) return 'stale';
+    if (!Number.isFinite(t) || t < n - this.windowMs || t > n + this.maxSkewMs || t <= this.floor || t <= (this.floors.get(sender) ?? -Infinity)) return 'stale';
     const key = `${sender}\u0000${toBase64(messageId)}`;
     if (this.seen.has(key)) return 'replayed';
     // Forget ids whose signing time left the window (insertion order is close to time order; stop at the first
@@ -72,8 +80,10 @@ export class MemoryReplayCache implements ReplayCache {
     while (this.seen.size >= this.maxEntries) {
       const [k, kt] = this.seen.entries().next().value as [string, number];
       this.seen.delete(k);
-      if (kt > this.floor) this.floor = kt;
+      this.raiseSenderFloor(k.slice(0, k.indexOf('\u0000')), kt);
     }
+    // A floor older than the window refuses nothing the window does not: forget those (rarely: once they are many).
+    if (this.floors.size > 1024) for (const [who, f] of this.floors) if (f < n - this.windowMs) this.floors.delete(who);
     this.seen.set(key, t);
     return 'fresh';
   }
@@ -85,7 +95,7 @@ export class MemoryReplayCache implements ReplayCache {
 
   /** What it remembers now (a persistent store writes this). */
   state(): ReplayCacheState {
-    return { floor: this.floor, ids: [...this.seen] };
+    return { floor: this.floor, ids: [...this.seen], floors: [...this.floors] };
   }
 
   /**
@@ -97,6 +107,11 @@ export class MemoryReplayCache implements ReplayCache {
     for (const [k, t] of this.seen) if (!merged.has(k)) merged.set(k, t);
     this.seen = new Map([...merged].sort((a, b) => a[1] - b[1]));
     this.raiseFloor(other.floor);
+    for (const [who, f] of other.floors ?? []) this.raiseSenderFloor(who, f);
+  }
+
+  private raiseSenderFloor(sender: string, t: number): void {
+    if (t > (this.floors.get(sender) ?? -Infinity)) this.floors.set(sender, t);
   }
 
   /** Refuses every signing time at or below `t` from now on (never lowers the floor). */
