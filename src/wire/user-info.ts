@@ -49,6 +49,13 @@ export const UserClass = {
   Bot: 0x0400,
 } as const;
 
+/**
+ * Most capabilities {@link UserInfo.capabilities} returns. AIM clients announce a few dozen; a block from a hostile
+ * server can carry 32,000 short ones in 64 KB, and each becomes a 16-byte identifier and a 36-character string
+ * wherever a client keeps it (a member list, the presence table): ~12 MB kept per 64 KB received.
+ */
+export const MAX_USER_CAPABILITIES = 256;
+
 /** A decoded user info block with typed accessors over its TLVs. */
 export class UserInfo {
   constructor(
@@ -92,7 +99,8 @@ export class UserInfo {
 
   /**
    * All advertised capabilities: TLV 0x000D full UUIDs, then TLV 0x0019 short caps expanded, without
-   * duplicates. Throws WireError BAD_LENGTH for a malformed capability TLV.
+   * duplicates, at most {@link MAX_USER_CAPABILITIES} (the rest are ignored). Throws WireError BAD_LENGTH for a
+   * malformed capability TLV.
    */
   get capabilities(): Uint8Array[] {
     const out: Uint8Array[] = [];
@@ -103,6 +111,7 @@ export class UserInfo {
       let caps: Uint8Array[];
       try { caps = decodeCapabilityBlock(full.value); } catch (e) { throw rebase(e, full.offset); }
       for (const c of caps) {
+        if (out.length >= MAX_USER_CAPABILITIES) return out;
         const k = capabilityToString(c);
         if (!seen.has(k)) { seen.add(k); out.push(c); }
       }
@@ -112,6 +121,7 @@ export class UserInfo {
       let shorts: number[];
       try { shorts = decodeShortCapabilities(short.value); } catch (e) { throw rebase(e, short.offset); }
       for (const s of shorts) {
+        if (out.length >= MAX_USER_CAPABILITIES) return out;
         const c = expandShortCapability(s);
         const k = capabilityToString(c);
         if (!seen.has(k)) { seen.add(k); out.push(c); }
