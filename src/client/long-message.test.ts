@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientError } from './errors.js';
-import { cutText, encodeInParts, MAX_PARTS, PART_TIMEOUT_MS, PartAssembler, parsePart, type PartLike } from './long-message.js';
+import { cutText, encodeInParts, MAX_PARTS, MAX_PENDING_GROUPS, PART_TIMEOUT_MS, PartAssembler, parsePart, type PartLike } from './long-message.js';
 
 /** A stand-in for CMS: 1,500 bytes of envelope, the text inflated by a third, rounded up to 16-byte blocks. */
 const fakeEncode = async (t: string): Promise<Uint8Array> => new Uint8Array(1500 + Math.ceil((Buffer.byteLength(t) * 4) / 3 / 16) * 16);
@@ -86,5 +86,19 @@ describe('long messages in parts (docs/protocol.md §3.4 message limit)', () => 
     const out = asm.expire();
     assert.equal(out.length, 2);
     assert.match(out.find((m) => m.from === 'Bob')!.text, /^from bob \[incomplete: parts 2, 3 of 3 did not arrive\]$/);
+  });
+
+  it('keeps at most MAX_PENDING_GROUPS incomplete groups: a new one shows the oldest now, saying what is missing', () => {
+    const asm = new PartAssembler<PartLike>();
+    const first = (n: number) => im(`[part 1/30 g${String(n).padStart(5, '0')}] piece`, { from: `sender${n}` });
+    for (let n = 0; n < MAX_PENDING_GROUPS; n++) assert.deepEqual(asm.push(first(n)), []);
+    assert.equal(asm.pending, MAX_PENDING_GROUPS);
+    for (let n = MAX_PENDING_GROUPS; n < MAX_PENDING_GROUPS + 1000; n++) {
+      const shown = asm.push(first(n));
+      assert.equal(shown.length, 1);
+      assert.equal(shown[0]!.from, `sender${n - MAX_PENDING_GROUPS}`, 'the oldest group');
+      assert.match(shown[0]!.text, /^piece \[incomplete: parts 2, 3, .* of 30 did not arrive\]$/);
+    }
+    assert.equal(asm.pending, MAX_PENDING_GROUPS);
   });
 });

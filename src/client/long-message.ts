@@ -19,6 +19,11 @@ export const MAX_PARTS = 30;
 
 /** How long a receiver waits for the missing parts of a message before showing what it has (ms). */
 export const PART_TIMEOUT_MS = 120_000;
+/**
+ * Incomplete groups kept at once. A long IM is a handful of parts from one buddy; a server announcing part 1 of a
+ * new group per IM, from made-up senders, would otherwise keep everything it sent for the timeout.
+ */
+export const MAX_PENDING_GROUPS = 64;
 
 const PART_RE = /^\[part (\d{1,2})\/(\d{1,2}) ([0-9a-z]{6})\] /;
 const PREFIX_RESERVE = '[part 30/30 xxxxxx] '.length;
@@ -194,14 +199,21 @@ export class PartAssembler<T extends PartLike> {
     // Our own IMs copied from another session are grouped per recipient as well as per sender.
     const key = `${normalizeScreenName(im.from)}:${im.to !== undefined ? normalizeScreenName(im.to) : ''}:${p.id}:${p.count}`;
     let g = this.groups.get(key);
+    const early: T[] = [];
     if (!g) {
+      // Bounded: past MAX_PENDING_GROUPS the oldest incomplete group is shown now, saying what is missing.
+      if (this.groups.size >= MAX_PENDING_GROUPS) {
+        const [oldKey, oldest] = this.groups.entries().next().value!;
+        this.groups.delete(oldKey);
+        early.push(this.join(oldest));
+      }
       g = { parts: new Map(), count: p.count, firstSeen: this.now() };
       this.groups.set(key, g);
     }
     g.parts.set(p.index, { ...im, text: p.text }); // a resent part replaces the first copy
-    if (g.parts.size < g.count) return [];
+    if (g.parts.size < g.count) return early;
     this.groups.delete(key);
-    return [this.join(g)];
+    return [...early, this.join(g)];
   }
 
   /** Incomplete groups older than the timeout (all of them with `all`), joined with a note on what is missing. */
