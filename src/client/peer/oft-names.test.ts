@@ -23,6 +23,9 @@ test('offered names: traversal, absolute paths, device names, control characters
     ['trailing.', /ends with a dot/],
     ['', /empty/],
     ['x'.repeat(300), /longer than/],
+    ['.bashrc', /hidden name/],
+    ['.ssh\u0001authorized_keys', /hidden name/],
+    ['photos\u0001.config\u0001autostart\u0001x.desktop', /hidden name/],
   ];
   for (const [name, why] of cases) {
     assert.throws(() => safeNameParts(name), (e: unknown) => e instanceof UnsafeNameError && why.test(e.message), JSON.stringify(name));

@@ -1,7 +1,7 @@
 /**
  * What a received file may be called (docs/protocol.md §8.5, §8.6): an offered name is a relative path whose parts
  * are joined by 0x01 (U+0001 here). A hostile sender can offer anything, so every part is checked before a byte is
- * written: no empty, `.` or `..` part, no `/` or `\` inside a part, no absolute path or drive letter, no NUL or
+ * written: no empty, `.` or `..` part, no hidden part (a leading dot), no `/` or `\` inside a part, no absolute path or drive letter, no NUL or
  * other control character, no Windows device name (CON, NUL, COM1...), no trailing dot or space, at most 255 bytes
  * per part and 32 parts. The result is joined under the chosen directory and checked to stay inside it; symlinks
  * are refused when the file is opened (oft-receive.ts).
@@ -39,6 +39,9 @@ export function safeNameParts(offered: string): string[] {
     if (p === '') fail('it has an empty path part (absolute path or doubled separator)');
     if (p === '.' || p === '..') fail('it climbs out of the download directory (".." or ".")');
     if (p.includes('/') || p.includes('\\')) fail('a path part contains "/" or "\\" (path traversal)');
+    // A hidden name would add to or start configuration the user never sees (.ssh/authorized_keys, .bashrc,
+    // .config/autostart/x.desktop): the download directory is often the home directory.
+    if (p.startsWith('.')) fail(`"${p}" is a hidden name (it starts with a dot): it could plant configuration such as .ssh or .bashrc`);
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(p)) fail('it contains NUL or control characters');
     if (DEVICE_NAME.test(p)) fail(`"${p}" is a device name`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,39 @@ test('receiver: the ack (0x0202) and done (0x0204) headers carry the rendezvous 
     assert.equal(done[100]! & 0x01, 0x01, 'done flag');
     const files = await received;
     assert.equal(readFileSync(files[0]!.path, 'utf8'), 'classic bytes\n');
+  } finally {
+    sender.destroy();
+    mine.destroy();
+    srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('receiver: a directory offer that sends one name twice is refused at the second prompt, nothing written for it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certim-oft-dup-'));
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  const accepted = once(srv, 'connection') as Promise<[Socket]>;
+  const mine = connect({ host: '127.0.0.1', port });
+  await once(mine, 'connect');
+  const [sender] = await accepted;
+  try {
+    const cookie = new Uint8Array(8).fill(9);
+    const conn: PlainPeerConnection = {
+      socket: mine, peer: 'mallory', cookie, capability: new Uint8Array(16), role: 'acceptor', route: 'direct', encrypted: false,
+      proposal: { type: RvType.Propose, cookie, capability: new Uint8Array(16) },
+    };
+    const received = receiveFiles(conn, { dir, offer: { kind: 2, fileCount: 800, totalSize: 0, name: 'd' } });
+    const prompt = (): Uint8Array => encodeOftHeader(oftHeader({ type: OftType.Prompt, cookie, totalSize: 0, size: 0, checksum: oftChecksum(new Uint8Array(0)), name: 'd\u0001a', filesLeft: 799, totalFiles: 800 }));
+    const have = { buf: Buffer.alloc(0) };
+    sender.write(prompt());
+    assert.equal((await readBytes(sender, 256, have)).readUInt16BE(6), 0x0202, 'the first is acked');
+    assert.equal((await readBytes(sender, 256, have)).readUInt16BE(6), 0x0204, 'and done (0 bytes)');
+    sender.write(prompt());
+    await assert.rejects(received, (e: unknown) => (e as { code?: string }).code === 'OFFER_REFUSED' && /sends it twice/.test((e as Error).message));
+    assert.deepEqual(readdirSync(join(dir, 'd')), ['a'], 'no "a (2)"');
   } finally {
     sender.destroy();
     mine.destroy();

@@ -104,6 +104,9 @@ export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o
   const meter = new ProgressMeter(o.onProgress, o.now);
   const out: ReceivedFile[] = [];
   let doneBytes = 0;
+  // Names this offer already sent: one name twice is refused, not given "name (2)", "name (3)"... (each a search
+  // for a free name that grew with the duplicates: 800 copies of one name cost 5 s).
+  const sent = new Set<string>();
   for (let i = 0; ; i++) {
     // Our answers carry the rendezvous cookie whatever the prompt had: joustsim sends its prompts with cookie 0
     // and then refuses an ack that does not carry the cookie (docs/protocol.md §8.5, §8.7).
@@ -116,6 +119,8 @@ export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o
       throw new PeerError('OFFER_REFUSED', (e as Error).message, { cause: e });
     }
     const name = parts.join('/');
+    if (sent.has(name)) throw new PeerError('OFFER_REFUSED', `refused ${name}: ${conn.peer} sends it twice in one offer`);
+    sent.add(name);
     if (i >= o.offer.fileCount) throw new PeerError('OFFER_REFUSED', `refused ${name}: ${conn.peer} offered ${o.offer.fileCount} file(s) and sends more`);
     if (doneBytes + h.size > o.offer.totalSize) throw new PeerError('OFFER_REFUSED', `refused ${name}: more bytes than the ${o.offer.totalSize} offered`);
     if (o.offer.kind === SendFileKind.OneFile ? parts.length !== 1 || parts[0] !== o.offer.name : parts[0] !== o.offer.name || parts.length < 2) {
