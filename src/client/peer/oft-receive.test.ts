@@ -67,7 +67,7 @@ test('receiver: the ack (0x0202) and done (0x0204) headers carry the rendezvous 
   }
 });
 
-test('receiver: a directory offer that sends one name twice is refused at the second prompt, nothing written for it', async () => {
+test('receiver: a directory offer that sends one name twice is refused at the second prompt, nothing written for it', { timeout: 20_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'certim-oft-dup-'));
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
