@@ -97,7 +97,9 @@ describe('certim file send / receive', { timeout: 600_000 }, () => {
     const answer = await prompt(conn, 'big.bin', data);
     assert.equal(answer.type, OftType.Ack);
     await new Promise<void>((res) => conn.socket.write(data.subarray(0, 20 * 1024 * 1024), () => res()));
-    await r.waitFor(() => existsSync(join(dir, 'big.bin.certim-part')) && statSync(join(dir, 'big.bin.certim-part')).size === 20 * 1024 * 1024, 'the partial file', 60_000);
+    // Named for its sender: only alice's next offer of big.bin resumes it.
+    const partial = join(dir, 'big.bin.from-alice.certim-part');
+    await r.waitFor(() => existsSync(partial) && statSync(partial).size === 20 * 1024 * 1024, 'the partial file', 60_000);
     conn.socket.destroy();
     const rr = await r.finish();
     assert.equal(rr.code, 1);
@@ -114,7 +116,7 @@ describe('certim file send / receive', { timeout: 600_000 }, () => {
     const sent = s.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'sent')!;
     assert.equal(sent.bytesSent, data.length - 20 * 1024 * 1024, 'only the rest went over the wire');
     assert.equal(sha(readFileSync(join(dir, 'big.bin'))), bigSha);
-    assert.ok(!existsSync(join(dir, 'big.bin.certim-part')));
+    assert.ok(!existsSync(partial));
   });
 
   it('a sender that cancels half-way is reported as cancelled; a receiver that cancels tells the sender', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,45 @@ test('receiver: a directory offer that sends one name twice is refused at the se
   } finally {
     sender.destroy();
     mine.destroy();
+    srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('receiver: a partial file is resumed only for the buddy who sent it; another sender of the same name starts afresh beside it', { timeout: 20_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certim-oft-partial-'));
+  writeFileSync(join(dir, 'a.txt.from-alice.certim-part'), 'ALICE-SECRET');
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  const sockets: Socket[] = [];
+  try {
+    for (const [peer, expected] of [['Mallory', 0x0202], ['Alice', 0x0205]] as const) {
+      const accepted = once(srv, 'connection') as Promise<[Socket]>;
+      const mine = connect({ host: '127.0.0.1', port });
+      sockets.push(mine);
+      await once(mine, 'connect');
+      const [sender] = await accepted;
+      sockets.push(sender);
+      const cookie = new Uint8Array(8).fill(3);
+      const conn: PlainPeerConnection = {
+        socket: mine, peer, cookie, capability: new Uint8Array(16), role: 'acceptor', route: 'direct', encrypted: false,
+        proposal: { type: RvType.Propose, cookie, capability: new Uint8Array(16) },
+      };
+      const received = receiveFiles(conn, { dir, offer: { kind: 1, fileCount: 1, totalSize: 20, name: 'a.txt' } });
+      received.catch(() => {});
+      sender.write(encodeOftHeader(oftHeader({ type: OftType.Prompt, cookie, totalSize: 20, size: 20, checksum: 0, name: 'a.txt' })));
+      const answer = await readBytes(sender, 256, { buf: Buffer.alloc(0) });
+      assert.equal(answer.readUInt16BE(6), expected, `${peer}: ${expected === 0x0205 ? 'resume request' : 'ack from 0'}`);
+      if (expected === 0x0205) assert.equal(answer.readUInt32BE(60), 'ALICE-SECRET'.length, 'her own partial length');
+      sender.destroy();
+      mine.destroy();
+      await received.catch(() => undefined);
+    }
+    assert.equal(readFileSync(join(dir, 'a.txt.from-alice.certim-part'), 'utf8'), 'ALICE-SECRET', 'mallory neither read nor truncated it');
+  } finally {
+    for (const so of sockets) so.destroy();
     srv.close();
     rmSync(dir, { recursive: true, force: true });
   }

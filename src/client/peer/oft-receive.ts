@@ -3,11 +3,11 @@
  * outside it (docs/protocol.md §8.6):
  * - every offered name goes through `safeNameParts` (no traversal, absolute paths, device names, control chars);
  * - directories are created one part at a time, and an existing part that is a symlink or not a directory is
- *   refused; the file is written to `NAME.certim-part` opened with O_NOFOLLOW, then renamed to a free name (an
+ *   refused; the file is written to `NAME.from-SENDER.certim-part` opened with O_NOFOLLOW, then renamed to a free name (an
  *   existing file is never overwritten: "name (2).ext");
  * - the sender cannot send more than it offered: files beyond the offered count, bytes beyond the offered total,
  *   or (for a one-file offer) a name other than the offered one are refused;
- * - a `.certim-part` left by an interrupted transfer is resumed (0x0205 with its length and checksum; the sender
+ * - a `.certim-part` left by an interrupted transfer from the same sender is resumed (0x0205 with its length and checksum; the sender
  *   decides the offset), and the OFT checksum of the whole file must match the sender's at the end.
  */
 import { constants, createReadStream } from 'node:fs';
@@ -15,6 +15,7 @@ import { lstat, mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { OFT_CHECKSUM_EMPTY, OftFlag, OftType, oftChecksum, type OftHeader } from '../../wire/oft.js';
 import { SendFileKind, type SendFileServiceData } from '../../wire/rendezvous.js';
+import { normalizeScreenName } from '../../pki/screen-name.js';
 import { PeerError } from './peer-error.js';
 import { safeNameParts, UnsafeNameError } from './oft-names.js';
 import { OftStream } from './oft-stream.js';
@@ -77,6 +78,15 @@ async function safeDirectory(root: string, parts: string[]): Promise<string> {
   return cur;
 }
 
+/**
+ * What a partial file's name says about its sender (`NAME.from-alice.certim-part`): only the same buddy resumes it.
+ * A partial of one name shared by every sender let anyone who offered that name learn the length and checksum of
+ * another buddy's unfinished download, append to it and have the result pass as "checksum verified", or truncate it.
+ */
+export function partialTag(sender: string): string {
+  return `.from-${normalizeScreenName(sender).replace(/[^a-z0-9@_-]/g, '_')}`;
+}
+
 async function freeName(dir: string, name: string): Promise<string> {
   const ext = extname(name);
   const stem = ext.length > 0 && ext.length < name.length ? name.slice(0, -ext.length) : name;
@@ -128,7 +138,7 @@ export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o
     }
     const dir = await safeDirectory(root, parts.slice(0, -1));
     const leaf = parts[parts.length - 1]!;
-    const partial = join(dir, leaf + PARTIAL_SUFFIX);
+    const partial = join(dir, `${leaf}${partialTag(conn.peer)}${PARTIAL_SUFFIX}`);
     if (!partial.startsWith(root + sep)) throw new PeerError('OFFER_REFUSED', `refused ${name}: it resolves outside ${root}`);
     // Resume when an earlier attempt left a partial file no longer than this one.
     const pst = await lstat(partial).catch(() => undefined);
