@@ -54,6 +54,27 @@ test('deframer: any chunking, a longer header tail skipped, payload cap before b
   assert.throws(() => d.push(typing), (e) => WireError.is(e, 'FRAME_TOO_LARGE'));
 });
 
+test('deframer: a 64 KiB message a byte at a time comes out whole, and packets handed out are not changed by later bytes', () => {
+  const big = new Uint8Array(65_536).map((_, i) => (i * 31) & 0xff);
+  const packet = new Uint8Array([...encodeOdcHeader({ screenName: 'alice', payloadLength: big.length }), ...big]);
+  const d = new OdcDeframer({ maxPayload: 65_536 });
+  const got = [];
+  for (let i = 0; i < packet.length; i++) {
+    got.push(...d.push(packet.subarray(i, i + 1)));
+    if (i < packet.length - 1) assert.equal(d.buffered, i + 1);
+  }
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0]!.payload, big);
+  assert.equal(d.buffered, 0);
+  // Two packets and the start of a third in one push; then the rest: the first two stay as they were.
+  const small = (t: string) => new Uint8Array([...encodeOdcHeader({ screenName: 'bob', payloadLength: t.length }), ...new TextEncoder().encode(t)]);
+  const stream = new Uint8Array([...small('one'), ...small('two'), ...small('three')]);
+  const first = d.push(stream.subarray(0, stream.length - 3));
+  assert.deepEqual(first.map((f) => new TextDecoder().decode(f.payload)), ['one', 'two']);
+  const rest = d.push(stream.subarray(stream.length - 3));
+  assert.deepEqual([...first, ...rest].map((f) => new TextDecoder().decode(f.payload)), ['one', 'two', 'three']);
+});
+
 test('typing states: typing, paused, erased; a message is not a typing packet', () => {
   for (const s of ['typing', 'paused', 'none'] as const) assert.equal(odcTypingState(odcTypingFlags(s)), s);
   assert.equal(odcTypingState(0), undefined);

@@ -118,50 +118,65 @@ export interface OdcLimits {
  * a stream that lost its framing cannot be resynchronised, so the connection must close.
  */
 export class OdcDeframer {
+  /** Received bytes not yet returned as packets: `buf[0..len)`. Grown by doubling, so a packet that arrives a byte
+   * at a time costs O(size) to collect, not a copy of all that came before per byte. */
   private buf: Uint8Array = new Uint8Array(0);
+  private len = 0;
   private failed: WireError | undefined;
 
   constructor(private readonly limits: OdcLimits) {}
 
   /** Bytes held for an incomplete packet. */
   get buffered(): number {
-    return this.buf.length;
+    return this.len;
   }
 
   /** Adds bytes; returns every packet now complete, in order. */
   push(chunk: Uint8Array): OdcFrame[] {
     if (this.failed) throw this.failed;
-    let data = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
+    this.append(chunk);
     const out: OdcFrame[] = [];
+    let at = 0;
     try {
       for (;;) {
-        if (data.length < 6) break;
+        const avail = this.len - at;
+        if (avail < 6) break;
+        const data = this.buf.subarray(at, this.len);
         const hlen = odcHeaderLength(data.subarray(0, 6));
-        if (data.length < hlen) break;
+        if (avail < hlen) break;
         const header = decodeOdcHeader(data.subarray(0, hlen));
         if (header.payloadLength > this.limits.maxPayload) {
           throw new WireError('FRAME_TOO_LARGE', 28, `ODC payload of ${header.payloadLength} bytes over the limit of ${this.limits.maxPayload}`);
         }
         const total = hlen + header.payloadLength;
-        if (data.length < total) break;
+        if (avail < total) break;
         out.push({ header: { ...header, cookie: header.cookie.slice() }, payload: data.slice(hlen, total) });
-        data = data.subarray(total);
+        at += total;
       }
     } catch (e) {
       this.failed = e instanceof WireError ? e : new WireError('BAD_VALUE', 0, String(e));
       this.buf = new Uint8Array(0);
+      this.len = 0;
       throw this.failed;
     }
-    this.buf = data.length === 0 ? new Uint8Array(0) : data.slice();
+    if (at > 0) {
+      this.buf.copyWithin(0, at, this.len);
+      this.len -= at;
+    }
+    if (this.len === 0 && this.buf.length > 65_536) this.buf = new Uint8Array(0);
     return out;
   }
-}
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = allocBytes(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  private append(chunk: Uint8Array): void {
+    const need = this.len + chunk.length;
+    if (need > this.buf.length) {
+      const grown = allocBytes(Math.max(need, this.buf.length * 2, 256));
+      grown.set(this.buf.subarray(0, this.len), 0);
+      this.buf = grown;
+    }
+    this.buf.set(chunk, this.len);
+    this.len = need;
+  }
 }
 
 /** The typing state a typing packet carries (docs/protocol.md §8.4). */
