@@ -227,13 +227,13 @@ export interface BuddyCerts {
 }
 
 const CAP_SECURE_IM = capabilityBytes('SecureIm');
-/** Most buddies' presence kept (the server may announce names never asked about: past this the oldest goes). */
-const MAX_PRESENCE_ENTRIES = 5000;
 const CAP_MODERN = capabilityBytes('CertimModernSecureIm');
 /** certim secure rooms (docs/protocol.md §16.1): announced with the modern profile. */
 const CAP_ROOMS = capabilityBytes('CertimSecureRooms');
 
 /** Refusals that never fall back to plaintext, even when the caller allowed plaintext. */
+/** Most buddies' presence kept (the server may announce names never asked about: past this the oldest goes). */
+const MAX_PRESENCE_ENTRIES = 5000;
 const HARD_REFUSALS: ReadonlySet<string> = new Set(['BUDDY_REVOKED', 'CLASSIC_CLIENT', 'CRL_UNAVAILABLE', 'KEY_CHANGED', 'OWN_CERT_REVOKED']);
 
 /** A certim session. See the file comment. */
@@ -245,9 +245,8 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly queue: QueuedIm[] = [];
   private readonly presence = new Map<string, BuddyPresence>();
-  private readonly watched = new Set<string>();
-  /** The watched names, normalized (membership tests per incoming presence). */
-  private readonly watchedKeys = new Set<string>();
+  /** Watched buddies: normalized name -> the name as given (what 03/04 sends). */
+  private readonly watched = new Map<string, string>();
   private readonly recentDeliveries = new Map<string, number>();
   /** Why we may not send secure IMs (our own certificate revoked or refused), once known. */
   private ownProblem: ClientError | undefined;
@@ -274,10 +273,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
     this.codec = opts.codec ?? defaultCodec;
     this.replayCache = opts.replayCache ?? new MemoryReplayCache();
     this.now = opts.now ?? (() => new Date());
-    for (const b of opts.buddies ?? []) {
-      this.watched.add(b);
-      this.watchedKeys.add(normalizeScreenName(b));
-    }
+    for (const b of opts.buddies ?? []) if (!this.watched.has(normalizeScreenName(b))) this.watched.set(normalizeScreenName(b), b);
     this.spool = opts.spool;
     this.assembler = new PartAssembler<IncomingIm>(() => this.now().getTime());
   }
@@ -317,7 +313,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
       ...(this.opts.mode ? { mode: this.opts.mode } : {}),
       capabilities: caps,
       ...(id ? { certInfo: certInfoBlock(id) } : {}),
-      buddies: [...this.watched],
+      buddies: [...this.watched.values()],
       ...(this.opts.requestTimeoutMs !== undefined ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
       handlers: {
         onSnac: (snac) => this.onSnac(snac),
@@ -367,9 +363,9 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
 
   /** Adds a buddy to watch (presence and certificates). */
   addBuddy(screenName: string): void {
-    if (this.watchedKeys.has(normalizeScreenName(screenName))) return;
-    this.watched.add(screenName);
-    this.watchedKeys.add(normalizeScreenName(screenName));
+    const key = normalizeScreenName(screenName);
+    if (this.watched.has(key)) return;
+    this.watched.set(key, screenName);
     if (this.connected) this.bos!.send(BUDDY_FAMILY, BuddySubtype.ADD_BUDDIES, encodeScreenNameList([screenName]));
   }
 
@@ -509,7 +505,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
     const parts = await encodeInParts(text, encode, await this.imLimit(bos), partId);
     // Watching the recipient makes the server tell us its presence before it acks (it handles our SNACs in
     // order), which is how we tell "delivered" from "stored offline" (docs/protocol.md §3.3, §10.4).
-    if (!this.watchedKeys.has(normalizeScreenName(to))) this.addBuddy(to);
+    this.addBuddy(to);
     const storeOffline = opts.storeOffline ?? true;
     for (const [i, imData] of parts.entries()) {
       const tlvs = [tlv(IcbmTlv.IM_DATA, imData), tlv(IcbmTlv.REQUEST_HOST_ACK)];
@@ -867,7 +863,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
     const cached = await this.opts.buddyStore.get(screenName);
     // Only for buddies we know (a stored record) or watch: a certificate of anyone else is fetched when first
     // needed. The server may announce any number of names; a Locate request for each would pile up unanswered.
-    const ours = cached !== undefined || this.watchedKeys.has(normalizeScreenName(screenName));
+    const ours = cached !== undefined || this.watched.has(normalizeScreenName(screenName));
     if (online && ours && hash !== undefined && cached?.certInfoHash !== hash) {
       await this.buddyCerts(screenName, true);
     } else if (online && cached && cached.modern !== p.modern) {

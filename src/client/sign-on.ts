@@ -76,6 +76,15 @@ export function loginErrorReason(code: number): string {
   return LOGIN_REASONS[code] ?? `login refused (code 0x${code.toString(16).padStart(4, '0')})`;
 }
 
+/** The query of a refused login's error URL (empty when there is none or it is not a URL: the server chose it). */
+function errorUrlQuery(url: string | undefined): URLSearchParams {
+  try {
+    return new URL(url ?? '').searchParams;
+  } catch {
+    return new URLSearchParams();
+  }
+}
+
 /** Runs the BUCP login and returns the BOS address and cookie. */
 export async function bucpLogin(opts: SignOnOptions): Promise<{ bosAddress: string; cookie: Uint8Array; screenName: string }> {
   const login = await OscarConnection.open(opts.transport, opts.server, [], {}, { timeoutMs: opts.timeoutMs });
@@ -109,13 +118,15 @@ export async function bucpLogin(opts: SignOnOptions): Promise<{ bosAddress: stri
     }
     if (!res.ok) {
       // A throttled login names its wait in the error URL (docs/protocol.md §2.1): `...?retry-after=<seconds>`.
-      const url = res.errorUrl ?? '';
-      const wait = /[?&]retry-after=(\d+)/.exec(url)?.[1];
-      const hint = wait === undefined ? '' : ` (try again in ${wait} s)`;
       // A full account names its limit (docs/protocol.md §2.1): `...?reason=too-many-sessions&max=<n>`.
-      const full = new RegExp(`[?&]reason=${LOGIN_REASON_TOO_MANY_SESSIONS}(?:&max=(\\d+))?`).exec(url);
-      const places = full?.[1] === undefined ? 'as many places as this server allows' : `${full[1]} place${full[1] === '1' ? '' : 's'}, the most this server allows`;
-      const reason = full ? `${opts.screenName} is already signed on in ${places}; sign off one of them (a running listen or chat) and try again` : loginErrorReason(res.errorCode);
+      const q = errorUrlQuery(res.errorUrl);
+      const wait = q.get('retry-after');
+      const hint = wait !== null && /^\d+$/.test(wait) ? ` (try again in ${wait} s)` : '';
+      const max = q.get('max');
+      const places = max === null || !/^\d+$/.test(max) ? 'as many places as this server allows' : `${max} place${max === '1' ? '' : 's'}, the most this server allows`;
+      const reason = q.get('reason') === LOGIN_REASON_TOO_MANY_SESSIONS
+        ? `${opts.screenName} is already signed on in ${places}; sign off one of them (a running listen or chat) and try again`
+        : loginErrorReason(res.errorCode);
       throw new ClientError('LOGIN_FAILED', `sign-on as ${opts.screenName} refused: ${reason}${hint}`, { loginError: res.errorCode });
     }
     return { bosAddress: res.bosAddress, cookie: res.cookie, screenName: res.screenName || opts.screenName };

@@ -45,15 +45,12 @@ environment:
 `;
 
 function port(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new Error(`--${name} must be a port number 0-65535, got '${v}'`);
-  return n;
+  return v === undefined ? dflt : count(name, v, 0, 65535, 'a port number 0-65535');
 }
 
-function count(name: string, v: string, min: number, max: number): number {
+function count(name: string, v: string, min: number, max: number, what = `a whole number ${min}-${max}`): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`--${name} must be a whole number ${min}-${max}, got '${v}'`);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`--${name} must be ${what}, got '${v}'`);
   return n;
 }
 

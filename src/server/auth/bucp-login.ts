@@ -55,8 +55,15 @@ function keyResponse(engine: Engine, conn: AuthConnection, screenName: string): 
 }
 
 /** The 17/03 error URL of a refusal that names its wait. */
+/** A refused login's error URL (TLV 0x0004): the code, and what certim clients read from the query (§2.1). */
+function errorUrl(code: number, query: Record<string, string | number>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) q.set(k, String(v));
+  return `https://certim.invalid/login-error/${code}?${q}`;
+}
+
 function waitUrl(code: number, retryAfterMs: number, scope: string): string {
-  return `https://certim.invalid/login-error/${code}?retry-after=${Math.ceil(retryAfterMs / 1000)}&scope=${scope}`;
+  return errorUrl(code, { 'retry-after': Math.ceil(retryAfterMs / 1000), scope });
 }
 
 async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_BUCPLoginRequest): Promise<Reply> {
@@ -117,7 +124,7 @@ async function login(engine: Engine, conn: AuthConnection, req: SNAC_0x17_0x02_B
     const sessions = (await engine.directory.sessionsOf(key)).filter((e) => e.service === 'bos').length;
     if (sessions >= engine.config.maxSessionsPerUser) {
       engine.log('warn', LogEvent.LOGIN_FAILED, { screenName: acc.screenName, address: conn.address, via: 'oscar', reason: 'too many sessions', sessions });
-      return fail(LoginError.CONNECTING_TOO_OFTEN, `https://certim.invalid/login-error/${LoginError.CONNECTING_TOO_OFTEN}?reason=${TOO_MANY_SESSIONS}&max=${engine.config.maxSessionsPerUser}`);
+      return fail(LoginError.CONNECTING_TOO_OFTEN, errorUrl(LoginError.CONNECTING_TOO_OFTEN, { reason: TOO_MANY_SESSIONS, max: engine.config.maxSessionsPerUser }));
     }
   }
   engine.counters.loginsOk++;

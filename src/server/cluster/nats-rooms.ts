@@ -98,7 +98,7 @@ export class NatsRooms implements RoomRegistry {
       if (existing && this.live(existing, nowMs)) return { room: this.toRecord(existing), created: false };
       const idx = await this.kv.get(INDEX_KEY);
       const index = decodeIndex(idx);
-      const hadKey = key in index;
+      const replaced = index[key];
       delete index[key];
       const before = Object.keys(index).length;
       try {
@@ -106,7 +106,7 @@ export class NatsRooms implements RoomRegistry {
       } catch (e) {
         // Refused: still keep what the sweep found expired, so no later request looks at it again.
         if (RoomError.is(e) && Object.keys(index).length < before) {
-          if (hadKey) index[key] = decodeIndex(idx)[key]!;
+          if (replaced) index[key] = replaced;
           await this.write(INDEX_KEY, index, idx).catch(() => undefined);
         }
         throw e;

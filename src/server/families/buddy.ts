@@ -2,7 +2,7 @@
 import { BUDDY_FAMILY as F, BuddySubtype as S, decodeScreenNameList, encodeRights } from '../../wire/families/buddy.js';
 import { SnacErrorCode } from '../../wire/snac.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
-import { errorReply, reply, type BosFamily } from './family.js';
+import { errorReply, reply, type BosFamily, type Reply } from './family.js';
 
 /** Buddy on BOS. */
 export const buddyFamily: BosFamily = {
@@ -24,12 +24,12 @@ export const buddyFamily: BosFamily = {
         s.clientBuddies.add(k);
         added.push(k);
       }
-      const full = [errorReply(F, SnacErrorCode.ListOverflow)];
+      const full = (): Reply[] => [errorReply(F, SnacErrorCode.ListOverflow)];
       // Re-indexing walks every buddy: only when the list changed. Names added before an overflow are watched too.
-      if (added.length === 0) return overflow ? full : undefined;
+      if (added.length === 0) return overflow ? full() : undefined;
       ctx.engine.presence.reindex(s);
       const arrivals = ctx.engine.presence.arrivalsFor(s, added);
-      return overflow ? arrivals.then(() => full) : arrivals;
+      return overflow ? arrivals.then(full) : arrivals;
     },
     [S.DEL_BUDDIES]: (ctx, body) => {
       const s = ctx.session;

@@ -25,13 +25,12 @@ import { SnacErrorCode } from '../../wire/snac.js';
 import { tlvString } from '../../wire/tlv.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { DeliveryResult, Envelope } from '../cluster/directory.js';
-import { permits } from '../session/privacy.js';
+import { visibleTo } from '../session/presence.js';
 import { storedPermits } from '../session/stored-privacy.js';
 import type { Session } from '../session/session.js';
 import { userInfoBlock } from '../session/user-info-block.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
 
-const EMPTY: ReadonlySet<string> = new Set();
 /** certim's capability as the directory's envelopes name it (lowercase hex). */
 const CERTIM_CAPABILITY = Capability.CertimModernSecureIm.replace(/-/g, '').toLowerCase();
 const CERTIM_CAPABILITY_BYTES = Buffer.from(CERTIM_CAPABILITY, 'hex');
@@ -47,7 +46,7 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   const m = scanChannelMsgToHost(body);
   if (m.imDataLength > engine.config.maxMessageLength) return [errorReply(F, SnacErrorCode.MalformedPayload)];
   const toKey = normalizeScreenName(m.screenName);
-  if (!permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddyLookup : EMPTY)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
+  if (!visibleTo(me, toKey)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
 
   let out: Uint8Array;
   if (m.channel === 2 && m.hasRendezvous) {
@@ -138,7 +137,7 @@ async function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number
   const m = decodeClientAddressed(body);
   const toKey = normalizeScreenName(m.screenName);
   let accepted = 0;
-  if (permits(me.privacy, toKey, me.privacy.mode === 5 ? me.buddyLookup : EMPTY)) {
+  if (visibleTo(me, toKey)) {
     const out = encodeClientAddressed({ ...m, screenName: me.screenName });
     accepted = (await engine.directory.sendToUser(toKey, { delivery: { kind: 'snac', family: F, subtype, body: out }, from: me.key, service: me.service })).accepted;
   }

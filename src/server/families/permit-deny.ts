@@ -15,10 +15,11 @@ async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', 
   const names = decodeScreenNameList(body, engine.config.maxPermitDeny).map(normalizeScreenName);
   // Lists are shared and never changed in place (session/privacy.ts): an edit stores a changed copy.
   const privacy = s.privacy;
+  const mode = list === 'permit' ? 3 : 4;
   // Nothing to change (names already listed, or not listed to remove, mode as it is): no write and no re-announce,
   // which costs a presence event per session of the user.
   const unchanged = add
-    ? names.every((n) => privacy[list].has(n)) && privacy.mode === (list === 'permit' ? 3 : 4)
+    ? names.every((n) => privacy[list].has(n)) && privacy.mode === mode
     : names.every((n) => !privacy[list].has(n));
   if (unchanged) return;
   if (add) {
@@ -27,7 +28,6 @@ async function edit(ctx: BosContext, body: Uint8Array, list: 'permit' | 'deny', 
     // From the lists as they are now: another session's edit may have been adopted during the await.
     const next = new Set(s.privacy[list]);
     for (const n of names) next.add(n);
-    const mode = list === 'permit' ? 3 : 4;
     s.privacy = { ...s.privacy, [list]: next, mode };
     if (privacy.mode !== mode) await engine.ports.permitDeny.setMode(s.screenName, mode);
   } else {

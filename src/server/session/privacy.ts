@@ -33,16 +33,16 @@ export function toPdMode(n: number | undefined): PdMode {
   return n === 2 || n === 3 || n === 4 || n === 5 ? n : 1;
 }
 
-/**
- * True when the owner of `privacy` lets `otherKey` (normalized) see them and IM them.
- * `buddies` is the owner's buddy set (or a function producing it), consulted only for mode 5.
- */
-/** What mode 5 asks of a buddy list: is this (normalized) name on it. A Set is one; so is a session's {@link Session.buddyLookup}. */
+/** What mode 5 asks of a buddy list: is this (normalized) name on it. A Set is one; so is a session's `buddyLookup`. */
 export interface BuddyLookup {
   has(key: string): boolean;
 }
 
-export function permits(privacy: Privacy, otherKey: string, buddies: BuddyLookup | (() => BuddyLookup)): boolean {
+/**
+ * True when the owner of `privacy` lets `otherKey` (normalized) see them and IM them.
+ * `buddies` is the owner's buddy list, consulted only for mode 5.
+ */
+export function permits(privacy: Privacy, otherKey: string, buddies: BuddyLookup): boolean {
   switch (privacy.mode) {
     case 1:
       return true;
@@ -53,7 +53,7 @@ export function permits(privacy: Privacy, otherKey: string, buddies: BuddyLookup
     case 4:
       return !privacy.deny.has(otherKey);
     case 5:
-      return (typeof buddies === 'function' ? buddies() : buddies).has(otherKey);
+      return buddies.has(otherKey);
   }
 }
 

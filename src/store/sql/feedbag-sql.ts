@@ -62,8 +62,7 @@ export function sqlFeedbag(db: SqlDriver, now: () => number): FeedbagStore {
           perClass.set(cls, (perClass.get(cls) ?? 0) + 1);
         }
         const sizeOf = (it: FeedbagItem): number => Buffer.byteLength(it.name, 'utf8') + it.attributes.length;
-        const tooBig = (id: string, it: FeedbagItem): boolean =>
-          limits.maxBytes !== undefined && total - (sizes.get(id) ?? 0) + sizeOf(it) > limits.maxBytes;
+        const tooBig = (id: string, size: number): boolean => limits.maxBytes !== undefined && total - (sizes.get(id) ?? 0) + size > limits.maxBytes;
         const classFull = (cls: number): boolean => {
           const max = limits.maxPerClass?.[cls];
           return max !== undefined && (perClass.get(cls) ?? 0) >= max;
@@ -75,27 +74,28 @@ export function sqlFeedbag(db: SqlDriver, now: () => number): FeedbagStore {
           if (!wellFormed(item, op)) { results.push(FeedbagStatus.BAD_FORMAT); continue; }
           const id = `${item.groupId}:${item.itemId}`;
           const cur = existing.get(id);
+          const size = op === 'delete' ? 0 : sizeOf(item);
           if (op === 'insert') {
             if (cur !== undefined) { results.push(FeedbagStatus.ID_TAKEN); continue; }
-            if (existing.size >= limits.maxItems || classFull(item.classId) || tooBig(id, item)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
+            if (existing.size >= limits.maxItems || classFull(item.classId) || tooBig(id, size)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
             await tx.run(
               'INSERT INTO feedbag_items (sn_key, group_id, item_id, class_id, name, attributes) VALUES (?, ?, ?, ?, ?, ?)',
               [key, item.groupId, item.itemId, item.classId, item.name, item.attributes],
             );
             existing.set(id, item.classId);
-            total += sizeOf(item);
-            sizes.set(id, sizeOf(item));
+            total += size;
+            sizes.set(id, size);
             bump(item.classId, 1);
           } else if (op === 'update') {
             if (cur === undefined) { results.push(FeedbagStatus.NOT_FOUND); continue; }
-            if ((cur !== item.classId && classFull(item.classId)) || tooBig(id, item)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
+            if ((cur !== item.classId && classFull(item.classId)) || tooBig(id, size)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
             await tx.run(
               'UPDATE feedbag_items SET class_id = ?, name = ?, attributes = ? WHERE sn_key = ? AND group_id = ? AND item_id = ?',
               [item.classId, item.name, item.attributes, key, item.groupId, item.itemId],
             );
             existing.set(id, item.classId);
-            total += sizeOf(item) - sizes.get(id)!;
-            sizes.set(id, sizeOf(item));
+            total += size - sizes.get(id)!;
+            sizes.set(id, size);
             bump(cur, -1);
             bump(item.classId, 1);
           } else {
