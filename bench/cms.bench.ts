@@ -19,6 +19,7 @@ import { extraIdentity, fixtures, type FixtureIdentity } from '../src/pki/cms/fi
 import type { SecureImProfile, TrustCallback } from '../src/pki/cms/secure-im-types.js';
 
 import { importSecureImKey, webCmsCrypto, type CmsCrypto } from '../src/pki/cms/crypto.js';
+import { median } from './support/stats.js';
 
 // Rows: both profiles on the Node provider (what the CLI runs), and the modern profile on Node's WebCrypto alone
 // (`modern/webcrypto`: what a browser does, with non-extractable CryptoKeys), to show what the fast paths buy.
@@ -145,7 +146,6 @@ for (let round = 0; round < ROUNDS; round++) {
 // Noise on a shared machine only ever slows a run down, so the best round of each side is the closest estimate of
 // its true speed: the headline ratio is best-of-rounds (ours) over best-of-rounds (OpenSSL limit). The median of the
 // per-round ratios is printed too.
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const max = (xs: number[]): number => Math.max(...xs);
 let worst = Infinity;
 for (const [key, rs] of rows) {

@@ -24,7 +24,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { spawnBenchChild } from './support/child.js';
-import { fmt, quantile, sleep } from './support/stats.js';
+import { fmt, median, sleep } from './support/stats.js';
 import { killLiveCliProcesses, TestServer, type TestUser } from '../test/support/cli-process.js';
 import { proxyArgs, startFileReceiver } from '../test/support/file-peer.js';
 
@@ -182,7 +182,6 @@ try {
     }
   }
   const rate = (s: number): number => MB / s;
-  const median = (xs: readonly number[]): number => quantile(xs, 0.5);
   const list = (xs: readonly number[]): string => xs.map((x) => fmt(rate(x), 1)).join(', ');
   const baseData = median(base.map((b) => b.data));
   console.log(`baseline TLS pipe via forwarder ${fmt(rate(baseData), 1).padStart(8)} MB/s median (runs: ${list(base.map((b) => b.data))})`);

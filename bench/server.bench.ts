@@ -13,6 +13,8 @@
  *
  * Usage: npm run bench -- server          (N = 100 and 1,000)
  *        CERTIM_BENCH_N=100,1000,5000 npm run bench -- server
+ *        CERTIM_BENCH_ROUNDS=5           (rounds per N, default 3: the two targets alternate which runs first, and the
+ *                                         ratio is also given as the median over rounds)
  *        CERTIM_BENCH_TARGETS=baseline   (only the baseline; for developing the load generator)
  *        CERTIM_BENCH_PROFILE=/tmp/prof  (V8 CPU profiles of the children)
  */
@@ -22,13 +24,15 @@ import { join } from 'node:path';
 import { spawnBenchChild, spawnServerChild, type BenchChild } from './support/child.js';
 import { closedLoop, fixedRate, signOnAll, type PhaseResult } from './support/load-run.js';
 import { createBenchAccounts, BENCH_PASSWORD, benchScreenName } from './support/bench-accounts.js';
-import { fmt, sleep } from './support/stats.js';
+import { fmt, median, sleep } from './support/stats.js';
 import { IM_FRAME_BYTES } from './support/load-client.js';
 
 const PHASE_SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
 // Even sizes only: clients and the baseline relay pair index i with i ^ 1.
 const SIZES = (process.env.CERTIM_BENCH_N ?? '100,1000').split(',').map(Number).filter((n) => n >= 2 && n % 2 === 0);
 const TARGETS = (process.env.CERTIM_BENCH_TARGETS ?? 'server,baseline').split(',');
+// Rounds per N: each runs both targets on fresh processes, alternating which goes first; the summary is the median.
+const ROUNDS = Math.max(1, Number(process.env.CERTIM_BENCH_ROUNDS ?? 3));
 
 interface TargetRun {
   signOnPerSec: number;
@@ -100,22 +104,44 @@ function line(name: string, r: TargetRun): string {
   ].join(' ');
 }
 
-console.log(`server bench: loopback, ${IM_FRAME_BYTES}-byte ICBM ch-1 frames, phases of ${PHASE_SECONDS} s, N = ${SIZES.join(', ')}`);
+console.log(`server bench: loopback, ${IM_FRAME_BYTES}-byte ICBM ch-1 frames, phases of ${PHASE_SECONDS} s, N = ${SIZES.join(', ')}, ${ROUNDS} round(s) each`);
 for (const n of SIZES) {
   console.log(`\nN = ${fmt(n)} clients (${n / 2} pairs)`);
-  // Offered rate for the latency phase: half of what the server sustained flat out (or the baseline, when the server
-  // is not benched), the same for both, so they are compared below saturation at the same load.
+  // Offered rate for the latency phase: half of what the server sustained flat out in the first round (or the
+  // baseline's, when the server is not benched), the same for both targets and every round, so they are compared
+  // below saturation at the same load.
   let rate = 0;
   const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
-  const server = TARGETS.includes('server') ? await runTarget('server', n, pick) : undefined;
-  if (server) console.log(line('server', server));
-  const base0 = TARGETS.includes('baseline') ? await runTarget('baseline', n, pick) : undefined;
-  if (base0) console.log(line('baseline', base0));
-  if (server && base0) {
+  const perCpu: number[] = [];
+  const p99s: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (ROUNDS > 1) console.log(`  round ${round}`);
+    // Odd rounds run the server first, even rounds the baseline first: a host that drifts during the run (other
+    // tenants, thermal state) tilts the rounds both ways instead of always favouring one target.
+    const order = TARGETS.filter((t): t is 'server' | 'baseline' => t === 'server' || t === 'baseline');
+    if (round % 2 === 0) order.reverse();
+    const runs = new Map<string, TargetRun>();
+    for (const kind of order) {
+      const r = await runTarget(kind, n, pick);
+      runs.set(kind, r);
+      console.log(line(kind, r));
+    }
+    const server = runs.get('server');
+    const base0 = runs.get('baseline');
+    if (server && base0) {
+      perCpu.push(server.closedPerCpuSec / base0.closedPerCpuSec);
+      p99s.push(server.fixed.p99 / base0.fixed.p99);
+      console.log(
+        `  ratio server/baseline: throughput ${fmt(server.closed.perSecond / base0.closed.perSecond, 2)} (wall), ` +
+          `${fmt(server.closedPerCpuSec / base0.closedPerCpuSec, 2)} (per relay-CPU-second); ` +
+          `p99 at ${fmt(rate)}/s: ${fmt(server.fixed.p99 / base0.fixed.p99, 2)}x the baseline's`,
+      );
+    }
+  }
+  if (perCpu.length > 1) {
     console.log(
-      `  ratio server/baseline: throughput ${fmt(server.closed.perSecond / base0.closed.perSecond, 2)} (wall), ` +
-        `${fmt(server.closedPerCpuSec / base0.closedPerCpuSec, 2)} (per relay-CPU-second); ` +
-        `p99 at ${fmt(rate)}/s: ${fmt(server.fixed.p99 / base0.fixed.p99, 2)}x the baseline's`,
+      `  over ${perCpu.length} rounds: per relay-CPU-second median ${fmt(median(perCpu), 2)} (${perCpu.map((x) => fmt(x, 2)).join(', ')}); ` +
+        `p99 median ${fmt(median(p99s), 2)}x the baseline's`,
     );
   }
 }

@@ -19,6 +19,7 @@ import {
 import { UserInfoBuilder } from '../src/wire/user-info.js';
 import { tlv } from '../src/wire/tlv.js';
 import { Prng } from '../src/wire/fuzz-kit.test-support.js';
+import { median } from './support/stats.js';
 
 const FRAMES = 20_000;
 const ROUNDS = 9;
@@ -91,11 +92,6 @@ function baseline(chunks: Uint8Array[]): number {
     }
   }
   return frames;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 const { stream, sizes, encrypted } = buildStream();
