@@ -102,7 +102,7 @@ function run<T>(client: PeerHost, connect: (signal: AbortSignal) => Promise<AnyC
       if (ac.signal.aborted) throw new PeerError('ABORTED', 'you cancelled the transfer', { cause: e });
       if (!PeerError.is(e, 'TRANSFER_CLOSED')) {
         // We end it (a refused name, a bad checksum, a protocol error): tell the peer, then close the stream.
-        await client.sendRendezvous(c.peer, encodeCancel(c)).catch(() => undefined);
+        await client.sendRendezvous(c.peer, encodeCancel(c, PeerError.is(e, 'PEER_TIMEOUT') ? RvCancelReason.Timeout : RvCancelReason.Unknown)).catch(() => undefined);
         c.socket.destroy();
       }
       if (PeerError.is(e, 'TRANSFER_CLOSED')) {
@@ -128,8 +128,8 @@ function run<T>(client: PeerHost, connect: (signal: AbortSignal) => Promise<AnyC
   };
 }
 
-function encodeCancel(c: AnyConnection): Uint8Array {
-  return encodeRendezvous({ type: RvType.Cancel, cookie: c.cookie, capability: c.capability, cancelReason: RvCancelReason.Unknown });
+function encodeCancel(c: AnyConnection, cancelReason: number = RvCancelReason.Unknown): Uint8Array {
+  return encodeRendezvous({ type: RvType.Cancel, cookie: c.cookie, capability: c.capability, cancelReason });
 }
 
 /** Offers `path` (a file or a directory) to `to` and sends it once accepted. */

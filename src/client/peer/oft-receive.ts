@@ -63,6 +63,8 @@ export interface ReceiveFilesOptions {
   onProgress?: (p: TransferProgress) => void;
   /** Clock for rates (tests). */
   now?: () => number;
+  /** Longest wait for the sender's next bytes (default OFT_STALL_MS, oft-stream.ts). */
+  stallMs?: number;
 }
 
 async function safeDirectory(root: string, parts: string[]): Promise<string> {
@@ -110,7 +112,7 @@ async function partialChecksum(path: string, length: number): Promise<number> {
 /** Receives the files of an accepted offer over `conn`. Leaves a `.certim-part` behind if interrupted. */
 export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o: ReceiveFilesOptions): Promise<ReceivedFile[]> {
   const root = await realpath(o.dir);
-  const s = new OftStream(conn.socket, conn.peer);
+  const s = new OftStream(conn.socket, conn.peer, o.stallMs);
   const meter = new ProgressMeter(o.onProgress, o.now);
   const out: ReceivedFile[] = [];
   let doneBytes = 0;
@@ -165,17 +167,22 @@ export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o
     const progress = (force = false): void => meter.update({
       file: name, fileIndex: i + 1, fileCount: h.totalFiles, fileBytes, fileSize: h.size, bytes: doneBytes + fileBytes, totalSize: o.offer.totalSize,
     }, force);
+    let writer: BatchedFileWriter | undefined;
     try {
       if (offset > 0) await fh.truncate(offset);
-      const writer = new BatchedFileWriter(fh, offset, h.size - offset);
+      const w = (writer = new BatchedFileWriter(fh, offset, h.size - offset));
       await s.raw(h.size - offset, (chunk) => {
         checksum = oftChecksum(chunk, checksum, fileBytes);
         fileBytes += chunk.length;
         progress();
-        return writer.add(chunk);
+        return w.add(chunk);
       });
-      await writer.close();
+      writer = undefined;
+      await w.close();
     } finally {
+      // Interrupted (the sender stalled or left): what arrived is written out, so a resume starts from it (its
+      // checksum is taken from the disk then). A write that fails here changes nothing: the transfer failed already.
+      if (writer) await writer.close().catch(() => undefined);
       await fh.close();
     }
     const fin: OftHeader = { ...h, type: OftType.Done, flags: h.flags | OftFlag.Done, filesLeft: Math.max(0, h.filesLeft - 1), bytesReceived: fileBytes, receivedChecksum: checksum };

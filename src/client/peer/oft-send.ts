@@ -12,7 +12,7 @@ import { OFT_CHECKSUM_EMPTY, OftFlag, OftType, oftChecksum, oftHeader, type OftH
 import { SendFileKind, encodeSendFileServiceData } from '../../wire/rendezvous.js';
 import { PeerError } from './peer-error.js';
 import { oftName } from './oft-names.js';
-import { OftStream } from './oft-stream.js';
+import { OFT_STALL_MS, OftStream, stallError } from './oft-stream.js';
 import { ProgressMeter, type TransferProgress } from './oft-progress.js';
 import type { PeerConnection, PlainPeerConnection } from './peer-connection.js';
 
@@ -92,11 +92,15 @@ export async function fileChecksum(path: string, length?: number): Promise<numbe
   return c;
 }
 
-/** Writes `chunk`, resolving when the socket can take more; rejects if the socket closes first. */
-export function writeWithBackpressure(socket: Duplex, chunk: Uint8Array): Promise<void> | undefined {
+/**
+ * Writes `chunk`, resolving when the socket can take more; rejects if the socket closes first, or with PEER_TIMEOUT
+ * (and destroys the socket) when the peer reads nothing of it for `stallMs`.
+ */
+export function writeWithBackpressure(socket: Duplex, chunk: Uint8Array, peer: string, stallMs = OFT_STALL_MS): Promise<void> | undefined {
   if (socket.write(chunk)) return undefined;
   return new Promise((resolve, reject) => {
     const done = (e?: Error): void => {
+      clearTimeout(timer);
       socket.off('drain', onDrain);
       socket.off('close', onClose);
       if (e) reject(e);
@@ -104,6 +108,10 @@ export function writeWithBackpressure(socket: Duplex, chunk: Uint8Array): Promis
     };
     const onDrain = (): void => done();
     const onClose = (): void => done(new PeerError('TRANSFER_CLOSED', 'the connection closed while sending'));
+    const timer = setTimeout(() => {
+      done(stallError(peer, 'read nothing of what we sent', stallMs));
+      socket.destroy();
+    }, stallMs);
     socket.on('drain', onDrain);
     socket.on('close', onClose);
   });
@@ -115,6 +123,8 @@ export interface SendFilesOptions {
   onProgress?: (p: TransferProgress) => void;
   /** Clock for rates (tests). */
   now?: () => number;
+  /** Longest wait for the receiver, to answer or to read on (default {@link OFT_STALL_MS}). */
+  stallMs?: number;
 }
 
 /** What a finished send did. */
@@ -129,7 +139,7 @@ export interface SendResultSummary {
 
 /** Sends `offer` over `conn` (the proposer's side of a send-file rendezvous). Ends the stream when done. */
 export async function sendFiles(conn: PeerConnection | PlainPeerConnection, offer: OutgoingOffer, opts: SendFilesOptions = {}): Promise<SendResultSummary> {
-  const s = new OftStream(conn.socket, conn.peer);
+  const s = new OftStream(conn.socket, conn.peer, opts.stallMs);
   const meter = new ProgressMeter(opts.onProgress, opts.now);
   let done = 0;
   let bytesSent = 0;
@@ -165,7 +175,7 @@ export async function sendFiles(conn: PeerConnection | PlainPeerConnection, offe
       const rs = createReadStream(f.path, { start: offset, end: f.size - 1, highWaterMark: 256 * 1024 });
       try {
         for await (const chunk of rs as AsyncIterable<Buffer>) {
-          const wait = writeWithBackpressure(conn.socket, chunk);
+          const wait = writeWithBackpressure(conn.socket, chunk, conn.peer, s.stallMs);
           fileBytes += chunk.length;
           bytesSent += chunk.length;
           progress();

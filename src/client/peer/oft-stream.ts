@@ -3,10 +3,20 @@
  * before the rest is buffered) and runs of raw file bytes of a known length, handed to the consumer chunk by chunk.
  * Reads are pulled (the stream's async iterator), so a slow consumer (a disk write) stops the reading and TCP
  * carries the backpressure to the sender; at most one read chunk is held in user space.
+ *
+ * Every wait for the peer has a stall limit ({@link OFT_STALL_MS}): a peer that goes silent, or stops reading what
+ * we send, ends the transfer with PEER_TIMEOUT instead of holding it (its file handle, the CLI command) forever.
  */
 import type { Duplex } from 'node:stream';
 import { decodeOftHeader, encodeOftHeader, oftHeaderLength, type OftHeader } from '../../wire/oft.js';
 import { PeerError } from './peer-error.js';
+
+/**
+ * Longest a transfer waits for its peer: for the next bytes, or for the peer to read what we sent. It covers the
+ * longest legitimate silence, a sender computing the OFT checksum of a file before its prompt (a file is at most
+ * 4 GiB, the header's u32 size: about 80 s at 50 MB/s from a slow disk).
+ */
+export const OFT_STALL_MS = 180_000;
 
 /** Pulls OFT headers and file bytes from a Duplex. */
 export class OftStream {
@@ -14,17 +24,28 @@ export class OftStream {
   /** Bytes read but not consumed yet. */
   private pending: Buffer = Buffer.alloc(0);
 
-  constructor(readonly socket: Duplex, private readonly peer: string) {
+  /** @param stallMs longest wait for the peer's next bytes (default {@link OFT_STALL_MS}) */
+  constructor(readonly socket: Duplex, private readonly peer: string, readonly stallMs = OFT_STALL_MS) {
     this.it = (socket as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   }
 
-  /** The next chunk from the stream; TRANSFER_CLOSED at its end or on an error. */
+  /** The next chunk from the stream; TRANSFER_CLOSED at its end or on an error, PEER_TIMEOUT after a stall. */
   private async read(what: string): Promise<Buffer> {
     let r: IteratorResult<Buffer>;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(stallError(this.peer, `sent nothing while we waited for ${what}`, this.stallMs));
+        this.socket.destroy();
+      }, this.stallMs);
+    });
     try {
-      r = await this.it.next();
+      r = await Promise.race([this.it.next(), stalled]);
     } catch (e) {
+      if (PeerError.is(e, 'PEER_TIMEOUT')) throw e;
       throw new PeerError('TRANSFER_CLOSED', `the connection with ${this.peer} failed while waiting for ${what}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
     }
     if (r.done) throw new PeerError('TRANSFER_CLOSED', `${this.peer} closed the connection while we waited for ${what}`);
     return r.value;
@@ -74,4 +95,9 @@ export class OftStream {
   send(h: OftHeader): void {
     this.socket.write(encodeOftHeader(h));
   }
+}
+
+/** The PEER_TIMEOUT of a peer that `did` something for `ms` (how long, in the message, in whole seconds). */
+export function stallError(peer: string, did: string, ms: number): PeerError {
+  return new PeerError('PEER_TIMEOUT', `${peer} ${did} for ${Math.max(1, Math.round(ms / 1000))} s; the transfer was stopped`);
 }
