@@ -132,7 +132,7 @@ export class GetFileClient {
   }
 
   private send(h: OftHeader): Promise<void> {
-    return writeAll(this.o.stream, encodeOftHeader(h));
+    return writeAll(this.o.stream, encodeOftHeader(h), this.step, `Get File from ${this.o.peer.screenName}`);
   }
 
   private refusedOrUnexpected(h: OftHeader, segments: string[], wanted: string): ClientError {

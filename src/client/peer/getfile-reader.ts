@@ -86,12 +86,16 @@ export class PeerReader {
   }
 }
 
-/** Writes to the stream, waiting for drain when its buffer is full; fails if the stream is gone. */
-export function writeAll(stream: Duplex, b: Uint8Array): Promise<void> {
+/**
+ * Writes to the stream, waiting for drain when its buffer is full; fails if the stream is gone, or with TIMEOUT (the
+ * stream destroyed) when the peer reads nothing of it for `timeoutMs`.
+ */
+export function writeAll(stream: Duplex, b: Uint8Array, timeoutMs: number, what: string): Promise<void> {
   if (stream.destroyed || stream.writableEnded) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'the peer connection is closed'));
   if (stream.write(b)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = (e?: Error): void => {
+      clearTimeout(timer);
       stream.off('drain', onDrain);
       stream.off('close', onClose);
       if (e) reject(e);
@@ -99,6 +103,10 @@ export function writeAll(stream: Duplex, b: Uint8Array): Promise<void> {
     };
     const onDrain = (): void => done();
     const onClose = (): void => done(new ClientError('CONNECTION_CLOSED', 'the peer connection closed while sending'));
+    const timer = setTimeout(() => {
+      done(new ClientError('TIMEOUT', `${what}: the peer read nothing for ${Math.max(1, Math.round(timeoutMs / 1000))} s`));
+      stream.destroy();
+    }, timeoutMs);
     stream.on('drain', onDrain);
     stream.on('close', onClose);
   });

@@ -105,7 +105,7 @@ export async function serveShare(o: ShareSessionOptions): Promise<void> {
         o.onEvent({ kind: 'refused', from: who, path: shown, reason: e.message });
         await writeAll(o.stream, encodeOftHeader(oftHeader({
           type: GETFILE_REFUSED_TYPE, cookie: o.cookie, name: req.name, bytesReceived: e.code, totalFiles: 0, filesLeft: 0,
-        })));
+        })), step, `Get File to ${o.peer.screenName}`);
       }
     }
   } finally {
@@ -166,9 +166,9 @@ async function sendListing(o: ShareSessionOptions, reader: PeerReader, rootReal:
     type: OftType.GetFileList, cookie: o.cookie, flags: OftFlag.Default | OftFlag.FileList, totalFiles: entries.length,
     filesLeft: 1, totalParts: 1, partsLeft: 1, size: list.length, totalSize: list.length, checksum: oftChecksum(list),
     modTime: Math.floor(st.mtimeMs / 1000), name: joinGetFilePath(segments),
-  })));
+  })), step, `Get File to ${o.peer.screenName}`);
   await expect(reader, step, OftType.GetFileListAck, o.peer.screenName);
-  await writeAll(o.stream, list);
+  await writeAll(o.stream, list, step, `Get File to ${o.peer.screenName}`);
   await expect(reader, step, OftType.GetFileListReceived, o.peer.screenName);
   return entries.length;
 }
@@ -201,13 +201,13 @@ async function sendFile(o: ShareSessionOptions, reader: PeerReader, rootReal: st
     await writeAll(o.stream, encodeOftHeader(oftHeader({
       type: OftType.Prompt, cookie: o.cookie, size, totalSize: size, checksum: sum ?? oftChecksum(new Uint8Array(0)),
       modTime: Math.floor(fst.mtimeMs / 1000), name,
-    })));
+    })), step, `Get File to ${o.peer.screenName}`);
     const ack = await reader.header(step);
     if (ack.type !== OftType.Ack) throw new ClientError('PROTOCOL', `${o.peer.screenName} answered a file prompt with OFT2 type 0x${ack.type.toString(16)} (resuming is not supported)`);
     for (let pos = 0; pos < size;) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
       if (bytesRead === 0) throw new ClientError('PROTOCOL', `${showPath(segments)} shrank while it was sent; connection closed`);
-      await writeAll(o.stream, Buffer.from(buf.subarray(0, bytesRead)));
+      await writeAll(o.stream, Buffer.from(buf.subarray(0, bytesRead)), step, `Get File to ${o.peer.screenName}`);
       pos += bytesRead;
     }
     const done = await expect(reader, step, OftType.Done, o.peer.screenName);

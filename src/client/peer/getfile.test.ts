@@ -9,6 +9,7 @@ import { OftFlag, OftType, encodeOftHeader, oftChecksum, oftHeader } from '../..
 import { GetFileClient } from './getfile-client.js';
 import { PeerReader } from './getfile-reader.js';
 import { serveShare, type ShareEvent } from './getfile-share.js';
+import { within } from './deadline.test-support.js';
 import { makeTestCa, testPeerIdentity, tlsPair, type TestPeerIdentity } from './odc-tls-pair.test-support.js';
 import type { TestCa } from '../../pki/test-ca.test-support.js';
 
@@ -222,6 +223,33 @@ test('an idle requester is hung up on after the idle time', async () => {
     const served = serveShare({ root: share, stream: p.client, cookie: COOKIE, peer: { screenName: 'alice', fingerprint: '', trust: 'ca' }, onEvent: () => undefined, stepMs: 100, idleMs: 100 });
     // The requester never acknowledges the listing: the owner gives up after stepMs.
     await assert.rejects(served, (e: Error & { code?: string }) => e.code === 'TIMEOUT');
+  } finally {
+    p.close();
+  }
+});
+
+test('a requester that takes a file prompt and then reads nothing is hung up on after the step time (TIMEOUT)', { timeout: 30_000 }, async () => {
+  const root = await mkdtemp(join(base, 'big-share-'));
+  // Larger than what the TLS and loopback socket buffers on both sides take, so the owner must wait for the reader.
+  await writeFile(join(root, 'big.bin'), Buffer.alloc(64 << 20, 1));
+  const p = await tlsPair(ca, requester, owner);
+  try {
+    const events: ShareEvent[] = [];
+    const served = serveShare({ root, stream: p.client, cookie: COOKIE, peer: { screenName: 'alice', fingerprint: '', trust: 'ca' }, onEvent: (e) => events.push(e), stepMs: 300 });
+    served.catch(() => undefined);
+    const r = new PeerReader(p.server, 'raw');
+    const send = (h: Parameters<typeof encodeOftHeader>[0]): boolean => p.server.write(encodeOftHeader(h));
+    const listing = await r.header(5000);
+    send({ ...listing, type: OftType.GetFileListAck, flags: OftFlag.Default, cookie: COOKIE });
+    await r.exactly(listing.size, 5000);
+    send({ ...listing, type: OftType.GetFileListReceived, flags: OftFlag.Default | OftFlag.Done, cookie: COOKIE, bytesReceived: listing.size });
+    send(oftHeader({ type: OftType.GetFileRequestFile, cookie: COOKIE, name: joinGetFilePath(['big.bin']), totalFiles: 0, filesLeft: 0 }));
+    const prompt = await r.header(5000);
+    assert.equal(prompt.type, OftType.Prompt);
+    send({ ...prompt, type: OftType.Ack, cookie: COOKIE, bytesReceived: 0, receivedChecksum: oftChecksum(new Uint8Array(0)) });
+    p.server.pause(); // and never reads again
+    await assert.rejects(within(served, 10_000), (e: Error & { code?: string }) => e.code === 'TIMEOUT' && /read nothing/.test(e.message));
+    assert.ok(events.some((e) => e.kind === 'failed' && e.path === '/big.bin'), 'the owner is told');
   } finally {
     p.close();
   }

@@ -9,6 +9,7 @@ import { OftType, decodeOftHeader, encodeOftHeader, oftChecksum, oftHeader } fro
 import { RvType } from '../../wire/rendezvous.js';
 import { receiveFiles } from './oft-receive.js';
 import { collectOffer, sendFiles } from './oft-send.js';
+import { within } from './deadline.test-support.js';
 import type { PlainPeerConnection } from './peer-connection.js';
 
 /**
@@ -36,15 +37,6 @@ async function peerPair(peer: string, cookie: Uint8Array): Promise<{ conn: Plain
       srv.close();
     },
   };
-}
-
-/** Settles as `p`, or rejects after `ms`: a regression that hangs fails here, and the test's cleanup still runs. */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(t));
 }
 
 /** Reads exactly `n` bytes from `s`. */
