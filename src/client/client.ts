@@ -231,9 +231,9 @@ const CAP_MODERN = capabilityBytes('CertimModernSecureIm');
 /** certim secure rooms (docs/protocol.md §16.1): announced with the modern profile. */
 const CAP_ROOMS = capabilityBytes('CertimSecureRooms');
 
-/** Refusals that never fall back to plaintext, even when the caller allowed plaintext. */
 /** Most buddies' presence kept (the server may announce names never asked about: past this the oldest goes). */
 const MAX_PRESENCE_ENTRIES = 5000;
+/** Refusals that never fall back to plaintext, even when the caller allowed plaintext. */
 const HARD_REFUSALS: ReadonlySet<string> = new Set(['BUDDY_REVOKED', 'CLASSIC_CLIENT', 'CRL_UNAVAILABLE', 'KEY_CHANGED', 'OWN_CERT_REVOKED']);
 
 /** A certim session. See the file comment. */
@@ -273,7 +273,7 @@ export class CertimClient extends TypedEmitter<CertimClientEvents> {
     this.codec = opts.codec ?? defaultCodec;
     this.replayCache = opts.replayCache ?? new MemoryReplayCache();
     this.now = opts.now ?? (() => new Date());
-    for (const b of opts.buddies ?? []) if (!this.watched.has(normalizeScreenName(b))) this.watched.set(normalizeScreenName(b), b);
+    for (const b of opts.buddies ?? []) this.addBuddy(b); // not connected yet: only remembered, sent at sign-on
     this.spool = opts.spool;
     this.assembler = new PartAssembler<IncomingIm>(() => this.now().getTime());
   }

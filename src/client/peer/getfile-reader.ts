@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WireError } from '../../wire/bytes.js';
 import { decodeOftHeader, oftHeaderLength, type OftHeader } from '../../wire/oft.js';
 import { ClientError } from '../errors.js';
+import { drainedWithin, nextWithin } from './peer-wait.js';
 
 /** Reads OFT2 headers and raw bytes from one stream, one read at a time. */
 export class PeerReader {
@@ -19,22 +20,13 @@ export class PeerReader {
   }
 
   private async fill(timeoutMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.stream.destroy();
-        reject(new ClientError('TIMEOUT', `${this.what}: nothing received for ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-    });
     try {
-      const r = await Promise.race([this.it.next(), timeout]);
+      const r = await nextWithin(this.it, this.stream, timeoutMs, () => new ClientError('TIMEOUT', `${this.what}: nothing received for ${Math.round(timeoutMs / 1000)} s`));
       if (r.done) throw new ClientError('CONNECTION_CLOSED', `${this.what}: the peer closed the connection`);
       this.buf = this.buf.length === 0 ? r.value : Buffer.concat([this.buf, r.value]);
     } catch (e) {
       if (ClientError.is(e)) throw e;
       throw new ClientError('CONNECTION_CLOSED', `${this.what}: ${(e as Error).message}`, { cause: e });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -93,21 +85,9 @@ export class PeerReader {
 export function writeAll(stream: Duplex, b: Uint8Array, timeoutMs: number, what: string): Promise<void> {
   if (stream.destroyed || stream.writableEnded) return Promise.reject(new ClientError('CONNECTION_CLOSED', 'the peer connection is closed'));
   if (stream.write(b)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const done = (e?: Error): void => {
-      clearTimeout(timer);
-      stream.off('drain', onDrain);
-      stream.off('close', onClose);
-      if (e) reject(e);
-      else resolve();
-    };
-    const onDrain = (): void => done();
-    const onClose = (): void => done(new ClientError('CONNECTION_CLOSED', 'the peer connection closed while sending'));
-    const timer = setTimeout(() => {
-      done(new ClientError('TIMEOUT', `${what}: the peer read nothing for ${Math.max(1, Math.round(timeoutMs / 1000))} s`));
-      stream.destroy();
-    }, timeoutMs);
-    stream.on('drain', onDrain);
-    stream.on('close', onClose);
-  });
+  return drainedWithin(
+    stream, timeoutMs,
+    () => new ClientError('CONNECTION_CLOSED', 'the peer connection closed while sending'),
+    () => new ClientError('TIMEOUT', `${what}: the peer read nothing for ${Math.max(1, Math.round(timeoutMs / 1000))} s`),
+  );
 }

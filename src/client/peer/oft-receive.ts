@@ -167,22 +167,22 @@ export async function receiveFiles(conn: PeerConnection | PlainPeerConnection, o
     const progress = (force = false): void => meter.update({
       file: name, fileIndex: i + 1, fileCount: h.totalFiles, fileBytes, fileSize: h.size, bytes: doneBytes + fileBytes, totalSize: o.offer.totalSize,
     }, force);
-    let writer: BatchedFileWriter | undefined;
     try {
       if (offset > 0) await fh.truncate(offset);
-      const w = (writer = new BatchedFileWriter(fh, offset, h.size - offset));
+      const writer = new BatchedFileWriter(fh, offset, h.size - offset);
       await s.raw(h.size - offset, (chunk) => {
         checksum = oftChecksum(chunk, checksum, fileBytes);
         fileBytes += chunk.length;
         progress();
-        return w.add(chunk);
+        return writer.add(chunk);
+      }).catch(async (e: unknown) => {
+        // Interrupted (the sender stalled or left): what arrived is written out, so a resume starts from it (its
+        // checksum is taken from the disk then). A write failing here changes nothing: the transfer failed already.
+        await writer.close().catch(() => undefined);
+        throw e;
       });
-      writer = undefined;
-      await w.close();
+      await writer.close();
     } finally {
-      // Interrupted (the sender stalled or left): what arrived is written out, so a resume starts from it (its
-      // checksum is taken from the disk then). A write that fails here changes nothing: the transfer failed already.
-      if (writer) await writer.close().catch(() => undefined);
       await fh.close();
     }
     const fin: OftHeader = { ...h, type: OftType.Done, flags: h.flags | OftFlag.Done, filesLeft: Math.max(0, h.filesLeft - 1), bytesReceived: fileBytes, receivedChecksum: checksum };

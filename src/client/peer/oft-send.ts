@@ -13,6 +13,7 @@ import { SendFileKind, encodeSendFileServiceData } from '../../wire/rendezvous.j
 import { PeerError } from './peer-error.js';
 import { oftName } from './oft-names.js';
 import { OFT_STALL_MS, OftStream, stallError } from './oft-stream.js';
+import { drainedWithin } from './peer-wait.js';
 import { ProgressMeter, type TransferProgress } from './oft-progress.js';
 import type { PeerConnection, PlainPeerConnection } from './peer-connection.js';
 
@@ -98,23 +99,11 @@ export async function fileChecksum(path: string, length?: number): Promise<numbe
  */
 export function writeWithBackpressure(socket: Duplex, chunk: Uint8Array, peer: string, stallMs = OFT_STALL_MS): Promise<void> | undefined {
   if (socket.write(chunk)) return undefined;
-  return new Promise((resolve, reject) => {
-    const done = (e?: Error): void => {
-      clearTimeout(timer);
-      socket.off('drain', onDrain);
-      socket.off('close', onClose);
-      if (e) reject(e);
-      else resolve();
-    };
-    const onDrain = (): void => done();
-    const onClose = (): void => done(new PeerError('TRANSFER_CLOSED', 'the connection closed while sending'));
-    const timer = setTimeout(() => {
-      done(stallError(peer, 'read nothing of what we sent', stallMs));
-      socket.destroy();
-    }, stallMs);
-    socket.on('drain', onDrain);
-    socket.on('close', onClose);
-  });
+  return drainedWithin(
+    socket, stallMs,
+    () => new PeerError('TRANSFER_CLOSED', 'the connection closed while sending'),
+    () => stallError(peer, 'read nothing of what we sent', stallMs),
+  );
 }
 
 /** Options of {@link sendFiles}. */

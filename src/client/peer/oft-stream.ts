@@ -10,6 +10,7 @@
 import type { Duplex } from 'node:stream';
 import { decodeOftHeader, encodeOftHeader, oftHeaderLength, type OftHeader } from '../../wire/oft.js';
 import { PeerError } from './peer-error.js';
+import { nextWithin } from './peer-wait.js';
 
 /**
  * Longest a transfer waits for its peer: for the next bytes, or for the peer to read what we sent. It covers the
@@ -32,20 +33,11 @@ export class OftStream {
   /** The next chunk from the stream; TRANSFER_CLOSED at its end or on an error, PEER_TIMEOUT after a stall. */
   private async read(what: string): Promise<Buffer> {
     let r: IteratorResult<Buffer>;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(stallError(this.peer, `sent nothing while we waited for ${what}`, this.stallMs));
-        this.socket.destroy();
-      }, this.stallMs);
-    });
     try {
-      r = await Promise.race([this.it.next(), stalled]);
+      r = await nextWithin(this.it, this.socket, this.stallMs, () => stallError(this.peer, `sent nothing while we waited for ${what}`, this.stallMs));
     } catch (e) {
       if (PeerError.is(e, 'PEER_TIMEOUT')) throw e;
       throw new PeerError('TRANSFER_CLOSED', `the connection with ${this.peer} failed while waiting for ${what}: ${(e as Error).message}`, { cause: e });
-    } finally {
-      clearTimeout(timer);
     }
     if (r.done) throw new PeerError('TRANSFER_CLOSED', `${this.peer} closed the connection while we waited for ${what}`);
     return r.value;

@@ -39,6 +39,9 @@ export interface ReplayCacheState {
   floors?: [string, number][];
 }
 
+/** Fewest per-sender floors at which a check sweeps out those older than the window. */
+const FLOOR_SWEEP_MIN = 1024;
+
 /** An in-memory, bounded replay cache. */
 export class MemoryReplayCache implements ReplayCache {
   private seen = new Map<string, number>(); // key -> signing time (ms), in insertion order
@@ -49,6 +52,8 @@ export class MemoryReplayCache implements ReplayCache {
    * raised a shared floor past now and every modern IM from everyone was refused as stale for up to ten minutes.
    */
   private floors = new Map<string, number>();
+  /** Size of {@link floors} past which the next check sweeps it. */
+  private sweepFloorsAt = FLOOR_SWEEP_MIN;
   private readonly windowMs: number;
   private readonly maxSkewMs: number;
   private readonly maxEntries: number;
@@ -82,8 +87,12 @@ export class MemoryReplayCache implements ReplayCache {
       this.seen.delete(k);
       this.raiseSenderFloor(k.slice(0, k.indexOf('\u0000')), kt);
     }
-    // A floor older than the window refuses nothing the window does not: forget those (rarely: once they are many).
-    if (this.floors.size > 1024) for (const [who, f] of this.floors) if (f < n - this.windowMs) this.floors.delete(who);
+    // A floor older than the window refuses nothing the window does not: forget those, in a sweep whenever the map
+    // has doubled since the last one (so a map of floors that are all still in the window is not swept per check).
+    if (this.floors.size > this.sweepFloorsAt) {
+      for (const [who, f] of this.floors) if (f < n - this.windowMs) this.floors.delete(who);
+      this.sweepFloorsAt = Math.max(FLOOR_SWEEP_MIN, 2 * this.floors.size);
+    }
     this.seen.set(key, t);
     return 'fresh';
   }

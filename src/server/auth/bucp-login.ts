@@ -54,7 +54,6 @@ function keyResponse(engine: Engine, conn: AuthConnection, screenName: string): 
   return reply(F, S.KEY_RESPONSE, encodeKeyResponse(encodeText(key)));
 }
 
-/** The 17/03 error URL of a refusal that names its wait. */
 /** A refused login's error URL (TLV 0x0004): the code, and what certim clients read from the query (§2.1). */
 function errorUrl(code: number, query: Record<string, string | number>): string {
   const q = new URLSearchParams();
@@ -62,6 +61,7 @@ function errorUrl(code: number, query: Record<string, string | number>): string 
   return `https://certim.invalid/login-error/${code}?${q}`;
 }
 
+/** The 17/03 error URL of a refusal that names its wait. */
 function waitUrl(code: number, retryAfterMs: number, scope: string): string {
   return errorUrl(code, { 'retry-after': Math.ceil(retryAfterMs / 1000), scope });
 }

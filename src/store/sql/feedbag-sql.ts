@@ -47,8 +47,7 @@ export function sqlFeedbag(db: SqlDriver, now: () => number): FeedbagStore {
         // Locking the account row serializes batches of one user on Postgres (SQLite locks the whole database).
         const owner = await tx.all(`SELECT sn_key FROM accounts WHERE sn_key = ?${db.dialect.forUpdate}`, [key]);
         if (!owner[0]) throw new StoreError('STORE_NOT_FOUND', `no account ${JSON.stringify(screenName)}`);
-        const existing = new Map<string, number>(); // "group:item" -> class
-        const sizes = new Map<string, number>(); // "group:item" -> bytes of name and attributes
+        const existing = new Map<string, { cls: number; size: number }>(); // "group:item" -> class, bytes of name and attributes
         const perClass = new Map<number, number>();
         let total = 0;
         // length() of a BLOB / bytea is its byte count in both SQLite and Postgres.
@@ -56,13 +55,12 @@ export function sqlFeedbag(db: SqlDriver, now: () => number): FeedbagStore {
           const cls = num(r.class_id);
           const id = `${num(r.group_id)}:${num(r.item_id)}`;
           const size = Buffer.byteLength(str(r.name), 'utf8') + num(r.attr_bytes);
-          existing.set(id, cls);
-          sizes.set(id, size);
+          existing.set(id, { cls, size });
           total += size;
           perClass.set(cls, (perClass.get(cls) ?? 0) + 1);
         }
         const sizeOf = (it: FeedbagItem): number => Buffer.byteLength(it.name, 'utf8') + it.attributes.length;
-        const tooBig = (id: string, size: number): boolean => limits.maxBytes !== undefined && total - (sizes.get(id) ?? 0) + size > limits.maxBytes;
+        const tooBig = (id: string, size: number): boolean => limits.maxBytes !== undefined && total - (existing.get(id)?.size ?? 0) + size > limits.maxBytes;
         const classFull = (cls: number): boolean => {
           const max = limits.maxPerClass?.[cls];
           return max !== undefined && (perClass.get(cls) ?? 0) >= max;
@@ -82,29 +80,26 @@ export function sqlFeedbag(db: SqlDriver, now: () => number): FeedbagStore {
               'INSERT INTO feedbag_items (sn_key, group_id, item_id, class_id, name, attributes) VALUES (?, ?, ?, ?, ?, ?)',
               [key, item.groupId, item.itemId, item.classId, item.name, item.attributes],
             );
-            existing.set(id, item.classId);
+            existing.set(id, { cls: item.classId, size });
             total += size;
-            sizes.set(id, size);
             bump(item.classId, 1);
           } else if (op === 'update') {
             if (cur === undefined) { results.push(FeedbagStatus.NOT_FOUND); continue; }
-            if ((cur !== item.classId && classFull(item.classId)) || tooBig(id, size)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
+            if ((cur.cls !== item.classId && classFull(item.classId)) || tooBig(id, size)) { results.push(FeedbagStatus.MAX_ITEMS); continue; }
             await tx.run(
               'UPDATE feedbag_items SET class_id = ?, name = ?, attributes = ? WHERE sn_key = ? AND group_id = ? AND item_id = ?',
               [item.classId, item.name, item.attributes, key, item.groupId, item.itemId],
             );
-            existing.set(id, item.classId);
-            total += size - sizes.get(id)!;
-            sizes.set(id, size);
-            bump(cur, -1);
+            existing.set(id, { cls: item.classId, size });
+            total += size - cur.size;
+            bump(cur.cls, -1);
             bump(item.classId, 1);
           } else {
             if (cur === undefined) { results.push(FeedbagStatus.NOT_FOUND); continue; }
             await tx.run('DELETE FROM feedbag_items WHERE sn_key = ? AND group_id = ? AND item_id = ?', [key, item.groupId, item.itemId]);
             existing.delete(id);
-            total -= sizes.get(id)!;
-            sizes.delete(id);
-            bump(cur, -1);
+            total -= cur.size;
+            bump(cur.cls, -1);
           }
           results.push(FeedbagStatus.OK);
         }
