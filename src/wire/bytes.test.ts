@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { ByteReader, ByteWriter, bytesEqual, concatBytes, constantTimeEqual, fromBase64, fromHex, latin1Decode, latin1Encode, toBase64, toHex } from './bytes.js';
+import { ByteReader, ByteWriter, TextMemo, bytesEqual, concatBytes, constantTimeEqual, decodeTextAt, fromBase64, fromHex, latin1Decode, latin1Encode, toBase64, toHex } from './bytes.js';
 import { sha256 } from './sha256.js';
 
 test('hex, base64, latin-1 and SHA-256 match Buffer / node:crypto for 0..300-byte inputs', () => {
@@ -70,4 +70,32 @@ test('ByteWriter: u16 and u32 patches and truncate', () => {
   assert.throws(() => w.patchU16(2, 1), RangeError);
   assert.throws(() => w.patchU32(0, 1), RangeError);
   assert.throws(() => w.patchU16(0, 0x10000), RangeError);
+});
+
+test('TextMemo: the same bytes give the same string and key back without decoding; other bytes are decoded afresh', () => {
+  let keyed = 0;
+  const memo = new TextMemo((t) => {
+    keyed++;
+    return t.toLowerCase();
+  });
+  const buf = new TextEncoder().encode('..Alice..Bob..Al1ce..' + 'x'.repeat(40) + '..Zoë');
+  const alice = memo.decode(buf, 2, 7);
+  assert.equal(alice, 'Alice');
+  assert.equal(memo.key(alice), 'alice');
+  // The same bytes elsewhere in another buffer: the remembered string, key derived once.
+  const again = memo.decode(Uint8Array.from(buf), 2, 7);
+  assert.equal(again, 'Alice');
+  assert.equal(memo.key(again), 'alice');
+  assert.equal(keyed, 1);
+  // Same length, one byte different: decoded, and the key follows.
+  assert.equal(memo.decode(buf, 14, 19), 'Al1ce');
+  assert.equal(memo.key('Al1ce'), 'al1ce');
+  assert.equal(keyed, 2);
+  // A text that is not the remembered one gets its own key (never the remembered one).
+  assert.equal(memo.key('Bob'), 'bob');
+  // Longer than 32 bytes: decoded every time, the memo unchanged; non-ASCII decodes as UTF-8.
+  assert.equal(memo.decode(buf, 21, 61), 'x'.repeat(40));
+  assert.equal(memo.key('Al1ce'), 'al1ce');
+  assert.equal(memo.decode(buf, 63, buf.length), decodeTextAt(buf, 63, buf.length));
+  assert.equal(memo.decode(buf, 63, buf.length), 'Zoë');
 });

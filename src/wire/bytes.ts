@@ -66,6 +66,42 @@ function decodeNative(bytes: Uint8Array, start: number, end: number): string {
   return utf8Decoder.decode(start === 0 && end === bytes.length ? bytes : viewOf(bytes, start, end - start));
 }
 
+/**
+ * The last short text decoded from bytes, with a derived key (e.g. the normalized screen name), kept so that the same
+ * bytes next time give the same strings back without decoding: a sender usually writes to the same buddy many times
+ * in a row, and each relayed IM names its recipient. Compares at most 32 bytes; longer texts are decoded each time.
+ */
+export class TextMemo {
+  private bytes: Uint8Array | undefined;
+  private textValue = '';
+  private keyValue = '';
+
+  /** @param keyOf derives the key of a decoded text (run once per distinct text) */
+  constructor(private readonly keyOf: (text: string) => string) {}
+
+  /** `buf[start, end)` decoded as {@link decodeTextAt} would; the same string as last time when the bytes are. */
+  decode(buf: Uint8Array, start: number, end: number): string {
+    const n = end - start;
+    const last = this.bytes;
+    if (last !== undefined && last.length === n) {
+      let i = 0;
+      while (i < n && last[i] === buf[start + i]) i++;
+      if (i === n) return this.textValue;
+    }
+    const text = decodeTextAt(buf, start, end);
+    if (n > 32) return text;
+    this.bytes = buf.slice(start, end);
+    this.textValue = text;
+    this.keyValue = this.keyOf(text);
+    return text;
+  }
+
+  /** The key of `text`: remembered when `text` is the last text {@link decode} returned. */
+  key(text: string): string {
+    return text === this.textValue && this.bytes !== undefined ? this.keyValue : this.keyOf(text);
+  }
+}
+
 /** Encodes a string as UTF-8. */
 export function encodeText(s: string): Uint8Array {
   return utf8Encoder.encode(s);

@@ -74,6 +74,19 @@ test('docs/protocol.md §1.1 deframer: coalesced frames in one chunk come back a
   assert.equal(d.offset, STREAM.length);
 });
 
+test('docs/protocol.md §1.1 deframer: pushTo appends to the caller\'s array and keeps what was there', () => {
+  const d = new FlapDeframer();
+  const queue: FlapFrame[] = [FRAMES[0]!];
+  const half = Math.floor(STREAM.length / 2);
+  d.pushTo(STREAM.subarray(0, half), queue);
+  d.pushTo(STREAM.subarray(half), queue);
+  assert.deepEqual(plain(queue), plain([FRAMES[0]!, ...FRAMES]));
+  // After a bad start byte the deframer stays failed, whichever method is called next.
+  const bad = new FlapDeframer();
+  assert.throws(() => bad.pushTo(Uint8Array.of(0x2b), []), isCode('BAD_START_BYTE', 0));
+  assert.throws(() => bad.push(STREAM), isCode('BAD_START_BYTE', 0));
+});
+
 test('docs/protocol.md §1.1 deframer: every single split point of a multi-frame stream', () => {
   for (let i = 0; i <= STREAM.length; i++) {
     const d = new FlapDeframer();

@@ -108,15 +108,23 @@ export class FlapDeframer {
 
   /** Feeds the next chunk of the byte stream; returns the frames it completed, in order. */
   push(chunk: Uint8Array): FlapFrame[] {
-    if (this.failure !== null) throw this.failure;
     const frames: FlapFrame[] = [];
+    this.pushTo(chunk, frames);
+    return frames;
+  }
+
+  /**
+   * {@link push} appending the frames to `out` instead of a new array (a server connection appends to its queue: no
+   * array per read). When it throws, `out` may have got the chunk's frames before the bad one.
+   */
+  pushTo(chunk: Uint8Array, out: FlapFrame[]): void {
+    if (this.failure !== null) throw this.failure;
     try {
-      this.run(chunk, frames);
+      this.run(chunk, out);
     } catch (e) {
       if (e instanceof WireError) this.failure = e;
       throw e;
     }
-    return frames;
   }
 
   private run(chunk: Uint8Array, frames: FlapFrame[]): void {

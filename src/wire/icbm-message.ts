@@ -9,7 +9,7 @@
  * An encrypted IM carries fragment 0x0D (u16 0x0001), optionally 05 01, then 01 01 with charset/subset 0 and
  * the raw CMS EnvelopedData as "text". Fragment 0x0D present => encrypted. Servers relay it untouched.
  */
-import { ByteReader, ByteWriter, WireError, decodeText, decodeTextAt } from './bytes.js';
+import { ByteReader, ByteWriter, WireError, decodeText, decodeTextAt, type TextMemo } from './bytes.js';
 import { TlvList, readTlvRestList, tlv, writeTlvRestList, type Tlv } from './tlv.js';
 import { readUserInfo, writeUserInfo, type UserInfo, type UserInfoFields } from './user-info.js';
 
@@ -127,9 +127,10 @@ export interface IcbmChannelMsgToHostScan {
 
 /**
  * Scans a `04/06` body: the checks of {@link decodeIcbmChannelMsgToHost}, with the same WireErrors for the same
- * bodies (truncated fixed fields, empty recipient, a TLV running past the end), but no views or TLV objects.
+ * bodies (truncated fixed fields, empty recipient, a TLV running past the end), but no views or TLV objects. With
+ * `names` (the sender's memo of its last recipient), a recipient named as last time is not decoded again.
  */
-export function scanIcbmChannelMsgToHost(body: Uint8Array): IcbmChannelMsgToHostScan {
+export function scanIcbmChannelMsgToHost(body: Uint8Array, names?: TextMemo): IcbmChannelMsgToHostScan {
   const end = body.length;
   if (end < ICBM_COOKIE_SIZE) throw new WireError('TRUNCATED', 0, `ICBM cookie needs ${ICBM_COOKIE_SIZE} bytes, ${end} left`);
   if (end < 10) throw new WireError('TRUNCATED', 8, `ICBM channel needs 2 bytes, ${end - 8} left`);
@@ -156,7 +157,7 @@ export function scanIcbmChannelMsgToHost(body: Uint8Array): IcbmChannelMsgToHost
     else if (type === IcbmTlv.RENDEZVOUS) hasRendezvous = true;
     o = v + len;
   }
-  return { body, channel, screenName: decodeTextAt(body, 11, tlvStart), tlvStart, imDataLength, requestsAck, storeOffline, hasRendezvous };
+  return { body, channel, screenName: names ? names.decode(body, 11, tlvStart) : decodeTextAt(body, 11, tlvStart), tlvStart, imDataLength, requestsAck, storeOffline, hasRendezvous };
 }
 
 /** Encodes a `04/06` body. */

@@ -115,14 +115,18 @@ export function allocSnacBody(size: number): Uint8Array {
  * copy). Throws RangeError if the SNAC exceeds a FLAP payload.
  */
 export function encodeSnacFrame(sequence: number, h: SnacHeader, body: Uint8Array): Uint8Array {
+  return encodeSnacFrameOf(sequence, h.family, h.subtype, h.flags, h.requestId, body);
+}
+
+/** {@link encodeSnacFrame} with the header's fields as arguments (the server's send path: no header object per SNAC). */
+export function encodeSnacFrameOf(sequence: number, family: number, subtype: number, flags: number, id: number, body: Uint8Array): Uint8Array {
   const len = SNAC_HEADER_SIZE + body.length;
   if (len > FLAP_MAX_PAYLOAD) throw new RangeError(`SNAC too large for one FLAP frame: ${len}`);
   // Written byte by byte into one exact-size array (no growable writer): this runs once per SNAC sent.
   u16InRange(sequence, 'u16');
-  u16InRange(h.family, 'u16');
-  u16InRange(h.subtype, 'u16');
-  u16InRange(h.flags, 'u16');
-  const id = h.requestId;
+  u16InRange(family, 'u16');
+  u16InRange(subtype, 'u16');
+  u16InRange(flags, 'u16');
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`u32 out of range: ${id}`);
   const inPlace = body === framedBody;
   const out = inPlace ? framedFrame! : allocBytes(FLAP_HEADER_SIZE + len);
@@ -133,12 +137,12 @@ export function encodeSnacFrame(sequence: number, h: SnacHeader, body: Uint8Arra
   out[3] = sequence & 0xff;
   out[4] = len >> 8;
   out[5] = len & 0xff;
-  out[6] = h.family >> 8;
-  out[7] = h.family & 0xff;
-  out[8] = h.subtype >> 8;
-  out[9] = h.subtype & 0xff;
-  out[10] = h.flags >> 8;
-  out[11] = h.flags & 0xff;
+  out[6] = family >> 8;
+  out[7] = family & 0xff;
+  out[8] = subtype >> 8;
+  out[9] = subtype & 0xff;
+  out[10] = flags >> 8;
+  out[11] = flags & 0xff;
   out[12] = id >>> 24;
   out[13] = (id >>> 16) & 0xff;
   out[14] = (id >>> 8) & 0xff;

@@ -22,16 +22,17 @@ export interface Reply {
   requestId?: number;
 }
 
-/** What a handler sees. */
+/**
+ * What a handler sees: the same object for every SNAC of a connection (built once when its cookie is redeemed).
+ * Replies carry the request's id unless they set their own (`Reply.requestId`).
+ */
 export interface BosContext {
   /** The handler's view of the server (ports, directory, presence, config, clock): not the engine itself. */
-  engine: HandlerEnv;
+  readonly engine: HandlerEnv;
   /** The signed-on session. */
-  session: Session;
+  readonly session: Session;
   /** The service of the connection (its family table for 01/03, 01/07, 01/18). */
-  service: OscarService;
-  /** The request's SNAC id. */
-  requestId: number;
+  readonly service: OscarService;
 }
 
 /** A handler: returns replies (possibly none). May throw WireError (-> error 0x0E reply). */

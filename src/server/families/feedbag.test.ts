@@ -14,7 +14,7 @@ test('13/04 splits a large feedbag across 13/06 SNACs with flag 0x0001 and last-
   const { engine, state } = fakeEngine(['bob']);
   const { session } = readySession(engine, 'bob');
   state.feedbags.set('bob', Array.from({ length: 450 }, (_, i) => ({ name: `buddy${i}`, groupId: 1, itemId: i + 1, classId: 0, attributes: new Uint8Array(0) })));
-  const replies = (await feedbagFamily.handlers[0x04]!({ engine, session, requestId: 1, service: bosService }, new Uint8Array(0))) as Reply[];
+  const replies = (await feedbagFamily.handlers[0x04]!({ engine, session, service: bosService }, new Uint8Array(0))) as Reply[];
   assert.deepEqual(replies.map((r) => r.flags ?? 0), [1, 1, 0]);
   let total = 0;
   for (const r of replies) {
@@ -29,7 +29,7 @@ test('13/08 then 13/07: the session watches its feedbag buddies and gets their a
   const { engine } = fakeEngine(['bob', 'alice']);
   const bob = readySession(engine, 'bob');
   readySession(engine, 'alice');
-  const ctx = { engine, session: bob.session, requestId: 1, service: bosService };
+  const ctx = { engine, session: bob.session, service: bosService };
   const [status] = (await feedbagFamily.handlers[0x08]!(ctx, Uint8Array.from([...item('Friends', 1, 0, 1), ...item('Alice', 1, 1, 0)]))) as Reply[];
   assert.deepEqual([...status!.body], [0, 0, 0, 0]);
   assert.equal(bob.link.of(3, 0x0b).length, 0, 'no presence before 13/07');

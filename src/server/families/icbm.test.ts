@@ -41,7 +41,7 @@ for (const c of cases) {
     }
     if (c.setup === 'sender-blocks') alice.session.privacy = { mode: 4, permit: new Set(), deny: new Set(['bob']) };
     const to = c.setup === 'unknown' ? 'carol' : 'bob';
-    const replies = ((await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 9, service: bosService }, im(to, c))) ?? []) as Reply[];
+    const replies = ((await icbmFamily.handlers[0x06]!({ engine, session: alice.session, service: bosService }, im(to, c))) ?? []) as Reply[];
     const err = replies.find((r) => r.subtype === 0x01);
     assert.equal(err ? decodeSnacError(err.body).code : undefined, c.want.error);
     assert.equal(replies.some((r) => r.subtype === 0x0c), c.want.ack);
@@ -54,7 +54,7 @@ test('ICBM 04/07 keeps the sender TLVs verbatim but strips 0x0003 and 0x0006', a
   const { engine } = fakeEngine(['alice', 'bob']);
   const alice = readySession(engine, 'alice');
   const bob = readySession(engine, 'bob');
-  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 1, service: bosService }, im('bob', { ack: true, store: true, text: 'secret-ciphertext' }));
+  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, service: bosService }, im('bob', { ack: true, store: true, text: 'secret-ciphertext' }));
   const { cookie, channel, sender, tlvs } = decodeIcbmChannelMsgToClient(bob.link.of(0x0004, 0x0007)[0]!.body);
   assert.deepEqual([...cookie], [...COOKIE]);
   assert.equal(channel, 1);
@@ -72,7 +72,7 @@ test('ICBM 04/07 never carries client-forged server-owned TLVs (0x0016 offline t
     tlvs: [tlv(0x0016, Uint8Array.of(0x3a, 0x4f, 0xbd, 0x80)), imDataTlv({ features: new Uint8Array(0), parts: [{ charset: 0, text: Buffer.from('hi') }] }),
       tlv(0x000b), tlv(0x0099, Uint8Array.of(1)), tlv(IcbmTlv.AUTO_RESPONSE)],
   });
-  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, requestId: 1, service: bosService }, forged);
+  await icbmFamily.handlers[0x06]!({ engine, session: alice.session, service: bosService }, forged);
   const { tlvs } = decodeIcbmChannelMsgToClient(bob.link.of(0x0004, 0x0007)[0]!.body);
   assert.deepEqual(tlvs.items.map((t) => t.type), [0x0002, 0x0004]);
 });
@@ -80,7 +80,7 @@ test('ICBM 04/07 never carries client-forged server-owned TLVs (0x0016 offline t
 test('ICBM offline store full -> error 0x17 and no ack', async () => {
   const { engine } = fakeEngine(['alice', 'bob'], { maxOfflinePerRecipient: 1 });
   const alice = readySession(engine, 'alice');
-  const ctx = { engine, session: alice.session, requestId: 1, service: bosService };
+  const ctx = { engine, session: alice.session, service: bosService };
   await icbmFamily.handlers[0x06]!(ctx, im('bob', { store: true, ack: true }));
   const replies = (await icbmFamily.handlers[0x06]!(ctx, im('bob', { store: true, ack: true }))) as Reply[];
   assert.deepEqual(replies.map((r) => [r.subtype, decodeSnacError(r.body).code]), [[0x01, 0x17]]);

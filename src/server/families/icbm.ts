@@ -23,6 +23,7 @@ import {
 import { Capability } from '../../wire/capabilities.js';
 import { SnacErrorCode } from '../../wire/snac.js';
 import { tlvString } from '../../wire/tlv.js';
+import { TextMemo } from '../../wire/bytes.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { DeliveryResult, Envelope } from '../cluster/directory.js';
 import { visibleTo } from '../session/presence.js';
@@ -41,11 +42,12 @@ const CERTIM_CAPABILITY_BYTES = Buffer.from(CERTIM_CAPABILITY, 'hex');
  * place (`scanChannelMsgToHost`) and the 04/07 built straight from it; the rare paths (rendezvous, offline storage,
  * copies to the sender's other sessions) decode it fully.
  */
-function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
+function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | void | Promise<Reply[] | void> {
   const { engine, session: me } = ctx;
-  const m = scanChannelMsgToHost(body);
+  const names = (me.recipients ??= new TextMemo(normalizeScreenName));
+  const m = scanChannelMsgToHost(body, names);
   if (m.imDataLength > engine.config.maxMessageLength) return [errorReply(F, SnacErrorCode.MalformedPayload)];
-  const toKey = normalizeScreenName(m.screenName);
+  const toKey = names.key(m.screenName);
   if (!visibleTo(me, toKey)) return [errorReply(F, SnacErrorCode.InLocalPermitDeny)];
 
   let out: Uint8Array;
@@ -71,12 +73,13 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | Promise<Reply[]> {
   return dir.sendToUser(toKey, envelope).then((r) => afterDelivery(ctx, m, r));
 }
 
-function afterDelivery(ctx: BosContext, m: IcbmChannelMsgToHostScan, r: DeliveryResult): Reply[] | Promise<Reply[]> {
+function afterDelivery(ctx: BosContext, m: IcbmChannelMsgToHostScan, r: DeliveryResult): Reply[] | void | Promise<Reply[] | void> {
   if (r.accepted > 0) {
     ctx.engine.counters.imsRelayed++;
     const copied = m.channel === 1 ? copyToOwnSessions(ctx, m) : undefined;
-    if (copied) return copied.then(() => (m.requestsAck ? hostAck(m) : []));
-    return m.requestsAck ? hostAck(m) : [];
+    if (copied) return copied.then(() => (m.requestsAck ? hostAck(m) : undefined));
+    // No reply unless asked for one (no empty array per IM).
+    return m.requestsAck ? hostAck(m) : undefined;
   }
   // Online somewhere but nobody took it (blocks us, or left meanwhile): an error, never silently stored.
   if (r.targeted > 0) return [errorReply(F, SnacErrorCode.NotLoggedOn)];

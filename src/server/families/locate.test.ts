@@ -35,7 +35,7 @@ for (const c of cases) {
     alice.session.clientBuddies.add('bob');
     engine.presence.reindex(alice.session);
     if (c.refuse) state.certVerdicts.set(Buffer.from(c.refuse).toString('hex'), { ok: false, code: 'REVOKED', reason: 'revoked' });
-    const replies = ((await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 3, service: bosService }, setCert(c.block))) ?? []) as Reply[];
+    const replies = ((await locateFamily.handlers[0x04]!({ engine, session: bob.session, service: bosService }, setCert(c.block))) ?? []) as Reply[];
     const err = replies[0] ? decodeSnacError(replies[0].body) : undefined;
     assert.equal(err?.code, c.want.code);
     assert.equal(err?.tlvs.u16(0x0008), c.want.sub);
@@ -51,11 +51,11 @@ test('Locate 02/15 flag 0x08 returns the exact stored bytes; a failed re-upload 
   const bob = readySession(engine, 'bob');
   const alice = readySession(engine, 'alice');
   const good = encodeCertificateInfo({ certA });
-  await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 1, service: bosService }, setCert(good));
+  await locateFamily.handlers[0x04]!({ engine, session: bob.session, service: bosService }, setCert(good));
   state.certVerdicts.set(Buffer.from(certB).toString('hex'), { ok: false, code: 'EXPIRED', reason: 'expired' });
-  await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 2, service: bosService }, setCert(encodeCertificateInfo({ certA: certB })));
+  await locateFamily.handlers[0x04]!({ engine, session: bob.session, service: bosService }, setCert(encodeCertificateInfo({ certA: certB })));
   const q = Uint8Array.from([0, 0, 0, 8, 3, ...Buffer.from('bob')]);
-  const [r] = (await locateFamily.handlers[0x15]!({ engine, session: alice.session, requestId: 4, service: bosService }, q)) as Reply[];
+  const [r] = (await locateFamily.handlers[0x15]!({ engine, session: alice.session, service: bosService }, q)) as Reply[];
   assert.equal(r!.subtype, 0x06);
   assert.ok(Buffer.from(r!.body).includes(Buffer.from(good)));
 });
@@ -87,7 +87,7 @@ test('Locate 02/04 with the real PKI checker: wrong key usage -> 0x0007, untrust
     ['certificate from a CA we do not trust', encodeCertificateInfo({ certA: issue(otherCa, ['digitalSignature', 'keyEncipherment']) }), 0x0002],
   ];
   for (const [label, block, sub] of cases) {
-    const replies = ((await locateFamily.handlers[0x04]!({ engine, session: bob.session, requestId: 1, service: bosService }, setCert(block))) ?? []) as Reply[];
+    const replies = ((await locateFamily.handlers[0x04]!({ engine, session: bob.session, service: bosService }, setCert(block))) ?? []) as Reply[];
     const err = replies[0] ? decodeSnacError(replies[0].body) : undefined;
     assert.equal(err?.code, sub === undefined ? undefined : 0x0d, label);
     assert.equal(err?.tlvs.u16(0x0008), sub, label);

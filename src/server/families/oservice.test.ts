@@ -9,7 +9,7 @@ import type { Reply } from './family.js';
 async function call(subtype: number, body: Uint8Array, version?: number): Promise<Reply[]> {
   const { engine } = fakeEngine(['bob']);
   const { session } = readySession(engine, 'bob');
-  const ctx = { engine, session, requestId: 5, service: bosService };
+  const ctx = { engine, session, service: bosService };
   if (version !== undefined) await oserviceFamily.handlers[0x17]!(ctx, Uint8Array.from([0, 1, 0, version]));
   return ((await oserviceFamily.handlers[subtype]!(ctx, body)) ?? []) as Reply[];
 }
@@ -62,6 +62,6 @@ test('01/02 with a body we cannot parse still completes sign-on (COMPAT)', async
   const { engine } = fakeEngine(['bob']);
   const { session } = readySession(engine, 'bob');
   session.ready = false;
-  await oserviceFamily.handlers[0x02]!({ engine, session, requestId: 1, service: bosService }, Uint8Array.from([0, 1, 0]));
+  await oserviceFamily.handlers[0x02]!({ engine, session, service: bosService }, Uint8Array.from([0, 1, 0]));
   assert.equal(session.ready, true);
 });

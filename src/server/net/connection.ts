@@ -15,12 +15,12 @@ import { WireError, viewOf } from '../../wire/bytes.js';
 import { FlapChannel, FlapDeframer, FlapHelloTlv, SignOffReason, decodeFlapHello, encodeFlap, encodeFlapHello, encodeFlapSignOff, type FlapFrame } from '../../wire/flap.js';
 import { OSERVICE_FAMILY, OServiceSubtype, RateChangeCode, encodeHostOnline, encodeRateChange } from '../../wire/families/oservice.js';
 import { BUCP_FAMILY } from '../../wire/families/bucp.js';
-import { RequestIdCounter, SNAC_HEADER_SIZE, SnacErrorCode, SnacFlag, decodeSnac, decodeSnacHeader, encodeSnacError, encodeSnacFrame, type SnacHeader } from '../../wire/snac.js';
+import { RequestIdCounter, SNAC_HEADER_SIZE, SnacErrorCode, SnacFlag, decodeSnac, encodeSnacError, encodeSnacFrameOf } from '../../wire/snac.js';
 import { handleAuthSnac, type AuthConnection } from '../auth/bucp-login.js';
 import { DirectoryError } from '../cluster/directory.js';
 import type { Engine } from '../engine.js';
 import { LogEvent, errorText } from '../log.js';
-import type { Reply } from '../families/family.js';
+import type { BosContext, Reply } from '../families/family.js';
 import type { CompiledService } from '../services/service.js';
 import { snacKey } from '../session/rate-classes.js';
 import { RateLimiter, type RateState } from '../session/rate-limiter.js';
@@ -60,6 +60,8 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   private session: Session | undefined;
   /** The service whose cookie this connection redeemed; its family table routes every SNAC. */
   private service: CompiledService | undefined;
+  /** What every handler of this connection gets (set once its session has started). */
+  private ctx: BosContext | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   /** Why the connection ended (first reason wins), for the sign-off log line. */
   private closeReason: string | undefined;
@@ -96,7 +98,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     if (this.state === 'closed') return false;
     let frame: Uint8Array;
     try {
-      frame = encodeSnacFrame(this.nextSeq(), { family, subtype, flags: options.flags ?? 0, requestId: options.requestId ?? this.reqIds.next() }, body);
+      frame = encodeSnacFrameOf(this.nextSeq(), family, subtype, options.flags ?? 0, options.requestId ?? this.reqIds.next(), body);
     } catch (e) {
       this.engine.log('error', LogEvent.SNAC_TOO_LARGE, { family, subtype, length: body.length, error: errorText(e) });
       return false;
@@ -173,21 +175,31 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   /** {@inheritDoc StreamHandlers.onData} */
   onData(chunk: Uint8Array): void {
     if (this.state === 'closed') return;
-    let frames: FlapFrame[];
+    // The chunk's frames go straight onto the queue (no array per read), then through the rate policy in place.
+    const q = this.queue;
+    const first = q.length;
     try {
-      frames = this.deframer.push(chunk);
+      this.deframer.pushTo(chunk, q);
     } catch (e) {
+      q.length = first;
       this.engine.counters.malformedFrames++;
       this.engine.log('debug', LogEvent.BAD_FRAMING, { address: this.address, code: WireError.is(e) ? e.code : errorText(e) });
       this.close(`bad framing: ${WireError.is(e) ? e.code : String(e)}`);
       return;
     }
     const now = this.engine.clock.now();
-    for (const f of frames) {
-      if ((this.state as ConnState) === 'closed') return;
+    let kept = first;
+    for (let i = first; i < q.length; i++) {
+      if ((this.state as ConnState) === 'closed') break;
+      const f = q[i]!;
       if (f.channel === FlapChannel.Data && !this.admit(f, now)) continue;
-      this.queue.push(f);
+      q[kept++] = f;
     }
+    if ((this.state as ConnState) === 'closed') {
+      q.length = 0;
+      return;
+    }
+    if (kept !== q.length) q.length = kept; // (setting the length is a runtime call: only when a frame was dropped)
     if (this.queue.length > this.engine.config.maxQueuedFrames && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -344,6 +356,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       service.service.end(this.engine, this.session);
       return;
     }
+    this.ctx = { engine: this.engine, session: this.session, service: service.service };
     this.engine.log('info', LogEvent.SIGN_ON, {
       screenName: this.session.screenName, address: this.address, tls: this.tls, clientId: this.clientId, service: service.service.id,
     });
@@ -356,46 +369,50 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       this.engine.counters.malformedFrames++;
       return this.close('short SNAC header');
     }
-    const h = decodeSnacHeader(payload);
+    // The header read in place: no header object per SNAC (the error paths build one).
+    const p = payload;
+    const family = (p[0]! << 8) | p[1]!;
+    const subtype = (p[2]! << 8) | p[3]!;
+    const requestId = ((p[6]! << 24) >>> 0) + ((p[7]! << 16) | (p[8]! << 8) | p[9]!);
     try {
       // Without a family-version prefix the body is simply the rest (what decodeSnac returns, minus its object).
-      const body = (h.flags & SnacFlag.FamilyVersionPrefix) === 0 ? viewOf(payload, SNAC_HEADER_SIZE, payload.length - SNAC_HEADER_SIZE) : decodeSnac(payload).body;
+      const body = (((p[4]! << 8) | p[5]!) & SnacFlag.FamilyVersionPrefix) === 0 ? viewOf(p, SNAC_HEADER_SIZE, p.length - SNAC_HEADER_SIZE) : decodeSnac(p).body;
       if (this.state === 'auth') {
-        if (h.family !== BUCP_FAMILY || this.auth === undefined) return this.fail(h, SnacErrorCode.InvalidSnac);
-        return handleAuthSnac(this.engine, this.auth, h.subtype, body).then(
-          (replies) => (replies === undefined ? this.fail(h, SnacErrorCode.InvalidSnac) : this.answer(h, replies)),
-          (e: unknown) => this.handlerFailed(h, e),
+        if (family !== BUCP_FAMILY || this.auth === undefined) return this.fail(family, requestId, SnacErrorCode.InvalidSnac);
+        return handleAuthSnac(this.engine, this.auth, subtype, body).then(
+          (replies) => (replies === undefined ? this.fail(family, requestId, SnacErrorCode.InvalidSnac) : this.answer(requestId, replies)),
+          (e: unknown) => this.handlerFailed(family, subtype, requestId, e),
         );
       }
-      const session = this.session;
-      const service = this.service;
-      if (!session || session.closed || !service) return;
-      const handler = service.handlers.get((h.family << 16) | h.subtype);
-      if (!handler) return this.fail(h, SnacErrorCode.InvalidSnac);
-      const result = handler({ engine: this.engine, session, requestId: h.requestId, service: service.service }, body);
-      if (result instanceof Promise) return result.then((r) => this.answer(h, r), (e: unknown) => this.handlerFailed(h, e));
-      this.answer(h, result);
+      const ctx = this.ctx;
+      if (!ctx || ctx.session.closed) return;
+      const handler = this.service!.handlers.get((family << 16) | subtype);
+      if (!handler) return this.fail(family, requestId, SnacErrorCode.InvalidSnac);
+      const result = handler(ctx, body);
+      if (result instanceof Promise) return result.then((r) => this.answer(requestId, r), (e: unknown) => this.handlerFailed(family, subtype, requestId, e));
+      if (result) this.answer(requestId, result);
     } catch (e) {
-      this.handlerFailed(h, e);
+      this.handlerFailed(family, subtype, requestId, e);
     }
   }
 
-  private answer(h: SnacHeader, replies: Reply[] | void | undefined): void {
-    for (const r of replies ?? []) this.sendSnac(r.family, r.subtype, r.body, { flags: r.flags ?? 0, requestId: r.requestId ?? h.requestId });
+  private answer(requestId: number, replies: Reply[] | void | undefined): void {
+    if (!replies) return;
+    for (const r of replies) this.sendSnac(r.family, r.subtype, r.body, { flags: r.flags ?? 0, requestId: r.requestId ?? requestId });
   }
 
-  private fail(h: SnacHeader, code: number): void {
-    this.sendSnac(h.family, 0x0001, encodeSnacError(code), { requestId: h.requestId });
+  private fail(family: number, requestId: number, code: number): void {
+    this.sendSnac(family, 0x0001, encodeSnacError(code), { requestId });
   }
 
   /** Malformed bodies get 0x0E; anything else is a server fault: logged, answered 0x1C, connection kept. */
-  private handlerFailed(h: SnacHeader, e: unknown): void {
+  private handlerFailed(family: number, subtype: number, requestId: number, e: unknown): void {
     if (WireError.is(e)) {
       this.engine.counters.malformedSnacs++;
-      return this.fail(h, SnacErrorCode.MalformedPayload);
+      return this.fail(family, requestId, SnacErrorCode.MalformedPayload);
     }
-    this.engine.log('error', LogEvent.HANDLER_FAILED, { family: h.family, subtype: h.subtype, error: e instanceof Error ? e.stack ?? e.message : String(e) });
-    this.fail(h, SnacErrorCode.GeneralFailure);
+    this.engine.log('error', LogEvent.HANDLER_FAILED, { family, subtype, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    this.fail(family, requestId, SnacErrorCode.GeneralFailure);
   }
 
   /** {@inheritDoc StreamHandlers.onClose} */

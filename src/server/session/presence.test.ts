@@ -33,7 +33,7 @@ for (const c of cases) {
     engine.presence.broadcast(bob.session); // warms the cache with the old state
     const before = decodeUserInfo(alice.link.of(3, 0x0b)[0]!.body);
     assert.equal(c.check(before), false);
-    await c.family.handlers[c.subtype]!({ engine, session: bob.session, requestId: 1, service: bosService }, c.body);
+    await c.family.handlers[c.subtype]!({ engine, session: bob.session, service: bosService }, c.body);
     const arrivals = alice.link.of(3, 0x0b);
     assert.equal(arrivals.length, 2);
     const after = decodeUserInfo(arrivals[1]!.body);
@@ -88,7 +88,7 @@ test('a privacy edit in one session applies to the user\'s other sessions: a blo
   const dave = readySession(engine, 'dave');
   clock.t += 1000;
   // carol blocks dave in session a (PermitDeny 09/07 add deny).
-  await permitDenyFamily.handlers[0x07]!({ engine, session: a.session, requestId: 1, service: bosService }, encodeScreenNameList(['dave']));
+  await permitDenyFamily.handlers[0x07]!({ engine, session: a.session, service: bosService }, encodeScreenNameList(['dave']));
   assert.equal(b.session.privacy.mode, 4);
   assert.ok(b.session.privacy.deny.has('dave'));
   const r = await engine.directory.sendToUser('carol', { delivery: { kind: 'snac', family: 4, subtype: 7, body: Uint8Array.of(0) }, from: dave.session.key });
@@ -107,7 +107,7 @@ test('users who never set privacy share the frozen default, and one user\'s edit
   assert.equal(carol.session.privacy, dave.session.privacy);
   assert.ok(Object.isFrozen(carol.session.privacy));
   // carol blocks erin (PermitDeny 09/07 add deny): only carol's settings change.
-  await permitDenyFamily.handlers[0x07]!({ engine, session: carol.session, requestId: 1, service: bosService }, encodeScreenNameList(['erin']));
+  await permitDenyFamily.handlers[0x07]!({ engine, session: carol.session, service: bosService }, encodeScreenNameList(['erin']));
   assert.equal(carol.session.privacy.mode, 4);
   assert.ok(carol.session.privacy.deny.has('erin'));
   assert.equal(dave.session.privacy.mode, 1);
@@ -135,7 +135,7 @@ test('a permit/deny edit that changes nothing is not re-announced (each announce
     return update(address, presence);
   };
   const edit = (subtype: number, names: string[]) =>
-    permitDenyFamily.handlers[subtype]!({ engine, session: a.session, requestId: 1, service: bosService }, encodeScreenNameList(names));
+    permitDenyFamily.handlers[subtype]!({ engine, session: a.session, service: bosService }, encodeScreenNameList(names));
   await edit(0x07, ['dave']); // add deny: a change, announced by both sessions
   assert.equal(updates.length, 2);
   await edit(0x07, ['dave']); // dave is already denied, mode already "deny some"
@@ -169,8 +169,8 @@ test('03/04: names added before the list overflows are watched (arrivals sent), 
   readySession(engine, 'dave');
   readySession(engine, 'erin');
   readySession(engine, 'fred');
-  const add = (names: string[]) => buddyFamily.handlers[0x04]!({ engine, session: carol.session, requestId: 1, service: bosService }, encodeScreenNameList(names));
-  const del = (names: string[]) => buddyFamily.handlers[0x05]!({ engine, session: carol.session, requestId: 1, service: bosService }, encodeScreenNameList(names));
+  const add = (names: string[]) => buddyFamily.handlers[0x04]!({ engine, session: carol.session, service: bosService }, encodeScreenNameList(names));
+  const del = (names: string[]) => buddyFamily.handlers[0x05]!({ engine, session: carol.session, service: bosService }, encodeScreenNameList(names));
   let reindexed = 0;
   const reindex = engine.presence.reindex.bind(engine.presence);
   engine.presence.reindex = (s) => {

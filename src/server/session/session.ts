@@ -7,6 +7,7 @@
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import type { ServiceId, SessionAddress } from '../cluster/directory.js';
 import { openPrivacy, type BuddyLookup, type Privacy } from './privacy.js';
+import type { TextMemo } from '../../wire/bytes.js';
 
 /** The empty buddy list sessions share until they have one (never changed: lists are replaced, see Session). */
 const NO_BUDDIES: ReadonlySet<string> = new Set();
@@ -128,6 +129,8 @@ export class Session {
   closed = false;
   /** Cached user-info block and the idle minute it was built for (see user-info-block.ts). */
   infoCache: { idleMinutes: number; bytes: Uint8Array } | undefined;
+  /** The recipient of this session's last IM, as sent and normalized (created by the first IM it sends). */
+  recipients: TextMemo | undefined;
 
   /** @param screenName formatted SN; @param link the connection; @param nowMs sign-on time; @param identity id, node, service */
   constructor(screenName: string, link: SessionLink, nowMs: number, identity: SessionIdentity) {
