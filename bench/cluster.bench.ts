@@ -6,9 +6,12 @@
  * - **cross node**: the two users of every pair on different nodes, so every IM goes A -> NATS -> B or back.
  *
  * Figures: IMs per total server CPU-second (both nodes' user+system CPU from /proc; the shared nats-server's CPU is
- * printed apart when readable, it is not ours alone on this host), throughput flat out (closed loop), and p50/p99
- * latency at half of the cross-node maximum offered to both placements. The ratio line is the cross-node cost per
- * IM over the one-node cost per IM. The latency baseline is the do-nothing FLAP relay of the server bench
+ * printed apart when readable, it is not ours alone on this host), throughput flat out (closed loop), p50/p99
+ * latency at half of the cross-node maximum offered to both placements, and the cost again at 90 % of the cross-node
+ * maximum. The ratio line is the cross-node cost per IM over the one-node cost per IM at the same offered rates; flat
+ * out it is printed too, but there the two placements run at different rates, and one node's cost per IM falls with
+ * its rate (it batches more writes per system call), so that figure compares loads as much as placements
+ * (docs/performance.md §2.6). The latency baseline is the do-nothing FLAP relay of the server bench
  * (bench/support/baseline-relay.ts), offered the same rate by the same load generator in the same run: whatever
  * p99 it shows comes from the host and the load generator, not from certim. A second baseline is one NATS hop alone at
  * the same rate (publish -> subscriber through the same nats-server): what a cross-node IM's hop costs on this host.
@@ -17,8 +20,9 @@
  * in that phase; on the VMs here an idle process sees 5-10 ms stalls about once a second even when the host is idle.
  *
  * Usage: npm run bench -- cluster     (CERTIM_BENCH_N=200 clients, CERTIM_BENCH_SECONDS=5 per phase, CERTIM_BENCH_RATE
- * to fix the offered rate of the latency phases instead of half the cross-node maximum; CERTIM_BENCH_SERVER_FLAGS=
- * extra node flags for both nodes, e.g. "--max-semi-space-size=2")
+ * to fix the offered rate of the latency phases instead of half the cross-node maximum; CERTIM_BENCH_WINDOW=2 IMs in
+ * flight per client in the closed loop; CERTIM_BENCH_SERVER_FLAGS= extra node flags for both nodes, e.g.
+ * "--max-semi-space-size=2")
  * Needs Postgres (CERTIM_TEST_PG) and NATS (CERTIM_TEST_NATS), like the cluster tests.
  */
 import { randomBytes } from 'node:crypto';
@@ -41,6 +45,8 @@ import { fmt, quantile, sleep } from './support/stats.js';
 
 const N = Number(process.env.CERTIM_BENCH_N ?? 200);
 const SECONDS = Number(process.env.CERTIM_BENCH_SECONDS ?? 5);
+/** IMs in flight per client in the closed loop (the flat-out phase). */
+const WINDOW = Math.max(1, Number(process.env.CERTIM_BENCH_WINDOW ?? 2));
 const PG_URL = process.env.CERTIM_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS = process.env.CERTIM_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const RUN = randomBytes(3).toString('hex');
@@ -128,6 +134,10 @@ interface Placement {
   hostDelay: LoopDelaySample;
   /** IMs per server CPU-second (both nodes) at the fixed offered rate. */
   fixedPerCpuSec: number;
+  /** The phase at 90 % of the cross-node maximum (cost near full load, both placements offered the same rate). */
+  high: PhaseResult;
+  /** IMs per server CPU-second (both nodes) in that phase. */
+  highPerCpuSec: number;
 }
 
 async function signOnAt(nodes: BenchChild[], nodeOf: (i: number) => number): Promise<LoadClient[]> {
@@ -145,12 +155,14 @@ async function signOnAt(nodes: BenchChild[], nodeOf: (i: number) => number): Pro
   return clients;
 }
 
-async function measure(nodes: BenchChild[], probe: BenchChild, nodeOf: (i: number) => number, rateFor: (closed: PhaseResult) => number): Promise<Placement> {
+async function measure(
+  nodes: BenchChild[], probe: BenchChild, nodeOf: (i: number) => number, rateFor: (closed: PhaseResult) => number, highFor: (closed: PhaseResult) => number,
+): Promise<Placement> {
   const clients = await signOnAt(nodes, nodeOf);
   try {
     const cpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
     const nats0 = natsCpuSeconds();
-    const closed = await closedLoop(clients, SECONDS);
+    const closed = await closedLoop(clients, SECONDS, WINDOW);
     const cpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - cpu0;
     const nats1 = natsCpuSeconds();
     await sleep(300);
@@ -160,6 +172,10 @@ async function measure(nodes: BenchChild[], probe: BenchChild, nodeOf: (i: numbe
     const nodeDelay = await Promise.all(nodes.map((n) => n.loopDelay()));
     const hostDelay = await probe.loopDelay();
     const fcpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - fcpu0;
+    await sleep(300);
+    const hcpu0 = nodes.reduce((s, n) => s + n.cpuSeconds(), 0);
+    const high = await fixedRate(clients, highFor(closed), SECONDS);
+    const hcpu = nodes.reduce((s, n) => s + n.cpuSeconds(), 0) - hcpu0;
     return {
       closed,
       perCpuSec: closed.delivered / cpu,
@@ -168,6 +184,8 @@ async function measure(nodes: BenchChild[], probe: BenchChild, nodeOf: (i: numbe
       nodeDelay,
       hostDelay,
       fixedPerCpuSec: fixed.delivered / fcpu,
+      high,
+      highPerCpuSec: high.delivered / hcpu,
     };
   } finally {
     for (const c of clients) c.close();
@@ -182,6 +200,7 @@ function line(name: string, p: Placement): string {
     `(p99 ${fmt(p.closed.p99, 2)} ms)`,
     `| at ${fmt(f.sent / f.seconds)}/s offered: ${fmt(p.fixedPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * f.delivered) / Math.max(1, f.sent), 1)}%, p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (generator event-loop delay p99 ${fmt(f.generatorP99, 1)} ms;`,
     `node event-loop delay p99/max ${p.nodeDelay.map((d) => `${fmt(d.p99, 1)}/${fmt(d.max, 0)}`).join(', ')} ms; idle probe ${fmt(p.hostDelay.p99, 1)}/${fmt(p.hostDelay.max, 0)} ms)`,
+    `| at ${fmt(p.high.sent / p.high.seconds)}/s offered: ${fmt(p.highPerCpuSec).padStart(6)} IM per server-CPU-s, delivered ${fmt((100 * p.high.delivered) / Math.max(1, p.high.sent), 1)}%`,
     p.natsCpuPerIm !== undefined ? `| nats-server ${fmt(p.natsCpuPerIm * 1e6, 1)} CPU-µs/IM` : '',
   ].join(' ');
 }
@@ -211,10 +230,13 @@ try {
   // CERTIM_BENCH_RATE fixes it instead (to compare runs, e.g. two builds, at one offered rate).
   let rate = Number(process.env.CERTIM_BENCH_RATE ?? 0);
   const pick = (closed: PhaseResult): number => (rate ||= Math.max(100, Math.round(0.5 * closed.perSecond)));
+  // The cost comparison near full load: both placements offered 90 % of the cross-node maximum.
+  let high = 0;
+  const pickHigh = (closed: PhaseResult): number => (high ||= Math.max(100, Math.round(0.9 * closed.perSecond)));
   // A process doing nothing, whose timer delay during each latency phase is the host's share of any tail.
   probe = await spawnBenchChild('bench/support/idle-probe-main.ts');
-  const cross = await measure(nodes, probe, (i) => i & 1, pick);
-  const one = await measure(nodes, probe, () => 0, pick);
+  const cross = await measure(nodes, probe, (i) => i & 1, pick, pickHigh);
+  const one = await measure(nodes, probe, () => 0, pick, pickHigh);
   // The same offered rate through the do-nothing relay: the latency the host and the load generator alone cause.
   const relay = await spawnBenchChild('bench/support/baseline-relay-main.ts');
   let base: PhaseResult & { generatorP99: number };
@@ -233,7 +255,8 @@ try {
   console.log(line('one node', one));
   console.log(line('cross node', cross));
   console.log(
-    `  ratio cross/one: cost per IM ${fmt(one.perCpuSec / cross.perCpuSec, 2)}x flat out, ${fmt(one.fixedPerCpuSec / cross.fixedPerCpuSec, 2)}x at the same offered rate (server CPU, both nodes), ` +
+    `  ratio cross/one: cost per IM at the same offered rate ${fmt(one.fixedPerCpuSec / cross.fixedPerCpuSec, 2)}x at ${fmt(rate)}/s (half the cross-node maximum), ` +
+      `${fmt(one.highPerCpuSec / cross.highPerCpuSec, 2)}x at ${fmt(high)}/s (90 %); flat out ${fmt(one.perCpuSec / cross.perCpuSec, 2)}x at different rates (server CPU, both nodes), ` +
       `throughput ${fmt(cross.closed.perSecond / one.closed.perSecond, 2)}; p99 at ${fmt(rate)}/s: ${fmt(cross.fixed.p99, 2)} ms vs ${fmt(one.fixed.p99, 2)} ms`,
   );
   console.log(
