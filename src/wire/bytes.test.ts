@@ -98,4 +98,10 @@ test('TextMemo: the same bytes give the same string and key back without decodin
   assert.equal(memo.key('Al1ce'), 'al1ce');
   assert.equal(memo.decode(buf, 63, buf.length), decodeTextAt(buf, 63, buf.length));
   assert.equal(memo.decode(buf, 63, buf.length), 'Zoë');
+  // Bytes from a Buffer are copied: changing the Buffer afterwards changes nothing remembered.
+  const chunk = Buffer.from('..carol..');
+  assert.equal(memo.decode(chunk, 2, 7), 'carol');
+  chunk.write('dave!', 2);
+  assert.equal(memo.decode(chunk, 2, 7), 'dave!');
+  assert.equal(memo.key('dave!'), 'dave!');
 });

@@ -90,7 +90,10 @@ export class TextMemo {
     }
     const text = decodeTextAt(buf, start, end);
     if (n > 32) return text;
-    this.bytes = buf.slice(start, end);
+    // A copy of its own (Buffer.prototype.slice would be a view, keeping the caller's whole chunk alive).
+    const copy = new Uint8Array(n);
+    for (let i = 0; i < n; i++) copy[i] = buf[start + i]!;
+    this.bytes = copy;
     this.textValue = text;
     this.keyValue = this.keyOf(text);
     return text;

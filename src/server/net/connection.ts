@@ -369,7 +369,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       this.engine.counters.malformedFrames++;
       return this.close('short SNAC header');
     }
-    // The header read in place: no header object per SNAC (the error paths build one).
+    // The header read in place: no header object per SNAC.
     const p = payload;
     const family = (p[0]! << 8) | p[1]!;
     const subtype = (p[2]! << 8) | p[3]!;
