@@ -48,7 +48,7 @@ export const HELP = [
   '/away [TEXT] · /back  away message · /profile TEXT · /info [NAME]  profile and away message',
   '/trust [NAME]        fingerprint and trust · /verify NAME FINGERPRINT  mark as checked in person',
   '/accept NAME         take a changed key of a verified buddy WITHOUT verifying it (prefer /verify)',
-  '/send PATH           offer a file or directory · /accept · /decline  the latest file offer · /cancel  transfers',
+  '/send PATH           offer a file or directory · /accept · /decline  this buddy\'s file offer · /cancel  transfers',
   '/join ROOM · /create ROOM [--secure]  enter a chat room (listed as #ROOM, members beside it; * = certim client)',
   '/invite BUDDY · /leave  in a room: invite a buddy, leave · /accept [ROOM]  join the room you were invited to',
   '/kick BUDDY          certim secure rooms: drop BUDDY from the room key (the server cannot remove anyone)',
@@ -602,7 +602,7 @@ class ChatApp {
         case 'send':
           return await this.files?.send(this.current(), rest);
         case 'decline':
-          return await this.files?.decline();
+          return await this.files?.decline(this.current());
         case 'cancel':
           return this.files?.cancel();
         case 'join':
@@ -647,8 +647,9 @@ class ChatApp {
           return this.note(roomEntryName(room.name), `${buddy} was removed from the room key`, '[room]');
         }
         case 'accept': {
-          // Without a name and with a file offer waiting, /accept takes the offer (a key change needs the name).
-          if (args[0] === undefined && this.files?.pending()) return await this.files.accept();
+          // Without a name and with a file offer waiting, /accept takes the open conversation's offer (a key change
+          // needs the name).
+          if (args[0] === undefined && this.files?.pending()) return await this.files.accept(this.current());
           // A pending room invitation (by room name, or the newest with no name given) before a changed key.
           const wanted = args.join(' ').trim();
           const inv = wanted === '' ? this.invitations[this.invitations.length - 1]
