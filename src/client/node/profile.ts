@@ -12,6 +12,7 @@
  *   backup-<time>/      an identity replaced by `keys init --force` or `keys import` (keys still encrypted)
  *   crl.pem             the CA's last verified CRL (../revocation.ts): used when the server cannot be reached
  *   replay.json         ids of modern IMs already shown, so a restart does not accept a replay (replay-store.ts)
+ *   replay.log          the ids remembered since replay.json was last written, one line each (replay-store.ts)
  *   inbox/              IMs that arrived while a one-shot command was signed on, as received (ciphertext)
  *
  * Directory mode 0700, files 0600; every write goes to a temp file first and is renamed into place, so a crash

@@ -39,6 +39,11 @@ export interface ReplayCacheState {
   floors?: [string, number][];
 }
 
+/** The key a {@link MemoryReplayCache} remembers (sender, message id) under, as its state and a store's journal hold it. */
+export function replayKey(sender: string, messageId: Uint8Array): string {
+  return `${sender}\u0000${toBase64(messageId)}`;
+}
+
 /** Fewest per-sender floors at which a check sweeps out those older than the window. */
 const FLOOR_SWEEP_MIN = 1024;
 
@@ -74,7 +79,7 @@ export class MemoryReplayCache implements ReplayCache {
     const t = signingTime.getTime();
     const n = now.getTime();
     if (!Number.isFinite(t) || t < n - this.windowMs || t > n + this.maxSkewMs || t <= this.floor || t <= (this.floors.get(sender) ?? -Infinity)) return 'stale';
-    const key = `${sender}\u0000${toBase64(messageId)}`;
+    const key = replayKey(sender, messageId);
     if (this.seen.has(key)) return 'replayed';
     // Forget ids whose signing time left the window (insertion order is close to time order; stop at the first
     // entry still inside so the work per call stays small).
@@ -82,11 +87,7 @@ export class MemoryReplayCache implements ReplayCache {
       if (kt >= n - this.windowMs) break;
       this.seen.delete(k);
     }
-    while (this.seen.size >= this.maxEntries) {
-      const [k, kt] = this.seen.entries().next().value as [string, number];
-      this.seen.delete(k);
-      this.raiseSenderFloor(k.slice(0, k.indexOf('\u0000')), kt);
-    }
+    this.evictDownTo(this.maxEntries - 1);
     // A floor older than the window refuses nothing the window does not: forget those, in a sweep whenever the map
     // has doubled since the last one (so a map of floors that are all still in the window is not swept per check).
     if (this.floors.size > this.sweepFloorsAt) {
@@ -95,6 +96,24 @@ export class MemoryReplayCache implements ReplayCache {
     }
     this.seen.set(key, t);
     return 'fresh';
+  }
+
+  /** Evicts the oldest ids until at most `n` remain, raising each evicted id's sender floor. */
+  private evictDownTo(n: number): void {
+    while (this.seen.size > n) {
+      const [k, kt] = this.seen.entries().next().value as [string, number];
+      this.seen.delete(k);
+      this.raiseSenderFloor(k.slice(0, k.indexOf('\u0000')), kt);
+    }
+  }
+
+  /**
+   * Takes in ids another copy recorded since its last full state (a store's journal): each unknown one is added as
+   * the newest, then the memory bound applies as in {@link check}. Cheap per id, unlike {@link merge}.
+   */
+  absorb(ids: Iterable<readonly [string, number]>): void {
+    for (const [k, t] of ids) if (!this.seen.has(k)) this.seen.set(k, t);
+    this.evictDownTo(this.maxEntries);
   }
 
   /** Number of remembered ids (for tests and metrics). */
@@ -109,7 +128,8 @@ export class MemoryReplayCache implements ReplayCache {
 
   /**
    * Takes in what another copy remembered (a store's file, written by another process): the union of both sets of
-   * ids, oldest first, and the higher floor. Nothing remembered is ever forgotten by a merge.
+   * ids, oldest first, and the higher floor. Past the memory bound the oldest are evicted as in {@link check} (each
+   * raising its sender's floor), so nothing remembered is ever accepted again.
    */
   merge(other: ReplayCacheState): void {
     const merged = new Map<string, number>(other.ids);
@@ -117,6 +137,7 @@ export class MemoryReplayCache implements ReplayCache {
     this.seen = new Map([...merged].sort((a, b) => a[1] - b[1]));
     this.raiseFloor(other.floor);
     for (const [who, f] of other.floors ?? []) this.raiseSenderFloor(who, f);
+    this.evictDownTo(this.maxEntries);
   }
 
   private raiseSenderFloor(sender: string, t: number): void {
