@@ -56,6 +56,16 @@ describe('a cluster of three server processes', () => {
     await bob.conn.expectSnac(0x0004, 0x000c);
     assert.equal(text((await alice.conn.expectSnac(0x0004, 0x0007)).body), 'hi from node 1');
 
+    // A burst in one write: the IMs overlap on node 0 (none waits for the last one's answer from node 1), yet bob
+    // reads them, and alice gets their acks, in the order sent.
+    for (let i = 1; i <= 5; i++) alice.conn.sendSnac(0x0004, 0x0006, imBody('bob', `burst ${i}`, [tlv(0x0003)], Uint8Array.of(0, 0, 0, 0, 0, 0, 0, i)));
+    const acks: number[] = [];
+    for (let i = 1; i <= 5; i++) acks.push((await alice.conn.expectSnac(0x0004, 0x000c)).body[7]!);
+    assert.deepEqual(acks, [1, 2, 3, 4, 5]);
+    const burst: string[] = [];
+    for (let i = 1; i <= 5; i++) burst.push(text((await bob.conn.expectSnac(0x0004, 0x0007)).body));
+    assert.deepEqual(burst, [1, 2, 3, 4, 5].map((i) => `burst ${i}`));
+
     bob.conn.close();
     await buddy(alice, 0x0c, 'bob', 5000);
   });

@@ -46,6 +46,13 @@ export interface BosFamily {
   version: number;
   /** Handlers by subtype. */
   handlers: Readonly<Record<number, BosHandler>>;
+  /**
+   * Subtypes whose handlers may overlap on one connection while an earlier one of this set still waits (an IM to a
+   * user on another node waits for that node's answer). The connection sends their replies in the client's order;
+   * such a handler must start its cross-session output synchronously (the directory dispatches in call order) and
+   * order whatever it does after the directory answers itself (icbm.ts, `afterEarlierIms`).
+   */
+  pipelined?: readonly number[];
 }
 
 /** Builds a reply. */

@@ -69,8 +69,31 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | void | Promise<Rep
   // The receiving node checks each session's privacy against the sender (`from`): hidden sessions don't count.
   const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, from: me.key, service: me.service };
   const dir = engine.directory;
-  if (dir.sendToUserNow) return afterDelivery(ctx, m, dir.sendToUserNow(toKey, envelope));
-  return dir.sendToUser(toKey, envelope).then((r) => afterDelivery(ctx, m, r));
+  // Dispatched now, in the client's order; what follows waits for the session's earlier IMs (afterEarlierIms).
+  return afterEarlierIms(me, dir.sendToUserNow ? dir.sendToUserNow(toKey, envelope) : dir.sendToUser(toKey, envelope), (r) => afterDelivery(ctx, m, r));
+}
+
+/**
+ * Runs `then` on an IM's delivery result once every earlier IM of this session has finished its own (04/06 and
+ * 04/0B/04/14 are pipelined: the connection starts the next while one waits on another node). So an IM stored
+ * offline is stored after the one before it, and a copy to the sender's other sessions follows the order sent.
+ * The in-process hot path (nothing pending, a synchronous result) allocates nothing.
+ */
+function afterEarlierIms<R>(me: Session, delivered: DeliveryResult | Promise<DeliveryResult>, then: (r: DeliveryResult) => R | Promise<R>): R | Promise<R> {
+  const prior = me.imOrder;
+  let out: R | Promise<R>;
+  if (prior !== undefined) out = Promise.all([prior, delivered]).then((both) => then(both[1]));
+  else if (delivered instanceof Promise) out = delivered.then(then);
+  else {
+    out = then(delivered);
+    if (!(out instanceof Promise)) return out;
+  }
+  const settled: Promise<void> = out.then(clear, clear);
+  function clear(): void {
+    if (me.imOrder === settled) me.imOrder = undefined;
+  }
+  me.imOrder = settled;
+  return out;
 }
 
 function afterDelivery(ctx: BosContext, m: IcbmChannelMsgToHostScan, r: DeliveryResult): Reply[] | void | Promise<Reply[] | void> {
@@ -135,17 +158,20 @@ async function storeOffline(ctx: BosContext, scanned: IcbmChannelMsgToHostScan):
 }
 
 /** Relays 04/0B / 04/14 to every session of the peer with the sender's SN substituted; dropped when not deliverable. */
-async function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number): Promise<Reply[] | void> {
+function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number): Reply[] | void | Promise<Reply[] | void> {
   const { engine, session: me } = ctx;
   const m = decodeClientAddressed(body);
   const toKey = normalizeScreenName(m.screenName);
-  let accepted = 0;
+  let delivered: DeliveryResult | Promise<DeliveryResult> = NOT_DELIVERED;
   if (visibleTo(me, toKey)) {
-    const out = encodeClientAddressed({ ...m, screenName: me.screenName });
-    accepted = (await engine.directory.sendToUser(toKey, { delivery: { kind: 'snac', family: F, subtype, body: out }, from: me.key, service: me.service })).accepted;
+    const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype, body: encodeClientAddressed({ ...m, screenName: me.screenName }) }, from: me.key, service: me.service };
+    const dir = engine.directory;
+    delivered = dir.sendToUserNow ? dir.sendToUserNow(toKey, envelope) : dir.sendToUser(toKey, envelope);
   }
-  if (accepted === 0 && subtype === S.CLIENT_ERR) return [errorReply(F, SnacErrorCode.NotLoggedOn)];
+  return afterEarlierIms(me, delivered, (r) => (r.accepted === 0 && subtype === S.CLIENT_ERR ? [errorReply(F, SnacErrorCode.NotLoggedOn)] : undefined));
 }
+
+const NOT_DELIVERED: DeliveryResult = { accepted: 0, targeted: 0 };
 
 /** ICBM on BOS. */
 export const icbmFamily: BosFamily = {
@@ -163,4 +189,6 @@ export const icbmFamily: BosFamily = {
     [S.CLIENT_EVENT]: (ctx, body) => relayAddressed(ctx, body, S.CLIENT_EVENT),
     [S.EVIL_REQUEST]: () => [errorReply(F, SnacErrorCode.NotSupportedByHost)],
   },
+  // The next IM or client event does not wait for the last one's answer from another node (connection.ts, drainAfter).
+  pipelined: [S.CHANNEL_MSG_TO_HOST, S.CLIENT_ERR, S.CLIENT_EVENT],
 };

@@ -8,7 +8,9 @@
  * - Output is corked and flushed once per I/O phase (setImmediate), measured 1.5x faster (docs/performance.md §2.2) than
  *   flushing per input chunk. Pending output above `maxPendingOutput` means a slow reader: it is disconnected,
  *   not buffered forever.
- * - Frames are processed strictly in order; when too many wait (slow store), the socket is paused.
+ * - Frames are processed in order; when too many wait (slow store), the socket is paused. The one overlap: SNACs a
+ *   family declares pipelined (IMs) do not wait for the one before to finish, up to {@link MAX_PIPELINED}; their
+ *   replies still go out in order, and any other SNAC waits for all of them.
  */
 import { randomInt } from 'node:crypto';
 import { WireError, viewOf } from '../../wire/bytes.js';
@@ -26,6 +28,13 @@ import { snacKey } from '../session/rate-classes.js';
 import { RateLimiter, type RateState } from '../session/rate-limiter.js';
 import type { Session, SessionLink, SnacSendOptions } from '../session/session.js';
 import type { ConnectionStream, StreamHandlers, StreamKind } from './stream.js';
+
+/**
+ * At most this many pipelined SNACs (`BosFamily.pipelined` in family.ts) are started on one connection before it waits for
+ * them all: enough to keep IMs to users on other nodes flowing at one round trip per batch instead of per IM, few
+ * enough that a client cannot make the server hold an unbounded number of IMs in flight.
+ */
+export const MAX_PIPELINED = 32;
 
 /** hello -> auth (login connection) | service (a cookie was redeemed: BOS or another service) -> closed. */
 type ConnState = 'hello' | 'auth' | 'service' | 'closed';
@@ -55,6 +64,8 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   private readonly rates: RateLimiter;
   private readonly queue: FlapFrame[] = [];
   private processing = false;
+  /** Set while drainAfter waits on pipelined SNACs and would start another: called when a frame arrives. */
+  private arrived: (() => void) | undefined;
   private paused = false;
   private corked = false;
   private session: Session | undefined;
@@ -205,6 +216,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       this.socket.pause();
     }
     if (!this.processing) this.drain();
+    else if (this.arrived !== undefined && this.queue.length > 0) this.arrived();
   }
 
   /** Rate policy before dispatch: false when the SNAC is dropped or the connection closed. */
@@ -248,32 +260,79 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   /**
    * Handles the queued frames in order. Most SNACs complete synchronously, and while they do this runs as a plain
    * loop (no promise per chunk); the first that returns a promise (the store, the directory) hands the rest of the
-   * queue to {@link drainAfter}, which awaits it and every later one that is asynchronous.
+   * queue to {@link drainAfter}, which awaits it and every later one that is asynchronous (pipelined SNACs overlap).
    */
   private drain(): void {
     this.processing = true;
     let pending: Promise<void> | void = undefined;
+    let frame: FlapFrame | undefined;
     try {
       while (this.queue.length > 0 && this.state !== 'closed') {
-        pending = this.handleFrame(this.queue.shift()!);
+        frame = this.queue.shift()!;
+        pending = this.handleFrame(frame);
         if (pending) break;
       }
     } finally {
       if (!pending) this.drained();
     }
-    if (pending) void this.drainAfter(pending);
+    if (pending) void this.drainAfter(pending, this.pipelines(frame!));
   }
 
-  private async drainAfter(first: Promise<void>): Promise<void> {
+  /**
+   * Handles the rest of the queue once `first` allows. While every unfinished SNAC is a pipelined one, the next
+   * pipelined SNAC starts at once, its reply chained after the previous one's (so an IM to a user on another node
+   * costs this connection one round trip per batch, not per IM); anything else waits until all have finished.
+   */
+  private async drainAfter(first: Promise<void>, firstPipelined: boolean): Promise<void> {
     try {
-      await first;
-      while (this.queue.length > 0 && this.state !== 'closed') {
-        const pending = this.handleFrame(this.queue.shift()!);
-        if (pending) await pending;
+      let pending: Promise<void> | undefined = first;
+      // Pipelined SNACs started since the connection last had nothing unfinished (0: what is pending is not one).
+      let inFlight = firstPipelined ? 1 : 0;
+      for (;;) {
+        while (this.queue.length > 0 && this.state !== 'closed') {
+          if (pending !== undefined && (inFlight === 0 || inFlight >= MAX_PIPELINED || !this.pipelines(this.queue[0]!))) {
+            await pending;
+            pending = undefined;
+            continue;
+          }
+          const f = this.queue.shift()!;
+          if (pending !== undefined) {
+            // (Nothing returned: the session ended and nothing is answered; what was pending still is.)
+            pending = this.onSnac(f.payload, pending) ?? pending;
+            inFlight++;
+          } else {
+            pending = this.handleFrame(f) ?? undefined;
+            inFlight = pending !== undefined && this.pipelines(f) ? 1 : 0;
+          }
+        }
+        if (pending === undefined || this.state === 'closed') break;
+        // Room for another pipelined SNAC: wait for what is pending or for the next frame, whichever comes first.
+        if (inFlight > 0 && inFlight < MAX_PIPELINED && !(await this.settledOrArrived(pending))) continue;
+        await pending;
+        pending = undefined;
       }
     } finally {
+      this.arrived = undefined;
       this.drained();
     }
+  }
+
+  /** Waits until `pending` settles (true) or a frame arrives (false). */
+  private settledOrArrived(pending: Promise<void>): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.arrived = () => resolve(false);
+      const settled = (): void => resolve(true);
+      pending.then(settled, settled); // (a rejection is acted on by the await that follows)
+    }).finally(() => {
+      this.arrived = undefined;
+    });
+  }
+
+  /** True for a SNAC of the service's pipelined set (`BosFamily.pipelined` in family.ts) on a connection past sign-on. */
+  private pipelines(f: FlapFrame): boolean {
+    const p = f.payload;
+    return this.state === 'service' && f.channel === FlapChannel.Data && p.length >= SNAC_HEADER_SIZE &&
+      this.service!.pipelined.has((((p[0]! << 8) | p[1]!) << 16) | (p[2]! << 8) | p[3]!);
   }
 
   private drained(): void {
@@ -363,7 +422,11 @@ export class OscarConnection implements SessionLink, StreamHandlers {
     this.sendSnac(OSERVICE_FAMILY, OServiceSubtype.HOST_ONLINE, encodeHostOnline(service.familyIds));
   }
 
-  private onSnac(payload: Uint8Array): Promise<void> | void {
+  /**
+   * Routes one SNAC to its handler and sends the replies. With `after` (an earlier pipelined SNAC's unfinished
+   * reply), the replies wait for it, so they go out in the order the client sent.
+   */
+  private onSnac(payload: Uint8Array, after?: Promise<void>): Promise<void> | void {
     this.engine.counters.snacsIn++;
     if (payload.length < 10) {
       this.engine.counters.malformedFrames++;
@@ -389,11 +452,23 @@ export class OscarConnection implements SessionLink, StreamHandlers {
       const handler = this.service!.handlers.get((family << 16) | subtype);
       if (!handler) return this.fail(family, requestId, SnacErrorCode.InvalidSnac);
       const result = handler(ctx, body);
+      if (after) return this.answerAfter(after, family, subtype, requestId, result);
       if (result instanceof Promise) return result.then((r) => this.answer(requestId, r), (e: unknown) => this.handlerFailed(family, subtype, requestId, e));
       if (result) this.answer(requestId, result);
     } catch (e) {
+      if (after) return after.then(() => this.handlerFailed(family, subtype, requestId, e));
       this.handlerFailed(family, subtype, requestId, e);
     }
+  }
+
+  /** Sends a handler's replies (or its failure) once `after` has settled. */
+  private answerAfter(after: Promise<void>, family: number, subtype: number, requestId: number, result: Reply[] | void | Promise<Reply[] | void>): Promise<void> {
+    if (!(result instanceof Promise)) return after.then(() => this.answer(requestId, result));
+    // Both settled before either is acted on; `result` has its handler from now (a rejection is never unhandled).
+    return Promise.allSettled([after, result]).then(([, r]) => {
+      if (r.status === 'fulfilled') this.answer(requestId, r.value);
+      else this.handlerFailed(family, subtype, requestId, r.reason);
+    });
   }
 
   private answer(requestId: number, replies: Reply[] | void | undefined): void {

@@ -51,6 +51,8 @@ export interface CompiledService {
   familyIds: readonly number[];
   /** Handler by `family << 16 | subtype`. */
   handlers: ReadonlyMap<number, BosHandler>;
+  /** The `family << 16 | subtype` keys whose handlers may overlap on one connection ({@link BosFamily.pipelined}). */
+  pipelined: ReadonlySet<number>;
 }
 
 /** The services of one server, by id and by `01/04` family. */
@@ -63,8 +65,15 @@ export class ServiceTable {
     for (const service of services) {
       if (this.byId.has(service.id)) throw new RangeError(`duplicate service ${service.id}`);
       const handlers = new Map<number, BosHandler>();
-      for (const f of service.families) for (const [sub, h] of Object.entries(f.handlers)) handlers.set((f.family << 16) | Number(sub), h);
-      const compiled: CompiledService = { service, familyIds: service.families.map((f) => f.family), handlers };
+      const pipelined = new Set<number>();
+      for (const f of service.families) {
+        for (const [sub, h] of Object.entries(f.handlers)) handlers.set((f.family << 16) | Number(sub), h);
+        for (const sub of f.pipelined ?? []) {
+          if (!(sub in f.handlers)) throw new RangeError(`family ${f.family} pipelines subtype ${sub} it has no handler for`);
+          pipelined.add((f.family << 16) | sub);
+        }
+      }
+      const compiled: CompiledService = { service, familyIds: service.families.map((f) => f.family), handlers, pipelined };
       this.byId.set(service.id, compiled);
       if (service.requestFamily !== undefined) {
         if (this.byFamily.has(service.requestFamily)) throw new RangeError(`two services for family ${service.requestFamily}`);

@@ -131,6 +131,8 @@ export class Session {
   infoCache: { idleMinutes: number; bytes: Uint8Array } | undefined;
   /** The recipient of this session's last IM, as sent and normalized (created by the first IM it sends). */
   recipients: TextMemo | undefined;
+  /** Settles once the last IM this session sent has finished what follows its delivery (icbm.ts); undefined when none is pending. */
+  imOrder: Promise<void> | undefined;
 
   /** @param screenName formatted SN; @param link the connection; @param nowMs sign-on time; @param identity id, node, service */
   constructor(screenName: string, link: SessionLink, nowMs: number, identity: SessionIdentity) {
