@@ -88,7 +88,8 @@ function afterEarlierIms<R>(me: Session, delivered: DeliveryResult | Promise<Del
     out = then(delivered);
     if (!(out instanceof Promise)) return out;
   }
-  const settled: Promise<void> = out.then(clear, clear);
+  // Settles after the earlier IMs too, even when this one failed first (its delivery rejected): the next waits for all.
+  const settled: Promise<void> = (prior === undefined ? out : prior.then(() => out)).then(clear, clear);
   function clear(): void {
     if (me.imOrder === settled) me.imOrder = undefined;
   }
