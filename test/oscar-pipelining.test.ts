@@ -12,9 +12,10 @@ import { tlv } from '../src/wire/tlv.js';
 import type { DeliveryDirectory, DeliveryResult } from '../src/server/cluster/directory.js';
 import { LocalDirectoryHub } from '../src/server/cluster/local-directory.js';
 import { MAX_PIPELINED } from '../src/server/net/connection.js';
-import { createOscarServer, type OscarServer } from '../src/server/net/oscar-server.js';
-import { storePorts } from '../src/server/store-ports.js';
-import { startOscarFixture } from './support/oscar-server-fixture.js';
+import { FlapChannel } from '../src/wire/flap.js';
+import { decodeSnac, type Snac } from '../src/wire/snac.js';
+import type { OscarServer } from '../src/server/net/oscar-server.js';
+import { LOOSE_RATE_CLASSES, startOscarFixture, startSecondNode } from './support/oscar-server-fixture.js';
 import { imBody, parseIncomingIm, signOn, type BosClient } from './support/oscar-test-client.js';
 
 /** A directory whose `sendToUser` dispatches at once and answers when released (no synchronous `sendToUserNow`). */
@@ -38,21 +39,20 @@ function heldAnswers(inner: DeliveryDirectory): { directory: DeliveryDirectory; 
   return { directory, held, dispatched: () => dispatched };
 }
 
-const LOOSE = [1, 2, 3, 4, 5].map((id) => ({ id, window: 2, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 1000 }));
 const cookie = (i: number) => Uint8Array.of(0, 0, 0, 0, 0, 0, i >> 8, i & 0xff);
 const cookieNo = (c: Uint8Array): number => (c[6]! << 8) | c[7]!;
 
 async function twoNodes(body: (a: { port: number }, b: { port: number }, gate: ReturnType<typeof heldAnswers>) => Promise<void>): Promise<void> {
   const hub = new LocalDirectoryHub();
   const gate = heldAnswers(hub.directory('node-a'));
-  const fx = await startOscarFixture({ engine: { directory: gate.directory, config: { rateClasses: LOOSE } } });
+  const config = { rateClasses: LOOSE_RATE_CLASSES };
+  const fx = await startOscarFixture({ engine: { directory: gate.directory, config } });
   let nodeB: OscarServer | undefined;
   try {
     for (const [u, p] of [['carol', 'pw1'], ['dave', 'pw2']] as const) await fx.addUser(u, p);
-    const ports = storePorts(fx.store, { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'none' }) });
-    nodeB = createOscarServer({ ports, directory: hub.directory('node-b'), config: { rateClasses: LOOSE } });
-    const bound = await nodeB.listen({ host: '127.0.0.1', port: 0 });
-    await body({ port: fx.port }, { port: bound.oscar }, gate);
+    const b = await startSecondNode(fx, { directory: hub.directory('node-b'), config });
+    nodeB = b.server;
+    await body({ port: fx.port }, { port: b.port }, gate);
   } finally {
     await nodeB?.close();
     await fx.stop();
@@ -64,12 +64,16 @@ function releaseNewestFirst(held: Array<() => void>): void {
   for (const r of held.splice(0).reverse()) r();
 }
 
-/** The next `n` data SNACs `c` receives, as [family, subtype, body]. */
-async function nextSnacs(c: BosClient, n: number, pred: (family: number, subtype: number) => boolean): Promise<Array<{ family: number; subtype: number; body: Uint8Array }>> {
-  const out: Array<{ family: number; subtype: number; body: Uint8Array }> = [];
+/** The next `n` SNACs `c` receives that `pred` accepts (family and subtype), in order of arrival. */
+async function nextSnacs(c: BosClient, n: number, pred: (family: number, subtype: number) => boolean): Promise<Snac[]> {
+  const out: Snac[] = [];
   while (out.length < n) {
-    const f = await c.conn.nextFrame((fr) => fr.channel === 2 && pred((fr.payload[0]! << 8) | fr.payload[1]!, (fr.payload[2]! << 8) | fr.payload[3]!));
-    out.push({ family: (f.payload[0]! << 8) | f.payload[1]!, subtype: (f.payload[2]! << 8) | f.payload[3]!, body: f.payload.subarray(10) });
+    const f = await c.conn.nextFrame((fr) => {
+      if (fr.channel !== FlapChannel.Data) return false;
+      const s = decodeSnac(fr.payload);
+      return pred(s.family, s.subtype);
+    });
+    out.push(decodeSnac(f.payload));
   }
   return out;
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ByteReader } from '../src/wire/bytes.js';
 import { FlapChannel, encodeFlapHello } from '../src/wire/flap.js';
 import { decodeSnacError } from '../src/wire/snac.js';
-import { floodUntilSlowReaderCut, withOscarFixture } from './support/oscar-server-fixture.js';
+import { LOOSE_RATE_CLASSES, floodUntilSlowReaderCut, withOscarFixture } from './support/oscar-server-fixture.js';
 import { TestConnection, imBody, parseIncomingIm, signOn } from './support/oscar-test-client.js';
 
 test('malformed input: bad FLAP closes that connection; bad/unknown SNACs get 0x0E/0x01; others unaffected', async () => {
@@ -111,8 +111,7 @@ test('unauthenticated connections time out; SNACs before the hello close the con
 });
 
 test('a recipient that stops reading is disconnected once its pending output passes the limit', async () => {
-  const loose = [1, 2, 3, 4, 5].map((id) => ({ id, window: 2, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 1000 }));
-  await withOscarFixture({ users: [['sender', 'pw'], ['sleepy', 'pw']], engine: { config: { maxPendingOutput: 256 * 1024, rateClasses: loose } } }, async (fx, ep) => {
+  await withOscarFixture({ users: [['sender', 'pw'], ['sleepy', 'pw']], engine: { config: { maxPendingOutput: 256 * 1024, rateClasses: LOOSE_RATE_CLASSES } } }, async (fx, ep) => {
     const sender = await signOn(ep, 'sender', 'pw', 'md5-strong');
     const sleepy = await signOn(ep, 'sleepy', 'pw', 'md5-strong');
     sleepy.conn.socket.pause();

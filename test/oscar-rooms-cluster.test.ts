@@ -14,9 +14,7 @@ import { decodeUserInfoList } from '../src/wire/families/buddy.js';
 import { LocalDirectoryHub } from '../src/server/cluster/local-directory.js';
 import { LocalRooms } from '../src/server/cluster/local-rooms.js';
 import { defaultEngineConfig } from '../src/server/config.js';
-import { createOscarServer } from '../src/server/net/oscar-server.js';
-import { storePorts } from '../src/server/store-ports.js';
-import { startOscarFixture } from './support/oscar-server-fixture.js';
+import { startOscarFixture, startSecondNode } from './support/oscar-server-fixture.js';
 import { signOn } from './support/oscar-test-client.js';
 import { createRoom, joinRoom, messageBlock, openChatNav, roomTlvs, sendRoomMessage } from './support/oscar-rooms.js';
 
@@ -28,12 +26,11 @@ test('a room spans two nodes: create on one, join on both, messages and leaves c
   const rooms = new LocalRooms({ maxRooms: c.maxRooms, maxRoomsPerCreator: c.maxRoomsPerCreator, maxOccupancy: c.maxRoomOccupancy, maxPerMember: c.maxRoomConnectionsPerMember, emptyTtlMs: c.roomEmptyTtlMs });
   const config = { secureRoomRejoinGraceMs: 200 };
   const fx = await startOscarFixture({ engine: { directory: hub.directory('node-a'), rooms, config } });
-  const ports = storePorts(fx.store, { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'none' }) });
-  const nodeB = createOscarServer({ ports, directory: hub.directory('node-b'), rooms, config });
+  const { server: nodeB, port: portB } = await startSecondNode(fx, { directory: hub.directory('node-b'), rooms, config });
   try {
     for (const [u, p] of [['alice', 'pw-a'], ['bob', 'pw-b'], ['carol', 'pw-c']] as const) await fx.addUser(u, p);
     const a = { port: fx.port };
-    const b = { port: (await nodeB.listen({ host: '127.0.0.1', port: 0 })).oscar };
+    const b = { port: portB };
 
     const alice = await signOn(a, 'alice', 'pw-a', 'md5-strong');
     const bob = await signOn(b, 'bob', 'pw-b', 'md5-strong');

@@ -9,9 +9,8 @@ import { FlapChannel, decodeFlapSignOff } from '../src/wire/flap.js';
 import { encodeScreenNameList } from '../src/wire/families/buddy.js';
 import { tlv } from '../src/wire/tlv.js';
 import { LocalDirectoryHub } from '../src/server/cluster/local-directory.js';
-import { createOscarServer, type OscarServer } from '../src/server/net/oscar-server.js';
-import { storePorts } from '../src/server/store-ports.js';
-import { startOscarFixture } from './support/oscar-server-fixture.js';
+import type { OscarServer } from '../src/server/net/oscar-server.js';
+import { startOscarFixture, startSecondNode } from './support/oscar-server-fixture.js';
 import { imBody, parseIncomingIm, signOn, userInfoScreenName } from './support/oscar-test-client.js';
 
 async function twoNodes(body: (a: { port: number }, b: { port: number }, stopB: () => Promise<void>) => Promise<void>): Promise<void> {
@@ -20,11 +19,10 @@ async function twoNodes(body: (a: { port: number }, b: { port: number }, stopB: 
   let nodeB: OscarServer | undefined;
   try {
     for (const [u, p] of [['carol', 'pw1'], ['dave', 'pw2'], ['erin', 'pw3']] as const) await fx.addUser(u, p);
-    const ports = storePorts(fx.store, { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'none' }) });
-    nodeB = createOscarServer({ ports, directory: hub.directory('node-b') });
-    const bound = await nodeB.listen({ host: '127.0.0.1', port: 0 });
+    const b = await startSecondNode(fx, { directory: hub.directory('node-b') });
+    nodeB = b.server;
     let stopped = false;
-    await body({ port: fx.port }, { port: bound.oscar }, async () => {
+    await body({ port: fx.port }, { port: b.port }, async () => {
       stopped = true;
       await nodeB!.close();
     });

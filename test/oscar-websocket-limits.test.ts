@@ -15,7 +15,7 @@ import { createWebSocketEndpoint } from '../src/server/net/ws-endpoint.js';
 import { ByteWriter } from '../src/wire/bytes.js';
 import { FlapChannel, encodeFlap, encodeFlapHello } from '../src/wire/flap.js';
 import { decodeSnacError } from '../src/wire/snac.js';
-import { floodUntilSlowReaderCut, withOscarFixture, type OscarFixture } from './support/oscar-server-fixture.js';
+import { LOOSE_RATE_CLASSES, floodUntilSlowReaderCut, withOscarFixture, type OscarFixture } from './support/oscar-server-fixture.js';
 import { imBody, signOn } from './support/oscar-test-client.js';
 
 /** Serves the fixture's engine over WebSocket on a plain HTTP port; resolves with that port and a closer. */
@@ -64,8 +64,7 @@ test('a FLAP header announcing more than the max frame size closes the WebSocket
 });
 
 test('a WebSocket recipient that stops reading is disconnected as a slow reader; its TCP sender is unaffected', async () => {
-  const loose = [1, 2, 3, 4, 5].map((id) => ({ id, window: 2, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 1000 }));
-  await withOscarFixture({ users: [['sender', 'pw'], ['sleepy', 'pw']], engine: { config: { maxPendingOutput: 256 * 1024, rateClasses: loose } } }, async (fx, ep) => {
+  await withOscarFixture({ users: [['sender', 'pw'], ['sleepy', 'pw']], engine: { config: { maxPendingOutput: 256 * 1024, rateClasses: LOOSE_RATE_CLASSES } } }, async (fx, ep) => {
     const front = await webSocketFront(fx);
     try {
       const sockets: WebSocket[] = [];

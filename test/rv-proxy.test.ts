@@ -12,9 +12,7 @@ import { RvProxyErrorCode } from '../src/wire/rv-proxy.js';
 import { decodeIcbmChannelMsgToClient } from '../src/wire/icbm-message.js';
 import { CertimProxyErrorCode, startRendezvousProxy, type ProxyConfig, type ProxyTimers, type RendezvousProxy } from '../src/server/proxy/index.js';
 import { LocalDirectoryHub } from '../src/server/cluster/local-directory.js';
-import { createOscarServer } from '../src/server/net/oscar-server.js';
-import { storePorts } from '../src/server/store-ports.js';
-import { startOscarFixture, type OscarFixture } from './support/oscar-server-fixture.js';
+import { startOscarFixture, startSecondNode, type OscarFixture } from './support/oscar-server-fixture.js';
 import { signOn, type BosClient } from './support/oscar-test-client.js';
 import { ProxyClient, proxiedProposal } from './support/rv-proxy-client.js';
 
@@ -290,15 +288,13 @@ test('byte budget per user per hour: the pair is cut at the limit, new sessions 
 test('two nodes: the proxy of the proposer\'s node pairs an acceptor signed on to the other node; a foreign init-send is refused', { timeout: 60_000 }, async () => {
   const hub = new LocalDirectoryHub();
   const fx = await startOscarFixture({ engine: { directory: hub.directory('node-a') } });
-  const portsB = storePorts(fx.store, { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'none' }) });
-  const nodeB = createOscarServer({ ports: portsB, directory: hub.directory('node-b') });
-  const boundB = await nodeB.listen({ host: '127.0.0.1', port: 0 });
+  const { server: nodeB, port: portB } = await startSecondNode(fx, { directory: hub.directory('node-b') });
   const proxyA = await startRendezvousProxy(fx.server.engine, { host: '127.0.0.1', port: 0 });
   const proxyB = await startRendezvousProxy(nodeB.engine, { host: '127.0.0.1', port: 0 });
   try {
     for (const u of ['alice', 'bob']) await fx.addUser(u, `${u}-pw`);
     const alice = await signOn({ port: fx.port }, 'alice', 'alice-pw', 'md5-strong');
-    const bob = await signOn({ port: boundB.oscar }, 'bob', 'bob-pw', 'md5-strong');
+    const bob = await signOn({ port: portB }, 'bob', 'bob-pw', 'md5-strong');
     // alice is signed on to node A only: node B's proxy does not take her init-send.
     await assert.rejects((await ProxyClient.open(proxyB.port)).initSend('alice', randomBytes(8)), /7c01/);
     const cookie = randomBytes(8);

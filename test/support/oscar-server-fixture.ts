@@ -53,11 +53,25 @@ export interface FixtureOptions {
 
 const FAST_SCRYPT = { N: 1 << 10, r: 8, p: 1 };
 
+/** Rate classes that never warn, drop or disconnect: for tests that send faster than AIM's limits allow. */
+export const LOOSE_RATE_CLASSES = [1, 2, 3, 4, 5].map((id) => ({ id, window: 2, clear: 0, alert: 0, limit: 0, disconnect: 0, max: 1000 }));
+
+const NO_CHECKER: CertificateChecker = { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'no checker configured' }) };
+
+/**
+ * Starts a second server node over `fx`'s store (another node of the same cluster: give both engines directories
+ * of one `LocalDirectoryHub`), listening on a free plain port. The caller closes `server`.
+ */
+export async function startSecondNode(fx: OscarFixture, engine: Partial<Omit<EngineOptions, 'ports'>>): Promise<{ server: OscarServer; port: number }> {
+  const server = createOscarServer({ ...engine, ports: storePorts(fx.store, NO_CHECKER) });
+  return { server, port: (await server.listen({ host: '127.0.0.1', port: 0 })).oscar };
+}
+
 /** Starts a server over a fresh SQLite database. */
 export async function startOscarFixture(opts: FixtureOptions = {}): Promise<OscarFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'certim-oscar-'));
   const store = await openStore(`sqlite:${join(dir, 'certim.db')}`);
-  const ports = storePorts(store, opts.certificates ?? { checkCertificate: async () => ({ ok: false, code: 'UNTRUSTED_ISSUER', reason: 'no checker configured' }) });
+  const ports = storePorts(store, opts.certificates ?? NO_CHECKER);
   const server = createOscarServer({ ...opts.engine, ports });
   const bound = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: 0, ...(opts.tls ? { tls: opts.tls } : {}), ...(opts.limiter ? { limiter: opts.limiter } : {}) });
   return {

@@ -279,6 +279,14 @@ export class DirectoryError extends Error {
 }
 
 /** True when both addresses name the same session. */
+/**
+ * Delivers to every session of `user` through `sendToUserNow` where the directory has it (in-process: a result, no
+ * promise), else `sendToUser`. Either way the envelope is dispatched before this returns, in call order.
+ */
+export function deliverToUser(dir: DeliveryDirectory, user: string, envelope: Envelope): DeliveryResult | Promise<DeliveryResult> {
+  return dir.sendToUserNow ? dir.sendToUserNow(user, envelope) : dir.sendToUser(user, envelope);
+}
+
 export function sameSession(a: SessionAddress, b: SessionAddress): boolean {
   return a.node === b.node && a.sessionId === b.sessionId;
 }

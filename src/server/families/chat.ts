@@ -19,7 +19,7 @@
 import { normalizeScreenName } from '../../pki/screen-name.js';
 import { CHAT_CHANNEL, CHAT_FAMILY as F, ChatMessageTlv, ChatSubtype as S, ChatTlv, decodeChatMessageBlock, decodeChatMsgToHost, encodeChatMsgToClient } from '../../wire/families/chat.js';
 import { SnacErrorCode } from '../../wire/snac.js';
-import type { Envelope, SessionAddress } from '../cluster/directory.js';
+import { deliverToUser, type Envelope, type SessionAddress } from '../cluster/directory.js';
 import type { RoomRecord } from '../cluster/rooms.js';
 import type { Session } from '../session/session.js';
 import { errorReply, reply, type BosContext, type BosFamily, type Reply } from './family.js';
@@ -78,12 +78,8 @@ function channelMsgToHost(ctx: BosContext, body: Uint8Array): Reply[] | void | P
   const echo = msg.tlvs.has(ChatTlv.REFLECT) ? [reply(F, S.CHANNEL_MSG_TO_CLIENT, out)] : undefined;
   const whisperTo = msg.tlvs.string(ChatTlv.WHISPER_TO);
   if (whisperTo !== undefined && !msg.tlvs.has(ChatTlv.PUBLIC)) return whisper(ctx, m.room.key, normalizeScreenName(whisperTo), envelope, echo);
-  const dir = engine.directory;
-  if (dir.sendToUserNow) {
-    dir.sendToUserNow(m.room.key, envelope);
-    return echo;
-  }
-  return dir.sendToUser(m.room.key, envelope).then(() => echo);
+  const delivered = deliverToUser(engine.directory, m.room.key, envelope);
+  return delivered instanceof Promise ? delivered.then(() => echo) : echo;
 }
 
 async function whisper(ctx: BosContext, roomKey: string, to: string, envelope: Envelope, echo: Reply[] | undefined): Promise<Reply[] | void> {

@@ -25,7 +25,7 @@ import { SnacErrorCode } from '../../wire/snac.js';
 import { tlvString } from '../../wire/tlv.js';
 import { TextMemo } from '../../wire/bytes.js';
 import { normalizeScreenName } from '../../pki/screen-name.js';
-import type { DeliveryResult, Envelope } from '../cluster/directory.js';
+import { deliverToUser, type DeliveryResult, type Envelope } from '../cluster/directory.js';
 import { visibleTo } from '../session/presence.js';
 import { storedPermits } from '../session/stored-privacy.js';
 import type { Session } from '../session/session.js';
@@ -68,9 +68,8 @@ function sendIm(ctx: BosContext, body: Uint8Array): Reply[] | void | Promise<Rep
   }
   // The receiving node checks each session's privacy against the sender (`from`): hidden sessions don't count.
   const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype: S.CHANNEL_MSG_TO_CLIENT, body: out }, from: me.key, service: me.service };
-  const dir = engine.directory;
   // Dispatched now, in the client's order; what follows waits for the session's earlier IMs (afterEarlierIms).
-  return afterEarlierIms(me, dir.sendToUserNow ? dir.sendToUserNow(toKey, envelope) : dir.sendToUser(toKey, envelope), (r) => afterDelivery(ctx, m, r));
+  return afterEarlierIms(me, deliverToUser(engine.directory, toKey, envelope), (r) => afterDelivery(ctx, m, r));
 }
 
 /**
@@ -165,9 +164,8 @@ function relayAddressed(ctx: BosContext, body: Uint8Array, subtype: number): Rep
   const toKey = normalizeScreenName(m.screenName);
   let delivered: DeliveryResult | Promise<DeliveryResult> = NOT_DELIVERED;
   if (visibleTo(me, toKey)) {
-    const envelope: Envelope = { delivery: { kind: 'snac', family: F, subtype, body: encodeClientAddressed({ ...m, screenName: me.screenName }) }, from: me.key, service: me.service };
-    const dir = engine.directory;
-    delivered = dir.sendToUserNow ? dir.sendToUserNow(toKey, envelope) : dir.sendToUser(toKey, envelope);
+    const out = encodeClientAddressed({ ...m, screenName: me.screenName });
+    delivered = deliverToUser(engine.directory, toKey, { delivery: { kind: 'snac', family: F, subtype, body: out }, from: me.key, service: me.service });
   }
   return afterEarlierIms(me, delivered, (r) => (r.accepted === 0 && subtype === S.CLIENT_ERR ? [errorReply(F, SnacErrorCode.NotLoggedOn)] : undefined));
 }

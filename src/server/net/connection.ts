@@ -286,11 +286,11 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   private async drainAfter(first: Promise<void>, firstPipelined: boolean): Promise<void> {
     try {
       let pending: Promise<void> | undefined = first;
-      // Pipelined SNACs started since the connection last had nothing unfinished (0: what is pending is not one).
-      let inFlight = firstPipelined ? 1 : 0;
+      // How many more pipelined SNACs may start before `pending` settles (0 when what is pending is not one).
+      let room = firstPipelined ? MAX_PIPELINED - 1 : 0;
       for (;;) {
         while (this.queue.length > 0 && this.state !== 'closed') {
-          if (pending !== undefined && (inFlight === 0 || inFlight >= MAX_PIPELINED || !this.pipelines(this.queue[0]!))) {
+          if (pending !== undefined && (room === 0 || !this.pipelines(this.queue[0]!))) {
             await pending;
             pending = undefined;
             continue;
@@ -299,15 +299,15 @@ export class OscarConnection implements SessionLink, StreamHandlers {
           if (pending !== undefined) {
             // (Nothing returned: the session ended and nothing is answered; what was pending still is.)
             pending = this.onSnac(f.payload, pending) ?? pending;
-            inFlight++;
+            room--;
           } else {
             pending = this.handleFrame(f) ?? undefined;
-            inFlight = pending !== undefined && this.pipelines(f) ? 1 : 0;
+            room = pending !== undefined && this.pipelines(f) ? MAX_PIPELINED - 1 : 0;
           }
         }
         if (pending === undefined || this.state === 'closed') break;
         // Room for another pipelined SNAC: wait for what is pending or for the next frame, whichever comes first.
-        if (inFlight > 0 && inFlight < MAX_PIPELINED && !(await this.settledOrArrived(pending))) continue;
+        if (room > 0 && !(await this.settledOrArrived(pending))) continue;
         await pending;
         pending = undefined;
       }
@@ -332,7 +332,7 @@ export class OscarConnection implements SessionLink, StreamHandlers {
   private pipelines(f: FlapFrame): boolean {
     const p = f.payload;
     return this.state === 'service' && f.channel === FlapChannel.Data && p.length >= SNAC_HEADER_SIZE &&
-      this.service!.pipelined.has((((p[0]! << 8) | p[1]!) << 16) | (p[2]! << 8) | p[3]!);
+      this.service!.pipelined.has(snacKey((p[0]! << 8) | p[1]!, (p[2]! << 8) | p[3]!));
   }
 
   private drained(): void {
